@@ -1,0 +1,108 @@
+using System.Collections.Concurrent;
+using Switchboard.Core.Engines;
+
+namespace Switchboard.Core.Delivery;
+
+/// <summary>
+/// The one fan-out path on a node: every backplane event goes from here to the local subscriptions that
+/// match it (whatever their transport) and wakes the long polls waiting on its topic.
+/// </summary>
+internal sealed class Dispatcher : IBackplaneReceiver
+{
+    // Exact-topic subscriptions: a lookup per event. Each topic's array is replaced (copy-on-write) under a lock,
+    // so the hot path reads it without locking.
+    private readonly ConcurrentDictionary<string, Subscription[]> _exact = new(StringComparer.Ordinal);
+    // Wildcard subscriptions are scanned per event; they are few next to exact ones in practice.
+    private Subscription[] _wildcards = [];
+    private readonly Lock _gate = new();
+
+    public TopicWaiters Waiters { get; } = new();
+
+    public int SubscriptionCount { get; private set; }
+
+    public void Add(Subscription subscription)
+    {
+        lock (_gate)
+        {
+            foreach (var pattern in subscription.Patterns)
+            {
+                if (pattern.IsWildcard)
+                {
+                    _wildcards = [.. _wildcards, subscription];
+                }
+                else
+                {
+                    _exact[pattern.Text] = _exact.TryGetValue(pattern.Text, out var current) ? [.. current, subscription] : [subscription];
+                }
+            }
+            SubscriptionCount++;
+        }
+    }
+
+    public void Remove(Subscription subscription)
+    {
+        lock (_gate)
+        {
+            foreach (var pattern in subscription.Patterns)
+            {
+                if (pattern.IsWildcard)
+                {
+                    _wildcards = Without(_wildcards, subscription);
+                }
+                else if (_exact.TryGetValue(pattern.Text, out var current))
+                {
+                    var rest = Without(current, subscription);
+                    if (rest.Length == 0)
+                    {
+                        _exact.TryRemove(pattern.Text, out _);
+                    }
+                    else
+                    {
+                        _exact[pattern.Text] = rest;
+                    }
+                }
+            }
+            SubscriptionCount--;
+        }
+    }
+
+    public void OnEvent(TopicEvent topicEvent)
+    {
+        switch (topicEvent)
+        {
+            case MessagesAppended appended when appended.Messages.Count > 0:
+                Waiters.Notify(appended.Topic, appended.LastOffset, deleted: false);
+                ForEachMatch(appended.Topic, appended, static (s, e) => s.OnLive(e.Messages));
+                break;
+            case TopicDeleted deleted:
+                Waiters.Notify(deleted.Topic, 0, deleted: true);
+                ForEachMatch(deleted.Topic, deleted, static (s, e) => s.OnDeleted(e.Topic, e.Epoch));
+                break;
+        }
+    }
+
+    private void ForEachMatch<T>(string topic, T topicEvent, Action<Subscription, T> action)
+    {
+        if (_exact.TryGetValue(topic, out var exact))
+        {
+            foreach (var subscription in exact)
+            {
+                action(subscription, topicEvent);
+            }
+        }
+        foreach (var subscription in Volatile.Read(ref _wildcards))
+        {
+            // A subscription matching through several patterns is called more than once; its cursor drops the repeats.
+            if (subscription.MatchesWildcard(topic))
+            {
+                action(subscription, topicEvent);
+            }
+        }
+    }
+
+    private static Subscription[] Without(Subscription[] items, Subscription item)
+    {
+        var index = Array.IndexOf(items, item);
+        return index < 0 ? items : [.. items[..index], .. items[(index + 1)..]];
+    }
+}

@@ -1,0 +1,39 @@
+namespace Switchboard.Core.Delivery;
+
+/// <summary>
+/// Where a subscription delivers: a transport's bounded outbound buffer. Writes for one topic arrive in
+/// offset order; a sink may be written from several threads (one per topic at most at a time).
+/// </summary>
+public interface IMessageSink
+{
+    /// <summary>
+    /// Queues a live message without waiting. Returns false when the buffer is full; the subscription then
+    /// reads the message back from the store once the sink has room, so nothing is lost and memory stays bounded.
+    /// </summary>
+    bool TryWrite(Message message);
+
+    /// <summary>Queues a message, waiting for room (used while catching up from history).</summary>
+    ValueTask WriteAsync(Message message, CancellationToken cancellationToken);
+
+    /// <summary>Queues a notice (a gap, a new incarnation, a deletion) in order with the messages.</summary>
+    ValueTask WriteNoticeAsync(SubscriptionNotice notice, CancellationToken cancellationToken);
+}
+
+/// <summary>Something a subscriber must be told instead of a message: never a silent skip.</summary>
+/// <param name="Topic">The topic it concerns.</param>
+public abstract record SubscriptionNotice(string Topic);
+
+/// <summary>
+/// Messages <paramref name="FromOffset"/>..<paramref name="ToOffset"/> were removed by retention before they could be
+/// delivered; delivery continues at <paramref name="ToOffset"/> + 1.
+/// </summary>
+public sealed record MessagesMissed(string Topic, string Epoch, long FromOffset, long ToOffset) : SubscriptionNotice(Topic);
+
+/// <summary>
+/// The position's incarnation (<paramref name="PreviousEpoch"/>) is not the topic's current one
+/// (<paramref name="Epoch"/>); delivery continues from the start of the current incarnation.
+/// </summary>
+public sealed record EpochChanged(string Topic, string? PreviousEpoch, string Epoch) : SubscriptionNotice(Topic);
+
+/// <summary>The topic incarnation <paramref name="Epoch"/> was deleted.</summary>
+public sealed record TopicWasDeleted(string Topic, string Epoch) : SubscriptionNotice(Topic);

@@ -1,0 +1,144 @@
+using Microsoft.Extensions.Logging;
+
+namespace Switchboard.Core.Delivery;
+
+public sealed partial class Subscription
+{
+    // One runner per subscription visits the topics that are behind, one at a time: a wildcard subscription
+    // over thousands of topics costs one task, not thousands, and the sink is the bottleneck anyway.
+    private async Task RunAsync()
+    {
+        var token = _stopping.Token;
+        try
+        {
+            while (true)
+            {
+                Cursor cursor;
+                lock (_gate)
+                {
+                    if (_disposed || !_behind.TryDequeue(out cursor!))
+                    {
+                        _running = false;
+                        return;
+                    }
+                    cursor.Queued = false;
+                }
+                await CatchUpAsync(cursor, token);
+            }
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+            // disposed
+        }
+        catch (Exception ex)
+        {
+            // The sink failed (its connection is gone) or the store did: this subscription cannot continue.
+            // The transport notices its own failure and disposes us; log so a store fault is visible.
+            SubscriptionLog.CatchUpFailed(_logger, string.Join(",", Patterns), ex);
+            lock (_gate)
+            {
+                _running = false;
+            }
+        }
+    }
+
+    private async Task CatchUpAsync(Cursor cursor, CancellationToken token)
+    {
+        while (true)
+        {
+            long after;
+            string? epoch;
+            SubscriptionNotice? notice;
+            lock (_gate)
+            {
+                cursor.Notices.TryDequeue(out notice);
+                after = cursor.Next - 1;
+                epoch = cursor.Epoch;
+            }
+            if (notice is not null)
+            {
+                await _sink.WriteNoticeAsync(notice, token);
+                continue;
+            }
+
+            var read = await _store.ReadAsync(cursor.Topic, after, CatchUpBatch, token);
+            var topic = read.Topic;
+            if (topic is null)
+            {
+                lock (_gate)
+                {
+                    // Nothing to read: whatever incarnation comes next starts at offset 1.
+                    cursor.Next = 1;
+                    if (cursor.Notices.Count == 0)
+                    {
+                        cursor.CatchingUp = false;
+                        cursor.Pending = 0;
+                        return;
+                    }
+                }
+                continue;
+            }
+            if (epoch is null || epoch != topic.Epoch)
+            {
+                lock (_gate)
+                {
+                    if (epoch is not null)
+                    {
+                        cursor.Notices.Enqueue(new EpochChanged(cursor.Topic, epoch, topic.Epoch));
+                        cursor.Next = 1;
+                    }
+                    cursor.Epoch = topic.Epoch;
+                    // Offsets seen live may belong to the old incarnation; the reads that follow reach the live edge anyway.
+                    cursor.Pending = 0;
+                }
+                continue;
+            }
+            if (cursor.ClampToEnd && after > topic.LastOffset)
+            {
+                // A wildcard's "after N" on a topic with fewer messages: start at its end.
+                lock (_gate)
+                {
+                    cursor.Next = topic.LastOffset + 1;
+                    cursor.ClampToEnd = false;
+                }
+                continue;
+            }
+            cursor.ClampToEnd = false;
+
+            if (after + 1 < topic.FirstOffset)
+            {
+                await _sink.WriteNoticeAsync(new MessagesMissed(cursor.Topic, topic.Epoch, after + 1, topic.FirstOffset - 1), token);
+                lock (_gate)
+                {
+                    cursor.Next = Math.Max(cursor.Next, topic.FirstOffset);
+                }
+            }
+            foreach (var message in read.Messages)
+            {
+                await _sink.WriteAsync(message, token);
+                lock (_gate)
+                {
+                    cursor.Next = message.Offset + 1;
+                }
+            }
+            lock (_gate)
+            {
+                // Caught up when the store had nothing more at read time and no later commit was seen live since:
+                // a commit after our read is announced after it is visible, so it either raised Pending already
+                // or will find the cursor live.
+                if (read.Messages.Count < CatchUpBatch && cursor.Pending < cursor.Next && cursor.Notices.Count == 0)
+                {
+                    cursor.CatchingUp = false;
+                    cursor.Pending = 0;
+                    return;
+                }
+            }
+        }
+    }
+}
+
+internal static partial class SubscriptionLog
+{
+    [LoggerMessage(EventId = 1101, Level = LogLevel.Warning, Message = "Subscription to {Patterns} stopped catching up")]
+    public static partial void CatchUpFailed(ILogger logger, string patterns, Exception exception);
+}

@@ -1,0 +1,240 @@
+using Microsoft.Extensions.Logging;
+using Switchboard.Core.Engines;
+
+namespace Switchboard.Core.Delivery;
+
+/// <summary>
+/// A live interest in one or more topics (wildcards allowed), delivering to one <see cref="IMessageSink"/>.
+/// History first, then live, with no gap and no duplicate: each topic has a cursor (the next offset owed);
+/// live messages that fit the cursor go straight to the sink, anything else (a gap, a full sink, a new
+/// incarnation) switches that topic to catch-up, which reads from the store until it meets the live edge.
+/// </summary>
+public sealed partial class Subscription : IAsyncDisposable
+{
+    // Messages read per store round trip while catching up: large enough to amortise the read, small enough
+    // that one topic's backlog does not hold a big batch in memory (the sink bounds the rest).
+    internal const int CatchUpBatch = 256;
+
+    private readonly IStore _store;
+    private readonly Dispatcher _dispatcher;
+    private readonly IMessageSink _sink;
+    private readonly ILogger _logger;
+    private readonly SubscribeStart _start;
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, Cursor> _cursors = new(StringComparer.Ordinal);
+    private readonly Queue<Cursor> _behind = new();
+    private readonly TopicPattern[] _wildcards;
+    private readonly CancellationTokenSource _stopping = new();
+    private Task _runner = Task.CompletedTask;
+    private bool _running;
+    private bool _disposed;
+
+    internal Subscription(IStore store, Dispatcher dispatcher, IReadOnlyList<TopicPattern> patterns, SubscribeStart start, IMessageSink sink, ILogger logger)
+    {
+        _store = store;
+        _dispatcher = dispatcher;
+        Patterns = patterns;
+        _start = start;
+        _sink = sink;
+        _logger = logger;
+        _wildcards = [.. patterns.Where(p => p.IsWildcard)];
+    }
+
+    /// <summary>The patterns subscribed to.</summary>
+    public IReadOnlyList<TopicPattern> Patterns { get; }
+
+    /// <summary>The resume position of each topic delivered so far (what a client would resume from).</summary>
+    public IReadOnlyDictionary<string, Position> Positions
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _cursors.Where(c => c.Value.Epoch is not null)
+                    .ToDictionary(c => c.Key, c => new Position(c.Value.Epoch, c.Value.Next - 1), StringComparer.Ordinal);
+            }
+        }
+    }
+
+    internal bool MatchesWildcard(string topic)
+    {
+        foreach (var pattern in _wildcards)
+        {
+            if (pattern.Matches(topic))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>Sets up cursors for history, then joins the fan-out, then starts catching up.</summary>
+    internal async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (!_start.FromNow)
+        {
+            // Cursors come first: a message that arrives once we are registered must find its topic's cursor
+            // already positioned, or it would be taken for a topic created after the subscription.
+            foreach (var pattern in Patterns)
+            {
+                if (pattern.IsWildcard)
+                {
+                    string? after = null;
+                    do
+                    {
+                        var page = await _store.ListTopicsAsync(pattern.LiteralPrefix, after, 1000, cancellationToken);
+                        foreach (var topic in page.Topics.Where(t => pattern.Matches(t.Name)))
+                        {
+                            AddCursor(topic.Name, epoch: null);
+                        }
+                        after = page.NextAfterName;
+                    }
+                    while (after is not null);
+                }
+                else
+                {
+                    AddCursor(pattern.Text, _start.After.Epoch);
+                }
+            }
+        }
+        _dispatcher.Add(this);
+        lock (_gate)
+        {
+            foreach (var cursor in _cursors.Values)
+            {
+                Behind(cursor);
+            }
+        }
+    }
+
+    private void AddCursor(string topic, string? epoch)
+    {
+        lock (_gate)
+        {
+            _cursors.TryAdd(topic, new Cursor(topic) { Epoch = epoch, Next = _start.After.Offset + 1, CatchingUp = true, ClampToEnd = true });
+        }
+    }
+
+    /// <summary>Live messages of one topic, in offset order, from the fan-out. Never blocks.</summary>
+    internal void OnLive(IReadOnlyList<Message> messages)
+    {
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+            var first = messages[0];
+            if (!_cursors.TryGetValue(first.Topic, out var cursor))
+            {
+                // A topic first seen now: from its first live message (subscribed "now"), or from its very first
+                // message when the subscription asked for history (the topic was created after it started).
+                cursor = new Cursor(first.Topic) { Epoch = first.Epoch, Next = _start.FromNow ? first.Offset : 1 };
+                _cursors.Add(first.Topic, cursor);
+            }
+            if (cursor.Epoch is null)
+            {
+                cursor.Epoch = first.Epoch;
+            }
+            if (cursor.CatchingUp)
+            {
+                // Another incarnation while catching up: keep the runner reading until it has seen the switch.
+                cursor.Pending = cursor.Epoch == first.Epoch ? Math.Max(cursor.Pending, messages[^1].Offset) : long.MaxValue;
+                return;
+            }
+            if (!string.Equals(cursor.Epoch, first.Epoch, StringComparison.Ordinal))
+            {
+                cursor.Notices.Enqueue(new EpochChanged(cursor.Topic, cursor.Epoch, first.Epoch));
+                cursor.Epoch = first.Epoch;
+                cursor.Next = 1;
+                cursor.Pending = messages[^1].Offset;
+                Behind(cursor);
+                return;
+            }
+            foreach (var message in messages)
+            {
+                if (message.Offset < cursor.Next)
+                {
+                    continue; // already delivered
+                }
+                if (message.Offset == cursor.Next && _sink.TryWrite(message))
+                {
+                    cursor.Next++;
+                    continue;
+                }
+                // A gap (a lost backplane event) or a full sink: read the rest back from the store.
+                cursor.Pending = messages[^1].Offset;
+                Behind(cursor);
+                return;
+            }
+        }
+    }
+
+    /// <summary>A topic incarnation ended.</summary>
+    internal void OnDeleted(string topic, string epoch)
+    {
+        lock (_gate)
+        {
+            if (_disposed || !_cursors.TryGetValue(topic, out var cursor) || (cursor.Epoch is not null && cursor.Epoch != epoch))
+            {
+                return;
+            }
+            cursor.Notices.Enqueue(new TopicWasDeleted(topic, epoch));
+            Behind(cursor);
+        }
+    }
+
+    // Under _gate: mark the cursor as catching up and make sure the runner will visit it.
+    private void Behind(Cursor cursor)
+    {
+        cursor.CatchingUp = true;
+        if (!cursor.Queued)
+        {
+            cursor.Queued = true;
+            _behind.Enqueue(cursor);
+        }
+        if (!_running && !_disposed)
+        {
+            _running = true;
+            _runner = Task.Run(RunAsync);
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        Task runner;
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+            _disposed = true;
+            runner = _runner;
+        }
+        _dispatcher.Remove(this);
+        await _stopping.CancelAsync();
+        try
+        {
+            await runner;
+        }
+        catch (OperationCanceledException)
+        {
+            // expected: the runner was waiting on the sink or the store
+        }
+        _stopping.Dispose();
+    }
+
+    private sealed class Cursor(string topic)
+    {
+        public string Topic { get; } = topic;
+        public string? Epoch { get; set; }
+        public long Next { get; set; }
+        public bool CatchingUp { get; set; }
+        public bool Queued { get; set; }
+        public long Pending { get; set; }
+        public bool ClampToEnd { get; set; }
+        public Queue<SubscriptionNotice> Notices { get; } = new();
+    }
+}

@@ -1,0 +1,85 @@
+using System.Collections.Concurrent;
+
+namespace Switchboard.Core.Delivery;
+
+/// <summary>
+/// Long-poll waits: a reader that found nothing after offset N waits here until a commit passes N, the
+/// topic is deleted, the hub drains, or its time runs out. Woken by the fan-out, not by a timer.
+/// </summary>
+internal sealed class TopicWaiters
+{
+    private readonly ConcurrentDictionary<string, List<Waiter>> _byTopic = new(StringComparer.Ordinal);
+    private volatile bool _draining;
+
+    /// <summary>Registers before the caller re-reads, so a commit between read and wait is not missed.</summary>
+    public Waiter Register(string topic, long afterOffset)
+    {
+        var waiter = new Waiter(topic, afterOffset);
+        var list = _byTopic.GetOrAdd(topic, static _ => []);
+        lock (list)
+        {
+            list.Add(waiter);
+        }
+        if (_draining)
+        {
+            waiter.Wake();
+        }
+        return waiter;
+    }
+
+    public void Remove(Waiter waiter)
+    {
+        if (_byTopic.TryGetValue(waiter.Topic, out var list))
+        {
+            lock (list)
+            {
+                list.Remove(waiter);
+                // Empty lists stay: removing them races with Register; one per topic ever waited on is cheap.
+            }
+        }
+    }
+
+    public void Notify(string topic, long lastOffset, bool deleted)
+    {
+        if (!_byTopic.TryGetValue(topic, out var list))
+        {
+            return;
+        }
+        lock (list)
+        {
+            foreach (var waiter in list)
+            {
+                if (deleted || waiter.AfterOffset < lastOffset)
+                {
+                    waiter.Wake();
+                }
+            }
+        }
+    }
+
+    public void WakeAll()
+    {
+        _draining = true;
+        foreach (var list in _byTopic.Values)
+        {
+            lock (list)
+            {
+                foreach (var waiter in list)
+                {
+                    waiter.Wake();
+                }
+            }
+        }
+    }
+
+    internal sealed class Waiter(string topic, long afterOffset)
+    {
+        // Continuations run on the thread pool, never on the committing thread that wakes them.
+        private readonly TaskCompletionSource _signal = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public string Topic { get; } = topic;
+        public long AfterOffset { get; } = afterOffset;
+        public Task Signaled => _signal.Task;
+        public void Wake() => _signal.TrySetResult();
+    }
+}

@@ -1,0 +1,82 @@
+namespace Switchboard.Core.Engines.Memory;
+
+/// <summary>One topic of the memory engine. Every member is guarded by locking the instance.</summary>
+internal sealed class MemoryTopic(string name, string epoch, TopicConfig config, DateTimeOffset createdAt)
+{
+    // Messages live in a list whose first _head entries are dead (removed by retention); the dead prefix is
+    // compacted once it is at least half the list, which keeps removal from the front amortised O(1).
+    private readonly List<Message> _log = [];
+    private int _head;
+
+    public string Name { get; } = name;
+    public string Epoch { get; } = epoch;
+    public TopicConfig Config { get; set; } = config;
+    public long ConfigVersion { get; set; } = 1;
+    public DateTimeOffset CreatedAt { get; } = createdAt;
+    public long LastOffset { get; private set; }
+    public long Bytes { get; private set; }
+    public bool Deleted { get; set; }
+    public Dictionary<string, IdempotencyRecord> Keys { get; } = new(StringComparer.Ordinal);
+
+    public int Count => _log.Count - _head;
+    public long FirstOffset => Count == 0 ? LastOffset + 1 : _log[_head].Offset;
+
+    public void Add(Message message)
+    {
+        _log.Add(message);
+        LastOffset = message.Offset;
+        Bytes += message.Size;
+    }
+
+    public IReadOnlyList<Message> Read(long afterOffset, int limit)
+    {
+        var start = Math.Max(afterOffset + 1, FirstOffset);
+        if (start > LastOffset || limit <= 0)
+        {
+            return [];
+        }
+        var index = _head + (int)(start - FirstOffset);
+        var count = (int)Math.Min(limit, _log.Count - index);
+        return _log.GetRange(index, count);
+    }
+
+    /// <summary>Drops from the front while the policy is exceeded (age only when <paramref name="now"/> is given).</summary>
+    public void Enforce(RetentionPolicy policy, DateTimeOffset? now)
+    {
+        while (Count > 0)
+        {
+            var oldest = _log[_head];
+            var over = (policy.MaxMessages is { } max && Count > max)
+                || (policy.MaxBytes is { } maxBytes && Bytes > maxBytes)
+                || (now is { } at && policy.MaxAge is { } age && oldest.Timestamp < at - age);
+            if (!over)
+            {
+                break;
+            }
+            Bytes -= oldest.Size;
+            _log[_head++] = null!;
+        }
+        if (_head > 0 && _head * 2 >= _log.Count)
+        {
+            _log.RemoveRange(0, _head);
+            _head = 0;
+        }
+    }
+
+    public TopicInfo Snapshot() => new()
+    {
+        Name = Name,
+        Epoch = Epoch,
+        Config = Config,
+        ConfigVersion = ConfigVersion,
+        CreatedAt = CreatedAt,
+        FirstOffset = FirstOffset,
+        LastOffset = LastOffset,
+        MessageCount = Count,
+        Bytes = Bytes,
+        LastPublishedAt = LastOffset > 0 && Count > 0 ? _log[^1].Timestamp : null,
+    };
+}
+
+/// <summary>What an idempotency key remembers: the request's fingerprint and the result it got.</summary>
+internal sealed record IdempotencyRecord(string Fingerprint, long FirstOffset, int Count, DateTimeOffset Timestamp, DateTimeOffset ExpiresAt);

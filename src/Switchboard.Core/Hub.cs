@@ -1,0 +1,133 @@
+using Microsoft.Extensions.Logging;
+using Switchboard.Core.Delivery;
+using Switchboard.Core.Engines;
+
+namespace Switchboard.Core;
+
+/// <summary>
+/// The message core: topics, publishing, history, long polling and subscriptions, over one store and one
+/// backplane. Protocol adapters call the hub; the hub never knows which protocol called.
+/// </summary>
+public sealed partial class Hub : IStoreListener, IAsyncDisposable
+{
+    private readonly IStore _store;
+    private readonly IBackplane _backplane;
+    private readonly ILogger _logger;
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly TimeProvider _time;
+    private readonly Dispatcher _dispatcher = new();
+    private readonly CancellationTokenSource _stopping = new();
+    private Task _sweeper = Task.CompletedTask;
+    private volatile HubState _state = HubState.Starting;
+
+    /// <summary>Creates a hub over an engine. Call <see cref="StartAsync"/> before use.</summary>
+    public Hub(IStore store, IBackplane backplane, HubOptions options, ILoggerFactory loggerFactory, TimeProvider? time = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(loggerFactory);
+        options.Validate();
+        _store = store;
+        _backplane = backplane;
+        Options = options;
+        _loggerFactory = loggerFactory;
+        _logger = loggerFactory.CreateLogger<Hub>();
+        _time = time ?? TimeProvider.System;
+    }
+
+    /// <summary>The limits and defaults in force.</summary>
+    public HubOptions Options { get; }
+
+    /// <summary>Where the hub is in its life.</summary>
+    public HubState State => _state;
+
+    /// <summary>Local subscriptions right now (all transports).</summary>
+    public int SubscriptionCount => _dispatcher.SubscriptionCount;
+
+    /// <summary>Opens and checks the engine, joins the backplane, and starts serving.</summary>
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        _store.SetListener(this);
+        await _store.OpenAsync(cancellationToken);
+        await _backplane.StartAsync(_dispatcher, cancellationToken);
+        _sweeper = Task.Run(() => SweepLoopAsync(_stopping.Token), CancellationToken.None);
+        _state = HubState.Ready;
+        HubLog.Ready(_logger);
+    }
+
+    /// <summary>
+    /// Begins shutdown: readiness turns off, long polls answer now with what they have, new waits do not wait.
+    /// Requests in flight finish.
+    /// </summary>
+    public void BeginDrain()
+    {
+        if (_state is HubState.Ready or HubState.Starting)
+        {
+            _state = HubState.Draining;
+            _dispatcher.Waiters.WakeAll();
+            HubLog.Draining(_logger);
+        }
+    }
+
+    /// <summary>A token cancelled when the hub drains (for streams that should end then).</summary>
+    public CancellationToken Stopping => _stopping.Token;
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        BeginDrain();
+        _state = HubState.Stopped;
+        await _stopping.CancelAsync();
+        try
+        {
+            await _sweeper;
+        }
+        catch (OperationCanceledException)
+        {
+            // stopping
+        }
+        await _backplane.DisposeAsync();
+        await _store.DisposeAsync();
+        _stopping.Dispose();
+    }
+
+    void IStoreListener.OnAppended(AppendResult result)
+    {
+        if (result.Messages.Count > 0)
+        {
+            _backplane.Publish(new MessagesAppended(result.Topic, result.Epoch, result.Messages));
+        }
+    }
+
+    void IStoreListener.OnTopicDeleted(string topic, string epoch) => _backplane.Publish(new TopicDeleted(topic, epoch));
+
+    private void EnsureServing()
+    {
+        switch (_state)
+        {
+            case HubState.Starting:
+                throw new SwitchboardException(ErrorCode.NotReady, "The hub is still opening its storage; retry in a moment.") { RetryAfterSeconds = 1 };
+            case HubState.Stopped:
+                throw new SwitchboardException(ErrorCode.ShuttingDown, "The hub has stopped; retry against another node or after it restarts.") { RetryAfterSeconds = 1 };
+        }
+    }
+
+    private async Task SweepLoopAsync(CancellationToken token)
+    {
+        using var timer = new PeriodicTimer(Options.RetentionSweepInterval, _time);
+        while (await timer.WaitForNextTickAsync(token))
+        {
+            try
+            {
+                var dropped = await _store.SweepAsync(_time.GetUtcNow(), token);
+                if (dropped > 0)
+                {
+                    HubLog.Swept(_logger, dropped);
+                }
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                HubLog.SweepFailed(_logger, ex);
+            }
+        }
+    }
+}

@@ -1,0 +1,22 @@
+using Microsoft.Extensions.Logging;
+
+namespace Switchboard.Core;
+
+// Event ids 1000-1099 belong to the hub (see docs/logging.md for every component's range).
+internal static partial class HubLog
+{
+    [LoggerMessage(EventId = 1000, Level = LogLevel.Information, Message = "Hub is ready")]
+    public static partial void Ready(ILogger logger);
+
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Hub is draining: readiness is off, waits end early")]
+    public static partial void Draining(ILogger logger);
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Information, Message = "Topic {Topic} (epoch {Epoch}) deleted with {MessageCount} messages")]
+    public static partial void TopicDeleted(ILogger logger, string topic, string epoch, long messageCount);
+
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Debug, Message = "Retention sweep dropped {Count} messages")]
+    public static partial void Swept(ILogger logger, long count);
+
+    [LoggerMessage(EventId = 1004, Level = LogLevel.Error, Message = "Retention sweep failed")]
+    public static partial void SweepFailed(ILogger logger, Exception exception);
+}

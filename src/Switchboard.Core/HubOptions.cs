@@ -1,0 +1,48 @@
+namespace Switchboard.Core;
+
+/// <summary>The hub's limits and defaults (configuration section <c>Switchboard</c>).</summary>
+public sealed class HubOptions
+{
+    /// <summary>Largest message (payload + key + headers). 1 MiB: what NATS and most brokers default to; bigger blobs belong in object storage.</summary>
+    public long MaxMessageBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>Most messages in one publish request. 1,000 keeps one batch's commit well under a second on slow disks.</summary>
+    public int MaxBatchMessages { get; set; } = 1000;
+
+    /// <summary>How long an idempotency key is remembered. Two minutes covers client retry loops with backoff (as Stripe-style APIs do for in-flight retries).</summary>
+    public TimeSpan IdempotencyWindow { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>Whether publishing to a topic that does not exist creates it.</summary>
+    public bool AutoCreateTopics { get; set; } = true;
+
+    /// <summary>Retention for topics created without a configuration.</summary>
+    public RetentionPolicy DefaultRetention { get; set; } = new(MaxMessages: null, MaxAge: TimeSpan.FromDays(7), MaxBytes: 1L << 30);
+
+    /// <summary>How often age-based retention and expired idempotency keys are swept.</summary>
+    public TimeSpan RetentionSweepInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Most messages one history read returns.</summary>
+    public int MaxReadLimit { get; set; } = 1000;
+
+    /// <summary>Longest long-poll wait. 60 s stays under the idle timeouts of common proxies and load balancers.</summary>
+    public TimeSpan MaxWait { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Throws when a value is out of range, naming the setting.</summary>
+    public void Validate()
+    {
+        static void Require(bool ok, string message)
+        {
+            if (!ok)
+            {
+                throw new ArgumentException(message);
+            }
+        }
+        Require(MaxMessageBytes is >= 1 and <= 64L * 1024 * 1024, "Switchboard:MaxMessageBytes must be between 1 and 67108864 (64 MiB).");
+        Require(MaxBatchMessages is >= 1 and <= 100_000, "Switchboard:MaxBatchMessages must be between 1 and 100000.");
+        Require(IdempotencyWindow >= TimeSpan.FromSeconds(1) && IdempotencyWindow <= TimeSpan.FromDays(7), "Switchboard:IdempotencyWindow must be between 1s and 7d.");
+        Require(RetentionSweepInterval >= TimeSpan.FromMilliseconds(10), "Switchboard:RetentionSweepInterval must be at least 10ms.");
+        Require(MaxReadLimit is >= 1 and <= 100_000, "Switchboard:MaxReadLimit must be between 1 and 100000.");
+        Require(MaxWait >= TimeSpan.Zero && MaxWait <= TimeSpan.FromMinutes(10), "Switchboard:MaxWait must be between 0s and 10m.");
+        DefaultRetention.Validate();
+    }
+}

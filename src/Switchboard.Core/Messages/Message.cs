@@ -1,0 +1,38 @@
+namespace Switchboard.Core;
+
+/// <summary>
+/// A stored message. Immutable and shared: the same instance goes to every local subscriber, so
+/// transports must not modify it.
+/// </summary>
+public sealed class Message
+{
+    /// <summary>The topic it was published to.</summary>
+    public required string Topic { get; init; }
+
+    /// <summary>The topic incarnation it belongs to.</summary>
+    public required string Epoch { get; init; }
+
+    /// <summary>Its offset in the topic (1, 2, 3, …).</summary>
+    public required long Offset { get; init; }
+
+    /// <summary>When the hub accepted it (UTC).</summary>
+    public required DateTimeOffset Timestamp { get; init; }
+
+    /// <summary>Application headers.</summary>
+    public IReadOnlyDictionary<string, string> Headers { get; init; } = MessageDraft.NoHeaders;
+
+    /// <summary>Optional key (for example an entity id) chosen by the publisher.</summary>
+    public string? Key { get; init; }
+
+    /// <summary>The payload bytes.</summary>
+    public ReadOnlyMemory<byte> Payload { get; init; }
+
+    /// <summary>The payload's media type, e.g. <c>application/json</c>.</summary>
+    public required string ContentType { get; init; }
+
+    /// <summary>The resume position just after this message.</summary>
+    public Position Position => new(Epoch, Offset);
+
+    /// <summary>The bytes this message counts against limits and retention.</summary>
+    public long Size => MessageDraft.SizeOf(Payload.Length, Key, Headers);
+}

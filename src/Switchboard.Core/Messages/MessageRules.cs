@@ -1,0 +1,64 @@
+namespace Switchboard.Core;
+
+/// <summary>Checks drafts against the hub's limits before anything is written.</summary>
+internal static class MessageRules
+{
+    // Headers are metadata, not a second payload: 64 names of 256 characters cover tracing, routing and
+    // content metadata with room to spare (Kafka and NATS impose similar bounds in practice).
+    public const int MaxHeaders = 64;
+    public const int MaxHeaderNameLength = 256;
+    public const int MaxKeyLength = 1024;
+    public const int MaxContentTypeLength = 255;
+
+    public static void Validate(MessageDraft draft, int index, long maxMessageBytes, bool isBatch)
+    {
+        var where = isBatch ? $"messages[{index}]" : "the message";
+        if (draft.Size > maxMessageBytes)
+        {
+            throw new SwitchboardException(ErrorCode.MessageTooLarge,
+                $"{Capital(where)} is {draft.Size} bytes (payload + key + headers); the limit is {maxMessageBytes} bytes. Split it, or store large blobs elsewhere and publish a reference.")
+            {
+                Extensions = new Dictionary<string, object?> { ["limit"] = maxMessageBytes, ["size"] = draft.Size, ["index"] = isBatch ? index : null },
+            };
+        }
+        if (draft.Key is { } key && (key.Length == 0 || key.Length > MaxKeyLength || HasControl(key)))
+        {
+            throw Invalid($"The key of {where} must be 1 to {MaxKeyLength} characters without control characters.");
+        }
+        if (string.IsNullOrEmpty(draft.ContentType) || draft.ContentType.Length > MaxContentTypeLength || HasControl(draft.ContentType) || !draft.ContentType.Contains('/', StringComparison.Ordinal))
+        {
+            throw Invalid($"The content type of {where} ('{draft.ContentType}') is not a media type such as 'application/json' or 'text/plain'.");
+        }
+        if (draft.Headers.Count > MaxHeaders)
+        {
+            throw Invalid($"{Capital(where)} has {draft.Headers.Count} headers; the limit is {MaxHeaders}.");
+        }
+        foreach (var (name, value) in draft.Headers)
+        {
+            if (name.Length == 0 || name.Length > MaxHeaderNameLength || HasControl(name))
+            {
+                throw Invalid($"Header name '{name}' in {where} must be 1 to {MaxHeaderNameLength} characters without control characters.");
+            }
+            if (HasControl(value))
+            {
+                throw Invalid($"The value of header '{name}' in {where} contains control characters; headers are text.");
+            }
+        }
+    }
+
+    private static bool HasControl(string text)
+    {
+        foreach (var c in text)
+        {
+            if (char.IsControl(c))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static string Capital(string text) => char.ToUpperInvariant(text[0]) + text[1..];
+
+    private static SwitchboardException Invalid(string detail) => new(ErrorCode.ValidationFailed, detail);
+}
