@@ -1,0 +1,22 @@
+using Microsoft.Extensions.Logging;
+
+namespace Switchboard.Sqlite;
+
+// Event ids 2000-2099 belong to the SQLite engine (see docs/logging.md).
+internal static partial class SqliteLog
+{
+    [LoggerMessage(EventId = 2000, Level = LogLevel.Information, Message = "Opened SQLite store {Path} ({TopicCount} topics, schema {SchemaVersion}, SQLite {SqliteVersion})")]
+    public static partial void Opened(ILogger logger, string path, int topicCount, int schemaVersion, string sqliteVersion);
+
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Checked SQLite store {Path} in {ElapsedMs} ms: ok")]
+    public static partial void Checked(ILogger logger, string path, long elapsedMs);
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Error, Message = "Commit of {OperationCount} operations failed; all were rolled back and reported as failed")]
+    public static partial void CommitFailed(ILogger logger, int operationCount, Exception exception);
+
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Debug, Message = "Committed {OperationCount} operations ({MessageCount} messages) in {ElapsedMs:0.00} ms")]
+    public static partial void Committed(ILogger logger, int operationCount, int messageCount, double elapsedMs);
+
+    [LoggerMessage(EventId = 2004, Level = LogLevel.Information, Message = "Closed SQLite store {Path}")]
+    public static partial void Closed(ILogger logger, string path);
+}

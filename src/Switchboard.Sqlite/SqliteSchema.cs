@@ -1,0 +1,97 @@
+using Microsoft.Data.Sqlite;
+
+namespace Switchboard.Sqlite;
+
+/// <summary>The database layout and its version. A database from a newer Switchboard is refused, never guessed at.</summary>
+internal static class SqliteSchema
+{
+    public const int Version = 1;
+
+    // messages is a rowid table with a unique (topic_id, offset) index rather than WITHOUT ROWID: rows carry
+    // payloads up to 1 MiB, and WITHOUT ROWID trees store whole rows in interior pages, which SQLite's docs
+    // advise against for rows over ~1/20 of a page.
+    private const string Ddl = """
+        CREATE TABLE IF NOT EXISTS meta (
+            key   TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS topics (
+            id                INTEGER PRIMARY KEY AUTOINCREMENT,
+            name              TEXT    NOT NULL UNIQUE,
+            epoch             TEXT    NOT NULL,
+            config            TEXT    NOT NULL,
+            config_version    INTEGER NOT NULL,
+            created_at        INTEGER NOT NULL,
+            first_offset      INTEGER NOT NULL,
+            last_offset       INTEGER NOT NULL,
+            message_count     INTEGER NOT NULL,
+            bytes             INTEGER NOT NULL,
+            last_published_at INTEGER
+        );
+        CREATE TABLE IF NOT EXISTS messages (
+            topic_id     INTEGER NOT NULL,
+            offset       INTEGER NOT NULL,
+            ts           INTEGER NOT NULL,
+            size         INTEGER NOT NULL,
+            key          TEXT,
+            content_type TEXT    NOT NULL,
+            headers      BLOB,
+            payload      BLOB    NOT NULL
+        );
+        CREATE UNIQUE INDEX IF NOT EXISTS messages_by_offset ON messages (topic_id, offset);
+        CREATE TABLE IF NOT EXISTS idempotency (
+            topic_id     INTEGER NOT NULL,
+            key          TEXT    NOT NULL,
+            fingerprint  TEXT    NOT NULL,
+            first_offset INTEGER NOT NULL,
+            count        INTEGER NOT NULL,
+            ts           INTEGER NOT NULL,
+            expires_at   INTEGER NOT NULL,
+            PRIMARY KEY (topic_id, key)
+        ) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS idempotency_by_expiry ON idempotency (expires_at);
+        """;
+
+    public static void Apply(SqliteConnection connection, string path)
+    {
+        using var transaction = connection.BeginTransaction();
+        var found = Scalar(connection, "SELECT value FROM meta WHERE key = 'schema_version'", transaction, tolerateMissingTable: true);
+        if (found is string text && int.TryParse(text, out var version) && version > Version)
+        {
+            throw new InvalidOperationException(
+                $"The database {path} was written by a newer Switchboard (schema {version}; this build knows {Version}). Run the newer version, or restore a backup made by this one.");
+        }
+        using (var command = connection.CreateCommand())
+        {
+            command.Transaction = transaction;
+            command.CommandText = Ddl;
+            command.ExecuteNonQuery();
+        }
+        using (var command = connection.CreateCommand())
+        {
+            command.Transaction = transaction;
+            command.CommandText = """
+                INSERT INTO meta (key, value) VALUES ('schema_version', $v) ON CONFLICT (key) DO UPDATE SET value = excluded.value;
+                INSERT INTO meta (key, value) VALUES ('store_id', lower(hex(randomblob(8)))) ON CONFLICT (key) DO NOTHING;
+                """;
+            command.Parameters.AddWithValue("$v", Version.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            command.ExecuteNonQuery();
+        }
+        transaction.Commit();
+    }
+
+    public static object? Scalar(SqliteConnection connection, string sql, SqliteTransaction? transaction = null, bool tolerateMissingTable = false)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        try
+        {
+            return command.ExecuteScalar();
+        }
+        catch (SqliteException ex) when (tolerateMissingTable && ex.SqliteErrorCode == 1 && ex.Message.Contains("no such table", StringComparison.Ordinal))
+        {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,143 @@
+using System.Diagnostics;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+using Switchboard.Core;
+using Switchboard.Core.Engines;
+
+namespace Switchboard.Sqlite;
+
+/// <summary>
+/// The embedded durable engine: one SQLite database in WAL mode with <c>synchronous=FULL</c>, so a commit
+/// is on disk (fsync'd) before any publisher is answered. One writer thread commits in groups; reads run
+/// concurrently on pooled read-only connections, each in its own snapshot.
+/// </summary>
+public sealed partial class SqliteStore : IStore
+{
+    private readonly SqliteStoreOptions _options;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private IStoreListener? _listener;
+    private DataDirectoryLock? _lock;
+    private SqliteConnection? _writerConnection;
+    private SqliteWriter? _writer;
+    private string _readConnectionString = "";
+
+    /// <summary>Creates the engine; nothing touches the disk until <see cref="OpenAsync"/>.</summary>
+    public SqliteStore(SqliteStoreOptions options, ILoggerFactory loggerFactory, TimeProvider? time = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(loggerFactory);
+        _options = options;
+        _logger = loggerFactory.CreateLogger<SqliteStore>();
+        _time = time ?? TimeProvider.System;
+        DatabasePath = Path.GetFullPath(Path.Combine(options.DataDirectory, "switchboard.db"));
+    }
+
+    /// <summary>The database file.</summary>
+    public string DatabasePath { get; }
+
+    /// <inheritdoc />
+    public void SetListener(IStoreListener listener) => _listener = listener;
+
+    /// <inheritdoc />
+    public Task OpenAsync(CancellationToken cancellationToken)
+    {
+        var directory = Path.GetDirectoryName(DatabasePath)!;
+        Directory.CreateDirectory(directory);
+        _lock = DataDirectoryLock.Acquire(directory);
+        try
+        {
+            var builder = new SqliteConnectionStringBuilder { DataSource = DatabasePath, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = false };
+            _writerConnection = new SqliteConnection(builder.ConnectionString);
+            _writerConnection.Open();
+            Pragma("journal_mode = WAL", expect: "wal");
+            // FULL: in WAL mode every commit fsyncs the log before it returns, so an acknowledged publish survives power loss.
+            Pragma("synchronous = FULL");
+            if (_options.CheckOnOpen)
+            {
+                var started = Stopwatch.GetTimestamp();
+                var check = SqliteSchema.Scalar(_writerConnection, "PRAGMA quick_check") as string;
+                if (check != "ok")
+                {
+                    throw Corrupt($"SQLite's integrity check reports: {check}");
+                }
+                SqliteLog.Checked(_logger, DatabasePath, (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            }
+            SqliteSchema.Apply(_writerConnection, DatabasePath);
+            _writer = new SqliteWriter(_writerConnection, _options, _logger, () => _listener);
+            _readConnectionString = new SqliteConnectionStringBuilder { DataSource = DatabasePath, Mode = SqliteOpenMode.ReadOnly, Pooling = true }.ConnectionString;
+            var sqliteVersion = SqliteSchema.Scalar(_writerConnection, "SELECT sqlite_version()") as string ?? "?";
+            SqliteLog.Opened(_logger, DatabasePath, _writer.TopicCount, SqliteSchema.Version, sqliteVersion);
+        }
+        catch (SqliteException ex) when (ex.SqliteErrorCode is 11 or 26) // SQLITE_CORRUPT, SQLITE_NOTADB
+        {
+            Close();
+            throw Corrupt(ex.Message, ex);
+        }
+        catch
+        {
+            Close();
+            throw;
+        }
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public Task<AppendResult> AppendAsync(AppendRequest request, CancellationToken cancellationToken)
+        => Writer.EnqueueAsync(new AppendOp(request), cancellationToken);
+
+    /// <inheritdoc />
+    public Task<PutTopicResult> PutTopicAsync(string topic, TopicConfig config, long? expectedConfigVersion, CancellationToken cancellationToken)
+        => Writer.EnqueueAsync(new PutTopicOp(topic, config, expectedConfigVersion, _time.GetUtcNow()), cancellationToken);
+
+    /// <inheritdoc />
+    public Task<TopicInfo?> DeleteTopicAsync(string topic, CancellationToken cancellationToken)
+        => Writer.EnqueueAsync(new DeleteTopicOp(topic), cancellationToken);
+
+    /// <inheritdoc />
+    public Task<long> SweepAsync(DateTimeOffset now, CancellationToken cancellationToken)
+        => Writer.EnqueueAsync(new SweepOp(now), cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask DisposeAsync()
+    {
+        Close();
+        return ValueTask.CompletedTask;
+    }
+
+    private SqliteWriter Writer => _writer ?? throw new InvalidOperationException("The store is not open; call OpenAsync first.");
+
+    private void Close()
+    {
+        var wasOpen = _writer is not null;
+        _writer?.Dispose();
+        _writer = null;
+        _writerConnection?.Dispose();
+        _writerConnection = null;
+        if (_readConnectionString.Length > 0)
+        {
+            // Pooled readers hold the file open; release them so the directory can be moved or deleted.
+            using var probe = new SqliteConnection(_readConnectionString);
+            SqliteConnection.ClearPool(probe);
+        }
+        _lock?.Dispose();
+        _lock = null;
+        if (wasOpen)
+        {
+            SqliteLog.Closed(_logger, DatabasePath);
+        }
+    }
+
+    private void Pragma(string pragma, string? expect = null)
+    {
+        var result = SqliteSchema.Scalar(_writerConnection!, "PRAGMA " + pragma);
+        if (expect is not null && !string.Equals(result as string, expect, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new InvalidOperationException($"SQLite refused 'PRAGMA {pragma}' (answered '{result}'); the data directory must be on a local file system that supports shared memory.");
+        }
+    }
+
+    private StoreCorruptException Corrupt(string detail, Exception? inner = null) => new(
+        $"The database {DatabasePath} is damaged ({detail}). Switchboard will not serve from it. Restore it from a backup, or move the data directory away to start empty (every topic then starts a new epoch).",
+        inner);
+}

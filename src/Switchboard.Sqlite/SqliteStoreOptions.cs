@@ -1,0 +1,27 @@
+namespace Switchboard.Sqlite;
+
+/// <summary>Settings of the embedded engine (configuration section <c>Switchboard:Sqlite</c>).</summary>
+public sealed class SqliteStoreOptions
+{
+    /// <summary>The folder that holds the database (created if missing). Default <c>./switchboard-data</c>.</summary>
+    public string DataDirectory { get; set; } = "switchboard-data";
+
+    /// <summary>
+    /// Most messages committed in one transaction. Group commit takes whatever is queued up to this bound:
+    /// 4,096 × ~256 B is a ~1 MiB transaction, large enough that one fsync serves many publishers and small
+    /// enough that a batch's latency stays in single milliseconds on SSDs.
+    /// </summary>
+    public int MaxBatchMessages { get; set; } = 4096;
+
+    /// <summary>Most payload bytes committed in one transaction (bounds the WAL growth of one commit). 16 MiB.</summary>
+    public long MaxBatchBytes { get; set; } = 16L * 1024 * 1024;
+
+    /// <summary>
+    /// Requests queued for the writer before publishers wait for room. 16,384 requests is far beyond what one
+    /// commit drains, so it only bites under sustained overload, where waiting (backpressure) is the right answer.
+    /// </summary>
+    public int QueueCapacity { get; set; } = 16_384;
+
+    /// <summary>Run SQLite's <c>quick_check</c> on open (O(database size); turn off only for huge, trusted databases).</summary>
+    public bool CheckOnOpen { get; set; } = true;
+}

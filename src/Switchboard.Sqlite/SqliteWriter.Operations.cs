@@ -1,0 +1,274 @@
+using Microsoft.Data.Sqlite;
+using Switchboard.Core;
+using Switchboard.Core.Engines;
+
+namespace Switchboard.Sqlite;
+
+internal sealed partial class SqliteWriter
+{
+    public AppendResult Append(AppendRequest request)
+    {
+        var created = false;
+        if (!_topics.TryGetValue(request.Topic, out var topic))
+        {
+            if (request.CreateTopic is not { } config)
+            {
+                throw new TopicNotFoundException(request.Topic);
+            }
+            topic = InsertTopic(request.Topic, config, request.Timestamp);
+            created = true;
+        }
+        if (request.Idempotency is { } token && FindIdempotency(topic.Id, token.Key, request.Timestamp) is { } seen)
+        {
+            return IdempotencyReplay.Resolve(topic.Name, topic.Epoch, token, seen.Fingerprint, seen.FirstOffset, seen.Count, seen.Timestamp);
+        }
+
+        var messages = new Message[request.Messages.Count];
+        for (var i = 0; i < messages.Length; i++)
+        {
+            var draft = request.Messages[i];
+            var payload = draft.Payload.ToArray(); // owned by the message: the caller's buffer may be pooled
+            var message = new Message
+            {
+                Topic = topic.Name,
+                Epoch = topic.Epoch,
+                Offset = topic.LastOffset + 1,
+                Timestamp = request.Timestamp,
+                Headers = draft.Headers,
+                Key = draft.Key,
+                Payload = payload,
+                ContentType = draft.ContentType,
+            };
+            InsertMessage(topic.Id, message, payload);
+            messages[i] = message;
+            topic.LastOffset = message.Offset;
+            topic.Count++;
+            topic.Bytes += message.Size;
+        }
+        topic.LastPublishedAt = request.Timestamp;
+        topic.Dirty = true;
+        Enforce(topic, now: null);
+        if (request.Idempotency is { } newToken)
+        {
+            SaveIdempotency(topic.Id, newToken, messages[0].Offset, messages.Length, request.Timestamp);
+        }
+        return new AppendResult
+        {
+            Topic = topic.Name,
+            Epoch = topic.Epoch,
+            FirstOffset = messages[0].Offset,
+            Count = messages.Length,
+            Timestamp = request.Timestamp,
+            CreatedTopic = created,
+            Messages = messages,
+        };
+    }
+
+    public PutTopicResult PutTopic(string name, TopicConfig config, long? expectedConfigVersion, DateTimeOffset now)
+    {
+        if (!_topics.TryGetValue(name, out var topic))
+        {
+            if (expectedConfigVersion is { } expectedNew && expectedNew != 0)
+            {
+                throw PreconditionFailed(name, expectedNew, 0);
+            }
+            return new PutTopicResult(InsertTopic(name, config, now).Snapshot(), Created: true);
+        }
+        if (expectedConfigVersion is { } expected && expected != topic.ConfigVersion)
+        {
+            throw PreconditionFailed(name, expected, topic.ConfigVersion);
+        }
+        topic.Config = config;
+        topic.ConfigVersion++;
+        topic.Dirty = true;
+        Enforce(topic, now);
+        return new PutTopicResult(topic.Snapshot(), Created: false);
+    }
+
+    public TopicInfo? DeleteTopic(string name)
+    {
+        if (!_topics.TryGetValue(name, out var topic))
+        {
+            return null;
+        }
+        Execute(_deleteTopic, ("$id", topic.Id));
+        _topics.Remove(name);
+        return topic.Snapshot();
+    }
+
+    public long Sweep(DateTimeOffset now)
+    {
+        long dropped = 0;
+        foreach (var topic in _topics.Values)
+        {
+            if (topic.Config.Retention.MaxAge is not null && topic.Count > 0)
+            {
+                var before = topic.Count;
+                Enforce(topic, now);
+                dropped += before - topic.Count;
+            }
+        }
+        Execute(_deleteExpiredKeys, ("$now", now.UtcTicks));
+        return dropped;
+    }
+
+    /// <summary>
+    /// Drops the oldest messages while the retention policy is exceeded (age only when <paramref name="now"/> is
+    /// given). Scans from the oldest in growing chunks: one message over the limit costs one small read.
+    /// </summary>
+    private void Enforce(TopicState topic, DateTimeOffset? now)
+    {
+        var policy = topic.Config.Retention;
+        var cutoff = now is { } at && policy.MaxAge is { } age ? (at - age).UtcTicks : (long?)null;
+        if (topic.Count == 0
+            || ((policy.MaxMessages is not { } maxCount || topic.Count <= maxCount)
+                && (policy.MaxBytes is not { } maxBytes || topic.Bytes <= maxBytes)
+                && cutoff is null))
+        {
+            return;
+        }
+
+        var cut = topic.FirstOffset - 1;
+        long removedCount = 0, removedBytes = 0;
+        var chunk = policy.MaxMessages is { } m && topic.Count > m ? (int)Math.Clamp(topic.Count - m, 1, 1024) : 16;
+        var done = false;
+        while (!done)
+        {
+            var rows = 0;
+            using (var reader = Query(_scanOldest, ("$id", topic.Id), ("$after", cut), ("$limit", chunk)))
+            {
+                while (reader.Read())
+                {
+                    rows++;
+                    var remainingCount = topic.Count - removedCount;
+                    var remainingBytes = topic.Bytes - removedBytes;
+                    var over = (policy.MaxMessages is { } max && remainingCount > max)
+                        || (policy.MaxBytes is { } maxB && remainingBytes > maxB)
+                        || (cutoff is { } c && reader.GetInt64(1) < c);
+                    if (!over)
+                    {
+                        done = true;
+                        break;
+                    }
+                    cut = reader.GetInt64(0);
+                    removedCount++;
+                    removedBytes += reader.GetInt64(2);
+                }
+            }
+            done |= rows < chunk;
+            chunk = Math.Min(chunk * 4, 4096);
+        }
+        if (removedCount > 0)
+        {
+            Execute(_deleteUpTo, ("$id", topic.Id), ("$cut", cut));
+            topic.Count -= removedCount;
+            topic.Bytes -= removedBytes;
+            topic.FirstOffset = cut + 1;
+            topic.Dirty = true;
+        }
+    }
+
+    private TopicState InsertTopic(string name, TopicConfig config, DateTimeOffset now)
+    {
+        var epoch = Core.Epoch.New();
+        var id = (long)ExecuteScalar(_insertTopic,
+            ("$name", name), ("$epoch", epoch), ("$config", TopicConfigJson.Write(config)), ("$created", now.UtcTicks))!;
+        var topic = new TopicState { Id = id, Name = name, Epoch = epoch, Config = config, ConfigVersion = 1, CreatedAt = now };
+        _topics[name] = topic;
+        return topic;
+    }
+
+    private void FlushTopics()
+    {
+        foreach (var topic in _topics.Values)
+        {
+            if (!topic.Dirty)
+            {
+                continue;
+            }
+            Execute(_updateTopic,
+                ("$id", topic.Id),
+                ("$config", TopicConfigJson.Write(topic.Config)),
+                ("$version", topic.ConfigVersion),
+                ("$first", topic.FirstOffset),
+                ("$last", topic.LastOffset),
+                ("$count", topic.Count),
+                ("$bytes", topic.Bytes),
+                ("$published", topic.LastPublishedAt?.UtcTicks));
+            topic.Dirty = false;
+        }
+    }
+
+    private static SwitchboardException PreconditionFailed(string topic, long expected, long current) => new(ErrorCode.PreconditionFailed,
+        expected == 0
+            ? $"Topic '{topic}' already exists; it was expected not to."
+            : $"Topic '{topic}' changed while you were editing it (configuration version {current}, expected {expected}). Read it again and retry.");
+
+    private sealed record SeenKey(string Fingerprint, long FirstOffset, int Count, DateTimeOffset Timestamp);
+
+    private SeenKey? FindIdempotency(long topicId, string key, DateTimeOffset now)
+    {
+        using var reader = Query(_findKey, ("$id", topicId), ("$key", key), ("$now", now.UtcTicks));
+        return reader.Read()
+            ? new SeenKey(reader.GetString(0), reader.GetInt64(1), reader.GetInt32(2), new DateTimeOffset(reader.GetInt64(3), TimeSpan.Zero))
+            : null;
+    }
+
+    private void SaveIdempotency(long topicId, IdempotencyToken token, long firstOffset, int count, DateTimeOffset timestamp)
+        => Execute(_saveKey, ("$id", topicId), ("$key", token.Key), ("$fp", token.Fingerprint), ("$first", firstOffset),
+            ("$count", count), ("$ts", timestamp.UtcTicks), ("$expires", token.ExpiresAt.UtcTicks));
+
+    private void InsertMessage(long topicId, Message message, byte[] payload)
+    {
+        var p = _insertMessage.Parameters;
+        p[0].Value = topicId;
+        p[1].Value = message.Offset;
+        p[2].Value = message.Timestamp.UtcTicks;
+        p[3].Value = message.Size;
+        p[4].Value = (object?)message.Key ?? DBNull.Value;
+        p[5].Value = message.ContentType;
+        p[6].Value = (object?)HeadersCodec.Encode(message.Headers) ?? DBNull.Value;
+        p[7].Value = payload;
+        _insertMessage.Transaction = _transaction;
+        _insertMessage.ExecuteNonQuery();
+    }
+
+    private void ReloadTopics()
+    {
+        try
+        {
+            LoadTopics();
+        }
+        catch (SqliteException)
+        {
+            // the database is unreachable; the next batch fails the same way and retries the reload
+            _topics.Clear();
+        }
+    }
+
+    private void LoadTopics()
+    {
+        _topics.Clear();
+        using var command = _connection.CreateCommand();
+        command.CommandText = "SELECT id, name, epoch, config, config_version, created_at, first_offset, last_offset, message_count, bytes, last_published_at FROM topics";
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            var topic = new TopicState
+            {
+                Id = reader.GetInt64(0),
+                Name = reader.GetString(1),
+                Epoch = reader.GetString(2),
+                Config = TopicConfigJson.Read(reader.GetString(3)),
+                ConfigVersion = reader.GetInt64(4),
+                CreatedAt = new DateTimeOffset(reader.GetInt64(5), TimeSpan.Zero),
+                FirstOffset = reader.GetInt64(6),
+                LastOffset = reader.GetInt64(7),
+                Count = reader.GetInt64(8),
+                Bytes = reader.GetInt64(9),
+                LastPublishedAt = reader.IsDBNull(10) ? null : new DateTimeOffset(reader.GetInt64(10), TimeSpan.Zero),
+            };
+            _topics[topic.Name] = topic;
+        }
+    }
+}

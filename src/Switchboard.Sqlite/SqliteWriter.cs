@@ -1,0 +1,159 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+using Switchboard.Core;
+using Switchboard.Core.Engines;
+
+namespace Switchboard.Sqlite;
+
+/// <summary>
+/// The single writer of the embedded engine, on its own thread. Group commit: it takes every request queued
+/// (up to a bound), runs them in one transaction, commits once — one fsync for all of them — then tells the
+/// listener in commit order and completes the requests. Offsets are handed out here, so they never collide.
+/// </summary>
+internal sealed partial class SqliteWriter : IDisposable
+{
+    private readonly SqliteConnection _connection;
+    private readonly Channel<WriteOp> _queue;
+    private readonly SqliteStoreOptions _options;
+    private readonly ILogger _logger;
+    private readonly Func<IStoreListener?> _listener;
+    private readonly Dictionary<string, TopicState> _topics = new(StringComparer.Ordinal);
+    private readonly Thread _thread;
+    private SqliteTransaction? _transaction;
+
+    public SqliteWriter(SqliteConnection connection, SqliteStoreOptions options, ILogger logger, Func<IStoreListener?> listener)
+    {
+        _connection = connection;
+        _options = options;
+        _logger = logger;
+        _listener = listener;
+        _queue = Channel.CreateBounded<WriteOp>(new BoundedChannelOptions(options.QueueCapacity)
+        {
+            SingleReader = true,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+        Prepare();
+        LoadTopics();
+        _thread = new Thread(Run) { IsBackground = true, Name = "switchboard-sqlite-writer" };
+        _thread.Start();
+    }
+
+    public int TopicCount => _topics.Count;
+
+    public async Task<T> EnqueueAsync<T>(WriteOp<T> op, CancellationToken cancellationToken)
+    {
+        if (!_queue.Writer.TryWrite(op))
+        {
+            try
+            {
+                await _queue.Writer.WriteAsync(op, cancellationToken);
+            }
+            catch (ChannelClosedException)
+            {
+                throw new SwitchboardException(ErrorCode.ShuttingDown, "The store is closing; retry against another node or after the restart.") { RetryAfterSeconds = 1 };
+            }
+        }
+        // Once queued, the request will be committed or failed; cancelling only stops this caller's wait.
+        return await op.Task.WaitAsync(cancellationToken);
+    }
+
+    private void Run()
+    {
+        var batch = new List<WriteOp>(256);
+        var reader = _queue.Reader;
+        while (true)
+        {
+            if (!reader.TryRead(out var first))
+            {
+                if (!reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+                {
+                    return;
+                }
+                continue;
+            }
+            batch.Add(first);
+            var messages = first.MessageCount;
+            var bytes = first.ByteCount;
+            while (messages < _options.MaxBatchMessages && bytes < _options.MaxBatchBytes && reader.TryRead(out var next))
+            {
+                batch.Add(next);
+                messages += next.MessageCount;
+                bytes += next.ByteCount;
+            }
+            Commit(batch, messages);
+            batch.Clear();
+        }
+    }
+
+    private void Commit(List<WriteOp> batch, int messageCount)
+    {
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            _transaction = _connection.BeginTransaction();
+            foreach (var op in batch)
+            {
+                try
+                {
+                    op.Execute(this);
+                }
+                catch (SwitchboardException ex)
+                {
+                    op.Error = ex; // refused before it wrote anything
+                }
+            }
+            FlushTopics();
+            _transaction.Commit();
+        }
+        catch (Exception ex)
+        {
+            SqliteLog.CommitFailed(_logger, batch.Count, ex);
+            try
+            {
+                _transaction?.Rollback();
+            }
+            catch (SqliteException)
+            {
+                // the rollback failed too (e.g. the disk is gone); SQLite rolls back on the next open
+            }
+            var error = ex as SwitchboardException ?? new SwitchboardException(ErrorCode.StorageUnavailable,
+                "The storage engine could not commit this request (nothing was stored). Retry shortly; if it persists, check the server's disk and logs.", ex)
+            { RetryAfterSeconds = 1 };
+            foreach (var op in batch)
+            {
+                op.Fail(error);
+            }
+            ReloadTopics();
+            return;
+        }
+        finally
+        {
+            _transaction?.Dispose();
+            _transaction = null;
+        }
+
+        var listener = _listener();
+        foreach (var op in batch)
+        {
+            if (listener is not null)
+            {
+                op.Notify(listener);
+            }
+            op.Complete();
+        }
+        SqliteLog.Committed(_logger, batch.Count, messageCount, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+    }
+
+    public void Dispose()
+    {
+        _queue.Writer.TryComplete();
+        _thread.Join();
+        while (_queue.Reader.TryRead(out var op))
+        {
+            op.Fail(new SwitchboardException(ErrorCode.ShuttingDown, "The store closed before this request ran (nothing was stored)."));
+        }
+        DisposeStatements();
+    }
+}

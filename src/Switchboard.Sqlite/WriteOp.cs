@@ -1,0 +1,83 @@
+using Switchboard.Core;
+using Switchboard.Core.Engines;
+
+namespace Switchboard.Sqlite;
+
+/// <summary>
+/// One request to the writer. Execute runs inside the batch's transaction: checks first, then writes, so a
+/// refused request (a client error) leaves nothing behind and does not abort the others in its batch.
+/// </summary>
+internal abstract class WriteOp
+{
+    public virtual int MessageCount => 0;
+    public virtual long ByteCount => 0;
+    public Exception? Error { get; set; }
+
+    public abstract void Execute(SqliteWriter writer);
+    public virtual void Notify(IStoreListener listener) { }
+    public abstract void Complete();
+    public abstract void Fail(Exception error);
+}
+
+internal abstract class WriteOp<T> : WriteOp
+{
+    // Publishers' continuations must run on the thread pool, never on the writer thread.
+    private readonly TaskCompletionSource<T> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public Task<T> Task => _completion.Task;
+    protected T Result { get; set; } = default!;
+
+    public override void Complete()
+    {
+        if (Error is not null)
+        {
+            _completion.TrySetException(Error);
+        }
+        else
+        {
+            _completion.TrySetResult(Result);
+        }
+    }
+
+    public override void Fail(Exception error) => _completion.TrySetException(error);
+}
+
+internal sealed class AppendOp(AppendRequest request) : WriteOp<AppendResult>
+{
+    public AppendRequest Request { get; } = request;
+    public override int MessageCount => Request.Messages.Count;
+    public override long ByteCount => Request.Messages.Sum(m => (long)m.Payload.Length);
+
+    public override void Execute(SqliteWriter writer) => Result = writer.Append(Request);
+
+    public override void Notify(IStoreListener listener)
+    {
+        if (Error is null && !Result.Replayed)
+        {
+            listener.OnAppended(Result);
+        }
+    }
+}
+
+internal sealed class PutTopicOp(string topic, TopicConfig config, long? expectedConfigVersion, DateTimeOffset now) : WriteOp<PutTopicResult>
+{
+    public override void Execute(SqliteWriter writer) => Result = writer.PutTopic(topic, config, expectedConfigVersion, now);
+}
+
+internal sealed class DeleteTopicOp(string topic) : WriteOp<TopicInfo?>
+{
+    public override void Execute(SqliteWriter writer) => Result = writer.DeleteTopic(topic);
+
+    public override void Notify(IStoreListener listener)
+    {
+        if (Error is null && Result is { } deleted)
+        {
+            listener.OnTopicDeleted(deleted.Name, deleted.Epoch);
+        }
+    }
+}
+
+internal sealed class SweepOp(DateTimeOffset now) : WriteOp<long>
+{
+    public override void Execute(SqliteWriter writer) => Result = writer.Sweep(now);
+}
