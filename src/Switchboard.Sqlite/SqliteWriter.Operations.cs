@@ -6,7 +6,7 @@ namespace Switchboard.Sqlite;
 
 internal sealed partial class SqliteWriter
 {
-    public AppendResult Append(AppendRequest request)
+    public AppendResult Append(AppendRequest request, byte[][] payloads)
     {
         var created = false;
         if (!_topics.TryGetValue(request.Topic, out var topic))
@@ -27,7 +27,7 @@ internal sealed partial class SqliteWriter
         for (var i = 0; i < messages.Length; i++)
         {
             var draft = request.Messages[i];
-            var payload = draft.Payload.ToArray(); // owned by the message: the caller's buffer may be pooled
+            var payload = payloads[i];
             var message = new Message
             {
                 Topic = topic.Name,

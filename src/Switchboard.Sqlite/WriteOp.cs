@@ -45,10 +45,15 @@ internal abstract class WriteOp<T> : WriteOp
 internal sealed class AppendOp(AppendRequest request) : WriteOp<AppendResult>
 {
     public AppendRequest Request { get; } = request;
-    public override int MessageCount => Request.Messages.Count;
-    public override long ByteCount => Request.Messages.Sum(m => (long)m.Payload.Length);
 
-    public override void Execute(SqliteWriter writer) => Result = writer.Append(Request);
+    // Copied on the caller's thread, before the request is queued: the caller's buffers (often pooled) are free
+    // to be reused as soon as AppendAsync returns, even if its wait is cancelled before the commit.
+    public byte[][] Payloads { get; } = [.. request.Messages.Select(m => m.Payload.ToArray())];
+
+    public override int MessageCount => Request.Messages.Count;
+    public override long ByteCount => Payloads.Sum(p => (long)p.Length);
+
+    public override void Execute(SqliteWriter writer) => Result = writer.Append(Request, Payloads);
 
     public override void Notify(IStoreListener listener)
     {

@@ -20,6 +20,8 @@ public interface IStore : IAsyncDisposable
     Task OpenAsync(CancellationToken cancellationToken);
 
     /// <summary>Appends messages to a topic atomically; all or none get offsets.</summary>
+    /// <remarks>The store copies the payloads before this method returns, so callers may reuse their buffers
+    /// as soon as it returns, even if they stop waiting for the task.</remarks>
     /// <exception cref="TopicNotFoundException">The topic does not exist and <see cref="AppendRequest.CreateTopic"/> is null.</exception>
     /// <exception cref="SwitchboardException"><see cref="ErrorCode.IdempotencyKeyReused"/> when the key was used for a different request.</exception>
     Task<AppendResult> AppendAsync(AppendRequest request, CancellationToken cancellationToken);

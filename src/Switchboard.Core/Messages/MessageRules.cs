@@ -29,6 +29,11 @@ internal static class MessageRules
         {
             throw Invalid($"The content type of {where} ('{draft.ContentType}') is not a media type such as 'application/json' or 'text/plain'.");
         }
+        if (MediaTypes.IsJson(draft.ContentType) && !IsWellFormedJson(draft.Payload.Span, out var jsonError))
+        {
+            throw new SwitchboardException(ErrorCode.InvalidJson,
+                $"The payload of {where} is declared as '{draft.ContentType}' but is not well-formed JSON ({jsonError}). Fix the payload, or declare another content type.");
+        }
         if (draft.Headers.Count > MaxHeaders)
         {
             throw Invalid($"{Capital(where)} has {draft.Headers.Count} headers; the limit is {MaxHeaders}.");
@@ -43,6 +48,26 @@ internal static class MessageRules
             {
                 throw Invalid($"The value of header '{name}' in {where} contains control characters; headers are text.");
             }
+        }
+    }
+
+    private static bool IsWellFormedJson(ReadOnlySpan<byte> payload, out string error)
+    {
+        try
+        {
+            var reader = new System.Text.Json.Utf8JsonReader(payload, new System.Text.Json.JsonReaderOptions { MaxDepth = 256 });
+            if (!reader.Read() || !reader.TrySkip() || reader.Read())
+            {
+                error = "expected exactly one JSON value";
+                return false;
+            }
+            error = "";
+            return true;
+        }
+        catch (System.Text.Json.JsonException ex)
+        {
+            error = ex.Message;
+            return false;
         }
     }
 

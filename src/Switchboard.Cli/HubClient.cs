@@ -1,0 +1,90 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json;
+
+namespace Switchboard.Cli;
+
+/// <summary>The REST calls the client commands make, with the hub's problem answers turned into plain messages.</summary>
+internal sealed class HubClient : IDisposable
+{
+    private readonly HttpClient _http;
+
+    public HubClient(string server, string? apiKey)
+    {
+        if (!Uri.TryCreate(server, UriKind.Absolute, out var baseAddress) || baseAddress.Scheme is not ("http" or "https"))
+        {
+            throw new CliException($"--server '{server}' is not an http:// or https:// address.", 2);
+        }
+        // Long polls hold a request for up to a minute; the client's own timeout must be longer than the wait.
+        _http = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(120) };
+        if (apiKey is not null)
+        {
+            _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
+        }
+        Server = server;
+    }
+
+    public string Server { get; }
+
+    public async Task<JsonElement> SendAsync(HttpMethod method, string path, HttpContent? content, CancellationToken cancellationToken, params HttpStatusCode[] tolerated)
+    {
+        using var request = new HttpRequestMessage(method, path) { Content = content };
+        HttpResponseMessage response;
+        try
+        {
+            response = await _http.SendAsync(request, cancellationToken);
+        }
+        catch (HttpRequestException ex)
+        {
+            throw new CliException($"cannot reach the hub at {Server} ({ex.Message}). Is it running? Start one with 'switchboard serve'.", 3);
+        }
+        using (response)
+        {
+            var body = await response.Content.ReadAsByteArrayAsync(cancellationToken);
+            var json = body.Length > 0 && response.Content.Headers.ContentType?.MediaType is { } type && type.Contains("json", StringComparison.Ordinal)
+                ? JsonDocument.Parse(body).RootElement.Clone()
+                : default;
+            if (response.IsSuccessStatusCode || tolerated.Contains(response.StatusCode))
+            {
+                return json;
+            }
+            if (json.ValueKind == JsonValueKind.Object && json.TryGetProperty("detail", out var detail))
+            {
+                var code = json.TryGetProperty("code", out var c) ? c.GetString() : null;
+                throw new CliException($"{detail.GetString()} ({(int)response.StatusCode} {code})", 1) { Problem = json };
+            }
+            throw new CliException($"the hub answered {(int)response.StatusCode} {response.ReasonPhrase}.", 1);
+        }
+    }
+
+    public void Dispose() => _http.Dispose();
+}
+
+/// <summary>A failure to report on stderr with an exit code (1: the hub refused, 2: bad usage, 3: hub unreachable).</summary>
+internal sealed class CliException(string message, int exitCode) : Exception(message)
+{
+    public int ExitCode { get; } = exitCode;
+    public JsonElement Problem { get; init; }
+    public string? Code => Problem.ValueKind == JsonValueKind.Object && Problem.TryGetProperty("code", out var c) ? c.GetString() : null;
+}
+
+internal static class Cli
+{
+    /// <summary>Runs a client command, turning failures into a message on stderr and an exit code.</summary>
+    public static async Task<int> RunAsync(Func<Task<int>> action)
+    {
+        try
+        {
+            return await action();
+        }
+        catch (CliException ex)
+        {
+            await Console.Error.WriteLineAsync($"switchboard: {ex.Message}");
+            return ex.ExitCode;
+        }
+        catch (OperationCanceledException)
+        {
+            return 130; // interrupted (Ctrl+C)
+        }
+    }
+}

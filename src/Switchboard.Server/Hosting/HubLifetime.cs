@@ -1,0 +1,83 @@
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Switchboard.Core;
+
+namespace Switchboard.Server;
+
+/// <summary>
+/// Runs the hub inside the host's life: listeners open at once (readiness answers 503 while the engine opens
+/// and checks its data), shutdown drains first (readiness off, long polls answered), and the engine closes
+/// only after the listeners have finished their requests.
+/// </summary>
+public sealed class HubLifetime(Hub hub, ServerOptions options, IServer server, IHostApplicationLifetime lifetime, ILogger<HubLifetime> logger) : IHostedLifecycleService
+{
+    private readonly TaskCompletionSource _opened = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes when the hub is ready; faults with the reason when it cannot start.</summary>
+    public Task Opened => _opened.Task;
+
+    /// <summary>Why the hub could not start, if it could not.</summary>
+    public Exception? StartupFailure { get; private set; }
+
+    /// <inheritdoc />
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <inheritdoc />
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        var location = options.Engine == EngineKind.Sqlite ? $" in {Path.GetFullPath(options.Sqlite.DataDirectory)}" : " (nothing is kept after exit)";
+        ServerLog.Starting(logger, typeof(Hub).Assembly.GetName().Version?.ToString(3) ?? "?", options.Engine.ToString().ToLowerInvariant(), location);
+        _ = Task.Run(OpenAsync, CancellationToken.None);
+        return Task.CompletedTask;
+    }
+
+    private async Task OpenAsync()
+    {
+        try
+        {
+            await hub.StartAsync(lifetime.ApplicationStopping);
+            _opened.TrySetResult();
+        }
+        catch (Exception ex)
+        {
+            StartupFailure = ex;
+            ServerLog.StartFailed(logger, ex.Message, ex);
+            _opened.TrySetException(ex);
+            lifetime.StopApplication();
+        }
+    }
+
+    /// <inheritdoc />
+    public Task StartedAsync(CancellationToken cancellationToken)
+    {
+        var addresses = server.Features.Get<IServerAddressesFeature>()?.Addresses;
+        if (addresses is { Count: > 0 })
+        {
+            ServerLog.Listening(logger, string.Join(", ", addresses));
+        }
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public async Task StoppingAsync(CancellationToken cancellationToken)
+    {
+        hub.BeginDrain();
+        if (options.DrainDelay > TimeSpan.Zero && StartupFailure is null)
+        {
+            ServerLog.Draining(logger, (long)options.DrainDelay.TotalMilliseconds);
+            await Task.Delay(options.DrainDelay, cancellationToken);
+        }
+    }
+
+    /// <inheritdoc />
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <inheritdoc />
+    public async Task StoppedAsync(CancellationToken cancellationToken)
+    {
+        await hub.DisposeAsync();
+        ServerLog.Stopped(logger);
+    }
+}

@@ -1,0 +1,138 @@
+using System.Globalization;
+using Microsoft.Extensions.Configuration;
+using Switchboard.Core;
+
+namespace Switchboard.Server;
+
+/// <summary>
+/// Reads <see cref="ServerOptions"/> from configuration (appsettings.json, <c>Switchboard__…</c> environment
+/// variables, a <c>--config</c> file, command-line options), naming the key and the accepted values when one is wrong.
+/// Durations accept <c>30s</c>, <c>2m</c>, <c>7d</c> or ISO 8601.
+/// </summary>
+public static class ServerConfiguration
+{
+    /// <summary>The configuration section.</summary>
+    public const string Section = "Switchboard";
+
+    /// <summary>Reads and validates the options; throws <see cref="InvalidOperationException"/> naming the bad key.</summary>
+    public static ServerOptions Read(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var section = configuration.GetSection(Section);
+        var options = new ServerOptions();
+        var hub = options.Hub;
+
+        options.Engine = Enum(section, "Engine", options.Engine);
+        options.Sqlite.DataDirectory = section["DataDirectory"] is { Length: > 0 } data ? data : options.Sqlite.DataDirectory;
+        options.Sqlite.CheckOnOpen = Bool(section, "Sqlite:CheckOnOpen", options.Sqlite.CheckOnOpen);
+        options.Sqlite.MaxBatchMessages = (int)Long(section, "Sqlite:MaxBatchMessages", options.Sqlite.MaxBatchMessages, 1, 100_000);
+        options.MaxRequestBytes = Long(section, "MaxRequestBytes", options.MaxRequestBytes, 1024, 1L << 30);
+        options.DrainDelay = Duration(section, "Shutdown:DrainDelay", options.DrainDelay);
+
+        hub.MaxMessageBytes = Long(section, "MaxMessageBytes", hub.MaxMessageBytes, 1, 64L * 1024 * 1024);
+        hub.MaxBatchMessages = (int)Long(section, "MaxBatchMessages", hub.MaxBatchMessages, 1, 100_000);
+        hub.IdempotencyWindow = Duration(section, "IdempotencyWindow", hub.IdempotencyWindow);
+        hub.RetentionSweepInterval = Duration(section, "RetentionSweepInterval", hub.RetentionSweepInterval);
+        hub.MaxWait = Duration(section, "MaxWait", hub.MaxWait);
+        hub.AutoCreateTopics = Bool(section, "Topics:AutoCreate", hub.AutoCreateTopics);
+        // Each default retention limit can be set on its own; "unlimited" removes it.
+        var defaults = hub.DefaultRetention;
+        hub.DefaultRetention = new RetentionPolicy(
+            Limit(section, "Topics:Retention:MaxMessages", defaults.MaxMessages, k => NullableLong(section, k)),
+            Limit(section, "Topics:Retention:MaxAge", defaults.MaxAge, k => Duration(section, k, TimeSpan.Zero)),
+            Limit(section, "Topics:Retention:MaxBytes", defaults.MaxBytes, k => NullableLong(section, k)));
+
+        foreach (var child in section.GetSection("Auth:ApiKeys").GetChildren())
+        {
+            var key = new ApiKeyOptions { Name = child["Name"] ?? child.Key, Hash = child["Hash"], Key = child["Key"] };
+            if (key.Hash is null == key.Key is null)
+            {
+                throw new InvalidOperationException($"{child.Path}: set exactly one of Hash (SHA-256 of the key, 64 hex digits) or Key.");
+            }
+            if (key.Hash is { } hash && (hash.Length != 64 || !hash.All(char.IsAsciiHexDigit)))
+            {
+                throw new InvalidOperationException($"{child.Path}:Hash must be the key's SHA-256 as 64 hex digits.");
+            }
+            if (key.Key is { Length: < 16 })
+            {
+                throw new InvalidOperationException($"{child.Path}:Key is shorter than 16 characters; use a long random key.");
+            }
+            options.ApiKeys.Add(key);
+        }
+
+        try
+        {
+            hub.Validate();
+        }
+        catch (Exception ex) when (ex is ArgumentException or SwitchboardException)
+        {
+            throw new InvalidOperationException(ex.Message, ex);
+        }
+        return options;
+    }
+
+    private static T? Limit<T>(IConfiguration section, string key, T? fallback, Func<string, T?> parse) where T : struct
+    {
+        var text = section[key];
+        if (string.IsNullOrEmpty(text))
+        {
+            return fallback;
+        }
+        return text.Equals("unlimited", StringComparison.OrdinalIgnoreCase) || text.Equals("none", StringComparison.OrdinalIgnoreCase)
+            ? null
+            : parse(key);
+    }
+
+    private static T Enum<T>(IConfiguration section, string key, T fallback) where T : struct, System.Enum
+    {
+        var text = section[key];
+        if (string.IsNullOrEmpty(text))
+        {
+            return fallback;
+        }
+        return System.Enum.TryParse<T>(text, ignoreCase: true, out var value) && System.Enum.IsDefined(value)
+            ? value
+            : throw new InvalidOperationException($"{Section}:{key} is '{text}'; use one of: {string.Join(", ", System.Enum.GetNames<T>()).ToLowerInvariant()}.");
+    }
+
+    private static bool Bool(IConfiguration section, string key, bool fallback)
+    {
+        var text = section[key];
+        if (string.IsNullOrEmpty(text))
+        {
+            return fallback;
+        }
+        return bool.TryParse(text, out var value) ? value : throw new InvalidOperationException($"{Section}:{key} is '{text}'; use true or false.");
+    }
+
+    private static long Long(IConfiguration section, string key, long fallback, long min, long max)
+        => NullableLong(section, key, min, max) ?? fallback;
+
+    private static long? NullableLong(IConfiguration section, string key, long min = 1, long max = long.MaxValue)
+    {
+        var text = section[key];
+        if (string.IsNullOrEmpty(text))
+        {
+            return null;
+        }
+        if (!long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) || value < min || value > max)
+        {
+            throw new InvalidOperationException($"{Section}:{key} is '{text}'; use a whole number from {min} to {max}.");
+        }
+        return value;
+    }
+
+    private static TimeSpan Duration(IConfiguration section, string key, TimeSpan fallback)
+    {
+        var text = section[key];
+        if (string.IsNullOrEmpty(text))
+        {
+            return fallback;
+        }
+        if (DurationText.TryParse(text, out var value, out _) || TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out value))
+        {
+            return value;
+        }
+        throw new InvalidOperationException($"{Section}:{key} is '{text}'; write a duration such as 30s, 2m, 1h or 7d.");
+    }
+}

@@ -1,0 +1,31 @@
+using Microsoft.Extensions.Logging;
+
+namespace Switchboard.Server;
+
+// Event ids 3000-3099 belong to the server host (see docs/logging.md).
+internal static partial class ServerLog
+{
+    [LoggerMessage(EventId = 3000, Level = LogLevel.Error, Message = "{Method} {Path} failed")]
+    public static partial void RequestFailed(ILogger logger, string method, string? path, Exception exception);
+
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Switchboard {Version} starting: engine {Engine}{Location}")]
+    public static partial void Starting(ILogger logger, string version, string engine, string location);
+
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Critical, Message = "Switchboard cannot start: {Reason}")]
+    public static partial void StartFailed(ILogger logger, string reason, Exception exception);
+
+    [LoggerMessage(EventId = 3003, Level = LogLevel.Information, Message = "Draining for {DelayMs} ms before closing listeners")]
+    public static partial void Draining(ILogger logger, long delayMs);
+
+    [LoggerMessage(EventId = 3004, Level = LogLevel.Information, Message = "Switchboard stopped")]
+    public static partial void Stopped(ILogger logger);
+
+    [LoggerMessage(EventId = 3005, Level = LogLevel.Information, Message = "Listening on {Addresses}")]
+    public static partial void Listening(ILogger logger, string addresses);
+
+    [LoggerMessage(EventId = 3006, Level = LogLevel.Warning, Message = "API key {Name} is configured in plain text; store its SHA-256 hash instead (switchboard keys hash)")]
+    public static partial void PlainTextKey(ILogger logger, string name);
+
+    [LoggerMessage(EventId = 3007, Level = LogLevel.Warning, Message = "Authentication is off: no API keys are configured, so anyone who can reach the hub can use it")]
+    public static partial void AuthOff(ILogger logger);
+}

@@ -1,0 +1,54 @@
+using Switchboard.Core;
+using Switchboard.Sqlite;
+
+namespace Switchboard.Server;
+
+/// <summary>Which engine holds the data.</summary>
+public enum EngineKind
+{
+    /// <summary>The embedded durable engine (SQLite). The default.</summary>
+    Sqlite,
+    /// <summary>Ephemeral, in memory: everything is lost when the process ends.</summary>
+    Memory,
+}
+
+/// <summary>Everything the server reads from configuration (section <c>Switchboard</c>).</summary>
+public sealed class ServerOptions
+{
+    /// <summary>The engine.</summary>
+    public EngineKind Engine { get; set; } = EngineKind.Sqlite;
+
+    /// <summary>Limits and defaults of the hub.</summary>
+    public HubOptions Hub { get; set; } = new();
+
+    /// <summary>Settings of the SQLite engine.</summary>
+    public SqliteStoreOptions Sqlite { get; set; } = new();
+
+    /// <summary>
+    /// Largest request body (a batch publish). 16 MiB: a full batch of small messages, or a handful of 1 MiB
+    /// ones after JSON escaping and base64, while bounding what one request can make the server buffer.
+    /// </summary>
+    public long MaxRequestBytes { get; set; } = 16L * 1024 * 1024;
+
+    /// <summary>
+    /// How long to keep serving after shutdown begins, with readiness off, so load balancers stop sending
+    /// traffic before listeners close. 0 by default (no balancer in front of a dev hub); use 5–10 s in production.
+    /// </summary>
+    public TimeSpan DrainDelay { get; set; } = TimeSpan.Zero;
+
+    /// <summary>API keys; none = authentication off.</summary>
+    public List<ApiKeyOptions> ApiKeys { get; } = [];
+}
+
+/// <summary>One API key.</summary>
+public sealed class ApiKeyOptions
+{
+    /// <summary>A name for logs and audit (who called).</summary>
+    public string Name { get; set; } = "";
+
+    /// <summary>The key's SHA-256 as 64 hex digits (preferred: the key itself is never stored).</summary>
+    public string? Hash { get; set; }
+
+    /// <summary>The key in plain text (accepted for development; a warning is logged).</summary>
+    public string? Key { get; set; }
+}

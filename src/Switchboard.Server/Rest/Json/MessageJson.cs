@@ -1,0 +1,119 @@
+using System.Text;
+using System.Text.Json;
+using Switchboard.Core;
+
+namespace Switchboard.Server.Rest.Json;
+
+/// <summary>
+/// The REST read shape of a message. A JSON payload is written as the JSON value itself (its bytes copied,
+/// never re-parsed); text as a string; anything else as base64 with <c>"encoding": "base64"</c>.
+/// </summary>
+internal static class MessageJson
+{
+    [Flags]
+    public enum Fields
+    {
+        None = 0,
+        Topic = 1,
+        Epoch = 2,
+        Offset = 4,
+        Timestamp = 8,
+        Headers = 16,
+        Key = 32,
+        ContentType = 64,
+        Payload = 128,
+        All = Topic | Epoch | Offset | Timestamp | Headers | Key | ContentType | Payload,
+    }
+
+    private static readonly (string Name, Fields Flag)[] Names =
+    [
+        ("topic", Fields.Topic), ("epoch", Fields.Epoch), ("offset", Fields.Offset), ("timestamp", Fields.Timestamp),
+        ("headers", Fields.Headers), ("key", Fields.Key), ("contentType", Fields.ContentType), ("payload", Fields.Payload),
+    ];
+
+    /// <summary>Parses <c>?fields=offset,payload</c>; unknown names are refused with the list of valid ones.</summary>
+    public static Fields ParseFields(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return Fields.All;
+        }
+        var fields = Fields.None;
+        foreach (var part in text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            var match = Array.Find(Names, n => n.Name == part);
+            if (match.Name is null)
+            {
+                throw new SwitchboardException(ErrorCode.InvalidRequest, $"fields has unknown field '{part}'; choose from {string.Join(", ", Names.Select(n => n.Name))}.");
+            }
+            fields |= match.Flag;
+        }
+        return fields;
+    }
+
+    public static void Write(Utf8JsonWriter writer, Message message, Fields fields = Fields.All)
+    {
+        writer.WriteStartObject();
+        if ((fields & Fields.Topic) != 0)
+        {
+            writer.WriteString("topic", message.Topic);
+        }
+        if ((fields & Fields.Epoch) != 0)
+        {
+            writer.WriteString("epoch", message.Epoch);
+        }
+        if ((fields & Fields.Offset) != 0)
+        {
+            writer.WriteNumber("offset", message.Offset);
+        }
+        if ((fields & Fields.Timestamp) != 0)
+        {
+            writer.WriteString("timestamp", message.Timestamp.UtcDateTime);
+        }
+        if ((fields & Fields.Headers) != 0)
+        {
+            writer.WriteStartObject("headers");
+            foreach (var (name, value) in message.Headers)
+            {
+                writer.WriteString(name, value);
+            }
+            writer.WriteEndObject();
+        }
+        if ((fields & Fields.Key) != 0 && message.Key is not null)
+        {
+            writer.WriteString("key", message.Key);
+        }
+        if ((fields & Fields.ContentType) != 0)
+        {
+            writer.WriteString("contentType", message.ContentType);
+        }
+        if ((fields & Fields.Payload) != 0)
+        {
+            WritePayload(writer, message);
+        }
+        writer.WriteEndObject();
+    }
+
+    private static readonly UTF8Encoding StrictUtf8 = new(false, throwOnInvalidBytes: true);
+
+    private static void WritePayload(Utf8JsonWriter writer, Message message)
+    {
+        var payload = message.Payload.Span;
+        writer.WritePropertyName("payload");
+        if (MediaTypes.IsJson(message.ContentType))
+        {
+            // Validated as JSON when published; skipInputValidation avoids parsing it a second time per read.
+            writer.WriteRawValue(payload, skipInputValidation: true);
+            return;
+        }
+        if (MediaTypes.IsText(message.ContentType) && IsUtf8(payload))
+        {
+            writer.WriteStringValue(payload);
+            return;
+        }
+        writer.WriteBase64StringValue(payload);
+        writer.WriteString("encoding", "base64");
+    }
+
+    private static bool IsUtf8(ReadOnlySpan<byte> bytes) => System.Text.Unicode.Utf8.IsValid(bytes);
+}

@@ -1,0 +1,215 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Net.Http.Headers;
+using Switchboard.Core;
+using Switchboard.Core.Engines;
+using Switchboard.Server.OpenApi;
+using Switchboard.Server.Rest.Json;
+using Switchboard.Server.Rest.Parsing;
+
+namespace Switchboard.Server.Rest;
+
+/// <summary>Publishing, history (polling and long polling) and single messages. Decode → hub → encode.</summary>
+internal static class MessagesEndpoints
+{
+    public static void Map(RouteGroupBuilder v1)
+    {
+        var messages = v1.MapGroup("/topics/{topic}/messages").WithTags("Messages");
+
+        messages.MapPost("", Publish)
+            .WithName("Publish").WithSummary("Publish one message or a batch")
+            .WithDescription("""
+                application/json: {"payload": <any JSON>, "headers": {…}, "key": "…"} or {"messages": [ … ]} (one transaction).
+                Any other Content-Type publishes the body as raw bytes of that type (key from ?key=).
+                Answers 201 once the messages are durable, with Location of the message (or of the batch's history page).
+                Idempotency-Key: a retry with the same key within the window returns the first result (Idempotent-Replayed: true) and stores nothing new.
+                """)
+            .DocumentBody<PublishSchema>(required: true, "application/json", "application/octet-stream", "text/plain")
+            .Produces<PublishedSchema>(201).ProducesProblem(400).ProducesProblem(404).ProducesProblem(413).ProducesProblem(415).ProducesProblem(422).ProducesProblem(503);
+
+        messages.MapMethods("", [HttpMethods.Get, HttpMethods.Head], History)
+            .WithName("ReadMessages").WithSummary("Read history; poll; long-poll")
+            .WithDescription("""
+                Messages after the position after= (an offset, or epoch:offset as returned in next), up to limit=.
+                With wait=SECONDS (up to 60) the request is held until a message arrives (answered the moment it is committed) or the wait ends (empty page).
+                Continue from the page's next. A position from another incarnation of the topic answers 409 epoch-mismatch; messages removed by retention are reported in missed.
+                """)
+            .Produces<HistorySchema>().ProducesProblem(400).ProducesProblem(404).ProducesProblem(409);
+
+        messages.MapMethods("/{offset}", [HttpMethods.Get, HttpMethods.Head], One)
+            .WithName("ReadMessage").WithSummary("Read one message")
+            .WithDescription("Messages are immutable: strong ETag and a long Cache-Control. Add epoch= to be sure of the incarnation.")
+            .Produces<MessageSchema>().Produces(304).ProducesProblem(400).ProducesProblem(404).ProducesProblem(409).ProducesProblem(410);
+
+        messages.MapMethods("/{offset}/payload", [HttpMethods.Get, HttpMethods.Head], Payload)
+            .WithName("ReadMessagePayload").WithSummary("Read one message's payload as raw bytes, with its own Content-Type")
+            .Produces(200).Produces(304).ProducesProblem(404).ProducesProblem(410);
+    }
+
+    private static async Task<IResult> Publish(HttpRequest request, Hub hub, ServerOptions options, string topic, string? key)
+    {
+        TopicName.Validate(topic);
+        var contentType = request.ContentType;
+        if (string.IsNullOrWhiteSpace(contentType))
+        {
+            throw new SwitchboardException(ErrorCode.UnsupportedMediaType,
+                "The request has no Content-Type. Send application/json for the envelope {\"payload\": …}, or the payload's own type (e.g. text/plain, application/octet-stream) to publish the body as it is.");
+        }
+        if (!MediaTypeHeaderValue.TryParse(contentType, out var mediaType) || mediaType.SubType.Length == 0)
+        {
+            throw new SwitchboardException(ErrorCode.UnsupportedMediaType, $"Content-Type '{contentType}' is not a media type such as application/json or text/plain.");
+        }
+        var essence = mediaType.MediaType.Value!;
+        if (essence.Equals("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase) || essence.StartsWith("multipart/", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new SwitchboardException(ErrorCode.UnsupportedMediaType,
+                $"Content-Type '{essence}' is a form encoding, which is not a message. Send application/json ({{\"payload\": …}}) or the payload's own type.");
+        }
+        var idempotencyKey = request.Headers["Idempotency-Key"].ToString() is { Length: > 0 } k ? k : null;
+        var envelope = essence.Equals("application/json", StringComparison.OrdinalIgnoreCase);
+        if (envelope && !ContentTypes.IsJson(contentType))
+        {
+            throw new SwitchboardException(ErrorCode.UnsupportedMediaType, $"Content-Type '{contentType}': JSON bodies must be UTF-8.");
+        }
+        if (envelope && key is not null)
+        {
+            throw new SwitchboardException(ErrorCode.InvalidRequest, "?key= is for raw bodies; in a JSON envelope put \"key\" inside the message.");
+        }
+
+        using var body = await RequestBody.ReadAsync(request,
+            envelope ? options.MaxRequestBytes : hub.Options.MaxMessageBytes,
+            envelope ? ErrorCode.RequestTooLarge : ErrorCode.MessageTooLarge,
+            envelope ? "The request body" : "The message",
+            request.HttpContext.RequestAborted);
+
+        IReadOnlyList<MessageDraft> drafts;
+        var batch = false;
+        if (envelope)
+        {
+            drafts = PublishBodyReader.Read(body.Memory, out batch);
+        }
+        else
+        {
+            drafts = [new MessageDraft { Payload = body.Memory, ContentType = contentType, Key = key }];
+        }
+
+        // Once the hub has the messages, a client hanging up must not abandon the publish half-way.
+        var result = await hub.PublishAsync(topic, drafts, idempotencyKey, CancellationToken.None);
+        return Published(request, result, batch);
+    }
+
+    private static JsonResult Published(HttpRequest request, AppendResult result, bool batch) => new(201, writer =>
+    {
+        writer.WriteStartObject();
+        writer.WriteString("topic", result.Topic);
+        writer.WriteString("epoch", result.Epoch);
+        if (batch)
+        {
+            writer.WriteNumber("firstOffset", result.FirstOffset);
+            writer.WriteNumber("lastOffset", result.LastOffset);
+            writer.WriteNumber("count", result.Count);
+        }
+        else
+        {
+            writer.WriteNumber("offset", result.FirstOffset);
+        }
+        writer.WriteString("timestamp", result.Timestamp.UtcDateTime);
+        writer.WriteEndObject();
+    }, response =>
+    {
+        var basePath = $"{request.PathBase}/v1/topics/{result.Topic}/messages";
+        response.Headers.Location = batch
+            ? string.Create(CultureInfo.InvariantCulture, $"{basePath}?after={result.Epoch}:{result.FirstOffset - 1}&limit={result.Count}")
+            : string.Create(CultureInfo.InvariantCulture, $"{basePath}/{result.FirstOffset}?epoch={result.Epoch}");
+        response.Headers.CacheControl = "no-store";
+        if (result.Replayed)
+        {
+            response.Headers["Idempotent-Replayed"] = "true";
+        }
+    });
+
+    private static async Task<IResult> History(HttpRequest request, Hub hub, string topic, string? after, string? epoch, string? limit, string? wait, string? fields)
+    {
+        var position = QueryValues.After(after, epoch);
+        var selected = MessageJson.ParseFields(fields);
+        var page = await hub.ReadAsync(topic, position, QueryValues.Limit(limit, 100, hub.Options.MaxReadLimit), QueryValues.Wait(wait, hub.Options.MaxWait), request.HttpContext.RequestAborted);
+        return new JsonResult(200, writer =>
+        {
+            writer.WriteStartObject();
+            writer.WriteString("topic", page.Topic.Name);
+            writer.WriteString("epoch", page.Topic.Epoch);
+            writer.WriteNumber("firstOffset", page.Topic.FirstOffset);
+            writer.WriteNumber("lastOffset", page.Topic.LastOffset);
+            if (page.Missed is var (from, to))
+            {
+                writer.WriteStartObject("missed");
+                writer.WriteNumber("fromOffset", from);
+                writer.WriteNumber("toOffset", to);
+                writer.WriteString("reason", "retention");
+                writer.WriteEndObject();
+            }
+            writer.WriteStartArray("messages");
+            foreach (var message in page.Messages)
+            {
+                MessageJson.Write(writer, message, selected);
+            }
+            writer.WriteEndArray();
+            writer.WriteString("next", page.Next.ToString());
+            writer.WriteEndObject();
+        }, response =>
+        {
+            response.Headers.CacheControl = "no-store";
+            var query = Query.Of(("after", page.Next.ToString()), ("limit", limit), ("wait", wait), ("fields", fields));
+            response.Headers.Link = $"<{request.PathBase}{request.Path}{query}>; rel=\"next\"";
+        });
+    }
+
+    private static async Task<IResult> One(HttpRequest request, Hub hub, string topic, string offset, string? epoch, string? fields)
+    {
+        var message = await Find(request, hub, topic, offset, epoch);
+        var selected = MessageJson.ParseFields(fields);
+        var etag = MessageETag(message, fields is null ? "" : ((int)selected).ToString(CultureInfo.InvariantCulture));
+        if (Conditional.NotModified(request, etag))
+        {
+            return Conditional.NotModifiedResult(etag, ImmutableCacheControl);
+        }
+        return new JsonResult(200, writer => MessageJson.Write(writer, message, selected), response =>
+        {
+            response.Headers.ETag = etag;
+            response.Headers.CacheControl = ImmutableCacheControl;
+        });
+    }
+
+    private static async Task<IResult> Payload(HttpRequest request, Hub hub, string topic, string offset, string? epoch)
+    {
+        var message = await Find(request, hub, topic, offset, epoch);
+        var etag = MessageETag(message, "raw");
+        if (Conditional.NotModified(request, etag))
+        {
+            return Conditional.NotModifiedResult(etag, ImmutableCacheControl);
+        }
+        request.HttpContext.Response.Headers.ETag = etag;
+        request.HttpContext.Response.Headers.CacheControl = ImmutableCacheControl;
+        return Results.Bytes(message.Payload, message.ContentType);
+    }
+
+    // A message never changes once written; an epoch in the URL (Location carries one) pins the incarnation too.
+    private const string ImmutableCacheControl = "public, max-age=31536000, immutable";
+
+    private static string MessageETag(Message message, string variant) => $"\"{message.Epoch}.{message.Offset}{(variant.Length > 0 ? "." + variant : "")}\"";
+
+    private static Task<Message> Find(HttpRequest request, Hub hub, string topic, string offset, string? epoch)
+    {
+        if (!long.TryParse(offset, NumberStyles.None, CultureInfo.InvariantCulture, out var number) || number < 1)
+        {
+            throw new SwitchboardException(ErrorCode.InvalidPosition, $"'{offset}' is not an offset: offsets are whole numbers from 1.");
+        }
+        if (epoch is not null && !Core.Epoch.IsWellFormed(epoch))
+        {
+            throw new SwitchboardException(ErrorCode.InvalidPosition, $"epoch '{epoch}' is not an epoch the hub issued.");
+        }
+        return hub.GetMessageAsync(topic, number, epoch, request.HttpContext.RequestAborted);
+    }
+}

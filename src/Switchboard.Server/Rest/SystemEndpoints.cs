@@ -1,0 +1,81 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Switchboard.Core;
+using Switchboard.Server.Errors;
+using Switchboard.Server.OpenApi;
+using Switchboard.Server.Rest.Json;
+
+namespace Switchboard.Server.Rest;
+
+/// <summary>Health, readiness, and the error table as a resource (the target of every problem's <c>type</c>).</summary>
+internal static class SystemEndpoints
+{
+    public static void MapHealth(IEndpointRouteBuilder app)
+    {
+        app.MapMethods("/healthz", [HttpMethods.Get, HttpMethods.Head], () => new JsonResult(200, w =>
+            {
+                w.WriteStartObject();
+                w.WriteString("status", "live");
+                w.WriteEndObject();
+            }, NoStore))
+            .WithTags("Health").WithName("Liveness").WithSummary("Liveness: 200 while the process serves HTTP").Produces<StatusSchema>();
+
+        app.MapMethods("/readyz", [HttpMethods.Get, HttpMethods.Head], (Hub hub) => hub.State == HubState.Ready
+                ? new JsonResult(200, w =>
+                {
+                    w.WriteStartObject();
+                    w.WriteString("status", "ready");
+                    w.WriteEndObject();
+                }, NoStore)
+                : hub.State == HubState.Starting
+                    ? (IResult)new ProblemResult(ErrorCode.NotReady, "The hub is opening its storage; it will be ready shortly.")
+                    : new ProblemResult(ErrorCode.ShuttingDown, "The hub is shutting down; send new work to another node."))
+            .WithTags("Health").WithName("Readiness").WithSummary("Readiness: 200 when serving, 503 while starting or draining")
+            .Produces<StatusSchema>().ProducesProblem(503);
+    }
+
+    public static void MapErrors(RouteGroupBuilder v1)
+    {
+        var errors = v1.MapGroup("/errors").WithTags("Errors");
+        errors.MapGet("", () => new JsonResult(200, w =>
+            {
+                w.WriteStartObject();
+                w.WriteStartArray("errors");
+                foreach (var info in ErrorTable.All)
+                {
+                    Write(w, info);
+                }
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }, Cacheable))
+            .WithName("ListErrors").WithSummary("Every error code, with its HTTP status, WebSocket close code and gRPC status")
+            .Produces<ErrorListSchema>();
+        errors.MapGet("/{code}", (string code) => ErrorTable.TryGet(code, out var info)
+                ? new JsonResult(200, w => Write(w, info), Cacheable)
+                : (IResult)new ProblemResult(ErrorCode.RouteNotFound, $"There is no error code '{code}'; GET /v1/errors lists them all."))
+            .WithName("GetError").WithSummary("One error code").Produces<ErrorSchema>().ProducesProblem(404);
+    }
+
+    private static void Write(Utf8JsonWriter w, ErrorInfo info)
+    {
+        w.WriteStartObject();
+        w.WriteString("code", info.Name);
+        w.WriteString("title", info.Title);
+        w.WriteNumber("httpStatus", info.HttpStatus);
+        w.WriteNumber("webSocketCloseCode", info.WebSocketCloseCode);
+        w.WriteNumber("grpcStatus", info.GrpcStatus);
+        w.WriteEndObject();
+    }
+
+    private static void NoStore(HttpResponse response) => response.Headers.CacheControl = "no-store";
+
+    private static void Cacheable(HttpResponse response) => response.Headers.CacheControl = "public, max-age=3600";
+
+    private sealed class ProblemResult(ErrorCode code, string detail) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+            => Problems.WriteAsync(httpContext, ErrorTable.Get(code), detail, retryAfterSeconds: ErrorTable.Get(code).HttpStatus == 503 ? 1 : null);
+    }
+}

@@ -1,0 +1,176 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Net.Http.Headers;
+using Switchboard.Core;
+using Switchboard.Server.OpenApi;
+using Switchboard.Server.Rest.Json;
+using Switchboard.Server.Rest.Parsing;
+
+namespace Switchboard.Server.Rest;
+
+/// <summary>The topic collection and items: list, create or replace, read, patch, delete. Decode → hub → encode.</summary>
+internal static class TopicsEndpoints
+{
+    public static void Map(RouteGroupBuilder v1)
+    {
+        var topics = v1.MapGroup("/topics").WithTags("Topics");
+
+        topics.MapMethods("", [HttpMethods.Get, HttpMethods.Head], List)
+            .WithName("ListTopics").WithSummary("List topics")
+            .WithDescription("Topics in name order. Filter with prefix=, page with limit= and the opaque cursor= from the previous page's next.")
+            .Produces<TopicListSchema>().ProducesProblem(400);
+
+        topics.MapPut("/{topic}", Put)
+            .WithName("PutTopic").WithSummary("Create a topic or replace its configuration")
+            .WithDescription("Idempotent: 201 when created, 200 when replaced. Limits left out take the server's defaults; null means no limit. Messages and epoch are kept.")
+            .DocumentBody<TopicConfigSchema>(required: false, "application/json")
+            .Produces<TopicSchema>(201).Produces<TopicSchema>().ProducesProblem(400).ProducesProblem(415).ProducesProblem(422);
+
+        topics.MapMethods("/{topic}", [HttpMethods.Get, HttpMethods.Head], Get)
+            .WithName("GetTopic").WithSummary("Read a topic's configuration and statistics")
+            .WithDescription("Carries an ETag; send it back in If-None-Match to get 304 Not Modified while nothing changed.")
+            .Produces<TopicSchema>().Produces(304).ProducesProblem(404);
+
+        topics.MapPatch("/{topic}", Patch)
+            .WithName("PatchTopic").WithSummary("Change part of a topic's configuration (JSON merge patch, RFC 7396)")
+            .DocumentBody<TopicConfigSchema>(required: true, "application/merge-patch+json")
+            .Produces<TopicSchema>().ProducesProblem(400).ProducesProblem(404).ProducesProblem(415).ProducesProblem(422);
+
+        topics.MapDelete("/{topic}", Delete)
+            .WithName("DeleteTopic").WithSummary("Delete a topic and its history")
+            .WithDescription("204, then 404. A topic created again under the same name is a new incarnation (new epoch).")
+            .Produces(204).ProducesProblem(404);
+    }
+
+    private static async Task<IResult> List(HttpRequest request, Hub hub, string? prefix, string? limit, string? cursor)
+    {
+        var page = await hub.ListTopicsAsync(prefix, QueryValues.DecodeCursor(cursor), QueryValues.Limit(limit, 100, Hub.MaxListLimit), request.HttpContext.RequestAborted);
+        var next = page.NextAfterName is { } after ? QueryValues.EncodeCursor(after) : null;
+        return new JsonResult(200, writer =>
+        {
+            writer.WriteStartObject();
+            writer.WriteStartArray("topics");
+            foreach (var topic in page.Topics)
+            {
+                TopicJson.Write(writer, topic);
+            }
+            writer.WriteEndArray();
+            writer.WriteString("next", next);
+            writer.WriteEndObject();
+        }, response =>
+        {
+            response.Headers.CacheControl = "no-cache";
+            if (next is not null)
+            {
+                var query = Query.Of(("prefix", prefix), ("limit", limit), ("cursor", next));
+                response.Headers.Link = $"<{request.PathBase}{request.Path}{query}>; rel=\"next\"";
+            }
+        });
+    }
+
+    private static async Task<IResult> Put(HttpRequest request, Hub hub, string topic)
+    {
+        TopicName.Validate(topic);
+        if (request.ContentLength is not 0 && !ContentTypes.IsJson(request.ContentType))
+        {
+            throw ContentTypes.Unsupported(request.ContentType, "application/json");
+        }
+        using var body = await RequestBody.ReadAsync(request, 64 * 1024, ErrorCode.RequestTooLarge, "A topic configuration", request.HttpContext.RequestAborted);
+        var config = TopicConfigDocument.Parse(body.Memory, hub.Options.DefaultRetention);
+        var result = await hub.PutTopicAsync(topic, config, CancellationToken.None);
+        return TopicResult(request, result.Topic, result.Created ? 201 : 200);
+    }
+
+    private static async Task<IResult> Get(HttpRequest request, Hub hub, string topic)
+    {
+        var info = await hub.GetTopicAsync(topic, request.HttpContext.RequestAborted);
+        var etag = TopicJson.ETag(info);
+        if (Conditional.NotModified(request, etag))
+        {
+            return Conditional.NotModifiedResult(etag, "no-cache");
+        }
+        return TopicResult(request, info, 200);
+    }
+
+    private static async Task<IResult> Patch(HttpRequest request, Hub hub, string topic)
+    {
+        TopicName.Validate(topic);
+        if (!ContentTypes.Is(request.ContentType, "application/merge-patch+json") && !ContentTypes.IsJson(request.ContentType))
+        {
+            throw ContentTypes.Unsupported(request.ContentType, "application/merge-patch+json");
+        }
+        using var body = await RequestBody.ReadAsync(request, 64 * 1024, ErrorCode.RequestTooLarge, "A topic configuration patch", request.HttpContext.RequestAborted);
+        var patch = body.Memory;
+        var info = await hub.UpdateTopicAsync(topic, current => TopicConfigDocument.Patch(current, patch), CancellationToken.None);
+        return TopicResult(request, info, 200);
+    }
+
+    private static async Task<IResult> Delete(HttpRequest request, Hub hub, string topic)
+    {
+        await hub.DeleteTopicAsync(topic, CancellationToken.None);
+        return Results.NoContent();
+    }
+
+    private static JsonResult TopicResult(HttpRequest request, TopicInfo info, int status) => new(status, writer => TopicJson.Write(writer, info), response =>
+    {
+        response.Headers.ETag = TopicJson.ETag(info);
+        response.Headers.CacheControl = "no-cache"; // cacheable, but revalidate: statistics change with every publish
+        if (status == 201)
+        {
+            response.Headers.Location = $"{request.PathBase}/v1/topics/{info.Name}";
+        }
+    });
+}
+
+/// <summary>Content-type checks shared by the REST endpoints.</summary>
+internal static class ContentTypes
+{
+    public static bool IsJson(string? contentType) => Is(contentType, "application/json");
+
+    public static bool Is(string? contentType, string expected)
+        => contentType is not null && MediaTypeHeaderValue.TryParse(contentType, out var parsed)
+            && parsed.MediaType.Equals(expected, StringComparison.OrdinalIgnoreCase)
+            && (parsed.Charset.Length == 0 || parsed.Charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase));
+
+    public static SwitchboardException Unsupported(string? contentType, string expected) => new(ErrorCode.UnsupportedMediaType,
+        contentType is null
+            ? $"The request has a body but no Content-Type; send it as {expected}."
+            : $"Content-Type '{contentType}' is not accepted here; send {expected} (UTF-8).");
+}
+
+/// <summary>Query strings for Link headers, leaving out parameters that were not given.</summary>
+internal static class Query
+{
+    public static QueryString Of(params (string Name, string? Value)[] parameters)
+        => QueryString.Create(parameters.Where(p => p.Value is not null).Select(p => new KeyValuePair<string, string?>(p.Name, p.Value)));
+}
+
+/// <summary>ETag / If-None-Match handling.</summary>
+internal static class Conditional
+{
+    public static bool NotModified(HttpRequest request, string etag)
+    {
+        foreach (var candidate in request.GetTypedHeaders().IfNoneMatch)
+        {
+            if (candidate.Tag == "*" || candidate.Tag.Equals(etag, StringComparison.Ordinal))
+            {
+                return true; // weak comparison per RFC 9110 13.1.2: W/"x" matches "x"
+            }
+        }
+        return false;
+    }
+
+    public static IResult NotModifiedResult(string etag, string cacheControl) => new NotModifiedAnswer(etag, cacheControl);
+
+    private sealed class NotModifiedAnswer(string etag, string cacheControl) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            httpContext.Response.StatusCode = StatusCodes.Status304NotModified;
+            httpContext.Response.Headers.ETag = etag;
+            httpContext.Response.Headers.CacheControl = cacheControl;
+            return Task.CompletedTask;
+        }
+    }
+}

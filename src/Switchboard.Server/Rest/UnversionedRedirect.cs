@@ -1,0 +1,27 @@
+using Microsoft.AspNetCore.Http;
+
+namespace Switchboard.Server.Rest;
+
+/// <summary>
+/// API paths without a version (<c>/topics/…</c>) answer 301 Moved Permanently to <c>/v1/…</c>, so links
+/// written before versioning, and people typing URLs by hand, land on the current API.
+/// </summary>
+internal sealed class UnversionedRedirect(RequestDelegate next)
+{
+    private static readonly string[] Roots = ["/topics", "/queues", "/replies", "/connections", "/nodes", "/events", "/ws", "/errors"];
+
+    public Task InvokeAsync(HttpContext context)
+    {
+        var path = context.Request.Path;
+        foreach (var root in Roots)
+        {
+            if (path.StartsWithSegments(root, StringComparison.OrdinalIgnoreCase))
+            {
+                context.Response.StatusCode = StatusCodes.Status301MovedPermanently;
+                context.Response.Headers.Location = $"{context.Request.PathBase}/v1{path}{context.Request.QueryString}";
+                return Task.CompletedTask;
+            }
+        }
+        return next(context);
+    }
+}

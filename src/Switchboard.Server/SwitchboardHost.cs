@@ -1,0 +1,161 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Scalar.AspNetCore;
+using Switchboard.Core;
+using Switchboard.Core.Engines;
+using Switchboard.Core.Engines.Memory;
+using Switchboard.Server.Auth;
+using Switchboard.Server.Errors;
+using Switchboard.Server.Rest;
+using Switchboard.Sqlite;
+
+namespace Switchboard.Server;
+
+/// <summary>How to start a hub (what <c>switchboard serve</c> passes in; tests use it too).</summary>
+public sealed class SwitchboardHostSettings
+{
+    /// <summary>Raw host arguments (e.g. <c>--urls</c>), as ASP.NET Core understands them.</summary>
+    public IReadOnlyList<string> Args { get; init; } = [];
+
+    /// <summary>Addresses to listen on (e.g. <c>http://127.0.0.1:0</c>); null = configuration, else <see cref="SwitchboardHost.DefaultUrl"/>.</summary>
+    public string? Urls { get; init; }
+
+    /// <summary>An extra JSON configuration file (<c>--config</c>), above appsettings.json and environment variables.</summary>
+    public string? ConfigFile { get; init; }
+
+    /// <summary>Settings that win over every other source (command-line options such as <c>--data</c>).</summary>
+    public IReadOnlyDictionary<string, string?> Overrides { get; init; } = new Dictionary<string, string?>();
+
+    /// <summary>Console log format: <c>text</c> (one line per event) or <c>json</c>.</summary>
+    public string? LogFormat { get; init; }
+}
+
+/// <summary>Builds the Switchboard server: the hub, its engine, and every protocol adapter on one port.</summary>
+public static class SwitchboardHost
+{
+    /// <summary>Where the hub listens when nothing else is configured: loopback only, safe without credentials.</summary>
+    public const string DefaultUrl = "http://127.0.0.1:7070";
+
+    /// <summary>Builds (but does not start) the server.</summary>
+    public static WebApplication Build(SwitchboardHostSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [.. settings.Args] });
+
+        // Lowest priority: the defaults below; appsettings.json, environment and --config override them.
+        builder.Configuration.Sources.Insert(0, new Microsoft.Extensions.Configuration.Memory.MemoryConfigurationSource
+        {
+            InitialData = new Dictionary<string, string?>
+            {
+                ["Logging:LogLevel:Default"] = "Information",
+                ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
+                ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Warning",
+            },
+        });
+        if (settings.ConfigFile is { } file)
+        {
+            builder.Configuration.AddJsonFile(Path.GetFullPath(file), optional: false, reloadOnChange: false);
+        }
+        builder.Configuration.AddInMemoryCollection(settings.Overrides);
+
+        var urls = settings.Urls ?? builder.Configuration["urls"] ?? DefaultUrl;
+        builder.WebHost.UseUrls(urls);
+
+        builder.Logging.ClearProviders();
+        if (string.Equals(settings.LogFormat ?? builder.Configuration["Switchboard:Logging:Format"], "json", StringComparison.OrdinalIgnoreCase))
+        {
+            builder.Logging.AddJsonConsole(o => o.IncludeScopes = true);
+        }
+        else
+        {
+            builder.Logging.AddSimpleConsole(o =>
+            {
+                o.SingleLine = true;
+                o.IncludeScopes = true;
+                o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+                o.UseUtcTimestamp = true;
+            });
+        }
+
+        var options = ServerConfiguration.Read(builder.Configuration);
+        AddSwitchboard(builder.Services, options);
+        var app = builder.Build();
+        MapSwitchboard(app, options);
+        return app;
+    }
+
+    private static void AddSwitchboard(IServiceCollection services, ServerOptions options)
+    {
+        services.AddSingleton(options);
+        services.AddSingleton(options.Hub);
+        services.AddSingleton<IStore>(sp => options.Engine == EngineKind.Sqlite
+            ? new SqliteStore(options.Sqlite, sp.GetRequiredService<ILoggerFactory>())
+            : new MemoryStore());
+        services.AddSingleton<IBackplane, LocalBackplane>();
+        services.AddSingleton(sp => new Hub(sp.GetRequiredService<IStore>(), sp.GetRequiredService<IBackplane>(), options.Hub, sp.GetRequiredService<ILoggerFactory>()));
+        services.AddSingleton<HubLifetime>();
+        services.AddHostedService(sp => sp.GetRequiredService<HubLifetime>());
+        services.AddSingleton(new ApiKeyRegistry(options.ApiKeys));
+
+        services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
+            .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
+        services.AddAuthorization();
+        // Nothing here protects data with ASP.NET's data protection (no cookies, no antiforgery); an ephemeral
+        // provider keeps the framework from creating and persisting a key ring it would never use.
+        services.AddSingleton<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>(new Microsoft.AspNetCore.DataProtection.EphemeralDataProtectionProvider());
+        services.AddOpenApi("v1", o => o.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Info.Title = "Switchboard";
+            document.Info.Version = "v1";
+            document.Info.Description = "One hub, every protocol: topics with history, publishing, polling and long polling over REST. Errors are RFC 9457 problem+json; each code is described at /v1/errors/{code}.";
+            return Task.CompletedTask;
+        }));
+        services.Configure<KestrelServerOptions>(kestrel =>
+        {
+            // Our own limits answer first with a problem that names them; Kestrel's is the backstop.
+            kestrel.Limits.MaxRequestBodySize = Math.Max(options.MaxRequestBytes, options.Hub.MaxMessageBytes) + 64 * 1024;
+            kestrel.AddServerHeader = false;
+        });
+        services.Configure<HostOptions>(host => host.ShutdownTimeout = options.DrainDelay + TimeSpan.FromSeconds(30));
+    }
+
+    private static void MapSwitchboard(WebApplication app, ServerOptions options)
+    {
+        var keys = app.Services.GetRequiredService<ApiKeyRegistry>();
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Switchboard.Server");
+        foreach (var key in options.ApiKeys.Where(k => k.Key is not null))
+        {
+            ServerLog.PlainTextKey(logger, key.Name);
+        }
+        if (!keys.Enabled)
+        {
+            ServerLog.AuthOff(logger);
+        }
+
+        app.UseMiddleware<ErrorMiddleware>();
+        app.UseMiddleware<UnversionedRedirect>();
+        app.UseAuthentication();
+        app.UseAuthorization();
+
+        SystemEndpoints.MapHealth(app);
+        app.MapOpenApi("/openapi/{documentName}.json");
+        app.MapScalarApiReference("/docs", o => o
+            .WithTitle("Switchboard API")
+            .WithOpenApiRoutePattern("/openapi/{documentName}.json"));
+
+        var v1Public = app.MapGroup("/v1");
+        SystemEndpoints.MapErrors(v1Public);
+        var v1 = app.MapGroup("/v1");
+        if (keys.Enabled)
+        {
+            v1.RequireAuthorization();
+        }
+        TopicsEndpoints.Map(v1);
+        MessagesEndpoints.Map(v1);
+    }
+}
