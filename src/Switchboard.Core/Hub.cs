@@ -19,6 +19,8 @@ public sealed partial class Hub : IStoreListener, IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private Task _sweeper = Task.CompletedTask;
     private volatile HubState _state = HubState.Starting;
+    private readonly Lock _stateGate = new();
+    private int _disposed;
 
     /// <summary>Creates a hub over an engine. Call <see cref="StartAsync"/> before use.</summary>
     public Hub(IStore store, IBackplane backplane, HubOptions options, ILoggerFactory loggerFactory, TimeProvider? time = null)
@@ -50,7 +52,14 @@ public sealed partial class Hub : IStoreListener, IAsyncDisposable
         await _store.OpenAsync(cancellationToken);
         await _backplane.StartAsync(_dispatcher, cancellationToken);
         _sweeper = Task.Run(() => SweepLoopAsync(_stopping.Token), CancellationToken.None);
-        _state = HubState.Ready;
+        lock (_stateGate)
+        {
+            if (_state != HubState.Starting)
+            {
+                return; // shutdown began while the engine was opening
+            }
+            _state = HubState.Ready;
+        }
         HubLog.Ready(_logger);
     }
 
@@ -60,12 +69,16 @@ public sealed partial class Hub : IStoreListener, IAsyncDisposable
     /// </summary>
     public void BeginDrain()
     {
-        if (_state is HubState.Ready or HubState.Starting)
+        lock (_stateGate)
         {
+            if (_state is not (HubState.Ready or HubState.Starting))
+            {
+                return;
+            }
             _state = HubState.Draining;
-            _dispatcher.Waiters.WakeAll();
-            HubLog.Draining(_logger);
         }
+        _dispatcher.Waiters.WakeAll();
+        HubLog.Draining(_logger);
     }
 
     /// <summary>A token cancelled when the hub drains (for streams that should end then).</summary>
@@ -74,6 +87,10 @@ public sealed partial class Hub : IStoreListener, IAsyncDisposable
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
         BeginDrain();
         _state = HubState.Stopped;
         await _stopping.CancelAsync();

@@ -26,20 +26,22 @@ internal sealed class DataDirectoryLock : IDisposable
             var holder = "";
             try
             {
-                holder = File.ReadAllText(path).Trim();
+                holder = File.ReadAllText(PidPath(directory)).Trim();
             }
             catch (IOException)
             {
-                // unreadable while locked on some systems; the message below still says what to do
+                // no pid file (yet); the message below still says what to do
             }
             throw new InvalidOperationException(
                 $"The data directory {directory} is in use by another Switchboard process{(holder.Length > 0 ? $" (pid {holder})" : "")}. Stop it, or start this one with another --data directory.", ex);
         }
-        file.SetLength(0);
-        file.Write(Encoding.ASCII.GetBytes(Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)));
-        file.Flush();
+        // The pid goes in a file of its own: .NET takes a shared lock to read any file, which the holder's
+        // exclusive lock on switchboard.lock would refuse.
+        File.WriteAllText(PidPath(directory), Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture), Encoding.ASCII);
         return new DataDirectoryLock(file);
     }
+
+    private static string PidPath(string directory) => Path.Combine(directory, "switchboard.pid");
 
     public void Dispose() => _file.Dispose();
 }

@@ -67,16 +67,21 @@ internal static class ServeCommand
 
             await using (app)
             {
+                var lifetime = app.Services.GetRequiredService<HubLifetime>();
                 try
                 {
                     await app.RunAsync();
+                }
+                catch (OperationCanceledException) when (lifetime.StartupFailure is not null)
+                {
+                    // the start was called off because the hub could not open; reported below
                 }
                 catch (IOException ex) when (ex.InnerException is System.Net.Sockets.SocketException || ex.Message.Contains("address", StringComparison.OrdinalIgnoreCase))
                 {
                     await Console.Error.WriteLineAsync($"switchboard: cannot listen: {ex.Message}");
                     return 2;
                 }
-                if (app.Services.GetRequiredService<HubLifetime>().StartupFailure is { } failure)
+                if (lifetime.StartupFailure is { } failure)
                 {
                     await Console.Error.WriteLineAsync($"switchboard: cannot start: {failure.Message}");
                     return 2;

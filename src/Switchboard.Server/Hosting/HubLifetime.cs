@@ -43,9 +43,12 @@ public sealed class HubLifetime(Hub hub, ServerOptions options, IServer server, 
         catch (Exception ex)
         {
             StartupFailure = ex;
-            ServerLog.StartFailed(logger, ex.Message, ex);
+            // Known refusals (damaged data, a directory in use) are explained by their message; a stack trace
+            // would only bury it. Anything else keeps its trace for the bug report.
+            ServerLog.StartFailed(logger, ex.Message, ex is SwitchboardException or InvalidOperationException ? null : ex);
             _opened.TrySetException(ex);
-            lifetime.StopApplication();
+            // Stop once the listeners are up, so the host's own start is not torn down half-way.
+            lifetime.ApplicationStarted.Register(lifetime.StopApplication);
         }
     }
 

@@ -12,7 +12,7 @@ internal static partial class ServerLog
     public static partial void Starting(ILogger logger, string version, string engine, string location);
 
     [LoggerMessage(EventId = 3002, Level = LogLevel.Critical, Message = "Switchboard cannot start: {Reason}")]
-    public static partial void StartFailed(ILogger logger, string reason, Exception exception);
+    public static partial void StartFailed(ILogger logger, string reason, Exception? exception);
 
     [LoggerMessage(EventId = 3003, Level = LogLevel.Information, Message = "Draining for {DelayMs} ms before closing listeners")]
     public static partial void Draining(ILogger logger, long delayMs);
