@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Installs what the tests need (if missing) and runs every test. The last line is always
+# "N passed, N failed", counted from the test results themselves (TRX files).
+#
+#   ./test.sh           the default run (well under 20 minutes)
+#   ./test.sh --long    also the long modes: 25 SIGKILL crash cycles instead of 3, …
+set -uo pipefail
+cd "$(dirname "$0")"
+
+LONG=0
+for arg in "$@"; do
+  case "$arg" in
+    --long) LONG=1 ;;
+    -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
+    *) echo "test.sh: unknown option '$arg' (use --long or --help)" >&2; exit 2 ;;
+  esac
+done
+
+say() { printf '\n== %s\n' "$*"; }
+
+# --- what the tests need -------------------------------------------------------------------------
+# Debian packages the test suites use. Each is installed only if missing; a failed install fails the run.
+APT_PACKAGES=()
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing ${missing[*]}"
+  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" \
+    || { echo "test.sh: could not install ${missing[*]}"; echo "0 passed, 1 failed"; exit 1; }
+fi
+command -v dotnet >/dev/null || { echo "test.sh: the .NET 10 SDK (dotnet) is required"; echo "0 passed, 1 failed"; exit 1; }
+
+# --- build ---------------------------------------------------------------------------------------
+export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1
+[ "$LONG" = 1 ] && export SWITCHBOARD_LONG=1
+RESULTS="$(pwd)/TestResults"
+rm -rf "$RESULTS"
+say "build"
+if ! dotnet build Switchboard.slnx -c Release -warnaserror --nologo -v quiet; then
+  echo "test.sh: the build failed"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+# --- test ----------------------------------------------------------------------------------------
+say "test"
+dotnet test Switchboard.slnx -c Release --no-build --nologo \
+  --logger "trx;LogFilePrefix=results" --logger "console;verbosity=minimal" \
+  --results-directory "$RESULTS" -- RunConfiguration.TestSessionTimeout=3600000
+test_exit=$?
+
+# --- count from the results themselves -------------------------------------------------------------
+passed=0; failed=0
+shopt -s nullglob
+trx=("$RESULTS"/*.trx)
+for file in "${trx[@]}"; do
+  p=$(grep -oE '<UnitTestResult [^>]*outcome="Passed"' "$file" | wc -l)
+  # Anything that did not pass counts as failed: Failed, Timeout, Aborted, NotExecuted (a skip is a failure here).
+  f=$(grep -oE '<UnitTestResult [^>]*outcome="[A-Za-z]+"' "$file" | grep -vc 'outcome="Passed"')
+  passed=$((passed + p)); failed=$((failed + f))
+done
+if [ ${#trx[@]} -eq 0 ]; then
+  echo "test.sh: no test results were written"
+  failed=$((failed + 1))
+elif [ "$test_exit" -ne 0 ] && [ "$failed" -eq 0 ]; then
+  # dotnet test failed without a failing result (a crashed test host, a project that did not run).
+  echo "test.sh: dotnet test exited with $test_exit"
+  failed=1
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
