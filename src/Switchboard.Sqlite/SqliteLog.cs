@@ -17,6 +17,9 @@ internal static partial class SqliteLog
     [LoggerMessage(EventId = 2003, Level = LogLevel.Debug, Message = "Committed {OperationCount} operations ({MessageCount} messages) in {ElapsedMs:0.00} ms")]
     public static partial void Committed(ILogger logger, int operationCount, int messageCount, double elapsedMs);
 
+    [LoggerMessage(EventId = 2005, Level = LogLevel.Error, Message = "Announcing a commit failed; the commit stands and subscribers recover by offset")]
+    public static partial void NotifyFailed(ILogger logger, Exception exception);
+
     [LoggerMessage(EventId = 2004, Level = LogLevel.Information, Message = "Closed SQLite store {Path}")]
     public static partial void Closed(ILogger logger, string path);
 }

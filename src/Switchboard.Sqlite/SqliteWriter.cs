@@ -139,7 +139,15 @@ internal sealed partial class SqliteWriter : IDisposable
         {
             if (listener is not null)
             {
-                op.Notify(listener);
+                try
+                {
+                    op.Notify(listener);
+                }
+                catch (Exception ex)
+                {
+                    // The commit stands; a fault in fan-out must neither fail the publisher nor stop this thread.
+                    SqliteLog.NotifyFailed(_logger, ex);
+                }
             }
             op.Complete();
         }

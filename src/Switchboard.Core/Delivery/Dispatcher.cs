@@ -87,7 +87,7 @@ internal sealed class Dispatcher : IBackplaneReceiver
         {
             foreach (var subscription in exact)
             {
-                action(subscription, topicEvent);
+                Deliver(subscription, topicEvent, action);
             }
         }
         foreach (var subscription in Volatile.Read(ref _wildcards))
@@ -95,8 +95,21 @@ internal sealed class Dispatcher : IBackplaneReceiver
             // A subscription matching through several patterns is called more than once; its cursor drops the repeats.
             if (subscription.MatchesWildcard(topic))
             {
-                action(subscription, topicEvent);
+                Deliver(subscription, topicEvent, action);
             }
+        }
+    }
+
+    private static void Deliver<T>(Subscription subscription, T topicEvent, Action<Subscription, T> action)
+    {
+        try
+        {
+            action(subscription, topicEvent);
+        }
+        catch (Exception ex)
+        {
+            // One subscriber's faulty sink must not cost the others their messages (or the publisher its ack).
+            subscription.OnSinkFault(ex);
         }
     }
 

@@ -141,4 +141,7 @@ internal static partial class SubscriptionLog
 {
     [LoggerMessage(EventId = 1101, Level = LogLevel.Warning, Message = "Subscription to {Patterns} stopped catching up")]
     public static partial void CatchUpFailed(ILogger logger, string patterns, Exception exception);
+
+    [LoggerMessage(EventId = 1102, Level = LogLevel.Error, Message = "Subscription to {Patterns} stopped: its sink failed on live delivery")]
+    public static partial void SinkFailed(ILogger logger, string patterns, Exception exception);
 }

@@ -28,6 +28,8 @@ public sealed partial class Subscription : IAsyncDisposable
     private Task _runner = Task.CompletedTask;
     private bool _running;
     private bool _disposed;
+    private bool _faulted;
+    private int _unregistered;
 
     internal Subscription(IStore store, Dispatcher dispatcher, IReadOnlyList<TopicPattern> patterns, SubscribeStart start, IMessageSink sink, ILogger logger)
     {
@@ -120,7 +122,7 @@ public sealed partial class Subscription : IAsyncDisposable
     {
         lock (_gate)
         {
-            if (_disposed)
+            if (_disposed || _faulted)
             {
                 return;
             }
@@ -170,12 +172,31 @@ public sealed partial class Subscription : IAsyncDisposable
         }
     }
 
+    /// <summary>The sink threw on the live path: log it and stop this subscription's live delivery.</summary>
+    internal void OnSinkFault(Exception exception)
+    {
+        SubscriptionLog.SinkFailed(_logger, string.Join(",", Patterns), exception);
+        lock (_gate)
+        {
+            _faulted = true;
+        }
+        Unregister();
+    }
+
+    private void Unregister()
+    {
+        if (Interlocked.Exchange(ref _unregistered, 1) == 0)
+        {
+            _dispatcher.Remove(this);
+        }
+    }
+
     /// <summary>A topic incarnation ended.</summary>
     internal void OnDeleted(string topic, string epoch)
     {
         lock (_gate)
         {
-            if (_disposed || !_cursors.TryGetValue(topic, out var cursor) || (cursor.Epoch is not null && cursor.Epoch != epoch))
+            if (_disposed || _faulted || !_cursors.TryGetValue(topic, out var cursor) || (cursor.Epoch is not null && cursor.Epoch != epoch))
             {
                 return;
             }
@@ -193,7 +214,7 @@ public sealed partial class Subscription : IAsyncDisposable
             cursor.Queued = true;
             _behind.Enqueue(cursor);
         }
-        if (!_running && !_disposed)
+        if (!_running && !_disposed && !_faulted)
         {
             _running = true;
             _runner = Task.Run(RunAsync);
@@ -213,7 +234,7 @@ public sealed partial class Subscription : IAsyncDisposable
             _disposed = true;
             runner = _runner;
         }
-        _dispatcher.Remove(this);
+        Unregister();
         await _stopping.CancelAsync();
         try
         {
