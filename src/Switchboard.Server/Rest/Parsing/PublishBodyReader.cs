@@ -67,6 +67,11 @@ internal static class PublishBodyReader
         {
             throw Invalid(ErrorCode.InvalidJson, $"The body is not valid JSON: {ex.Message}");
         }
+        catch (InvalidOperationException ex)
+        {
+            // System.Text.Json refuses to turn an escaped lone surrogate ("\ud800") into a string.
+            throw Invalid(ErrorCode.InvalidJson, $"The body has a string that is not valid Unicode (an escaped lone surrogate such as \\ud800?): {ex.Message}");
+        }
     }
 
     private static List<MessageDraft> ReadBatch(ref Utf8JsonReader reader, ReadOnlyMemory<byte> body)

@@ -74,6 +74,19 @@ internal static class TopicConfigDocument
 
     private static TopicConfig FromNode(JsonNode? node, RetentionPolicy defaults)
     {
+        try
+        {
+            return FromNodeCore(node, defaults);
+        }
+        catch (InvalidOperationException ex)
+        {
+            // System.Text.Json refuses to turn an escaped lone surrogate ("\ud800") into a string.
+            throw new SwitchboardException(ErrorCode.InvalidJson, $"The configuration has a string that is not valid Unicode: {ex.Message}");
+        }
+    }
+
+    private static TopicConfig FromNodeCore(JsonNode? node, RetentionPolicy defaults)
+    {
         if (node is not JsonObject root)
         {
             throw new SwitchboardException(ErrorCode.InvalidRequest, "The configuration must be a JSON object such as {\"retention\": {\"maxMessages\": 10000, \"maxAge\": \"7d\"}}.");
