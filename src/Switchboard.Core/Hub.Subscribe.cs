@@ -23,24 +23,58 @@ public sealed partial class Hub
             throw new SwitchboardException(ErrorCode.ValidationFailed, $"A subscription needs 1 to {MaxPatternsPerSubscription} topics or patterns; got {patterns.Count}.");
         }
         var parsed = patterns.Distinct(StringComparer.Ordinal).Select(p => TopicPattern.Parse(p, allowSystem: true)).ToList();
-        if (!start.FromNow && start.After.Offset < 0)
+        if (!start.FromNow && (start.After.Offset < 0 || start.Positions?.Values.Any(p => p.Offset < 0) == true))
         {
-            throw new SwitchboardException(ErrorCode.InvalidPosition, $"after is {start.After.Offset}; use 0 or more.");
+            throw new SwitchboardException(ErrorCode.InvalidPosition, "A start position is negative; use 0 or more.");
         }
-        if (!start.FromNow && start.After.Offset > 0)
+        if (!start.FromNow)
         {
             // A position past the end of an existing topic is the client's mistake: refuse it now, as a read would.
             foreach (var exact in parsed.Where(p => !p.IsWildcard))
             {
-                if (await _store.GetTopicAsync(exact.Text, cancellationToken) is { } info
-                    && (start.After.Epoch is null || start.After.Epoch == info.Epoch))
+                var position = start.PositionOf(exact.Text);
+                if (position.Offset > 0 && await _store.GetTopicAsync(exact.Text, cancellationToken) is { } info
+                    && (position.Epoch is null || position.Epoch == info.Epoch))
                 {
-                    Check(exact.Text, start.After, info);
+                    Check(exact.Text, position, info);
                 }
             }
         }
         var subscription = new Subscription(_store, _dispatcher, parsed, start, sink, _loggerFactory.CreateLogger<Subscription>());
         await subscription.StartAsync(cancellationToken);
         return subscription;
+    }
+
+    /// <summary>
+    /// The current end of every existing topic the patterns match (<c>epoch:lastOffset</c>): a "from now" start that
+    /// can be handed to a client as a resume point before the first message arrives.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, Position>> PositionsNowAsync(IReadOnlyList<string> patterns, CancellationToken cancellationToken = default)
+    {
+        EnsureServing();
+        var positions = new Dictionary<string, Position>(StringComparer.Ordinal);
+        foreach (var pattern in patterns.Select(p => TopicPattern.Parse(p, allowSystem: true)))
+        {
+            if (!pattern.IsWildcard)
+            {
+                if (await _store.GetTopicAsync(pattern.Text, cancellationToken) is { } info)
+                {
+                    positions[info.Name] = new Position(info.Epoch, info.LastOffset);
+                }
+                continue;
+            }
+            string? after = null;
+            do
+            {
+                var page = await _store.ListTopicsAsync(pattern.LiteralPrefix.Length > 0 ? pattern.LiteralPrefix : null, after, MaxListLimit, cancellationToken);
+                foreach (var info in page.Topics.Where(t => pattern.Matches(t.Name)))
+                {
+                    positions[info.Name] = new Position(info.Epoch, info.LastOffset);
+                }
+                after = page.NextAfterName;
+            }
+            while (after is not null);
+        }
+        return positions;
     }
 }

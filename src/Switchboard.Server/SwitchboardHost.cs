@@ -101,6 +101,9 @@ public static class SwitchboardHost
         services.AddSingleton<HubLifetime>();
         services.AddHostedService(sp => sp.GetRequiredService<HubLifetime>());
         services.AddSingleton(new ApiKeyRegistry(options.ApiKeys));
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<Connections.ConnectionRegistry>();
+        services.AddHostedService(sp => sp.GetRequiredService<Connections.ConnectionRegistry>());
 
         services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
@@ -139,6 +142,7 @@ public static class SwitchboardHost
 
         app.UseMiddleware<ErrorMiddleware>();
         app.UseMiddleware<UnversionedRedirect>();
+        app.UseWebSockets();
         app.UseAuthentication();
         app.UseAuthorization();
 
@@ -157,5 +161,7 @@ public static class SwitchboardHost
         }
         TopicsEndpoints.Map(v1);
         MessagesEndpoints.Map(v1);
+        WebSockets.WebSocketEndpoints.Map(v1);
+        Sse.SseEndpoints.Map(v1);
     }
 }

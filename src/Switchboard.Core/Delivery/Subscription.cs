@@ -87,7 +87,7 @@ public sealed partial class Subscription : IAsyncDisposable
                         var page = await _store.ListTopicsAsync(pattern.LiteralPrefix, after, 1000, cancellationToken);
                         foreach (var topic in page.Topics.Where(t => pattern.Matches(t.Name)))
                         {
-                            AddCursor(topic.Name, epoch: null);
+                            AddCursor(topic.Name);
                         }
                         after = page.NextAfterName;
                     }
@@ -95,7 +95,7 @@ public sealed partial class Subscription : IAsyncDisposable
                 }
                 else
                 {
-                    AddCursor(pattern.Text, _start.After.Epoch);
+                    AddCursor(pattern.Text);
                 }
             }
         }
@@ -109,11 +109,12 @@ public sealed partial class Subscription : IAsyncDisposable
         }
     }
 
-    private void AddCursor(string topic, string? epoch)
+    private void AddCursor(string topic)
     {
+        var position = _start.PositionOf(topic);
         lock (_gate)
         {
-            _cursors.TryAdd(topic, new Cursor(topic) { Epoch = epoch, Next = _start.After.Offset + 1, CatchingUp = true, ClampToEnd = true });
+            _cursors.TryAdd(topic, new Cursor(topic) { Epoch = position.Epoch, Next = position.Offset + 1, CatchingUp = true, ClampToEnd = true });
         }
     }
 

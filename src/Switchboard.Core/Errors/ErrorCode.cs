@@ -56,6 +56,8 @@ public enum ErrorCode
     StorageUnavailable,
     /// <summary>A wait ran out of time.</summary>
     Timeout,
+    /// <summary>The operation exists in the protocol but this hub does not offer it (yet).</summary>
+    Unsupported,
     /// <summary>A fault inside the hub. Never caused by the client.</summary>
     Internal,
 }

@@ -48,6 +48,7 @@ public static class ErrorTable
         new(ErrorCode.ShuttingDown, "shutting-down", 503, 1001, GrpcUnavailable, "The hub is shutting down."),
         new(ErrorCode.StorageUnavailable, "storage-unavailable", 503, 1011, GrpcUnavailable, "The storage engine is unavailable."),
         new(ErrorCode.Timeout, "timeout", 504, 4408, GrpcDeadlineExceeded, "The operation timed out."),
+        new(ErrorCode.Unsupported, "unsupported", 501, 4501, GrpcUnimplemented, "This operation is not offered by this hub."),
         new(ErrorCode.Internal, "internal", 500, 1011, GrpcInternal, "An internal error occurred."),
     ];
 

@@ -35,4 +35,25 @@ public sealed class Message
 
     /// <summary>The bytes this message counts against limits and retention.</summary>
     public long Size => MessageDraft.SizeOf(Payload.Length, Key, Headers);
+
+    private byte[]?[]? _encoded;
+
+    /// <summary>This message in <paramref name="encoding"/>, encoded on first use and shared afterwards.</summary>
+    public ReadOnlyMemory<byte> EncodedAs(MessageEncoding encoding)
+    {
+        ArgumentNullException.ThrowIfNull(encoding);
+        var slots = Volatile.Read(ref _encoded);
+        if (slots is null)
+        {
+            slots = new byte[MessageEncoding.MaxEncodings][];
+            slots = Interlocked.CompareExchange(ref _encoded, slots, null) ?? slots;
+        }
+        var bytes = Volatile.Read(ref slots[encoding.Slot]);
+        if (bytes is null)
+        {
+            bytes = encoding.Encode(this);
+            Volatile.Write(ref slots[encoding.Slot], bytes);
+        }
+        return bytes;
+    }
 }

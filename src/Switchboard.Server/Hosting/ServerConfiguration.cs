@@ -28,6 +28,9 @@ public static class ServerConfiguration
         options.Sqlite.MaxBatchMessages = (int)Long(section, "Sqlite:MaxBatchMessages", options.Sqlite.MaxBatchMessages, 1, 100_000);
         options.MaxRequestBytes = Long(section, "MaxRequestBytes", options.MaxRequestBytes, 1024, 1L << 30);
         options.DrainDelay = Duration(section, "Shutdown:DrainDelay", options.DrainDelay);
+        options.OutboundBufferBytes = Long(section, "Connections:OutboundBufferBytes", options.OutboundBufferBytes, 16 * 1024, 1L << 30);
+        options.SlowConsumerTimeout = Duration(section, "Connections:SlowConsumerTimeout", options.SlowConsumerTimeout);
+        options.Heartbeat = Duration(section, "Connections:Heartbeat", options.Heartbeat);
 
         hub.MaxMessageBytes = Long(section, "MaxMessageBytes", hub.MaxMessageBytes, 1, 64L * 1024 * 1024);
         hub.MaxBatchMessages = (int)Long(section, "MaxBatchMessages", hub.MaxBatchMessages, 1, 100_000);

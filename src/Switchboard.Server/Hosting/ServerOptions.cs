@@ -36,6 +36,21 @@ public sealed class ServerOptions
     /// </summary>
     public TimeSpan DrainDelay { get; set; } = TimeSpan.Zero;
 
+    /// <summary>
+    /// Each connection's outbound buffer. 1 MiB absorbs bursts of thousands of small messages for a reader
+    /// that is briefly busy, while 10,000 connections cost at most 10 GiB only if every one of them stalls.
+    /// </summary>
+    public long OutboundBufferBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>A connection whose buffer stays full this long is cut (it resumes by position). 10 s rides out GC pauses and network hiccups.</summary>
+    public TimeSpan SlowConsumerTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Server pings on idle WebSockets and heartbeat comments on SSE streams. 15 s stays under the idle timeouts
+    /// of common proxies (nginx 60 s, AWS ALB 60 s) with room for a lost beat.
+    /// </summary>
+    public TimeSpan Heartbeat { get; set; } = TimeSpan.FromSeconds(15);
+
     /// <summary>API keys; none = authentication off.</summary>
     public List<ApiKeyOptions> ApiKeys { get; } = [];
 }

@@ -74,7 +74,7 @@ internal static class PublishBodyReader
         }
     }
 
-    private static List<MessageDraft> ReadBatch(ref Utf8JsonReader reader, ReadOnlyMemory<byte> body)
+    internal static List<MessageDraft> ReadBatch(ref Utf8JsonReader reader, ReadOnlyMemory<byte> body)
     {
         if (reader.TokenType != JsonTokenType.StartArray)
         {
@@ -98,7 +98,8 @@ internal static class PublishBodyReader
         return drafts;
     }
 
-    private struct Envelope
+    /// <summary>The fields of one message in a publish (shared with the WebSocket JSON frames).</summary>
+    internal struct Envelope
     {
         private ReadOnlyMemory<byte> _payload;
         private JsonTokenType _payloadToken;
@@ -112,6 +113,12 @@ internal static class PublishBodyReader
         {
             var name = reader.GetString()!;
             reader.Read();
+            ReadValue(name, ref reader, body, where);
+        }
+
+        /// <summary>Reads the value of field <paramref name="name"/> (the reader is on the value); unknown names are refused.</summary>
+        public void ReadValue(string name, ref Utf8JsonReader reader, ReadOnlyMemory<byte> body, string where)
+        {
             switch (name)
             {
                 case "payload":
@@ -137,6 +144,9 @@ internal static class PublishBodyReader
                     throw Invalid(ErrorCode.InvalidRequest, $"{Capital(where)} has an unknown field \"{name}\"; a message has {Fields}.");
             }
         }
+
+        /// <summary>Whether any field of a message was read.</summary>
+        public readonly bool IsEmpty => !_hasPayload && _headers is null && _key is null && _contentType is null && _encoding is null;
 
         public readonly MessageDraft ToDraft(string where)
         {
@@ -221,7 +231,7 @@ internal static class PublishBodyReader
         };
     }
 
-    private static string Capital(string text) => char.ToUpperInvariant(text[0]) + text[1..];
+    internal static string Capital(string text) => char.ToUpperInvariant(text[0]) + text[1..];
 
-    private static SwitchboardException Invalid(ErrorCode code, string detail) => new(code, detail);
+    internal static SwitchboardException Invalid(ErrorCode code, string detail) => new(code, detail);
 }

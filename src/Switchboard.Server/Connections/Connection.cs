@@ -1,0 +1,91 @@
+using System.Collections.Concurrent;
+using Switchboard.Core;
+using Switchboard.Core.Delivery;
+
+namespace Switchboard.Server.Connections;
+
+/// <summary>
+/// One client on any transport: its identity, its subscriptions, and its outbound buffer with its own
+/// writer. Transports move bytes; what a connection may do is decided by the hub.
+/// </summary>
+internal sealed class Connection : IAsyncDisposable
+{
+    private readonly CancellationTokenSource _closing = new();
+    private int _subscriptionIds;
+
+    public Connection(string transport, string? principal, string? remoteAddress, Outbox outbox, DateTimeOffset connectedAt)
+    {
+        Transport = transport;
+        Principal = principal;
+        RemoteAddress = remoteAddress;
+        Outbox = outbox;
+        ConnectedAt = connectedAt;
+    }
+
+    /// <summary>Unique on this node: "c" + 16 hex digits of randomness.</summary>
+    public string Id { get; } = "c" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8));
+
+    /// <summary>ws-json, ws-proto, ws-plain, sse, grpc, …</summary>
+    public string Transport { get; }
+
+    public string? Principal { get; }
+    public string? RemoteAddress { get; }
+    public DateTimeOffset ConnectedAt { get; }
+    public Outbox Outbox { get; }
+
+    /// <summary>A frame to send when the connection has been idle for a heartbeat interval (null: the transport has its own, e.g. WebSocket pings).</summary>
+    public OutboundFrame? Heartbeat { get; set; }
+
+    /// <summary>Live subscriptions by id.</summary>
+    public ConcurrentDictionary<string, Subscription> Subscriptions { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Cancelled when the connection must end (the client left, it was cut, the hub drains).</summary>
+    public CancellationToken Closing => _closing.Token;
+
+    /// <summary>Why the hub ended the connection, when it did.</summary>
+    public (ErrorCode Code, string Detail)? CloseReason { get; private set; }
+
+    /// <summary>A subscription id for subscribe requests that did not choose one.</summary>
+    public string NextSubscriptionId() => "s" + Interlocked.Increment(ref _subscriptionIds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>Ends the connection for a reason the transport reports to the client (close code, final event, status).</summary>
+    public void Abort(ErrorCode code, string detail)
+    {
+        lock (_closing)
+        {
+            CloseReason ??= (code, detail);
+        }
+        try
+        {
+            _closing.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // already gone
+        }
+    }
+
+    /// <summary>The client went away: nothing to report.</summary>
+    public void Close()
+    {
+        try
+        {
+            _closing.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Close();
+        foreach (var subscription in Subscriptions.Values)
+        {
+            await subscription.DisposeAsync();
+        }
+        Subscriptions.Clear();
+        Outbox.Complete();
+        _closing.Dispose();
+    }
+}

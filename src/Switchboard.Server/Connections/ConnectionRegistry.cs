@@ -1,0 +1,79 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Switchboard.Core;
+
+namespace Switchboard.Server.Connections;
+
+/// <summary>
+/// Every live connection on this node, whatever its transport, and the slow-consumer watchdog: a connection
+/// whose outbound buffer stays full for <see cref="ServerOptions.SlowConsumerTimeout"/> is cut with its reason
+/// (it resumes by position), so one slow reader never costs the hub unbounded memory.
+/// </summary>
+internal sealed class ConnectionRegistry(ServerOptions options, TimeProvider time, ILogger<ConnectionRegistry> logger) : BackgroundService
+{
+    private readonly ConcurrentDictionary<string, Connection> _connections = new(StringComparer.Ordinal);
+
+    public int Count => _connections.Count;
+
+    public IEnumerable<Connection> All => _connections.Values;
+
+    public Connection Open(string transport, string? principal, string? remoteAddress)
+    {
+        var connection = new Connection(transport, principal, remoteAddress, new Outbox(options.OutboundBufferBytes, time), time.GetUtcNow());
+        _connections[connection.Id] = connection;
+        return connection;
+    }
+
+    public async ValueTask CloseAsync(Connection connection)
+    {
+        _connections.TryRemove(connection.Id, out _);
+        await connection.DisposeAsync();
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        // Checking once a second bounds the cut to timeout + 1 s, at the cost of one pass over the connections.
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+            {
+                foreach (var connection in _connections.Values)
+                {
+                    if (connection.Heartbeat is { } heartbeat && connection.Outbox.IdleFor >= options.Heartbeat)
+                    {
+                        connection.Outbox.Enqueue(heartbeat); // keeps proxies from closing an idle stream
+                    }
+                    var full = connection.Outbox.FullFor;
+                    if (full >= options.SlowConsumerTimeout)
+                    {
+                        ConnectionLog.SlowConsumer(logger, connection.Id, connection.Transport, connection.Outbox.Bytes, (long)full.TotalMilliseconds);
+                        connection.Abort(ErrorCode.SlowConsumer,
+                            $"This connection did not read its messages for {full.TotalSeconds:0} s while its {options.OutboundBufferBytes}-byte buffer was full. Reconnect and resume from your last position; nothing retained is lost.");
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // stopping
+        }
+    }
+}
+
+// Event ids 3100-3199 belong to connections and real-time transports (see docs/logging.md).
+internal static partial class ConnectionLog
+{
+    [LoggerMessage(EventId = 3100, Level = LogLevel.Warning, Message = "Connection {ConnectionId} ({Transport}) cut as a slow consumer: {Bytes} bytes buffered for {FullMs} ms")]
+    public static partial void SlowConsumer(ILogger logger, string connectionId, string transport, long bytes, long fullMs);
+
+    [LoggerMessage(EventId = 3101, Level = LogLevel.Debug, Message = "Connection {ConnectionId} ({Transport}) opened from {RemoteAddress}")]
+    public static partial void Opened(ILogger logger, string connectionId, string transport, string? remoteAddress);
+
+    [LoggerMessage(EventId = 3102, Level = LogLevel.Debug, Message = "Connection {ConnectionId} ({Transport}) closed: {Reason}")]
+    public static partial void Closed(ILogger logger, string connectionId, string transport, string reason);
+
+    [LoggerMessage(EventId = 3103, Level = LogLevel.Warning, Message = "Connection {ConnectionId} ({Transport}) failed")]
+    public static partial void Failed(ILogger logger, string connectionId, string transport, Exception exception);
+}

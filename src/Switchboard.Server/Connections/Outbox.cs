@@ -1,0 +1,205 @@
+using System.Threading.Channels;
+
+namespace Switchboard.Server.Connections;
+
+/// <summary>What a frame is, for the transport that writes it.</summary>
+internal enum FrameKind
+{
+    /// <summary>A UTF-8 text message (WebSocket text frame, SSE text).</summary>
+    Text,
+    /// <summary>A binary message (WebSocket binary frame).</summary>
+    Binary,
+}
+
+/// <summary>One encoded frame waiting to be written; the bytes may be shared with other connections.</summary>
+internal readonly record struct OutboundFrame(ReadOnlyMemory<byte> Data, FrameKind Kind);
+
+/// <summary>
+/// A connection's bounded outbound buffer, counted in bytes, drained by the connection's own writer.
+/// Live messages that do not fit are refused (the subscription then reads them back from the store when there
+/// is room), so a slow reader costs at most its capacity in memory and never slows a publisher. How long it
+/// has been full is tracked, for the slow-consumer cut.
+/// </summary>
+internal sealed class Outbox
+{
+    private readonly Channel<OutboundFrame> _frames = Channel.CreateUnbounded<OutboundFrame>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Lock _gate = new();
+    private readonly long _capacity;
+    private readonly TimeProvider _time;
+    private long _bytes;
+    private long _fullSince; // timestamp (TimeProvider ticks) when it first could not take a frame; 0 = has room
+    private long _lastTaken; // timestamp of the writer's last frame (or of creation)
+    private TaskCompletionSource? _room;
+
+    public Outbox(long capacity, TimeProvider time)
+    {
+        _capacity = capacity;
+        _time = time;
+        _lastTaken = time.GetTimestamp();
+    }
+
+    /// <summary>How long since the writer last took a frame (for heartbeats on idle streams).</summary>
+    public TimeSpan IdleFor => _time.GetElapsedTime(Interlocked.Read(ref _lastTaken));
+
+    /// <summary>Bytes queued and not yet written.</summary>
+    public long Bytes => Interlocked.Read(ref _bytes);
+
+    /// <summary>How long the buffer has been full without interruption (zero when it has room).</summary>
+    public TimeSpan FullFor
+    {
+        get
+        {
+            var since = Interlocked.Read(ref _fullSince);
+            return since == 0 ? TimeSpan.Zero : _time.GetElapsedTime(since);
+        }
+    }
+
+    /// <summary>Queues a frame if it fits (an empty buffer takes any frame, so one large message is never stuck).</summary>
+    public bool TryEnqueue(OutboundFrame frame)
+    {
+        lock (_gate)
+        {
+            if (_bytes > 0 && _bytes + frame.Data.Length > _capacity)
+            {
+                MarkFull();
+                return false;
+            }
+            _bytes += frame.Data.Length;
+        }
+        return _frames.Writer.TryWrite(frame);
+    }
+
+    /// <summary>Queues two frames together or neither (an SSE id line and the shared event after it).</summary>
+    public bool TryEnqueue(OutboundFrame first, OutboundFrame second)
+    {
+        lock (_gate)
+        {
+            var size = first.Data.Length + second.Data.Length;
+            if (_bytes > 0 && _bytes + size > _capacity)
+            {
+                MarkFull();
+                return false;
+            }
+            _bytes += size;
+            // Written under the lock so no other frame can come between the two.
+            _frames.Writer.TryWrite(first);
+            _frames.Writer.TryWrite(second);
+        }
+        return true;
+    }
+
+    /// <summary>Waits until <paramref name="size"/> more bytes would fit (no reservation: callers retry their TryEnqueue).</summary>
+    public async ValueTask WaitForRoomAsync(int size, CancellationToken cancellationToken)
+    {
+        Task room;
+        lock (_gate)
+        {
+            if (_bytes == 0 || _bytes + size <= _capacity)
+            {
+                return;
+            }
+            MarkFull();
+            _room ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            room = _room.Task;
+        }
+        await room.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>Queues a frame, waiting for room.</summary>
+    public async ValueTask EnqueueAsync(OutboundFrame frame, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            Task room;
+            lock (_gate)
+            {
+                // Checked under the same lock that frees room, so a wake-up cannot slip between check and wait.
+                if (_bytes == 0 || _bytes + frame.Data.Length <= _capacity)
+                {
+                    _bytes += frame.Data.Length;
+                    break;
+                }
+                MarkFull();
+                _room ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                room = _room.Task;
+            }
+            await room.WaitAsync(cancellationToken);
+        }
+        _frames.Writer.TryWrite(frame);
+    }
+
+    /// <summary>
+    /// Queues a small control frame (an acknowledgement, an error, a pong) even when full: answers to the
+    /// client's own requests are bounded by the requests it sends, and the slow-consumer cut still applies.
+    /// </summary>
+    public void Enqueue(OutboundFrame frame)
+    {
+        lock (_gate)
+        {
+            _bytes += frame.Data.Length;
+            if (_bytes > _capacity)
+            {
+                MarkFull();
+            }
+        }
+        _frames.Writer.TryWrite(frame);
+    }
+
+    /// <summary>For the writer: the next frame, or false when the outbox was completed and is empty.</summary>
+    public async ValueTask<(bool Ok, OutboundFrame Frame)> ReadAsync(CancellationToken cancellationToken)
+    {
+        var reader = _frames.Reader;
+        while (true)
+        {
+            if (reader.TryRead(out var frame))
+            {
+                Written(frame.Data.Length);
+                return (true, frame);
+            }
+            if (!await reader.WaitToReadAsync(cancellationToken))
+            {
+                return (false, default);
+            }
+        }
+    }
+
+    /// <summary>For the writer: another frame if one is ready now (to batch writes before a flush).</summary>
+    public bool TryRead(out OutboundFrame frame)
+    {
+        if (_frames.Reader.TryRead(out frame))
+        {
+            Written(frame.Data.Length);
+            return true;
+        }
+        return false;
+    }
+
+    /// <summary>No more frames will be queued; the writer finishes what is there.</summary>
+    public void Complete() => _frames.Writer.TryComplete();
+
+    private void Written(int length)
+    {
+        Interlocked.Exchange(ref _lastTaken, _time.GetTimestamp());
+        TaskCompletionSource? room = null;
+        lock (_gate)
+        {
+            _bytes -= length;
+            if (_bytes < _capacity)
+            {
+                _fullSince = 0;
+                room = _room;
+                _room = null;
+            }
+        }
+        room?.TrySetResult();
+    }
+
+    // Under _gate.
+    private void MarkFull()
+    {
+        if (_fullSince == 0)
+        {
+            _fullSince = _time.GetTimestamp();
+        }
+    }
+}

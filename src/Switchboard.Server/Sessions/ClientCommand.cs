@@ -1,0 +1,26 @@
+using Switchboard.Core;
+using Switchboard.Core.Delivery;
+
+namespace Switchboard.Server.Sessions;
+
+/// <summary>A decoded client frame, whatever its wire format (JSON text, protobuf binary, gRPC).</summary>
+/// <param name="Id">The frame's id, echoed in the answer.</param>
+internal abstract record ClientCommand(string? Id);
+
+internal sealed record PublishCommand(string? Id, string Topic, IReadOnlyList<MessageDraft> Messages, bool IsBatch, string? IdempotencyKey) : ClientCommand(Id);
+
+internal sealed record SubscribeCommand(string? Id, IReadOnlyList<string> Topics, SubscribeStart Start) : ClientCommand(Id);
+
+internal sealed record UnsubscribeCommand(string? Id, string? SubscriptionId, IReadOnlyList<string> Topics) : ClientCommand(Id);
+
+internal sealed record PingCommand(string? Id) : ClientCommand(Id);
+
+/// <summary>A frame kind this version of the hub does not serve yet (queues, request/reply).</summary>
+internal sealed record UnsupportedCommand(string? Id, string Kind) : ClientCommand(Id);
+
+/// <summary>A frame that could not be decoded; answered with an error carrying its id when the id was readable.</summary>
+internal sealed class FrameException(string? id, SwitchboardException error) : Exception(error.Message, error)
+{
+    public string? Id { get; } = id;
+    public SwitchboardException Error { get; } = error;
+}

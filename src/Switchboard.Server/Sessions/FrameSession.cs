@@ -1,0 +1,171 @@
+using System.Threading.Channels;
+using Switchboard.Core;
+using Switchboard.Core.Delivery;
+using Switchboard.Core.Engines;
+using Switchboard.Server.Connections;
+
+namespace Switchboard.Server.Sessions;
+
+/// <summary>
+/// The multiplexed protocol over one connection, whatever carries it (WebSocket now, gRPC Connect later):
+/// decode a frame, ask the hub, queue the answer. Publishes are handed to the hub in arrival order without
+/// waiting for each commit (so one connection's stream of publishes shares group commits and keeps its
+/// order), and their answers are sent in that same order.
+/// </summary>
+internal sealed class FrameSession : IAsyncDisposable
+{
+    /// <summary>
+    /// Publishes in flight per connection before the reader waits. 1,024 keeps a pipelining client busy across
+    /// several group commits while bounding what one connection can have queued in the engine.
+    /// </summary>
+    private const int MaxPendingPublishes = 1024;
+
+    /// <summary>Subscriptions per connection: far more than a UI needs, few enough that one client cannot pin the hub.</summary>
+    public const int MaxSubscriptions = 1024;
+
+    private readonly Hub _hub;
+    private readonly Connection _connection;
+    private readonly IFrameCodec _codec;
+    private readonly Channel<PendingPublish> _pending = Channel.CreateBounded<PendingPublish>(new BoundedChannelOptions(MaxPendingPublishes) { SingleReader = true, SingleWriter = true });
+    private readonly Task _acknowledger;
+
+    public FrameSession(Hub hub, Connection connection, IFrameCodec codec)
+    {
+        _hub = hub;
+        _connection = connection;
+        _codec = codec;
+        _acknowledger = Task.Run(AcknowledgeAsync);
+    }
+
+    /// <summary>Handles one complete client frame.</summary>
+    public async ValueTask HandleAsync(ReadOnlyMemory<byte> frame, CancellationToken cancellationToken)
+    {
+        ClientCommand command;
+        try
+        {
+            command = _codec.Decode(frame);
+        }
+        catch (FrameException ex)
+        {
+            Answer(_codec.Error(ex.Id, ex.Error));
+            return;
+        }
+        try
+        {
+            switch (command)
+            {
+                case PublishCommand publish:
+                    await PublishAsync(publish, cancellationToken);
+                    break;
+                case SubscribeCommand subscribe:
+                    await SubscribeAsync(subscribe, cancellationToken);
+                    break;
+                case UnsubscribeCommand unsubscribe:
+                    await UnsubscribeAsync(unsubscribe);
+                    break;
+                case PingCommand ping:
+                    Answer(_codec.Pong(ping.Id));
+                    break;
+                case UnsupportedCommand unsupported:
+                    Answer(_codec.Error(unsupported.Id, new SwitchboardException(ErrorCode.Unsupported,
+                        $"'{unsupported.Kind}' frames belong to queues and request/reply, which this hub does not offer yet.")));
+                    break;
+            }
+        }
+        catch (SwitchboardException ex)
+        {
+            Answer(_codec.Error(command.Id, ex));
+        }
+    }
+
+    private async ValueTask PublishAsync(PublishCommand publish, CancellationToken cancellationToken)
+    {
+        Task<AppendResult> result;
+        try
+        {
+            // Not awaited: the hub has copied the payloads once this returns, so the frame buffer can be reused.
+            result = _hub.PublishAsync(publish.Topic, publish.Messages, publish.IdempotencyKey, CancellationToken.None);
+        }
+        catch (SwitchboardException ex)
+        {
+            result = Task.FromException<AppendResult>(ex);
+        }
+        await _pending.Writer.WriteAsync(new PendingPublish(publish.Id, result, publish.IsBatch), cancellationToken);
+    }
+
+    private async Task AcknowledgeAsync()
+    {
+        await foreach (var pending in _pending.Reader.ReadAllAsync())
+        {
+            try
+            {
+                var result = await pending.Result;
+                Answer(_codec.Published(pending.Id, result, pending.Batch));
+            }
+            catch (SwitchboardException ex)
+            {
+                Answer(_codec.Error(pending.Id, ex));
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                Answer(_codec.Error(pending.Id, new SwitchboardException(ErrorCode.Internal, "The hub failed to store this message because of a fault on its side; it was not stored.")));
+            }
+        }
+    }
+
+    private async ValueTask SubscribeAsync(SubscribeCommand subscribe, CancellationToken cancellationToken)
+    {
+        var id = subscribe.Id ?? _connection.NextSubscriptionId();
+        if (_connection.Subscriptions.ContainsKey(id))
+        {
+            throw new SwitchboardException(ErrorCode.InvalidRequest, $"This connection already has a subscription '{id}'; give each subscribe frame its own id.");
+        }
+        if (_connection.Subscriptions.Count >= MaxSubscriptions)
+        {
+            throw new SwitchboardException(ErrorCode.ValidationFailed, $"This connection has {MaxSubscriptions} subscriptions, the most one connection may hold; unsubscribe from some, or use a wildcard.");
+        }
+        var sink = new OutboxSink(_connection.Outbox, _codec.Messages, _codec.Kind, notice => _codec.Notice(id, notice));
+        var subscription = await _hub.SubscribeAsync(subscribe.Topics, subscribe.Start, sink, cancellationToken);
+        if (!_connection.Subscriptions.TryAdd(id, subscription))
+        {
+            await subscription.DisposeAsync();
+            throw new SwitchboardException(ErrorCode.InvalidRequest, $"This connection already has a subscription '{id}'.");
+        }
+        // The answer goes out before the first message: the sink takes none until it is opened.
+        Answer(_codec.Subscribed(subscribe.Id, id, subscribe.Topics));
+        sink.Open();
+    }
+
+    private async ValueTask UnsubscribeAsync(UnsubscribeCommand unsubscribe)
+    {
+        var ids = unsubscribe.SubscriptionId is { } id
+            ? [id]
+            : _connection.Subscriptions.Where(s => s.Value.Patterns.Select(p => p.Text).Order(StringComparer.Ordinal).SequenceEqual(unsubscribe.Topics.Order(StringComparer.Ordinal)))
+                .Select(s => s.Key).ToList();
+        if (ids.Count == 0 || (unsubscribe.SubscriptionId is not null && !_connection.Subscriptions.ContainsKey(ids[0])))
+        {
+            throw new SwitchboardException(ErrorCode.InvalidRequest, unsubscribe.SubscriptionId is not null
+                ? $"This connection has no subscription '{unsubscribe.SubscriptionId}'."
+                : $"This connection has no subscription to exactly [{string.Join(", ", unsubscribe.Topics)}]; unsubscribe by subscriptionId, or with the topics the subscription was made with.");
+        }
+        foreach (var subscriptionId in ids)
+        {
+            if (_connection.Subscriptions.TryRemove(subscriptionId, out var subscription))
+            {
+                await subscription.DisposeAsync();
+                Answer(_codec.Unsubscribed(unsubscribe.Id, subscriptionId));
+            }
+        }
+    }
+
+    private void Answer(OutboundFrame frame) => _connection.Outbox.Enqueue(frame);
+
+    /// <summary>Stops taking frames and sends the answers of publishes still in flight.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        _pending.Writer.TryComplete();
+        await _acknowledger;
+    }
+
+    private readonly record struct PendingPublish(string? Id, Task<AppendResult> Result, bool Batch);
+}

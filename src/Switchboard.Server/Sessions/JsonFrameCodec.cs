@@ -1,0 +1,373 @@
+using System.Buffers;
+using System.Text.Json;
+using Switchboard.Core;
+using Switchboard.Core.Delivery;
+using Switchboard.Core.Engines;
+using Switchboard.Server.Connections;
+using Switchboard.Server.Rest.Json;
+using Switchboard.Server.Rest.Parsing;
+
+namespace Switchboard.Server.Sessions;
+
+/// <summary>
+/// The <c>switchboard.v1.json</c> subprotocol: the ClientFrame / ServerFrame messages of
+/// <c>protos/switchboard/v1/frames.proto</c> as JSON objects — the frame's kind is its one property besides
+/// <c>id</c> — with the REST conventions: offsets as numbers, payloads as JSON values (text as a string, other
+/// types base64 with <c>"encoding": "base64"</c>), messages in the same shape as <c>GET /v1/topics/{t}/messages</c>.
+/// </summary>
+internal sealed class JsonFrameCodec : IFrameCodec
+{
+    public static readonly JsonFrameCodec Instance = new();
+
+    private JsonFrameCodec()
+    {
+    }
+
+    public string Name => "switchboard.v1.json";
+    public FrameKind Kind => FrameKind.Text;
+    public MessageEncoding Messages { get; } = new MessageFrameEncoding();
+
+    public ClientCommand Decode(ReadOnlyMemory<byte> frame)
+    {
+        string? id = null;
+        var reader = new Utf8JsonReader(frame.Span);
+        try
+        {
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                throw Invalid("A frame is a JSON object such as {\"id\": \"1\", \"subscribe\": {\"topics\": [\"orders\"]}}.");
+            }
+            ClientCommand? command = null;
+            string? kind = null;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var name = reader.GetString()!;
+                reader.Read();
+                if (name == "id")
+                {
+                    id = reader.TokenType switch
+                    {
+                        JsonTokenType.String => reader.GetString(),
+                        JsonTokenType.Number => System.Text.Encoding.UTF8.GetString(reader.ValueSpan),
+                        JsonTokenType.Null => null,
+                        _ => throw Invalid("\"id\" must be a string (or a number)."),
+                    };
+                    continue;
+                }
+                if (kind is not null)
+                {
+                    throw Invalid($"A frame has one kind; this one has both \"{kind}\" and \"{name}\".");
+                }
+                kind = name;
+                command = name switch
+                {
+                    "publish" => ReadPublish(ref reader, frame),
+                    "subscribe" => ReadSubscribe(ref reader),
+                    "unsubscribe" => ReadUnsubscribe(ref reader),
+                    "ping" => Skip(ref reader, new PingCommand(null)),
+                    "send" or "receive" or "ack" or "nack" or "extend" or "request" or "reply" => Skip(ref reader, new UnsupportedCommand(null, name)),
+                    _ => throw Invalid($"Unknown frame kind \"{name}\"; a client frame is one of publish, subscribe, unsubscribe, ping (queue frames come with queues)."),
+                };
+            }
+            if (reader.Read())
+            {
+                throw Invalid("The frame has content after its JSON object.");
+            }
+            return command is null
+                ? throw Invalid("The frame has no kind; add one of publish, subscribe, unsubscribe, ping.")
+                : command with { Id = id };
+        }
+        catch (JsonException ex)
+        {
+            throw new FrameException(id, new SwitchboardException(ErrorCode.InvalidJson, $"The frame is not valid JSON: {ex.Message}"));
+        }
+        catch (InvalidOperationException ex)
+        {
+            throw new FrameException(id, new SwitchboardException(ErrorCode.InvalidJson, $"The frame has a string that is not valid Unicode: {ex.Message}"));
+        }
+        catch (SwitchboardException ex)
+        {
+            throw new FrameException(id, ex);
+        }
+    }
+
+    private static PublishCommand ReadPublish(ref Utf8JsonReader reader, ReadOnlyMemory<byte> frame)
+    {
+        RequireObject(ref reader, "publish", "{\"topic\": \"orders\", \"payload\": {…}}");
+        string? topic = null, idempotencyKey = null;
+        List<MessageDraft>? batch = null;
+        var single = new PublishBodyReader.Envelope();
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var name = reader.GetString()!;
+            reader.Read();
+            switch (name)
+            {
+                case "topic":
+                    topic = String(ref reader, "publish.topic");
+                    break;
+                case "idempotencyKey":
+                    idempotencyKey = String(ref reader, "publish.idempotencyKey");
+                    break;
+                case "messages":
+                    batch = PublishBodyReader.ReadBatch(ref reader, frame);
+                    break;
+                default:
+                    single.ReadValue(name, ref reader, frame, "publish");
+                    break;
+            }
+        }
+        if (topic is null)
+        {
+            throw Invalid("publish needs a \"topic\".");
+        }
+        if (batch is not null && !single.IsEmpty)
+        {
+            throw Invalid("publish has both \"messages\" and fields of a single message; put every message inside \"messages\".");
+        }
+        return batch is not null
+            ? new PublishCommand(null, topic, batch, true, idempotencyKey)
+            : new PublishCommand(null, topic, [single.ToDraft("publish")], false, idempotencyKey);
+    }
+
+    private static SubscribeCommand ReadSubscribe(ref Utf8JsonReader reader)
+    {
+        RequireObject(ref reader, "subscribe", "{\"topics\": [\"orders.*\"], \"afterOffset\": 0}");
+        var topics = new List<string>();
+        long? afterOffset = null;
+        string? epoch = null;
+        Position? after = null;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var name = reader.GetString()!;
+            reader.Read();
+            switch (name)
+            {
+                case "topics":
+                    if (reader.TokenType != JsonTokenType.StartArray)
+                    {
+                        throw Invalid("subscribe.topics must be an array of topic names or patterns.");
+                    }
+                    while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+                    {
+                        topics.Add(String(ref reader, "subscribe.topics[]") ?? throw Invalid("subscribe.topics holds null."));
+                    }
+                    break;
+                case "topic":
+                    topics.Add(String(ref reader, "subscribe.topic") ?? throw Invalid("subscribe.topic is null."));
+                    break;
+                case "afterOffset":
+                    if (reader.TokenType == JsonTokenType.Null)
+                    {
+                        break;
+                    }
+                    if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out var offset) || offset < 0)
+                    {
+                        throw new SwitchboardException(ErrorCode.InvalidPosition, "subscribe.afterOffset must be a whole number, 0 or more (0 = every retained message).");
+                    }
+                    afterOffset = offset;
+                    break;
+                case "after":
+                    var text = String(ref reader, "subscribe.after");
+                    if (text is not null)
+                    {
+                        after = Position.TryParse(text, out var position, out var error) ? position : throw new SwitchboardException(ErrorCode.InvalidPosition, "subscribe.after: " + error);
+                    }
+                    break;
+                case "epoch":
+                    epoch = String(ref reader, "subscribe.epoch");
+                    break;
+                default:
+                    throw Invalid($"subscribe has an unknown field \"{name}\"; it has topics, afterOffset (or after: \"epoch:offset\") and epoch.");
+            }
+        }
+        SubscribeStart start;
+        if (after is { } p)
+        {
+            if (afterOffset is not null)
+            {
+                throw Invalid("subscribe has both after and afterOffset; give one.");
+            }
+            start = SubscribeStart.AfterPosition(epoch is null ? p : p with { Epoch = epoch });
+        }
+        else
+        {
+            start = afterOffset is { } o ? SubscribeStart.AfterPosition(new Position(epoch, o)) : SubscribeStart.Now;
+        }
+        if (epoch is not null && !Core.Epoch.IsWellFormed(epoch))
+        {
+            throw new SwitchboardException(ErrorCode.InvalidPosition, $"subscribe.epoch '{epoch}' is not an epoch the hub issued.");
+        }
+        return new SubscribeCommand(null, topics, start);
+    }
+
+    private static UnsubscribeCommand ReadUnsubscribe(ref Utf8JsonReader reader)
+    {
+        RequireObject(ref reader, "unsubscribe", "{\"subscriptionId\": \"1\"}");
+        string? subscriptionId = null;
+        var topics = new List<string>();
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var name = reader.GetString()!;
+            reader.Read();
+            switch (name)
+            {
+                case "subscriptionId":
+                    subscriptionId = String(ref reader, "unsubscribe.subscriptionId");
+                    break;
+                case "topics":
+                    if (reader.TokenType != JsonTokenType.StartArray)
+                    {
+                        throw Invalid("unsubscribe.topics must be an array.");
+                    }
+                    while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+                    {
+                        topics.Add(String(ref reader, "unsubscribe.topics[]") ?? "");
+                    }
+                    break;
+                default:
+                    throw Invalid($"unsubscribe has an unknown field \"{name}\"; it has subscriptionId or topics.");
+            }
+        }
+        return new UnsubscribeCommand(null, subscriptionId, topics);
+    }
+
+    private static T Skip<T>(ref Utf8JsonReader reader, T command)
+    {
+        reader.Skip();
+        return command;
+    }
+
+    private static void RequireObject(ref Utf8JsonReader reader, string kind, string example)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            throw Invalid($"\"{kind}\" must be an object, e.g. {{\"{kind}\": {example}}}.");
+        }
+    }
+
+    private static string? String(ref Utf8JsonReader reader, string field) => reader.TokenType switch
+    {
+        JsonTokenType.String => reader.GetString(),
+        JsonTokenType.Null => null,
+        _ => throw Invalid($"{field} must be a string."),
+    };
+
+    private static SwitchboardException Invalid(string detail) => new(ErrorCode.InvalidRequest, detail);
+
+    public OutboundFrame Published(string? id, AppendResult result, bool batch) => Frame(id, "published", w =>
+    {
+        w.WriteString("topic", result.Topic);
+        w.WriteString("epoch", result.Epoch);
+        if (batch)
+        {
+            w.WriteNumber("firstOffset", result.FirstOffset);
+            w.WriteNumber("lastOffset", result.LastOffset);
+            w.WriteNumber("count", result.Count);
+        }
+        else
+        {
+            w.WriteNumber("offset", result.FirstOffset);
+        }
+        w.WriteString("timestamp", result.Timestamp.UtcDateTime);
+        if (result.Replayed)
+        {
+            w.WriteBoolean("replayed", true);
+        }
+    });
+
+    public OutboundFrame Subscribed(string? id, string subscriptionId, IReadOnlyList<string> topics) => Frame(id, "subscribed", w =>
+    {
+        w.WriteString("subscriptionId", subscriptionId);
+        w.WriteStartArray("topics");
+        foreach (var topic in topics)
+        {
+            w.WriteStringValue(topic);
+        }
+        w.WriteEndArray();
+    });
+
+    public OutboundFrame Unsubscribed(string? id, string subscriptionId) => Frame(id, "unsubscribed", w => w.WriteString("subscriptionId", subscriptionId));
+
+    public OutboundFrame Notice(string subscriptionId, SubscriptionNotice notice) => Frame(null, "notice", w =>
+    {
+        switch (notice)
+        {
+            case MessagesMissed missed:
+                w.WriteString("kind", "missed");
+                w.WriteString("subscriptionId", subscriptionId);
+                w.WriteString("topic", missed.Topic);
+                w.WriteString("epoch", missed.Epoch);
+                w.WriteNumber("fromOffset", missed.FromOffset);
+                w.WriteNumber("toOffset", missed.ToOffset);
+                break;
+            case EpochChanged changed:
+                w.WriteString("kind", "epoch-changed");
+                w.WriteString("subscriptionId", subscriptionId);
+                w.WriteString("topic", changed.Topic);
+                w.WriteString("epoch", changed.Epoch);
+                w.WriteString("previousEpoch", changed.PreviousEpoch);
+                break;
+            case TopicWasDeleted deleted:
+                w.WriteString("kind", "topic-deleted");
+                w.WriteString("subscriptionId", subscriptionId);
+                w.WriteString("topic", deleted.Topic);
+                w.WriteString("epoch", deleted.Epoch);
+                break;
+        }
+    });
+
+    public OutboundFrame Error(string? id, SwitchboardException error) => Frame(id, "error", w =>
+    {
+        w.WriteString("code", error.Info.Name);
+        w.WriteString("message", error.Message);
+        w.WriteNumber("status", error.Info.HttpStatus);
+        var details = error.Extensions.Where(e => e.Value is not null).ToList();
+        if (details.Count > 0)
+        {
+            w.WriteStartObject("details");
+            foreach (var (name, value) in details)
+            {
+                w.WriteString(name, Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture));
+            }
+            w.WriteEndObject();
+        }
+    });
+
+    public OutboundFrame Pong(string? id) => Frame(id, "pong", _ => { });
+
+    private static OutboundFrame Frame(string? id, string kind, Action<Utf8JsonWriter> body)
+    {
+        var buffer = new ArrayBufferWriter<byte>(128);
+        using (var w = new Utf8JsonWriter(buffer, JsonWriting.Options))
+        {
+            w.WriteStartObject();
+            if (id is not null)
+            {
+                w.WriteString("id", id);
+            }
+            w.WriteStartObject(kind);
+            body(w);
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }
+        return new OutboundFrame(buffer.WrittenSpan.ToArray(), FrameKind.Text);
+    }
+
+    /// <summary><c>{"message": {…}}</c>: the same bytes for every JSON WebSocket subscriber.</summary>
+    private sealed class MessageFrameEncoding : MessageEncoding
+    {
+        protected override byte[] Encode(Message message)
+        {
+            var buffer = new ArrayBufferWriter<byte>(256 + message.Payload.Length);
+            using (var w = new Utf8JsonWriter(buffer, JsonWriting.Options))
+            {
+                w.WriteStartObject();
+                w.WritePropertyName("message");
+                MessageJson.Write(w, message);
+                w.WriteEndObject();
+            }
+            return buffer.WrittenSpan.ToArray();
+        }
+    }
+}

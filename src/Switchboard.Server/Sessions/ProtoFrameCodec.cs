@@ -1,0 +1,166 @@
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
+using Switchboard.Core;
+using Switchboard.Core.Delivery;
+using Switchboard.Core.Engines;
+using Switchboard.Protocol.V1;
+using Switchboard.Server.Connections;
+using ProtoMessage = Switchboard.Protocol.V1.Message;
+
+namespace Switchboard.Server.Sessions;
+
+/// <summary>The <c>switchboard.v1.proto</c> subprotocol: one binary frame per ClientFrame / ServerFrame (frames.proto).</summary>
+internal sealed class ProtoFrameCodec : IFrameCodec
+{
+    public static readonly ProtoFrameCodec Instance = new();
+
+    private ProtoFrameCodec()
+    {
+    }
+
+    public string Name => "switchboard.v1.proto";
+    public FrameKind Kind => FrameKind.Binary;
+    public MessageEncoding Messages { get; } = new MessageFrameEncoding();
+
+    public ClientCommand Decode(ReadOnlyMemory<byte> frame)
+    {
+        ClientFrame parsed;
+        try
+        {
+            parsed = ClientFrame.Parser.ParseFrom(frame.Span);
+        }
+        catch (InvalidProtocolBufferException ex)
+        {
+            throw new FrameException(null, new SwitchboardException(ErrorCode.InvalidRequest, $"The frame is not a valid switchboard.v1.ClientFrame: {ex.Message}"));
+        }
+        var id = parsed.Id.Length > 0 ? parsed.Id : null;
+        try
+        {
+            return parsed.KindCase switch
+            {
+                ClientFrame.KindOneofCase.Publish => Publish(id, parsed.Publish),
+                ClientFrame.KindOneofCase.Subscribe => new SubscribeCommand(id, parsed.Subscribe.Topics,
+                    parsed.Subscribe.HasAfterOffset
+                        ? SubscribeStart.AfterPosition(new Position(parsed.Subscribe.Epoch.Length > 0 ? CheckEpoch(parsed.Subscribe.Epoch) : null, NonNegative(parsed.Subscribe.AfterOffset)))
+                        : SubscribeStart.Now),
+                ClientFrame.KindOneofCase.Unsubscribe => new UnsubscribeCommand(id, parsed.Unsubscribe.SubscriptionId.Length > 0 ? parsed.Unsubscribe.SubscriptionId : null, parsed.Unsubscribe.Topics),
+                ClientFrame.KindOneofCase.Ping => new PingCommand(id),
+                ClientFrame.KindOneofCase.None => throw new SwitchboardException(ErrorCode.InvalidRequest, "The frame has no kind (or one this hub does not know); set one of publish, subscribe, unsubscribe, ping."),
+                _ => new UnsupportedCommand(id, parsed.KindCase.ToString().ToLowerInvariant()),
+            };
+        }
+        catch (SwitchboardException ex)
+        {
+            throw new FrameException(id, ex);
+        }
+    }
+
+    private static PublishCommand Publish(string? id, PublishRequest request)
+    {
+        if (request.Messages.Count > 0)
+        {
+            if (!request.Payload.IsEmpty || request.Headers.Count > 0 || request.Key.Length > 0 || request.ContentType.Length > 0)
+            {
+                throw new SwitchboardException(ErrorCode.InvalidRequest, "publish has both messages and the fields of a single message; put every message inside messages.");
+            }
+            return new PublishCommand(id, request.Topic, [.. request.Messages.Select(m => Draft(m.Payload, m.Headers, m.Key, m.ContentType))], true, Optional(request.IdempotencyKey));
+        }
+        return new PublishCommand(id, request.Topic, [Draft(request.Payload, request.Headers, request.Key, request.ContentType)], false, Optional(request.IdempotencyKey));
+    }
+
+    private static Core.MessageDraft Draft(ByteString payload, IDictionary<string, string> headers, string key, string contentType) => new()
+    {
+        Payload = payload.Memory,
+        Headers = new Dictionary<string, string>(headers, StringComparer.Ordinal),
+        Key = Optional(key),
+        ContentType = contentType.Length > 0 ? contentType : Core.MessageDraft.JsonContentType,
+    };
+
+    private static string? Optional(string text) => text.Length > 0 ? text : null;
+
+    private static long NonNegative(long offset) => offset >= 0
+        ? offset
+        : throw new SwitchboardException(ErrorCode.InvalidPosition, $"after_offset is {offset}; use 0 or more (0 = every retained message).");
+
+    private static string CheckEpoch(string epoch) => Core.Epoch.IsWellFormed(epoch)
+        ? epoch
+        : throw new SwitchboardException(ErrorCode.InvalidPosition, $"epoch '{epoch}' is not an epoch the hub issued.");
+
+    public OutboundFrame Published(string? id, AppendResult result, bool batch) => Frame(new ServerFrame
+    {
+        Id = id ?? "",
+        Published = ToReply(result, batch),
+    });
+
+    public static PublishReply ToReply(AppendResult result, bool batch) => new()
+    {
+        Topic = result.Topic,
+        Epoch = result.Epoch,
+        Offset = batch ? 0 : result.FirstOffset,
+        FirstOffset = result.FirstOffset,
+        LastOffset = result.LastOffset,
+        Count = result.Count,
+        Timestamp = Timestamp.FromDateTimeOffset(result.Timestamp),
+        Replayed = result.Replayed,
+    };
+
+    public OutboundFrame Subscribed(string? id, string subscriptionId, IReadOnlyList<string> topics)
+        => Frame(new ServerFrame { Id = id ?? "", Subscribed = new Subscribed { SubscriptionId = subscriptionId, Topics = { topics } } });
+
+    public OutboundFrame Unsubscribed(string? id, string subscriptionId)
+        => Frame(new ServerFrame { Id = id ?? "", Unsubscribed = new Unsubscribed { SubscriptionId = subscriptionId } });
+
+    public OutboundFrame Notice(string subscriptionId, SubscriptionNotice notice) => Frame(new ServerFrame { Notice = ToNotice(subscriptionId, notice) });
+
+    public static Protocol.V1.Notice ToNotice(string subscriptionId, SubscriptionNotice notice) => notice switch
+    {
+        MessagesMissed m => new Protocol.V1.Notice { Kind = Protocol.V1.Notice.Types.Kind.Missed, SubscriptionId = subscriptionId, Topic = m.Topic, Epoch = m.Epoch, FromOffset = m.FromOffset, ToOffset = m.ToOffset },
+        EpochChanged c => new Protocol.V1.Notice { Kind = Protocol.V1.Notice.Types.Kind.EpochChanged, SubscriptionId = subscriptionId, Topic = c.Topic, Epoch = c.Epoch, PreviousEpoch = c.PreviousEpoch ?? "" },
+        TopicWasDeleted d => new Protocol.V1.Notice { Kind = Protocol.V1.Notice.Types.Kind.TopicDeleted, SubscriptionId = subscriptionId, Topic = d.Topic, Epoch = d.Epoch },
+        _ => new Protocol.V1.Notice { SubscriptionId = subscriptionId, Topic = notice.Topic },
+    };
+
+    public OutboundFrame Error(string? id, SwitchboardException error) => Frame(new ServerFrame { Id = id ?? "", Error = ToError(error) });
+
+    public static Protocol.V1.Error ToError(SwitchboardException error)
+    {
+        var result = new Protocol.V1.Error { Code = error.Info.Name, Message = error.Message, Status = error.Info.HttpStatus };
+        foreach (var (name, value) in error.Extensions)
+        {
+            if (value is not null)
+            {
+                result.Details[name] = Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture) ?? "";
+            }
+        }
+        return result;
+    }
+
+    public OutboundFrame Pong(string? id) => Frame(new ServerFrame { Id = id ?? "", Pong = new Pong() });
+
+    private static OutboundFrame Frame(ServerFrame frame) => new(frame.ToByteArray(), FrameKind.Binary);
+
+    public static ProtoMessage ToProto(Core.Message message)
+    {
+        var proto = new ProtoMessage
+        {
+            Topic = message.Topic,
+            Epoch = message.Epoch,
+            Offset = message.Offset,
+            Timestamp = Timestamp.FromDateTimeOffset(message.Timestamp),
+            Key = message.Key ?? "",
+            ContentType = message.ContentType,
+            Payload = UnsafeByteOperations.UnsafeWrap(message.Payload), // messages are immutable: no copy
+        };
+        foreach (var (name, value) in message.Headers)
+        {
+            proto.Headers[name] = value;
+        }
+        return proto;
+    }
+
+    /// <summary>A ServerFrame holding the message: the same bytes for every protobuf subscriber.</summary>
+    private sealed class MessageFrameEncoding : MessageEncoding
+    {
+        protected override byte[] Encode(Core.Message message) => new ServerFrame { Message = ToProto(message) }.ToByteArray();
+    }
+}

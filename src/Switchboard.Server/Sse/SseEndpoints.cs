@@ -1,0 +1,221 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Logging;
+using Switchboard.Core;
+using Switchboard.Core.Delivery;
+using Switchboard.Server.Connections;
+using Switchboard.Server.Rest.Parsing;
+
+namespace Switchboard.Server.Sse;
+
+/// <summary>
+/// Server-Sent Events: <c>GET /v1/topics/{topic}/events</c> and, for several topics or patterns,
+/// <c>GET /v1/events?topic=a&amp;topic=b.*</c>. Every event's <c>id:</c> is a resume position; a reconnect with
+/// <c>Last-Event-ID</c> (or <c>?lastEventId=</c>) continues with no gap and no duplicate. Works with a browser's EventSource.
+/// </summary>
+internal static class SseEndpoints
+{
+    // EventSource reconnects this long after a stream ends: quick enough to feel live, slow enough not to hammer a restarting hub.
+    private static readonly TimeSpan ClientRetry = TimeSpan.FromSeconds(2);
+
+    public static void Map(RouteGroupBuilder v1)
+    {
+        v1.MapGet("/topics/{topic}/events", (HttpContext context, Hub hub, ServerOptions options, ConnectionRegistry registry, ILogger<Connection> logger, string topic, string? after, string? lastEventId)
+                => StreamOneAsync(context, hub, options, registry, logger, topic, after, lastEventId))
+            .WithTags("Server-Sent Events").WithName("TopicEvents")
+            .WithSummary("Server-Sent Events of one topic; id: is the resume position (epoch:offset), Last-Event-ID resumes")
+            .Produces(200, contentType: "text/event-stream").ProducesProblem(400).ProducesProblem(409).ProducesProblem(503);
+        v1.MapGet("/events", (HttpContext context, Hub hub, ServerOptions options, ConnectionRegistry registry, ILogger<Connection> logger, string[]? topic, string? lastEventId)
+                => StreamManyAsync(context, hub, options, registry, logger, topic ?? [], lastEventId))
+            .WithTags("Server-Sent Events").WithName("Events")
+            .WithSummary("Server-Sent Events of several topics or patterns (?topic=a&topic=b.*); Last-Event-ID resumes them all")
+            .Produces(200, contentType: "text/event-stream").ProducesProblem(400).ProducesProblem(503);
+    }
+
+    private static async Task StreamOneAsync(HttpContext context, Hub hub, ServerOptions options, ConnectionRegistry registry, ILogger logger, string topic, string? after, string? lastEventIdQuery)
+    {
+        TopicName.Validate(topic);
+        var lastEventId = LastEventId(context, lastEventIdQuery);
+        Position start;
+        if (lastEventId is not null)
+        {
+            start = Position.TryParse(lastEventId, out var position, out _)
+                ? position
+                : throw new SwitchboardException(ErrorCode.InvalidPosition, $"Last-Event-ID '{Shorten(lastEventId)}' is not a position of this topic (epoch:offset, as sent in id:); reconnect without it, or with the id of the last event received.");
+        }
+        else if (after is not null)
+        {
+            start = QueryValues.After(after, null);
+        }
+        else
+        {
+            // "From now", pinned to the topic's current end and told to the client as its first id, so a reconnect
+            // before the first message still resumes exactly.
+            var now = await hub.PositionsNowAsync([topic], context.RequestAborted);
+            start = now.TryGetValue(topic, out var end) ? end : new Position(null, 0);
+        }
+        EnsureReady(hub);
+        var connection = registry.Open("sse", context.User.Identity?.Name, context.Connection.RemoteIpAddress?.ToString());
+        var sink = new OutboxSink(connection.Outbox, SseFormat.WithId, FrameKind.Text, notice => new OutboundFrame(SseFormat.Notice(notice), FrameKind.Text));
+        await RunAsync(context, hub, registry, logger, connection, sink, [topic], SubscribeStart.AfterPosition(start), start.Epoch is null && start.Offset == 0 && lastEventId is null ? null : start.ToString());
+    }
+
+    private static async Task StreamManyAsync(HttpContext context, Hub hub, ServerOptions options, ConnectionRegistry registry, ILogger logger, string[] topics, string? lastEventIdQuery)
+    {
+        if (topics.Length == 0)
+        {
+            throw new SwitchboardException(ErrorCode.InvalidRequest, "Name the topics to follow: /v1/events?topic=orders&topic=payments.* (wildcards allowed).");
+        }
+        foreach (var topic in topics)
+        {
+            TopicPattern.Parse(topic);
+        }
+        var lastEventId = LastEventId(context, lastEventIdQuery);
+        var positions = lastEventId is not null
+            ? StreamPositions.Decode(lastEventId)
+            : new Dictionary<string, Position>(await hub.PositionsNowAsync(topics, context.RequestAborted), StringComparer.Ordinal);
+        EnsureReady(hub);
+        var connection = registry.Open("sse", context.User.Identity?.Name, context.Connection.RemoteIpAddress?.ToString());
+        var sink = new MultiTopicSink(connection.Outbox, positions);
+        await RunAsync(context, hub, registry, logger, connection, sink, topics, SubscribeStart.AfterPositions(positions), StreamPositions.Encode(positions));
+    }
+
+    private static async Task RunAsync(HttpContext context, Hub hub, ConnectionRegistry registry, ILogger logger, Connection connection, IOpenableSink sink,
+        IReadOnlyList<string> topics, SubscribeStart start, string? firstId)
+    {
+        ConnectionLog.Opened(logger, connection.Id, connection.Transport, connection.RemoteAddress);
+        connection.Heartbeat = new OutboundFrame(SseFormat.Heartbeat, FrameKind.Text);
+        using var aborted = context.RequestAborted.Register(connection.Close);
+        using var draining = hub.Stopping.Register(() => connection.Abort(ErrorCode.ShuttingDown, "The hub is shutting down; reconnect to resume."));
+        try
+        {
+            Subscription subscription;
+            try
+            {
+                subscription = await hub.SubscribeAsync(topics, start, sink, connection.Closing);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            connection.Subscriptions["events"] = subscription;
+
+            var response = context.Response;
+            response.ContentType = "text/event-stream; charset=utf-8";
+            response.Headers.CacheControl = "no-cache, no-store, no-transform";
+            response.Headers["X-Accel-Buffering"] = "no"; // nginx: pass events through as they come
+            context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+            var body = response.BodyWriter;
+            await body.WriteAsync(SseFormat.Retry(ClientRetry, firstId), connection.Closing);
+            await body.FlushAsync(connection.Closing);
+            sink.Open();
+
+            try
+            {
+                while (true)
+                {
+                    var (ok, frame) = await connection.Outbox.ReadAsync(connection.Closing);
+                    if (!ok)
+                    {
+                        break;
+                    }
+                    await body.WriteAsync(frame.Data, connection.Closing);
+                    // Write whatever else is ready, then flush once: one syscall for a burst of events.
+                    while (connection.Outbox.TryRead(out frame))
+                    {
+                        await body.WriteAsync(frame.Data, connection.Closing);
+                    }
+                    await body.FlushAsync(connection.Closing);
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                // ended by the hub or the client
+            }
+            if (connection.CloseReason is var (code, detail) && !context.RequestAborted.IsCancellationRequested)
+            {
+                // The stream's last event says why it ends; EventSource then reconnects with Last-Event-ID.
+                var final = SseFormat.Event(code == ErrorCode.ShuttingDown ? "shutdown" : "error", w =>
+                {
+                    w.WriteStartObject();
+                    w.WriteString("code", ErrorTable.Get(code).Name);
+                    w.WriteString("message", detail);
+                    w.WriteEndObject();
+                });
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                await body.WriteAsync(final, timeout.Token);
+                await body.FlushAsync(timeout.Token);
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException)
+        {
+            // the client went away mid-write
+        }
+        finally
+        {
+            await registry.CloseAsync(connection);
+            ConnectionLog.Closed(logger, connection.Id, connection.Transport, connection.CloseReason?.Detail ?? "client left");
+        }
+    }
+
+    private static string? LastEventId(HttpContext context, string? query)
+        => context.Request.Headers["Last-Event-ID"].ToString() is { Length: > 0 } header ? header : string.IsNullOrEmpty(query) ? null : query;
+
+    private static string Shorten(string text) => text.Length > 64 ? text[..64] + "…" : text;
+
+    private static void EnsureReady(Hub hub)
+    {
+        if (hub.State != HubState.Ready)
+        {
+            throw new SwitchboardException(hub.State == HubState.Starting ? ErrorCode.NotReady : ErrorCode.ShuttingDown,
+                "The hub is not accepting new streams right now; retry shortly (or on another node).") { RetryAfterSeconds = 1 };
+        }
+    }
+
+    /// <summary>Multi-topic streams: each event's id carries every topic's position, written before the shared event bytes.</summary>
+    private sealed class MultiTopicSink(Outbox outbox, Dictionary<string, Position> positions) : IOpenableSink
+    {
+        private readonly TaskCompletionSource _open = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly Lock _gate = new();
+
+        public void Open() => _open.TrySetResult();
+
+        public bool TryWrite(Message message)
+        {
+            if (!_open.Task.IsCompleted)
+            {
+                return false;
+            }
+            lock (_gate)
+            {
+                var previous = positions.GetValueOrDefault(message.Topic);
+                positions[message.Topic] = message.Position;
+                if (outbox.TryEnqueue(IdFrame(), new OutboundFrame(message.EncodedAs(SseFormat.DataOnly), FrameKind.Text)))
+                {
+                    return true;
+                }
+                positions[message.Topic] = previous; // not sent: the position stays where it was
+                return false;
+            }
+        }
+
+        public async ValueTask WriteAsync(Message message, CancellationToken cancellationToken)
+        {
+            await _open.Task.WaitAsync(cancellationToken);
+            while (!TryWrite(message))
+            {
+                await outbox.WaitForRoomAsync(message.EncodedAs(SseFormat.DataOnly).Length + 256, cancellationToken);
+            }
+        }
+
+        public async ValueTask WriteNoticeAsync(SubscriptionNotice notice, CancellationToken cancellationToken)
+        {
+            await _open.Task.WaitAsync(cancellationToken);
+            await outbox.EnqueueAsync(new OutboundFrame(SseFormat.Notice(notice), FrameKind.Text), cancellationToken);
+        }
+
+        private OutboundFrame IdFrame() => new(SseFormat.Id(StreamPositions.Encode(positions)), FrameKind.Text);
+    }
+}

@@ -1,0 +1,173 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Switchboard.Core;
+using Switchboard.Core.Delivery;
+using Switchboard.Server.Rest.Json;
+
+namespace Switchboard.Server.Sse;
+
+/// <summary>
+/// Server-Sent Events framing (WHATWG HTML §9.2): <c>id:</c>, <c>event:</c>, <c>data:</c> lines and a blank
+/// line per event. Data is the message in the REST read shape; a payload holding line breaks is split over
+/// several <c>data:</c> lines, which the client joins back with "\n".
+/// </summary>
+internal static class SseFormat
+{
+    /// <summary>Messages of a single-topic stream: the id is the message's own position, so the bytes are shared.</summary>
+    public static readonly MessageEncoding WithId = new Encoding(withId: true);
+
+    /// <summary>Messages of a multi-topic stream: data only; each connection writes its own id line before it.</summary>
+    public static readonly MessageEncoding DataOnly = new Encoding(withId: false);
+
+    public static byte[] Retry(TimeSpan retry, string? id) => Utf8(
+        string.Create(CultureInfo.InvariantCulture, $"retry: {(long)retry.TotalMilliseconds}\n") + (id is null ? "\n" : $"id: {id}\n\n"));
+
+    public static readonly byte[] Heartbeat = Utf8(": keep-alive\n\n");
+
+    public static byte[] Id(string id) => Utf8($"id: {id}\n");
+
+    /// <summary>An event with a JSON body (notices, errors, the final shutdown event).</summary>
+    public static byte[] Event(string name, Action<Utf8JsonWriter> body, string? id = null)
+    {
+        var json = new ArrayBufferWriter<byte>(256);
+        using (var writer = new Utf8JsonWriter(json, JsonWriting.Options))
+        {
+            body(writer);
+        }
+        var output = new ArrayBufferWriter<byte>(json.WrittenCount + 64);
+        if (id is not null)
+        {
+            Write(output, $"id: {id}\n");
+        }
+        Write(output, $"event: {name}\n");
+        WriteData(output, json.WrittenSpan);
+        return output.WrittenSpan.ToArray();
+    }
+
+    public static byte[] Notice(SubscriptionNotice notice) => Event("notice", w =>
+    {
+        w.WriteStartObject();
+        switch (notice)
+        {
+            case MessagesMissed missed:
+                w.WriteString("kind", "missed");
+                w.WriteString("topic", missed.Topic);
+                w.WriteString("epoch", missed.Epoch);
+                w.WriteNumber("fromOffset", missed.FromOffset);
+                w.WriteNumber("toOffset", missed.ToOffset);
+                w.WriteString("firstPosition", $"{missed.Epoch}:{missed.ToOffset}");
+                break;
+            case EpochChanged changed:
+                w.WriteString("kind", "epoch-changed");
+                w.WriteString("topic", changed.Topic);
+                w.WriteString("epoch", changed.Epoch);
+                w.WriteString("previousEpoch", changed.PreviousEpoch);
+                w.WriteString("firstPosition", $"{changed.Epoch}:0");
+                break;
+            case TopicWasDeleted deleted:
+                w.WriteString("kind", "topic-deleted");
+                w.WriteString("topic", deleted.Topic);
+                w.WriteString("epoch", deleted.Epoch);
+                break;
+        }
+        w.WriteEndObject();
+    });
+
+    private static void WriteData(ArrayBufferWriter<byte> output, ReadOnlySpan<byte> data)
+    {
+        // Every line of the data gets its own "data:" prefix; CR, LF and CRLF all end a line in SSE.
+        while (true)
+        {
+            var end = data.IndexOfAny((byte)'\r', (byte)'\n');
+            Write(output, "data: ");
+            output.Write(end < 0 ? data : data[..end]);
+            Write(output, "\n");
+            if (end < 0)
+            {
+                break;
+            }
+            var skip = data[end] == '\r' && end + 1 < data.Length && data[end + 1] == '\n' ? 2 : 1;
+            data = data[(end + skip)..];
+        }
+        Write(output, "\n");
+    }
+
+    private static void Write(ArrayBufferWriter<byte> output, string text)
+    {
+        var count = System.Text.Encoding.UTF8.GetByteCount(text);
+        System.Text.Encoding.UTF8.GetBytes(text, output.GetSpan(count));
+        output.Advance(count);
+    }
+
+    private static byte[] Utf8(string text) => System.Text.Encoding.UTF8.GetBytes(text);
+
+    private sealed class Encoding(bool withId) : MessageEncoding
+    {
+        protected override byte[] Encode(Message message)
+        {
+            var json = new ArrayBufferWriter<byte>(256 + message.Payload.Length);
+            using (var writer = new Utf8JsonWriter(json, JsonWriting.Options))
+            {
+                MessageJson.Write(writer, message);
+            }
+            var output = new ArrayBufferWriter<byte>(json.WrittenCount + 48);
+            if (withId)
+            {
+                Write(output, string.Create(CultureInfo.InvariantCulture, $"id: {message.Epoch}:{message.Offset}\n"));
+            }
+            WriteData(output, json.WrittenSpan);
+            return output.WrittenSpan.ToArray();
+        }
+    }
+}
+
+/// <summary>
+/// The <c>id:</c> of a multi-topic stream: every topic's position so far, so one Last-Event-ID resumes them all.
+/// Written <c>p1.</c> + base64url of "topic epoch:offset" lines.
+/// </summary>
+internal static class StreamPositions
+{
+    private const string Prefix = "p1.";
+
+    public static string Encode(IReadOnlyDictionary<string, Position> positions)
+    {
+        var text = new StringBuilder();
+        foreach (var (topic, position) in positions.OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            text.Append(topic).Append(' ').Append(position.ToString()).Append('\n');
+        }
+        return Prefix + System.Buffers.Text.Base64Url.EncodeToString(System.Text.Encoding.UTF8.GetBytes(text.ToString()));
+    }
+
+    public static Dictionary<string, Position> Decode(string id)
+    {
+        var error = new SwitchboardException(ErrorCode.InvalidPosition,
+            $"Last-Event-ID '{(id.Length > 64 ? id[..64] + "…" : id)}' was not issued by this stream; reconnect without it (from now) or with the id of the last event you received.");
+        if (!id.StartsWith(Prefix, StringComparison.Ordinal))
+        {
+            throw error;
+        }
+        string text;
+        try
+        {
+            text = System.Text.Encoding.UTF8.GetString(System.Buffers.Text.Base64Url.DecodeFromChars(id.AsSpan(Prefix.Length)));
+        }
+        catch (FormatException)
+        {
+            throw error;
+        }
+        var positions = new Dictionary<string, Position>(StringComparer.Ordinal);
+        foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var space = line.IndexOf(' ', StringComparison.Ordinal);
+            if (space <= 0 || !TopicName.IsValid(line[..space], out _, allowSystem: true) || !Position.TryParse(line.AsSpan(space + 1), out var position, out _))
+            {
+                throw error;
+            }
+            positions[line[..space]] = position;
+        }
+        return positions;
+    }
+}

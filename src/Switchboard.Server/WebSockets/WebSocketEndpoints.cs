@@ -1,0 +1,221 @@
+using System.Net.WebSockets;
+using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Logging;
+using Switchboard.Core;
+using Switchboard.Core.Delivery;
+using Switchboard.Server.Connections;
+using Switchboard.Server.Rest.Parsing;
+using Switchboard.Server.Sessions;
+
+namespace Switchboard.Server.WebSockets;
+
+/// <summary>
+/// <c>GET /v1/ws</c>: the multiplexed protocol (subprotocols switchboard.v1.json and switchboard.v1.proto);
+/// <c>GET /v1/topics/{topic}/ws</c>: plain mode, one message per frame both ways. Thin: accept, pump bytes,
+/// hand frames to the session.
+/// </summary>
+internal static class WebSocketEndpoints
+{
+    public static void Map(RouteGroupBuilder v1)
+    {
+        v1.MapGet("/ws", Multiplexed).WithTags("WebSocket").WithName("WebSocket")
+            .WithSummary("WebSocket, multiplexed: subscribe, unsubscribe, publish, ping on one connection (see /asyncapi.json)")
+            .ProducesProblem(400).ProducesProblem(503);
+        v1.MapGet("/topics/{topic}/ws", Plain).WithTags("WebSocket").WithName("WebSocketPlain")
+            .WithSummary("WebSocket, plain: each text frame sent is published; each message arrives as one frame. ?after= resumes.")
+            .ProducesProblem(400).ProducesProblem(503);
+    }
+
+    private static async Task Multiplexed(HttpContext context, Hub hub, ServerOptions options, ConnectionRegistry registry, ILogger<Connection> logger)
+    {
+        if (!context.WebSockets.IsWebSocketRequest)
+        {
+            throw new SwitchboardException(ErrorCode.InvalidRequest, "This endpoint speaks WebSocket: connect with ws:// (or wss://) and the subprotocol switchboard.v1.json or switchboard.v1.proto.");
+        }
+        var offered = context.WebSockets.WebSocketRequestedProtocols;
+        IFrameCodec codec;
+        if (offered.Count == 0 || offered.Contains(JsonFrameCodec.Instance.Name))
+        {
+            codec = JsonFrameCodec.Instance; // no subprotocol: JSON, so any WebSocket tool can talk to the hub
+        }
+        else if (offered.Contains(ProtoFrameCodec.Instance.Name))
+        {
+            codec = ProtoFrameCodec.Instance;
+        }
+        else
+        {
+            throw new SwitchboardException(ErrorCode.InvalidRequest, $"None of the offered subprotocols ({string.Join(", ", offered)}) is spoken here; offer switchboard.v1.json or switchboard.v1.proto.");
+        }
+        EnsureReady(hub);
+
+        using var socket = await context.WebSockets.AcceptWebSocketAsync(Accept(options, offered.Count == 0 ? null : codec.Name));
+        var connection = registry.Open(codec == JsonFrameCodec.Instance ? "ws-json" : "ws-proto", context.User.Identity?.Name, context.Connection.RemoteIpAddress?.ToString());
+        await RunAsync(socket, connection, hub, options, registry, logger, async pump =>
+        {
+            await using var session = new FrameSession(hub, connection, codec);
+            return await pump.ReceiveAsync(async (frame, type) =>
+            {
+                if (type != (codec.Kind == FrameKind.Text ? WebSocketMessageType.Text : WebSocketMessageType.Binary))
+                {
+                    return (WebSocketCloseStatus.InvalidMessageType, codec.Kind == FrameKind.Text
+                        ? "This connection speaks switchboard.v1.json: send text frames."
+                        : "This connection speaks switchboard.v1.proto: send binary frames.");
+                }
+                await session.HandleAsync(frame, connection.Closing);
+                return null;
+            });
+        });
+    }
+
+    private static async Task Plain(HttpContext context, Hub hub, ServerOptions options, ConnectionRegistry registry, ILogger<Connection> logger, string topic, string? after)
+    {
+        if (!context.WebSockets.IsWebSocketRequest)
+        {
+            throw new SwitchboardException(ErrorCode.InvalidRequest, "This endpoint speaks WebSocket: connect with ws:// (or wss://). Each text frame you send is published to the topic; each message arrives as one frame.");
+        }
+        TopicName.Validate(topic);
+        var start = after is null ? SubscribeStart.Now : SubscribeStart.AfterPosition(QueryValues.After(after, null));
+        EnsureReady(hub);
+
+        using var socket = await context.WebSockets.AcceptWebSocketAsync(Accept(options, null));
+        var connection = registry.Open("ws-plain", context.User.Identity?.Name, context.Connection.RemoteIpAddress?.ToString());
+        await RunAsync(socket, connection, hub, options, registry, logger, async pump =>
+        {
+            var sink = new PlainSink(connection.Outbox);
+            try
+            {
+                var subscription = await hub.SubscribeAsync([topic], start, sink, connection.Closing);
+                connection.Subscriptions["plain"] = subscription;
+            }
+            catch (SwitchboardException ex)
+            {
+                return WebSocketPump.CloseFor(ex.Code, ex.Message);
+            }
+            sink.Open();
+            return await pump.ReceiveAsync(async (frame, type) =>
+            {
+                var draft = new MessageDraft
+                {
+                    Payload = frame,
+                    ContentType = type == WebSocketMessageType.Binary ? "application/octet-stream" : LooksLikeJson(frame.Span) ? MessageDraft.JsonContentType : "text/plain; charset=utf-8",
+                };
+                try
+                {
+                    // Plain mode has no answer frames: a refused message ends the connection with the reason.
+                    await hub.PublishAsync(topic, [draft], null, CancellationToken.None);
+                    return null;
+                }
+                catch (SwitchboardException ex)
+                {
+                    return WebSocketPump.CloseFor(ex.Code, ex.Message);
+                }
+            });
+        });
+    }
+
+    private static async Task RunAsync(WebSocket socket, Connection connection, Hub hub, ServerOptions options, ConnectionRegistry registry, ILogger logger,
+        Func<WebSocketPump, Task<(WebSocketCloseStatus, string)?>> receive)
+    {
+        ConnectionLog.Opened(logger, connection.Id, connection.Transport, connection.RemoteAddress);
+        var pump = new WebSocketPump(socket, connection, (int)Math.Min(int.MaxValue - 1, options.Hub.MaxMessageBytes + FrameOverheadBytes));
+        using var draining = hub.Stopping.Register(() => connection.Abort(ErrorCode.ShuttingDown, "The hub is shutting down; reconnect (to another node) and resume from your last position."));
+        var sending = Task.Run(pump.SendAsync);
+        (WebSocketCloseStatus Status, string Reason)? close = null;
+        try
+        {
+            close = await receive(pump);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            ConnectionLog.Failed(logger, connection.Id, connection.Transport, ex);
+            close = (WebSocketCloseStatus.InternalServerError, "The hub failed on its side; reconnect and resume.");
+        }
+        finally
+        {
+            close ??= connection.CloseReason is var (code, detail) ? WebSocketPump.CloseFor(code, detail) : (WebSocketCloseStatus.NormalClosure, "");
+            await registry.CloseAsync(connection); // subscriptions end, the outbox completes
+            try
+            {
+                using var flush = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                await sending.WaitAsync(flush.Token); // answers already queued still go out
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            await pump.CloseAsync(close.Value.Status, close.Value.Reason);
+            ConnectionLog.Closed(logger, connection.Id, connection.Transport, $"{(int)close.Value.Status} {close.Value.Reason}");
+        }
+    }
+
+    // Room for the JSON envelope around a payload of the maximum size (topic, headers, key, base64 growth of small binaries).
+    private const long FrameOverheadBytes = 64 * 1024;
+
+    private static WebSocketAcceptContext Accept(ServerOptions options, string? subProtocol) => new()
+    {
+        SubProtocol = subProtocol,
+        KeepAliveInterval = options.Heartbeat,
+        // A client that answers no ping within two heartbeats is gone (half-open TCP); drop it.
+        KeepAliveTimeout = options.Heartbeat * 2,
+    };
+
+    private static void EnsureReady(Hub hub)
+    {
+        if (hub.State != HubState.Ready)
+        {
+            throw new SwitchboardException(hub.State == HubState.Starting ? ErrorCode.NotReady : ErrorCode.ShuttingDown,
+                "The hub is not accepting new connections right now; retry shortly (or on another node).") { RetryAfterSeconds = 1 };
+        }
+    }
+
+    private static bool LooksLikeJson(ReadOnlySpan<byte> text)
+    {
+        try
+        {
+            var reader = new System.Text.Json.Utf8JsonReader(text);
+            return reader.Read() && reader.TrySkip() && !reader.Read();
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Plain mode: each message is its payload alone, as a text frame when it is JSON or UTF-8 text, else binary.</summary>
+    private sealed class PlainSink(Outbox outbox) : IMessageSink
+    {
+        private static readonly PlainEncoding Encoding = new();
+        private readonly TaskCompletionSource _open = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void Open() => _open.TrySetResult();
+
+        public bool TryWrite(Message message) => _open.Task.IsCompleted && outbox.TryEnqueue(Frame(message));
+
+        public async ValueTask WriteAsync(Message message, CancellationToken cancellationToken)
+        {
+            await _open.Task.WaitAsync(cancellationToken);
+            await outbox.EnqueueAsync(Frame(message), cancellationToken);
+        }
+
+        // Plain mode carries payloads only, so it has no frame for notices (gaps, new incarnations); clients that
+        // need to be told use the multiplexed protocol or SSE. Documented in docs/websocket-protocol.md.
+        public ValueTask WriteNoticeAsync(SubscriptionNotice notice, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+        private static OutboundFrame Frame(Message message)
+        {
+            var text = MediaTypes.IsJson(message.ContentType) || (MediaTypes.IsText(message.ContentType) && System.Text.Unicode.Utf8.IsValid(message.Payload.Span));
+            return new OutboundFrame(message.EncodedAs(Encoding), text ? FrameKind.Text : FrameKind.Binary);
+        }
+
+        private sealed class PlainEncoding : MessageEncoding
+        {
+            // Stored payloads are exact arrays: share them rather than copy.
+            protected override byte[] Encode(Message message)
+                => System.Runtime.InteropServices.MemoryMarshal.TryGetArray(message.Payload, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length
+                    ? segment.Array
+                    : message.Payload.ToArray();
+        }
+    }
+}

@@ -1,0 +1,150 @@
+using System.Buffers;
+using System.Net.WebSockets;
+using Switchboard.Core;
+using Switchboard.Server.Connections;
+
+namespace Switchboard.Server.WebSockets;
+
+/// <summary>
+/// Moves bytes between a WebSocket and a connection: a receive loop that assembles whole messages (refusing
+/// any larger than the limit with 1009) and hands them on, and a send loop that drains the connection's
+/// outbox. Knows nothing of frames' meaning; closes with the code of the connection's close reason.
+/// </summary>
+internal sealed class WebSocketPump(WebSocket socket, Connection connection, int maxMessageBytes)
+{
+    /// <summary>
+    /// Receives whole messages until the client closes or the connection is ended; <paramref name="onMessage"/>
+    /// gets each one (its bytes are only valid during the call). Returns the close to send, if any.
+    /// </summary>
+    public async Task<(WebSocketCloseStatus Status, string Reason)?> ReceiveAsync(Func<ReadOnlyMemory<byte>, WebSocketMessageType, ValueTask<(WebSocketCloseStatus, string)?>> onMessage)
+    {
+        // Start small: most frames are a few hundred bytes; grow (up to the limit) only for large ones.
+        var buffer = ArrayPool<byte>.Shared.Rent(4096);
+        var count = 0;
+        try
+        {
+            while (true)
+            {
+                if (count == buffer.Length)
+                {
+                    var bigger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, maxMessageBytes + 1));
+                    buffer.AsSpan(0, count).CopyTo(bigger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = bigger;
+                }
+                ValueWebSocketReceiveResult result;
+                try
+                {
+                    result = await socket.ReceiveAsync(buffer.AsMemory(count), connection.Closing);
+                }
+                catch (OperationCanceledException)
+                {
+                    return null; // ended by the hub: the caller closes with the reason
+                }
+                catch (WebSocketException ex) when (ex.WebSocketErrorCode == WebSocketError.InvalidMessageType || ex.Message.Contains("UTF-8", StringComparison.OrdinalIgnoreCase))
+                {
+                    return (WebSocketCloseStatus.InvalidPayloadData, "Text frames must be valid UTF-8.");
+                }
+                catch (WebSocketException)
+                {
+                    return null; // the client vanished without a close handshake
+                }
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    return null;
+                }
+                count += result.Count;
+                if (count > maxMessageBytes)
+                {
+                    return (WebSocketCloseStatus.MessageTooBig, $"A message may be at most {maxMessageBytes} bytes.");
+                }
+                if (!result.EndOfMessage)
+                {
+                    continue;
+                }
+                var close = await onMessage(buffer.AsMemory(0, count), result.MessageType);
+                if (close is not null)
+                {
+                    return close;
+                }
+                count = 0;
+                if (buffer.Length > 64 * 1024)
+                {
+                    // Give a large buffer back after a large message: idle connections should cost little.
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = ArrayPool<byte>.Shared.Rent(4096);
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>Writes the outbox to the socket until it is completed or the connection ends.</summary>
+    public async Task SendAsync()
+    {
+        try
+        {
+            while (true)
+            {
+                var (ok, frame) = await connection.Outbox.ReadAsync(connection.Closing);
+                if (!ok)
+                {
+                    return;
+                }
+                var type = frame.Kind == FrameKind.Text ? WebSocketMessageType.Text : WebSocketMessageType.Binary;
+                await socket.SendAsync(frame.Data, type, endOfMessage: true, connection.Closing);
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or WebSocketException or ObjectDisposedException)
+        {
+            // ended by the hub, or the client is gone; either way the receive side finishes the close
+            connection.Close();
+        }
+    }
+
+    /// <summary>The close status for a reason the hub ended the connection (from the error table).</summary>
+    public static (WebSocketCloseStatus, string) CloseFor(ErrorCode code, string detail)
+    {
+        return ((WebSocketCloseStatus)ErrorTable.Get(code).WebSocketCloseCode, Reason(detail));
+    }
+
+    /// <summary>RFC 6455 caps a close reason at 123 bytes of UTF-8: cut longer ones at a character boundary.</summary>
+    public static string Reason(string detail)
+    {
+        if (System.Text.Encoding.UTF8.GetByteCount(detail) <= 123)
+        {
+            return detail;
+        }
+        var length = detail.Length;
+        while (System.Text.Encoding.UTF8.GetByteCount(detail.AsSpan(0, length)) > 120)
+        {
+            length--;
+        }
+        if (length > 0 && char.IsHighSurrogate(detail[length - 1]))
+        {
+            length--;
+        }
+        return detail[..length] + "...";
+    }
+
+    /// <summary>Closes with a status (best effort: the client may already be gone).</summary>
+    public async Task CloseAsync(WebSocketCloseStatus status, string reason)
+    {
+        if (socket.State is not (WebSocketState.Open or WebSocketState.CloseReceived))
+        {
+            return;
+        }
+        try
+        {
+            // Bounded: a client that never answers the close handshake must not hold the connection open.
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await socket.CloseOutputAsync(status, reason, timeout.Token);
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException)
+        {
+        }
+    }
+}
