@@ -25,7 +25,7 @@ public sealed partial class Hub
     internal Task<AppendResult> PublishSystemAsync(string topic, IReadOnlyList<MessageDraft> messages, CancellationToken cancellationToken)
         => PublishCoreAsync(topic, messages, null, system: true, cancellationToken);
 
-    private Task<AppendResult> PublishCoreAsync(string topic, IReadOnlyList<MessageDraft> messages, string? idempotencyKey, bool system, CancellationToken cancellationToken)
+    private Task<AppendResult> PublishCoreAsync(string topic, IReadOnlyList<MessageDraft> messages, string? idempotencyKey, bool system, CancellationToken cancellationToken, TopicConfig? systemConfig = null)
     {
         EnsureServing();
         TopicName.Validate(topic, allowSystem: system);
@@ -55,7 +55,7 @@ public sealed partial class Hub
         }
         var request = new AppendRequest(topic, messages)
         {
-            CreateTopic = Options.AutoCreateTopics || system ? new TopicConfig(Options.DefaultRetention) : null,
+            CreateTopic = system ? systemConfig ?? new TopicConfig(Options.DefaultRetention) : Options.AutoCreateTopics ? new TopicConfig(Options.DefaultRetention) : null,
             Idempotency = token,
             Timestamp = now,
         };

@@ -13,7 +13,12 @@ public sealed partial class Hub
     /// first, then live, with no gap and no duplicate. Dispose the subscription to end it.
     /// </summary>
     /// <exception cref="SwitchboardException">A pattern is not valid, or an exact topic's position is past its end.</exception>
-    public async Task<Subscription> SubscribeAsync(IReadOnlyList<string> patterns, SubscribeStart start, IMessageSink sink, CancellationToken cancellationToken = default)
+    /// <param name="patterns">Topics or wildcard patterns.</param>
+    /// <param name="start">Now, or after a position.</param>
+    /// <param name="sink">Where messages go.</param>
+    /// <param name="subscriber">Who subscribes, for presence (join and leave are announced on <c>$presence.TOPIC</c>); null for internal use.</param>
+    /// <param name="cancellationToken">Cancels setting up.</param>
+    public async Task<Subscription> SubscribeAsync(IReadOnlyList<string> patterns, SubscribeStart start, IMessageSink sink, Subscriber? subscriber, CancellationToken cancellationToken = default)
     {
         EnsureServing();
         ArgumentNullException.ThrowIfNull(patterns);
@@ -40,9 +45,30 @@ public sealed partial class Hub
                 }
             }
         }
-        var subscription = new Subscription(_store, _dispatcher, parsed, start, sink, _loggerFactory.CreateLogger<Subscription>());
+        var subscription = new Subscription(_store, _dispatcher, parsed, start, sink, _loggerFactory.CreateLogger<Subscription>(),
+            subscriber, subscriber is null ? null : ended => AnnouncePresence(ended, "leave"));
         await subscription.StartAsync(cancellationToken);
+        if (subscriber is not null)
+        {
+            AnnouncePresence(subscription, "join");
+        }
         return subscription;
+    }
+
+    /// <summary>Subscribes without presence (the hub's own and tests' subscriptions).</summary>
+    public Task<Subscription> SubscribeAsync(IReadOnlyList<string> patterns, SubscribeStart start, IMessageSink sink, CancellationToken cancellationToken = default)
+        => SubscribeAsync(patterns, start, sink, null, cancellationToken);
+
+    /// <summary>Who is subscribed to <paramref name="topic"/> on this node: all of them counted, up to <paramref name="limit"/> listed.</summary>
+    public PresenceSnapshot GetPresence(string topic, int limit)
+    {
+        EnsureServing();
+        TopicName.Validate(topic);
+        if (limit is < 0 or > MaxListLimit)
+        {
+            throw new SwitchboardException(ErrorCode.ValidationFailed, $"limit is {limit}; use 0 (count only) to {MaxListLimit}.");
+        }
+        return _dispatcher.Presence(topic, limit);
     }
 
     /// <summary>

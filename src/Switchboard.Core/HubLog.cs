@@ -17,6 +17,9 @@ internal static partial class HubLog
     [LoggerMessage(EventId = 1003, Level = LogLevel.Debug, Message = "Retention sweep dropped {Count} messages")]
     public static partial void Swept(ILogger logger, long count);
 
+    [LoggerMessage(EventId = 1005, Level = LogLevel.Warning, Message = "Announcing presence on {Topic} failed")]
+    public static partial void PresenceFailed(ILogger logger, string topic, Exception exception);
+
     [LoggerMessage(EventId = 1004, Level = LogLevel.Error, Message = "Retention sweep failed")]
     public static partial void SweepFailed(ILogger logger, Exception exception);
 }

@@ -27,6 +27,9 @@ public sealed class HubOptions
     /// <summary>Longest long-poll wait. 60 s stays under the idle timeouts of common proxies and load balancers.</summary>
     public TimeSpan MaxWait { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>Whether joins and leaves are published on <c>$presence.TOPIC</c> topics.</summary>
+    public bool PresenceEvents { get; set; } = true;
+
     /// <summary>Throws when a value is out of range, naming the setting.</summary>
     public void Validate()
     {

@@ -163,5 +163,6 @@ public static class SwitchboardHost
         MessagesEndpoints.Map(v1);
         WebSockets.WebSocketEndpoints.Map(v1);
         Sse.SseEndpoints.Map(v1);
+        ConnectionsEndpoints.Map(v1);
     }
 }

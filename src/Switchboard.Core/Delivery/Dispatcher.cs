@@ -66,6 +66,40 @@ internal sealed class Dispatcher : IBackplaneReceiver
         }
     }
 
+    /// <summary>Subscriptions matching <paramref name="topic"/>: counted in full, listed up to <paramref name="limit"/>.</summary>
+    public PresenceSnapshot Presence(string topic, int limit)
+    {
+        var listed = new List<Subscriber>(Math.Min(limit, 64));
+        var count = 0;
+        void Visit(Subscription subscription)
+        {
+            if (subscription.Subscriber is not { } subscriber)
+            {
+                return; // internal subscriptions are not presence
+            }
+            count++;
+            if (listed.Count < limit)
+            {
+                listed.Add(subscriber);
+            }
+        }
+        if (_exact.TryGetValue(topic, out var exact))
+        {
+            foreach (var subscription in exact)
+            {
+                Visit(subscription);
+            }
+        }
+        foreach (var subscription in Volatile.Read(ref _wildcards))
+        {
+            if (subscription.MatchesWildcard(topic))
+            {
+                Visit(subscription);
+            }
+        }
+        return new PresenceSnapshot(topic, count, listed);
+    }
+
     public void OnEvent(TopicEvent topicEvent)
     {
         switch (topicEvent)

@@ -31,8 +31,11 @@ public sealed partial class Subscription : IAsyncDisposable
     private bool _faulted;
     private int _unregistered;
 
-    internal Subscription(IStore store, Dispatcher dispatcher, IReadOnlyList<TopicPattern> patterns, SubscribeStart start, IMessageSink sink, ILogger logger)
+    internal Subscription(IStore store, Dispatcher dispatcher, IReadOnlyList<TopicPattern> patterns, SubscribeStart start, IMessageSink sink, ILogger logger,
+        Subscriber? subscriber = null, Action<Subscription>? ended = null)
     {
+        Subscriber = subscriber;
+        _ended = ended;
         _store = store;
         _dispatcher = dispatcher;
         Patterns = patterns;
@@ -41,6 +44,11 @@ public sealed partial class Subscription : IAsyncDisposable
         _logger = logger;
         _wildcards = [.. patterns.Where(p => p.IsWildcard)];
     }
+
+    private readonly Action<Subscription>? _ended;
+
+    /// <summary>Who holds it (for presence), or null for the hub's own subscriptions.</summary>
+    public Subscriber? Subscriber { get; }
 
     /// <summary>The patterns subscribed to.</summary>
     public IReadOnlyList<TopicPattern> Patterns { get; }
@@ -189,6 +197,7 @@ public sealed partial class Subscription : IAsyncDisposable
         if (Interlocked.Exchange(ref _unregistered, 1) == 0)
         {
             _dispatcher.Remove(this);
+            _ended?.Invoke(this);
         }
     }
 

@@ -45,6 +45,9 @@ internal sealed class Connection : IAsyncDisposable
     /// <summary>Why the hub ended the connection, when it did.</summary>
     public (ErrorCode Code, string Detail)? CloseReason { get; private set; }
 
+    /// <summary>This connection as a subscriber, for presence.</summary>
+    public Subscriber AsSubscriber() => new(Id, Principal, Transport, DateTimeOffset.UtcNow);
+
     /// <summary>A subscription id for subscribe requests that did not choose one.</summary>
     public string NextSubscriptionId() => "s" + Interlocked.Increment(ref _subscriptionIds).ToString(System.Globalization.CultureInfo.InvariantCulture);
 

@@ -48,3 +48,18 @@ internal sealed record ErrorSchema(string Code, string Title, int HttpStatus, in
 
 /// <summary>The error table.</summary>
 internal sealed record ErrorListSchema(IReadOnlyList<ErrorSchema> Errors);
+
+/// <summary>A subscription of a connection.</summary>
+internal sealed record ConnectionSubscriptionSchema(string Id, IReadOnlyList<string> Topics);
+
+/// <summary>A live connection.</summary>
+internal sealed record ConnectionSchema(string Id, string Transport, string? Principal, string? RemoteAddress, DateTime ConnectedAt, long BufferedBytes, IReadOnlyList<ConnectionSubscriptionSchema> Subscriptions);
+
+/// <summary>Live connections.</summary>
+internal sealed record ConnectionListSchema(int Count, IReadOnlyList<ConnectionSchema> Connections);
+
+/// <summary>A subscriber of a topic.</summary>
+internal sealed record SubscriberSchema(string ConnectionId, string? Principal, string Transport, DateTime Since);
+
+/// <summary>Who is subscribed to a topic.</summary>
+internal sealed record PresenceSchema(string Topic, int Count, IReadOnlyList<SubscriberSchema> Subscribers, bool Truncated, string Events);

@@ -125,7 +125,7 @@ internal sealed class FrameSession : IAsyncDisposable
             throw new SwitchboardException(ErrorCode.ValidationFailed, $"This connection has {MaxSubscriptions} subscriptions, the most one connection may hold; unsubscribe from some, or use a wildcard.");
         }
         var sink = new OutboxSink(_connection.Outbox, _codec.Messages, _codec.Kind, notice => _codec.Notice(id, notice));
-        var subscription = await _hub.SubscribeAsync(subscribe.Topics, subscribe.Start, sink, cancellationToken);
+        var subscription = await _hub.SubscribeAsync(subscribe.Topics, subscribe.Start, sink, _connection.AsSubscriber(), cancellationToken);
         if (!_connection.Subscriptions.TryAdd(id, subscription))
         {
             await subscription.DisposeAsync();

@@ -94,7 +94,7 @@ internal static class SseEndpoints
             Subscription subscription;
             try
             {
-                subscription = await hub.SubscribeAsync(topics, start, sink, connection.Closing);
+                subscription = await hub.SubscribeAsync(topics, start, sink, connection.AsSubscriber(), connection.Closing);
             }
             catch (OperationCanceledException)
             {

@@ -87,7 +87,7 @@ internal static class WebSocketEndpoints
             var sink = new PlainSink(connection.Outbox);
             try
             {
-                var subscription = await hub.SubscribeAsync([topic], start, sink, connection.Closing);
+                var subscription = await hub.SubscribeAsync([topic], start, sink, connection.AsSubscriber(), connection.Closing);
                 connection.Subscriptions["plain"] = subscription;
             }
             catch (SwitchboardException ex)

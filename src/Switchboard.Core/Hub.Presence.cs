@@ -1,0 +1,48 @@
+using System.Text;
+using System.Text.Json;
+using Switchboard.Core.Delivery;
+
+namespace Switchboard.Core;
+
+public sealed partial class Hub
+{
+    /// <summary>The prefix of presence topics: joins and leaves of topic T are messages of <c>$presence.T</c>.</summary>
+    public const string PresencePrefix = "$presence.";
+
+    // Presence history is for catching up on who came and went lately, not an audit log: the last 1,000 events
+    // within an hour keep a reconnecting client informed while bounding what churn can store.
+    private static readonly TopicConfig PresenceTopicConfig = new(new RetentionPolicy(1000, TimeSpan.FromHours(1), 1L << 20), "Joins and leaves (presence events), kept briefly.");
+
+    private void AnnouncePresence(Subscription subscription, string kind)
+    {
+        if (!Options.PresenceEvents || subscription.Subscriber is not { } subscriber || _state != HubState.Ready)
+        {
+            return;
+        }
+        foreach (var pattern in subscription.Patterns)
+        {
+            // Announced per exact topic; a wildcard subscriber is counted in presence but not announced to every match.
+            if (pattern.IsWildcard || TopicName.IsSystem(pattern.Text) || pattern.Text.Length + PresencePrefix.Length > TopicName.MaxLength)
+            {
+                continue;
+            }
+            var payload = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new PresenceEvent(kind, pattern.Text, subscriber.ConnectionId, subscriber.Principal, subscriber.Transport, subscriber.Since), PresenceJson.Default.PresenceEvent));
+            var publish = PublishCoreAsync(PresencePrefix + pattern.Text, [new MessageDraft { Payload = payload }], null, system: true, CancellationToken.None, PresenceTopicConfig);
+            // Fire and forget: a subscribe must not wait for an fsync; announcements keep their order (queued in call order).
+            _ = publish.ContinueWith(t => HubLog.PresenceFailed(_logger, pattern.Text, t.Exception!), CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+        }
+    }
+}
+
+/// <summary>A join or leave, as published on <c>$presence.TOPIC</c>.</summary>
+/// <param name="Event">join or leave.</param>
+/// <param name="Topic">The topic joined or left.</param>
+/// <param name="ConnectionId">The connection.</param>
+/// <param name="Principal">Who, if authenticated.</param>
+/// <param name="Transport">Over what.</param>
+/// <param name="Since">When the subscription started.</param>
+public sealed record PresenceEvent(string Event, string Topic, string ConnectionId, string? Principal, string Transport, DateTimeOffset Since);
+
+[System.Text.Json.Serialization.JsonSourceGenerationOptions(PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+[System.Text.Json.Serialization.JsonSerializable(typeof(PresenceEvent))]
+internal sealed partial class PresenceJson : System.Text.Json.Serialization.JsonSerializerContext;
