@@ -26,7 +26,7 @@ public sealed partial class Hub
             {
                 continue;
             }
-            var payload = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new PresenceEvent(kind, pattern.Text, subscriber.ConnectionId, subscriber.Principal, subscriber.Transport, subscriber.Since), PresenceJson.Default.PresenceEvent));
+            var payload = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new PresenceEvent(kind, pattern.Text, subscriber.ConnectionId, subscriber.Principal, subscriber.Transport, subscriber.Since.UtcDateTime), PresenceJson.Default.PresenceEvent));
             var publish = PublishCoreAsync(PresencePrefix + pattern.Text, [new MessageDraft { Payload = payload }], null, system: true, CancellationToken.None, PresenceTopicConfig);
             // Fire and forget: a subscribe must not wait for an fsync; announcements keep their order (queued in call order).
             _ = publish.ContinueWith(t => HubLog.PresenceFailed(_logger, pattern.Text, t.Exception!), CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
@@ -41,7 +41,7 @@ public sealed partial class Hub
 /// <param name="Principal">Who, if authenticated.</param>
 /// <param name="Transport">Over what.</param>
 /// <param name="Since">When the subscription started.</param>
-public sealed record PresenceEvent(string Event, string Topic, string ConnectionId, string? Principal, string Transport, DateTimeOffset Since);
+public sealed record PresenceEvent(string Event, string Topic, string ConnectionId, string? Principal, string Transport, DateTime Since);
 
 [System.Text.Json.Serialization.JsonSourceGenerationOptions(PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
 [System.Text.Json.Serialization.JsonSerializable(typeof(PresenceEvent))]

@@ -20,8 +20,10 @@ internal static class PubCommand
         var headers = new Option<string[]>("--header", "-H") { Description = "A header as name=value (repeatable).", AllowMultipleArgumentsPerToken = false };
         var contentType = new Option<string?>("--content-type") { Description = "Publish DATA as raw bytes of this type (e.g. text/plain) instead of guessing." };
         var idempotencyKey = new Option<string?>("--idempotency-key") { Description = "Retries with the same key return the first result instead of publishing again." };
+        var via = new Option<string>("--via") { Description = "Transport: rest (default) or ws (one WebSocket, publishes pipelined).", DefaultValueFactory = _ => "rest" };
+        via.AcceptOnlyFromAmong("rest", "ws");
 
-        var command = new Command("pub", "Publish a message (or one per line of stdin) to a topic.") { topic, data, key, headers, contentType, idempotencyKey };
+        var command = new Command("pub", "Publish a message (or one per line of stdin) to a topic.") { topic, data, key, headers, contentType, idempotencyKey, via };
         command.SetAction((parse, cancellationToken) => Cli.RunAsync(async () =>
         {
             using var client = new HubClient(parse.GetRequiredValue(CommonOptions.Server), parse.GetValue(CommonOptions.ApiKey));
@@ -29,6 +31,14 @@ internal static class PubCommand
             var headerMap = ParseHeaders(parse.GetValue(headers) ?? []);
             var path = $"/v1/topics/{Uri.EscapeDataString(name)}/messages";
             var text = parse.GetValue(data);
+            if (parse.GetValue(via) == "ws")
+            {
+                if (parse.GetValue(contentType) is not null)
+                {
+                    throw new CliException("--content-type is for REST raw bodies; over WebSocket, messages are JSON or text.", 2);
+                }
+                return await PublishOverWebSocketAsync(new Uri(client.Server), parse.GetValue(CommonOptions.ApiKey), name, text, parse.GetValue(key), headerMap, parse.GetValue(idempotencyKey), cancellationToken);
+            }
 
             if (text is not null && text != "-")
             {
@@ -67,6 +77,91 @@ internal static class PubCommand
         return command;
     }
 
+    /// <summary>Sends every message as a publish frame without waiting for each answer, then collects the answers in order.</summary>
+    private static async Task<int> PublishOverWebSocketAsync(Uri server, string? apiKey, string topic, string? text, string? key, Dictionary<string, string> headers, string? idempotencyKey, CancellationToken cancellationToken)
+    {
+        using var socket = new System.Net.WebSockets.ClientWebSocket();
+        socket.Options.AddSubProtocol("switchboard.v1.json");
+        if (apiKey is not null)
+        {
+            socket.Options.SetRequestHeader("Authorization", "Bearer " + apiKey);
+        }
+        try
+        {
+            await socket.ConnectAsync(Followers.WebSocketUri(server, "/v1/ws"), cancellationToken);
+        }
+        catch (System.Net.WebSockets.WebSocketException ex)
+        {
+            throw new CliException($"cannot open a WebSocket to {server} ({ex.Message}). Is the hub running?", 3);
+        }
+        var lines = text is not null && text != "-" ? new List<string> { text } : [];
+        if (lines.Count == 0)
+        {
+            while (await Console.In.ReadLineAsync(cancellationToken) is { } line)
+            {
+                if (line.Length > 0)
+                {
+                    lines.Add(line);
+                }
+            }
+        }
+        var receiving = Task.Run(async () =>
+        {
+            var buffer = new byte[64 * 1024];
+            using var frame = new MemoryStream();
+            var failed = 0;
+            for (var answered = 0; answered < lines.Count;)
+            {
+                var result = await socket.ReceiveAsync(buffer, cancellationToken);
+                if (result.MessageType == System.Net.WebSockets.WebSocketMessageType.Close)
+                {
+                    throw new CliException($"the hub closed the connection: {(int?)result.CloseStatus} {result.CloseStatusDescription}", 1);
+                }
+                frame.Write(buffer, 0, result.Count);
+                if (!result.EndOfMessage)
+                {
+                    continue;
+                }
+                using var answer = JsonDocument.Parse(frame.ToArray());
+                frame.SetLength(0);
+                if (answer.RootElement.TryGetProperty("published", out var published))
+                {
+                    Console.WriteLine(published.GetRawText());
+                    answered++;
+                }
+                else if (answer.RootElement.TryGetProperty("error", out var error))
+                {
+                    await Console.Error.WriteLineAsync($"switchboard: {error.GetProperty("message").GetString()} ({error.GetProperty("code").GetString()})");
+                    answered++;
+                    failed++;
+                }
+            }
+            return failed;
+        }, cancellationToken);
+        for (var i = 0; i < lines.Count; i++)
+        {
+            using var stream = new MemoryStream();
+            using (var writer = new Utf8JsonWriter(stream))
+            {
+                writer.WriteStartObject();
+                writer.WriteString("id", i.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                writer.WriteStartObject("publish");
+                writer.WriteString("topic", topic);
+                WriteMessage(writer, lines[i], key, headers);
+                if (idempotencyKey is not null)
+                {
+                    writer.WriteString("idempotencyKey", lines.Count == 1 ? idempotencyKey : $"{idempotencyKey}-{i}");
+                }
+                writer.WriteEndObject();
+                writer.WriteEndObject();
+            }
+            await socket.SendAsync(stream.ToArray(), System.Net.WebSockets.WebSocketMessageType.Text, true, cancellationToken);
+        }
+        var failures = await receiving;
+        await socket.CloseAsync(System.Net.WebSockets.WebSocketCloseStatus.NormalClosure, "done", cancellationToken);
+        return failures == 0 ? 0 : 1;
+    }
+
     private static string? Part(string? idempotencyKey, int part) => idempotencyKey is null ? null : $"{idempotencyKey}-{part}";
 
     private static async Task PostAsync(HubClient client, string path, HttpContent content, string? idempotencyKey, CancellationToken cancellationToken)
@@ -103,29 +198,7 @@ internal static class PubCommand
                 {
                     writer.WriteStartObject();
                 }
-                writer.WritePropertyName("payload");
-                if (IsJson(line))
-                {
-                    writer.WriteRawValue(line);
-                }
-                else
-                {
-                    writer.WriteStringValue(line);
-                    writer.WriteString("contentType", "text/plain; charset=utf-8");
-                }
-                if (key is not null)
-                {
-                    writer.WriteString("key", key);
-                }
-                if (headers.Count > 0)
-                {
-                    writer.WriteStartObject("headers");
-                    foreach (var (name, value) in headers)
-                    {
-                        writer.WriteString(name, value);
-                    }
-                    writer.WriteEndObject();
-                }
+                WriteMessage(writer, line, key, headers);
                 if (lines.Count > 1)
                 {
                     writer.WriteEndObject();
@@ -140,6 +213,34 @@ internal static class PubCommand
         var content = new ByteArrayContent(stream.ToArray());
         content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
         return content;
+    }
+
+    /// <summary>One message's fields: a line that is valid JSON is published as JSON, anything else as text/plain.</summary>
+    private static void WriteMessage(Utf8JsonWriter writer, string line, string? key, Dictionary<string, string> headers)
+    {
+        writer.WritePropertyName("payload");
+        if (IsJson(line))
+        {
+            writer.WriteRawValue(line);
+        }
+        else
+        {
+            writer.WriteStringValue(line);
+            writer.WriteString("contentType", "text/plain; charset=utf-8");
+        }
+        if (key is not null)
+        {
+            writer.WriteString("key", key);
+        }
+        if (headers.Count > 0)
+        {
+            writer.WriteStartObject("headers");
+            foreach (var (name, value) in headers)
+            {
+                writer.WriteString(name, value);
+            }
+            writer.WriteEndObject();
+        }
     }
 
     private static bool IsJson(string text)

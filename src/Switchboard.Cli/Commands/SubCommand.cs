@@ -16,8 +16,10 @@ internal static class SubCommand
         var topic = new Argument<string>("topic") { Description = "The topic to follow." };
         var after = new Option<string?>("--after") { Description = "Start after this position (an offset, or epoch:offset); 0 = from the oldest retained message. Default: only new messages." };
         var count = new Option<int?>("--count", "-n") { Description = "Exit after this many messages." };
+        var via = new Option<string>("--via") { Description = "Transport: longpoll (default), poll, sse or ws.", DefaultValueFactory = _ => "longpoll" };
+        via.AcceptOnlyFromAmong("longpoll", "poll", "sse", "ws");
 
-        var command = new Command("sub", "Follow a topic (long polling): one JSON line per message on stdout; notices on stderr.") { topic, after, count };
+        var command = new Command("sub", "Follow a topic: one JSON line per message on stdout; notices on stderr. Resumes by position after a drop.") { topic, after, count, via };
         command.SetAction((parse, cancellationToken) => Cli.RunAsync(async () =>
         {
             using var client = new HubClient(parse.GetRequiredValue(CommonOptions.Server), parse.GetValue(CommonOptions.ApiKey));
@@ -29,6 +31,20 @@ internal static class SubCommand
             }
             var basePath = $"/v1/topics/{Uri.EscapeDataString(name)}";
             var position = parse.GetValue(after) ?? await CurrentEndAsync(client, basePath, cancellationToken);
+            var output = new Followers.Output(limit);
+            var server = new Uri(client.Server);
+            switch (parse.GetValue(via))
+            {
+                case "poll":
+                    await Followers.PollAsync(client, basePath, position, output, TimeSpan.FromSeconds(1), cancellationToken);
+                    return 0;
+                case "sse":
+                    await Followers.SseAsync(server, parse.GetValue(CommonOptions.ApiKey), name, position, output, cancellationToken);
+                    return 0;
+                case "ws":
+                    await Followers.WebSocketAsync(server, parse.GetValue(CommonOptions.ApiKey), name, position, output, cancellationToken);
+                    return 0;
+            }
             var received = 0;
             while (limit is null || received < limit)
             {
