@@ -148,6 +148,7 @@ public static class SwitchboardHost
 
         SystemEndpoints.MapHealth(app);
         app.MapOpenApi("/openapi/{documentName}.json");
+        SystemEndpoints.MapAsyncApi(app);
         app.MapScalarApiReference("/docs", o => o
             .WithTitle("Switchboard API")
             .WithOpenApiRoutePattern("/openapi/{documentName}.json"));

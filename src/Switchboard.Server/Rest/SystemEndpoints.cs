@@ -36,6 +36,20 @@ internal static class SystemEndpoints
             .Produces<StatusSchema>().ProducesProblem(503);
     }
 
+    /// <summary>The AsyncAPI description of the WebSocket and SSE interfaces, next to the OpenAPI document.</summary>
+    public static void MapAsyncApi(IEndpointRouteBuilder app)
+    {
+        byte[] document;
+        using (var stream = typeof(SystemEndpoints).Assembly.GetManifestResourceStream("asyncapi.json")!)
+        using (var copy = new MemoryStream())
+        {
+            stream.CopyTo(copy);
+            document = copy.ToArray();
+        }
+        app.MapGet("/asyncapi.json", () => Results.Bytes(document, "application/json"))
+            .WithTags("Health").WithName("AsyncApi").WithSummary("AsyncAPI 3.0 description of the WebSocket and Server-Sent Events interfaces");
+    }
+
     public static void MapErrors(RouteGroupBuilder v1)
     {
         var errors = v1.MapGroup("/errors").WithTags("Errors");
