@@ -31,6 +31,7 @@ public static class ServerConfiguration
         options.OutboundBufferBytes = Long(section, "Connections:OutboundBufferBytes", options.OutboundBufferBytes, 16 * 1024, 1L << 30);
         options.SlowConsumerTimeout = Duration(section, "Connections:SlowConsumerTimeout", options.SlowConsumerTimeout);
         options.Heartbeat = Duration(section, "Connections:Heartbeat", options.Heartbeat);
+        options.CloseGrace = Duration(section, "Connections:CloseGrace", options.CloseGrace);
 
         hub.MaxMessageBytes = Long(section, "MaxMessageBytes", hub.MaxMessageBytes, 1, 64L * 1024 * 1024);
         hub.MaxBatchMessages = (int)Long(section, "MaxBatchMessages", hub.MaxBatchMessages, 1, 100_000);

@@ -46,6 +46,12 @@ public sealed class ServerOptions
     public TimeSpan SlowConsumerTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
+    /// How long a connection being closed by the hub gets to take its last frame (the close frame or final event
+    /// saying why) before it is reset. 10 s: a client busy for a moment still learns the reason.
+    /// </summary>
+    public TimeSpan CloseGrace { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
     /// Server pings on idle WebSockets and heartbeat comments on SSE streams. 15 s stays under the idle timeouts
     /// of common proxies (nginx 60 s, AWS ALB 60 s) with room for a lost beat.
     /// </summary>

@@ -53,7 +53,7 @@ internal sealed record ErrorListSchema(IReadOnlyList<ErrorSchema> Errors);
 internal sealed record ConnectionSubscriptionSchema(string Id, IReadOnlyList<string> Topics);
 
 /// <summary>A live connection.</summary>
-internal sealed record ConnectionSchema(string Id, string Transport, string? Principal, string? RemoteAddress, DateTime ConnectedAt, long BufferedBytes, IReadOnlyList<ConnectionSubscriptionSchema> Subscriptions);
+internal sealed record ConnectionSchema(string Id, string Transport, string? Principal, string? RemoteAddress, DateTime ConnectedAt, long BufferedBytes, string? Closing, IReadOnlyList<ConnectionSubscriptionSchema> Subscriptions);
 
 /// <summary>Live connections.</summary>
 internal sealed record ConnectionListSchema(int Count, IReadOnlyList<ConnectionSchema> Connections);

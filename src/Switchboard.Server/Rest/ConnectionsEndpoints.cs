@@ -32,6 +32,10 @@ internal static class ConnectionsEndpoints
                         w.WriteString("remoteAddress", connection.RemoteAddress);
                         w.WriteString("connectedAt", connection.ConnectedAt.UtcDateTime);
                         w.WriteNumber("bufferedBytes", connection.Outbox.Bytes);
+                        if (connection.CloseReason is var (code, _))
+                        {
+                            w.WriteString("closing", ErrorTable.Get(code).Name);
+                        }
                         w.WriteStartArray("subscriptions");
                         foreach (var (id, subscription) in connection.Subscriptions)
                         {

@@ -59,7 +59,7 @@ internal static class SseEndpoints
         EnsureReady(hub);
         var connection = registry.Open("sse", context.User.Identity?.Name, context.Connection.RemoteIpAddress?.ToString());
         var sink = new OutboxSink(connection.Outbox, SseFormat.WithId, FrameKind.Text, notice => new OutboundFrame(SseFormat.Notice(notice), FrameKind.Text));
-        await RunAsync(context, hub, registry, logger, connection, sink, [topic], SubscribeStart.AfterPosition(start), start.Epoch is null && start.Offset == 0 && lastEventId is null ? null : start.ToString());
+        await RunAsync(context, hub, options, registry, logger, connection, sink, [topic], SubscribeStart.AfterPosition(start), start.Epoch is null && start.Offset == 0 && lastEventId is null ? null : start.ToString());
     }
 
     private static async Task StreamManyAsync(HttpContext context, Hub hub, ServerOptions options, ConnectionRegistry registry, ILogger logger, string[] topics, string? lastEventIdQuery)
@@ -79,10 +79,10 @@ internal static class SseEndpoints
         EnsureReady(hub);
         var connection = registry.Open("sse", context.User.Identity?.Name, context.Connection.RemoteIpAddress?.ToString());
         var sink = new MultiTopicSink(connection.Outbox, positions);
-        await RunAsync(context, hub, registry, logger, connection, sink, topics, SubscribeStart.AfterPositions(positions), StreamPositions.Encode(positions));
+        await RunAsync(context, hub, options, registry, logger, connection, sink, topics, SubscribeStart.AfterPositions(positions), StreamPositions.Encode(positions));
     }
 
-    private static async Task RunAsync(HttpContext context, Hub hub, ConnectionRegistry registry, ILogger logger, Connection connection, IOpenableSink sink,
+    private static async Task RunAsync(HttpContext context, Hub hub, ServerOptions options, ConnectionRegistry registry, ILogger logger, Connection connection, IOpenableSink sink,
         IReadOnlyList<string> topics, SubscribeStart start, string? firstId)
     {
         ConnectionLog.Opened(logger, connection.Id, connection.Transport, connection.RemoteAddress);
@@ -108,45 +108,55 @@ internal static class SseEndpoints
             response.Headers["X-Accel-Buffering"] = "no"; // nginx: pass events through as they come
             context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
             var body = response.BodyWriter;
-            await body.WriteAsync(SseFormat.Retry(ClientRetry, firstId), connection.Closing);
-            await body.FlushAsync(connection.Closing);
-            sink.Open();
-
+            // Writes carry no cancellation token: cancelling a flush makes Kestrel abort the connection, and the
+            // final event (why the stream ends) would be lost. Instead, once the hub ends the stream, a client that
+            // does not take its last bytes within the grace period is reset.
+            using var finished = new CancellationTokenSource();
+            using var grace = connection.Closing.Register(() => _ = Task.Delay(options.CloseGrace, finished.Token)
+                .ContinueWith(_ => context.Abort(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default));
             try
             {
-                while (true)
+                await body.WriteAsync(SseFormat.Retry(ClientRetry, firstId));
+                await body.FlushAsync();
+                sink.Open();
+                try
                 {
-                    var (ok, frame) = await connection.Outbox.ReadAsync(connection.Closing);
-                    if (!ok)
+                    while (true)
                     {
-                        break;
+                        var (ok, frame) = await connection.Outbox.ReadAsync(connection.Closing);
+                        if (!ok)
+                        {
+                            break;
+                        }
+                        await body.WriteAsync(frame.Data);
+                        // Write whatever else is ready, then flush once: one syscall for a burst of events.
+                        while (!connection.Closing.IsCancellationRequested && connection.Outbox.TryRead(out frame))
+                        {
+                            await body.WriteAsync(frame.Data);
+                        }
+                        await body.FlushAsync();
                     }
-                    await body.WriteAsync(frame.Data, connection.Closing);
-                    // Write whatever else is ready, then flush once: one syscall for a burst of events.
-                    while (connection.Outbox.TryRead(out frame))
+                }
+                catch (OperationCanceledException)
+                {
+                    // ended by the hub or the client
+                }
+                if (connection.CloseReason is var (code, detail) && !context.RequestAborted.IsCancellationRequested)
+                {
+                    // The stream's last event says why it ends; EventSource then reconnects with Last-Event-ID.
+                    await body.WriteAsync(SseFormat.Event(code == ErrorCode.ShuttingDown ? "shutdown" : "error", w =>
                     {
-                        await body.WriteAsync(frame.Data, connection.Closing);
-                    }
-                    await body.FlushAsync(connection.Closing);
+                        w.WriteStartObject();
+                        w.WriteString("code", ErrorTable.Get(code).Name);
+                        w.WriteString("message", detail);
+                        w.WriteEndObject();
+                    }));
+                    await body.FlushAsync();
                 }
             }
-            catch (OperationCanceledException)
+            finally
             {
-                // ended by the hub or the client
-            }
-            if (connection.CloseReason is var (code, detail) && !context.RequestAborted.IsCancellationRequested)
-            {
-                // The stream's last event says why it ends; EventSource then reconnects with Last-Event-ID.
-                var final = SseFormat.Event(code == ErrorCode.ShuttingDown ? "shutdown" : "error", w =>
-                {
-                    w.WriteStartObject();
-                    w.WriteString("code", ErrorTable.Get(code).Name);
-                    w.WriteString("message", detail);
-                    w.WriteEndObject();
-                });
-                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-                await body.WriteAsync(final, timeout.Token);
-                await body.FlushAsync(timeout.Token);
+                await finished.CancelAsync();
             }
         }
         catch (Exception ex) when (ex is OperationCanceledException or IOException)

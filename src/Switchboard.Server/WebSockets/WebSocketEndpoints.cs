@@ -53,7 +53,7 @@ internal static class WebSocketEndpoints
 
         using var socket = await context.WebSockets.AcceptWebSocketAsync(Accept(options, offered.Count == 0 ? null : codec.Name));
         var connection = registry.Open(codec == JsonFrameCodec.Instance ? "ws-json" : "ws-proto", context.User.Identity?.Name, context.Connection.RemoteIpAddress?.ToString());
-        await RunAsync(socket, connection, hub, options, registry, logger, async pump =>
+        await RunAsync(context, socket, connection, hub, options, registry, logger, async pump =>
         {
             await using var session = new FrameSession(hub, connection, codec);
             return await pump.ReceiveAsync(async (frame, type) =>
@@ -82,7 +82,7 @@ internal static class WebSocketEndpoints
 
         using var socket = await context.WebSockets.AcceptWebSocketAsync(Accept(options, null));
         var connection = registry.Open("ws-plain", context.User.Identity?.Name, context.Connection.RemoteIpAddress?.ToString());
-        await RunAsync(socket, connection, hub, options, registry, logger, async pump =>
+        await RunAsync(context, socket, connection, hub, options, registry, logger, async pump =>
         {
             var sink = new PlainSink(connection.Outbox);
             try
@@ -116,37 +116,59 @@ internal static class WebSocketEndpoints
         });
     }
 
-    private static async Task RunAsync(WebSocket socket, Connection connection, Hub hub, ServerOptions options, ConnectionRegistry registry, ILogger logger,
+    private static async Task RunAsync(HttpContext context, WebSocket socket, Connection connection, Hub hub, ServerOptions options, ConnectionRegistry registry, ILogger logger,
         Func<WebSocketPump, Task<(WebSocketCloseStatus, string)?>> receive)
     {
         ConnectionLog.Opened(logger, connection.Id, connection.Transport, connection.RemoteAddress);
         var pump = new WebSocketPump(socket, connection, (int)Math.Min(int.MaxValue - 1, options.Hub.MaxMessageBytes + FrameOverheadBytes));
         using var draining = hub.Stopping.Register(() => connection.Abort(ErrorCode.ShuttingDown, "The hub is shutting down; reconnect (to another node) and resume from your last position."));
         var sending = Task.Run(pump.SendAsync);
-        (WebSocketCloseStatus Status, string Reason)? close = null;
-        try
+        var receiving = Task.Run(async () =>
         {
-            close = await receive(pump);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            ConnectionLog.Failed(logger, connection.Id, connection.Transport, ex);
-            close = (WebSocketCloseStatus.InternalServerError, "The hub failed on its side; reconnect and resume.");
-        }
-        finally
-        {
-            close ??= connection.CloseReason is var (code, detail) ? WebSocketPump.CloseFor(code, detail) : (WebSocketCloseStatus.NormalClosure, "");
-            await registry.CloseAsync(connection); // subscriptions end, the outbox completes
             try
             {
-                using var flush = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-                await sending.WaitAsync(flush.Token); // answers already queued still go out
+                return await receive(pump);
             }
-            catch (OperationCanceledException)
+            catch (Exception ex) when (ex is not OperationCanceledException)
             {
+                ConnectionLog.Failed(logger, connection.Id, connection.Transport, ex);
+                return (WebSocketCloseStatus.InternalServerError, "The hub failed on its side; reconnect and resume.");
             }
-            await pump.CloseAsync(close.Value.Status, close.Value.Reason);
-            ConnectionLog.Closed(logger, connection.Id, connection.Transport, $"{(int)close.Value.Status} {close.Value.Reason}");
+        });
+
+        // The connection ends when the client closes (or breaks a rule), or when the hub ends it (slow consumer, drain).
+        var ended = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using (connection.Closing.Register(() => ended.TrySetResult()))
+        {
+            await Task.WhenAny(receiving, ended.Task);
+        }
+        (WebSocketCloseStatus Status, string Reason) close = receiving.IsCompleted && await receiving is { } own
+            ? own
+            : connection.CloseReason is var (code, detail) ? WebSocketPump.CloseFor(code, detail) : (WebSocketCloseStatus.NormalClosure, "");
+        connection.Close(); // the sender stops between frames
+
+        // Tell the client why: after the frame in flight (if the client reads again within the grace period),
+        // then wait for its answer. A client that neither reads nor answers is reset, not waited for.
+        var grace = options.CloseGrace;
+        var told = await Completes(sending, grace) && await pump.CloseAsync(close.Status, close.Reason, grace);
+        if (!told || !await Completes(receiving, grace))
+        {
+            context.Abort();
+        }
+        await registry.CloseAsync(connection); // listed (as closing) until now, so operators see the cut
+        ConnectionLog.Closed(logger, connection.Id, connection.Transport, $"{(int)close.Status} {close.Reason}{(told ? "" : " (reset: the client did not read)")}");
+    }
+
+    private static async Task<bool> Completes(Task task, TimeSpan within)
+    {
+        try
+        {
+            await task.WaitAsync(within);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false;
         }
     }
 

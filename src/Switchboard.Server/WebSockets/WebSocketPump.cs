@@ -35,11 +35,13 @@ internal sealed class WebSocketPump(WebSocket socket, Connection connection, int
                 ValueWebSocketReceiveResult result;
                 try
                 {
-                    result = await socket.ReceiveAsync(buffer.AsMemory(count), connection.Closing);
+                    // No cancellation token: cancelling a pending receive aborts the WebSocket, and then no close
+                    // frame (with the reason) could be sent. The receive ends when the client answers our close.
+                    result = await socket.ReceiveAsync(buffer.AsMemory(count), CancellationToken.None);
                 }
-                catch (OperationCanceledException)
+                catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
                 {
-                    return null; // ended by the hub: the caller closes with the reason
+                    return null; // aborted
                 }
                 catch (WebSocketException ex) when (ex.WebSocketErrorCode == WebSocketError.InvalidMessageType || ex.Message.Contains("UTF-8", StringComparison.OrdinalIgnoreCase))
                 {
@@ -82,7 +84,10 @@ internal sealed class WebSocketPump(WebSocket socket, Connection connection, int
         }
     }
 
-    /// <summary>Writes the outbox to the socket until it is completed or the connection ends.</summary>
+    /// <summary>
+    /// Writes the outbox to the socket until the connection ends. It stops between frames, never inside one:
+    /// cancelling a send would abort the WebSocket and lose the close frame that tells the client why.
+    /// </summary>
     public async Task SendAsync()
     {
         try
@@ -95,12 +100,12 @@ internal sealed class WebSocketPump(WebSocket socket, Connection connection, int
                     return;
                 }
                 var type = frame.Kind == FrameKind.Text ? WebSocketMessageType.Text : WebSocketMessageType.Binary;
-                await socket.SendAsync(frame.Data, type, endOfMessage: true, connection.Closing);
+                await socket.SendAsync(frame.Data, type, endOfMessage: true, CancellationToken.None);
             }
         }
-        catch (Exception ex) when (ex is OperationCanceledException or WebSocketException or ObjectDisposedException)
+        catch (Exception ex) when (ex is OperationCanceledException or WebSocketException or ObjectDisposedException or IOException)
         {
-            // ended by the hub, or the client is gone; either way the receive side finishes the close
+            // ended by the hub, or the client is gone
             connection.Close();
         }
     }
@@ -130,21 +135,22 @@ internal sealed class WebSocketPump(WebSocket socket, Connection connection, int
         return detail[..length] + "...";
     }
 
-    /// <summary>Closes with a status (best effort: the client may already be gone).</summary>
-    public async Task CloseAsync(WebSocketCloseStatus status, string reason)
+    /// <summary>Sends the close frame; false when it could not be sent within <paramref name="grace"/> (the client does not read).</summary>
+    public async Task<bool> CloseAsync(WebSocketCloseStatus status, string reason, TimeSpan grace)
     {
         if (socket.State is not (WebSocketState.Open or WebSocketState.CloseReceived))
         {
-            return;
+            return socket.State is WebSocketState.Closed or WebSocketState.CloseSent;
         }
         try
         {
-            // Bounded: a client that never answers the close handshake must not hold the connection open.
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            using var timeout = new CancellationTokenSource(grace);
             await socket.CloseOutputAsync(status, reason, timeout.Token);
+            return true;
         }
-        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException)
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException or IOException)
         {
+            return false;
         }
     }
 }

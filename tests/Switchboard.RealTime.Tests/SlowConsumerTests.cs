@@ -1,0 +1,149 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Net.WebSockets;
+using System.Text;
+using System.Text.Json;
+
+namespace Switchboard.RealTime.Tests;
+
+/// <summary>
+/// A client that stops reading must not slow the publisher, delay the others or grow the hub's memory: it is
+/// cut with its reason once its buffer has been full for the timeout, and everyone else gets every message.
+/// </summary>
+public sealed class SlowConsumerTests
+{
+    private const int Messages = 10_000;
+    private static readonly string Payload = new('x', 4096 - 32);
+
+    [Fact]
+    public async Task A_client_that_stops_reading_is_cut_with_4408_and_the_others_get_everything()
+    {
+        // A short timeout keeps the test quick; the mechanism is the same as the default 10 s.
+        await using var hub = await TestHub.StartAsync(settings: new Dictionary<string, string?> { ["Switchboard:Connections:SlowConsumerTimeout"] = "2s" });
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        const string topic = "slow.feed";
+        await hub.Http.PutAsync($"/v1/topics/{topic}", null, timeout.Token);
+
+        // The stalled client: a tiny socket receive buffer, and it never reads.
+        using var stalled = await ConnectWithSmallReceiveBufferAsync(hub, timeout.Token);
+        await stalled.SendAsync(Encoding.UTF8.GetBytes("{\"id\":\"s\",\"subscribe\":{\"topics\":[\"" + topic + "\"]}}"), WebSocketMessageType.Text, true, timeout.Token);
+
+        // Two healthy subscribers on other transports.
+        var healthyWs = new WebSocketJsonReceiver(hub).ReadAsync(topic, "0", Messages, timeout.Token);
+        var healthySse = new SseReceiver(hub).ReadAsync(topic, "0", Messages, timeout.Token);
+
+        var maxBuffered = 0L;
+        var publishing = Task.Run(async () =>
+        {
+            for (var start = 1; start <= Messages; start += 500)
+            {
+                var batch = string.Join(",", Enumerable.Range(start, 500).Select(i => "{\"payload\":{\"i\":" + i + ",\"pad\":\"" + Payload + "\"}}"));
+                using var content = new StringContent("{\"messages\":[" + batch + "]}", Encoding.UTF8, "application/json");
+                using var response = await hub.Http.PostAsync($"/v1/topics/{topic}/messages", content, timeout.Token);
+                Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+            }
+        }, timeout.Token);
+        // Watch the hub's side while it publishes: no connection may buffer much more than its 1 MiB.
+        var watching = Task.Run(async () =>
+        {
+            while (!publishing.IsCompleted)
+            {
+                using var connections = JsonDocument.Parse(await hub.Http.GetStringAsync("/v1/connections", timeout.Token));
+                foreach (var connection in connections.RootElement.GetProperty("connections").EnumerateArray())
+                {
+                    maxBuffered = Math.Max(maxBuffered, connection.GetProperty("bufferedBytes").GetInt64());
+                }
+                await Task.Delay(50, timeout.Token);
+            }
+        }, timeout.Token);
+        await publishing;
+        await watching;
+
+        var ws = await healthyWs;
+        var sse = await healthySse;
+        Assert.Equal(Enumerable.Range(1, Messages).Select(i => (long)i), ws.Select(r => r.Offset));
+        Assert.Equal(Enumerable.Range(1, Messages).Select(i => (long)i), sse.Select(r => r.Offset));
+
+        // The hub decides to cut the stalled client; once it reads again (within the grace period) it learns why,
+        // after the frames already on their way.
+        await WaitForCutAsync(hub, timeout.Token);
+        var closed = await Assert.ThrowsAsync<WebSocketClosedException>(async () =>
+        {
+            while (true)
+            {
+                await WebSockets.ReceiveAsync(stalled, timeout.Token);
+            }
+        });
+        Assert.Equal((WebSocketCloseStatus)4408, closed.Status);
+        Assert.Contains("resume", closed.Description, StringComparison.OrdinalIgnoreCase);
+        // 1 MiB buffer + one ~4 KiB frame over it at most, plus small answers.
+        Assert.InRange(maxBuffered, 0, 1024 * 1024 + 64 * 1024);
+    }
+
+    [Fact]
+    public async Task An_SSE_stream_that_stops_reading_ends_with_an_error_event()
+    {
+        await using var hub = await TestHub.StartAsync(settings: new Dictionary<string, string?> { ["Switchboard:Connections:SlowConsumerTimeout"] = "2s" });
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        const string topic = "slow.sse";
+        await hub.Http.PutAsync($"/v1/topics/{topic}", null, timeout.Token);
+
+        using var handler = SmallBufferHandler();
+        using var client = new HttpClient(handler) { BaseAddress = hub.Address, Timeout = Timeout.InfiniteTimeSpan };
+        using var response = await client.GetAsync($"/v1/topics/{topic}/events", HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+        var stream = await response.Content.ReadAsStreamAsync(timeout.Token);
+
+        for (var start = 1; start <= 4000; start += 500)
+        {
+            var batch = string.Join(",", Enumerable.Range(start, 500).Select(i => "{\"payload\":{\"i\":" + i + ",\"pad\":\"" + Payload + "\"}}"));
+            using var content = new StringContent("{\"messages\":[" + batch + "]}", Encoding.UTF8, "application/json");
+            Assert.Equal(HttpStatusCode.Created, (await hub.Http.PostAsync($"/v1/topics/{topic}/messages", content, timeout.Token)).StatusCode);
+        }
+        await WaitForCutAsync(hub, timeout.Token);
+        using var reader = new StreamReader(stream);
+        SseEvent? last = null;
+        await foreach (var sse in SseParser.ReadAsync(reader, timeout.Token))
+        {
+            last = sse;
+        }
+        Assert.NotNull(last);
+        Assert.Equal("error", last.Event);
+        Assert.Contains("slow-consumer", last.Data, StringComparison.Ordinal);
+    }
+
+    /// <summary>Polls the hub's connection list until one is being closed as a slow consumer (bounded).</summary>
+    private static async Task WaitForCutAsync(TestHub hub, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            using var connections = JsonDocument.Parse(await hub.Http.GetStringAsync("/v1/connections", cancellationToken));
+            if (connections.RootElement.GetProperty("connections").EnumerateArray()
+                .Any(c => c.TryGetProperty("closing", out var closing) && closing.GetString() == "slow-consumer"))
+            {
+                return;
+            }
+            Assert.True(DateTime.UtcNow < deadline, "the stalled client was not cut within 30 s: " + connections.RootElement.GetRawText());
+            await Task.Delay(50, cancellationToken);
+        }
+    }
+
+    private static SocketsHttpHandler SmallBufferHandler() => new()
+    {
+        ConnectCallback = async (context, cancellationToken) =>
+        {
+            var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 4096, NoDelay = true };
+            await socket.ConnectAsync(context.DnsEndPoint, cancellationToken);
+            return new NetworkStream(socket, ownsSocket: true);
+        },
+    };
+
+    private static async Task<ClientWebSocket> ConnectWithSmallReceiveBufferAsync(TestHub hub, CancellationToken cancellationToken)
+    {
+        var socket = new ClientWebSocket();
+        socket.Options.AddSubProtocol("switchboard.v1.json");
+        using var invoker = new HttpMessageInvoker(SmallBufferHandler());
+        await socket.ConnectAsync(hub.WebSocketAddress("/v1/ws"), invoker, cancellationToken);
+        return socket;
+    }
+}
