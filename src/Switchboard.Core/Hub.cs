@@ -17,6 +17,7 @@ public sealed partial class Hub : IStoreListener, IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly Dispatcher _dispatcher = new();
     private readonly CancellationTokenSource _stopping = new();
+    private readonly CancellationTokenSource _draining = new();
     private Task _sweeper = Task.CompletedTask;
     private volatile HubState _state = HubState.Starting;
     private readonly Lock _stateGate = new();
@@ -78,11 +79,12 @@ public sealed partial class Hub : IStoreListener, IAsyncDisposable
             _state = HubState.Draining;
         }
         _dispatcher.Waiters.WakeAll();
+        _draining.Cancel();
         HubLog.Draining(_logger);
     }
 
-    /// <summary>A token cancelled when the hub drains (for streams that should end then).</summary>
-    public CancellationToken Stopping => _stopping.Token;
+    /// <summary>A token cancelled when the hub begins to drain: streaming transports end their streams then.</summary>
+    public CancellationToken Stopping => _draining.Token;
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
@@ -105,6 +107,7 @@ public sealed partial class Hub : IStoreListener, IAsyncDisposable
         await _backplane.DisposeAsync();
         await _store.DisposeAsync();
         _stopping.Dispose();
+        _draining.Dispose();
     }
 
     void IStoreListener.OnAppended(AppendResult result)
