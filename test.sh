@@ -25,6 +25,9 @@ missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
+# Node.js runs the third-party client tests; a machine may already have it from elsewhere than Debian.
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing ${missing[*]}"
   if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
@@ -32,6 +35,14 @@ if [ ${#missing[@]} -gt 0 ]; then
     || { echo "test.sh: could not install ${missing[*]}"; echo "0 passed, 1 failed"; exit 1; }
 fi
 command -v dotnet >/dev/null || { echo "test.sh: the .NET 10 SDK (dotnet) is required"; echo "0 passed, 1 failed"; exit 1; }
+
+# The npm packages of the third-party client tests (ws, eventsource, …), from tests/js/package-lock.json.
+say "npm packages for the client tests"
+if ! (cd tests/js && npm ci --no-audit --no-fund --loglevel=error); then
+  echo "test.sh: npm ci failed in tests/js"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
 
 # --- build ---------------------------------------------------------------------------------------
 export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1
