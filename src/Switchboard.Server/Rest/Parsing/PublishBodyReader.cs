@@ -16,6 +16,10 @@ internal static class PublishBodyReader
 
     public static IReadOnlyList<MessageDraft> Read(ReadOnlyMemory<byte> body, out bool isBatch)
     {
+        if (body.IsEmpty)
+        {
+            throw Invalid(ErrorCode.InvalidJson, "The body is empty; send {\"payload\": …} or {\"messages\": [ … ]}.");
+        }
         var reader = new Utf8JsonReader(body.Span, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow });
         try
         {
@@ -155,6 +159,10 @@ internal static class PublishBodyReader
                 throw Invalid(ErrorCode.InvalidRequest, $"{Capital(where)} has no \"payload\"; every message needs one (any JSON value, e.g. {{\"payload\": {{\"id\": 1}}}}).");
             }
             var contentType = _contentType ?? MessageDraft.JsonContentType;
+            if (!contentType.Contains('/', StringComparison.Ordinal))
+            {
+                throw Invalid(ErrorCode.ValidationFailed, $"The contentType of {where} (\"{contentType}\") is not a media type such as \"text/plain\" or \"application/octet-stream\".");
+            }
             ReadOnlyMemory<byte> payload;
             if (_encoding is not null && _encoding != "base64")
             {

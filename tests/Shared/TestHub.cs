@@ -4,7 +4,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Switchboard.Server;
 
-namespace Switchboard.RealTime.Tests;
+namespace Switchboard.Testing;
 
 /// <summary>The real server in this process, on a real socket at 127.0.0.1 with a free port.</summary>
 internal sealed class TestHub : IAsyncDisposable
