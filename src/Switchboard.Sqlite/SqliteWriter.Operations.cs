@@ -80,6 +80,7 @@ internal sealed partial class SqliteWriter
         }
         topic.Config = config;
         topic.ConfigVersion++;
+        Execute(_updateConfig, ("$id", topic.Id), ("$config", TopicConfigJson.Write(config)), ("$version", topic.ConfigVersion));
         topic.Dirty = true;
         Enforce(topic, now);
         return new PutTopicResult(topic.Snapshot(), Created: false);
@@ -188,8 +189,6 @@ internal sealed partial class SqliteWriter
             }
             Execute(_updateTopic,
                 ("$id", topic.Id),
-                ("$config", TopicConfigJson.Write(topic.Config)),
-                ("$version", topic.ConfigVersion),
                 ("$first", topic.FirstOffset),
                 ("$last", topic.LastOffset),
                 ("$count", topic.Count),

@@ -8,6 +8,7 @@ internal sealed partial class SqliteWriter
     private SqliteCommand _insertMessage = null!;
     private SqliteCommand _insertTopic = null!;
     private SqliteCommand _updateTopic = null!;
+    private SqliteCommand _updateConfig = null!;
     private SqliteCommand _deleteTopic = null!;
     private SqliteCommand _scanOldest = null!;
     private SqliteCommand _deleteUpTo = null!;
@@ -24,8 +25,9 @@ internal sealed partial class SqliteWriter
             "INSERT INTO topics (name, epoch, config, config_version, created_at, first_offset, last_offset, message_count, bytes) VALUES ($name, $epoch, $config, 1, $created, 1, 0, 0, 0) RETURNING id",
             "$name", "$epoch", "$config", "$created");
         _updateTopic = Command(
-            "UPDATE topics SET config = $config, config_version = $version, first_offset = $first, last_offset = $last, message_count = $count, bytes = $bytes, last_published_at = $published WHERE id = $id",
-            "$id", "$config", "$version", "$first", "$last", "$count", "$bytes", "$published");
+            "UPDATE topics SET first_offset = $first, last_offset = $last, message_count = $count, bytes = $bytes, last_published_at = $published WHERE id = $id",
+            "$id", "$first", "$last", "$count", "$bytes", "$published");
+        _updateConfig = Command("UPDATE topics SET config = $config, config_version = $version WHERE id = $id", "$id", "$config", "$version");
         _deleteTopic = Command(
             "DELETE FROM messages WHERE topic_id = $id; DELETE FROM idempotency WHERE topic_id = $id; DELETE FROM topics WHERE id = $id",
             "$id");
@@ -82,7 +84,7 @@ internal sealed partial class SqliteWriter
 
     private void DisposeStatements()
     {
-        foreach (var command in new[] { _insertMessage, _insertTopic, _updateTopic, _deleteTopic, _scanOldest, _deleteUpTo, _findKey, _saveKey, _deleteExpiredKeys })
+        foreach (var command in new[] { _insertMessage, _insertTopic, _updateTopic, _updateConfig, _deleteTopic, _scanOldest, _deleteUpTo, _findKey, _saveKey, _deleteExpiredKeys })
         {
             command?.Dispose();
         }

@@ -1,0 +1,38 @@
+using System.Globalization;
+
+namespace Switchboard.Bench.Harness;
+
+/// <summary>One figure measured several times: reported as min and median (the machine is noisy; one run says little).</summary>
+public sealed class Measurement(string scenario, string name, string unit, bool higherIsBetter)
+{
+    public string Scenario { get; } = scenario;
+    public string Name { get; } = name;
+    public string Unit { get; } = unit;
+    public bool HigherIsBetter { get; } = higherIsBetter;
+    public List<double> Runs { get; } = [];
+
+    public double Min => Runs.Count == 0 ? double.NaN : Runs.Min();
+    public double Max => Runs.Count == 0 ? double.NaN : Runs.Max();
+    public double Median => Percentile(Runs, 50);
+
+    /// <summary>The best run in the figure's direction (max for rates, min for latencies and costs).</summary>
+    public double Best => HigherIsBetter ? Max : Min;
+
+    public static double Percentile(IReadOnlyCollection<double> values, double percentile)
+    {
+        if (values.Count == 0)
+        {
+            return double.NaN;
+        }
+        var sorted = values.Order().ToArray();
+        var rank = percentile / 100 * (sorted.Length - 1);
+        var low = (int)Math.Floor(rank);
+        var high = (int)Math.Ceiling(rank);
+        return sorted[low] + (sorted[high] - sorted[low]) * (rank - low);
+    }
+
+    public static string Format(double value) => double.IsNaN(value) ? "–"
+        : Math.Abs(value) >= 100 ? value.ToString("N0", CultureInfo.InvariantCulture)
+        : Math.Abs(value) >= 1 ? value.ToString("0.0#", CultureInfo.InvariantCulture)
+        : value.ToString("0.###", CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,124 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Reflection;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace Switchboard.Bench.Harness;
+
+/// <summary>A server under test in its own process on 127.0.0.1 (a free port), stopped by its PID.</summary>
+public sealed partial class ServerProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
+    private readonly TaskCompletionSource<Uri> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private ServerProcess(Process process) => _process = process;
+
+    public Uri Address => _listening.Task.Result;
+    public int Pid => _process.Id;
+
+    public static string HubDll
+    {
+        get
+        {
+            var path = Path.GetFullPath(typeof(ServerProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "SwitchboardCli").Value!);
+            return File.Exists(path) ? path : throw new FileNotFoundException($"The hub is not built at {path}; run the bench with -c Release (dotnet run -c Release --project bench/Switchboard.Bench).");
+        }
+    }
+
+    /// <summary><c>switchboard serve</c> with the given options.</summary>
+    public static Task<ServerProcess> StartHubAsync(params string[] options)
+        => StartAsync(HubDll, ["serve", "--urls", "http://127.0.0.1:0", .. options], readiness: "/readyz");
+
+    /// <summary>This program in one of its server modes (a peer: bare ASP.NET, SignalR).</summary>
+    public static Task<ServerProcess> StartPeerAsync(string mode)
+        => StartAsync(typeof(ServerProcess).Assembly.Location, [mode, "--urls", "http://127.0.0.1:0"], readiness: null);
+
+    private static async Task<ServerProcess> StartAsync(string dll, string[] arguments, string? readiness)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        info.ArgumentList.Add(dll);
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+        info.Environment["DOTNET_NOLOGO"] = "1";
+        info.Environment["Logging__LogLevel__Default"] = "Warning";
+        info.Environment["Logging__LogLevel__Switchboard.Server.HubLifetime"] = "Information"; // the "Listening on" line
+        info.Environment["DOTNET_gcServer"] = "1";
+        var process = Process.Start(info) ?? throw new InvalidOperationException("could not start dotnet");
+        var server = new ServerProcess(process);
+        process.OutputDataReceived += (_, e) => server.OnLine(e.Data);
+        process.ErrorDataReceived += (_, e) => server.OnLine(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var first = await Task.WhenAny(server._listening.Task, process.WaitForExitAsync(), Task.Delay(TimeSpan.FromSeconds(60)));
+        if (first != server._listening.Task)
+        {
+            process.Kill();
+            throw new InvalidOperationException($"{Path.GetFileName(dll)} {string.Join(' ', arguments)} did not start:\n{server._output}");
+        }
+        if (readiness is not null)
+        {
+            using var http = new HttpClient { BaseAddress = server.Address };
+            for (var i = 0; i < 600 && !(await http.GetAsync(readiness)).IsSuccessStatusCode; i++)
+            {
+                await Task.Delay(50);
+            }
+        }
+        return server;
+    }
+
+    private void OnLine(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+        lock (_output)
+        {
+            _output.AppendLine(line);
+        }
+        var match = ListeningLine().Match(line);
+        if (match.Success)
+        {
+            _listening.TrySetResult(new Uri(match.Groups[1].Value));
+        }
+    }
+
+    /// <summary>CPU time the process has used (user + system), from /proc.</summary>
+    public TimeSpan CpuTime()
+    {
+        var stat = File.ReadAllText($"/proc/{Pid}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+        return TimeSpan.FromSeconds(ticks / 100.0); // USER_HZ is 100 on Linux
+    }
+
+    /// <summary>Resident memory of the process, from /proc.</summary>
+    public long ResidentBytes()
+    {
+        foreach (var line in File.ReadLines($"/proc/{Pid}/status"))
+        {
+            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+            {
+                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
+            }
+        }
+        return 0;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: false);
+            await _process.WaitForExitAsync();
+        }
+        _process.Dispose();
+    }
+
+    [GeneratedRegex(@"Listening on (http://[^\s,]+)")]
+    private static partial Regex ListeningLine();
+}
