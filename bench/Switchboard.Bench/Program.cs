@@ -10,8 +10,13 @@ if (args.Length > 0 && args[0] == "baseline-server")
     await BaselineServer.RunAsync(args[1..]);
     return 0;
 }
+if (args.Length > 0 && args[0] == "signalr-server")
+{
+    await SignalRServer.RunAsync(args[1..]);
+    return 0;
+}
 
-IScenario[] all = [new EngineScenario(), new RestPublishScenario(), new LongPollScenario()];
+IScenario[] all = [new EngineScenario(), new RestPublishScenario(), new LongPollScenario(), new FanOutScenario()];
 var options = new BenchOptions();
 var chosen = new List<IScenario>();
 for (var i = 0; i < args.Length; i++)

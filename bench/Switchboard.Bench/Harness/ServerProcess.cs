@@ -96,6 +96,24 @@ public sealed partial class ServerProcess : IAsyncDisposable
         return TimeSpan.FromSeconds(ticks / 100.0); // USER_HZ is 100 on Linux
     }
 
+    /// <summary>
+    /// Bytes sent over the loopback interface so far (all processes; TCP/IP headers included), from /proc/net/dev:
+    /// what "bytes on the wire" means when everything runs on 127.0.0.1.
+    /// </summary>
+    public static long LoopbackBytes()
+    {
+        foreach (var line in File.ReadLines("/proc/net/dev"))
+        {
+            var trimmed = line.TrimStart();
+            if (trimmed.StartsWith("lo:", StringComparison.Ordinal))
+            {
+                var fields = trimmed[3..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                return long.Parse(fields[8], CultureInfo.InvariantCulture); // transmit bytes
+            }
+        }
+        return 0;
+    }
+
     /// <summary>Resident memory of the process, from /proc.</summary>
     public long ResidentBytes()
     {
