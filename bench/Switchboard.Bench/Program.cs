@@ -16,7 +16,7 @@ if (args.Length > 0 && args[0] == "signalr-server")
     return 0;
 }
 
-IScenario[] all = [new EngineScenario(), new RestPublishScenario(), new LongPollScenario(), new FanOutScenario()];
+IScenario[] all = [new EngineScenario(), new RestPublishScenario(), new LongPollScenario(), new FanOutScenario(), new IdleConnectionsScenario()];
 var options = new BenchOptions();
 var chosen = new List<IScenario>();
 for (var i = 0; i < args.Length; i++)

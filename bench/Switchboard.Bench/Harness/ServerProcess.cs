@@ -28,14 +28,17 @@ public sealed partial class ServerProcess : IAsyncDisposable
     }
 
     /// <summary><c>switchboard serve</c> with the given options.</summary>
-    public static Task<ServerProcess> StartHubAsync(params string[] options)
-        => StartAsync(HubDll, ["serve", "--urls", "http://127.0.0.1:0", .. options], readiness: "/readyz");
+    public static Task<ServerProcess> StartHubAsync(params string[] options) => StartHubAsync(null, options);
+
+    /// <summary><c>switchboard serve</c> with extra environment variables (e.g. GC settings).</summary>
+    public static Task<ServerProcess> StartHubAsync(IReadOnlyDictionary<string, string>? environment, params string[] options)
+        => StartAsync(HubDll, ["serve", "--urls", "http://127.0.0.1:0", .. options], readiness: "/readyz", environment);
 
     /// <summary>This program in one of its server modes (a peer: bare ASP.NET, SignalR).</summary>
-    public static Task<ServerProcess> StartPeerAsync(string mode)
-        => StartAsync(typeof(ServerProcess).Assembly.Location, [mode, "--urls", "http://127.0.0.1:0"], readiness: null);
+    public static Task<ServerProcess> StartPeerAsync(string mode, IReadOnlyDictionary<string, string>? environment = null)
+        => StartAsync(typeof(ServerProcess).Assembly.Location, [mode, "--urls", "http://127.0.0.1:0"], readiness: null, environment);
 
-    private static async Task<ServerProcess> StartAsync(string dll, string[] arguments, string? readiness)
+    private static async Task<ServerProcess> StartAsync(string dll, string[] arguments, string? readiness, IReadOnlyDictionary<string, string>? environment)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         info.ArgumentList.Add(dll);
@@ -47,6 +50,10 @@ public sealed partial class ServerProcess : IAsyncDisposable
         info.Environment["Logging__LogLevel__Default"] = "Warning";
         info.Environment["Logging__LogLevel__Switchboard.Server.HubLifetime"] = "Information"; // the "Listening on" line
         info.Environment["DOTNET_gcServer"] = "1";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
+        }
         var process = Process.Start(info) ?? throw new InvalidOperationException("could not start dotnet");
         var server = new ServerProcess(process);
         process.OutputDataReceived += (_, e) => server.OnLine(e.Data);

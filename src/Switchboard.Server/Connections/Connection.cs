@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Switchboard.Core;
 using Switchboard.Core.Delivery;
 
@@ -37,7 +36,7 @@ internal sealed class Connection : IAsyncDisposable
     public OutboundFrame? Heartbeat { get; set; }
 
     /// <summary>Live subscriptions by id.</summary>
-    public ConcurrentDictionary<string, Subscription> Subscriptions { get; } = new(StringComparer.Ordinal);
+    public SubscriptionSet Subscriptions { get; } = new();
 
     /// <summary>Cancelled when the connection must end (the client left, it was cut, the hub drains).</summary>
     public CancellationToken Closing => _closing.Token;
@@ -83,11 +82,10 @@ internal sealed class Connection : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Close();
-        foreach (var subscription in Subscriptions.Values)
+        foreach (var subscription in Subscriptions.TakeAll())
         {
             await subscription.DisposeAsync();
         }
-        Subscriptions.Clear();
         Outbox.Complete();
         _closing.Dispose();
     }

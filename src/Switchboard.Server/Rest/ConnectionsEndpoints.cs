@@ -37,7 +37,7 @@ internal static class ConnectionsEndpoints
                             w.WriteString("closing", ErrorTable.Get(code).Name);
                         }
                         w.WriteStartArray("subscriptions");
-                        foreach (var (id, subscription) in connection.Subscriptions)
+                        foreach (var (id, subscription) in connection.Subscriptions.Snapshot())
                         {
                             w.WriteStartObject();
                             w.WriteString("id", id);

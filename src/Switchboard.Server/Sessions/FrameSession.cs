@@ -26,15 +26,15 @@ internal sealed class FrameSession : IAsyncDisposable
     private readonly Hub _hub;
     private readonly Connection _connection;
     private readonly IFrameCodec _codec;
-    private readonly Channel<PendingPublish> _pending = Channel.CreateBounded<PendingPublish>(new BoundedChannelOptions(MaxPendingPublishes) { SingleReader = true, SingleWriter = true });
-    private readonly Task _acknowledger;
+    // Created on the first publish: a connection that only subscribes (most of them) never pays for it.
+    private Channel<PendingPublish>? _pending;
+    private Task _acknowledger = Task.CompletedTask;
 
     public FrameSession(Hub hub, Connection connection, IFrameCodec codec)
     {
         _hub = hub;
         _connection = connection;
         _codec = codec;
-        _acknowledger = Task.Run(AcknowledgeAsync);
     }
 
     /// <summary>Handles one complete client frame.</summary>
@@ -90,12 +90,17 @@ internal sealed class FrameSession : IAsyncDisposable
         {
             result = Task.FromException<AppendResult>(ex);
         }
+        if (_pending is null)
+        {
+            _pending = Channel.CreateBounded<PendingPublish>(new BoundedChannelOptions(MaxPendingPublishes) { SingleReader = true, SingleWriter = true });
+            _acknowledger = Task.Run(AcknowledgeAsync, CancellationToken.None);
+        }
         await _pending.Writer.WriteAsync(new PendingPublish(publish.Id, result, publish.IsBatch), cancellationToken);
     }
 
     private async Task AcknowledgeAsync()
     {
-        await foreach (var pending in _pending.Reader.ReadAllAsync())
+        await foreach (var pending in _pending!.Reader.ReadAllAsync())
         {
             try
             {
@@ -140,7 +145,7 @@ internal sealed class FrameSession : IAsyncDisposable
     {
         var ids = unsubscribe.SubscriptionId is { } id
             ? [id]
-            : _connection.Subscriptions.Where(s => s.Value.Patterns.Select(p => p.Text).Order(StringComparer.Ordinal).SequenceEqual(unsubscribe.Topics.Order(StringComparer.Ordinal)))
+            : _connection.Subscriptions.Snapshot().Where(s => s.Value.Patterns.Select(p => p.Text).Order(StringComparer.Ordinal).SequenceEqual(unsubscribe.Topics.Order(StringComparer.Ordinal)))
                 .Select(s => s.Key).ToList();
         if (ids.Count == 0 || (unsubscribe.SubscriptionId is not null && !_connection.Subscriptions.ContainsKey(ids[0])))
         {
@@ -163,7 +168,7 @@ internal sealed class FrameSession : IAsyncDisposable
     /// <summary>Stops taking frames and sends the answers of publishes still in flight.</summary>
     public async ValueTask DisposeAsync()
     {
-        _pending.Writer.TryComplete();
+        _pending?.Writer.TryComplete();
         await _acknowledger;
     }
 

@@ -100,7 +100,7 @@ internal static class SseEndpoints
             {
                 return;
             }
-            connection.Subscriptions["events"] = subscription;
+            connection.Subscriptions.TryAdd("events", subscription);
 
             var response = context.Response;
             response.ContentType = "text/event-stream; charset=utf-8";

@@ -88,7 +88,7 @@ internal static class WebSocketEndpoints
             try
             {
                 var subscription = await hub.SubscribeAsync([topic], start, sink, connection.AsSubscriber(), connection.Closing);
-                connection.Subscriptions["plain"] = subscription;
+                connection.Subscriptions.TryAdd("plain", subscription);
             }
             catch (SwitchboardException ex)
             {
@@ -151,7 +151,9 @@ internal static class WebSocketEndpoints
         // then wait for its answer. A client that neither reads nor answers is reset, not waited for.
         var grace = options.CloseGrace;
         var told = await Completes(sending, grace) && await pump.CloseAsync(close.Status, close.Reason, grace);
-        if (!told || !await Completes(receiving, grace))
+        // An aborted WebSocket already said what it had to (e.g. its own 1007 close); a reset now could make the
+        // client lose that close frame, so the connection is left to end normally.
+        if ((!told || !await Completes(receiving, grace)) && socket.State != WebSocketState.Aborted)
         {
             context.Abort();
         }
