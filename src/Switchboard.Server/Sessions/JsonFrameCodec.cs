@@ -364,7 +364,7 @@ internal sealed class JsonFrameCodec : IFrameCodec
             {
                 w.WriteStartObject();
                 w.WritePropertyName("message");
-                MessageJson.Write(w, message);
+                MessageJson.Write(w, message, compact: true);
                 w.WriteEndObject();
             }
             return buffer.WrittenSpan.ToArray();

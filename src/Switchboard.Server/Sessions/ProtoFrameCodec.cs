@@ -148,7 +148,7 @@ internal sealed class ProtoFrameCodec : IFrameCodec
             Offset = message.Offset,
             Timestamp = Timestamp.FromDateTimeOffset(message.Timestamp),
             Key = message.Key ?? "",
-            ContentType = message.ContentType,
+            ContentType = message.ContentType == Core.MessageDraft.JsonContentType ? "" : message.ContentType, // empty = application/json
             Payload = UnsafeByteOperations.UnsafeWrap(message.Payload), // messages are immutable: no copy
         };
         foreach (var (name, value) in message.Headers)

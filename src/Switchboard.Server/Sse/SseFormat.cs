@@ -110,7 +110,7 @@ internal static class SseFormat
             var json = new ArrayBufferWriter<byte>(256 + message.Payload.Length);
             using (var writer = new Utf8JsonWriter(json, JsonWriting.Options))
             {
-                MessageJson.Write(writer, message);
+                MessageJson.Write(writer, message, compact: true);
             }
             var output = new ArrayBufferWriter<byte>(json.WrittenCount + 48);
             if (withId)

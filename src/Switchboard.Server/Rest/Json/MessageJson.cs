@@ -51,7 +51,9 @@ internal static class MessageJson
         return fields;
     }
 
-    public static void Write(Utf8JsonWriter writer, Message message, Fields fields = Fields.All)
+    /// <summary>Writes the read shape. <paramref name="compact"/> (for streams, where every byte is multiplied by the
+    /// number of subscribers) leaves out empty headers and the default content type, application/json.</summary>
+    public static void Write(Utf8JsonWriter writer, Message message, Fields fields = Fields.All, bool compact = false)
     {
         writer.WriteStartObject();
         if ((fields & Fields.Topic) != 0)
@@ -70,7 +72,7 @@ internal static class MessageJson
         {
             writer.WriteString("timestamp", message.Timestamp.UtcDateTime);
         }
-        if ((fields & Fields.Headers) != 0)
+        if ((fields & Fields.Headers) != 0 && !(compact && message.Headers.Count == 0))
         {
             writer.WriteStartObject("headers");
             foreach (var (name, value) in message.Headers)
@@ -83,7 +85,7 @@ internal static class MessageJson
         {
             writer.WriteString("key", message.Key);
         }
-        if ((fields & Fields.ContentType) != 0)
+        if ((fields & Fields.ContentType) != 0 && !(compact && message.ContentType == MessageDraft.JsonContentType))
         {
             writer.WriteString("contentType", message.ContentType);
         }
