@@ -10,7 +10,7 @@ namespace Switchboard.EndToEnd.Tests;
 /// SIGKILLed mid-stream, restarted on the same data, and every acknowledged message must be there exactly once.
 /// SWITCHBOARD_LONG=1 (./test.sh --long) runs 25 cycles instead of 3.
 /// </summary>
-public sealed class CrashTests
+public sealed class CrashTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private static readonly int Cycles = Environment.GetEnvironmentVariable("SWITCHBOARD_LONG") == "1" ? 25 : 3;
 
@@ -95,5 +95,6 @@ public sealed class CrashTests
         Assert.True(acknowledged.Count >= Cycles * 300, $"only {acknowledged.Count} acknowledgements in {Cycles} cycles");
         // Unacknowledged publishes in flight at a kill may or may not have committed; never more than were attempted.
         Assert.InRange(stored.Count, acknowledged.Count, attempted);
+        output.WriteLine($"{Cycles} SIGKILL cycles: {attempted} publishes attempted, {acknowledged.Count} acknowledged, {stored.Count} stored (each once), {stored.Count - acknowledged.Count} committed but unacknowledged at a kill, 0 lost.");
     }
 }
