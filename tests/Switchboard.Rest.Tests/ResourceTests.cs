@@ -32,6 +32,18 @@ public sealed class ResourceTests
         await (await hub.Http.GetAsync("/v1/topics/cfg")).AssertProblemAsync(HttpStatusCode.NotFound, "topic-not-found", "does not exist");
     }
 
+    [Fact]
+    public async Task A_put_without_any_body_as_curl_sends_it_creates_with_defaults()
+    {
+        await using var hub = await TestHub.StartAsync();
+        using var client = new System.Net.Sockets.TcpClient();
+        await client.ConnectAsync(hub.Address.Host, hub.Address.Port);
+        var stream = client.GetStream();
+        await stream.WriteAsync("PUT /v1/topics/bare HTTP/1.1\r\nHost: hub\r\nConnection: close\r\n\r\n"u8.ToArray());
+        using var reader = new StreamReader(stream);
+        Assert.StartsWith("HTTP/1.1 201", await reader.ReadLineAsync(), StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("""{"retention":{"maxMessages":0}}""", HttpStatusCode.UnprocessableEntity, "validation-failed", "maxMessages")]
     [InlineData("""{"retention":{"maxMessages":1.5}}""", HttpStatusCode.UnprocessableEntity, "validation-failed", "whole number")]

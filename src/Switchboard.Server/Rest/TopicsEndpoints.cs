@@ -72,7 +72,8 @@ internal static class TopicsEndpoints
     private static async Task<IResult> Put(HttpRequest request, Hub hub, string topic)
     {
         TopicName.Validate(topic);
-        if (request.ContentLength is not 0 && !ContentTypes.IsJson(request.ContentType))
+        var hasBody = request.HttpContext.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestBodyDetectionFeature>()?.CanHaveBody ?? request.ContentLength > 0;
+        if (hasBody && request.ContentLength is not 0 && !ContentTypes.IsJson(request.ContentType))
         {
             throw ContentTypes.Unsupported(request.ContentType, "application/json");
         }
