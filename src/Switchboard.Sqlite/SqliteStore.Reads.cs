@@ -11,6 +11,10 @@ public sealed partial class SqliteStore
     /// <inheritdoc />
     public Task<TopicInfo?> GetTopicAsync(string topic, CancellationToken cancellationToken)
     {
+        if (_tails.TryGet(topic, out var tail))
+        {
+            return Task.FromResult<TopicInfo?>(tail.Info);
+        }
         using var connection = OpenReader();
         return Task.FromResult(ReadTopic(connection, null, topic)?.Info);
     }
@@ -49,6 +53,10 @@ public sealed partial class SqliteStore
     /// <inheritdoc />
     public Task<ReadResult> ReadAsync(string topic, long afterOffset, int limit, CancellationToken cancellationToken)
     {
+        if (_tails.TryGet(topic, out var tail) && tail.After(afterOffset, limit) is { } cached)
+        {
+            return Task.FromResult(new ReadResult(tail.Info, cached));
+        }
         using var connection = OpenReader();
         // One read transaction: the topic row and its messages come from the same snapshot.
         using var transaction = connection.BeginTransaction(deferred: true);

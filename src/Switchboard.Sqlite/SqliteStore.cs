@@ -21,6 +21,7 @@ public sealed partial class SqliteStore : IStore
     private SqliteConnection? _writerConnection;
     private SqliteWriter? _writer;
     private string _readConnectionString = "";
+    private readonly TailCache _tails = new();
 
     /// <summary>Creates the engine; nothing touches the disk until <see cref="OpenAsync"/>.</summary>
     public SqliteStore(SqliteStoreOptions options, ILoggerFactory loggerFactory, TimeProvider? time = null)
@@ -64,7 +65,7 @@ public sealed partial class SqliteStore : IStore
                 SqliteLog.Checked(_logger, DatabasePath, (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             }
             SqliteSchema.Apply(_writerConnection, DatabasePath);
-            _writer = new SqliteWriter(_writerConnection, _options, _logger, () => _listener);
+            _writer = new SqliteWriter(_writerConnection, _options, _logger, () => _listener, _tails);
             _readConnectionString = new SqliteConnectionStringBuilder { DataSource = DatabasePath, Mode = SqliteOpenMode.ReadOnly, Pooling = true }.ConnectionString;
             var sqliteVersion = SqliteSchema.Scalar(_writerConnection, "SELECT sqlite_version()") as string ?? "?";
             SqliteLog.Opened(_logger, DatabasePath, _writer.TopicCount, SqliteSchema.Version, sqliteVersion);
@@ -112,6 +113,7 @@ public sealed partial class SqliteStore : IStore
         var wasOpen = _writer is not null;
         _writer?.Dispose();
         _writer = null;
+        _tails.Clear();
         _writerConnection?.Dispose();
         _writerConnection = null;
         if (_readConnectionString.Length > 0)

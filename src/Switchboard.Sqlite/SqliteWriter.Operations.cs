@@ -47,6 +47,7 @@ internal sealed partial class SqliteWriter
         }
         topic.LastPublishedAt = request.Timestamp;
         topic.Dirty = true;
+        _touched.Add(topic);
         Enforce(topic, now: null);
         if (request.Idempotency is { } newToken)
         {
@@ -82,6 +83,7 @@ internal sealed partial class SqliteWriter
         topic.ConfigVersion++;
         Execute(_updateConfig, ("$id", topic.Id), ("$config", TopicConfigJson.Write(config)), ("$version", topic.ConfigVersion));
         topic.Dirty = true;
+        _touched.Add(topic);
         Enforce(topic, now);
         return new PutTopicResult(topic.Snapshot(), Created: false);
     }
@@ -94,6 +96,8 @@ internal sealed partial class SqliteWriter
         }
         Execute(_deleteTopic, ("$id", topic.Id));
         _topics.Remove(name);
+        _touched.Remove(topic);
+        _deleted.Add(name);
         return topic.Snapshot();
     }
 
@@ -166,6 +170,7 @@ internal sealed partial class SqliteWriter
             topic.Bytes -= removedBytes;
             topic.FirstOffset = cut + 1;
             topic.Dirty = true;
+            _touched.Add(topic);
         }
     }
 
@@ -176,6 +181,7 @@ internal sealed partial class SqliteWriter
             ("$name", name), ("$epoch", epoch), ("$config", TopicConfigJson.Write(config)), ("$created", now.UtcTicks))!;
         var topic = new TopicState { Id = id, Name = name, Epoch = epoch, Config = config, ConfigVersion = 1, CreatedAt = now };
         _topics[name] = topic;
+        _touched.Add(topic);
         return topic;
     }
 

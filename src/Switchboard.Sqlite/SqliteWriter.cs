@@ -20,11 +20,15 @@ internal sealed partial class SqliteWriter : IDisposable
     private readonly ILogger _logger;
     private readonly Func<IStoreListener?> _listener;
     private readonly Dictionary<string, TopicState> _topics = new(StringComparer.Ordinal);
+    private readonly HashSet<TopicState> _touched = [];
+    private readonly List<string> _deleted = [];
+    private readonly TailCache _tails;
     private readonly Thread _thread;
     private SqliteTransaction? _transaction;
 
-    public SqliteWriter(SqliteConnection connection, SqliteStoreOptions options, ILogger logger, Func<IStoreListener?> listener)
+    public SqliteWriter(SqliteConnection connection, SqliteStoreOptions options, ILogger logger, Func<IStoreListener?> listener, TailCache tails)
     {
+        _tails = tails;
         _connection = connection;
         _options = options;
         _logger = logger;
@@ -126,6 +130,9 @@ internal sealed partial class SqliteWriter : IDisposable
                 op.Fail(error);
             }
             ReloadTopics();
+            _tails.Clear();
+            _touched.Clear();
+            _deleted.Clear();
             return;
         }
         finally
@@ -133,6 +140,9 @@ internal sealed partial class SqliteWriter : IDisposable
             _transaction?.Dispose();
             _transaction = null;
         }
+
+        // The tail cache first, then the announcements: whoever an announcement wakes finds the messages there.
+        UpdateTails(batch);
 
         var listener = _listener();
         foreach (var op in batch)
@@ -152,6 +162,36 @@ internal sealed partial class SqliteWriter : IDisposable
             op.Complete();
         }
         SqliteLog.Committed(_logger, batch.Count, messageCount, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+    }
+
+    private void UpdateTails(List<WriteOp> batch)
+    {
+        Dictionary<string, List<Message>>? added = null;
+        foreach (var op in batch)
+        {
+            if (op is AppendOp { Committed: { } result })
+            {
+                added ??= new(StringComparer.Ordinal);
+                if (!added.TryGetValue(result.Topic, out var list))
+                {
+                    added[result.Topic] = list = [];
+                }
+                list.AddRange(result.Messages);
+            }
+        }
+        foreach (var name in _deleted)
+        {
+            _tails.Remove(name);
+        }
+        foreach (var topic in _touched)
+        {
+            if (_topics.TryGetValue(topic.Name, out var current) && ReferenceEquals(current, topic))
+            {
+                _tails.Append(topic.Snapshot(), added?.GetValueOrDefault(topic.Name) ?? (IReadOnlyList<Message>)[]);
+            }
+        }
+        _touched.Clear();
+        _deleted.Clear();
     }
 
     public void Dispose()

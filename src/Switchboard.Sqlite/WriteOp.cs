@@ -55,6 +55,9 @@ internal sealed class AppendOp(AppendRequest request) : WriteOp<AppendResult>
 
     public override void Execute(SqliteWriter writer) => Result = writer.Append(Request, Payloads);
 
+    /// <summary>What was committed, when something was (not a refusal, not a replay).</summary>
+    public AppendResult? Committed => Error is null && !Result.Replayed ? Result : null;
+
     public override void Notify(IStoreListener listener)
     {
         if (Error is null && !Result.Replayed)

@@ -153,7 +153,7 @@ internal static class MessagesEndpoints
             writer.WriteStartArray("messages");
             foreach (var message in page.Messages)
             {
-                MessageJson.Write(writer, message, selected);
+                MessageJson.WriteCached(writer, message, selected);
             }
             writer.WriteEndArray();
             writer.WriteString("next", page.Next.ToString());
@@ -175,7 +175,7 @@ internal static class MessagesEndpoints
         {
             return Conditional.NotModifiedResult(etag, ImmutableCacheControl);
         }
-        return new JsonResult(200, writer => MessageJson.Write(writer, message, selected), response =>
+        return new JsonResult(200, writer => MessageJson.WriteCached(writer, message, selected), response =>
         {
             response.Headers.ETag = etag;
             response.Headers.CacheControl = ImmutableCacheControl;

@@ -31,6 +31,38 @@ internal static class MessageJson
         ("headers", Fields.Headers), ("key", Fields.Key), ("contentType", Fields.ContentType), ("payload", Fields.Payload),
     ];
 
+    /// <summary>
+    /// The whole read shape as bytes, cached on the message: a hundred long polls answered with the same message
+    /// serialise it once.
+    /// </summary>
+    public static readonly MessageEncoding Whole = new WholeEncoding();
+
+    /// <summary>Writes the message, from the cached bytes when every field is wanted.</summary>
+    public static void WriteCached(Utf8JsonWriter writer, Message message, Fields fields)
+    {
+        if (fields == Fields.All)
+        {
+            writer.WriteRawValue(message.EncodedAs(Whole).Span, skipInputValidation: true);
+        }
+        else
+        {
+            Write(writer, message, fields);
+        }
+    }
+
+    private sealed class WholeEncoding : MessageEncoding
+    {
+        protected override byte[] Encode(Message message)
+        {
+            var buffer = new System.Buffers.ArrayBufferWriter<byte>(256 + message.Payload.Length);
+            using (var writer = new Utf8JsonWriter(buffer, JsonWriting.Options))
+            {
+                Write(writer, message);
+            }
+            return buffer.WrittenSpan.ToArray();
+        }
+    }
+
     /// <summary>Parses <c>?fields=offset,payload</c>; unknown names are refused with the list of valid ones.</summary>
     public static Fields ParseFields(string? text)
     {
