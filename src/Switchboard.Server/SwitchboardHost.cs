@@ -64,7 +64,7 @@ public static class SwitchboardHost
         builder.Configuration.AddInMemoryCollection(settings.Overrides);
 
         var urls = settings.Urls ?? builder.Configuration["urls"] ?? DefaultUrl;
-        builder.WebHost.UseUrls(urls);
+        Listeners.Configure(builder.WebHost, urls);
 
         builder.Logging.ClearProviders();
         if (string.Equals(settings.LogFormat ?? builder.Configuration["Switchboard:Logging:Format"], "json", StringComparison.OrdinalIgnoreCase))
@@ -118,6 +118,7 @@ public static class SwitchboardHost
             document.Info.Description = "One hub, every protocol: topics with history, publishing, polling and long polling over REST. Errors are RFC 9457 problem+json; each code is described at /v1/errors/{code}.";
             return Task.CompletedTask;
         }));
+        Grpc.GrpcHosting.AddSwitchboardGrpc(services, options);
         services.Configure<KestrelServerOptions>(kestrel =>
         {
             // Our own limits answer first with a problem that names them; Kestrel's is the backstop.
@@ -143,6 +144,8 @@ public static class SwitchboardHost
         app.UseMiddleware<ErrorMiddleware>();
         app.UseMiddleware<UnversionedRedirect>();
         app.UseWebSockets();
+        app.UseRouting();
+        app.UseGrpcWeb(new GrpcWebOptions { DefaultEnabled = true });
         app.UseAuthentication();
         app.UseAuthorization();
 
@@ -165,5 +168,6 @@ public static class SwitchboardHost
         WebSockets.WebSocketEndpoints.Map(v1);
         Sse.SseEndpoints.Map(v1);
         ConnectionsEndpoints.Map(v1);
+        Grpc.GrpcHosting.MapSwitchboardGrpc(app, keys.Enabled ? v1 : null);
     }
 }

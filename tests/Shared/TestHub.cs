@@ -41,7 +41,7 @@ internal sealed class TestHub : IAsyncDisposable
         var app = SwitchboardHost.Build(new SwitchboardHostSettings { Urls = "http://127.0.0.1:0", Overrides = overrides });
         await app.StartAsync();
         await app.Services.GetRequiredService<HubLifetime>().Opened.WaitAsync(TimeSpan.FromSeconds(30));
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First(a => !a.StartsWith("http://unix:", StringComparison.Ordinal));
         return new TestHub(app, new Uri(address), data);
     }
 

@@ -10,6 +10,7 @@ namespace Switchboard.Server.Connections;
 internal sealed class Connection : IAsyncDisposable
 {
     private readonly CancellationTokenSource _closing = new();
+    private List<IDisposable>? _owned;
     private int _subscriptionIds;
 
     public Connection(string transport, string? principal, string? remoteAddress, Outbox outbox, DateTimeOffset connectedAt)
@@ -43,6 +44,15 @@ internal sealed class Connection : IAsyncDisposable
 
     /// <summary>Why the hub ended the connection, when it did.</summary>
     public (ErrorCode Code, string Detail)? CloseReason { get; private set; }
+
+    /// <summary>Disposes <paramref name="resource"/> (e.g. a token registration) with the connection.</summary>
+    public void Own(IDisposable resource)
+    {
+        lock (_closing)
+        {
+            (_owned ??= []).Add(resource);
+        }
+    }
 
     /// <summary>This connection as a subscriber, for presence.</summary>
     public Subscriber AsSubscriber() => new(Id, Principal, Transport, DateTimeOffset.UtcNow);
@@ -82,6 +92,16 @@ internal sealed class Connection : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Close();
+        List<IDisposable>? owned;
+        lock (_closing)
+        {
+            owned = _owned;
+            _owned = null;
+        }
+        foreach (var resource in owned ?? [])
+        {
+            resource.Dispose();
+        }
         foreach (var subscription in Subscriptions.TakeAll())
         {
             await subscription.DisposeAsync();

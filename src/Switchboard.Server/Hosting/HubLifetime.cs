@@ -55,7 +55,7 @@ public sealed class HubLifetime(Hub hub, ServerOptions options, IServer server, 
     /// <inheritdoc />
     public Task StartedAsync(CancellationToken cancellationToken)
     {
-        var addresses = server.Features.Get<IServerAddressesFeature>()?.Addresses;
+        var addresses = server.Features.Get<IServerAddressesFeature>()?.Addresses.Where(Listeners.IsPublic).ToList();
         if (addresses is { Count: > 0 })
         {
             ServerLog.Listening(logger, string.Join(", ", addresses));

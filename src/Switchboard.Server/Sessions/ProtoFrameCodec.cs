@@ -39,10 +39,7 @@ internal sealed class ProtoFrameCodec : IFrameCodec
             return parsed.KindCase switch
             {
                 ClientFrame.KindOneofCase.Publish => Publish(id, parsed.Publish),
-                ClientFrame.KindOneofCase.Subscribe => new SubscribeCommand(id, parsed.Subscribe.Topics,
-                    parsed.Subscribe.HasAfterOffset
-                        ? SubscribeStart.AfterPosition(new Position(parsed.Subscribe.Epoch.Length > 0 ? CheckEpoch(parsed.Subscribe.Epoch) : null, NonNegative(parsed.Subscribe.AfterOffset)))
-                        : SubscribeStart.Now),
+                ClientFrame.KindOneofCase.Subscribe => new SubscribeCommand(id, parsed.Subscribe.Topics, Start(parsed.Subscribe)),
                 ClientFrame.KindOneofCase.Unsubscribe => new UnsubscribeCommand(id, parsed.Unsubscribe.SubscriptionId.Length > 0 ? parsed.Unsubscribe.SubscriptionId : null, parsed.Unsubscribe.Topics),
                 ClientFrame.KindOneofCase.Ping => new PingCommand(id),
                 ClientFrame.KindOneofCase.None => throw new SwitchboardException(ErrorCode.InvalidRequest, "The frame has no kind (or one this hub does not know); set one of publish, subscribe, unsubscribe, ping."),
@@ -55,7 +52,8 @@ internal sealed class ProtoFrameCodec : IFrameCodec
         }
     }
 
-    private static PublishCommand Publish(string? id, PublishRequest request)
+    /// <summary>A PublishRequest as a command (shared by the WebSocket subprotocol and gRPC).</summary>
+    public static PublishCommand Publish(string? id, PublishRequest request)
     {
         if (request.Messages.Count > 0)
         {
@@ -77,6 +75,11 @@ internal sealed class ProtoFrameCodec : IFrameCodec
     };
 
     private static string? Optional(string text) => text.Length > 0 ? text : null;
+
+    /// <summary>A SubscribeRequest as a start position (shared by the WebSocket subprotocol and gRPC).</summary>
+    public static SubscribeStart Start(SubscribeRequest request) => request.HasAfterOffset
+        ? SubscribeStart.AfterPosition(new Position(request.Epoch.Length > 0 ? CheckEpoch(request.Epoch) : null, NonNegative(request.AfterOffset)))
+        : SubscribeStart.Now;
 
     private static long NonNegative(long offset) => offset >= 0
         ? offset

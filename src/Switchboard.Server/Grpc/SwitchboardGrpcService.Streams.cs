@@ -1,0 +1,123 @@
+using Google.Protobuf;
+using Grpc.Core;
+using Switchboard.Core;
+using Switchboard.Protocol.V1;
+using Switchboard.Server.Connections;
+using Switchboard.Server.Sessions;
+
+namespace Switchboard.Server.Grpc;
+
+internal sealed partial class SwitchboardGrpcService
+{
+    /// <summary>Subscribe: messages as protobuf Message, encoded once per message and shared by every gRPC subscriber.</summary>
+    public async Task Subscribe(SubscribeRequest request, IServerStreamWriter<Encoded> responses, ServerCallContext context)
+    {
+        var connection = Open(context);
+        try
+        {
+            var sink = new OutboxSink(connection.Outbox, MessageOnly, FrameKind.Binary,
+                notice => new OutboundFrame(new Protocol.V1.Message { Topic = notice.Topic, Notice = ProtoFrameCodec.ToNotice("", notice) }.ToByteArray(), FrameKind.Binary));
+            try
+            {
+                var subscription = await hub.SubscribeAsync(request.Topics, ProtoFrameCodec.Start(request), sink, connection.AsSubscriber(), context.CancellationToken);
+                connection.Subscriptions.TryAdd("grpc", subscription);
+            }
+            catch (SwitchboardException ex)
+            {
+                throw GrpcErrors.ToRpc(ex);
+            }
+            sink.Open();
+            await WriteAsync(connection, responses, context);
+        }
+        finally
+        {
+            await registry.CloseAsync(connection);
+        }
+    }
+
+    /// <summary>Connect: the multiplexed protocol (the frames of switchboard.v1.proto), the same session as the WebSocket.</summary>
+    public async Task Connect(IAsyncStreamReader<Raw> requests, IServerStreamWriter<Encoded> responses, ServerCallContext context)
+    {
+        var connection = Open(context);
+        try
+        {
+            var writing = WriteAsync(connection, responses, context);
+            await using (var session = new FrameSession(hub, connection, ProtoFrameCodec.Instance))
+            {
+                try
+                {
+                    await foreach (var frame in requests.ReadAllAsync(connection.Closing))
+                    {
+                        await session.HandleAsync(frame.Bytes, connection.Closing);
+                    }
+                }
+                catch (OperationCanceledException) when (connection.Closing.IsCancellationRequested)
+                {
+                    // ended by the hub (reported below) or by the client
+                }
+            }
+            // The client finished sending: the answers still queued go out, then the call ends.
+            connection.Outbox.Complete();
+            await writing;
+        }
+        finally
+        {
+            await registry.CloseAsync(connection);
+        }
+    }
+
+    private Connection Open(ServerCallContext context)
+    {
+        if (hub.State != HubState.Ready)
+        {
+            throw GrpcErrors.ToRpc(hub.State == HubState.Starting ? ErrorCode.NotReady : ErrorCode.ShuttingDown, "The hub is not accepting new streams right now; retry shortly (or on another node).");
+        }
+        var http = context.GetHttpContext();
+        var connection = registry.Open("grpc", http.User.Identity?.Name, http.Connection.RemoteIpAddress?.ToString());
+        connection.Own(context.CancellationToken.Register(connection.Close));
+        connection.Own(hub.Stopping.Register(() => connection.Abort(ErrorCode.ShuttingDown, "The hub is shutting down; reconnect (to another node) and resume from your last position.")));
+        return connection;
+    }
+
+    /// <summary>Drains the outbox into the response stream; a burst is written with one flush.</summary>
+    private static async Task WriteAsync(Connection connection, IServerStreamWriter<Encoded> responses, ServerCallContext context)
+    {
+        var buffered = new WriteOptions(WriteFlags.BufferHint);
+        try
+        {
+            while (true)
+            {
+                var (ok, frame) = await connection.Outbox.ReadAsync(connection.Closing);
+                if (!ok)
+                {
+                    return;
+                }
+                while (connection.Outbox.TryRead(out var next))
+                {
+                    responses.WriteOptions = buffered;
+                    await responses.WriteAsync(new Encoded(frame.Data));
+                    frame = next;
+                }
+                responses.WriteOptions = null;
+                await responses.WriteAsync(new Encoded(frame.Data));
+            }
+        }
+        catch (OperationCanceledException) when (connection.CloseReason is var (code, detail))
+        {
+            // Ended by the hub (slow consumer, drain): the status says why, so the client resumes knowingly.
+            throw GrpcErrors.ToRpc(code, detail);
+        }
+        catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
+        {
+            // the client went away or its deadline passed
+        }
+    }
+
+    /// <summary>A stored message as a protobuf Message (the Subscribe stream's element).</summary>
+    private static readonly MessageEncoding MessageOnly = new MessageOnlyEncoding();
+
+    private sealed class MessageOnlyEncoding : MessageEncoding
+    {
+        protected override byte[] Encode(Core.Message message) => ProtoFrameCodec.ToProto(message).ToByteArray();
+    }
+}

@@ -1,0 +1,89 @@
+using Grpc.Core;
+using Switchboard.Core;
+using Switchboard.Protocol.V1;
+using Switchboard.Server.Connections;
+using Switchboard.Server.Sessions;
+
+namespace Switchboard.Server.Grpc;
+
+/// <summary>
+/// <c>switchboard.v1.Switchboard</c>: a thin adapter like every transport — decode (protobuf), ask the hub, encode.
+/// Streams run on the same connection model as WebSockets (bounded outbox, slow-consumer cut, drain).
+/// </summary>
+internal sealed partial class SwitchboardGrpcService(Hub hub, ConnectionRegistry registry)
+{
+    public async Task<PublishReply> Publish(PublishRequest request, ServerCallContext context)
+    {
+        try
+        {
+            var command = ProtoFrameCodec.Publish(null, request);
+            var result = await hub.PublishAsync(command.Topic, command.Messages, command.IdempotencyKey, context.CancellationToken);
+            return ProtoFrameCodec.ToReply(result, command.IsBatch);
+        }
+        catch (SwitchboardException ex)
+        {
+            throw GrpcErrors.ToRpc(ex);
+        }
+    }
+
+    public async Task<PublishSummary> PublishStream(IAsyncStreamReader<PublishRequest> requests, ServerCallContext context)
+    {
+        // Publishes are handed to the hub in arrival order without waiting for each commit (they share group
+        // commits and keep their order); at most this many are awaited at once.
+        const int InFlight = 256;
+        var pending = new Queue<Task<Core.Engines.AppendResult>>();
+        var summary = new PublishSummary();
+        async Task Settle(Task<Core.Engines.AppendResult> task)
+        {
+            var result = await task;
+            summary.Count += result.Count;
+            summary.Last[result.Topic] = new TopicPosition { Epoch = result.Epoch, Offset = result.LastOffset };
+        }
+        try
+        {
+            await foreach (var request in requests.ReadAllAsync(context.CancellationToken))
+            {
+                var command = ProtoFrameCodec.Publish(null, request);
+                pending.Enqueue(hub.PublishAsync(command.Topic, command.Messages, command.IdempotencyKey, CancellationToken.None));
+                if (pending.Count >= InFlight)
+                {
+                    await Settle(pending.Dequeue());
+                }
+            }
+            while (pending.Count > 0)
+            {
+                await Settle(pending.Dequeue());
+            }
+            return summary;
+        }
+        catch (SwitchboardException ex)
+        {
+            // What was accepted before the refusal stays stored: say how much.
+            foreach (var task in pending)
+            {
+                try
+                {
+                    await Settle(task);
+                }
+                catch (SwitchboardException)
+                {
+                }
+            }
+            var status = GrpcErrors.ToRpc(ex);
+            status.Trailers.Add("switchboard-count", summary.Count.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            throw status;
+        }
+    }
+
+#pragma warning disable CA1822 // instance methods: the method provider binds them on the service instance, and issue 5 fills them in
+    public Task<SendReply> Send(SendRequest request, ServerCallContext context) => throw NotYet("Send");
+    public Task Receive(ReceiveRequest request, IServerStreamWriter<QueueMessage> responses, ServerCallContext context) => throw NotYet("Receive");
+    public Task<LeaseReply> Ack(AckRequest request, ServerCallContext context) => throw NotYet("Ack");
+    public Task<LeaseReply> Nack(NackRequest request, ServerCallContext context) => throw NotYet("Nack");
+    public Task<LeaseReply> Extend(ExtendRequest request, ServerCallContext context) => throw NotYet("Extend");
+    public Task<Reply> Request(RequestRequest request, ServerCallContext context) => throw NotYet("Request");
+#pragma warning restore CA1822
+
+    private static RpcException NotYet(string method)
+        => GrpcErrors.ToRpc(ErrorCode.Unsupported, $"{method} belongs to queues and request/reply, which this hub does not offer yet.");
+}

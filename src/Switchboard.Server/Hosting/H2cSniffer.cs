@@ -1,0 +1,106 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net.Sockets;
+using Microsoft.AspNetCore.Connections;
+
+namespace Switchboard.Server;
+
+/// <summary>
+/// Connection middleware on the cleartext port: peeks at the first bytes. A connection that starts with the HTTP/2
+/// client preface ("PRI * HTTP/2.0…", i.e. h2c with prior knowledge: gRPC clients) is relayed byte for byte to the
+/// internal HTTP/2 endpoint; anything else goes on to HTTP/1.1 untouched. Nothing is consumed by the peek.
+/// </summary>
+internal static class H2cSniffer
+{
+    private static readonly byte[] Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"u8.ToArray();
+
+    public static ConnectionDelegate Create(ConnectionDelegate next, string internalSocket) => async connection =>
+    {
+        var input = connection.Transport.Input;
+        bool http2;
+        while (true)
+        {
+            ReadResult read;
+            try
+            {
+                read = await input.ReadAsync(connection.ConnectionClosed);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            var buffer = read.Buffer;
+            var decided = Decide(buffer, out http2);
+            if (decided || read.IsCompleted)
+            {
+                // Examined nothing: the next reader (HTTP/1.1 parser or the relay) sees these bytes again at once.
+                input.AdvanceTo(buffer.Start);
+                http2 &= decided;
+                break;
+            }
+            input.AdvanceTo(buffer.Start, buffer.End); // a prefix of the preface so far: wait for more
+        }
+        if (!http2)
+        {
+            await next(connection);
+            return;
+        }
+        await RelayAsync(connection, internalSocket);
+    };
+
+    /// <summary>True once the bytes tell HTTP/2 (the whole preface) from anything else (the first byte that differs).</summary>
+    private static bool Decide(ReadOnlySequence<byte> buffer, out bool http2)
+    {
+        var length = (int)Math.Min(buffer.Length, Preface.Length);
+        Span<byte> start = stackalloc byte[Preface.Length];
+        buffer.Slice(0, length).CopyTo(start);
+        http2 = start[..length].SequenceEqual(Preface.AsSpan(0, length));
+        return !http2 || length == Preface.Length;
+    }
+
+    private static async Task RelayAsync(ConnectionContext connection, string internalSocket)
+    {
+        using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            await socket.ConnectAsync(new UnixDomainSocketEndPoint(internalSocket), connection.ConnectionClosed);
+        }
+        catch (Exception ex) when (ex is SocketException or OperationCanceledException)
+        {
+            connection.Abort();
+            return;
+        }
+        await using var stream = new NetworkStream(socket, ownsSocket: false);
+        var toServer = CopyAsync(connection.Transport.Input, stream);
+        var toClient = stream.CopyToAsync(connection.Transport.Output.AsStream(leaveOpen: true));
+        await Task.WhenAny(toServer, toClient);
+        socket.Shutdown(SocketShutdown.Both);
+        await connection.Transport.Output.CompleteAsync();
+        await connection.Transport.Input.CompleteAsync();
+        try
+        {
+            await Task.WhenAll(toServer, toClient);
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException or ObjectDisposedException or ConnectionResetException)
+        {
+            // one side went away; the other is closed with it
+        }
+    }
+
+    private static async Task CopyAsync(PipeReader input, Stream output)
+    {
+        while (true)
+        {
+            var read = await input.ReadAsync();
+            foreach (var segment in read.Buffer)
+            {
+                await output.WriteAsync(segment);
+            }
+            input.AdvanceTo(read.Buffer.End);
+            if (read.IsCompleted || read.IsCanceled)
+            {
+                return;
+            }
+        }
+    }
+}
