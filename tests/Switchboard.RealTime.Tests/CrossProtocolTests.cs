@@ -3,8 +3,8 @@ using System.Net;
 namespace Switchboard.RealTime.Tests;
 
 /// <summary>
-/// The one fan-out path, seen from every side: for each pair (publish over REST or WebSocket; receive over
-/// WebSocket JSON, protobuf or plain, SSE, long polling or polling) the same 1,000 messages arrive in order, none
+/// The one fan-out path, seen from every side: for each pair (publish over REST, WebSocket or gRPC; receive over
+/// WebSocket JSON, protobuf or plain, SSE, long polling, polling or gRPC Subscribe) the same 1,000 messages arrive in order, none
 /// lost, none duplicated — including across a disconnect and resume in the middle while publishing goes on.
 /// </summary>
 public sealed class CrossProtocolTests
@@ -14,9 +14,9 @@ public sealed class CrossProtocolTests
     public static TheoryData<string, string> Pairs()
     {
         var pairs = new TheoryData<string, string>();
-        foreach (var publisher in new[] { "rest", "ws" })
+        foreach (var publisher in new[] { "rest", "ws", "grpc" })
         {
-            foreach (var receiver in new[] { "ws-json", "ws-proto", "ws-plain", "sse", "longpoll", "poll" })
+            foreach (var receiver in new[] { "ws-json", "ws-proto", "ws-plain", "sse", "longpoll", "poll", "grpc" })
             {
                 pairs.Add(publisher, receiver);
             }
@@ -35,6 +35,7 @@ public sealed class CrossProtocolTests
     [Theory]
     [InlineData("rest", "sse")]
     [InlineData("ws", "ws-json")]
+    [InlineData("grpc", "grpc")]
     public async Task The_same_holds_on_the_durable_engine(string publisher, string receiver)
     {
         await using var hub = await TestHub.StartAsync(sqlite: true);

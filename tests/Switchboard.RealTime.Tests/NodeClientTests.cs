@@ -55,6 +55,22 @@ public sealed partial class NodeClientTests
         Assert.All(lines, l => Assert.EndsWith(":" + l.GetProperty("offset").GetInt64(), l.GetProperty("id").GetString(), StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task A_grpc_js_client_generated_from_the_proto_files_publishes_streams_and_subscribes()
+    {
+        await using var hub = await TestHub.StartAsync();
+        var (code, output) = await RunNodeAsync(Path.Combine(JsFolder, "grpc-client.mjs"), [hub.Address.Authority, "node.grpc"], []);
+        Assert.True(code == 0, output);
+        var events = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => l.StartsWith('{')).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal([1, 2, 3, 4], events.Where(e => e.GetProperty("kind").GetString() == "message").Select(e => e.GetProperty("payload").GetProperty("n").GetInt32()));
+        Assert.Equal(3, events.Single(e => e.GetProperty("kind").GetString() == "summary").GetProperty("count").GetInt32());
+        var refused = events.Single(e => e.GetProperty("kind").GetString() == "refused");
+        Assert.Equal(3, refused.GetProperty("code").GetInt32()); // INVALID_ARGUMENT
+        Assert.Equal("invalid-topic-name", refused.GetProperty("metadata").GetString());
+        using var page = JsonDocument.Parse(await hub.Http.GetStringAsync("/v1/topics/node.grpc/messages?after=0"));
+        Assert.Equal("node", page.RootElement.GetProperty("messages")[0].GetProperty("headers").GetProperty("from").GetString());
+    }
+
     private static async Task Publish(TestHub hub, string topic, int first, int last)
     {
         var batch = string.Join(",", Enumerable.Range(first, last - first + 1).Select(i => "{\"payload\":{\"i\":" + i + "}}"));

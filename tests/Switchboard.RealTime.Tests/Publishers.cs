@@ -12,6 +12,7 @@ internal static class Publishers
     {
         "rest" => RestAsync(hub, topic, first, last, cancellationToken),
         "ws" => WebSocketAsync(hub, topic, first, last, cancellationToken),
+        "grpc" => GrpcAsync(hub, topic, first, last, cancellationToken),
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 
@@ -23,6 +24,26 @@ internal static class Publishers
             using var response = await hub.Http.PostAsync($"/v1/topics/{topic}/messages", content, cancellationToken);
             Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         }
+    }
+
+    /// <summary>gRPC: unary Publish for odd counts, PublishStream (client streaming) for the rest, so both modes feed the matrix.</summary>
+    private static async Task GrpcAsync(TestHub hub, string topic, int first, int last, CancellationToken cancellationToken)
+    {
+        using var channel = Grpc.Net.Client.GrpcChannel.ForAddress(hub.Address);
+        var client = new Switchboard.Protocol.V1.Switchboard.SwitchboardClient(channel);
+        Google.Protobuf.ByteString Payload(int i) => Google.Protobuf.ByteString.CopyFromUtf8("{\"i\":" + i + "}");
+        var half = first + (last - first) / 2;
+        for (var i = first; i <= half; i++)
+        {
+            await client.PublishAsync(new Switchboard.Protocol.V1.PublishRequest { Topic = topic, Payload = Payload(i) }, cancellationToken: cancellationToken);
+        }
+        using var upload = client.PublishStream(cancellationToken: cancellationToken);
+        for (var i = half + 1; i <= last; i++)
+        {
+            await upload.RequestStream.WriteAsync(new Switchboard.Protocol.V1.PublishRequest { Topic = topic, Payload = Payload(i) }, cancellationToken);
+        }
+        await upload.RequestStream.CompleteAsync();
+        Assert.Equal(last - half, (await upload).Count);
     }
 
     /// <summary>Pipelined: every publish is sent without waiting, then every answer is checked, in order.</summary>

@@ -23,6 +23,7 @@ internal abstract class Receiver
         "sse" => new SseReceiver(hub),
         "longpoll" => new PollReceiver(hub, wait: true),
         "poll" => new PollReceiver(hub, wait: false),
+        "grpc" => new GrpcReceiver(hub),
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 
@@ -153,6 +154,26 @@ internal sealed class PollReceiver(TestHub hub, bool wait) : Receiver
                 // Polling has an interval by nature; 10 ms keeps the test quick.
                 await Task.Delay(10, cancellationToken);
             }
+        }
+        return received;
+    }
+}
+
+/// <summary>gRPC server streaming: Subscribe from a position.</summary>
+internal sealed class GrpcReceiver(TestHub hub) : Receiver
+{
+    public override async Task<List<Received>> ReadAsync(string topic, string after, int stopAt, CancellationToken cancellationToken)
+    {
+        using var channel = Grpc.Net.Client.GrpcChannel.ForAddress(hub.Address);
+        var client = new Switchboard.Protocol.V1.Switchboard.SwitchboardClient(channel);
+        var position = Core.Position.Parse(after);
+        using var call = client.Subscribe(new SubscribeRequest { Topics = { topic }, AfterOffset = position.Offset, Epoch = position.Epoch ?? "" }, cancellationToken: cancellationToken);
+        var received = new List<Received>();
+        while (received.Count < stopAt && await call.ResponseStream.MoveNext(cancellationToken))
+        {
+            var message = call.ResponseStream.Current;
+            Assert.Null(message.Notice);
+            received.Add(new Received(message.Offset, message.Epoch, JsonDocument.Parse(message.Payload.Memory).RootElement.Clone()));
         }
         return received;
     }

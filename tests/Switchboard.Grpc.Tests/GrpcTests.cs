@@ -1,0 +1,255 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Google.Protobuf;
+using Grpc.Core;
+using Grpc.Health.V1;
+using Grpc.Net.Client;
+using Grpc.Net.Client.Web;
+using Grpc.Reflection.V1Alpha;
+using Switchboard.Protocol.V1;
+using static Switchboard.Protocol.V1.Switchboard;
+
+namespace Switchboard.Grpc.Tests;
+
+/// <summary>The gRPC API with the generated .NET client, on the same port as REST.</summary>
+public sealed class GrpcTests
+{
+    private static readonly TimeSpan Limit = TimeSpan.FromSeconds(30);
+
+    private static (GrpcChannel Channel, SwitchboardClient Client) Connect(TestHub hub)
+    {
+        var channel = GrpcChannel.ForAddress(hub.Address);
+        return (channel, new SwitchboardClient(channel));
+    }
+
+    private static ByteString Json(object value) => ByteString.CopyFromUtf8(JsonSerializer.Serialize(value));
+
+    [Fact]
+    public async Task Unary_publish_answers_with_the_offset_and_REST_reads_it_back()
+    {
+        await using var hub = await TestHub.StartAsync(sqlite: true);
+        var (channel, client) = Connect(hub);
+        using (channel)
+        {
+            var reply = await client.PublishAsync(new PublishRequest { Topic = "g.unary", Payload = Json(new { n = 1 }), Headers = { ["via"] = "grpc" }, Key = "k" });
+            Assert.Equal(1, reply.Offset);
+            Assert.Equal(12, reply.Epoch.Length);
+            var batch = await client.PublishAsync(new PublishRequest { Topic = "g.unary", Messages = { new MessageDraft { Payload = Json(2) }, new MessageDraft { Payload = ByteString.CopyFromUtf8("three"), ContentType = "text/plain" } } });
+            Assert.Equal((2, 3, 2), (batch.FirstOffset, batch.LastOffset, batch.Count));
+
+            using var page = JsonDocument.Parse(await hub.Http.GetStringAsync("/v1/topics/g.unary/messages?after=0"));
+            var messages = page.RootElement.GetProperty("messages");
+            Assert.Equal(1, messages[0].GetProperty("payload").GetProperty("n").GetInt32());
+            Assert.Equal("grpc", messages[0].GetProperty("headers").GetProperty("via").GetString());
+            Assert.Equal("three", messages[2].GetProperty("payload").GetString());
+        }
+    }
+
+    [Fact]
+    public async Task Errors_map_to_grpc_status_codes_with_the_error_code_in_a_trailer()
+    {
+        await using var hub = await TestHub.StartAsync(settings: new Dictionary<string, string?> { ["Switchboard:MaxMessageBytes"] = "1000" });
+        var (channel, client) = Connect(hub);
+        using (channel)
+        {
+            var badName = await Assert.ThrowsAsync<RpcException>(() => client.PublishAsync(new PublishRequest { Topic = "a..b", Payload = Json(1) }).ResponseAsync);
+            Assert.Equal(StatusCode.InvalidArgument, badName.StatusCode);
+            Assert.Contains("empty token", badName.Status.Detail, StringComparison.Ordinal);
+            Assert.Equal("invalid-topic-name", badName.Trailers.GetValue("switchboard-error"));
+
+            var notJson = await Assert.ThrowsAsync<RpcException>(() => client.PublishAsync(new PublishRequest { Topic = "t", Payload = ByteString.CopyFromUtf8("{nope") }).ResponseAsync);
+            Assert.Equal(StatusCode.InvalidArgument, notJson.StatusCode);
+            var tooBig = await Assert.ThrowsAsync<RpcException>(() => client.PublishAsync(new PublishRequest { Topic = "t", Payload = ByteString.CopyFrom(new byte[2000]), ContentType = "application/octet-stream" }).ResponseAsync);
+            Assert.Equal(StatusCode.ResourceExhausted, tooBig.StatusCode);
+            var hugeFrame = await Assert.ThrowsAsync<RpcException>(() => client.PublishAsync(new PublishRequest { Topic = "t", Payload = ByteString.CopyFrom(new byte[20_000_000]), ContentType = "application/octet-stream" }).ResponseAsync);
+            Assert.Equal(StatusCode.ResourceExhausted, hugeFrame.StatusCode);
+            var queue = await Assert.ThrowsAsync<RpcException>(() => client.SendAsync(new SendRequest { Queue = "q" }).ResponseAsync);
+            Assert.Equal(StatusCode.Unimplemented, queue.StatusCode);
+            var subscribeBad = client.Subscribe(new SubscribeRequest { Topics = { "x.>.y" } });
+            var refused = await Assert.ThrowsAsync<RpcException>(() => subscribeBad.ResponseStream.MoveNext(CancellationToken.None));
+            Assert.Equal(StatusCode.InvalidArgument, refused.StatusCode);
+        }
+        Assert.Equal(HttpStatusCode.NotFound, (await hub.Http.GetAsync("/v1/topics/t")).StatusCode); // nothing was written
+    }
+
+    [Fact]
+    public async Task Subscribe_streams_history_then_live_and_tells_of_gaps()
+    {
+        await using var hub = await TestHub.StartAsync();
+        await hub.Http.PutAsync("/v1/topics/g.sub", new StringContent("""{"retention":{"maxMessages":3}}""", Encoding.UTF8, "application/json"));
+        var (channel, client) = Connect(hub);
+        using (channel)
+        {
+            for (var i = 1; i <= 5; i++)
+            {
+                await client.PublishAsync(new PublishRequest { Topic = "g.sub", Payload = Json(i) });
+            }
+            using var timeout = new CancellationTokenSource(Limit);
+            using var call = client.Subscribe(new SubscribeRequest { Topics = { "g.*" }, AfterOffset = 0 }, cancellationToken: timeout.Token);
+            var stream = call.ResponseStream;
+            Assert.True(await stream.MoveNext(timeout.Token));
+            Assert.Equal(Protocol.V1.Notice.Types.Kind.Missed, stream.Current.Notice.Kind);
+            Assert.Equal((1, 2), (stream.Current.Notice.FromOffset, stream.Current.Notice.ToOffset));
+            var offsets = new List<long>();
+            while (offsets.Count < 4 && await stream.MoveNext(timeout.Token))
+            {
+                offsets.Add(stream.Current.Offset);
+                if (offsets.Count == 3)
+                {
+                    await client.PublishAsync(new PublishRequest { Topic = "g.sub", Payload = Json(6) }); // live
+                }
+            }
+            Assert.Equal([3L, 4L, 5L, 6L], offsets);
+            Assert.Equal("6", stream.Current.Payload.ToStringUtf8());
+        }
+    }
+
+    [Fact]
+    public async Task PublishStream_commits_in_order_and_summarises_per_topic()
+    {
+        await using var hub = await TestHub.StartAsync(sqlite: true);
+        var (channel, client) = Connect(hub);
+        using (channel)
+        {
+            using var upload = client.PublishStream();
+            for (var i = 0; i < 500; i++)
+            {
+                await upload.RequestStream.WriteAsync(new PublishRequest { Topic = i % 2 == 0 ? "up.even" : "up.odd", Payload = Json(i) });
+            }
+            await upload.RequestStream.CompleteAsync();
+            var summary = await upload;
+            Assert.Equal(500, summary.Count);
+            Assert.Equal(250, summary.Last["up.even"].Offset);
+            Assert.Equal(250, summary.Last["up.odd"].Offset);
+            using var page = JsonDocument.Parse(await hub.Http.GetStringAsync("/v1/topics/up.even/messages?after=0&limit=1000"));
+            Assert.Equal(Enumerable.Range(0, 250).Select(i => i * 2), page.RootElement.GetProperty("messages").EnumerateArray().Select(m => m.GetProperty("payload").GetInt32()));
+        }
+    }
+
+    [Fact]
+    public async Task A_refused_message_ends_PublishStream_with_its_status_and_says_how_many_were_stored()
+    {
+        await using var hub = await TestHub.StartAsync();
+        var (channel, client) = Connect(hub);
+        using (channel)
+        {
+            using var upload = client.PublishStream();
+            await upload.RequestStream.WriteAsync(new PublishRequest { Topic = "up.bad", Payload = Json(1) });
+            await upload.RequestStream.WriteAsync(new PublishRequest { Topic = "up.bad", Payload = Json(2) });
+            await upload.RequestStream.WriteAsync(new PublishRequest { Topic = "up bad", Payload = Json(3) });
+            try
+            {
+                await upload.RequestStream.CompleteAsync();
+            }
+            catch (RpcException)
+            {
+                // the call may already be over
+            }
+            var error = await Assert.ThrowsAsync<RpcException>(() => upload.ResponseAsync);
+            Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+            Assert.Equal("2", error.Trailers.GetValue("switchboard-count"));
+        }
+    }
+
+    [Fact]
+    public async Task Connect_carries_the_multiplexed_protocol_both_ways()
+    {
+        await using var hub = await TestHub.StartAsync();
+        var (channel, client) = Connect(hub);
+        using (channel)
+        {
+            using var timeout = new CancellationTokenSource(Limit);
+            using var call = client.Connect(cancellationToken: timeout.Token);
+            await call.RequestStream.WriteAsync(new ClientFrame { Id = "s", Subscribe = new SubscribeRequest { Topics = { "duplex" } } });
+            Assert.True(await call.ResponseStream.MoveNext(timeout.Token));
+            Assert.Equal("s", call.ResponseStream.Current.Subscribed.SubscriptionId);
+            await call.RequestStream.WriteAsync(new ClientFrame { Id = "p", Publish = new PublishRequest { Topic = "duplex", Payload = Json("hi") } });
+            await call.RequestStream.WriteAsync(new ClientFrame { Id = "x", Publish = new PublishRequest { Topic = "du plex", Payload = Json("no") } });
+            await call.RequestStream.WriteAsync(new ClientFrame { Id = "ping", Ping = new Ping() });
+            var frames = new List<ServerFrame>();
+            while (frames.Count < 4 && await call.ResponseStream.MoveNext(timeout.Token))
+            {
+                frames.Add(call.ResponseStream.Current);
+            }
+            Assert.Equal(1, frames.Single(f => f.Id == "p").Published.Offset);
+            Assert.Equal("invalid-topic-name", frames.Single(f => f.Id == "x").Error.Code);
+            Assert.Equal(ServerFrame.KindOneofCase.Pong, frames.Single(f => f.Id == "ping").KindCase);
+            Assert.Equal("\"hi\"", frames.Single(f => f.KindCase == ServerFrame.KindOneofCase.Message).Message.Payload.ToStringUtf8());
+            await call.RequestStream.CompleteAsync();
+            Assert.False(await call.ResponseStream.MoveNext(timeout.Token)); // the call ends cleanly
+        }
+    }
+
+    [Fact]
+    public async Task Reflection_health_and_gRPC_Web_are_served()
+    {
+        await using var hub = await TestHub.StartAsync();
+        var (channel, _) = Connect(hub);
+        using (channel)
+        {
+            using var reflection = new ServerReflection.ServerReflectionClient(channel).ServerReflectionInfo();
+            await reflection.RequestStream.WriteAsync(new ServerReflectionRequest { ListServices = "" });
+            Assert.True(await reflection.ResponseStream.MoveNext(CancellationToken.None));
+            var services = reflection.ResponseStream.Current.ListServicesResponse.Service.Select(s => s.Name).ToList();
+            Assert.Contains("switchboard.v1.Switchboard", services);
+            Assert.Contains("grpc.health.v1.Health", services);
+            await reflection.RequestStream.CompleteAsync();
+
+            var health = await new Health.HealthClient(channel).CheckAsync(new HealthCheckRequest { Service = "switchboard.v1.Switchboard" });
+            Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, health.Status);
+        }
+
+        // gRPC-Web over HTTP/1.1, as a browser would call it.
+        using var web = GrpcChannel.ForAddress(hub.Address, new GrpcChannelOptions
+        {
+            HttpHandler = new GrpcWebHandler(GrpcWebMode.GrpcWebText, new HttpClientHandler()),
+            HttpVersion = HttpVersion.Version11,
+        });
+        var reply = await new SwitchboardClient(web).PublishAsync(new PublishRequest { Topic = "g.web", Payload = Json("from a browser") });
+        Assert.Equal(1, reply.Offset);
+    }
+
+    [Fact]
+    public async Task A_deadline_shorter_than_the_wait_ends_the_stream_with_DEADLINE_EXCEEDED()
+    {
+        await using var hub = await TestHub.StartAsync();
+        var (channel, client) = Connect(hub);
+        using (channel)
+        {
+            using var call = client.Subscribe(new SubscribeRequest { Topics = { "quiet" } }, deadline: DateTime.UtcNow.AddMilliseconds(300));
+            var error = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext(CancellationToken.None));
+            Assert.Equal(StatusCode.DeadlineExceeded, error.StatusCode);
+            // The hub let go of the stream: no connection is left behind.
+            var deadline = DateTime.UtcNow.AddSeconds(10);
+            while (JsonDocument.Parse(await hub.Http.GetStringAsync("/v1/connections")).RootElement.GetProperty("count").GetInt32() > 0)
+            {
+                Assert.True(DateTime.UtcNow < deadline, "the abandoned stream's connection was not released");
+                await Task.Delay(50);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Malformed_protobuf_is_refused_without_harm()
+    {
+        await using var hub = await TestHub.StartAsync();
+        using var http = new HttpClient(new SocketsHttpHandler()) { BaseAddress = hub.Address, DefaultRequestVersion = HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
+        // A length-prefixed gRPC message whose body is not a PublishRequest.
+        var body = new byte[] { 0, 0, 0, 0, 4, 0xff, 0xff, 0xff, 0xff };
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/switchboard.v1.Switchboard/Publish")
+        {
+            Content = new ByteArrayContent(body),
+            Version = HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
+        request.Headers.TryAddWithoutValidation("TE", "trailers");
+        request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/grpc");
+        using var response = await http.SendAsync(request);
+        var content = await response.Content.ReadAsStringAsync();
+        Assert.True(response.TrailingHeaders.TryGetValues("grpc-status", out var values) || response.Headers.TryGetValues("grpc-status", out values), $"{(int)response.StatusCode} {response.Version} {response.Headers} {content}");
+        var status = values!.Single();
+        Assert.NotEqual("0", status);
+        Assert.Equal(HttpStatusCode.OK, (await hub.Http.GetAsync("/readyz")).StatusCode);
+    }
+}
