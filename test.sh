@@ -46,6 +46,10 @@ fi
 
 # --- build ---------------------------------------------------------------------------------------
 export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1
+# .NET's HTTP/2 client grows a stream's receive window as data arrives (up to 16 MB), so a test client that stops
+# reading would still drain the hub; fixed 64 KiB windows make "a client that never reads" what it says. The
+# setting is read once per process, so it has to be in the environment (see the gRPC slow-consumer test).
+export DOTNET_SYSTEM_NET_HTTP_SOCKETSHTTPHANDLER_HTTP2FLOWCONTROL_DISABLEDYNAMICWINDOWSIZING=1
 [ "$LONG" = 1 ] && export SWITCHBOARD_LONG=1
 RESULTS="$(pwd)/TestResults"
 rm -rf "$RESULTS"

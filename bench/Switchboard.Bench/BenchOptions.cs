@@ -7,6 +7,7 @@ public sealed class BenchOptions
     public int Runs { get; set; } = DefaultRuns;
     public bool Quick { get; set; }
     public string? Out { get; set; }
+    public bool Help { get; set; }
 
     /// <summary>How long one timed run lasts: long enough to reach a steady state, short enough to repeat.</summary>
     public TimeSpan RunLength => Quick ? TimeSpan.FromSeconds(1.5) : TimeSpan.FromSeconds(3);

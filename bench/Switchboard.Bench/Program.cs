@@ -17,43 +17,58 @@ if (args.Length > 0 && args[0] == "signalr-server")
 }
 
 IScenario[] all = [new EngineScenario(), new RestPublishScenario(), new LongPollScenario(), new FanOutScenario(), new IdleConnectionsScenario()];
-var options = new BenchOptions();
-var chosen = new List<IScenario>();
-for (var i = 0; i < args.Length; i++)
+BenchOptions options;
+List<IScenario> chosen;
+try
 {
-    switch (args[i])
+    (options, chosen) = Parse(args, all);
+}
+catch (BenchSetupException ex)
+{
+    await Console.Error.WriteLineAsync("bench: " + ex.Message);
+    return 2;
+}
+if (options.Help)
+{
+    Console.WriteLine("""
+        dotnet run -c Release --project bench/Switchboard.Bench -- [SCENARIO…] [--quick] [--runs N] [--out DIR]
+
+          SCENARIO   one or more of the names below (default: all, in this order)
+          --quick    shorter runs, 3 runs per figure unless --runs says otherwise
+          --runs N   repeat every measurement N times (default 5); the report gives min / median / max
+          --out DIR  also write DIR/results.json and DIR/results.md
+
+        Scenarios:
+        """);
+    foreach (var scenario in all)
     {
-        case "--quick":
-            options.Quick = true;
-            break;
-        case "--runs":
-            options.Runs = int.Parse(args[++i], CultureInfo.InvariantCulture);
-            break;
-        case "--out":
-            options.Out = args[++i];
-            break;
-        case "-h" or "--help":
-            Console.WriteLine("switchboard bench [SCENARIO…] [--quick] [--runs N] [--out DIR]\n\nScenarios:");
-            foreach (var scenario in all)
-            {
-                Console.WriteLine($"  {scenario.Name,-12} {scenario.Description}");
-            }
-            return 0;
-        default:
-            chosen.Add(all.FirstOrDefault(s => s.Name == args[i]) ?? throw new ArgumentException($"unknown scenario '{args[i]}'; see --help"));
-            break;
+        Console.WriteLine($"  {scenario.Name,-13} {scenario.Description}");
+    }
+    return 0;
+}
+
+// Whatever ends this program (Ctrl+C, an unhandled error), the servers it started end with it.
+Console.CancelKeyPress += (_, _) => ServerProcess.StopAllStarted();
+AppDomain.CurrentDomain.ProcessExit += (_, _) => ServerProcess.StopAllStarted();
+
+var report = new Report { CommandLine = Report.Command(args) };
+Console.WriteLine($"Switchboard bench on {Report.Machine()}: {options.Runs} run{(options.Runs == 1 ? "" : "s")} per figure{(options.Quick ? ", quick" : "")}.");
+try
+{
+    foreach (var scenario in chosen)
+    {
+        Console.WriteLine($"\n== {scenario.Name}: {scenario.Description}");
+        await scenario.RunAsync(report, options);
     }
 }
-if (options.Quick && options.Runs == BenchOptions.DefaultRuns)
+catch (BenchSetupException ex)
 {
-    options.Runs = 3;
+    await Console.Error.WriteLineAsync("bench: " + ex.Message);
+    return 2;
 }
-var report = new Report();
-Console.WriteLine($"Switchboard bench on {Report.Machine()}: {options.Runs} runs per figure{(options.Quick ? ", quick" : "")}.");
-foreach (var scenario in chosen.Count > 0 ? chosen : [.. all])
+finally
 {
-    Console.WriteLine($"\n== {scenario.Name}: {scenario.Description}");
-    await scenario.RunAsync(report, options);
+    ServerProcess.StopAllStarted();
 }
 Console.WriteLine();
 Console.WriteLine(report.ToMarkdown(options.Runs));
@@ -63,3 +78,45 @@ if (options.Out is { } directory)
     Console.WriteLine($"Wrote {Path.Combine(directory, "results.md")} and results.json.");
 }
 return 0;
+
+static (BenchOptions, List<IScenario>) Parse(string[] args, IScenario[] all)
+{
+    var options = new BenchOptions();
+    var chosen = new List<IScenario>();
+    var runsGiven = false;
+    string Value(int i) => i < args.Length ? args[i] : throw new BenchSetupException($"{args[i - 1]} needs a value; see --help");
+    for (var i = 0; i < args.Length; i++)
+    {
+        switch (args[i])
+        {
+            case "--quick":
+                options.Quick = true;
+                break;
+            case "--runs":
+                options.Runs = int.TryParse(Value(++i), NumberStyles.None, CultureInfo.InvariantCulture, out var runs) && runs is >= 1 and <= 100
+                    ? runs
+                    : throw new BenchSetupException($"--runs is '{args[i]}'; use a whole number from 1 to 100");
+                runsGiven = true;
+                break;
+            case "--out":
+                options.Out = Value(++i);
+                break;
+            case "-h" or "--help":
+                options.Help = true;
+                break;
+            default:
+                var scenario = all.FirstOrDefault(s => s.Name == args[i])
+                    ?? throw new BenchSetupException($"unknown scenario or option '{args[i]}'; the scenarios are {string.Join(", ", all.Select(s => s.Name))} (see --help)");
+                if (!chosen.Contains(scenario))
+                {
+                    chosen.Add(scenario);
+                }
+                break;
+        }
+    }
+    if (options.Quick && !runsGiven)
+    {
+        options.Runs = 3;
+    }
+    return (options, chosen.Count > 0 ? chosen : [.. all]);
+}

@@ -43,7 +43,9 @@ public sealed class HubOptions
         Require(MaxMessageBytes is >= 1 and <= 64L * 1024 * 1024, "Switchboard:MaxMessageBytes must be between 1 and 67108864 (64 MiB).");
         Require(MaxBatchMessages is >= 1 and <= 100_000, "Switchboard:MaxBatchMessages must be between 1 and 100000.");
         Require(IdempotencyWindow >= TimeSpan.FromSeconds(1) && IdempotencyWindow <= TimeSpan.FromDays(7), "Switchboard:IdempotencyWindow must be between 1s and 7d.");
-        Require(RetentionSweepInterval >= TimeSpan.FromMilliseconds(10), "Switchboard:RetentionSweepInterval must be at least 10ms.");
+        // At most a day: longer would keep expired idempotency keys and aged-out messages around for days (and the
+        // sweeper's PeriodicTimer refuses periods past ~49 days, which would silently stop sweeping).
+        Require(RetentionSweepInterval >= TimeSpan.FromMilliseconds(10) && RetentionSweepInterval <= TimeSpan.FromDays(1), "Switchboard:RetentionSweepInterval must be between 10ms and 1d.");
         Require(MaxReadLimit is >= 1 and <= 100_000, "Switchboard:MaxReadLimit must be between 1 and 100000.");
         Require(MaxWait >= TimeSpan.Zero && MaxWait <= TimeSpan.FromMinutes(10), "Switchboard:MaxWait must be between 0s and 10m.");
         DefaultRetention.Validate();

@@ -51,6 +51,40 @@ public sealed class CommandLineTests
         Assert.Equal("cli", lines[1].GetProperty("headers").GetProperty("source").GetString());
     }
 
+    [Theory]
+    [InlineData("grpc", "grpc")]
+    [InlineData("grpc", "sse")]
+    [InlineData("ws", "grpc")]
+    [InlineData("rest", "ws")]
+    [InlineData("ws", "poll")]
+    public async Task Every_transport_of_pub_and_sub_carries_the_same_messages(string pubVia, string subVia)
+    {
+        await using var hub = await HubProcess.StartAsync("--memory");
+        var server = hub.Address.ToString();
+        var topic = $"cli.{pubVia}.{subVia}";
+        var (code, output) = await RunAsync("pub", "--via", pubVia, "--server", server, topic, "{\"id\":1}", "--key", "k-1", "-H", "source=cli");
+        Assert.True(code == 0, output);
+        Assert.Equal(1, JsonDocument.Parse(output).RootElement.GetProperty("offset").GetInt64());
+        await using (var pub = HubProcess.Launch(["pub", "--via", pubVia, "--server", server, topic, "-"]))
+        {
+            await pub.StandardInput.WriteLineAsync("plain words");
+            await pub.StandardInput.WriteLineAsync("[2,3]");
+            pub.StandardInput.Close();
+            Assert.True(await pub.WaitForExitAsync(CommandTimeout) == 0, pub.Output);
+        }
+
+        (code, output) = await RunAsync("sub", "--via", subVia, "--server", server, topic, "--after", "0", "--count", "3");
+        Assert.True(code == 0, output);
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal([1L, 2L, 3L], lines.Select(l => l.GetProperty("offset").GetInt64()));
+        Assert.Equal(1, lines[0].GetProperty("payload").GetProperty("id").GetInt32());
+        Assert.Equal("k-1", lines[0].GetProperty("key").GetString());
+        Assert.Equal("cli", lines[0].GetProperty("headers").GetProperty("source").GetString());
+        Assert.Equal("plain words", lines[1].GetProperty("payload").GetString());
+        Assert.Equal(3, lines[2].GetProperty("payload")[1].GetInt32());
+        Assert.All(lines, l => Assert.Equal(topic, l.GetProperty("topic").GetString()));
+    }
+
     [Fact]
     public async Task Sub_from_now_receives_a_message_published_while_it_waits()
     {

@@ -252,4 +252,49 @@ public sealed class GrpcTests
         Assert.NotEqual("0", status);
         Assert.Equal(HttpStatusCode.OK, (await hub.Http.GetAsync("/readyz")).StatusCode);
     }
+
+    [Fact]
+    public async Task A_subscriber_that_never_reads_is_cut_with_a_status_and_the_hub_buffers_little()
+    {
+        // Otherwise .NET's client grows its HTTP/2 window and takes everything: this client would not be slow.
+        Assert.True(Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_HTTP_SOCKETSHTTPHANDLER_HTTP2FLOWCONTROL_DISABLEDYNAMICWINDOWSIZING") == "1",
+            "Run the tests with ./test.sh: it sets DOTNET_SYSTEM_NET_HTTP_SOCKETSHTTPHANDLER_HTTP2FLOWCONTROL_DISABLEDYNAMICWINDOWSIZING=1 for this test.");
+        await using var hub = await TestHub.StartAsync(settings: new Dictionary<string, string?>
+        {
+            ["Switchboard:Connections:SlowConsumerTimeout"] = "2s",
+            ["Switchboard:Connections:CloseGrace"] = "2s",
+        });
+        var (channel, client) = Connect(hub);
+        using (channel)
+        {
+            using var call = client.Subscribe(new SubscribeRequest { Topics = { "g.slow" }, AfterOffset = 0 });
+            var pad = new string('x', 4000);
+            long maxBuffered = 0;
+            for (var batch = 0; batch < 40; batch++)
+            {
+                var request = new PublishRequest { Topic = "g.slow" };
+                for (var i = 0; i < 250; i++)
+                {
+                    request.Messages.Add(new MessageDraft { Payload = Json(new { i, pad }) });
+                }
+                await client.PublishAsync(request);
+                using var connections = JsonDocument.Parse(await hub.Http.GetStringAsync("/v1/connections"));
+                foreach (var connection in connections.RootElement.GetProperty("connections").EnumerateArray())
+                {
+                    maxBuffered = Math.Max(maxBuffered, connection.GetProperty("bufferedBytes").GetInt64());
+                }
+            }
+            // Never read until now: the hub has reset the stream; reading reaches the reset after what was already on its way.
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            var error = await Assert.ThrowsAsync<RpcException>(async () =>
+            {
+                while (await call.ResponseStream.MoveNext(timeout.Token))
+                {
+                }
+            });
+            Assert.False(timeout.IsCancellationRequested, $"the stream was not ended by the hub: {error.Status}");
+            Assert.NotEqual(StatusCode.OK, error.StatusCode);
+            Assert.InRange(maxBuffered, 0, 1024 * 1024 + 64 * 1024);
+        }
+    }
 }

@@ -28,13 +28,40 @@ public sealed class Report
         var memory = File.ReadLines("/proc/meminfo").First(l => l.StartsWith("MemTotal", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1];
         var cpu = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':')[1].Trim() ?? "?";
         return string.Create(CultureInfo.InvariantCulture,
-            $"{Environment.ProcessorCount} cores ({cpu}), {long.Parse(memory, CultureInfo.InvariantCulture) / 1024 / 1024} GiB, {RuntimeInformation.OSDescription}, .NET {Environment.Version}");
+            $"{Environment.ProcessorCount} cores ({cpu}), {long.Parse(memory, CultureInfo.InvariantCulture) / 1024 / 1024} GiB, {RuntimeInformation.OSDescription}, .NET {Environment.Version}, temp data on {TempFileSystem()}");
     }
+
+    /// <summary>The file system that holds the benchmark databases (what fsync costs depends on it), from /proc/mounts.</summary>
+    private static string TempFileSystem()
+    {
+        var temp = Path.GetTempPath();
+        var best = (Mount: "", Text: "?");
+        foreach (var line in File.ReadLines("/proc/mounts"))
+        {
+            var fields = line.Split(' ');
+            if (fields.Length > 2 && temp.StartsWith(fields[1], StringComparison.Ordinal) && fields[1].Length > best.Mount.Length)
+            {
+                best = (fields[1], $"{fields[2]} ({fields[0]})");
+            }
+        }
+        return best.Text;
+    }
+
+    /// <summary>The command line of this run, as a user would type it.</summary>
+    public static string Command(string[] args)
+        => "dotnet run -c Release --project bench/Switchboard.Bench" + (args.Length > 0 ? " -- " + string.Join(' ', args) : "");
+
+    /// <summary>The command that produced this report (shown in its header).</summary>
+    public string CommandLine { get; init; } = "";
 
     public string ToMarkdown(int runs)
     {
         var text = new StringBuilder();
-        text.AppendLine(CultureInfo.InvariantCulture, $"Machine: {Machine()}. {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC. {runs} runs per figure (min / median / max).");
+        text.AppendLine(CultureInfo.InvariantCulture, $"Machine: {Machine()}. {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC. {runs} run{(runs == 1 ? "" : "s")} per figure (min / median / max); ratios are of medians.");
+        if (CommandLine.Length > 0)
+        {
+            text.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"Command: `{CommandLine}`");
+        }
         foreach (var scenario in _measurements.Select(m => m.Scenario).Distinct())
         {
             text.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"### {scenario}").AppendLine();
@@ -58,6 +85,7 @@ public sealed class Report
         var json = new
         {
             machine = Machine(),
+            command = CommandLine,
             date = DateTime.UtcNow,
             runs,
             measurements = _measurements.Select(m => new { m.Scenario, m.Name, m.Unit, m.Runs, m.Min, m.Median, m.Max }),

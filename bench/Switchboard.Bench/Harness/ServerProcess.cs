@@ -13,7 +13,37 @@ public sealed partial class ServerProcess : IAsyncDisposable
     private readonly StringBuilder _output = new();
     private readonly TaskCompletionSource<Uri> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    // Every server this program started and has not stopped yet, so that Ctrl+C or a crash of the harness stops
+    // them too (by their PIDs; nothing else is ever killed).
+    private static readonly HashSet<Process> Live = [];
+
     private ServerProcess(Process process) => _process = process;
+
+    /// <summary>Stops every server still running that this program started (on exit, Ctrl+C or an unhandled error).</summary>
+    public static void StopAllStarted()
+    {
+        Process[] running;
+        lock (Live)
+        {
+            running = [.. Live];
+            Live.Clear();
+        }
+        foreach (var process in running)
+        {
+            try
+            {
+                if (!process.HasExited)
+                {
+                    process.Kill(entireProcessTree: false);
+                    process.WaitForExit(5000);
+                }
+            }
+            catch (InvalidOperationException)
+            {
+                // it exited meanwhile
+            }
+        }
+    }
 
     public Uri Address => _listening.Task.Result;
     public int Pid => _process.Id;
@@ -23,7 +53,9 @@ public sealed partial class ServerProcess : IAsyncDisposable
         get
         {
             var path = Path.GetFullPath(typeof(ServerProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "SwitchboardCli").Value!);
-            return File.Exists(path) ? path : throw new FileNotFoundException($"The hub is not built at {path}; run the bench with -c Release (dotnet run -c Release --project bench/Switchboard.Bench).");
+            return File.Exists(path) ? path : throw new BenchSetupException(
+                $"The hub is not built: {path} is missing. Build it first (dotnet build -c Release Switchboard.slnx), or run the bench as "
+                + "'dotnet run -c Release --project bench/Switchboard.Bench', which builds it alongside.");
         }
     }
 
@@ -54,7 +86,11 @@ public sealed partial class ServerProcess : IAsyncDisposable
         {
             info.Environment[name] = value;
         }
-        var process = Process.Start(info) ?? throw new InvalidOperationException("could not start dotnet");
+        var process = Process.Start(info) ?? throw new BenchSetupException("could not start 'dotnet'");
+        lock (Live)
+        {
+            Live.Add(process);
+        }
         var server = new ServerProcess(process);
         process.OutputDataReceived += (_, e) => server.OnLine(e.Data);
         process.ErrorDataReceived += (_, e) => server.OnLine(e.Data);
@@ -63,18 +99,37 @@ public sealed partial class ServerProcess : IAsyncDisposable
         var first = await Task.WhenAny(server._listening.Task, process.WaitForExitAsync(), Task.Delay(TimeSpan.FromSeconds(60)));
         if (first != server._listening.Task)
         {
-            process.Kill();
-            throw new InvalidOperationException($"{Path.GetFileName(dll)} {string.Join(' ', arguments)} did not start:\n{server._output}");
+            await server.DisposeAsync();
+            throw new BenchSetupException($"'dotnet {Path.GetFileName(dll)} {string.Join(' ', arguments)}' did not print \"Listening on http://…\" within 60 s:\n{server.Output}");
         }
         if (readiness is not null)
         {
+            // Bounded: 600 x 50 ms = 30 s for the hub to open its store and answer /readyz with 200.
             using var http = new HttpClient { BaseAddress = server.Address };
-            for (var i = 0; i < 600 && !(await http.GetAsync(readiness)).IsSuccessStatusCode; i++)
+            var ready = false;
+            for (var i = 0; i < 600 && !(ready = (await http.GetAsync(readiness)).IsSuccessStatusCode); i++)
             {
                 await Task.Delay(50);
             }
+            if (!ready)
+            {
+                await server.DisposeAsync();
+                throw new BenchSetupException($"{server.Address}{readiness.TrimStart('/')} did not answer 200 within 30 s:\n{server.Output}");
+            }
         }
         return server;
+    }
+
+    /// <summary>What the server printed so far (stdout and stderr).</summary>
+    public string Output
+    {
+        get
+        {
+            lock (_output)
+            {
+                return _output.ToString();
+            }
+        }
     }
 
     private void OnLine(string? line)
@@ -85,7 +140,11 @@ public sealed partial class ServerProcess : IAsyncDisposable
         }
         lock (_output)
         {
-            _output.AppendLine(line);
+            // Kept for error reports; bounded so that a chatty server cannot grow the harness without limit.
+            if (_output.Length < 64 * 1024)
+            {
+                _output.AppendLine(line);
+            }
         }
         var match = ListeningLine().Match(line);
         if (match.Success)
@@ -139,7 +198,12 @@ public sealed partial class ServerProcess : IAsyncDisposable
         if (!_process.HasExited)
         {
             _process.Kill(entireProcessTree: false);
-            await _process.WaitForExitAsync();
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await _process.WaitForExitAsync(timeout.Token);
+        }
+        lock (Live)
+        {
+            Live.Remove(_process);
         }
         _process.Dispose();
     }

@@ -3,32 +3,57 @@ using System.Text;
 
 namespace Switchboard.Bench.Scenarios;
 
-/// <summary>Bounded load loops: a fixed number of workers for a fixed time (and at most a fixed count).</summary>
+/// <summary>What a bounded load loop did: operations (requests, appends), units (messages) and the time it took.</summary>
+internal readonly record struct Throughput(long Operations, long Units, TimeSpan Elapsed)
+{
+    public double OperationsPerSecond => Operations / Elapsed.TotalSeconds;
+    public double UnitsPerSecond => Units / Elapsed.TotalSeconds;
+}
+
+/// <summary>Bounded load loops: a fixed number of workers for a fixed time, and at most a fixed count.</summary>
 internal static class Load
 {
-    /// <summary>Runs <paramref name="workers"/> loops of <paramref name="operation"/> for <paramref name="duration"/>; returns operations per second.</summary>
-    public static async Task<double> RateAsync(int workers, TimeSpan duration, Func<Task<int>> operation, long maxOperations = 10_000_000)
+    /// <summary>
+    /// An upper bound on operations per timed run, whatever the time limit: far above what this machine reaches in a
+    /// few seconds (~10^5/s), so only a runaway loop (a server answering errors instantly) ever meets it.
+    /// </summary>
+    public const long MaxOperations = 5_000_000;
+
+    /// <summary>
+    /// Runs <paramref name="workers"/> loops of <paramref name="operation"/> (which returns how many units it carried)
+    /// until <paramref name="duration"/> has passed or <see cref="MaxOperations"/> operations have started.
+    /// Operations in flight when the time is up finish and are counted, with the clock stopped after them.
+    /// </summary>
+    public static async Task<Throughput> RunAsync(int workers, TimeSpan duration, Func<Task<int>> operation)
     {
-        long done = 0;
+        long started = 0, completed = 0, units = 0;
         var clock = Stopwatch.StartNew();
         var tasks = Enumerable.Range(0, workers).Select(_ => Task.Run(async () =>
         {
-            while (clock.Elapsed < duration && Interlocked.Read(ref done) < maxOperations)
+            while (clock.Elapsed < duration && Interlocked.Increment(ref started) <= MaxOperations)
             {
-                Interlocked.Add(ref done, await operation());
+                Interlocked.Add(ref units, await operation());
+                Interlocked.Increment(ref completed);
             }
         })).ToList();
         await Task.WhenAll(tasks);
-        return done / clock.Elapsed.TotalSeconds;
+        var elapsed = clock.Elapsed;
+        return new Throughput(completed, units, elapsed);
     }
 
-    /// <summary>A JSON payload of about <paramref name="bytes"/> bytes.</summary>
+    /// <summary>A JSON payload of exactly <paramref name="bytes"/> bytes (UTF-8): {"data":"xxx…"}.</summary>
     public static string Payload(int bytes) => "{\"data\":\"" + new string('x', Math.Max(0, bytes - 11)) + "\"}";
 
+    /// <summary>
+    /// One client, many connections: 512 per server is above every concurrency used here, so no caller ever waits
+    /// for a free connection (HTTP/1.1 carries one request at a time per connection).
+    /// </summary>
     public static HttpClient Client(Uri address) => new(new SocketsHttpHandler
     {
         MaxConnectionsPerServer = 512,
         PooledConnectionLifetime = TimeSpan.FromMinutes(10),
+        UseCookies = false,
+        UseProxy = false,
     })
     { BaseAddress = address, Timeout = TimeSpan.FromSeconds(60) };
 

@@ -5,7 +5,7 @@ using System.Text.Json;
 
 namespace Switchboard.Cli.Commands;
 
-/// <summary><c>switchboard pub TOPIC [DATA|-]</c>: publish over REST.</summary>
+/// <summary><c>switchboard pub TOPIC [DATA|-]</c>: publish over REST, WebSocket or gRPC.</summary>
 internal static class PubCommand
 {
     // Lines read from stdin are sent in batches: one request (one transaction, one fsync) per 500 lines keeps
@@ -20,8 +20,8 @@ internal static class PubCommand
         var headers = new Option<string[]>("--header", "-H") { Description = "A header as name=value (repeatable).", AllowMultipleArgumentsPerToken = false };
         var contentType = new Option<string?>("--content-type") { Description = "Publish DATA as raw bytes of this type (e.g. text/plain) instead of guessing." };
         var idempotencyKey = new Option<string?>("--idempotency-key") { Description = "Retries with the same key return the first result instead of publishing again." };
-        var via = new Option<string>("--via") { Description = "Transport: rest (default) or ws (one WebSocket, publishes pipelined).", DefaultValueFactory = _ => "rest" };
-        via.AcceptOnlyFromAmong("rest", "ws");
+        var via = new Option<string>("--via") { Description = "Transport: rest (default), ws (one WebSocket, publishes pipelined) or grpc (unary Publish; stdin lines on one PublishStream).", DefaultValueFactory = _ => "rest" };
+        via.AcceptOnlyFromAmong("rest", "ws", "grpc");
 
         var command = new Command("pub", "Publish a message (or one per line of stdin) to a topic.") { topic, data, key, headers, contentType, idempotencyKey, via };
         command.SetAction((parse, cancellationToken) => Cli.RunAsync(async () =>
@@ -31,6 +31,11 @@ internal static class PubCommand
             var headerMap = ParseHeaders(parse.GetValue(headers) ?? []);
             var path = $"/v1/topics/{Uri.EscapeDataString(name)}/messages";
             var text = parse.GetValue(data);
+            if (parse.GetValue(via) == "grpc")
+            {
+                var fields = new GrpcTransport.PublishFields(parse.GetValue(key), headerMap, parse.GetValue(contentType), parse.GetValue(idempotencyKey));
+                return await GrpcTransport.PublishAsync(new Uri(client.Server), parse.GetValue(CommonOptions.ApiKey), name, text, fields, cancellationToken);
+            }
             if (parse.GetValue(via) == "ws")
             {
                 if (parse.GetValue(contentType) is not null)

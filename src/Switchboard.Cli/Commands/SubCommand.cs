@@ -4,7 +4,7 @@ using System.Text.Json;
 
 namespace Switchboard.Cli.Commands;
 
-/// <summary><c>switchboard sub TOPIC</c>: follow a topic by long polling; one JSON line per message on stdout.</summary>
+/// <summary><c>switchboard sub TOPIC</c>: follow a topic by long polling (or poll, SSE, WebSocket, gRPC); one JSON line per message on stdout.</summary>
 internal static class SubCommand
 {
     // Each long poll waits up to 30 s: well under the hub's 60 s limit and typical proxy idle timeouts, so an
@@ -16,8 +16,8 @@ internal static class SubCommand
         var topic = new Argument<string>("topic") { Description = "The topic to follow." };
         var after = new Option<string?>("--after") { Description = "Start after this position (an offset, or epoch:offset); 0 = from the oldest retained message. Default: only new messages." };
         var count = new Option<int?>("--count", "-n") { Description = "Exit after this many messages." };
-        var via = new Option<string>("--via") { Description = "Transport: longpoll (default), poll, sse or ws.", DefaultValueFactory = _ => "longpoll" };
-        via.AcceptOnlyFromAmong("longpoll", "poll", "sse", "ws");
+        var via = new Option<string>("--via") { Description = "Transport: longpoll (default), poll, sse, ws or grpc.", DefaultValueFactory = _ => "longpoll" };
+        via.AcceptOnlyFromAmong("longpoll", "poll", "sse", "ws", "grpc");
 
         var command = new Command("sub", "Follow a topic: one JSON line per message on stdout; notices on stderr. Resumes by position after a drop.") { topic, after, count, via };
         command.SetAction((parse, cancellationToken) => Cli.RunAsync(async () =>
@@ -43,6 +43,9 @@ internal static class SubCommand
                     return 0;
                 case "ws":
                     await Followers.WebSocketAsync(server, parse.GetValue(CommonOptions.ApiKey), name, position, output, cancellationToken);
+                    return 0;
+                case "grpc":
+                    await GrpcTransport.FollowAsync(server, parse.GetValue(CommonOptions.ApiKey), name, position, output, cancellationToken);
                     return 0;
             }
             var received = 0;

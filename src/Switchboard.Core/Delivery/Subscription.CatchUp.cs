@@ -71,9 +71,14 @@ public sealed partial class Subscription
                     cursor.Next = 1;
                     if (cursor.Notices.Count == 0)
                     {
-                        cursor.CatchingUp = false;
+                        if (cursor.Pending == 0)
+                        {
+                            cursor.CatchingUp = false;
+                            return;
+                        }
+                        // A commit was seen live while we were catching up (the topic may have been created after
+                        // our read): read again rather than go live and strand it. Pending restarts from this read.
                         cursor.Pending = 0;
-                        return;
                     }
                 }
                 continue;

@@ -186,9 +186,14 @@ internal sealed class Outbox
             _bytes -= length;
             if (_bytes < _capacity)
             {
-                _fullSince = 0;
                 room = _room;
                 _room = null;
+            }
+            // Hysteresis: a reader that takes a frame now and then while the buffer stays nearly full is still not
+            // keeping up; only draining to half the capacity counts as having caught up.
+            if (_bytes <= _capacity / 2)
+            {
+                _fullSince = 0;
             }
         }
         room?.TrySetResult();

@@ -22,6 +22,10 @@ internal static class GrpcHosting
             // A message of the maximum size plus its envelope; larger ones get RESOURCE_EXHAUSTED from the framework.
             grpc.MaxReceiveMessageSize = (int)Math.Min(int.MaxValue, Math.Max(options.MaxRequestBytes, options.Hub.MaxMessageBytes + 64 * 1024));
             grpc.EnableDetailedErrors = false;
+            // Without this, gRPC maps a catch-all POST /{service}/{method} that answers every unknown two-segment
+            // path (POST /v1/topics would be a 404 "unimplemented service" instead of REST's 405). Unknown services
+            // now fall through to routing's 404, which gRPC clients read as UNIMPLEMENTED all the same.
+            grpc.IgnoreUnknownServices = true;
         });
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IServiceMethodProvider<SwitchboardGrpcService>, MethodProvider>());
         services.AddSingleton<HealthServiceImpl>();

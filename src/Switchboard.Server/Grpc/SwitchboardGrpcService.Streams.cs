@@ -27,7 +27,7 @@ internal sealed partial class SwitchboardGrpcService
                 throw GrpcErrors.ToRpc(ex);
             }
             sink.Open();
-            await WriteAsync(connection, responses, context);
+            await WriteAsync(connection, responses, context, options.CloseGrace);
         }
         finally
         {
@@ -41,7 +41,7 @@ internal sealed partial class SwitchboardGrpcService
         var connection = Open(context);
         try
         {
-            var writing = WriteAsync(connection, responses, context);
+            var writing = WriteAsync(connection, responses, context, options.CloseGrace);
             await using (var session = new FrameSession(hub, connection, ProtoFrameCodec.Instance))
             {
                 try
@@ -79,10 +79,16 @@ internal sealed partial class SwitchboardGrpcService
         return connection;
     }
 
-    /// <summary>Drains the outbox into the response stream; a burst is written with one flush.</summary>
-    private static async Task WriteAsync(Connection connection, IServerStreamWriter<Encoded> responses, ServerCallContext context)
+    /// <summary>
+    /// Drains the outbox into the response stream; a burst is written with one flush. Once the hub ends the call it
+    /// stops between frames; a write the client does not take within the grace period is abandoned (the stream is
+    /// reset), otherwise the call ends with the status that says why.
+    /// </summary>
+    private static async Task WriteAsync(Connection connection, IServerStreamWriter<Encoded> responses, ServerCallContext context, TimeSpan grace)
     {
         var buffered = new WriteOptions(WriteFlags.BufferHint);
+        using var stuck = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
+        using var armed = connection.Closing.Register(() => stuck.CancelAfter(grace));
         try
         {
             while (true)
@@ -92,26 +98,45 @@ internal sealed partial class SwitchboardGrpcService
                 {
                     return;
                 }
-                while (connection.Outbox.TryRead(out var next))
+                // A burst is written without flushing, up to 64 KiB: flushing is where backpressure applies, so a
+                // burst with no bound would buffer without bound while producers keep refilling the outbox.
+                var burst = 0;
+                while (burst < BurstBytes && connection.Outbox.TryRead(out var next))
                 {
                     responses.WriteOptions = buffered;
-                    await responses.WriteAsync(new Encoded(frame.Data));
+                    await responses.WriteAsync(new Encoded(frame.Data), stuck.Token);
+                    burst += frame.Data.Length;
                     frame = next;
                 }
                 responses.WriteOptions = null;
-                await responses.WriteAsync(new Encoded(frame.Data));
+                await responses.WriteAsync(new Encoded(frame.Data), stuck.Token);
             }
         }
-        catch (OperationCanceledException) when (connection.CloseReason is var (code, detail))
+        catch (OperationCanceledException) when (connection.CloseReason is var (code, detail) && !stuck.IsCancellationRequested)
         {
-            // Ended by the hub (slow consumer, drain): the status says why, so the client resumes knowingly.
+            if (code == ErrorCode.SlowConsumer)
+            {
+                // A status would wait behind the frames the client is not taking (HTTP/2 sends a stream's trailers
+                // after its data): reset the stream instead; the client sees the call fail and resumes by position.
+                context.GetHttpContext().Abort();
+                return;
+            }
+            // Ended by the hub for another reason (drain): the status says why, so the client resumes knowingly.
             throw GrpcErrors.ToRpc(code, detail);
         }
         catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
         {
             // the client went away or its deadline passed
         }
+        catch (OperationCanceledException) when (stuck.IsCancellationRequested)
+        {
+            // The client stopped taking frames altogether: even the status would wait behind them, so reset the stream.
+            context.GetHttpContext().Abort();
+        }
     }
+
+    // About one HTTP/2 flow-control window's worth: a flush per burst, yet never more than this unflushed.
+    private const int BurstBytes = 64 * 1024;
 
     /// <summary>A stored message as a protobuf Message (the Subscribe stream's element).</summary>
     private static readonly MessageEncoding MessageOnly = new MessageOnlyEncoding();

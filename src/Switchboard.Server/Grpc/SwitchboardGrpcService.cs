@@ -10,7 +10,7 @@ namespace Switchboard.Server.Grpc;
 /// <c>switchboard.v1.Switchboard</c>: a thin adapter like every transport — decode (protobuf), ask the hub, encode.
 /// Streams run on the same connection model as WebSockets (bounded outbox, slow-consumer cut, drain).
 /// </summary>
-internal sealed partial class SwitchboardGrpcService(Hub hub, ConnectionRegistry registry)
+internal sealed partial class SwitchboardGrpcService(Hub hub, ConnectionRegistry registry, ServerOptions options)
 {
     public async Task<PublishReply> Publish(PublishRequest request, ServerCallContext context)
     {

@@ -1,3 +1,4 @@
+using System.Buffers;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -128,11 +129,14 @@ internal static class SseEndpoints
                         {
                             break;
                         }
-                        await body.WriteAsync(frame.Data);
-                        // Write whatever else is ready, then flush once: one syscall for a burst of events.
-                        while (!connection.Closing.IsCancellationRequested && connection.Outbox.TryRead(out frame))
+                        // Copy whatever else is ready (up to 64 KiB) and flush once: one syscall for a burst of events.
+                        // The bound matters: flushing is where backpressure applies.
+                        body.Write(frame.Data.Span);
+                        var burst = frame.Data.Length;
+                        while (burst < 64 * 1024 && !connection.Closing.IsCancellationRequested && connection.Outbox.TryRead(out frame))
                         {
-                            await body.WriteAsync(frame.Data);
+                            body.Write(frame.Data.Span);
+                            burst += frame.Data.Length;
                         }
                         await body.FlushAsync();
                     }

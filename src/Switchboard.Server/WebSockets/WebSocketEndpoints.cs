@@ -151,9 +151,20 @@ internal static class WebSocketEndpoints
         // then wait for its answer. A client that neither reads nor answers is reset, not waited for.
         var grace = options.CloseGrace;
         var told = await Completes(sending, grace) && await pump.CloseAsync(close.Status, close.Reason, grace);
-        // An aborted WebSocket already said what it had to (e.g. its own 1007 close); a reset now could make the
-        // client lose that close frame, so the connection is left to end normally.
-        if ((!told || !await Completes(receiving, grace)) && socket.State != WebSocketState.Aborted)
+        if (socket.State == WebSocketState.Aborted)
+        {
+            // The WebSocket wrote its close (e.g. 1007) into the transport's output and let go of the stream.
+            // Returning now would end the connection at once and could drop that frame before it is sent, so wait
+            // for the client to hang up, at most the grace period.
+            try
+            {
+                await Task.Delay(grace, context.RequestAborted);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+        else if (!told || !await Completes(receiving, grace))
         {
             context.Abort();
         }
