@@ -10,13 +10,18 @@ if (args.Length > 0 && args[0] == "baseline-server")
     await BaselineServer.RunAsync(args[1..]);
     return 0;
 }
+if (args.Length > 0 && args[0] == "grpc-baseline-server")
+{
+    await GrpcBaselineServer.RunAsync(args[1..]);
+    return 0;
+}
 if (args.Length > 0 && args[0] == "signalr-server")
 {
     await SignalRServer.RunAsync(args[1..]);
     return 0;
 }
 
-IScenario[] all = [new EngineScenario(), new RestPublishScenario(), new LongPollScenario(), new FanOutScenario(), new IdleConnectionsScenario()];
+IScenario[] all = [new EngineScenario(), new RestPublishScenario(), new GrpcScenario(), new LongPollScenario(), new FanOutScenario(), new IdleConnectionsScenario()];
 BenchOptions options;
 List<IScenario> chosen;
 try

@@ -46,7 +46,7 @@ internal sealed class ConnectionRegistry(ServerOptions options, TimeProvider tim
                         connection.Outbox.Enqueue(heartbeat); // keeps proxies from closing an idle stream
                     }
                     var full = connection.Outbox.FullFor;
-                    if (full >= options.SlowConsumerTimeout)
+                    if (full >= options.SlowConsumerTimeout && connection.CloseReason is null)
                     {
                         ConnectionLog.SlowConsumer(logger, connection.Id, connection.Transport, connection.Outbox.Bytes, (long)full.TotalMilliseconds);
                         connection.Abort(ErrorCode.SlowConsumer,

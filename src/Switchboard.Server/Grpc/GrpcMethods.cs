@@ -1,6 +1,7 @@
 using System.Buffers;
 using Google.Protobuf;
 using Grpc.Core;
+using Switchboard.Core;
 using Switchboard.Protocol.V1;
 
 namespace Switchboard.Server.Grpc;
@@ -27,7 +28,18 @@ internal static class GrpcMethods
     public const string Service = "switchboard.v1.Switchboard";
 
     private static Marshaller<T> Proto<T>(MessageParser<T> parser) where T : class, IMessage<T>
-        => Marshallers.Create(message => message.ToByteArray(), bytes => parser.ParseFrom(bytes));
+        => Marshallers.Create(message => message.ToByteArray(), bytes =>
+        {
+            try
+            {
+                return parser.ParseFrom(bytes);
+            }
+            catch (InvalidProtocolBufferException ex)
+            {
+                // The client's mistake: INVALID_ARGUMENT with what was wrong, not INTERNAL (and not logged as a fault).
+                throw GrpcErrors.ToRpc(ErrorCode.InvalidRequest, $"The request is not a valid {typeof(T).Name} protobuf message: {ex.Message}");
+            }
+        });
 
     private static readonly Marshaller<Encoded> EncodedMarshaller = new(
         (encoded, context) =>

@@ -88,7 +88,18 @@ internal sealed partial class SwitchboardGrpcService
     {
         var buffered = new WriteOptions(WriteFlags.BufferHint);
         using var stuck = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
-        using var armed = connection.Closing.Register(() => stuck.CancelAfter(grace));
+        var http = context.GetHttpContext();
+        using var armed = connection.Closing.Register(() =>
+        {
+            if (connection.CloseReason?.Code == ErrorCode.SlowConsumer)
+            {
+                // It has not read for the whole slow-consumer timeout: no grace, and no status (it would queue behind
+                // the data it is not taking). Reset the stream now; the client sees the call fail and resumes.
+                http.Abort();
+                return;
+            }
+            stuck.CancelAfter(grace);
+        });
         try
         {
             while (true)
@@ -112,15 +123,12 @@ internal sealed partial class SwitchboardGrpcService
                 await responses.WriteAsync(new Encoded(frame.Data), stuck.Token);
             }
         }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or InvalidOperationException && connection.CloseReason?.Code == ErrorCode.SlowConsumer)
+        {
+            // the stream was reset when the hub cut it (above)
+        }
         catch (OperationCanceledException) when (connection.CloseReason is var (code, detail) && !stuck.IsCancellationRequested)
         {
-            if (code == ErrorCode.SlowConsumer)
-            {
-                // A status would wait behind the frames the client is not taking (HTTP/2 sends a stream's trailers
-                // after its data): reset the stream instead; the client sees the call fail and resumes by position.
-                context.GetHttpContext().Abort();
-                return;
-            }
             // Ended by the hub for another reason (drain): the status says why, so the client resumes knowingly.
             throw GrpcErrors.ToRpc(code, detail);
         }
@@ -131,7 +139,7 @@ internal sealed partial class SwitchboardGrpcService
         catch (OperationCanceledException) when (stuck.IsCancellationRequested)
         {
             // The client stopped taking frames altogether: even the status would wait behind them, so reset the stream.
-            context.GetHttpContext().Abort();
+            http.Abort();
         }
     }
 

@@ -73,6 +73,12 @@ internal sealed partial class SwitchboardGrpcService(Hub hub, ConnectionRegistry
             status.Trailers.Add("switchboard-count", summary.Count.ToString(System.Globalization.CultureInfo.InvariantCulture));
             throw status;
         }
+        catch (Exception ex) when (ex is IOException || (ex is OperationCanceledException && context.CancellationToken.IsCancellationRequested))
+        {
+            // The client abandoned (reset) the stream: what it sent before is committed in order (the pending publishes
+            // complete on their own); there is no one to answer.
+            throw new RpcException(new Status(StatusCode.Cancelled, "The client abandoned the stream."));
+        }
     }
 
 #pragma warning disable CA1822 // instance methods: the method provider binds them on the service instance, and issue 5 fills them in
