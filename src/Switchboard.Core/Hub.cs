@@ -79,6 +79,8 @@ public sealed partial class Hub : IStoreListener, IAsyncDisposable
             _state = HubState.Draining;
         }
         _dispatcher.Waiters.WakeAll();
+        _queueWaiters.WakeAll();
+        _replyWaiters.WakeAll();
         _draining.Cancel();
         HubLog.Draining(_logger);
     }

@@ -15,6 +15,9 @@ public sealed class HubOptions
     /// <summary>Whether publishing to a topic that does not exist creates it.</summary>
     public bool AutoCreateTopics { get; set; } = true;
 
+    /// <summary>Whether sending to a missing queue creates it (with the default settings).</summary>
+    public bool AutoCreateQueues { get; set; } = true;
+
     /// <summary>Retention for topics created without a configuration.</summary>
     public RetentionPolicy DefaultRetention { get; set; } = new(MaxMessages: null, MaxAge: TimeSpan.FromDays(7), MaxBytes: 1L << 30);
 

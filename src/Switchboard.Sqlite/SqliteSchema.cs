@@ -5,7 +5,7 @@ namespace Switchboard.Sqlite;
 /// <summary>The database layout and its version. A database from a newer Switchboard is refused, never guessed at.</summary>
 internal static class SqliteSchema
 {
-    public const int Version = 1;
+    public const int Version = 2; // 2: queues, bindings, replies (a version-1 database gains the tables on open)
 
     // messages is a rowid table with a unique (topic_id, offset) index rather than WITHOUT ROWID: rows carry
     // payloads up to 1 MiB, and WITHOUT ROWID trees store whole rows in interior pages, which SQLite's docs
@@ -50,6 +50,58 @@ internal static class SqliteSchema
             PRIMARY KEY (topic_id, key)
         ) WITHOUT ROWID;
         CREATE INDEX IF NOT EXISTS idempotency_by_expiry ON idempotency (expires_at);
+        CREATE TABLE IF NOT EXISTS queues (
+            id             INTEGER PRIMARY KEY AUTOINCREMENT,
+            name           TEXT    NOT NULL UNIQUE,
+            config         TEXT    NOT NULL,
+            config_version INTEGER NOT NULL,
+            created_at     INTEGER NOT NULL,
+            next_id        INTEGER NOT NULL DEFAULT 1
+        );
+        CREATE TABLE IF NOT EXISTS queue_messages (
+            queue_id         INTEGER NOT NULL,
+            id               INTEGER NOT NULL,
+            enqueued_at      INTEGER NOT NULL,
+            state            INTEGER NOT NULL,
+            attempts         INTEGER NOT NULL,
+            visible_at       INTEGER NOT NULL,
+            lease            TEXT,
+            lease_expires_at INTEGER,
+            last_error       TEXT,
+            dead_reason      TEXT,
+            dead_at          INTEGER,
+            key              TEXT,
+            content_type     TEXT    NOT NULL,
+            headers          BLOB,
+            reply_to         TEXT,
+            correlation_id   TEXT,
+            payload          BLOB    NOT NULL
+        );
+        CREATE UNIQUE INDEX IF NOT EXISTS queue_messages_by_id ON queue_messages (queue_id, id);
+        CREATE TABLE IF NOT EXISTS queue_keys (
+            queue_id    INTEGER NOT NULL,
+            key         TEXT    NOT NULL,
+            fingerprint TEXT    NOT NULL,
+            first_id    INTEGER NOT NULL,
+            count       INTEGER NOT NULL,
+            expires_at  INTEGER NOT NULL,
+            PRIMARY KEY (queue_id, key)
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS bindings (
+            pattern TEXT NOT NULL,
+            queue   TEXT NOT NULL,
+            PRIMARY KEY (pattern, queue)
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS replies (
+            id           TEXT    PRIMARY KEY,
+            queue        TEXT    NOT NULL,
+            expires_at   INTEGER NOT NULL,
+            replied_at   INTEGER,
+            key          TEXT,
+            content_type TEXT,
+            headers      BLOB,
+            payload      BLOB
+        );
         """;
 
     public static void Apply(SqliteConnection connection, string path)

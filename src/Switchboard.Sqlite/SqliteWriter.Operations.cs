@@ -53,6 +53,7 @@ internal sealed partial class SqliteWriter
         {
             SaveIdempotency(topic.Id, newToken, messages[0].Offset, messages.Length, request.Timestamp);
         }
+        EnqueueBound(topic.Name, messages, payloads, request.Timestamp);
         return new AppendResult
         {
             Topic = topic.Name,
@@ -114,6 +115,7 @@ internal sealed partial class SqliteWriter
             }
         }
         Execute(_deleteExpiredKeys, ("$now", now.UtcTicks));
+        SweepQueues(now);
         return dropped;
     }
 

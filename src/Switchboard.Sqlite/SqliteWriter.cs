@@ -39,7 +39,9 @@ internal sealed partial class SqliteWriter : IDisposable
             FullMode = BoundedChannelFullMode.Wait,
         });
         Prepare();
+        PrepareQueues();
         LoadTopics();
+        LoadQueues();
         _thread = new Thread(Run) { IsBackground = true, Name = "switchboard-sqlite-writer" };
         _thread.Start();
     }
@@ -130,6 +132,9 @@ internal sealed partial class SqliteWriter : IDisposable
                 op.Fail(error);
             }
             ReloadTopics();
+            ReloadQueues();
+            _enqueued.Clear();
+            _replied.Clear();
             _tails.Clear();
             _touched.Clear();
             _deleted.Clear();
@@ -160,6 +165,22 @@ internal sealed partial class SqliteWriter : IDisposable
                 }
             }
             op.Complete();
+        }
+        if (listener is not null)
+        {
+            foreach (var queue in TakeEnqueued())
+            {
+                listener.OnEnqueued(queue);
+            }
+            foreach (var reply in TakeReplied())
+            {
+                listener.OnReplied(reply);
+            }
+        }
+        else
+        {
+            _enqueued.Clear();
+            _replied.Clear();
         }
         SqliteLog.Committed(_logger, batch.Count, messageCount, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
     }
@@ -203,5 +224,22 @@ internal sealed partial class SqliteWriter : IDisposable
             op.Fail(new SwitchboardException(ErrorCode.ShuttingDown, "The store closed before this request ran (nothing was stored)."));
         }
         DisposeStatements();
+        foreach (var command in new[] { _insertQueueMessage, _updateQueueMessage, _selectQueueBody, _deleteQueueMessage })
+        {
+            command?.Dispose();
+        }
+    }
+
+    private void ReloadQueues()
+    {
+        try
+        {
+            LoadQueues();
+        }
+        catch (SqliteException)
+        {
+            // the database is unreachable; the next batch fails the same way and retries the reload
+            _queues.Clear();
+        }
     }
 }

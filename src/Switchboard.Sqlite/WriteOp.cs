@@ -89,3 +89,20 @@ internal sealed class SweepOp(DateTimeOffset now) : WriteOp<long>
 {
     public override void Execute(SqliteWriter writer) => Result = writer.Sweep(now);
 }
+
+/// <summary>A send: payloads copied on the caller's thread, like an append's.</summary>
+internal sealed class EnqueueOp(EnqueueRequest request) : WriteOp<EnqueueResult>
+{
+    public byte[][] Payloads { get; } = [.. request.Messages.Select(m => m.Message.Payload.ToArray())];
+
+    public override int MessageCount => request.Messages.Count;
+    public override long ByteCount => Payloads.Sum(p => (long)p.Length);
+
+    public override void Execute(SqliteWriter writer) => Result = writer.Enqueue(request, Payloads);
+}
+
+/// <summary>Any other queue operation: runs on the writer thread inside the batch's transaction.</summary>
+internal sealed class QueueOp<T>(Func<SqliteWriter, T> run) : WriteOp<T>
+{
+    public override void Execute(SqliteWriter writer) => Result = run(writer);
+}

@@ -49,6 +49,9 @@ public interface IStore : IAsyncDisposable
     /// </summary>
     Task<ReadResult> ReadAsync(string topic, long afterOffset, int limit, CancellationToken cancellationToken);
 
+    /// <summary>The queues of this engine (the other half of the store seam).</summary>
+    IQueueStore Queues { get; }
+
     /// <summary>Drops messages past their topic's age limit and idempotency keys past their window.</summary>
     /// <returns>The number of messages dropped.</returns>
     Task<long> SweepAsync(DateTimeOffset now, CancellationToken cancellationToken);
@@ -62,6 +65,16 @@ public interface IStoreListener
 
     /// <summary>A topic was deleted; the epoch is the incarnation that ended.</summary>
     void OnTopicDeleted(string topic, string epoch);
+
+    /// <summary>Messages became visible in a queue (sent, nacked, redriven): waiting receives should look.</summary>
+    void OnEnqueued(string queue)
+    {
+    }
+
+    /// <summary>A request got its reply.</summary>
+    void OnReplied(string replyId)
+    {
+    }
 }
 
 /// <summary>What to append.</summary>

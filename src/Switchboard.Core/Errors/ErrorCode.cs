@@ -58,6 +58,20 @@ public enum ErrorCode
     Timeout,
     /// <summary>The operation exists in the protocol but this hub does not offer it (yet).</summary>
     Unsupported,
+    /// <summary>The queue does not exist.</summary>
+    QueueNotFound,
+    /// <summary>The queue name breaks the naming rules.</summary>
+    InvalidQueueName,
+    /// <summary>The lease token does not match the message's current lease (it was leased again, or acked).</summary>
+    LeaseMismatch,
+    /// <summary>The lease ran out before the ack, nack or extend.</summary>
+    LeaseExpired,
+    /// <summary>No request waits for a reply under this id.</summary>
+    ReplyNotFound,
+    /// <summary>The request's wait for a reply is over.</summary>
+    ReplyExpired,
+    /// <summary>The request already has its reply.</summary>
+    ReplyAlreadySent,
     /// <summary>A fault inside the hub. Never caused by the client.</summary>
     Internal,
 }

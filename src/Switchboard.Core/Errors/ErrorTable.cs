@@ -49,6 +49,13 @@ public static class ErrorTable
         new(ErrorCode.StorageUnavailable, "storage-unavailable", 503, 1011, GrpcUnavailable, "The storage engine is unavailable."),
         new(ErrorCode.Timeout, "timeout", 504, 4408, GrpcDeadlineExceeded, "The operation timed out."),
         new(ErrorCode.Unsupported, "unsupported", 501, 4501, GrpcUnimplemented, "This operation is not offered by this hub."),
+        new(ErrorCode.QueueNotFound, "queue-not-found", 404, 4404, GrpcNotFound, "The queue does not exist."),
+        new(ErrorCode.InvalidQueueName, "invalid-queue-name", 400, 4400, GrpcInvalidArgument, "The queue name breaks the naming rules."),
+        new(ErrorCode.LeaseMismatch, "lease-mismatch", 409, 4409, GrpcFailedPrecondition, "The lease token does not match the message's current lease."),
+        new(ErrorCode.LeaseExpired, "lease-expired", 409, 4409, GrpcFailedPrecondition, "The lease ran out; the message is (or will be) delivered again."),
+        new(ErrorCode.ReplyNotFound, "reply-not-found", 404, 4404, GrpcNotFound, "No request waits for a reply under this id."),
+        new(ErrorCode.ReplyExpired, "reply-expired", 410, 4410, GrpcNotFound, "The request's wait for a reply is over."),
+        new(ErrorCode.ReplyAlreadySent, "reply-already-sent", 409, 4409, GrpcFailedPrecondition, "The request already has its reply."),
         new(ErrorCode.Internal, "internal", 500, 1011, GrpcInternal, "An internal error occurred."),
     ];
 

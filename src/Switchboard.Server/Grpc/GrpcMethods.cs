@@ -3,6 +3,7 @@ using Google.Protobuf;
 using Grpc.Core;
 using Switchboard.Core;
 using Switchboard.Protocol.V1;
+using QueueMessage = Switchboard.Protocol.V1.QueueMessage;
 
 namespace Switchboard.Server.Grpc;
 

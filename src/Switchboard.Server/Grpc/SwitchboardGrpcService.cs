@@ -1,6 +1,7 @@
 using Grpc.Core;
 using Switchboard.Core;
 using Switchboard.Protocol.V1;
+using QueueMessage = Switchboard.Protocol.V1.QueueMessage;
 using Switchboard.Server.Connections;
 using Switchboard.Server.Sessions;
 

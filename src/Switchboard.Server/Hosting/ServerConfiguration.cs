@@ -39,6 +39,7 @@ public static class ServerConfiguration
         hub.RetentionSweepInterval = Duration(section, "RetentionSweepInterval", hub.RetentionSweepInterval);
         hub.MaxWait = Duration(section, "MaxWait", hub.MaxWait);
         hub.AutoCreateTopics = Bool(section, "Topics:AutoCreate", hub.AutoCreateTopics);
+        hub.AutoCreateQueues = Bool(section, "Queues:AutoCreate", hub.AutoCreateQueues);
         // Each default retention limit can be set on its own; "unlimited" removes it.
         var defaults = hub.DefaultRetention;
         hub.DefaultRetention = new RetentionPolicy(

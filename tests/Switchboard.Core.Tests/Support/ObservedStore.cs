@@ -20,6 +20,8 @@ internal sealed class ObservedStore(IStore inner) : IStore
 
     public void SetListener(IStoreListener listener) => inner.SetListener(listener);
 
+    public IQueueStore Queues => inner.Queues;
+
     public Task OpenAsync(CancellationToken cancellationToken) => inner.OpenAsync(cancellationToken);
 
     public Task<AppendResult> AppendAsync(AppendRequest request, CancellationToken cancellationToken) => inner.AppendAsync(request, cancellationToken);

@@ -10,10 +10,18 @@ public sealed class MemoryStore : IStore
 {
     private readonly ConcurrentDictionary<string, MemoryTopic> _topics = new(StringComparer.Ordinal);
     private readonly TimeProvider _time;
+    private readonly MemoryQueues _queues;
     private IStoreListener? _listener;
 
     /// <summary>Creates an empty store.</summary>
-    public MemoryStore(TimeProvider? time = null) => _time = time ?? TimeProvider.System;
+    public MemoryStore(TimeProvider? time = null)
+    {
+        _time = time ?? TimeProvider.System;
+        _queues = new MemoryQueues(() => _listener);
+    }
+
+    /// <inheritdoc />
+    public IQueueStore Queues => _queues;
 
     /// <inheritdoc />
     public void SetListener(IStoreListener listener) => _listener = listener;
@@ -81,6 +89,7 @@ public sealed class MemoryStore : IStore
                     CreatedTopic = created,
                     Messages = messages,
                 };
+                _queues.OnAppended(result); // bindings: enqueued with the append, under the same lock
                 _listener?.OnAppended(result);
                 return Task.FromResult(result);
             }
@@ -214,6 +223,7 @@ public sealed class MemoryStore : IStore
                 }
             }
         }
+        _queues.Sweep(now);
         return Task.FromResult(dropped);
     }
 

@@ -1,0 +1,281 @@
+namespace Switchboard.Core.Engines.Memory;
+
+/// <summary>The memory engine's queues: <see cref="QueueBook"/>s under one lock, bodies kept on the entries.</summary>
+internal sealed class MemoryQueues(Func<IStoreListener?> listener) : IQueueStore
+{
+    private readonly Lock _gate = new();
+    private readonly SortedDictionary<string, QueueBook> _queues = new(StringComparer.Ordinal);
+    private readonly List<QueueBinding> _bindings = [];
+    private readonly Dictionary<string, ReplyRecord> _replies = new(StringComparer.Ordinal);
+
+    public Task<PutQueueResult> PutQueueAsync(string queue, QueueConfig config, long? expectedConfigVersion, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (!_queues.TryGetValue(queue, out var book))
+            {
+                if (expectedConfigVersion is { } expectedNew && expectedNew != 0)
+                {
+                    throw QueueEngine.PreconditionFailed(queue, expectedNew, 0);
+                }
+                book = _queues[queue] = new QueueBook(queue, config, 1, now);
+                return Task.FromResult(new PutQueueResult(Info(book, now), true));
+            }
+            if (expectedConfigVersion is { } expected && expected != book.ConfigVersion)
+            {
+                throw QueueEngine.PreconditionFailed(queue, expected, book.ConfigVersion);
+            }
+            book.Config = config;
+            book.ConfigVersion++;
+            return Task.FromResult(new PutQueueResult(Info(book, now), false));
+        }
+    }
+
+    public Task<QueueInfo?> GetQueueAsync(string queue, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            return Task.FromResult(_queues.TryGetValue(queue, out var book) ? Info(book, now) : null);
+        }
+    }
+
+    public Task<QueuePage> ListQueuesAsync(string? prefix, string? afterName, int limit, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            var names = _queues.Keys
+                .Where(n => (prefix is null || n.StartsWith(prefix, StringComparison.Ordinal)) && (afterName is null || string.CompareOrdinal(n, afterName) > 0))
+                .Take(limit + 1)
+                .ToList();
+            var page = names.Take(limit).Select(n => Info(_queues[n], now)).ToList();
+            return Task.FromResult(new QueuePage(page, names.Count > limit ? page[^1].Name : null));
+        }
+    }
+
+    public Task<QueueInfo?> DeleteQueueAsync(string queue, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (!_queues.Remove(queue, out var book))
+            {
+                return Task.FromResult<QueueInfo?>(null);
+            }
+            _bindings.RemoveAll(b => b.Queue == queue);
+            return Task.FromResult<QueueInfo?>(Info(book, now));
+        }
+    }
+
+    public Task<EnqueueResult> EnqueueAsync(EnqueueRequest request, CancellationToken cancellationToken)
+    {
+        EnqueueResult result;
+        lock (_gate)
+        {
+            var created = false;
+            if (!_queues.TryGetValue(request.Queue, out var book))
+            {
+                if (request.CreateQueue is not { } config)
+                {
+                    throw QueueEngine.NotFound(request.Queue);
+                }
+                book = _queues[request.Queue] = new QueueBook(request.Queue, config, 1, request.Timestamp);
+                created = true;
+            }
+            if (QueueEngine.Replay(book, request) is { } replayed)
+            {
+                return Task.FromResult(replayed);
+            }
+            var entries = book.Enqueue(request.Messages.Count, request.Timestamp, request.Delay);
+            for (var i = 0; i < entries.Count; i++)
+            {
+                entries[i].Body = Own(request.Messages[i]);
+            }
+            QueueEngine.Remember(book, request, entries[0].Id);
+            if (request.Reply is var (id, expiresAt))
+            {
+                _replies[id] = new ReplyRecord { Id = id, Queue = request.Queue, ExpiresAt = expiresAt };
+            }
+            result = new EnqueueResult(request.Queue, entries[0].Id, entries.Count, false, created);
+        }
+        listener()?.OnEnqueued(request.Queue);
+        return Task.FromResult(result);
+    }
+
+    /// <summary>Binding fan-in: called inside the topic's append, so a message is enqueued exactly when it is appended.</summary>
+    public void OnAppended(AppendResult appended)
+    {
+        List<string> queues;
+        lock (_gate)
+        {
+            queues = [.. QueueMessages.BoundQueues(_bindings, appended.Topic)];
+            foreach (var name in queues)
+            {
+                if (!_queues.TryGetValue(name, out var book))
+                {
+                    book = _queues[name] = new QueueBook(name, QueueConfig.Default, 1, appended.Timestamp);
+                }
+                var entries = book.Enqueue(appended.Messages.Count, appended.Timestamp, TimeSpan.Zero);
+                for (var i = 0; i < entries.Count; i++)
+                {
+                    entries[i].Body = QueueMessages.FromTopic(appended.Messages[i]);
+                }
+            }
+        }
+        foreach (var name in queues)
+        {
+            listener()?.OnEnqueued(name);
+        }
+    }
+
+    public Task<LeaseResult> LeaseAsync(string queue, int max, TimeSpan? lease, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            var book = Book(queue);
+            var leased = book.Lease(max, lease ?? book.Config.Lease, now, []);
+            return Task.FromResult(new LeaseResult(
+                [.. leased.Select(e => QueueMessages.From(queue, e, (QueueDraft)e.Body!))],
+                book.NextVisibleAt(now)));
+        }
+    }
+
+    public Task AckAsync(string queue, long id, string lease, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            Book(queue).Ack(id, lease, now);
+        }
+        return Task.CompletedTask;
+    }
+
+    public Task<NackResult> NackAsync(string queue, long id, string lease, TimeSpan? delay, string? error, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        NackResult result;
+        lock (_gate)
+        {
+            result = Book(queue).Nack(id, lease, delay, error, now, []);
+        }
+        listener()?.OnEnqueued(queue);
+        return Task.FromResult(result);
+    }
+
+    public Task<DateTimeOffset> ExtendAsync(string queue, long id, string lease, TimeSpan by, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            return Task.FromResult(Book(queue).Extend(id, lease, by, now).LeaseExpiresAt!.Value);
+        }
+    }
+
+    public Task<DeadLetterPage> ListDeadLettersAsync(string queue, long afterId, int limit, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            var book = Book(queue);
+            var entries = book.DeadLetters(afterId, limit + 1);
+            var page = entries.Take(limit).Select(e => QueueMessages.From(queue, e, (QueueDraft)e.Body!)).ToList();
+            return Task.FromResult(new DeadLetterPage(page, entries.Count > limit ? page[^1].Id : null));
+        }
+    }
+
+    public Task<long> RedriveAsync(string queue, long? id, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        long count;
+        lock (_gate)
+        {
+            count = Book(queue).Redrive(id, now).Count;
+        }
+        listener()?.OnEnqueued(queue);
+        return Task.FromResult(count);
+    }
+
+    public Task<long> PurgeDeadLettersAsync(string queue, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            return Task.FromResult((long)Book(queue).PurgeDead().Count);
+        }
+    }
+
+    public Task<IReadOnlyList<QueueBinding>> ListBindingsAsync(CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            return Task.FromResult<IReadOnlyList<QueueBinding>>([.. _bindings]);
+        }
+    }
+
+    public Task<bool> PutBindingAsync(QueueBinding binding, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (!_queues.ContainsKey(binding.Queue))
+            {
+                _queues[binding.Queue] = new QueueBook(binding.Queue, QueueConfig.Default, 1, now);
+            }
+            if (_bindings.Contains(binding))
+            {
+                return Task.FromResult(false);
+            }
+            _bindings.Add(binding);
+            return Task.FromResult(true);
+        }
+    }
+
+    public Task<bool> DeleteBindingAsync(QueueBinding binding, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            return Task.FromResult(_bindings.Remove(binding));
+        }
+    }
+
+    public Task<ReplyRecord?> GetReplyAsync(string id, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            return Task.FromResult(_replies.GetValueOrDefault(id));
+        }
+    }
+
+    public Task PostReplyAsync(string id, MessageDraft reply, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            var slot = QueueEngine.CheckReply(_replies.GetValueOrDefault(id), id, now);
+            _replies[id] = new ReplyRecord { Id = id, Queue = slot.Queue, ExpiresAt = slot.ExpiresAt, Reply = new MessageDraft { Payload = reply.Payload.ToArray(), Headers = reply.Headers, ContentType = reply.ContentType, Key = reply.Key }, RepliedAt = now };
+        }
+        listener()?.OnReplied(id);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Forgets expired send keys and replies long past their wait.</summary>
+    public void Sweep(DateTimeOffset now)
+    {
+        lock (_gate)
+        {
+            foreach (var book in _queues.Values)
+            {
+                foreach (var key in book.Keys.Where(k => k.Value.ExpiresAt <= now).Select(k => k.Key).ToList())
+                {
+                    book.Keys.Remove(key);
+                }
+            }
+            foreach (var id in _replies.Values.Where(r => r.ExpiresAt + QueueEngine.ReplyKeptFor <= now).Select(r => r.Id).ToList())
+            {
+                _replies.Remove(id);
+            }
+        }
+    }
+
+    private QueueBook Book(string queue) => _queues.TryGetValue(queue, out var book) ? book : throw QueueEngine.NotFound(queue);
+
+    private static QueueInfo Info(QueueBook book, DateTimeOffset now)
+        => new(book.Name, book.Config, book.ConfigVersion, book.CreatedAt, book.Stats(now, []));
+
+    private static QueueDraft Own(QueueDraft draft) => new()
+    {
+        Message = new MessageDraft { Payload = draft.Message.Payload.ToArray(), Headers = draft.Message.Headers, ContentType = draft.Message.ContentType, Key = draft.Message.Key },
+        ReplyTo = draft.ReplyTo,
+        CorrelationId = draft.CorrelationId,
+    };
+}

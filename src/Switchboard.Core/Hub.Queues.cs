@@ -1,0 +1,298 @@
+using System.Security.Cryptography;
+using Switchboard.Core.Delivery;
+using Switchboard.Core.Engines;
+
+namespace Switchboard.Core;
+
+public sealed partial class Hub
+{
+    /// <summary>The most messages one receive may lease.</summary>
+    public const int MaxReceive = 1000;
+
+    private readonly TopicWaiters _queueWaiters = new();
+    private readonly TopicWaiters _replyWaiters = new();
+
+    private IQueueStore Queues => _store.Queues;
+
+    /// <summary>Creates a queue or replaces its settings.</summary>
+    public Task<PutQueueResult> PutQueueAsync(string queue, QueueConfig config, long? expectedConfigVersion = null, CancellationToken cancellationToken = default)
+    {
+        EnsureServing();
+        QueueName.Validate(queue);
+        ArgumentNullException.ThrowIfNull(config);
+        config.Validate();
+        return Queues.PutQueueAsync(queue, config, expectedConfigVersion, _time.GetUtcNow(), cancellationToken);
+    }
+
+    /// <summary>A queue's settings and counts.</summary>
+    public async Task<QueueInfo> GetQueueAsync(string queue, CancellationToken cancellationToken = default)
+    {
+        EnsureServing();
+        QueueName.Validate(queue);
+        return await Queues.GetQueueAsync(queue, _time.GetUtcNow(), cancellationToken) ?? throw QueueEngine.NotFound(queue);
+    }
+
+    /// <summary>Queues in name order.</summary>
+    public Task<QueuePage> ListQueuesAsync(string? prefix, string? afterName, int limit, CancellationToken cancellationToken = default)
+    {
+        EnsureServing();
+        return Queues.ListQueuesAsync(prefix, afterName, limit, _time.GetUtcNow(), cancellationToken);
+    }
+
+    /// <summary>Deletes a queue with its messages, dead letters and bindings.</summary>
+    public async Task<QueueInfo> DeleteQueueAsync(string queue, CancellationToken cancellationToken = default)
+    {
+        EnsureServing();
+        QueueName.Validate(queue);
+        return await Queues.DeleteQueueAsync(queue, _time.GetUtcNow(), cancellationToken) ?? throw QueueEngine.NotFound(queue);
+    }
+
+    /// <summary>Sends messages to a queue; completes once they are durable.</summary>
+    public Task<EnqueueResult> SendAsync(string queue, IReadOnlyList<QueueDraft> messages, TimeSpan delay = default, string? idempotencyKey = null, CancellationToken cancellationToken = default)
+        => SendCoreAsync(queue, messages, delay, idempotencyKey, reply: null, cancellationToken);
+
+    private Task<EnqueueResult> SendCoreAsync(string queue, IReadOnlyList<QueueDraft> messages, TimeSpan delay, string? idempotencyKey, (string, DateTimeOffset)? reply, CancellationToken cancellationToken)
+    {
+        EnsureServing();
+        QueueName.Validate(queue);
+        ArgumentNullException.ThrowIfNull(messages);
+        if (messages.Count == 0)
+        {
+            throw new SwitchboardException(ErrorCode.ValidationFailed, "The batch is empty: send at least one message.");
+        }
+        if (messages.Count > Options.MaxBatchMessages)
+        {
+            throw new SwitchboardException(ErrorCode.RequestTooLarge, $"The batch has {messages.Count} messages; the limit is {Options.MaxBatchMessages} per request. Split it into several requests.");
+        }
+        for (var i = 0; i < messages.Count; i++)
+        {
+            MessageRules.Validate(messages[i].Message, i, Options.MaxMessageBytes, messages.Count > 1);
+        }
+        QueueConfig.CheckDelay(delay, "delay");
+        var now = _time.GetUtcNow();
+        IdempotencyToken? token = null;
+        if (idempotencyKey is not null)
+        {
+            ValidateIdempotencyKey(idempotencyKey);
+            token = new IdempotencyToken(idempotencyKey, Fingerprint([.. messages.Select(m => m.Message)]) + ":" + delay.Ticks, now + Options.IdempotencyWindow);
+        }
+        return Queues.EnqueueAsync(new EnqueueRequest(queue, messages)
+        {
+            Timestamp = now,
+            Delay = delay,
+            CreateQueue = Options.AutoCreateQueues ? QueueConfig.Default : null,
+            Idempotency = token,
+            Reply = reply,
+        }, cancellationToken);
+    }
+
+    /// <summary>
+    /// Leases up to <paramref name="max"/> messages. With a <paramref name="wait"/>, an empty queue is waited on until a
+    /// message becomes visible (woken by the send itself), the wait ends, or the hub drains.
+    /// </summary>
+    public async Task<IReadOnlyList<QueueMessage>> ReceiveAsync(string queue, int max, TimeSpan? lease, TimeSpan wait, CancellationToken cancellationToken = default)
+    {
+        EnsureServing();
+        QueueName.Validate(queue);
+        if (max is < 1 or > MaxReceive)
+        {
+            throw new SwitchboardException(ErrorCode.ValidationFailed, $"max is {max}; receive 1 to {MaxReceive} messages at a time.");
+        }
+        if (lease is { } l)
+        {
+            QueueConfig.CheckLease(l, "lease");
+        }
+        if (wait < TimeSpan.Zero || wait > Options.MaxWait)
+        {
+            throw new SwitchboardException(ErrorCode.ValidationFailed, $"wait is {DurationText.Format(wait)}; use 0s to {DurationText.Format(Options.MaxWait)}.");
+        }
+        var deadline = _time.GetUtcNow() + wait;
+        while (true)
+        {
+            var result = await Queues.LeaseAsync(queue, max, lease, _time.GetUtcNow(), cancellationToken);
+            if (result.Messages.Count > 0 || _time.GetUtcNow() >= deadline || _state != HubState.Ready)
+            {
+                return result.Messages;
+            }
+            // Register first, then look again: a send between the two is not missed.
+            var waiter = _queueWaiters.Register(queue, -1);
+            try
+            {
+                result = await Queues.LeaseAsync(queue, max, lease, _time.GetUtcNow(), cancellationToken);
+                if (result.Messages.Count > 0)
+                {
+                    return result.Messages;
+                }
+                var now = _time.GetUtcNow();
+                var until = result.NextVisibleAt is { } next && next < deadline ? next : deadline;
+                var sleep = until - now;
+                if (sleep > TimeSpan.Zero)
+                {
+                    await Task.WhenAny(waiter.Signaled, Task.Delay(sleep, _time, cancellationToken));
+                }
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+            finally
+            {
+                _queueWaiters.Remove(waiter);
+            }
+        }
+    }
+
+    /// <summary>Acknowledges a leased message: it is done and deleted.</summary>
+    public Task AckAsync(string queue, long id, string lease, CancellationToken cancellationToken = default)
+    {
+        EnsureServing();
+        QueueName.Validate(queue);
+        CheckLeaseToken(lease);
+        return Queues.AckAsync(queue, id, lease, _time.GetUtcNow(), cancellationToken);
+    }
+
+    /// <summary>Gives a leased message back: redelivered after <paramref name="delay"/> (default: the backoff), or dead-lettered on its last attempt.</summary>
+    public Task<NackResult> NackAsync(string queue, long id, string lease, TimeSpan? delay, string? error, CancellationToken cancellationToken = default)
+    {
+        EnsureServing();
+        QueueName.Validate(queue);
+        CheckLeaseToken(lease);
+        if (delay is { } d)
+        {
+            QueueConfig.CheckDelay(d, "delay");
+        }
+        if (error is { Length: > 4096 })
+        {
+            throw new SwitchboardException(ErrorCode.ValidationFailed, $"error is {error.Length} characters; the limit is 4096.");
+        }
+        return Queues.NackAsync(queue, id, lease, delay, error, _time.GetUtcNow(), cancellationToken);
+    }
+
+    /// <summary>Extends a lease to <paramref name="by"/> from now.</summary>
+    public Task<DateTimeOffset> ExtendAsync(string queue, long id, string lease, TimeSpan by, CancellationToken cancellationToken = default)
+    {
+        EnsureServing();
+        QueueName.Validate(queue);
+        CheckLeaseToken(lease);
+        QueueConfig.CheckLease(by, "lease");
+        return Queues.ExtendAsync(queue, id, lease, by, _time.GetUtcNow(), cancellationToken);
+    }
+
+    /// <summary>Dead letters, oldest first.</summary>
+    public async Task<DeadLetterPage> ListDeadLettersAsync(string queue, long afterId, int limit, CancellationToken cancellationToken = default)
+    {
+        EnsureServing();
+        QueueName.Validate(queue);
+        return await Queues.ListDeadLettersAsync(queue, afterId, limit, cancellationToken);
+    }
+
+    /// <summary>Puts one dead letter (or all) back into the queue.</summary>
+    public Task<long> RedriveAsync(string queue, long? id, CancellationToken cancellationToken = default)
+    {
+        EnsureServing();
+        QueueName.Validate(queue);
+        return Queues.RedriveAsync(queue, id, _time.GetUtcNow(), cancellationToken);
+    }
+
+    /// <summary>Deletes every dead letter of a queue.</summary>
+    public Task<long> PurgeDeadLettersAsync(string queue, CancellationToken cancellationToken = default)
+    {
+        EnsureServing();
+        QueueName.Validate(queue);
+        return Queues.PurgeDeadLettersAsync(queue, cancellationToken);
+    }
+
+    /// <summary>Binds a topic (or pattern) to a queue: each message published there is also enqueued, durably.</summary>
+    public Task<bool> BindAsync(string pattern, string queue, CancellationToken cancellationToken = default)
+    {
+        EnsureServing();
+        QueueName.Validate(queue);
+        _ = TopicPattern.Parse(pattern);
+        return Queues.PutBindingAsync(new QueueBinding(pattern, queue), _time.GetUtcNow(), cancellationToken);
+    }
+
+    /// <summary>Removes a binding.</summary>
+    public Task<bool> UnbindAsync(string pattern, string queue, CancellationToken cancellationToken = default)
+    {
+        EnsureServing();
+        return Queues.DeleteBindingAsync(new QueueBinding(pattern, queue), cancellationToken);
+    }
+
+    /// <summary>Every binding.</summary>
+    public Task<IReadOnlyList<QueueBinding>> ListBindingsAsync(CancellationToken cancellationToken = default)
+    {
+        EnsureServing();
+        return Queues.ListBindingsAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Sends a request (a queue message with <c>replyTo</c>) and returns its reply id at once; the reply slot stays
+    /// open for <paramref name="expiresIn"/>. Use <see cref="WaitForReplyAsync"/> to wait.
+    /// </summary>
+    public async Task<string> RequestAsync(string queue, QueueDraft request, TimeSpan expiresIn, string? idempotencyKey = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (expiresIn < TimeSpan.FromSeconds(1) || expiresIn > QueueConfig.MaxLease)
+        {
+            throw new SwitchboardException(ErrorCode.ValidationFailed, $"The reply wait is {DurationText.Format(expiresIn)}; use 1s to 12h.");
+        }
+        var id = "r" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
+        var draft = new QueueDraft { Message = request.Message, ReplyTo = id, CorrelationId = request.CorrelationId ?? id };
+        await SendCoreAsync(queue, [draft], TimeSpan.Zero, idempotencyKey, (id, _time.GetUtcNow() + expiresIn), cancellationToken);
+        return id;
+    }
+
+    /// <summary>
+    /// The reply slot after waiting up to <paramref name="wait"/> for the reply. Its <see cref="ReplyRecord.Reply"/> is null
+    /// while no reply came.
+    /// </summary>
+    public async Task<ReplyRecord> WaitForReplyAsync(string id, TimeSpan wait, CancellationToken cancellationToken = default)
+    {
+        EnsureServing();
+        var deadline = _time.GetUtcNow() + wait;
+        while (true)
+        {
+            var slot = await Queues.GetReplyAsync(id, cancellationToken)
+                ?? throw new SwitchboardException(ErrorCode.ReplyNotFound, $"There is no request '{id}' (or it ended more than {DurationText.Format(QueueEngine.ReplyKeptFor)} ago).");
+            var now = _time.GetUtcNow();
+            if (slot.Reply is not null || now >= deadline || now >= slot.ExpiresAt || _state != HubState.Ready)
+            {
+                return slot;
+            }
+            var waiter = _replyWaiters.Register(id, -1);
+            try
+            {
+                slot = await Queues.GetReplyAsync(id, cancellationToken) ?? slot;
+                if (slot.Reply is not null)
+                {
+                    return slot;
+                }
+                var until = slot.ExpiresAt < deadline ? slot.ExpiresAt : deadline;
+                await Task.WhenAny(waiter.Signaled, Task.Delay(until - now, _time, cancellationToken));
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+            finally
+            {
+                _replyWaiters.Remove(waiter);
+            }
+        }
+    }
+
+    /// <summary>Answers a request.</summary>
+    public Task ReplyAsync(string id, MessageDraft reply, CancellationToken cancellationToken = default)
+    {
+        EnsureServing();
+        ArgumentNullException.ThrowIfNull(reply);
+        MessageRules.Validate(reply, 0, Options.MaxMessageBytes, isBatch: false);
+        return Queues.PostReplyAsync(id, reply, _time.GetUtcNow(), cancellationToken);
+    }
+
+    void IStoreListener.OnEnqueued(string queue) => _queueWaiters.Notify(queue, 0, deleted: false);
+
+    void IStoreListener.OnReplied(string replyId) => _replyWaiters.Notify(replyId, 0, deleted: false);
+
+    private static void CheckLeaseToken(string lease)
+    {
+        if (string.IsNullOrEmpty(lease) || lease.Length > 64)
+        {
+            throw new SwitchboardException(ErrorCode.ValidationFailed, "lease must be the lease token of the received message (the \"lease\" field of receive's answer).");
+        }
+    }
+}

@@ -1,0 +1,70 @@
+namespace Switchboard.Core.Engines;
+
+/// <summary>
+/// The queue half of the store seam: durable work queues with leases, dead letters, topic bindings and reply
+/// slots. Every engine implements it with <see cref="QueueBook"/>'s rules and persists what each call changes
+/// before the call completes (for the embedded engine: committed and fsync'd).
+/// </summary>
+public interface IQueueStore
+{
+    /// <summary>Creates a queue or replaces its settings.</summary>
+    Task<PutQueueResult> PutQueueAsync(string queue, QueueConfig config, long? expectedConfigVersion, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>A queue's settings and counts, or null.</summary>
+    Task<QueueInfo?> GetQueueAsync(string queue, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>Queues in name order whose names start with <paramref name="prefix"/>, after <paramref name="afterName"/>.</summary>
+    Task<QueuePage> ListQueuesAsync(string? prefix, string? afterName, int limit, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>Deletes a queue with its messages, dead letters and bindings; null if there was none.</summary>
+    Task<QueueInfo?> DeleteQueueAsync(string queue, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>Sends messages to a queue (atomically).</summary>
+    /// <exception cref="SwitchboardException"><see cref="ErrorCode.QueueNotFound"/> when missing and not to be created.</exception>
+    Task<EnqueueResult> EnqueueAsync(EnqueueRequest request, CancellationToken cancellationToken);
+
+    /// <summary>Leases up to <paramref name="max"/> visible messages for <paramref name="lease"/> (default: the queue's).</summary>
+    Task<LeaseResult> LeaseAsync(string queue, int max, TimeSpan? lease, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>Acknowledges a leased message (it is deleted).</summary>
+    Task AckAsync(string queue, long id, string lease, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>Gives a leased message back for redelivery (or to the dead letters on its last attempt).</summary>
+    Task<NackResult> NackAsync(string queue, long id, string lease, TimeSpan? delay, string? error, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>Extends a lease to <paramref name="by"/> from now; returns the new end.</summary>
+    Task<DateTimeOffset> ExtendAsync(string queue, long id, string lease, TimeSpan by, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>Dead letters in id order after <paramref name="afterId"/>.</summary>
+    Task<DeadLetterPage> ListDeadLettersAsync(string queue, long afterId, int limit, CancellationToken cancellationToken);
+
+    /// <summary>Puts one dead letter (or all) back into the queue; returns how many.</summary>
+    Task<long> RedriveAsync(string queue, long? id, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>Deletes every dead letter of the queue; returns how many.</summary>
+    Task<long> PurgeDeadLettersAsync(string queue, CancellationToken cancellationToken);
+
+    /// <summary>Every binding.</summary>
+    Task<IReadOnlyList<QueueBinding>> ListBindingsAsync(CancellationToken cancellationToken);
+
+    /// <summary>Adds a binding (creating its queue with defaults if missing); false if it already existed.</summary>
+    Task<bool> PutBindingAsync(QueueBinding binding, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>Removes a binding; false if there was none.</summary>
+    Task<bool> DeleteBindingAsync(QueueBinding binding, CancellationToken cancellationToken);
+
+    /// <summary>A reply slot, or null.</summary>
+    Task<ReplyRecord?> GetReplyAsync(string id, CancellationToken cancellationToken);
+
+    /// <summary>Answers a request.</summary>
+    /// <exception cref="SwitchboardException">ReplyNotFound, ReplyExpired, ReplyAlreadySent.</exception>
+    Task PostReplyAsync(string id, MessageDraft reply, DateTimeOffset now, CancellationToken cancellationToken);
+}
+
+/// <summary>What a lease call got.</summary>
+/// <param name="Messages">The leased messages, oldest first.</param>
+/// <param name="NextVisibleAt">When the next message becomes visible, if any is pending (a waiting receive sleeps until then).</param>
+public sealed record LeaseResult(IReadOnlyList<QueueMessage> Messages, DateTimeOffset? NextVisibleAt);
+
+/// <summary>What a queue put did.</summary>
+public sealed record PutQueueResult(QueueInfo Queue, bool Created);

@@ -1,0 +1,64 @@
+namespace Switchboard.Core.Engines;
+
+/// <summary>Rules every engine's queue code shares: errors, idempotent sends, reply slots.</summary>
+public static class QueueEngine
+{
+    /// <summary>How long a reply slot is remembered after its wait ended (so a late reply gets 410, not 404).</summary>
+    public static readonly TimeSpan ReplyKeptFor = TimeSpan.FromHours(1);
+
+    /// <summary>The queue does not exist.</summary>
+    public static SwitchboardException NotFound(string queue) => new(ErrorCode.QueueNotFound,
+        $"Queue '{queue}' does not exist. Create it with PUT /v1/queues/{queue}, or send to it (queues are created on first send unless the hub forbids it).");
+
+    /// <summary>A put whose expected version did not hold.</summary>
+    public static SwitchboardException PreconditionFailed(string queue, long expected, long current) => new(ErrorCode.PreconditionFailed,
+        expected == 0
+            ? $"Queue '{queue}' already exists; it was expected not to."
+            : $"Queue '{queue}' changed while you were editing it (configuration version {current}, expected {expected}). Read it again and retry.");
+
+    /// <summary>The remembered result of a send with the same idempotency key, or null.</summary>
+    public static EnqueueResult? Replay(QueueBook book, EnqueueRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(book);
+        ArgumentNullException.ThrowIfNull(request);
+        if (request.Idempotency is not { } token || !book.Keys.TryGetValue(token.Key, out var seen) || seen.ExpiresAt <= request.Timestamp)
+        {
+            return null;
+        }
+        if (!string.Equals(seen.Fingerprint, token.Fingerprint, StringComparison.Ordinal))
+        {
+            throw new SwitchboardException(ErrorCode.IdempotencyKeyReused,
+                $"Idempotency-Key '{token.Key}' was already used on queue '{book.Name}' for a different request. Use a new key for a new message.");
+        }
+        return new EnqueueResult(book.Name, seen.FirstId, seen.Count, Replayed: true, CreatedQueue: false);
+    }
+
+    /// <summary>Remembers a send's idempotency key.</summary>
+    public static void Remember(QueueBook book, EnqueueRequest request, long firstId)
+    {
+        ArgumentNullException.ThrowIfNull(book);
+        ArgumentNullException.ThrowIfNull(request);
+        if (request.Idempotency is { } token)
+        {
+            book.Keys[token.Key] = (token.Fingerprint, firstId, request.Messages.Count, token.ExpiresAt);
+        }
+    }
+
+    /// <summary>Checks that a reply may be posted to <paramref name="slot"/>.</summary>
+    public static ReplyRecord CheckReply(ReplyRecord? slot, string id, DateTimeOffset now)
+    {
+        if (slot is null)
+        {
+            throw new SwitchboardException(ErrorCode.ReplyNotFound, $"No request waits for a reply under '{id}'. Use the replyTo of the request message you received.");
+        }
+        if (slot.Reply is not null)
+        {
+            throw new SwitchboardException(ErrorCode.ReplyAlreadySent, $"Request '{id}' already has its reply (sent {slot.RepliedAt:O}); a request is answered once.");
+        }
+        if (slot.ExpiresAt <= now)
+        {
+            throw new SwitchboardException(ErrorCode.ReplyExpired, $"The requester stopped waiting for '{id}' at {slot.ExpiresAt:O}; the reply is too late.");
+        }
+        return slot;
+    }
+}

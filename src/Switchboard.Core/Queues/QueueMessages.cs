@@ -1,0 +1,50 @@
+namespace Switchboard.Core.Engines;
+
+/// <summary>Builds the <see cref="QueueMessage"/> a consumer or operator sees from an entry and its body.</summary>
+public static class QueueMessages
+{
+    /// <summary>The message view of an entry.</summary>
+    public static QueueMessage From(string queue, QueueEntry entry, QueueDraft body)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        ArgumentNullException.ThrowIfNull(body);
+        return new QueueMessage
+        {
+            Queue = queue,
+            Id = entry.Id,
+            Payload = body.Message.Payload,
+            Headers = body.Message.Headers,
+            ContentType = body.Message.ContentType,
+            Key = body.Message.Key,
+            ReplyTo = body.ReplyTo,
+            CorrelationId = body.CorrelationId,
+            EnqueuedAt = entry.EnqueuedAt,
+            Attempts = entry.Attempts,
+            State = entry.State,
+            Lease = entry.State == QueueMessageState.Leased ? entry.Lease : null,
+            LeaseExpiresAt = entry.State == QueueMessageState.Leased ? entry.LeaseExpiresAt : null,
+            DeadReason = entry.DeadReason,
+            LastError = entry.LastError,
+            DeadAt = entry.DeadAt,
+        };
+    }
+
+    /// <summary>The queues a topic's messages go to through bindings.</summary>
+    public static IEnumerable<string> BoundQueues(IEnumerable<QueueBinding> bindings, string topic)
+    {
+        ArgumentNullException.ThrowIfNull(bindings);
+        return bindings.Where(b => TopicPattern.Parse(b.Pattern).Matches(topic)).Select(b => b.Queue).Distinct(StringComparer.Ordinal);
+    }
+
+    /// <summary>A topic message as a queue message (bindings): the payload, headers, key and content type, plus where it came from.</summary>
+    public static QueueDraft FromTopic(Message message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        var headers = new Dictionary<string, string>(message.Headers, StringComparer.Ordinal)
+        {
+            ["sb-topic"] = message.Topic,
+            ["sb-offset"] = message.Offset.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+        return new QueueDraft { Message = new MessageDraft { Payload = message.Payload, Headers = headers, Key = message.Key, ContentType = message.ContentType } };
+    }
+}

@@ -1,0 +1,443 @@
+using Microsoft.Data.Sqlite;
+using Switchboard.Core;
+using Switchboard.Core.Engines;
+
+namespace Switchboard.Sqlite;
+
+/// <summary>
+/// The queue half of the writer: each queue's <see cref="QueueBook"/> (ids, states, leases, visibility — not the
+/// bodies) lives here, loaded at open; every change it makes is written in the same transaction as the call, so a
+/// confirmed send, ack or dead-lettering is on disk, and a failed commit reloads the books from disk.
+/// </summary>
+internal sealed partial class SqliteWriter
+{
+    private readonly Dictionary<string, (long Id, QueueBook Book)> _queues = new(StringComparer.Ordinal);
+    private readonly List<QueueBinding> _bindings = [];
+    private readonly HashSet<string> _enqueued = new(StringComparer.Ordinal);
+    private readonly List<string> _replied = [];
+    private SqliteCommand _insertQueueMessage = null!;
+    private SqliteCommand _updateQueueMessage = null!;
+    private SqliteCommand _selectQueueBody = null!;
+    private SqliteCommand _deleteQueueMessage = null!;
+
+    private void PrepareQueues()
+    {
+        _insertQueueMessage = Command(
+            "INSERT INTO queue_messages (queue_id, id, enqueued_at, state, attempts, visible_at, key, content_type, headers, reply_to, correlation_id, payload) VALUES ($q, $id, $at, 0, 0, $visible, $key, $type, $headers, $reply, $corr, $payload)",
+            "$q", "$id", "$at", "$visible", "$key", "$type", "$headers", "$reply", "$corr", "$payload");
+        _updateQueueMessage = Command(
+            "UPDATE queue_messages SET state = $state, attempts = $attempts, visible_at = $visible, lease = $lease, lease_expires_at = $expires, last_error = $error, dead_reason = $reason, dead_at = $dead WHERE queue_id = $q AND id = $id",
+            "$q", "$id", "$state", "$attempts", "$visible", "$lease", "$expires", "$error", "$reason", "$dead");
+        _selectQueueBody = Command(
+            "SELECT key, content_type, headers, reply_to, correlation_id, payload FROM queue_messages WHERE queue_id = $q AND id = $id",
+            "$q", "$id");
+        _deleteQueueMessage = Command("DELETE FROM queue_messages WHERE queue_id = $q AND id = $id", "$q", "$id");
+    }
+
+    /// <summary>Queues that got visible messages in this batch (announced after the commit).</summary>
+    public IEnumerable<string> TakeEnqueued()
+    {
+        var names = _enqueued.ToList();
+        _enqueued.Clear();
+        return names;
+    }
+
+    /// <summary>Replies posted in this batch (announced after the commit).</summary>
+    public IEnumerable<string> TakeReplied()
+    {
+        var ids = _replied.ToList();
+        _replied.Clear();
+        return ids;
+    }
+
+    public PutQueueResult PutQueue(string name, QueueConfig config, long? expectedVersion, DateTimeOffset now)
+    {
+        if (!_queues.TryGetValue(name, out var queue))
+        {
+            if (expectedVersion is { } expectedNew && expectedNew != 0)
+            {
+                throw QueueEngine.PreconditionFailed(name, expectedNew, 0);
+            }
+            var created = InsertQueue(name, config, now);
+            return new PutQueueResult(Info(created, now), true);
+        }
+        if (expectedVersion is { } expected && expected != queue.Book.ConfigVersion)
+        {
+            throw QueueEngine.PreconditionFailed(name, expected, queue.Book.ConfigVersion);
+        }
+        queue.Book.Config = config;
+        queue.Book.ConfigVersion++;
+        Run("UPDATE queues SET config = $c, config_version = $v WHERE id = $id", ("$c", QueueConfigJson.Write(config)), ("$v", queue.Book.ConfigVersion), ("$id", queue.Id));
+        return new PutQueueResult(Info(queue.Book, now), false);
+    }
+
+    public QueueInfo? GetQueue(string name, DateTimeOffset now) => _queues.TryGetValue(name, out var queue) ? Info(queue.Book, now) : null;
+
+    public QueuePage ListQueues(string? prefix, string? after, int limit, DateTimeOffset now)
+    {
+        var names = _queues.Keys
+            .Where(n => (prefix is null || n.StartsWith(prefix, StringComparison.Ordinal)) && (after is null || string.CompareOrdinal(n, after) > 0))
+            .Order(StringComparer.Ordinal)
+            .Take(limit + 1)
+            .ToList();
+        var page = names.Take(limit).Select(n => Info(_queues[n].Book, now)).ToList();
+        return new QueuePage(page, names.Count > limit ? page[^1].Name : null);
+    }
+
+    public QueueInfo? DeleteQueue(string name, DateTimeOffset now)
+    {
+        if (!_queues.Remove(name, out var queue))
+        {
+            return null;
+        }
+        var info = Info(queue.Book, now);
+        Run("DELETE FROM queue_messages WHERE queue_id = $id; DELETE FROM queue_keys WHERE queue_id = $id; DELETE FROM queues WHERE id = $id; DELETE FROM bindings WHERE queue = $name",
+            ("$id", queue.Id), ("$name", name));
+        _bindings.RemoveAll(b => b.Queue == name);
+        return info;
+    }
+
+    public EnqueueResult Enqueue(EnqueueRequest request, byte[][] payloads)
+    {
+        var created = false;
+        if (!_queues.TryGetValue(request.Queue, out var queue))
+        {
+            if (request.CreateQueue is not { } config)
+            {
+                throw QueueEngine.NotFound(request.Queue);
+            }
+            InsertQueue(request.Queue, config, request.Timestamp);
+            queue = _queues[request.Queue];
+            created = true;
+        }
+        if (request.Idempotency is { } token && FindQueueKey(queue, token.Key, request.Timestamp))
+        {
+            return QueueEngine.Replay(queue.Book, request)!;
+        }
+        var entries = queue.Book.Enqueue(request.Messages.Count, request.Timestamp, request.Delay);
+        for (var i = 0; i < entries.Count; i++)
+        {
+            var draft = request.Messages[i];
+            InsertQueueMessage(queue.Id, entries[i], draft.Message, payloads[i], draft.ReplyTo, draft.CorrelationId);
+        }
+        SaveNextId(queue);
+        if (request.Idempotency is { } newToken)
+        {
+            QueueEngine.Remember(queue.Book, request, entries[0].Id);
+            Run("INSERT OR REPLACE INTO queue_keys (queue_id, key, fingerprint, first_id, count, expires_at) VALUES ($q, $k, $f, $first, $n, $exp)",
+                ("$q", queue.Id), ("$k", newToken.Key), ("$f", newToken.Fingerprint), ("$first", entries[0].Id), ("$n", entries.Count), ("$exp", newToken.ExpiresAt.UtcTicks));
+        }
+        if (request.Reply is var (replyId, expiresAt))
+        {
+            Run("INSERT INTO replies (id, queue, expires_at) VALUES ($id, $q, $exp)", ("$id", replyId), ("$q", request.Queue), ("$exp", expiresAt.UtcTicks));
+        }
+        _enqueued.Add(request.Queue);
+        return new EnqueueResult(request.Queue, entries[0].Id, entries.Count, false, created);
+    }
+
+    /// <summary>Bindings: a topic append also enqueues into every bound queue, in the same transaction.</summary>
+    private void EnqueueBound(string topic, Message[] messages, byte[][] payloads, DateTimeOffset now)
+    {
+        if (_bindings.Count == 0)
+        {
+            return;
+        }
+        foreach (var name in QueueMessages.BoundQueues(_bindings, topic))
+        {
+            if (!_queues.TryGetValue(name, out var queue))
+            {
+                InsertQueue(name, QueueConfig.Default, now);
+                queue = _queues[name];
+            }
+            var entries = queue.Book.Enqueue(messages.Length, now, TimeSpan.Zero);
+            for (var i = 0; i < entries.Count; i++)
+            {
+                var draft = QueueMessages.FromTopic(messages[i]);
+                InsertQueueMessage(queue.Id, entries[i], draft.Message, payloads[i], null, null);
+            }
+            SaveNextId(queue);
+            _enqueued.Add(name);
+        }
+    }
+
+    public LeaseResult Lease(string name, int max, TimeSpan? lease, DateTimeOffset now)
+    {
+        var queue = Queue(name);
+        var changed = new List<QueueEntry>();
+        var leased = queue.Book.Lease(max, lease ?? queue.Book.Config.Lease, now, changed);
+        Save(queue.Id, changed);
+        var messages = new List<QueueMessage>(leased.Count);
+        foreach (var entry in leased)
+        {
+            messages.Add(QueueMessages.From(name, entry, Body(queue.Id, entry.Id)));
+        }
+        return new LeaseResult(messages, queue.Book.NextVisibleAt(now));
+    }
+
+    public void Ack(string name, long id, string lease, DateTimeOffset now)
+    {
+        var queue = Queue(name);
+        queue.Book.Ack(id, lease, now);
+        Execute(_deleteQueueMessage, ("$q", queue.Id), ("$id", id));
+    }
+
+    public NackResult Nack(string name, long id, string lease, TimeSpan? delay, string? error, DateTimeOffset now)
+    {
+        var queue = Queue(name);
+        var changed = new List<QueueEntry>();
+        var result = queue.Book.Nack(id, lease, delay, error, now, changed);
+        Save(queue.Id, changed);
+        _enqueued.Add(name);
+        return result;
+    }
+
+    public DateTimeOffset Extend(string name, long id, string lease, TimeSpan by, DateTimeOffset now)
+    {
+        var queue = Queue(name);
+        var entry = queue.Book.Extend(id, lease, by, now);
+        Save(queue.Id, [entry]);
+        return entry.LeaseExpiresAt!.Value;
+    }
+
+    public DeadLetterPage DeadLetters(string name, long afterId, int limit)
+    {
+        var queue = Queue(name);
+        var entries = queue.Book.DeadLetters(afterId, limit + 1);
+        var page = entries.Take(limit).Select(e => QueueMessages.From(name, e, Body(queue.Id, e.Id))).ToList();
+        return new DeadLetterPage(page, entries.Count > limit ? page[^1].Id : null);
+    }
+
+    public long Redrive(string name, long? id, DateTimeOffset now)
+    {
+        var queue = Queue(name);
+        var moved = queue.Book.Redrive(id, now);
+        Save(queue.Id, moved);
+        _enqueued.Add(name);
+        return moved.Count;
+    }
+
+    public long PurgeDead(string name)
+    {
+        var queue = Queue(name);
+        var removed = queue.Book.PurgeDead();
+        foreach (var entry in removed)
+        {
+            Execute(_deleteQueueMessage, ("$q", queue.Id), ("$id", entry.Id));
+        }
+        return removed.Count;
+    }
+
+    public IReadOnlyList<QueueBinding> Bindings() => [.. _bindings];
+
+    public bool PutBinding(QueueBinding binding, DateTimeOffset now)
+    {
+        if (!_queues.ContainsKey(binding.Queue))
+        {
+            InsertQueue(binding.Queue, QueueConfig.Default, now);
+        }
+        if (_bindings.Contains(binding))
+        {
+            return false;
+        }
+        Run("INSERT INTO bindings (pattern, queue) VALUES ($p, $q)", ("$p", binding.Pattern), ("$q", binding.Queue));
+        _bindings.Add(binding);
+        return true;
+    }
+
+    public bool DeleteBinding(QueueBinding binding)
+    {
+        if (!_bindings.Remove(binding))
+        {
+            return false;
+        }
+        Run("DELETE FROM bindings WHERE pattern = $p AND queue = $q", ("$p", binding.Pattern), ("$q", binding.Queue));
+        return true;
+    }
+
+    public ReplyRecord? GetReply(string id)
+    {
+        using var command = _connection.CreateCommand();
+        command.Transaction = _transaction;
+        command.CommandText = "SELECT queue, expires_at, replied_at, key, content_type, headers, payload FROM replies WHERE id = $id";
+        command.Parameters.AddWithValue("$id", id);
+        using var reader = command.ExecuteReader();
+        if (!reader.Read())
+        {
+            return null;
+        }
+        MessageDraft? reply = null;
+        if (!reader.IsDBNull(2))
+        {
+            reply = new MessageDraft
+            {
+                Key = reader.IsDBNull(3) ? null : reader.GetString(3),
+                ContentType = reader.GetString(4),
+                Headers = reader.IsDBNull(5) ? new Dictionary<string, string>() : HeadersCodec.Decode((byte[])reader.GetValue(5), m => new InvalidOperationException(m)),
+                Payload = (byte[])reader.GetValue(6),
+            };
+        }
+        return new ReplyRecord
+        {
+            Id = id,
+            Queue = reader.GetString(0),
+            ExpiresAt = new DateTimeOffset(reader.GetInt64(1), TimeSpan.Zero),
+            RepliedAt = reader.IsDBNull(2) ? null : new DateTimeOffset(reader.GetInt64(2), TimeSpan.Zero),
+            Reply = reply,
+        };
+    }
+
+    public bool PostReply(string id, MessageDraft reply, byte[] payload, DateTimeOffset now)
+    {
+        QueueEngine.CheckReply(GetReply(id), id, now);
+        Run("UPDATE replies SET replied_at = $at, key = $key, content_type = $type, headers = $headers, payload = $payload WHERE id = $id",
+            ("$at", now.UtcTicks), ("$key", reply.Key), ("$type", reply.ContentType), ("$headers", HeadersCodec.Encode(reply.Headers)), ("$payload", payload), ("$id", id));
+        _replied.Add(id);
+        return true;
+    }
+
+    private void SweepQueues(DateTimeOffset now)
+    {
+        Run("DELETE FROM queue_keys WHERE expires_at <= $now; DELETE FROM replies WHERE expires_at <= $gone", ("$now", now.UtcTicks), ("$gone", (now - QueueEngine.ReplyKeptFor).UtcTicks));
+        foreach (var (_, book) in _queues.Values)
+        {
+            foreach (var key in book.Keys.Where(k => k.Value.ExpiresAt <= now).Select(k => k.Key).ToList())
+            {
+                book.Keys.Remove(key);
+            }
+        }
+    }
+
+    private (long Id, QueueBook Book) Queue(string name) => _queues.TryGetValue(name, out var queue) ? queue : throw QueueEngine.NotFound(name);
+
+    private static QueueInfo Info(QueueBook book, DateTimeOffset now) => new(book.Name, book.Config, book.ConfigVersion, book.CreatedAt, book.Stats(now, []));
+
+    private QueueBook InsertQueue(string name, QueueConfig config, DateTimeOffset now)
+    {
+        using var command = _connection.CreateCommand();
+        command.Transaction = _transaction;
+        command.CommandText = "INSERT INTO queues (name, config, config_version, created_at) VALUES ($n, $c, 1, $at) RETURNING id";
+        command.Parameters.AddWithValue("$n", name);
+        command.Parameters.AddWithValue("$c", QueueConfigJson.Write(config));
+        command.Parameters.AddWithValue("$at", now.UtcTicks);
+        var id = (long)command.ExecuteScalar()!;
+        var book = new QueueBook(name, config, 1, now);
+        _queues[name] = (id, book);
+        return book;
+    }
+
+    private void InsertQueueMessage(long queueId, QueueEntry entry, MessageDraft message, byte[] payload, string? replyTo, string? correlationId)
+        => Execute(_insertQueueMessage, ("$q", queueId), ("$id", entry.Id), ("$at", entry.EnqueuedAt.UtcTicks), ("$visible", entry.VisibleAt.UtcTicks),
+            ("$key", message.Key), ("$type", message.ContentType), ("$headers", HeadersCodec.Encode(message.Headers)), ("$reply", replyTo), ("$corr", correlationId), ("$payload", payload));
+
+    // Ids are never reused, even once every message is acked (a late ack of an old id must not hit a new message).
+    private void SaveNextId((long Id, QueueBook Book) queue) => Run("UPDATE queues SET next_id = $n WHERE id = $id", ("$n", queue.Book.NextId), ("$id", queue.Id));
+
+    private void Save(long queueId, List<QueueEntry> changed)
+    {
+        foreach (var e in changed)
+        {
+            Execute(_updateQueueMessage, ("$q", queueId), ("$id", e.Id), ("$state", (int)e.State), ("$attempts", e.Attempts), ("$visible", e.VisibleAt.UtcTicks),
+                ("$lease", e.Lease), ("$expires", e.LeaseExpiresAt?.UtcTicks), ("$error", e.LastError), ("$reason", e.DeadReason), ("$dead", e.DeadAt?.UtcTicks));
+        }
+    }
+
+    private QueueDraft Body(long queueId, long id)
+    {
+        using var reader = Query(_selectQueueBody, ("$q", queueId), ("$id", id));
+        if (!reader.Read())
+        {
+            throw new InvalidOperationException($"queue message {queueId}/{id} is in the book but not in the database");
+        }
+        return new QueueDraft
+        {
+            Message = new MessageDraft
+            {
+                Key = reader.IsDBNull(0) ? null : reader.GetString(0),
+                ContentType = reader.GetString(1),
+                Headers = reader.IsDBNull(2) ? new Dictionary<string, string>() : HeadersCodec.Decode((byte[])reader.GetValue(2), m => new InvalidOperationException(m)),
+                Payload = (byte[])reader.GetValue(5),
+            },
+            ReplyTo = reader.IsDBNull(3) ? null : reader.GetString(3),
+            CorrelationId = reader.IsDBNull(4) ? null : reader.GetString(4),
+        };
+    }
+
+    private static bool FindQueueKey((long Id, QueueBook Book) queue, string key, DateTimeOffset now)
+        => queue.Book.Keys.TryGetValue(key, out var seen) && seen.ExpiresAt > now;
+
+    private void Run(string sql, params (string Name, object? Value)[] values)
+    {
+        using var command = _connection.CreateCommand();
+        command.Transaction = _transaction;
+        command.CommandText = sql;
+        foreach (var (name, value) in values)
+        {
+            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        }
+        command.ExecuteNonQuery();
+    }
+
+    private void LoadQueues()
+    {
+        _queues.Clear();
+        _bindings.Clear();
+        var byId = new Dictionary<long, QueueBook>();
+        using (var command = _connection.CreateCommand())
+        {
+            command.CommandText = "SELECT id, name, config, config_version, created_at, next_id FROM queues";
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                var book = new QueueBook(reader.GetString(1), QueueConfigJson.Read(reader.GetString(2)), reader.GetInt64(3), new DateTimeOffset(reader.GetInt64(4), TimeSpan.Zero), reader.GetInt64(5));
+                _queues[book.Name] = (reader.GetInt64(0), book);
+                byId[reader.GetInt64(0)] = book;
+            }
+        }
+        using (var command = _connection.CreateCommand())
+        {
+            command.CommandText = "SELECT queue_id, id, enqueued_at, state, attempts, visible_at, lease, lease_expires_at, last_error, dead_reason, dead_at FROM queue_messages ORDER BY queue_id, id";
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                if (!byId.TryGetValue(reader.GetInt64(0), out var book))
+                {
+                    continue;
+                }
+                book.Load(new QueueEntry
+                {
+                    Id = reader.GetInt64(1),
+                    EnqueuedAt = new DateTimeOffset(reader.GetInt64(2), TimeSpan.Zero),
+                    State = (QueueMessageState)reader.GetInt32(3),
+                    Attempts = reader.GetInt32(4),
+                    VisibleAt = new DateTimeOffset(reader.GetInt64(5), TimeSpan.Zero),
+                    Lease = reader.IsDBNull(6) ? null : reader.GetString(6),
+                    LeaseExpiresAt = reader.IsDBNull(7) ? null : new DateTimeOffset(reader.GetInt64(7), TimeSpan.Zero),
+                    LastError = reader.IsDBNull(8) ? null : reader.GetString(8),
+                    DeadReason = reader.IsDBNull(9) ? null : reader.GetString(9),
+                    DeadAt = reader.IsDBNull(10) ? null : new DateTimeOffset(reader.GetInt64(10), TimeSpan.Zero),
+                });
+            }
+        }
+        using (var command = _connection.CreateCommand())
+        {
+            command.CommandText = "SELECT queue_id, key, fingerprint, first_id, count, expires_at FROM queue_keys";
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                if (byId.TryGetValue(reader.GetInt64(0), out var book))
+                {
+                    book.Keys[reader.GetString(1)] = (reader.GetString(2), reader.GetInt64(3), reader.GetInt32(4), new DateTimeOffset(reader.GetInt64(5), TimeSpan.Zero));
+                }
+            }
+        }
+        using (var command = _connection.CreateCommand())
+        {
+            command.CommandText = "SELECT pattern, queue FROM bindings";
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                _bindings.Add(new QueueBinding(reader.GetString(0), reader.GetString(1)));
+            }
+        }
+    }
+}
