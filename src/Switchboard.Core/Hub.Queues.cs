@@ -96,7 +96,7 @@ public sealed partial class Hub
         QueueName.Validate(queue);
         if (max is < 1 or > MaxReceive)
         {
-            throw new SwitchboardException(ErrorCode.ValidationFailed, $"max is {max}; receive 1 to {MaxReceive} messages at a time.");
+            throw new SwitchboardException(ErrorCode.InvalidRequest, $"max is {max}; receive 1 to {MaxReceive} messages at a time.");
         }
         if (lease is { } l)
         {
@@ -200,7 +200,7 @@ public sealed partial class Hub
     }
 
     /// <summary>Binds a topic (or pattern) to a queue: each message published there is also enqueued, durably.</summary>
-    public Task<bool> BindAsync(string pattern, string queue, CancellationToken cancellationToken = default)
+    public Task<bool> AddBindingAsync(string pattern, string queue, CancellationToken cancellationToken = default)
     {
         EnsureServing();
         QueueName.Validate(queue);
@@ -209,7 +209,7 @@ public sealed partial class Hub
     }
 
     /// <summary>Removes a binding.</summary>
-    public Task<bool> UnbindAsync(string pattern, string queue, CancellationToken cancellationToken = default)
+    public Task<bool> RemoveBindingAsync(string pattern, string queue, CancellationToken cancellationToken = default)
     {
         EnsureServing();
         return Queues.DeleteBindingAsync(new QueueBinding(pattern, queue), cancellationToken);

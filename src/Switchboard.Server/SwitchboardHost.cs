@@ -165,6 +165,7 @@ public static class SwitchboardHost
         }
         TopicsEndpoints.Map(v1);
         MessagesEndpoints.Map(v1);
+        QueuesEndpoints.Map(v1);
         WebSockets.WebSocketEndpoints.Map(v1);
         Sse.SseEndpoints.Map(v1);
         ConnectionsEndpoints.Map(v1);

@@ -42,7 +42,7 @@ public sealed record QueueConfig(TimeSpan Lease, int MaxAttempts, TimeSpan Backo
     {
         if (lease < TimeSpan.FromSeconds(1) || lease > MaxLease)
         {
-            throw new SwitchboardException(ErrorCode.ValidationFailed, $"{what} is {DurationText.Format(lease)}; use 1s to 12h.");
+            throw new SwitchboardException(ErrorCode.InvalidRequest, $"{what} is {DurationText.Format(lease)}; use 1s to 12h.");
         }
     }
 
@@ -51,7 +51,7 @@ public sealed record QueueConfig(TimeSpan Lease, int MaxAttempts, TimeSpan Backo
     {
         if (delay < TimeSpan.Zero || delay > MaxDelay)
         {
-            throw new SwitchboardException(ErrorCode.ValidationFailed, $"{what} is {DurationText.Format(delay)}; use 0s to 7d.");
+            throw new SwitchboardException(ErrorCode.InvalidRequest, $"{what} is {DurationText.Format(delay)}; use 0s to 7d.");
         }
     }
 

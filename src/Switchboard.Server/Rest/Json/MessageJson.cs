@@ -130,17 +130,19 @@ internal static class MessageJson
 
     private static readonly UTF8Encoding StrictUtf8 = new(false, throwOnInvalidBytes: true);
 
-    private static void WritePayload(Utf8JsonWriter writer, Message message)
+    private static void WritePayload(Utf8JsonWriter writer, Message message) => WritePayload(writer, message.Payload.Span, message.ContentType);
+
+    /// <summary>"payload": JSON as JSON, UTF-8 text as a string, anything else as base64 (with "encoding": "base64").</summary>
+    public static void WritePayload(Utf8JsonWriter writer, ReadOnlySpan<byte> payload, string contentType)
     {
-        var payload = message.Payload.Span;
         writer.WritePropertyName("payload");
-        if (MediaTypes.IsJson(message.ContentType))
+        if (MediaTypes.IsJson(contentType))
         {
             // Validated as JSON when published; skipInputValidation avoids parsing it a second time per read.
             writer.WriteRawValue(payload, skipInputValidation: true);
             return;
         }
-        if (MediaTypes.IsText(message.ContentType) && IsUtf8(payload))
+        if (MediaTypes.IsText(contentType) && IsUtf8(payload))
         {
             writer.WriteStringValue(payload);
             return;

@@ -1,0 +1,108 @@
+using System.Text.Json;
+using Switchboard.Core;
+
+namespace Switchboard.Server.Rest.Json;
+
+/// <summary>Queues, queue messages and replies as JSON.</summary>
+internal static class QueueJson
+{
+    public static void WriteQueue(Utf8JsonWriter writer, QueueInfo queue)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("name", queue.Name);
+        writer.WriteString("lease", DurationText.Format(queue.Config.Lease));
+        writer.WriteNumber("maxAttempts", queue.Config.MaxAttempts);
+        writer.WriteStartObject("backoff");
+        writer.WriteString("initial", DurationText.Format(queue.Config.BackoffInitial));
+        writer.WriteString("max", DurationText.Format(queue.Config.BackoffMax));
+        writer.WriteEndObject();
+        if (queue.Config.Description is { } description)
+        {
+            writer.WriteString("description", description);
+        }
+        writer.WriteNumber("configVersion", queue.ConfigVersion);
+        writer.WriteString("createdAt", queue.CreatedAt.UtcDateTime);
+        writer.WriteStartObject("stats");
+        writer.WriteNumber("ready", queue.Stats.Ready);
+        writer.WriteNumber("leased", queue.Stats.Leased);
+        writer.WriteNumber("delayed", queue.Stats.Delayed);
+        writer.WriteNumber("dead", queue.Stats.Dead);
+        writer.WriteEndObject();
+        writer.WriteEndObject();
+    }
+
+    public static void WriteMessage(Utf8JsonWriter writer, QueueMessage message)
+    {
+        writer.WriteStartObject();
+        writer.WriteNumber("id", message.Id);
+        if (message.Lease is { } lease)
+        {
+            writer.WriteString("lease", lease);
+            writer.WriteString("leaseExpiresAt", message.LeaseExpiresAt!.Value.UtcDateTime);
+        }
+        writer.WriteNumber("attempts", message.Attempts);
+        writer.WriteString("enqueuedAt", message.EnqueuedAt.UtcDateTime);
+        writer.WriteStartObject("headers");
+        foreach (var (name, value) in message.Headers)
+        {
+            writer.WriteString(name, value);
+        }
+        writer.WriteEndObject();
+        if (message.Key is { } key)
+        {
+            writer.WriteString("key", key);
+        }
+        if (message.ReplyTo is { } replyTo)
+        {
+            writer.WriteString("replyTo", replyTo);
+        }
+        if (message.CorrelationId is { } correlationId)
+        {
+            writer.WriteString("correlationId", correlationId);
+        }
+        if (message.State == QueueMessageState.Dead)
+        {
+            writer.WriteString("reason", message.DeadReason);
+            if (message.DeadAt is { } deadAt)
+            {
+                writer.WriteString("deadAt", deadAt.UtcDateTime);
+            }
+        }
+        if (message.LastError is { } error)
+        {
+            writer.WriteString("lastError", error);
+        }
+        writer.WriteString("contentType", message.ContentType);
+        MessageJson.WritePayload(writer, message.Payload.Span, message.ContentType);
+        writer.WriteEndObject();
+    }
+
+    public static void WriteReply(Utf8JsonWriter writer, ReplyRecord slot)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("id", slot.Id);
+        writer.WriteString("queue", slot.Queue);
+        writer.WriteString("status", slot.Reply is not null ? "replied" : "pending");
+        writer.WriteString("expiresAt", slot.ExpiresAt.UtcDateTime);
+        if (slot.Reply is { } reply)
+        {
+            if (slot.RepliedAt is { } repliedAt)
+            {
+                writer.WriteString("repliedAt", repliedAt.UtcDateTime);
+            }
+            writer.WriteStartObject("headers");
+            foreach (var (name, value) in reply.Headers)
+            {
+                writer.WriteString(name, value);
+            }
+            writer.WriteEndObject();
+            if (reply.Key is { } key)
+            {
+                writer.WriteString("key", key);
+            }
+            writer.WriteString("contentType", reply.ContentType);
+            MessageJson.WritePayload(writer, reply.Payload.Span, reply.ContentType);
+        }
+        writer.WriteEndObject();
+    }
+}

@@ -1,0 +1,143 @@
+using System.Globalization;
+using System.Text.Json;
+using Switchboard.Core;
+
+namespace Switchboard.Server.Rest.Parsing;
+
+/// <summary>Queue settings and the small action bodies (ack, nack, extend). Parsing only: it never calls the hub.</summary>
+internal static class QueueDocuments
+{
+    /// <summary>{"lease": "30s", "maxAttempts": 10, "backoff": {"initial": "1s", "max": "5m"}, "description": "…"}; missing fields take the defaults.</summary>
+    public static QueueConfig Config(ReadOnlyMemory<byte> body)
+    {
+        var config = QueueConfig.Default;
+        if (body.IsEmpty)
+        {
+            return config;
+        }
+        using var document = Parse(body);
+        var root = Object(document.RootElement, "The body");
+        foreach (var property in root.EnumerateObject())
+        {
+            switch (property.Name)
+            {
+                case "lease":
+                    config = config with { Lease = Duration(property.Value, "lease") };
+                    break;
+                case "maxAttempts":
+                    config = config with { MaxAttempts = property.Value.ValueKind == JsonValueKind.Number && property.Value.TryGetInt32(out var max) ? max : throw Invalid("maxAttempts must be a whole number from 1 to 1000.") };
+                    break;
+                case "backoff":
+                    foreach (var field in Object(property.Value, "backoff").EnumerateObject())
+                    {
+                        config = field.Name switch
+                        {
+                            "initial" => config with { BackoffInitial = Duration(field.Value, "backoff.initial") },
+                            "max" => config with { BackoffMax = Duration(field.Value, "backoff.max") },
+                            _ => throw Invalid($"backoff has no field '{field.Name}'; it takes initial and max."),
+                        };
+                    }
+                    break;
+                case "description":
+                    config = config with { Description = property.Value.ValueKind is JsonValueKind.String or JsonValueKind.Null ? property.Value.GetString() : throw Invalid("description must be a string.") };
+                    break;
+                default:
+                    throw Invalid($"A queue has no setting '{property.Name}'; the settings are lease, maxAttempts, backoff and description.");
+            }
+        }
+        return config;
+    }
+
+    /// <summary>The body of ack / nack / extend: {"lease": "…", "delay"?: …, "error"?: "…", "extendBy"?: …}.</summary>
+    public static (string Lease, TimeSpan? Duration, string? Error) Action(ReadOnlyMemory<byte> body, string action)
+    {
+        if (body.IsEmpty)
+        {
+            throw Invalid($"The {action} needs the lease token: send {{\"lease\": \"…\"}} with the lease from the receive answer.");
+        }
+        using var document = Parse(body);
+        var root = Object(document.RootElement, "The body");
+        string? lease = null;
+        TimeSpan? duration = null;
+        string? error = null;
+        foreach (var property in root.EnumerateObject())
+        {
+            switch (property.Name)
+            {
+                case "lease":
+                    lease = property.Value.ValueKind == JsonValueKind.String ? property.Value.GetString() : throw Invalid("lease must be the lease token string from the receive answer.");
+                    break;
+                case "delay" when action == "nack":
+                case "extendBy" when action == "extend":
+                    duration = Duration(property.Value, property.Name);
+                    break;
+                case "error" when action == "nack":
+                    error = property.Value.ValueKind is JsonValueKind.String or JsonValueKind.Null ? property.Value.GetString() : throw Invalid("error must be a string.");
+                    break;
+                default:
+                    throw Invalid(action switch
+                    {
+                        "nack" => $"A nack has no field '{property.Name}'; it takes lease, delay and error.",
+                        "extend" => $"An extend has no field '{property.Name}'; it takes lease and extendBy.",
+                        _ => $"An ack has no field '{property.Name}'; it takes lease.",
+                    });
+            }
+        }
+        return (lease ?? throw Invalid($"The {action} needs the lease token: {{\"lease\": \"…\"}}."), duration, error);
+    }
+
+    /// <summary>A duration as seconds (a number) or text such as "30s", "5m".</summary>
+    public static TimeSpan Duration(JsonElement value, string name)
+    {
+        if (value.ValueKind == JsonValueKind.Number && value.TryGetDouble(out var seconds))
+        {
+            return Seconds(seconds, name);
+        }
+        if (value.ValueKind == JsonValueKind.String && DurationText.TryParse(value.GetString(), out var parsed, out _))
+        {
+            return parsed;
+        }
+        throw Invalid($"{name} must be seconds (a number) or a duration such as \"30s\" or \"5m\".");
+    }
+
+    /// <summary>A query value in seconds (decimals allowed) or a duration such as 30s.</summary>
+    public static TimeSpan? Query(string? text, string name)
+    {
+        if (string.IsNullOrEmpty(text))
+        {
+            return null;
+        }
+        if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds))
+        {
+            return Seconds(seconds, name);
+        }
+        return DurationText.TryParse(text, out var value, out _) ? value : throw Invalid($"{name} is '{text}'; give seconds (e.g. {name}=30) or a duration such as 30s.");
+    }
+
+    private static TimeSpan Seconds(double seconds, string name)
+    {
+        if (double.IsNaN(seconds) || seconds < 0)
+        {
+            throw new SwitchboardException(ErrorCode.InvalidRequest, $"{name} is {seconds.ToString(CultureInfo.InvariantCulture)} seconds; it cannot be negative (delays and backoffs: 0s to 7d; leases: 1s to 12h).");
+        }
+        // Far past every limit: the hub's check names the real range (e.g. leases 1s to 12h, delays 0s to 7d).
+        return TimeSpan.FromSeconds(Math.Min(seconds, TimeSpan.FromDays(3650).TotalSeconds));
+    }
+
+    private static JsonDocument Parse(ReadOnlyMemory<byte> body)
+    {
+        try
+        {
+            return JsonDocument.Parse(body);
+        }
+        catch (JsonException ex)
+        {
+            throw new SwitchboardException(ErrorCode.InvalidJson, $"The body is not valid JSON: {ex.Message}");
+        }
+    }
+
+    private static JsonElement Object(JsonElement element, string what)
+        => element.ValueKind == JsonValueKind.Object ? element : throw Invalid($"{what} must be a JSON object.");
+
+    private static SwitchboardException Invalid(string detail) => new(ErrorCode.InvalidRequest, detail);
+}

@@ -1,0 +1,413 @@
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Net.Http.Headers;
+using Switchboard.Core;
+using Switchboard.Core.Engines;
+using Switchboard.Server.Rest.Json;
+using Switchboard.Server.Rest.Parsing;
+
+namespace Switchboard.Server.Rest;
+
+/// <summary>
+/// Queues: settings, send, receive (with leases and long-poll waits), ack / nack / extend, dead letters,
+/// topic bindings, and request/reply with reply slots. Decode → hub → encode.
+/// </summary>
+internal static class QueuesEndpoints
+{
+    public static void Map(RouteGroupBuilder v1)
+    {
+        var queues = v1.MapGroup("/queues").WithTags("Queues");
+        queues.MapMethods("", [HttpMethods.Get, HttpMethods.Head], List).WithName("ListQueues").WithSummary("List queues (prefix=, limit=, cursor=)");
+        queues.MapPut("/{queue}", Put).WithName("PutQueue").WithSummary("Create a queue or replace its settings (lease, maxAttempts, backoff)");
+        queues.MapMethods("/{queue}", [HttpMethods.Get, HttpMethods.Head], Get).WithName("GetQueue").WithSummary("A queue's settings and counts (ready, leased, delayed, dead)");
+        queues.MapDelete("/{queue}", Delete).WithName("DeleteQueue").WithSummary("Delete a queue, its messages, dead letters and bindings");
+        queues.MapPost("/{queue}/messages", Send).WithName("Send")
+            .WithSummary("Send one message or a batch ({\"payload\": …} or {\"messages\": [ … ]}); ?delay=SECONDS; Idempotency-Key");
+        queues.MapPost("/{queue}/receive", Receive).WithName("Receive")
+            .WithSummary("Lease up to max= messages (default 1) for lease= seconds (default: the queue's); wait= holds the request until one is visible");
+        queues.MapPost("/{queue}/messages/{id}/ack", Ack).WithName("Ack").WithSummary("Done: the message is deleted. Body {\"lease\": \"…\"}");
+        queues.MapPost("/{queue}/messages/{id}/nack", Nack).WithName("Nack").WithSummary("Give it back: {\"lease\", \"delay\"?, \"error\"?}; dead-lettered on its last attempt");
+        queues.MapPost("/{queue}/messages/{id}/extend", Extend).WithName("Extend").WithSummary("Extend the lease: {\"lease\", \"extendBy\"?}");
+        queues.MapGet("/{queue}/dead-letters", DeadLetters).WithName("ListDeadLetters").WithSummary("Dead letters with their reasons (after=, limit=)");
+        queues.MapPost("/{queue}/dead-letters/redrive", RedriveAll).WithName("RedriveAll").WithSummary("Put every dead letter back into the queue");
+        queues.MapPost("/{queue}/dead-letters/purge", Purge).WithName("PurgeDeadLetters").WithSummary("Delete every dead letter");
+        queues.MapPost("/{queue}/dead-letters/{id}/redrive", RedriveOne).WithName("Redrive").WithSummary("Put one dead letter back into the queue");
+        queues.MapGet("/{queue}/bindings", Bindings).WithName("ListBindings").WithSummary("The topics (or patterns) feeding this queue");
+        queues.MapPut("/{queue}/bindings/{pattern}", Bind).WithName("Bind").WithSummary("Feed the queue with every message published to a topic or pattern (durable pub/sub)");
+        queues.MapDelete("/{queue}/bindings/{pattern}", Unbind).WithName("Unbind").WithSummary("Stop feeding the queue from a topic or pattern");
+        queues.MapPost("/{queue}/requests", Request).WithName("Request")
+            .WithSummary("Request/reply: 200 with the reply within timeout= seconds (default 30) or 504; timeout=0 or Prefer: respond-async answers 202 + Location of the reply");
+
+        var replies = v1.MapGroup("/replies").WithTags("Queues");
+        replies.MapGet("/{id}", GetReply).WithName("GetReply").WithSummary("A request's reply: 200 when replied, 202 while pending (wait= long-polls; Accept: text/event-stream streams it)");
+        replies.MapPost("/{id}", PostReply).WithName("PostReply").WithSummary("Answer a request (its replyTo): {\"payload\": …}");
+    }
+
+    private static async Task<IResult> List(HttpRequest request, Hub hub, string? prefix, string? limit, string? cursor)
+    {
+        var page = await hub.ListQueuesAsync(prefix, QueryValues.DecodeCursor(cursor), QueryValues.Limit(limit, 100, Hub.MaxListLimit), request.HttpContext.RequestAborted);
+        var next = page.NextAfter is { } after ? QueryValues.EncodeCursor(after) : null;
+        return new JsonResult(200, writer =>
+        {
+            writer.WriteStartObject();
+            writer.WriteStartArray("queues");
+            foreach (var queue in page.Queues)
+            {
+                QueueJson.WriteQueue(writer, queue);
+            }
+            writer.WriteEndArray();
+            writer.WriteString("next", next);
+            writer.WriteEndObject();
+        });
+    }
+
+    private static async Task<IResult> Put(HttpRequest request, Hub hub, ServerOptions options, string queue)
+    {
+        QueueName.Validate(queue);
+        using var body = await ReadJsonAsync(request, options, optional: true);
+        var result = await hub.PutQueueAsync(queue, QueueDocuments.Config(body.Memory), null, CancellationToken.None);
+        return new JsonResult(result.Created ? 201 : 200, w => QueueJson.WriteQueue(w, result.Queue), r =>
+        {
+            if (result.Created)
+            {
+                r.Headers.Location = $"{request.PathBase}/v1/queues/{queue}";
+            }
+        });
+    }
+
+    private static async Task<IResult> Get(HttpRequest request, Hub hub, string queue)
+    {
+        var info = await hub.GetQueueAsync(queue, request.HttpContext.RequestAborted);
+        return new JsonResult(200, w => QueueJson.WriteQueue(w, info), r => r.Headers.CacheControl = "no-cache");
+    }
+
+    private static async Task<IResult> Delete(Hub hub, string queue)
+    {
+        await hub.DeleteQueueAsync(queue, CancellationToken.None);
+        return Results.NoContent();
+    }
+
+    private static async Task<IResult> Send(HttpRequest request, Hub hub, ServerOptions options, string queue, string? delay)
+    {
+        QueueName.Validate(queue);
+        var drafts = await ReadMessagesAsync(request, hub, options);
+        var idempotencyKey = request.Headers["Idempotency-Key"].ToString() is { Length: > 0 } k ? k : null;
+        var result = await hub.SendAsync(queue, [.. drafts.Drafts.Select(d => new QueueDraft { Message = d })], QueueDocuments.Query(delay, "delay") ?? TimeSpan.Zero, idempotencyKey, CancellationToken.None);
+        return new JsonResult(201, writer =>
+        {
+            writer.WriteStartObject();
+            writer.WriteString("queue", result.Queue);
+            if (drafts.Batch)
+            {
+                writer.WriteNumber("firstId", result.FirstId);
+                writer.WriteNumber("lastId", result.FirstId + result.Count - 1);
+                writer.WriteNumber("count", result.Count);
+            }
+            else
+            {
+                writer.WriteNumber("id", result.FirstId);
+            }
+            writer.WriteEndObject();
+        }, response =>
+        {
+            response.Headers.Location = $"{request.PathBase}/v1/queues/{queue}";
+            response.Headers.CacheControl = "no-store";
+            if (result.Replayed)
+            {
+                response.Headers["Idempotent-Replayed"] = "true";
+            }
+        });
+    }
+
+    private static async Task<IResult> Receive(HttpRequest request, Hub hub, string queue, string? max, string? wait, string? lease)
+    {
+        var count = QueryValues.Limit(max, 1, Hub.MaxReceive);
+        var messages = await hub.ReceiveAsync(queue, count, QueueDocuments.Query(lease, "lease"), QueryValues.Wait(wait, hub.Options.MaxWait), request.HttpContext.RequestAborted);
+        return new JsonResult(200, writer =>
+        {
+            writer.WriteStartObject();
+            writer.WriteStartArray("messages");
+            foreach (var message in messages)
+            {
+                QueueJson.WriteMessage(writer, message);
+            }
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }, r => r.Headers.CacheControl = "no-store");
+    }
+
+    private static async Task<IResult> Ack(HttpRequest request, Hub hub, ServerOptions options, string queue, string id)
+    {
+        using var body = await ReadJsonAsync(request, options, optional: true);
+        var (lease, _, _) = QueueDocuments.Action(body.Memory, "ack");
+        await hub.AckAsync(queue, MessageId(id), lease, CancellationToken.None);
+        return Results.NoContent();
+    }
+
+    private static async Task<IResult> Nack(HttpRequest request, Hub hub, ServerOptions options, string queue, string id)
+    {
+        using var body = await ReadJsonAsync(request, options, optional: true);
+        var (lease, delay, error) = QueueDocuments.Action(body.Memory, "nack");
+        var result = await hub.NackAsync(queue, MessageId(id), lease, delay, error, CancellationToken.None);
+        return new JsonResult(200, writer =>
+        {
+            writer.WriteStartObject();
+            writer.WriteBoolean("deadLettered", result.DeadLettered);
+            if (result.VisibleAt is { } at)
+            {
+                writer.WriteString("visibleAt", at.UtcDateTime);
+            }
+            writer.WriteEndObject();
+        });
+    }
+
+    private static async Task<IResult> Extend(HttpRequest request, Hub hub, ServerOptions options, string queue, string id)
+    {
+        using var body = await ReadJsonAsync(request, options, optional: true);
+        var (lease, by, _) = QueueDocuments.Action(body.Memory, "extend");
+        var extendBy = by ?? (await hub.GetQueueAsync(queue, request.HttpContext.RequestAborted)).Config.Lease;
+        var until = await hub.ExtendAsync(queue, MessageId(id), lease, extendBy, CancellationToken.None);
+        return new JsonResult(200, writer =>
+        {
+            writer.WriteStartObject();
+            writer.WriteString("leaseExpiresAt", until.UtcDateTime);
+            writer.WriteEndObject();
+        });
+    }
+
+    private static async Task<IResult> DeadLetters(HttpRequest request, Hub hub, string queue, string? after, string? limit)
+    {
+        var afterId = string.IsNullOrEmpty(after) ? 0 : long.TryParse(after, NumberStyles.None, CultureInfo.InvariantCulture, out var a) ? a
+            : throw new SwitchboardException(ErrorCode.InvalidRequest, $"after is '{after}'; give the id of the last dead letter you saw (from next).");
+        var page = await hub.ListDeadLettersAsync(queue, afterId, QueryValues.Limit(limit, 100, Hub.MaxListLimit), request.HttpContext.RequestAborted);
+        return new JsonResult(200, writer =>
+        {
+            writer.WriteStartObject();
+            writer.WriteStartArray("messages");
+            foreach (var message in page.Messages)
+            {
+                QueueJson.WriteMessage(writer, message);
+            }
+            writer.WriteEndArray();
+            if (page.NextAfter is { } next)
+            {
+                writer.WriteString("next", next.ToString(CultureInfo.InvariantCulture));
+            }
+            else
+            {
+                writer.WriteNull("next");
+            }
+            writer.WriteEndObject();
+        });
+    }
+
+    private static async Task<IResult> RedriveAll(Hub hub, string queue) => Count("redriven", await hub.RedriveAsync(queue, null, CancellationToken.None));
+
+    private static async Task<IResult> RedriveOne(Hub hub, string queue, string id) => Count("redriven", await hub.RedriveAsync(queue, MessageId(id), CancellationToken.None));
+
+    private static async Task<IResult> Purge(Hub hub, string queue) => Count("purged", await hub.PurgeDeadLettersAsync(queue, CancellationToken.None));
+
+    private static async Task<IResult> Bindings(HttpRequest request, Hub hub, string queue)
+    {
+        QueueName.Validate(queue);
+        _ = await hub.GetQueueAsync(queue, request.HttpContext.RequestAborted);
+        var bindings = (await hub.ListBindingsAsync(request.HttpContext.RequestAborted)).Where(b => b.Queue == queue).ToList();
+        return new JsonResult(200, writer =>
+        {
+            writer.WriteStartObject();
+            writer.WriteStartArray("bindings");
+            foreach (var binding in bindings)
+            {
+                writer.WriteStartObject();
+                writer.WriteString("pattern", binding.Pattern);
+                writer.WriteString("queue", binding.Queue);
+                writer.WriteEndObject();
+            }
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        });
+    }
+
+    private static async Task<IResult> Bind(HttpRequest request, Hub hub, string queue, string pattern)
+    {
+        var created = await hub.AddBindingAsync(pattern, queue, CancellationToken.None);
+        return new JsonResult(created ? 201 : 200, writer =>
+        {
+            writer.WriteStartObject();
+            writer.WriteString("pattern", pattern);
+            writer.WriteString("queue", queue);
+            writer.WriteEndObject();
+        });
+    }
+
+    private static async Task<IResult> Unbind(Hub hub, string queue, string pattern)
+        => await hub.RemoveBindingAsync(pattern, queue, CancellationToken.None)
+            ? Results.NoContent()
+            : throw new SwitchboardException(ErrorCode.RouteNotFound, $"Queue '{queue}' has no binding to '{pattern}'; GET /v1/queues/{queue}/bindings lists them.");
+
+    private static async Task<IResult> Request(HttpRequest request, Hub hub, ServerOptions options, string queue, string? timeout)
+    {
+        QueueName.Validate(queue);
+        var wait = QueueDocuments.Query(timeout, "timeout") ?? TimeSpan.FromSeconds(30);
+        var async = wait == TimeSpan.Zero || request.Headers["Prefer"].ToString().Contains("respond-async", StringComparison.OrdinalIgnoreCase);
+        var drafts = await ReadMessagesAsync(request, hub, options);
+        if (drafts.Batch)
+        {
+            throw new SwitchboardException(ErrorCode.InvalidRequest, "A request is one message: send {\"payload\": …}, not a batch.");
+        }
+        if (!async && wait > hub.Options.MaxWait)
+        {
+            throw new SwitchboardException(ErrorCode.ValidationFailed, $"timeout is {DurationText.Format(wait)}; a request held open waits at most {DurationText.Format(hub.Options.MaxWait)}. For longer work use Prefer: respond-async (202 + a reply URL).");
+        }
+        // The reply slot outlives an async request's first answer: the reply URL stays valid for an hour.
+        var slotLifetime = async ? TimeSpan.FromHours(1) : wait;
+        var idempotencyKey = request.Headers["Idempotency-Key"].ToString() is { Length: > 0 } k ? k : null;
+        var id = await hub.RequestAsync(queue, new QueueDraft { Message = drafts.Drafts[0] }, slotLifetime, idempotencyKey, CancellationToken.None);
+        var location = $"{request.PathBase}/v1/replies/{id}";
+        if (async)
+        {
+            return new JsonResult(202, w =>
+            {
+                w.WriteStartObject();
+                w.WriteString("id", id);
+                w.WriteString("status", "pending");
+                w.WriteString("location", location);
+                w.WriteEndObject();
+            }, r => r.Headers.Location = location);
+        }
+        var slot = await hub.WaitForReplyAsync(id, wait, request.HttpContext.RequestAborted);
+        if (slot.Reply is null)
+        {
+            throw new SwitchboardException(ErrorCode.Timeout, $"No reply came within {DurationText.Format(wait)}. The request stays in queue '{queue}' until a responder takes it; its reply is lost after the wait.")
+            {
+                Extensions = new Dictionary<string, object?> { ["replyId"] = id },
+            };
+        }
+        return new JsonResult(200, w => QueueJson.WriteReply(w, slot));
+    }
+
+    private static async Task<IResult> GetReply(HttpRequest request, Hub hub, string id, string? wait)
+    {
+        var sse = request.Headers.Accept.ToString().Contains("text/event-stream", StringComparison.OrdinalIgnoreCase);
+        if (sse)
+        {
+            return new ReplyStream(hub, id);
+        }
+        var slot = await hub.WaitForReplyAsync(id, QueryValues.Wait(wait, hub.Options.MaxWait), request.HttpContext.RequestAborted);
+        return ReplyResult(slot, hub);
+    }
+
+    private static JsonResult ReplyResult(ReplyRecord slot, Hub hub)
+    {
+        if (slot.Reply is null && slot.ExpiresAt <= DateTimeOffset.UtcNow)
+        {
+            throw new SwitchboardException(ErrorCode.ReplyExpired, $"Request '{slot.Id}' got no reply before its wait ended at {slot.ExpiresAt:O}.");
+        }
+        _ = hub;
+        return new JsonResult(slot.Reply is null ? 202 : 200, w => QueueJson.WriteReply(w, slot), r =>
+        {
+            if (slot.Reply is null)
+            {
+                r.Headers.RetryAfter = "1";
+            }
+        });
+    }
+
+    private static async Task<IResult> PostReply(HttpRequest request, Hub hub, ServerOptions options, string id)
+    {
+        var drafts = await ReadMessagesAsync(request, hub, options);
+        if (drafts.Batch)
+        {
+            throw new SwitchboardException(ErrorCode.InvalidRequest, "A reply is one message: send {\"payload\": …}, not a batch.");
+        }
+        await hub.ReplyAsync(id, drafts.Drafts[0], CancellationToken.None);
+        return Results.NoContent();
+    }
+
+    /// <summary>SSE for one reply: an event "reply" when it comes (or "expired"), then the stream ends.</summary>
+    private sealed class ReplyStream(Hub hub, string id) : IResult
+    {
+        public async Task ExecuteAsync(HttpContext httpContext)
+        {
+            var aborted = httpContext.RequestAborted;
+            var slot = await hub.WaitForReplyAsync(id, TimeSpan.Zero, aborted);
+            var response = httpContext.Response;
+            response.ContentType = "text/event-stream";
+            response.Headers.CacheControl = "no-store";
+            await response.WriteAsync(": waiting for the reply\n\n", aborted);
+            await response.Body.FlushAsync(aborted);
+            while (slot.Reply is null && slot.ExpiresAt > DateTimeOffset.UtcNow && !aborted.IsCancellationRequested && hub.State == HubState.Ready)
+            {
+                slot = await hub.WaitForReplyAsync(id, TimeSpan.FromSeconds(15), aborted);
+                if (slot.Reply is null)
+                {
+                    await response.WriteAsync(": heartbeat\n\n", aborted);
+                    await response.Body.FlushAsync(aborted);
+                }
+            }
+            var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+            using (var writer = new Utf8JsonWriter(buffer))
+            {
+                QueueJson.WriteReply(writer, slot);
+            }
+            var kind = slot.Reply is not null ? "reply" : "expired";
+            await response.WriteAsync($"event: {kind}\ndata: {System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan)}\n\n", aborted);
+        }
+    }
+
+    private static JsonResult Count(string name, long count) => new(200, w =>
+    {
+        w.WriteStartObject();
+        w.WriteNumber(name, count);
+        w.WriteEndObject();
+    });
+
+    private static long MessageId(string text) => long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var id) && id > 0
+        ? id
+        : throw new SwitchboardException(ErrorCode.InvalidRequest, $"'{text}' is not a message id; ids are whole numbers from 1 (the \"id\" of the received message).");
+
+    private sealed record SentBody(IReadOnlyList<MessageDraft> Drafts, bool Batch);
+
+    /// <summary>The publish envelope ({"payload": …} or {"messages": [ … ]}), or a raw body of any other content type.</summary>
+    private static async Task<SentBody> ReadMessagesAsync(HttpRequest request, Hub hub, ServerOptions options)
+    {
+        var contentType = request.ContentType;
+        if (string.IsNullOrWhiteSpace(contentType) || !MediaTypeHeaderValue.TryParse(contentType, out var mediaType) || mediaType.SubType.Length == 0)
+        {
+            throw new SwitchboardException(ErrorCode.UnsupportedMediaType,
+                "Send application/json with {\"payload\": …} (or {\"messages\": [ … ]}), or the payload's own type (text/plain, application/octet-stream, …) to send the body as it is.");
+        }
+        var envelope = mediaType.MediaType.Value!.Equals("application/json", StringComparison.OrdinalIgnoreCase);
+        using var body = await RequestBody.ReadAsync(request,
+            envelope ? options.MaxRequestBytes : hub.Options.MaxMessageBytes,
+            envelope ? ErrorCode.RequestTooLarge : ErrorCode.MessageTooLarge,
+            envelope ? "The request body" : "The message",
+            request.HttpContext.RequestAborted);
+        if (envelope)
+        {
+            // The drafts keep slices of the body: copy it, since the pooled buffer goes back when this returns.
+            var owned = body.Memory.ToArray();
+            var drafts = PublishBodyReader.Read(owned, out var batch);
+            return new SentBody(drafts, batch);
+        }
+        return new SentBody([new MessageDraft { Payload = body.Memory.ToArray(), ContentType = contentType }], false);
+    }
+
+    private static async Task<RequestBody> ReadJsonAsync(HttpRequest request, ServerOptions options, bool optional)
+    {
+        if (!string.IsNullOrEmpty(request.ContentType) && !ContentTypes.IsJson(request.ContentType))
+        {
+            throw new SwitchboardException(ErrorCode.UnsupportedMediaType, $"Content-Type '{request.ContentType}' is not accepted here; send application/json.");
+        }
+        var body = await RequestBody.ReadAsync(request, options.MaxRequestBytes, ErrorCode.RequestTooLarge, "The request body", request.HttpContext.RequestAborted);
+        if (!optional && body.Length == 0)
+        {
+            body.Dispose();
+            throw new SwitchboardException(ErrorCode.InvalidRequest, "The body is empty.");
+        }
+        return body;
+    }
+}
