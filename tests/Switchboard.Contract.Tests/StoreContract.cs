@@ -9,7 +9,7 @@ namespace Switchboard.Contract.Tests;
 /// What every engine's store must do, asserted the same way for each (Memory, SQLite; Redis later). A new engine
 /// subclasses this (and <see cref="DurableStoreContract"/> if it keeps data across a restart).
 /// </summary>
-public abstract class StoreContract : IAsyncLifetime
+public abstract partial class StoreContract : IAsyncLifetime
 {
     private readonly List<IStore> _stores = [];
     // A little ahead of the wall clock: engines apply age limits with their own clock when a config changes.
@@ -299,7 +299,7 @@ public abstract class StoreContract : IAsyncLifetime
 }
 
 /// <summary>The contract of engines that keep their data across a restart.</summary>
-public abstract class DurableStoreContract : StoreContract
+public abstract partial class DurableStoreContract : StoreContract
 {
     /// <summary>Closes <paramref name="store"/> and opens the same data again.</summary>
     protected abstract Task<IStore> ReopenAsync(IStore store);

@@ -1,0 +1,221 @@
+using System.Text;
+using Switchboard.Core;
+using Switchboard.Core.Engines;
+
+namespace Switchboard.Contract.Tests;
+
+/// <summary>The queue half of the store contract, asserted the same way for every engine.</summary>
+public abstract partial class StoreContract
+{
+    protected static readonly QueueConfig Quick = new(TimeSpan.FromSeconds(10), 3, TimeSpan.Zero, TimeSpan.Zero);
+
+    protected static QueueDraft Job(string text) => new() { Message = new MessageDraft { Payload = Encoding.UTF8.GetBytes($"\"{text}\"") } };
+
+    protected static EnqueueRequest Send(string queue, params string[] texts) => new(queue, [.. texts.Select(Job)]) { Timestamp = T0, CreateQueue = Quick };
+
+    protected static string Text(QueueMessage message) => Encoding.UTF8.GetString(message.Payload.Span).Trim('"');
+
+    protected IQueueStore Queues => Store.Queues;
+
+    [Fact]
+    public async Task Queue_leases_oldest_first_and_one_lease_at_a_time()
+    {
+        var sent = await Queues.EnqueueAsync(Send("jobs", "a", "b", "c"), default);
+        Assert.Equal((1L, 3, true), (sent.FirstId, sent.Count, sent.CreatedQueue));
+
+        var first = await Queues.LeaseAsync("jobs", 2, null, T0, default);
+        Assert.Equal(["a", "b"], first.Messages.Select(Text));
+        Assert.All(first.Messages, m => Assert.Equal((1, QueueMessageState.Leased, T0 + Quick.Lease), (m.Attempts, m.State, m.LeaseExpiresAt!.Value)));
+        Assert.NotEqual(first.Messages[0].Lease, first.Messages[1].Lease);
+        var second = await Queues.LeaseAsync("jobs", 5, null, T0, default);
+        Assert.Equal(["c"], second.Messages.Select(Text));
+        Assert.Empty((await Queues.LeaseAsync("jobs", 5, null, T0.AddSeconds(1), default)).Messages);
+
+        var stats = (await Queues.GetQueueAsync("jobs", T0.AddSeconds(1), default))!.Stats;
+        Assert.Equal(new QueueStats(0, 3, 0, 0), stats);
+    }
+
+    [Fact]
+    public async Task Ack_deletes_and_a_wrong_stale_or_expired_lease_is_refused()
+    {
+        await Queues.EnqueueAsync(Send("jobs", "a", "b"), default);
+        var leased = (await Queues.LeaseAsync("jobs", 2, null, T0, default)).Messages;
+
+        var wrong = await Assert.ThrowsAsync<SwitchboardException>(() => Queues.AckAsync("jobs", leased[0].Id, leased[1].Lease!, T0.AddSeconds(1), default));
+        Assert.Equal(ErrorCode.LeaseMismatch, wrong.Code);
+        await Queues.AckAsync("jobs", leased[0].Id, leased[0].Lease!, T0.AddSeconds(1), default);
+        var again = await Assert.ThrowsAsync<SwitchboardException>(() => Queues.AckAsync("jobs", leased[0].Id, leased[0].Lease!, T0.AddSeconds(2), default));
+        Assert.Equal(ErrorCode.LeaseMismatch, again.Code);
+        var expired = await Assert.ThrowsAsync<SwitchboardException>(() => Queues.AckAsync("jobs", leased[1].Id, leased[1].Lease!, T0 + Quick.Lease, default));
+        Assert.Equal(ErrorCode.LeaseExpired, expired.Code);
+        Assert.Contains("ran out", expired.Message, StringComparison.Ordinal);
+
+        // The refused calls changed nothing: b comes back once its lease is over, a never does.
+        var redelivered = (await Queues.LeaseAsync("jobs", 5, null, T0 + Quick.Lease, default)).Messages;
+        var again2 = Assert.Single(redelivered);
+        Assert.Equal(("b", 2), (Text(again2), again2.Attempts));
+        var stale = await Assert.ThrowsAsync<SwitchboardException>(() => Queues.AckAsync("jobs", leased[1].Id, leased[1].Lease!, T0 + Quick.Lease, default));
+        Assert.Equal(ErrorCode.LeaseMismatch, stale.Code);
+    }
+
+    [Fact]
+    public async Task A_message_is_dead_lettered_after_exactly_max_attempts_deliveries()
+    {
+        await Queues.EnqueueAsync(Send("jobs", "poison"), default);
+        var at = T0;
+        var deliveries = 0;
+        for (var round = 0; round < 10; round++)
+        {
+            var got = (await Queues.LeaseAsync("jobs", 1, null, at, default)).Messages;
+            if (got.Count == 0)
+            {
+                break;
+            }
+            deliveries++;
+            Assert.Equal(deliveries, got[0].Attempts);
+            if (deliveries == 2)
+            {
+                // One delivery ends in a nack with an error; the others let the lease run out.
+                var nack = await Queues.NackAsync("jobs", got[0].Id, got[0].Lease!, null, "timeout talking to smtp", at, default);
+                Assert.False(nack.DeadLettered);
+                continue;
+            }
+            at += Quick.Lease;
+        }
+        Assert.Equal(Quick.MaxAttempts, deliveries);
+
+        var dead = await Queues.ListDeadLettersAsync("jobs", 0, 10, default);
+        var letter = Assert.Single(dead.Messages);
+        Assert.Equal(("poison", "lease-expired", "timeout talking to smtp", 3), (Text(letter), letter.DeadReason, letter.LastError, letter.Attempts));
+        Assert.Equal(new QueueStats(0, 0, 0, 1), (await Queues.GetQueueAsync("jobs", at, default))!.Stats);
+    }
+
+    [Fact]
+    public async Task A_nack_on_the_last_attempt_dead_letters_and_redrive_and_purge_work()
+    {
+        await Queues.PutQueueAsync("jobs", Quick with { MaxAttempts = 1 }, null, T0, default);
+        await Queues.EnqueueAsync(Send("jobs", "a", "b"), default);
+        foreach (var message in (await Queues.LeaseAsync("jobs", 2, null, T0, default)).Messages)
+        {
+            var nack = await Queues.NackAsync("jobs", message.Id, message.Lease!, null, "bad input", T0, default);
+            Assert.True(nack.DeadLettered);
+        }
+        var dead = (await Queues.ListDeadLettersAsync("jobs", 0, 10, default)).Messages;
+        Assert.Equal([("a", "nacked"), ("b", "nacked")], dead.Select(d => (Text(d), d.DeadReason!)));
+
+        var missing = await Assert.ThrowsAsync<SwitchboardException>(() => Queues.RedriveAsync("jobs", 99, T0, default));
+        Assert.Equal(ErrorCode.MessageNotFound, missing.Code);
+        Assert.Equal(1, await Queues.RedriveAsync("jobs", dead[0].Id, T0, default));
+        var back = Assert.Single((await Queues.LeaseAsync("jobs", 5, null, T0, default)).Messages);
+        Assert.Equal(("a", 1), (Text(back), back.Attempts));
+        Assert.Equal(1, await Queues.PurgeDeadLettersAsync("jobs", default));
+        Assert.Empty((await Queues.ListDeadLettersAsync("jobs", 0, 10, default)).Messages);
+    }
+
+    [Fact]
+    public async Task Delays_and_nack_delays_hide_messages_until_their_time()
+    {
+        await Queues.EnqueueAsync(Send("jobs", "later") with { Delay = TimeSpan.FromSeconds(30) }, default);
+        var early = await Queues.LeaseAsync("jobs", 1, null, T0.AddSeconds(29), default);
+        Assert.Empty(early.Messages);
+        Assert.Equal(T0.AddSeconds(30), early.NextVisibleAt);
+        Assert.Equal(new QueueStats(0, 0, 1, 0), (await Queues.GetQueueAsync("jobs", T0, default))!.Stats);
+
+        var due = Assert.Single((await Queues.LeaseAsync("jobs", 1, null, T0.AddSeconds(30), default)).Messages);
+        await Queues.NackAsync("jobs", due.Id, due.Lease!, TimeSpan.FromSeconds(5), null, T0.AddSeconds(31), default);
+        Assert.Empty((await Queues.LeaseAsync("jobs", 1, null, T0.AddSeconds(35.5), default)).Messages);
+        Assert.Single((await Queues.LeaseAsync("jobs", 1, null, T0.AddSeconds(36), default)).Messages);
+    }
+
+    [Fact]
+    public async Task Extend_keeps_the_lease_and_refuses_after_it_ran_out()
+    {
+        await Queues.EnqueueAsync(Send("jobs", "long"), default);
+        var message = Assert.Single((await Queues.LeaseAsync("jobs", 1, null, T0, default)).Messages);
+        var until = await Queues.ExtendAsync("jobs", message.Id, message.Lease!, TimeSpan.FromMinutes(5), T0.AddSeconds(9), default);
+        Assert.Equal(T0.AddSeconds(9) + TimeSpan.FromMinutes(5), until);
+        Assert.Empty((await Queues.LeaseAsync("jobs", 1, null, T0.AddMinutes(2), default)).Messages);
+        await Queues.AckAsync("jobs", message.Id, message.Lease!, T0.AddMinutes(5), default);
+        Assert.Equal(new QueueStats(0, 0, 0, 0), (await Queues.GetQueueAsync("jobs", T0.AddMinutes(6), default))!.Stats);
+    }
+
+    [Fact]
+    public async Task Idempotent_sends_return_the_first_result_and_missing_queues_are_reported()
+    {
+        var token = new IdempotencyToken("k1", "fp", T0.AddMinutes(2));
+        var first = await Queues.EnqueueAsync(Send("jobs", "a") with { Idempotency = token }, default);
+        var retry = await Queues.EnqueueAsync(Send("jobs", "a") with { Idempotency = token, Timestamp = T0.AddSeconds(1) }, default);
+        Assert.Equal((first.FirstId, true), (retry.FirstId, retry.Replayed));
+        var reused = await Assert.ThrowsAsync<SwitchboardException>(() => Queues.EnqueueAsync(Send("jobs", "b") with { Idempotency = token with { Fingerprint = "other" }, Timestamp = T0.AddSeconds(1) }, default));
+        Assert.Equal(ErrorCode.IdempotencyKeyReused, reused.Code);
+        Assert.Single((await Queues.LeaseAsync("jobs", 5, null, T0.AddSeconds(2), default)).Messages);
+
+        var missing = await Assert.ThrowsAsync<SwitchboardException>(() => Queues.EnqueueAsync(Send("nowhere", "x") with { CreateQueue = null }, default));
+        Assert.Equal(ErrorCode.QueueNotFound, missing.Code);
+        Assert.Equal(ErrorCode.QueueNotFound, (await Assert.ThrowsAsync<SwitchboardException>(() => Queues.LeaseAsync("nowhere", 1, null, T0, default))).Code);
+        Assert.Null(await Queues.GetQueueAsync("nowhere", T0, default));
+    }
+
+    [Fact]
+    public async Task A_binding_enqueues_each_published_message_once_with_where_it_came_from()
+    {
+        Assert.True(await Queues.PutBindingAsync(new QueueBinding("orders.>", "audit"), T0, default));
+        Assert.False(await Queues.PutBindingAsync(new QueueBinding("orders.>", "audit"), T0, default));
+        var token = new IdempotencyToken("pub", "fp", T0.AddMinutes(2));
+        await Store.AppendAsync(Append("orders.eu", Draft("o1"), Draft("o2")) with { Idempotency = token }, default);
+        await Store.AppendAsync(Append("orders.eu", Draft("o1"), Draft("o2")) with { Idempotency = token, Timestamp = T0.AddSeconds(1) }, default); // a replay
+        await Store.AppendAsync(Append("invoices", Draft("i1")), default);
+
+        var queued = (await Queues.LeaseAsync("audit", 10, null, T0.AddSeconds(2), default)).Messages;
+        Assert.Equal(["o1", "o2"], queued.Select(Text));
+        Assert.Equal(("orders.eu", "2"), (queued[1].Headers["sb-topic"], queued[1].Headers["sb-offset"]));
+
+        Assert.True(await Queues.DeleteBindingAsync(new QueueBinding("orders.>", "audit"), default));
+        await Store.AppendAsync(Append("orders.us", Draft("o3")), default);
+        Assert.Empty((await Queues.LeaseAsync("audit", 10, null, T0.AddSeconds(3), default)).Messages);
+    }
+
+    [Fact]
+    public async Task A_reply_slot_takes_one_reply_before_it_expires()
+    {
+        await Queues.EnqueueAsync(Send("rpc", "ping") with { Reply = ("r1", T0.AddSeconds(30)) }, default);
+        Assert.Null((await Queues.GetReplyAsync("r1", default))!.Reply);
+
+        await Queues.PostReplyAsync("r1", new MessageDraft { Payload = "\"pong\""u8.ToArray() }, T0.AddSeconds(1), default);
+        var slot = (await Queues.GetReplyAsync("r1", default))!;
+        Assert.Equal("\"pong\"", Encoding.UTF8.GetString(slot.Reply!.Payload.Span));
+        Assert.Equal(ErrorCode.ReplyAlreadySent, (await Assert.ThrowsAsync<SwitchboardException>(() => Queues.PostReplyAsync("r1", new MessageDraft { Payload = "1"u8.ToArray() }, T0.AddSeconds(2), default))).Code);
+        Assert.Equal(ErrorCode.ReplyNotFound, (await Assert.ThrowsAsync<SwitchboardException>(() => Queues.PostReplyAsync("nope", new MessageDraft { Payload = "1"u8.ToArray() }, T0, default))).Code);
+
+        await Queues.EnqueueAsync(Send("rpc", "late") with { Reply = ("r2", T0.AddSeconds(5)) }, default);
+        Assert.Equal(ErrorCode.ReplyExpired, (await Assert.ThrowsAsync<SwitchboardException>(() => Queues.PostReplyAsync("r2", new MessageDraft { Payload = "1"u8.ToArray() }, T0.AddSeconds(5), default))).Code);
+    }
+}
+
+public abstract partial class DurableStoreContract
+{
+    [Fact]
+    public async Task Queues_leases_dead_letters_bindings_and_replies_survive_a_restart()
+    {
+        await Queues.PutQueueAsync("jobs", Quick with { MaxAttempts = 1 }, null, T0, default);
+        await Queues.EnqueueAsync(Send("jobs", "a", "b", "c") with { Reply = ("r9", T0.AddMinutes(1)) }, default);
+        var leased = (await Queues.LeaseAsync("jobs", 2, null, T0, default)).Messages;
+        await Queues.NackAsync("jobs", leased[1].Id, leased[1].Lease!, null, "broken", T0, default); // b: dead
+        await Queues.PutBindingAsync(new QueueBinding("events.*", "jobs"), T0, default);
+        await Queues.AckAsync("jobs", leased[0].Id, leased[0].Lease!, T0, default); // a: done
+
+        var reopened = await Track(ReopenAsync(Store));
+        var queues = reopened.Queues;
+        Assert.Equal(new QueueStats(1, 0, 0, 1), (await queues.GetQueueAsync("jobs", T0.AddSeconds(1), default))!.Stats);
+        Assert.Equal(("b", "broken"), (Text((await queues.ListDeadLettersAsync("jobs", 0, 5, default)).Messages[0]), (await queues.ListDeadLettersAsync("jobs", 0, 5, default)).Messages[0].LastError!));
+        var c = Assert.Single((await queues.LeaseAsync("jobs", 5, null, T0.AddSeconds(1), default)).Messages);
+        Assert.Equal("c", Text(c));
+        await queues.AckAsync("jobs", c.Id, c.Lease!, T0.AddSeconds(2), default);
+        Assert.Null((await queues.GetReplyAsync("r9", default))!.Reply);
+
+        // Ids go on from where they were, even with the queue empty; the binding still feeds it.
+        await reopened.AppendAsync(Append("events.x", Draft("e")), default);
+        var fed = Assert.Single((await queues.LeaseAsync("jobs", 5, null, T0.AddSeconds(3), default)).Messages);
+        Assert.Equal(("e", 4L), (Text(fed), fed.Id));
+    }
+}
