@@ -124,7 +124,8 @@ internal static class QueuesEndpoints
 
     private static async Task<IResult> Receive(HttpRequest request, Hub hub, string queue, string? max, string? wait, string? lease)
     {
-        var count = QueryValues.Limit(max, 1, Hub.MaxReceive);
+        var count = string.IsNullOrEmpty(max) ? 1 : int.TryParse(max, NumberStyles.None, CultureInfo.InvariantCulture, out var m) && m is >= 1 and <= Hub.MaxReceive ? m
+            : throw new SwitchboardException(ErrorCode.InvalidRequest, $"max is '{max}'; receive 1 to {Hub.MaxReceive} messages at a time.");
         var messages = await hub.ReceiveAsync(queue, count, QueueDocuments.Query(lease, "lease"), QueryValues.Wait(wait, hub.Options.MaxWait), request.HttpContext.RequestAborted);
         return new JsonResult(200, writer =>
         {
