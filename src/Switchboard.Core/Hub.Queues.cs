@@ -12,7 +12,44 @@ public sealed partial class Hub
     private readonly TopicWaiters _queueWaiters = new();
     private readonly TopicWaiters _replyWaiters = new();
 
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Queue, long Id), TaskCompletionSource> _settled = new();
+
     private IQueueStore Queues => _store.Queues;
+
+    /// <summary>
+    /// Completes when a message leased to a streaming consumer is acked or nacked on this node, or its lease runs
+    /// out: the consumer's credit for it comes back. (A consumer keeps at most its credit of messages leased.)
+    /// </summary>
+    public async Task WhenSettledAsync(QueueMessage message, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        var key = (message.Queue, message.Id);
+        var settled = _settled.GetOrAdd(key, static _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        try
+        {
+            var left = (message.LeaseExpiresAt ?? _time.GetUtcNow()) - _time.GetUtcNow();
+            if (left > TimeSpan.Zero)
+            {
+                await settled.Task.WaitAsync(left, _time, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (TimeoutException)
+        {
+            // the lease ran out: the message will be delivered again, to whoever asks
+        }
+        finally
+        {
+            _settled.TryRemove(new KeyValuePair<(string, long), TaskCompletionSource>(key, settled));
+        }
+    }
+
+    private void Settled(string queue, long id)
+    {
+        if (_settled.TryGetValue((queue, id), out var settled))
+        {
+            settled.TrySetResult();
+        }
+    }
 
     /// <summary>Creates a queue or replaces its settings.</summary>
     public Task<PutQueueResult> PutQueueAsync(string queue, QueueConfig config, long? expectedConfigVersion = null, CancellationToken cancellationToken = default)
@@ -145,7 +182,13 @@ public sealed partial class Hub
         EnsureServing();
         QueueName.Validate(queue);
         CheckLeaseToken(lease);
-        return Queues.AckAsync(queue, id, lease, _time.GetUtcNow(), cancellationToken);
+        return AckCoreAsync(queue, id, lease, cancellationToken);
+    }
+
+    private async Task AckCoreAsync(string queue, long id, string lease, CancellationToken cancellationToken)
+    {
+        await Queues.AckAsync(queue, id, lease, _time.GetUtcNow(), cancellationToken);
+        Settled(queue, id);
     }
 
     /// <summary>Gives a leased message back: redelivered after <paramref name="delay"/> (default: the backoff), or dead-lettered on its last attempt.</summary>
@@ -162,7 +205,14 @@ public sealed partial class Hub
         {
             throw new SwitchboardException(ErrorCode.ValidationFailed, $"error is {error.Length} characters; the limit is 4096.");
         }
-        return Queues.NackAsync(queue, id, lease, delay, error, _time.GetUtcNow(), cancellationToken);
+        return NackCoreAsync(queue, id, lease, delay, error, cancellationToken);
+    }
+
+    private async Task<NackResult> NackCoreAsync(string queue, long id, string lease, TimeSpan? delay, string? error, CancellationToken cancellationToken)
+    {
+        var result = await Queues.NackAsync(queue, id, lease, delay, error, _time.GetUtcNow(), cancellationToken);
+        Settled(queue, id);
+        return result;
     }
 
     /// <summary>Extends a lease to <paramref name="by"/> from now.</summary>

@@ -64,8 +64,8 @@ public sealed class GrpcTests
             Assert.Equal(StatusCode.ResourceExhausted, tooBig.StatusCode);
             var hugeFrame = await Assert.ThrowsAsync<RpcException>(() => client.PublishAsync(new PublishRequest { Topic = "t", Payload = ByteString.CopyFrom(new byte[20_000_000]), ContentType = "application/octet-stream" }).ResponseAsync);
             Assert.Equal(StatusCode.ResourceExhausted, hugeFrame.StatusCode);
-            var queue = await Assert.ThrowsAsync<RpcException>(() => client.SendAsync(new SendRequest { Queue = "q" }).ResponseAsync);
-            Assert.Equal(StatusCode.Unimplemented, queue.StatusCode);
+            var noQueue = await Assert.ThrowsAsync<RpcException>(() => client.AckAsync(new AckRequest { Queue = "q", Id = "1", Lease = "x" }).ResponseAsync);
+            Assert.Equal((StatusCode.NotFound, "queue-not-found"), (noQueue.StatusCode, noQueue.Trailers.GetValue("switchboard-error")));
             var subscribeBad = client.Subscribe(new SubscribeRequest { Topics = { "x.>.y" } });
             var refused = await Assert.ThrowsAsync<RpcException>(() => subscribeBad.ResponseStream.MoveNext(CancellationToken.None));
             Assert.Equal(StatusCode.InvalidArgument, refused.StatusCode);
@@ -368,6 +368,91 @@ public sealed class GrpcTests
             Assert.False(timeout.IsCancellationRequested, $"the stream was not ended by the hub: {error.Status}");
             Assert.NotEqual(StatusCode.OK, error.StatusCode);
             Assert.InRange(maxBuffered, 0, 1024 * 1024 + 64 * 1024);
+        }
+    }
+
+    [Fact]
+    public async Task Queues_over_gRPC_respect_the_credit_window_and_leases()
+    {
+        await using var hub = await TestHub.StartAsync(sqlite: true);
+        var (channel, client) = Connect(hub);
+        using (channel)
+        {
+            for (var i = 1; i <= 3; i++)
+            {
+                var sent = await client.SendAsync(new SendRequest { Queue = "g.jobs", Payload = Json(i) });
+                Assert.Equal(i.ToString(System.Globalization.CultureInfo.InvariantCulture), sent.Id);
+            }
+            using var timeout = new CancellationTokenSource(Limit);
+            using var consumer = client.Receive(new ReceiveRequest { Queue = "g.jobs", Max = 2, LeaseSeconds = 60 }, cancellationToken: timeout.Token);
+            var stream = consumer.ResponseStream;
+            Assert.True(await stream.MoveNext(timeout.Token));
+            var first = stream.Current;
+            Assert.True(await stream.MoveNext(timeout.Token));
+            var second = stream.Current;
+            Assert.Equal(("1", "2", 1), (first.Id, second.Id, first.Attempts));
+
+            // The window is full: the third comes only once one of the two is settled.
+            var third = stream.MoveNext(timeout.Token);
+            using (var early = new CancellationTokenSource(TimeSpan.FromMilliseconds(300)))
+            {
+                await Assert.ThrowsAnyAsync<Exception>(() => third.WaitAsync(early.Token));
+            }
+            var wrong = await Assert.ThrowsAsync<RpcException>(() => client.AckAsync(new AckRequest { Queue = "g.jobs", Id = first.Id, Lease = second.Lease }).ResponseAsync);
+            Assert.Equal((StatusCode.FailedPrecondition, "lease-mismatch"), (wrong.StatusCode, wrong.Trailers.GetValue("switchboard-error")));
+            var extended = await client.ExtendAsync(new ExtendRequest { Queue = "g.jobs", Id = second.Id, Lease = second.Lease, LeaseSeconds = 120 });
+            Assert.True(extended.LeaseExpiresAt.ToDateTimeOffset() > DateTimeOffset.UtcNow.AddSeconds(100));
+            await client.AckAsync(new AckRequest { Queue = "g.jobs", Id = first.Id, Lease = first.Lease });
+            Assert.True(await third);
+            Assert.Equal("3", stream.Current.Id);
+            await client.NackAsync(new NackRequest { Queue = "g.jobs", Id = "3", Lease = stream.Current.Lease, Error = "try later" });
+            Assert.True(await stream.MoveNext(timeout.Token));
+            Assert.Equal(("3", 2), (stream.Current.Id, stream.Current.Attempts));
+
+            var negative = await Assert.ThrowsAsync<RpcException>(() => client.SendAsync(new SendRequest { Queue = "g.jobs", Payload = Json(4), DelaySeconds = -1 }).ResponseAsync);
+            Assert.Equal(StatusCode.InvalidArgument, negative.StatusCode);
+        }
+    }
+
+    [Fact]
+    public async Task A_gRPC_request_is_answered_by_a_REST_responder_and_the_other_way_round()
+    {
+        await using var hub = await TestHub.StartAsync();
+        var (channel, client) = Connect(hub);
+        using (channel)
+        {
+            using var timeout = new CancellationTokenSource(Limit);
+            await hub.Http.PutAsync("/v1/queues/g.rpc", new StringContent("{}", Encoding.UTF8, "application/json"), timeout.Token);
+            var restResponder = Task.Run(async () =>
+            {
+                using var received = await hub.Http.PostAsync("/v1/queues/g.rpc/receive?wait=20", null, timeout.Token);
+                using var document = JsonDocument.Parse(await received.Content.ReadAsStringAsync(timeout.Token));
+                var request = document.RootElement.GetProperty("messages")[0];
+                var n = request.GetProperty("payload").GetProperty("n").GetInt32();
+                using var reply = await hub.Http.PostAsync($"/v1/replies/{request.GetProperty("replyTo").GetString()}",
+                    new StringContent($"{{\"payload\":{{\"double\":{n * 2}}}}}", Encoding.UTF8, "application/json"), timeout.Token);
+                Assert.Equal(HttpStatusCode.NoContent, reply.StatusCode);
+            });
+            var answer = await client.RequestAsync(new RequestRequest { Queue = "g.rpc", Payload = Json(new { n = 21 }), TimeoutSeconds = 20 }, cancellationToken: timeout.Token);
+            await restResponder;
+            Assert.Equal(42, JsonDocument.Parse(answer.Payload.ToStringUtf8()).RootElement.GetProperty("double").GetInt32());
+
+            var grpcResponder = Task.Run(async () =>
+            {
+                using var consumer = client.Receive(new ReceiveRequest { Queue = "g.rpc" }, cancellationToken: timeout.Token);
+                Assert.True(await consumer.ResponseStream.MoveNext(timeout.Token));
+                var request = consumer.ResponseStream.Current;
+                await client.RespondAsync(new ReplyRequest { RequestId = request.ReplyTo, Payload = ByteString.CopyFromUtf8("\"pong\"") }, cancellationToken: timeout.Token);
+                await client.AckAsync(new AckRequest { Queue = "g.rpc", Id = request.Id, Lease = request.Lease }, cancellationToken: timeout.Token);
+            });
+            using var rest = await hub.Http.PostAsync("/v1/queues/g.rpc/requests?timeout=20", new StringContent("{\"payload\":\"ping\"}", Encoding.UTF8, "application/json"), timeout.Token);
+            await grpcResponder;
+            Assert.Equal(HttpStatusCode.OK, rest.StatusCode);
+            using var body = JsonDocument.Parse(await rest.Content.ReadAsStringAsync(timeout.Token));
+            Assert.Equal("pong", body.RootElement.GetProperty("payload").GetString());
+
+            var none = await Assert.ThrowsAsync<RpcException>(() => client.RequestAsync(new RequestRequest { Queue = "g.nobody", Payload = Json(1), TimeoutSeconds = 1 }).ResponseAsync);
+            Assert.Equal(StatusCode.DeadlineExceeded, none.StatusCode);
         }
     }
 }

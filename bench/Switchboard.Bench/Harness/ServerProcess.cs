@@ -14,27 +14,28 @@ public sealed partial class ServerProcess : IAsyncDisposable
     private readonly TaskCompletionSource<Uri> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     // Every server this program started and has not stopped yet, so that Ctrl+C or a crash of the harness stops
-    // them too (by their PIDs; nothing else is ever killed).
-    private static readonly HashSet<Process> Live = [];
+    // them too (by their PIDs; nothing else is ever killed). The value: stop its child processes too (a launcher
+    // script whose server runs as its child, e.g. rabbitmq-server).
+    private static readonly Dictionary<Process, bool> Live = [];
 
     private ServerProcess(Process process) => _process = process;
 
     /// <summary>Stops every server still running that this program started (on exit, Ctrl+C or an unhandled error).</summary>
     public static void StopAllStarted()
     {
-        Process[] running;
+        KeyValuePair<Process, bool>[] running;
         lock (Live)
         {
             running = [.. Live];
             Live.Clear();
         }
-        foreach (var process in running)
+        foreach (var (process, entireTree) in running)
         {
             try
             {
                 if (!process.HasExited)
                 {
-                    process.Kill(entireProcessTree: false);
+                    process.Kill(entireProcessTree: entireTree);
                     process.WaitForExit(5000);
                 }
             }
@@ -42,6 +43,26 @@ public sealed partial class ServerProcess : IAsyncDisposable
             {
                 // it exited meanwhile
             }
+        }
+    }
+
+    /// <summary>
+    /// A process started by a peer's own launcher (not by this class): stopped with the others if the harness ends
+    /// early. <paramref name="entireTree"/>: its child processes too. <see cref="Forget"/> it once stopped.
+    /// </summary>
+    public static void Track(Process process, bool entireTree)
+    {
+        lock (Live)
+        {
+            Live[process] = entireTree;
+        }
+    }
+
+    public static void Forget(Process process)
+    {
+        lock (Live)
+        {
+            Live.Remove(process);
         }
     }
 
@@ -87,10 +108,7 @@ public sealed partial class ServerProcess : IAsyncDisposable
             info.Environment[name] = value;
         }
         var process = Process.Start(info) ?? throw new BenchSetupException("could not start 'dotnet'");
-        lock (Live)
-        {
-            Live.Add(process);
-        }
+        Track(process, entireTree: false);
         var server = new ServerProcess(process);
         process.OutputDataReceived += (_, e) => server.OnLine(e.Data);
         process.ErrorDataReceived += (_, e) => server.OnLine(e.Data);
@@ -201,10 +219,7 @@ public sealed partial class ServerProcess : IAsyncDisposable
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
             await _process.WaitForExitAsync(timeout.Token);
         }
-        lock (Live)
-        {
-            Live.Remove(_process);
-        }
+        Forget(_process);
         _process.Dispose();
     }
 

@@ -24,15 +24,19 @@ internal static class Load
     /// until <paramref name="duration"/> has passed or <see cref="MaxOperations"/> operations have started.
     /// Operations in flight when the time is up finish and are counted, with the clock stopped after them.
     /// </summary>
-    public static async Task<Throughput> RunAsync(int workers, TimeSpan duration, Func<Task<int>> operation)
+    public static Task<Throughput> RunAsync(int workers, TimeSpan duration, Func<Task<int>> operation)
+        => RunAsync(workers, duration, _ => operation());
+
+    /// <summary>As above, with the worker's index (0 to <paramref name="workers"/> - 1) passed to each operation: a worker's own client.</summary>
+    public static async Task<Throughput> RunAsync(int workers, TimeSpan duration, Func<int, Task<int>> operation)
     {
         long started = 0, completed = 0, units = 0;
         var clock = Stopwatch.StartNew();
-        var tasks = Enumerable.Range(0, workers).Select(_ => Task.Run(async () =>
+        var tasks = Enumerable.Range(0, workers).Select(worker => Task.Run(async () =>
         {
             while (clock.Elapsed < duration && Interlocked.Increment(ref started) <= MaxOperations)
             {
-                Interlocked.Add(ref units, await operation());
+                Interlocked.Add(ref units, await operation(worker));
                 Interlocked.Increment(ref completed);
             }
         })).ToList();

@@ -77,6 +77,7 @@ internal static class GrpcHosting
             context.AddUnaryMethod(GrpcMethods.Nack, [], (s, r, c) => s.Nack(r, c));
             context.AddUnaryMethod(GrpcMethods.Extend, [], (s, r, c) => s.Extend(r, c));
             context.AddUnaryMethod(GrpcMethods.Request, [], (s, r, c) => s.Request(r, c));
+            context.AddUnaryMethod(GrpcMethods.Respond, [], (s, r, c) => s.Respond(r, c));
         }
     }
 }

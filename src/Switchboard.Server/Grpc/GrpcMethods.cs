@@ -66,4 +66,5 @@ internal static class GrpcMethods
     public static readonly Method<NackRequest, LeaseReply> Nack = new(MethodType.Unary, Service, "Nack", Proto(NackRequest.Parser), Proto(LeaseReply.Parser));
     public static readonly Method<ExtendRequest, LeaseReply> Extend = new(MethodType.Unary, Service, "Extend", Proto(ExtendRequest.Parser), Proto(LeaseReply.Parser));
     public static readonly Method<RequestRequest, Reply> Request = new(MethodType.Unary, Service, "Request", Proto(RequestRequest.Parser), Proto(Reply.Parser));
+    public static readonly Method<ReplyRequest, Responded> Respond = new(MethodType.Unary, Service, "Respond", Proto(ReplyRequest.Parser), Proto(Responded.Parser));
 }

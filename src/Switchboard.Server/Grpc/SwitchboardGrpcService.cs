@@ -82,15 +82,4 @@ internal sealed partial class SwitchboardGrpcService(Hub hub, ConnectionRegistry
         }
     }
 
-#pragma warning disable CA1822 // instance methods: the method provider binds them on the service instance, and issue 5 fills them in
-    public Task<SendReply> Send(SendRequest request, ServerCallContext context) => throw NotYet("Send");
-    public Task Receive(ReceiveRequest request, IServerStreamWriter<QueueMessage> responses, ServerCallContext context) => throw NotYet("Receive");
-    public Task<LeaseReply> Ack(AckRequest request, ServerCallContext context) => throw NotYet("Ack");
-    public Task<LeaseReply> Nack(NackRequest request, ServerCallContext context) => throw NotYet("Nack");
-    public Task<LeaseReply> Extend(ExtendRequest request, ServerCallContext context) => throw NotYet("Extend");
-    public Task<Reply> Request(RequestRequest request, ServerCallContext context) => throw NotYet("Request");
-#pragma warning restore CA1822
-
-    private static RpcException NotYet(string method)
-        => GrpcErrors.ToRpc(ErrorCode.Unsupported, $"{method} belongs to queues and request/reply, which this hub does not offer yet.");
 }

@@ -66,7 +66,7 @@ internal sealed class ProtoFrameCodec : IFrameCodec
         return new PublishCommand(id, request.Topic, [Draft(request.Payload, request.Headers, request.Key, request.ContentType)], false, Optional(request.IdempotencyKey));
     }
 
-    private static Core.MessageDraft Draft(ByteString payload, IDictionary<string, string> headers, string key, string contentType) => new()
+    internal static Core.MessageDraft Draft(ByteString payload, IDictionary<string, string> headers, string key, string contentType) => new()
     {
         Payload = payload.Memory,
         Headers = new Dictionary<string, string>(headers, StringComparer.Ordinal),

@@ -1,0 +1,181 @@
+using System.Globalization;
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using Switchboard.Core;
+using Switchboard.Protocol.V1;
+using Switchboard.Server.Sessions;
+using ProtoQueueMessage = Switchboard.Protocol.V1.QueueMessage;
+
+namespace Switchboard.Server.Grpc;
+
+/// <summary>Queues and request/reply over gRPC: thin mappings to the hub, errors through the one table.</summary>
+internal sealed partial class SwitchboardGrpcService
+{
+    public async Task<SendReply> Send(SendRequest request, ServerCallContext context)
+    {
+        var draft = new QueueDraft
+        {
+            Message = ProtoFrameCodec.Draft(request.Payload, request.Headers, "", request.ContentType),
+            ReplyTo = request.ReplyTo.Length > 0 ? request.ReplyTo : null,
+            CorrelationId = request.CorrelationId.Length > 0 ? request.CorrelationId : null,
+        };
+        var result = await Call(() => hub.SendAsync(request.Queue, [draft], Seconds(request.DelaySeconds, "delay_seconds") ?? TimeSpan.Zero,
+            request.IdempotencyKey.Length > 0 ? request.IdempotencyKey : null, CancellationToken.None));
+        return new SendReply { Queue = result.Queue, Id = Id(result.FirstId), Replayed = result.Replayed };
+    }
+
+    /// <summary>Leases messages as they become visible, keeping at most <c>max</c> (default 1) leased to this stream.</summary>
+    public async Task Receive(ReceiveRequest request, IServerStreamWriter<ProtoQueueMessage> responses, ServerCallContext context)
+    {
+        var credit = request.Max == 0 ? 1 : request.Max;
+        if (credit is < 0 or > Hub.MaxReceive)
+        {
+            throw GrpcErrors.ToRpc(ErrorCode.InvalidRequest, $"max is {request.Max}; a stream may hold 1 to {Hub.MaxReceive} leased messages at once.");
+        }
+        var lease = Seconds(request.LeaseSeconds, "lease_seconds");
+        var cancel = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, hub.Stopping);
+        var outstanding = new List<Task>();
+        try
+        {
+            while (!cancel.IsCancellationRequested)
+            {
+                outstanding.RemoveAll(t => t.IsCompleted);
+                if (outstanding.Count >= credit)
+                {
+                    await Task.WhenAny(outstanding);
+                    continue;
+                }
+                var messages = await Call(() => hub.ReceiveAsync(request.Queue, credit - outstanding.Count, lease, hub.Options.MaxWait, cancel.Token));
+                foreach (var message in messages)
+                {
+                    outstanding.Add(hub.WhenSettledAsync(message, cancel.Token));
+                    await responses.WriteAsync(ToProto(message), cancel.Token);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        {
+            if (hub.Stopping.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)
+            {
+                throw GrpcErrors.ToRpc(ErrorCode.ShuttingDown, "The hub is shutting down; unacked messages are delivered again when their leases run out. Reconnect (to another node).");
+            }
+        }
+        finally
+        {
+            await cancel.CancelAsync();
+            cancel.Dispose();
+            // The settle watchers end with the cancellation.
+            await Task.WhenAll(outstanding.Select(t => t.ContinueWith(static _ => { }, TaskScheduler.Default)));
+        }
+    }
+
+    public async Task<LeaseReply> Ack(AckRequest request, ServerCallContext context)
+    {
+        await Call(() => hub.AckAsync(request.Queue, MessageId(request.Id), request.Lease, CancellationToken.None));
+        return new LeaseReply { Id = request.Id };
+    }
+
+    public async Task<LeaseReply> Nack(NackRequest request, ServerCallContext context)
+    {
+        await Call(() => hub.NackAsync(request.Queue, MessageId(request.Id), request.Lease, Seconds(request.DelaySeconds, "delay_seconds"), request.Error.Length > 0 ? request.Error : null, CancellationToken.None));
+        return new LeaseReply { Id = request.Id };
+    }
+
+    public async Task<LeaseReply> Extend(ExtendRequest request, ServerCallContext context)
+    {
+        var by = Seconds(request.LeaseSeconds, "lease_seconds") ?? (await Call(() => hub.GetQueueAsync(request.Queue, context.CancellationToken))).Config.Lease;
+        var until = await Call(() => hub.ExtendAsync(request.Queue, MessageId(request.Id), request.Lease, by, CancellationToken.None));
+        return new LeaseReply { Id = request.Id, LeaseExpiresAt = Timestamp.FromDateTimeOffset(until) };
+    }
+
+    public async Task<Reply> Request(RequestRequest request, ServerCallContext context)
+    {
+        var timeout = Seconds(request.TimeoutSeconds, "timeout_seconds") ?? TimeSpan.FromSeconds(30);
+        if (timeout > hub.Options.MaxWait)
+        {
+            throw GrpcErrors.ToRpc(ErrorCode.InvalidRequest, $"timeout_seconds is {request.TimeoutSeconds}; a request waits at most {hub.Options.MaxWait.TotalSeconds:0} s.");
+        }
+        var draft = new QueueDraft { Message = ProtoFrameCodec.Draft(request.Payload, request.Headers, "", request.ContentType) };
+        var id = await Call(() => hub.RequestAsync(request.Queue, draft, timeout < TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : timeout, null, CancellationToken.None));
+        var slot = await Call(() => hub.WaitForReplyAsync(id, timeout, context.CancellationToken));
+        if (slot.Reply is not { } reply)
+        {
+            throw GrpcErrors.ToRpc(ErrorCode.Timeout, $"No reply came within {timeout.TotalSeconds:0.#} s (request {id}); the request stays queued until a responder takes it.");
+        }
+        var answer = new Reply { RequestId = id, Payload = ByteString.CopyFrom(reply.Payload.Span), ContentType = reply.ContentType == Core.MessageDraft.JsonContentType ? "" : reply.ContentType };
+        foreach (var (name, value) in reply.Headers)
+        {
+            answer.Headers[name] = value;
+        }
+        return answer;
+    }
+
+    public async Task<Responded> Respond(ReplyRequest request, ServerCallContext context)
+    {
+        await Call(() => hub.ReplyAsync(request.RequestId, ProtoFrameCodec.Draft(request.Payload, request.Headers, "", request.ContentType), CancellationToken.None));
+        return new Responded { RequestId = request.RequestId };
+    }
+
+    internal static ProtoQueueMessage ToProto(Core.QueueMessage message)
+    {
+        var proto = new ProtoQueueMessage
+        {
+            Queue = message.Queue,
+            Id = Id(message.Id),
+            Lease = message.Lease ?? "",
+            Attempts = message.Attempts,
+            Payload = ByteString.CopyFrom(message.Payload.Span),
+            ContentType = message.ContentType == Core.MessageDraft.JsonContentType ? "" : message.ContentType,
+            EnqueuedAt = Timestamp.FromDateTimeOffset(message.EnqueuedAt),
+            ReplyTo = message.ReplyTo ?? "",
+            CorrelationId = message.CorrelationId ?? "",
+        };
+        if (message.LeaseExpiresAt is { } expires)
+        {
+            proto.LeaseExpiresAt = Timestamp.FromDateTimeOffset(expires);
+        }
+        foreach (var (name, value) in message.Headers)
+        {
+            proto.Headers[name] = value;
+        }
+        return proto;
+    }
+
+    private static string Id(long id) => id.ToString(CultureInfo.InvariantCulture);
+
+    private static long MessageId(string text) => long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var id) && id > 0
+        ? id
+        : throw GrpcErrors.ToRpc(ErrorCode.InvalidRequest, $"id '{text}' is not a message id; use the id of the received QueueMessage.");
+
+    private static TimeSpan? Seconds(long seconds, string name) => seconds switch
+    {
+        0 => null,
+        < 0 => throw GrpcErrors.ToRpc(ErrorCode.InvalidRequest, $"{name} is {seconds}; it cannot be negative (delays 0 to 7 days, leases 1 s to 12 h)."),
+        _ => TimeSpan.FromSeconds(Math.Min(seconds, 3650L * 24 * 3600)),
+    };
+
+    private static async Task<T> Call<T>(Func<Task<T>> call)
+    {
+        try
+        {
+            return await call();
+        }
+        catch (SwitchboardException ex)
+        {
+            throw GrpcErrors.ToRpc(ex);
+        }
+    }
+
+    private static async Task Call(Func<Task> call)
+    {
+        try
+        {
+            await call();
+        }
+        catch (SwitchboardException ex)
+        {
+            throw GrpcErrors.ToRpc(ex);
+        }
+    }
+}
