@@ -3,8 +3,9 @@ using Switchboard.Cli;
 using Switchboard.Cli.Commands;
 
 var root = new RootCommand("""
-    Switchboard: one hub, every protocol. Topics with history, publishing over REST, polling and long polling.
-    Start a hub with 'switchboard serve'; talk to it with 'pub', 'sub' and 'topics'.
+    Switchboard: one hub, every protocol. Topics with history and durable queues over REST, WebSocket, SSE,
+    long polling and gRPC. Start a hub with 'switchboard serve'; publish and follow topics with 'pub', 'sub' and
+    'topics'; work with queues with 'send', 'receive', 'queues' and 'dlq'.
     """);
 root.Options.Add(CommonOptions.Server);
 root.Options.Add(CommonOptions.ApiKey);
@@ -12,6 +13,10 @@ root.Subcommands.Add(ServeCommand.Create());
 root.Subcommands.Add(PubCommand.Create());
 root.Subcommands.Add(SubCommand.Create());
 root.Subcommands.Add(TopicsCommand.Create());
+root.Subcommands.Add(QueueCommands.Send());
+root.Subcommands.Add(QueueCommands.Receive());
+root.Subcommands.Add(QueueCommands.List());
+root.Subcommands.Add(QueueCommands.DeadLetters());
 
 // The host handles SIGINT/SIGTERM itself (graceful drain); the parser must not race it with its own handler.
 return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });

@@ -20,7 +20,7 @@ public sealed class CommandLineTests
     {
         var (code, output) = await RunAsync("--help");
         Assert.Equal(0, code);
-        foreach (var command in new[] { "serve", "pub", "sub", "topics" })
+        foreach (var command in new[] { "serve", "pub", "sub", "topics", "send", "receive", "queues", "dlq" })
         {
             Assert.Contains(command, output, StringComparison.Ordinal);
         }
@@ -83,6 +83,40 @@ public sealed class CommandLineTests
         Assert.Equal("plain words", lines[1].GetProperty("payload").GetString());
         Assert.Equal(3, lines[2].GetProperty("payload")[1].GetInt32());
         Assert.All(lines, l => Assert.Equal(topic, l.GetProperty("topic").GetString()));
+    }
+
+    [Fact]
+    public async Task Send_receive_queues_and_dlq_work_a_queue_from_the_command_line()
+    {
+        await using var hub = await HubProcess.StartAsync("--memory");
+        var server = hub.Address.ToString();
+        var (code, output) = await RunAsync("send", "--server", server, "cli.jobs", "{\"job\":1}");
+        Assert.True(code == 0, output);
+        Assert.Equal(1, JsonDocument.Parse(output).RootElement.GetProperty("id").GetInt64());
+        await using (var send = HubProcess.Launch(["send", "--server", server, "cli.jobs", "-"]))
+        {
+            await send.StandardInput.WriteLineAsync("two");
+            await send.StandardInput.WriteLineAsync("[3]");
+            send.StandardInput.Close();
+            Assert.True(await send.WaitForExitAsync(CommandTimeout) == 0, send.Output);
+        }
+
+        (code, output) = await RunAsync("receive", "--server", server, "cli.jobs", "--count", "2", "--wait", "5");
+        Assert.True(code == 0, output);
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal([1L, 2L], lines.Select(l => l.GetProperty("id").GetInt64()));
+        Assert.Equal("two", lines[1].GetProperty("payload").GetString());
+
+        (code, output) = await RunAsync("queues", "--server", server);
+        Assert.True(code == 0, output);
+        var row = output.Split('\n').Single(l => l.StartsWith("cli.jobs", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(["1", "0", "0", "0"], row[1..5]); // the two received were acked; one is left ready
+
+        (code, output) = await RunAsync("dlq", "--server", server, "cli.jobs");
+        Assert.Equal((0, ""), (code, output.Trim()));
+        (code, output) = await RunAsync("receive", "--server", server, "missing.queue", "--count", "1");
+        Assert.Equal(1, code);
+        Assert.Contains("does not exist", output, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -187,7 +187,7 @@ internal static class PubCommand
     }
 
     /// <summary>One message or a batch; a line that is valid JSON is published as JSON, anything else as text/plain.</summary>
-    private static ByteArrayContent Envelope(List<string> lines, string? key, Dictionary<string, string> headers)
+    internal static ByteArrayContent Envelope(List<string> lines, string? key, Dictionary<string, string> headers)
     {
         using var stream = new MemoryStream();
         using (var writer = new Utf8JsonWriter(stream))
