@@ -71,7 +71,8 @@ public sealed class WebSocketProtocolTests
         Assert.Equal("what", unknown.GetProperty("id").GetString());
         Assert.Contains("Unknown frame kind", unknown.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
         await SendAsync(socket, """{"id":"q","receive":{"queue":"jobs"}}""");
-        Assert.Equal("unsupported", (await NextAsync(socket)).GetProperty("error").GetProperty("code").GetString());
+        var noQueue = await NextAsync(socket);
+        Assert.Equal(("q", "queue-not-found"), (noQueue.GetProperty("id").GetString(), noQueue.GetProperty("error").GetProperty("code").GetString()));
 
         // The first subscription still works.
         await SendAsync(socket, """{"id":"p","publish":{"topic":"alerts","payload":{"level":"red"}}}""");
@@ -272,5 +273,43 @@ public sealed class WebSocketProtocolTests
         {
             await hub.DisposeAsync();
         }
+    }
+
+    [Fact]
+    public async Task Queue_frames_consume_with_a_credit_window_and_carry_request_reply()
+    {
+        await using var hub = await TestHub.StartAsync(sqlite: true);
+        using var worker = await ConnectAsync(hub);
+        using var client = await ConnectAsync(hub, "switchboard.v1.json");
+        await SendAsync(client, """{"id":"s1","send":{"queue":"ws.jobs","payload":{"n":1}}}""");
+        Assert.Equal(1, (await NextAsync(client)).GetProperty("sent").GetProperty("id").GetInt64());
+        await SendAsync(client, """{"id":"s2","send":{"queue":"ws.jobs","payload":{"n":2},"delaySeconds":0}}""");
+        Assert.Equal(2, (await NextAsync(client)).GetProperty("sent").GetProperty("id").GetInt64());
+
+        // Credit 1: the second message comes only after the first is acked.
+        await SendAsync(worker, """{"id":"c","receive":{"queue":"ws.jobs","max":1,"leaseSeconds":60}}""");
+        var first = await NextAsync(worker);
+        Assert.Equal(("c", "ws.jobs", 1), (first.GetProperty("id").GetString(), first.GetProperty("queueMessage").GetProperty("queue").GetString(), first.GetProperty("queueMessage").GetProperty("payload").GetProperty("n").GetInt32()));
+        await SendAsync(worker, """{"id":"x","ping":{}}""");
+        Assert.True((await NextAsync(worker)).TryGetProperty("pong", out _)); // nothing else arrived meanwhile
+        var lease = first.GetProperty("queueMessage").GetProperty("lease").GetString();
+        await SendAsync(worker, "{\"id\":\"bad\",\"ack\":{\"queue\":\"ws.jobs\",\"id\":1,\"lease\":\"wrong\"}}");
+        Assert.Equal("lease-mismatch", (await NextAsync(worker)).GetProperty("error").GetProperty("code").GetString());
+        await SendAsync(worker, $"{{\"id\":\"a1\",\"ack\":{{\"queue\":\"ws.jobs\",\"id\":1,\"lease\":\"{lease}\"}}}}");
+        var frames = new[] { await NextAsync(worker), await NextAsync(worker) };
+        Assert.Contains(frames, f => f.TryGetProperty("lease", out var l) && l.GetProperty("id").GetInt64() == 1);
+        var second = Assert.Single(frames, f => f.TryGetProperty("queueMessage", out _));
+        Assert.Equal(2, second.GetProperty("queueMessage").GetProperty("payload").GetProperty("n").GetInt32());
+
+        // Request/reply between two WebSocket clients.
+        await hub.Http.PutAsync("/v1/queues/ws.rpc", new StringContent("{}", System.Text.Encoding.UTF8, "application/json"));
+        await SendAsync(worker, """{"id":"c2","receive":{"queue":"ws.rpc","max":5}}""");
+        await SendAsync(client, """{"id":"r1","request":{"queue":"ws.rpc","payload":{"q":"time?"},"timeoutSeconds":20}}""");
+        var request = await NextAsync(worker, f => f.TryGetProperty("queueMessage", out var m) && m.GetProperty("queue").GetString() == "ws.rpc");
+        var replyTo = request.GetProperty("queueMessage").GetProperty("replyTo").GetString();
+        await SendAsync(worker, $"{{\"id\":\"re\",\"reply\":{{\"requestId\":\"{replyTo}\",\"payload\":{{\"a\":\"noon\"}}}}}}");
+        Assert.Equal(replyTo, (await NextAsync(worker, f => f.TryGetProperty("responded", out _))).GetProperty("responded").GetProperty("requestId").GetString());
+        var reply = await NextAsync(client, f => f.TryGetProperty("reply", out _));
+        Assert.Equal(("r1", "noon"), (reply.GetProperty("id").GetString(), reply.GetProperty("reply").GetProperty("payload").GetProperty("a").GetString()));
     }
 }

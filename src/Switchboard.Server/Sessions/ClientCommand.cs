@@ -15,8 +15,20 @@ internal sealed record UnsubscribeCommand(string? Id, string? SubscriptionId, IR
 
 internal sealed record PingCommand(string? Id) : ClientCommand(Id);
 
-/// <summary>A frame kind this version of the hub does not serve yet (queues, request/reply).</summary>
+/// <summary>A frame kind this version of the hub does not serve.</summary>
 internal sealed record UnsupportedCommand(string? Id, string Kind) : ClientCommand(Id);
+
+internal sealed record SendCommand(string? Id, string Queue, QueueDraft Message, TimeSpan Delay, string? IdempotencyKey) : ClientCommand(Id);
+
+/// <summary>Start consuming a queue on this connection, with at most <paramref name="Max"/> messages leased at once (0 stops).</summary>
+internal sealed record ReceiveCommand(string? Id, string Queue, int Max, TimeSpan? Lease) : ClientCommand(Id);
+
+/// <summary>ack, nack or extend of a leased message.</summary>
+internal sealed record SettleCommand(string? Id, string Kind, string Queue, long MessageId, string Lease, TimeSpan? Duration, string? Error) : ClientCommand(Id);
+
+internal sealed record RequestCommand(string? Id, string Queue, MessageDraft Message, TimeSpan Timeout) : ClientCommand(Id);
+
+internal sealed record ReplyCommand(string? Id, string RequestId, MessageDraft Message) : ClientCommand(Id);
 
 /// <summary>A frame that could not be decoded; answered with an error carrying its id when the id was readable.</summary>
 internal sealed class FrameException(string? id, SwitchboardException error) : Exception(error.Message, error)

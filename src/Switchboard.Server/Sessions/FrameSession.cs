@@ -67,8 +67,23 @@ internal sealed class FrameSession : IAsyncDisposable
                     Answer(_codec.Pong(ping.Id));
                     break;
                 case UnsupportedCommand unsupported:
-                    Answer(_codec.Error(unsupported.Id, new SwitchboardException(ErrorCode.Unsupported,
-                        $"'{unsupported.Kind}' frames belong to queues and request/reply, which this hub does not offer yet.")));
+                    Answer(_codec.Error(unsupported.Id, new SwitchboardException(ErrorCode.Unsupported, $"'{unsupported.Kind}' frames are not offered by this hub.")));
+                    break;
+                case SendCommand send:
+                    Answer(_codec.Sent(send.Id, await _hub.SendAsync(send.Queue, [send.Message], send.Delay, send.IdempotencyKey, CancellationToken.None)));
+                    break;
+                case ReceiveCommand receive:
+                    StartConsumer(receive);
+                    break;
+                case SettleCommand settle:
+                    await SettleAsync(settle);
+                    break;
+                case RequestCommand request:
+                    await RequestAsync(request);
+                    break;
+                case ReplyCommand reply:
+                    await _hub.ReplyAsync(reply.RequestId, reply.Message, CancellationToken.None);
+                    Answer(_codec.Responded(reply.Id, reply.RequestId));
                     break;
             }
         }
@@ -163,6 +178,126 @@ internal sealed class FrameSession : IAsyncDisposable
         }
     }
 
+    private readonly Dictionary<string, CancellationTokenSource> _consumers = new(StringComparer.Ordinal);
+    private readonly List<Task> _background = [];
+
+    /// <summary>
+    /// Consumes a queue on this connection: messages arrive as queueMessage frames (with the receive frame's id), at
+    /// most max leased at once; an ack or nack frees a slot. A new receive on the same queue replaces the old one;
+    /// max 0 stops.
+    /// </summary>
+    private void StartConsumer(ReceiveCommand receive)
+    {
+        QueueName.Validate(receive.Queue);
+        if (receive.Max > Hub.MaxReceive)
+        {
+            throw new SwitchboardException(ErrorCode.InvalidRequest, $"receive.max is {receive.Max}; a consumer may hold 1 to {Hub.MaxReceive} leased messages at once.");
+        }
+        if (receive.Lease is { } lease)
+        {
+            QueueConfig.CheckLease(lease, "receive.lease");
+        }
+        lock (_consumers)
+        {
+            if (_consumers.Remove(receive.Queue, out var previous))
+            {
+                previous.Cancel();
+                previous.Dispose();
+            }
+            if (receive.Max == 0)
+            {
+                return;
+            }
+            var cancel = CancellationTokenSource.CreateLinkedTokenSource(_connection.Closing);
+            _consumers[receive.Queue] = cancel;
+            _background.RemoveAll(t => t.IsCompleted);
+            _background.Add(Task.Run(() => ConsumeAsync(receive, cancel.Token), CancellationToken.None));
+        }
+    }
+
+    private async Task ConsumeAsync(ReceiveCommand receive, CancellationToken cancellationToken)
+    {
+        var outstanding = new List<Task>();
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                outstanding.RemoveAll(t => t.IsCompleted);
+                if (outstanding.Count >= receive.Max)
+                {
+                    await Task.WhenAny(outstanding).WaitAsync(cancellationToken);
+                    continue;
+                }
+                var messages = await _hub.ReceiveAsync(receive.Queue, receive.Max - outstanding.Count, receive.Lease, _hub.Options.MaxWait, cancellationToken);
+                foreach (var message in messages)
+                {
+                    outstanding.Add(_hub.WhenSettledAsync(message, cancellationToken));
+                    Answer(_codec.QueueMessage(receive.Id, message));
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // replaced, stopped, or the connection ended: what is leased comes back when its lease runs out
+        }
+        catch (SwitchboardException ex)
+        {
+            Answer(_codec.Error(receive.Id, ex));
+        }
+    }
+
+    private async ValueTask SettleAsync(SettleCommand settle)
+    {
+        switch (settle.Kind)
+        {
+            case "ack":
+                await _hub.AckAsync(settle.Queue, settle.MessageId, settle.Lease, CancellationToken.None);
+                Answer(_codec.Settled(settle.Id, settle.MessageId, null));
+                break;
+            case "nack":
+                await _hub.NackAsync(settle.Queue, settle.MessageId, settle.Lease, settle.Duration, settle.Error, CancellationToken.None);
+                Answer(_codec.Settled(settle.Id, settle.MessageId, null));
+                break;
+            default:
+                var by = settle.Duration ?? (await _hub.GetQueueAsync(settle.Queue, CancellationToken.None)).Config.Lease;
+                Answer(_codec.Settled(settle.Id, settle.MessageId, await _hub.ExtendAsync(settle.Queue, settle.MessageId, settle.Lease, by, CancellationToken.None)));
+                break;
+        }
+    }
+
+    /// <summary>Sends the request now; the reply frame follows when it comes (other frames go on meanwhile).</summary>
+    private async ValueTask RequestAsync(RequestCommand request)
+    {
+        if (request.Timeout < TimeSpan.FromSeconds(1) || request.Timeout > _hub.Options.MaxWait)
+        {
+            throw new SwitchboardException(ErrorCode.InvalidRequest, $"request.timeoutSeconds is {request.Timeout.TotalSeconds}; use 1 to {_hub.Options.MaxWait.TotalSeconds:0}.");
+        }
+        var replyId = await _hub.RequestAsync(request.Queue, new QueueDraft { Message = request.Message }, request.Timeout, null, CancellationToken.None);
+        var closing = _connection.Closing;
+        lock (_consumers)
+        {
+            _background.RemoveAll(t => t.IsCompleted);
+            _background.Add(Task.Run(async () =>
+            {
+                try
+                {
+                    var slot = await _hub.WaitForReplyAsync(replyId, request.Timeout, closing);
+                    Answer(slot.Reply is not null
+                        ? _codec.Reply(request.Id, slot)
+                        : _codec.Error(request.Id, new SwitchboardException(ErrorCode.Timeout, $"No reply came within {request.Timeout.TotalSeconds:0.#} s (request {replyId}).")));
+                }
+                catch (OperationCanceledException)
+                {
+                    // the connection ended
+                }
+                catch (SwitchboardException ex)
+                {
+                    Answer(_codec.Error(request.Id, ex));
+                }
+            }, CancellationToken.None));
+        }
+    }
+
     private void Answer(OutboundFrame frame) => _connection.Outbox.Enqueue(frame);
 
     /// <summary>Stops taking frames and sends the answers of publishes still in flight.</summary>
@@ -170,6 +305,25 @@ internal sealed class FrameSession : IAsyncDisposable
     {
         _pending?.Writer.TryComplete();
         await _acknowledger;
+        Task[] background;
+        lock (_consumers)
+        {
+            foreach (var consumer in _consumers.Values)
+            {
+                consumer.Cancel();
+            }
+            background = [.. _background];
+        }
+        // Consumers stop with their tokens; requests in flight end with the connection (or their timeout).
+        await Task.WhenAll(background.Select(t => t.WaitAsync(TimeSpan.FromSeconds(5)).ContinueWith(static _ => { }, TaskScheduler.Default)));
+        lock (_consumers)
+        {
+            foreach (var consumer in _consumers.Values)
+            {
+                consumer.Dispose();
+            }
+            _consumers.Clear();
+        }
     }
 
     private readonly record struct PendingPublish(string? Id, Task<AppendResult> Result, bool Batch);

@@ -26,4 +26,9 @@ internal interface IFrameCodec
     OutboundFrame Notice(string subscriptionId, SubscriptionNotice notice);
     OutboundFrame Error(string? id, SwitchboardException error);
     OutboundFrame Pong(string? id);
+    OutboundFrame Sent(string? id, EnqueueResult result);
+    OutboundFrame QueueMessage(string? id, QueueMessage message);
+    OutboundFrame Settled(string? id, long messageId, DateTimeOffset? leaseExpiresAt);
+    OutboundFrame Reply(string? id, ReplyRecord slot);
+    OutboundFrame Responded(string? id, string requestId);
 }

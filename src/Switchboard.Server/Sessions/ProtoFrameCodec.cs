@@ -42,6 +42,20 @@ internal sealed class ProtoFrameCodec : IFrameCodec
                 ClientFrame.KindOneofCase.Subscribe => new SubscribeCommand(id, parsed.Subscribe.Topics, Start(parsed.Subscribe)),
                 ClientFrame.KindOneofCase.Unsubscribe => new UnsubscribeCommand(id, parsed.Unsubscribe.SubscriptionId.Length > 0 ? parsed.Unsubscribe.SubscriptionId : null, parsed.Unsubscribe.Topics),
                 ClientFrame.KindOneofCase.Ping => new PingCommand(id),
+                ClientFrame.KindOneofCase.Send => new SendCommand(id, parsed.Send.Queue,
+                    new QueueDraft
+                    {
+                        Message = Draft(parsed.Send.Payload, parsed.Send.Headers, "", parsed.Send.ContentType),
+                        ReplyTo = Optional(parsed.Send.ReplyTo),
+                        CorrelationId = Optional(parsed.Send.CorrelationId),
+                    },
+                    Seconds(parsed.Send.DelaySeconds, "send.delay_seconds") ?? TimeSpan.Zero, Optional(parsed.Send.IdempotencyKey)),
+                ClientFrame.KindOneofCase.Receive => new ReceiveCommand(id, parsed.Receive.Queue, parsed.Receive.Max < 0 ? throw new SwitchboardException(ErrorCode.InvalidRequest, "receive.max cannot be negative.") : parsed.Receive.Max, Seconds(parsed.Receive.LeaseSeconds, "receive.lease_seconds")),
+                ClientFrame.KindOneofCase.Ack => new SettleCommand(id, "ack", parsed.Ack.Queue, MessageId(parsed.Ack.Id), parsed.Ack.Lease, null, null),
+                ClientFrame.KindOneofCase.Nack => new SettleCommand(id, "nack", parsed.Nack.Queue, MessageId(parsed.Nack.Id), parsed.Nack.Lease, Seconds(parsed.Nack.DelaySeconds, "nack.delay_seconds"), Optional(parsed.Nack.Error)),
+                ClientFrame.KindOneofCase.Extend => new SettleCommand(id, "extend", parsed.Extend.Queue, MessageId(parsed.Extend.Id), parsed.Extend.Lease, Seconds(parsed.Extend.LeaseSeconds, "extend.lease_seconds"), null),
+                ClientFrame.KindOneofCase.Request => new RequestCommand(id, parsed.Request.Queue, Draft(parsed.Request.Payload, parsed.Request.Headers, "", parsed.Request.ContentType), Seconds(parsed.Request.TimeoutSeconds, "request.timeout_seconds") ?? TimeSpan.FromSeconds(30)),
+                ClientFrame.KindOneofCase.Reply => new ReplyCommand(id, parsed.Reply.RequestId, Draft(parsed.Reply.Payload, parsed.Reply.Headers, "", parsed.Reply.ContentType)),
                 ClientFrame.KindOneofCase.None => throw new SwitchboardException(ErrorCode.InvalidRequest, "The frame has no kind (or one this hub does not know); set one of publish, subscribe, unsubscribe, ping."),
                 _ => new UnsupportedCommand(id, parsed.KindCase.ToString().ToLowerInvariant()),
             };
@@ -139,6 +153,50 @@ internal sealed class ProtoFrameCodec : IFrameCodec
     }
 
     public OutboundFrame Pong(string? id) => Frame(new ServerFrame { Id = id ?? "", Pong = new Pong() });
+
+    public OutboundFrame Sent(string? id, EnqueueResult result)
+        => Frame(new ServerFrame { Id = id ?? "", Sent = new SendReply { Queue = result.Queue, Id = result.FirstId.ToString(System.Globalization.CultureInfo.InvariantCulture), Replayed = result.Replayed } });
+
+    public OutboundFrame QueueMessage(string? id, Core.QueueMessage message)
+        => Frame(new ServerFrame { Id = id ?? "", QueueMessage = Grpc.SwitchboardGrpcService.ToProto(message) });
+
+    public OutboundFrame Settled(string? id, long messageId, DateTimeOffset? leaseExpiresAt)
+    {
+        var lease = new LeaseReply { Id = messageId.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+        if (leaseExpiresAt is { } until)
+        {
+            lease.LeaseExpiresAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(until);
+        }
+        return Frame(new ServerFrame { Id = id ?? "", Lease = lease });
+    }
+
+    public OutboundFrame Reply(string? id, ReplyRecord slot)
+    {
+        var reply = new Reply { RequestId = slot.Id };
+        if (slot.Reply is { } answer)
+        {
+            reply.Payload = ByteString.CopyFrom(answer.Payload.Span);
+            reply.ContentType = answer.ContentType == Core.MessageDraft.JsonContentType ? "" : answer.ContentType;
+            foreach (var (name, value) in answer.Headers)
+            {
+                reply.Headers[name] = value;
+            }
+        }
+        return Frame(new ServerFrame { Id = id ?? "", Reply = reply });
+    }
+
+    public OutboundFrame Responded(string? id, string requestId) => Frame(new ServerFrame { Id = id ?? "", Responded = new Responded { RequestId = requestId } });
+
+    private static long MessageId(string text) => long.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var id) && id > 0
+        ? id
+        : throw new SwitchboardException(ErrorCode.InvalidRequest, $"id '{text}' is not a message id; use the id of the received QueueMessage.");
+
+    private static TimeSpan? Seconds(long seconds, string name) => seconds switch
+    {
+        0 => null,
+        < 0 => throw new SwitchboardException(ErrorCode.InvalidRequest, $"{name} is {seconds}; it cannot be negative."),
+        _ => TimeSpan.FromSeconds(Math.Min(seconds, 3650L * 24 * 3600)),
+    };
 
     private static OutboundFrame Frame(ServerFrame frame) => new(frame.ToByteArray(), FrameKind.Binary);
 
