@@ -215,14 +215,15 @@ public sealed partial class Hub
         return result;
     }
 
-    /// <summary>Extends a lease to <paramref name="by"/> from now.</summary>
-    public Task<DateTimeOffset> ExtendAsync(string queue, long id, string lease, TimeSpan by, CancellationToken cancellationToken = default)
+    /// <summary>Extends a lease to <paramref name="by"/> from now (null: the queue's lease).</summary>
+    public async Task<DateTimeOffset> ExtendAsync(string queue, long id, string lease, TimeSpan? by, CancellationToken cancellationToken = default)
     {
         EnsureServing();
         QueueName.Validate(queue);
         CheckLeaseToken(lease);
-        QueueConfig.CheckLease(by, "lease");
-        return Queues.ExtendAsync(queue, id, lease, by, _time.GetUtcNow(), cancellationToken);
+        var length = by ?? (await GetQueueAsync(queue, cancellationToken)).Config.Lease;
+        QueueConfig.CheckLease(length, "lease");
+        return await Queues.ExtendAsync(queue, id, lease, length, _time.GetUtcNow(), cancellationToken);
     }
 
     /// <summary>Dead letters, oldest first.</summary>

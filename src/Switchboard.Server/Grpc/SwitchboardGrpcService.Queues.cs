@@ -84,7 +84,7 @@ internal sealed partial class SwitchboardGrpcService
 
     public async Task<LeaseReply> Extend(ExtendRequest request, ServerCallContext context)
     {
-        var by = Seconds(request.LeaseSeconds, "lease_seconds") ?? (await Call(() => hub.GetQueueAsync(request.Queue, context.CancellationToken))).Config.Lease;
+        var by = Seconds(request.LeaseSeconds, "lease_seconds");
         var until = await Call(() => hub.ExtendAsync(request.Queue, MessageId(request.Id), request.Lease, by, CancellationToken.None));
         return new LeaseReply { Id = request.Id, LeaseExpiresAt = Timestamp.FromDateTimeOffset(until) };
     }

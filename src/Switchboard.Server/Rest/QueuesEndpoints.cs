@@ -169,8 +169,7 @@ internal static class QueuesEndpoints
     {
         using var body = await ReadJsonAsync(request, options, optional: true);
         var (lease, by, _) = QueueDocuments.Action(body.Memory, "extend");
-        var extendBy = by ?? (await hub.GetQueueAsync(queue, request.HttpContext.RequestAborted)).Config.Lease;
-        var until = await hub.ExtendAsync(queue, MessageId(id), lease, extendBy, CancellationToken.None);
+        var until = await hub.ExtendAsync(queue, MessageId(id), lease, by, CancellationToken.None);
         return new JsonResult(200, writer =>
         {
             writer.WriteStartObject();
@@ -298,16 +297,15 @@ internal static class QueuesEndpoints
             return new ReplyStream(hub, id);
         }
         var slot = await hub.WaitForReplyAsync(id, QueryValues.Wait(wait, hub.Options.MaxWait), request.HttpContext.RequestAborted);
-        return ReplyResult(slot, hub);
+        return ReplyResult(slot);
     }
 
-    private static JsonResult ReplyResult(ReplyRecord slot, Hub hub)
+    private static JsonResult ReplyResult(ReplyRecord slot)
     {
         if (slot.Reply is null && slot.ExpiresAt <= DateTimeOffset.UtcNow)
         {
             throw new SwitchboardException(ErrorCode.ReplyExpired, $"Request '{slot.Id}' got no reply before its wait ended at {slot.ExpiresAt:O}.");
         }
-        _ = hub;
         return new JsonResult(slot.Reply is null ? 202 : 200, w => QueueJson.WriteReply(w, slot), r =>
         {
             if (slot.Reply is null)

@@ -259,8 +259,7 @@ internal sealed class FrameSession : IAsyncDisposable
                 Answer(_codec.Settled(settle.Id, settle.MessageId, null));
                 break;
             default:
-                var by = settle.Duration ?? (await _hub.GetQueueAsync(settle.Queue, CancellationToken.None)).Config.Lease;
-                Answer(_codec.Settled(settle.Id, settle.MessageId, await _hub.ExtendAsync(settle.Queue, settle.MessageId, settle.Lease, by, CancellationToken.None)));
+                Answer(_codec.Settled(settle.Id, settle.MessageId, await _hub.ExtendAsync(settle.Queue, settle.MessageId, settle.Lease, settle.Duration, CancellationToken.None)));
                 break;
         }
     }

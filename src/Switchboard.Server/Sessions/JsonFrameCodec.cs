@@ -15,7 +15,7 @@ namespace Switchboard.Server.Sessions;
 /// <c>id</c> — with the REST conventions: offsets as numbers, payloads as JSON values (text as a string, other
 /// types base64 with <c>"encoding": "base64"</c>), messages in the same shape as <c>GET /v1/topics/{t}/messages</c>.
 /// </summary>
-internal sealed class JsonFrameCodec : IFrameCodec
+internal sealed partial class JsonFrameCodec : IFrameCodec
 {
     public static readonly JsonFrameCodec Instance = new();
 
@@ -131,125 +131,6 @@ internal sealed class JsonFrameCodec : IFrameCodec
             ? new PublishCommand(null, topic, batch, true, idempotencyKey)
             : new PublishCommand(null, topic, [single.ToDraft("publish")], false, idempotencyKey);
     }
-
-    /// <summary>send / request / reply: a message's fields (payload, headers, key, contentType) plus the frame's own.</summary>
-    private static ClientCommand ReadMessageFrame(string kind, ref Utf8JsonReader reader, ReadOnlyMemory<byte> frame)
-    {
-        RequireObject(ref reader, kind, kind == "reply" ? "{\"requestId\": \"…\", \"payload\": {…}}" : "{\"queue\": \"jobs\", \"payload\": {…}}");
-        string? queue = null, idempotencyKey = null, requestId = null, replyTo = null, correlationId = null;
-        TimeSpan? seconds = null;
-        var single = new PublishBodyReader.Envelope();
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-        {
-            var name = reader.GetString()!;
-            reader.Read();
-            switch (name)
-            {
-                case "queue" when kind != "reply":
-                    queue = String(ref reader, kind + ".queue");
-                    break;
-                case "idempotencyKey" when kind == "send":
-                    idempotencyKey = String(ref reader, "send.idempotencyKey");
-                    break;
-                case "replyTo" when kind == "send":
-                    replyTo = String(ref reader, "send.replyTo");
-                    break;
-                case "correlationId" when kind == "send":
-                    correlationId = String(ref reader, "send.correlationId");
-                    break;
-                case "delaySeconds" when kind == "send":
-                case "timeoutSeconds" when kind == "request":
-                    seconds = Seconds(ref reader, kind + "." + name);
-                    break;
-                case "requestId" when kind == "reply":
-                    requestId = String(ref reader, "reply.requestId");
-                    break;
-                default:
-                    single.ReadValue(name, ref reader, frame, kind);
-                    break;
-            }
-        }
-        var draft = single.ToDraft(kind);
-        if (kind == "reply")
-        {
-            return new ReplyCommand(null, requestId ?? throw Invalid("reply needs the \"requestId\" (the replyTo of the request you received)."), draft);
-        }
-        var name2 = queue ?? throw Invalid($"{kind} needs a \"queue\".");
-        return kind == "send"
-            ? new SendCommand(null, name2, new QueueDraft { Message = draft, ReplyTo = replyTo, CorrelationId = correlationId }, seconds ?? TimeSpan.Zero, idempotencyKey)
-            : new RequestCommand(null, name2, draft, seconds ?? TimeSpan.FromSeconds(30));
-    }
-
-    private static ReceiveCommand ReadReceive(ref Utf8JsonReader reader)
-    {
-        RequireObject(ref reader, "receive", "{\"queue\": \"jobs\", \"max\": 10, \"leaseSeconds\": 60}");
-        string? queue = null;
-        var max = 1;
-        TimeSpan? lease = null;
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-        {
-            var name = reader.GetString()!;
-            reader.Read();
-            switch (name)
-            {
-                case "queue":
-                    queue = String(ref reader, "receive.queue");
-                    break;
-                case "max":
-                    max = reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out var m) && m >= 0 ? m : throw Invalid($"receive.max is the credit window: 1 to {Hub.MaxReceive} messages leased at once (0 stops consuming).");
-                    break;
-                case "leaseSeconds":
-                    lease = Seconds(ref reader, "receive.leaseSeconds");
-                    break;
-                default:
-                    throw Invalid($"receive has no field \"{name}\"; it takes queue, max and leaseSeconds.");
-            }
-        }
-        return new ReceiveCommand(null, queue ?? throw Invalid("receive needs a \"queue\"."), max, lease);
-    }
-
-    private static SettleCommand ReadSettle(string kind, ref Utf8JsonReader reader)
-    {
-        RequireObject(ref reader, kind, $"{{\"queue\": \"jobs\", \"id\": 17, \"lease\": \"…\"}}");
-        string? queue = null, lease = null, error = null;
-        long? id = null;
-        TimeSpan? duration = null;
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-        {
-            var name = reader.GetString()!;
-            reader.Read();
-            switch (name)
-            {
-                case "queue":
-                    queue = String(ref reader, kind + ".queue");
-                    break;
-                case "id":
-                    id = reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var n) ? n
-                        : reader.TokenType == JsonTokenType.String && long.TryParse(reader.GetString(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var t) ? t
-                        : throw Invalid($"{kind}.id is the id of the received message (a whole number).");
-                    break;
-                case "lease":
-                    lease = String(ref reader, kind + ".lease");
-                    break;
-                case "delaySeconds" when kind == "nack":
-                case "leaseSeconds" when kind == "extend":
-                    duration = Seconds(ref reader, kind + "." + name);
-                    break;
-                case "error" when kind == "nack":
-                    error = String(ref reader, "nack.error");
-                    break;
-                default:
-                    throw Invalid($"{kind} has no field \"{name}\"; see docs/websocket-protocol.md.");
-            }
-        }
-        return new SettleCommand(null, kind, queue ?? throw Invalid($"{kind} needs a \"queue\"."), id ?? throw Invalid($"{kind} needs the message \"id\"."),
-            lease ?? throw Invalid($"{kind} needs the \"lease\" token of the received message."), duration, error);
-    }
-
-    private static TimeSpan Seconds(ref Utf8JsonReader reader, string field)
-        => reader.TokenType == JsonTokenType.Number && reader.TryGetDouble(out var seconds) && seconds >= 0 && seconds <= 3650d * 86400
-            ? TimeSpan.FromSeconds(seconds)
-            : throw Invalid($"{field} is a number of seconds, 0 or more (delays 0 to 7 days, leases 1 s to 12 h).");
 
     private static SubscribeCommand ReadSubscribe(ref Utf8JsonReader reader)
     {
@@ -456,58 +337,6 @@ internal sealed class JsonFrameCodec : IFrameCodec
     });
 
     public OutboundFrame Pong(string? id) => Frame(id, "pong", _ => { });
-
-    public OutboundFrame Sent(string? id, EnqueueResult result) => Frame(id, "sent", w =>
-    {
-        w.WriteString("queue", result.Queue);
-        w.WriteNumber("id", result.FirstId);
-        if (result.Replayed)
-        {
-            w.WriteBoolean("replayed", true);
-        }
-    });
-
-    public OutboundFrame QueueMessage(string? id, QueueMessage message) => Frame(id, "queueMessage", w =>
-    {
-        // The queue's name first, then the message as REST answers it.
-        var inner = new System.Buffers.ArrayBufferWriter<byte>();
-        using (var writer = new Utf8JsonWriter(inner))
-        {
-            Rest.Json.QueueJson.WriteMessage(writer, message);
-        }
-        w.WriteString("queue", message.Queue);
-        using var document = JsonDocument.Parse(inner.WrittenMemory);
-        foreach (var property in document.RootElement.EnumerateObject())
-        {
-            property.WriteTo(w);
-        }
-    });
-
-    public OutboundFrame Settled(string? id, long messageId, DateTimeOffset? leaseExpiresAt) => Frame(id, "lease", w =>
-    {
-        w.WriteNumber("id", messageId);
-        if (leaseExpiresAt is { } until)
-        {
-            w.WriteString("leaseExpiresAt", until.UtcDateTime);
-        }
-    });
-
-    public OutboundFrame Reply(string? id, ReplyRecord slot) => Frame(id, "reply", w =>
-    {
-        var inner = new System.Buffers.ArrayBufferWriter<byte>();
-        using (var writer = new Utf8JsonWriter(inner))
-        {
-            Rest.Json.QueueJson.WriteReply(writer, slot);
-        }
-        w.WriteString("requestId", slot.Id);
-        using var document = JsonDocument.Parse(inner.WrittenMemory);
-        foreach (var property in document.RootElement.EnumerateObject().Where(p => p.Name != "id"))
-        {
-            property.WriteTo(w);
-        }
-    });
-
-    public OutboundFrame Responded(string? id, string requestId) => Frame(id, "responded", w => w.WriteString("requestId", requestId));
 
     private static OutboundFrame Frame(string? id, string kind, Action<Utf8JsonWriter> body)
     {

@@ -34,6 +34,13 @@ internal static class QueueJson
     public static void WriteMessage(Utf8JsonWriter writer, QueueMessage message)
     {
         writer.WriteStartObject();
+        WriteMessageFields(writer, message);
+        writer.WriteEndObject();
+    }
+
+    /// <summary>The message's members, inside an object the caller opened (a WebSocket frame adds "queue" first).</summary>
+    public static void WriteMessageFields(Utf8JsonWriter writer, QueueMessage message)
+    {
         writer.WriteNumber("id", message.Id);
         if (message.Lease is { } lease)
         {
@@ -74,13 +81,19 @@ internal static class QueueJson
         }
         writer.WriteString("contentType", message.ContentType);
         MessageJson.WritePayload(writer, message.Payload.Span, message.ContentType);
-        writer.WriteEndObject();
     }
 
     public static void WriteReply(Utf8JsonWriter writer, ReplyRecord slot)
     {
         writer.WriteStartObject();
-        writer.WriteString("id", slot.Id);
+        WriteReplyFields(writer, slot, "id");
+        writer.WriteEndObject();
+    }
+
+    /// <summary>The reply's members, inside an object the caller opened; the request id under <paramref name="idName"/>.</summary>
+    public static void WriteReplyFields(Utf8JsonWriter writer, ReplyRecord slot, string idName)
+    {
+        writer.WriteString(idName, slot.Id);
         writer.WriteString("queue", slot.Queue);
         writer.WriteString("status", slot.Reply is not null ? "replied" : "pending");
         writer.WriteString("expiresAt", slot.ExpiresAt.UtcDateTime);
@@ -103,6 +116,5 @@ internal static class QueueJson
             writer.WriteString("contentType", reply.ContentType);
             MessageJson.WritePayload(writer, reply.Payload.Span, reply.ContentType);
         }
-        writer.WriteEndObject();
     }
 }
