@@ -89,17 +89,7 @@ public sealed partial class Subscription : IAsyncDisposable
             {
                 if (pattern.IsWildcard)
                 {
-                    string? after = null;
-                    do
-                    {
-                        var page = await _store.ListTopicsAsync(pattern.LiteralPrefix, after, 1000, cancellationToken);
-                        foreach (var topic in page.Topics.Where(t => pattern.Matches(t.Name)))
-                        {
-                            AddCursor(topic.Name);
-                        }
-                        after = page.NextAfterName;
-                    }
-                    while (after is not null);
+                    await AddCursorsAsync(pattern, cancellationToken);
                 }
                 else
                 {
@@ -108,6 +98,26 @@ public sealed partial class Subscription : IAsyncDisposable
             }
         }
         _dispatcher.Add(this);
+        if (!_start.FromNow)
+        {
+            // A topic created (and perhaps fully written) between the listing above and joining the fan-out was
+            // neither listed nor seen live: list again now that nothing new can slip past. Topics seen live since
+            // joining keep the cursor they got.
+            try
+            {
+                foreach (var pattern in _wildcards)
+                {
+                    await AddCursorsAsync(pattern, cancellationToken);
+                }
+            }
+            catch
+            {
+                // The caller never gets this subscription to dispose: leave the fan-out quietly (it never joined presence).
+                Interlocked.Exchange(ref _unregistered, 1);
+                _dispatcher.Remove(this);
+                throw;
+            }
+        }
         lock (_gate)
         {
             foreach (var cursor in _cursors.Values)
@@ -115,6 +125,21 @@ public sealed partial class Subscription : IAsyncDisposable
                 Behind(cursor);
             }
         }
+    }
+
+    private async Task AddCursorsAsync(TopicPattern pattern, CancellationToken cancellationToken)
+    {
+        string? after = null;
+        do
+        {
+            var page = await _store.ListTopicsAsync(pattern.LiteralPrefix, after, 1000, cancellationToken);
+            foreach (var topic in page.Topics.Where(t => pattern.Matches(t.Name)))
+            {
+                AddCursor(topic.Name);
+            }
+            after = page.NextAfterName;
+        }
+        while (after is not null);
     }
 
     private void AddCursor(string topic)

@@ -24,12 +24,19 @@ public sealed class SubscriptionStressTests
         }
 
         var halfway = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var subscribed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var published = 0;
         var perPublisher = (Total - PublishedBefore) / Publishers;
         var publishers = Enumerable.Range(0, Publishers).Select(p => Task.Run(async () =>
         {
             for (var i = 0; i < perPublisher; i++)
             {
+                if (i == perPublisher - 50)
+                {
+                    // Keep the last messages back until the subscriptions exist, however fast the rest went: a
+                    // subscription "from now" that started after the last publish would wait for nothing.
+                    await subscribed.Task;
+                }
                 await hub.PublishAsync("t", [Json(i)]);
                 if (Interlocked.Increment(ref published) == 200)
                 {
@@ -46,6 +53,7 @@ public sealed class SubscriptionStressTests
         await using var a = await hub.SubscribeAsync(["t"], SubscribeStart.AfterPosition(new Position(null, 0)), fromStart);
         await using var b = await hub.SubscribeAsync(["t"], SubscribeStart.AfterPosition(new Position(null, Middle)), fromMiddle);
         await using var c = await hub.SubscribeAsync(["t"], SubscribeStart.Now, fromNow);
+        subscribed.SetResult();
         var readStart = fromStart.TakeOffsetsAsync(Total, Bounds.Stress);
         var readMiddle = fromMiddle.TakeOffsetsAsync(Total - Middle, Bounds.Stress);
         var readNow = ReadUntilAsync(fromNow, Total);

@@ -338,6 +338,34 @@ public sealed class SubscriptionTests
         Assert.Equal(("late", 1L), (message.Topic, message.Offset));
     }
 
+    [Fact]
+    public async Task A_wildcard_subscription_gets_a_topic_created_and_fully_written_while_it_was_listing_topics()
+    {
+        // The subscription lists the matching topics; a new matching topic is created and all its messages are
+        // committed and announced after that listing but before the subscription joined the fan-out. No later
+        // message comes to reveal it: the subscription must still deliver it, from its first message.
+        var store = new ObservedStore(new MemoryStore());
+        await using var hub = await TestHubs.StartAsync(store: store);
+        await hub.PublishAsync("w.old", [Json(1)]);
+        var fired = 0;
+        store.AfterList = async page =>
+        {
+            if (Interlocked.Exchange(ref fired, 1) == 0)
+            {
+                Assert.DoesNotContain(page.Topics, t => t.Name == "w.new");
+                await hub.PublishAsync("w.new", [Json(1), Json(2)]);
+                await hub.PublishAsync("w.new", [Json(3)]);
+            }
+        };
+        var sink = new RecordingSink();
+        await using var subscription = await hub.SubscribeAsync(["w.*"], After(0), sink);
+
+        var delivered = (await sink.TakeAsync(4)).Select(i => Assert.IsType<Message>(i)).Select(m => (m.Topic, m.Offset)).Order().ToList();
+        Assert.Equal([("w.new", 1L), ("w.new", 2L), ("w.new", 3L), ("w.old", 1L)], delivered);
+        Assert.Equal(1, fired);
+        sink.AssertEmpty();
+    }
+
     private sealed class ThrowingSink : IMessageSink
     {
         public bool TryWrite(Message message) => throw new InvalidOperationException("connection gone");

@@ -5,7 +5,7 @@ namespace Switchboard.Core.Tests.Support;
 
 /// <summary>
 /// A store that passes every call to an inner store and lets a test see or step into some of them: it reports
-/// each finished sweep, and can run a hook after a read has been answered but before the reader gets the answer
+/// each finished sweep, and can run a hook after a read or a listing has been answered but before the reader gets the answer
 /// (to commit something exactly inside a reader's window).
 /// </summary>
 internal sealed class ObservedStore(IStore inner) : IStore
@@ -14,6 +14,9 @@ internal sealed class ObservedStore(IStore inner) : IStore
 
     /// <summary>Runs after a read, before its result is returned; receives the topic and the result.</summary>
     public Func<string, ReadResult, Task>? AfterRead { get; set; }
+
+    /// <summary>Runs after a topic listing, before its result is returned; receives the result.</summary>
+    public Func<TopicPage, Task>? AfterList { get; set; }
 
     /// <summary>Finished sweeps, in order.</summary>
     public ChannelReader<(DateTimeOffset Now, long Dropped)> Sweeps => _sweeps.Reader;
@@ -28,8 +31,15 @@ internal sealed class ObservedStore(IStore inner) : IStore
 
     public Task<TopicInfo?> GetTopicAsync(string topic, CancellationToken cancellationToken) => inner.GetTopicAsync(topic, cancellationToken);
 
-    public Task<TopicPage> ListTopicsAsync(string? prefix, string? afterName, int limit, CancellationToken cancellationToken)
-        => inner.ListTopicsAsync(prefix, afterName, limit, cancellationToken);
+    public async Task<TopicPage> ListTopicsAsync(string? prefix, string? afterName, int limit, CancellationToken cancellationToken)
+    {
+        var page = await inner.ListTopicsAsync(prefix, afterName, limit, cancellationToken);
+        if (AfterList is { } hook)
+        {
+            await hook(page);
+        }
+        return page;
+    }
 
     public Task<PutTopicResult> PutTopicAsync(string topic, TopicConfig config, long? expectedConfigVersion, CancellationToken cancellationToken)
         => inner.PutTopicAsync(topic, config, expectedConfigVersion, cancellationToken);
