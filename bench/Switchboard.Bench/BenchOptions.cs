@@ -9,6 +9,11 @@ public sealed class BenchOptions
     public string? Out { get; set; }
     public bool Help { get; set; }
 
+    /// <summary>Fan-out transports to run (null: all); ratios are reported for the pairs that ran.</summary>
+    public IReadOnlyList<string>? Only { get; set; }
+
+    public bool Includes(string transport) => Only is null || Only.Contains(transport);
+
     /// <summary>How long one timed run lasts: long enough to reach a steady state, short enough to repeat.</summary>
     public TimeSpan RunLength => Quick ? TimeSpan.FromSeconds(1.5) : TimeSpan.FromSeconds(3);
 

@@ -42,6 +42,8 @@ if (options.Help)
           --quick    shorter runs, 3 runs per figure unless --runs says otherwise
           --runs N   repeat every measurement N times (default 5); the report gives min / median / max
           --out DIR  also write DIR/results.json and DIR/results.md
+          --only A,B fan-out: only these transports (ws-json, ws-proto, sse, longpoll, websockets, signalr-sse,
+                     longpolling), e.g. to profile one of them
 
         Scenarios:
         """);
@@ -105,6 +107,9 @@ static (BenchOptions, List<IScenario>) Parse(string[] args, IScenario[] all)
                 break;
             case "--out":
                 options.Out = Value(++i);
+                break;
+            case "--only":
+                options.Only = [.. Value(++i).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
                 break;
             case "-h" or "--help":
                 options.Help = true;

@@ -12,6 +12,7 @@ using Switchboard.Core.Engines.Memory;
 using Switchboard.Server.Auth;
 using Switchboard.Server.Errors;
 using Switchboard.Server.Rest;
+using Switchboard.Server.WebSockets;
 using Switchboard.Sqlite;
 
 namespace Switchboard.Server;
@@ -143,6 +144,7 @@ public static class SwitchboardHost
 
         app.UseMiddleware<ErrorMiddleware>();
         app.UseMiddleware<UnversionedRedirect>();
+        app.UseWebSocketWriteCoalescing();
         app.UseWebSockets();
         app.UseRouting();
         app.UseGrpcWeb(new GrpcWebOptions { DefaultEnabled = true });

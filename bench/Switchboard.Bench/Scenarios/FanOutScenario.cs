@@ -26,7 +26,7 @@ internal sealed class FanOutScenario : IScenario
         await using (var hub = await ServerProcess.StartHubAsync("--memory"))
         {
             using var http = Load.Client(hub.Address);
-            foreach (var transport in new[] { "ws-json", "ws-proto", "sse", "longpoll" })
+            foreach (var transport in new[] { "ws-json", "ws-proto", "sse", "longpoll" }.Where(options.Includes))
             {
                 results["switchboard " + transport] = await MeasureAsync(report, options, hub, $"switchboard {transport}", messages,
                     () => transport switch
@@ -43,17 +43,23 @@ internal sealed class FanOutScenario : IScenario
                     });
             }
         }
-        await using (var signalR = await ServerProcess.StartPeerAsync("signalr-server"))
+        var peers = new[] { ("websockets", HttpTransportType.WebSockets), ("sse", HttpTransportType.ServerSentEvents), ("longpolling", HttpTransportType.LongPolling) }
+            .Where(t => options.Includes(t.Item1 == "sse" ? "signalr-sse" : t.Item1)).ToList();
+        await using (var signalR = peers.Count == 0 ? null : await ServerProcess.StartPeerAsync("signalr-server"))
         {
-            foreach (var (name, transport) in new[] { ("websockets", HttpTransportType.WebSockets), ("sse", HttpTransportType.ServerSentEvents), ("longpolling", HttpTransportType.LongPolling) })
+            foreach (var (name, transport) in peers)
             {
-                results["signalr " + name] = await MeasureAsync(report, options, signalR, $"signalr {name}", messages,
-                    () => new SignalRClient(signalR.Address, transport),
-                    async topic => await SignalRPublisher.ConnectAsync(signalR.Address, topic));
+                results["signalr " + name] = await MeasureAsync(report, options, signalR!, $"signalr {name}", messages,
+                    () => new SignalRClient(signalR!.Address, transport),
+                    async topic => await SignalRPublisher.ConnectAsync(signalR!.Address, topic));
             }
         }
         foreach (var (ours, theirs) in new[] { ("switchboard ws-json", "signalr websockets"), ("switchboard ws-proto", "signalr websockets"), ("switchboard sse", "signalr sse"), ("switchboard longpoll", "signalr longpolling") })
         {
+            if (!results.ContainsKey(ours) || !results.ContainsKey(theirs))
+            {
+                continue;
+            }
             report.Ratio(Name, $"{ours} / {theirs}: delivered msg/s", results[ours].Rate, results[theirs].Rate);
             report.Ratio(Name, $"{ours} / {theirs}: p99 latency", results[ours].P99, results[theirs].P99);
             report.Ratio(Name, $"{ours} / {theirs}: CPU per message", results[ours].Cpu, results[theirs].Cpu);

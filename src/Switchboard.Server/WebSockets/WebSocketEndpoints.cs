@@ -120,7 +120,7 @@ internal static class WebSocketEndpoints
         Func<WebSocketPump, Task<(WebSocketCloseStatus, string)?>> receive)
     {
         ConnectionLog.Opened(logger, connection.Id, connection.Transport, connection.RemoteAddress);
-        var pump = new WebSocketPump(socket, connection, (int)Math.Min(int.MaxValue - 1, options.Hub.MaxMessageBytes + FrameOverheadBytes));
+        var pump = new WebSocketPump(socket, connection, (int)Math.Min(int.MaxValue - 1, options.Hub.MaxMessageBytes + FrameOverheadBytes), WriteCoalescing.For(context));
         using var draining = hub.Stopping.Register(() => connection.Abort(ErrorCode.ShuttingDown, "The hub is shutting down; reconnect (to another node) and resume from your last position."));
         var sending = Task.Run(pump.SendAsync);
         var receiving = Task.Run(async () =>

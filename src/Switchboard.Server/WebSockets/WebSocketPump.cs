@@ -8,9 +8,10 @@ namespace Switchboard.Server.WebSockets;
 /// <summary>
 /// Moves bytes between a WebSocket and a connection: a receive loop that assembles whole messages (refusing
 /// any larger than the limit with 1009) and hands them on, and a send loop that drains the connection's
-/// outbox. Knows nothing of frames' meaning; closes with the code of the connection's close reason.
+/// outbox. Knows nothing of frames' meaning; closes with the code of the connection's close reason. With a
+/// <see cref="CoalescingStream"/> under the socket, the frames ready at once go out in one socket write.
 /// </summary>
-internal sealed class WebSocketPump(WebSocket socket, Connection connection, int maxMessageBytes)
+internal sealed class WebSocketPump(WebSocket socket, Connection connection, int maxMessageBytes, CoalescingStream? coalescing)
 {
     /// <summary>
     /// Receives whole messages until the client closes or the connection is ended; <paramref name="onMessage"/>
@@ -104,8 +105,22 @@ internal sealed class WebSocketPump(WebSocket socket, Connection connection, int
                 {
                     return;
                 }
-                var type = frame.Kind == FrameKind.Text ? WebSocketMessageType.Text : WebSocketMessageType.Binary;
-                await socket.SendAsync(frame.Data, type, endOfMessage: true, CancellationToken.None);
+                if (coalescing is null)
+                {
+                    await SendAsync(frame);
+                    continue;
+                }
+                // Every frame already queued goes into the same socket write (up to a burst, so a busy connection
+                // still stops between bursts to notice it is closing).
+                coalescing.BeginBatch();
+                var burst = 0;
+                do
+                {
+                    await SendAsync(frame);
+                    burst += frame.Data.Length;
+                }
+                while (burst < MaxBurst && !connection.Closing.IsCancellationRequested && connection.Outbox.TryRead(out frame));
+                await coalescing.EndBatchAsync(CancellationToken.None);
             }
         }
         catch (Exception ex) when (ex is OperationCanceledException or WebSocketException or ObjectDisposedException or IOException)
@@ -114,6 +129,11 @@ internal sealed class WebSocketPump(WebSocket socket, Connection connection, int
             connection.Close();
         }
     }
+
+    private const int MaxBurst = 256 * 1024;
+
+    private ValueTask SendAsync(OutboundFrame frame)
+        => socket.SendAsync(frame.Data, frame.Kind == FrameKind.Text ? WebSocketMessageType.Text : WebSocketMessageType.Binary, endOfMessage: true, CancellationToken.None);
 
     /// <summary>The close status for a reason the hub ended the connection (from the error table).</summary>
     public static (WebSocketCloseStatus, string) CloseFor(ErrorCode code, string detail)
