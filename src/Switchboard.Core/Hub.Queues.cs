@@ -12,42 +12,66 @@ public sealed partial class Hub
     private readonly TopicWaiters _queueWaiters = new();
     private readonly TopicWaiters _replyWaiters = new();
 
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Queue, long Id), TaskCompletionSource> _settled = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Queue, long Id), Settlement> _settled = new();
 
     private IQueueStore Queues => _store.Queues;
 
     /// <summary>
     /// Completes when a message leased to a streaming consumer is acked or nacked on this node, or its lease runs
-    /// out: the consumer's credit for it comes back. (A consumer keeps at most its credit of messages leased.)
+    /// out (an extend on this node moves that moment): the consumer's credit for it comes back. (A consumer keeps
+    /// at most its credit of messages leased.)
     /// </summary>
     public async Task WhenSettledAsync(QueueMessage message, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
         var key = (message.Queue, message.Id);
-        var settled = _settled.GetOrAdd(key, static _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        var settlement = _settled.GetOrAdd(key, static _ => new Settlement());
+        settlement.Until = message.LeaseExpiresAt ?? _time.GetUtcNow();
         try
         {
-            var left = (message.LeaseExpiresAt ?? _time.GetUtcNow()) - _time.GetUtcNow();
-            if (left > TimeSpan.Zero)
+            while (true)
             {
-                await settled.Task.WaitAsync(left, _time, cancellationToken).ConfigureAwait(false);
+                var left = settlement.Until - _time.GetUtcNow();
+                if (left <= TimeSpan.Zero)
+                {
+                    return; // the lease ran out: the message will be delivered again, to whoever asks
+                }
+                try
+                {
+                    await settlement.Done.Task.WaitAsync(left, _time, cancellationToken).ConfigureAwait(false);
+                    return;
+                }
+                catch (TimeoutException)
+                {
+                    // look again: an extend may have moved the end
+                }
             }
-        }
-        catch (TimeoutException)
-        {
-            // the lease ran out: the message will be delivered again, to whoever asks
         }
         finally
         {
-            _settled.TryRemove(new KeyValuePair<(string, long), TaskCompletionSource>(key, settled));
+            _settled.TryRemove(new KeyValuePair<(string, long), Settlement>(key, settlement));
         }
     }
 
     private void Settled(string queue, long id)
     {
-        if (_settled.TryGetValue((queue, id), out var settled))
+        if (_settled.TryGetValue((queue, id), out var settlement))
         {
-            settled.TrySetResult();
+            settlement.Done.TrySetResult();
+        }
+    }
+
+    /// <summary>A streaming consumer's wait for one leased message: settled, or until its lease ends.</summary>
+    private sealed class Settlement
+    {
+        private long _untilTicks;
+
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public DateTimeOffset Until
+        {
+            get => new(Interlocked.Read(ref _untilTicks), TimeSpan.Zero);
+            set => Interlocked.Exchange(ref _untilTicks, value.UtcTicks);
         }
     }
 
@@ -223,7 +247,12 @@ public sealed partial class Hub
         CheckLeaseToken(lease);
         var length = by ?? (await GetQueueAsync(queue, cancellationToken)).Config.Lease;
         QueueConfig.CheckLease(length, "lease");
-        return await Queues.ExtendAsync(queue, id, lease, length, _time.GetUtcNow(), cancellationToken);
+        var until = await Queues.ExtendAsync(queue, id, lease, length, _time.GetUtcNow(), cancellationToken);
+        if (_settled.TryGetValue((queue, id), out var settlement))
+        {
+            settlement.Until = until; // the consumer keeps holding its credit for the message until the new end
+        }
+        return until;
     }
 
     /// <summary>Dead letters, oldest first.</summary>
@@ -271,6 +300,22 @@ public sealed partial class Hub
     {
         EnsureServing();
         return Queues.ListBindingsAsync(cancellationToken);
+    }
+
+    /// <summary>How long a requester waits for its reply when it does not say.</summary>
+    public static readonly TimeSpan DefaultRequestWait = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Checks how long a requester holding its call open waits for the reply: 1 s to <see cref="HubOptions.MaxWait"/>.
+    /// <paramref name="name"/> is the parameter as the caller's protocol names it.
+    /// </summary>
+    public void CheckRequestWait(TimeSpan wait, string name)
+    {
+        if (wait < TimeSpan.FromSeconds(1) || wait > Options.MaxWait)
+        {
+            throw new SwitchboardException(ErrorCode.InvalidRequest,
+                $"{name} is {DurationText.Format(wait)}; a request waits 1s to {DurationText.Format(Options.MaxWait)} for its reply. For longer work, send it without waiting (REST: Prefer: respond-async) and fetch the reply later.");
+        }
     }
 
     /// <summary>

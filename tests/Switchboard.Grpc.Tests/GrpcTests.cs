@@ -66,6 +66,9 @@ public sealed class GrpcTests
             Assert.Equal(StatusCode.ResourceExhausted, hugeFrame.StatusCode);
             var noQueue = await Assert.ThrowsAsync<RpcException>(() => client.AckAsync(new AckRequest { Queue = "q", Id = "1", Lease = "x" }).ResponseAsync);
             Assert.Equal((StatusCode.NotFound, "queue-not-found"), (noQueue.StatusCode, noQueue.Trailers.GetValue("switchboard-error")));
+            var longWait = await Assert.ThrowsAsync<RpcException>(() => client.RequestAsync(new RequestRequest { Queue = "q", Payload = Json(1), TimeoutSeconds = 100_000 }).ResponseAsync);
+            Assert.Equal(StatusCode.InvalidArgument, longWait.StatusCode);
+            Assert.Contains("timeout_seconds is 1d3h46m40s", longWait.Status.Detail, StringComparison.Ordinal);
             var subscribeBad = client.Subscribe(new SubscribeRequest { Topics = { "x.>.y" } });
             var refused = await Assert.ThrowsAsync<RpcException>(() => subscribeBad.ResponseStream.MoveNext(CancellationToken.None));
             Assert.Equal(StatusCode.InvalidArgument, refused.StatusCode);

@@ -304,6 +304,10 @@ public sealed class WebSocketProtocolTests
         // Request/reply between two WebSocket clients.
         await hub.Http.PutAsync("/v1/queues/ws.rpc", new StringContent("{}", System.Text.Encoding.UTF8, "application/json"));
         await SendAsync(worker, """{"id":"c2","receive":{"queue":"ws.rpc","max":5}}""");
+        await SendAsync(client, """{"id":"r0","request":{"queue":"ws.rpc","payload":{"q":"time?"},"timeoutSeconds":99999}}""");
+        var tooLong = (await NextAsync(client, f => f.TryGetProperty("error", out _))).GetProperty("error");
+        Assert.Equal("invalid-request", tooLong.GetProperty("code").GetString());
+        Assert.Contains("request.timeoutSeconds is", tooLong.GetProperty("message").GetString(), StringComparison.Ordinal);
         await SendAsync(client, """{"id":"r1","request":{"queue":"ws.rpc","payload":{"q":"time?"},"timeoutSeconds":20}}""");
         var request = await NextAsync(worker, f => f.TryGetProperty("queueMessage", out var m) && m.GetProperty("queue").GetString() == "ws.rpc");
         var replyTo = request.GetProperty("queueMessage").GetProperty("replyTo").GetString();

@@ -182,6 +182,8 @@ public sealed class QueueTests
         await (await hub.Http.PostAsync("/v1/queues/q/receive?max=5000", null)).AssertProblemAsync((HttpStatusCode)400, "invalid-request", "max");
         await (await hub.Http.PutAsync("/v1/queues/q2", Json("""{"maxAttempts":0}"""))).AssertProblemAsync((HttpStatusCode)422, "validation-failed", "1 to 1000");
         await (await hub.Http.PutAsync("/v1/queues/bad..name", Json("{}"))).AssertProblemAsync((HttpStatusCode)400, "invalid-queue-name", "queue name");
+        await (await hub.Http.PostAsync("/v1/queues/q/requests?timeout=0.5", Json("""{"payload":1}"""))).AssertProblemAsync((HttpStatusCode)400, "invalid-request", "1s to");
+        await (await hub.Http.PostAsync("/v1/queues/q/requests?timeout=86400", Json("""{"payload":1}"""))).AssertProblemAsync((HttpStatusCode)400, "invalid-request", "respond-async");
 
         var message = await ReceiveOneAsync(hub, "q");
         await (await hub.Http.PostAsync($"/v1/queues/q/messages/{message.GetProperty("id")}/ack", Json("""{"lease":"not-the-token"}"""))).AssertProblemAsync((HttpStatusCode)409, "lease-mismatch", "does not match");

@@ -91,13 +91,17 @@ internal sealed partial class SwitchboardGrpcService
 
     public async Task<Reply> Request(RequestRequest request, ServerCallContext context)
     {
-        var timeout = Seconds(request.TimeoutSeconds, "timeout_seconds") ?? TimeSpan.FromSeconds(30);
-        if (timeout > hub.Options.MaxWait)
+        var timeout = Seconds(request.TimeoutSeconds, "timeout_seconds") ?? Hub.DefaultRequestWait;
+        try
         {
-            throw GrpcErrors.ToRpc(ErrorCode.InvalidRequest, $"timeout_seconds is {request.TimeoutSeconds}; a request waits at most {hub.Options.MaxWait.TotalSeconds:0} s.");
+            hub.CheckRequestWait(timeout, "timeout_seconds");
+        }
+        catch (SwitchboardException ex)
+        {
+            throw GrpcErrors.ToRpc(ex);
         }
         var draft = new QueueDraft { Message = ProtoFrameCodec.Draft(request.Payload, request.Headers, "", request.ContentType) };
-        var id = await Call(() => hub.RequestAsync(request.Queue, draft, timeout < TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : timeout, null, CancellationToken.None));
+        var id = await Call(() => hub.RequestAsync(request.Queue, draft, timeout, null, CancellationToken.None));
         var slot = await Call(() => hub.WaitForReplyAsync(id, timeout, context.CancellationToken));
         if (slot.Reply is not { } reply)
         {

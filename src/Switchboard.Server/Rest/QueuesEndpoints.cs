@@ -251,16 +251,16 @@ internal static class QueuesEndpoints
     private static async Task<IResult> Request(HttpRequest request, Hub hub, ServerOptions options, string queue, string? timeout)
     {
         QueueName.Validate(queue);
-        var wait = QueueDocuments.Query(timeout, "timeout") ?? TimeSpan.FromSeconds(30);
+        var wait = QueueDocuments.Query(timeout, "timeout") ?? Hub.DefaultRequestWait;
         var async = wait == TimeSpan.Zero || request.Headers["Prefer"].ToString().Contains("respond-async", StringComparison.OrdinalIgnoreCase);
         var drafts = await ReadMessagesAsync(request, hub, options);
         if (drafts.Batch)
         {
             throw new SwitchboardException(ErrorCode.InvalidRequest, "A request is one message: send {\"payload\": …}, not a batch.");
         }
-        if (!async && wait > hub.Options.MaxWait)
+        if (!async)
         {
-            throw new SwitchboardException(ErrorCode.ValidationFailed, $"timeout is {DurationText.Format(wait)}; a request held open waits at most {DurationText.Format(hub.Options.MaxWait)}. For longer work use Prefer: respond-async (202 + a reply URL).");
+            hub.CheckRequestWait(wait, "timeout");
         }
         // The reply slot outlives an async request's first answer: the reply URL stays valid for an hour.
         var slotLifetime = async ? TimeSpan.FromHours(1) : wait;

@@ -267,10 +267,7 @@ internal sealed class FrameSession : IAsyncDisposable
     /// <summary>Sends the request now; the reply frame follows when it comes (other frames go on meanwhile).</summary>
     private async ValueTask RequestAsync(RequestCommand request)
     {
-        if (request.Timeout < TimeSpan.FromSeconds(1) || request.Timeout > _hub.Options.MaxWait)
-        {
-            throw new SwitchboardException(ErrorCode.InvalidRequest, $"request.timeoutSeconds is {request.Timeout.TotalSeconds}; use 1 to {_hub.Options.MaxWait.TotalSeconds:0}.");
-        }
+        _hub.CheckRequestWait(request.Timeout, _codec.Kind == FrameKind.Text ? "request.timeoutSeconds" : "request.timeout_seconds");
         var replyId = await _hub.RequestAsync(request.Queue, new QueueDraft { Message = request.Message }, request.Timeout, null, CancellationToken.None);
         var closing = _connection.Closing;
         lock (_consumers)

@@ -57,7 +57,7 @@ internal sealed partial class JsonFrameCodec
         var name2 = queue ?? throw Invalid($"{kind} needs a \"queue\".");
         return kind == "send"
             ? new SendCommand(null, name2, new QueueDraft { Message = draft, ReplyTo = replyTo, CorrelationId = correlationId }, seconds ?? TimeSpan.Zero, idempotencyKey)
-            : new RequestCommand(null, name2, draft, seconds ?? TimeSpan.FromSeconds(30));
+            : new RequestCommand(null, name2, draft, seconds ?? Hub.DefaultRequestWait);
     }
 
     private static ReceiveCommand ReadReceive(ref Utf8JsonReader reader)
