@@ -371,13 +371,25 @@ public sealed partial class Hub
         }
     }
 
-    /// <summary>Answers a request.</summary>
-    public Task ReplyAsync(string id, MessageDraft reply, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Answers a request. With <paramref name="lease"/> (the lease on the request message, from receive) the request is
+    /// acknowledged in the same step: one durable change instead of a reply and then an ack, and never one without
+    /// the other.
+    /// </summary>
+    public async Task ReplyAsync(string id, MessageDraft reply, string? lease = null, CancellationToken cancellationToken = default)
     {
         EnsureServing();
         ArgumentNullException.ThrowIfNull(reply);
         MessageRules.Validate(reply, 0, Options.MaxMessageBytes, isBatch: false);
-        return Queues.PostReplyAsync(id, reply, _time.GetUtcNow(), cancellationToken);
+        if (lease is not null)
+        {
+            CheckLeaseToken(lease);
+        }
+        var slot = await Queues.PostReplyAsync(id, reply, lease, _time.GetUtcNow(), cancellationToken);
+        if (lease is not null && slot.MessageId is { } requestId)
+        {
+            Settled(slot.Queue, requestId);
+        }
     }
 
     void IStoreListener.OnEnqueued(string queue) => _queueWaiters.Notify(queue, 0, deleted: false);

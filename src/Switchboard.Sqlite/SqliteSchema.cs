@@ -5,7 +5,8 @@ namespace Switchboard.Sqlite;
 /// <summary>The database layout and its version. A database from a newer Switchboard is refused, never guessed at.</summary>
 internal static class SqliteSchema
 {
-    public const int Version = 2; // 2: queues, bindings, replies (a version-1 database gains the tables on open)
+    // 2: queues, bindings, replies (a version-1 database gains the tables on open); 3: replies.message_id (added on open)
+    public const int Version = 3;
 
     // messages is a rowid table with a unique (topic_id, offset) index rather than WITHOUT ROWID: rows carry
     // payloads up to 1 MiB, and WITHOUT ROWID trees store whole rows in interior pages, which SQLite's docs
@@ -95,6 +96,7 @@ internal static class SqliteSchema
         CREATE TABLE IF NOT EXISTS replies (
             id           TEXT    PRIMARY KEY,
             queue        TEXT    NOT NULL,
+            message_id   INTEGER,
             expires_at   INTEGER NOT NULL,
             replied_at   INTEGER,
             key          TEXT,
@@ -117,6 +119,13 @@ internal static class SqliteSchema
         {
             command.Transaction = transaction;
             command.CommandText = Ddl;
+            command.ExecuteNonQuery();
+        }
+        if (Scalar(connection, "SELECT COUNT(*) FROM pragma_table_info('replies') WHERE name = 'message_id'", transaction) is 0L)
+        {
+            using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = "ALTER TABLE replies ADD COLUMN message_id INTEGER"; // a version-2 database
             command.ExecuteNonQuery();
         }
         using (var command = connection.CreateCommand())

@@ -64,13 +64,17 @@ public sealed partial class SqliteStore
         public Task<bool> DeleteBindingAsync(QueueBinding binding, CancellationToken cancellationToken)
             => Run(w => w.DeleteBinding(binding), cancellationToken);
 
+        // Read on a reader connection, not queued behind the writer's commits: a requester woken by its reply reads it at once.
         public Task<ReplyRecord?> GetReplyAsync(string id, CancellationToken cancellationToken)
-            => Run(w => w.GetReply(id), cancellationToken);
+        {
+            using var connection = store.OpenReader();
+            return Task.FromResult(SqliteWriter.ReadReply(connection, null, id));
+        }
 
-        public Task PostReplyAsync(string id, MessageDraft reply, DateTimeOffset now, CancellationToken cancellationToken)
+        public Task<ReplyRecord> PostReplyAsync(string id, MessageDraft reply, string? lease, DateTimeOffset now, CancellationToken cancellationToken)
         {
             var payload = reply.Payload.ToArray(); // copied before queueing, like every payload
-            return Run(w => w.PostReply(id, reply, payload, now), cancellationToken);
+            return Run(w => w.PostReply(id, reply, payload, lease, now), cancellationToken);
         }
     }
 }

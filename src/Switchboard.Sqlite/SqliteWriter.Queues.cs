@@ -129,7 +129,8 @@ internal sealed partial class SqliteWriter
         }
         if (request.Reply is var (replyId, expiresAt))
         {
-            Run("INSERT INTO replies (id, queue, expires_at) VALUES ($id, $q, $exp)", ("$id", replyId), ("$q", request.Queue), ("$exp", expiresAt.UtcTicks));
+            Run("INSERT INTO replies (id, queue, message_id, expires_at) VALUES ($id, $q, $m, $exp)",
+                ("$id", replyId), ("$q", request.Queue), ("$m", entries[0].Id), ("$exp", expiresAt.UtcTicks));
         }
         _enqueued.Add(request.Queue);
         return new EnqueueResult(request.Queue, entries[0].Id, entries.Count, false, created);
@@ -254,11 +255,12 @@ internal sealed partial class SqliteWriter
         return true;
     }
 
-    public ReplyRecord? GetReply(string id)
+    /// <summary>A reply slot as committed, read on any connection (the store reads them on a reader, not here).</summary>
+    public static ReplyRecord? ReadReply(SqliteConnection connection, SqliteTransaction? transaction, string id)
     {
-        using var command = _connection.CreateCommand();
-        command.Transaction = _transaction;
-        command.CommandText = "SELECT queue, expires_at, replied_at, key, content_type, headers, payload FROM replies WHERE id = $id";
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "SELECT queue, expires_at, replied_at, key, content_type, headers, payload, message_id FROM replies WHERE id = $id";
         command.Parameters.AddWithValue("$id", id);
         using var reader = command.ExecuteReader();
         if (!reader.Read())
@@ -280,19 +282,24 @@ internal sealed partial class SqliteWriter
         {
             Id = id,
             Queue = reader.GetString(0),
+            MessageId = reader.IsDBNull(7) ? null : reader.GetInt64(7),
             ExpiresAt = new DateTimeOffset(reader.GetInt64(1), TimeSpan.Zero),
             RepliedAt = reader.IsDBNull(2) ? null : new DateTimeOffset(reader.GetInt64(2), TimeSpan.Zero),
             Reply = reply,
         };
     }
 
-    public bool PostReply(string id, MessageDraft reply, byte[] payload, DateTimeOffset now)
+    public ReplyRecord PostReply(string id, MessageDraft reply, byte[] payload, string? lease, DateTimeOffset now)
     {
-        QueueEngine.CheckReply(GetReply(id), id, now);
+        var slot = QueueEngine.CheckReply(ReadReply(_connection, _transaction, id), id, now);
+        if (lease is not null)
+        {
+            Ack(slot.Queue, QueueEngine.RequestMessageId(slot), lease, now); // refused before anything is written
+        }
         Run("UPDATE replies SET replied_at = $at, key = $key, content_type = $type, headers = $headers, payload = $payload WHERE id = $id",
             ("$at", now.UtcTicks), ("$key", reply.Key), ("$type", reply.ContentType), ("$headers", HeadersCodec.Encode(reply.Headers)), ("$payload", payload), ("$id", id));
         _replied.Add(id);
-        return true;
+        return slot;
     }
 
     private void SweepQueues(DateTimeOffset now)

@@ -33,6 +33,32 @@ public sealed class SqliteStoreContract : DurableStoreContract
         return await CreateAsync();
     }
 
+    [Fact]
+    public async Task A_version_2_database_gains_the_request_message_id_of_reply_slots_on_open()
+    {
+        await Queues.EnqueueAsync(Send("rpc", "old") with { Reply = ("r-old", T0.AddMinutes(5)) }, default);
+        await Store.DisposeAsync();
+        // What a version-2 database looks like: replies without message_id.
+        using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(_directory, "switchboard.db")};Pooling=False"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "ALTER TABLE replies DROP COLUMN message_id; UPDATE meta SET value = '2' WHERE key = 'schema_version'";
+            command.ExecuteNonQuery();
+        }
+        var queues = (await Track(CreateAsync())).Queues;
+
+        var old = (await queues.GetReplyAsync("r-old", default))!;
+        Assert.Null(old.MessageId);
+        var leased = Assert.Single((await queues.LeaseAsync("rpc", 1, null, T0, default)).Messages);
+        var refused = await Assert.ThrowsAsync<Core.SwitchboardException>(() => queues.PostReplyAsync("r-old", new Core.MessageDraft { Payload = "1"u8.ToArray() }, leased.Lease, T0, default));
+        Assert.Contains("reply without the lease", refused.Message, StringComparison.Ordinal);
+        await queues.PostReplyAsync("r-old", new Core.MessageDraft { Payload = "1"u8.ToArray() }, null, T0, default); // the plain reply still works
+
+        await queues.EnqueueAsync(Send("rpc", "new") with { Reply = ("r-new", T0.AddMinutes(5)) }, default);
+        Assert.Equal(2, (await queues.GetReplyAsync("r-new", default))!.MessageId);
+    }
+
     public override async Task DisposeAsync()
     {
         await base.DisposeAsync();

@@ -181,14 +181,39 @@ public abstract partial class StoreContract
         await Queues.EnqueueAsync(Send("rpc", "ping") with { Reply = ("r1", T0.AddSeconds(30)) }, default);
         Assert.Null((await Queues.GetReplyAsync("r1", default))!.Reply);
 
-        await Queues.PostReplyAsync("r1", new MessageDraft { Payload = "\"pong\""u8.ToArray() }, T0.AddSeconds(1), default);
+        await Queues.PostReplyAsync("r1", new MessageDraft { Payload = "\"pong\""u8.ToArray() }, null, T0.AddSeconds(1), default);
         var slot = (await Queues.GetReplyAsync("r1", default))!;
         Assert.Equal("\"pong\"", Encoding.UTF8.GetString(slot.Reply!.Payload.Span));
-        Assert.Equal(ErrorCode.ReplyAlreadySent, (await Assert.ThrowsAsync<SwitchboardException>(() => Queues.PostReplyAsync("r1", new MessageDraft { Payload = "1"u8.ToArray() }, T0.AddSeconds(2), default))).Code);
-        Assert.Equal(ErrorCode.ReplyNotFound, (await Assert.ThrowsAsync<SwitchboardException>(() => Queues.PostReplyAsync("nope", new MessageDraft { Payload = "1"u8.ToArray() }, T0, default))).Code);
+        Assert.Equal(ErrorCode.ReplyAlreadySent, (await Assert.ThrowsAsync<SwitchboardException>(() => Queues.PostReplyAsync("r1", new MessageDraft { Payload = "1"u8.ToArray() }, null, T0.AddSeconds(2), default))).Code);
+        Assert.Equal(ErrorCode.ReplyNotFound, (await Assert.ThrowsAsync<SwitchboardException>(() => Queues.PostReplyAsync("nope", new MessageDraft { Payload = "1"u8.ToArray() }, null, T0, default))).Code);
 
         await Queues.EnqueueAsync(Send("rpc", "late") with { Reply = ("r2", T0.AddSeconds(5)) }, default);
-        Assert.Equal(ErrorCode.ReplyExpired, (await Assert.ThrowsAsync<SwitchboardException>(() => Queues.PostReplyAsync("r2", new MessageDraft { Payload = "1"u8.ToArray() }, T0.AddSeconds(5), default))).Code);
+        Assert.Equal(ErrorCode.ReplyExpired, (await Assert.ThrowsAsync<SwitchboardException>(() => Queues.PostReplyAsync("r2", new MessageDraft { Payload = "1"u8.ToArray() }, null, T0.AddSeconds(5), default))).Code);
+    }
+}
+
+public abstract partial class StoreContract
+{
+    [Fact]
+    public async Task A_reply_with_the_request_lease_acks_the_request_in_the_same_step_or_does_neither()
+    {
+        await Queues.EnqueueAsync(Send("rpc", "ping") with { Reply = ("r1", T0.AddSeconds(30)) }, default);
+        Assert.Equal(1, (await Queues.GetReplyAsync("r1", default))!.MessageId);
+        var request = Assert.Single((await Queues.LeaseAsync("rpc", 1, null, T0, default)).Messages);
+        var pong = new MessageDraft { Payload = "\"pong\""u8.ToArray() };
+
+        // A wrong lease refuses the whole step: no reply stored, the request still leased.
+        var wrong = await Assert.ThrowsAsync<SwitchboardException>(() => Queues.PostReplyAsync("r1", pong, "not-the-lease", T0.AddSeconds(1), default));
+        Assert.Equal(ErrorCode.LeaseMismatch, wrong.Code);
+        Assert.Null((await Queues.GetReplyAsync("r1", default))!.Reply);
+        Assert.Equal(1, (await Queues.GetQueueAsync("rpc", T0.AddSeconds(1), default))!.Stats.Leased);
+
+        var slot = await Queues.PostReplyAsync("r1", pong, request.Lease, T0.AddSeconds(1), default);
+        Assert.Equal(("rpc", 1L), (slot.Queue, slot.MessageId));
+        Assert.Equal("\"pong\"", Encoding.UTF8.GetString((await Queues.GetReplyAsync("r1", default))!.Reply!.Payload.Span));
+        var stats = (await Queues.GetQueueAsync("rpc", T0.AddMinutes(10), default))!.Stats;
+        Assert.Equal((0L, 0L, 0L, 0L), (stats.Ready, stats.Leased, stats.Delayed, stats.Dead)); // acked: gone, never redelivered
+        Assert.Equal(ErrorCode.LeaseMismatch, (await Assert.ThrowsAsync<SwitchboardException>(() => Queues.AckAsync("rpc", request.Id, request.Lease!, T0.AddSeconds(2), default))).Code);
     }
 }
 

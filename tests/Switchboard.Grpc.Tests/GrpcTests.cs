@@ -432,7 +432,7 @@ public sealed class GrpcTests
                 using var document = JsonDocument.Parse(await received.Content.ReadAsStringAsync(timeout.Token));
                 var request = document.RootElement.GetProperty("messages")[0];
                 var n = request.GetProperty("payload").GetProperty("n").GetInt32();
-                using var reply = await hub.Http.PostAsync($"/v1/replies/{request.GetProperty("replyTo").GetString()}",
+                using var reply = await hub.Http.PostAsync($"/v1/replies/{request.GetProperty("replyTo").GetString()}?lease={Uri.EscapeDataString(request.GetProperty("lease").GetString()!)}",
                     new StringContent($"{{\"payload\":{{\"double\":{n * 2}}}}}", Encoding.UTF8, "application/json"), timeout.Token);
                 Assert.Equal(HttpStatusCode.NoContent, reply.StatusCode);
             });
@@ -445,14 +445,19 @@ public sealed class GrpcTests
                 using var consumer = client.Receive(new ReceiveRequest { Queue = "g.rpc" }, cancellationToken: timeout.Token);
                 Assert.True(await consumer.ResponseStream.MoveNext(timeout.Token));
                 var request = consumer.ResponseStream.Current;
-                await client.RespondAsync(new ReplyRequest { RequestId = request.ReplyTo, Payload = ByteString.CopyFromUtf8("\"pong\"") }, cancellationToken: timeout.Token);
-                await client.AckAsync(new AckRequest { Queue = "g.rpc", Id = request.Id, Lease = request.Lease }, cancellationToken: timeout.Token);
+                // The lease on the reply acks the request with it: no separate Ack call.
+                await client.RespondAsync(new ReplyRequest { RequestId = request.ReplyTo, Payload = ByteString.CopyFromUtf8("\"pong\""), Lease = request.Lease }, cancellationToken: timeout.Token);
             });
             using var rest = await hub.Http.PostAsync("/v1/queues/g.rpc/requests?timeout=20", new StringContent("{\"payload\":\"ping\"}", Encoding.UTF8, "application/json"), timeout.Token);
             await grpcResponder;
             Assert.Equal(HttpStatusCode.OK, rest.StatusCode);
             using var body = JsonDocument.Parse(await rest.Content.ReadAsStringAsync(timeout.Token));
             Assert.Equal("pong", body.RootElement.GetProperty("payload").GetString());
+            using (var queue = JsonDocument.Parse(await hub.Http.GetStringAsync("/v1/queues/g.rpc", timeout.Token)))
+            {
+                var stats = queue.RootElement.GetProperty("stats");
+                Assert.Equal((0, 0), (stats.GetProperty("ready").GetInt32(), stats.GetProperty("leased").GetInt32())); // both requests acked by their replies
+            }
 
             var none = await Assert.ThrowsAsync<RpcException>(() => client.RequestAsync(new RequestRequest { Queue = "g.nobody", Payload = Json(1), TimeoutSeconds = 1 }).ResponseAsync);
             Assert.Equal(StatusCode.DeadlineExceeded, none.StatusCode);

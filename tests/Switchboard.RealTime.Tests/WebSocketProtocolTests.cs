@@ -311,9 +311,12 @@ public sealed class WebSocketProtocolTests
         await SendAsync(client, """{"id":"r1","request":{"queue":"ws.rpc","payload":{"q":"time?"},"timeoutSeconds":20}}""");
         var request = await NextAsync(worker, f => f.TryGetProperty("queueMessage", out var m) && m.GetProperty("queue").GetString() == "ws.rpc");
         var replyTo = request.GetProperty("queueMessage").GetProperty("replyTo").GetString();
-        await SendAsync(worker, $"{{\"id\":\"re\",\"reply\":{{\"requestId\":\"{replyTo}\",\"payload\":{{\"a\":\"noon\"}}}}}}");
+        var requestLease = request.GetProperty("queueMessage").GetProperty("lease").GetString();
+        await SendAsync(worker, $"{{\"id\":\"re\",\"reply\":{{\"requestId\":\"{replyTo}\",\"lease\":\"{requestLease}\",\"payload\":{{\"a\":\"noon\"}}}}}}");
         Assert.Equal(replyTo, (await NextAsync(worker, f => f.TryGetProperty("responded", out _))).GetProperty("responded").GetProperty("requestId").GetString());
         var reply = await NextAsync(client, f => f.TryGetProperty("reply", out _));
         Assert.Equal(("r1", "noon"), (reply.GetProperty("id").GetString(), reply.GetProperty("reply").GetProperty("payload").GetProperty("a").GetString()));
+        var stats = (await JsonDocument.ParseAsync(await hub.Http.GetStreamAsync("/v1/queues/ws.rpc"))).RootElement.GetProperty("stats");
+        Assert.Equal((0, 0), (stats.GetProperty("ready").GetInt32(), stats.GetProperty("leased").GetInt32())); // the reply's lease acked the request
     }
 }

@@ -168,6 +168,36 @@ public sealed class QueueTests
         Assert.Equal(12, (await done.BodyAsync()).GetProperty("payload").GetProperty("rows").GetInt32());
     }
 
+    [Theory]
+    [MemberData(nameof(Engines))]
+    public async Task A_reply_with_the_request_lease_acks_the_request_in_the_same_call(bool sqlite)
+    {
+        await using var hub = await TestHub.StartAsync(sqlite: sqlite);
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using (await hub.Http.PutAsync("/v1/queues/rpc", Json("{}"))) { }
+        var responder = Task.Run(async () =>
+        {
+            var request = await ReceiveOneAsync(hub, "rpc");
+            var lease = request.GetProperty("lease").GetString();
+            var replyTo = request.GetProperty("replyTo").GetString();
+            using var wrong = await hub.Http.PostAsync($"/v1/replies/{replyTo}?lease=not-the-lease", Json("""{"payload":"no"}"""), stop.Token);
+            await wrong.AssertProblemAsync((HttpStatusCode)409, "lease-mismatch", "does not match");
+            using var reply = await hub.Http.PostAsync($"/v1/replies/{replyTo}?lease={Uri.EscapeDataString(lease!)}", Json("""{"payload":"yes"}"""), stop.Token);
+            Assert.Equal(HttpStatusCode.NoContent, reply.StatusCode);
+            return request;
+        });
+        using var answered = await hub.Http.PostAsync("/v1/queues/rpc/requests?timeout=20", Json("""{"payload":1}"""), stop.Token);
+        Assert.Equal(HttpStatusCode.OK, answered.StatusCode);
+        Assert.Equal("yes", (await answered.BodyAsync()).GetProperty("payload").GetString()); // the refused reply left no trace
+        var request = await responder;
+
+        // Acked with the reply: nothing left in the queue, and a second ack finds no lease.
+        var stats = (await (await hub.Http.GetAsync("/v1/queues/rpc")).BodyAsync()).GetProperty("stats");
+        Assert.Equal((0, 0), (stats.GetProperty("ready").GetInt32(), stats.GetProperty("leased").GetInt32()));
+        using var ack = await hub.Http.PostAsync($"/v1/queues/rpc/messages/{request.GetProperty("id")}/ack", Lease(request));
+        Assert.Equal((HttpStatusCode)409, ack.StatusCode);
+    }
+
     [Fact]
     public async Task Bad_queue_calls_get_clear_errors_and_change_nothing()
     {

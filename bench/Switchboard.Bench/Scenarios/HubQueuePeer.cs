@@ -6,7 +6,7 @@ namespace Switchboard.Bench.Scenarios;
 /// The hub's durable queues over its REST API. Producers send one message per request (201 once it is stored);
 /// consumers receive batches with a long poll (max=50, wait=5 s) and ack each message (204), the batch's acks
 /// concurrently. Request/reply: requesters post to /requests and wait for the reply; one responder receives the
-/// requests, posts each reply to /v1/replies/{replyTo}, then acks the request.
+/// requests and posts each reply to /v1/replies/{replyTo}?lease=…, which acks the request with the reply.
 /// </summary>
 internal sealed class HubQueuePeer(string label, HttpClient http) : IQueuePeer
 {
@@ -176,7 +176,8 @@ internal sealed class HubQueuePeer(string label, HttpClient http) : IQueuePeer
                     {
                         throw new InvalidOperationException($"a request received from '{queue}' has no replyTo: {message.GetRawText()}");
                     }
-                    var path = $"/v1/replies/{Uri.EscapeDataString(id)}";
+                    // The request's lease on the reply acks the request in the same step (one call, one commit).
+                    var path = $"/v1/replies/{Uri.EscapeDataString(id)}?lease={Uri.EscapeDataString(message.GetProperty("lease").GetString()!)}";
                     var body = "{\"payload\":" + message.GetProperty("payload").GetRawText() + "}";
                     using (var response = await http.PostAsync(path, Load.Json(body)))
                     {
@@ -185,7 +186,6 @@ internal sealed class HubQueuePeer(string label, HttpClient http) : IQueuePeer
                             throw Unexpected("POST", path, body, response, await response.Content.ReadAsStringAsync(), "204");
                         }
                     }
-                    await AckAsync(queue, message);
                     answered();
                 }).ToList());
             }

@@ -56,9 +56,12 @@ public interface IQueueStore
     /// <summary>A reply slot, or null.</summary>
     Task<ReplyRecord?> GetReplyAsync(string id, CancellationToken cancellationToken);
 
-    /// <summary>Answers a request.</summary>
-    /// <exception cref="SwitchboardException">ReplyNotFound, ReplyExpired, ReplyAlreadySent.</exception>
-    Task PostReplyAsync(string id, MessageDraft reply, DateTimeOffset now, CancellationToken cancellationToken);
+    /// <summary>
+    /// Answers a request; with <paramref name="lease"/> (the responder's lease on the request message) also acknowledges
+    /// the request, atomically with the reply. Returns the slot as it was before the reply.
+    /// </summary>
+    /// <exception cref="SwitchboardException">ReplyNotFound, ReplyExpired, ReplyAlreadySent; with a lease, what an ack throws.</exception>
+    Task<ReplyRecord> PostReplyAsync(string id, MessageDraft reply, string? lease, DateTimeOffset now, CancellationToken cancellationToken);
 }
 
 /// <summary>What a lease call got.</summary>

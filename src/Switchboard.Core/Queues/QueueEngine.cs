@@ -61,4 +61,12 @@ public static class QueueEngine
         }
         return slot;
     }
+
+    /// <summary>The request message a reply that carries its lease acknowledges.</summary>
+    public static long RequestMessageId(ReplyRecord slot)
+    {
+        ArgumentNullException.ThrowIfNull(slot);
+        return slot.MessageId ?? throw new SwitchboardException(ErrorCode.LeaseMismatch,
+            $"Request '{slot.Id}' was stored before replies could acknowledge it: reply without the lease, then ack the request message.");
+    }
 }

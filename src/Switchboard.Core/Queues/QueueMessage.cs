@@ -124,6 +124,9 @@ public sealed class ReplyRecord
     /// <summary>The queue the request went to.</summary>
     public required string Queue { get; init; }
 
+    /// <summary>The request's message id in <see cref="Queue"/> (null for slots stored before it was recorded).</summary>
+    public long? MessageId { get; init; }
+
     /// <summary>When the requester stops waiting.</summary>
     public required DateTimeOffset ExpiresAt { get; init; }
 

@@ -117,7 +117,7 @@ internal sealed partial class SwitchboardGrpcService
 
     public async Task<Responded> Respond(ReplyRequest request, ServerCallContext context)
     {
-        await Call(() => hub.ReplyAsync(request.RequestId, ProtoFrameCodec.Draft(request.Payload, request.Headers, "", request.ContentType), CancellationToken.None));
+        await Call(() => hub.ReplyAsync(request.RequestId, ProtoFrameCodec.Draft(request.Payload, request.Headers, "", request.ContentType), request.Lease.Length > 0 ? request.Lease : null, CancellationToken.None));
         return new Responded { RequestId = request.RequestId };
     }
 

@@ -43,7 +43,7 @@ internal static class QueuesEndpoints
 
         var replies = v1.MapGroup("/replies").WithTags("Queues");
         replies.MapGet("/{id}", GetReply).WithName("GetReply").WithSummary("A request's reply: 200 when replied, 202 while pending (wait= long-polls; Accept: text/event-stream streams it)");
-        replies.MapPost("/{id}", PostReply).WithName("PostReply").WithSummary("Answer a request (its replyTo): {\"payload\": …}");
+        replies.MapPost("/{id}", PostReply).WithName("PostReply").WithSummary("Answer a request (its replyTo): {\"payload\": …}; ?lease= (the request's, from receive) also acks the request in the same step");
     }
 
     private static async Task<IResult> List(HttpRequest request, Hub hub, string? prefix, string? limit, string? cursor)
@@ -315,14 +315,14 @@ internal static class QueuesEndpoints
         });
     }
 
-    private static async Task<IResult> PostReply(HttpRequest request, Hub hub, ServerOptions options, string id)
+    private static async Task<IResult> PostReply(HttpRequest request, Hub hub, ServerOptions options, string id, string? lease)
     {
         var drafts = await ReadMessagesAsync(request, hub, options);
         if (drafts.Batch)
         {
             throw new SwitchboardException(ErrorCode.InvalidRequest, "A reply is one message: send {\"payload\": …}, not a batch.");
         }
-        await hub.ReplyAsync(id, drafts.Drafts[0], CancellationToken.None);
+        await hub.ReplyAsync(id, drafts.Drafts[0], lease, CancellationToken.None);
         return Results.NoContent();
     }
 

@@ -28,7 +28,8 @@ internal sealed record SettleCommand(string? Id, string Kind, string Queue, long
 
 internal sealed record RequestCommand(string? Id, string Queue, MessageDraft Message, TimeSpan Timeout) : ClientCommand(Id);
 
-internal sealed record ReplyCommand(string? Id, string RequestId, MessageDraft Message) : ClientCommand(Id);
+/// <summary>Answers a request; with <paramref name="Lease"/> (the request message's) also acks the request.</summary>
+internal sealed record ReplyCommand(string? Id, string RequestId, MessageDraft Message, string? Lease = null) : ClientCommand(Id);
 
 /// <summary>A frame that could not be decoded; answered with an error carrying its id when the id was readable.</summary>
 internal sealed class FrameException(string? id, SwitchboardException error) : Exception(error.Message, error)

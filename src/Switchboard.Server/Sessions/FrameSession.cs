@@ -82,7 +82,7 @@ internal sealed class FrameSession : IAsyncDisposable
                     await RequestAsync(request);
                     break;
                 case ReplyCommand reply:
-                    await _hub.ReplyAsync(reply.RequestId, reply.Message, CancellationToken.None);
+                    await _hub.ReplyAsync(reply.RequestId, reply.Message, reply.Lease, CancellationToken.None);
                     Answer(_codec.Responded(reply.Id, reply.RequestId));
                     break;
             }

@@ -16,7 +16,7 @@ internal sealed partial class JsonFrameCodec
     private static ClientCommand ReadMessageFrame(string kind, ref Utf8JsonReader reader, ReadOnlyMemory<byte> frame)
     {
         RequireObject(ref reader, kind, kind == "reply" ? "{\"requestId\": \"…\", \"payload\": {…}}" : "{\"queue\": \"jobs\", \"payload\": {…}}");
-        string? queue = null, idempotencyKey = null, requestId = null, replyTo = null, correlationId = null;
+        string? queue = null, idempotencyKey = null, requestId = null, replyTo = null, correlationId = null, lease = null;
         TimeSpan? seconds = null;
         var single = new PublishBodyReader.Envelope();
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
@@ -44,6 +44,9 @@ internal sealed partial class JsonFrameCodec
                 case "requestId" when kind == "reply":
                     requestId = String(ref reader, "reply.requestId");
                     break;
+                case "lease" when kind == "reply":
+                    lease = String(ref reader, "reply.lease");
+                    break;
                 default:
                     single.ReadValue(name, ref reader, frame, kind);
                     break;
@@ -52,7 +55,7 @@ internal sealed partial class JsonFrameCodec
         var draft = single.ToDraft(kind);
         if (kind == "reply")
         {
-            return new ReplyCommand(null, requestId ?? throw Invalid("reply needs the \"requestId\" (the replyTo of the request you received)."), draft);
+            return new ReplyCommand(null, requestId ?? throw Invalid("reply needs the \"requestId\" (the replyTo of the request you received)."), draft, lease);
         }
         var name2 = queue ?? throw Invalid($"{kind} needs a \"queue\".");
         return kind == "send"

@@ -92,7 +92,7 @@ internal sealed class MemoryQueues(Func<IStoreListener?> listener) : IQueueStore
             QueueEngine.Remember(book, request, entries[0].Id);
             if (request.Reply is var (id, expiresAt))
             {
-                _replies[id] = new ReplyRecord { Id = id, Queue = request.Queue, ExpiresAt = expiresAt };
+                _replies[id] = new ReplyRecord { Id = id, Queue = request.Queue, MessageId = entries[0].Id, ExpiresAt = expiresAt };
             }
             result = new EnqueueResult(request.Queue, entries[0].Id, entries.Count, false, created);
         }
@@ -237,15 +237,24 @@ internal sealed class MemoryQueues(Func<IStoreListener?> listener) : IQueueStore
         }
     }
 
-    public Task PostReplyAsync(string id, MessageDraft reply, DateTimeOffset now, CancellationToken cancellationToken)
+    public Task<ReplyRecord> PostReplyAsync(string id, MessageDraft reply, string? lease, DateTimeOffset now, CancellationToken cancellationToken)
     {
+        ReplyRecord slot;
         lock (_gate)
         {
-            var slot = QueueEngine.CheckReply(_replies.GetValueOrDefault(id), id, now);
-            _replies[id] = new ReplyRecord { Id = id, Queue = slot.Queue, ExpiresAt = slot.ExpiresAt, Reply = new MessageDraft { Payload = reply.Payload.ToArray(), Headers = reply.Headers, ContentType = reply.ContentType, Key = reply.Key }, RepliedAt = now };
+            slot = QueueEngine.CheckReply(_replies.GetValueOrDefault(id), id, now);
+            if (lease is not null)
+            {
+                Book(slot.Queue).Ack(QueueEngine.RequestMessageId(slot), lease, now); // throws before anything changed
+            }
+            _replies[id] = new ReplyRecord
+            {
+                Id = id, Queue = slot.Queue, MessageId = slot.MessageId, ExpiresAt = slot.ExpiresAt, RepliedAt = now,
+                Reply = new MessageDraft { Payload = reply.Payload.ToArray(), Headers = reply.Headers, ContentType = reply.ContentType, Key = reply.Key },
+            };
         }
         listener()?.OnReplied(id);
-        return Task.CompletedTask;
+        return Task.FromResult(slot);
     }
 
     /// <summary>Forgets expired send keys and replies long past their wait.</summary>
