@@ -170,32 +170,47 @@ public sealed partial class Hub
         var deadline = _time.GetUtcNow() + wait;
         while (true)
         {
-            var result = await Queues.LeaseAsync(queue, max, lease, _time.GetUtcNow(), cancellationToken);
-            if (result.Messages.Count > 0 || _time.GetUtcNow() >= deadline || _state != HubState.Ready)
-            {
-                return result.Messages;
-            }
-            // Register first, then look again: a send between the two is not missed.
-            var waiter = _queueWaiters.Register(queue, -1);
+            // Register first, then look: a send between the two is not missed.
+            var waiter = wait > TimeSpan.Zero ? _queueWaiters.Register(queue, -1) : null;
+            ParkedLease? parked = null;
             try
             {
-                result = await Queues.LeaseAsync(queue, max, lease, _time.GetUtcNow(), cancellationToken);
-                if (result.Messages.Count > 0)
+                var result = await Queues.LeaseAsync(queue, max, lease, _time.GetUtcNow(), cancellationToken);
+                var now = _time.GetUtcNow();
+                if (result.Messages.Count > 0 || waiter is null || now >= deadline || _state != HubState.Ready)
                 {
                     return result.Messages;
                 }
-                var now = _time.GetUtcNow();
+                // Parked, the next send leases to this receive in its own commit; the waiter still catches whatever
+                // else makes a message visible (a nack, a redrive, a delay or lease running out, another node).
+                parked = Queues.Park(queue, max, lease);
                 var until = result.NextVisibleAt is { } next && next < deadline ? next : deadline;
                 var sleep = until - now;
                 if (sleep > TimeSpan.Zero)
                 {
-                    await Task.WhenAny(waiter.Signaled, Task.Delay(sleep, _time, cancellationToken));
+                    Task[] wakers = parked is null
+                        ? [waiter.Signaled, Task.Delay(sleep, _time, cancellationToken)]
+                        : [waiter.Signaled, parked.Taken, Task.Delay(sleep, _time, cancellationToken)];
+                    await Task.WhenAny(wakers);
+                }
+                if (parked is not null && !parked.TryWithdraw())
+                {
+                    // A send claimed it: its messages are leased to us once their commit is durable.
+                    var taken = await parked.Taken;
+                    if (taken.Count > 0)
+                    {
+                        return taken;
+                    }
                 }
                 cancellationToken.ThrowIfCancellationRequested();
             }
             finally
             {
-                _queueWaiters.Remove(waiter);
+                parked?.TryWithdraw();
+                if (waiter is not null)
+                {
+                    _queueWaiters.Remove(waiter);
+                }
             }
         }
     }

@@ -30,6 +30,8 @@ public sealed partial class SqliteStore
         public Task<EnqueueResult> EnqueueAsync(EnqueueRequest request, CancellationToken cancellationToken)
             => store.Writer.EnqueueAsync(new EnqueueOp(request), cancellationToken);
 
+        public ParkedLease? Park(string queue, int max, TimeSpan? lease) => store.Writer.Parked.Park(queue, max, lease);
+
         public Task<LeaseResult> LeaseAsync(string queue, int max, TimeSpan? lease, DateTimeOffset now, CancellationToken cancellationToken)
             => Run(w => w.Lease(queue, max, lease, now), cancellationToken);
 

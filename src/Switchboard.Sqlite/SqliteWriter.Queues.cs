@@ -15,6 +15,7 @@ internal sealed partial class SqliteWriter
     private readonly List<QueueBinding> _bindings = [];
     private readonly HashSet<string> _enqueued = new(StringComparer.Ordinal);
     private readonly List<string> _replied = [];
+    private readonly List<(ParkedLease Receive, IReadOnlyList<QueueMessage> Messages)> _handoffs = [];
     private SqliteCommand _insertQueueMessage = null!;
     private SqliteCommand _updateQueueMessage = null!;
     private SqliteCommand _selectQueueBody = null!;
@@ -32,6 +33,34 @@ internal sealed partial class SqliteWriter
             "SELECT key, content_type, headers, reply_to, correlation_id, payload FROM queue_messages WHERE queue_id = $q AND id = $id",
             "$q", "$id");
         _deleteQueueMessage = Command("DELETE FROM queue_messages WHERE queue_id = $q AND id = $id", "$q", "$id");
+    }
+
+    /// <summary>Receives parked on empty queues (any thread parks; the writer claims them when it enqueues).</summary>
+    public ParkedLeases Parked { get; } = new();
+
+    /// <summary>
+    /// After the commit: each receive a send of this batch leased to gets its messages, or, when the commit failed
+    /// (the leases were never stored; the books are reloaded), none, so it receives again.
+    /// </summary>
+    public void CompleteHandoffs(bool committed)
+    {
+        foreach (var (receive, messages) in _handoffs)
+        {
+            receive.Complete(committed ? messages : []);
+        }
+        _handoffs.Clear();
+    }
+
+    // In the send's transaction: lease what it made visible to the receives parked on the queue.
+    private void HandOff((long Id, QueueBook Book) queue, string name, int available, DateTimeOffset now)
+    {
+        foreach (var receive in Parked.Claim(name, available))
+        {
+            var changed = new List<QueueEntry>();
+            var leased = queue.Book.Lease(receive.Max, receive.Lease ?? queue.Book.Config.Lease, now, changed);
+            Save(queue.Id, changed);
+            _handoffs.Add((receive, [.. leased.Select(e => QueueMessages.From(name, e, Body(queue.Id, e.Id)))]));
+        }
     }
 
     /// <summary>Queues that got visible messages in this batch (announced after the commit).</summary>
@@ -133,6 +162,10 @@ internal sealed partial class SqliteWriter
                 ("$id", replyId), ("$q", request.Queue), ("$m", entries[0].Id), ("$exp", expiresAt.UtcTicks));
         }
         _enqueued.Add(request.Queue);
+        if (request.Delay <= TimeSpan.Zero)
+        {
+            HandOff(queue, request.Queue, entries.Count, request.Timestamp);
+        }
         return new EnqueueResult(request.Queue, entries[0].Id, entries.Count, false, created);
     }
 
@@ -158,6 +191,7 @@ internal sealed partial class SqliteWriter
             }
             SaveNextId(queue);
             _enqueued.Add(name);
+            HandOff(queue, name, entries.Count, now);
         }
     }
 

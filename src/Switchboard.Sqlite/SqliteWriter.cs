@@ -133,6 +133,7 @@ internal sealed partial class SqliteWriter : IDisposable
             }
             ReloadTopics();
             ReloadQueues();
+            CompleteHandoffs(committed: false);
             _enqueued.Clear();
             _replied.Clear();
             _tails.Clear();
@@ -166,6 +167,7 @@ internal sealed partial class SqliteWriter : IDisposable
             }
             op.Complete();
         }
+        CompleteHandoffs(committed: true);
         if (listener is not null)
         {
             foreach (var queue in TakeEnqueued())

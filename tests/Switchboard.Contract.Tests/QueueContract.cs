@@ -217,8 +217,69 @@ public abstract partial class StoreContract
     }
 }
 
+public abstract partial class StoreContract
+{
+    [Fact]
+    public async Task A_send_leases_to_the_receives_parked_on_its_queue_in_its_own_step_oldest_first()
+    {
+        await Queues.PutQueueAsync("work", Quick, null, T0, default);
+        var first = Queues.Park("work", 2, null);
+        var second = Queues.Park("work", 5, TimeSpan.FromMinutes(3));
+        var withdrawn = Queues.Park("work", 5, null);
+        Assert.NotNull(first);
+        Assert.NotNull(second);
+        Assert.True(withdrawn!.TryWithdraw());
+        Assert.True(withdrawn.TryWithdraw()); // again: still withdrawn, nothing else happens
+
+        await Queues.EnqueueAsync(Send("work", "later") with { Delay = TimeSpan.FromSeconds(30) }, default); // not visible: no handoff
+        Assert.False(first!.Taken.IsCompleted);
+        await Queues.EnqueueAsync(Send("work", "a", "b", "c"), default);
+
+        var toFirst = await first.Taken.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(["a", "b"], toFirst.Select(Text));
+        Assert.All(toFirst, m => Assert.Equal((QueueMessageState.Leased, 1, T0 + Quick.Lease), (m.State, m.Attempts, m.LeaseExpiresAt!.Value)));
+        Assert.False(first.TryWithdraw()); // claimed: the receive must deliver what it was given
+        var toSecond = await second!.Taken.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(["c"], toSecond.Select(Text));
+        Assert.Equal(T0 + TimeSpan.FromMinutes(3), toSecond[0].LeaseExpiresAt!.Value);
+        Assert.False(withdrawn.Taken.IsCompleted);
+
+        // The handed-off messages are leased like any other: acked with their lease, not leased again.
+        await Queues.AckAsync("work", toFirst[0].Id, toFirst[0].Lease!, T0, default);
+        var stats = (await Queues.GetQueueAsync("work", T0, default))!.Stats;
+        Assert.Equal((0L, 2L, 1L), (stats.Ready, stats.Leased, stats.Delayed));
+        Assert.Empty((await Queues.LeaseAsync("work", 10, null, T0, default)).Messages);
+    }
+
+    [Fact]
+    public async Task A_topic_bound_to_a_queue_hands_its_messages_to_a_parked_receive()
+    {
+        await Queues.PutBindingAsync(new QueueBinding("news.*", "feed"), T0, default);
+        var parked = Queues.Park("feed", 10, null)!;
+        await Store.AppendAsync(Append("news.eu", Draft("n1"), Draft("n2")), default);
+
+        var taken = await parked.Taken.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(["n1", "n2"], taken.Select(Text));
+        Assert.Equal(2, (await Queues.GetQueueAsync("feed", T0, default))!.Stats.Leased);
+    }
+}
+
 public abstract partial class DurableStoreContract
 {
+    [Fact]
+    public async Task A_handed_off_lease_is_stored_with_the_send_and_survives_a_restart()
+    {
+        await Queues.PutQueueAsync("work", Quick, null, T0, default);
+        var parked = Queues.Park("work", 1, null)!;
+        await Queues.EnqueueAsync(Send("work", "a"), default);
+        var taken = Assert.Single(await parked.Taken.WaitAsync(TimeSpan.FromSeconds(10)));
+
+        var reopened = await Track(ReopenAsync(Store));
+        var stats = (await reopened.Queues.GetQueueAsync("work", T0, default))!.Stats;
+        Assert.Equal((0L, 1L), (stats.Ready, stats.Leased));
+        await reopened.Queues.AckAsync("work", taken.Id, taken.Lease!, T0, default); // its lease token holds after the restart
+    }
+
     [Fact]
     public async Task Queues_leases_dead_letters_bindings_and_replies_survive_a_restart()
     {

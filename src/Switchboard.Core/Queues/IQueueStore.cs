@@ -26,6 +26,12 @@ public interface IQueueStore
     /// <summary>Leases up to <paramref name="max"/> visible messages for <paramref name="lease"/> (default: the queue's).</summary>
     Task<LeaseResult> LeaseAsync(string queue, int max, TimeSpan? lease, DateTimeOffset now, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Parks a receive that found the queue empty, for the next send to lease its messages to in the send's own commit
+    /// (see <see cref="ParkedLease"/>). Null: this engine does not hand off, and the receive leases after the send.
+    /// </summary>
+    ParkedLease? Park(string queue, int max, TimeSpan? lease) => null;
+
     /// <summary>Acknowledges a leased message (it is deleted).</summary>
     Task AckAsync(string queue, long id, string lease, DateTimeOffset now, CancellationToken cancellationToken);
 

@@ -7,6 +7,9 @@ internal sealed class MemoryQueues(Func<IStoreListener?> listener) : IQueueStore
     private readonly SortedDictionary<string, QueueBook> _queues = new(StringComparer.Ordinal);
     private readonly List<QueueBinding> _bindings = [];
     private readonly Dictionary<string, ReplyRecord> _replies = new(StringComparer.Ordinal);
+    private readonly ParkedLeases _parked = new();
+
+    public ParkedLease? Park(string queue, int max, TimeSpan? lease) => _parked.Park(queue, max, lease);
 
     public Task<PutQueueResult> PutQueueAsync(string queue, QueueConfig config, long? expectedConfigVersion, DateTimeOffset now, CancellationToken cancellationToken)
     {
@@ -68,6 +71,7 @@ internal sealed class MemoryQueues(Func<IStoreListener?> listener) : IQueueStore
     public Task<EnqueueResult> EnqueueAsync(EnqueueRequest request, CancellationToken cancellationToken)
     {
         EnqueueResult result;
+        List<(ParkedLease Receive, IReadOnlyList<QueueMessage> Messages)> handoffs = [];
         lock (_gate)
         {
             var created = false;
@@ -95,7 +99,12 @@ internal sealed class MemoryQueues(Func<IStoreListener?> listener) : IQueueStore
                 _replies[id] = new ReplyRecord { Id = id, Queue = request.Queue, MessageId = entries[0].Id, ExpiresAt = expiresAt };
             }
             result = new EnqueueResult(request.Queue, entries[0].Id, entries.Count, false, created);
+            if (request.Delay <= TimeSpan.Zero)
+            {
+                HandOff(book, entries.Count, request.Timestamp, handoffs);
+            }
         }
+        Complete(handoffs);
         listener()?.OnEnqueued(request.Queue);
         return Task.FromResult(result);
     }
@@ -104,6 +113,7 @@ internal sealed class MemoryQueues(Func<IStoreListener?> listener) : IQueueStore
     public void OnAppended(AppendResult appended)
     {
         List<string> queues;
+        List<(ParkedLease Receive, IReadOnlyList<QueueMessage> Messages)> handoffs = [];
         lock (_gate)
         {
             queues = [.. QueueMessages.BoundQueues(_bindings, appended.Topic)];
@@ -118,11 +128,31 @@ internal sealed class MemoryQueues(Func<IStoreListener?> listener) : IQueueStore
                 {
                     entries[i].Body = QueueMessages.FromTopic(appended.Messages[i]);
                 }
+                HandOff(book, entries.Count, appended.Timestamp, handoffs);
             }
         }
+        Complete(handoffs);
         foreach (var name in queues)
         {
             listener()?.OnEnqueued(name);
+        }
+    }
+
+    // Under _gate: lease what a send made visible to the receives parked on its queue (completed after the lock).
+    private void HandOff(QueueBook book, int available, DateTimeOffset now, List<(ParkedLease Receive, IReadOnlyList<QueueMessage> Messages)> handoffs)
+    {
+        foreach (var receive in _parked.Claim(book.Name, available))
+        {
+            var leased = book.Lease(receive.Max, receive.Lease ?? book.Config.Lease, now, []);
+            handoffs.Add((receive, [.. leased.Select(e => QueueMessages.From(book.Name, e, (QueueDraft)e.Body!))]));
+        }
+    }
+
+    private static void Complete(List<(ParkedLease Receive, IReadOnlyList<QueueMessage> Messages)> handoffs)
+    {
+        foreach (var (receive, messages) in handoffs)
+        {
+            receive.Complete(messages);
         }
     }
 
