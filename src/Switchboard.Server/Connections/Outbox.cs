@@ -1,5 +1,3 @@
-using System.Threading.Channels;
-
 namespace Switchboard.Server.Connections;
 
 /// <summary>What a frame is, for the transport that writes it.</summary>
@@ -18,12 +16,18 @@ internal readonly record struct OutboundFrame(ReadOnlyMemory<byte> Data, FrameKi
 /// A connection's bounded outbound buffer, counted in bytes, drained by the connection's own writer.
 /// Live messages that do not fit are refused (the subscription then reads them back from the store when there
 /// is room), so a slow reader costs at most its capacity in memory and never slows a publisher. How long it
-/// has been full is tracked, for the slow-consumer cut.
+/// has been full is tracked, for the slow-consumer cut. The frames sit in a plain queue under the lock the byte
+/// count needs anyway: an idle connection holds an empty queue, not a channel's preallocated segment.
 /// </summary>
 internal sealed class Outbox
 {
-    private readonly Channel<OutboundFrame> _frames = Channel.CreateUnbounded<OutboundFrame>(new UnboundedChannelOptions { SingleReader = true });
+    // Past this many slots, a drained queue is replaced by a fresh one, so one burst does not pin its array.
+    private const int KeptCapacity = 64;
+
     private readonly Lock _gate = new();
+    private Queue<OutboundFrame> _frames = new();
+    private TaskCompletionSource? _readable; // the writer waiting for a frame
+    private bool _completed;
     private readonly long _capacity;
     private readonly TimeProvider _time;
     private long _bytes;
@@ -59,14 +63,19 @@ internal sealed class Outbox
     {
         lock (_gate)
         {
+            if (_completed)
+            {
+                return false;
+            }
             if (_bytes > 0 && _bytes + frame.Data.Length > _capacity)
             {
                 MarkFull();
                 return false;
             }
             _bytes += frame.Data.Length;
+            Add(frame);
         }
-        return _frames.Writer.TryWrite(frame);
+        return true;
     }
 
     /// <summary>Queues two frames together or neither (an SSE id line and the shared event after it).</summary>
@@ -75,15 +84,19 @@ internal sealed class Outbox
         lock (_gate)
         {
             var size = first.Data.Length + second.Data.Length;
+            if (_completed)
+            {
+                return false;
+            }
             if (_bytes > 0 && _bytes + size > _capacity)
             {
                 MarkFull();
                 return false;
             }
             _bytes += size;
-            // Written under the lock so no other frame can come between the two.
-            _frames.Writer.TryWrite(first);
-            _frames.Writer.TryWrite(second);
+            // Queued under the lock so no other frame can come between the two.
+            Add(first);
+            Add(second);
         }
         return true;
     }
@@ -94,11 +107,16 @@ internal sealed class Outbox
         Task room;
         lock (_gate)
         {
-            if (_bytes == 0 || _bytes + size <= _capacity)
+            // A completed outbox never has room again: wait for the caller's cancellation (its connection is
+            // ending) rather than let it spin on TryEnqueue.
+            if (!_completed)
             {
-                return;
+                if (_bytes == 0 || _bytes + size <= _capacity)
+                {
+                    return;
+                }
+                MarkFull();
             }
-            MarkFull();
             _room ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             room = _room.Task;
         }
@@ -114,18 +132,22 @@ internal sealed class Outbox
             lock (_gate)
             {
                 // Checked under the same lock that frees room, so a wake-up cannot slip between check and wait.
-                if (_bytes == 0 || _bytes + frame.Data.Length <= _capacity)
+                // A completed outbox never has room: the caller waits until it is cancelled (its connection is ending).
+                if (!_completed && (_bytes == 0 || _bytes + frame.Data.Length <= _capacity))
                 {
                     _bytes += frame.Data.Length;
-                    break;
+                    Add(frame);
+                    return;
                 }
-                MarkFull();
+                if (!_completed)
+                {
+                    MarkFull();
+                }
                 _room ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                 room = _room.Task;
             }
             await room.WaitAsync(cancellationToken);
         }
-        _frames.Writer.TryWrite(frame);
     }
 
     /// <summary>
@@ -136,67 +158,101 @@ internal sealed class Outbox
     {
         lock (_gate)
         {
+            if (_completed)
+            {
+                return;
+            }
             _bytes += frame.Data.Length;
             if (_bytes > _capacity)
             {
                 MarkFull();
             }
+            Add(frame);
         }
-        _frames.Writer.TryWrite(frame);
     }
 
     /// <summary>For the writer: the next frame, or false when the outbox was completed and is empty.</summary>
     public async ValueTask<(bool Ok, OutboundFrame Frame)> ReadAsync(CancellationToken cancellationToken)
     {
-        var reader = _frames.Reader;
         while (true)
         {
-            if (reader.TryRead(out var frame))
+            Task readable;
+            lock (_gate)
             {
-                Written(frame.Data.Length);
-                return (true, frame);
+                if (_frames.TryDequeue(out var frame))
+                {
+                    Taken(frame.Data.Length);
+                    return (true, frame);
+                }
+                if (_completed)
+                {
+                    return (false, default);
+                }
+                _readable ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                readable = _readable.Task;
             }
-            if (!await reader.WaitToReadAsync(cancellationToken))
-            {
-                return (false, default);
-            }
+            await readable.WaitAsync(cancellationToken);
         }
     }
 
     /// <summary>For the writer: another frame if one is ready now (to batch writes before a flush).</summary>
     public bool TryRead(out OutboundFrame frame)
     {
-        if (_frames.Reader.TryRead(out frame))
+        lock (_gate)
         {
-            Written(frame.Data.Length);
-            return true;
+            if (_frames.TryDequeue(out frame))
+            {
+                Taken(frame.Data.Length);
+                return true;
+            }
+            return false;
         }
-        return false;
     }
 
     /// <summary>No more frames will be queued; the writer finishes what is there.</summary>
-    public void Complete() => _frames.Writer.TryComplete();
-
-    private void Written(int length)
+    public void Complete()
     {
-        Interlocked.Exchange(ref _lastTaken, _time.GetTimestamp());
-        TaskCompletionSource? room = null;
+        TaskCompletionSource? readable;
         lock (_gate)
         {
-            _bytes -= length;
-            if (_bytes < _capacity)
-            {
-                room = _room;
-                _room = null;
-            }
-            // Hysteresis: a reader that takes a frame now and then while the buffer stays nearly full is still not
-            // keeping up; only draining to half the capacity counts as having caught up.
-            if (_bytes <= _capacity / 2)
-            {
-                _fullSince = 0;
-            }
+            _completed = true;
+            readable = _readable;
+            _readable = null;
         }
-        room?.TrySetResult();
+        readable?.TrySetResult();
+    }
+
+    // Under _gate: queue a frame and wake the writer if it waits.
+    private void Add(OutboundFrame frame)
+    {
+        _frames.Enqueue(frame);
+        if (_readable is { } readable)
+        {
+            _readable = null;
+            readable.TrySetResult(); // runs the writer's continuation elsewhere (RunContinuationsAsynchronously)
+        }
+    }
+
+    // Under _gate: a frame left for the socket.
+    private void Taken(int length)
+    {
+        Interlocked.Exchange(ref _lastTaken, _time.GetTimestamp());
+        _bytes -= length;
+        if (_bytes < _capacity && _room is { } room)
+        {
+            _room = null;
+            room.TrySetResult();
+        }
+        // Hysteresis: a reader that takes a frame now and then while the buffer stays nearly full is still not
+        // keeping up; only draining to half the capacity counts as having caught up.
+        if (_bytes <= _capacity / 2)
+        {
+            _fullSince = 0;
+        }
+        if (_frames.Count == 0 && _frames.EnsureCapacity(0) > KeptCapacity)
+        {
+            _frames = new Queue<OutboundFrame>();
+        }
     }
 
     // Under _gate.
