@@ -118,6 +118,52 @@ public sealed partial class OpenApiTests
         Assert.True(postReply.TryGetProperty("409", out _) && postReply.TryGetProperty("410", out _), "a reply can be refused as already sent (409) or too late (410)");
     }
 
+    [Fact]
+    public async Task Numbers_are_described_as_JSON_numbers_and_durations_as_seconds_or_text()
+    {
+        await using var hub = await TestHub.StartAsync("memory");
+        var document = await (await hub.Http.GetAsync("/openapi/v1.json")).ReadJsonAsync();
+
+        // The hub writes and reads numbers as JSON numbers only, never "42".
+        var numeric = Types(document, "$").Where(t => t.Types.Contains("integer") && t.Types.Contains("string")).Select(t => t.Path).ToList();
+        Assert.True(numeric.Count == 0, $"numbers described as strings too: {string.Join(", ", numeric)}");
+        var stats = JsonSchemaCheck.Resolve(document.GetProperty("components").GetProperty("schemas").GetProperty("QueueStatsSchema"), document);
+        Assert.Equal("integer", stats.GetProperty("properties").GetProperty("ready").GetProperty("type").GetString());
+
+        var put = document.GetProperty("paths").GetProperty("/v1/queues/{queue}").GetProperty("put").GetProperty("requestBody").GetProperty("content").GetProperty("application/json").GetProperty("schema");
+        var lease = JsonSchemaCheck.Resolve(put, document).GetProperty("properties").GetProperty("lease").GetProperty("type");
+        Assert.Equal(new[] { "number", "string" }, Strings(lease));
+    }
+
+    /// <summary>Every "type": [ … ] of the document, with where it is.</summary>
+    private static IEnumerable<(string Path, string[] Types)> Types(JsonElement element, string path)
+    {
+        if (element.ValueKind == JsonValueKind.Object)
+        {
+            foreach (var member in element.EnumerateObject())
+            {
+                if (member.Name == "type" && member.Value.ValueKind == JsonValueKind.Array)
+                {
+                    yield return (path, Strings(member.Value));
+                }
+                foreach (var found in Types(member.Value, $"{path}.{member.Name}"))
+                {
+                    yield return found;
+                }
+            }
+        }
+        else if (element.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var item in element.EnumerateArray())
+            {
+                foreach (var found in Types(item, path + "[]"))
+                {
+                    yield return found;
+                }
+            }
+        }
+    }
+
     private static IEnumerable<(string Path, string Method, JsonElement Operation)> QueueOperations(JsonElement document)
     {
         foreach (var path in document.GetProperty("paths").EnumerateObject())

@@ -26,6 +26,14 @@ internal static class SchemaRules
             schema.Minimum = "0";
             schema.Examples = [JsonValue.Create("30s"), JsonValue.Create(30)];
         }
+        // ASP.NET's JSON defaults (AllowReadingFromString) make every number "integer | string" with a digits pattern.
+        // No Switchboard body goes through that binder: every answer is written with Utf8JsonWriter and every body read
+        // by hand, numbers as JSON numbers only. Say so.
+        else if (schema.Type is { } type && (type & (JsonSchemaType.Integer | JsonSchemaType.Number)) != 0 && (type & JsonSchemaType.String) != 0 && schema.Pattern is not null)
+        {
+            schema.Type = type & ~JsonSchemaType.String;
+            schema.Pattern = null;
+        }
         // Enums are written by name (JsonStringEnumConverter); say that they are strings.
         if (schema.Type is null && schema.Enum is { Count: > 0 } values && values.All(v => v is null || v.GetValueKind() == JsonValueKind.String))
         {
