@@ -112,13 +112,17 @@ public static class SwitchboardHost
         // Nothing here protects data with ASP.NET's data protection (no cookies, no antiforgery); an ephemeral
         // provider keeps the framework from creating and persisting a key ring it would never use.
         services.AddSingleton<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>(new Microsoft.AspNetCore.DataProtection.EphemeralDataProtectionProvider());
-        services.AddOpenApi("v1", o => o.AddDocumentTransformer((document, _, _) =>
+        services.AddOpenApi("v1", o =>
         {
-            document.Info.Title = "Switchboard";
-            document.Info.Version = "v1";
-            document.Info.Description = "One hub, every protocol: topics with history, publishing, polling and long polling over REST. Errors are RFC 9457 problem+json; each code is described at /v1/errors/{code}.";
-            return Task.CompletedTask;
-        }));
+            o.AddDocumentTransformer((document, _, _) =>
+            {
+                document.Info.Title = "Switchboard";
+                document.Info.Version = "v1";
+                document.Info.Description = "One hub, every protocol: topics with history, publishing, polling and long polling, and queues (leases, dead letters, bindings, request/reply) over REST. Errors are RFC 9457 problem+json; each code is described at /v1/errors/{code}.";
+                return Task.CompletedTask;
+            });
+            o.AddSchemaTransformer(Server.OpenApi.SchemaRules.Apply);
+        });
         Grpc.GrpcHosting.AddSwitchboardGrpc(services, options);
         services.Configure<KestrelServerOptions>(kestrel =>
         {

@@ -11,14 +11,40 @@ namespace Switchboard.Server.OpenApi;
 internal static class RequestBodies
 {
     public static RouteHandlerBuilder DocumentBody<T>(this RouteHandlerBuilder builder, bool required, params string[] contentTypes)
+        => builder.DocumentBody(required, [typeof(T)], contentTypes);
+
+    /// <summary>A JSON body that is one of two shapes (e.g. one message or a batch): <c>oneOf</c> in the document.</summary>
+    public static RouteHandlerBuilder DocumentBody<TOne, TOther>(this RouteHandlerBuilder builder, bool required, params string[] contentTypes)
+        => builder.DocumentBody(required, [typeof(TOne), typeof(TOther)], contentTypes);
+
+    private static RouteHandlerBuilder DocumentBody(this RouteHandlerBuilder builder, bool required, Type[] shapes, string[] contentTypes)
         => builder.AddOpenApiOperationTransformer(async (operation, context, cancellationToken) =>
         {
-            var schema = await context.GetOrCreateSchemaAsync(typeof(T), null, cancellationToken);
+            var alternatives = new List<IOpenApiSchema>();
+            foreach (var shape in shapes)
+            {
+                alternatives.Add(await context.GetOrCreateSchemaAsync(shape, null, cancellationToken));
+            }
+            var schema = alternatives.Count == 1 ? alternatives[0] : new OpenApiSchema { OneOf = alternatives };
             var content = new Dictionary<string, OpenApiMediaType>();
             foreach (var type in contentTypes)
             {
                 content[type] = new OpenApiMediaType { Schema = type.Contains("json", StringComparison.Ordinal) ? schema : new OpenApiSchema { Type = JsonSchemaType.String, Format = "binary" } };
             }
             operation.RequestBody = new OpenApiRequestBody { Required = required, Content = content };
+        });
+
+    /// <summary>
+    /// Adds <c>text/event-stream</c> to a response the endpoint also gives as JSON (chosen by the request's Accept header).
+    /// </summary>
+    public static RouteHandlerBuilder DocumentEventStream(this RouteHandlerBuilder builder, int statusCode, string description)
+        => builder.AddOpenApiOperationTransformer((operation, _, _) =>
+        {
+            if (operation.Responses?.TryGetValue(statusCode.ToString(System.Globalization.CultureInfo.InvariantCulture), out var response) == true && response is OpenApiResponse concrete)
+            {
+                concrete.Content ??= new Dictionary<string, OpenApiMediaType>();
+                concrete.Content["text/event-stream"] = new OpenApiMediaType { Schema = new OpenApiSchema { Type = JsonSchemaType.String, Description = description } };
+            }
+            return Task.CompletedTask;
         });
 }

@@ -1,8 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
-using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Routing;
 using Microsoft.Net.Http.Headers;
 using Switchboard.Core;
 using Switchboard.Core.Engines;
@@ -13,39 +11,11 @@ namespace Switchboard.Server.Rest;
 
 /// <summary>
 /// Queues: settings, send, receive (with leases and long-poll waits), ack / nack / extend, dead letters,
-/// topic bindings, and request/reply with reply slots. Decode → hub → encode.
+/// topic bindings, and request/reply with reply slots. Decode → hub → encode. The routes and their OpenAPI
+/// description are in QueuesEndpoints.Routes.cs.
 /// </summary>
-internal static class QueuesEndpoints
+internal static partial class QueuesEndpoints
 {
-    public static void Map(RouteGroupBuilder v1)
-    {
-        var queues = v1.MapGroup("/queues").WithTags("Queues");
-        queues.MapMethods("", [HttpMethods.Get, HttpMethods.Head], List).WithName("ListQueues").WithSummary("List queues (prefix=, limit=, cursor=)");
-        queues.MapPut("/{queue}", Put).WithName("PutQueue").WithSummary("Create a queue or replace its settings (lease, maxAttempts, backoff)");
-        queues.MapMethods("/{queue}", [HttpMethods.Get, HttpMethods.Head], Get).WithName("GetQueue").WithSummary("A queue's settings and counts (ready, leased, delayed, dead)");
-        queues.MapDelete("/{queue}", Delete).WithName("DeleteQueue").WithSummary("Delete a queue, its messages, dead letters and bindings");
-        queues.MapPost("/{queue}/messages", Send).WithName("Send")
-            .WithSummary("Send one message or a batch ({\"payload\": …} or {\"messages\": [ … ]}); ?delay=SECONDS; Idempotency-Key");
-        queues.MapPost("/{queue}/receive", Receive).WithName("Receive")
-            .WithSummary("Lease up to max= messages (default 1) for lease= seconds (default: the queue's); wait= holds the request until one is visible");
-        queues.MapPost("/{queue}/messages/{id}/ack", Ack).WithName("Ack").WithSummary("Done: the message is deleted. Body {\"lease\": \"…\"}");
-        queues.MapPost("/{queue}/messages/{id}/nack", Nack).WithName("Nack").WithSummary("Give it back: {\"lease\", \"delay\"?, \"error\"?}; dead-lettered on its last attempt");
-        queues.MapPost("/{queue}/messages/{id}/extend", Extend).WithName("Extend").WithSummary("Extend the lease: {\"lease\", \"extendBy\"?}");
-        queues.MapGet("/{queue}/dead-letters", DeadLetters).WithName("ListDeadLetters").WithSummary("Dead letters with their reasons (after=, limit=)");
-        queues.MapPost("/{queue}/dead-letters/redrive", RedriveAll).WithName("RedriveAll").WithSummary("Put every dead letter back into the queue");
-        queues.MapPost("/{queue}/dead-letters/purge", Purge).WithName("PurgeDeadLetters").WithSummary("Delete every dead letter");
-        queues.MapPost("/{queue}/dead-letters/{id}/redrive", RedriveOne).WithName("Redrive").WithSummary("Put one dead letter back into the queue");
-        queues.MapGet("/{queue}/bindings", Bindings).WithName("ListBindings").WithSummary("The topics (or patterns) feeding this queue");
-        queues.MapPut("/{queue}/bindings/{pattern}", Bind).WithName("Bind").WithSummary("Feed the queue with every message published to a topic or pattern (durable pub/sub)");
-        queues.MapDelete("/{queue}/bindings/{pattern}", Unbind).WithName("Unbind").WithSummary("Stop feeding the queue from a topic or pattern");
-        queues.MapPost("/{queue}/requests", Request).WithName("Request")
-            .WithSummary("Request/reply: 200 with the reply within timeout= seconds (default 30) or 504; timeout=0 or Prefer: respond-async answers 202 + Location of the reply");
-
-        var replies = v1.MapGroup("/replies").WithTags("Queues");
-        replies.MapGet("/{id}", GetReply).WithName("GetReply").WithSummary("A request's reply: 200 when replied, 202 while pending (wait= long-polls; Accept: text/event-stream streams it)");
-        replies.MapPost("/{id}", PostReply).WithName("PostReply").WithSummary("Answer a request (its replyTo): {\"payload\": …}; ?lease= (the request's, from receive) also acks the request in the same step");
-    }
-
     private static async Task<IResult> List(HttpRequest request, Hub hub, string? prefix, string? limit, string? cursor)
     {
         var page = await hub.ListQueuesAsync(prefix, QueryValues.DecodeCursor(cursor), QueryValues.Limit(limit, 100, Hub.MaxListLimit), request.HttpContext.RequestAborted);
