@@ -295,18 +295,24 @@ public sealed partial class Hub
     }
 
     /// <summary>Binds a topic (or pattern) to a queue: each message published there is also enqueued, durably.</summary>
-    public Task<bool> AddBindingAsync(string pattern, string queue, CancellationToken cancellationToken = default)
+    public async Task<bool> AddBindingAsync(string pattern, string queue, CancellationToken cancellationToken = default)
     {
         EnsureServing();
         QueueName.Validate(queue);
         _ = TopicPattern.Parse(pattern);
-        return Queues.PutBindingAsync(new QueueBinding(pattern, queue), _time.GetUtcNow(), cancellationToken);
+        if (!Options.AutoCreateQueues && await Queues.GetQueueAsync(queue, _time.GetUtcNow(), cancellationToken) is null)
+        {
+            throw QueueEngine.NotFound(queue); // a binding creates its queue only where sends may
+        }
+        return await Queues.PutBindingAsync(new QueueBinding(pattern, queue), _time.GetUtcNow(), cancellationToken);
     }
 
-    /// <summary>Removes a binding.</summary>
+    /// <summary>Removes a binding; false if there was none.</summary>
     public Task<bool> RemoveBindingAsync(string pattern, string queue, CancellationToken cancellationToken = default)
     {
         EnsureServing();
+        QueueName.Validate(queue);
+        _ = TopicPattern.Parse(pattern);
         return Queues.DeleteBindingAsync(new QueueBinding(pattern, queue), cancellationToken);
     }
 

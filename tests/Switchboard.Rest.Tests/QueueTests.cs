@@ -199,6 +199,17 @@ public sealed class QueueTests
     }
 
     [Fact]
+    public async Task Without_auto_created_queues_a_binding_needs_its_queue()
+    {
+        await using var hub = await TestHub.StartAsync(settings: new Dictionary<string, string?> { ["Switchboard:Queues:AutoCreate"] = "false" });
+        await (await hub.Http.PutAsync("/v1/queues/missing/bindings/orders.*", null)).AssertProblemAsync((HttpStatusCode)404, "queue-not-found", "missing");
+        Assert.Equal(HttpStatusCode.NotFound, (await hub.Http.GetAsync("/v1/queues/missing")).StatusCode); // not created by the refused bind
+
+        using (await hub.Http.PutAsync("/v1/queues/audit", Json("{}"))) { }
+        Assert.Equal(HttpStatusCode.Created, (await hub.Http.PutAsync("/v1/queues/audit/bindings/orders.*", null)).StatusCode);
+    }
+
+    [Fact]
     public async Task Bad_queue_calls_get_clear_errors_and_change_nothing()
     {
         await using var hub = await TestHub.StartAsync(sqlite: true);
@@ -220,6 +231,9 @@ public sealed class QueueTests
         await (await hub.Http.PostAsync($"/v1/queues/q/messages/{message.GetProperty("id")}/ack", Json("{}"))).AssertProblemAsync((HttpStatusCode)400, "invalid-request", "lease");
         await (await hub.Http.PostAsync($"/v1/queues/q/messages/abc/ack", Lease(message))).AssertProblemAsync((HttpStatusCode)400, "invalid-request", "not a message id");
         await (await hub.Http.PostAsync("/v1/queues/q/dead-letters/5/redrive", null)).AssertProblemAsync((HttpStatusCode)404, "message-not-found", "no dead letter");
+        await (await hub.Http.PostAsync("/v1/queues/q/messages/99/ack", Lease(message))).AssertProblemAsync((HttpStatusCode)404, "message-not-found", "never had a message 99");
+        await (await hub.Http.DeleteAsync("/v1/queues/q/bindings/orders.*")).AssertProblemAsync((HttpStatusCode)404, "binding-not-found", "no binding");
+        await (await hub.Http.PutAsync("/v1/queues/q/bindings/orders..x", null)).AssertProblemAsync((HttpStatusCode)400, "invalid-topic-name", "orders..x");
 
         // None of it touched the message: its lease still holds and acks.
         using var ack = await hub.Http.PostAsync($"/v1/queues/q/messages/{message.GetProperty("id")}/ack", Lease(message));

@@ -72,6 +72,8 @@ public enum ErrorCode
     ReplyExpired,
     /// <summary>The request already has its reply.</summary>
     ReplyAlreadySent,
+    /// <summary>The queue has no binding to that topic or pattern.</summary>
+    BindingNotFound,
     /// <summary>A fault inside the hub. Never caused by the client.</summary>
     Internal,
 }

@@ -56,6 +56,7 @@ public static class ErrorTable
         new(ErrorCode.ReplyNotFound, "reply-not-found", 404, 4404, GrpcNotFound, "No request waits for a reply under this id."),
         new(ErrorCode.ReplyExpired, "reply-expired", 410, 4410, GrpcNotFound, "The request's wait for a reply is over."),
         new(ErrorCode.ReplyAlreadySent, "reply-already-sent", 409, 4409, GrpcFailedPrecondition, "The request already has its reply."),
+        new(ErrorCode.BindingNotFound, "binding-not-found", 404, 4404, GrpcNotFound, "The queue has no binding to that topic or pattern."),
         new(ErrorCode.Internal, "internal", 500, 1011, GrpcInternal, "An internal error occurred."),
     ];
 

@@ -270,12 +270,13 @@ public sealed class QueueBook
 
     private QueueEntry Held(long id, string lease, DateTimeOffset now)
     {
+        if (id >= NextId || id < 1)
+        {
+            throw new SwitchboardException(ErrorCode.MessageNotFound, $"Queue '{Name}' never had a message {id}: use the id of a message you received.");
+        }
         if (!_entries.TryGetValue(id, out var entry) || entry.State == QueueMessageState.Dead)
         {
-            throw new SwitchboardException(ErrorCode.LeaseMismatch,
-                id >= NextId || id < 1
-                    ? $"Queue '{Name}' never had a message {id}."
-                    : $"Message {id} of queue '{Name}' is not leased any more: it was acked, or moved to the dead letters.");
+            throw new SwitchboardException(ErrorCode.LeaseMismatch, $"Message {id} of queue '{Name}' is not leased any more: it was acked, or moved to the dead letters.");
         }
         if (entry.State != QueueMessageState.Leased || !string.Equals(entry.Lease, lease, StringComparison.Ordinal))
         {

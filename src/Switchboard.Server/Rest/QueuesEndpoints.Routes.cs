@@ -64,10 +64,11 @@ internal static partial class QueuesEndpoints
         queues.MapGet("/{queue}/bindings", Bindings).WithName("ListBindings").WithSummary("The topics (or patterns) feeding this queue")
             .Produces<BindingListSchema>().ProducesProblem(400).ProducesProblem(404);
         queues.MapPut("/{queue}/bindings/{pattern}", Bind).WithName("Bind").WithSummary("Feed the queue with every message published to a topic or pattern (durable pub/sub)")
-            .WithDescription("No body. 201 when added, 200 when it was there already. A missing queue is created with the defaults.")
-            .Produces<BindingSchema>(201).Produces<BindingSchema>().ProducesProblem(400);
+            .WithDescription("No body. 201 when added, 200 when it was there already. A missing queue is created with the defaults (404 queue-not-found instead when the hub does not create queues on first send).")
+            .Produces<BindingSchema>(201).Produces<BindingSchema>().ProducesProblem(400).ProducesProblem(404);
         queues.MapDelete("/{queue}/bindings/{pattern}", Unbind).WithName("Unbind").WithSummary("Stop feeding the queue from a topic or pattern")
-            .Produces(204).ProducesProblem(404);
+            .WithDescription("404 binding-not-found when the queue has no such binding.")
+            .Produces(204).ProducesProblem(400).ProducesProblem(404);
         queues.MapPost("/{queue}/requests", Request).WithName("Request")
             .WithSummary("Request/reply: 200 with the reply within timeout= seconds (default 30) or 504; timeout=0 or Prefer: respond-async answers 202 + Location of the reply")
             .WithDescription("""

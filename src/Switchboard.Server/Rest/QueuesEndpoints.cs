@@ -216,7 +216,7 @@ internal static partial class QueuesEndpoints
     private static async Task<IResult> Unbind(Hub hub, string queue, string pattern)
         => await hub.RemoveBindingAsync(pattern, queue, CancellationToken.None)
             ? Results.NoContent()
-            : throw new SwitchboardException(ErrorCode.RouteNotFound, $"Queue '{queue}' has no binding to '{pattern}'; GET /v1/queues/{queue}/bindings lists them.");
+            : throw new SwitchboardException(ErrorCode.BindingNotFound, $"Queue '{queue}' has no binding to '{pattern}'; GET /v1/queues/{queue}/bindings lists them.");
 
     private static async Task<IResult> Request(HttpRequest request, Hub hub, ServerOptions options, string queue, string? timeout)
     {

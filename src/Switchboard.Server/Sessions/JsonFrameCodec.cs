@@ -17,6 +17,9 @@ namespace Switchboard.Server.Sessions;
 /// </summary>
 internal sealed partial class JsonFrameCodec : IFrameCodec
 {
+    /// <summary>Every kind of client frame, as refusals name them.</summary>
+    internal const string ClientKinds = "publish, subscribe, unsubscribe, ping, send, receive, ack, nack, extend, request, reply";
+
     public static readonly JsonFrameCodec Instance = new();
 
     private JsonFrameCodec()
@@ -68,7 +71,7 @@ internal sealed partial class JsonFrameCodec : IFrameCodec
                     "send" or "request" or "reply" => ReadMessageFrame(name, ref reader, frame),
                     "receive" => ReadReceive(ref reader),
                     "ack" or "nack" or "extend" => ReadSettle(name, ref reader),
-                    _ => throw Invalid($"Unknown frame kind \"{name}\"; a client frame is one of publish, subscribe, unsubscribe, ping, send, receive, ack, nack, extend, request, reply."),
+                    _ => throw Invalid($"Unknown frame kind \"{name}\"; a client frame is one of {ClientKinds}."),
                 };
             }
             if (reader.Read())
@@ -76,7 +79,7 @@ internal sealed partial class JsonFrameCodec : IFrameCodec
                 throw Invalid("The frame has content after its JSON object.");
             }
             return command is null
-                ? throw Invalid("The frame has no kind; add one of publish, subscribe, unsubscribe, ping.")
+                ? throw Invalid($"The frame has no kind; add one of {ClientKinds}.")
                 : command with { Id = id };
         }
         catch (JsonException ex)
