@@ -340,20 +340,25 @@ public sealed partial class Hub
     }
 
     /// <summary>
-    /// Sends a request (a queue message with <c>replyTo</c>) and returns its reply id at once; the reply slot stays
-    /// open for <paramref name="expiresIn"/>. Use <see cref="WaitForReplyAsync"/> to wait.
+    /// Sends a request (a queue message with <c>replyTo</c>) and returns its pending reply slot at once; the slot stays
+    /// open for <paramref name="expiresIn"/>. Use <see cref="WaitForReplyAsync"/> to wait. With an idempotency key the
+    /// reply id is derived from it (and the queue), so a retried request waits on the first attempt's reply.
     /// </summary>
-    public async Task<string> RequestAsync(string queue, QueueDraft request, TimeSpan expiresIn, string? idempotencyKey = null, CancellationToken cancellationToken = default)
+    public async Task<ReplyRecord> RequestAsync(string queue, QueueDraft request, TimeSpan expiresIn, string? idempotencyKey = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
         if (expiresIn < TimeSpan.FromSeconds(1) || expiresIn > QueueConfig.MaxLease)
         {
             throw new SwitchboardException(ErrorCode.ValidationFailed, $"The reply wait is {DurationText.Format(expiresIn)}; use 1s to 12h.");
         }
-        var id = "r" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
+        var id = "r" + Convert.ToHexStringLower(idempotencyKey is null
+            ? RandomNumberGenerator.GetBytes(12)
+            : SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(queue + "\n" + idempotencyKey)).AsSpan(0, 12));
         var draft = new QueueDraft { Message = request.Message, ReplyTo = id, CorrelationId = request.CorrelationId ?? id };
-        await SendCoreAsync(queue, [draft], TimeSpan.Zero, idempotencyKey, (id, _time.GetUtcNow() + expiresIn), cancellationToken);
-        return id;
+        var expiresAt = _time.GetUtcNow() + expiresIn;
+        var sent = await SendCoreAsync(queue, [draft], TimeSpan.Zero, idempotencyKey, (id, expiresAt), cancellationToken);
+        var pending = new ReplyRecord { Id = id, Queue = queue, MessageId = sent.FirstId, ExpiresAt = expiresAt };
+        return sent.Replayed ? await Queues.GetReplyAsync(id, cancellationToken) ?? pending : pending; // a retry: the first attempt's slot
     }
 
     /// <summary>

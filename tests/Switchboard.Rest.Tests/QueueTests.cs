@@ -150,16 +150,37 @@ public sealed class QueueTests
     public async Task A_long_running_request_answers_202_with_a_reply_URL_to_long_poll(bool sqlite)
     {
         await using var hub = await TestHub.StartAsync(sqlite);
-        using var asking = new HttpRequestMessage(HttpMethod.Post, "/v1/queues/reports/requests") { Content = Json("""{"payload":{"month":"2026-10"}}""") };
-        asking.Headers.TryAddWithoutValidation("Prefer", "respond-async");
+        HttpRequestMessage Asking()
+        {
+            var asking = new HttpRequestMessage(HttpMethod.Post, "/v1/queues/reports/requests") { Content = Json("""{"payload":{"month":"2026-10"}}""") };
+            asking.Headers.TryAddWithoutValidation("Prefer", "respond-async");
+            asking.Headers.TryAddWithoutValidation("Idempotency-Key", "report-2026-10");
+            return asking;
+        }
+        using var asking = Asking();
         using var accepted = await hub.Http.SendAsync(asking);
         Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
         var location = accepted.Headers.Location!.ToString();
+        var first = await accepted.BodyAsync();
         using (var pending = await hub.Http.GetAsync(location))
         {
+            // The 202 of the request is the pending slot as its URL shows it, plus the URL.
             Assert.Equal(HttpStatusCode.Accepted, pending.StatusCode);
-            Assert.Equal("pending", (await pending.BodyAsync()).GetProperty("status").GetString());
+            var slot = await pending.BodyAsync();
+            foreach (var name in new[] { "id", "queue", "status", "expiresAt" })
+            {
+                Assert.Equal(slot.GetProperty(name).GetString(), first.GetProperty(name).GetString());
+            }
+            Assert.Equal(("pending", "reports", location), (slot.GetProperty("status").GetString(), slot.GetProperty("queue").GetString(), first.GetProperty("location").GetString()));
         }
+        // A retry with the same key is the same request: same reply URL, still one message in the queue.
+        using (var retryRequest = Asking())
+        using (var retry = await hub.Http.SendAsync(retryRequest))
+        {
+            Assert.Equal((HttpStatusCode.Accepted, location), (retry.StatusCode, retry.Headers.Location!.ToString()));
+            Assert.Equal(first.GetProperty("expiresAt").GetString(), (await retry.BodyAsync()).GetProperty("expiresAt").GetString());
+        }
+        Assert.Equal(1, (await (await hub.Http.GetAsync("/v1/queues/reports")).BodyAsync()).GetProperty("stats").GetProperty("ready").GetInt32());
         var poll = hub.Http.GetAsync(location + "?wait=30");
         var request = await ReceiveOneAsync(hub, "reports");
         using (await hub.Http.PostAsync($"/v1/replies/{request.GetProperty("replyTo").GetString()}", Json("""{"payload":{"rows":12}}"""))) { }

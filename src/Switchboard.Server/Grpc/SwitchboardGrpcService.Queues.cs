@@ -101,7 +101,7 @@ internal sealed partial class SwitchboardGrpcService
             throw GrpcErrors.ToRpc(ex);
         }
         var draft = new QueueDraft { Message = ProtoFrameCodec.Draft(request.Payload, request.Headers, "", request.ContentType) };
-        var id = await Call(() => hub.RequestAsync(request.Queue, draft, timeout, null, CancellationToken.None));
+        var id = (await Call(() => hub.RequestAsync(request.Queue, draft, timeout, null, CancellationToken.None))).Id;
         var slot = await Call(() => hub.WaitForReplyAsync(id, timeout, context.CancellationToken));
         if (slot.Reply is not { } reply)
         {

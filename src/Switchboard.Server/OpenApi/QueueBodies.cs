@@ -143,14 +143,20 @@ internal enum ReplyStatusSchema
     Replied,
 }
 
-/// <summary>An asynchronous request's first answer (202): where to fetch the reply.</summary>
+/// <summary>An asynchronous request's first answer (202): its pending reply slot and where to fetch the reply.</summary>
 internal sealed class RequestAcceptedSchema
 {
     /// <summary>The reply id.</summary>
     public required string Id { get; init; }
 
+    /// <summary>The queue the request went to.</summary>
+    public required string Queue { get; init; }
+
     /// <summary>Always pending.</summary>
     public required AcceptedStatusSchema Status { get; init; }
+
+    /// <summary>Until when the reply URL takes a reply.</summary>
+    public required DateTime ExpiresAt { get; init; }
 
     /// <summary>The reply's URL (also in the Location header): GET it, with wait= to long-poll.</summary>
     public required string Location { get; init; }

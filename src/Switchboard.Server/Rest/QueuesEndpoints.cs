@@ -235,15 +235,16 @@ internal static partial class QueuesEndpoints
         // The reply slot outlives an async request's first answer: the reply URL stays valid for an hour.
         var slotLifetime = async ? TimeSpan.FromHours(1) : wait;
         var idempotencyKey = request.Headers["Idempotency-Key"].ToString() is { Length: > 0 } k ? k : null;
-        var id = await hub.RequestAsync(queue, new QueueDraft { Message = drafts.Drafts[0] }, slotLifetime, idempotencyKey, CancellationToken.None);
+        var sent = await hub.RequestAsync(queue, new QueueDraft { Message = drafts.Drafts[0] }, slotLifetime, idempotencyKey, CancellationToken.None);
+        var id = sent.Id;
         var location = $"{request.PathBase}/v1/replies/{id}";
         if (async)
         {
+            // The pending reply slot, as GET on its location answers it, plus the location.
             return new JsonResult(202, w =>
             {
                 w.WriteStartObject();
-                w.WriteString("id", id);
-                w.WriteString("status", "pending");
+                QueueJson.WriteReplyFields(w, sent, "id");
                 w.WriteString("location", location);
                 w.WriteEndObject();
             }, r => r.Headers.Location = location);

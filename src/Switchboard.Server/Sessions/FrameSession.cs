@@ -268,7 +268,7 @@ internal sealed class FrameSession : IAsyncDisposable
     private async ValueTask RequestAsync(RequestCommand request)
     {
         _hub.CheckRequestWait(request.Timeout, _codec.Kind == FrameKind.Text ? "request.timeoutSeconds" : "request.timeout_seconds");
-        var replyId = await _hub.RequestAsync(request.Queue, new QueueDraft { Message = request.Message }, request.Timeout, null, CancellationToken.None);
+        var replyId = (await _hub.RequestAsync(request.Queue, new QueueDraft { Message = request.Message }, request.Timeout, null, CancellationToken.None)).Id;
         var closing = _connection.Closing;
         lock (_consumers)
         {
