@@ -408,7 +408,8 @@ public sealed class GrpcTests
             await client.AckAsync(new AckRequest { Queue = "g.jobs", Id = first.Id, Lease = first.Lease });
             Assert.True(await third);
             Assert.Equal("3", stream.Current.Id);
-            await client.NackAsync(new NackRequest { Queue = "g.jobs", Id = "3", Lease = stream.Current.Lease, Error = "try later" });
+            var nacked = await client.NackAsync(new NackRequest { Queue = "g.jobs", Id = "3", Lease = stream.Current.Lease, Error = "try later" });
+            Assert.Equal(("3", false, true), (nacked.Id, nacked.DeadLettered, nacked.VisibleAt is not null)); // as REST's nack answers
             Assert.True(await stream.MoveNext(timeout.Token));
             Assert.Equal(("3", 2), (stream.Current.Id, stream.Current.Attempts));
 

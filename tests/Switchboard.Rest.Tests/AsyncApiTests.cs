@@ -83,7 +83,9 @@ public sealed partial class AsyncApiTests
         await described.SendAsync(socket, $$$"""{"id":"e","extend":{"queue":"{{{queue}}}","id":"{{{second.GetProperty("id")}}}","lease":"{{{second.GetProperty("lease").GetString()}}}","leaseSeconds":30}}""");
         Assert.True((await socket.NextAsync(f => IdOf(f) == "e")).GetProperty("lease").TryGetProperty("leaseExpiresAt", out _));
         await described.SendAsync(socket, $$$"""{"id":"n","nack":{"queue":"{{{queue}}}","id":{{{second.GetProperty("id")}}},"lease":"{{{second.GetProperty("lease").GetString()}}}","delaySeconds":0,"error":"boom"}}""");
-        await socket.NextAsync(f => IdOf(f) == "n");
+        var nacked = (await socket.NextAsync(f => IdOf(f) == "n")).GetProperty("lease");
+        Assert.False(nacked.GetProperty("deadLettered").GetBoolean()); // as REST's nack answers: not the last attempt,
+        Assert.True(nacked.TryGetProperty("visibleAt", out _));           // and when it comes back
         var again = (await socket.NextAsync(f => f.TryGetProperty("queueMessage", out var m) && m.GetProperty("attempts").GetInt32() == 2)).GetProperty("queueMessage");
         Assert.Equal("boom", again.GetProperty("lastError").GetString());
         await described.SendAsync(socket, $$$"""{"id":"x","ack":{"queue":"{{{queue}}}","id":{{{second.GetProperty("id")}}},"lease":"{{{second.GetProperty("lease").GetString()}}}"}}""");

@@ -78,8 +78,27 @@ internal sealed partial class SwitchboardGrpcService
 
     public async Task<LeaseReply> Nack(NackRequest request, ServerCallContext context)
     {
-        await Call(() => hub.NackAsync(request.Queue, MessageId(request.Id), request.Lease, Seconds(request.DelaySeconds, "delay_seconds"), request.Error.Length > 0 ? request.Error : null, CancellationToken.None));
-        return new LeaseReply { Id = request.Id };
+        var nacked = await Call(() => hub.NackAsync(request.Queue, MessageId(request.Id), request.Lease, Seconds(request.DelaySeconds, "delay_seconds"), request.Error.Length > 0 ? request.Error : null, CancellationToken.None));
+        return LeaseReply(request.Id, null, nacked);
+    }
+
+    /// <summary>The answer to ack (id only), extend (the new lease end) and nack (dead-lettered, or visible again when).</summary>
+    internal static LeaseReply LeaseReply(string id, DateTimeOffset? leaseExpiresAt, Core.NackResult? nacked)
+    {
+        var reply = new LeaseReply { Id = id };
+        if (leaseExpiresAt is { } until)
+        {
+            reply.LeaseExpiresAt = Timestamp.FromDateTimeOffset(until);
+        }
+        if (nacked is not null)
+        {
+            reply.DeadLettered = nacked.DeadLettered;
+            if (nacked.VisibleAt is { } visible)
+            {
+                reply.VisibleAt = Timestamp.FromDateTimeOffset(visible);
+            }
+        }
+        return reply;
     }
 
     public async Task<LeaseReply> Extend(ExtendRequest request, ServerCallContext context)

@@ -126,11 +126,7 @@ internal static partial class QueuesEndpoints
         return new JsonResult(200, writer =>
         {
             writer.WriteStartObject();
-            writer.WriteBoolean("deadLettered", result.DeadLettered);
-            if (result.VisibleAt is { } at)
-            {
-                writer.WriteString("visibleAt", at.UtcDateTime);
-            }
+            QueueJson.WriteNackFields(writer, result);
             writer.WriteEndObject();
         });
     }

@@ -255,8 +255,8 @@ internal sealed class FrameSession : IAsyncDisposable
                 Answer(_codec.Settled(settle.Id, settle.MessageId, null));
                 break;
             case "nack":
-                await _hub.NackAsync(settle.Queue, settle.MessageId, settle.Lease, settle.Duration, settle.Error, CancellationToken.None);
-                Answer(_codec.Settled(settle.Id, settle.MessageId, null));
+                var nacked = await _hub.NackAsync(settle.Queue, settle.MessageId, settle.Lease, settle.Duration, settle.Error, CancellationToken.None);
+                Answer(_codec.Settled(settle.Id, settle.MessageId, null, nacked));
                 break;
             default:
                 Answer(_codec.Settled(settle.Id, settle.MessageId, await _hub.ExtendAsync(settle.Queue, settle.MessageId, settle.Lease, settle.Duration, CancellationToken.None)));

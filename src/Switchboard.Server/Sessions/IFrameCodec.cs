@@ -28,7 +28,7 @@ internal interface IFrameCodec
     OutboundFrame Pong(string? id);
     OutboundFrame Sent(string? id, EnqueueResult result);
     OutboundFrame QueueMessage(string? id, QueueMessage message);
-    OutboundFrame Settled(string? id, long messageId, DateTimeOffset? leaseExpiresAt);
+    OutboundFrame Settled(string? id, long messageId, DateTimeOffset? leaseExpiresAt, NackResult? nacked = null);
     OutboundFrame Reply(string? id, ReplyRecord slot);
     OutboundFrame Responded(string? id, string requestId);
 }

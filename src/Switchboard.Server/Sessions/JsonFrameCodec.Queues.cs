@@ -151,12 +151,16 @@ internal sealed partial class JsonFrameCodec
         Rest.Json.QueueJson.WriteMessageFields(w, message);
     });
 
-    public OutboundFrame Settled(string? id, long messageId, DateTimeOffset? leaseExpiresAt) => Frame(id, "lease", w =>
+    public OutboundFrame Settled(string? id, long messageId, DateTimeOffset? leaseExpiresAt, NackResult? nacked = null) => Frame(id, "lease", w =>
     {
         w.WriteNumber("id", messageId);
         if (leaseExpiresAt is { } until)
         {
             w.WriteString("leaseExpiresAt", until.UtcDateTime);
+        }
+        if (nacked is not null)
+        {
+            Rest.Json.QueueJson.WriteNackFields(w, nacked);
         }
     });
 

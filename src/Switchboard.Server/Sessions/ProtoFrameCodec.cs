@@ -160,15 +160,8 @@ internal sealed class ProtoFrameCodec : IFrameCodec
     public OutboundFrame QueueMessage(string? id, Core.QueueMessage message)
         => Frame(new ServerFrame { Id = id ?? "", QueueMessage = Grpc.SwitchboardGrpcService.ToProto(message) });
 
-    public OutboundFrame Settled(string? id, long messageId, DateTimeOffset? leaseExpiresAt)
-    {
-        var lease = new LeaseReply { Id = messageId.ToString(System.Globalization.CultureInfo.InvariantCulture) };
-        if (leaseExpiresAt is { } until)
-        {
-            lease.LeaseExpiresAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(until);
-        }
-        return Frame(new ServerFrame { Id = id ?? "", Lease = lease });
-    }
+    public OutboundFrame Settled(string? id, long messageId, DateTimeOffset? leaseExpiresAt, NackResult? nacked = null)
+        => Frame(new ServerFrame { Id = id ?? "", Lease = Grpc.SwitchboardGrpcService.LeaseReply(messageId.ToString(System.Globalization.CultureInfo.InvariantCulture), leaseExpiresAt, nacked) });
 
     public OutboundFrame Reply(string? id, ReplyRecord slot)
     {

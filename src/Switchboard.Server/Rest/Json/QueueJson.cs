@@ -38,6 +38,16 @@ internal static class QueueJson
         writer.WriteEndObject();
     }
 
+    /// <summary>A nack's outcome, inside an object the caller opened: deadLettered, and visibleAt when it comes back.</summary>
+    public static void WriteNackFields(Utf8JsonWriter writer, NackResult result)
+    {
+        writer.WriteBoolean("deadLettered", result.DeadLettered);
+        if (result.VisibleAt is { } at)
+        {
+            writer.WriteString("visibleAt", at.UtcDateTime);
+        }
+    }
+
     /// <summary>The message's members, inside an object the caller opened (a WebSocket frame adds "queue" first).</summary>
     public static void WriteMessageFields(Utf8JsonWriter writer, QueueMessage message)
     {
