@@ -68,7 +68,11 @@ internal abstract class FanOutClient : IAsyncDisposable
     public static string Payload(int padding) => "{\"t\":" + Stopwatch.GetTimestamp() + ",\"p\":\"" + new string('x', padding) + "\"}";
 }
 
-internal sealed class SwitchboardWebSocketClient(Uri hub, bool proto) : FanOutClient
+/// <summary>
+/// A multiplexed WebSocket subscriber; with <paramref name="batch"/> it connects with <c>?batch=true</c>, and the hub may
+/// put every frame queued for it into one WebSocket message (JSON lines, or length-delimited protobuf).
+/// </summary>
+internal sealed class SwitchboardWebSocketClient(Uri hub, bool proto, bool batch = false) : FanOutClient
 {
     private readonly ClientWebSocket _socket = new();
     private Task _loop = Task.CompletedTask;
@@ -76,7 +80,7 @@ internal sealed class SwitchboardWebSocketClient(Uri hub, bool proto) : FanOutCl
     public override async Task StartAsync(string topic, CancellationToken cancellationToken)
     {
         _socket.Options.AddSubProtocol(proto ? "switchboard.v1.proto" : "switchboard.v1.json");
-        await _socket.ConnectAsync(new Uri(new UriBuilder(hub) { Scheme = "ws" }.Uri, "/v1/ws"), cancellationToken);
+        await _socket.ConnectAsync(new Uri(new UriBuilder(hub) { Scheme = "ws" }.Uri, batch ? "/v1/ws?batch=true" : "/v1/ws"), cancellationToken);
         if (proto)
         {
             await _socket.SendAsync(new ClientFrame { Id = "s", Subscribe = new SubscribeRequest { Topics = { topic } } }.ToByteArray(), WebSocketMessageType.Binary, true, cancellationToken);
@@ -91,24 +95,47 @@ internal sealed class SwitchboardWebSocketClient(Uri hub, bool proto) : FanOutCl
         {
             try
             {
+                var count = 0;
                 while (true)
                 {
-                    var result = await _socket.ReceiveAsync(buffer, CancellationToken.None);
+                    if (count == buffer.Length)
+                    {
+                        Array.Resize(ref buffer, buffer.Length * 2);
+                    }
+                    var result = await _socket.ReceiveAsync(buffer.AsMemory(count), CancellationToken.None);
                     if (result.MessageType == WebSocketMessageType.Close)
                     {
                         return;
                     }
-                    if (proto)
+                    count += result.Count;
+                    if (!result.EndOfMessage)
                     {
-                        var frame = ServerFrame.Parser.ParseFrom(buffer.AsSpan(0, result.Count));
-                        if (frame.KindCase == ServerFrame.KindOneofCase.Message)
+                        continue;
+                    }
+                    var message = buffer.AsSpan(0, count);
+                    count = 0;
+                    if (proto && batch)
+                    {
+                        var input = new CodedInputStream(message.ToArray()); // length-delimited frames
+                        while (!input.IsAtEnd)
                         {
-                            OnPayload(frame.Message.Payload.Span);
+                            var frame = new ServerFrame();
+                            input.ReadMessage(frame);
+                            OnFrame(frame);
                         }
+                    }
+                    else if (proto)
+                    {
+                        OnFrame(ServerFrame.Parser.ParseFrom(message));
                     }
                     else
                     {
-                        OnPayload(buffer.AsSpan(0, result.Count));
+                        while (message.Length > 0) // JSON frames, one per line when batched
+                        {
+                            var end = batch ? message.IndexOf((byte)'\n') : -1;
+                            OnPayload(end < 0 ? message : message[..end]);
+                            message = end < 0 ? [] : message[(end + 1)..];
+                        }
                     }
                 }
             }
@@ -116,6 +143,14 @@ internal sealed class SwitchboardWebSocketClient(Uri hub, bool proto) : FanOutCl
             {
             }
         }, CancellationToken.None);
+    }
+
+    private void OnFrame(ServerFrame frame)
+    {
+        if (frame.KindCase == ServerFrame.KindOneofCase.Message)
+        {
+            OnPayload(frame.Message.Payload.Span);
+        }
     }
 
     public override async ValueTask DisposeAsync()

@@ -26,13 +26,15 @@ internal sealed class FanOutScenario : IScenario
         await using (var hub = await ServerProcess.StartHubAsync("--memory"))
         {
             using var http = Load.Client(hub.Address);
-            foreach (var transport in new[] { "ws-json", "ws-proto", "sse", "longpoll" }.Where(options.Includes))
+            foreach (var transport in new[] { "ws-json", "ws-proto", "ws-json-batch", "ws-proto-batch", "sse", "longpoll" }.Where(options.Includes))
             {
                 results["switchboard " + transport] = await MeasureAsync(report, options, hub, $"switchboard {transport}", messages,
                     () => transport switch
                     {
                         "ws-json" => new SwitchboardWebSocketClient(hub.Address, proto: false),
                         "ws-proto" => new SwitchboardWebSocketClient(hub.Address, proto: true),
+                        "ws-json-batch" => new SwitchboardWebSocketClient(hub.Address, proto: false, batch: true),
+                        "ws-proto-batch" => new SwitchboardWebSocketClient(hub.Address, proto: true, batch: true),
                         "sse" => new SwitchboardSseClient(http),
                         _ => new SwitchboardLongPollClient(http),
                     },
@@ -54,7 +56,8 @@ internal sealed class FanOutScenario : IScenario
                     async topic => await SignalRPublisher.ConnectAsync(signalR!.Address, topic));
             }
         }
-        foreach (var (ours, theirs) in new[] { ("switchboard ws-json", "signalr websockets"), ("switchboard ws-proto", "signalr websockets"), ("switchboard sse", "signalr sse"), ("switchboard longpoll", "signalr longpolling") })
+        foreach (var (ours, theirs) in new[] { ("switchboard ws-json", "signalr websockets"), ("switchboard ws-proto", "signalr websockets"),
+            ("switchboard ws-json-batch", "signalr websockets"), ("switchboard ws-proto-batch", "signalr websockets"), ("switchboard sse", "signalr sse"), ("switchboard longpoll", "signalr longpolling") })
         {
             if (!results.ContainsKey(ours) || !results.ContainsKey(theirs))
             {

@@ -49,6 +49,12 @@ internal static class WebSocketEndpoints
         {
             throw new SwitchboardException(ErrorCode.InvalidRequest, $"None of the offered subprotocols ({string.Join(", ", offered)}) is spoken here; offer switchboard.v1.json or switchboard.v1.proto.");
         }
+        var batched = context.Request.Query["batch"].ToString() switch
+        {
+            "" or "false" => false,
+            "true" => true,
+            var other => throw new SwitchboardException(ErrorCode.InvalidRequest, $"batch is '{other}'; use batch=true to get several frames per WebSocket message (or leave it out)."),
+        };
         EnsureReady(hub);
 
         using var socket = await context.WebSockets.AcceptWebSocketAsync(Accept(options, offered.Count == 0 ? null : codec.Name));
@@ -67,7 +73,7 @@ internal static class WebSocketEndpoints
                 await session.HandleAsync(frame, connection.Closing);
                 return null;
             });
-        });
+        }, batched ? (codec.Kind == FrameKind.Text ? FrameBatching.Lines : FrameBatching.Delimited) : FrameBatching.None);
     }
 
     private static async Task Plain(HttpContext context, Hub hub, ServerOptions options, ConnectionRegistry registry, ILogger<Connection> logger, string topic, string? after)
@@ -117,10 +123,10 @@ internal static class WebSocketEndpoints
     }
 
     private static async Task RunAsync(HttpContext context, WebSocket socket, Connection connection, Hub hub, ServerOptions options, ConnectionRegistry registry, ILogger logger,
-        Func<WebSocketPump, Task<(WebSocketCloseStatus, string)?>> receive)
+        Func<WebSocketPump, Task<(WebSocketCloseStatus, string)?>> receive, FrameBatching batching = FrameBatching.None)
     {
         ConnectionLog.Opened(logger, connection.Id, connection.Transport, connection.RemoteAddress);
-        var pump = new WebSocketPump(socket, connection, (int)Math.Min(int.MaxValue - 1, options.Hub.MaxMessageBytes + FrameOverheadBytes), WriteCoalescing.For(context));
+        var pump = new WebSocketPump(socket, connection, (int)Math.Min(int.MaxValue - 1, options.Hub.MaxMessageBytes + FrameOverheadBytes), WriteCoalescing.For(context), batching);
         using var draining = hub.Stopping.Register(() => connection.Abort(ErrorCode.ShuttingDown, "The hub is shutting down; reconnect (to another node) and resume from your last position."));
         var sending = Task.Run(pump.SendAsync);
         var receiving = Task.Run(async () =>

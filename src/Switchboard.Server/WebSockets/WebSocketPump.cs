@@ -11,8 +11,11 @@ namespace Switchboard.Server.WebSockets;
 /// outbox. Knows nothing of frames' meaning; closes with the code of the connection's close reason. With a
 /// <see cref="CoalescingStream"/> under the socket, the frames ready at once go out in one socket write.
 /// </summary>
-internal sealed class WebSocketPump(WebSocket socket, Connection connection, int maxMessageBytes, CoalescingStream? coalescing)
+internal sealed class WebSocketPump(WebSocket socket, Connection connection, int maxMessageBytes, CoalescingStream? coalescing, FrameBatching batching = FrameBatching.None)
 {
+    // A batched WebSocket message holds frames up to about this size (a single larger frame goes alone).
+    private const int MaxBatchBytes = 64 * 1024;
+
     /// <summary>
     /// Receives whole messages until the client closes or the connection is ended; <paramref name="onMessage"/>
     /// gets each one (its bytes are only valid during the call). Returns the close to send, if any.
@@ -105,6 +108,11 @@ internal sealed class WebSocketPump(WebSocket socket, Connection connection, int
                 {
                     return;
                 }
+                if (batching != FrameBatching.None)
+                {
+                    await SendBatchesAsync(frame);
+                    continue;
+                }
                 if (coalescing is null)
                 {
                     await SendAsync(frame);
@@ -131,6 +139,72 @@ internal sealed class WebSocketPump(WebSocket socket, Connection connection, int
     }
 
     private const int MaxBurst = 256 * 1024;
+
+    // Batched delivery (asked for with ?batch=true): the frames queued now go out as one WebSocket message — JSON
+    // frames separated by a newline, protobuf frames each after its length as a varint (protobuf's delimited form).
+    private async ValueTask SendBatchesAsync(OutboundFrame first)
+    {
+        var type = first.Kind == FrameKind.Text ? WebSocketMessageType.Text : WebSocketMessageType.Binary;
+        while (true)
+        {
+            var more = connection.Outbox.TryRead(out var next);
+            if (!more && batching == FrameBatching.Lines)
+            {
+                await SendAsync(first); // one frame: a line needs no separator
+                return;
+            }
+            var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(MaxBatchBytes, first.Data.Length + 5));
+            var carried = false;
+            try
+            {
+                var written = Append(buffer, 0, first);
+                while (more)
+                {
+                    if (written + 6 + next.Data.Length > buffer.Length)
+                    {
+                        carried = true; // does not fit: it starts the next message
+                        break;
+                    }
+                    written = Append(buffer, written, next);
+                    more = written < MaxBatchBytes && connection.Outbox.TryRead(out next);
+                }
+                await socket.SendAsync(buffer.AsMemory(0, written), type, endOfMessage: true, CancellationToken.None);
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+            if (!carried)
+            {
+                return;
+            }
+            first = next;
+        }
+    }
+
+    // Writes one frame at written (with its separator or length prefix); returns the new length.
+    private int Append(byte[] buffer, int written, OutboundFrame frame)
+    {
+        if (batching == FrameBatching.Lines)
+        {
+            if (written > 0)
+            {
+                buffer[written++] = (byte)'\n';
+            }
+        }
+        else
+        {
+            var length = (uint)frame.Data.Length;
+            while (length >= 0x80)
+            {
+                buffer[written++] = (byte)(length | 0x80);
+                length >>= 7;
+            }
+            buffer[written++] = (byte)length;
+        }
+        frame.Data.Span.CopyTo(buffer.AsSpan(written));
+        return written + frame.Data.Length;
+    }
 
     private ValueTask SendAsync(OutboundFrame frame)
         => socket.SendAsync(frame.Data, frame.Kind == FrameKind.Text ? WebSocketMessageType.Text : WebSocketMessageType.Binary, endOfMessage: true, CancellationToken.None);
@@ -178,4 +252,15 @@ internal sealed class WebSocketPump(WebSocket socket, Connection connection, int
             return false;
         }
     }
+}
+
+/// <summary>How a multiplexed connection packs frames into WebSocket messages.</summary>
+internal enum FrameBatching
+{
+    /// <summary>One frame per WebSocket message (the default).</summary>
+    None,
+    /// <summary>Text: one or more JSON frames per message, separated by a newline.</summary>
+    Lines,
+    /// <summary>Binary: one or more protobuf frames per message, each after its length as a varint.</summary>
+    Delimited,
 }
