@@ -50,6 +50,20 @@ internal static class RequestBodies
             }
         });
 
+    /// <summary>An answer whose body is raw bytes of whatever media type it carries (a message's own payload): <c>*/*</c>.</summary>
+    public static RouteHandlerBuilder DocumentRawResponse(this RouteHandlerBuilder builder, int statusCode, string description)
+        => builder.Produces(statusCode).AddOpenApiOperationTransformer((operation, _, _) =>
+        {
+            if (operation.Responses?.TryGetValue(statusCode.ToString(System.Globalization.CultureInfo.InvariantCulture), out var response) == true && response is OpenApiResponse concrete)
+            {
+                concrete.Content = new Dictionary<string, OpenApiMediaType>
+                {
+                    ["*/*"] = new OpenApiMediaType { Schema = new OpenApiSchema { Type = JsonSchemaType.String, Format = "binary", Description = description } },
+                };
+            }
+            return Task.CompletedTask;
+        });
+
     /// <summary>
     /// Adds <c>text/event-stream</c> to a response the endpoint also gives as JSON (chosen by the request's Accept header).
     /// </summary>

@@ -45,7 +45,8 @@ internal static class MessagesEndpoints
 
         messages.MapMethods("/{offset}/payload", [HttpMethods.Get, HttpMethods.Head], Payload)
             .WithName("ReadMessagePayload").WithSummary("Read one message's payload as raw bytes, with its own Content-Type")
-            .Produces(200).Produces(304).ProducesProblem(404).ProducesProblem(410);
+            .DocumentRawResponse(200, "The payload's bytes, with the message's contentType as Content-Type.")
+            .Produces(304).ProducesProblem(400).ProducesProblem(404).ProducesProblem(409).ProducesProblem(410);
     }
 
     private static async Task<IResult> Publish(HttpRequest request, Hub hub, ServerOptions options, string topic, string? key)
