@@ -105,34 +105,4 @@ public sealed partial class OpenApiTests
     private static string Settle(string queuePath, JsonElement message, string action) => $"{queuePath}/messages/{message.GetProperty("id")}/{action}";
 
     private static StringContent Lease(JsonElement message, string more = "") => Http.Json($$"""{"lease": "{{message.GetProperty("lease").GetString()}}"{{more}}}""");
-
-    /// <summary>Checks answers against the document: the status is declared; a JSON body matches the declared schema.</summary>
-    private sealed class Conformance(JsonElement document)
-    {
-        public async Task<JsonElement> AnswerAsync(HttpStatusCode expected, string template, string method, Task<HttpResponseMessage> call)
-        {
-            using var response = await call;
-            var text = await response.Content.ReadAsStringAsync();
-            var route = $"{method.ToUpperInvariant()} {template}";
-            Assert.True(response.StatusCode == expected, $"{route}: expected {(int)expected}, got {(int)response.StatusCode}: {text}");
-            var status = ((int)response.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture);
-            var operation = document.GetProperty("paths").GetProperty(template).GetProperty(method);
-            Assert.True(operation.GetProperty("responses").TryGetProperty(status, out var declared), $"{route} answered {status}, which its description does not list: {text}");
-            if (response.StatusCode == HttpStatusCode.NoContent)
-            {
-                Assert.Equal("", text);
-                return default;
-            }
-            var mediaType = response.Content.Headers.ContentType?.MediaType ?? "(none)";
-            var described = declared.TryGetProperty("content", out var content) && content.TryGetProperty(mediaType, out var found) ? found : default;
-            Assert.True(described.ValueKind == JsonValueKind.Object, $"{route} {status} answered {mediaType}, which its description does not list");
-            var body = Http.Parse(text);
-            if (mediaType == "application/json")
-            {
-                var errors = JsonSchemaCheck.Errors(body, described.GetProperty("schema"), document);
-                Assert.True(errors.Count == 0, $"{route} {status} does not match its schema:\n  {string.Join("\n  ", errors)}\n{text}");
-            }
-            return body;
-        }
-    }
 }

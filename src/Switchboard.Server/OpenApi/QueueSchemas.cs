@@ -4,7 +4,7 @@ namespace Switchboard.Server.OpenApi;
 
 // Shapes of the queue and reply routes, for the OpenAPI document only. QueueJson and QueuesEndpoints write them
 // with Utf8JsonWriter; QueueDocuments and PublishBodyReader read them: keep both in step.
-// Unlike the topic records (every constructor parameter comes out "required"), these are classes so that the
+// Like every shape of the document (TopicSchemas.cs, SystemSchemas.cs), these are classes rather than positional records (whose every parameter comes out "required"), so that the
 // document says exactly what is always there: a member marked `required` is always written (or must be sent);
 // any other member is left out when it does not apply, and is written as null only where its type says so.
 #pragma warning disable CA1812 // only described, never instantiated

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
 
@@ -32,6 +33,35 @@ internal static class RequestBodies
                 content[type] = new OpenApiMediaType { Schema = type.Contains("json", StringComparison.Ordinal) ? schema : new OpenApiSchema { Type = JsonSchemaType.String, Format = "binary" } };
             }
             operation.RequestBody = new OpenApiRequestBody { Required = required, Content = content };
+        });
+
+    /// <summary>A JSON answer that is one of two shapes (e.g. what one message or a batch stored): <c>oneOf</c> in the document.</summary>
+    public static RouteHandlerBuilder DocumentResponse<TOne, TOther>(this RouteHandlerBuilder builder, int statusCode)
+        => builder.Produces(statusCode).AddOpenApiOperationTransformer(async (operation, context, cancellationToken) =>
+        {
+            if (operation.Responses?.TryGetValue(statusCode.ToString(System.Globalization.CultureInfo.InvariantCulture), out var response) == true && response is OpenApiResponse concrete)
+            {
+                var one = await context.GetOrCreateSchemaAsync(typeof(TOne), null, cancellationToken);
+                var other = await context.GetOrCreateSchemaAsync(typeof(TOther), null, cancellationToken);
+                concrete.Content = new Dictionary<string, OpenApiMediaType>
+                {
+                    ["application/json"] = new OpenApiMediaType { Schema = new OpenApiSchema { OneOf = [one, other] } },
+                };
+            }
+        });
+
+    /// <summary>An answer whose body is raw bytes of whatever media type it carries (a message's own payload): <c>*/*</c>.</summary>
+    public static RouteHandlerBuilder DocumentRawResponse(this RouteHandlerBuilder builder, int statusCode, string description)
+        => builder.Produces(statusCode).AddOpenApiOperationTransformer((operation, _, _) =>
+        {
+            if (operation.Responses?.TryGetValue(statusCode.ToString(System.Globalization.CultureInfo.InvariantCulture), out var response) == true && response is OpenApiResponse concrete)
+            {
+                concrete.Content = new Dictionary<string, OpenApiMediaType>
+                {
+                    ["*/*"] = new OpenApiMediaType { Schema = new OpenApiSchema { Type = JsonSchemaType.String, Format = "binary", Description = description } },
+                };
+            }
+            return Task.CompletedTask;
         });
 
     /// <summary>

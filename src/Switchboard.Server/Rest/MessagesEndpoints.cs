@@ -26,8 +26,8 @@ internal static class MessagesEndpoints
                 Answers 201 once the messages are durable, with Location of the message (or of the batch's history page).
                 Idempotency-Key: a retry with the same key within the window returns the first result (Idempotent-Replayed: true) and stores nothing new.
                 """)
-            .DocumentBody<PublishSchema>(required: true, "application/json", "application/octet-stream", "text/plain")
-            .Produces<PublishedSchema>(201).ProducesProblem(400).ProducesProblem(404).ProducesProblem(413).ProducesProblem(415).ProducesProblem(422).ProducesProblem(503);
+            .DocumentBody<EnvelopeSchema, PublishBatchSchema>(required: true, "application/json", "application/octet-stream", "text/plain")
+            .DocumentResponse<PublishedSchema, PublishedBatchSchema>(201).ProducesProblem(400).ProducesProblem(404).ProducesProblem(413).ProducesProblem(415).ProducesProblem(422).ProducesProblem(503);
 
         messages.MapMethods("", [HttpMethods.Get, HttpMethods.Head], History)
             .WithName("ReadMessages").WithSummary("Read history; poll; long-poll")
@@ -45,7 +45,8 @@ internal static class MessagesEndpoints
 
         messages.MapMethods("/{offset}/payload", [HttpMethods.Get, HttpMethods.Head], Payload)
             .WithName("ReadMessagePayload").WithSummary("Read one message's payload as raw bytes, with its own Content-Type")
-            .Produces(200).Produces(304).ProducesProblem(404).ProducesProblem(410);
+            .DocumentRawResponse(200, "The payload's bytes, with the message's contentType as Content-Type.")
+            .Produces(304).ProducesProblem(400).ProducesProblem(404).ProducesProblem(409).ProducesProblem(410);
     }
 
     private static async Task<IResult> Publish(HttpRequest request, Hub hub, ServerOptions options, string topic, string? key)

@@ -25,7 +25,7 @@ internal static class TopicsEndpoints
             .WithName("PutTopic").WithSummary("Create a topic or replace its configuration")
             .WithDescription("Idempotent: 201 when created, 200 when replaced. Limits left out take the server's defaults; null means no limit. Messages and epoch are kept.")
             .DocumentBody<TopicConfigSchema>(required: false, "application/json")
-            .Produces<TopicSchema>(201).Produces<TopicSchema>().ProducesProblem(400).ProducesProblem(415).ProducesProblem(422);
+            .Produces<TopicSchema>(201).Produces<TopicSchema>().ProducesProblem(400).ProducesProblem(413).ProducesProblem(415).ProducesProblem(422);
 
         topics.MapMethods("/{topic}", [HttpMethods.Get, HttpMethods.Head], Get)
             .WithName("GetTopic").WithSummary("Read a topic's configuration and statistics")
@@ -35,7 +35,7 @@ internal static class TopicsEndpoints
         topics.MapPatch("/{topic}", Patch)
             .WithName("PatchTopic").WithSummary("Change part of a topic's configuration (JSON merge patch, RFC 7396)")
             .DocumentBody<TopicConfigSchema>(required: true, "application/merge-patch+json")
-            .Produces<TopicSchema>().ProducesProblem(400).ProducesProblem(404).ProducesProblem(415).ProducesProblem(422);
+            .Produces<TopicSchema>().ProducesProblem(400).ProducesProblem(404).ProducesProblem(413).ProducesProblem(415).ProducesProblem(422);
 
         topics.MapDelete("/{topic}", Delete)
             .WithName("DeleteTopic").WithSummary("Delete a topic and its history")
