@@ -75,6 +75,7 @@ internal sealed class Connection : IAsyncDisposable
         {
             // already gone
         }
+        Outbox.Interrupt();
     }
 
     /// <summary>The client went away: nothing to report.</summary>
@@ -87,6 +88,7 @@ internal sealed class Connection : IAsyncDisposable
         catch (ObjectDisposedException)
         {
         }
+        Outbox.Interrupt();
     }
 
     public async ValueTask DisposeAsync()

@@ -171,8 +171,12 @@ internal sealed class Outbox
         }
     }
 
-    /// <summary>For the writer: the next frame, or false when the outbox was completed and is empty.</summary>
-    public async ValueTask<(bool Ok, OutboundFrame Frame)> ReadAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// For the writer: the next frame, or false when the outbox was completed and is empty. <paramref name="closing"/>
+    /// is the connection's <see cref="Connection.Closing"/>: the connection calls <see cref="Interrupt"/> when it cancels
+    /// it, so a waiting read ends (OperationCanceledException) without registering on the token for every wait.
+    /// </summary>
+    public async ValueTask<(bool Ok, OutboundFrame Frame)> ReadAsync(CancellationToken closing)
     {
         while (true)
         {
@@ -188,11 +192,25 @@ internal sealed class Outbox
                 {
                     return (false, default);
                 }
+                // Checked under the lock Interrupt takes: a cancel either is seen here or wakes the wait below.
+                closing.ThrowIfCancellationRequested();
                 _readable ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                 readable = _readable.Task;
             }
-            await readable.WaitAsync(cancellationToken);
+            await readable;
         }
+    }
+
+    /// <summary>Wakes a waiting read so it sees its connection's Closing token cancelled.</summary>
+    public void Interrupt()
+    {
+        TaskCompletionSource? readable;
+        lock (_gate)
+        {
+            readable = _readable;
+            _readable = null;
+        }
+        readable?.TrySetResult();
     }
 
     /// <summary>For the writer: another frame if one is ready now (to batch writes before a flush).</summary>
