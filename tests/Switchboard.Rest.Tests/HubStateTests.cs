@@ -121,4 +121,29 @@ public sealed class HubStateTests
             await hub.DisposeAsync();
         }
     }
+
+    [Fact]
+    public async Task A_connection_that_never_sent_a_byte_does_not_hold_up_shutdown()
+    {
+        // An HTTP client's spare pooled connection: open, silent. Kestrel lets idle connections go at shutdown;
+        // the port's HTTP/2 sniffer, waiting for a first byte, must too (it used to hold the stop for its whole
+        // timeout, 30 s and more).
+        var hub = await TestHub.StartAsync();
+        try
+        {
+            using var silent = new System.Net.Sockets.TcpClient();
+            await silent.ConnectAsync(hub.Http.BaseAddress!.Host, hub.Http.BaseAddress.Port);
+            // A request on another connection, answered: the server is accepting, and has taken the silent one too.
+            Assert.Equal(HttpStatusCode.OK, (await hub.Http.GetAsync("/healthz")).StatusCode);
+            await Task.Delay(200); // nothing signals that the silent connection reached the sniffer: give it a moment
+
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            await hub.StopAsync().WaitAsync(TimeSpan.FromSeconds(60));
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"the stop took {clock.Elapsed.TotalSeconds:0.0} s: a silent connection held it");
+        }
+        finally
+        {
+            await hub.DisposeAsync();
+        }
+    }
 }

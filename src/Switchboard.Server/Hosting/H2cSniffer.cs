@@ -16,37 +16,50 @@ internal static class H2cSniffer
 
     public static ConnectionDelegate Create(ConnectionDelegate next, string internalSocket) => async connection =>
     {
+        switch (await PeekAsync(connection))
+        {
+            case null:
+                return; // closed (or the server stopping) before a byte told
+            case false:
+                await next(connection);
+                break;
+            default:
+                await RelayAsync(connection, internalSocket);
+                break;
+        }
+    };
+
+    /// <summary>HTTP/2 or not, from the first bytes; null when the connection ends first.</summary>
+    private static async Task<bool?> PeekAsync(ConnectionContext connection)
+    {
         var input = connection.Transport.Input;
-        bool http2;
+        // A client that opened a connection and has sent nothing yet (an HTTP client's spare pooled connection) is
+        // let go when the server stops, as Kestrel lets go of an idle keep-alive connection: without this the peek
+        // would hold shutdown until its timeout.
+        var closeRequested = connection.Features.Get<Microsoft.AspNetCore.Connections.Features.IConnectionLifetimeNotificationFeature>()?.ConnectionClosedRequested ?? CancellationToken.None;
+        using var peeking = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed, closeRequested);
         while (true)
         {
             ReadResult read;
             try
             {
-                read = await input.ReadAsync(connection.ConnectionClosed);
+                read = await input.ReadAsync(peeking.Token);
             }
             catch (OperationCanceledException)
             {
-                return;
+                return null;
             }
             var buffer = read.Buffer;
-            var decided = Decide(buffer, out http2);
+            var decided = Decide(buffer, out var http2);
             if (decided || read.IsCompleted)
             {
                 // Examined nothing: the next reader (HTTP/1.1 parser or the relay) sees these bytes again at once.
                 input.AdvanceTo(buffer.Start);
-                http2 &= decided;
-                break;
+                return http2 && decided;
             }
             input.AdvanceTo(buffer.Start, buffer.End); // a prefix of the preface so far: wait for more
         }
-        if (!http2)
-        {
-            await next(connection);
-            return;
-        }
-        await RelayAsync(connection, internalSocket);
-    };
+    }
 
     /// <summary>True once the bytes tell HTTP/2 (the whole preface) from anything else (the first byte that differs).</summary>
     private static bool Decide(ReadOnlySequence<byte> buffer, out bool http2)
