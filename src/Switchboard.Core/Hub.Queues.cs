@@ -188,10 +188,13 @@ public sealed partial class Hub
                 var sleep = until - now;
                 if (sleep > TimeSpan.Zero)
                 {
-                    Task[] wakers = parked is null
-                        ? [waiter.Signaled, Task.Delay(sleep, _time, cancellationToken)]
-                        : [waiter.Signaled, parked.Taken, Task.Delay(sleep, _time, cancellationToken)];
+                    // The timer is cancelled once something else wakes us: a busy consumer must not leave a timer
+                    // of up to a minute behind for every message it was handed.
+                    using var sleeping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                    var timer = Task.Delay(sleep, _time, sleeping.Token);
+                    Task[] wakers = parked is null ? [waiter.Signaled, timer] : [waiter.Signaled, parked.Taken, timer];
                     await Task.WhenAny(wakers);
+                    await sleeping.CancelAsync();
                 }
                 if (parked is not null && !parked.TryWithdraw())
                 {
@@ -387,7 +390,15 @@ public sealed partial class Hub
                     return slot;
                 }
                 var until = slot.ExpiresAt < deadline ? slot.ExpiresAt : deadline;
-                await Task.WhenAny(waiter.Signaled, Task.Delay(until - now, _time, cancellationToken));
+                try
+                {
+                    // WaitAsync drops its timer when the reply comes first (no timer left behind per request).
+                    await waiter.Signaled.WaitAsync(until - now, _time, cancellationToken);
+                }
+                catch (TimeoutException)
+                {
+                    // the wait (or the slot) ran out: look once more, then answer
+                }
                 cancellationToken.ThrowIfCancellationRequested();
             }
             finally
