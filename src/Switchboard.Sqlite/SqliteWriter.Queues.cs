@@ -15,7 +15,7 @@ internal sealed partial class SqliteWriter
     private readonly List<QueueBinding> _bindings = [];
     private readonly HashSet<string> _enqueued = new(StringComparer.Ordinal);
     private readonly List<string> _replied = [];
-    private readonly List<(ParkedLease Receive, IReadOnlyList<QueueMessage> Messages)> _handoffs = [];
+    private readonly List<Handoff> _handoffs = [];
     private SqliteCommand _insertQueueMessage = null!;
     private SqliteCommand _updateQueueMessage = null!;
     private SqliteCommand _selectQueueBody = null!;
@@ -44,9 +44,9 @@ internal sealed partial class SqliteWriter
     /// </summary>
     public void CompleteHandoffs(bool committed)
     {
-        foreach (var (receive, messages) in _handoffs)
+        foreach (var handoff in _handoffs)
         {
-            receive.Complete(committed ? messages : []);
+            handoff.Complete(committed);
         }
         _handoffs.Clear();
     }
@@ -54,13 +54,9 @@ internal sealed partial class SqliteWriter
     // In the send's transaction: lease what it made visible to the receives parked on the queue.
     private void HandOff((long Id, QueueBook Book) queue, string name, int available, DateTimeOffset now)
     {
-        foreach (var receive in Parked.Claim(name, available))
-        {
-            var changed = new List<QueueEntry>();
-            var leased = queue.Book.Lease(receive.Max, receive.Lease ?? queue.Book.Config.Lease, now, changed);
-            Save(queue.Id, changed);
-            _handoffs.Add((receive, [.. leased.Select(e => QueueMessages.From(name, e, Body(queue.Id, e.Id)))]));
-        }
+        var changed = new List<QueueEntry>();
+        _handoffs.AddRange(Parked.HandOff(queue.Book, available, now, changed, e => QueueMessages.From(name, e, Body(queue.Id, e.Id))));
+        Save(queue.Id, changed);
     }
 
     /// <summary>Queues that got visible messages in this batch (announced after the commit).</summary>

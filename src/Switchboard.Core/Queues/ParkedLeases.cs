@@ -80,11 +80,8 @@ public sealed class ParkedLeases
         return parked;
     }
 
-    /// <summary>
-    /// For a send that made <paramref name="available"/> messages visible: the parked receives that take them, oldest
-    /// first, each claimed (it can no longer withdraw) and removed. The caller leases to each and completes it.
-    /// </summary>
-    public List<ParkedLease> Claim(string queue, int available)
+    // The parked receives that take available messages, oldest first, each claimed (it can no longer withdraw) and removed.
+    private List<ParkedLease> Claim(string queue, int available)
     {
         var claimed = new List<ParkedLease>();
         lock (_gate)
@@ -111,6 +108,23 @@ public sealed class ParkedLeases
         return claimed;
     }
 
+    /// <summary>
+    /// The rule both engines share, for a send that made <paramref name="available"/> messages of <paramref name="book"/>
+    /// visible: each parked receive that takes them is leased up to its max, oldest first. The caller stores
+    /// <paramref name="changed"/> in the send's transaction and completes each handoff once that is durable.
+    /// </summary>
+    public List<Handoff> HandOff(QueueBook book, int available, DateTimeOffset now, List<QueueEntry> changed, Func<QueueEntry, QueueMessage> message)
+    {
+        ArgumentNullException.ThrowIfNull(book);
+        var handoffs = new List<Handoff>();
+        foreach (var receive in Claim(book.Name, available))
+        {
+            var leased = book.Lease(receive.Max, receive.Lease ?? book.Config.Lease, now, changed);
+            handoffs.Add(new Handoff(receive, [.. leased.Select(message)]));
+        }
+        return handoffs;
+    }
+
     internal void Remove(ParkedLease parked)
     {
         lock (_gate)
@@ -126,4 +140,11 @@ public sealed class ParkedLeases
             }
         }
     }
+}
+
+/// <summary>Messages leased to a parked receive by a send, to hand over once the send is durable.</summary>
+public readonly record struct Handoff(ParkedLease Receive, IReadOnlyList<QueueMessage> Messages)
+{
+    /// <summary>Gives the receive its messages, or none when the send's commit failed (nothing was leased then).</summary>
+    public void Complete(bool committed = true) => Receive.Complete(committed ? Messages : []);
 }

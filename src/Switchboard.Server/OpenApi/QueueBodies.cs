@@ -70,30 +70,11 @@ internal sealed class ExtendSchema
     public string ExtendBy { get; init; }
 }
 
-/// <summary>One message to send, request or reply with. payload is any JSON value; with a non-JSON contentType it is a string (text, or base64 with encoding).</summary>
-internal sealed class QueueDraftSchema
-{
-    /// <summary>The payload (required; null is a JSON payload too).</summary>
-    public required object Payload { get; init; }
-
-    /// <summary>Application headers: string values.</summary>
-    public IReadOnlyDictionary<string, string>? Headers { get; init; }
-
-    /// <summary>An optional key, kept with the message.</summary>
-    public string? Key { get; init; }
-
-    /// <summary>The payload's media type; default application/json.</summary>
-    public string? ContentType { get; init; }
-
-    /// <summary>"base64" when payload is base64 of binary data.</summary>
-    public PayloadEncodingSchema? Encoding { get; init; }
-}
-
 /// <summary>A batch of messages, stored in one transaction with consecutive ids.</summary>
 internal sealed class QueueBatchSchema
 {
     /// <summary>The messages, in order.</summary>
-    public required IReadOnlyList<QueueDraftSchema> Messages { get; init; }
+    public required IReadOnlyList<EnvelopeSchema> Messages { get; init; }
 }
 
 /// <summary>A request's reply slot: pending until a responder answers, then the reply (status replied, with its payload).</summary>

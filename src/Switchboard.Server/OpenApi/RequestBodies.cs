@@ -37,30 +37,24 @@ internal static class RequestBodies
 
     /// <summary>A JSON answer that is one of two shapes (e.g. what one message or a batch stored): <c>oneOf</c> in the document.</summary>
     public static RouteHandlerBuilder DocumentResponse<TOne, TOther>(this RouteHandlerBuilder builder, int statusCode)
-        => builder.Produces(statusCode).AddOpenApiOperationTransformer(async (operation, context, cancellationToken) =>
+        => builder.Produces(statusCode).WithResponse(statusCode, async (response, context, cancellationToken) =>
         {
-            if (operation.Responses?.TryGetValue(statusCode.ToString(System.Globalization.CultureInfo.InvariantCulture), out var response) == true && response is OpenApiResponse concrete)
+            var one = await context.GetOrCreateSchemaAsync(typeof(TOne), null, cancellationToken);
+            var other = await context.GetOrCreateSchemaAsync(typeof(TOther), null, cancellationToken);
+            response.Content = new Dictionary<string, OpenApiMediaType>
             {
-                var one = await context.GetOrCreateSchemaAsync(typeof(TOne), null, cancellationToken);
-                var other = await context.GetOrCreateSchemaAsync(typeof(TOther), null, cancellationToken);
-                concrete.Content = new Dictionary<string, OpenApiMediaType>
-                {
-                    ["application/json"] = new OpenApiMediaType { Schema = new OpenApiSchema { OneOf = [one, other] } },
-                };
-            }
+                ["application/json"] = new OpenApiMediaType { Schema = new OpenApiSchema { OneOf = [one, other] } },
+            };
         });
 
     /// <summary>An answer whose body is raw bytes of whatever media type it carries (a message's own payload): <c>*/*</c>.</summary>
     public static RouteHandlerBuilder DocumentRawResponse(this RouteHandlerBuilder builder, int statusCode, string description)
-        => builder.Produces(statusCode).AddOpenApiOperationTransformer((operation, _, _) =>
+        => builder.Produces(statusCode).WithResponse(statusCode, (response, _, _) =>
         {
-            if (operation.Responses?.TryGetValue(statusCode.ToString(System.Globalization.CultureInfo.InvariantCulture), out var response) == true && response is OpenApiResponse concrete)
+            response.Content = new Dictionary<string, OpenApiMediaType>
             {
-                concrete.Content = new Dictionary<string, OpenApiMediaType>
-                {
-                    ["*/*"] = new OpenApiMediaType { Schema = new OpenApiSchema { Type = JsonSchemaType.String, Format = "binary", Description = description } },
-                };
-            }
+                ["*/*"] = new OpenApiMediaType { Schema = new OpenApiSchema { Type = JsonSchemaType.String, Format = "binary", Description = description } },
+            };
             return Task.CompletedTask;
         });
 
@@ -68,13 +62,21 @@ internal static class RequestBodies
     /// Adds <c>text/event-stream</c> to a response the endpoint also gives as JSON (chosen by the request's Accept header).
     /// </summary>
     public static RouteHandlerBuilder DocumentEventStream(this RouteHandlerBuilder builder, int statusCode, string description)
-        => builder.AddOpenApiOperationTransformer((operation, _, _) =>
+        => builder.WithResponse(statusCode, (response, _, _) =>
+        {
+            response.Content ??= new Dictionary<string, OpenApiMediaType>();
+            response.Content["text/event-stream"] = new OpenApiMediaType { Schema = new OpenApiSchema { Type = JsonSchemaType.String, Description = description } };
+            return Task.CompletedTask;
+        });
+
+    // Changes the operation's response for statusCode, once the generator has written it.
+    private static RouteHandlerBuilder WithResponse(this RouteHandlerBuilder builder, int statusCode,
+        Func<OpenApiResponse, OpenApiOperationTransformerContext, CancellationToken, Task> change)
+        => builder.AddOpenApiOperationTransformer(async (operation, context, cancellationToken) =>
         {
             if (operation.Responses?.TryGetValue(statusCode.ToString(System.Globalization.CultureInfo.InvariantCulture), out var response) == true && response is OpenApiResponse concrete)
             {
-                concrete.Content ??= new Dictionary<string, OpenApiMediaType>();
-                concrete.Content["text/event-stream"] = new OpenApiMediaType { Schema = new OpenApiSchema { Type = JsonSchemaType.String, Description = description } };
+                await change(concrete, context, cancellationToken);
             }
-            return Task.CompletedTask;
         });
 }

@@ -34,7 +34,7 @@ internal static partial class QueuesEndpoints
                 delay= (seconds or a duration, 0s to 7d) keeps the messages invisible that long. A missing queue is created with the defaults unless the hub forbids it (404).
                 Answers 201 once durable. Idempotency-Key: a retry with the same key returns the first result (Idempotent-Replayed: true) and stores nothing new.
                 """)
-            .DocumentBody<QueueDraftSchema, QueueBatchSchema>(required: true, JsonType, OctetType, TextType)
+            .DocumentBody<EnvelopeSchema, QueueBatchSchema>(required: true, JsonType, OctetType, TextType)
             .Produces<EnqueuedSchema>(201).ProducesProblem(400).ProducesProblem(404).ProducesProblem(413).ProducesProblem(415).ProducesProblem(422).ProducesProblem(503);
         queues.MapPost("/{queue}/receive", Receive).WithName("Receive")
             .WithSummary("Lease up to max= messages (default 1) for lease= seconds (default: the queue's); wait= holds the request until one is visible")
@@ -76,7 +76,7 @@ internal static partial class QueuesEndpoints
                 504 timeout (its problem carries replyId) when no reply came in time; the request stays in the queue.
                 202: the reply stays fetchable at Location (GET /v1/replies/{id}) for an hour. Idempotency-Key as for send.
                 """)
-            .DocumentBody<QueueDraftSchema>(required: true, JsonType, OctetType, TextType)
+            .DocumentBody<EnvelopeSchema>(required: true, JsonType, OctetType, TextType)
             .Produces<ReplySchema>().Produces<RequestAcceptedSchema>(202)
             .ProducesProblem(400).ProducesProblem(404).ProducesProblem(413).ProducesProblem(415).ProducesProblem(422).ProducesProblem(503).ProducesProblem(504);
 
@@ -88,7 +88,7 @@ internal static partial class QueuesEndpoints
             .ProducesProblem(400).ProducesProblem(404).ProducesProblem(410);
         replies.MapPost("/{id}", PostReply).WithName("PostReply").WithSummary("Answer a request (its replyTo): {\"payload\": …}; ?lease= (the request's, from receive) also acks the request in the same step")
             .WithDescription("One message, as for send (not a batch). 409 reply-already-sent: a request is answered once; with lease=, 409 lease-mismatch or lease-expired as for ack (then no reply is stored); 410 reply-expired: the requester stopped waiting.")
-            .DocumentBody<QueueDraftSchema>(required: true, JsonType, OctetType, TextType)
+            .DocumentBody<EnvelopeSchema>(required: true, JsonType, OctetType, TextType)
             .Produces(204).ProducesProblem(400).ProducesProblem(404).ProducesProblem(409).ProducesProblem(410).ProducesProblem(413).ProducesProblem(415).ProducesProblem(422);
     }
 }

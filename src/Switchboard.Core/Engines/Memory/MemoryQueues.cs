@@ -71,7 +71,7 @@ internal sealed class MemoryQueues(Func<IStoreListener?> listener) : IQueueStore
     public Task<EnqueueResult> EnqueueAsync(EnqueueRequest request, CancellationToken cancellationToken)
     {
         EnqueueResult result;
-        List<(ParkedLease Receive, IReadOnlyList<QueueMessage> Messages)> handoffs = [];
+        List<Handoff> handoffs = [];
         lock (_gate)
         {
             var created = false;
@@ -101,10 +101,10 @@ internal sealed class MemoryQueues(Func<IStoreListener?> listener) : IQueueStore
             result = new EnqueueResult(request.Queue, entries[0].Id, entries.Count, false, created);
             if (request.Delay <= TimeSpan.Zero)
             {
-                HandOff(book, entries.Count, request.Timestamp, handoffs);
+                handoffs = HandOff(book, entries.Count, request.Timestamp);
             }
         }
-        Complete(handoffs);
+        handoffs.ForEach(h => h.Complete());
         listener()?.OnEnqueued(request.Queue);
         return Task.FromResult(result);
     }
@@ -113,7 +113,7 @@ internal sealed class MemoryQueues(Func<IStoreListener?> listener) : IQueueStore
     public void OnAppended(AppendResult appended)
     {
         List<string> queues;
-        List<(ParkedLease Receive, IReadOnlyList<QueueMessage> Messages)> handoffs = [];
+        List<Handoff> handoffs = [];
         lock (_gate)
         {
             queues = [.. QueueMessages.BoundQueues(_bindings, appended.Topic)];
@@ -128,10 +128,10 @@ internal sealed class MemoryQueues(Func<IStoreListener?> listener) : IQueueStore
                 {
                     entries[i].Body = QueueMessages.FromTopic(appended.Messages[i]);
                 }
-                HandOff(book, entries.Count, appended.Timestamp, handoffs);
+                handoffs.AddRange(HandOff(book, entries.Count, appended.Timestamp));
             }
         }
-        Complete(handoffs);
+        handoffs.ForEach(h => h.Complete());
         foreach (var name in queues)
         {
             listener()?.OnEnqueued(name);
@@ -139,22 +139,8 @@ internal sealed class MemoryQueues(Func<IStoreListener?> listener) : IQueueStore
     }
 
     // Under _gate: lease what a send made visible to the receives parked on its queue (completed after the lock).
-    private void HandOff(QueueBook book, int available, DateTimeOffset now, List<(ParkedLease Receive, IReadOnlyList<QueueMessage> Messages)> handoffs)
-    {
-        foreach (var receive in _parked.Claim(book.Name, available))
-        {
-            var leased = book.Lease(receive.Max, receive.Lease ?? book.Config.Lease, now, []);
-            handoffs.Add((receive, [.. leased.Select(e => QueueMessages.From(book.Name, e, (QueueDraft)e.Body!))]));
-        }
-    }
-
-    private static void Complete(List<(ParkedLease Receive, IReadOnlyList<QueueMessage> Messages)> handoffs)
-    {
-        foreach (var (receive, messages) in handoffs)
-        {
-            receive.Complete(messages);
-        }
-    }
+    private List<Handoff> HandOff(QueueBook book, int available, DateTimeOffset now)
+        => _parked.HandOff(book, available, now, [], e => QueueMessages.From(book.Name, e, (QueueDraft)e.Body!));
 
     public Task<LeaseResult> LeaseAsync(string queue, int max, TimeSpan? lease, DateTimeOffset now, CancellationToken cancellationToken)
     {
