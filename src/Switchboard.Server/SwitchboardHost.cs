@@ -65,6 +65,13 @@ public static class SwitchboardHost
         builder.Configuration.AddInMemoryCollection(settings.Overrides);
 
         var urls = settings.Urls ?? builder.Configuration["urls"] ?? DefaultUrl;
+        var options = ServerConfiguration.Read(builder.Configuration);
+        if (!options.Auth.Enabled && !options.Insecure && Listeners.BeyondLoopback(urls) is [_, ..] exposed)
+        {
+            throw new InvalidOperationException(
+                $"refusing to listen on {string.Join(", ", exposed)} without authentication: anyone who can reach it could read, publish and delete everything. " +
+                "Configure credentials (Switchboard:Auth:ApiKeys or Switchboard:Auth:Jwt; see docs/security.md), listen on 127.0.0.1 only, or pass --insecure (Switchboard:Insecure=true) to accept the risk.");
+        }
         Listeners.Configure(builder.WebHost, urls);
 
         builder.Logging.ClearProviders();
@@ -83,7 +90,6 @@ public static class SwitchboardHost
             });
         }
 
-        var options = ServerConfiguration.Read(builder.Configuration);
         AddSwitchboard(builder.Services, options);
         var app = builder.Build();
         MapSwitchboard(app, options);
@@ -101,13 +107,13 @@ public static class SwitchboardHost
         services.AddSingleton(sp => new Hub(sp.GetRequiredService<IStore>(), sp.GetRequiredService<IBackplane>(), options.Hub, sp.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton<HubLifetime>();
         services.AddHostedService(sp => sp.GetRequiredService<HubLifetime>());
-        services.AddSingleton(new ApiKeyRegistry(options.ApiKeys));
+        services.AddSingleton(new Authenticator(options.Auth));
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<Connections.ConnectionRegistry>();
         services.AddHostedService(sp => sp.GetRequiredService<Connections.ConnectionRegistry>());
 
-        services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
-            .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
+        services.AddAuthentication(CredentialAuthenticationHandler.SchemeName)
+            .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, CredentialAuthenticationHandler>(CredentialAuthenticationHandler.SchemeName, null);
         services.AddAuthorization();
         // Nothing here protects data with ASP.NET's data protection (no cookies, no antiforgery); an ephemeral
         // provider keeps the framework from creating and persisting a key ring it would never use.
@@ -135,16 +141,8 @@ public static class SwitchboardHost
 
     private static void MapSwitchboard(WebApplication app, ServerOptions options)
     {
-        var keys = app.Services.GetRequiredService<ApiKeyRegistry>();
-        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Switchboard.Server");
-        foreach (var key in options.ApiKeys.Where(k => k.Key is not null))
-        {
-            ServerLog.PlainTextKey(logger, key.Name);
-        }
-        if (!keys.Enabled)
-        {
-            ServerLog.AuthOff(logger);
-        }
+        var authOn = options.Auth.Enabled;
+        LogAuth(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Switchboard.Server"), options);
 
         app.UseMiddleware<ErrorMiddleware>();
         app.UseMiddleware<UnversionedRedirect>();
@@ -165,7 +163,7 @@ public static class SwitchboardHost
         var v1Public = app.MapGroup("/v1");
         SystemEndpoints.MapErrors(v1Public);
         var v1 = app.MapGroup("/v1");
-        if (keys.Enabled)
+        if (authOn)
         {
             v1.RequireAuthorization();
         }
@@ -175,6 +173,31 @@ public static class SwitchboardHost
         WebSockets.WebSocketEndpoints.Map(v1);
         Sse.SseEndpoints.Map(v1);
         ConnectionsEndpoints.Map(v1);
-        Grpc.GrpcHosting.MapSwitchboardGrpc(app, keys.Enabled ? v1 : null);
+        Grpc.GrpcHosting.MapSwitchboardGrpc(app, authOn ? v1 : null);
+    }
+
+    private static void LogAuth(ILogger logger, ServerOptions options)
+    {
+        var auth = options.Auth;
+        if (!auth.Enabled)
+        {
+            ServerLog.AuthOff(logger, options.Insecure ? "--insecure was given" : "listening on loopback only");
+            return;
+        }
+        foreach (var key in auth.ApiKeys)
+        {
+            if (key.Key is not null)
+            {
+                ServerLog.PlainTextKey(logger, key.Name);
+            }
+            if (key.Scopes.Count == 0)
+            {
+                ServerLog.KeyWithoutScopes(logger, key.Name);
+            }
+        }
+        if (auth.Jwt is { } jwt && (jwt.Issuers.Count == 0 || jwt.Audiences.Count == 0))
+        {
+            ServerLog.JwtUnbound(logger, jwt.Issuers.Count == 0 ? "issuer" : "audience");
+        }
     }
 }

@@ -20,6 +20,7 @@ public sealed class HubStateTests
         {
             ["Switchboard:Auth:ApiKeys:0:Name"] = "billing",
             ["Switchboard:Auth:ApiKeys:0:Hash"] = hash,
+            ["Switchboard:Auth:ApiKeys:0:Scopes"] = "admin",
         });
         using var anonymous = await hub.Http.GetAsync("/v1/topics");
         await anonymous.AssertProblemAsync(HttpStatusCode.Unauthorized, "unauthorized", "Authorization: Bearer");

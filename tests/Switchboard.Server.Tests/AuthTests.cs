@@ -13,6 +13,7 @@ public sealed class AuthTests
     {
         ["Switchboard:Auth:ApiKeys:0:Name"] = "billing",
         ["Switchboard:Auth:ApiKeys:0:Key"] = Key,
+        ["Switchboard:Auth:ApiKeys:0:Scopes"] = "admin",
     };
 
     [Theory]
@@ -23,7 +24,7 @@ public sealed class AuthTests
         var topic = Names.Unique("orders");
 
         using var list = await hub.Http.GetAsync("/v1/topics");
-        await Problem.AssertAsync(list, 401, "unauthorized", "requires an API key", "Authorization: Bearer");
+        await Problem.AssertAsync(list, 401, "unauthorized", "requires credentials", "Authorization: Bearer");
         var challenge = Assert.Single(list.Headers.WwwAuthenticate);
         Assert.Equal("Bearer", challenge.Scheme);
 
@@ -79,6 +80,7 @@ public sealed class AuthTests
         {
             ["Switchboard:Auth:ApiKeys:0:Name"] = "worker",
             ["Switchboard:Auth:ApiKeys:0:Hash"] = Sha256Hex(HashedKey),
+            ["Switchboard:Auth:ApiKeys:0:Scopes"] = "admin",
         });
 
         using var client = Authorized(hub, new AuthenticationHeaderValue("Bearer", HashedKey));

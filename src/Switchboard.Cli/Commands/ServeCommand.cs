@@ -16,13 +16,15 @@ internal static class ServeCommand
         var config = new Option<string?>("--config") { Description = "A JSON configuration file (same keys as appsettings.json, under \"Switchboard\")." };
         var logFormat = new Option<string?>("--log-format") { Description = "Console log format: text (default) or json." };
         logFormat.AcceptOnlyFromAmong("text", "json");
+        var insecure = new Option<bool>("--insecure") { Description = "Allow listening beyond loopback with no credentials configured (anyone who can reach the port can do anything)." };
         var drainDelay = new Option<string?>("--drain-delay") { Description = "On shutdown, keep serving this long with readiness off (e.g. 5s) so load balancers move traffic away." };
 
         var command = new Command("serve", """
             Run the hub. With no options it keeps its data in ./switchboard-data (SQLite, every publish fsync'd)
-            and listens on 127.0.0.1:7070. Configuration also comes from appsettings.json and Switchboard__* variables.
+            and listens on 127.0.0.1:7070. Without credentials (Switchboard:Auth) it listens on loopback only,
+            unless --insecure is given. Configuration also comes from appsettings.json and Switchboard__* variables.
             """)
-        { urls, data, memory, config, logFormat, drainDelay };
+        { urls, data, memory, config, logFormat, drainDelay, insecure };
         command.Validators.Add(result =>
         {
             if (result.GetValue(memory) && result.GetValue(data) is not null)
@@ -41,6 +43,10 @@ internal static class ServeCommand
             {
                 overrides["Switchboard:Engine"] = "sqlite";
                 overrides["Switchboard:DataDirectory"] = directory;
+            }
+            if (parse.GetValue(insecure))
+            {
+                overrides["Switchboard:Insecure"] = "true";
             }
             if (parse.GetValue(drainDelay) is { } delay)
             {

@@ -87,6 +87,34 @@ public sealed class TopicPattern : IEquatable<TopicPattern>
         return position > span.Length;
     }
 
+    /// <summary>
+    /// Whether every topic <paramref name="other"/> can match is also matched by this pattern (<c>orders.&gt;</c> covers
+    /// <c>orders.*</c> and <c>orders.eu</c>; <c>orders.*</c> does not cover <c>orders.&gt;</c>). A pattern that starts
+    /// with a wildcard never covers a system topic (<c>$…</c>): those must be named.
+    /// </summary>
+    public bool Covers(TopicPattern other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        var mine = _tokens;
+        var theirs = other._tokens;
+        if (theirs[0].StartsWith('$') && mine[0] != theirs[0])
+        {
+            return false;
+        }
+        for (var i = 0; i < mine.Length; i++)
+        {
+            if (mine[i] == ">")
+            {
+                return i < theirs.Length;
+            }
+            if (i >= theirs.Length || theirs[i] == ">" || (mine[i] != "*" && (theirs[i] == "*" || mine[i] != theirs[i])))
+            {
+                return false;
+            }
+        }
+        return mine.Length == theirs.Length;
+    }
+
     /// <inheritdoc />
     public bool Equals(TopicPattern? other) => other is not null && string.Equals(Text, other.Text, StringComparison.Ordinal);
 

@@ -1,5 +1,6 @@
 using Switchboard.Core;
 using Switchboard.Core.Delivery;
+using Switchboard.Server.Auth;
 
 namespace Switchboard.Server.Connections;
 
@@ -12,11 +13,12 @@ internal sealed class Connection : IAsyncDisposable
     private readonly CancellationTokenSource _closing = new();
     private List<IDisposable>? _owned;
     private int _subscriptionIds;
+    private Caller _caller;
 
-    public Connection(string transport, string? principal, string? remoteAddress, Outbox outbox, DateTimeOffset connectedAt)
+    public Connection(string transport, Caller caller, string? remoteAddress, Outbox outbox, DateTimeOffset connectedAt)
     {
         Transport = transport;
-        Principal = principal;
+        _caller = caller;
         RemoteAddress = remoteAddress;
         Outbox = outbox;
         ConnectedAt = connectedAt;
@@ -28,7 +30,14 @@ internal sealed class Connection : IAsyncDisposable
     /// <summary>ws-json, ws-proto, ws-plain, sse, grpc, …</summary>
     public string Transport { get; }
 
-    public string? Principal { get; }
+    /// <summary>Who is connected and what they may do; replaced when a WebSocket client sends a fresh token.</summary>
+    public Caller Caller
+    {
+        get => Volatile.Read(ref _caller);
+        set => Volatile.Write(ref _caller, value);
+    }
+
+    public string? Principal => Caller.Name;
     public string? RemoteAddress { get; }
     public DateTimeOffset ConnectedAt { get; }
     public Outbox Outbox { get; }

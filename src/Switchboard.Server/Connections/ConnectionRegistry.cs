@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Switchboard.Core;
+using Switchboard.Server.Auth;
 
 namespace Switchboard.Server.Connections;
 
@@ -18,17 +19,86 @@ internal sealed class ConnectionRegistry(ServerOptions options, TimeProvider tim
 
     public IEnumerable<Connection> All => _connections.Values;
 
-    public Connection Open(string transport, string? principal, string? remoteAddress)
+    private readonly ConcurrentDictionary<string, int> _perAddress = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, int> _perPrincipal = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Registers a connection, or throws <see cref="ErrorCode.RateLimited"/> when its address or its principal already
+    /// holds the most connections allowed (<see cref="ServerOptions.MaxConnectionsPerAddress"/>, <see cref="ServerOptions.MaxConnectionsPerPrincipal"/>).
+    /// </summary>
+    public Connection Open(string transport, Caller caller, string? remoteAddress)
     {
-        var connection = new Connection(transport, principal, remoteAddress, new Outbox(options.OutboundBufferBytes, time), time.GetUtcNow());
+        var address = remoteAddress ?? "";
+        if (!Take(_perAddress, address, options.MaxConnectionsPerAddress))
+        {
+            throw new SwitchboardException(ErrorCode.RateLimited,
+                $"{address} already has {options.MaxConnectionsPerAddress} connections open, the most one address may hold (Switchboard:Connections:MaxPerAddress); close some, or share one connection.") { RetryAfterSeconds = 5 };
+        }
+        if (caller.Name is { } principal && !Take(_perPrincipal, principal, options.MaxConnectionsPerPrincipal))
+        {
+            Release(_perAddress, address);
+            throw TooMany(principal);
+        }
+        var connection = new Connection(transport, caller, remoteAddress, new Outbox(options.OutboundBufferBytes, time), time.GetUtcNow());
         _connections[connection.Id] = connection;
         return connection;
     }
 
+    /// <summary>Gives a connection the credential that came after it opened (a WebSocket auth frame), counting it against its principal.</summary>
+    public void Authenticate(Connection connection, Caller caller)
+    {
+        if (caller.Name is { } principal && connection.Principal != principal && !Take(_perPrincipal, principal, options.MaxConnectionsPerPrincipal))
+        {
+            throw TooMany(principal);
+        }
+        if (connection.Principal is { } previous && previous != caller.Name)
+        {
+            Release(_perPrincipal, previous);
+        }
+        connection.Caller = caller;
+    }
+
+    private SwitchboardException TooMany(string principal) => new(ErrorCode.RateLimited,
+        $"'{principal}' already has {options.MaxConnectionsPerPrincipal} connections open, the most one principal may hold (Switchboard:Connections:MaxPerPrincipal); close some, or share one connection.") { RetryAfterSeconds = 5 };
+
     public async ValueTask CloseAsync(Connection connection)
     {
-        _connections.TryRemove(connection.Id, out _);
+        if (_connections.TryRemove(connection.Id, out _))
+        {
+            Release(_perAddress, connection.RemoteAddress ?? "");
+            if (connection.Principal is { } principal)
+            {
+                Release(_perPrincipal, principal);
+            }
+        }
         await connection.DisposeAsync();
+    }
+
+    private static bool Take(ConcurrentDictionary<string, int> counts, string key, int max)
+    {
+        while (true)
+        {
+            var current = counts.GetOrAdd(key, 0);
+            if (current >= max)
+            {
+                return false;
+            }
+            if (counts.TryUpdate(key, current + 1, current))
+            {
+                return true;
+            }
+        }
+    }
+
+    private static void Release(ConcurrentDictionary<string, int> counts, string key)
+    {
+        while (counts.TryGetValue(key, out var current))
+        {
+            if (current <= 1 ? counts.TryRemove(new KeyValuePair<string, int>(key, current)) : counts.TryUpdate(key, current - 1, current))
+            {
+                return;
+            }
+        }
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -44,6 +114,12 @@ internal sealed class ConnectionRegistry(ServerOptions options, TimeProvider tim
                     if (connection.Heartbeat is { } heartbeat && connection.Outbox.IdleFor >= options.Heartbeat)
                     {
                         connection.Outbox.Enqueue(heartbeat); // keeps proxies from closing an idle stream
+                    }
+                    if (connection.Caller.ExpiresAt is { } expires && time.GetUtcNow() >= expires && connection.CloseReason is null)
+                    {
+                        connection.Abort(ErrorCode.Unauthorized, connection.Caller.IsPending
+                            ? "No credentials came in time: send {\"auth\": {\"token\": \"…\"}} as the first frame, or connect with ?access_token= or an Authorization header."
+                            : $"The credential expired at {expires:yyyy-MM-ddTHH:mm:ssZ}. Reconnect with a fresh one (on /v1/ws, send an auth frame with a fresh token before it expires) and resume from your last position.");
                     }
                     var full = connection.Outbox.FullFor;
                     if (full >= options.SlowConsumerTimeout && connection.CloseReason is null)

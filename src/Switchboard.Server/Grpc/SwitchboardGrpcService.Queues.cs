@@ -3,6 +3,7 @@ using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Switchboard.Core;
+using Switchboard.Server.Auth;
 using Switchboard.Protocol.V1;
 using Switchboard.Server.Sessions;
 using ProtoQueueMessage = Switchboard.Protocol.V1.QueueMessage;
@@ -14,6 +15,7 @@ internal sealed partial class SwitchboardGrpcService
 {
     public async Task<SendReply> Send(SendRequest request, ServerCallContext context)
     {
+        Demand(context, Permission.Publish, request.Queue);
         var draft = new QueueDraft
         {
             Message = ProtoFrameCodec.Draft(request.Payload, request.Headers, "", request.ContentType),
@@ -28,6 +30,7 @@ internal sealed partial class SwitchboardGrpcService
     /// <summary>Leases messages as they become visible, keeping at most <c>max</c> (default 1) leased to this stream.</summary>
     public async Task Receive(ReceiveRequest request, IServerStreamWriter<ProtoQueueMessage> responses, ServerCallContext context)
     {
+        Demand(context, Permission.Consume, request.Queue);
         var credit = request.Max == 0 ? 1 : request.Max;
         if (credit is < 0 or > Hub.MaxReceive)
         {
@@ -72,12 +75,14 @@ internal sealed partial class SwitchboardGrpcService
 
     public async Task<LeaseReply> Ack(AckRequest request, ServerCallContext context)
     {
+        Demand(context, Permission.Consume, request.Queue);
         await Call(() => hub.AckAsync(request.Queue, MessageId(request.Id), request.Lease, CancellationToken.None));
         return new LeaseReply { Id = request.Id };
     }
 
     public async Task<LeaseReply> Nack(NackRequest request, ServerCallContext context)
     {
+        Demand(context, Permission.Consume, request.Queue);
         var nacked = await Call(() => hub.NackAsync(request.Queue, MessageId(request.Id), request.Lease, Seconds(request.DelaySeconds, "delay_seconds"), request.Error.Length > 0 ? request.Error : null, CancellationToken.None));
         return LeaseReply(request.Id, null, nacked);
     }
@@ -103,6 +108,7 @@ internal sealed partial class SwitchboardGrpcService
 
     public async Task<LeaseReply> Extend(ExtendRequest request, ServerCallContext context)
     {
+        Demand(context, Permission.Consume, request.Queue);
         var by = Seconds(request.LeaseSeconds, "lease_seconds");
         var until = await Call(() => hub.ExtendAsync(request.Queue, MessageId(request.Id), request.Lease, by, CancellationToken.None));
         return new LeaseReply { Id = request.Id, LeaseExpiresAt = Timestamp.FromDateTimeOffset(until) };
@@ -110,6 +116,7 @@ internal sealed partial class SwitchboardGrpcService
 
     public async Task<Reply> Request(RequestRequest request, ServerCallContext context)
     {
+        Demand(context, Permission.Publish, request.Queue);
         var timeout = Seconds(request.TimeoutSeconds, "timeout_seconds") ?? Hub.DefaultRequestWait;
         try
         {
@@ -136,6 +143,7 @@ internal sealed partial class SwitchboardGrpcService
 
     public async Task<Responded> Respond(ReplyRequest request, ServerCallContext context)
     {
+        await Call(() => context.GetHttpContext().Grants().DemandReplyAsync(hub, request.RequestId, Permission.Consume));
         await Call(() => hub.ReplyAsync(request.RequestId, ProtoFrameCodec.Draft(request.Payload, request.Headers, "", request.ContentType), request.Lease.Length > 0 ? request.Lease : null, CancellationToken.None));
         return new Responded { RequestId = request.RequestId };
     }
@@ -177,6 +185,19 @@ internal sealed partial class SwitchboardGrpcService
         < 0 => throw GrpcErrors.ToRpc(ErrorCode.InvalidRequest, $"{name} is {seconds}; it cannot be negative (delays 0 to 7 days, leases 1 s to 12 h)."),
         _ => TimeSpan.FromSeconds(Math.Min(seconds, 3650L * 24 * 3600)),
     };
+
+    /// <summary>PERMISSION_DENIED unless the caller's scopes allow <paramref name="permission"/> on <paramref name="name"/>.</summary>
+    private static void Demand(ServerCallContext context, Permission permission, string name)
+    {
+        try
+        {
+            context.GetHttpContext().Grants().Demand(permission, name);
+        }
+        catch (SwitchboardException ex)
+        {
+            throw GrpcErrors.ToRpc(ex);
+        }
+    }
 
     private static async Task<T> Call<T>(Func<Task<T>> call)
     {

@@ -1,6 +1,7 @@
 using Google.Protobuf;
 using Grpc.Core;
 using Switchboard.Core;
+using Switchboard.Server.Auth;
 using Switchboard.Protocol.V1;
 using Switchboard.Server.Connections;
 using Switchboard.Server.Sessions;
@@ -12,6 +13,10 @@ internal sealed partial class SwitchboardGrpcService
     /// <summary>Subscribe: messages as protobuf Message, encoded once per message and shared by every gRPC subscriber.</summary>
     public async Task Subscribe(SubscribeRequest request, IServerStreamWriter<Encoded> responses, ServerCallContext context)
     {
+        foreach (var topic in request.Topics)
+        {
+            Demand(context, Permission.Subscribe, topic);
+        }
         var connection = Open(context);
         try
         {
@@ -42,7 +47,7 @@ internal sealed partial class SwitchboardGrpcService
         try
         {
             var writing = WriteAsync(connection, responses, context, options.CloseGrace);
-            await using (var session = new FrameSession(hub, connection, ProtoFrameCodec.Instance))
+            await using (var session = new FrameSession(hub, connection, ProtoFrameCodec.Instance, authenticator, registry))
             {
                 try
                 {
@@ -73,7 +78,15 @@ internal sealed partial class SwitchboardGrpcService
             throw GrpcErrors.ToRpc(hub.State == HubState.Starting ? ErrorCode.NotReady : ErrorCode.ShuttingDown, "The hub is not accepting new streams right now; retry shortly (or on another node).");
         }
         var http = context.GetHttpContext();
-        var connection = registry.Open("grpc", http.User.Identity?.Name, http.Connection.RemoteIpAddress?.ToString());
+        Connection connection;
+        try
+        {
+            connection = registry.Open("grpc", http.Caller(), http.Connection.RemoteIpAddress?.ToString());
+        }
+        catch (SwitchboardException ex)
+        {
+            throw GrpcErrors.ToRpc(ex);
+        }
         connection.Own(context.CancellationToken.Register(connection.Close));
         connection.Own(hub.Stopping.Register(() => connection.Abort(ErrorCode.ShuttingDown, "The hub is shutting down; reconnect (to another node) and resume from your last position.")));
         return connection;

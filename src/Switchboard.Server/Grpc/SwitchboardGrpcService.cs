@@ -1,5 +1,6 @@
 using Grpc.Core;
 using Switchboard.Core;
+using Switchboard.Server.Auth;
 using Switchboard.Protocol.V1;
 using QueueMessage = Switchboard.Protocol.V1.QueueMessage;
 using Switchboard.Server.Connections;
@@ -11,13 +12,14 @@ namespace Switchboard.Server.Grpc;
 /// <c>switchboard.v1.Switchboard</c>: a thin adapter like every transport — decode (protobuf), ask the hub, encode.
 /// Streams run on the same connection model as WebSockets (bounded outbox, slow-consumer cut, drain).
 /// </summary>
-internal sealed partial class SwitchboardGrpcService(Hub hub, ConnectionRegistry registry, ServerOptions options)
+internal sealed partial class SwitchboardGrpcService(Hub hub, ConnectionRegistry registry, ServerOptions options, Authenticator authenticator)
 {
     public async Task<PublishReply> Publish(PublishRequest request, ServerCallContext context)
     {
         try
         {
             var command = ProtoFrameCodec.Publish(null, request);
+            Demand(context, Permission.Publish, command.Topic);
             var result = await hub.PublishAsync(command.Topic, command.Messages, command.IdempotencyKey, context.CancellationToken);
             return ProtoFrameCodec.ToReply(result, command.IsBatch);
         }
@@ -45,6 +47,7 @@ internal sealed partial class SwitchboardGrpcService(Hub hub, ConnectionRegistry
             await foreach (var request in requests.ReadAllAsync(context.CancellationToken))
             {
                 var command = ProtoFrameCodec.Publish(null, request);
+                context.GetHttpContext().Grants().Demand(Permission.Publish, command.Topic);
                 pending.Enqueue(hub.PublishAsync(command.Topic, command.Messages, command.IdempotencyKey, CancellationToken.None));
                 if (pending.Count >= InFlight)
                 {

@@ -52,6 +52,11 @@ internal static class Listeners
         });
     }
 
+    /// <summary>The addresses in <paramref name="urls"/> that are reachable from other machines (anything but loopback).</summary>
+    public static IReadOnlyList<string> BeyondLoopback(string urls)
+        => [.. urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Where(url => Parse(url).Host is var host && host != "localhost" && !(IPAddress.TryParse(host.Trim('[', ']'), out var ip) && IPAddress.IsLoopback(ip)))];
+
     /// <summary>Whether an address Kestrel reports is one of the public ones (not the internal HTTP/2 socket).</summary>
     public static bool IsPublic(string address) => !address.StartsWith("http://unix:", StringComparison.Ordinal);
 

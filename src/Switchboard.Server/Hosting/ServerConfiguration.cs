@@ -9,7 +9,7 @@ namespace Switchboard.Server;
 /// variables, a <c>--config</c> file, command-line options), naming the key and the accepted values when one is wrong.
 /// Durations accept <c>30s</c>, <c>2m</c>, <c>7d</c> or ISO 8601.
 /// </summary>
-public static class ServerConfiguration
+public static partial class ServerConfiguration
 {
     /// <summary>The configuration section.</summary>
     public const string Section = "Switchboard";
@@ -32,6 +32,9 @@ public static class ServerConfiguration
         options.SlowConsumerTimeout = Duration(section, "Connections:SlowConsumerTimeout", options.SlowConsumerTimeout);
         options.Heartbeat = Duration(section, "Connections:Heartbeat", options.Heartbeat);
         options.CloseGrace = Duration(section, "Connections:CloseGrace", options.CloseGrace);
+        options.MaxConnectionsPerAddress = (int)Long(section, "Connections:MaxPerAddress", options.MaxConnectionsPerAddress, 1, 1_000_000);
+        options.MaxConnectionsPerPrincipal = (int)Long(section, "Connections:MaxPerPrincipal", options.MaxConnectionsPerPrincipal, 1, 1_000_000);
+        options.AuthTimeout = Duration(section, "Auth:Timeout", options.AuthTimeout);
 
         hub.MaxMessageBytes = Long(section, "MaxMessageBytes", hub.MaxMessageBytes, 1, 64L * 1024 * 1024);
         hub.MaxBatchMessages = (int)Long(section, "MaxBatchMessages", hub.MaxBatchMessages, 1, 100_000);
@@ -47,23 +50,8 @@ public static class ServerConfiguration
             Limit(section, "Topics:Retention:MaxAge", defaults.MaxAge, k => Duration(section, k, TimeSpan.Zero)),
             Limit(section, "Topics:Retention:MaxBytes", defaults.MaxBytes, k => NullableLong(section, k)));
 
-        foreach (var child in section.GetSection("Auth:ApiKeys").GetChildren())
-        {
-            var key = new ApiKeyOptions { Name = child["Name"] ?? child.Key, Hash = child["Hash"], Key = child["Key"] };
-            if (key.Hash is null == key.Key is null)
-            {
-                throw new InvalidOperationException($"{child.Path}: set exactly one of Hash (SHA-256 of the key, 64 hex digits) or Key.");
-            }
-            if (key.Hash is { } hash && (hash.Length != 64 || !hash.All(char.IsAsciiHexDigit)))
-            {
-                throw new InvalidOperationException($"{child.Path}:Hash must be the key's SHA-256 as 64 hex digits.");
-            }
-            if (key.Key is { Length: < 16 })
-            {
-                throw new InvalidOperationException($"{child.Path}:Key is shorter than 16 characters; use a long random key.");
-            }
-            options.ApiKeys.Add(key);
-        }
+        options.Insecure = Bool(section, "Insecure", options.Insecure);
+        AuthConfiguration.Read(section.GetSection("Auth"), options.Auth);
 
         try
         {
@@ -100,7 +88,7 @@ public static class ServerConfiguration
             : throw new InvalidOperationException($"{Section}:{key} is '{text}'; use one of: {string.Join(", ", System.Enum.GetNames<T>()).ToLowerInvariant()}.");
     }
 
-    private static bool Bool(IConfiguration section, string key, bool fallback)
+    internal static bool Bool(IConfiguration section, string key, bool fallback)
     {
         var text = section[key];
         if (string.IsNullOrEmpty(text))
@@ -127,7 +115,7 @@ public static class ServerConfiguration
         return value;
     }
 
-    private static TimeSpan Duration(IConfiguration section, string key, TimeSpan fallback)
+    internal static TimeSpan Duration(IConfiguration section, string key, TimeSpan fallback)
     {
         var text = section[key];
         if (string.IsNullOrEmpty(text))

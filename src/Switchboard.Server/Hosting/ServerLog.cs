@@ -26,6 +26,12 @@ internal static partial class ServerLog
     [LoggerMessage(EventId = 3006, Level = LogLevel.Warning, Message = "API key {Name} is configured in plain text; store its SHA-256 hash instead (switchboard keys hash)")]
     public static partial void PlainTextKey(ILogger logger, string name);
 
-    [LoggerMessage(EventId = 3007, Level = LogLevel.Warning, Message = "Authentication is off: no API keys are configured, so anyone who can reach the hub can use it")]
-    public static partial void AuthOff(ILogger logger);
+    [LoggerMessage(EventId = 3007, Level = LogLevel.Warning, Message = "Authentication is off (no Switchboard:Auth credentials): anyone who can reach the hub can use it; {Exposure}")]
+    public static partial void AuthOff(ILogger logger, string exposure);
+
+    [LoggerMessage(EventId = 3008, Level = LogLevel.Warning, Message = "API key {Name} has no Scopes: it can authenticate but do nothing (give it e.g. admin or publish:orders.>)")]
+    public static partial void KeyWithoutScopes(ILogger logger, string name);
+
+    [LoggerMessage(EventId = 3009, Level = LogLevel.Warning, Message = "JWTs are accepted for any {Claim}: set Switchboard:Auth:Jwt:Issuer and Audience so tokens minted for other services are refused")]
+    public static partial void JwtUnbound(ILogger logger, string claim);
 }

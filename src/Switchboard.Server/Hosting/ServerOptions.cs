@@ -57,19 +57,21 @@ public sealed class ServerOptions
     /// </summary>
     public TimeSpan Heartbeat { get; set; } = TimeSpan.FromSeconds(15);
 
-    /// <summary>API keys; none = authentication off.</summary>
-    public List<ApiKeyOptions> ApiKeys { get; } = [];
-}
+    /// <summary>
+    /// Connections one client address may hold at once (every transport). 10,000: far beyond any one browser or service,
+    /// while one misbehaving host cannot take every file descriptor of the process.
+    /// </summary>
+    public int MaxConnectionsPerAddress { get; set; } = 10_000;
 
-/// <summary>One API key.</summary>
-public sealed class ApiKeyOptions
-{
-    /// <summary>A name for logs and audit (who called).</summary>
-    public string Name { get; set; } = "";
+    /// <summary>Connections one principal (API key or token subject) may hold at once. 10,000, for the same reason.</summary>
+    public int MaxConnectionsPerPrincipal { get; set; } = 10_000;
 
-    /// <summary>The key's SHA-256 as 64 hex digits (preferred: the key itself is never stored).</summary>
-    public string? Hash { get; set; }
+    /// <summary>How long a WebSocket client that did not authenticate with the upgrade has to send its auth frame. 10 s.</summary>
+    public TimeSpan AuthTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>The key in plain text (accepted for development; a warning is logged).</summary>
-    public string? Key { get; set; }
+    /// <summary>Authentication: API keys and JWTs; none = off (and the hub listens on loopback only).</summary>
+    public AuthOptions Auth { get; } = new();
+
+    /// <summary>Listen beyond loopback without authentication (<c>--insecure</c>): refused at start otherwise.</summary>
+    public bool Insecure { get; set; }
 }

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Switchboard.Core;
+using Switchboard.Server.Auth;
 using Switchboard.Server.Connections;
 using Switchboard.Server.OpenApi;
 using Switchboard.Server.Rest.Json;
@@ -56,6 +57,7 @@ internal static class ConnectionsEndpoints
                     w.WriteEndObject();
                 }, r => r.Headers.CacheControl = "no-store");
             })
+            .RequiresAdmin("list connections", audit: false)
             .WithTags("Connections").WithName("ListConnections").WithSummary("Live connections on this node, on every transport, with their subscriptions")
             .Produces<ConnectionListSchema>();
 
@@ -84,6 +86,7 @@ internal static class ConnectionsEndpoints
                     w.WriteEndObject();
                 }, r => r.Headers.CacheControl = "no-store");
             })
+            .Requires(Permission.Subscribe, "topic")
             .WithTags("Presence").WithName("GetPresence")
             .WithSummary("Who is subscribed to a topic now (limit=0 counts without listing); joins and leaves are published on $presence.{topic}")
             .Produces<PresenceSchema>().ProducesProblem(400);

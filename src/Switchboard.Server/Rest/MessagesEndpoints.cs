@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Net.Http.Headers;
 using Switchboard.Core;
 using Switchboard.Core.Engines;
+using Switchboard.Server.Auth;
 using Switchboard.Server.OpenApi;
 using Switchboard.Server.Rest.Json;
 using Switchboard.Server.Rest.Parsing;
@@ -18,7 +19,7 @@ internal static class MessagesEndpoints
     {
         var messages = v1.MapGroup("/topics/{topic}/messages").WithTags("Messages");
 
-        messages.MapPost("", Publish)
+        messages.MapPost("", Publish).Requires(Permission.Publish, "topic")
             .WithName("Publish").WithSummary("Publish one message or a batch")
             .WithDescription("""
                 application/json: {"payload": <any JSON>, "headers": {…}, "key": "…"} or {"messages": [ … ]} (one transaction).
@@ -29,7 +30,7 @@ internal static class MessagesEndpoints
             .DocumentBody<EnvelopeSchema, PublishBatchSchema>(required: true, "application/json", "application/octet-stream", "text/plain")
             .DocumentResponse<PublishedSchema, PublishedBatchSchema>(201).ProducesProblem(400).ProducesProblem(404).ProducesProblem(413).ProducesProblem(415).ProducesProblem(422).ProducesProblem(503);
 
-        messages.MapMethods("", [HttpMethods.Get, HttpMethods.Head], History)
+        messages.MapMethods("", [HttpMethods.Get, HttpMethods.Head], History).Requires(Permission.Subscribe, "topic")
             .WithName("ReadMessages").WithSummary("Read history; poll; long-poll")
             .WithDescription("""
                 Messages after the position after= (an offset, or epoch:offset as returned in next), up to limit=.
@@ -38,12 +39,12 @@ internal static class MessagesEndpoints
                 """)
             .Produces<HistorySchema>().ProducesProblem(400).ProducesProblem(404).ProducesProblem(409);
 
-        messages.MapMethods("/{offset}", [HttpMethods.Get, HttpMethods.Head], One)
+        messages.MapMethods("/{offset}", [HttpMethods.Get, HttpMethods.Head], One).Requires(Permission.Subscribe, "topic")
             .WithName("ReadMessage").WithSummary("Read one message")
             .WithDescription("Messages are immutable: strong ETag and a long Cache-Control. Add epoch= to be sure of the incarnation.")
             .Produces<MessageSchema>().Produces(304).ProducesProblem(400).ProducesProblem(404).ProducesProblem(409).ProducesProblem(410);
 
-        messages.MapMethods("/{offset}/payload", [HttpMethods.Get, HttpMethods.Head], Payload)
+        messages.MapMethods("/{offset}/payload", [HttpMethods.Get, HttpMethods.Head], Payload).Requires(Permission.Subscribe, "topic")
             .WithName("ReadMessagePayload").WithSummary("Read one message's payload as raw bytes, with its own Content-Type")
             .DocumentRawResponse(200, "The payload's bytes, with the message's contentType as Content-Type.")
             .Produces(304).ProducesProblem(400).ProducesProblem(404).ProducesProblem(409).ProducesProblem(410);

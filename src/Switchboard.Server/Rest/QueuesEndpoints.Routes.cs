@@ -1,6 +1,8 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Switchboard.Core;
+using Switchboard.Server.Auth;
 using Switchboard.Server.OpenApi;
 
 namespace Switchboard.Server.Rest;
@@ -18,15 +20,15 @@ internal static partial class QueuesEndpoints
         queues.MapMethods("", [HttpMethods.Get, HttpMethods.Head], List).WithName("ListQueues").WithSummary("List queues (prefix=, limit=, cursor=)")
             .WithDescription("Queues in name order, with their settings and counts. Page with limit= and the opaque cursor= from the previous page's next.")
             .Produces<QueueListSchema>().ProducesProblem(400);
-        queues.MapPut("/{queue}", Put).WithName("PutQueue").WithSummary("Create a queue or replace its settings (lease, maxAttempts, backoff)")
+        queues.MapPut("/{queue}", Put).RequiresAdmin("put queue").WithName("PutQueue").WithSummary("Create a queue or replace its settings (lease, maxAttempts, backoff)")
             .WithDescription("Idempotent: 201 (with Location) when created, 200 when replaced. Settings left out take the defaults; an empty body is all defaults. Messages are kept.")
             .DocumentBody<QueueConfigSchema>(required: false, JsonType)
             .Produces<QueueSchema>(201).Produces<QueueSchema>().ProducesProblem(400).ProducesProblem(413).ProducesProblem(415).ProducesProblem(422);
-        queues.MapMethods("/{queue}", [HttpMethods.Get, HttpMethods.Head], Get).WithName("GetQueue").WithSummary("A queue's settings and counts (ready, leased, delayed, dead)")
+        queues.MapMethods("/{queue}", [HttpMethods.Get, HttpMethods.Head], Get).RequiresAny("queue").WithName("GetQueue").WithSummary("A queue's settings and counts (ready, leased, delayed, dead)")
             .Produces<QueueSchema>().ProducesProblem(400).ProducesProblem(404);
-        queues.MapDelete("/{queue}", Delete).WithName("DeleteQueue").WithSummary("Delete a queue, its messages, dead letters and bindings")
+        queues.MapDelete("/{queue}", Delete).RequiresAdmin("delete queue").WithName("DeleteQueue").WithSummary("Delete a queue, its messages, dead letters and bindings")
             .Produces(204).ProducesProblem(400).ProducesProblem(404);
-        queues.MapPost("/{queue}/messages", Send).WithName("Send")
+        queues.MapPost("/{queue}/messages", Send).Requires(Permission.Publish, "queue").WithName("Send")
             .WithSummary("Send one message or a batch ({\"payload\": …} or {\"messages\": [ … ]}); ?delay=SECONDS; Idempotency-Key")
             .WithDescription("""
                 application/json: {"payload": <any JSON>, "headers": {…}, "key": "…"} or {"messages": [ … ]} (one transaction, consecutive ids).
@@ -36,40 +38,40 @@ internal static partial class QueuesEndpoints
                 """)
             .DocumentBody<EnvelopeSchema, QueueBatchSchema>(required: true, JsonType, OctetType, TextType)
             .Produces<EnqueuedSchema>(201).ProducesProblem(400).ProducesProblem(404).ProducesProblem(413).ProducesProblem(415).ProducesProblem(422).ProducesProblem(503);
-        queues.MapPost("/{queue}/receive", Receive).WithName("Receive")
+        queues.MapPost("/{queue}/receive", Receive).Requires(Permission.Consume, "queue").WithName("Receive")
             .WithSummary("Lease up to max= messages (default 1) for lease= seconds (default: the queue's); wait= holds the request until one is visible")
             .WithDescription("No body. max= 1 to 1000; lease= 1s to 12h; wait= up to the hub's longest wait (60s by default). An empty messages array means nothing was visible. Ack, nack or extend each message with its id and lease before leaseExpiresAt, or it is delivered again.")
             .Produces<ReceivedSchema>().ProducesProblem(400).ProducesProblem(404);
-        queues.MapPost("/{queue}/messages/{id}/ack", Ack).WithName("Ack").WithSummary("Done: the message is deleted. Body {\"lease\": \"…\"}")
+        queues.MapPost("/{queue}/messages/{id}/ack", Ack).Requires(Permission.Consume, "queue").WithName("Ack").WithSummary("Done: the message is deleted. Body {\"lease\": \"…\"}")
             .WithDescription("409 lease-mismatch: the token is not the message's current lease (acked already, redelivered to someone else, never existed); 409 lease-expired: the lease ran out.")
             .DocumentBody<AckSchema>(required: true, JsonType)
             .Produces(204).ProducesProblem(400).ProducesProblem(404).ProducesProblem(409).ProducesProblem(413).ProducesProblem(415).ProducesProblem(422);
-        queues.MapPost("/{queue}/messages/{id}/nack", Nack).WithName("Nack").WithSummary("Give it back: {\"lease\", \"delay\"?, \"error\"?}; dead-lettered on its last attempt")
+        queues.MapPost("/{queue}/messages/{id}/nack", Nack).Requires(Permission.Consume, "queue").WithName("Nack").WithSummary("Give it back: {\"lease\", \"delay\"?, \"error\"?}; dead-lettered on its last attempt")
             .WithDescription("Redelivered after delay (default: the queue's backoff), or moved to the dead letters when it was the last attempt. 409 as for ack.")
             .DocumentBody<NackSchema>(required: true, JsonType)
             .Produces<NackedSchema>().ProducesProblem(400).ProducesProblem(404).ProducesProblem(409).ProducesProblem(413).ProducesProblem(415).ProducesProblem(422);
-        queues.MapPost("/{queue}/messages/{id}/extend", Extend).WithName("Extend").WithSummary("Extend the lease: {\"lease\", \"extendBy\"?}")
+        queues.MapPost("/{queue}/messages/{id}/extend", Extend).Requires(Permission.Consume, "queue").WithName("Extend").WithSummary("Extend the lease: {\"lease\", \"extendBy\"?}")
             .WithDescription("The lease then runs extendBy from now (default: the queue's lease). 409 as for ack.")
             .DocumentBody<ExtendSchema>(required: true, JsonType)
             .Produces<ExtendedSchema>().ProducesProblem(400).ProducesProblem(404).ProducesProblem(409).ProducesProblem(413).ProducesProblem(415).ProducesProblem(422);
-        queues.MapGet("/{queue}/dead-letters", DeadLetters).WithName("ListDeadLetters").WithSummary("Dead letters with their reasons (after=, limit=)")
+        queues.MapGet("/{queue}/dead-letters", DeadLetters).Requires(Permission.Consume, "queue").WithName("ListDeadLetters").WithSummary("Dead letters with their reasons (after=, limit=)")
             .Produces<DeadLetterPageSchema>().ProducesProblem(400).ProducesProblem(404);
-        queues.MapPost("/{queue}/dead-letters/redrive", RedriveAll).WithName("RedriveAll").WithSummary("Put every dead letter back into the queue")
+        queues.MapPost("/{queue}/dead-letters/redrive", RedriveAll).RequiresAdmin("redrive all dead letters").WithName("RedriveAll").WithSummary("Put every dead letter back into the queue")
             .Produces<RedrivenSchema>().ProducesProblem(400).ProducesProblem(404);
-        queues.MapPost("/{queue}/dead-letters/purge", Purge).WithName("PurgeDeadLetters").WithSummary("Delete every dead letter")
+        queues.MapPost("/{queue}/dead-letters/purge", Purge).RequiresAdmin("purge dead letters").WithName("PurgeDeadLetters").WithSummary("Delete every dead letter")
             .Produces<PurgedSchema>().ProducesProblem(400).ProducesProblem(404);
-        queues.MapPost("/{queue}/dead-letters/{id}/redrive", RedriveOne).WithName("Redrive").WithSummary("Put one dead letter back into the queue")
+        queues.MapPost("/{queue}/dead-letters/{id}/redrive", RedriveOne).RequiresAdmin("redrive a dead letter").WithName("Redrive").WithSummary("Put one dead letter back into the queue")
             .WithDescription("404 queue-not-found, or message-not-found when the queue has no dead letter with that id.")
             .Produces<RedrivenSchema>().ProducesProblem(400).ProducesProblem(404);
-        queues.MapGet("/{queue}/bindings", Bindings).WithName("ListBindings").WithSummary("The topics (or patterns) feeding this queue")
+        queues.MapGet("/{queue}/bindings", Bindings).Requires(Permission.Consume, "queue").WithName("ListBindings").WithSummary("The topics (or patterns) feeding this queue")
             .Produces<BindingListSchema>().ProducesProblem(400).ProducesProblem(404);
-        queues.MapPut("/{queue}/bindings/{pattern}", Bind).WithName("Bind").WithSummary("Feed the queue with every message published to a topic or pattern (durable pub/sub)")
+        queues.MapPut("/{queue}/bindings/{pattern}", Bind).RequiresAdmin("bind a topic to a queue").WithName("Bind").WithSummary("Feed the queue with every message published to a topic or pattern (durable pub/sub)")
             .WithDescription("No body. 201 when added, 200 when it was there already. A missing queue is created with the defaults (404 queue-not-found instead when the hub does not create queues on first send).")
             .Produces<BindingSchema>(201).Produces<BindingSchema>().ProducesProblem(400).ProducesProblem(404);
-        queues.MapDelete("/{queue}/bindings/{pattern}", Unbind).WithName("Unbind").WithSummary("Stop feeding the queue from a topic or pattern")
+        queues.MapDelete("/{queue}/bindings/{pattern}", Unbind).RequiresAdmin("unbind a topic from a queue").WithName("Unbind").WithSummary("Stop feeding the queue from a topic or pattern")
             .WithDescription("404 binding-not-found when the queue has no such binding.")
             .Produces(204).ProducesProblem(400).ProducesProblem(404);
-        queues.MapPost("/{queue}/requests", Request).WithName("Request")
+        queues.MapPost("/{queue}/requests", Request).Requires(Permission.Publish, "queue").WithName("Request")
             .WithSummary("Request/reply: 200 with the reply within timeout= seconds (default 30) or 504; timeout=0 or Prefer: respond-async answers 202 + Location of the reply")
             .WithDescription("""
                 One message (the body as for send, not a batch); the responder receives it with replyTo and answers with POST /v1/replies/{replyTo}.

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Net.Http.Headers;
 using Switchboard.Core;
 using Switchboard.Core.Engines;
+using Switchboard.Server.Auth;
 using Switchboard.Server.Rest.Json;
 using Switchboard.Server.Rest.Parsing;
 
@@ -18,13 +19,14 @@ internal static partial class QueuesEndpoints
 {
     private static async Task<IResult> List(HttpRequest request, Hub hub, string? prefix, string? limit, string? cursor)
     {
+        var grants = request.HttpContext.Grants();
         var page = await hub.ListQueuesAsync(prefix, QueryValues.DecodeCursor(cursor), QueryValues.Limit(limit, 100, Hub.MaxListLimit), request.HttpContext.RequestAborted);
         var next = page.NextAfter is { } after ? QueryValues.EncodeCursor(after) : null;
         return new JsonResult(200, writer =>
         {
             writer.WriteStartObject();
             writer.WriteStartArray("queues");
-            foreach (var queue in page.Queues)
+            foreach (var queue in page.Queues.Where(q => grants.AllowsAny(q.Name)))
             {
                 QueueJson.WriteQueue(writer, queue);
             }
@@ -261,8 +263,10 @@ internal static partial class QueuesEndpoints
         var sse = request.Headers.Accept.ToString().Contains("text/event-stream", StringComparison.OrdinalIgnoreCase);
         if (sse)
         {
+            await request.HttpContext.Grants().DemandReplyAsync(hub, id, Permission.Publish);
             return new ReplyStream(hub, id);
         }
+        await request.HttpContext.Grants().DemandReplyAsync(hub, id, Permission.Publish);
         var slot = await hub.WaitForReplyAsync(id, QueryValues.Wait(wait, hub.Options.MaxWait), request.HttpContext.RequestAborted);
         return ReplyResult(slot);
     }
@@ -289,6 +293,7 @@ internal static partial class QueuesEndpoints
         {
             throw new SwitchboardException(ErrorCode.InvalidRequest, "A reply is one message: send {\"payload\": …}, not a batch.");
         }
+        await request.HttpContext.Grants().DemandReplyAsync(hub, id, Permission.Consume);
         await hub.ReplyAsync(id, drafts.Drafts[0], lease, CancellationToken.None);
         return Results.NoContent();
     }

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Net.Http.Headers;
 using Switchboard.Core;
+using Switchboard.Server.Auth;
 using Switchboard.Server.OpenApi;
 using Switchboard.Server.Rest.Json;
 using Switchboard.Server.Rest.Parsing;
@@ -21,23 +22,23 @@ internal static class TopicsEndpoints
             .WithDescription("Topics in name order. Filter with prefix=, page with limit= and the opaque cursor= from the previous page's next.")
             .Produces<TopicListSchema>().ProducesProblem(400);
 
-        topics.MapPut("/{topic}", Put)
+        topics.MapPut("/{topic}", Put).RequiresAdmin("put topic")
             .WithName("PutTopic").WithSummary("Create a topic or replace its configuration")
             .WithDescription("Idempotent: 201 when created, 200 when replaced. Limits left out take the server's defaults; null means no limit. Messages and epoch are kept.")
             .DocumentBody<TopicConfigSchema>(required: false, "application/json")
             .Produces<TopicSchema>(201).Produces<TopicSchema>().ProducesProblem(400).ProducesProblem(413).ProducesProblem(415).ProducesProblem(422);
 
-        topics.MapMethods("/{topic}", [HttpMethods.Get, HttpMethods.Head], Get)
+        topics.MapMethods("/{topic}", [HttpMethods.Get, HttpMethods.Head], Get).RequiresAny("topic")
             .WithName("GetTopic").WithSummary("Read a topic's configuration and statistics")
             .WithDescription("Carries an ETag; send it back in If-None-Match to get 304 Not Modified while nothing changed.")
             .Produces<TopicSchema>().Produces(304).ProducesProblem(404);
 
-        topics.MapPatch("/{topic}", Patch)
+        topics.MapPatch("/{topic}", Patch).RequiresAdmin("patch topic")
             .WithName("PatchTopic").WithSummary("Change part of a topic's configuration (JSON merge patch, RFC 7396)")
             .DocumentBody<TopicConfigSchema>(required: true, "application/merge-patch+json")
             .Produces<TopicSchema>().ProducesProblem(400).ProducesProblem(404).ProducesProblem(413).ProducesProblem(415).ProducesProblem(422);
 
-        topics.MapDelete("/{topic}", Delete)
+        topics.MapDelete("/{topic}", Delete).RequiresAdmin("delete topic")
             .WithName("DeleteTopic").WithSummary("Delete a topic and its history")
             .WithDescription("204, then 404. A topic created again under the same name is a new incarnation (new epoch).")
             .Produces(204).ProducesProblem(404);
@@ -45,13 +46,14 @@ internal static class TopicsEndpoints
 
     private static async Task<IResult> List(HttpRequest request, Hub hub, string? prefix, string? limit, string? cursor)
     {
+        var grants = request.HttpContext.Grants();
         var page = await hub.ListTopicsAsync(prefix, QueryValues.DecodeCursor(cursor), QueryValues.Limit(limit, 100, Hub.MaxListLimit), request.HttpContext.RequestAborted);
         var next = page.NextAfterName is { } after ? QueryValues.EncodeCursor(after) : null;
         return new JsonResult(200, writer =>
         {
             writer.WriteStartObject();
             writer.WriteStartArray("topics");
-            foreach (var topic in page.Topics)
+            foreach (var topic in page.Topics.Where(t => grants.AllowsAny(t.Name)))
             {
                 TopicJson.Write(writer, topic);
             }

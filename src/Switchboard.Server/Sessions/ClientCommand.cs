@@ -15,6 +15,9 @@ internal sealed record UnsubscribeCommand(string? Id, string? SubscriptionId, IR
 
 internal sealed record PingCommand(string? Id) : ClientCommand(Id);
 
+/// <summary>A credential sent over the connection: the first frame (browsers), or a refresh before it expires.</summary>
+internal sealed record AuthCommand(string? Id, string Token) : ClientCommand(Id);
+
 /// <summary>A frame kind this version of the hub does not serve.</summary>
 internal sealed record UnsupportedCommand(string? Id, string Kind) : ClientCommand(Id);
 

@@ -2,6 +2,7 @@ using System.Threading.Channels;
 using Switchboard.Core;
 using Switchboard.Core.Delivery;
 using Switchboard.Core.Engines;
+using Switchboard.Server.Auth;
 using Switchboard.Server.Connections;
 
 namespace Switchboard.Server.Sessions;
@@ -26,15 +27,19 @@ internal sealed class FrameSession : IAsyncDisposable
     private readonly Hub _hub;
     private readonly Connection _connection;
     private readonly IFrameCodec _codec;
+    private readonly Authenticator _authenticator;
+    private readonly ConnectionRegistry _registry;
     // Created on the first publish: a connection that only subscribes (most of them) never pays for it.
     private Channel<PendingPublish>? _pending;
     private Task _acknowledger = Task.CompletedTask;
 
-    public FrameSession(Hub hub, Connection connection, IFrameCodec codec)
+    public FrameSession(Hub hub, Connection connection, IFrameCodec codec, Authenticator authenticator, ConnectionRegistry registry)
     {
+        _registry = registry;
         _hub = hub;
         _connection = connection;
         _codec = codec;
+        _authenticator = authenticator;
     }
 
     /// <summary>Handles one complete client frame.</summary>
@@ -50,14 +55,30 @@ internal sealed class FrameSession : IAsyncDisposable
             Answer(_codec.Error(ex.Id, ex.Error));
             return;
         }
+        if (command is AuthCommand auth)
+        {
+            await AuthenticateAsync(auth);
+            return;
+        }
+        var grants = _connection.Caller.Grants;
+        if (_connection.Caller.IsPending)
+        {
+            _connection.Abort(ErrorCode.Unauthorized, "This hub requires credentials: send {\"auth\": {\"token\": \"<API key or JWT>\"}} as the first frame, or connect with ?access_token= or an Authorization header.");
+            return;
+        }
         try
         {
             switch (command)
             {
                 case PublishCommand publish:
+                    grants.Demand(Permission.Publish, publish.Topic);
                     await PublishAsync(publish, cancellationToken);
                     break;
                 case SubscribeCommand subscribe:
+                    foreach (var topic in subscribe.Topics)
+                    {
+                        grants.Demand(Permission.Subscribe, topic);
+                    }
                     await SubscribeAsync(subscribe, cancellationToken);
                     break;
                 case UnsubscribeCommand unsubscribe:
@@ -70,18 +91,23 @@ internal sealed class FrameSession : IAsyncDisposable
                     Answer(_codec.Error(unsupported.Id, new SwitchboardException(ErrorCode.Unsupported, $"'{unsupported.Kind}' frames are not offered by this hub.")));
                     break;
                 case SendCommand send:
+                    grants.Demand(Permission.Publish, send.Queue);
                     Answer(_codec.Sent(send.Id, await _hub.SendAsync(send.Queue, [send.Message], send.Delay, send.IdempotencyKey, CancellationToken.None)));
                     break;
                 case ReceiveCommand receive:
+                    grants.Demand(Permission.Consume, receive.Queue);
                     StartConsumer(receive);
                     break;
                 case SettleCommand settle:
+                    grants.Demand(Permission.Consume, settle.Queue);
                     await SettleAsync(settle);
                     break;
                 case RequestCommand request:
+                    grants.Demand(Permission.Publish, request.Queue);
                     await RequestAsync(request);
                     break;
                 case ReplyCommand reply:
+                    await grants.DemandReplyAsync(_hub, reply.RequestId, Permission.Consume);
                     await _hub.ReplyAsync(reply.RequestId, reply.Message, reply.Lease, CancellationToken.None);
                     Answer(_codec.Responded(reply.Id, reply.RequestId));
                     break;
@@ -91,6 +117,50 @@ internal sealed class FrameSession : IAsyncDisposable
         {
             Answer(_codec.Error(command.Id, ex));
         }
+    }
+
+    /// <summary>
+    /// The credential over the connection: the first frame of a client that could not send it with the upgrade, or a
+    /// refresh before the current one expires. A bad first credential ends the connection (4401); a bad refresh is
+    /// answered with an error and the connection keeps its current one until it expires.
+    /// </summary>
+    private async ValueTask AuthenticateAsync(AuthCommand auth)
+    {
+        if (!_authenticator.Enabled)
+        {
+            Answer(_codec.Authenticated(auth.Id, Caller.Anonymous));
+            return;
+        }
+        var pending = _connection.Caller.IsPending;
+        var outcome = await _authenticator.AuthenticateAsync(auth.Token);
+        if (outcome.Caller is not { } caller)
+        {
+            if (pending)
+            {
+                _connection.Abort(ErrorCode.Unauthorized, outcome.Failure!);
+            }
+            else
+            {
+                Answer(_codec.Error(auth.Id, new SwitchboardException(ErrorCode.Unauthorized, outcome.Failure! + " The connection keeps its current credential until it expires.")));
+            }
+            return;
+        }
+        if (!pending && caller.Name != _connection.Caller.Name)
+        {
+            Answer(_codec.Error(auth.Id, new SwitchboardException(ErrorCode.Forbidden,
+                $"This connection acts as '{_connection.Caller.Name}'; a refresh must be for the same principal (this credential is '{caller.Name}'). Open another connection to act as someone else.")));
+            return;
+        }
+        try
+        {
+            _registry.Authenticate(_connection, caller);
+        }
+        catch (SwitchboardException ex)
+        {
+            _connection.Abort(ex.Code, ex.Message);
+            return;
+        }
+        Answer(_codec.Authenticated(auth.Id, caller));
     }
 
     private async ValueTask PublishAsync(PublishCommand publish, CancellationToken cancellationToken)

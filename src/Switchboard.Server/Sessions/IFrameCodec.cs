@@ -26,6 +26,7 @@ internal interface IFrameCodec
     OutboundFrame Notice(string subscriptionId, SubscriptionNotice notice);
     OutboundFrame Error(string? id, SwitchboardException error);
     OutboundFrame Pong(string? id);
+    OutboundFrame Authenticated(string? id, Auth.Caller caller);
     OutboundFrame Sent(string? id, EnqueueResult result);
     OutboundFrame QueueMessage(string? id, QueueMessage message);
     OutboundFrame Settled(string? id, long messageId, DateTimeOffset? leaseExpiresAt, NackResult? nacked = null);

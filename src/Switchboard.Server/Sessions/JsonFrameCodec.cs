@@ -18,7 +18,7 @@ namespace Switchboard.Server.Sessions;
 internal sealed partial class JsonFrameCodec : IFrameCodec
 {
     /// <summary>Every kind of client frame, as refusals name them.</summary>
-    internal const string ClientKinds = "publish, subscribe, unsubscribe, ping, send, receive, ack, nack, extend, request, reply";
+    internal const string ClientKinds = "auth, publish, subscribe, unsubscribe, ping, send, receive, ack, nack, extend, request, reply";
 
     public static readonly JsonFrameCodec Instance = new();
 
@@ -68,6 +68,7 @@ internal sealed partial class JsonFrameCodec : IFrameCodec
                     "subscribe" => ReadSubscribe(ref reader),
                     "unsubscribe" => ReadUnsubscribe(ref reader),
                     "ping" => Skip(ref reader, new PingCommand(null)),
+                    "auth" => ReadAuth(ref reader),
                     "send" or "request" or "reply" => ReadMessageFrame(name, ref reader, frame),
                     "receive" => ReadReceive(ref reader),
                     "ack" or "nack" or "extend" => ReadSettle(name, ref reader),
@@ -340,6 +341,49 @@ internal sealed partial class JsonFrameCodec : IFrameCodec
     });
 
     public OutboundFrame Pong(string? id) => Frame(id, "pong", _ => { });
+
+    public OutboundFrame Authenticated(string? id, Auth.Caller caller) => Frame(id, "authenticated", w =>
+    {
+        w.WriteString("principal", caller.Name);
+        w.WriteStartArray("scopes");
+        foreach (var scope in caller.Grants.Scopes)
+        {
+            w.WriteStringValue(scope);
+        }
+        w.WriteEndArray();
+        if (caller.ExpiresAt is { } expires)
+        {
+            w.WriteString("expiresAt", expires);
+        }
+    });
+
+    /// <summary><c>{"auth": {"token": "…"}}</c>.</summary>
+    private static AuthCommand ReadAuth(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            throw Invalid("\"auth\" is an object: {\"auth\": {\"token\": \"<API key or JWT>\"}}.");
+        }
+        string? token = null;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var name = reader.GetString();
+            reader.Read();
+            if (name == "token" && reader.TokenType == JsonTokenType.String)
+            {
+                token = reader.GetString();
+            }
+            else if (name == "token")
+            {
+                throw Invalid("auth.token must be a string: the API key or the JWT.");
+            }
+            else
+            {
+                reader.Skip();
+            }
+        }
+        return string.IsNullOrEmpty(token) ? throw Invalid("auth needs \"token\": the API key or the JWT.") : new AuthCommand(null, token);
+    }
 
     private static OutboundFrame Frame(string? id, string kind, Action<Utf8JsonWriter> body)
     {

@@ -42,6 +42,7 @@ internal sealed class ProtoFrameCodec : IFrameCodec
                 ClientFrame.KindOneofCase.Subscribe => new SubscribeCommand(id, parsed.Subscribe.Topics, Start(parsed.Subscribe)),
                 ClientFrame.KindOneofCase.Unsubscribe => new UnsubscribeCommand(id, parsed.Unsubscribe.SubscriptionId.Length > 0 ? parsed.Unsubscribe.SubscriptionId : null, parsed.Unsubscribe.Topics),
                 ClientFrame.KindOneofCase.Ping => new PingCommand(id),
+                ClientFrame.KindOneofCase.Auth => parsed.Auth.Token.Length > 0 ? new AuthCommand(id, parsed.Auth.Token) : throw new SwitchboardException(ErrorCode.InvalidRequest, "auth.token is empty: send the API key or the JWT."),
                 ClientFrame.KindOneofCase.Send => new SendCommand(id, parsed.Send.Queue,
                     new QueueDraft
                     {
@@ -153,6 +154,16 @@ internal sealed class ProtoFrameCodec : IFrameCodec
     }
 
     public OutboundFrame Pong(string? id) => Frame(new ServerFrame { Id = id ?? "", Pong = new Pong() });
+
+    public OutboundFrame Authenticated(string? id, Auth.Caller caller)
+    {
+        var authenticated = new Authenticated { Principal = caller.Name ?? "", Scopes = { caller.Grants.Scopes } };
+        if (caller.ExpiresAt is { } expires)
+        {
+            authenticated.ExpiresAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(expires);
+        }
+        return Frame(new ServerFrame { Id = id ?? "", Authenticated = authenticated });
+    }
 
     public OutboundFrame Sent(string? id, EnqueueResult result)
         => Frame(new ServerFrame { Id = id ?? "", Sent = new SendReply { Queue = result.Queue, Id = result.FirstId.ToString(System.Globalization.CultureInfo.InvariantCulture), Replayed = result.Replayed } });

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Logging;
 using Switchboard.Core;
 using Switchboard.Core.Delivery;
+using Switchboard.Server.Auth;
 using Switchboard.Server.Connections;
 using Switchboard.Server.Rest.Parsing;
 
@@ -25,6 +26,7 @@ internal static class SseEndpoints
     {
         v1.MapGet("/topics/{topic}/events", (HttpContext context, Hub hub, ServerOptions options, ConnectionRegistry registry, ILogger<Connection> logger, string topic, string? after, string? lastEventId)
                 => StreamOneAsync(context, hub, options, registry, logger, topic, after, lastEventId))
+            .Requires(Permission.Subscribe, "topic")
             .WithTags("Server-Sent Events").WithName("TopicEvents")
             .WithSummary("Server-Sent Events of one topic; id: is the resume position (epoch:offset), Last-Event-ID resumes")
             .Produces(200, contentType: "text/event-stream").ProducesProblem(400).ProducesProblem(409).ProducesProblem(503);
@@ -58,7 +60,7 @@ internal static class SseEndpoints
             start = now.TryGetValue(topic, out var end) ? end : new Position(null, 0);
         }
         EnsureReady(hub);
-        var connection = registry.Open("sse", context.User.Identity?.Name, context.Connection.RemoteIpAddress?.ToString());
+        var connection = registry.Open("sse", context.Caller(), context.Connection.RemoteIpAddress?.ToString());
         var sink = new OutboxSink(connection.Outbox, SseFormat.WithId, FrameKind.Text, notice => new OutboundFrame(SseFormat.Notice(notice), FrameKind.Text));
         await RunAsync(context, hub, options, registry, logger, connection, sink, [topic], SubscribeStart.AfterPosition(start), start.Epoch is null && start.Offset == 0 && lastEventId is null ? null : start.ToString());
     }
@@ -69,16 +71,18 @@ internal static class SseEndpoints
         {
             throw new SwitchboardException(ErrorCode.InvalidRequest, "Name the topics to follow: /v1/events?topic=orders&topic=payments.* (wildcards allowed).");
         }
+        var grants = context.Grants();
         foreach (var topic in topics)
         {
             TopicPattern.Parse(topic);
+            grants.Demand(Permission.Subscribe, topic);
         }
         var lastEventId = LastEventId(context, lastEventIdQuery);
         var positions = lastEventId is not null
             ? StreamPositions.Decode(lastEventId)
             : new Dictionary<string, Position>(await hub.PositionsNowAsync(topics, context.RequestAborted), StringComparer.Ordinal);
         EnsureReady(hub);
-        var connection = registry.Open("sse", context.User.Identity?.Name, context.Connection.RemoteIpAddress?.ToString());
+        var connection = registry.Open("sse", context.Caller(), context.Connection.RemoteIpAddress?.ToString());
         var sink = new MultiTopicSink(connection.Outbox, positions);
         await RunAsync(context, hub, options, registry, logger, connection, sink, topics, SubscribeStart.AfterPositions(positions), StreamPositions.Encode(positions));
     }

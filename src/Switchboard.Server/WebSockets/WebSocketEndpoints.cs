@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Logging;
 using Switchboard.Core;
 using Switchboard.Core.Delivery;
+using Switchboard.Server.Auth;
 using Switchboard.Server.Connections;
 using Switchboard.Server.Rest.Parsing;
 using Switchboard.Server.Sessions;
@@ -21,15 +22,17 @@ internal static class WebSocketEndpoints
 {
     public static void Map(RouteGroupBuilder v1)
     {
-        v1.MapGet("/ws", Multiplexed).WithTags("WebSocket").WithName("WebSocket")
+        // Anonymous upgrades are let through: the socket is accepted so that a refusal can be a close code with its
+        // reason (browsers cannot read a 401), and so that browsers can send their credential in the first frame.
+        v1.MapGet("/ws", Multiplexed).AllowAnonymous().WithTags("WebSocket").WithName("WebSocket")
             .WithSummary("WebSocket, multiplexed: subscribe, unsubscribe, publish, ping on one connection (see /asyncapi.json)")
             .ProducesProblem(400).ProducesProblem(503);
-        v1.MapGet("/topics/{topic}/ws", Plain).WithTags("WebSocket").WithName("WebSocketPlain")
+        v1.MapGet("/topics/{topic}/ws", Plain).AllowAnonymous().WithTags("WebSocket").WithName("WebSocketPlain")
             .WithSummary("WebSocket, plain: each text frame sent is published; each message arrives as one frame. ?after= resumes.")
             .ProducesProblem(400).ProducesProblem(503);
     }
 
-    private static async Task Multiplexed(HttpContext context, Hub hub, ServerOptions options, ConnectionRegistry registry, ILogger<Connection> logger)
+    private static async Task Multiplexed(HttpContext context, Hub hub, ServerOptions options, ConnectionRegistry registry, Authenticator authenticator, ILogger<Connection> logger)
     {
         if (!context.WebSockets.IsWebSocketRequest)
         {
@@ -57,11 +60,19 @@ internal static class WebSocketEndpoints
         };
         EnsureReady(hub);
 
+        var (caller, refusal) = CallerOf(context, authenticator, options);
         using var socket = await context.WebSockets.AcceptWebSocketAsync(Accept(options, offered.Count == 0 ? null : codec.Name));
-        var connection = registry.Open(codec == JsonFrameCodec.Instance ? "ws-json" : "ws-proto", context.User.Identity?.Name, context.Connection.RemoteIpAddress?.ToString());
+        if (await OpenAsync(context, socket, registry, options, codec == JsonFrameCodec.Instance ? "ws-json" : "ws-proto", caller) is not { } connection)
+        {
+            return;
+        }
         await RunAsync(context, socket, connection, hub, options, registry, logger, async pump =>
         {
-            await using var session = new FrameSession(hub, connection, codec);
+            if (refusal is not null)
+            {
+                return WebSocketPump.CloseFor(ErrorCode.Unauthorized, refusal);
+            }
+            await using var session = new FrameSession(hub, connection, codec, authenticator, registry);
             return await pump.ReceiveAsync(async (frame, type) =>
             {
                 if (type != (codec.Kind == FrameKind.Text ? WebSocketMessageType.Text : WebSocketMessageType.Binary))
@@ -76,7 +87,7 @@ internal static class WebSocketEndpoints
         }, batched ? (codec.Kind == FrameKind.Text ? FrameBatching.Lines : FrameBatching.Delimited) : FrameBatching.None);
     }
 
-    private static async Task Plain(HttpContext context, Hub hub, ServerOptions options, ConnectionRegistry registry, ILogger<Connection> logger, string topic, string? after)
+    private static async Task Plain(HttpContext context, Hub hub, ServerOptions options, ConnectionRegistry registry, Authenticator authenticator, ILogger<Connection> logger, string topic, string? after)
     {
         if (!context.WebSockets.IsWebSocketRequest)
         {
@@ -86,10 +97,23 @@ internal static class WebSocketEndpoints
         var start = after is null ? SubscribeStart.Now : SubscribeStart.AfterPosition(QueryValues.After(after, null));
         EnsureReady(hub);
 
+        var (caller, refusal) = CallerOf(context, authenticator, options);
         using var socket = await context.WebSockets.AcceptWebSocketAsync(Accept(options, null));
-        var connection = registry.Open("ws-plain", context.User.Identity?.Name, context.Connection.RemoteIpAddress?.ToString());
+        if (await OpenAsync(context, socket, registry, options, "ws-plain", caller) is not { } connection)
+        {
+            return;
+        }
         await RunAsync(context, socket, connection, hub, options, registry, logger, async pump =>
         {
+            if (refusal is not null || caller.IsPending)
+            {
+                // Every frame of plain mode is a message, so there is no auth frame: the credential comes with the upgrade.
+                return WebSocketPump.CloseFor(ErrorCode.Unauthorized, refusal ?? "Plain mode needs credentials with the upgrade: ?access_token=<token> or an Authorization header.");
+            }
+            if (!caller.Grants.Allows(Permission.Subscribe, topic))
+            {
+                return WebSocketPump.CloseFor(ErrorCode.Forbidden, caller.Grants.Refusal(Permission.Subscribe, topic).Message);
+            }
             var sink = new PlainSink(connection.Outbox);
             try
             {
@@ -111,6 +135,7 @@ internal static class WebSocketEndpoints
                 try
                 {
                     // Plain mode has no answer frames: a refused message ends the connection with the reason.
+                    caller.Grants.Demand(Permission.Publish, topic);
                     await hub.PublishAsync(topic, [draft], null, CancellationToken.None);
                     return null;
                 }
@@ -176,6 +201,46 @@ internal static class WebSocketEndpoints
         }
         await registry.CloseAsync(connection); // listed (as closing) until now, so operators see the cut
         ConnectionLog.Closed(logger, connection.Id, connection.Transport, $"{(int)close.Status} {close.Reason}{(told ? "" : " (reset: the client did not read)")}");
+    }
+
+    /// <summary>
+    /// Who is upgrading: the caller authenticated with the upgrade; anyone when authentication is off; or, when the
+    /// upgrade carried no credential, a pending caller that must send an auth frame within the auth timeout. A
+    /// credential that came and was refused gives a pending caller and the refusal, to close with (4401).
+    /// </summary>
+    private static (Caller Caller, string? Refusal) CallerOf(HttpContext context, Authenticator authenticator, ServerOptions options)
+    {
+        if (context.User.Identity is CallerIdentity || !authenticator.Enabled)
+        {
+            return (context.Caller(), null);
+        }
+        var pending = Caller.Pending(DateTimeOffset.UtcNow + options.AuthTimeout);
+        return (pending, context.Features.Get<Microsoft.AspNetCore.Authentication.IAuthenticateResultFeature>()?.AuthenticateResult?.Failure?.Message);
+    }
+
+    /// <summary>Registers the connection, or closes the socket saying why it may not (too many connections: 4429).</summary>
+    private static async Task<Connection?> OpenAsync(HttpContext context, WebSocket socket, ConnectionRegistry registry, ServerOptions options, string transport, Caller caller)
+    {
+        SwitchboardException refused;
+        try
+        {
+            return registry.Open(transport, caller, context.Connection.RemoteIpAddress?.ToString());
+        }
+        catch (SwitchboardException ex)
+        {
+            refused = ex;
+        }
+        var (status, reason) = WebSocketPump.CloseFor(refused.Code, refused.Message);
+        using var grace = new CancellationTokenSource(options.CloseGrace);
+        try
+        {
+            await socket.CloseAsync(status, reason, grace.Token);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or WebSocketException)
+        {
+            // the client did not answer the close in time: the socket is dropped
+        }
+        return null;
     }
 
     private static async Task<bool> Completes(Task task, TimeSpan within)

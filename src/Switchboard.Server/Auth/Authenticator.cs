@@ -1,0 +1,120 @@
+using System.Security.Claims;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Switchboard.Core;
+
+namespace Switchboard.Server.Auth;
+
+/// <summary>
+/// Turns a presented credential (an API key or a JWT, from a header, <c>?access_token=</c>, a WebSocket auth frame
+/// or gRPC metadata) into a <see cref="Caller"/>. The one place every protocol authenticates through.
+/// </summary>
+public sealed class Authenticator
+{
+    private readonly Dictionary<string, (string Name, Grants Grants)> _keysByHash = new(StringComparer.Ordinal);
+    private readonly JwtValidator? _jwt;
+
+    /// <summary>Builds it from the configured keys and token settings.</summary>
+    public Authenticator(AuthOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        foreach (var key in options.ApiKeys)
+        {
+            _keysByHash[key.Hash?.ToLowerInvariant() ?? Hash(key.Key!)] = (key.Name, Grants.FromScopes(key.Name, key.Scopes, out _));
+        }
+        _jwt = options.Jwt is null ? null : new JwtValidator(options.Jwt);
+        Enabled = options.Enabled;
+    }
+
+    /// <summary>Whether authentication is on. Off: every caller is <see cref="Caller.Anonymous"/> with every right.</summary>
+    public bool Enabled { get; }
+
+    /// <summary>An API key's SHA-256 as lower-case hex: what to put in configuration.</summary>
+    public static string Hash(string key) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)));
+
+    /// <summary>Checks a credential. API keys are compared by hash; anything shaped like a JWT is validated as one.</summary>
+    public async ValueTask<AuthOutcome> AuthenticateAsync(string credential)
+    {
+        if (string.IsNullOrWhiteSpace(credential))
+        {
+            return AuthOutcome.Refused("The credential is empty.");
+        }
+        if (_keysByHash.TryGetValue(Hash(credential), out var key))
+        {
+            return AuthOutcome.Accepted(new Caller(key.Name, key.Grants, "api_key", null));
+        }
+        if (_jwt is null || !JwtValidator.LooksLikeJwt(credential))
+        {
+            return AuthOutcome.Refused(_jwt is null
+                ? "The API key is not valid. Check it for typos, or ask an operator for a new one."
+                : "The credential is neither a valid API key nor a JWT.");
+        }
+        var outcome = await _jwt.ValidateAsync(credential);
+        return outcome.Token is { } token ? AuthOutcome.Accepted(FromToken(token)) : AuthOutcome.Refused(outcome.Failure!);
+    }
+
+    private static Caller FromToken(JsonWebToken token)
+    {
+        var name = Claim(token, "sub") ?? Claim(token, "client_id") ?? Claim(token, "azp") ?? "token";
+        var grants = Grants.FromScopes(name, Scopes(token), out _);
+        return new Caller(name, grants, "jwt", new DateTimeOffset(token.ValidTo, TimeSpan.Zero));
+    }
+
+    private static string? Claim(JsonWebToken token, string type) => token.TryGetPayloadValue<string>(type, out var value) && value.Length > 0 ? value : null;
+
+    /// <summary>Scopes from <c>scope</c> (RFC 8693: one space-separated string) or <c>scp</c> (a string or an array, as some providers send).</summary>
+    private static List<string> Scopes(JsonWebToken token)
+    {
+        var scopes = new List<string>();
+        foreach (var type in (string[])["scope", "scp"])
+        {
+            if (token.TryGetPayloadValue<string>(type, out var text))
+            {
+                scopes.AddRange(text.Split(' ', StringSplitOptions.RemoveEmptyEntries));
+            }
+            else if (token.TryGetPayloadValue<List<string>>(type, out var list))
+            {
+                scopes.AddRange(list);
+            }
+        }
+        return scopes;
+    }
+}
+
+/// <summary>Who is calling and what they may do; carried by the request's identity and by each connection.</summary>
+/// <param name="Name">The key's name or the token's subject.</param>
+/// <param name="Grants">Their scopes.</param>
+/// <param name="Method"><c>api_key</c>, <c>jwt</c> or <c>none</c> (authentication off).</param>
+/// <param name="ExpiresAt">When the credential stops being valid (a token's <c>exp</c>); connections end then unless refreshed.</param>
+public sealed record Caller(string? Name, Grants Grants, string Method, DateTimeOffset? ExpiresAt)
+{
+    /// <summary>Authentication off.</summary>
+    public static Caller Anonymous { get; } = new(null, Grants.Everything, "none", null);
+
+    /// <summary>A WebSocket connection whose client is to send its credential in the first frame, by <paramref name="deadline"/>.</summary>
+    public static Caller Pending(DateTimeOffset deadline) => new(null, Grants.Nothing, "pending", deadline);
+
+    /// <summary>Whether the credential is still to come (<see cref="Pending"/>).</summary>
+    public bool IsPending => Method == "pending";
+
+    /// <summary>This caller as a claims identity (for ASP.NET Core's authentication).</summary>
+    public ClaimsPrincipal ToPrincipal(string scheme)
+        => new(new CallerIdentity(this, [new Claim(ClaimTypes.Name, Name ?? ""), new Claim("auth_method", Method)], scheme));
+}
+
+/// <summary>An authenticated identity that carries its <see cref="Caller"/>.</summary>
+internal sealed class CallerIdentity(Caller caller, IEnumerable<Claim> claims, string scheme) : ClaimsIdentity(claims, scheme)
+{
+    public Caller Caller { get; } = caller;
+}
+
+/// <summary>A checked credential, or why it was refused.</summary>
+public sealed record AuthOutcome(Caller? Caller, string? Failure)
+{
+    /// <summary>Accepted.</summary>
+    public static AuthOutcome Accepted(Caller caller) => new(caller, null);
+
+    /// <summary>Refused, with what to fix.</summary>
+    public static AuthOutcome Refused(string why) => new(null, why);
+}

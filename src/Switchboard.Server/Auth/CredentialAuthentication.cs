@@ -1,0 +1,101 @@
+using System.Text.Encodings.Web;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Switchboard.Core;
+using Switchboard.Server.Errors;
+
+namespace Switchboard.Server.Auth;
+
+/// <summary>
+/// ASP.NET Core's view of <see cref="Authenticator"/>: the credential comes from <c>Authorization: Bearer …</c>,
+/// <c>X-Api-Key</c>, or <c>?access_token=</c> (browser APIs that cannot set headers: EventSource, WebSocket).
+/// A refusal is a 401 problem on REST and SSE, UNAUTHENTICATED on gRPC, both saying why.
+/// </summary>
+internal sealed class CredentialAuthenticationHandler(
+    IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, Authenticator authenticator)
+    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    public const string SchemeName = "Switchboard";
+
+    public const string MissingDetail = "This hub requires credentials: send 'Authorization: Bearer <API key or JWT>' (or 'X-Api-Key: <key>'; browsers may use ?access_token=<token>, or an auth frame first on /v1/ws).";
+
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        if (Presented(Request) is not { } presented)
+        {
+            return AuthenticateResult.NoResult();
+        }
+        var outcome = await authenticator.AuthenticateAsync(presented);
+        return outcome.Caller is { } caller
+            ? AuthenticateResult.Success(new AuthenticationTicket(caller.ToPrincipal(SchemeName), SchemeName))
+            : AuthenticateResult.Fail(outcome.Failure!);
+    }
+
+    protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        var result = await HandleAuthenticateOnceSafeAsync();
+        await RefuseAsync(Context, new SwitchboardException(ErrorCode.Unauthorized, result.Failure?.Message ?? MissingDetail));
+    }
+
+    protected override Task HandleForbiddenAsync(AuthenticationProperties properties)
+        => RefuseAsync(Context, new SwitchboardException(ErrorCode.Forbidden, "These credentials do not allow this operation."));
+
+    /// <summary>The credential a request presents, if any.</summary>
+    public static string? Presented(HttpRequest request)
+    {
+        var authorization = request.Headers.Authorization.ToString();
+        if (authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            return authorization["Bearer ".Length..].Trim();
+        }
+        if (request.Headers["X-Api-Key"].ToString() is { Length: > 0 } header)
+        {
+            return header.Trim();
+        }
+        return request.Query["access_token"].ToString() is { Length: > 0 } query ? query : null;
+    }
+
+    /// <summary>Answers a refusal the way the request's protocol understands: a gRPC status, or a problem.</summary>
+    public static Task RefuseAsync(HttpContext context, SwitchboardException error)
+    {
+        if (context.Request.ContentType?.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase) == true)
+        {
+            // A trailers-only gRPC answer: HTTP 200 with the status in the headers, as grpc-dotnet itself answers errors.
+            var response = context.Response;
+            response.StatusCode = StatusCodes.Status200OK;
+            response.ContentType = context.Request.ContentType;
+            response.Headers["grpc-status"] = error.Info.GrpcStatus.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            response.Headers["grpc-message"] = Uri.EscapeDataString(error.Message);
+            response.Headers[Grpc.GrpcErrors.CodeTrailer] = error.Info.Name;
+            return Task.CompletedTask;
+        }
+        return Problems.WriteAsync(context, error);
+    }
+}
+
+/// <summary>The caller of a request, whatever the protocol.</summary>
+internal static class CallerAccess
+{
+    /// <summary>
+    /// The authenticated caller; <see cref="Caller.Anonymous"/> (every right) when authentication is off; throws
+    /// <see cref="ErrorCode.Unauthorized"/> when it is on and the request carries no valid credential.
+    /// </summary>
+    public static Caller Caller(this HttpContext context)
+    {
+        if (context.User.Identity is CallerIdentity identity)
+        {
+            return identity.Caller;
+        }
+        if (!context.RequestServices.GetRequiredService<Authenticator>().Enabled)
+        {
+            return Auth.Caller.Anonymous;
+        }
+        throw new SwitchboardException(ErrorCode.Unauthorized, CredentialAuthenticationHandler.MissingDetail);
+    }
+
+    /// <summary>The caller's grants (see <see cref="Caller(HttpContext)"/>).</summary>
+    public static Grants Grants(this HttpContext context) => context.Caller().Grants;
+}
