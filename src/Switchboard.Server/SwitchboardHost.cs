@@ -108,6 +108,7 @@ public static class SwitchboardHost
         services.AddSingleton<HubLifetime>();
         services.AddHostedService(sp => sp.GetRequiredService<HubLifetime>());
         services.AddSingleton(new Authenticator(options.Auth));
+        services.AddSingleton(new RateLimits(options.RateLimits));
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<Connections.ConnectionRegistry>();
         services.AddHostedService(sp => sp.GetRequiredService<Connections.ConnectionRegistry>());

@@ -11,7 +11,7 @@ namespace Switchboard.Server.Connections;
 /// whose outbound buffer stays full for <see cref="ServerOptions.SlowConsumerTimeout"/> is cut with its reason
 /// (it resumes by position), so one slow reader never costs the hub unbounded memory.
 /// </summary>
-internal sealed class ConnectionRegistry(ServerOptions options, TimeProvider time, ILogger<ConnectionRegistry> logger) : BackgroundService
+internal sealed class ConnectionRegistry(ServerOptions options, TimeProvider time, RateLimits rateLimits, ILogger<ConnectionRegistry> logger) : BackgroundService
 {
     private readonly ConcurrentDictionary<string, Connection> _connections = new(StringComparer.Ordinal);
 
@@ -26,8 +26,12 @@ internal sealed class ConnectionRegistry(ServerOptions options, TimeProvider tim
     /// Registers a connection, or throws <see cref="ErrorCode.RateLimited"/> when its address or its principal already
     /// holds the most connections allowed (<see cref="ServerOptions.MaxConnectionsPerAddress"/>, <see cref="ServerOptions.MaxConnectionsPerPrincipal"/>).
     /// </summary>
+    /// <summary>The rate limits every transport applies to its clients.</summary>
+    public RateLimits RateLimits => rateLimits;
+
     public Connection Open(string transport, Caller caller, string? remoteAddress)
     {
+        rateLimits.AdmitConnection(caller, remoteAddress);
         var address = remoteAddress ?? "";
         if (!Take(_perAddress, address, options.MaxConnectionsPerAddress))
         {

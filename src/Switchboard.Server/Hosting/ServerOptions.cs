@@ -69,6 +69,9 @@ public sealed class ServerOptions
     /// <summary>How long a WebSocket client that did not authenticate with the upgrade has to send its auth frame. 10 s.</summary>
     public TimeSpan AuthTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>Rate limits per client (off by default).</summary>
+    public RateLimitOptions RateLimits { get; } = new();
+
     /// <summary>Authentication: API keys and JWTs; none = off (and the hub listens on loopback only).</summary>
     public AuthOptions Auth { get; } = new();
 

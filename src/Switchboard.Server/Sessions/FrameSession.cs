@@ -72,6 +72,7 @@ internal sealed class FrameSession : IAsyncDisposable
             {
                 case PublishCommand publish:
                     grants.Demand(Permission.Publish, publish.Topic);
+                    AdmitMessages(publish.Messages.Count);
                     await PublishAsync(publish, cancellationToken);
                     break;
                 case SubscribeCommand subscribe:
@@ -92,6 +93,7 @@ internal sealed class FrameSession : IAsyncDisposable
                     break;
                 case SendCommand send:
                     grants.Demand(Permission.Publish, send.Queue);
+                    AdmitMessages(1);
                     Answer(_codec.Sent(send.Id, await _hub.SendAsync(send.Queue, [send.Message], send.Delay, send.IdempotencyKey, CancellationToken.None)));
                     break;
                 case ReceiveCommand receive:
@@ -104,6 +106,7 @@ internal sealed class FrameSession : IAsyncDisposable
                     break;
                 case RequestCommand request:
                     grants.Demand(Permission.Publish, request.Queue);
+                    AdmitMessages(1);
                     await RequestAsync(request);
                     break;
                 case ReplyCommand reply:
@@ -365,6 +368,8 @@ internal sealed class FrameSession : IAsyncDisposable
     }
 
     private void Answer(OutboundFrame frame) => _connection.Outbox.Enqueue(frame);
+
+    private void AdmitMessages(int count) => _registry.RateLimits.AdmitMessages(_connection.Caller, _connection.RemoteAddress, count);
 
     /// <summary>Stops taking frames and sends the answers of publishes still in flight.</summary>
     public async ValueTask DisposeAsync()
