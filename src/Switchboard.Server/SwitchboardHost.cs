@@ -128,6 +128,7 @@ public static class SwitchboardHost
                 document.Info.Description = "One hub, every protocol: topics with history, publishing, polling and long polling, and queues (leases, dead letters, bindings, request/reply) over REST. Errors are RFC 9457 problem+json; each code is described at /v1/errors/{code}.";
                 return Task.CompletedTask;
             });
+            o.AddDocumentTransformer(Server.OpenApi.SecuritySchemes.Apply);
             o.AddSchemaTransformer(Server.OpenApi.SchemaRules.Apply);
         });
         Grpc.GrpcHosting.AddSwitchboardGrpc(services, options);
@@ -164,6 +165,11 @@ public static class SwitchboardHost
         var v1Public = app.MapGroup("/v1");
         SystemEndpoints.MapErrors(v1Public);
         var v1 = app.MapGroup("/v1");
+        // Every route can refuse a caller (401, 403) or a rate (429); the problems are described once, here.
+        foreach (var status in (int[])[401, 403, 429])
+        {
+            v1.WithMetadata(new Microsoft.AspNetCore.Http.ProducesResponseTypeMetadata(status, typeof(Microsoft.AspNetCore.Mvc.ProblemDetails), [Errors.Problems.ContentType]));
+        }
         if (authOn)
         {
             v1.RequireAuthorization();
