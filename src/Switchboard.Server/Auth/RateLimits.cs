@@ -8,7 +8,7 @@ namespace Switchboard.Server.Auth;
 /// Rate limits per client — the principal when authenticated, else the remote address — on messages published or
 /// sent (<c>Switchboard:RateLimits:PublishPerSecondPerClient</c>) and on connections opened
 /// (<c>Switchboard:RateLimits:ConnectsPerSecondPerClient</c>). Token buckets from System.Threading.RateLimiting,
-/// refilled ten times a second, with one second's worth of burst. A refusal is <see cref="ErrorCode.RateLimited"/>
+/// refilled every tenth of a second, with one second's worth of burst. A refusal is <see cref="ErrorCode.RateLimited"/>
 /// with a Retry-After: 429 on REST, an error frame on WebSocket, RESOURCE_EXHAUSTED on gRPC. Off (0) by default.
 /// </summary>
 public sealed class RateLimits : IDisposable
@@ -55,8 +55,9 @@ public sealed class RateLimits : IDisposable
             RateLimitPartition.GetTokenBucketLimiter(key, _ => new TokenBucketRateLimiterOptions
             {
                 TokenLimit = perSecond,
-                TokensPerPeriod = Math.Max(1, perSecond / 10),
-                ReplenishmentPeriod = TimeSpan.FromMilliseconds(100),
+                // Refilled in tenths of a second (one token at a time below 10 per second), so the rate holds exactly.
+                TokensPerPeriod = perSecond >= 10 ? perSecond / 10 : 1,
+                ReplenishmentPeriod = perSecond >= 10 ? TimeSpan.FromMilliseconds(100) : TimeSpan.FromSeconds(1.0 / perSecond),
                 QueueLimit = 0,
                 AutoReplenishment = true,
             }));

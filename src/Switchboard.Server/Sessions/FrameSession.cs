@@ -71,8 +71,6 @@ internal sealed class FrameSession : IAsyncDisposable
             switch (command)
             {
                 case PublishCommand publish:
-                    grants.Demand(Permission.Publish, publish.Topic);
-                    AdmitMessages(publish.Messages.Count);
                     await PublishAsync(publish, cancellationToken);
                     break;
                 case SubscribeCommand subscribe:
@@ -171,6 +169,9 @@ internal sealed class FrameSession : IAsyncDisposable
         Task<AppendResult> result;
         try
         {
+            // Refusals go through the pending queue too, so answers keep the order of the publishes.
+            _connection.Caller.Grants.Demand(Permission.Publish, publish.Topic);
+            AdmitMessages(publish.Messages.Count);
             // Not awaited: the hub has copied the payloads once this returns, so the frame buffer can be reused.
             result = _hub.PublishAsync(publish.Topic, publish.Messages, publish.IdempotencyKey, CancellationToken.None);
         }
