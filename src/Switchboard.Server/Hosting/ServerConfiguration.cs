@@ -9,7 +9,7 @@ namespace Switchboard.Server;
 /// variables, a <c>--config</c> file, command-line options), naming the key and the accepted values when one is wrong.
 /// Durations accept <c>30s</c>, <c>2m</c>, <c>7d</c> or ISO 8601.
 /// </summary>
-public static class ServerConfiguration
+public static partial class ServerConfiguration
 {
     /// <summary>The configuration section.</summary>
     public const string Section = "Switchboard";
@@ -32,6 +32,7 @@ public static class ServerConfiguration
         options.SlowConsumerTimeout = Duration(section, "Connections:SlowConsumerTimeout", options.SlowConsumerTimeout);
         options.Heartbeat = Duration(section, "Connections:Heartbeat", options.Heartbeat);
         options.CloseGrace = Duration(section, "Connections:CloseGrace", options.CloseGrace);
+        ReadHardening(section, options); // Limits:* and AllowedOrigins (ServerConfiguration.Hardening.cs)
 
         hub.MaxMessageBytes = Long(section, "MaxMessageBytes", hub.MaxMessageBytes, 1, 64L * 1024 * 1024);
         hub.MaxBatchMessages = (int)Long(section, "MaxBatchMessages", hub.MaxBatchMessages, 1, 100_000);

@@ -57,6 +57,12 @@ public sealed class ServerOptions
     /// </summary>
     public TimeSpan Heartbeat { get; set; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>Web server limits: timeouts, minimum data rates, header sizes, HTTP/2 (see <see cref="LimitsOptions"/>).</summary>
+    public LimitsOptions Limits { get; set; } = new();
+
+    /// <summary>Browser origins allowed to open WebSockets and event streams and to call REST across origins (see <see cref="OriginPolicy"/>).</summary>
+    public List<string> AllowedOrigins { get; } = [];
+
     /// <summary>API keys; none = authentication off.</summary>
     public List<ApiKeyOptions> ApiKeys { get; } = [];
 }
