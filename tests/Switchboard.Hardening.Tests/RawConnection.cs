@@ -42,9 +42,23 @@ internal sealed class RawConnection : IAsyncDisposable
         return new RawConnection(socket);
     }
 
-    public ValueTask SendAsync(ReadOnlyMemory<byte> bytes) => _stream.WriteAsync(bytes);
+    // A test may answer pings from one task while it sends from another: one write at a time keeps frames whole.
+    private readonly SemaphoreSlim _writing = new(1, 1);
 
-    public ValueTask SendAsync(string ascii) => _stream.WriteAsync(Encoding.ASCII.GetBytes(ascii));
+    public async ValueTask SendAsync(ReadOnlyMemory<byte> bytes)
+    {
+        await _writing.WaitAsync();
+        try
+        {
+            await _stream.WriteAsync(bytes);
+        }
+        finally
+        {
+            _writing.Release();
+        }
+    }
+
+    public ValueTask SendAsync(string ascii) => SendAsync(Encoding.ASCII.GetBytes(ascii));
 
     /// <summary>Reads until the hub closes the connection (end of stream or reset): true, or false when <paramref name="within"/> passes first.</summary>
     public async Task<bool> ClosedWithinAsync(TimeSpan within)
@@ -136,6 +150,7 @@ internal sealed class RawConnection : IAsyncDisposable
     {
         await _stream.DisposeAsync();
         _socket.Dispose();
+        _writing.Dispose();
     }
 
     // ---- WebSocket (RFC 6455) ----
@@ -165,10 +180,10 @@ internal sealed class RawConnection : IAsyncDisposable
         return await ReadResponseAsync(timeout.Token);
     }
 
-    /// <summary>Sends one whole (FIN) client frame, masked as RFC 6455 requires; <paramref name="rsv1"/> marks it compressed.</summary>
-    public async Task SendWebSocketFrameAsync(int opcode, ReadOnlyMemory<byte> payload, bool rsv1 = false)
+    /// <summary>Sends one client frame, masked as RFC 6455 requires; <paramref name="rsv1"/> marks it compressed, <paramref name="fin"/> false leaves the message open for continuation frames.</summary>
+    public async Task SendWebSocketFrameAsync(int opcode, ReadOnlyMemory<byte> payload, bool rsv1 = false, bool fin = true)
     {
-        var header = new List<byte> { (byte)(0x80 | (rsv1 ? 0x40 : 0) | opcode) };
+        var header = new List<byte> { (byte)((fin ? 0x80 : 0) | (rsv1 ? 0x40 : 0) | opcode) };
         if (payload.Length < 126)
         {
             header.Add((byte)(0x80 | payload.Length));
@@ -191,8 +206,7 @@ internal sealed class RawConnection : IAsyncDisposable
         {
             masked[i] ^= mask[i % 4];
         }
-        await SendAsync(header.ToArray());
-        await SendAsync(masked);
+        await SendAsync(header.Concat(masked).ToArray());
     }
 
     /// <summary>Reads one server frame (servers do not mask). Type is the opcode; Flags holds FIN and RSV1-3.</summary>

@@ -126,6 +126,59 @@ public sealed class SlowClientTests
     }
 
     [Fact]
+    public async Task A_WebSocket_message_trickled_in_fragments_is_cut_even_when_every_ping_is_answered()
+    {
+        await using var hub = await TestHub.StartAsync(settings: new Dictionary<string, string?>
+        {
+            ["Switchboard:Limits:MinRequestBodyBytesPerSecond"] = "1000",
+            ["Switchboard:Limits:MinRequestBodyGracePeriod"] = "2s",
+            ["Switchboard:Connections:Heartbeat"] = "1s",
+        });
+        await using var raw = await RawConnection.OpenAsync(hub.Address);
+        Assert.Equal(101, (await raw.UpgradeAsync("/v1/topics/slow.ws/ws")).Status);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2) + Slack);
+
+        // The reader answers every ping at once, so the keep-alive is satisfied; only the pace of the message is wrong.
+        var closed = Task.Run(async () =>
+        {
+            while (true)
+            {
+                var frame = await raw.ReadWebSocketFrameAsync(timeout.Token);
+                if (frame.Type == 0x9)
+                {
+                    await raw.SendWebSocketFrameAsync(0xA, frame.Payload);
+                }
+                else if (frame.Type == 0x8)
+                {
+                    return frame;
+                }
+            }
+        });
+        await raw.SendWebSocketFrameAsync(0x1, "{"u8.ToArray(), fin: false);
+        var sent = 1;
+        // Ten bytes a second, a hundredth of the minimum, each in its own continuation frame (a message of 200 bytes).
+        while (sent < 200 && !closed.IsCompleted)
+        {
+            await Task.WhenAny(closed, Task.Delay(TimeSpan.FromSeconds(1)));
+            try
+            {
+                await raw.SendWebSocketFrameAsync(0x0, "          "u8.ToArray(), fin: false);
+            }
+            catch (IOException)
+            {
+                break;
+            }
+            sent += 10;
+        }
+
+        var close = await closed;
+        Assert.Equal(4408, close.CloseCode);
+        Assert.Contains("slower than", System.Text.Encoding.UTF8.GetString(close.Payload.AsSpan(2)), StringComparison.Ordinal);
+        Assert.True(sent < 200);
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, (await hub.Http.GetAsync("/v1/topics/slow.ws/messages/1")).StatusCode);
+    }
+
+    [Fact]
     public async Task An_HTTP2_peer_on_the_cleartext_port_gets_the_stream_limit_and_is_closed_when_it_stops_answering_pings()
     {
         await using var hub = await TestHub.StartAsync(settings: new Dictionary<string, string?>

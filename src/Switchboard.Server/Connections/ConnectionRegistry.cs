@@ -45,6 +45,12 @@ internal sealed class ConnectionRegistry(ServerOptions options, TimeProvider tim
                     {
                         connection.Outbox.Enqueue(heartbeat); // keeps proxies from closing an idle stream
                     }
+                    if (SlowSender(connection) is { } slow)
+                    {
+                        HardeningLog.SlowSender(logger, connection.Id, connection.Transport, slow.Bytes, (long)slow.Elapsed.TotalMilliseconds);
+                        connection.Abort(ErrorCode.Timeout,
+                            $"A message was still arriving after {slow.Elapsed.TotalSeconds:0} s ({slow.Bytes} bytes so far), slower than the hub's minimum of {options.Limits.MinRequestBodyBytesPerSecond} bytes/s.");
+                    }
                     var full = connection.Outbox.FullFor;
                     if (full >= options.SlowConsumerTimeout && connection.CloseReason is null)
                     {
@@ -59,6 +65,21 @@ internal sealed class ConnectionRegistry(ServerOptions options, TimeProvider tim
         {
             // stopping
         }
+    }
+
+    /// <summary>
+    /// A message that has been arriving for longer than the grace period at less than the minimum body rate
+    /// (Switchboard:Limits:MinRequestBodyBytesPerSecond): Kestrel's rule for HTTP bodies, for the upgraded connections it
+    /// lifts it from. Otherwise a client could hold a buffer of up to the message limit open for hours, trickling
+    /// fragments and answering every ping in between.
+    /// </summary>
+    private (TimeSpan Elapsed, long Bytes)? SlowSender(Connection connection)
+    {
+        var rate = options.Limits.MinRequestBodyBytesPerSecond;
+        return rate > 0 && connection.CloseReason is null && connection.Inbound is { } inbound
+               && inbound.Elapsed > options.Limits.MinRequestBodyGracePeriod && inbound.Bytes < rate * inbound.Elapsed.TotalSeconds
+            ? inbound
+            : null;
     }
 }
 
