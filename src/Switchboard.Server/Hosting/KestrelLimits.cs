@@ -9,10 +9,12 @@ namespace Switchboard.Server;
 /// </summary>
 /// <remarks>
 /// Kestrel lifts the data rates (and the body size) from a connection once it is upgraded to a WebSocket: from then
-/// on the hub's own watchdogs hold it. The WebSocket keep-alive (<see cref="ServerOptions.Heartbeat"/>: a ping when
-/// idle, and a peer that answers none within two heartbeats is dropped) ends a connection that never sends and
-/// never answers; the slow-consumer watchdog (<see cref="Connections.ConnectionRegistry"/>) ends one that stops
-/// reading; the receive loop refuses a message over the size limit (1009) without buffering more than the limit.
+/// on the hub's own watchdogs hold it. The WebSocket keep-alive (<see cref="ServerOptions.Heartbeat"/>: a ping every
+/// heartbeat, and a peer that answers none within two heartbeats is dropped) ends a connection that never sends and
+/// never answers; the connection watchdog (<see cref="Connections.ConnectionRegistry"/>) ends one that stops reading
+/// (slow consumer) and one whose message arrives slower than <see cref="LimitsOptions.MinRequestBodyBytesPerSecond"/>;
+/// the receive loop refuses a message over the size limit with 1009 as soon as it passes the limit, and compressed
+/// frames are refused (no permessage-deflate). The WebSocket handshake is the upgrade request, under the headers timeout.
 /// </remarks>
 internal static class KestrelLimits
 {
