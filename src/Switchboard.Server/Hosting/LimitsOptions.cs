@@ -37,9 +37,10 @@ public sealed class LimitsOptions
 
     /// <summary>
     /// Slowest reader of a response the hub waits for, in bytes per second; 0 turns the check off. 1 KiB/s, as for
-    /// bodies. Kestrel only counts time while a write is waiting on the client, and allows each write its size
-    /// divided by the rate: a 64 KiB burst to an SSE client that stopped reading gets a minute, so the
-    /// slow-consumer watchdog (10 s, with a final event saying why) cuts such streams first.
+    /// bodies. Kestrel only counts time while a write waits on the client, and allows each write the larger of the
+    /// grace period and its size divided by the rate: a reader stalled on a small write is reset after the grace
+    /// period, while a 64 KiB burst to an SSE client that stopped reading gets a minute, so the slow-consumer
+    /// watchdog (10 s, then a final event saying why) ends such streams first. Upgraded connections are not held to it.
     /// </summary>
     public int MinResponseBytesPerSecond { get; set; } = 1024;
 
