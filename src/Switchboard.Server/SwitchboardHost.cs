@@ -132,11 +132,13 @@ public static class SwitchboardHost
             o.AddSchemaTransformer(Server.OpenApi.SchemaRules.Apply);
         });
         Grpc.GrpcHosting.AddSwitchboardGrpc(services, options);
+        OriginPolicy.AddTo(services, options); // Switchboard:AllowedOrigins: CORS and the origin check of streams
         services.Configure<KestrelServerOptions>(kestrel =>
         {
             // Our own limits answer first with a problem that names them; Kestrel's is the backstop.
             kestrel.Limits.MaxRequestBodySize = Math.Max(options.MaxRequestBytes, options.Hub.MaxMessageBytes) + 64 * 1024;
             kestrel.AddServerHeader = false;
+            KestrelLimits.Apply(kestrel, options.Limits); // every other limit, on purpose (Hosting/KestrelLimits.cs)
         });
         services.Configure<HostOptions>(host => host.ShutdownTimeout = options.DrainDelay + TimeSpan.FromSeconds(30));
     }
@@ -151,6 +153,7 @@ public static class SwitchboardHost
         app.UseWebSocketWriteCoalescing();
         app.UseWebSockets();
         app.UseRouting();
+        OriginPolicy.Use(app); // CORS, then 403 for WebSockets and event streams from origins not allowed
         app.UseGrpcWeb(new GrpcWebOptions { DefaultEnabled = true });
         app.UseAuthentication();
         app.UseAuthorization();

@@ -39,6 +39,7 @@ public static partial class ServerConfiguration
         options.AuthTimeout = Duration(section, "Auth:Timeout", options.AuthTimeout);
         options.RateLimits.PublishPerSecondPerClient = (int)Long(section, "RateLimits:PublishPerSecondPerClient", 0, 0, 10_000_000);
         options.RateLimits.ConnectsPerSecondPerClient = (int)Long(section, "RateLimits:ConnectsPerSecondPerClient", 0, 0, 1_000_000);
+        ReadHardening(section, options); // Limits:* and AllowedOrigins (ServerConfiguration.Hardening.cs)
 
         hub.MaxMessageBytes = Long(section, "MaxMessageBytes", hub.MaxMessageBytes, 1, 64L * 1024 * 1024);
         hub.MaxBatchMessages = (int)Long(section, "MaxBatchMessages", hub.MaxBatchMessages, 1, 100_000);

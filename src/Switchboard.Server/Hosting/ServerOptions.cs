@@ -57,6 +57,12 @@ public sealed class ServerOptions
     /// </summary>
     public TimeSpan Heartbeat { get; set; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>Web server limits: timeouts, minimum data rates, header sizes, HTTP/2 (see <see cref="LimitsOptions"/>).</summary>
+    public LimitsOptions Limits { get; set; } = new();
+
+    /// <summary>Browser origins allowed to open WebSockets and event streams and to call REST across origins (see <see cref="OriginPolicy"/>).</summary>
+    public List<string> AllowedOrigins { get; } = [];
+
     /// <summary>
     /// Connections one client address may hold at once (every transport). 10,000: far beyond any one browser or service,
     /// while one misbehaving host cannot take every file descriptor of the process.
