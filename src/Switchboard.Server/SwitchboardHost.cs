@@ -149,6 +149,7 @@ public static class SwitchboardHost
         LogAuth(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Switchboard.Server"), options);
 
         app.UseMiddleware<ErrorMiddleware>();
+        LoopbackHosts.Use(app, options); // no credentials: loopback host names only (DNS rebinding)
         app.UseMiddleware<UnversionedRedirect>();
         app.UseWebSocketWriteCoalescing();
         app.UseWebSockets();

@@ -122,6 +122,45 @@ public sealed class AuthTests
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }
 
+    [Theory]
+    [InlineData("evil.example", false)]
+    [InlineData("127.0.0.1.nip.io", false)]
+    [InlineData("localhost", true)]
+    [InlineData("app.localhost", true)]
+    [InlineData("127.0.0.1", true)]
+    [InlineData("127.3.4.5", true)]
+    [InlineData("[::1]", true)]
+    public async Task Without_credentials_only_loopback_host_names_are_served_so_DNS_rebinding_pages_are_refused(string host, bool served)
+    {
+        await using var hub = await TestHub.StartAsync("memory");
+
+        var request = new HttpRequestMessage(HttpMethod.Get, "/v1/topics");
+        request.Headers.Host = $"{host}:{hub.Address.Port}";
+        using var response = await hub.Http.SendAsync(request);
+
+        if (served)
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+        else
+        {
+            await Problem.AssertAsync(response, 403, "forbidden", "DNS-rebinding", "--insecure");
+        }
+    }
+
+    [Fact]
+    public async Task With_credentials_any_host_name_is_served()
+    {
+        await using var hub = await TestHub.StartAsync("memory", PlainKey());
+
+        var request = new HttpRequestMessage(HttpMethod.Get, "/v1/topics");
+        request.Headers.Host = "hub.example.com";
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Key);
+        using var response = await hub.Http.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
     private static HttpClient Authorized(TestHub hub, AuthenticationHeaderValue authorization)
     {
         var client = new HttpClient { BaseAddress = hub.Address };
