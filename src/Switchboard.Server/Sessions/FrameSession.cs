@@ -35,11 +35,11 @@ internal sealed class FrameSession : IAsyncDisposable
 
     public FrameSession(Hub hub, Connection connection, IFrameCodec codec, Authenticator authenticator, ConnectionRegistry registry)
     {
-        _registry = registry;
         _hub = hub;
         _connection = connection;
         _codec = codec;
         _authenticator = authenticator;
+        _registry = registry;
     }
 
     /// <summary>Handles one complete client frame.</summary>
