@@ -48,7 +48,7 @@ internal static class Tokens
     }
 
     /// <summary>The unsigned token of RFC 7519 §6: header <c>{"alg":"none"}</c>, the payload, and an empty signature.</summary>
-    public static string Unsigned(string subject, string scope)
+    public static string Unsigned(string subject, string scope, string? issuer = null, string? audience = null)
     {
         var payload = new Dictionary<string, object>
         {
@@ -56,6 +56,14 @@ internal static class Tokens
             ["scope"] = scope,
             ["exp"] = DateTimeOffset.UtcNow.AddHours(1).ToUnixTimeSeconds(),
         };
+        if (issuer is not null)
+        {
+            payload["iss"] = issuer;
+        }
+        if (audience is not null)
+        {
+            payload["aud"] = audience;
+        }
         return Base64Url(JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, string> { ["alg"] = "none", ["typ"] = "JWT" }))
             + "." + Base64Url(JsonSerializer.SerializeToUtf8Bytes(payload)) + ".";
     }
