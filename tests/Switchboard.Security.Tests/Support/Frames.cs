@@ -33,9 +33,9 @@ internal sealed record PingCommand : Command;
 /// <summary>
 /// A server frame boiled down to what the tests look at: its kind (published, subscribed, message, error, …; "closed"
 /// when the connection ended), the id it answers, and kind-specific facts (an error's code and message, a message's
-/// topic, a subscription id, a principal, a queue message's id and lease).
+/// topic and payload, a subscription id, a principal, a queue message's id and lease).
 /// </summary>
-internal sealed record Answer(string Kind, string? Id, string? Code = null, string? Text = null, long MessageId = 0, string? Lease = null);
+internal sealed record Answer(string Kind, string? Id, string? Code = null, string? Text = null, long MessageId = 0, string? Lease = null, string? Payload = null);
 
 /// <summary>One encoding of the multiplexed protocol: switchboard.v1.json or switchboard.v1.proto.</summary>
 internal interface IWire
@@ -82,7 +82,7 @@ internal sealed class JsonWire : IWire
         return kind switch
         {
             "error" => new Answer(kind, id, Text("code"), Text("message")),
-            "message" => new Answer(kind, id, Text: Text("topic")),
+            "message" => new Answer(kind, id, Text: Text("topic"), Payload: body.TryGetProperty("payload", out var payload) ? payload.GetRawText() : null),
             "subscribed" or "unsubscribed" => new Answer(kind, id, Text: Text("subscriptionId")),
             "authenticated" => new Answer(kind, id, Text: Text("principal")),
             "queueMessage" => new Answer(kind, id, MessageId: body.GetProperty("id").GetInt64(), Lease: Text("lease")),
@@ -157,7 +157,7 @@ internal sealed class ProtoWire : IWire
         return frame.KindCase switch
         {
             ServerFrame.KindOneofCase.Error => new Answer("error", id, frame.Error.Code, frame.Error.Message),
-            ServerFrame.KindOneofCase.Message => new Answer("message", id, Text: frame.Message.Topic),
+            ServerFrame.KindOneofCase.Message => new Answer("message", id, Text: frame.Message.Topic, Payload: frame.Message.Payload.ToStringUtf8()),
             ServerFrame.KindOneofCase.Subscribed => new Answer("subscribed", id, Text: frame.Subscribed.SubscriptionId),
             ServerFrame.KindOneofCase.Unsubscribed => new Answer("unsubscribed", id, Text: frame.Unsubscribed.SubscriptionId),
             ServerFrame.KindOneofCase.Authenticated => new Answer("authenticated", id, Text: frame.Authenticated.Principal),
