@@ -68,6 +68,7 @@ internal sealed class WebSocketLink : FrameLink
     private readonly ClientWebSocket _socket = new();
     private readonly IWire? _wire;
     private Task _reading = Task.CompletedTask;
+    private int _disposed;
 
     private WebSocketLink(IWire? wire) => _wire = wire;
 
@@ -139,6 +140,10 @@ internal sealed class WebSocketLink : FrameLink
 
     public override async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
         if (_socket.State == WebSocketState.Open)
         {
             using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(2));
