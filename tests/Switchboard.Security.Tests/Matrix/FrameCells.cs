@@ -21,9 +21,9 @@ internal sealed class FrameCells(MatrixHub hub, Func<Principal, CancellationToke
             cells.Add(new("publish", topic, new Requirement(Need.Publish, topic), async (p, ct) =>
                 (await ExchangeAsync(p, new PublishCommand(topic, Cells.Marker()), "published", ct)).Verdict));
         }
-        foreach (var topic in Topics.Concat(Patterns))
+        foreach (var topics in Subscriptions)
         {
-            cells.Add(new("subscribe", topic, new Requirement(Need.Subscribe, topic), (p, ct) => SubscribeAsync(p, topic, ct)));
+            cells.Add(new("subscribe", string.Join(" + ", topics), [.. topics.Select(t => new Requirement(Need.Subscribe, t))], (p, ct) => SubscribeAsync(p, topics, ct)));
         }
         foreach (var queue in Queues)
         {
@@ -50,9 +50,9 @@ internal sealed class FrameCells(MatrixHub hub, Func<Principal, CancellationToke
     }
 
     /// <summary>An allowed subscription must deliver (history from offset 0), and is then unsubscribed.</summary>
-    private async Task<Observed> SubscribeAsync(Principal principal, string topic, CancellationToken cancellationToken)
+    private async Task<Observed> SubscribeAsync(Principal principal, string[] topics, CancellationToken cancellationToken)
     {
-        var (verdict, subscribed) = await ExchangeAsync(principal, new SubscribeCommand(topic), "subscribed", cancellationToken);
+        var (verdict, subscribed) = await ExchangeAsync(principal, new SubscribeCommand(topics), "subscribed", cancellationToken);
         if (subscribed is null)
         {
             return verdict;
@@ -65,7 +65,7 @@ internal sealed class FrameCells(MatrixHub hub, Func<Principal, CancellationToke
             {
                 return Observed.Broken($"subscribed, then closed {answer.Code}: {answer.Text}");
             }
-            if (answer.Kind == "message" && answer.Text is { } delivered && Policy.Covers(topic, delivered))
+            if (answer.Kind == "message" && answer.Text is { } delivered && topics.Any(t => Policy.Covers(t, delivered)))
             {
                 break;
             }

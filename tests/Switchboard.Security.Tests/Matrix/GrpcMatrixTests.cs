@@ -30,17 +30,24 @@ public sealed class GrpcMatrixTests(MatrixHub hub, ITestOutputHelper output) : I
             cells.Add(new("PublishStream", topic, publish, (p, ct) => Judge(async () =>
             {
                 using var call = client.PublishStream(Headers(p), cancellationToken: ct);
-                await call.RequestStream.WriteAsync(new PublishRequest { Topic = topic, Payload = Json("2") }, ct);
-                await call.RequestStream.CompleteAsync();
+                try
+                {
+                    await call.RequestStream.WriteAsync(new PublishRequest { Topic = topic, Payload = Json("2") }, ct);
+                    await call.RequestStream.CompleteAsync();
+                }
+                catch (RpcException)
+                {
+                    // Refused before the upload was read: the call's status (below) says why, as a client reads it.
+                }
                 return (await call.ResponseAsync).Count == 1 ? null : "the summary does not count the message";
             })));
         }
-        foreach (var topic in Topics.Concat(Patterns))
+        foreach (var topics in Subscriptions)
         {
-            cells.Add(new("Subscribe", topic, new Requirement(Need.Subscribe, topic), (p, ct) => Judge(async () =>
+            cells.Add(new("Subscribe", string.Join(" + ", topics), [.. topics.Select(t => new Requirement(Need.Subscribe, t))], (p, ct) => Judge(async () =>
             {
-                using var call = client.Subscribe(new SubscribeRequest { Topics = { topic }, AfterOffset = 0 }, Headers(p), cancellationToken: ct);
-                return await call.ResponseStream.MoveNext(ct) && Policy.Covers(topic, call.ResponseStream.Current.Topic) ? null : "no message from the history";
+                using var call = client.Subscribe(new SubscribeRequest { Topics = { topics }, AfterOffset = 0 }, Headers(p), cancellationToken: ct);
+                return await call.ResponseStream.MoveNext(ct) && topics.Any(t => Policy.Covers(t, call.ResponseStream.Current.Topic)) ? null : "no message from the history";
             })));
         }
         foreach (var queue in Queues)

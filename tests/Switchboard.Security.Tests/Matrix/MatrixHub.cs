@@ -16,8 +16,20 @@ public sealed class MatrixHub : IAsyncLifetime
     /// <summary>Inside publish:orders.> and subscribe:orders.*; inside publish:orders.> only; the JWT's; nobody's.</summary>
     public static readonly string[] Topics = ["orders.x", "orders.x.y", "a", "payments"];
 
-    /// <summary>Subscriptions by pattern: covered by subscribe:orders.*, and not (orders.* must not grant orders.>).</summary>
-    public static readonly string[] Patterns = ["orders.*", "orders.>"];
+    /// <summary>
+    /// Subscriptions by pattern: covered by subscribe:orders.*; not covered by it (orders.* must not grant orders.>);
+    /// everything; and a leading wildcard that a concrete grant (orders.*) must not cover either.
+    /// </summary>
+    public static readonly string[] Patterns = ["orders.*", "orders.>", ">", "*.x"];
+
+    /// <summary>Subscriptions to several topics at once: every one must be allowed, and a refusal names the first that is not.</summary>
+    public static readonly string[][] Combinations = [["a", "orders.x"], ["orders.x", "orders.x.y"]];
+
+    /// <summary>Topics and patterns to subscribe to, one or several per subscription.</summary>
+    public static IEnumerable<string[]> Subscriptions => Topics.Concat(Patterns).Select(t => new[] { t }).Concat(Combinations);
+
+    /// <summary>A concrete topic a pattern matches (orders.* → orders.x, > → x.y).</summary>
+    public static string Sample(string pattern) => string.Join('.', pattern.Split('.').Select(t => t switch { "*" => "x", ">" => "x.y", _ => t }));
 
     /// <summary>The consumer's; inside publish:orders.>; the JWT's (publish only); nobody's.</summary>
     public static readonly string[] Queues = ["jobs", "orders.q", "a", "payments"];

@@ -76,6 +76,16 @@ internal static class RestCells
             var id = await hub.RequestAsync(queue);
             return await Judge(hub.Client(p).GetAsync($"/v1/replies/{id}", ct), HttpStatusCode.Accepted, Has("status"));
         });
+        yield return new("read reply (event stream)", queue, publish, async (p, ct) =>
+        {
+            var id = await hub.RequestAsync(queue);
+            var (stream, refused) = await SseStream.OpenAsync(hub.Client(p), $"/v1/replies/{id}", ct);
+            if (stream is not null)
+            {
+                await stream.DisposeAsync();
+            }
+            return refused;
+        });
         yield return new("reply", queue, consume, async (p, ct) =>
         {
             var id = await hub.RequestAsync(queue);

@@ -12,7 +12,7 @@ internal abstract record Command;
 internal sealed record PublishCommand(string Topic, string Marker) : Command;
 
 /// <summary>Subscribes from the start of the retained history (so an allowed subscription proves itself with a message).</summary>
-internal sealed record SubscribeCommand(string Topic) : Command;
+internal sealed record SubscribeCommand(params string[] Topics) : Command;
 
 internal sealed record UnsubscribeCommand(string SubscriptionId) : Command;
 
@@ -60,7 +60,7 @@ internal sealed class JsonWire : IWire
     public byte[] Encode(string id, Command command) => JsonSerializer.SerializeToUtf8Bytes<Dictionary<string, object>>(command switch
     {
         PublishCommand c => new() { ["id"] = id, ["publish"] = new { topic = c.Topic, payload = new { marker = c.Marker } } },
-        SubscribeCommand c => new() { ["id"] = id, ["subscribe"] = new { topics = new[] { c.Topic }, afterOffset = 0 } },
+        SubscribeCommand c => new() { ["id"] = id, ["subscribe"] = new { topics = c.Topics, afterOffset = 0 } },
         UnsubscribeCommand c => new() { ["id"] = id, ["unsubscribe"] = new { subscriptionId = c.SubscriptionId } },
         SendCommand c => new() { ["id"] = id, ["send"] = new { queue = c.Queue, payload = "job" } },
         ReceiveCommand c => new() { ["id"] = id, ["receive"] = new { queue = c.Queue, max = c.Max } },
@@ -111,7 +111,7 @@ internal sealed class ProtoWire : IWire
                 frame.Publish = new PublishRequest { Topic = c.Topic, Payload = Utf8($$"""{"marker": "{{c.Marker}}"}"""), ContentType = "application/json" };
                 break;
             case SubscribeCommand c:
-                frame.Subscribe = new SubscribeRequest { Topics = { c.Topic }, AfterOffset = 0 };
+                frame.Subscribe = new SubscribeRequest { Topics = { c.Topics }, AfterOffset = 0 };
                 break;
             case UnsubscribeCommand c:
                 frame.Unsubscribe = new Unsubscribe { SubscriptionId = c.SubscriptionId };
