@@ -11,6 +11,10 @@ public sealed class BrowserHub : IAsyncLifetime
     {
         var settings = Principals.Settings();
         settings["Switchboard:Auth:Timeout"] = "1s";
+        // A service with a realistic name, for refusals that must still fit a WebSocket close reason (123 bytes).
+        settings["Switchboard:Auth:ApiKeys:99:Name"] = BrowserAuthTests.LongName;
+        settings["Switchboard:Auth:ApiKeys:99:Key"] = BrowserAuthTests.LongNameKey;
+        settings["Switchboard:Auth:ApiKeys:99:Scopes:0"] = "subscribe:invoices.eu-west.*";
         Hub = await TestHub.StartAsync(settings: settings);
         using var admin = new HttpClient { BaseAddress = Hub.Address };
         admin.DefaultRequestHeaders.Authorization = new("Bearer", Principals.Admin.Credential);
@@ -27,6 +31,9 @@ public sealed class BrowserHub : IAsyncLifetime
 /// </summary>
 public sealed class BrowserAuthTests(BrowserHub fixture) : IClassFixture<BrowserHub>
 {
+    internal const string LongName = "billing-reconciliation-service-eu-west-1";
+    internal const string LongNameKey = "sb-billing-reconciliation-key-51d0e7a3c2";
+
     private static readonly TimeSpan Limit = TimeSpan.FromSeconds(15);
     private readonly TestHub _hub = fixture.Hub;
 
@@ -178,6 +185,18 @@ public sealed class BrowserAuthTests(BrowserHub fixture) : IClassFixture<Browser
         }
         while (answer.Kind != "closed" && answer.Payload?.Contains(marker, StringComparison.Ordinal) != true);
         Assert.Equal(("message", "orders.x"), (answer.Kind, answer.Text));
+    }
+
+    [Fact]
+    public async Task A_close_reason_names_the_missing_scope_even_with_realistic_names()
+    {
+        using var timeout = new CancellationTokenSource(Limit);
+        const string Topic = "invoices.eu-west.created.v2";
+        await using var link = await WebSocketLink.ConnectAsync(_hub.WebSocketAddress($"/v1/topics/{Topic}/ws"), null, LongNameKey, timeout.Token);
+        var closed = await link.ClosedAsync(timeout.Token);
+        Assert.Equal("4403", closed.Code);
+        // RFC 6455 caps a close reason at 123 bytes: the part that matters has to come first.
+        Assert.Contains($"subscribe:{Topic}", closed.Text, StringComparison.Ordinal);
     }
 
     /// <summary>The answer to frame <paramref name="id"/> (other frames skipped); fails if the connection ends first.</summary>
