@@ -22,6 +22,8 @@ internal static class RestCells
         cells.AddRange(AdminCells(hub));
         cells.Add(Listing(hub, "list topics", "/v1/topics?limit=1000", "topics", Topics));
         cells.Add(Listing(hub, "list queues", "/v1/queues?limit=1000", "queues", Queues));
+        cells.Add(PagedListing(hub, "list topics page by page", "/v1/topics", "topics", Topics));
+        cells.Add(PagedListing(hub, "list queues page by page", "/v1/queues", "queues", Queues));
         return cells;
     }
 
@@ -154,6 +156,63 @@ internal static class RestCells
             return hidden.Count + missing.Count == 0 ? null
                 : $"listed without a scope: [{string.Join(", ", hidden)}]; missing: [{string.Join(", ", missing)}]";
         }));
+
+    /// <summary>
+    /// Paging one name at a time shows the same names, and no cursor (nor Link) carries a name the caller may not see:
+    /// cursors are opaque to clients, not secret, so they must not be where hidden names leak.
+    /// </summary>
+    private static Cell PagedListing(MatrixHub hub, string operation, string path, string property, string[] known)
+        => new(operation, "", [], async (p, ct) =>
+        {
+            var listed = new List<string>();
+            string? cursor = null;
+            for (var page = 0; page < 200; page++)
+            {
+                using var response = await hub.Client(p).GetAsync($"{path}?limit=1{(cursor is null ? "" : "&cursor=" + cursor)}", ct);
+                var text = await response.Content.ReadAsStringAsync(ct);
+                if (response.StatusCode != HttpStatusCode.OK)
+                {
+                    return HttpVerdicts.Refusal(response, text);
+                }
+                var body = JsonDocument.Parse(text).RootElement;
+                listed.AddRange(body.GetProperty(property).EnumerateArray().Select(e => e.GetProperty("name").GetString()!));
+                cursor = body.GetProperty("next").GetString();
+                if (cursor is null)
+                {
+                    break;
+                }
+                var revealed = Decoded(cursor) + " " + Decoded(response.Headers.TryGetValues("Link", out var link) ? string.Join(",", link) : "");
+                if (known.FirstOrDefault(name => !Policy.Grants(p, new Requirement(Need.Any, name)) && Names(revealed, name)) is { } hidden)
+                {
+                    return Observed.Broken($"a cursor reveals '{hidden}': {cursor}");
+                }
+            }
+            var expected = known.Where(name => Policy.Grants(p, new Requirement(Need.Any, name))).Order(StringComparer.Ordinal);
+            return expected.SequenceEqual(listed.Where(known.Contains).Order(StringComparer.Ordinal)) && listed.All(n => Policy.Grants(p, new Requirement(Need.Any, n)))
+                ? Observed.Allowed
+                : Observed.Broken($"paged through [{string.Join(", ", listed)}]");
+        });
+
+    /// <summary>Whether <paramref name="text"/> holds <paramref name="name"/> as a whole name (not as part of a longer one).</summary>
+    private static bool Names(string text, string name)
+        => System.Text.RegularExpressions.Regex.IsMatch(text, $@"(?<![A-Za-z0-9_.\-]){System.Text.RegularExpressions.Regex.Escape(name)}(?![A-Za-z0-9_.\-])");
+
+    /// <summary>What a cursor (or each cursor= in a Link header) says when read as base64url, as anyone can.</summary>
+    private static string Decoded(string text)
+    {
+        var parts = System.Text.RegularExpressions.Regex.Matches(text, "[A-Za-z0-9_-]{4,}").Select(m => m.Value);
+        return string.Join(" ", parts.Select(part =>
+        {
+            try
+            {
+                return System.Text.Encoding.UTF8.GetString(System.Buffers.Text.Base64Url.DecodeFromChars(part));
+            }
+            catch (FormatException)
+            {
+                return part;
+            }
+        }));
+    }
 
     private static async Task<Observed> Judge(Task<HttpResponseMessage> call, HttpStatusCode success, Func<JsonElement, string?>? works = null)
         => await HttpVerdicts.JudgeAsync(await call, success, works);
