@@ -46,6 +46,10 @@ public sealed partial class Hub
             MessageRules.Validate(messages[i], i, Options.MaxMessageBytes, messages.Count > 1);
         }
 
+        if (!system)
+        {
+            EnsureRoom();
+        }
         var now = _time.GetUtcNow();
         IdempotencyToken? token = null;
         if (idempotencyKey is not null)

@@ -130,6 +130,7 @@ public sealed partial class Hub
             MessageRules.Validate(messages[i].Message, i, Options.MaxMessageBytes, messages.Count > 1);
         }
         QueueConfig.CheckDelay(delay, "delay");
+        EnsureRoom();
         var now = _time.GetUtcNow();
         IdempotencyToken? token = null;
         if (idempotencyKey is not null)

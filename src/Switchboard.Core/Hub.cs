@@ -22,6 +22,7 @@ public sealed partial class Hub : IStoreListener, IAsyncDisposable
     private volatile HubState _state = HubState.Starting;
     private readonly Lock _stateGate = new();
     private int _disposed;
+    private readonly long _memoryHighWater;
 
     /// <summary>Creates a hub over an engine. Call <see cref="StartAsync"/> before use.</summary>
     public Hub(IStore store, IBackplane backplane, HubOptions options, ILoggerFactory loggerFactory, TimeProvider? time = null)
@@ -35,6 +36,7 @@ public sealed partial class Hub : IStoreListener, IAsyncDisposable
         _loggerFactory = loggerFactory;
         _logger = loggerFactory.CreateLogger<Hub>();
         _time = time ?? TimeProvider.System;
+        _memoryHighWater = options.MaxMemoryBytes ?? GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 4 * 3;
     }
 
     /// <summary>The limits and defaults in force.</summary>
@@ -130,6 +132,24 @@ public sealed partial class Hub : IStoreListener, IAsyncDisposable
                 throw new SwitchboardException(ErrorCode.NotReady, "The hub is still opening its storage; retry in a moment.") { RetryAfterSeconds = 1 };
             case HubState.Stopped:
                 throw new SwitchboardException(ErrorCode.ShuttingDown, "The hub has stopped; retry against another node or after it restarts.") { RetryAfterSeconds = 1 };
+        }
+    }
+
+    /// <summary>
+    /// Sheds new messages while managed memory is above the high-water mark (<see cref="HubOptions.MaxMemoryBytes"/>):
+    /// a saturated hub refuses work with 503 + Retry-After instead of falling over, and keeps serving consumers,
+    /// whose acks and reads are what bring it back down.
+    /// </summary>
+    private void EnsureRoom()
+    {
+        var used = GC.GetTotalMemory(forceFullCollection: false);
+        if (used > _memoryHighWater)
+        {
+            throw new SwitchboardException(ErrorCode.Overloaded,
+                $"The hub is saturated ({used / (1024 * 1024)} MiB of managed memory in use, above its high-water mark of {_memoryHighWater / (1024 * 1024)} MiB, Switchboard:Overload:MaxMemoryBytes); retry after a moment.")
+            {
+                RetryAfterSeconds = 1,
+            };
         }
     }
 

@@ -33,6 +33,13 @@ public sealed class HubOptions
     /// <summary>Whether joins and leaves are published on <c>$presence.TOPIC</c> topics.</summary>
     public bool PresenceEvents { get; set; } = true;
 
+    /// <summary>
+    /// Managed memory above which new messages (publish, send, request) are refused with 503 overloaded while consumers
+    /// are still served. Null: 75% of the memory the runtime may use (the container limit or the machine's memory), so the
+    /// hub sheds load well before the operating system or a container runtime kills it.
+    /// </summary>
+    public long? MaxMemoryBytes { get; set; }
+
     /// <summary>Throws when a value is out of range, naming the setting.</summary>
     public void Validate()
     {
@@ -51,6 +58,7 @@ public sealed class HubOptions
         Require(RetentionSweepInterval >= TimeSpan.FromMilliseconds(10) && RetentionSweepInterval <= TimeSpan.FromDays(1), "Switchboard:RetentionSweepInterval must be between 10ms and 1d.");
         Require(MaxReadLimit is >= 1 and <= 100_000, "Switchboard:MaxReadLimit must be between 1 and 100000.");
         Require(MaxWait >= TimeSpan.Zero && MaxWait <= TimeSpan.FromMinutes(10), "Switchboard:MaxWait must be between 0s and 10m.");
+        Require(MaxMemoryBytes is null or >= 16L * 1024 * 1024, "Switchboard:Overload:MaxMemoryBytes must be at least 16777216 (16 MiB).");
         DefaultRetention.Validate();
     }
 }

@@ -108,6 +108,7 @@ public static class SwitchboardHost
         services.AddSingleton<HubLifetime>();
         services.AddHostedService(sp => sp.GetRequiredService<HubLifetime>());
         services.AddSingleton(new Authenticator(options.Auth));
+        services.AddSingleton(new RateLimits(options.RateLimits));
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<Connections.ConnectionRegistry>();
         services.AddHostedService(sp => sp.GetRequiredService<Connections.ConnectionRegistry>());
@@ -127,14 +128,17 @@ public static class SwitchboardHost
                 document.Info.Description = "One hub, every protocol: topics with history, publishing, polling and long polling, and queues (leases, dead letters, bindings, request/reply) over REST. Errors are RFC 9457 problem+json; each code is described at /v1/errors/{code}.";
                 return Task.CompletedTask;
             });
+            o.AddDocumentTransformer(Server.OpenApi.SecuritySchemes.Apply);
             o.AddSchemaTransformer(Server.OpenApi.SchemaRules.Apply);
         });
         Grpc.GrpcHosting.AddSwitchboardGrpc(services, options);
+        OriginPolicy.AddTo(services, options); // Switchboard:AllowedOrigins: CORS and the origin check of streams
         services.Configure<KestrelServerOptions>(kestrel =>
         {
             // Our own limits answer first with a problem that names them; Kestrel's is the backstop.
             kestrel.Limits.MaxRequestBodySize = Math.Max(options.MaxRequestBytes, options.Hub.MaxMessageBytes) + 64 * 1024;
             kestrel.AddServerHeader = false;
+            KestrelLimits.Apply(kestrel, options.Limits); // every other limit, on purpose (Hosting/KestrelLimits.cs)
         });
         services.Configure<HostOptions>(host => host.ShutdownTimeout = options.DrainDelay + TimeSpan.FromSeconds(30));
     }
@@ -149,6 +153,7 @@ public static class SwitchboardHost
         app.UseWebSocketWriteCoalescing();
         app.UseWebSockets();
         app.UseRouting();
+        OriginPolicy.Use(app); // CORS, then 403 for WebSockets and event streams from origins not allowed
         app.UseGrpcWeb(new GrpcWebOptions { DefaultEnabled = true });
         app.UseAuthentication();
         app.UseAuthorization();
@@ -163,6 +168,11 @@ public static class SwitchboardHost
         var v1Public = app.MapGroup("/v1");
         SystemEndpoints.MapErrors(v1Public);
         var v1 = app.MapGroup("/v1");
+        // Every route can refuse a caller (401, 403) or a rate (429); the problems are described once, here.
+        foreach (var status in (int[])[401, 403, 429])
+        {
+            v1.WithMetadata(new Microsoft.AspNetCore.Http.ProducesResponseTypeMetadata(status, typeof(Microsoft.AspNetCore.Mvc.ProblemDetails), [Errors.Problems.ContentType]));
+        }
         if (authOn)
         {
             v1.RequireAuthorization();

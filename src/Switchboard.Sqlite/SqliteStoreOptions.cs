@@ -22,6 +22,13 @@ public sealed class SqliteStoreOptions
     /// </summary>
     public int QueueCapacity { get; set; } = 16_384;
 
+    /// <summary>
+    /// Payload bytes queued for the writer above which new messages are refused (503 overloaded, Retry-After) instead
+    /// of waiting: 256 MiB is seconds of work even on a slow disk, and bounds what a flood of large messages can make
+    /// the hub hold. Acks and other changes that carry no payload still queue (they are what drains the backlog).
+    /// </summary>
+    public long MaxQueuedBytes { get; set; } = 256L * 1024 * 1024;
+
     /// <summary>Run SQLite's <c>quick_check</c> on open (O(database size); turn off only for huge, trusted databases).</summary>
     public bool CheckOnOpen { get; set; } = true;
 }

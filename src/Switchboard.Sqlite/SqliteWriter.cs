@@ -48,8 +48,26 @@ internal sealed partial class SqliteWriter : IDisposable
 
     public int TopicCount => _topics.Count;
 
+    private long _queuedBytes;
+
     public async Task<T> EnqueueAsync<T>(WriteOp<T> op, CancellationToken cancellationToken)
     {
+        var bytes = op.ByteCount;
+        if (bytes > 0)
+        {
+            // New messages are shed, not queued, once the backlog is full: waiting would hold their payloads in memory
+            // for as long as the overload lasts.
+            var queued = Interlocked.Add(ref _queuedBytes, bytes);
+            if (queued - bytes > 0 && (queued > _options.MaxQueuedBytes || _queue.Reader.Count >= _options.QueueCapacity))
+            {
+                Interlocked.Add(ref _queuedBytes, -bytes);
+                throw new SwitchboardException(ErrorCode.Overloaded,
+                    $"The storage engine is behind: {(queued - bytes) / (1024 * 1024)} MiB in {_queue.Reader.Count} requests are waiting to be written (Switchboard:Sqlite:MaxQueuedBytes). Retry after a moment.")
+                {
+                    RetryAfterSeconds = 1,
+                };
+            }
+        }
         if (!_queue.Writer.TryWrite(op))
         {
             try
@@ -88,6 +106,7 @@ internal sealed partial class SqliteWriter : IDisposable
                 messages += next.MessageCount;
                 bytes += next.ByteCount;
             }
+            Interlocked.Add(ref _queuedBytes, -bytes);
             Commit(batch, messages);
             batch.Clear();
         }

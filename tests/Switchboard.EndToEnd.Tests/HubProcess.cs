@@ -25,6 +25,9 @@ internal sealed partial class HubProcess : IAsyncDisposable
 
     public Uri Address => _listening.Task.IsCompletedSuccessfully ? _listening.Task.Result : throw new InvalidOperationException("The hub is not listening.");
     public int Pid => _process.Id;
+
+    /// <summary>Completes with the first address the hub reports listening on.</summary>
+    public Task<Uri> Listening => _listening.Task;
     public string Output { get { lock (_output) { return _output.ToString(); } } }
     public bool HasExited => _process.HasExited;
     public int ExitCode => _process.ExitCode;

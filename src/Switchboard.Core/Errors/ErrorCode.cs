@@ -74,6 +74,8 @@ public enum ErrorCode
     ReplyAlreadySent,
     /// <summary>The queue has no binding to that topic or pattern.</summary>
     BindingNotFound,
+    /// <summary>The hub is saturated (memory high-water mark or a full write backlog) and sheds new messages: retry after Retry-After. Consumers are still served.</summary>
+    Overloaded,
     /// <summary>A fault inside the hub. Never caused by the client.</summary>
     Internal,
 }

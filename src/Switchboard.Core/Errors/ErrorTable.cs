@@ -57,6 +57,7 @@ public static class ErrorTable
         new(ErrorCode.ReplyExpired, "reply-expired", 410, 4410, GrpcNotFound, "The request's wait for a reply is over."),
         new(ErrorCode.ReplyAlreadySent, "reply-already-sent", 409, 4409, GrpcFailedPrecondition, "The request already has its reply."),
         new(ErrorCode.BindingNotFound, "binding-not-found", 404, 4404, GrpcNotFound, "The queue has no binding to that topic or pattern."),
+        new(ErrorCode.Overloaded, "overloaded", 503, 1013, GrpcUnavailable, "The hub is saturated and sheds new messages for a moment; consumers are still served."),
         new(ErrorCode.Internal, "internal", 500, 1011, GrpcInternal, "An internal error occurred."),
     ];
 

@@ -66,3 +66,13 @@ public sealed class JwtKeyOptions
     /// <summary>The key id (<c>kid</c>) tokens name it by; optional.</summary>
     public string? KeyId { get; set; }
 }
+
+/// <summary>Rate limits (section <c>Switchboard:RateLimits</c>); 0 = off.</summary>
+public sealed class RateLimitOptions
+{
+    /// <summary>Messages one client may publish or send per second (a batch counts each message).</summary>
+    public int PublishPerSecondPerClient { get; set; }
+
+    /// <summary>Connections (WebSocket, SSE, gRPC streams) one client may open per second.</summary>
+    public int ConnectsPerSecondPerClient { get; set; }
+}

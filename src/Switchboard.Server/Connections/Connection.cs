@@ -45,6 +45,26 @@ internal sealed class Connection : IAsyncDisposable
     /// <summary>A frame to send when the connection has been idle for a heartbeat interval (null: the transport has its own, e.g. WebSocket pings).</summary>
     public OutboundFrame? Heartbeat { get; set; }
 
+    /// <summary>
+    /// A client message is arriving in parts (WebSocket fragments, or one frame read as it comes): its bytes so far.
+    /// The watchdog holds it to the minimum body rate, as Kestrel does HTTP bodies (it lifts that for upgraded connections).
+    /// </summary>
+    public void Receiving(long bytesSoFar)
+    {
+        Interlocked.CompareExchange(ref _inboundSince, System.Diagnostics.Stopwatch.GetTimestamp(), 0);
+        Interlocked.Exchange(ref _inboundBytes, bytesSoFar);
+    }
+
+    /// <summary>The message that was arriving is complete.</summary>
+    public void Received() => Interlocked.Exchange(ref _inboundSince, 0);
+
+    /// <summary>How long the message now arriving has taken so far, and its bytes; null when none is arriving.</summary>
+    public (TimeSpan Elapsed, long Bytes)? Inbound => Interlocked.Read(ref _inboundSince) is var since and not 0
+        ? (System.Diagnostics.Stopwatch.GetElapsedTime(since), Interlocked.Read(ref _inboundBytes))
+        : null;
+
+    private long _inboundSince, _inboundBytes;
+
     /// <summary>Live subscriptions by id.</summary>
     public SubscriptionSet Subscriptions { get; } = new();
 

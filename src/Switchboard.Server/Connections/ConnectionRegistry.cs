@@ -11,7 +11,7 @@ namespace Switchboard.Server.Connections;
 /// whose outbound buffer stays full for <see cref="ServerOptions.SlowConsumerTimeout"/> is cut with its reason
 /// (it resumes by position), so one slow reader never costs the hub unbounded memory.
 /// </summary>
-internal sealed class ConnectionRegistry(ServerOptions options, TimeProvider time, ILogger<ConnectionRegistry> logger) : BackgroundService
+internal sealed class ConnectionRegistry(ServerOptions options, TimeProvider time, RateLimits rateLimits, ILogger<ConnectionRegistry> logger) : BackgroundService
 {
     private readonly ConcurrentDictionary<string, Connection> _connections = new(StringComparer.Ordinal);
 
@@ -26,8 +26,12 @@ internal sealed class ConnectionRegistry(ServerOptions options, TimeProvider tim
     /// Registers a connection, or throws <see cref="ErrorCode.RateLimited"/> when its address or its principal already
     /// holds the most connections allowed (<see cref="ServerOptions.MaxConnectionsPerAddress"/>, <see cref="ServerOptions.MaxConnectionsPerPrincipal"/>).
     /// </summary>
+    /// <summary>The rate limits every transport applies to its clients.</summary>
+    public RateLimits RateLimits => rateLimits;
+
     public Connection Open(string transport, Caller caller, string? remoteAddress)
     {
+        rateLimits.AdmitConnection(caller, remoteAddress);
         var address = remoteAddress ?? "";
         if (!Take(_perAddress, address, options.MaxConnectionsPerAddress))
         {
@@ -121,6 +125,12 @@ internal sealed class ConnectionRegistry(ServerOptions options, TimeProvider tim
                             ? "No credentials came in time: send {\"auth\": {\"token\": \"…\"}} as the first frame, or connect with ?access_token= or an Authorization header."
                             : $"The credential expired at {expires:yyyy-MM-ddTHH:mm:ssZ}. Reconnect with a fresh one (on /v1/ws, send an auth frame with a fresh token before it expires) and resume from your last position.");
                     }
+                    if (SlowSender(connection) is { } slow)
+                    {
+                        HardeningLog.SlowSender(logger, connection.Id, connection.Transport, slow.Bytes, (long)slow.Elapsed.TotalMilliseconds);
+                        connection.Abort(ErrorCode.Timeout,
+                            $"A message was still arriving after {slow.Elapsed.TotalSeconds:0} s ({slow.Bytes} bytes so far), slower than the hub's minimum of {options.Limits.MinRequestBodyBytesPerSecond} bytes/s.");
+                    }
                     var full = connection.Outbox.FullFor;
                     if (full >= options.SlowConsumerTimeout && connection.CloseReason is null)
                     {
@@ -135,6 +145,21 @@ internal sealed class ConnectionRegistry(ServerOptions options, TimeProvider tim
         {
             // stopping
         }
+    }
+
+    /// <summary>
+    /// A message that has been arriving for longer than the grace period at less than the minimum body rate
+    /// (Switchboard:Limits:MinRequestBodyBytesPerSecond): Kestrel's rule for HTTP bodies, for the upgraded connections it
+    /// lifts it from. Otherwise a client could hold a buffer of up to the message limit open for hours, trickling
+    /// fragments and answering every ping in between.
+    /// </summary>
+    private (TimeSpan Elapsed, long Bytes)? SlowSender(Connection connection)
+    {
+        var rate = options.Limits.MinRequestBodyBytesPerSecond;
+        return rate > 0 && connection.CloseReason is null && connection.Inbound is { } inbound
+               && inbound.Elapsed > options.Limits.MinRequestBodyGracePeriod && inbound.Bytes < rate * inbound.Elapsed.TotalSeconds
+            ? inbound
+            : null;
     }
 }
 

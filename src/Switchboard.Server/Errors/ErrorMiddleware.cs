@@ -26,8 +26,11 @@ internal sealed class ErrorMiddleware(RequestDelegate next, ILogger<ErrorMiddlew
         }
         catch (BadHttpRequestException bad)
         {
-            var code = bad.StatusCode == StatusCodes.Status413PayloadTooLarge ? ErrorCode.RequestTooLarge : ErrorCode.InvalidRequest;
-            await Problems.WriteAsync(context, ErrorTable.Get(code), bad.Message);
+            // Kestrel's status stays (408 for a body slower than Switchboard:Limits:MinRequestBodyBytesPerSecond, 431, …).
+            var info = bad.StatusCode == StatusCodes.Status413PayloadTooLarge
+                ? ErrorTable.Get(ErrorCode.RequestTooLarge)
+                : ErrorTable.Get(ErrorCode.InvalidRequest) with { HttpStatus = bad.StatusCode is >= 400 and < 500 ? bad.StatusCode : StatusCodes.Status400BadRequest };
+            await Problems.WriteAsync(context, info, bad.Message);
             return;
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)

@@ -11,6 +11,10 @@ internal static class GrpcErrors
     public static RpcException ToRpc(SwitchboardException error)
     {
         var trailers = new Metadata { { CodeTrailer, error.Info.Name } };
+        if (error.RetryAfterSeconds is { } retryAfter)
+        {
+            trailers.Add("retry-after", retryAfter.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
         foreach (var (name, value) in error.Extensions)
         {
             if (value is not null)

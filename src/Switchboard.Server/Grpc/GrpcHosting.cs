@@ -19,7 +19,9 @@ internal static class GrpcHosting
     {
         services.AddGrpc(grpc =>
         {
-            // A message of the maximum size plus its envelope; larger ones get RESOURCE_EXHAUSTED from the framework.
+            // A whole request (a batch, up to MaxRequestBytes, as on REST) or one message of the maximum size plus its
+            // envelope, whichever is larger: a bigger frame gets RESOURCE_EXHAUSTED from the framework before it is
+            // decoded; a message over MaxMessageBytes inside it gets RESOURCE_EXHAUSTED (message-too-large) from the hub.
             grpc.MaxReceiveMessageSize = (int)Math.Min(int.MaxValue, Math.Max(options.MaxRequestBytes, options.Hub.MaxMessageBytes + 64 * 1024));
             grpc.EnableDetailedErrors = false;
             // Without this, gRPC maps a catch-all POST /{service}/{method} that answers every unknown two-segment

@@ -16,6 +16,7 @@ internal sealed partial class SwitchboardGrpcService
     public async Task<SendReply> Send(SendRequest request, ServerCallContext context)
     {
         Demand(context, Permission.Publish, request.Queue);
+        Admit(context);
         var draft = new QueueDraft
         {
             Message = ProtoFrameCodec.Draft(request.Payload, request.Headers, "", request.ContentType),
@@ -125,6 +126,7 @@ internal sealed partial class SwitchboardGrpcService
     public async Task<Reply> Request(RequestRequest request, ServerCallContext context)
     {
         Demand(context, Permission.Publish, request.Queue);
+        Admit(context);
         var timeout = Seconds(request.TimeoutSeconds, "timeout_seconds") ?? Hub.DefaultRequestWait;
         try
         {
@@ -193,6 +195,19 @@ internal sealed partial class SwitchboardGrpcService
         < 0 => throw GrpcErrors.ToRpc(ErrorCode.InvalidRequest, $"{name} is {seconds}; it cannot be negative (delays 0 to 7 days, leases 1 s to 12 h)."),
         _ => TimeSpan.FromSeconds(Math.Min(seconds, 3650L * 24 * 3600)),
     };
+
+    /// <summary>RESOURCE_EXHAUSTED when the caller is over its publish rate.</summary>
+    private void Admit(ServerCallContext context)
+    {
+        try
+        {
+            registry.RateLimits.AdmitMessages(context.GetHttpContext(), 1);
+        }
+        catch (SwitchboardException ex)
+        {
+            throw GrpcErrors.ToRpc(ex);
+        }
+    }
 
     /// <summary>PERMISSION_DENIED unless the caller's scopes allow <paramref name="permission"/> on <paramref name="name"/>.</summary>
     private static void Demand(ServerCallContext context, Permission permission, string name)

@@ -20,6 +20,7 @@ internal sealed partial class SwitchboardGrpcService(Hub hub, ConnectionRegistry
         {
             var command = ProtoFrameCodec.Publish(null, request);
             Demand(context, Permission.Publish, command.Topic);
+            registry.RateLimits.AdmitMessages(context.GetHttpContext(), command.Messages.Count);
             var result = await hub.PublishAsync(command.Topic, command.Messages, command.IdempotencyKey, context.CancellationToken);
             return ProtoFrameCodec.ToReply(result, command.IsBatch);
         }
@@ -50,6 +51,7 @@ internal sealed partial class SwitchboardGrpcService(Hub hub, ConnectionRegistry
             {
                 var command = ProtoFrameCodec.Publish(null, request);
                 context.GetHttpContext().Grants().Demand(Permission.Publish, command.Topic);
+                registry.RateLimits.AdmitMessages(context.GetHttpContext(), command.Messages.Count);
                 pending.Enqueue(hub.PublishAsync(command.Topic, command.Messages, command.IdempotencyKey, CancellationToken.None));
                 if (pending.Count >= InFlight)
                 {

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.Sockets;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 
 namespace Switchboard.Server;
 
@@ -14,12 +15,13 @@ internal static class H2cSniffer
 {
     private static readonly byte[] Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"u8.ToArray();
 
-    public static ConnectionDelegate Create(ConnectionDelegate next, string internalSocket) => async connection =>
+    /// <summary>The sniffer in front of <paramref name="next"/>; <paramref name="limits"/> are read per connection (they are set after the listeners).</summary>
+    public static ConnectionDelegate Create(ConnectionDelegate next, string internalSocket, KestrelServerLimits limits) => async connection =>
     {
-        switch (await PeekAsync(connection))
+        switch (await PeekAsync(connection, limits))
         {
             case null:
-                return; // closed (or the server stopping) before a byte told
+                return; // closed, timed out or the server stopping before the bytes told
             case false:
                 await next(connection);
                 break;
@@ -30,14 +32,19 @@ internal static class H2cSniffer
     };
 
     /// <summary>HTTP/2 or not, from the first bytes; null when the connection ends first.</summary>
-    private static async Task<bool?> PeekAsync(ConnectionContext connection)
+    private static async Task<bool?> PeekAsync(ConnectionContext connection, KestrelServerLimits limits)
     {
         var input = connection.Transport.Input;
         // A client that opened a connection and has sent nothing yet (an HTTP client's spare pooled connection) is
         // let go when the server stops, as Kestrel lets go of an idle keep-alive connection: without this the peek
         // would hold shutdown until its timeout.
         var closeRequested = connection.Features.Get<Microsoft.AspNetCore.Connections.Features.IConnectionLifetimeNotificationFeature>()?.ConnectionClosedRequested ?? CancellationToken.None;
-        using var peeking = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed, closeRequested);
+        // Kestrel's own timeouts only start once the connection reaches HTTP, so the peek keeps them itself: the
+        // keep-alive timeout until the first byte (as for an idle connection), then the request headers timeout for
+        // the rest of the preface. Otherwise a client that sends nothing, or "PRI" a byte a minute, holds it forever.
+        using var deadline = new CancellationTokenSource(limits.KeepAliveTimeout);
+        var started = false;
+        using var peeking = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed, closeRequested, deadline.Token);
         while (true)
         {
             ReadResult read;
@@ -50,6 +57,11 @@ internal static class H2cSniffer
                 return null;
             }
             var buffer = read.Buffer;
+            if (!started && !buffer.IsEmpty)
+            {
+                started = true;
+                deadline.CancelAfter(limits.RequestHeadersTimeout);
+            }
             var decided = Decide(buffer, out var http2);
             if (decided || read.IsCompleted)
             {

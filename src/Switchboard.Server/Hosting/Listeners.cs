@@ -34,7 +34,7 @@ internal static class Listeners
                     : listen =>
                     {
                         listen.Protocols = HttpProtocols.Http1;
-                        listen.Use(next => H2cSniffer.Create(next, internalSocket));
+                        listen.Use(next => H2cSniffer.Create(next, internalSocket, kestrel.Limits));
                     };
                 switch (address.Host)
                 {

@@ -26,6 +26,8 @@ public static partial class ServerConfiguration
         options.Sqlite.DataDirectory = section["DataDirectory"] is { Length: > 0 } data ? data : options.Sqlite.DataDirectory;
         options.Sqlite.CheckOnOpen = Bool(section, "Sqlite:CheckOnOpen", options.Sqlite.CheckOnOpen);
         options.Sqlite.MaxBatchMessages = (int)Long(section, "Sqlite:MaxBatchMessages", options.Sqlite.MaxBatchMessages, 1, 100_000);
+        options.Sqlite.MaxQueuedBytes = Long(section, "Sqlite:MaxQueuedBytes", options.Sqlite.MaxQueuedBytes, 1024 * 1024, 1L << 40);
+        hub.MaxMemoryBytes = NullableLong(section, "Overload:MaxMemoryBytes", 16L * 1024 * 1024) ?? hub.MaxMemoryBytes;
         options.MaxRequestBytes = Long(section, "MaxRequestBytes", options.MaxRequestBytes, 1024, 1L << 30);
         options.DrainDelay = Duration(section, "Shutdown:DrainDelay", options.DrainDelay);
         options.OutboundBufferBytes = Long(section, "Connections:OutboundBufferBytes", options.OutboundBufferBytes, 16 * 1024, 1L << 30);
@@ -35,6 +37,9 @@ public static partial class ServerConfiguration
         options.MaxConnectionsPerAddress = (int)Long(section, "Connections:MaxPerAddress", options.MaxConnectionsPerAddress, 1, 1_000_000);
         options.MaxConnectionsPerPrincipal = (int)Long(section, "Connections:MaxPerPrincipal", options.MaxConnectionsPerPrincipal, 1, 1_000_000);
         options.AuthTimeout = Duration(section, "Auth:Timeout", options.AuthTimeout);
+        options.RateLimits.PublishPerSecondPerClient = (int)Long(section, "RateLimits:PublishPerSecondPerClient", 0, 0, 10_000_000);
+        options.RateLimits.ConnectsPerSecondPerClient = (int)Long(section, "RateLimits:ConnectsPerSecondPerClient", 0, 0, 1_000_000);
+        ReadHardening(section, options); // Limits:* and AllowedOrigins (ServerConfiguration.Hardening.cs)
 
         hub.MaxMessageBytes = Long(section, "MaxMessageBytes", hub.MaxMessageBytes, 1, 64L * 1024 * 1024);
         hub.MaxBatchMessages = (int)Long(section, "MaxBatchMessages", hub.MaxBatchMessages, 1, 100_000);

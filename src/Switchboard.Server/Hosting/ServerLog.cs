@@ -23,7 +23,7 @@ internal static partial class ServerLog
     [LoggerMessage(EventId = 3005, Level = LogLevel.Information, Message = "Listening on {Addresses}")]
     public static partial void Listening(ILogger logger, string addresses);
 
-    [LoggerMessage(EventId = 3006, Level = LogLevel.Warning, Message = "API key {Name} is configured in plain text; store its SHA-256 hash instead (switchboard keys hash)")]
+    [LoggerMessage(EventId = 3006, Level = LogLevel.Warning, Message = "API key {Name} is configured in plain text; store its SHA-256 hash instead (switchboard keys hash, or switchboard keys new for a fresh key)")]
     public static partial void PlainTextKey(ILogger logger, string name);
 
     [LoggerMessage(EventId = 3007, Level = LogLevel.Warning, Message = "Authentication is off (no Switchboard:Auth credentials): anyone who can reach the hub can use it; {Exposure}")]

@@ -57,6 +57,12 @@ public sealed class ServerOptions
     /// </summary>
     public TimeSpan Heartbeat { get; set; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>Web server limits: timeouts, minimum data rates, header sizes, HTTP/2 (see <see cref="LimitsOptions"/>).</summary>
+    public LimitsOptions Limits { get; set; } = new();
+
+    /// <summary>Browser origins allowed to open WebSockets and event streams and to call REST across origins (see <see cref="OriginPolicy"/>).</summary>
+    public List<string> AllowedOrigins { get; } = [];
+
     /// <summary>
     /// Connections one client address may hold at once (every transport). 10,000: far beyond any one browser or service,
     /// while one misbehaving host cannot take every file descriptor of the process.
@@ -68,6 +74,9 @@ public sealed class ServerOptions
 
     /// <summary>How long a WebSocket client that did not authenticate with the upgrade has to send its auth frame. 10 s.</summary>
     public TimeSpan AuthTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Rate limits per client (off by default).</summary>
+    public RateLimitOptions RateLimits { get; } = new();
 
     /// <summary>Authentication: API keys and JWTs; none = off (and the hub listens on loopback only).</summary>
     public AuthOptions Auth { get; } = new();

@@ -50,7 +50,7 @@ internal static class MessagesEndpoints
             .Produces(304).ProducesProblem(400).ProducesProblem(404).ProducesProblem(409).ProducesProblem(410);
     }
 
-    private static async Task<IResult> Publish(HttpRequest request, Hub hub, ServerOptions options, string topic, string? key)
+    private static async Task<IResult> Publish(HttpRequest request, Hub hub, ServerOptions options, RateLimits limits, string topic, string? key)
     {
         TopicName.Validate(topic);
         var contentType = request.ContentType;
@@ -97,6 +97,7 @@ internal static class MessagesEndpoints
             drafts = [new MessageDraft { Payload = body.Memory, ContentType = contentType, Key = key }];
         }
 
+        limits.AdmitMessages(request.HttpContext, drafts.Count);
         // Once the hub has the messages, a client hanging up must not abandon the publish half-way.
         var result = await hub.PublishAsync(topic, drafts, idempotencyKey, CancellationToken.None);
         return Published(request, result, batch);

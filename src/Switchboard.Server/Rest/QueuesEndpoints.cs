@@ -67,11 +67,12 @@ internal static partial class QueuesEndpoints
         return Results.NoContent();
     }
 
-    private static async Task<IResult> Send(HttpRequest request, Hub hub, ServerOptions options, string queue, string? delay)
+    private static async Task<IResult> Send(HttpRequest request, Hub hub, ServerOptions options, RateLimits limits, string queue, string? delay)
     {
         QueueName.Validate(queue);
         var drafts = await ReadMessagesAsync(request, hub, options);
         var idempotencyKey = request.Headers["Idempotency-Key"].ToString() is { Length: > 0 } k ? k : null;
+        limits.AdmitMessages(request.HttpContext, drafts.Drafts.Count);
         var result = await hub.SendAsync(queue, [.. drafts.Drafts.Select(d => new QueueDraft { Message = d })], QueueDocuments.Query(delay, "delay") ?? TimeSpan.Zero, idempotencyKey, CancellationToken.None);
         return new JsonResult(201, writer =>
         {
@@ -221,7 +222,7 @@ internal static partial class QueuesEndpoints
             ? Results.NoContent()
             : throw new SwitchboardException(ErrorCode.BindingNotFound, $"Queue '{queue}' has no binding to '{pattern}'; GET /v1/queues/{queue}/bindings lists them.");
 
-    private static async Task<IResult> Request(HttpRequest request, Hub hub, ServerOptions options, string queue, string? timeout)
+    private static async Task<IResult> Request(HttpRequest request, Hub hub, ServerOptions options, RateLimits limits, string queue, string? timeout)
     {
         QueueName.Validate(queue);
         var wait = QueueDocuments.Query(timeout, "timeout") ?? Hub.DefaultRequestWait;
@@ -238,6 +239,7 @@ internal static partial class QueuesEndpoints
         // The reply slot outlives an async request's first answer: the reply URL stays valid for an hour.
         var slotLifetime = async ? TimeSpan.FromHours(1) : wait;
         var idempotencyKey = request.Headers["Idempotency-Key"].ToString() is { Length: > 0 } k ? k : null;
+        limits.AdmitMessages(request.HttpContext, 1);
         var sent = await hub.RequestAsync(queue, new QueueDraft { Message = drafts.Drafts[0] }, slotLifetime, idempotencyKey, CancellationToken.None);
         var id = sent.Id;
         var location = $"{request.PathBase}/v1/replies/{id}";

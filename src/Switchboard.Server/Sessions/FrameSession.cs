@@ -71,7 +71,6 @@ internal sealed class FrameSession : IAsyncDisposable
             switch (command)
             {
                 case PublishCommand publish:
-                    grants.Demand(Permission.Publish, publish.Topic);
                     await PublishAsync(publish, cancellationToken);
                     break;
                 case SubscribeCommand subscribe:
@@ -92,6 +91,7 @@ internal sealed class FrameSession : IAsyncDisposable
                     break;
                 case SendCommand send:
                     grants.Demand(Permission.Publish, send.Queue);
+                    AdmitMessages(1);
                     Answer(_codec.Sent(send.Id, await _hub.SendAsync(send.Queue, [send.Message], send.Delay, send.IdempotencyKey, CancellationToken.None)));
                     break;
                 case ReceiveCommand receive:
@@ -104,6 +104,7 @@ internal sealed class FrameSession : IAsyncDisposable
                     break;
                 case RequestCommand request:
                     grants.Demand(Permission.Publish, request.Queue);
+                    AdmitMessages(1);
                     await RequestAsync(request);
                     break;
                 case ReplyCommand reply:
@@ -168,6 +169,9 @@ internal sealed class FrameSession : IAsyncDisposable
         Task<AppendResult> result;
         try
         {
+            // Refusals go through the pending queue too, so answers keep the order of the publishes.
+            _connection.Caller.Grants.Demand(Permission.Publish, publish.Topic);
+            AdmitMessages(publish.Messages.Count);
             // Not awaited: the hub has copied the payloads once this returns, so the frame buffer can be reused.
             result = _hub.PublishAsync(publish.Topic, publish.Messages, publish.IdempotencyKey, CancellationToken.None);
         }
@@ -365,6 +369,8 @@ internal sealed class FrameSession : IAsyncDisposable
     }
 
     private void Answer(OutboundFrame frame) => _connection.Outbox.Enqueue(frame);
+
+    private void AdmitMessages(int count) => _registry.RateLimits.AdmitMessages(_connection.Caller, _connection.RemoteAddress, count);
 
     /// <summary>Stops taking frames and sends the answers of publishes still in flight.</summary>
     public async ValueTask DisposeAsync()

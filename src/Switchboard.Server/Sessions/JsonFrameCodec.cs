@@ -328,6 +328,10 @@ internal sealed partial class JsonFrameCodec : IFrameCodec
         w.WriteString("code", error.Info.Name);
         w.WriteString("message", error.Message);
         w.WriteNumber("status", error.Info.HttpStatus);
+        if (error.RetryAfterSeconds is { } retryAfter)
+        {
+            w.WriteNumber("retryAfter", retryAfter);
+        }
         var details = error.Extensions.Where(e => e.Value is not null).ToList();
         if (details.Count > 0)
         {

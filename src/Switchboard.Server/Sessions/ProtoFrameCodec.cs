@@ -143,6 +143,10 @@ internal sealed class ProtoFrameCodec : IFrameCodec
     public static Protocol.V1.Error ToError(SwitchboardException error)
     {
         var result = new Protocol.V1.Error { Code = error.Info.Name, Message = error.Message, Status = error.Info.HttpStatus };
+        if (error.RetryAfterSeconds is { } retryAfter)
+        {
+            result.Details["retryAfter"] = retryAfter.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
         foreach (var (name, value) in error.Extensions)
         {
             if (value is not null)

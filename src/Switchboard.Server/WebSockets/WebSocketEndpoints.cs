@@ -262,6 +262,11 @@ internal static class WebSocketEndpoints
     private static WebSocketAcceptContext Accept(ServerOptions options, string? subProtocol) => new()
     {
         SubProtocol = subProtocol,
+        // permessage-deflate stays off (DangerousEnableCompression is false): a client that offers it gets no
+        // extension, and a frame with RSV1 (compressed) is a protocol error the WebSocket closes with 1002. So no
+        // frame is ever inflated, and a small compressed frame cannot expand past the size limit (a zip bomb).
+        // Compression would also cost each subscriber its own deflate state and CPU, undoing encode-once fan-out.
+        DangerousEnableCompression = false,
         KeepAliveInterval = options.Heartbeat,
         // A client that answers no ping within two heartbeats is gone (half-open TCP); drop it.
         KeepAliveTimeout = options.Heartbeat * 2,

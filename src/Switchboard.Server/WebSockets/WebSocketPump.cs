@@ -66,8 +66,10 @@ internal sealed class WebSocketPump(WebSocket socket, Connection connection, int
                 }
                 if (!result.EndOfMessage)
                 {
+                    connection.Receiving(count); // a message arriving slowly is cut by the watchdog (ConnectionRegistry)
                     continue;
                 }
+                connection.Received();
                 var close = await onMessage(buffer.AsMemory(0, count), result.MessageType);
                 if (close is not null)
                 {
