@@ -158,7 +158,7 @@ public sealed class Grants
     {
         if (!IsAdmin)
         {
-            throw new SwitchboardException(ErrorCode.Forbidden, $"{Who} may not {what}: that needs the scope 'admin'.");
+            throw new SwitchboardException(ErrorCode.Forbidden, $"Needs the scope 'admin' to {what}; {Who} does not have it.");
         }
     }
 
@@ -173,8 +173,9 @@ public sealed class Grants
             _ => "administer",
         };
         var scope = permission == Permission.Admin ? "admin" : $"{permission.ToString().ToLowerInvariant()}:{name}";
-        return new SwitchboardException(ErrorCode.Forbidden, $"{Who} may not {verb} '{name}': that needs the scope '{scope}' (or a pattern covering it).");
+        // The scope first: a WebSocket close reason holds 123 bytes, and long names would push it out of the part kept.
+        return new SwitchboardException(ErrorCode.Forbidden, $"Needs the scope '{scope}' (or a pattern covering it) to {verb} '{name}'; {Who} does not have it.");
     }
 
-    private string Who => Principal is null ? "This caller" : $"'{Principal}'";
+    private string Who => Principal is null ? "this caller" : $"'{Principal}'";
 }

@@ -63,19 +63,19 @@ public sealed class Authenticator
 
     private static string? Claim(JsonWebToken token, string type) => token.TryGetPayloadValue<string>(type, out var value) && value.Length > 0 ? value : null;
 
-    /// <summary>Scopes from <c>scope</c> (RFC 8693: one space-separated string) or <c>scp</c> (a string or an array, as some providers send).</summary>
+    /// <summary>
+    /// Scopes from <c>scope</c> (RFC 8693: one space-separated string) or <c>scp</c>, either one a string or an array
+    /// (as some providers send). The token's claims list an array as one claim per element, a string as one claim. (Reading
+    /// the payload with TryGetPayloadValue&lt;string&gt; then &lt;List&lt;string&gt;&gt; granted nothing for an array.)
+    /// </summary>
     private static List<string> Scopes(JsonWebToken token)
     {
         var scopes = new List<string>();
-        foreach (var type in (string[])["scope", "scp"])
+        foreach (var claim in token.Claims)
         {
-            if (token.TryGetPayloadValue<string>(type, out var text))
+            if (claim.Type is "scope" or "scp")
             {
-                scopes.AddRange(text.Split(' ', StringSplitOptions.RemoveEmptyEntries));
-            }
-            else if (token.TryGetPayloadValue<List<string>>(type, out var list))
-            {
-                scopes.AddRange(list);
+                scopes.AddRange(claim.Value.Split(' ', StringSplitOptions.RemoveEmptyEntries));
             }
         }
         return scopes;

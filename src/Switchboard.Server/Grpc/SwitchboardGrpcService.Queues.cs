@@ -38,7 +38,8 @@ internal sealed partial class SwitchboardGrpcService
             throw GrpcErrors.ToRpc(ErrorCode.InvalidRequest, $"max is {request.Max}; a stream may hold 1 to {Hub.MaxReceive} leased messages at once.");
         }
         var lease = Seconds(request.LeaseSeconds, "lease_seconds");
-        var cancel = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, hub.Stopping);
+        using var expiry = CredentialExpiry(context);
+        var cancel = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, hub.Stopping, expiry?.Token ?? CancellationToken.None);
         var outstanding = new List<Task>();
         try
         {
@@ -57,9 +58,16 @@ internal sealed partial class SwitchboardGrpcService
                     await responses.WriteAsync(ToProto(message), cancel.Token);
                 }
             }
+            // The loop also ends without an exception when the cancellation woke the credit wait (a settle watcher
+            // ends with it): report that end as below, not as a clean end of the call.
+            cancel.Token.ThrowIfCancellationRequested();
         }
         catch (OperationCanceledException) when (cancel.IsCancellationRequested)
         {
+            if (expiry?.IsCancellationRequested == true && !context.CancellationToken.IsCancellationRequested)
+            {
+                throw GrpcErrors.ToRpc(Expired(context));
+            }
             if (hub.Stopping.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)
             {
                 throw GrpcErrors.ToRpc(ErrorCode.ShuttingDown, "The hub is shutting down; unacked messages are delivered again when their leases run out. Reconnect (to another node).");

@@ -61,8 +61,13 @@ internal sealed partial class SwitchboardGrpcService
                     // ended by the hub (reported below) or by the client
                 }
             }
-            // The client finished sending: the answers still queued go out, then the call ends.
-            connection.Outbox.Complete();
+            // The client finished sending: the answers still queued go out, then the call ends. When the hub ended the
+            // connection (expired credential, drain), the writer ends the call with the status that says why; a
+            // completed outbox would end it with OK instead (the writer sees "completed" before "cancelled").
+            if (connection.CloseReason is null)
+            {
+                connection.Outbox.Complete();
+            }
             await writing;
         }
         finally

@@ -43,9 +43,11 @@ internal sealed partial class SwitchboardGrpcService(Hub hub, ConnectionRegistry
             summary.Count += result.Count;
             summary.Last[result.Topic] = new TopicPosition { Epoch = result.Epoch, Offset = result.LastOffset };
         }
+        using var expiry = CredentialExpiry(context);
+        using var reading = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, expiry?.Token ?? CancellationToken.None);
         try
         {
-            await foreach (var request in requests.ReadAllAsync(context.CancellationToken))
+            await foreach (var request in requests.ReadAllAsync(reading.Token))
             {
                 var command = ProtoFrameCodec.Publish(null, request);
                 context.GetHttpContext().Grants().Demand(Permission.Publish, command.Topic);
@@ -62,9 +64,9 @@ internal sealed partial class SwitchboardGrpcService(Hub hub, ConnectionRegistry
             }
             return summary;
         }
-        catch (SwitchboardException ex)
+        catch (Exception ex) when (ex is SwitchboardException || (ex is OperationCanceledException && expiry?.IsCancellationRequested == true && !context.CancellationToken.IsCancellationRequested))
         {
-            // What was accepted before the refusal stays stored: say how much.
+            // What was accepted before the refusal (or the credential's expiry) stays stored: say how much.
             foreach (var task in pending)
             {
                 try
@@ -75,7 +77,7 @@ internal sealed partial class SwitchboardGrpcService(Hub hub, ConnectionRegistry
                 {
                 }
             }
-            var status = GrpcErrors.ToRpc(ex);
+            var status = GrpcErrors.ToRpc(ex as SwitchboardException ?? Expired(context));
             status.Trailers.Add("switchboard-count", summary.Count.ToString(System.Globalization.CultureInfo.InvariantCulture));
             throw status;
         }
@@ -87,4 +89,31 @@ internal sealed partial class SwitchboardGrpcService(Hub hub, ConnectionRegistry
         }
     }
 
+    /// <summary>
+    /// Cancelled when the caller's credential expires (a JWT's exp), for the long calls that are not connections of
+    /// the registry (Receive, PublishStream): they end then with UNAUTHENTICATED, as connections are ended by
+    /// <see cref="ConnectionRegistry"/>. Null for credentials that do not expire.
+    /// </summary>
+    private static CancellationTokenSource? CredentialExpiry(ServerCallContext context)
+    {
+        if (context.GetHttpContext().Caller().ExpiresAt is not { } expires)
+        {
+            return null;
+        }
+        var source = new CancellationTokenSource();
+        var left = expires - DateTimeOffset.UtcNow;
+        if (left <= TimeSpan.Zero)
+        {
+            source.Cancel();
+        }
+        else if (left < TimeSpan.FromDays(24))
+        {
+            // CancelAfter takes at most about 24.8 days; a credential that lives longer outlives any call worth cutting.
+            source.CancelAfter(left);
+        }
+        return source;
+    }
+
+    private static SwitchboardException Expired(ServerCallContext context) => new(ErrorCode.Unauthorized,
+        $"The credential expired at {context.GetHttpContext().Caller().ExpiresAt:yyyy-MM-ddTHH:mm:ssZ}. Call again with a fresh one.");
 }

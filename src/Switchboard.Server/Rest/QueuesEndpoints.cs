@@ -19,14 +19,19 @@ internal static partial class QueuesEndpoints
 {
     private static async Task<IResult> List(HttpRequest request, Hub hub, string? prefix, string? limit, string? cursor)
     {
-        var grants = request.HttpContext.Grants();
-        var page = await hub.ListQueuesAsync(prefix, QueryValues.DecodeCursor(cursor), QueryValues.Limit(limit, 100, Hub.MaxListLimit), request.HttpContext.RequestAborted);
-        var next = page.NextAfter is { } after ? QueryValues.EncodeCursor(after) : null;
+        var aborted = request.HttpContext.RequestAborted;
+        var (queues, nextAfter) = await ScopedListing.PageAsync(request.HttpContext.Grants(), QueryValues.DecodeCursor(cursor), QueryValues.Limit(limit, 100, Hub.MaxListLimit),
+            async (after, count) =>
+            {
+                var page = await hub.ListQueuesAsync(prefix, after, count, aborted);
+                return (page.Queues, page.NextAfter);
+            }, q => q.Name);
+        var next = nextAfter is { } last ? QueryValues.EncodeCursor(last) : null;
         return new JsonResult(200, writer =>
         {
             writer.WriteStartObject();
             writer.WriteStartArray("queues");
-            foreach (var queue in page.Queues.Where(q => grants.AllowsAny(q.Name)))
+            foreach (var queue in queues)
             {
                 QueueJson.WriteQueue(writer, queue);
             }

@@ -46,14 +46,19 @@ internal static class TopicsEndpoints
 
     private static async Task<IResult> List(HttpRequest request, Hub hub, string? prefix, string? limit, string? cursor)
     {
-        var grants = request.HttpContext.Grants();
-        var page = await hub.ListTopicsAsync(prefix, QueryValues.DecodeCursor(cursor), QueryValues.Limit(limit, 100, Hub.MaxListLimit), request.HttpContext.RequestAborted);
-        var next = page.NextAfterName is { } after ? QueryValues.EncodeCursor(after) : null;
+        var aborted = request.HttpContext.RequestAborted;
+        var (topics, nextAfter) = await ScopedListing.PageAsync(request.HttpContext.Grants(), QueryValues.DecodeCursor(cursor), QueryValues.Limit(limit, 100, Hub.MaxListLimit),
+            async (after, count) =>
+            {
+                var page = await hub.ListTopicsAsync(prefix, after, count, aborted);
+                return (page.Topics, page.NextAfterName);
+            }, t => t.Name);
+        var next = nextAfter is { } last ? QueryValues.EncodeCursor(last) : null;
         return new JsonResult(200, writer =>
         {
             writer.WriteStartObject();
             writer.WriteStartArray("topics");
-            foreach (var topic in page.Topics.Where(t => grants.AllowsAny(t.Name)))
+            foreach (var topic in topics)
             {
                 TopicJson.Write(writer, topic);
             }

@@ -1,0 +1,130 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using Switchboard.Security.Tests.Support;
+
+namespace Switchboard.Security.Tests;
+
+/// <summary>
+/// Switchboard:Connections:MaxPerAddress and MaxPerPrincipal (2 here): the next WebSocket is closed with 4429, the
+/// next event stream gets 429 problem+json with Retry-After, and closing one frees a slot.
+/// </summary>
+public sealed class ConnectionLimitTests
+{
+    private static readonly TimeSpan Limit = TimeSpan.FromSeconds(30);
+
+    private static async Task<TestHub> StartAsync(string key)
+    {
+        var settings = Principals.Settings();
+        settings["Switchboard:Connections:" + key] = "2";
+        var hub = await TestHub.StartAsync(settings: settings);
+        using var request = new HttpRequestMessage(HttpMethod.Put, "/v1/topics/orders.x") { Content = new StringContent("{}", System.Text.Encoding.UTF8, "application/json") };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Principals.Admin.Credential);
+        using var created = await hub.Http.SendAsync(request);
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        return hub;
+    }
+
+    [Fact]
+    public async Task A_third_connection_from_one_address_is_refused_and_closing_one_frees_a_slot()
+    {
+        await using var hub = await StartAsync("MaxPerAddress");
+        using var timeout = new CancellationTokenSource(Limit);
+        var ct = timeout.Token;
+        // Different principals: it is the address that is counted.
+        await using var first = await OpenAsync(hub, Principals.Subscriber, ct);
+        await using var second = await OpenAsync(hub, Principals.Publisher, ct);
+
+        await using (var third = await WebSocketLink.ConnectAsync(hub.WebSocketAddress("/v1/ws"), JsonWire.Instance, Principals.Admin.Credential, ct))
+        {
+            var closed = await third.ClosedAsync(ct);
+            Assert.Equal("4429", closed.Code);
+            Assert.Contains("MaxPerAddress", closed.Text, StringComparison.Ordinal);
+        }
+        await AssertStreamRefusedAsync(hub, Principals.Admin, "MaxPerAddress", ct);
+
+        await first.DisposeAsync();
+        await WaitForConnectionsAsync(hub, 1, ct);
+        await AssertStreamOpensAsync(hub, Principals.Admin, ct);
+    }
+
+    [Fact]
+    public async Task A_third_connection_of_one_principal_is_refused_even_when_it_authenticates_late()
+    {
+        await using var hub = await StartAsync("MaxPerPrincipal");
+        using var timeout = new CancellationTokenSource(Limit);
+        var ct = timeout.Token;
+        await using var first = await OpenAsync(hub, Principals.Subscriber, ct);
+        await using var second = await OpenAsync(hub, Principals.Subscriber, ct);
+
+        await using (var third = await WebSocketLink.ConnectAsync(hub.WebSocketAddress("/v1/ws"), ProtoWire.Instance, Principals.Subscriber.Credential, ct))
+        {
+            var closed = await third.ClosedAsync(ct);
+            Assert.Equal("4429", closed.Code);
+            Assert.Contains("'subscriber'", closed.Text, StringComparison.Ordinal);
+        }
+        // Connected without a credential (which counts for nobody yet), then the auth frame: refused there.
+        await using (var late = await WebSocketLink.ConnectAsync(hub.WebSocketAddress("/v1/ws"), JsonWire.Instance, null, ct))
+        {
+            await late.SendAsync("a", new AuthCommand(Principals.Subscriber.Credential!), ct);
+            Assert.Equal("4429", (await late.ClosedAsync(ct)).Code);
+        }
+        await AssertStreamRefusedAsync(hub, Principals.Subscriber, "MaxPerPrincipal", ct);
+        // Someone else is not affected.
+        await using (await OpenAsync(hub, Principals.Publisher, ct))
+        {
+        }
+
+        await first.DisposeAsync();
+        await WaitForConnectionsAsync(hub, 1, ct, Principals.Subscriber.Name);
+        await AssertStreamOpensAsync(hub, Principals.Subscriber, ct);
+    }
+
+    /// <summary>A WebSocket shown to be open (a ping answered).</summary>
+    private static async Task<WebSocketLink> OpenAsync(TestHub hub, Principal principal, CancellationToken cancellationToken)
+    {
+        var link = await WebSocketLink.ConnectAsync(hub.WebSocketAddress("/v1/ws"), JsonWire.Instance, principal.Credential, cancellationToken);
+        await link.SendAsync("p", new PingCommand(), cancellationToken);
+        Assert.Equal("pong", (await BrowserAuthTests.AnswerAsync(link, "p", cancellationToken)).Kind);
+        return link;
+    }
+
+    private static async Task AssertStreamRefusedAsync(TestHub hub, Principal principal, string naming, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/topics/orders.x/events");
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", principal.Credential);
+        using var response = await hub.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        var text = await response.Content.ReadAsStringAsync(cancellationToken);
+        Assert.True(response.StatusCode == HttpStatusCode.TooManyRequests, $"expected 429, got {(int)response.StatusCode}: {text}");
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("rate-limited", JsonDocument.Parse(text).RootElement.GetProperty("code").GetString());
+        Assert.Contains(naming, text, StringComparison.Ordinal);
+        Assert.True(response.Headers.RetryAfter?.Delta > TimeSpan.Zero, "no Retry-After");
+    }
+
+    private static async Task AssertStreamOpensAsync(TestHub hub, Principal principal, CancellationToken cancellationToken)
+    {
+        var (stream, refused) = await SseStream.OpenAsync(hub.Http, "/v1/topics/orders.x/events", cancellationToken, principal.Credential);
+        Assert.True(stream is not null, $"the freed slot was not given: {refused}");
+        await stream.DisposeAsync();
+    }
+
+    /// <summary>Waits until the hub lists <paramref name="count"/> connections (of <paramref name="principal"/>): 200 looks, 50 ms apart.</summary>
+    private static async Task WaitForConnectionsAsync(TestHub hub, int count, CancellationToken cancellationToken, string? principal = null)
+    {
+        using var admin = new HttpClient { BaseAddress = hub.Address };
+        admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Principals.Admin.Credential);
+        var listed = -1;
+        for (var look = 0; look < 200 && listed != count; look++)
+        {
+            using var document = JsonDocument.Parse(await admin.GetStringAsync("/v1/connections", cancellationToken));
+            listed = document.RootElement.GetProperty("connections").EnumerateArray()
+                .Count(c => principal is null || c.GetProperty("principal").GetString() == principal);
+            if (listed != count)
+            {
+                await Task.Delay(50, cancellationToken);
+            }
+        }
+        Assert.Equal(count, listed);
+    }
+}
