@@ -37,13 +37,17 @@ internal sealed class CredentialAuthenticationHandler(
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
     {
         var result = await HandleAuthenticateOnceSafeAsync();
-        await RefuseAsync(Context, new SwitchboardException(ErrorCode.Unauthorized, result.Failure?.Message ?? MissingDetail));
+        var detail = result.Failure?.Message
+            ?? (Request.Query.ContainsKey("access_token")
+                ? "?access_token= is accepted only where headers cannot be set (WebSocket upgrades and event streams), since URLs end up in logs; send 'Authorization: Bearer <API key or JWT>' instead."
+                : MissingDetail);
+        await RefuseAsync(Context, new SwitchboardException(ErrorCode.Unauthorized, detail));
     }
 
     protected override Task HandleForbiddenAsync(AuthenticationProperties properties)
         => RefuseAsync(Context, new SwitchboardException(ErrorCode.Forbidden, "These credentials do not allow this operation."));
 
-    /// <summary>The credential a request presents, if any.</summary>
+    /// <summary>The credential a request presents, if any (<c>?access_token=</c> only on WebSocket upgrades and event streams).</summary>
     public static string? Presented(HttpRequest request)
     {
         var authorization = request.Headers.Authorization.ToString();
@@ -55,7 +59,8 @@ internal sealed class CredentialAuthenticationHandler(
         {
             return header.Trim();
         }
-        return request.Query["access_token"].ToString() is { Length: > 0 } query ? query : null;
+        // Only where a browser cannot set headers: tokens in URLs reach proxy and access logs.
+        return request.Query["access_token"].ToString() is { Length: > 0 } query && OriginPolicy.OpensStream(request.HttpContext) is not null ? query : null;
     }
 
     /// <summary>Answers a refusal the way the request's protocol understands: a gRPC status, or a problem.</summary>

@@ -62,13 +62,18 @@ internal static class Permissions
         {
             var http = context.HttpContext;
             var caller = http.Caller();
-            caller.Grants.DemandAdmin(action);
+            var trail = http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(AuditLog.Category);
+            var target = Target(http);
+            if (!caller.Grants.IsAdmin)
+            {
+                // Attempts by non-admins are what an audit trail is for.
+                AuditLog.Refused(trail, caller.Name ?? "(anonymous)", action, target, ErrorTable.Get(ErrorCode.Forbidden).Name);
+                caller.Grants.DemandAdmin(action);
+            }
             if (!audit)
             {
                 return await next(context);
             }
-            var target = string.Join(' ', http.Request.RouteValues.Select(v => $"{v.Key}={v.Value}"));
-            var trail = http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(AuditLog.Category);
             try
             {
                 var result = await next(context);
@@ -81,6 +86,8 @@ internal static class Permissions
                 throw;
             }
         });
+
+    private static string Target(HttpContext http) => string.Join(' ', http.Request.RouteValues.Select(v => $"{v.Key}={v.Value}"));
 }
 
 /// <summary>The audit trail of admin actions (category <c>Switchboard.Audit</c>, ids 3200–3299; see docs/logging.md).</summary>

@@ -139,7 +139,7 @@ internal sealed class OriginPolicy
     }
 
     /// <summary>"WebSocket" for an upgrade, "event stream" for SSE (an endpoint that produces text/event-stream, or a request that asks for one), else null.</summary>
-    private static string? OpensStream(HttpContext context)
+    internal static string? OpensStream(HttpContext context)
     {
         if (context.WebSockets.IsWebSocketRequest)
         {
