@@ -39,7 +39,7 @@ public sealed class ResourceTests
         using var client = new System.Net.Sockets.TcpClient();
         await client.ConnectAsync(hub.Address.Host, hub.Address.Port);
         var stream = client.GetStream();
-        await stream.WriteAsync("PUT /v1/topics/bare HTTP/1.1\r\nHost: hub\r\nConnection: close\r\n\r\n"u8.ToArray());
+        await stream.WriteAsync("PUT /v1/topics/bare HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"u8.ToArray());
         using var reader = new StreamReader(stream);
         Assert.StartsWith("HTTP/1.1 201", await reader.ReadLineAsync(), StringComparison.Ordinal);
     }
