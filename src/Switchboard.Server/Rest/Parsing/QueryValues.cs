@@ -13,7 +13,8 @@ internal static class QueryValues
         {
             return fallback;
         }
-        if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) || value < 1 || value > max)
+        // Digits only: int.TryParse also takes trailing NUL characters ("6\0" would be 6).
+        if (text.AsSpan().ContainsAnyExceptInRange('0', '9') || !int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) || value < 1 || value > max)
         {
             throw new SwitchboardException(ErrorCode.InvalidRequest, $"limit is '{text}'; use a whole number from 1 to {max}.");
         }
