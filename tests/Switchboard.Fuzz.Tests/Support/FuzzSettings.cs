@@ -10,10 +10,13 @@ internal static class FuzzSettings
     public static bool Long { get; } = Environment.GetEnvironmentVariable("SWITCHBOARD_LONG") == "1";
 
     /// <summary>Mutated inputs per target: 3,000 by default (a second or less per target), 1,000,000 in the long mode.</summary>
-    public static int Mutations { get; } = Long ? 1_000_000 : 3_000;
+    public static int Mutations { get; } = Override ?? (Long ? 1_000_000 : 3_000);
 
     /// <summary>Generated inputs per property: 1,000 by default, 1,000,000 in the long mode.</summary>
-    public static int Properties { get; } = Long ? 1_000_000 : 1_000;
+    public static int Properties { get; } = Override ?? (Long ? 1_000_000 : 1_000);
+
+    /// <summary><c>SWITCHBOARD_FUZZ_INPUTS</c>: one count for every target, to replay or to measure a campaign.</summary>
+    private static int? Override => int.TryParse(Environment.GetEnvironmentVariable("SWITCHBOARD_FUZZ_INPUTS"), out var count) && count > 0 ? count : null;
 
     /// <summary>
     /// The longest one input may take. The parsers answer in microseconds; 2 s leaves room for a GC pause or a

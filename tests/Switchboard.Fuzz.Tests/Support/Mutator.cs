@@ -74,11 +74,13 @@ internal sealed class Mutator<T>(Random random, IReadOnlyList<T[]> samples, IRea
                 break;
             case 10: // deep nesting
                 var open = Pick(Nesting);
-                var depth = random.Next(4) == 0 ? 2_000 + random.Next(20_000) : 60 + random.Next(200);
-                for (var n = 0; n < depth && input.Count < maxLength; n++)
+                var depth = Math.Min(random.Next(4) == 0 ? 2_000 + random.Next(20_000) : 60 + random.Next(200), Math.Max(0, maxLength - input.Count) / open.Length);
+                var run = new T[depth * open.Length];
+                for (var n = 0; n < depth; n++)
                 {
-                    input.InsertRange(at, open);
+                    open.CopyTo(run, n * open.Length);
                 }
+                input.InsertRange(at, run); // one insertion: the tail moves once, not once per level
                 break;
             case 11: // the whole input repeated (long inputs, long names)
                 var copy = input.ToArray();
