@@ -31,6 +31,7 @@ internal static class Gens
     {
         var scalar = Gen.OneOf(
             Gen.Elements("null", "true", "false", "0", "-0", "1.5", "-12.75e-3", "1E+2", "9007199254740993", "1e400", "123456789012345678901234567890"),
+            Gen.Elements("\"30s\"", "\"7d\"", "\"PT1H\"", "\"1h30m\"", "\"-1s\"", "\"base64\"", "\"text/plain\"", "\"application/json\"", "\"AAEC\"", "\"\\ud800\""),
             Gen.Choose(int.MinValue, int.MaxValue).Select(n => n.ToString(System.Globalization.CultureInfo.InvariantCulture)),
             Text().Select(t => JsonSerializer.Serialize(t)));
         if (depth == 0)
@@ -42,6 +43,18 @@ internal static class Gens
         var member = Text(8).SelectMany(name => inner.Select(value => JsonSerializer.Serialize(name) + ":" + value));
         var obj = Gen.Choose(0, 4).SelectMany(n => Gen.ArrayOf(member, n)).Select(members => "{" + string.Join(",", members) + "}");
         return Gen.Frequency((4, scalar), (1, array), (1, obj));
+    }
+
+    /// <summary>A JSON object whose member names are mostly <paramref name="keys"/> (a document's own fields), values of any type.</summary>
+    public static Gen<string> JsonWithKeys(string[] keys, int depth = 2)
+    {
+        var name = Gen.Frequency((3, Gen.Elements(keys)), (1, Text(8)));
+        var value = depth == 0
+            ? JsonValue(1)
+            : Gen.Frequency((4, JsonValue(1)), (2, JsonWithKeys(keys, depth - 1)),
+                (1, Gen.Choose(0, 3).SelectMany(n => Gen.ArrayOf(JsonWithKeys(keys, depth - 1), n)).Select(items => "[" + string.Join(",", items) + "]")));
+        var member = name.SelectMany(n => value.Select(v => JsonSerializer.Serialize(n) + ":" + v));
+        return Gen.Choose(0, 5).SelectMany(n => Gen.ArrayOf(member, n)).Select(members => "{" + string.Join(",", members) + "}");
     }
 
     /// <summary>Names that pass the naming rules: 1 to 8 tokens of [A-Za-z0-9_-], at most 255 characters.</summary>
