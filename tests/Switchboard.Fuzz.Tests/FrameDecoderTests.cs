@@ -107,10 +107,25 @@ public sealed class FrameDecoderTests(ITestOutputHelper output)
     [InlineData("{\"receive\":{\"queue\":\"q\",\"max\":99999999999}}")]
     [InlineData("{\"send\":{\"queue\":\"q\",\"payload\":1,\"delaySeconds\":1e308}}")]
     [InlineData("{\"ack\":{\"queue\":\"q\",\"id\":\"-5\",\"lease\":\"l\"}}")]
+    [InlineData("{\"ack\":{\"queue\":\"q\",\"id\":\"17\\u0000\",\"lease\":\"l\"}}")] // was message 17: long.TryParse takes trailing NULs
     public void Edge_frames_are_refused_with_a_documented_code(string frame)
     {
         var refused = Assert.Throws<FrameException>(() => JsonFrameCodec.Instance.Decode(System.Text.Encoding.UTF8.GetBytes(frame)));
         Assert.True(Refused(refused), $"{refused.Error.Code}: {refused.Message}");
+    }
+
+    [Theory]
+    [InlineData("17\0")] // was message 17: long.TryParse takes trailing NULs
+    [InlineData("0")]
+    [InlineData("-1")]
+    [InlineData("")]
+    [InlineData("9223372036854775808")]
+    [InlineData("\u0661\u0667")]
+    public void A_protobuf_settle_frame_with_a_bad_message_id_is_refused(string id)
+    {
+        var frame = new Switchboard.Protocol.V1.ClientFrame { Id = "a", Ack = new Switchboard.Protocol.V1.AckRequest { Queue = "q", Id = id, Lease = "l" } };
+        var refused = Assert.Throws<FrameException>(() => ProtoFrameCodec.Instance.Decode(Google.Protobuf.MessageExtensions.ToByteArray(frame)));
+        Assert.Equal((ErrorCode.InvalidRequest, "a"), (refused.Error.Code, refused.Id));
     }
 
     [Fact]
