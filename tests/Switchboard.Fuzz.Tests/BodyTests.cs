@@ -23,36 +23,12 @@ public sealed class BodyTests(ITestOutputHelper output)
     private static readonly string[] TopicKeys = ["retention", "maxMessages", "maxAge", "maxBytes", "description", "name", "epoch", "createdAt", "stats"];
     private static readonly string[] QueueKeys = ["lease", "maxAttempts", "backoff", "initial", "max", "description", "delay", "extendBy", "error"];
 
-    private static readonly string[] EnvelopeSamples =
-    [
-        """{"payload":{"id":1,"items":[1,2,3]},"headers":{"source":"web","trace":"abc"},"key":"customer-7"}""",
-        """{"messages":[{"payload":1},{"payload":"hi","contentType":"text/plain"},{"payload":"AAEC","encoding":"base64","contentType":"application/octet-stream"}]}""",
-        """{"payload":null,"headers":null,"key":null,"contentType":null,"encoding":null}""",
-        """{"payload":"\u00e9\ud83d\ude00 \"quoted\"","contentType":"text/plain; charset=utf-8"}""",
-        """{"payload":[[[{"deep":[1e5,-0.5,true,false,null]}]]],"contentType":"application/vnd.x+json"}""",
-        """{"messages":[]}""",
-    ];
-
-    private static readonly string[] TopicSamples =
-    [
-        """{"retention":{"maxMessages":10000,"maxAge":"7d","maxBytes":1073741824},"description":"orders"}""",
-        """{"retention":{"maxAge":3600.5},"name":"orders","epoch":"4kq8wz1m0c7d","createdAt":"2026-01-01T00:00:00Z","stats":{"count":1}}""",
-        """{"retention":null,"description":null}""", """{"retention":{"maxMessages":null,"maxAge":"PT1H","maxBytes":null}}""", "{}", "",
-    ];
-
-    private static readonly string[] QueueSamples =
-    [
-        """{"lease":"30s","maxAttempts":10,"backoff":{"initial":"1s","max":"5m"},"description":"emails"}""",
-        """{"lease":60,"maxAttempts":1,"backoff":{"initial":0.5,"max":"PT1H"},"description":null}""",
-        """{"lease":"L-123","delay":"5s","error":"boom"}""", """{"lease":"L-1","extendBy":30}""", """{"lease":"x"}""", "{}",
-    ];
-
     [Fact]
     public async Task Mutated_publish_envelopes_parse_or_are_refused_with_a_documented_code()
     {
         Mutator<byte>? mutator = null;
         var report = await Fuzzer.RunAsync(output, "publish-body/mutated",
-            random => (mutator ??= Mutators.Json(random, EnvelopeSamples)).Next(),
+            random => (mutator ??= Mutators.Json(random, Samples.Envelopes)).Next(),
             body =>
             {
                 var drafts = PublishBodyReader.Read(body, out var batch);
@@ -116,7 +92,7 @@ public sealed class BodyTests(ITestOutputHelper output)
     {
         Mutator<byte>? mutator = null;
         var report = await Fuzzer.RunAsync(output, "topic-config/mutated",
-            random => (mutator ??= Mutators.Json(random, TopicSamples)).Next(),
+            random => (mutator ??= Mutators.Json(random, Samples.TopicConfigs)).Next(),
             body =>
             {
                 var config = TopicConfigDocument.Parse(body, RetentionPolicy.Unlimited);
@@ -133,7 +109,7 @@ public sealed class BodyTests(ITestOutputHelper output)
         var current = new TopicConfig(new RetentionPolicy(100, TimeSpan.FromDays(1), 1 << 20), "current");
         Mutator<byte>? mutator = null;
         var report = await Fuzzer.RunAsync(output, "topic-patch/mutated",
-            random => (mutator ??= Mutators.Json(random, TopicSamples.Where(s => s.Length > 0))).Next(),
+            random => (mutator ??= Mutators.Json(random, Samples.TopicConfigs.Where(s => s.Length > 0))).Next(),
             body =>
             {
                 TopicConfigDocument.Patch(current, body).Validate();
@@ -190,7 +166,7 @@ public sealed class BodyTests(ITestOutputHelper output)
     {
         Mutator<byte>? mutator = null;
         var report = await Fuzzer.RunAsync(output, "queue-body/mutated",
-            random => (mutator ??= Mutators.Json(random, QueueSamples)).Next(),
+            random => (mutator ??= Mutators.Json(random, Samples.QueueBodies)).Next(),
             body =>
             {
                 var accepted = Either(() => QueueDocuments.Config(body));

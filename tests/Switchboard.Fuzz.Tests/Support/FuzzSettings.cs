@@ -18,6 +18,9 @@ internal static class FuzzSettings
     /// <summary><c>SWITCHBOARD_FUZZ_INPUTS</c>: one count for every target, to replay or to measure a campaign.</summary>
     private static int? Override => int.TryParse(Environment.GetEnvironmentVariable("SWITCHBOARD_FUZZ_INPUTS"), out var count) && count > 0 ? count : null;
 
+    /// <summary>Malformed requests per operation of the OpenAPI document: 1,000 by default, 5,000 in the long mode.</summary>
+    public static int RequestsPerOperation { get; } = Long ? 5_000 : 1_000;
+
     /// <summary>
     /// The longest one input may take. The parsers answer in microseconds; 2 s leaves room for a GC pause or a
     /// descheduled thread on a busy 2-core machine, while anything quadratic on a 64 KiB input shows up far past it.
