@@ -19,9 +19,9 @@ public sealed class BodyTests(ITestOutputHelper output)
 {
     private static readonly Func<Exception, bool> Refused = Documented.Refusal(ErrorCode.InvalidJson, ErrorCode.InvalidRequest, ErrorCode.ValidationFailed);
 
-    private static readonly string[] EnvelopeKeys = ["payload", "messages", "headers", "key", "contentType", "encoding"];
-    private static readonly string[] TopicKeys = ["retention", "maxMessages", "maxAge", "maxBytes", "description", "name", "epoch", "createdAt", "stats"];
-    private static readonly string[] QueueKeys = ["lease", "maxAttempts", "backoff", "initial", "max", "description", "delay", "extendBy", "error"];
+    internal static readonly string[] EnvelopeKeys = ["payload", "messages", "headers", "key", "contentType", "encoding"];
+    internal static readonly string[] TopicKeys = ["retention", "maxMessages", "maxAge", "maxBytes", "description", "name", "epoch", "createdAt", "stats"];
+    internal static readonly string[] QueueKeys = ["lease", "maxAttempts", "backoff", "initial", "max", "description", "delay", "extendBy", "error"];
 
     [Fact]
     public async Task Mutated_publish_envelopes_parse_or_are_refused_with_a_documented_code()

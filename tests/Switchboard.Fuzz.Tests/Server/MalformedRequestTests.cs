@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text;
+using FsCheck.Fluent;
 using Switchboard.Fuzz.Tests.Support;
 using Xunit.Abstractions;
 
@@ -69,11 +70,17 @@ public sealed class MalformedRequestTests(ITestOutputHelper output) : IAsyncLife
         foreach (var operation in operations)
         {
             var samples = !operation.JsonOnly ? Samples.Envelopes : operation.Path.StartsWith("/v1/topics", StringComparison.Ordinal) ? Samples.TopicConfigs : Samples.QueueBodies;
-            var mutator = Mutators.Json(new Random(FuzzSettings.Seed("http body " + operation)), samples.Where(s => s.Length > 0), 8 * 1024);
+            var random = new Random(FuzzSettings.Seed("http body " + operation));
+            var mutator = Mutators.Json(random, samples.Where(s => s.Length > 0), 8 * 1024);
+            // Half mutated samples (mostly broken), half generated documents with the body's own field names (all JSON).
+            var generated = Gens.JsonWithKeys(!operation.JsonOnly ? BodyTests.EnvelopeKeys : operation.Path.StartsWith("/v1/topics", StringComparison.Ordinal) ? BodyTests.TopicKeys : BodyTests.QueueKeys)
+                .Sample(FuzzSettings.RequestsPerOperation / 8, new FsCheck.Rnd((ulong)random.Next()), 30);
             // Valid path values; a request waits for no reply (timeout=0 answers 202 at once).
             var target = Malformed.ValidPath.Aggregate(operation.Path, (p, v) => p.Replace("{" + v.Key + "}", v.Value, StringComparison.Ordinal))
                 + (operation.QueryParameters.Contains("timeout") ? "?timeout=0" : "");
-            var probes = Enumerable.Range(0, FuzzSettings.RequestsPerOperation / 4).Select(_ => new Probe(operation.Method, target, [], mutator.Next(), operation.BodyTypes[0], "mutated body")).ToList();
+            var probes = generated.Select(json => new Probe(operation.Method, target, [], Encoding.UTF8.GetBytes(json), operation.BodyTypes[0], "generated body"))
+                .Concat(Enumerable.Range(0, FuzzSettings.RequestsPerOperation / 8).Select(_ => new Probe(operation.Method, target, [], mutator.Next(), operation.BodyTypes[0], "mutated body")))
+                .ToList();
             var statuses = new ConcurrentDictionary<int, int>();
             await Parallel.ForEachAsync(probes, new ParallelOptions { MaxDegreeOfParallelism = Parallelism }, async (probe, _) =>
             {
@@ -84,7 +91,7 @@ public sealed class MalformedRequestTests(ITestOutputHelper output) : IAsyncLife
                     failures.Enqueue($"{operation}: {fault} for {probe}\n    answer: {Fuzzer.Show(body)}");
                 }
             });
-            output.WriteLine($"{operation}: {probes.Count} mutated bodies -> {string.Join(", ", statuses.OrderBy(s => s.Key).Select(s => $"{s.Key} x{s.Value}"))}");
+            output.WriteLine($"{operation}: {probes.Count} generated and mutated bodies -> {string.Join(", ", statuses.OrderBy(s => s.Key).Select(s => $"{s.Key} x{s.Value}"))}");
         }
         // Whatever was taken must read back as JSON a strict client can parse (a history page is one document).
         foreach (var (method, path) in new[] { ("GET", "/v1/topics/fuzz.t/messages?limit=1000"), ("GET", "/v1/topics/fuzz.t"), ("GET", "/v1/queues/fuzz.q"), ("POST", "/v1/queues/fuzz.q/receive?max=1000") })
@@ -96,6 +103,24 @@ public sealed class MalformedRequestTests(ITestOutputHelper output) : IAsyncLife
             }
         }
         Assert.True(failures.IsEmpty, $"{failures.Count} failures:\n{string.Join("\n", failures.Take(MaxShown))}");
+    }
+
+    [Theory]
+    [InlineData("/v1/topics/fuzz.u8/messages", "application/json", "{\"payload\":\"\xff\xfe\"}")]
+    [InlineData("/v1/topics/fuzz.u8/messages", "application/vnd.x+json", "\"\xc0\x80\"")]
+    [InlineData("/v1/topics/fuzz.u8/messages", "application/json", "{\"messages\":[{\"payload\":1},{\"payload\":[\"\xed\xa0\x80\"]}]}")]
+    [InlineData("/v1/queues/fuzz.u8/messages", "application/json", "{\"payload\":{\"k\":\"\xf8\x88\x80\x80\x80\"}}")]
+    public async Task A_JSON_payload_that_is_not_UTF_8_is_refused_and_nothing_is_stored(string path, string contentType, string latin1)
+    {
+        // It was stored (201) and then written raw into every history page and frame that carried it: unreadable JSON.
+        var probe = new Probe("POST", path, [], Encoding.Latin1.GetBytes(latin1), contentType, "payload not UTF-8");
+        using var client = Answers.Client(_hub.Address);
+        var (status, type, body) = await Answers.SendAsync(client, probe);
+        Assert.Null(Answers.ProblemFault("POST", status, type, body));
+        Assert.Equal(400, status);
+        Assert.Contains("\"invalid-json\"", Encoding.UTF8.GetString(body), StringComparison.Ordinal);
+        using var topic = await _hub.Http.GetAsync("/v1/topics/fuzz.u8");
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, topic.StatusCode);
     }
 
     /// <summary>
