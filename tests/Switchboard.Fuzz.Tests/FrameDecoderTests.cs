@@ -16,32 +16,11 @@ public sealed class FrameDecoderTests(ITestOutputHelper output)
     private static readonly Func<Exception, bool> Refused = Documented.FrameRefusal(
         ErrorCode.InvalidJson, ErrorCode.InvalidRequest, ErrorCode.InvalidPosition, ErrorCode.ValidationFailed);
 
-    /// <summary>Frames of every kind and field, including the awkward-but-valid (escapes, nulls, numbers as ids).</summary>
-    private static readonly string[] JsonSamples =
-    [
-        """{"id":"1","publish":{"topic":"orders","payload":{"id":1,"items":[1,2,{"x":null}]},"headers":{"source":"web"},"key":"k1"}}""",
-        """{"id":2,"publish":{"topic":"orders","messages":[{"payload":"hi","contentType":"text/plain"},{"payload":"AAEC","encoding":"base64","contentType":"application/octet-stream"}],"idempotencyKey":"abc"}}""",
-        """{"publish":{"topic":"t","payload":null,"headers":null,"key":null,"contentType":null,"encoding":null},"id":null}""",
-        """{"id":"3","subscribe":{"topics":["chat.*","orders.>"],"after":"4kq8wz1m0c7d:42"}}""",
-        """{"id":"4","subscribe":{"topic":"a","afterOffset":0,"epoch":"4kq8wz1m0c7d"}}""",
-        """{"id":"5","subscribe":{"topics":[],"after":"17","epoch":null}}""",
-        """{"id":"6","unsubscribe":{"subscriptionId":"3","topics":["a","b"]}}""",
-        """{"id":"7","ping":{}}""", """{"ping":{"anything":[1,{"goes":true}]}}""",
-        """{"id":"s","send":{"queue":"jobs","payload":{"n":1},"delaySeconds":1.5,"idempotencyKey":"k","replyTo":"r","correlationId":"c"}}""",
-        """{"id":"c","receive":{"queue":"jobs","max":10,"leaseSeconds":60}}""",
-        """{"id":"a","ack":{"queue":"jobs","id":17,"lease":"L1"}}""",
-        """{"id":"n","nack":{"queue":"jobs","id":"18","lease":"L2","delaySeconds":5,"error":"boom"}}""",
-        """{"id":"e","extend":{"queue":"jobs","id":19,"lease":"L3","leaseSeconds":30}}""",
-        """{"id":"r","request":{"queue":"rpc","payload":{"q":"?"},"timeoutSeconds":30,"headers":{"a":"b"}}}""",
-        """{"id":"p","reply":{"requestId":"req-1","lease":"L4","payload":"done","contentType":"text/plain"}}""",
-        """{"id":"\u0041\ud83d\ude00","publish":{"topic":"t\u002e1","payload":"\u00e9\ud83d\ude00"}}""",
-    ];
-
     [Fact]
     public async Task Mutated_JSON_frames_decode_or_are_refused_with_a_documented_code()
     {
-        var samples = JsonSamples.Concat(ClientFrames.Any.Sample(200, new FsCheck.Rnd(1), 20).Select(c => c.ToString())).ToList();
-        foreach (var sample in JsonSamples)
+        var samples = Samples.JsonFrames.Concat(ClientFrames.Any.Sample(200, new FsCheck.Rnd(1), 20).Select(c => c.ToString())).ToList();
+        foreach (var sample in Samples.JsonFrames)
         {
             JsonFrameCodec.Instance.Decode(System.Text.Encoding.UTF8.GetBytes(sample)); // every sample is valid
         }
