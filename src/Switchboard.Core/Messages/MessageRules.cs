@@ -53,6 +53,13 @@ internal static class MessageRules
 
     private static bool IsWellFormedJson(ReadOnlySpan<byte> payload, out string error)
     {
+        // Utf8JsonReader checks the structure, not the text inside strings: a payload with invalid UTF-8 in a string
+        // would be stored, then written raw into every history page and frame that carries it (unreadable as JSON).
+        if (!System.Text.Unicode.Utf8.IsValid(payload))
+        {
+            error = "it is not valid UTF-8";
+            return false;
+        }
         try
         {
             var reader = new System.Text.Json.Utf8JsonReader(payload, new System.Text.Json.JsonReaderOptions { MaxDepth = 256 });

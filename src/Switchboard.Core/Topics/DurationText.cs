@@ -10,6 +10,9 @@ namespace Switchboard.Core;
 /// </summary>
 public static class DurationText
 {
+    // Half of TimeSpan's range: sums and offsets built from a parsed duration stay representable.
+    private static readonly decimal Longest = (decimal)TimeSpan.MaxValue.TotalSeconds / 2;
+
     /// <summary>Parses a duration; the error says which forms are accepted.</summary>
     public static bool TryParse(string? text, out TimeSpan value, out string error)
     {
@@ -57,11 +60,12 @@ public static class DurationText
             else if (span.StartsWith("h")) { unitSeconds = 3600; span = span[1..]; }
             else if (span.StartsWith("d")) { unitSeconds = 86400; span = span[1..]; }
             else { return false; }
-            total += number * unitSeconds;
-            if (total > (decimal)TimeSpan.MaxValue.TotalSeconds / 2)
+            // Compared before multiplying: decimal itself overflows on e.g. "79228162514264337593543950335d".
+            if (number > (Longest - total) / unitSeconds)
             {
                 return false;
             }
+            total += number * unitSeconds;
         }
         value = TimeSpan.FromTicks((long)(total * TimeSpan.TicksPerSecond));
         return true;

@@ -28,7 +28,8 @@ public readonly record struct Position(string? Epoch, long Offset)
             epoch = epochText.ToString();
             offsetText = text[(colon + 1)..];
         }
-        if (!long.TryParse(offsetText, NumberStyles.None, CultureInfo.InvariantCulture, out var offset))
+        // Digits only: long.TryParse also takes trailing NUL characters ("42\0" would be 42).
+        if (offsetText.IsEmpty || offsetText.ContainsAnyExceptInRange('0', '9') || !long.TryParse(offsetText, NumberStyles.None, CultureInfo.InvariantCulture, out var offset))
         {
             error = $"'{text}' is not a position: use an offset (a whole number, 0 or more) or 'epoch:offset' as returned by the hub.";
             return false;

@@ -185,7 +185,7 @@ internal sealed partial class SwitchboardGrpcService
 
     private static string Id(long id) => id.ToString(CultureInfo.InvariantCulture);
 
-    private static long MessageId(string text) => long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var id) && id > 0
+    private static long MessageId(string text) => Rest.Parsing.QueryValues.TryParseWhole(text, out var id) && id > 0
         ? id
         : throw GrpcErrors.ToRpc(ErrorCode.InvalidRequest, $"id '{text}' is not a message id; use the id of the received QueueMessage.");
 

@@ -205,7 +205,7 @@ internal static class MessagesEndpoints
 
     private static Task<Message> Find(HttpRequest request, Hub hub, string topic, string offset, string? epoch)
     {
-        if (!long.TryParse(offset, NumberStyles.None, CultureInfo.InvariantCulture, out var number) || number < 1)
+        if (!QueryValues.TryParseWhole(offset, out var number) || number < 1)
         {
             throw new SwitchboardException(ErrorCode.InvalidPosition, $"'{offset}' is not an offset: offsets are whole numbers from 1.");
         }

@@ -102,7 +102,7 @@ internal static partial class QueuesEndpoints
 
     private static async Task<IResult> Receive(HttpRequest request, Hub hub, string queue, string? max, string? wait, string? lease)
     {
-        var count = string.IsNullOrEmpty(max) ? 1 : int.TryParse(max, NumberStyles.None, CultureInfo.InvariantCulture, out var m) && m is >= 1 and <= Hub.MaxReceive ? m
+        var count = string.IsNullOrEmpty(max) ? 1 : QueryValues.TryParseWhole(max, out var m) && m is >= 1 and <= Hub.MaxReceive ? (int)m
             : throw new SwitchboardException(ErrorCode.InvalidRequest, $"max is '{max}'; receive 1 to {Hub.MaxReceive} messages at a time.");
         var messages = await hub.ReceiveAsync(queue, count, QueueDocuments.Query(lease, "lease"), QueryValues.Wait(wait, hub.Options.MaxWait), request.HttpContext.RequestAborted);
         return new JsonResult(200, writer =>
@@ -154,7 +154,7 @@ internal static partial class QueuesEndpoints
 
     private static async Task<IResult> DeadLetters(HttpRequest request, Hub hub, string queue, string? after, string? limit)
     {
-        var afterId = string.IsNullOrEmpty(after) ? 0 : long.TryParse(after, NumberStyles.None, CultureInfo.InvariantCulture, out var a) ? a
+        var afterId = string.IsNullOrEmpty(after) ? 0 : QueryValues.TryParseWhole(after, out var a) ? a
             : throw new SwitchboardException(ErrorCode.InvalidRequest, $"after is '{after}'; give the id of the last dead letter you saw (from next).");
         var page = await hub.ListDeadLettersAsync(queue, afterId, QueryValues.Limit(limit, 100, Hub.MaxListLimit), request.HttpContext.RequestAborted);
         return new JsonResult(200, writer =>
@@ -343,7 +343,7 @@ internal static partial class QueuesEndpoints
         w.WriteEndObject();
     });
 
-    private static long MessageId(string text) => long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var id) && id > 0
+    private static long MessageId(string text) => QueryValues.TryParseWhole(text, out var id) && id > 0
         ? id
         : throw new SwitchboardException(ErrorCode.InvalidRequest, $"'{text}' is not a message id; ids are whole numbers from 1 (the \"id\" of the received message).");
 

@@ -108,7 +108,7 @@ internal sealed partial class JsonFrameCodec
                     break;
                 case "id":
                     id = reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var n) ? n
-                        : reader.TokenType == JsonTokenType.String && long.TryParse(reader.GetString(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var t) ? t
+                        : reader.TokenType == JsonTokenType.String && QueryValues.TryParseWhole(reader.GetString(), out var t) ? t
                         : throw Invalid($"{kind}.id is the id of the received message (a whole number).");
                     break;
                 case "lease":

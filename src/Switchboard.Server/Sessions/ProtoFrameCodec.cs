@@ -195,7 +195,7 @@ internal sealed class ProtoFrameCodec : IFrameCodec
 
     public OutboundFrame Responded(string? id, string requestId) => Frame(new ServerFrame { Id = id ?? "", Responded = new Responded { RequestId = requestId } });
 
-    private static long MessageId(string text) => long.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var id) && id > 0
+    private static long MessageId(string text) => Rest.Parsing.QueryValues.TryParseWhole(text, out var id) && id > 0
         ? id
         : throw new SwitchboardException(ErrorCode.InvalidRequest, $"id '{text}' is not a message id; use the id of the received QueueMessage.");
 

@@ -13,11 +13,23 @@ internal static class QueryValues
         {
             return fallback;
         }
-        if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) || value < 1 || value > max)
+        // Digits only: int.TryParse also takes trailing NUL characters ("6\0" would be 6).
+        if (text.AsSpan().ContainsAnyExceptInRange('0', '9') || !int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) || value < 1 || value > max)
         {
             throw new SwitchboardException(ErrorCode.InvalidRequest, $"limit is '{text}'; use a whole number from 1 to {max}.");
         }
         return value;
+    }
+
+    /// <summary>
+    /// A whole number in ASCII digits, 0 or more, that fits a long: ids, offsets, counts. long.TryParse alone also takes
+    /// trailing NUL characters ("1\0" would be 1).
+    /// </summary>
+    public static bool TryParseWhole(string? text, out long value)
+    {
+        value = 0;
+        return !string.IsNullOrEmpty(text) && !text.AsSpan().ContainsAnyExceptInRange('0', '9')
+            && long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out value);
     }
 
     /// <summary><c>after=N</c> or <c>after=epoch:N</c>; <c>epoch=</c> may also be given on its own.</summary>

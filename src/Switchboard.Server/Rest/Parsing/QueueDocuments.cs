@@ -8,7 +8,9 @@ namespace Switchboard.Server.Rest.Parsing;
 internal static class QueueDocuments
 {
     /// <summary>{"lease": "30s", "maxAttempts": 10, "backoff": {"initial": "1s", "max": "5m"}, "description": "…"}; missing fields take the defaults.</summary>
-    public static QueueConfig Config(ReadOnlyMemory<byte> body)
+    public static QueueConfig Config(ReadOnlyMemory<byte> body) => Unicode(() => ReadConfig(body));
+
+    private static QueueConfig ReadConfig(ReadOnlyMemory<byte> body)
     {
         var config = QueueConfig.Default;
         if (body.IsEmpty)
@@ -49,7 +51,9 @@ internal static class QueueDocuments
     }
 
     /// <summary>The body of ack / nack / extend: {"lease": "…", "delay"?: …, "error"?: "…", "extendBy"?: …}.</summary>
-    public static (string Lease, TimeSpan? Duration, string? Error) Action(ReadOnlyMemory<byte> body, string action)
+    public static (string Lease, TimeSpan? Duration, string? Error) Action(ReadOnlyMemory<byte> body, string action) => Unicode(() => ReadAction(body, action));
+
+    private static (string Lease, TimeSpan? Duration, string? Error) ReadAction(ReadOnlyMemory<byte> body, string action)
     {
         if (body.IsEmpty)
         {
@@ -122,6 +126,22 @@ internal static class QueueDocuments
         }
         // Far past every limit: the hub's check names the real range (e.g. leases 1s to 12h, delays 0s to 7d).
         return TimeSpan.FromSeconds(Math.Min(seconds, TimeSpan.FromDays(3650).TotalSeconds));
+    }
+
+    /// <summary>
+    /// JsonDocument checks structure, not the text inside strings: invalid UTF-8 or an escaped lone surrogate ("\ud800")
+    /// throws InvalidOperationException only when a name or string is read. That is the client's bad JSON.
+    /// </summary>
+    private static T Unicode<T>(Func<T> read)
+    {
+        try
+        {
+            return read();
+        }
+        catch (InvalidOperationException ex)
+        {
+            throw new SwitchboardException(ErrorCode.InvalidJson, $"The body has a string that is not valid Unicode: {ex.Message}");
+        }
     }
 
     private static JsonDocument Parse(ReadOnlyMemory<byte> body)

@@ -14,39 +14,49 @@ internal static class TopicConfigDocument
 {
     private static readonly string[] ReadOnlyFields = ["name", "epoch", "createdAt", "stats"];
 
+    // A name given twice is refused while parsing (JsonObject would otherwise throw ArgumentException when first read).
+    private static readonly JsonDocumentOptions Strict = new() { AllowDuplicateProperties = false };
+
     public static TopicConfig Parse(ReadOnlyMemory<byte> body, RetentionPolicy defaults)
-    {
-        JsonNode? node;
-        try
-        {
-            node = body.Length == 0 ? new JsonObject() : JsonNode.Parse(body.Span);
-        }
-        catch (JsonException ex)
-        {
-            throw new SwitchboardException(ErrorCode.InvalidJson, $"The body is not valid JSON: {ex.Message}");
-        }
-        return FromNode(node, defaults);
-    }
+        => FromNode(body.Length == 0 ? new JsonObject() : ParseJson(body, "The body"), defaults);
 
     /// <summary>Applies a merge patch to the current configuration.</summary>
     public static TopicConfig Patch(TopicConfig current, ReadOnlyMemory<byte> patchBody)
     {
-        JsonNode? patch;
-        try
-        {
-            patch = JsonNode.Parse(patchBody.Span);
-        }
-        catch (JsonException ex)
-        {
-            throw new SwitchboardException(ErrorCode.InvalidJson, $"The patch is not valid JSON: {ex.Message}");
-        }
-        if (patch is not JsonObject)
+        if (ParseJson(patchBody, "The patch") is not JsonObject patch)
         {
             throw new SwitchboardException(ErrorCode.InvalidRequest, "A merge patch must be a JSON object, e.g. {\"retention\": {\"maxAge\": \"1d\"}}; null removes a field.");
         }
-        var merged = MergePatch(ToNode(current), patch);
         // A patch that removes a limit leaves it unset: no limit (the server defaults apply only on creation).
-        return FromNode(merged, RetentionPolicy.Unlimited);
+        return FromNode(Unicode(() => MergePatch(ToNode(current), patch), "The patch"), RetentionPolicy.Unlimited);
+    }
+
+    private static JsonNode? ParseJson(ReadOnlyMemory<byte> body, string what)
+    {
+        try
+        {
+            return Unicode(() => JsonNode.Parse(body.Span, documentOptions: Strict), what);
+        }
+        catch (JsonException ex)
+        {
+            throw new SwitchboardException(ErrorCode.InvalidJson, $"{what} is not valid JSON: {ex.Message}");
+        }
+    }
+
+    /// <summary>
+    /// System.Text.Json checks structure while parsing, not the text of names and strings: invalid UTF-8 or an escaped
+    /// lone surrogate ("\ud800") throws InvalidOperationException when one is first read. That is the client's bad JSON.
+    /// </summary>
+    private static T Unicode<T>(Func<T> read, string what)
+    {
+        try
+        {
+            return read();
+        }
+        catch (InvalidOperationException ex)
+        {
+            throw new SwitchboardException(ErrorCode.InvalidJson, $"{what} has a string that is not valid Unicode: {ex.Message}");
+        }
     }
 
     public static JsonObject ToNode(TopicConfig config)
@@ -72,18 +82,7 @@ internal static class TopicConfigDocument
         return node;
     }
 
-    private static TopicConfig FromNode(JsonNode? node, RetentionPolicy defaults)
-    {
-        try
-        {
-            return FromNodeCore(node, defaults);
-        }
-        catch (InvalidOperationException ex)
-        {
-            // System.Text.Json refuses to turn an escaped lone surrogate ("\ud800") into a string.
-            throw new SwitchboardException(ErrorCode.InvalidJson, $"The configuration has a string that is not valid Unicode: {ex.Message}");
-        }
-    }
+    private static TopicConfig FromNode(JsonNode? node, RetentionPolicy defaults) => Unicode(() => FromNodeCore(node, defaults), "The configuration");
 
     private static TopicConfig FromNodeCore(JsonNode? node, RetentionPolicy defaults)
     {
