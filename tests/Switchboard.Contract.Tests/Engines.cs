@@ -59,6 +59,46 @@ public sealed class SqliteStoreContract : DurableStoreContract
         Assert.Equal(2, (await queues.GetReplyAsync("r-new", default))!.MessageId);
     }
 
+    [Fact]
+    public async Task A_writer_whose_backlog_is_full_sheds_new_messages_as_overloaded_and_keeps_what_it_took()
+    {
+        var directory = _directory + "-shed";
+        await using (var store = new SqliteStore(new SqliteStoreOptions { DataDirectory = directory, MaxQueuedBytes = 1024 * 1024 }, NullLoggerFactory.Instance))
+        {
+            store.SetListener(Listener);
+            await store.OpenAsync(default);
+            var payload = new byte[256 * 1024];
+
+            // 64 appends of 256 KiB handed over at once, while the writer fsyncs: at most about 1 MiB may wait.
+            var appends = Enumerable.Range(0, 64).Select(_ => Task.Run(() => store.AppendAsync(Append("busy", new Core.MessageDraft { Payload = payload }), default))).ToList();
+            var results = new List<AppendResult>();
+            var shed = 0;
+            foreach (var append in appends)
+            {
+                try
+                {
+                    results.Add(await append);
+                }
+                catch (Core.SwitchboardException ex) when (ex.Code == Core.ErrorCode.Overloaded)
+                {
+                    Assert.Equal(1, ex.RetryAfterSeconds);
+                    Assert.Contains("MaxQueuedBytes", ex.Message, StringComparison.Ordinal);
+                    shed++;
+                }
+            }
+
+            Assert.True(shed > 0, "nothing was shed");
+            Assert.Equal(64, shed + results.Count);
+            // Everything confirmed is stored, with consecutive offsets; nothing shed left a trace.
+            Assert.Equal(Enumerable.Range(1, results.Count).Select(i => (long)i), results.Select(r => r.FirstOffset).Order());
+            var read = await store.ReadAsync("busy", 0, 1000, default);
+            Assert.Equal(results.Count, read.Messages.Count);
+            // The backlog drained: the next append is taken.
+            Assert.Equal(results.Count + 1, (await store.AppendAsync(Append("busy", new Core.MessageDraft { Payload = payload }), default)).FirstOffset);
+        }
+        Directory.Delete(directory, recursive: true);
+    }
+
     public override async Task DisposeAsync()
     {
         await base.DisposeAsync();
