@@ -1,8 +1,8 @@
 using Google.Protobuf;
 using Grpc.Core;
 using Switchboard.Core;
-using Switchboard.Server.Auth;
 using Switchboard.Protocol.V1;
+using Switchboard.Server.Auth;
 using Switchboard.Server.Connections;
 using Switchboard.Server.Sessions;
 
