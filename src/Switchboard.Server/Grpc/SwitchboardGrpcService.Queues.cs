@@ -3,8 +3,8 @@ using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Switchboard.Core;
-using Switchboard.Server.Auth;
 using Switchboard.Protocol.V1;
+using Switchboard.Server.Auth;
 using Switchboard.Server.Sessions;
 using ProtoQueueMessage = Switchboard.Protocol.V1.QueueMessage;
 

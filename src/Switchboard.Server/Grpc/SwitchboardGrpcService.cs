@@ -1,7 +1,7 @@
 using Grpc.Core;
 using Switchboard.Core;
-using Switchboard.Server.Auth;
 using Switchboard.Protocol.V1;
+using Switchboard.Server.Auth;
 using QueueMessage = Switchboard.Protocol.V1.QueueMessage;
 using Switchboard.Server.Connections;
 using Switchboard.Server.Sessions;
