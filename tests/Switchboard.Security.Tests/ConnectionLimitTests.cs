@@ -80,6 +80,25 @@ public sealed class ConnectionLimitTests
         await AssertStreamOpensAsync(hub, Principals.Subscriber, ct);
     }
 
+    [Fact]
+    public async Task A_token_whose_subject_is_a_keys_name_is_another_principal_for_limits_and_refresh()
+    {
+        await using var hub = await StartAsync("MaxPerPrincipal");
+        using var timeout = new CancellationTokenSource(Limit);
+        var ct = timeout.Token;
+        // Two connections of the key 'subscriber' fill its quota; a token with sub 'subscriber' is someone else.
+        await using var first = await OpenAsync(hub, Principals.Subscriber, ct);
+        await using var second = await OpenAsync(hub, Principals.Subscriber, ct);
+        var namesake = Tokens.Create(Tokens.Hs256(Principals.JwtSecret), "subscriber", "subscribe:orders.*");
+        await using var third = await OpenAsync(hub, Principals.Subscriber with { Credential = namesake }, ct);
+
+        // Nor may a connection of the key be refreshed with the namesake's token.
+        await first.SendAsync("r", new AuthCommand(namesake), ct);
+        var refused = await BrowserAuthTests.AnswerAsync(first, "r", ct);
+        Assert.Equal("error", refused.Kind);
+        Assert.Equal("forbidden", refused.Code);
+    }
+
     /// <summary>A WebSocket shown to be open (a ping answered).</summary>
     private static async Task<WebSocketLink> OpenAsync(TestHub hub, Principal principal, CancellationToken cancellationToken)
     {

@@ -95,6 +95,12 @@ public sealed record Caller(string? Name, Grants Grants, string Method, DateTime
     /// <summary>A WebSocket connection whose client is to send its credential in the first frame, by <paramref name="deadline"/>.</summary>
     public static Caller Pending(DateTimeOffset deadline) => new(null, Grants.Nothing, "pending", deadline);
 
+    /// <summary>
+    /// Who, without ambiguity: the method and the name (<c>api_key:billing</c>, <c>jwt:billing</c>), so a token whose
+    /// subject happens to be a key's name is not that key's principal (limits, rate limits, refresh). Null while pending.
+    /// </summary>
+    public string? Identity => Name is null ? null : Method + ":" + Name;
+
     /// <summary>Whether the credential is still to come (<see cref="Pending"/>).</summary>
     public bool IsPending => Method == "pending";
 

@@ -40,7 +40,7 @@ public sealed class RateLimits : IDisposable
     /// <summary>Takes one connection from the client's connect budget, or throws <see cref="ErrorCode.RateLimited"/>.</summary>
     public void AdmitConnection(Caller caller, string? address) => _connect?.Take(Key(caller, address), 1);
 
-    private static string Key(Caller caller, string? address) => caller.Name is { } name ? "p:" + name : "a:" + address;
+    private static string Key(Caller caller, string? address) => caller.Identity ?? "address:" + address;
 
     /// <inheritdoc />
     public void Dispose()

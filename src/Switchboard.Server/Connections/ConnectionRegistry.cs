@@ -38,10 +38,10 @@ internal sealed class ConnectionRegistry(ServerOptions options, TimeProvider tim
             throw new SwitchboardException(ErrorCode.RateLimited,
                 $"{address} already has {options.MaxConnectionsPerAddress} connections open, the most one address may hold (Switchboard:Connections:MaxPerAddress); close some, or share one connection.") { RetryAfterSeconds = 5 };
         }
-        if (caller.Name is { } principal && !Take(_perPrincipal, principal, options.MaxConnectionsPerPrincipal))
+        if (caller.Identity is { } identity && !Take(_perPrincipal, identity, options.MaxConnectionsPerPrincipal))
         {
             Release(_perAddress, address);
-            throw TooMany(principal);
+            throw TooMany(caller.Name!);
         }
         var connection = new Connection(transport, caller, remoteAddress, new Outbox(options.OutboundBufferBytes, time), time.GetUtcNow());
         _connections[connection.Id] = connection;
@@ -51,11 +51,12 @@ internal sealed class ConnectionRegistry(ServerOptions options, TimeProvider tim
     /// <summary>Gives a connection the credential that came after it opened (a WebSocket auth frame), counting it against its principal.</summary>
     public void Authenticate(Connection connection, Caller caller)
     {
-        if (caller.Name is { } principal && connection.Principal != principal && !Take(_perPrincipal, principal, options.MaxConnectionsPerPrincipal))
+        var previous = connection.Caller.Identity;
+        if (caller.Identity is { } identity && previous != identity && !Take(_perPrincipal, identity, options.MaxConnectionsPerPrincipal))
         {
-            throw TooMany(principal);
+            throw TooMany(caller.Name!);
         }
-        if (connection.Principal is { } previous && previous != caller.Name)
+        if (previous is not null && previous != caller.Identity)
         {
             Release(_perPrincipal, previous);
         }
@@ -70,9 +71,9 @@ internal sealed class ConnectionRegistry(ServerOptions options, TimeProvider tim
         if (_connections.TryRemove(connection.Id, out _))
         {
             Release(_perAddress, connection.RemoteAddress ?? "");
-            if (connection.Principal is { } principal)
+            if (connection.Caller.Identity is { } identity)
             {
-                Release(_perPrincipal, principal);
+                Release(_perPrincipal, identity);
             }
         }
         await connection.DisposeAsync();

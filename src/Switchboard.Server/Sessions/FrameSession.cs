@@ -146,7 +146,7 @@ internal sealed class FrameSession : IAsyncDisposable
             }
             return;
         }
-        if (!pending && caller.Name != _connection.Caller.Name)
+        if (!pending && caller.Identity != _connection.Caller.Identity)
         {
             Answer(_codec.Error(auth.Id, new SwitchboardException(ErrorCode.Forbidden,
                 $"This connection acts as '{_connection.Caller.Name}'; a refresh must be for the same principal (this credential is '{caller.Name}'). Open another connection to act as someone else.")));
