@@ -23,6 +23,8 @@ public sealed partial class Hub : IStoreListener, IAsyncDisposable
     private readonly Lock _stateGate = new();
     private int _disposed;
     private readonly long _memoryHighWater;
+    private long _memoryUsed;
+    private long _memoryReadAt = long.MinValue / 2;
 
     /// <summary>Creates a hub over an engine. Call <see cref="StartAsync"/> before use.</summary>
     public Hub(IStore store, IBackplane backplane, HubOptions options, ILoggerFactory loggerFactory, TimeProvider? time = null)
@@ -142,7 +144,15 @@ public sealed partial class Hub : IStoreListener, IAsyncDisposable
     /// </summary>
     private void EnsureRoom()
     {
-        var used = GC.GetTotalMemory(forceFullCollection: false);
+        // Summing the heaps takes the GC's lock: read it at most every 50 ms, not on every publish of a busy hub.
+        var now = Environment.TickCount64;
+        var used = Volatile.Read(ref _memoryUsed);
+        if (now - Volatile.Read(ref _memoryReadAt) >= 50)
+        {
+            used = GC.GetTotalMemory(forceFullCollection: false);
+            Volatile.Write(ref _memoryUsed, used);
+            Volatile.Write(ref _memoryReadAt, now);
+        }
         if (used > _memoryHighWater)
         {
             throw new SwitchboardException(ErrorCode.Overloaded,

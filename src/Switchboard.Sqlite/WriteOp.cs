@@ -51,7 +51,8 @@ internal sealed class AppendOp(AppendRequest request) : WriteOp<AppendResult>
     public byte[][] Payloads { get; } = [.. request.Messages.Select(m => m.Payload.ToArray())];
 
     public override int MessageCount => Request.Messages.Count;
-    public override long ByteCount => Payloads.Sum(p => (long)p.Length);
+    // Read twice (the backlog check on the caller's thread, the batch size on the writer's): counted once.
+    public override long ByteCount { get; } = request.Messages.Sum(m => (long)m.Payload.Length);
 
     public override void Execute(SqliteWriter writer) => Result = writer.Append(Request, Payloads);
 
@@ -96,7 +97,7 @@ internal sealed class EnqueueOp(EnqueueRequest request) : WriteOp<EnqueueResult>
     public byte[][] Payloads { get; } = [.. request.Messages.Select(m => m.Message.Payload.ToArray())];
 
     public override int MessageCount => request.Messages.Count;
-    public override long ByteCount => Payloads.Sum(p => (long)p.Length);
+    public override long ByteCount { get; } = request.Messages.Sum(m => (long)m.Message.Payload.Length);
 
     public override void Execute(SqliteWriter writer) => Result = writer.Enqueue(request, Payloads);
 }
