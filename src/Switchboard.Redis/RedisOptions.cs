@@ -1,0 +1,24 @@
+namespace Switchboard.Redis;
+
+/// <summary>Where the Redis server is and how nodes share it (<c>Switchboard:Redis</c> in configuration).</summary>
+public sealed class RedisOptions
+{
+    /// <summary>A StackExchange.Redis configuration string, e.g. <c>127.0.0.1:6379</c> or <c>host:6379,password=…</c>.</summary>
+    public string Configuration { get; set; } = "";
+
+    /// <summary>The prefix of every key and channel, so several hubs can share one Redis (default <c>sb</c>).</summary>
+    public string Prefix { get; set; } = "sb";
+
+    /// <summary>Checks the options, throwing with what to fix.</summary>
+    public void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(Configuration))
+        {
+            throw new ArgumentException("Switchboard:Redis:Configuration is empty: give the Redis server as HOST:PORT (for example 127.0.0.1:6379).");
+        }
+        if (string.IsNullOrEmpty(Prefix) || Prefix.Length > 32 || Prefix.Any(c => c is ':' or '{' or '}' || char.IsWhiteSpace(c)))
+        {
+            throw new ArgumentException("Switchboard:Redis:Prefix must be 1 to 32 characters without ':', '{', '}' or spaces.");
+        }
+    }
+}
