@@ -169,13 +169,18 @@ public sealed partial class Hub
             throw new SwitchboardException(ErrorCode.ValidationFailed, $"wait is {DurationText.Format(wait)}; use 0s to {DurationText.Format(Options.MaxWait)}.");
         }
         var deadline = _time.GetUtcNow() + wait;
+        var subject = new BackplaneSubject(BackplaneSubjectKind.Queue, queue);
         while (true)
         {
-            // Register first, then look: a send between the two is not missed.
+            // Listen and register first, then look: a send between the two is not missed.
             var waiter = wait > TimeSpan.Zero ? _queueWaiters.Register(queue, -1) : null;
             ParkedLease? parked = null;
             try
             {
+                if (waiter is not null)
+                {
+                    await _interests.AcquireAsync(subject, cancellationToken);
+                }
                 var result = await Queues.LeaseAsync(queue, max, lease, _time.GetUtcNow(), cancellationToken);
                 var now = _time.GetUtcNow();
                 if (result.Messages.Count > 0 || waiter is null || now >= deadline || _state != HubState.Ready)
@@ -214,6 +219,7 @@ public sealed partial class Hub
                 if (waiter is not null)
                 {
                     _queueWaiters.Remove(waiter);
+                    _interests.Release(subject);
                 }
             }
         }
@@ -383,8 +389,10 @@ public sealed partial class Hub
                 return slot;
             }
             var waiter = _replyWaiters.Register(id, -1);
+            var subject = new BackplaneSubject(BackplaneSubjectKind.Reply, id);
             try
             {
+                await _interests.AcquireAsync(subject, cancellationToken);
                 slot = await Queues.GetReplyAsync(id, cancellationToken) ?? slot;
                 if (slot.Reply is not null)
                 {
@@ -405,6 +413,7 @@ public sealed partial class Hub
             finally
             {
                 _replyWaiters.Remove(waiter);
+                _interests.Release(subject);
             }
         }
     }
@@ -430,9 +439,9 @@ public sealed partial class Hub
         }
     }
 
-    void IStoreListener.OnEnqueued(string queue) => _queueWaiters.Notify(queue, 0, deleted: false);
+    void IStoreListener.OnEnqueued(string queue) => _backplane.Publish(new QueueReady(queue));
 
-    void IStoreListener.OnReplied(string replyId) => _replyWaiters.Notify(replyId, 0, deleted: false);
+    void IStoreListener.OnReplied(string replyId) => _backplane.Publish(new ReplyPosted(replyId));
 
     private static void CheckLeaseToken(string lease)
     {

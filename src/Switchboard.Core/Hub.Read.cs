@@ -1,3 +1,5 @@
+using Switchboard.Core.Engines;
+
 namespace Switchboard.Core;
 
 public sealed partial class Hub
@@ -34,10 +36,12 @@ public sealed partial class Hub
             return Page(info, after, read.Messages);
         }
 
-        // Register first, then read again: a commit between the first read and the wait is not missed.
+        // Listen and register first, then read again: a commit between the first read and the wait is not missed.
+        var subject = new BackplaneSubject(BackplaneSubjectKind.Topic, topic);
         var waiter = _dispatcher.Waiters.Register(topic, after.Offset);
         try
         {
+            await _interests.AcquireAsync(subject, cancellationToken);
             read = await _store.ReadAsync(topic, after.Offset, limit, cancellationToken);
             info = Check(topic, after, read.Topic);
             if (read.Messages.Count > 0)
@@ -60,6 +64,7 @@ public sealed partial class Hub
         finally
         {
             _dispatcher.Waiters.Remove(waiter);
+            _interests.Release(subject);
         }
     }
 

@@ -8,14 +8,15 @@ namespace Switchboard.Core;
 /// The message core: topics, publishing, history, long polling and subscriptions, over one store and one
 /// backplane. Protocol adapters call the hub; the hub never knows which protocol called.
 /// </summary>
-public sealed partial class Hub : IStoreListener, IAsyncDisposable
+public sealed partial class Hub : IStoreListener, IBackplaneReceiver, IAsyncDisposable
 {
     private readonly IStore _store;
     private readonly IBackplane _backplane;
     private readonly ILogger _logger;
     private readonly ILoggerFactory _loggerFactory;
     private readonly TimeProvider _time;
-    private readonly Dispatcher _dispatcher = new();
+    private readonly Dispatcher _dispatcher;
+    private readonly Interests _interests;
     private readonly CancellationTokenSource _stopping = new();
     private readonly CancellationTokenSource _draining = new();
     private Task _sweeper = Task.CompletedTask;
@@ -34,6 +35,8 @@ public sealed partial class Hub : IStoreListener, IAsyncDisposable
         options.Validate();
         _store = store;
         _backplane = backplane;
+        _interests = new Interests(backplane);
+        _dispatcher = new Dispatcher(_interests);
         Options = options;
         _loggerFactory = loggerFactory;
         _logger = loggerFactory.CreateLogger<Hub>();
@@ -55,7 +58,7 @@ public sealed partial class Hub : IStoreListener, IAsyncDisposable
     {
         _store.SetListener(this);
         await _store.OpenAsync(cancellationToken);
-        await _backplane.StartAsync(_dispatcher, cancellationToken);
+        await _backplane.StartAsync(this, cancellationToken);
         _sweeper = Task.Run(() => SweepLoopAsync(_stopping.Token), CancellationToken.None);
         lock (_stateGate)
         {
@@ -125,6 +128,22 @@ public sealed partial class Hub : IStoreListener, IAsyncDisposable
     }
 
     void IStoreListener.OnTopicDeleted(string topic, string epoch) => _backplane.Publish(new TopicDeleted(topic, epoch));
+
+    void IBackplaneReceiver.OnEvent(BackplaneEvent backplaneEvent)
+    {
+        switch (backplaneEvent)
+        {
+            case TopicEvent topicEvent:
+                _dispatcher.OnEvent(topicEvent);
+                break;
+            case QueueReady ready:
+                _queueWaiters.Notify(ready.Queue, 0, deleted: false);
+                break;
+            case ReplyPosted replied:
+                _replyWaiters.Notify(replied.ReplyId, 0, deleted: false);
+                break;
+        }
+    }
 
     private void EnsureServing()
     {

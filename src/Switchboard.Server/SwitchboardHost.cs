@@ -100,10 +100,8 @@ public static class SwitchboardHost
     {
         services.AddSingleton(options);
         services.AddSingleton(options.Hub);
-        services.AddSingleton<IStore>(sp => options.Engine == EngineKind.Sqlite
-            ? new SqliteStore(options.Sqlite, sp.GetRequiredService<ILoggerFactory>())
-            : new MemoryStore());
-        services.AddSingleton<IBackplane, LocalBackplane>();
+        services.AddSingleton<Cluster.NodeIdentity>();
+        Cluster.Engines.Add(services, options);
         services.AddSingleton(sp => new Hub(sp.GetRequiredService<IStore>(), sp.GetRequiredService<IBackplane>(), options.Hub, sp.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton<HubLifetime>();
         services.AddHostedService(sp => sp.GetRequiredService<HubLifetime>());
@@ -112,6 +110,8 @@ public static class SwitchboardHost
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<Connections.ConnectionRegistry>();
         services.AddHostedService(sp => sp.GetRequiredService<Connections.ConnectionRegistry>());
+        services.AddSingleton<Cluster.NodeHeartbeat>();
+        services.AddHostedService(sp => sp.GetRequiredService<Cluster.NodeHeartbeat>());
 
         services.AddAuthentication(CredentialAuthenticationHandler.SchemeName)
             .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, CredentialAuthenticationHandler>(CredentialAuthenticationHandler.SchemeName, null);
@@ -184,6 +184,7 @@ public static class SwitchboardHost
         WebSockets.WebSocketEndpoints.Map(v1);
         Sse.SseEndpoints.Map(v1);
         ConnectionsEndpoints.Map(v1);
+        NodesEndpoints.Map(v1);
         Grpc.GrpcHosting.MapSwitchboardGrpc(app, authOn ? v1 : null);
     }
 

@@ -13,6 +13,8 @@ internal static class ServeCommand
         var urls = new Option<string?>("--urls") { Description = $"Addresses to listen on, ';'-separated (default {SwitchboardHost.DefaultUrl}; port 0 picks a free port)." };
         var data = new Option<string?>("--data") { Description = "Data directory of the embedded durable engine (default ./switchboard-data)." };
         var memory = new Option<bool>("--memory") { Description = "Keep everything in memory: fast, and gone when the process exits." };
+        var redis = new Option<string?>("--redis") { Description = "Run as one node of many on this Redis server (HOST:PORT, or a StackExchange.Redis configuration string); see docs/scaling.md." };
+        var nodeName = new Option<string?>("--node-name") { Description = "This node's name in GET /v1/nodes (default: the host name)." };
         var config = new Option<string?>("--config") { Description = "A JSON configuration file (same keys as appsettings.json, under \"Switchboard\")." };
         var logFormat = new Option<string?>("--log-format") { Description = "Console log format: text (default) or json." };
         logFormat.AcceptOnlyFromAmong("text", "json");
@@ -24,12 +26,14 @@ internal static class ServeCommand
             and listens on 127.0.0.1:7070. Without credentials (Switchboard:Auth) it listens on loopback only,
             unless --insecure is given. Configuration also comes from appsettings.json and Switchboard__* variables.
             """)
-        { urls, data, memory, config, logFormat, drainDelay, insecure };
+        { urls, data, memory, redis, nodeName, config, logFormat, drainDelay, insecure };
         command.Validators.Add(result =>
         {
-            if (result.GetValue(memory) && result.GetValue(data) is not null)
+            var engines = new[] { result.GetValue(memory) ? "--memory" : null, result.GetValue(data) is null ? null : "--data", result.GetValue(redis) is null ? null : "--redis" }
+                .OfType<string>().ToList();
+            if (engines.Count > 1)
             {
-                result.AddError("--data and --memory exclude each other: --memory keeps nothing on disk.");
+                result.AddError($"{string.Join(" and ", engines)} exclude each other: each names where the hub keeps its data (--memory: nowhere, --data: a local directory, --redis: a shared Redis).");
             }
         });
         command.SetAction(async (parse, _) =>
@@ -43,6 +47,15 @@ internal static class ServeCommand
             {
                 overrides["Switchboard:Engine"] = "sqlite";
                 overrides["Switchboard:DataDirectory"] = directory;
+            }
+            if (parse.GetValue(redis) is { } redisAddress)
+            {
+                overrides["Switchboard:Engine"] = "redis";
+                overrides["Switchboard:Redis:Configuration"] = redisAddress;
+            }
+            if (parse.GetValue(nodeName) is { } name)
+            {
+                overrides["Switchboard:Nodes:Name"] = name;
             }
             if (parse.GetValue(insecure))
             {

@@ -7,7 +7,7 @@ namespace Switchboard.Core.Delivery;
 /// The one fan-out path on a node: every backplane event goes from here to the local subscriptions that
 /// match it (whatever their transport) and wakes the long polls waiting on its topic.
 /// </summary>
-internal sealed class Dispatcher : IBackplaneReceiver
+internal sealed class Dispatcher(Interests interests)
 {
     // Exact-topic subscriptions: a lookup per event. Each topic's array is replaced (copy-on-write) under a lock,
     // so the hot path reads it without locking.
@@ -17,6 +17,9 @@ internal sealed class Dispatcher : IBackplaneReceiver
     private readonly Lock _gate = new();
 
     public TopicWaiters Waiters { get; } = new();
+
+    /// <summary>What this node listens to on the backplane.</summary>
+    public Interests Interests { get; } = interests;
 
     public int SubscriptionCount { get; private set; }
 

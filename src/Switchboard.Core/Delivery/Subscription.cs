@@ -30,6 +30,7 @@ public sealed partial class Subscription : IAsyncDisposable
     private bool _disposed;
     private bool _faulted;
     private int _unregistered;
+    private int _listening;
 
     internal Subscription(IStore store, Dispatcher dispatcher, IReadOnlyList<TopicPattern> patterns, SubscribeStart start, IMessageSink sink, ILogger logger,
         Subscriber? subscriber = null, Action<Subscription>? ended = null)
@@ -78,8 +79,35 @@ public sealed partial class Subscription : IAsyncDisposable
         return false;
     }
 
-    /// <summary>Sets up cursors for history, then joins the fan-out, then starts catching up.</summary>
+    /// <summary>
+    /// Listens on the backplane, sets up cursors for history, then joins the fan-out, then starts catching up.
+    /// </summary>
     internal async Task StartAsync(CancellationToken cancellationToken)
+    {
+        // Listening comes before anything is read: a message committed on another node after the read must
+        // reach this node live, or the subscription would not hear of it until the topic's next message.
+        Interlocked.Exchange(ref _listening, 1);
+        try
+        {
+            await _dispatcher.Interests.AcquireAsync(Patterns, cancellationToken);
+            await JoinAsync(cancellationToken);
+        }
+        catch
+        {
+            StopListening(); // the caller never gets this subscription to dispose
+            throw;
+        }
+    }
+
+    private void StopListening()
+    {
+        if (Interlocked.Exchange(ref _listening, 0) == 1)
+        {
+            _dispatcher.Interests.Release(Patterns);
+        }
+    }
+
+    private async Task JoinAsync(CancellationToken cancellationToken)
     {
         if (!_start.FromNow)
         {
@@ -222,6 +250,7 @@ public sealed partial class Subscription : IAsyncDisposable
         if (Interlocked.Exchange(ref _unregistered, 1) == 0)
         {
             _dispatcher.Remove(this);
+            StopListening();
             _ended?.Invoke(this);
         }
     }

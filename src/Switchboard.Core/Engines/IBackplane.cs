@@ -2,7 +2,8 @@ namespace Switchboard.Core.Engines;
 
 /// <summary>
 /// The backplane seam: tells every node that a topic has new messages (carrying the messages, so nodes
-/// need not read them back) or was deleted. Single node: <see cref="Memory.LocalBackplane"/>. Many nodes: Redis.
+/// need not read them back) or was deleted, that a queue has messages to hand out, or that a request got its
+/// reply. Single node: <see cref="Memory.LocalBackplane"/>. Many nodes: Redis.
 /// </summary>
 public interface IBackplane : IAsyncDisposable
 {
@@ -10,23 +11,79 @@ public interface IBackplane : IAsyncDisposable
     Task StartAsync(IBackplaneReceiver receiver, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Announces an event to every node, this one included. Called in commit order per topic; must not
-    /// block. Delivery is best effort: receivers recover gaps from the store by offset.
+    /// Announces an event to every node that listens to its subject, this one included. Called in commit order
+    /// per topic; must not block. Delivery is best effort: receivers recover gaps from the store by offset.
     /// </summary>
-    void Publish(TopicEvent topicEvent);
+    void Publish(BackplaneEvent backplaneEvent);
+
+    /// <summary>
+    /// Whether the backplane sends a node only the events it listens to (<see cref="ListenAsync"/>). When false
+    /// (a single node), every event reaches the receiver and the hub does not call <see cref="ListenAsync"/> or
+    /// <see cref="Forget"/>.
+    /// </summary>
+    bool ListensSelectively => false;
+
+    /// <summary>
+    /// This node now wants events about <paramref name="subject"/>. Completes once they flow: an event published
+    /// after the task completes reaches this node. The hub counts its own users, so each subject is listened to
+    /// once until it is forgotten.
+    /// </summary>
+    Task ListenAsync(BackplaneSubject subject, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>This node no longer wants events about <paramref name="subject"/>; must not block.</summary>
+    void Forget(BackplaneSubject subject)
+    {
+    }
+
+    /// <summary>Records this node's heartbeat, for <see cref="ListNodesAsync"/> on every node.</summary>
+    Task ReportAsync(NodeReport report, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The nodes alive now (a heartbeat within <paramref name="expiry"/>), this one included, by name. A node that
+    /// stops reporting drops out of the list once its last heartbeat is older than that.
+    /// </summary>
+    Task<IReadOnlyList<NodeReport>> ListNodesAsync(TimeSpan expiry, CancellationToken cancellationToken);
 }
 
 /// <summary>Receives backplane events on a node.</summary>
 public interface IBackplaneReceiver
 {
     /// <summary>Handles one event; must not block (it runs on the backplane's delivery path).</summary>
-    void OnEvent(TopicEvent topicEvent);
+    void OnEvent(BackplaneEvent backplaneEvent);
 }
+
+/// <summary>What a node can listen to on the backplane.</summary>
+public enum BackplaneSubjectKind
+{
+    /// <summary>One topic, by name: its appends and deletion.</summary>
+    Topic,
+
+    /// <summary>Every topic a wildcard pattern matches (<see cref="TopicPattern"/>).</summary>
+    Pattern,
+
+    /// <summary>One queue: messages became visible in it.</summary>
+    Queue,
+
+    /// <summary>One request: its reply arrived.</summary>
+    Reply,
+}
+
+/// <summary>A subject a node listens to: a topic, a topic pattern, a queue or a request's reply.</summary>
+/// <param name="Kind">What it names.</param>
+/// <param name="Name">The topic, pattern, queue or reply id.</param>
+public readonly record struct BackplaneSubject(BackplaneSubjectKind Kind, string Name)
+{
+    /// <inheritdoc />
+    public override string ToString() => $"{Kind}:{Name}";
+}
+
+/// <summary>Something a node tells the others.</summary>
+public abstract record BackplaneEvent;
 
 /// <summary>Something that happened to a topic.</summary>
 /// <param name="Topic">The topic.</param>
 /// <param name="Epoch">The incarnation it happened to.</param>
-public abstract record TopicEvent(string Topic, string Epoch);
+public abstract record TopicEvent(string Topic, string Epoch) : BackplaneEvent;
 
 /// <summary>Messages were committed to a topic.</summary>
 /// <param name="Topic">The topic.</param>
@@ -42,3 +99,11 @@ public sealed record MessagesAppended(string Topic, string Epoch, IReadOnlyList<
 /// <param name="Topic">The topic.</param>
 /// <param name="Epoch">The incarnation that ended.</param>
 public sealed record TopicDeleted(string Topic, string Epoch) : TopicEvent(Topic, Epoch);
+
+/// <summary>Messages became visible in a queue (sent, nacked, redriven, bound): waiting receives should look.</summary>
+/// <param name="Queue">The queue.</param>
+public sealed record QueueReady(string Queue) : BackplaneEvent;
+
+/// <summary>A request got its reply: whoever waits for it should read it.</summary>
+/// <param name="ReplyId">The request's reply id.</param>
+public sealed record ReplyPosted(string ReplyId) : BackplaneEvent;

@@ -27,7 +27,12 @@ public sealed class HubLifetime(Hub hub, ServerOptions options, IServer server, 
     /// <inheritdoc />
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        var location = options.Engine == EngineKind.Sqlite ? $" in {Path.GetFullPath(options.Sqlite.DataDirectory)}" : " (nothing is kept after exit)";
+        var location = options.Engine switch
+        {
+            EngineKind.Sqlite => $" in {Path.GetFullPath(options.Sqlite.DataDirectory)}",
+            EngineKind.Redis => $" on Redis at {options.Redis.Configuration} (keys {options.Redis.Prefix}:*)",
+            _ => " (nothing is kept after exit)",
+        };
         ServerLog.Starting(logger, typeof(Hub).Assembly.GetName().Version?.ToString(3) ?? "?", options.Engine.ToString().ToLowerInvariant(), location);
         _ = Task.Run(OpenAsync, CancellationToken.None);
         return Task.CompletedTask;
@@ -37,7 +42,7 @@ public sealed class HubLifetime(Hub hub, ServerOptions options, IServer server, 
     {
         try
         {
-            await hub.StartAsync(lifetime.ApplicationStopping);
+            await StartHubAsync();
             _opened.TrySetResult();
         }
         catch (Exception ex)
@@ -49,6 +54,28 @@ public sealed class HubLifetime(Hub hub, ServerOptions options, IServer server, 
             _opened.TrySetException(ex);
             // Stop once the listeners are up, so the host's own start is not torn down half-way.
             lifetime.ApplicationStarted.Register(lifetime.StopApplication);
+        }
+    }
+
+    // A shared engine that is away at start (Redis not up yet) is waited for: the node stays not-ready and retries,
+    // as the nodes of a cluster often start before their Redis. A local engine that cannot open is a real failure.
+    private async Task StartHubAsync()
+    {
+        var delay = TimeSpan.FromSeconds(1);
+        while (true)
+        {
+            try
+            {
+                await hub.StartAsync(lifetime.ApplicationStopping);
+                return;
+            }
+            catch (SwitchboardException ex) when (ex.Code == ErrorCode.StorageUnavailable && options.Engine == EngineKind.Redis
+                && !lifetime.ApplicationStopping.IsCancellationRequested)
+            {
+                ServerLog.EngineUnavailable(logger, ex.Message, delay.TotalSeconds);
+                await Task.Delay(delay, lifetime.ApplicationStopping);
+                delay = TimeSpan.FromSeconds(Math.Min(delay.TotalSeconds * 2, 10));
+            }
         }
     }
 

@@ -23,6 +23,28 @@ public static partial class ServerConfiguration
         var hub = options.Hub;
 
         options.Engine = Enum(section, "Engine", options.Engine);
+        options.Redis.Configuration = section["Redis:Configuration"] ?? options.Redis.Configuration;
+        options.Redis.Prefix = section["Redis:Prefix"] is { Length: > 0 } prefix ? prefix : options.Redis.Prefix;
+        if (options.Engine == EngineKind.Redis)
+        {
+            try
+            {
+                options.Redis.Validate();
+            }
+            catch (ArgumentException ex)
+            {
+                throw new InvalidOperationException(ex.Message, ex);
+            }
+        }
+        options.Nodes.Name = section["Nodes:Name"] is { Length: > 0 } name ? name : options.Nodes.Name;
+        options.Nodes.Heartbeat = Duration(section, "Nodes:Heartbeat", options.Nodes.Heartbeat);
+        options.Nodes.Expiry = Duration(section, "Nodes:Expiry", options.Nodes.Expiry);
+        if (options.Nodes.Heartbeat <= TimeSpan.Zero || options.Nodes.Expiry < options.Nodes.Heartbeat * 2)
+        {
+            throw new InvalidOperationException(
+                $"Switchboard:Nodes:Heartbeat is {DurationText.Format(options.Nodes.Heartbeat)} and Switchboard:Nodes:Expiry {DurationText.Format(options.Nodes.Expiry)}: " +
+                "the heartbeat must be positive and the expiry at least twice the heartbeat, or live nodes would drop out of the list.");
+        }
         options.Sqlite.DataDirectory = section["DataDirectory"] is { Length: > 0 } data ? data : options.Sqlite.DataDirectory;
         options.Sqlite.CheckOnOpen = Bool(section, "Sqlite:CheckOnOpen", options.Sqlite.CheckOnOpen);
         options.Sqlite.MaxBatchMessages = (int)Long(section, "Sqlite:MaxBatchMessages", options.Sqlite.MaxBatchMessages, 1, 100_000);

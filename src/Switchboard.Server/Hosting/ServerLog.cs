@@ -34,4 +34,7 @@ internal static partial class ServerLog
 
     [LoggerMessage(EventId = 3009, Level = LogLevel.Warning, Message = "JWTs are accepted for any {Claim}: set Switchboard:Auth:Jwt:Issuer and Audience so tokens minted for other services are refused")]
     public static partial void JwtUnbound(ILogger logger, string claim);
+
+    [LoggerMessage(EventId = 3010, Level = LogLevel.Warning, Message = "The engine is unavailable ({Reason}); not ready, retrying in {Seconds} s")]
+    public static partial void EngineUnavailable(ILogger logger, string reason, double seconds);
 }

@@ -10,6 +10,8 @@ public enum EngineKind
     Sqlite,
     /// <summary>Ephemeral, in memory: everything is lost when the process ends.</summary>
     Memory,
+    /// <summary>Many nodes on one Redis server (<c>Switchboard:Redis:Configuration</c>): the store and the backplane.</summary>
+    Redis,
 }
 
 /// <summary>Everything the server reads from configuration (section <c>Switchboard</c>).</summary>
@@ -23,6 +25,12 @@ public sealed class ServerOptions
 
     /// <summary>Settings of the SQLite engine.</summary>
     public SqliteStoreOptions Sqlite { get; set; } = new();
+
+    /// <summary>Where Redis is, for the Redis engine (<c>serve --redis HOST:PORT</c>).</summary>
+    public Redis.RedisOptions Redis { get; } = new();
+
+    /// <summary>This node's name and heartbeats (see <c>GET /v1/nodes</c>).</summary>
+    public Cluster.NodeOptions Nodes { get; } = new();
 
     /// <summary>
     /// Largest request body (a batch publish). 16 MiB: a full batch of small messages, or a handful of 1 MiB

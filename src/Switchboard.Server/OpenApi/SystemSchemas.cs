@@ -170,3 +170,47 @@ internal sealed class ProblemSchema
     /// <summary>timeout of a request: the reply id, still fetchable with GET /v1/replies/{replyId} until it expires.</summary>
     public string ReplyId { get; init; }
 }
+
+/// <summary>The nodes of the cluster, by name.</summary>
+internal sealed class NodeListSchema
+{
+    /// <summary>How many nodes are alive.</summary>
+    public required int Count { get; init; }
+
+    /// <summary>The id of the node that answered.</summary>
+    public required string Self { get; init; }
+
+    /// <summary>The nodes.</summary>
+    public required IReadOnlyList<NodeSchema> Nodes { get; init; }
+}
+
+/// <summary>A node, as of its last heartbeat.</summary>
+internal sealed class NodeSchema
+{
+    /// <summary>The node's id (new at each start).</summary>
+    public required string Id { get; init; }
+
+    /// <summary>Its name (Switchboard:Nodes:Name, the host name by default).</summary>
+    public required string Name { get; init; }
+
+    /// <summary>Where it listens.</summary>
+    public required IReadOnlyList<string> Addresses { get; init; }
+
+    /// <summary>starting, ready, draining or stopped.</summary>
+    public required string State { get; init; }
+
+    /// <summary>Its live connections.</summary>
+    public required int Connections { get; init; }
+
+    /// <summary>Its live connections per transport.</summary>
+    public required IReadOnlyDictionary<string, int> ConnectionsByTransport { get; init; }
+
+    /// <summary>Its live subscriptions.</summary>
+    public required int Subscriptions { get; init; }
+
+    /// <summary>When it started.</summary>
+    public required DateTime StartedAt { get; init; }
+
+    /// <summary>When it last reported.</summary>
+    public required DateTime LastHeartbeat { get; init; }
+}

@@ -4,6 +4,7 @@ namespace Switchboard.Core.Engines.Memory;
 public sealed class LocalBackplane : IBackplane
 {
     private IBackplaneReceiver? _receiver;
+    private NodeReport? _self;
 
     /// <inheritdoc />
     public Task StartAsync(IBackplaneReceiver receiver, CancellationToken cancellationToken)
@@ -13,7 +14,18 @@ public sealed class LocalBackplane : IBackplane
     }
 
     /// <inheritdoc />
-    public void Publish(TopicEvent topicEvent) => _receiver?.OnEvent(topicEvent);
+    public void Publish(BackplaneEvent backplaneEvent) => _receiver?.OnEvent(backplaneEvent);
+
+    /// <inheritdoc />
+    public Task ReportAsync(NodeReport report, CancellationToken cancellationToken)
+    {
+        Volatile.Write(ref _self, report);
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<NodeReport>> ListNodesAsync(TimeSpan expiry, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<NodeReport>>(Volatile.Read(ref _self) is { } self ? [self] : []);
 
     /// <inheritdoc />
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;

@@ -1,0 +1,36 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+using Switchboard.Core.Engines;
+using Switchboard.Core.Engines.Memory;
+using Switchboard.Redis;
+using Switchboard.Sqlite;
+
+namespace Switchboard.Server.Cluster;
+
+/// <summary>The store and backplane of the configured engine.</summary>
+internal static class Engines
+{
+    public static void Add(IServiceCollection services, ServerOptions options)
+    {
+        switch (options.Engine)
+        {
+            case EngineKind.Redis:
+                // One connection per node, shared by the store and the backplane. It does not fail when Redis is
+                // away: it keeps retrying, and the hub reports not-ready until the store opens.
+                services.AddSingleton<IConnectionMultiplexer>(sp => RedisConnection.Connect(options.Redis, sp.GetRequiredService<ILoggerFactory>()));
+                services.AddSingleton<IStore>(sp => throw new NotSupportedException("merge pending"));
+                services.AddSingleton<IBackplane>(sp => new RedisBackplane(sp.GetRequiredService<IConnectionMultiplexer>(), options.Redis,
+                    sp.GetRequiredService<NodeIdentity>().Id, sp.GetRequiredService<ILoggerFactory>()));
+                break;
+            case EngineKind.Memory:
+                services.AddSingleton<IStore>(_ => new MemoryStore());
+                services.AddSingleton<IBackplane, LocalBackplane>();
+                break;
+            default:
+                services.AddSingleton<IStore>(sp => new SqliteStore(options.Sqlite, sp.GetRequiredService<ILoggerFactory>()));
+                services.AddSingleton<IBackplane, LocalBackplane>();
+                break;
+        }
+    }
+}
