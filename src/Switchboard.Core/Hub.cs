@@ -50,6 +50,9 @@ public sealed partial class Hub : IStoreListener, IBackplaneReceiver, IAsyncDisp
     /// <summary>Where the hub is in its life.</summary>
     public HubState State => _state;
 
+    /// <summary>Why the engine cannot serve right now (for example, Redis is unreachable), or null when it can.</summary>
+    public string? EngineUnavailable => _store.Unavailable;
+
     /// <summary>Local subscriptions right now (all transports).</summary>
     public int SubscriptionCount => _dispatcher.SubscriptionCount;
 

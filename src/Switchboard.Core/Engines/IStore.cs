@@ -49,6 +49,12 @@ public interface IStore : IAsyncDisposable
     /// </summary>
     Task<ReadResult> ReadAsync(string topic, long afterOffset, int limit, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Why the engine cannot serve right now (a shared engine whose server is unreachable), or null when it can.
+    /// Cheap: readiness probes read it.
+    /// </summary>
+    string? Unavailable => null;
+
     /// <summary>The queues of this engine (the other half of the store seam).</summary>
     IQueueStore Queues { get; }
 

@@ -22,7 +22,9 @@ internal static class SystemEndpoints
             }, NoStore))
             .WithTags("Health").WithName("Liveness").WithSummary("Liveness: 200 while the process serves HTTP").Produces<StatusSchema>();
 
-        app.MapMethods("/readyz", [HttpMethods.Get, HttpMethods.Head], (Hub hub) => hub.State == HubState.Ready
+        app.MapMethods("/readyz", [HttpMethods.Get, HttpMethods.Head], (Hub hub) => hub.State == HubState.Ready && hub.EngineUnavailable is { } engineDown
+                ? new ProblemResult(ErrorCode.StorageUnavailable, engineDown)
+                : hub.State == HubState.Ready
                 ? new JsonResult(200, w =>
                 {
                     w.WriteStartObject();
@@ -32,7 +34,7 @@ internal static class SystemEndpoints
                 : hub.State == HubState.Starting
                     ? (IResult)new ProblemResult(ErrorCode.NotReady, "The hub is opening its storage; it will be ready shortly.")
                     : new ProblemResult(ErrorCode.ShuttingDown, "The hub is shutting down; send new work to another node."))
-            .WithTags("Health").WithName("Readiness").WithSummary("Readiness: 200 when serving, 503 while starting or draining")
+            .WithTags("Health").WithName("Readiness").WithSummary("Readiness: 200 when serving, 503 while starting, draining, or while the engine is unreachable (the reason is in the body)")
             .Produces<StatusSchema>().ProducesProblem(503);
     }
 
