@@ -51,8 +51,8 @@ public sealed partial class RedisBackplane : IBackplane
     /// <inheritdoc />
     public bool ListensSelectively => true;
 
-    /// <summary>The subjects this node listens to now.</summary>
-    public IReadOnlyCollection<BackplaneSubject> Subjects => [.. _listeners.Keys];
+    /// <summary>The subjects this node listens to now (subscribed on Redis, not merely asked for).</summary>
+    public IReadOnlyCollection<BackplaneSubject> Subjects => [.. _listeners.Where(l => l.Value.IsActive).Select(l => l.Key)];
 
     /// <inheritdoc />
     public Task StartAsync(IBackplaneReceiver receiver, CancellationToken cancellationToken)
@@ -183,6 +183,17 @@ public sealed partial class RedisBackplane : IBackplane
         private readonly Lock _gate = new();
         private ChannelMessageQueue? _queue;
         private bool _forgotten;
+
+        public bool IsActive
+        {
+            get
+            {
+                lock (_gate)
+                {
+                    return _queue is not null && !_forgotten;
+                }
+            }
+        }
 
         public bool Attach(ChannelMessageQueue queue)
         {

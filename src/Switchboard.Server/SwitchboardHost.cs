@@ -148,6 +148,7 @@ public static class SwitchboardHost
         var authOn = options.Auth.Enabled;
         LogAuth(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Switchboard.Server"), options);
 
+        TrustedProxies.Use(app, options); // X-Forwarded-For from the load balancers named in Switchboard:TrustedProxies
         app.UseMiddleware<ErrorMiddleware>();
         LoopbackHosts.Use(app, options); // no credentials: loopback host names only (DNS rebinding)
         app.UseMiddleware<UnversionedRedirect>();

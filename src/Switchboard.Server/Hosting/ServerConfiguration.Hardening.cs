@@ -2,7 +2,7 @@ using Microsoft.Extensions.Configuration;
 
 namespace Switchboard.Server;
 
-// Switchboard:Limits:* (web server limits) and Switchboard:AllowedOrigins.
+// Switchboard:Limits:* (web server limits), Switchboard:TrustedProxies and Switchboard:AllowedOrigins.
 public static partial class ServerConfiguration
 {
     private static void ReadHardening(IConfiguration section, ServerOptions options)
@@ -25,20 +25,28 @@ public static partial class ServerConfiguration
             : AtLeast(section, "Limits:Http2:KeepAlivePingDelay", limits.Http2KeepAlivePingDelay, TimeSpan.FromSeconds(1));
         limits.Http2KeepAlivePingTimeout = AtLeast(section, "Limits:Http2:KeepAlivePingTimeout", limits.Http2KeepAlivePingTimeout, TimeSpan.FromSeconds(1));
 
+        foreach (var entry in ListOf(section, "TrustedProxies"))
+        {
+            options.TrustedProxies.Add(TrustedProxies.Parse(entry));
+        }
+
         // A JSON array (AllowedOrigins:0, :1, …) or one value with the origins separated by commas, semicolons or spaces
         // (handy in an environment variable or on the command line).
-        var origins = section.GetSection("AllowedOrigins");
-        var entries = origins.GetChildren().Select(c => c.Value).ToList();
-        entries.Add(origins.Value);
-        foreach (var entry in entries.Where(e => !string.IsNullOrWhiteSpace(e)))
+        foreach (var origin in ListOf(section, "AllowedOrigins"))
         {
-            foreach (var origin in entry!.Split([',', ';', ' '], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-            {
-                options.AllowedOrigins.Add(OriginPolicy.TryNormalize(origin, out var normalized)
-                    ? normalized
-                    : throw new InvalidOperationException($"{Section}:AllowedOrigins has '{origin}'; write an origin as scheme://host[:port] with no path (e.g. https://app.example.com), or * to allow any."));
-            }
+            options.AllowedOrigins.Add(OriginPolicy.TryNormalize(origin, out var normalized)
+                ? normalized
+                : throw new InvalidOperationException($"{Section}:AllowedOrigins has '{origin}'; write an origin as scheme://host[:port] with no path (e.g. https://app.example.com), or * to allow any."));
         }
+    }
+
+    // A JSON array (Key:0, :1, …) or one value with entries separated by commas, semicolons or spaces.
+    private static IEnumerable<string> ListOf(IConfiguration section, string key)
+    {
+        var list = section.GetSection(key);
+        var entries = list.GetChildren().Select(c => c.Value).Append(list.Value);
+        return entries.Where(e => !string.IsNullOrWhiteSpace(e))
+            .SelectMany(e => e!.Split([',', ';', ' '], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
     }
 
     private static TimeSpan AtLeast(IConfiguration section, string key, TimeSpan fallback, TimeSpan min)

@@ -68,6 +68,9 @@ public sealed class ServerOptions
     /// <summary>Web server limits: timeouts, minimum data rates, header sizes, HTTP/2 (see <see cref="LimitsOptions"/>).</summary>
     public LimitsOptions Limits { get; set; } = new();
 
+    /// <summary>Load balancers whose X-Forwarded-For / X-Forwarded-Proto are believed (see <see cref="TrustedProxies"/>).</summary>
+    public List<System.Net.IPNetwork> TrustedProxies { get; } = [];
+
     /// <summary>Browser origins allowed to open WebSockets and event streams and to call REST across origins (see <see cref="OriginPolicy"/>).</summary>
     public List<string> AllowedOrigins { get; } = [];
 
