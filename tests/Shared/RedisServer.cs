@@ -38,6 +38,9 @@ public sealed class RedisServer : IAsyncDisposable
         return server;
     }
 
+    /// <summary>A server on a reserved free port that is not started yet (start it with <see cref="RestartAsync"/>).</summary>
+    public static RedisServer Unstarted(string appendFsync = "everysec") => new(FreePort(), appendFsync);
+
     /// <summary>Kills the server with SIGKILL (what a crash looks like to the nodes).</summary>
     public async Task KillAsync()
     {
@@ -48,7 +51,7 @@ public sealed class RedisServer : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts the server again on the same port and data directory.</summary>
+    /// <summary>Starts the server (again) on the same port and data directory.</summary>
     public Task RestartAsync() => LaunchAsync();
 
     private async Task LaunchAsync()
