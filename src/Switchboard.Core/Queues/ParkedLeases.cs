@@ -80,8 +80,12 @@ public sealed class ParkedLeases
         return parked;
     }
 
-    // The parked receives that take available messages, oldest first, each claimed (it can no longer withdraw) and removed.
-    private List<ParkedLease> Claim(string queue, int available)
+    /// <summary>
+    /// The parked receives that take <paramref name="available"/> messages, oldest first, each claimed (it can no longer
+    /// withdraw) and removed. For engines that lease in their own store (not in a <see cref="QueueBook"/>): the caller
+    /// must <see cref="ParkedLease.Complete"/> every receive it claims, with what it leased or with nothing.
+    /// </summary>
+    public List<ParkedLease> Claim(string queue, int available)
     {
         var claimed = new List<ParkedLease>();
         lock (_gate)

@@ -1,0 +1,308 @@
+namespace Switchboard.Redis;
+
+internal static partial class RedisScripts
+{
+    // A queue: hash {P}:q:{name} (cfg, ver, created, next id; lease, max, bi, bm for the scripts), its records in hash
+    // :m (id -> record), its entries' state in hash :s (id -> msgpack {state, attempts, visible, lease, lease end,
+    // last error, dead reason, dead at}), and the indexes QueueBook keeps in memory: zset :ready (visible, by id: FIFO),
+    // :pending (not visible yet, by visible-at; leased entries wait here for their lease end + backoff), :leased (by
+    // lease end, for counting live leases), :dead (by id); send keys in hash :idem + zset :idemx.
+    private const string QueueLib = """
+        local READY, LEASED, DEAD = 0, 1, 2
+        local function qkeys(name)
+          local b = P .. ':q:' .. name
+          return {name = name, meta = b, body = b .. ':m', state = b .. ':s', ready = b .. ':ready', pending = b .. ':pending',
+            leased = b .. ':leased', dead = b .. ':dead', idem = b .. ':idem', idemx = b .. ':idemx'}
+        end
+        local function qload(name)
+          local q = qkeys(name)
+          local v = redis.call('HMGET', q.meta, 'lease', 'max', 'bi', 'bm', 'next')
+          if not v[1] then return nil end
+          q.lease, q.max, q.bi, q.bm, q.next = tonumber(v[1]), tonumber(v[2]), tonumber(v[3]), tonumber(v[4]), tonumber(v[5])
+          return q
+        end
+        local function qsetcfg(q, cfg, lease, max, bi, bm)
+          redis.call('HSET', q.meta, 'cfg', cfg, 'lease', lease, 'max', max, 'bi', bi, 'bm', bm)
+        end
+        local function qcreate(name, cfg, lease, max, bi, bm, created)
+          local q = qkeys(name)
+          redis.call('HSET', q.meta, 'ver', 1, 'created', created, 'next', 1)
+          qsetcfg(q, cfg, lease, max, bi, bm)
+          redis.call('ZADD', P .. ':queues', 0, name)
+          return qload(name)
+        end
+        local function qsetnext(q, nextId)
+          q.next = nextId
+          redis.call('HSET', q.meta, 'next', n2s(nextId))
+        end
+        local function eget(q, id)
+          local raw = redis.call('HGET', q.state, id)
+          if not raw then return nil end
+          return cmsgpack.unpack(raw)
+        end
+        local function eput(q, id, e) redis.call('HSET', q.state, id, cmsgpack.pack(e)) end
+        -- QueueConfig.Backoff: initial doubled per attempt, capped.
+        local function backoff(q, attempts)
+          if q.bi == 0 or attempts <= 0 then return q.bi end
+          local b = q.bi * (2 ^ math.min(attempts - 1, 30))
+          if b > q.bm then b = q.bm end
+          return math.floor(b)
+        end
+        local function kill(q, id, e, reason, now)
+          e[1] = DEAD; e[7] = reason; e[8] = now
+          redis.call('ZREM', q.pending, id)
+          redis.call('ZREM', q.leased, id)
+          redis.call('ZADD', q.dead, id, id)
+        end
+        local function remove(q, id)
+          redis.call('HDEL', q.state, id)
+          redis.call('HDEL', q.body, id)
+          for _, k in ipairs({q.ready, q.pending, q.leased, q.dead}) do redis.call('ZREM', k, id) end
+        end
+        -- QueueBook.Promote: what became visible moves to ready; a lease that ran out on the last attempt dies.
+        local function promote(q, now)
+          for _, id in ipairs(redis.call('ZRANGEBYSCORE', q.pending, '-inf', n2s(now))) do
+            redis.call('ZREM', q.pending, id)
+            local e = eget(q, id)
+            local live = true
+            if e[1] == LEASED then
+              e[4] = false; e[5] = false
+              redis.call('ZREM', q.leased, id)
+              if e[2] >= q.max then
+                kill(q, id, e, 'lease-expired', now)
+                live = false
+              else
+                e[1] = READY
+              end
+              eput(q, id, e)
+            end
+            if live then redis.call('ZADD', q.ready, id, id) end
+          end
+        end
+        -- What a consumer or operator sees: {id, record, state, attempts, lease, lease end, last error, dead reason, dead at}.
+        local function view(q, id, e)
+          return {tonumber(id), redis.call('HGET', q.body, id), e[1], e[2], e[4], e[5], e[6], e[7], e[8]}
+        end
+        -- QueueBook.Lease after a promote: the oldest visible first, attempts counted, the backoff added to the lease.
+        -- A lease token is the call's random base (from the node) and the message id: unique and unguessable.
+        local function lease(q, max, leaseUs, now, base)
+          local out = {}
+          local popped = redis.call('ZPOPMIN', q.ready, max)
+          for i = 1, #popped, 2 do
+            local id = popped[i]
+            local e = eget(q, id)
+            e[1] = LEASED; e[2] = e[2] + 1; e[4] = base .. '.' .. id; e[5] = now + leaseUs
+            e[3] = now + leaseUs + backoff(q, e[2])
+            eput(q, id, e)
+            redis.call('ZADD', q.pending, n2s(e[3]), id)
+            redis.call('ZADD', q.leased, n2s(e[5]), id)
+            out[#out + 1] = view(q, id, e)
+          end
+          return out
+        end
+        -- Parked receives: ARGV[at…] holds (max, lease or '') per receive, then the token base; each gets its leases in order.
+        local function handoff(q, now, at, k, out)
+          local base = ARGV[at + 2 * k]
+          promote(q, now)
+          for j = 0, k - 1 do
+            local l = ARGV[at + 2 * j + 1]
+            local leaseUs = q.lease
+            if l ~= '' then leaseUs = tonumber(l) end
+            out[#out + 1] = lease(q, tonumber(ARGV[at + 2 * j]), leaseUs, now, base)
+          end
+        end
+        local function nextVisible(q, now)
+          if redis.call('ZCARD', q.ready) > 0 then return now end
+          local first = redis.call('ZRANGE', q.pending, 0, 0, 'WITHSCORES')
+          if #first == 0 then return false end
+          return tonumber(first[2])
+        end
+        local function qinfo(q, now)
+          promote(q, now)
+          local v = redis.call('HMGET', q.meta, 'cfg', 'ver', 'created')
+          local ready, dead = redis.call('ZCARD', q.ready), redis.call('ZCARD', q.dead)
+          local leased = redis.call('ZCOUNT', q.leased, '(' .. n2s(now), '+inf')
+          local delayed = redis.call('HLEN', q.state) - ready - dead - leased
+          return {q.name, v[1], v[2], v[3], ready, leased, delayed, dead}
+        end
+        -- QueueBook.Held: the message must be leased under this token, and the lease still running.
+        local function held(q, id, token, now)
+          local n = tonumber(id)
+          if not n or n < 1 or n >= q.next then return nil, {'lease-error', 'never', q.name, id} end
+          local e = eget(q, id)
+          if not e or e[1] == DEAD then return nil, {'lease-error', 'gone', q.name, id} end
+          if e[1] ~= LEASED then return nil, {'lease-error', 'not-leased', q.name, id} end
+          if e[4] ~= token then return nil, {'lease-error', 'other', q.name, id, e[2]} end
+          if e[5] <= now then return nil, {'lease-error', 'expired', q.name, id, e[5]} end
+          return e
+        end
+        -- The queues a topic's messages go to (bindings, in the order they were made; each queue once).
+        local function bound(topic)
+          local members = redis.call('ZRANGE', P .. ':bindings', 0, -1)
+          local queues, seen = {}, {}
+          if #members == 0 then return queues end
+          local tokens = split(topic)
+          for _, m in ipairs(members) do
+            local sp = string.find(m, ' ', 1, true)
+            local pattern, queue = string.sub(m, 1, sp - 1), string.sub(m, sp + 1)
+            if not seen[queue] and matches(pattern, topic, tokens) then
+              seen[queue] = true
+              queues[#queues + 1] = queue
+            end
+          end
+          return queues
+        end
+
+        """;
+
+    private const string LoadQueue = """
+        local q = qload(ARGV[2])
+        if not q then return {'queue-not-found', ARGV[2]} end
+
+        """;
+
+    /// <summary>
+    /// ARGV: P, queue, create (0/1), cfg, lease, max, bi, bm, created ticks, now, delay, key ('' none), fingerprint,
+    /// key expiry, reply id ('' none), reply expiry, reply expiry ticks, reply forgotten at, n, n records, k parked
+    /// receives, k × (max, lease), token base. Reply: {'ok', first id, created, leases per receive…} | {'replay', first, count}.
+    /// </summary>
+    public static readonly string Enqueue = Common + QueueLib + """
+        local name = ARGV[2]
+        local q = qload(name)
+        local created = 0
+        if not q then
+          if ARGV[3] ~= '1' then return {'queue-not-found', name} end
+          q = qcreate(name, ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9])
+          created = 1
+        end
+        local now = tonumber(ARGV[10])
+        local key = ARGV[12]
+        if key ~= '' then
+          local seen = redis.call('HGET', q.idem, key)
+          if seen then
+            local r = cmsgpack.unpack(seen)
+            if r[4] > now then
+              if r[1] ~= ARGV[13] then return {'idempotency-key-reused', name, key} end
+              return {'replay', r[2], r[3]}
+            end
+          end
+        end
+        local n = tonumber(ARGV[19])
+        local first = q.next
+        local delay = tonumber(ARGV[11])
+        for i = 1, n do
+          local id = n2s(first + i - 1)
+          redis.call('HSET', q.body, id, ARGV[19 + i])
+          eput(q, id, {READY, 0, now + delay, false, false, false, false, false})
+          if delay > 0 then redis.call('ZADD', q.pending, n2s(now + delay), id) else redis.call('ZADD', q.ready, id, id) end
+        end
+        qsetnext(q, first + n)
+        if key ~= '' then
+          redis.call('HSET', q.idem, key, cmsgpack.pack({ARGV[13], first, n, tonumber(ARGV[14])}))
+          redis.call('ZADD', q.idemx, ARGV[14], key)
+        end
+        if ARGV[15] ~= '' then
+          local rk = P .. ':r:' .. ARGV[15]
+          redis.call('DEL', rk)
+          redis.call('HSET', rk, 'queue', name, 'msg', n2s(first), 'exp', ARGV[16], 'expt', ARGV[17])
+          redis.call('ZADD', P .. ':replies', ARGV[18], ARGV[15])
+        end
+        local out = {'ok', first, created}
+        local k = tonumber(ARGV[20 + n])
+        if k > 0 then handoff(q, now, 21 + n, k, out) end
+        return out
+        """;
+
+    /// <summary>ARGV: P, queue, now, k, k × (max, lease), token base. Reply: {'ok', leases per receive…}.</summary>
+    public static readonly string HandOff = Common + QueueLib + LoadQueue + """
+        local out = {'ok'}
+        handoff(q, tonumber(ARGV[3]), 5, tonumber(ARGV[4]), out)
+        return out
+        """;
+
+    /// <summary>ARGV: P, queue, max, lease ('' the queue's), now, token base. Reply: {'ok', next visible, {message…}}.</summary>
+    public static readonly string Lease = Common + QueueLib + LoadQueue + """
+        local now = tonumber(ARGV[5])
+        promote(q, now)
+        local leaseUs = q.lease
+        if ARGV[4] ~= '' then leaseUs = tonumber(ARGV[4]) end
+        local got = lease(q, tonumber(ARGV[3]), leaseUs, now, ARGV[6])
+        return {'ok', nextVisible(q, now), got}
+        """;
+
+    /// <summary>ARGV: P, queue, id, token, now. Reply: {'ok'}.</summary>
+    public static readonly string Ack = Common + QueueLib + LoadQueue + """
+        local e, refused = held(q, ARGV[3], ARGV[4], tonumber(ARGV[5]))
+        if not e then return refused end
+        remove(q, ARGV[3])
+        return {'ok'}
+        """;
+
+    /// <summary>ARGV: P, queue, id, token, now, delay ('' the backoff), has error (0/1), error. Reply: {'ok', dead (0/1), visible at}.</summary>
+    public static readonly string Nack = Common + QueueLib + LoadQueue + """
+        local id, now = ARGV[3], tonumber(ARGV[5])
+        local e, refused = held(q, id, ARGV[4], now)
+        if not e then return refused end
+        if ARGV[7] == '1' then e[6] = ARGV[8] end
+        e[4] = false; e[5] = false
+        redis.call('ZREM', q.leased, id)
+        if e[2] >= q.max then
+          kill(q, id, e, 'nacked', now)
+          eput(q, id, e)
+          return {'ok', 1, false}
+        end
+        e[1] = READY
+        if ARGV[6] ~= '' then e[3] = now + tonumber(ARGV[6]) else e[3] = now + backoff(q, e[2]) end
+        eput(q, id, e)
+        redis.call('ZADD', q.pending, n2s(e[3]), id)
+        return {'ok', 0, e[3]}
+        """;
+
+    /// <summary>ARGV: P, queue, id, token, now, by. Reply: {'ok', lease end}.</summary>
+    public static readonly string Extend = Common + QueueLib + LoadQueue + """
+        local id, now, by = ARGV[3], tonumber(ARGV[5]), tonumber(ARGV[6])
+        local e, refused = held(q, id, ARGV[4], now)
+        if not e then return refused end
+        e[5] = now + by
+        e[3] = now + by + backoff(q, e[2])
+        eput(q, id, e)
+        redis.call('ZADD', q.pending, n2s(e[3]), id)
+        redis.call('ZADD', q.leased, n2s(e[5]), id)
+        return {'ok', e[5]}
+        """;
+
+    /// <summary>ARGV: P, queue, after id, how many. Reply: {'ok', {message…}}.</summary>
+    public static readonly string DeadLetters = Common + QueueLib + LoadQueue + """
+        local out = {}
+        for _, id in ipairs(redis.call('ZRANGEBYSCORE', q.dead, '(' .. ARGV[3], '+inf', 'LIMIT', 0, tonumber(ARGV[4]))) do
+          out[#out + 1] = view(q, id, eget(q, id))
+        end
+        return {'ok', out}
+        """;
+
+    /// <summary>ARGV: P, queue, id ('' all), now. Reply: {'ok', count} | {'no-dead-letter', queue, id}.</summary>
+    public static readonly string Redrive = Common + QueueLib + LoadQueue + """
+        local ids
+        if ARGV[3] ~= '' then
+          if not redis.call('ZSCORE', q.dead, ARGV[3]) then return {'no-dead-letter', q.name, ARGV[3]} end
+          ids = {ARGV[3]}
+        else
+          ids = redis.call('ZRANGE', q.dead, 0, -1)
+        end
+        for _, id in ipairs(ids) do
+          local e = eget(q, id)
+          e[1] = READY; e[2] = 0; e[7] = false; e[8] = false; e[3] = tonumber(ARGV[4])
+          eput(q, id, e)
+          redis.call('ZREM', q.dead, id)
+          redis.call('ZADD', q.ready, id, id)
+        end
+        return {'ok', #ids}
+        """;
+
+    /// <summary>ARGV: P, queue. Reply: {'ok', count}.</summary>
+    public static readonly string PurgeDead = Common + QueueLib + LoadQueue + """
+        local ids = redis.call('ZRANGE', q.dead, 0, -1)
+        for _, id in ipairs(ids) do remove(q, id) end
+        return {'ok', #ids}
+        """;
+}

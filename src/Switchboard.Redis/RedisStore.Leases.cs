@@ -1,0 +1,180 @@
+using System.Globalization;
+using StackExchange.Redis;
+using Switchboard.Core;
+using Switchboard.Core.Engines;
+
+namespace Switchboard.Redis;
+
+public sealed partial class RedisStore
+{
+    private sealed partial class RedisQueueStore
+    {
+        public async Task AckAsync(string queue, long id, string lease, DateTimeOffset now, CancellationToken cancellationToken)
+            => Check(await store.EvalAsync(RedisScripts.Ack, [Prefix, queue, id, lease, RedisTime.Micros(now)]));
+
+        public async Task<NackResult> NackAsync(string queue, long id, string lease, TimeSpan? delay, string? error, DateTimeOffset now, CancellationToken cancellationToken)
+        {
+            var reply = Check(await store.EvalAsync(RedisScripts.Nack,
+                [Prefix, queue, id, lease, RedisTime.Micros(now), delay is { } d ? RedisTime.Micros(d) : "", error is null ? 0 : 1, error ?? ""]));
+            store._listener?.OnEnqueued(queue);
+            return (long)reply[1] == 1 ? new NackResult(true, null) : new NackResult(false, RedisTime.FromMicros((long)reply[2]));
+        }
+
+        public async Task<DateTimeOffset> ExtendAsync(string queue, long id, string lease, TimeSpan by, DateTimeOffset now, CancellationToken cancellationToken)
+        {
+            var reply = Check(await store.EvalAsync(RedisScripts.Extend, [Prefix, queue, id, lease, RedisTime.Micros(now), RedisTime.Micros(by)]));
+            return RedisTime.FromMicros((long)reply[1]);
+        }
+
+        public async Task<DeadLetterPage> ListDeadLettersAsync(string queue, long afterId, int limit, CancellationToken cancellationToken)
+        {
+            var reply = Check(await store.EvalAsync(RedisScripts.DeadLetters, [Prefix, queue, afterId, limit + 1]));
+            var letters = ParseMessages(queue, reply[1]);
+            var more = letters.Count > limit;
+            if (more)
+            {
+                letters.RemoveAt(letters.Count - 1);
+            }
+            return new DeadLetterPage(letters, more && letters.Count > 0 ? letters[^1].Id : null);
+        }
+
+        public async Task<long> RedriveAsync(string queue, long? id, DateTimeOffset now, CancellationToken cancellationToken)
+        {
+            var reply = Check(await store.EvalAsync(RedisScripts.Redrive, [Prefix, queue, id is { } one ? one : "", RedisTime.Micros(now)]));
+            store._listener?.OnEnqueued(queue);
+            return (long)reply[1];
+        }
+
+        public async Task<long> PurgeDeadLettersAsync(string queue, CancellationToken cancellationToken)
+            => (long)Check(await store.EvalAsync(RedisScripts.PurgeDead, [Prefix, queue]))[1];
+
+        public async Task<IReadOnlyList<QueueBinding>> ListBindingsAsync(CancellationToken cancellationToken)
+        {
+            var members = await store.Run(db => db.SortedSetRangeByRankAsync(store._options.Prefix + ":bindings"));
+            return [.. members.Select(m => (string)m!).Select(m => new QueueBinding(m[..m.IndexOf(' ', StringComparison.Ordinal)], m[(m.IndexOf(' ', StringComparison.Ordinal) + 1)..]))];
+        }
+
+        public async Task<bool> PutBindingAsync(QueueBinding binding, DateTimeOffset now, CancellationToken cancellationToken)
+        {
+            ArgumentNullException.ThrowIfNull(binding);
+            var args = new RedisValue[9];
+            args[0] = Prefix;
+            args[1] = binding.Pattern;
+            args[2] = binding.Queue;
+            SetQueueConfig(args, 3, QueueConfig.Default);
+            args[8] = now.UtcTicks;
+            return (long)await store.EvalAsync(RedisScripts.PutBinding, args) == 1;
+        }
+
+        public async Task<bool> DeleteBindingAsync(QueueBinding binding, CancellationToken cancellationToken)
+        {
+            ArgumentNullException.ThrowIfNull(binding);
+            return await store.Run(db => db.SortedSetRemoveAsync(store._options.Prefix + ":bindings", binding.Pattern + " " + binding.Queue));
+        }
+
+        public async Task<ReplyRecord?> GetReplyAsync(string id, CancellationToken cancellationToken)
+        {
+            var values = await store.Run(db => db.HashGetAsync(store._options.Prefix + ":r:" + id, ReplyFields));
+            if (values[0].IsNull)
+            {
+                return null;
+            }
+            return new ReplyRecord
+            {
+                Id = id,
+                Queue = (string)values[0]!,
+                MessageId = values[1].IsNull ? null : (long)values[1],
+                ExpiresAt = RedisTime.FromTicks((long)values[2]),
+                RepliedAt = values[3].IsNull ? null : RedisTime.FromTicks((long)values[3]),
+                Reply = values[4].IsNull ? null : RedisCodec.DecodeReply(id, (byte[])values[4]!),
+            };
+        }
+
+        private static readonly RedisValue[] ReplyFields = ["queue", "msg", "expt", "at", "reply"];
+
+        public async Task<ReplyRecord> PostReplyAsync(string id, MessageDraft reply, string? lease, DateTimeOffset now, CancellationToken cancellationToken)
+        {
+            ArgumentNullException.ThrowIfNull(reply);
+            var record = RedisCodec.EncodeReply(now, reply); // copied before the call returns, like every payload
+            var result = await store.EvalAsync(RedisScripts.PostReply,
+                [Prefix, id, RedisTime.Micros(now), lease is null ? 0 : 1, lease ?? "", record, now.UtcTicks]);
+            switch ((string?)result[0])
+            {
+                case "reply-not-found":
+                    QueueEngine.CheckReply(null, id, now);
+                    break;
+                case "reply-refused":
+                    var refused = Slot(id, result[1], answered: true);
+                    QueueEngine.CheckReply(refused, id, now);
+                    QueueEngine.RequestMessageId(refused);
+                    // The script saw the wait over (in microseconds) where the ticks do not: it is over.
+                    throw new SwitchboardException(ErrorCode.ReplyExpired, $"The requester stopped waiting for '{id}' at {refused.ExpiresAt:O}; the reply is too late.");
+            }
+            Check(result);
+            store._listener?.OnReplied(id);
+            return Slot(id, result[1], answered: false);
+        }
+
+        // {queue, msg, expires ticks, replied ticks}
+        private static ReplyRecord Slot(string id, RedisResult slot, bool answered) => new()
+        {
+            Id = id,
+            Queue = (string)slot[0]!,
+            MessageId = slot[1].IsNull ? null : (long)slot[1],
+            ExpiresAt = RedisTime.FromTicks(long.Parse((string)slot[2]!, CultureInfo.InvariantCulture)),
+            RepliedAt = slot[3].IsNull ? null : RedisTime.FromTicks(long.Parse((string)slot[3]!, CultureInfo.InvariantCulture)),
+            // Only to let QueueEngine.CheckReply tell "already answered" apart; never returned.
+            Reply = answered && !slot[3].IsNull ? new MessageDraft() : null,
+        };
+
+        /// <summary>Throws what a script refused, in the words the other engines use; returns an accepted reply.</summary>
+        private static RedisResult Check(RedisResult reply)
+        {
+            switch ((string?)reply[0])
+            {
+                case "queue-not-found":
+                    throw QueueEngine.NotFound((string)reply[1]!);
+                case "lease-error":
+                    throw LeaseRefused(reply);
+                case "idempotency-key-reused":
+                    throw new SwitchboardException(ErrorCode.IdempotencyKeyReused,
+                        $"Idempotency-Key '{(string?)reply[2]}' was already used on queue '{(string?)reply[1]}' for a different request. Use a new key for a new message.");
+                case "no-dead-letter":
+                    var queue = (string?)reply[1];
+                    throw new SwitchboardException(ErrorCode.MessageNotFound, $"Queue '{queue}' has no dead letter {(string?)reply[2]}; GET /v1/queues/{queue}/dead-letters lists them.");
+                default:
+                    return reply;
+            }
+        }
+
+        // {'lease-error', kind, queue, id, attempts | lease end}: QueueBook.Held's refusals.
+        private static SwitchboardException LeaseRefused(RedisResult reply)
+        {
+            var queue = (string?)reply[2];
+            var id = (string?)reply[3];
+            return (string?)reply[1] switch
+            {
+                "never" => new SwitchboardException(ErrorCode.MessageNotFound, $"Queue '{queue}' never had a message {id}: use the id of a message you received."),
+                "gone" => new SwitchboardException(ErrorCode.LeaseMismatch, $"Message {id} of queue '{queue}' is not leased any more: it was acked, or moved to the dead letters."),
+                "other" => new SwitchboardException(ErrorCode.LeaseMismatch,
+                    $"The lease token does not match message {id}'s current lease (it is on attempt {(long)reply[4]}: the message was delivered again after your lease ran out). Do not ack it; its current holder will."),
+                "expired" => new SwitchboardException(ErrorCode.LeaseExpired,
+                    $"The lease on message {id} ran out at {RedisTime.FromMicros((long)reply[4]):O}; it will be delivered again. Extend leases before they run out (or receive with a longer lease)."),
+                _ => new SwitchboardException(ErrorCode.LeaseMismatch, $"Message {id} of queue '{queue}' is not leased (its lease ran out or it was nacked); it will be delivered again."),
+            };
+        }
+    }
+
+    /// <summary>Runs one plain command, mapping an outage to <see cref="ErrorCode.StorageUnavailable"/>.</summary>
+    private async Task<T> Run<T>(Func<IDatabase, Task<T>> command)
+    {
+        try
+        {
+            return Succeeded(await command(Database));
+        }
+        catch (Exception ex) when (IsOutage(ex))
+        {
+            throw Unavailable(ex);
+        }
+    }
+}

@@ -1,0 +1,45 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Switchboard.Core.Engines;
+using Switchboard.Redis;
+using Switchboard.Testing;
+
+namespace Switchboard.Contract.Tests;
+
+/// <summary>One real redis-server for a test class; each test uses its own key prefix, so tests never see each other's keys.</summary>
+public sealed class RedisFixture : IAsyncLifetime
+{
+    public RedisServer Server { get; private set; } = null!;
+
+    public async Task InitializeAsync() => Server = await RedisServer.StartAsync();
+
+    public async Task DisposeAsync() => await Server.DisposeAsync();
+
+    /// <summary>A prefix no other test uses.</summary>
+    public static string NewPrefix() => "t" + Guid.NewGuid().ToString("N")[..16];
+
+    /// <summary>An opened store on <paramref name="server"/> under <paramref name="prefix"/>.</summary>
+    public static async Task<RedisStore> OpenAsync(RedisServer server, string prefix, IStoreListener? listener = null)
+    {
+        var store = new RedisStore(new RedisOptions { Configuration = server.Configuration, Prefix = prefix }, NullLoggerFactory.Instance);
+        if (listener is not null)
+        {
+            store.SetListener(listener);
+        }
+        await store.OpenAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20));
+        return store;
+    }
+}
+
+/// <summary>The store contract against a real Redis; reopening means a new store (a new connection) on the same keys.</summary>
+public sealed class RedisStoreContract(RedisFixture redis) : DurableStoreContract, IClassFixture<RedisFixture>
+{
+    private readonly string _prefix = RedisFixture.NewPrefix();
+
+    protected override async Task<IStore> CreateAsync() => await RedisFixture.OpenAsync(redis.Server, _prefix, Listener);
+
+    protected override async Task<IStore> ReopenAsync(IStore store)
+    {
+        await store.DisposeAsync();
+        return await CreateAsync();
+    }
+}
