@@ -149,7 +149,7 @@ public sealed class ScaleOutTests(Cluster cluster) : IClassFixture<Cluster>
             using var listed = JsonDocument.Parse(await cluster.A.Http.GetStringAsync("/v1/nodes", timeout.Token));
             nodes = listed.RootElement.GetProperty("nodes").Clone();
             return nodes.GetArrayLength() == 3
-                && nodes.EnumerateArray().Single(n => n.GetProperty("name").GetString() == "node-c").GetProperty("connectionsByTransport").TryGetProperty("websocket", out var ws)
+                && nodes.EnumerateArray().Single(n => n.GetProperty("name").GetString() == "node-c").GetProperty("connectionsByTransport").TryGetProperty("ws-json", out var ws)
                 && ws.GetInt32() >= 1;
         }, timeout.Token);
         Assert.Equal(["node-a", "node-b", "node-c"], nodes.EnumerateArray().Select(n => n.GetProperty("name").GetString()));

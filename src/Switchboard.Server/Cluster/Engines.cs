@@ -19,7 +19,7 @@ internal static class Engines
                 // One connection per node, shared by the store and the backplane. It does not fail when Redis is
                 // away: it keeps retrying, and the hub reports not-ready until the store opens.
                 services.AddSingleton<IConnectionMultiplexer>(sp => RedisConnection.Connect(options.Redis, sp.GetRequiredService<ILoggerFactory>()));
-                services.AddSingleton<IStore>(sp => throw new NotSupportedException("merge pending"));
+                services.AddSingleton<IStore>(sp => new RedisStore(options.Redis, sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<IConnectionMultiplexer>()));
                 services.AddSingleton<IBackplane>(sp => new RedisBackplane(sp.GetRequiredService<IConnectionMultiplexer>(), options.Redis,
                     sp.GetRequiredService<NodeIdentity>().Id, sp.GetRequiredService<ILoggerFactory>()));
                 break;

@@ -29,7 +29,7 @@ internal sealed class NodeHeartbeat(NodeIdentity identity, Hub hub, IBackplane b
         {
             Id = Id,
             Name = options.Nodes.Name,
-            Addresses = [.. server.Features.Get<IServerAddressesFeature>()?.Addresses ?? []],
+            Addresses = [.. (server.Features.Get<IServerAddressesFeature>()?.Addresses ?? []).Where(Listeners.IsPublic)],
             StartedAt = _startedAt,
             HeartbeatAt = time.GetUtcNow(),
             Connections = byTransport,
