@@ -19,4 +19,7 @@ internal static partial class BackplaneLog
 
     [LoggerMessage(EventId = 4104, Level = LogLevel.Error, Message = "Redis at {Configuration} is unreachable; retrying until it answers (is redis-server running there?)")]
     public static partial void Unreachable(ILogger logger, string configuration);
+
+    [LoggerMessage(EventId = 4105, Level = LogLevel.Warning, Message = "Could not answer or read a question between nodes; the asker lists this node as missing")]
+    public static partial void QuestionFailed(ILogger logger, Exception exception);
 }

@@ -76,10 +76,7 @@ public sealed partial class RedisBackplane
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
-            throw new SwitchboardException(ErrorCode.StorageUnavailable, $"Redis ({_redis.Configuration}) is unreachable; retry in a moment.", ex)
-            {
-                RetryAfterSeconds = 1,
-            };
+            throw Unavailable(ex);
         }
     }
 }

@@ -55,10 +55,10 @@ public sealed partial class RedisBackplane : IBackplane
     public IReadOnlyCollection<BackplaneSubject> Subjects => [.. _listeners.Where(l => l.Value.IsActive).Select(l => l.Key)];
 
     /// <inheritdoc />
-    public Task StartAsync(IBackplaneReceiver receiver, CancellationToken cancellationToken)
+    public async Task StartAsync(IBackplaneReceiver receiver, CancellationToken cancellationToken)
     {
         _receiver = receiver;
-        return Task.CompletedTask;
+        await ListenForQuestionsAsync(cancellationToken);
     }
 
     /// <inheritdoc />
@@ -96,7 +96,9 @@ public sealed partial class RedisBackplane : IBackplane
             _listeners.TryRemove(new KeyValuePair<BackplaneSubject, Listener>(subject, listener));
             throw new SwitchboardException(ErrorCode.StorageUnavailable,
                 $"Redis ({_redis.Configuration}) is unreachable, so this node cannot listen for '{subject.Name}'; retry in a moment.", ex)
-            { RetryAfterSeconds = 1 };
+            {
+                RetryAfterSeconds = 1,
+            };
         }
         queue.OnMessage(OnMessage);
         if (!listener.Attach(queue))

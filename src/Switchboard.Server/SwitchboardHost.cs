@@ -110,6 +110,7 @@ public static class SwitchboardHost
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<Connections.ConnectionRegistry>();
         services.AddHostedService(sp => sp.GetRequiredService<Connections.ConnectionRegistry>());
+        services.AddSingleton<Cluster.ClusterView>();
         services.AddSingleton<Cluster.NodeHeartbeat>();
         services.AddHostedService(sp => sp.GetRequiredService<Cluster.NodeHeartbeat>());
 

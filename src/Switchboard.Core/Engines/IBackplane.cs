@@ -43,7 +43,23 @@ public interface IBackplane : IAsyncDisposable
     /// stops reporting drops out of the list once its last heartbeat is older than that.
     /// </summary>
     Task<IReadOnlyList<NodeReport>> ListNodesAsync(TimeSpan expiry, CancellationToken cancellationToken);
+
+    /// <summary>Sets how this node answers the questions of <see cref="AskNodesAsync"/> (called once, at start).</summary>
+    void SetResponder(Func<NodeQuestion, CancellationToken, Task<byte[]>> responder);
+
+    /// <summary>
+    /// Asks every live node, this one included, and gathers their answers (what each node's responder wrote), waiting at
+    /// most <paramref name="timeout"/> for the others. A node that does not answer in time is left out; the caller
+    /// compares the count with the node list to say the answer is partial.
+    /// </summary>
+    Task<IReadOnlyList<byte[]>> AskNodesAsync(NodeQuestion question, TimeSpan timeout, CancellationToken cancellationToken);
 }
+
+/// <summary>A question every node answers about itself (its connections, a topic's subscribers on it).</summary>
+/// <param name="Kind">What is asked (the responder knows the kinds).</param>
+/// <param name="Argument">Its argument (a topic), or empty.</param>
+/// <param name="Limit">How many items each node lists at most.</param>
+public sealed record NodeQuestion(string Kind, string Argument, int Limit);
 
 /// <summary>Receives backplane events on a node.</summary>
 public interface IBackplaneReceiver

@@ -9,10 +9,13 @@ using Switchboard.Server.Connections;
 namespace Switchboard.Server.Cluster;
 
 /// <summary>This node: its id, and the heartbeat that reports it on the backplane every <see cref="NodeOptions.Heartbeat"/>.</summary>
-internal sealed class NodeHeartbeat(NodeIdentity identity, Hub hub, IBackplane backplane, ConnectionRegistry connections, IServer server, ServerOptions options,
+internal sealed class NodeHeartbeat(NodeIdentity identity, ClusterView cluster, Hub hub, IBackplane backplane, ConnectionRegistry connections, IServer server, ServerOptions options,
     TimeProvider time, ILogger<NodeHeartbeat> logger) : BackgroundService
 {
     private readonly DateTimeOffset _startedAt = time.GetUtcNow();
+
+    // Resolving the view registers this node's answers to the others' questions (connections, presence).
+    private readonly ClusterView _cluster = cluster;
 
     /// <summary>This node's id (new at each start).</summary>
     public string Id { get; } = identity.Id.ToString("N");

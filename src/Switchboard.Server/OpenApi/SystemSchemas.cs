@@ -55,6 +55,9 @@ internal sealed class ConnectionSchema
     /// <summary>The connection's id.</summary>
     public required string Id { get; init; }
 
+    /// <summary>The node it is connected to (its name).</summary>
+    public required string Node { get; init; }
+
     /// <summary>The transport it came in on (such as websocket, sse or grpc).</summary>
     public required string Transport { get; init; }
 
@@ -80,8 +83,14 @@ internal sealed class ConnectionSchema
 /// <summary>Live connections, oldest first; count is all of them, connections at most limit= of them.</summary>
 internal sealed class ConnectionListSchema
 {
-    /// <summary>How many connections there are.</summary>
+    /// <summary>How many connections there are, on every node.</summary>
     public required int Count { get; init; }
+
+    /// <summary>The nodes that answered (their names).</summary>
+    public required IReadOnlyList<string> Nodes { get; init; }
+
+    /// <summary>True when a live node did not answer in time (its connections are missing).</summary>
+    public required bool Partial { get; init; }
 
     /// <summary>The connections, oldest first, up to limit=.</summary>
     public required IReadOnlyList<ConnectionSchema> Connections { get; init; }
@@ -92,6 +101,9 @@ internal sealed class SubscriberSchema
 {
     /// <summary>The connection's id.</summary>
     public required string ConnectionId { get; init; }
+
+    /// <summary>The node it is connected to (its name).</summary>
+    public required string Node { get; init; }
 
     /// <summary>The API key's name; null when the hub does not authenticate.</summary>
     public required string? Principal { get; init; }
@@ -109,8 +121,14 @@ internal sealed class PresenceSchema
     /// <summary>The topic.</summary>
     public required string Topic { get; init; }
 
-    /// <summary>How many subscribers there are.</summary>
+    /// <summary>How many subscribers there are, on every node.</summary>
     public required int Count { get; init; }
+
+    /// <summary>The nodes that answered (their names).</summary>
+    public required IReadOnlyList<string> Nodes { get; init; }
+
+    /// <summary>True when a live node did not answer in time (its subscribers are missing).</summary>
+    public required bool Partial { get; init; }
 
     /// <summary>The subscribers, up to limit= (none with limit=0).</summary>
     public required IReadOnlyList<SubscriberSchema> Subscribers { get; init; }

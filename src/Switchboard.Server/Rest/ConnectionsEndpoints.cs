@@ -2,8 +2,9 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Switchboard.Core;
+using Switchboard.Core.Engines;
 using Switchboard.Server.Auth;
-using Switchboard.Server.Connections;
+using Switchboard.Server.Cluster;
 using Switchboard.Server.OpenApi;
 using Switchboard.Server.Rest.Json;
 using Switchboard.Server.Rest.Parsing;
@@ -15,80 +16,80 @@ internal static class ConnectionsEndpoints
 {
     public static void Map(RouteGroupBuilder v1)
     {
-        v1.MapGet("/connections", (ConnectionRegistry registry, string? limit) =>
+        v1.MapGet("/connections", async (ClusterView cluster, string? limit, CancellationToken cancellationToken) =>
             {
                 var max = QueryValues.Limit(limit, 100, Hub.MaxListLimit);
-                var all = registry.All.OrderBy(c => c.ConnectedAt).ToList();
+                var (answers, partial) = await cluster.AskAsync(new NodeQuestion(ClusterView.ConnectionsQuestion, "", max), cancellationToken);
+                // Oldest first across the cluster; each node sent its own oldest, so the first `max` of the merge are right.
+                var connections = answers.SelectMany(a => a.RootElement.GetProperty("connections").EnumerateArray())
+                    .OrderBy(c => c.GetProperty("connectedAt").GetDateTime()).Take(max).ToList();
                 return new JsonResult(200, w =>
                 {
                     w.WriteStartObject();
-                    w.WriteNumber("count", all.Count);
+                    w.WriteNumber("count", answers.Sum(a => a.RootElement.GetProperty("count").GetInt32()));
+                    WriteNodes(w, answers, partial);
                     w.WriteStartArray("connections");
-                    foreach (var connection in all.Take(max))
+                    foreach (var connection in connections)
                     {
-                        w.WriteStartObject();
-                        w.WriteString("id", connection.Id);
-                        w.WriteString("transport", connection.Transport);
-                        w.WriteString("principal", connection.Principal);
-                        w.WriteString("remoteAddress", connection.RemoteAddress);
-                        w.WriteString("connectedAt", connection.ConnectedAt.UtcDateTime);
-                        w.WriteNumber("bufferedBytes", connection.Outbox.Bytes);
-                        if (connection.CloseReason is var (code, _))
-                        {
-                            w.WriteString("closing", ErrorTable.Get(code).Name);
-                        }
-                        w.WriteStartArray("subscriptions");
-                        foreach (var (id, subscription) in connection.Subscriptions.Snapshot())
-                        {
-                            w.WriteStartObject();
-                            w.WriteString("id", id);
-                            w.WriteStartArray("topics");
-                            foreach (var pattern in subscription.Patterns)
-                            {
-                                w.WriteStringValue(pattern.Text);
-                            }
-                            w.WriteEndArray();
-                            w.WriteEndObject();
-                        }
-                        w.WriteEndArray();
-                        w.WriteEndObject();
+                        connection.WriteTo(w);
                     }
                     w.WriteEndArray();
                     w.WriteEndObject();
+                    Dispose(answers);
                 }, r => r.Headers.CacheControl = "no-store");
             })
             .RequiresAdmin("list connections", audit: false)
             .WithTags("Connections").WithName("ListConnections").WithSummary("Live connections on this node, on every transport, with their subscriptions")
             .Produces<ConnectionListSchema>();
 
-        v1.MapGet("/topics/{topic}/presence", (Hub hub, string topic, string? limit) =>
+        v1.MapGet("/topics/{topic}/presence", async (Hub hub, ClusterView cluster, string topic, string? limit, CancellationToken cancellationToken) =>
             {
                 var max = string.IsNullOrEmpty(limit) ? 100 : limit == "0" ? 0 : QueryValues.Limit(limit, 100, Hub.MaxListLimit);
-                var presence = hub.GetPresence(topic, max);
+                var name = hub.GetPresence(topic, 0).Topic; // refuses a bad name here, before any node is asked
+                var (answers, partial) = await cluster.AskAsync(new NodeQuestion(ClusterView.PresenceQuestion, name, max), cancellationToken);
+                var count = answers.Sum(a => a.RootElement.GetProperty("count").GetInt32());
+                var subscribers = answers.SelectMany(a => a.RootElement.GetProperty("subscribers").EnumerateArray())
+                    .OrderBy(s => s.GetProperty("since").GetDateTime()).Take(max).ToList();
                 return new JsonResult(200, w =>
                 {
                     w.WriteStartObject();
-                    w.WriteString("topic", presence.Topic);
-                    w.WriteNumber("count", presence.Count);
+                    w.WriteString("topic", name);
+                    w.WriteNumber("count", count);
+                    WriteNodes(w, answers, partial);
                     w.WriteStartArray("subscribers");
-                    foreach (var subscriber in presence.Subscribers)
+                    foreach (var subscriber in subscribers)
                     {
-                        w.WriteStartObject();
-                        w.WriteString("connectionId", subscriber.ConnectionId);
-                        w.WriteString("principal", subscriber.Principal);
-                        w.WriteString("transport", subscriber.Transport);
-                        w.WriteString("since", subscriber.Since.UtcDateTime);
-                        w.WriteEndObject();
+                        subscriber.WriteTo(w);
                     }
                     w.WriteEndArray();
-                    w.WriteBoolean("truncated", presence.Subscribers.Count < presence.Count);
-                    w.WriteString("events", Hub.PresencePrefix + presence.Topic);
+                    w.WriteBoolean("truncated", subscribers.Count < count);
+                    w.WriteString("events", Hub.PresencePrefix + name);
                     w.WriteEndObject();
+                    Dispose(answers);
                 }, r => r.Headers.CacheControl = "no-store");
             })
             .Requires(Permission.Subscribe, "topic")
             .WithTags("Presence").WithName("GetPresence")
-            .WithSummary("Who is subscribed to a topic now (limit=0 counts without listing); joins and leaves are published on $presence.{topic}")
+            .WithSummary("Who is subscribed to a topic now, on every node (limit=0 counts without listing); joins and leaves are published on $presence.{topic}")
             .Produces<PresenceSchema>().ProducesProblem(400);
+    }
+
+    private static void WriteNodes(System.Text.Json.Utf8JsonWriter w, IReadOnlyList<System.Text.Json.JsonDocument> answers, bool partial)
+    {
+        w.WriteStartArray("nodes");
+        foreach (var answer in answers)
+        {
+            w.WriteStringValue(answer.RootElement.GetProperty("node").GetString());
+        }
+        w.WriteEndArray();
+        w.WriteBoolean("partial", partial);
+    }
+
+    private static void Dispose(IReadOnlyList<System.Text.Json.JsonDocument> answers)
+    {
+        foreach (var answer in answers)
+        {
+            answer.Dispose();
+        }
     }
 }

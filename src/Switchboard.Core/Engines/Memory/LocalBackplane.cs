@@ -5,6 +5,7 @@ public sealed class LocalBackplane : IBackplane
 {
     private IBackplaneReceiver? _receiver;
     private NodeReport? _self;
+    private Func<NodeQuestion, CancellationToken, Task<byte[]>>? _responder;
 
     /// <inheritdoc />
     public Task StartAsync(IBackplaneReceiver receiver, CancellationToken cancellationToken)
@@ -26,6 +27,13 @@ public sealed class LocalBackplane : IBackplane
     /// <inheritdoc />
     public Task<IReadOnlyList<NodeReport>> ListNodesAsync(TimeSpan expiry, CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyList<NodeReport>>(Volatile.Read(ref _self) is { } self ? [self] : []);
+
+    /// <inheritdoc />
+    public void SetResponder(Func<NodeQuestion, CancellationToken, Task<byte[]>> responder) => _responder = responder;
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<byte[]>> AskNodesAsync(NodeQuestion question, TimeSpan timeout, CancellationToken cancellationToken) =>
+        _responder is { } responder ? [await responder(question, cancellationToken)] : [];
 
     /// <inheritdoc />
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
