@@ -95,8 +95,11 @@ public sealed partial class RedisStore : IStore
         {
             _connection = await ConnectionMultiplexer.ConnectAsync(Configure(_options.Configuration));
         }
-        _connection.ConnectionRestored += OnConnectionRestored;
-        _database = _connection.GetDatabase();
+        if (_database is null)
+        {
+            _connection.ConnectionRestored += OnConnectionRestored;
+            _database = _connection.GetDatabase();
+        }
         for (var attempt = 1; ; attempt++)
         {
             cancellationToken.ThrowIfCancellationRequested();
