@@ -252,8 +252,6 @@ public sealed partial class RedisStore : IStore
         };
     }
 
-    private Exception Map(Exception ex) => IsOutage(ex) ? Unavailable(ex) : ex;
-
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
