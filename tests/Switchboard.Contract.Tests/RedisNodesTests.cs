@@ -147,6 +147,22 @@ public sealed class RedisNodesTests(RedisFixture redis) : IClassFixture<RedisFix
     }
 
     [Fact]
+    public async Task A_publish_retried_through_the_other_node_with_its_idempotency_key_replays_the_first_result()
+    {
+        var token = new IdempotencyToken("retry-1", "fp", T0.AddMinutes(2));
+        var first = await _a.AppendAsync(Append("idem", "x") with { Idempotency = token }, default);
+        var retried = await _b.AppendAsync(Append("idem", "x") with { Idempotency = token, Timestamp = T0.AddSeconds(5) }, default);
+        Assert.True(retried.Replayed);
+        Assert.Equal((first.Epoch, first.FirstOffset, first.Timestamp), (retried.Epoch, retried.FirstOffset, retried.Timestamp));
+        Assert.Equal(1, (await _a.GetTopicAsync("idem", default))!.MessageCount);
+        Assert.Empty(_heardByB.Offsets("idem"));
+
+        var sent = await _b.Queues.EnqueueAsync(Send("idem-q", "y") with { Idempotency = token }, default);
+        var resent = await _a.Queues.EnqueueAsync(Send("idem-q", "y") with { Idempotency = token, Timestamp = T0.AddSeconds(5) }, default);
+        Assert.Equal((sent.FirstId, true), (resent.FirstId, resent.Replayed));
+    }
+
+    [Fact]
     public async Task Payloads_headers_and_keys_round_trip_byte_for_byte()
     {
         var payload = Enumerable.Range(0, 256).Select(i => (byte)i).Concat(new byte[] { 0xC3, 0x28, 0xFF, 0, 0 }).ToArray(); // NULs, invalid UTF-8
