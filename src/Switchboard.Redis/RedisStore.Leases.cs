@@ -101,8 +101,8 @@ public sealed partial class RedisStore
             switch ((string?)result[0])
             {
                 case "reply-not-found":
-                    QueueEngine.CheckReply(null, id, now);
-                    break;
+                    QueueEngine.CheckReply(null, id, now); // throws ReplyNotFound
+                    throw new System.Diagnostics.UnreachableException();
                 case "reply-refused":
                     var refused = Slot(id, result[1], answered: true);
                     QueueEngine.CheckReply(refused, id, now);

@@ -40,35 +40,17 @@ public sealed partial class RedisStore
         }
         SetQueueConfig(args, 14 + 2 * count, QueueConfig.Default);
 
-        for (var attempt = 1; ; attempt++)
+        var (result, bound) = await SequencedAsync<(AppendResult, string[])>(request.Topic, RedisScripts.Append, args, reply =>
         {
-            var ticket = _sequencer.Issue(request.Topic, () => Send(RedisScripts.Append, args));
-            RedisResult reply;
-            try
-            {
-                reply = Succeeded(await ticket.Call);
-            }
-            catch (Exception ex)
-            {
-                _sequencer.Settle(ticket, null);
-                if (attempt == 1 && ex is RedisServerException server && IsNoScript(server))
-                {
-                    continue; // the script did not run; sent again, it takes a new place in the order
-                }
-                throw Map(ex);
-            }
-
             switch ((string?)reply[0])
             {
                 case "not-found":
-                    _sequencer.Settle(ticket, null);
                     throw new TopicNotFoundException(request.Topic);
                 case "replay":
-                    _sequencer.Settle(ticket, null);
-                    return IdempotencyReplay.Resolve(request.Topic, (string)reply[1]!, request.Idempotency!, (string)reply[2]!,
+                    var replayed = IdempotencyReplay.Resolve(request.Topic, (string)reply[1]!, request.Idempotency!, (string)reply[2]!,
                         (long)reply[3], (int)reply[4], RedisTime.FromTicks(long.Parse((string)reply[5]!, CultureInfo.InvariantCulture)));
+                    return ((replayed, Array.Empty<string>()), null);
             }
-
             var epoch = (string)reply[1]!;
             var first = (long)reply[2];
             var messages = new Message[count];
@@ -87,7 +69,7 @@ public sealed partial class RedisStore
                     ContentType = draft.ContentType,
                 };
             }
-            var result = new AppendResult
+            var appended = new AppendResult
             {
                 Topic = request.Topic,
                 Epoch = epoch,
@@ -97,15 +79,56 @@ public sealed partial class RedisStore
                 CreatedTopic = (long)reply[3] == 1,
                 Messages = messages,
             };
-            _sequencer.Settle(ticket, () => _listener?.OnAppended(result));
-            await ticket.Announced;
-
-            for (var i = 4; i < reply.Length; i++)
+            var queues = new string[reply.Length - 4];
+            for (var i = 0; i < queues.Length; i++)
             {
-                var queue = (string)reply[i]!;
-                await _queues.HandOffAsync(queue, count, request.Timestamp);
-                _listener?.OnEnqueued(queue);
+                queues[i] = (string)reply[4 + i]!;
             }
+            return ((appended, queues), () => _listener?.OnAppended(appended));
+        });
+
+        foreach (var queue in bound)
+        {
+            await _queues.HandOffAsync(queue, count, request.Timestamp);
+            _listener?.OnEnqueued(queue);
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// Runs a script of <paramref name="topic"/> in its announcement order: <paramref name="accept"/> reads the reply
+    /// (or throws what it refuses) and says what to announce; the call completes once that was announced. Every ticket is
+    /// settled whatever happens, or the topic's later announcements would wait for it forever.
+    /// </summary>
+    private async Task<T> SequencedAsync<T>(string topic, string script, RedisValue[] args, Func<RedisResult, (T Result, Action? Announce)> accept)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var ticket = _sequencer.Issue(topic, () => Send(script, args));
+            Action? announce = null;
+            T result;
+            try
+            {
+                RedisResult reply;
+                try
+                {
+                    reply = Succeeded(await ticket.Call);
+                }
+                catch (RedisServerException ex) when (attempt == 1 && IsNoScript(ex))
+                {
+                    continue; // Redis restarted and forgot the script, which did not run; sent again, it takes a new place
+                }
+                catch (Exception ex) when (IsOutage(ex))
+                {
+                    throw Unavailable(ex);
+                }
+                (result, announce) = accept(reply);
+            }
+            finally
+            {
+                _sequencer.Settle(ticket, announce);
+            }
+            await ticket.Announced;
             return result;
         }
     }
@@ -171,30 +194,15 @@ public sealed partial class RedisStore
     public async Task<TopicInfo?> DeleteTopicAsync(string topic, CancellationToken cancellationToken)
     {
         // Ordered with the topic's appends, so this node announces an append before the deletion that followed it.
-        var ticket = _sequencer.Issue(topic, () => Send(RedisScripts.DeleteTopic, [_options.Prefix, topic]));
-        RedisResult reply;
-        try
+        return await SequencedAsync<TopicInfo?>(topic, RedisScripts.DeleteTopic, [_options.Prefix, topic], reply =>
         {
-            reply = Succeeded(await ticket.Call);
-        }
-        catch (Exception ex)
-        {
-            _sequencer.Settle(ticket, null);
-            if (ex is RedisServerException server && IsNoScript(server))
+            if ((string?)reply[0] != "ok")
             {
-                return await DeleteTopicAsync(topic, cancellationToken);
+                return (null, null);
             }
-            throw Map(ex);
-        }
-        if ((string?)reply[0] != "ok")
-        {
-            _sequencer.Settle(ticket, null);
-            return null;
-        }
-        var info = ParseTopic(topic, reply[1]);
-        _sequencer.Settle(ticket, () => _listener?.OnTopicDeleted(topic, info.Epoch));
-        await ticket.Announced;
-        return info;
+            var info = ParseTopic(topic, reply[1]);
+            return (info, () => _listener?.OnTopicDeleted(topic, info.Epoch));
+        });
     }
 
     /// <inheritdoc />

@@ -37,6 +37,10 @@ namespace Switchboard.Redis;
 /// <see cref="SwitchboardException"/> with <see cref="ErrorCode.StorageUnavailable"/> and a Retry-After of one second,
 /// at once rather than after a timeout; the connection recovers by itself when Redis is back.
 /// <see cref="OpenAsync"/> waits for Redis (logging where it is trying) until it answers or the token is cancelled.</para>
+/// <para><b>Announcements.</b> The listener hears only this node's changes (after Redis answered, before the call
+/// completes; a topic's appends in offset order). Other nodes' appends reach subscribers through the backplane; other
+/// nodes' sends, nacks and replies wake nothing here (a receive parked on this node is handed messages only by this
+/// node's sends) — relaying queue and reply wake-ups between nodes is the backplane's to do.</para>
 /// <para>Needs Redis 6.2 or newer (XTRIM MINID).</para>
 /// </remarks>
 public sealed partial class RedisStore : IStore
@@ -95,8 +99,11 @@ public sealed partial class RedisStore : IStore
         {
             _connection = await ConnectionMultiplexer.ConnectAsync(Configure(_options.Configuration));
         }
-        _connection.ConnectionRestored += OnConnectionRestored;
-        _database = _connection.GetDatabase();
+        if (_database is null)
+        {
+            _connection.ConnectionRestored += OnConnectionRestored;
+            _database = _connection.GetDatabase();
+        }
         for (var attempt = 1; ; attempt++)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -248,8 +255,6 @@ public sealed partial class RedisStore : IStore
             RetryAfterSeconds = 1,
         };
     }
-
-    private Exception Map(Exception ex) => IsOutage(ex) ? Unavailable(ex) : ex;
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()

@@ -305,3 +305,36 @@ public abstract partial class DurableStoreContract
         Assert.Equal(("e", 4L), (Text(fed), fed.Id));
     }
 }
+
+public abstract partial class StoreContract
+{
+    [Fact]
+    public async Task Redelivery_waits_a_doubling_capped_backoff_after_a_lease_runs_out_or_a_nack()
+    {
+        await Queues.PutQueueAsync("slow", new QueueConfig(TimeSpan.FromSeconds(10), 5, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(3)), null, T0, default);
+        await Queues.EnqueueAsync(Send("slow", "x") with { CreateQueue = null }, default);
+        var first = Assert.Single((await Queues.LeaseAsync("slow", 1, null, T0, default)).Messages);
+        Assert.Equal(1, first.Attempts);
+
+        // The lease ends at 10 s; the first redelivery waits 1 s more.
+        var early = await Queues.LeaseAsync("slow", 1, null, T0.AddSeconds(10.5), default);
+        Assert.Empty(early.Messages);
+        Assert.Equal(T0.AddSeconds(11), early.NextVisibleAt);
+        Assert.Equal(new QueueStats(0, 0, 1, 0), (await Queues.GetQueueAsync("slow", T0.AddSeconds(10.5), default))!.Stats);
+        var second = Assert.Single((await Queues.LeaseAsync("slow", 1, null, T0.AddSeconds(11), default)).Messages);
+        Assert.Equal(2, second.Attempts);
+
+        // A nack without a delay waits the backoff of the attempts so far: 2 s.
+        var nack = await Queues.NackAsync("slow", second.Id, second.Lease!, null, null, T0.AddSeconds(12), default);
+        Assert.Equal(T0.AddSeconds(14), nack.VisibleAt);
+        Assert.Empty((await Queues.LeaseAsync("slow", 1, null, T0.AddSeconds(13.9), default)).Messages);
+        var third = Assert.Single((await Queues.LeaseAsync("slow", 1, null, T0.AddSeconds(14), default)).Messages);
+        Assert.Equal(3, third.Attempts);
+
+        // 4 s would be next, but the cap is 3 s: the lease ends at 24 s, redelivery at 27 s.
+        var capped = await Queues.LeaseAsync("slow", 1, null, T0.AddSeconds(26), default);
+        Assert.Empty(capped.Messages);
+        Assert.Equal(T0.AddSeconds(27), capped.NextVisibleAt);
+        Assert.Equal(4, Assert.Single((await Queues.LeaseAsync("slow", 1, null, T0.AddSeconds(27), default)).Messages).Attempts);
+    }
+}
