@@ -68,7 +68,7 @@ public sealed partial class RedisBackplane
         return [.. reports.OrderBy(r => r.Name, StringComparer.Ordinal).ThenBy(r => r.Id, StringComparer.Ordinal)];
     }
 
-    private async Task<T> Call<T>(Func<Task<T>> call, CancellationToken cancellationToken)
+    private static async Task<T> Call<T>(Func<Task<T>> call, CancellationToken cancellationToken)
     {
         try
         {

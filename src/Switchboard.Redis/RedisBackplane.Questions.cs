@@ -103,8 +103,9 @@ public sealed partial class RedisBackplane
         }
     }
 
-    private SwitchboardException Unavailable(Exception ex) =>
-        new(ErrorCode.StorageUnavailable, $"Redis ({_redis.Configuration}) is unreachable; retry in a moment.", ex) { RetryAfterSeconds = 1 };
+    // The detail reaches clients: it names no address (a configuration string may hold a password); the log has it.
+    private static SwitchboardException Unavailable(Exception ex) =>
+        new(ErrorCode.StorageUnavailable, "The backplane (Redis) cannot be reached right now; retry shortly.", ex) { RetryAfterSeconds = 1 };
 
     private sealed class Gathering(int expected)
     {

@@ -94,11 +94,7 @@ public sealed partial class RedisBackplane : IBackplane
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
             _listeners.TryRemove(new KeyValuePair<BackplaneSubject, Listener>(subject, listener));
-            throw new SwitchboardException(ErrorCode.StorageUnavailable,
-                $"Redis ({_redis.Configuration}) is unreachable, so this node cannot listen for '{subject.Name}'; retry in a moment.", ex)
-            {
-                RetryAfterSeconds = 1,
-            };
+            throw Unavailable(ex);
         }
         queue.OnMessage(OnMessage);
         if (!listener.Attach(queue))

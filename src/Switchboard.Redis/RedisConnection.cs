@@ -23,7 +23,7 @@ public static class RedisConnection
         }
         catch (ArgumentException ex)
         {
-            throw new ArgumentException($"Switchboard:Redis:Configuration '{options.Configuration}' is not a Redis address: {ex.Message}", ex);
+            throw new ArgumentException($"Switchboard:Redis:Configuration (for {options.Address}) is not a StackExchange.Redis configuration string: {ex.Message}", ex);
         }
         configuration.AbortOnConnectFail = false; // start and keep retrying; the hub is not ready until the store opens
         configuration.ClientName ??= "switchboard";
@@ -33,11 +33,11 @@ public static class RedisConnection
         configuration.BacklogPolicy = BacklogPolicy.FailFast;
         var logger = loggerFactory.CreateLogger("Switchboard.Redis");
         var connection = ConnectionMultiplexer.Connect(configuration);
-        connection.ConnectionFailed += (_, e) => BackplaneLog.ConnectionLost(logger, e.EndPoint?.ToString() ?? options.Configuration, e.FailureType.ToString(), e.Exception);
-        connection.ConnectionRestored += (_, e) => BackplaneLog.ConnectionRestored(logger, e.EndPoint?.ToString() ?? options.Configuration);
+        connection.ConnectionFailed += (_, e) => BackplaneLog.ConnectionLost(logger, e.EndPoint?.ToString() ?? options.Address, e.FailureType.ToString(), e.Exception);
+        connection.ConnectionRestored += (_, e) => BackplaneLog.ConnectionRestored(logger, e.EndPoint?.ToString() ?? options.Address);
         if (!connection.IsConnected)
         {
-            BackplaneLog.Unreachable(logger, options.Configuration);
+            BackplaneLog.Unreachable(logger, options.Address);
         }
         return connection;
     }

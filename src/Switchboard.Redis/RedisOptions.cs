@@ -6,6 +6,9 @@ public sealed class RedisOptions
     /// <summary>A StackExchange.Redis configuration string, e.g. <c>127.0.0.1:6379</c> or <c>host:6379,password=…</c>.</summary>
     public string Configuration { get; set; } = "";
 
+    /// <summary>Where Redis is, for logs: the first endpoint of <see cref="Configuration"/>, never its options (which may hold a password).</summary>
+    public string Address => Configuration.Split(',', 2)[0].Trim();
+
     /// <summary>The prefix of every key and channel, so several hubs can share one Redis (default <c>sb</c>).</summary>
     public string Prefix { get; set; } = "sb";
 

@@ -174,7 +174,7 @@ public sealed partial class RedisStore
         }
         catch (Exception ex) when (IsOutage(ex))
         {
-            throw Unavailable(ex);
+            throw OutageError(ex);
         }
     }
 }

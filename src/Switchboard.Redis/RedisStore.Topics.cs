@@ -120,7 +120,7 @@ public sealed partial class RedisStore
                 }
                 catch (Exception ex) when (IsOutage(ex))
                 {
-                    throw Unavailable(ex);
+                    throw OutageError(ex);
                 }
                 (result, announce) = accept(reply);
             }

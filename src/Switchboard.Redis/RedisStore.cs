@@ -83,10 +83,17 @@ public sealed partial class RedisStore : IStore
     public IQueueStore Queues => _queues;
 
     /// <summary>The Redis server(s) this store talks to, for messages and logs.</summary>
-    public string Address => _options.Configuration.Split(',')[0];
+    public string Address => _options.Address;
 
     /// <inheritdoc />
     public void SetListener(IStoreListener listener) => _listener = listener;
+
+    /// <inheritdoc />
+    /// <remarks>From the connection's state, so readiness turns 200 again as soon as Redis is back, traffic or not. The
+    /// text reaches unauthenticated probes: it names no address (the log does).</remarks>
+    public string? Unavailable => _connection is { IsConnected: false }
+        ? "Redis cannot be reached; this node reconnects by itself (the log names the address it tries)."
+        : null;
 
     /// <summary>
     /// Connects (without failing when Redis is down: the connection keeps retrying) and loads the scripts. Waits until
@@ -204,7 +211,7 @@ public sealed partial class RedisStore : IStore
             }
             catch (Exception ex) when (IsOutage(ex))
             {
-                throw Unavailable(ex);
+                throw OutageError(ex);
             }
         }
     }
@@ -242,7 +249,7 @@ public sealed partial class RedisStore : IStore
         _ => false,
     };
 
-    private SwitchboardException Unavailable(Exception ex)
+    private SwitchboardException OutageError(Exception ex)
     {
         if (Interlocked.Exchange(ref _outage, 1) == 0)
         {

@@ -162,6 +162,46 @@ public sealed class ScaleOutTests(Cluster cluster) : IClassFixture<Cluster>
         await socket.CloseAsync(System.Net.WebSockets.WebSocketCloseStatus.NormalClosure, "done", timeout.Token);
     }
 
+    [Fact]
+    public async Task Presence_and_connections_asked_on_any_node_show_the_whole_cluster()
+    {
+        using var timeout = new CancellationTokenSource(Patience);
+        const string Topic = "present.here";
+        await cluster.A.Http.PutAsync($"/v1/topics/{Topic}", null, timeout.Token);
+        using var socket = new System.Net.WebSockets.ClientWebSocket();
+        socket.Options.AddSubProtocol("switchboard.v1.json");
+        await socket.ConnectAsync(cluster.B.WebSocketAddress("/v1/ws"), timeout.Token);
+        await socket.SendAsync(Encoding.UTF8.GetBytes($$$"""{"id":"p","subscribe":{"topics":["{{{Topic}}}"]}}"""), System.Net.WebSockets.WebSocketMessageType.Text, true, timeout.Token);
+        Assert.Contains("subscribed", Encoding.UTF8.GetString(await WebSockets.ReceiveAsync(socket, timeout.Token)), StringComparison.Ordinal);
+        using var events = await cluster.C.Http.SendAsync(new HttpRequestMessage(HttpMethod.Get, $"/v1/topics/{Topic}/events"), HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+        Assert.Equal(HttpStatusCode.OK, events.StatusCode);
+
+        JsonElement presence = default;
+        await WaitUntilAsync(async () =>
+        {
+            using var answer = JsonDocument.Parse(await cluster.A.Http.GetStringAsync($"/v1/topics/{Topic}/presence", timeout.Token));
+            presence = answer.RootElement.Clone();
+            return presence.GetProperty("count").GetInt32() == 2; // the SSE stream subscribes as its response starts
+        }, timeout.Token);
+        Assert.Equal(["node-a", "node-b", "node-c"], presence.GetProperty("nodes").EnumerateArray().Select(n => n.GetString()).Order());
+        Assert.False(presence.GetProperty("partial").GetBoolean());
+        Assert.Equal([("node-b", "ws-json"), ("node-c", "sse")], presence.GetProperty("subscribers").EnumerateArray()
+            .Select(s => (s.GetProperty("node").GetString(), s.GetProperty("transport").GetString())).OrderBy(s => s.Item1));
+
+        using var connections = JsonDocument.Parse(await cluster.C.Http.GetStringAsync("/v1/connections?limit=1000", timeout.Token));
+        var listed = connections.RootElement.GetProperty("connections").EnumerateArray().ToList();
+        Assert.Equal(connections.RootElement.GetProperty("count").GetInt32(), listed.Count);
+        Assert.Contains(listed, c => c.GetProperty("node").GetString() == "node-b" && c.GetProperty("transport").GetString() == "ws-json"
+            && c.GetProperty("subscriptions").EnumerateArray().Any(s => s.GetProperty("topics")[0].GetString() == Topic));
+        Assert.Contains(listed, c => c.GetProperty("node").GetString() == "node-c" && c.GetProperty("transport").GetString() == "sse");
+        Assert.Equal(listed.Select(c => c.GetProperty("connectedAt").GetDateTime()).Order(), listed.Select(c => c.GetProperty("connectedAt").GetDateTime()));
+
+        // A bad topic is refused by the node asked, before any other node is bothered.
+        using var bad = await cluster.A.Http.GetAsync("/v1/topics/bad..name/presence", timeout.Token);
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        await socket.CloseAsync(System.Net.WebSockets.WebSocketCloseStatus.NormalClosure, "done", timeout.Token);
+    }
+
     private static bool Listening(TestHub node, string name, string kind = "Topic") =>
         node.Services.GetService(typeof(Core.Engines.IBackplane)) is RedisBackplane backplane
         && backplane.Subjects.Any(s => s.Name == name && s.Kind.ToString() == kind);

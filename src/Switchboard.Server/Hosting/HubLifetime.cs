@@ -30,7 +30,7 @@ public sealed class HubLifetime(Hub hub, ServerOptions options, IServer server, 
         var location = options.Engine switch
         {
             EngineKind.Sqlite => $" in {Path.GetFullPath(options.Sqlite.DataDirectory)}",
-            EngineKind.Redis => $" on Redis at {options.Redis.Configuration} (keys {options.Redis.Prefix}:*)",
+            EngineKind.Redis => $" on Redis at {options.Redis.Address} (keys {options.Redis.Prefix}:*)",
             _ => " (nothing is kept after exit)",
         };
         ServerLog.Starting(logger, typeof(Hub).Assembly.GetName().Version?.ToString(3) ?? "?", options.Engine.ToString().ToLowerInvariant(), location);
