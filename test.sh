@@ -20,7 +20,7 @@ say() { printf '\n== %s\n' "$*"; }
 
 # --- what the tests need -------------------------------------------------------------------------
 # Debian packages the test suites use. Each is installed only if missing; a failed install fails the run.
-APT_PACKAGES=(redis-server)
+APT_PACKAGES=(redis-server nginx-light)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

@@ -26,6 +26,7 @@ public sealed class Cluster : IAsyncLifetime
         ["Switchboard:Nodes:Name"] = name,
         ["Switchboard:Nodes:Heartbeat"] = "200ms",
         ["Switchboard:Nodes:Expiry"] = "2s",
+        ["Switchboard:TrustedProxies"] = "127.0.0.1", // the nginx in front in NginxTests
     });
 
     public async Task DisposeAsync()
