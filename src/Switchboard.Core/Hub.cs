@@ -88,9 +88,9 @@ public sealed partial class Hub : IStoreListener, IBackplaneReceiver, IAsyncDisp
             }
             _state = HubState.Draining;
         }
-        _dispatcher.Waiters.WakeAll();
-        _queueWaiters.WakeAll();
-        _replyWaiters.WakeAll();
+        _dispatcher.Waiters.WakeAll(draining: true);
+        _queueWaiters.WakeAll(draining: true);
+        _replyWaiters.WakeAll(draining: true);
         _draining.Cancel();
         HubLog.Draining(_logger);
     }
@@ -144,6 +144,12 @@ public sealed partial class Hub : IStoreListener, IBackplaneReceiver, IAsyncDisp
                 break;
             case ReplyPosted replied:
                 _replyWaiters.Notify(replied.ReplyId, 0, deleted: false);
+                break;
+            case BackplaneResync:
+                _dispatcher.Resync();
+                _queueWaiters.WakeAll(draining: false);
+                _replyWaiters.WakeAll(draining: false);
+                HubLog.Resynced(_logger);
                 break;
         }
     }

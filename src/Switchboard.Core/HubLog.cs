@@ -22,4 +22,7 @@ internal static partial class HubLog
 
     [LoggerMessage(EventId = 1004, Level = LogLevel.Error, Message = "Retention sweep failed")]
     public static partial void SweepFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 1006, Level = LogLevel.Information, Message = "The backplane reconnected: subscriptions read back what they may have missed, waits look again")]
+    public static partial void Resynced(ILogger logger);
 }

@@ -58,7 +58,32 @@ public sealed partial class RedisBackplane : IBackplane
     public async Task StartAsync(IBackplaneReceiver receiver, CancellationToken cancellationToken)
     {
         _receiver = receiver;
+        _redis.ConnectionRestored += OnConnectionRestored;
         await ListenForQuestionsAsync(cancellationToken);
+    }
+
+    // While the subscription connection was down, other nodes' events were lost. Once it is back (and, after a PING
+    // on the same connection, its channels are subscribed again), tell the hub to look again rather than leave a
+    // subscriber waiting for the next event of a topic to notice the gap.
+    private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e)
+    {
+        if (e.ConnectionType != ConnectionType.Subscription || Volatile.Read(ref _disposed) == 1)
+        {
+            return;
+        }
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await _redis.GetSubscriber().PingAsync();
+            }
+            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            {
+                // down again: the next restore resyncs
+                return;
+            }
+            _receiver?.OnEvent(new BackplaneResync());
+        });
     }
 
     /// <inheritdoc />
@@ -159,6 +184,7 @@ public sealed partial class RedisBackplane : IBackplane
         {
             return;
         }
+        _redis.ConnectionRestored -= OnConnectionRestored;
         foreach (var subject in _listeners.Keys)
         {
             if (_listeners.TryRemove(subject, out var listener) && listener.Detach() is { } queue)

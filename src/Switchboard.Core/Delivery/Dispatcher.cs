@@ -103,6 +103,21 @@ internal sealed class Dispatcher(Interests interests)
         return new PresenceSnapshot(topic, count, listed);
     }
 
+    /// <summary>Backplane events may have been lost: every subscription checks the store, every long poll reads again.</summary>
+    public void Resync()
+    {
+        Subscription[] all;
+        lock (_gate)
+        {
+            all = [.. _exact.Values.SelectMany(s => s).Concat(_wildcards).Distinct()];
+        }
+        foreach (var subscription in all)
+        {
+            subscription.Resync();
+        }
+        Waiters.WakeAll(draining: false);
+    }
+
     public void OnEvent(TopicEvent topicEvent)
     {
         switch (topicEvent)

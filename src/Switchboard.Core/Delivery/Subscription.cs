@@ -255,6 +255,23 @@ public sealed partial class Subscription : IAsyncDisposable
         }
     }
 
+    /// <summary>Events may have been lost: every topic this subscription follows reads the store up to its live edge.</summary>
+    /// <remarks>A wildcard's topics created while events were lost are found at their next message.</remarks>
+    internal void Resync()
+    {
+        lock (_gate)
+        {
+            if (_disposed || _faulted)
+            {
+                return;
+            }
+            foreach (var cursor in _cursors.Values)
+            {
+                Behind(cursor);
+            }
+        }
+    }
+
     /// <summary>A topic incarnation ended.</summary>
     internal void OnDeleted(string topic, string epoch)
     {

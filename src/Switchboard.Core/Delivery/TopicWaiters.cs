@@ -57,9 +57,13 @@ internal sealed class TopicWaiters
         }
     }
 
-    public void WakeAll()
+    /// <summary>Wakes every waiter; when draining, later waiters are woken as they register, too.</summary>
+    public void WakeAll(bool draining)
     {
-        _draining = true;
+        if (draining)
+        {
+            _draining = true;
+        }
         foreach (var list in _byTopic.Values)
         {
             lock (list)

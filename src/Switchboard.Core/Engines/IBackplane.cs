@@ -116,6 +116,12 @@ public sealed record MessagesAppended(string Topic, string Epoch, IReadOnlyList<
 /// <param name="Epoch">The incarnation that ended.</param>
 public sealed record TopicDeleted(string Topic, string Epoch) : TopicEvent(Topic, Epoch);
 
+/// <summary>
+/// Events may have been lost (the backplane's connection was down and is back): every subscription checks the store
+/// for what it missed, and every wait looks again, rather than waiting for the next event to reveal a gap.
+/// </summary>
+public sealed record BackplaneResync : BackplaneEvent;
+
 /// <summary>Messages became visible in a queue (sent, nacked, redriven, bound): waiting receives should look.</summary>
 /// <param name="Queue">The queue.</param>
 public sealed record QueueReady(string Queue) : BackplaneEvent;

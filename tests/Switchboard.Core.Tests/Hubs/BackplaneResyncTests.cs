@@ -1,0 +1,88 @@
+using System.Text;
+using Microsoft.Extensions.Logging.Abstractions;
+using Switchboard.Core;
+using Switchboard.Core.Engines;
+using Switchboard.Core.Engines.Memory;
+
+namespace Switchboard.Core.Tests.Hubs;
+
+/// <summary>
+/// A backplane that lost events (its connection to the other nodes was down) says so with a resync: subscriptions read
+/// back what they missed and waits look again — without waiting for the topic's next message to reveal the gap.
+/// </summary>
+public sealed class BackplaneResyncTests
+{
+    /// <summary>The local backplane with a switch that loses events, as a Redis connection does while it is down.</summary>
+    private sealed class LossyBackplane : IBackplane
+    {
+        private readonly LocalBackplane _inner = new();
+        private IBackplaneReceiver? _receiver;
+
+        public bool Losing { get; set; }
+
+        public Task StartAsync(IBackplaneReceiver receiver, CancellationToken cancellationToken)
+        {
+            _receiver = receiver;
+            return _inner.StartAsync(receiver, cancellationToken);
+        }
+
+        public void Publish(BackplaneEvent backplaneEvent)
+        {
+            if (!Losing)
+            {
+                _inner.Publish(backplaneEvent);
+            }
+        }
+
+        public void Reconnected() => _receiver!.OnEvent(new BackplaneResync());
+
+        public Task ReportAsync(NodeReport report, CancellationToken cancellationToken) => _inner.ReportAsync(report, cancellationToken);
+        public Task<IReadOnlyList<NodeReport>> ListNodesAsync(TimeSpan expiry, CancellationToken cancellationToken) => _inner.ListNodesAsync(expiry, cancellationToken);
+        public void SetResponder(Func<NodeQuestion, CancellationToken, Task<byte[]>> responder) => _inner.SetResponder(responder);
+        public Task<IReadOnlyList<byte[]>> AskNodesAsync(NodeQuestion question, TimeSpan timeout, CancellationToken cancellationToken) => _inner.AskNodesAsync(question, timeout, cancellationToken);
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+
+    private sealed class Sink : Delivery.IMessageSink
+    {
+        public System.Threading.Channels.Channel<Message> Messages { get; } = System.Threading.Channels.Channel.CreateUnbounded<Message>();
+        public bool TryWrite(Message message) => Messages.Writer.TryWrite(message);
+        public ValueTask WriteAsync(Message message, CancellationToken cancellationToken) => Messages.Writer.WriteAsync(message, cancellationToken);
+        public ValueTask WriteNoticeAsync(Delivery.SubscriptionNotice notice, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+    }
+
+    [Fact]
+    public async Task Messages_whose_events_were_lost_reach_subscribers_and_long_polls_after_a_resync()
+    {
+        var backplane = new LossyBackplane();
+        await using var hub = new Hub(new MemoryStore(), backplane, new HubOptions(), NullLoggerFactory.Instance);
+        await hub.StartAsync(default);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var sink = new Sink();
+        await using var subscription = await hub.SubscribeAsync(["lossy"], Delivery.SubscribeStart.AfterPosition(new Position(null, 0)), sink, timeout.Token);
+        await Publish(hub, "1", timeout.Token);
+        Assert.Equal(1, (await sink.Messages.Reader.ReadAsync(timeout.Token)).Offset);
+        var poll = hub.ReadAsync("lossy", new Position(null, 1), 10, TimeSpan.FromSeconds(20), timeout.Token);
+
+        // The connection to the other nodes is down: these commits' events never arrive.
+        backplane.Losing = true;
+        await Publish(hub, "2", timeout.Token);
+        await Publish(hub, "3", timeout.Token);
+
+        backplane.Losing = false;
+        backplane.Reconnected();
+        var caught = new[] { await sink.Messages.Reader.ReadAsync(timeout.Token), await sink.Messages.Reader.ReadAsync(timeout.Token) };
+        Assert.Equal([(2L, "2"), (3L, "3")], caught.Select(m => (m.Offset, Encoding.UTF8.GetString(m.Payload.Span))));
+        // Without the resync the poll would sleep its 20 s and answer empty.
+        var page = await poll.WaitAsync(TimeSpan.FromSeconds(10), timeout.Token);
+        Assert.Equal([2L, 3L], page.Messages.Select(m => m.Offset));
+
+        // Live again afterwards, with nothing repeated.
+        await Publish(hub, "4", timeout.Token);
+        Assert.Equal(4, (await sink.Messages.Reader.ReadAsync(timeout.Token)).Offset);
+        Assert.False(sink.Messages.Reader.TryPeek(out _));
+    }
+
+    private static Task Publish(Hub hub, string text, CancellationToken cancellationToken) =>
+        hub.PublishAsync("lossy", [new MessageDraft { Payload = Encoding.UTF8.GetBytes(text) }], cancellationToken: cancellationToken);
+}
