@@ -9,12 +9,15 @@ namespace Switchboard.Bench.Scenarios;
 /// AMQP 0-9-1 with RabbitMQ.Client) with a durable classic queue and with a quorum queue; 256-byte messages,
 /// durable everywhere. End to end: confirmed sends → receive → ack at 1 producer / 1 consumer and 4 / 4, figured
 /// as messages fully acked per second (first send to last ack), every confirmed message checked to arrive once.
-/// Request/reply: round trips per second at 1 and 4 requesters through one responder. Both servers run at once,
-/// and the runs are interleaved (every system and shape once, then again).
+/// Request/reply: round trips per second at 1 and 4 requesters through one responder. The hub also runs on its
+/// scale-out engine (one node on a redis-server of its own with appendfsync always, as durable as SQLite's fsync),
+/// when redis-server is installed. All servers run at once, and the runs are interleaved (every system and shape once,
+/// then again).
 /// </summary>
 internal sealed class QueueScenario : IScenario
 {
     private const string Hub = "hub (sqlite, fsync)";
+    private const string HubOnRedis = "hub (redis, appendfsync always)";
 
     public string Name => "queue";
     public string Description => "durable queues: send→receive→ack (1/1, 4/4) and request/reply (1, 4 requesters): hub (sqlite) vs RabbitMQ classic and quorum queues";
@@ -42,7 +45,44 @@ internal sealed class QueueScenario : IScenario
         var quorumName = $"RabbitMQ {rabbit.Version} quorum queue";
         await using var classic = new RabbitQueuePeer(classicName, rabbit, quorum: false);
         await using var quorum = new RabbitQueuePeer(quorumName, rabbit, quorum: true);
-        IQueuePeer[] peers = [new HubQueuePeer(Hub, http), classic, quorum];
+        List<IQueuePeer> peers = [new HubQueuePeer(Hub, http), classic, quorum];
+
+        // The scale-out engine, if redis-server is here (bench/install-peers.sh installs it); skipped with a note if not.
+        Switchboard.Testing.RedisServer? redis = null;
+        ServerProcess? onRedis = null;
+        HttpClient? redisHttp = null;
+        if (File.Exists("/usr/bin/redis-server"))
+        {
+            redis = await Switchboard.Testing.RedisServer.StartAsync("always");
+            onRedis = await ServerProcess.StartHubAsync("--redis", redis.Configuration);
+            redisHttp = Load.Client(onRedis.Address);
+            peers.Insert(1, new HubQueuePeer(HubOnRedis, redisHttp));
+            BenchOptions.Progress($"hub on Redis at {redis.Configuration} (appendonly yes, appendfsync always)");
+        }
+        else
+        {
+            BenchOptions.Progress("redis-server is not installed: the hub's Redis engine is skipped (apt-get install redis-server)");
+        }
+        try
+        {
+            await MeasureAsync(report, options, shapes, peers, classicName, quorumName);
+        }
+        finally
+        {
+            redisHttp?.Dispose();
+            if (onRedis is not null)
+            {
+                await onRedis.DisposeAsync();
+            }
+            if (redis is not null)
+            {
+                await redis.DisposeAsync();
+            }
+        }
+    }
+
+    private async Task MeasureAsync(Report report, BenchOptions options, Shape[] shapes, List<IQueuePeer> peers, string classicName, string quorumName)
+    {
 
         var figures = new Dictionary<(string Peer, string Shape), Measurement>();
         foreach (var peer in peers)
@@ -76,6 +116,11 @@ internal sealed class QueueScenario : IScenario
         {
             report.Ratio(Name, $"hub (sqlite) / RabbitMQ classic, {shape.Short}", figures[(Hub, shape.Name)], figures[(classicName, shape.Name)]);
             report.Ratio(Name, $"hub (sqlite) / RabbitMQ quorum, {shape.Short}", figures[(Hub, shape.Name)], figures[(quorumName, shape.Name)]);
+            if (figures.ContainsKey((HubOnRedis, shape.Name)))
+            {
+                report.Ratio(Name, $"hub (redis) / RabbitMQ classic, {shape.Short}", figures[(HubOnRedis, shape.Name)], figures[(classicName, shape.Name)]);
+                report.Ratio(Name, $"hub (redis) / hub (sqlite), {shape.Short}", figures[(HubOnRedis, shape.Name)], figures[(Hub, shape.Name)]);
+            }
         }
     }
 
