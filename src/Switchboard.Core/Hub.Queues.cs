@@ -170,57 +170,71 @@ public sealed partial class Hub
         }
         var deadline = _time.GetUtcNow() + wait;
         var subject = new BackplaneSubject(BackplaneSubjectKind.Queue, queue);
-        while (true)
+        var listening = false;
+        try
         {
-            // Listen and register first, then look: a send between the two is not missed.
-            var waiter = wait > TimeSpan.Zero ? _queueWaiters.Register(queue, -1) : null;
-            ParkedLease? parked = null;
-            try
+            while (true)
             {
-                if (waiter is not null)
+                // Register first, then look: a send between the two is not missed.
+                var waiter = wait > TimeSpan.Zero ? _queueWaiters.Register(queue, -1) : null;
+                ParkedLease? parked = null;
+                try
                 {
-                    await _interests.AcquireAsync(subject, cancellationToken);
-                }
-                var result = await Queues.LeaseAsync(queue, max, lease, _time.GetUtcNow(), cancellationToken);
-                var now = _time.GetUtcNow();
-                if (result.Messages.Count > 0 || waiter is null || now >= deadline || _state != HubState.Ready)
-                {
-                    return result.Messages;
-                }
-                // Parked, the next send leases to this receive in its own commit; the waiter still catches whatever
-                // else makes a message visible (a nack, a redrive, a delay or lease running out, another node).
-                parked = Queues.Park(queue, max, lease);
-                var until = result.NextVisibleAt is { } next && next < deadline ? next : deadline;
-                var sleep = until - now;
-                if (sleep > TimeSpan.Zero)
-                {
-                    // The timer is cancelled once something else wakes us: a busy consumer must not leave a timer
-                    // of up to a minute behind for every message it was handed.
-                    using var sleeping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                    var timer = Task.Delay(sleep, _time, sleeping.Token);
-                    Task[] wakers = parked is null ? [waiter.Signaled, timer] : [waiter.Signaled, parked.Taken, timer];
-                    await Task.WhenAny(wakers);
-                    await sleeping.CancelAsync();
-                }
-                if (parked is not null && !parked.TryWithdraw())
-                {
-                    // A send claimed it: its messages are leased to us once their commit is durable.
-                    var taken = await parked.Taken;
-                    if (taken.Count > 0)
+                    var result = await Queues.LeaseAsync(queue, max, lease, _time.GetUtcNow(), cancellationToken);
+                    var now = _time.GetUtcNow();
+                    if (result.Messages.Count > 0 || waiter is null || now >= deadline || _state != HubState.Ready)
                     {
-                        return taken;
+                        return result.Messages;
+                    }
+                    if (!listening)
+                    {
+                        // About to wait: listen for other nodes' sends (once per receive, only when it has to wait), then
+                        // look again, so a send on another node between the look and the listen is not missed.
+                        listening = true;
+                        await _interests.AcquireAsync(subject, cancellationToken);
+                        continue;
+                    }
+                    // Parked, the next send leases to this receive in its own commit; the waiter still catches whatever
+                    // else makes a message visible (a nack, a redrive, a delay or lease running out, another node).
+                    parked = Queues.Park(queue, max, lease);
+                    var until = result.NextVisibleAt is { } next && next < deadline ? next : deadline;
+                    var sleep = until - now;
+                    if (sleep > TimeSpan.Zero)
+                    {
+                        // The timer is cancelled once something else wakes us: a busy consumer must not leave a timer
+                        // of up to a minute behind for every message it was handed.
+                        using var sleeping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                        var timer = Task.Delay(sleep, _time, sleeping.Token);
+                        Task[] wakers = parked is null ? [waiter.Signaled, timer] : [waiter.Signaled, parked.Taken, timer];
+                        await Task.WhenAny(wakers);
+                        await sleeping.CancelAsync();
+                    }
+                    if (parked is not null && !parked.TryWithdraw())
+                    {
+                        // A send claimed it: its messages are leased to us once their commit is durable.
+                        var taken = await parked.Taken;
+                        if (taken.Count > 0)
+                        {
+                            return taken;
+                        }
+                    }
+                    cancellationToken.ThrowIfCancellationRequested();
+                }
+                finally
+                {
+                    parked?.TryWithdraw();
+                    if (waiter is not null)
+                    {
+                        _queueWaiters.Remove(waiter);
                     }
                 }
-                cancellationToken.ThrowIfCancellationRequested();
             }
-            finally
+        }
+        finally
+        {
+            if (listening)
             {
-                parked?.TryWithdraw();
-                if (waiter is not null)
-                {
-                    _queueWaiters.Remove(waiter);
-                    _interests.Release(subject);
-                }
+                _interests.Release(subject);
             }
         }
     }

@@ -29,8 +29,17 @@ internal sealed class AppendSequencer
         lock (stripe)
         {
             var ticket = new Ticket(stripe);
+            try
+            {
+                ticket.Call = send();
+            }
+            catch (Exception ex)
+            {
+                // Failed before anything was sent (the store is closing): a failed call, never a ticket that blocks the
+                // stripe because nobody settles it.
+                ticket.Call = Task.FromException<RedisResult>(ex);
+            }
             stripe.Pending.Enqueue(ticket);
-            ticket.Call = send();
             return ticket;
         }
     }

@@ -14,6 +14,8 @@ public sealed partial class RedisBackplane
 {
     private readonly ConcurrentDictionary<Guid, Gathering> _asking = new();
     private Func<NodeQuestion, CancellationToken, Task<byte[]>>? _responder;
+    private bool _askHeard;
+    private bool _inboxHeard;
 
     private RedisChannel AskChannel => RedisChannel.Literal($"{_prefix}:ask");
 
@@ -27,9 +29,18 @@ public sealed partial class RedisBackplane
         var subscriber = _redis.GetSubscriber();
         try
         {
-            // Handled concurrently: answering may take a moment and questions are independent.
-            await subscriber.SubscribeAsync(AskChannel, (channel, value) => _ = AnswerAsync((byte[])value!)).WaitAsync(cancellationToken);
-            await subscriber.SubscribeAsync(InboxOf(NodeId), (_, value) => Collect((byte[])value!)).WaitAsync(cancellationToken);
+            // Each channel once, even when a start is retried after a failure half-way (a second handler would answer
+            // every question twice). Handled concurrently: answering may take a moment and questions are independent.
+            if (!_askHeard)
+            {
+                await subscriber.SubscribeAsync(AskChannel, (channel, value) => _ = AnswerAsync((byte[])value!)).WaitAsync(cancellationToken);
+                _askHeard = true;
+            }
+            if (!_inboxHeard)
+            {
+                await subscriber.SubscribeAsync(InboxOf(NodeId), (_, value) => Collect((byte[])value!)).WaitAsync(cancellationToken);
+                _inboxHeard = true;
+            }
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
@@ -38,10 +49,10 @@ public sealed partial class RedisBackplane
     }
 
     /// <inheritdoc />
-    public async Task<IReadOnlyList<byte[]>> AskNodesAsync(NodeQuestion question, TimeSpan timeout, CancellationToken cancellationToken)
+    public async Task<NodeAnswers> AskNodesAsync(NodeQuestion question, TimeSpan nodeExpiry, TimeSpan timeout, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(question);
-        var expected = (await ListNodesAsync(TimeSpan.FromSeconds(30), cancellationToken)).Count(n => n.Id != NodeId.ToString("N"));
+        var expected = (await ListNodesAsync(nodeExpiry, cancellationToken)).Count(n => n.Id != NodeId.ToString("N"));
         var id = Guid.NewGuid();
         var gathering = new Gathering(expected);
         _asking[id] = gathering;
@@ -60,7 +71,7 @@ public sealed partial class RedisBackplane
                 }
             }
             var answers = gathering.Answers;
-            return _responder is { } responder ? [await responder(question, cancellationToken), .. answers] : answers;
+            return new NodeAnswers(_responder is { } responder ? [await responder(question, cancellationToken), .. answers] : answers, expected + 1);
         }
         finally
         {

@@ -28,6 +28,7 @@ public sealed partial class RedisBackplane : IBackplane
     private readonly ConcurrentDictionary<BackplaneSubject, Listener> _listeners = new();
     private IBackplaneReceiver? _receiver;
     private int _disposed;
+    private int _restoreHooked;
 
     /// <summary>Creates a backplane over a connection the node shares with its store.</summary>
     /// <param name="redis">The node's connection to Redis.</param>
@@ -58,7 +59,10 @@ public sealed partial class RedisBackplane : IBackplane
     public async Task StartAsync(IBackplaneReceiver receiver, CancellationToken cancellationToken)
     {
         _receiver = receiver;
-        _redis.ConnectionRestored += OnConnectionRestored;
+        if (Interlocked.Exchange(ref _restoreHooked, 1) == 0)
+        {
+            _redis.ConnectionRestored += OnConnectionRestored; // once, even when a start is retried
+        }
         await ListenForQuestionsAsync(cancellationToken);
     }
 

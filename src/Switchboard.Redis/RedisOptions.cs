@@ -6,8 +6,29 @@ public sealed class RedisOptions
     /// <summary>A StackExchange.Redis configuration string, e.g. <c>127.0.0.1:6379</c> or <c>host:6379,password=…</c>.</summary>
     public string Configuration { get; set; } = "";
 
-    /// <summary>Where Redis is, for logs: the first endpoint of <see cref="Configuration"/>, never its options (which may hold a password).</summary>
-    public string Address => Configuration.Split(',', 2)[0].Trim();
+    /// <summary>Where Redis is, for logs: the endpoints of <see cref="Configuration"/>, never its options (which may hold a password).</summary>
+    public string Address
+    {
+        get
+        {
+            try
+            {
+                var endPoints = StackExchange.Redis.ConfigurationOptions.Parse(Configuration, ignoreUnknown: true).EndPoints;
+                return endPoints.Count == 0 ? "(no endpoint)" : string.Join(",", endPoints.Select(Describe));
+            }
+            catch (ArgumentException)
+            {
+                return "(an unreadable configuration)";
+            }
+        }
+    }
+
+    private static string Describe(System.Net.EndPoint endPoint) => endPoint switch
+    {
+        System.Net.DnsEndPoint dns => $"{dns.Host}:{dns.Port}",
+        System.Net.IPEndPoint ip => ip.ToString(),
+        _ => endPoint.ToString() ?? "?",
+    };
 
     /// <summary>The prefix of every key and channel, so several hubs can share one Redis (default <c>sb</c>).</summary>
     public string Prefix { get; set; } = "sb";

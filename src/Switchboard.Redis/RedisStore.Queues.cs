@@ -143,10 +143,15 @@ public sealed partial class RedisStore
                     claimed[i].Complete(ParseMessages(queue, reply[1 + i]));
                 }
             }
-            catch (Exception ex) when (ex is SwitchboardException or RedisException)
+            catch (Exception ex)
             {
+                // Whatever went wrong, the claimed receives are answered (empty: they look again) and the append that
+                // triggered this has committed: it must not fail after its commit, or its client would retry a duplicate.
                 RedisStoreLog.HandOffFailed(store._logger, queue, ex);
-                claimed.ForEach(c => c.Complete([]));
+            }
+            finally
+            {
+                claimed.ForEach(c => c.Complete([])); // no-op for those already completed
             }
         }
 

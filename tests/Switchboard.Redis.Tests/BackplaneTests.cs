@@ -101,14 +101,26 @@ public sealed class BackplaneTests : IAsyncLifetime
 
         b.Forget(jobs);
         Assert.DoesNotContain(jobs, b.Subjects);
-        // Forgetting is fire-and-forget; listening to another subject afterwards goes out after it on the same
-        // connection, so once that one is heard, "jobs" is no longer delivered.
-        var marker = new BackplaneSubject(BackplaneSubjectKind.Reply, "r-1");
-        await b.ListenAsync(marker, default);
+        // Forgetting is fire-and-forget: Redis soon counts no subscriber on the channel, so nothing more can reach b.
+        await WaitForSubscribersAsync("bp:q:jobs", 0);
         a.Publish(new QueueReady("jobs"));
-        a.Publish(new ReplyPosted("r-1"));
-        Assert.Equal(new ReplyPosted("r-1"), await heardOnB.NextAsync());
+        var marker = new BackplaneSubject(BackplaneSubjectKind.Queue, "jobs");
+        await b.ListenAsync(marker, default); // listening again works, and hears only what comes after
+        a.Publish(new QueueReady("jobs"));
+        Assert.Equal(new QueueReady("jobs"), await heardOnB.NextAsync());
         Assert.Empty(heardOnB.Pending);
+    }
+
+    private async Task WaitForSubscribersAsync(string channel, long count)
+    {
+        await using var admin = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(_redis.Configuration);
+        var server = admin.GetServer(admin.GetEndPoints()[0]);
+        var deadline = DateTime.UtcNow + Patience;
+        while (await server.SubscriptionSubscriberCountAsync(RedisChannel.Literal(channel)) != count)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"{channel} never had {count} subscribers");
+            await Task.Delay(20); // Redis's count is the signal; poll it, bounded
+        }
     }
 
     [Fact]
@@ -131,14 +143,14 @@ public sealed class BackplaneTests : IAsyncLifetime
         var (a, _) = await NodeAsync("one");
         var (b, heardOnB) = await NodeAsync("two");
         await b.ListenAsync(new BackplaneSubject(BackplaneSubjectKind.Queue, "jobs"), default);
-        await b.ListenAsync(new BackplaneSubject(BackplaneSubjectKind.Queue, "marker"), default);
 
+        // b's interest is in its own prefix's channel only: nobody listens where a publishes.
+        await WaitForSubscribersAsync("two:q:jobs", 1);
+        await WaitForSubscribersAsync("one:q:jobs", 0);
         a.Publish(new QueueReady("jobs"));
-        b.Publish(new QueueReady("marker")); // heard locally only: b's own
-        Assert.Equal(new QueueReady("marker"), await heardOnB.NextAsync());
         var (c, _) = await NodeAsync("two");
-        c.Publish(new QueueReady("marker"));
-        Assert.Equal(new QueueReady("marker"), await heardOnB.NextAsync());
+        c.Publish(new QueueReady("jobs"));
+        Assert.Equal(new QueueReady("jobs"), await heardOnB.NextAsync());
         Assert.Empty(heardOnB.Pending);
     }
 

@@ -99,7 +99,9 @@ public sealed partial class NginxTests(Cluster cluster) : IClassFixture<Cluster>
         const string Topic = "via.nginx";
         Assert.Equal(HttpStatusCode.Created, (await http.PutAsync($"/v1/topics/{Topic}", null, timeout.Token)).StatusCode);
 
-        // WebSocket (upgrade through nginx), claiming to come from 198.51.100.9: nginx appends its own hop, the nodes trust nginx.
+        // WebSocket (upgrade through nginx), sent with X-Forwarded-For: 198.51.100.9. nginx appends the address it got the
+        // connection from (127.0.0.1 here, which the nodes trust as they trust nginx), so the nodes see 198.51.100.9:
+        // the header travels through the shipped config and Switchboard:TrustedProxies reads it.
         using var socket = new ClientWebSocket();
         socket.Options.AddSubProtocol("switchboard.v1.json");
         socket.Options.SetRequestHeader("X-Forwarded-For", "198.51.100.9");
@@ -107,7 +109,8 @@ public sealed partial class NginxTests(Cluster cluster) : IClassFixture<Cluster>
         await socket.SendAsync(Encoding.UTF8.GetBytes($$$"""{"id":"s","subscribe":{"topics":["{{{Topic}}}"]}}"""), WebSocketMessageType.Text, true, timeout.Token);
         Assert.Contains("subscribed", Encoding.UTF8.GetString(await WebSockets.ReceiveAsync(socket, timeout.Token)), StringComparison.Ordinal);
 
-        // SSE: each event must come through as it is sent (a buffering proxy would sit on a small event).
+        // SSE: each event must come through as it is sent (the config turns nginx's buffering off; the hub also sends
+        // X-Accel-Buffering: no, so this checks the two together).
         using var events = await http.SendAsync(new HttpRequestMessage(HttpMethod.Get, $"/v1/topics/{Topic}/events"), HttpCompletionOption.ResponseHeadersRead, timeout.Token);
         Assert.Equal("text/event-stream", events.Content.Headers.ContentType?.MediaType);
         using var sse = new StreamReader(await events.Content.ReadAsStreamAsync(timeout.Token));

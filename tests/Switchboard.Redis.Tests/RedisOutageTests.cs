@@ -100,4 +100,46 @@ public sealed class RedisOutageTests : IAsyncLifetime
         Assert.Equal(Enumerable.Range(1, 20), received.Select(r => r.Payload.GetProperty("i").GetInt32()));
         Assert.Equal(Enumerable.Range(1, 20).Select(i => (long)i), received.Select(r => r.Offset));
     }
+
+    [Fact]
+    public async Task A_subscriber_whose_node_lost_its_pubsub_connection_still_gets_what_was_published_meanwhile()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        const string Topic = "outage.pubsub";
+        await _a.Http.PutAsync($"/v1/topics/{Topic}", null, timeout.Token);
+        var epoch = JsonDocument.Parse(await _a.Http.GetStringAsync($"/v1/topics/{Topic}", timeout.Token)).RootElement.GetProperty("epoch").GetString();
+        var reading = new SseReceiver(_b).ReadAsync(Topic, $"{epoch}:0", 5, timeout.Token);
+        while (JsonDocument.Parse(await _b.Http.GetStringAsync($"/v1/topics/{Topic}/presence", timeout.Token)).RootElement.GetProperty("count").GetInt32() == 0)
+        {
+            await Task.Delay(20, timeout.Token); // no signal from outside the node: poll, bounded by the timeout
+        }
+
+        // Redis keeps dropping every pub/sub connection (as a restart or an output-buffer cut would) while A publishes,
+        // and a little longer: the store's connection stays, so the publishes succeed, but B, reconnecting its
+        // subscriptions again and again, hears none of their events.
+        await using (var admin = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(_redis.Configuration + ",allowAdmin=true"))
+        {
+            var server = admin.GetServer(admin.GetEndPoints()[0]);
+            using var stop = new CancellationTokenSource();
+            var killing = Task.Run(async () =>
+            {
+                for (var n = 0; n < 2000 && !stop.IsCancellationRequested; n++)
+                {
+                    await server.ExecuteAsync("CLIENT", "KILL", "TYPE", "pubsub");
+                    await Task.Delay(2, CancellationToken.None); // bounded: at most 2,000 kills, stopped below
+                }
+            }, CancellationToken.None);
+            for (var i = 1; i <= 5; i++)
+            {
+                Assert.Equal(HttpStatusCode.Created, (await _a.Http.PostAsJsonAsync($"/v1/topics/{Topic}/messages", new { payload = new { i } }, timeout.Token)).StatusCode);
+            }
+            await Task.Delay(300, timeout.Token); // the outage outlasts the last publish (that is the point; nothing to wait for)
+            await stop.CancelAsync();
+            await killing;
+        }
+
+        // Nothing more is published: only the resync after B reconnects can bring the rest.
+        var received = await reading;
+        Assert.Equal(Enumerable.Range(1, 5), received.Select(r => r.Payload.GetProperty("i").GetInt32()));
+    }
 }

@@ -10,6 +10,9 @@ namespace Switchboard.Core.Delivery;
 internal sealed class Interests(IBackplane backplane)
 {
     private readonly bool _selective = backplane.ListensSelectively;
+
+    /// <summary>Whether the backplane sends only what is listened to (a cluster), where events can also arrive out of order.</summary>
+    public bool Selective => _selective;
     private readonly Dictionary<BackplaneSubject, Entry> _entries = [];
     private readonly Lock _gate = new();
 
@@ -26,13 +29,13 @@ internal sealed class Interests(IBackplane backplane)
             if (!_entries.TryGetValue(subject, out var entry))
             {
                 // Listening is not cancelled with this caller: later callers may share it.
-                entry = new Entry { Listening = backplane.ListenAsync(subject, CancellationToken.None) };
+                entry = new Entry { Listening = Listen(subject) };
                 _entries[subject] = entry;
             }
             else if (entry.Listening.IsFaulted || entry.Listening.IsCanceled)
             {
                 // The last attempt failed (the backplane was unreachable): this caller tries again.
-                entry.Listening = backplane.ListenAsync(subject, CancellationToken.None);
+                entry.Listening = Listen(subject);
             }
             entry.Users++;
             return entry.Listening.IsCompletedSuccessfully ? Task.CompletedTask : entry.Listening.WaitAsync(cancellationToken);
@@ -95,6 +98,19 @@ internal sealed class Interests(IBackplane backplane)
             {
                 return [.. _entries.Keys];
             }
+        }
+    }
+
+    // A backplane that throws rather than returning a failed task still leaves the count right for the caller's release.
+    private Task Listen(BackplaneSubject subject)
+    {
+        try
+        {
+            return backplane.ListenAsync(subject, CancellationToken.None);
+        }
+        catch (Exception ex)
+        {
+            return Task.FromException(ex);
         }
     }
 

@@ -31,6 +31,7 @@ public sealed partial class Subscription : IAsyncDisposable
     private bool _faulted;
     private int _unregistered;
     private int _listening;
+    private bool _seededAtEnd;
 
     internal Subscription(IStore store, Dispatcher dispatcher, IReadOnlyList<TopicPattern> patterns, SubscribeStart start, IMessageSink sink, ILogger logger,
         Subscriber? subscriber = null, Action<Subscription>? ended = null)
@@ -125,6 +126,24 @@ public sealed partial class Subscription : IAsyncDisposable
                 }
             }
         }
+        else if (_dispatcher.Interests.Selective)
+        {
+            // In a cluster, one topic's events can arrive out of offset order (several nodes publish) or be lost, so
+            // "from now" cannot mean "from the first event that arrives": each topic known now starts at its end, and
+            // a topic first seen live was created since, so all of it is new.
+            _seededAtEnd = true;
+            foreach (var pattern in Patterns)
+            {
+                if (pattern.IsWildcard)
+                {
+                    await AddCursorsAsync(pattern, cancellationToken, atEnd: true);
+                }
+                else
+                {
+                    AddCursorAtEnd(pattern.Text, await _store.GetTopicAsync(pattern.Text, cancellationToken));
+                }
+            }
+        }
         _dispatcher.Add(this);
         if (!_start.FromNow)
         {
@@ -155,7 +174,7 @@ public sealed partial class Subscription : IAsyncDisposable
         }
     }
 
-    private async Task AddCursorsAsync(TopicPattern pattern, CancellationToken cancellationToken)
+    private async Task AddCursorsAsync(TopicPattern pattern, CancellationToken cancellationToken, bool atEnd = false)
     {
         string? after = null;
         do
@@ -163,7 +182,14 @@ public sealed partial class Subscription : IAsyncDisposable
             var page = await _store.ListTopicsAsync(pattern.LiteralPrefix, after, 1000, cancellationToken);
             foreach (var topic in page.Topics.Where(t => pattern.Matches(t.Name)))
             {
-                AddCursor(topic.Name);
+                if (atEnd)
+                {
+                    AddCursorAtEnd(topic.Name, topic);
+                }
+                else
+                {
+                    AddCursor(topic.Name);
+                }
             }
             after = page.NextAfterName;
         }
@@ -176,6 +202,15 @@ public sealed partial class Subscription : IAsyncDisposable
         lock (_gate)
         {
             _cursors.TryAdd(topic, new Cursor(topic) { Epoch = position.Epoch, Next = position.Offset + 1, CatchingUp = true, ClampToEnd = true });
+        }
+    }
+
+    private void AddCursorAtEnd(string topic, TopicInfo? info)
+    {
+        lock (_gate)
+        {
+            // A topic that does not exist yet starts at 1 whichever incarnation comes (its epoch is learnt then).
+            _cursors.TryAdd(topic, new Cursor(topic) { Epoch = info?.Epoch, Next = (info?.LastOffset ?? 0) + 1 });
         }
     }
 
@@ -193,7 +228,7 @@ public sealed partial class Subscription : IAsyncDisposable
             {
                 // A topic first seen now: from its first live message (subscribed "now"), or from its very first
                 // message when the subscription asked for history (the topic was created after it started).
-                cursor = new Cursor(first.Topic) { Epoch = first.Epoch, Next = _start.FromNow ? first.Offset : 1 };
+                cursor = new Cursor(first.Topic) { Epoch = first.Epoch, Next = _start.FromNow && !_seededAtEnd ? first.Offset : 1 };
                 _cursors.Add(first.Topic, cursor);
             }
             if (cursor.Epoch is null)

@@ -48,11 +48,20 @@ public interface IBackplane : IAsyncDisposable
     void SetResponder(Func<NodeQuestion, CancellationToken, Task<byte[]>> responder);
 
     /// <summary>
-    /// Asks every live node, this one included, and gathers their answers (what each node's responder wrote), waiting at
-    /// most <paramref name="timeout"/> for the others. A node that does not answer in time is left out; the caller
-    /// compares the count with the node list to say the answer is partial.
+    /// Asks every live node (a heartbeat within <paramref name="nodeExpiry"/>), this one included, and gathers their
+    /// answers (what each node's responder wrote), waiting at most <paramref name="timeout"/> for the others. A node
+    /// that does not answer in time is left out, and the result says how many were asked.
     /// </summary>
-    Task<IReadOnlyList<byte[]>> AskNodesAsync(NodeQuestion question, TimeSpan timeout, CancellationToken cancellationToken);
+    Task<NodeAnswers> AskNodesAsync(NodeQuestion question, TimeSpan nodeExpiry, TimeSpan timeout, CancellationToken cancellationToken);
+}
+
+/// <summary>The answers to a <see cref="NodeQuestion"/>: this node's first, then the others' in the order they came.</summary>
+/// <param name="Answers">What each node that answered in time wrote.</param>
+/// <param name="Asked">How many live nodes were asked, this one included.</param>
+public sealed record NodeAnswers(IReadOnlyList<byte[]> Answers, int Asked)
+{
+    /// <summary>True when a live node did not answer in time.</summary>
+    public bool Partial => Answers.Count < Asked;
 }
 
 /// <summary>A question every node answers about itself (its connections, a topic's subscribers on it).</summary>

@@ -35,13 +35,44 @@ internal sealed class ClusterView
         backplane.SetResponder(AnswerAsync);
     }
 
-    /// <summary>Every live node's answer (this one's first), and whether some live node did not answer in time.</summary>
-    public async Task<(IReadOnlyList<JsonDocument> Answers, bool Partial)> AskAsync(NodeQuestion question, CancellationToken cancellationToken)
+    /// <summary>
+    /// Every live node's answer (this one's first), and whether some live node did not answer in time. The same question
+    /// asked again within a second gets the same answers: a client polling presence cannot make every node of the
+    /// cluster list its connections many times a second.
+    /// </summary>
+    public async Task<(IReadOnlyList<JsonElement> Answers, bool Partial)> AskAsync(NodeQuestion question, CancellationToken cancellationToken)
     {
-        var answers = await _backplane.AskNodesAsync(question, AnswerTimeout, cancellationToken);
-        var alive = await _backplane.ListNodesAsync(_options.Nodes.Expiry, cancellationToken);
-        return ([.. answers.Select(a => JsonDocument.Parse(a))], answers.Count < alive.Count);
+        var now = Environment.TickCount64;
+        if (_recent.TryGetValue(question, out var cached) && now - cached.At < FreshForMs)
+        {
+            return (cached.Answers, cached.Partial);
+        }
+        var answers = await _backplane.AskNodesAsync(question, _options.Nodes.Expiry, AnswerTimeout, cancellationToken);
+        var parsed = new List<JsonElement>(answers.Answers.Count);
+        foreach (var answer in answers.Answers)
+        {
+            try
+            {
+                using var document = JsonDocument.Parse(answer);
+                parsed.Add(document.RootElement.Clone());
+            }
+            catch (JsonException)
+            {
+                // a node of another version: treated as not having answered
+            }
+        }
+        var result = (Answers: (IReadOnlyList<JsonElement>)parsed, Partial: answers.Partial || parsed.Count < answers.Answers.Count);
+        if (_recent.Count >= MaxCached)
+        {
+            _recent.Clear(); // bounded: distinct questions (topics) cannot grow it without limit
+        }
+        _recent[question] = (now, result.Answers, result.Partial);
+        return result;
     }
+
+    private const long FreshForMs = 1000;
+    private const int MaxCached = 1024;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<NodeQuestion, (long At, IReadOnlyList<JsonElement> Answers, bool Partial)> _recent = new();
 
     private Task<byte[]> AnswerAsync(NodeQuestion question, CancellationToken cancellationToken) => Task.FromResult(question.Kind switch
     {

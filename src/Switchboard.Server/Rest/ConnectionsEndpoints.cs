@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using System.Text.Json;
 using Switchboard.Core;
 using Switchboard.Core.Engines;
 using Switchboard.Server.Auth;
@@ -8,6 +9,8 @@ using Switchboard.Server.Cluster;
 using Switchboard.Server.OpenApi;
 using Switchboard.Server.Rest.Json;
 using Switchboard.Server.Rest.Parsing;
+
+using JsonWriter = System.Text.Json.Utf8JsonWriter;
 
 namespace Switchboard.Server.Rest;
 
@@ -21,12 +24,12 @@ internal static class ConnectionsEndpoints
                 var max = QueryValues.Limit(limit, 100, Hub.MaxListLimit);
                 var (answers, partial) = await cluster.AskAsync(new NodeQuestion(ClusterView.ConnectionsQuestion, "", max), cancellationToken);
                 // Oldest first across the cluster; each node sent its own oldest, so the first `max` of the merge are right.
-                var connections = answers.SelectMany(a => a.RootElement.GetProperty("connections").EnumerateArray())
-                    .OrderBy(c => c.GetProperty("connectedAt").GetDateTime()).Take(max).ToList();
+                var connections = answers.SelectMany(a => Items(a, "connections"))
+                    .OrderBy(c => c.TryGetProperty("connectedAt", out var at) && at.TryGetDateTime(out var time) ? time : DateTime.MaxValue).Take(max).ToList();
                 return new JsonResult(200, w =>
                 {
                     w.WriteStartObject();
-                    w.WriteNumber("count", answers.Sum(a => a.RootElement.GetProperty("count").GetInt32()));
+                    w.WriteNumber("count", answers.Sum(Count));
                     WriteNodes(w, answers, partial);
                     w.WriteStartArray("connections");
                     foreach (var connection in connections)
@@ -35,7 +38,6 @@ internal static class ConnectionsEndpoints
                     }
                     w.WriteEndArray();
                     w.WriteEndObject();
-                    Dispose(answers);
                 }, r => r.Headers.CacheControl = "no-store");
             })
             .RequiresAdmin("list connections", audit: false)
@@ -47,9 +49,9 @@ internal static class ConnectionsEndpoints
                 var max = string.IsNullOrEmpty(limit) ? 100 : limit == "0" ? 0 : QueryValues.Limit(limit, 100, Hub.MaxListLimit);
                 var name = hub.GetPresence(topic, 0).Topic; // refuses a bad name here, before any node is asked
                 var (answers, partial) = await cluster.AskAsync(new NodeQuestion(ClusterView.PresenceQuestion, name, max), cancellationToken);
-                var count = answers.Sum(a => a.RootElement.GetProperty("count").GetInt32());
-                var subscribers = answers.SelectMany(a => a.RootElement.GetProperty("subscribers").EnumerateArray())
-                    .OrderBy(s => s.GetProperty("since").GetDateTime()).Take(max).ToList();
+                var count = answers.Sum(Count);
+                var subscribers = answers.SelectMany(a => Items(a, "subscribers"))
+                    .OrderBy(s => s.TryGetProperty("since", out var at) && at.TryGetDateTime(out var time) ? time : DateTime.MaxValue).Take(max).ToList();
                 return new JsonResult(200, w =>
                 {
                     w.WriteStartObject();
@@ -65,7 +67,6 @@ internal static class ConnectionsEndpoints
                     w.WriteBoolean("truncated", subscribers.Count < count);
                     w.WriteString("events", Hub.PresencePrefix + name);
                     w.WriteEndObject();
-                    Dispose(answers);
                 }, r => r.Headers.CacheControl = "no-store");
             })
             .Requires(Permission.Subscribe, "topic")
@@ -74,22 +75,21 @@ internal static class ConnectionsEndpoints
             .Produces<PresenceSchema>().ProducesProblem(400);
     }
 
-    private static void WriteNodes(System.Text.Json.Utf8JsonWriter w, IReadOnlyList<System.Text.Json.JsonDocument> answers, bool partial)
+    private static void WriteNodes(JsonWriter w, IReadOnlyList<JsonElement> answers, bool partial)
     {
         w.WriteStartArray("nodes");
         foreach (var answer in answers)
         {
-            w.WriteStringValue(answer.RootElement.GetProperty("node").GetString());
+            w.WriteStringValue(answer.TryGetProperty("node", out var node) ? node.GetString() : null);
         }
         w.WriteEndArray();
         w.WriteBoolean("partial", partial);
     }
 
-    private static void Dispose(IReadOnlyList<System.Text.Json.JsonDocument> answers)
-    {
-        foreach (var answer in answers)
-        {
-            answer.Dispose();
-        }
-    }
+    // Answers come from other nodes (perhaps of another version): read them defensively, never a 500.
+    private static List<JsonElement> Items(JsonElement answer, string name) =>
+        answer.TryGetProperty(name, out var items) && items.ValueKind == JsonValueKind.Array ? [.. items.EnumerateArray()] : [];
+
+    private static int Count(JsonElement answer) =>
+        answer.TryGetProperty("count", out var count) && count.TryGetInt32(out var value) ? value : 0;
 }

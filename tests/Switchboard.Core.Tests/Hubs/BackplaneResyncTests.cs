@@ -39,7 +39,7 @@ public sealed class BackplaneResyncTests
         public Task ReportAsync(NodeReport report, CancellationToken cancellationToken) => _inner.ReportAsync(report, cancellationToken);
         public Task<IReadOnlyList<NodeReport>> ListNodesAsync(TimeSpan expiry, CancellationToken cancellationToken) => _inner.ListNodesAsync(expiry, cancellationToken);
         public void SetResponder(Func<NodeQuestion, CancellationToken, Task<byte[]>> responder) => _inner.SetResponder(responder);
-        public Task<IReadOnlyList<byte[]>> AskNodesAsync(NodeQuestion question, TimeSpan timeout, CancellationToken cancellationToken) => _inner.AskNodesAsync(question, timeout, cancellationToken);
+        public Task<NodeAnswers> AskNodesAsync(NodeQuestion question, TimeSpan nodeExpiry, TimeSpan timeout, CancellationToken cancellationToken) => _inner.AskNodesAsync(question, nodeExpiry, timeout, cancellationToken);
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 

@@ -32,8 +32,8 @@ public sealed class LocalBackplane : IBackplane
     public void SetResponder(Func<NodeQuestion, CancellationToken, Task<byte[]>> responder) => _responder = responder;
 
     /// <inheritdoc />
-    public async Task<IReadOnlyList<byte[]>> AskNodesAsync(NodeQuestion question, TimeSpan timeout, CancellationToken cancellationToken) =>
-        _responder is { } responder ? [await responder(question, cancellationToken)] : [];
+    public async Task<NodeAnswers> AskNodesAsync(NodeQuestion question, TimeSpan nodeExpiry, TimeSpan timeout, CancellationToken cancellationToken) =>
+        _responder is { } responder ? new([await responder(question, cancellationToken)], 1) : new([], 1);
 
     /// <inheritdoc />
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
