@@ -60,8 +60,10 @@ internal static partial class RedisScripts
           for _, k in ipairs({q.ready, q.pending, q.leased, q.dead}) do redis.call('ZREM', k, id) end
         end
         -- QueueBook.Promote: what became visible moves to ready; a lease that ran out on the last attempt dies.
+        -- At most 1,000 per call, oldest due first, so one script never holds Redis for long (a million delayed
+        -- messages falling due at once are promoted over the following calls).
         local function promote(q, now)
-          for _, id in ipairs(redis.call('ZRANGEBYSCORE', q.pending, '-inf', n2s(now))) do
+          for _, id in ipairs(redis.call('ZRANGEBYSCORE', q.pending, '-inf', n2s(now), 'LIMIT', 0, 1000)) do
             redis.call('ZREM', q.pending, id)
             local e = eget(q, id)
             local live = true

@@ -64,7 +64,9 @@ internal static partial class RedisScripts
           return false
         end
         -- Drops the oldest messages while the limits are passed (age only when now is given), reading the oldest in
-        -- growing chunks: one message over the limit costs one small read. Returns how many were dropped.
+        -- growing chunks: one message over the limit costs one small read. At most 20,000 per call, so one script
+        -- never holds Redis for long: a limit lowered far below a big topic is reached over the next appends and
+        -- sweeps. Returns how many were dropped.
         local function enforce(meta, now)
           local v = redis.call('HMGET', meta, 'count', 'bytes', 'first', 'maxn', 'maxb', 'maxage')
           local count, bytes, first = tonumber(v[1]), tonumber(v[2]), tonumber(v[3])
@@ -87,7 +89,7 @@ internal static partial class RedisScripts
               removed = removed + 1
               removedBytes = removedBytes + tonumber(field(e[2], 's'))
             end
-            if #entries < chunk then done = true end
+            if #entries < chunk or removed >= 20000 then done = true end
             if cut then from = cut + 1 end
             chunk = math.min(chunk * 4, 4096)
           end
