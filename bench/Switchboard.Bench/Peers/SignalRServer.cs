@@ -8,7 +8,8 @@ namespace Switchboard.Bench.Peers;
 
 /// <summary>
 /// The peer of the real-time benchmarks: ASP.NET Core SignalR (in the shared framework) doing the same job the
-/// way SignalR users do it — a group per topic, publish = send to the group. No history, no resume.
+/// way SignalR users do it — a group per topic, publish = send to the group. No history, no resume. With
+/// SIGNALR_REDIS set, nodes share its Redis backplane (the scale-out scenario).
 /// </summary>
 public static class SignalRServer
 {
@@ -17,7 +18,13 @@ public static class SignalRServer
         var builder = WebApplication.CreateSlimBuilder(args);
         builder.Logging.ClearProviders();
         builder.WebHost.UseUrls(args.SkipWhile(a => a != "--urls").Skip(1).FirstOrDefault() ?? "http://127.0.0.1:0");
-        builder.Services.AddSignalR(o => o.MaximumReceiveMessageSize = 1024 * 1024);
+        var signalR = builder.Services.AddSignalR(o => o.MaximumReceiveMessageSize = 1024 * 1024);
+        if (Environment.GetEnvironmentVariable("SIGNALR_REDIS") is { Length: > 0 } redis)
+        {
+            // Scale-out the way SignalR users do it: its Redis backplane (Microsoft.AspNetCore.SignalR.StackExchangeRedis).
+            var prefix = Environment.GetEnvironmentVariable("SIGNALR_REDIS_PREFIX") ?? "signalr";
+            signalR.AddStackExchangeRedis(redis, o => o.Configuration.ChannelPrefix = StackExchange.Redis.RedisChannel.Literal(prefix));
+        }
         var app = builder.Build();
         app.MapHub<TopicsHub>("/hub");
         await app.StartAsync();
