@@ -83,8 +83,8 @@ public sealed partial class RedisBackplane : IBackplane
             }
             catch (Exception ex) when (ex is RedisException or TimeoutException)
             {
-                // down again: the next restore resyncs
-                return;
+                // Not answering yet: resync anyway (reading back too early costs a read; not reading back at all could
+                // strand a subscriber), and a later restore resyncs again.
             }
             _receiver?.OnEvent(new BackplaneResync());
         });
