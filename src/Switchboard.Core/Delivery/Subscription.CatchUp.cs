@@ -23,7 +23,22 @@ public sealed partial class Subscription
                     }
                     cursor.Queued = false;
                 }
-                await CatchUpAsync(cursor, token);
+                try
+                {
+                    await CatchUpAsync(cursor, token);
+                }
+                catch (SwitchboardException ex) when (ex.Code is ErrorCode.StorageUnavailable or ErrorCode.Overloaded or ErrorCode.NotReady)
+                {
+                    // The store is away for a moment (Redis restarting): this topic is still behind. Try again shortly
+                    // rather than stop; live events only note what they missed while a topic catches up, so a stopped
+                    // runner would leave the subscription silent for good.
+                    SubscriptionLog.CatchUpRetrying(_logger, cursor.Topic, ex.Message);
+                    lock (_gate)
+                    {
+                        Behind(cursor, startRunner: false);
+                    }
+                    await Task.Delay(TimeSpan.FromSeconds(1), token);
+                }
             }
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
@@ -149,4 +164,7 @@ internal static partial class SubscriptionLog
 
     [LoggerMessage(EventId = 1102, Level = LogLevel.Error, Message = "Subscription to {Patterns} stopped: its sink failed on live delivery")]
     public static partial void SinkFailed(ILogger logger, string patterns, Exception exception);
+
+    [LoggerMessage(EventId = 1103, Level = LogLevel.Warning, Message = "Catching up {Topic} paused: {Reason}; trying again in a second")]
+    public static partial void CatchUpRetrying(ILogger logger, string topic, string reason);
 }

@@ -322,7 +322,7 @@ public sealed partial class Subscription : IAsyncDisposable
     }
 
     // Under _gate: mark the cursor as catching up and make sure the runner will visit it.
-    private void Behind(Cursor cursor)
+    private void Behind(Cursor cursor, bool startRunner = true)
     {
         cursor.CatchingUp = true;
         if (!cursor.Queued)
@@ -330,7 +330,7 @@ public sealed partial class Subscription : IAsyncDisposable
             cursor.Queued = true;
             _behind.Enqueue(cursor);
         }
-        if (!_running && !_disposed && !_faulted)
+        if (startRunner && !_running && !_disposed && !_faulted)
         {
             _running = true;
             _runner = Task.Run(RunAsync);
