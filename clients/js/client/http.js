@@ -60,7 +60,7 @@ export class Http {
       response = await this.fetch(this.url(path, query), init);
     } catch (error) {
       if (signal?.aborted) throw signal.reason ?? error;
-      throw connectionLost(error, `${method} ${path} got no answer from the hub: ${error?.cause?.code ?? error?.message ?? error}`);
+      throw connectionLost(error, `${method} ${path} got no answer from the hub: ${error?.cause?.message || error?.cause?.code || error?.message || error}`);
     }
     if (response.ok || response.status === 304 || accept.includes(response.status)) return response;
     throw await fromResponse(response);

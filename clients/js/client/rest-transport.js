@@ -8,6 +8,7 @@ export class RestTransport {
   onLost = () => {};
   closed = false;
   #controller = new AbortController();
+  #chains = new Map(); // topic -> the last publish to it
 
   constructor(client) {
     this.client = client;
@@ -22,8 +23,23 @@ export class RestTransport {
     return this.#controller.signal;
   }
 
+  /**
+   * Publishes to one topic go out one after another, so they are stored in the order they were made (as on the
+   * WebSocket, which keeps one connection's order); publishes to different topics go out side by side.
+   */
+  publish(draft) {
+    const previous = this.#chains.get(draft.topic);
+    const current = (previous ? previous.catch(() => {}) : Promise.resolve()).then(() => this.#post(draft));
+    this.#chains.set(draft.topic, current);
+    const forget = () => {
+      if (this.#chains.get(draft.topic) === current) this.#chains.delete(draft.topic);
+    };
+    current.then(forget, forget);
+    return current;
+  }
+
   /** POST /v1/topics/{topic}/messages with the publish's idempotency key, so a retry stores nothing twice. */
-  async publish(draft) {
+  async #post(draft) {
     const { topic, idempotencyKey, ...body } = draft;
     try {
       return await this.http.json('POST', `/v1/topics/${segment(topic)}/messages`, {

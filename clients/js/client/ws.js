@@ -50,7 +50,7 @@ export class WebSocketTransport {
       socket.onclose = (event) => {
         clearTimeout(timer);
         const error = event.code === 1006 || !event.code
-          ? new SwitchboardError('unavailable', `The WebSocket upgrade failed${failure ? `: ${failure}` : ''}.`)
+          ? new SwitchboardError('unavailable', `The WebSocket upgrade failed${failure ? `: ${String(failure).replace(/\.$/, '')}` : ''}.`)
           : fromClose(event.code, event.reason);
         reject(error);
       };
