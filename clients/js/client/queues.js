@@ -25,17 +25,17 @@ export class Queues {
    * Calls `attempt` until it succeeds, the hub refuses, or `timeout` ms pass: a network failure or a 503/429 is tried
    * again after a backoff (operations passed here are idempotent or carry an idempotency key).
    */
-  async #retrying(what, attempt, timeout = this.#client.options.publishTimeout) {
+  async #retrying(what, attempt, timeout = this.#client.options.publishTimeout, signal = this.#client.signal) {
     const deadline = Date.now() + timeout;
     for (let tries = 0; ; tries++) {
       try {
         return await attempt(tries);
       } catch (error) {
         const again = isLost(error) || (error.retryable && error.code !== 'slow-consumer');
-        if (!again || this.#client.signal.aborted) throw error;
+        if (!again || signal.aborted) throw error;
         const delay = error.retryAfter ? error.retryAfter * 1000 : backoff(tries, this.#client.options.reconnectDelay, this.#client.options.maxReconnectDelay);
         if (Date.now() + delay > deadline) throw new SwitchboardError('timeout', `${what} did not succeed within ${timeout} ms: ${error.message}`, { cause: error });
-        await sleep(delay, this.#client.signal);
+        await sleep(delay, signal);
       }
     }
   }
@@ -57,7 +57,7 @@ export class Queues {
     const signal = options.signal ? AbortSignal.any([options.signal, this.#client.signal]) : this.#client.signal;
     const answer = await this.#retrying(`receive from ${queue}`, () => this.#http.json('POST', `/v1/queues/${segment(queue)}/receive`, {
       query: { max: options.max, wait: options.wait, lease: options.lease }, signal,
-    }), Math.max(this.#client.options.publishTimeout, (Number(options.wait) || 0) * 1000 + 10_000));
+    }), Math.max(this.#client.options.publishTimeout, (Number(options.wait) || 0) * 1000 + 10_000), signal);
     return answer.messages.map((wire) => this.#leased(queue, wire));
   }
 
