@@ -145,3 +145,52 @@ test('connect rejects with every transport\'s reason when nothing answers', asyn
     return true;
   });
 });
+
+test('overlapping subscriptions on one WebSocket each get their own sequence: a pattern catching up from 0 and a topic from now', async () => {
+  const topic = 'jsov.a';
+  for (let batch = 0; batch < 3; batch++) {
+    await hub.rest('POST', `/v1/topics/${topic}/messages`, { messages: Array.from({ length: 1000 }, (_, i) => ({ payload: batch * 1000 + i + 1 })) });
+  }
+  const client = await connect(hub.url, { transports: ['websocket'], WebSocket });
+  try {
+    const watch = new Watch();
+    const exact = [];
+    const pattern = [];
+    const now = client.subscribe(topic, (message) => { exact.push(message.payload); watch.tick(); });
+    await now.ready;
+    const all = client.subscribe('jsov.*', (message) => { pattern.push(message.payload); watch.tick(); }, { after: 0 });
+    // Published while the pattern is still catching up: its frames and the exact subscription's interleave on the socket.
+    await Promise.all(Array.from({ length: 20 }, (_, i) => client.publish(topic, 3001 + i)));
+    await all.ready;
+    await watch.until(() => exact.length >= 20 && pattern.length >= 3020, 15_000, 'both sequences');
+    assert.deepEqual(exact, Array.from({ length: 20 }, (_, i) => 3001 + i));
+    assert.deepEqual(pattern, Array.from({ length: 3020 }, (_, i) => i + 1));
+  } finally {
+    await client.close();
+  }
+});
+
+for (const variant of variants) {
+  test(`over ${variant.name}: a topic deleted and recreated is announced (epoch-changed) and followed from its new start`, async () => {
+    const topic = `js.recreated.${variant.name.replace(/ /g, '-')}`;
+    const client = await connect(hub.url, variant.options);
+    try {
+      const watch = new Watch();
+      const received = [];
+      const notices = [];
+      const subscription = client.subscribe(topic, (message) => { received.push(`${message.epoch}:${message.offset}=${message.payload}`); watch.tick(); },
+        { onNotice: (notice) => { notices.push(notice.kind); watch.tick(); } });
+      await subscription.ready;
+      const first = await client.publish(topic, 'one');
+      await watch.until(() => received.length === 1, 15_000, 'the first message');
+      assert.equal((await hub.rest('DELETE', `/v1/topics/${topic}`)).status, 204);
+      const second = await client.publish(topic, 'two');
+      assert.notEqual(second.epoch, first.epoch);
+      await watch.until(() => received.length === 2 && notices.includes('epoch-changed'), 15_000, 'the new incarnation');
+      assert.deepEqual(received, [`${first.epoch}:1=one`, `${second.epoch}:1=two`]);
+      assert.equal(subscription.position, `${second.epoch}:1`);
+    } finally {
+      await client.close();
+    }
+  });
+}
