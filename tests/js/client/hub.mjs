@@ -9,7 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-export const cliPath = process.env.SWITCHBOARD_CLI ?? join(root, 'src/Switchboard.Cli/bin/Release/net10.0/switchboard.dll');
+export const cliPath = process.env.SWITCHBOARD_CLI || join(root, 'src/Switchboard.Cli/bin/Release/net10.0/switchboard.dll');
 
 export class Hub {
   #child;
