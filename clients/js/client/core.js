@@ -143,11 +143,11 @@ export class SwitchboardClient extends Emitter {
   }
 
   #shutdown(error) {
-    this.#closing.abort(error);
+    const reason = error ?? new SwitchboardError('closed', 'The client was closed.');
+    this.#closing.abort(reason); // what every wait of the client (requests, receives, backoffs) rejects with
     this._transport?.close();
     this._transport = null;
     this.#setState('closed', error);
-    const reason = error ?? new SwitchboardError('closed', 'The client was closed.');
     for (const entry of this.#outbox) entry.reject(reason);
     this.#outbox.clear();
     for (const subscription of this.#subscriptions) subscription.closed = true;

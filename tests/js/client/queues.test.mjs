@@ -110,3 +110,15 @@ test('a request nobody answers rejects with timeout', async () => {
   });
   assert.ok(Date.now() - started < 10_000);
 });
+
+test('closing the client ends a waiting receive and a pending publish with closed', async () => {
+  const other = await connect(hub.url, { WebSocket });
+  assert.equal((await hub.rest('PUT', '/v1/queues/js.closing', {})).status, 201);
+  const waiting = other.receive('js.closing', { wait: 30 });
+  const started = Date.now();
+  await other.close();
+  await assert.rejects(waiting, (error) => error.code === 'closed');
+  await assert.rejects(other.publish('js.closing.topic', 1), (error) => error.code === 'closed');
+  assert.ok(Date.now() - started < 5000, 'the receive did not wait out its 30 s');
+  assert.equal(other.state, 'closed');
+});
