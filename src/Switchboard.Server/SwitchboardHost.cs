@@ -164,6 +164,7 @@ public static class SwitchboardHost
         SystemEndpoints.MapHealth(app);
         app.MapOpenApi("/openapi/{documentName}.json");
         SystemEndpoints.MapAsyncApi(app);
+        ClientScriptEndpoints.Map(app); // /client.js: the JavaScript client, for pages to import
         app.MapScalarApiReference("/docs", o => o
             .WithTitle("Switchboard API")
             .WithOpenApiRoutePattern("/openapi/{documentName}.json"));

@@ -199,6 +199,35 @@ public sealed class WebSocketProtocolTests
     }
 
     [Fact]
+    public async Task A_pattern_resumes_each_topic_from_its_own_position_given_as_a_multi_topic_token()
+    {
+        await using var hub = await TestHub.StartAsync();
+        foreach (var (topic, count) in new[] { ("wild.a", 3), ("wild.b", 2) })
+        {
+            for (var i = 1; i <= count; i++)
+            {
+                await hub.Http.PostAsync($"/v1/topics/{topic}/messages", new StringContent($"{{\"payload\":{i}}}", Encoding.UTF8, "application/json"));
+            }
+        }
+        var epoch = JsonDocument.Parse(await hub.Http.GetStringAsync("/v1/topics/wild.a")).RootElement.GetProperty("epoch").GetString();
+        // The form of a multi-topic SSE stream's id: wild.a after its offset 2; wild.b is not listed, so from its start.
+        var token = "p1." + System.Buffers.Text.Base64Url.EncodeToString(Encoding.UTF8.GetBytes($"wild.a {epoch}:2\n"));
+        using var socket = await ConnectAsync(hub);
+        await SendAsync(socket, $$$"""{"id":"s","subscribe":{"topics":["wild.*"],"after":"{{{token}}}"}}""");
+        var seen = new List<string>();
+        while (seen.Count < 3)
+        {
+            var message = (await NextAsync(socket, f => f.TryGetProperty("message", out _))).GetProperty("message");
+            seen.Add($"{message.GetProperty("topic").GetString()}:{message.GetProperty("offset").GetInt64()}");
+        }
+        Assert.Equal(["wild.a:3", "wild.b:1", "wild.b:2"], seen.Order(StringComparer.Ordinal));
+
+        await SendAsync(socket, """{"id":"bad","subscribe":{"topics":["wild.*"],"after":"p1.not base64!"}}""");
+        var error = (await NextAsync(socket, f => f.TryGetProperty("error", out _))).GetProperty("error");
+        Assert.Equal("invalid-position", error.GetProperty("code").GetString());
+    }
+
+    [Fact]
     public async Task Resuming_into_a_recreated_topic_is_announced_and_starts_from_its_first_message()
     {
         await using var hub = await TestHub.StartAsync();

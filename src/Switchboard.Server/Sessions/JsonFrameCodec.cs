@@ -143,6 +143,7 @@ internal sealed partial class JsonFrameCodec : IFrameCodec
         long? afterOffset = null;
         string? epoch = null;
         Position? after = null;
+        Dictionary<string, Position>? positions = null;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             var name = reader.GetString()!;
@@ -175,7 +176,13 @@ internal sealed partial class JsonFrameCodec : IFrameCodec
                     break;
                 case "after":
                     var text = String(ref reader, "subscribe.after");
-                    if (text is not null)
+                    if (text is not null && text.StartsWith("p1.", StringComparison.Ordinal))
+                    {
+                        // Several topics' positions at once (the id of a multi-topic SSE stream): resumes a wildcard
+                        // subscription with each topic after its own position, every other matching topic from its start.
+                        positions = Sse.StreamPositions.Decode(text);
+                    }
+                    else if (text is not null)
                     {
                         after = Position.TryParse(text, out var position, out var error) ? position : throw new SwitchboardException(ErrorCode.InvalidPosition, "subscribe.after: " + error);
                     }
@@ -188,7 +195,15 @@ internal sealed partial class JsonFrameCodec : IFrameCodec
             }
         }
         SubscribeStart start;
-        if (after is { } p)
+        if (positions is not null)
+        {
+            if (afterOffset is not null || epoch is not null)
+            {
+                throw Invalid("subscribe.after holds several topics' positions (p1.…); give it without afterOffset or epoch.");
+            }
+            start = SubscribeStart.AfterPositions(positions);
+        }
+        else if (after is { } p)
         {
             if (afterOffset is not null)
             {
