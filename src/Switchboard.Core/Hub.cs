@@ -53,6 +53,12 @@ public sealed partial class Hub : IStoreListener, IBackplaneReceiver, IAsyncDisp
     /// <summary>Why the engine cannot serve right now (for example, Redis is unreachable), or null when it can.</summary>
     public string? EngineUnavailable => _store.Unavailable;
 
+    /// <summary>
+    /// Topics, queues and requests that have a wait in progress on this node now (long polls, waiting receives, waiting
+    /// requesters). It falls back to 0 when nobody waits: nothing is kept per request once its wait ended.
+    /// </summary>
+    public int WaitingOn => _dispatcher.Waiters.Keys + _queueWaiters.Keys + _replyWaiters.Keys;
+
     /// <summary>Local subscriptions right now (all transports).</summary>
     public int SubscriptionCount => _dispatcher.SubscriptionCount;
 

@@ -8,17 +8,25 @@ namespace Switchboard.Core.Delivery;
 /// </summary>
 internal sealed class TopicWaiters
 {
-    private readonly ConcurrentDictionary<string, List<Waiter>> _byTopic = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, WaiterList> _byTopic = new(StringComparer.Ordinal);
     private volatile bool _draining;
 
     /// <summary>Registers before the caller re-reads, so a commit between read and wait is not missed.</summary>
     public Waiter Register(string topic, long afterOffset)
     {
         var waiter = new Waiter(topic, afterOffset);
-        var list = _byTopic.GetOrAdd(topic, static _ => []);
-        lock (list)
+        while (true)
         {
-            list.Add(waiter);
+            var list = _byTopic.GetOrAdd(topic, static _ => new WaiterList());
+            lock (list)
+            {
+                if (list.Retired)
+                {
+                    continue; // emptied and dropped by a Remove just now: take the next one
+                }
+                list.Add(waiter);
+                break;
+            }
         }
         if (_draining)
         {
@@ -34,7 +42,13 @@ internal sealed class TopicWaiters
             lock (list)
             {
                 list.Remove(waiter);
-                // Empty lists stay: removing them races with Register; one per topic ever waited on is cheap.
+                if (list.Count == 0)
+                {
+                    // Dropped when empty, or every request's reply id ever waited on would stay. Retired under the
+                    // lock, so a Register that found this list goes round again and adds to a fresh one.
+                    list.Retired = true;
+                    _byTopic.TryRemove(new KeyValuePair<string, WaiterList>(waiter.Topic, list));
+                }
             }
         }
     }
@@ -74,6 +88,14 @@ internal sealed class TopicWaiters
                 }
             }
         }
+    }
+
+    /// <summary>How many keys have waiters now (for tests: empty lists do not stay).</summary>
+    internal int Keys => _byTopic.Count;
+
+    private sealed class WaiterList : List<Waiter>
+    {
+        public bool Retired { get; set; }
     }
 
     internal sealed class Waiter(string topic, long afterOffset)
