@@ -185,7 +185,7 @@ public sealed partial class RedisStore
         // {name, cfg, ver, created, ready, leased, delayed, dead}
         private static QueueInfo ParseQueue(RedisResult info) => new(
             (string)info[0]!,
-            RedisConfigJson.ReadQueue((string)info[1]!),
+            StoredConfigJson.ReadQueue((string)info[1]!),
             (long)info[2],
             RedisTime.FromTicks((long)info[3]),
             new QueueStats((long)info[4], (long)info[5], (long)info[6], (long)info[7]));
@@ -226,7 +226,7 @@ public sealed partial class RedisStore
     // What the scripts need of a queue's settings: cfg (exact, for the nodes), then lease, max attempts, backoff initial, max.
     private static RedisValue[] QueueConfigValues(QueueConfig config) =>
     [
-        RedisConfigJson.Write(config), RedisTime.Micros(config.Lease), config.MaxAttempts,
+        StoredConfigJson.Write(config), RedisTime.Micros(config.Lease), config.MaxAttempts,
         RedisTime.Micros(config.BackoffInitial), RedisTime.Micros(config.BackoffMax),
     ];
 }

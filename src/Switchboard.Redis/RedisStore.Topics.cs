@@ -272,7 +272,7 @@ public sealed partial class RedisStore
     private static void SetTopicConfig(RedisValue[] args, int at, TopicConfig config)
     {
         var retention = config.Retention;
-        args[at] = RedisConfigJson.Write(config);
+        args[at] = StoredConfigJson.Write(config);
         args[at + 1] = retention.MaxMessages is { } max ? max : "";
         args[at + 2] = retention.MaxBytes is { } bytes ? bytes : "";
         args[at + 3] = retention.MaxAge is { } age ? RedisTime.Micros(age) : "";
@@ -283,7 +283,7 @@ public sealed partial class RedisStore
     {
         Name = name,
         Epoch = (string)info[0]!,
-        Config = RedisConfigJson.ReadTopic((string)info[1]!),
+        Config = StoredConfigJson.ReadTopic((string)info[1]!),
         ConfigVersion = (long)info[2],
         CreatedAt = RedisTime.FromTicks((long)info[3]),
         FirstOffset = (long)info[4],

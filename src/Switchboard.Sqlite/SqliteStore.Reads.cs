@@ -127,7 +127,7 @@ public sealed partial class SqliteStore
     {
         Name = reader.GetString(1),
         Epoch = reader.GetString(2),
-        Config = TopicConfigJson.Read(reader.GetString(3)),
+        Config = StoredConfigJson.ReadTopic(reader.GetString(3)),
         ConfigVersion = reader.GetInt64(4),
         CreatedAt = new DateTimeOffset(reader.GetInt64(5), TimeSpan.Zero),
         FirstOffset = reader.GetInt64(6),

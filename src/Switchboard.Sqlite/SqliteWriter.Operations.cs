@@ -82,7 +82,7 @@ internal sealed partial class SqliteWriter
         }
         topic.Config = config;
         topic.ConfigVersion++;
-        Execute(_updateConfig, ("$id", topic.Id), ("$config", TopicConfigJson.Write(config)), ("$version", topic.ConfigVersion));
+        Execute(_updateConfig, ("$id", topic.Id), ("$config", StoredConfigJson.Write(config)), ("$version", topic.ConfigVersion));
         topic.Dirty = true;
         _touched.Add(topic);
         Enforce(topic, now);
@@ -180,7 +180,7 @@ internal sealed partial class SqliteWriter
     {
         var epoch = Core.Epoch.New();
         var id = (long)ExecuteScalar(_insertTopic,
-            ("$name", name), ("$epoch", epoch), ("$config", TopicConfigJson.Write(config)), ("$created", now.UtcTicks))!;
+            ("$name", name), ("$epoch", epoch), ("$config", StoredConfigJson.Write(config)), ("$created", now.UtcTicks))!;
         var topic = new TopicState { Id = id, Name = name, Epoch = epoch, Config = config, ConfigVersion = 1, CreatedAt = now };
         _topics[name] = topic;
         _touched.Add(topic);
@@ -266,7 +266,7 @@ internal sealed partial class SqliteWriter
                 Id = reader.GetInt64(0),
                 Name = reader.GetString(1),
                 Epoch = reader.GetString(2),
-                Config = TopicConfigJson.Read(reader.GetString(3)),
+                Config = StoredConfigJson.ReadTopic(reader.GetString(3)),
                 ConfigVersion = reader.GetInt64(4),
                 CreatedAt = new DateTimeOffset(reader.GetInt64(5), TimeSpan.Zero),
                 FirstOffset = reader.GetInt64(6),

@@ -92,7 +92,7 @@ internal sealed partial class SqliteWriter
         }
         queue.Book.Config = config;
         queue.Book.ConfigVersion++;
-        Run("UPDATE queues SET config = $c, config_version = $v WHERE id = $id", ("$c", QueueConfigJson.Write(config)), ("$v", queue.Book.ConfigVersion), ("$id", queue.Id));
+        Run("UPDATE queues SET config = $c, config_version = $v WHERE id = $id", ("$c", StoredConfigJson.Write(config)), ("$v", queue.Book.ConfigVersion), ("$id", queue.Id));
         return new PutQueueResult(Info(queue.Book, now), false);
     }
 
@@ -354,7 +354,7 @@ internal sealed partial class SqliteWriter
         command.Transaction = _transaction;
         command.CommandText = "INSERT INTO queues (name, config, config_version, created_at) VALUES ($n, $c, 1, $at) RETURNING id";
         command.Parameters.AddWithValue("$n", name);
-        command.Parameters.AddWithValue("$c", QueueConfigJson.Write(config));
+        command.Parameters.AddWithValue("$c", StoredConfigJson.Write(config));
         command.Parameters.AddWithValue("$at", now.UtcTicks);
         var id = (long)command.ExecuteScalar()!;
         var book = new QueueBook(name, config, 1, now);
@@ -425,7 +425,7 @@ internal sealed partial class SqliteWriter
             using var reader = command.ExecuteReader();
             while (reader.Read())
             {
-                var book = new QueueBook(reader.GetString(1), QueueConfigJson.Read(reader.GetString(2)), reader.GetInt64(3), new DateTimeOffset(reader.GetInt64(4), TimeSpan.Zero), reader.GetInt64(5));
+                var book = new QueueBook(reader.GetString(1), StoredConfigJson.ReadQueue(reader.GetString(2)), reader.GetInt64(3), new DateTimeOffset(reader.GetInt64(4), TimeSpan.Zero), reader.GetInt64(5));
                 _queues[book.Name] = (reader.GetInt64(0), book);
                 byId[reader.GetInt64(0)] = book;
             }

@@ -18,16 +18,25 @@ public sealed class Cluster : IAsyncLifetime
         C = await NodeAsync("node-c", prefix);
     }
 
-    internal Task<TestHub> NodeAsync(string name, string prefix) => TestHub.StartAsync(settings: new Dictionary<string, string?>
+    internal Task<TestHub> NodeAsync(string name, string prefix) => StartNodeAsync(Redis, name, prefix, new Dictionary<string, string?>
     {
-        ["Switchboard:Engine"] = "redis",
-        ["Switchboard:Redis:Configuration"] = Redis.Configuration,
-        ["Switchboard:Redis:Prefix"] = prefix,
-        ["Switchboard:Nodes:Name"] = name,
         ["Switchboard:Nodes:Heartbeat"] = "200ms",
         ["Switchboard:Nodes:Expiry"] = "2s",
         ["Switchboard:TrustedProxies"] = "127.0.0.1", // the nginx in front in NginxTests
     });
+
+    /// <summary>A real node on <paramref name="redis"/> under <paramref name="prefix"/>, with any further settings.</summary>
+    internal static Task<TestHub> StartNodeAsync(RedisServer redis, string name, string prefix, IDictionary<string, string?>? more = null)
+    {
+        var settings = new Dictionary<string, string?>(more ?? new Dictionary<string, string?>())
+        {
+            ["Switchboard:Engine"] = "redis",
+            ["Switchboard:Redis:Configuration"] = redis.Configuration,
+            ["Switchboard:Redis:Prefix"] = prefix,
+            ["Switchboard:Nodes:Name"] = name,
+        };
+        return TestHub.StartAsync(settings: settings);
+    }
 
     public async Task DisposeAsync()
     {

@@ -25,13 +25,7 @@ public sealed class RedisOutageTests : IAsyncLifetime
         _b = await NodeAsync("node-b", prefix);
     }
 
-    private Task<TestHub> NodeAsync(string name, string prefix) => TestHub.StartAsync(settings: new Dictionary<string, string?>
-    {
-        ["Switchboard:Engine"] = "redis",
-        ["Switchboard:Redis:Configuration"] = _redis.Configuration,
-        ["Switchboard:Redis:Prefix"] = prefix,
-        ["Switchboard:Nodes:Name"] = name,
-    });
+    private Task<TestHub> NodeAsync(string name, string prefix) => Cluster.StartNodeAsync(_redis, name, prefix);
 
     public async Task DisposeAsync()
     {

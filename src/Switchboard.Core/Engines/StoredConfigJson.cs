@@ -1,14 +1,14 @@
 using System.Text.Json;
-using Switchboard.Core;
 
-namespace Switchboard.Redis;
+namespace Switchboard.Core.Engines;
 
 /// <summary>
-/// Topic and queue settings as the <c>cfg</c> field of their hash: JSON with exact .NET ticks, read only by the
-/// nodes. The scripts read the numbers they need from separate fields in microseconds (see <see cref="RedisTime"/>).
+/// Topic and queue settings as engines store them (SQLite's <c>config</c> columns, the <c>cfg</c> field of Redis's
+/// hashes): JSON with exact .NET ticks, one format for every engine.
 /// </summary>
-internal static class RedisConfigJson
+public static class StoredConfigJson
 {
+    /// <summary>A topic's settings as stored.</summary>
     public static string Write(TopicConfig config) => Write(writer =>
     {
         if (config.Retention.MaxMessages is { } max)
@@ -29,6 +29,7 @@ internal static class RedisConfigJson
         }
     });
 
+    /// <summary>A topic's settings from what <see cref="Write(TopicConfig)"/> stored.</summary>
     public static TopicConfig ReadTopic(string json)
     {
         using var document = JsonDocument.Parse(json);
@@ -40,6 +41,7 @@ internal static class RedisConfigJson
             root.TryGetProperty("description", out var d) ? d.GetString() : null);
     }
 
+    /// <summary>A queue's settings as stored.</summary>
     public static string Write(QueueConfig config) => Write(writer =>
     {
         writer.WriteNumber("leaseTicks", config.Lease.Ticks);
@@ -52,6 +54,7 @@ internal static class RedisConfigJson
         }
     });
 
+    /// <summary>A queue's settings from what <see cref="Write(QueueConfig)"/> stored.</summary>
     public static QueueConfig ReadQueue(string json)
     {
         using var document = JsonDocument.Parse(json);
