@@ -1,0 +1,336 @@
+using System.Runtime.CompilerServices;
+using System.Text;
+using System.Threading.Channels;
+
+namespace Switchboard.Client;
+
+/// <summary>
+/// A subscription to a topic or pattern (<c>*</c> one token, <c>&gt;</c> the rest), whatever transport carries it.
+/// Read it with <c>await foreach</c>, or give <see cref="SwitchboardClient.Subscribe(string, Func{Message, CancellationToken, ValueTask}, SubscribeOptions?)"/>
+/// a handler. It remembers each topic's position and resumes from it after every reconnect, so the application sees
+/// no gap and no duplicate.
+/// </summary>
+public sealed class Subscription : IAsyncEnumerable<Message>, IAsyncDisposable
+{
+    private readonly SwitchboardClient _client;
+    private readonly Channel<Message> _inbox;
+    private readonly SemaphoreSlim _accepting = new(1, 1);
+    private readonly Lock _lock = new();
+    /// <summary>topic → the last message accepted from the hub (or the start): where a resume continues.</summary>
+    private readonly Dictionary<string, TopicPosition> _positions = new(StringComparer.Ordinal);
+    /// <summary>topic → the last message handed to the application: what <see cref="Position"/> reports.</summary>
+    private readonly Dictionary<string, TopicPosition> _delivered = new(StringComparer.Ordinal);
+    private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _enumerated;
+
+    internal Subscription(SwitchboardClient client, string pattern, SubscribeOptions? options, int buffer)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(pattern);
+        _client = client;
+        Pattern = pattern;
+        IsPattern = Topics.IsPattern(pattern);
+        Options = options ?? new SubscribeOptions();
+        _inbox = Channel.CreateBounded<Message>(new BoundedChannelOptions(buffer) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+        _ready.Task.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+        if (Options.After is { } after)
+        {
+            StartAfter(after);
+        }
+    }
+
+    /// <summary>The topic or pattern.</summary>
+    public string Pattern { get; }
+
+    /// <summary>True when <see cref="Pattern"/> holds a wildcard.</summary>
+    public bool IsPattern { get; }
+
+    /// <summary>Completes once the hub confirmed the subscription; faults if it refused (forbidden, invalid name…).</summary>
+    public Task Ready => _ready.Task;
+
+    /// <summary>Completes when the subscription ends: unsubscribed or the client closed (successfully), or refused (faulted, with the hub's reason).</summary>
+    public Task Completion => _completion.Task;
+
+    /// <summary>
+    /// Where the application stands: for a topic <c>epoch:offset</c> of the last message handed over (null while none was
+    /// and the topic did not exist yet); for a pattern every topic's position in one token. Either is a valid
+    /// <see cref="SubscribeOptions.After"/> for a later subscription.
+    /// </summary>
+    public string? Position
+    {
+        get
+        {
+            lock (_lock)
+            {
+                if (!IsPattern)
+                {
+                    return _delivered.TryGetValue(Pattern, out var position) ? position.ToString() : null;
+                }
+                return Token(_delivered);
+            }
+        }
+    }
+
+    internal SubscribeOptions Options { get; }
+
+    /// <summary>False until a start is known: <c>After</c> given, or "now" pinned by the client.</summary>
+    internal bool Started { get; private set; }
+
+    internal bool IsClosed => _completion.Task.IsCompleted;
+
+    /// <summary>Holds a handler instead of being enumerated.</summary>
+    internal bool HasHandler { get; set; }
+
+    private void StartAfter(string after)
+    {
+        if (after.StartsWith(Topics.TokenPrefix, StringComparison.Ordinal))
+        {
+            foreach (var (topic, position) in Topics.DecodeToken(after))
+            {
+                _positions[topic] = position;
+            }
+        }
+        else if (long.TryParse(after, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var offset))
+        {
+            if (IsPattern && offset != 0)
+            {
+                throw new ArgumentException($"After = \"{after}\" on the pattern {Pattern}: a pattern starts at 0 (everything retained) or at a position it reported (Subscription.Position).", nameof(after));
+            }
+            if (offset > 0)
+            {
+                _positions[Pattern] = new TopicPosition(null, offset);
+            }
+        }
+        else
+        {
+            if (!TopicPosition.TryParse(after, out var position))
+            {
+                throw new ArgumentException($"After must be \"epoch:offset\", an offset, or a subscription's Position; got \"{after}\".", nameof(after));
+            }
+            if (IsPattern)
+            {
+                throw new ArgumentException($"After = \"{after}\" names one topic's position; {Pattern} is a pattern (give \"0\" or Subscription.Position).", nameof(after));
+            }
+            _positions[Pattern] = position;
+        }
+        foreach (var (topic, position) in _positions)
+        {
+            _delivered[topic] = position;
+        }
+        Started = true;
+    }
+
+    /// <summary>"From now" made explicit: each existing topic's end (read by the client before the first subscribe).</summary>
+    internal void Pin(IEnumerable<(string Topic, TopicPosition Position)> ends)
+    {
+        lock (_lock)
+        {
+            foreach (var (topic, position) in ends)
+            {
+                _positions.TryAdd(topic, position);
+                _delivered.TryAdd(topic, position);
+            }
+            Started = true;
+        }
+    }
+
+    /// <summary>A topic's resume position, if it has one.</summary>
+    internal TopicPosition? PositionOf(string topic)
+    {
+        lock (_lock)
+        {
+            return _positions.TryGetValue(topic, out var position) ? position : null;
+        }
+    }
+
+    /// <summary>Every topic's resume position as the hub's multi-topic token (<c>p1.</c> + base64url of "topic epoch:offset" lines).</summary>
+    internal string ResumeToken()
+    {
+        lock (_lock)
+        {
+            return Token(_positions);
+        }
+    }
+
+    internal IReadOnlyDictionary<string, TopicPosition> ResumePositions()
+    {
+        lock (_lock)
+        {
+            return new Dictionary<string, TopicPosition>(_positions, StringComparer.Ordinal);
+        }
+    }
+
+    private static string Token(Dictionary<string, TopicPosition> positions)
+    {
+        var text = new StringBuilder();
+        foreach (var (topic, position) in positions.OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            text.Append(topic).Append(' ').Append(position.ToString()).Append('\n');
+        }
+        return Topics.TokenPrefix + Convert.ToBase64String(Encoding.UTF8.GetBytes(text.ToString())).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+    }
+
+    /// <summary>
+    /// A message from the hub. Kept when it is after its topic's position (same epoch), or, when <paramref name="strict"/>,
+    /// only when it is the very next one: on a WebSocket shared by overlapping subscriptions a frame may belong to
+    /// another subscription further ahead, and this one's own stream brings every message in order.
+    /// </summary>
+    internal async ValueTask<bool> AcceptAsync(Message message, bool strict, CancellationToken cancellationToken)
+    {
+        await _accepting.WaitAsync(cancellationToken);
+        try
+        {
+            lock (_lock)
+            {
+                if (IsClosed)
+                {
+                    return false;
+                }
+                if (_positions.TryGetValue(message.Topic, out var position))
+                {
+                    if (position.Epoch is null || position.Epoch == message.Epoch)
+                    {
+                        if (message.Offset <= position.Offset || (strict && message.Offset != position.Offset + 1))
+                        {
+                            return false; // seen already (a resume overlaps, or another subscription's copy), or not ours yet
+                        }
+                    }
+                    else if (strict)
+                    {
+                        return false; // another incarnation: this subscription's own epoch-changed notice comes first
+                    }
+                }
+                else if (strict && message.Offset != 1)
+                {
+                    return false; // a topic new to this subscription starts at 1 (or after a missed notice)
+                }
+                _positions[message.Topic] = new TopicPosition(message.Epoch, message.Offset);
+            }
+            try
+            {
+                await _inbox.Writer.WriteAsync(message, cancellationToken);
+            }
+            catch (ChannelClosedException)
+            {
+                return false;
+            }
+            return true;
+        }
+        finally
+        {
+            _accepting.Release();
+        }
+    }
+
+    /// <summary>A notice from the hub: positions follow it, the application hears of it.</summary>
+    internal void OnNotice(SubscriptionNotice notice)
+    {
+        lock (_lock)
+        {
+            if (IsClosed)
+            {
+                return;
+            }
+            if (notice.Kind == "missed" && notice.ToOffset is { } to)
+            {
+                if (!_positions.TryGetValue(notice.Topic, out var position) || position.Epoch is null || position.Epoch == notice.Epoch)
+                {
+                    if (position is null || position.Offset < to)
+                    {
+                        _positions[notice.Topic] = new TopicPosition(notice.Epoch, to);
+                        _delivered[notice.Topic] = new TopicPosition(notice.Epoch, to);
+                    }
+                }
+            }
+            else if (notice.Kind == "epoch-changed" && notice.Epoch is not null)
+            {
+                _positions[notice.Topic] = new TopicPosition(notice.Epoch, 0);
+                _delivered[notice.Topic] = new TopicPosition(notice.Epoch, 0);
+            }
+        }
+        notice.Subscription = this;
+        _client.ReportNotice(this, notice);
+    }
+
+    internal void Confirmed() => _ready.TrySetResult();
+
+    /// <summary>The hub refused the subscription: it ends; <see cref="Ready"/> and <see cref="Completion"/> fault with why.</summary>
+    internal void Failed(SwitchboardException error)
+    {
+        if (!_ready.TrySetException(error) && IsClosed)
+        {
+            return;
+        }
+        _inbox.Writer.TryComplete(error);
+        _completion.TrySetException(error);
+        _client.Forget(this);
+    }
+
+    /// <summary>Ends the subscription without an error (unsubscribed, or the client closed).</summary>
+    internal void Ended()
+    {
+        _ready.TrySetException(new SwitchboardException(ClientErrorCodes.Closed, $"The subscription to {Pattern} ended before the hub confirmed it."));
+        _inbox.Writer.TryComplete();
+        _completion.TrySetResult();
+    }
+
+    /// <summary>The application took a message: <see cref="Position"/> moves to it.</summary>
+    private void Delivered(Message message)
+    {
+        lock (_lock)
+        {
+            _delivered[message.Topic] = new TopicPosition(message.Epoch, message.Offset);
+        }
+    }
+
+    internal async Task PumpAsync(Func<Message, CancellationToken, ValueTask> handler, CancellationToken cancellationToken)
+    {
+        await foreach (var message in ReadAllAsync(cancellationToken))
+        {
+            try
+            {
+                await handler(message, cancellationToken);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                _client.ReportError(new SwitchboardException(ClientErrorCodes.Internal, $"The handler of the subscription to {Pattern} failed on {message.Topic} {message.Position}: {ex.Message}", ex));
+            }
+        }
+    }
+
+    private async IAsyncEnumerable<Message> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        while (await _inbox.Reader.WaitToReadAsync(cancellationToken))
+        {
+            while (_inbox.Reader.TryRead(out var message))
+            {
+                Delivered(message);
+                yield return message;
+            }
+        }
+    }
+
+    /// <summary>Reads the messages as they come; ends when the subscription ends (throws when the hub refused it). One reader only.</summary>
+    public IAsyncEnumerator<Message> GetAsyncEnumerator(CancellationToken cancellationToken = default)
+    {
+        if (HasHandler || Interlocked.Exchange(ref _enumerated, 1) != 0)
+        {
+            throw new InvalidOperationException($"The subscription to {Pattern} already has a reader (a handler or another await foreach); subscribe again for a second one.");
+        }
+        return ReadAllAsync(cancellationToken).GetAsyncEnumerator(cancellationToken);
+    }
+
+    /// <summary>Ends the subscription (on the hub too when connected).</summary>
+    public async ValueTask UnsubscribeAsync()
+    {
+        if (IsClosed)
+        {
+            return;
+        }
+        Ended();
+        await _client.UnsubscribeAsync(this);
+    }
+
+    /// <summary>Same as <see cref="UnsubscribeAsync"/>.</summary>
+    public ValueTask DisposeAsync() => UnsubscribeAsync();
+}

@@ -1,0 +1,322 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Switchboard.Client.Transports;
+
+namespace Switchboard.Client;
+
+/// <summary>
+/// A connection to a Switchboard hub over the first transport that works (WebSocket, gRPC, SSE, long polling; see
+/// <see cref="SwitchboardClientOptions.Transports"/>). It reconnects with backoff and jitter, resumes every
+/// subscription from its positions (no gap, no duplicate), and sends publishes in flight again with their idempotency
+/// keys. Thread-safe; one per application is enough.
+/// </summary>
+public sealed partial class SwitchboardClient : IAsyncDisposable
+{
+    private readonly Lock _lock = new();
+    private readonly HashSet<Subscription> _subscriptions = [];
+    private readonly CancellationTokenSource _closing = new();
+    private readonly ILogger _logger;
+    private Transport? _transport;
+    private Task? _starting;
+    private int _reconnecting;
+
+    /// <summary>Creates a client; it connects on <see cref="StartAsync"/> or on first use. Prefer <see cref="ConnectAsync(SwitchboardClientOptions, CancellationToken)"/>.</summary>
+    public SwitchboardClient(SwitchboardClientOptions options, ILogger<SwitchboardClient>? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        Options = options.Validated();
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+        Http = new HubHttp(Options);
+    }
+
+    /// <summary>Connects to the hub at <paramref name="url"/> and returns once a transport is open.</summary>
+    /// <exception cref="SwitchboardException"><c>unavailable</c> (no transport reached the hub; the message has one line per transport) or <c>unauthorized</c>.</exception>
+    public static Task<SwitchboardClient> ConnectAsync(Uri url, SwitchboardClientOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        options ??= new SwitchboardClientOptions();
+        options.Url = url;
+        return ConnectAsync(options, cancellationToken);
+    }
+
+    /// <summary>Connects with <paramref name="options"/> and returns once a transport is open.</summary>
+    /// <exception cref="SwitchboardException"><c>unavailable</c> (no transport reached the hub) or <c>unauthorized</c>.</exception>
+    public static async Task<SwitchboardClient> ConnectAsync(SwitchboardClientOptions options, CancellationToken cancellationToken = default)
+    {
+        var client = new SwitchboardClient(options);
+        try
+        {
+            await client.StartAsync(cancellationToken);
+        }
+        catch
+        {
+            await client.DisposeAsync();
+            throw;
+        }
+        return client;
+    }
+
+    /// <summary>The options it was made with.</summary>
+    public SwitchboardClientOptions Options { get; }
+
+    /// <summary>Where the connection stands.</summary>
+    public ConnectionState State { get; private set; } = ConnectionState.Connecting;
+
+    /// <summary>The transport in use (null while not connected).</summary>
+    public ClientTransport? Transport { get; private set; }
+
+    /// <summary>Raised on every change of <see cref="State"/> (and each reconnect attempt). Handlers run on the client's threads: keep them short.</summary>
+    public event EventHandler<ConnectionStateChangedEventArgs>? StateChanged;
+
+    /// <summary>A transport was passed over while connecting, and why.</summary>
+    public event EventHandler<TransportFallbackEventArgs>? Fallback;
+
+    /// <summary>A subscription's notice (<c>missed</c>, <c>epoch-changed</c>, <c>topic-deleted</c>).</summary>
+    public event EventHandler<SubscriptionNotice>? Notice;
+
+    /// <summary>Errors nobody else was told of: a subscription handler that threw, a responder's failure, a refused credential refresh.</summary>
+    public event EventHandler<SwitchboardErrorEventArgs>? Error;
+
+    internal HubHttp Http { get; }
+
+    /// <summary>Cancelled when the client closes: every loop and wait of the client listens to it.</summary>
+    internal CancellationToken ClosingToken => _closing.Token;
+
+    /// <summary>Connects (the first time) and returns once a transport is open. Safe to call again: later calls wait for the same start.</summary>
+    /// <exception cref="SwitchboardException"><c>unavailable</c>, <c>unauthorized</c>, or <c>closed</c>.</exception>
+    public Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        lock (_lock)
+        {
+            _starting ??= StartCoreAsync();
+            return _starting.WaitAsync(cancellationToken);
+        }
+    }
+
+    private async Task StartCoreAsync()
+    {
+        try
+        {
+            await OpenAnyAsync();
+        }
+        catch (SwitchboardException error)
+        {
+            Shutdown(error);
+            throw;
+        }
+        SetState(ConnectionState.Connected, null);
+    }
+
+    /// <summary>Operations made before <see cref="StartAsync"/> start the client (the DI registration relies on it); a failed first connection is retried like a reconnect.</summary>
+    private void EnsureStarted()
+    {
+        if (State == ConnectionState.Closed)
+        {
+            throw SwitchboardException.Closed();
+        }
+        lock (_lock)
+        {
+            if (_starting is not null)
+            {
+                return;
+            }
+            _starting = Task.CompletedTask;
+        }
+        _ = ReconnectAsync(null, firstAttemptNow: true);
+    }
+
+    private void SetState(ConnectionState state, SwitchboardException? error, int attempt = 0)
+    {
+        State = state;
+        Transport = state == ConnectionState.Connected ? _transport?.Kind : null;
+        Log.StateChanged(_logger, state, Transport, error?.Message);
+        StateChanged?.Invoke(this, new ConnectionStateChangedEventArgs(state, Transport, error, attempt));
+    }
+
+    /// <summary>Tries each transport in order; the first that opens is used.</summary>
+    private async Task OpenAnyAsync()
+    {
+        var errors = new List<string>();
+        foreach (var kind in Options.Transports)
+        {
+            if (_closing.IsCancellationRequested)
+            {
+                throw SwitchboardException.Closed();
+            }
+            Transport transport = kind switch
+            {
+                ClientTransport.WebSocket => new WebSocketTransport(this),
+                ClientTransport.Grpc => new GrpcTransport(this),
+                ClientTransport.Sse => new SseTransport(this),
+                _ => new LongPollingTransport(this),
+            };
+            try
+            {
+                await transport.OpenAsync(_closing.Token);
+            }
+            catch (Exception ex) when (ex is SwitchboardException or OperationCanceledException)
+            {
+                transport.Close();
+                if (ex is OperationCanceledException)
+                {
+                    throw SwitchboardException.Closed();
+                }
+                var error = (SwitchboardException)ex;
+                if (error.IsFatal || error.Code == ClientErrorCodes.Unauthorized)
+                {
+                    throw error;
+                }
+                errors.Add($"{kind}: {error.Message}");
+                Log.TransportRefused(_logger, kind, error.Message);
+                Fallback?.Invoke(this, new TransportFallbackEventArgs(kind, error));
+                continue;
+            }
+            transport.Lost = OnLost;
+            Subscription[] subscriptions;
+            lock (_lock)
+            {
+                _transport = transport;
+                subscriptions = [.. _subscriptions];
+            }
+            Transport = kind;
+            foreach (var subscription in subscriptions)
+            {
+                _ = ActivateAsync(subscription, transport);
+            }
+            DispatchOutbox();
+            return;
+        }
+        throw new SwitchboardException(ClientErrorCodes.Unavailable, $"No transport reached the hub at {Http.BaseUrl} ({string.Join("; ", errors)}).");
+    }
+
+    private void OnLost(Transport transport, SwitchboardException error)
+    {
+        lock (_lock)
+        {
+            if (_transport != transport)
+            {
+                return;
+            }
+            _transport = null;
+        }
+        if (State == ConnectionState.Closed)
+        {
+            return;
+        }
+        Log.ConnectionLost(_logger, transport.Kind, error.Message);
+        if (error.IsFatal)
+        {
+            Fail(error);
+            return;
+        }
+        _ = ReconnectAsync(error, firstAttemptNow: false);
+    }
+
+    private async Task ReconnectAsync(SwitchboardException? error, bool firstAttemptNow)
+    {
+        if (Interlocked.Exchange(ref _reconnecting, 1) != 0)
+        {
+            return;
+        }
+        try
+        {
+            SetState(firstAttemptNow ? ConnectionState.Connecting : ConnectionState.Reconnecting, error);
+            for (var attempt = 0; attempt < Options.MaxReconnectAttempts || (firstAttemptNow && attempt == 0); attempt++)
+            {
+                if (!(firstAttemptNow && attempt == 0))
+                {
+                    await Task.Delay(Backoff.Delay(attempt, Options.ReconnectDelay, Options.MaxReconnectDelay), _closing.Token);
+                    SetState(ConnectionState.Reconnecting, error, attempt + 1);
+                }
+                try
+                {
+                    await OpenAnyAsync();
+                    SetState(ConnectionState.Connected, null);
+                    return;
+                }
+                catch (SwitchboardException failure)
+                {
+                    if (failure.IsFatal || failure.Code is ClientErrorCodes.Unauthorized or ClientErrorCodes.Closed)
+                    {
+                        Fail(failure);
+                        return;
+                    }
+                    error = failure;
+                }
+            }
+            Fail(new SwitchboardException(ClientErrorCodes.Unavailable, $"Gave up reconnecting after {Options.MaxReconnectAttempts} attempts: {error?.Message}", error));
+        }
+        catch (OperationCanceledException)
+        {
+            // closed while waiting
+        }
+        finally
+        {
+            Volatile.Write(ref _reconnecting, 0);
+        }
+    }
+
+    private void Fail(SwitchboardException error)
+    {
+        if (State == ConnectionState.Closed)
+        {
+            return;
+        }
+        ReportError(error);
+        Shutdown(error);
+    }
+
+    /// <summary>Closes for good: transports, subscriptions, publishes not yet confirmed, responders.</summary>
+    private void Shutdown(SwitchboardException? error)
+    {
+        Transport? transport;
+        Subscription[] subscriptions;
+        lock (_lock)
+        {
+            if (State == ConnectionState.Closed)
+            {
+                return;
+            }
+            transport = _transport;
+            _transport = null;
+            subscriptions = [.. _subscriptions];
+            _subscriptions.Clear();
+            State = ConnectionState.Closed;
+        }
+        _closing.Cancel();
+        transport?.Close();
+        SetState(ConnectionState.Closed, error);
+        FailOutbox(error ?? SwitchboardException.Closed());
+        foreach (var subscription in subscriptions)
+        {
+            if (error is { IsFatal: true } or { Code: ClientErrorCodes.Unauthorized })
+            {
+                subscription.Failed(error);
+            }
+            else
+            {
+                subscription.Ended();
+            }
+        }
+    }
+
+    internal void ReportError(SwitchboardException error)
+    {
+        Log.Error(_logger, error.Code, error.Message);
+        Error?.Invoke(this, new SwitchboardErrorEventArgs(error));
+    }
+
+    internal void ReportNotice(Subscription subscription, SubscriptionNotice notice)
+    {
+        Log.Notice(_logger, notice.Kind, notice.Topic, subscription.Pattern);
+        subscription.Options.OnNotice?.Invoke(notice);
+        Notice?.Invoke(this, notice);
+    }
+
+    /// <summary>Closes the connection, ends every subscription and responder, and fails publishes not yet confirmed with <c>closed</c>.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        Shutdown(null);
+        await StopRespondersAsync();
+        Http.Dispose();
+    }
+}

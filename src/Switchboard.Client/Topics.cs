@@ -1,0 +1,94 @@
+using System.Globalization;
+using System.Text;
+
+namespace Switchboard.Client;
+
+/// <summary>A topic's position: the incarnation (null when only an offset is known) and the offset.</summary>
+internal sealed record TopicPosition(string? Epoch, long Offset)
+{
+    public override string ToString() => Epoch is null ? Offset.ToString(CultureInfo.InvariantCulture) : $"{Epoch}:{Offset.ToString(CultureInfo.InvariantCulture)}";
+
+    public static bool TryParse(string text, out TopicPosition position)
+    {
+        position = null!;
+        var colon = text.LastIndexOf(':');
+        var offsetText = colon < 0 ? text : text[(colon + 1)..];
+        if (!long.TryParse(offsetText, NumberStyles.None, CultureInfo.InvariantCulture, out var offset))
+        {
+            return false;
+        }
+        var epoch = colon < 0 ? null : text[..colon];
+        if (epoch is not null && (epoch.Length == 0 || !epoch.All(char.IsAsciiLetterOrDigit)))
+        {
+            return false;
+        }
+        position = new TopicPosition(epoch, offset);
+        return true;
+    }
+}
+
+/// <summary>The hub's topic rules the client needs: patterns (<c>*</c> one token, a final <c>&gt;</c> one or more) and position tokens.</summary>
+internal static class Topics
+{
+    /// <summary>Prefix of the multi-topic position token (the id of a multi-topic SSE stream).</summary>
+    public const string TokenPrefix = "p1.";
+
+    public static bool IsPattern(string pattern) => pattern.Split('.').Any(token => token is "*" or ">");
+
+    public static bool Matches(string pattern, string topic)
+    {
+        var want = pattern.Split('.');
+        var have = topic.Split('.');
+        for (var i = 0; i < want.Length; i++)
+        {
+            if (want[i] == ">")
+            {
+                return have.Length > i;
+            }
+            if (i >= have.Length || have[i].Length == 0 || (want[i] != "*" && want[i] != have[i]))
+            {
+                return false;
+            }
+        }
+        return have.Length == want.Length;
+    }
+
+    /// <summary>The literal prefix every topic a pattern matches starts with (what <c>GET /v1/topics?prefix=</c> takes).</summary>
+    public static string LiteralPrefix(string pattern)
+    {
+        var tokens = pattern.Split('.');
+        var literal = 0;
+        while (literal < tokens.Length && tokens[literal] is not ("*" or ">"))
+        {
+            literal++;
+        }
+        return literal == tokens.Length ? pattern : string.Join('.', tokens[..literal]) + (literal > 0 ? "." : "");
+    }
+
+    /// <summary>The positions in a multi-topic token: <c>p1.</c> + base64url of "topic epoch:offset" lines.</summary>
+    public static Dictionary<string, TopicPosition> DecodeToken(string token)
+    {
+        var text = token[TokenPrefix.Length..].Replace('-', '+').Replace('_', '/');
+        text = text.PadRight(text.Length + ((4 - (text.Length % 4)) % 4), '=');
+        string lines;
+        try
+        {
+            lines = Encoding.UTF8.GetString(Convert.FromBase64String(text));
+        }
+        catch (FormatException ex)
+        {
+            throw new ArgumentException($"The position token {token} is not valid base64url.", nameof(token), ex);
+        }
+        var positions = new Dictionary<string, TopicPosition>(StringComparer.Ordinal);
+        foreach (var line in lines.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var space = line.IndexOf(' ');
+            if (space <= 0 || !TopicPosition.TryParse(line[(space + 1)..], out var position))
+            {
+                throw new ArgumentException($"The position token {token} holds a line that is not \"topic epoch:offset\": \"{line}\".", nameof(token));
+            }
+            positions[line[..space]] = position;
+        }
+        return positions;
+    }
+}
