@@ -232,7 +232,14 @@ public sealed class Responder : IAsyncDisposable
     public async Task StopAsync()
     {
         await _stop.CancelAsync();
-        await Loop;
+        try
+        {
+            await Loop;
+        }
+        catch (OperationCanceledException)
+        {
+            // stopped while waiting
+        }
         _forget(this);
     }
 

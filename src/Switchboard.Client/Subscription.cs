@@ -134,6 +134,16 @@ public sealed class Subscription : IAsyncEnumerable<Message>, IAsyncDisposable
         }
     }
 
+    /// <summary>Moves a topic's position (long polling: the incarnation the hub read from, or its end after it lost history).</summary>
+    internal void MoveTo(string topic, TopicPosition position)
+    {
+        lock (_lock)
+        {
+            _positions[topic] = position;
+            _delivered[topic] = position;
+        }
+    }
+
     /// <summary>A topic's resume position, if it has one.</summary>
     internal TopicPosition? PositionOf(string topic)
     {

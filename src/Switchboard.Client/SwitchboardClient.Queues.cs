@@ -215,6 +215,10 @@ public sealed partial class SwitchboardClient
             {
                 ReportError(error);
             }
+            catch (OperationCanceledException)
+            {
+                // the client closed: the request's lease runs out and it is delivered again
+            }
             return;
         }
         try
@@ -233,6 +237,10 @@ public sealed partial class SwitchboardClient
         {
             message.Settled();
             ReportError(error);
+        }
+        catch (OperationCanceledException)
+        {
+            message.Settled(); // the client closed: the request's lease runs out and it is delivered again
         }
     }
 

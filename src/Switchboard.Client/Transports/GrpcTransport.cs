@@ -1,11 +1,264 @@
+using Google.Protobuf;
+using Grpc.Core;
+using Grpc.Net.Client;
+using V1 = global::Switchboard.Protocol.V1;
+
 namespace Switchboard.Client.Transports;
 
-internal sealed class GrpcTransport(SwitchboardClient client) : Transport(client)
+/// <summary>
+/// gRPC's <c>Connect</c> call: the multiplexed protocol as protobuf <c>ClientFrame</c> / <c>ServerFrame</c> messages on
+/// one HTTP/2 stream (docs/grpc.md) — the same session as the WebSocket, for services that speak gRPC already and
+/// networks that pass HTTP/2 but not WebSocket upgrades.
+/// </summary>
+internal sealed class GrpcTransport(SwitchboardClient client) : MultiplexedTransport(client)
 {
+    private readonly SemaphoreSlim _sending = new(1, 1);
+    private GrpcChannel? _channel;
+    private AsyncDuplexStreamingCall<V1.ClientFrame, V1.ServerFrame>? _call;
+
     public override ClientTransport Kind => ClientTransport.Grpc;
-    public override Task OpenAsync(CancellationToken cancellationToken) => throw new SwitchboardException(ClientErrorCodes.Unavailable, "not yet");
-    public override Task<PublishResult> PublishAsync(PublishDraft draft, CancellationToken cancellationToken) => throw new NotImplementedException();
-    public override Task SubscribeAsync(Subscription subscription, CancellationToken cancellationToken) => throw new NotImplementedException();
-    public override Task UnsubscribeAsync(Subscription subscription) => throw new NotImplementedException();
-    protected override void OnClosed(SwitchboardException? cause) { }
+
+    public override async Task OpenAsync(CancellationToken cancellationToken)
+    {
+        var http = Client.Http;
+        _channel = GrpcChannel.ForAddress(http.BaseUrl, new GrpcChannelOptions
+        {
+            // The client's HttpClient, not its handler: given a handler, GrpcChannel takes over its connect callback
+            // (for its load balancer), and REST calls through the same handler would then fail.
+            HttpClient = http.Client,
+            DisposeHttpClient = false,
+            // The hub's own limit applies (1 MiB + 64 KiB frames); a bigger message is refused by it with a clear status.
+            MaxReceiveMessageSize = null,
+            MaxSendMessageSize = null,
+        });
+        var headers = new Metadata();
+        foreach (var (name, value) in Client.Options.Headers)
+        {
+            headers.Add(name.ToLowerInvariant(), value);
+        }
+        switch (await http.CredentialAsync(cancellationToken))
+        {
+            case ("bearer", var token):
+                headers.Add("authorization", "Bearer " + token);
+                break;
+            case (_, var key):
+                headers.Add("x-api-key", key);
+                break;
+        }
+        _call = new V1.Switchboard.SwitchboardClient(_channel).Connect(headers, cancellationToken: Closing.Token);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, Closing.Token);
+        timeout.CancelAfter(Client.Options.ConnectTimeout);
+        // The call opens lazily: a ping answered proves the hub is there, speaks gRPC, and took the credential.
+        var pong = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _ = Task.Run(() => ReceiveLoopAsync(pong), CancellationToken.None);
+        try
+        {
+            await SendAsync(new V1.ClientFrame { Id = "open", Ping = new V1.Ping() }, timeout.Token);
+            await pong.Task.WaitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new SwitchboardException(ClientErrorCodes.Unavailable, $"The gRPC Connect call to {http.BaseUrl} was not answered within {Client.Options.ConnectTimeout.TotalSeconds:0.#} s.", ex);
+        }
+        catch (SwitchboardException ex) when (ex.IsLost)
+        {
+            throw new SwitchboardException(ClientErrorCodes.Unavailable, $"The gRPC Connect call to {http.BaseUrl} failed: {ex.Message}", ex);
+        }
+        await AuthenticateAsync(timeout.Token);
+    }
+
+    private async Task ReceiveLoopAsync(TaskCompletionSource opened)
+    {
+        try
+        {
+            await foreach (var frame in _call!.ResponseStream.ReadAllAsync(Closing.Token))
+            {
+                if (frame.KindCase == V1.ServerFrame.KindOneofCase.Pong && frame.Id == "open")
+                {
+                    opened.TrySetResult();
+                    continue;
+                }
+                await FrameAsync(frame);
+            }
+            var ended = SwitchboardException.Lost("The hub ended the gRPC Connect call.");
+            opened.TrySetException(ended);
+            Lose(ended);
+        }
+        catch (OperationCanceledException) when (IsClosed)
+        {
+            opened.TrySetCanceled();
+        }
+        catch (RpcException ex)
+        {
+            var error = Recoverable(FromStatus(ex));
+            opened.TrySetException(error);
+            Lose(error);
+        }
+        catch (Exception ex) when (ex is IOException or HttpRequestException or ObjectDisposedException or InvalidOperationException)
+        {
+            var error = SwitchboardException.Lost($"The gRPC Connect call broke: {ex.Message}", ex);
+            opened.TrySetException(error);
+            Lose(error);
+        }
+    }
+
+    /// <summary>A status that ends the call: the hub's error code (trailer <c>switchboard-error</c>) or the transport's failure.</summary>
+    private static SwitchboardException FromStatus(RpcException ex)
+    {
+        var code = ex.Trailers.GetValue("switchboard-error");
+        TimeSpan? retryAfter = double.TryParse(ex.Trailers.GetValue("retry-after"), System.Globalization.CultureInfo.InvariantCulture, out var seconds) ? TimeSpan.FromSeconds(seconds) : null;
+        return ex.StatusCode switch
+        {
+            StatusCode.Unauthenticated => new SwitchboardException(ClientErrorCodes.Unauthorized, ex.Status.Detail, ex) { Status = 401, CloseCode = 4401, IsFatal = true },
+            StatusCode.PermissionDenied => new SwitchboardException(code ?? "forbidden", ex.Status.Detail, ex) { Status = 403, IsFatal = true },
+            _ when code is "slow-consumer" or "shutting-down" or "overloaded" or "rate-limited" => new SwitchboardException(code, ex.Status.Detail, ex) { RetryAfter = retryAfter },
+            StatusCode.Unavailable or StatusCode.Cancelled or StatusCode.Internal or StatusCode.Unknown or StatusCode.DeadlineExceeded
+                => SwitchboardException.Lost($"The gRPC Connect call ended: {ex.StatusCode} {ex.Status.Detail}", ex),
+            StatusCode.Unimplemented => new SwitchboardException(ClientErrorCodes.Unavailable, $"The server does not implement Switchboard's gRPC Connect call ({ex.Status.Detail}).", ex),
+            _ => new SwitchboardException(code ?? ClientErrorCodes.ConnectionLost, $"The gRPC Connect call ended: {ex.StatusCode} {ex.Status.Detail}", ex) { RetryAfter = retryAfter },
+        };
+    }
+
+    private async ValueTask FrameAsync(V1.ServerFrame frame)
+    {
+        switch (frame.KindCase)
+        {
+            case V1.ServerFrame.KindOneofCase.Message:
+                await OnMessageAsync(ToMessage(frame.Message));
+                break;
+            case V1.ServerFrame.KindOneofCase.Notice:
+                OnNotice(frame.Notice.SubscriptionId, ToNotice(frame.Notice));
+                break;
+            case V1.ServerFrame.KindOneofCase.Error:
+                var error = frame.Error;
+                OnError(frame.Id.Length > 0 ? frame.Id : null, new SwitchboardException(error.Code, error.Message)
+                {
+                    Status = error.Status == 0 ? null : error.Status,
+                    RetryAfter = error.Details.TryGetValue("retryAfter", out var after) && double.TryParse(after, System.Globalization.CultureInfo.InvariantCulture, out var s) ? TimeSpan.FromSeconds(s) : null,
+                });
+                break;
+            case V1.ServerFrame.KindOneofCase.Published:
+                var p = frame.Published;
+                var last = p.LastOffset != 0 ? p.LastOffset : p.Offset;
+                OnAnswer(frame.Id, new PublishResult(p.Topic, p.Epoch, last, p.FirstOffset != 0 ? p.FirstOffset : last, Math.Max(1, p.Count), p.Timestamp?.ToDateTimeOffset() ?? default));
+                break;
+            case V1.ServerFrame.KindOneofCase.Authenticated:
+                OnAnswer(frame.Id, frame.Authenticated.ExpiresAt?.ToDateTimeOffset());
+                break;
+            default:
+                OnAnswer(frame.Id, null); // subscribed, unsubscribed, pong
+                break;
+        }
+    }
+
+    private Message ToMessage(V1.Message message) => new()
+    {
+        Topic = message.Topic,
+        Epoch = message.Epoch,
+        Offset = message.Offset,
+        Timestamp = message.Timestamp?.ToDateTimeOffset() ?? default,
+        Headers = message.Headers.Count == 0 ? Message.EmptyHeaders : new Dictionary<string, string>(message.Headers, StringComparer.Ordinal),
+        Key = message.Key.Length > 0 ? message.Key : null,
+        Payload = Payload.FromWire(message.Payload.Memory, message.ContentType),
+        JsonOptions = Client.Options.JsonSerializerOptions,
+    };
+
+    private static SubscriptionNotice ToNotice(V1.Notice notice) => new()
+    {
+        Kind = notice.Kind switch
+        {
+            V1.Notice.Types.Kind.Missed => "missed",
+            V1.Notice.Types.Kind.EpochChanged => "epoch-changed",
+            V1.Notice.Types.Kind.TopicDeleted => "topic-deleted",
+            _ => "unknown",
+        },
+        Topic = notice.Topic,
+        Epoch = notice.Epoch.Length > 0 ? notice.Epoch : null,
+        PreviousEpoch = notice.PreviousEpoch.Length > 0 ? notice.PreviousEpoch : null,
+        FromOffset = notice.Kind == V1.Notice.Types.Kind.Missed ? notice.FromOffset : null,
+        ToOffset = notice.Kind == V1.Notice.Types.Kind.Missed ? notice.ToOffset : null,
+    };
+
+    private async Task SendAsync(V1.ClientFrame frame, CancellationToken cancellationToken)
+    {
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, Closing.Token);
+        await _sending.WaitAsync(linked.Token);
+        try
+        {
+            await _call!.RequestStream.WriteAsync(frame, linked.Token);
+        }
+        catch (Exception ex) when (ex is RpcException or IOException or InvalidOperationException or ObjectDisposedException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            var lost = ex is RpcException rpc ? FromStatus(rpc) : SwitchboardException.Lost($"The gRPC Connect call broke while sending: {ex.Message}", ex);
+            Lose(lost);
+            throw lost.IsFatal ? lost : SwitchboardException.Lost(lost.Message, ex);
+        }
+        finally
+        {
+            _sending.Release();
+        }
+    }
+
+    protected override Task SendPublishAsync(string id, PublishDraft draft, CancellationToken cancellationToken)
+    {
+        var publish = new V1.PublishRequest { Topic = draft.Topic, IdempotencyKey = draft.IdempotencyKey };
+        if (draft.IsBatch)
+        {
+            foreach (var message in draft.Messages)
+            {
+                var item = new V1.MessageDraft { Payload = ByteString.CopyFrom(message.Payload.Data.Span), Key = message.Key ?? "", ContentType = ContentType(message.Payload) };
+                foreach (var (name, value) in message.Headers ?? Message.EmptyHeaders)
+                {
+                    item.Headers[name] = value;
+                }
+                publish.Messages.Add(item);
+            }
+        }
+        else
+        {
+            var message = draft.Messages[0];
+            publish.Payload = ByteString.CopyFrom(message.Payload.Data.Span);
+            publish.Key = message.Key ?? "";
+            publish.ContentType = ContentType(message.Payload);
+            foreach (var (name, value) in message.Headers ?? Message.EmptyHeaders)
+            {
+                publish.Headers[name] = value;
+            }
+        }
+        return SendAsync(new V1.ClientFrame { Id = id, Publish = publish }, cancellationToken);
+    }
+
+    private static string ContentType(Payload payload) => payload.ContentType == Payload.JsonContentType ? "" : payload.ContentType;
+
+    protected override Task SendSubscribeAsync(string id, Subscription subscription, CancellationToken cancellationToken)
+    {
+        var subscribe = new V1.SubscribeRequest { Topics = { subscription.Pattern } };
+        if (subscription.IsPattern)
+        {
+            subscribe.Positions = subscription.ResumeToken();
+        }
+        else if (subscription.PositionOf(subscription.Pattern) is not { } position)
+        {
+            subscribe.AfterOffset = 0;
+        }
+        else
+        {
+            subscribe.AfterOffset = position.Offset;
+            subscribe.Epoch = position.Epoch ?? "";
+        }
+        return SendAsync(new V1.ClientFrame { Id = id, Subscribe = subscribe }, cancellationToken);
+    }
+
+    protected override Task SendUnsubscribeAsync(string id, string subscriptionId, CancellationToken cancellationToken)
+        => SendAsync(new V1.ClientFrame { Id = id, Unsubscribe = new V1.Unsubscribe { SubscriptionId = subscriptionId } }, cancellationToken);
+
+    protected override Task SendAuthAsync(string id, string token, CancellationToken cancellationToken)
+        => SendAsync(new V1.ClientFrame { Id = id, Auth = new V1.Auth { Token = token } }, cancellationToken);
+
+    protected override void OnClosed(SwitchboardException? cause)
+    {
+        base.OnClosed(cause);
+        _call?.Dispose();
+        _channel?.Dispose();
+    }
 }

@@ -1,11 +1,152 @@
+using System.Globalization;
+
 namespace Switchboard.Client.Transports;
 
-internal sealed class LongPollingTransport(SwitchboardClient client) : Transport(client)
+/// <summary>
+/// Long polling: for each subscription, <c>GET /v1/topics/{topic}/messages?after=POSITION&amp;wait=SECONDS</c> in a loop
+/// (the hub answers the moment a message is committed); publishes over REST. Plain HTTP requests, so it passes any
+/// proxy that passes REST. One topic per request: it follows topics, not patterns.
+/// </summary>
+internal sealed class LongPollingTransport(SwitchboardClient client) : RestTransport(client)
 {
+    // Messages per answer: enough to drain a burst in few round trips, small enough to keep each answer quick to parse.
+    private const int Page = 100;
+
     public override ClientTransport Kind => ClientTransport.LongPolling;
-    public override Task OpenAsync(CancellationToken cancellationToken) => throw new SwitchboardException(ClientErrorCodes.Unavailable, "not yet");
-    public override Task<PublishResult> PublishAsync(PublishDraft draft, CancellationToken cancellationToken) => throw new NotImplementedException();
-    public override Task SubscribeAsync(Subscription subscription, CancellationToken cancellationToken) => throw new NotImplementedException();
-    public override Task UnsubscribeAsync(Subscription subscription) => throw new NotImplementedException();
-    protected override void OnClosed(SwitchboardException? cause) { }
+
+    /// <summary>Readiness is what long polling needs: the hub answers HTTP and accepts work.</summary>
+    public override async Task OpenAsync(CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, Closing.Token);
+        timeout.CancelAfter(Client.Options.ConnectTimeout);
+        try
+        {
+            using var _ = await Client.Http.SendAsync(HttpMethod.Get, "/readyz", cancellationToken: timeout.Token);
+        }
+        catch (SwitchboardException error) when (error.Code != ClientErrorCodes.Unauthorized)
+        {
+            throw new SwitchboardException(ClientErrorCodes.Unavailable, $"GET /readyz: {error.Message}", error);
+        }
+        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new SwitchboardException(ClientErrorCodes.Unavailable, $"GET /readyz was not answered within {Client.Options.ConnectTimeout.TotalSeconds:0.#} s.", ex);
+        }
+    }
+
+    public override async Task SubscribeAsync(Subscription subscription, CancellationToken cancellationToken)
+    {
+        if (subscription.IsPattern)
+        {
+            throw new SwitchboardException(ClientErrorCodes.Unsupported,
+                $"Long polling follows one topic per request; {subscription.Pattern} is a pattern. Use the WebSocket, gRPC or SSE transport for patterns.");
+        }
+        var loop = Track(subscription);
+        var confirmed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await PollAsync(subscription, confirmed, loop);
+            }
+            catch (OperationCanceledException) when (loop.IsCancellationRequested)
+            {
+                confirmed.TrySetCanceled(loop);
+            }
+            catch (SwitchboardException error)
+            {
+                if (!confirmed.TrySetException(error))
+                {
+                    if (error.IsLost)
+                    {
+                        Lose(error);
+                    }
+                    else
+                    {
+                        subscription.Failed(error); // a refusal after the first answer ends the subscription here
+                    }
+                }
+            }
+        }, CancellationToken.None);
+        try
+        {
+            await confirmed.Task.WaitAsync(cancellationToken);
+        }
+        catch (SwitchboardException error) when (error.IsLost)
+        {
+            Lose(error);
+            throw;
+        }
+    }
+
+    private async Task PollAsync(Subscription subscription, TaskCompletionSource confirmed, CancellationToken loop)
+    {
+        var topic = subscription.Pattern;
+        var path = $"/v1/topics/{HubHttp.Segment(topic)}/messages";
+        var waits = 0; // consecutive waits (topic not there yet, hub busy): backoff between them
+        var first = true;
+        var wait = Wire.Seconds(Client.Options.LongPollWait);
+        while (!loop.IsCancellationRequested)
+        {
+            var position = subscription.PositionOf(topic);
+            System.Text.Json.JsonElement page;
+            try
+            {
+                (_, page) = await Client.Http.JsonAsync(HttpMethod.Get, path,
+                    [new("after", position?.ToString() ?? "0"), new("limit", Page.ToString(CultureInfo.InvariantCulture)), new("wait", first ? "0" : wait)],
+                    cancellationToken: loop);
+            }
+            catch (SwitchboardException error) when (error.Code == "topic-not-found")
+            {
+                // Not created yet (or deleted): its first message is for us. Ask again, less often the longer it is missing.
+                confirmed.TrySetResult();
+                first = false;
+                await Task.Delay(Backoff.Delay(waits++, TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(5)), loop);
+                continue;
+            }
+            catch (SwitchboardException error) when (error.Code == "epoch-mismatch")
+            {
+                var epoch = error.Problem is { } problem ? Wire.String(problem, "epoch") : null;
+                subscription.OnNotice(new SubscriptionNotice { Kind = "epoch-changed", Topic = topic, Epoch = epoch, PreviousEpoch = position?.Epoch });
+                continue;
+            }
+            catch (SwitchboardException error) when (error.Code == "position-out-of-range" && error.Problem is { } problem)
+            {
+                // Same incarnation, fewer messages than we saw: the hub lost history it had confirmed. Carry on from its end.
+                subscription.MoveTo(topic, new TopicPosition(Wire.String(problem, "epoch"), problem.TryGetProperty("lastOffset", out var last) ? last.GetInt64() : 0));
+                Client.ReportError(error);
+                await Task.Delay(Backoff.Delay(waits++, TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(5)), loop);
+                continue;
+            }
+            catch (SwitchboardException error) when (!error.IsLost && error.IsTransient)
+            {
+                await Task.Delay(error.RetryAfter ?? Backoff.Delay(waits++, TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(5)), loop);
+                continue;
+            }
+            waits = 0;
+            if (first)
+            {
+                first = false;
+                confirmed.TrySetResult();
+            }
+            var epochOfPage = Wire.String(page, "epoch");
+            var messages = page.GetProperty("messages");
+            var count = messages.GetArrayLength();
+            if (count > 0 && position?.Epoch is { } known && known == epochOfPage && messages[0].GetProperty("offset").GetInt64() > position.Offset + 1)
+            {
+                subscription.OnNotice(new SubscriptionNotice
+                {
+                    Kind = "missed", Topic = topic, Epoch = epochOfPage, FromOffset = position.Offset + 1, ToOffset = messages[0].GetProperty("offset").GetInt64() - 1,
+                });
+            }
+            foreach (var message in messages.EnumerateArray())
+            {
+                await subscription.AcceptAsync(Wire.ReadMessage(message, Client.Options.JsonSerializerOptions), strict: false, loop);
+            }
+            if (count == 0 && position?.Epoch is null && Wire.String(page, "next") is { } next && TopicPosition.TryParse(next, out var pinned) && pinned.Epoch is not null)
+            {
+                // An offset without its epoch (after: N): pin the incarnation the hub read from.
+                subscription.MoveTo(topic, pinned);
+            }
+        }
+    }
 }

@@ -92,9 +92,20 @@ internal sealed class ProtoFrameCodec : IFrameCodec
     private static string? Optional(string text) => text.Length > 0 ? text : null;
 
     /// <summary>A SubscribeRequest as a start position (shared by the WebSocket subprotocol and gRPC).</summary>
-    public static SubscribeStart Start(SubscribeRequest request) => request.HasAfterOffset
-        ? SubscribeStart.AfterPosition(new Position(request.Epoch.Length > 0 ? CheckEpoch(request.Epoch) : null, NonNegative(request.AfterOffset)))
-        : SubscribeStart.Now;
+    public static SubscribeStart Start(SubscribeRequest request)
+    {
+        if (request.Positions.Length > 0)
+        {
+            if (request.HasAfterOffset || request.Epoch.Length > 0)
+            {
+                throw new SwitchboardException(ErrorCode.InvalidRequest, "positions holds several topics' positions (p1.…); give it without after_offset or epoch.");
+            }
+            return SubscribeStart.AfterPositions(Sse.StreamPositions.Decode(request.Positions));
+        }
+        return request.HasAfterOffset
+            ? SubscribeStart.AfterPosition(new Position(request.Epoch.Length > 0 ? CheckEpoch(request.Epoch) : null, NonNegative(request.AfterOffset)))
+            : SubscribeStart.Now;
+    }
 
     private static long NonNegative(long offset) => offset >= 0
         ? offset
