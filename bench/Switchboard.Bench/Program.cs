@@ -21,7 +21,7 @@ if (args.Length > 0 && args[0] == "signalr-server")
     return 0;
 }
 
-IScenario[] all = [new EngineScenario(), new RestPublishScenario(), new GrpcScenario(), new QueueScenario(), new LongPollScenario(), new FanOutScenario(), new IdleConnectionsScenario(), new ScaleOutScenario()];
+IScenario[] all = [new EngineScenario(), new RestPublishScenario(), new GrpcScenario(), new QueueScenario(), new LongPollScenario(), new FanOutScenario(), new IdleConnectionsScenario(), new ScaleOutScenario(), new ClientScenario()];
 BenchOptions options;
 List<IScenario> chosen;
 try

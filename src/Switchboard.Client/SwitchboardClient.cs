@@ -10,7 +10,7 @@ namespace Switchboard.Client;
 /// subscription from its positions (no gap, no duplicate), and sends publishes in flight again with their idempotency
 /// keys. Thread-safe; one per application is enough.
 /// </summary>
-public sealed partial class SwitchboardClient : IAsyncDisposable
+public sealed partial class SwitchboardClient : IAsyncDisposable, IDisposable
 {
     private readonly Lock _lock = new();
     private readonly HashSet<Subscription> _subscriptions = [];
@@ -317,6 +317,13 @@ public sealed partial class SwitchboardClient : IAsyncDisposable
     {
         Shutdown(null);
         await StopRespondersAsync();
+        Http.Dispose();
+    }
+
+    /// <summary>As <see cref="DisposeAsync"/>, without waiting for responders to finish the requests they are handling (they are cancelled).</summary>
+    public void Dispose()
+    {
+        Shutdown(null);
         Http.Dispose();
     }
 }
