@@ -216,8 +216,13 @@ public sealed class Subscription : IAsyncEnumerable<Message>, IAsyncDisposable
                 }
                 _positions[message.Topic] = new TopicPosition(message.Epoch, message.Offset);
             }
+            if (_inbox.Writer.TryWrite(message))
+            {
+                return true;
+            }
             try
             {
+                // The application is behind: wait for room (the transport stops reading meanwhile: backpressure).
                 await _inbox.Writer.WriteAsync(message, cancellationToken);
             }
             catch (ChannelClosedException)

@@ -37,20 +37,29 @@ internal static class Topics
 
     public static bool Matches(string pattern, string topic)
     {
-        var want = pattern.Split('.');
-        var have = topic.Split('.');
-        for (var i = 0; i < want.Length; i++)
+        // Token by token on spans: called for every message a subscription may take, so no splitting or allocation.
+        ReadOnlySpan<char> want = pattern, have = topic;
+        while (true)
         {
-            if (want[i] == ">")
+            var wantEnd = want.IndexOf('.');
+            var wantToken = wantEnd < 0 ? want : want[..wantEnd];
+            if (wantToken is ">")
             {
-                return have.Length > i;
+                return wantEnd < 0 && have.Length > 0;
             }
-            if (i >= have.Length || have[i].Length == 0 || (want[i] != "*" && want[i] != have[i]))
+            var haveEnd = have.IndexOf('.');
+            var haveToken = haveEnd < 0 ? have : have[..haveEnd];
+            if (haveToken.IsEmpty || (wantToken is not "*" && !wantToken.SequenceEqual(haveToken)))
             {
                 return false;
             }
+            if (wantEnd < 0 || haveEnd < 0)
+            {
+                return wantEnd < 0 && haveEnd < 0;
+            }
+            want = want[(wantEnd + 1)..];
+            have = have[(haveEnd + 1)..];
         }
-        return have.Length == want.Length;
     }
 
     /// <summary>The literal prefix every topic a pattern matches starts with (what <c>GET /v1/topics?prefix=</c> takes).</summary>

@@ -87,7 +87,7 @@ internal static class Wire
         }
         if (contentType is null || Payload.IsJsonType(contentType))
         {
-            return Payload.FromWire(Encoding.UTF8.GetBytes(payload.GetRawText()), contentType);
+            return Payload.FromWire(System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(payload).ToArray(), contentType);
         }
         return Payload.FromWire(Encoding.UTF8.GetBytes(payload.GetString() ?? ""), contentType);
     }

@@ -14,6 +14,7 @@ internal abstract class MultiplexedTransport(SwitchboardClient client) : Transpo
     /// <summary>server subscription id → subscription; holds subscriptions being confirmed or ended (they may still send).</summary>
     private readonly ConcurrentDictionary<string, Subscription> _subscriptions = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Subscription, string> _ids = new();
+    private ConcurrentDictionary<string, Subscription[]> _matching = new(StringComparer.Ordinal);
     private long _nextId;
     private Timer? _refresh;
 
@@ -94,6 +95,7 @@ internal abstract class MultiplexedTransport(SwitchboardClient client) : Transpo
         var id = NextId();
         _subscriptions[id] = subscription;
         _ids[subscription] = id;
+        SubscriptionsChanged();
         try
         {
             await CallAsync(_ => SendSubscribeAsync(id, subscription, cancellationToken), cancellationToken, id);
@@ -102,6 +104,7 @@ internal abstract class MultiplexedTransport(SwitchboardClient client) : Transpo
         {
             _subscriptions.TryRemove(id, out _);
             _ids.TryRemove(subscription, out _);
+            SubscriptionsChanged();
             throw;
         }
     }
@@ -121,6 +124,7 @@ internal abstract class MultiplexedTransport(SwitchboardClient client) : Transpo
         {
             // Frames of it queued before the answer have arrived by now; later ones cannot come.
             _subscriptions.TryRemove(subscriptionId, out _);
+            SubscriptionsChanged();
         }
     }
 
@@ -129,35 +133,37 @@ internal abstract class MultiplexedTransport(SwitchboardClient client) : Transpo
     /// <summary>A message: every subscription whose pattern matches takes it (strictly in order when several do).</summary>
     protected async ValueTask OnMessageAsync(Message message)
     {
-        Subscription? only = null;
-        List<Subscription>? several = null;
-        foreach (var subscription in _subscriptions.Values.Distinct())
+        var matching = Matching(message.Topic);
+        if (matching.Length == 1)
         {
-            if (!Topics.Matches(subscription.Pattern, message.Topic))
-            {
-                continue;
-            }
-            if (only is null)
-            {
-                only = subscription;
-            }
-            else
-            {
-                (several ??= [only]).Add(subscription);
-            }
+            await matching[0].AcceptAsync(message, strict: false, Closing.Token);
+            return;
         }
-        if (several is not null)
+        foreach (var subscription in matching)
         {
-            foreach (var subscription in several)
-            {
-                await subscription.AcceptAsync(message, strict: true, Closing.Token);
-            }
-        }
-        else if (only is not null)
-        {
-            await only.AcceptAsync(message, strict: false, Closing.Token);
+            await subscription.AcceptAsync(message, strict: true, Closing.Token);
         }
     }
+
+    /// <summary>The subscriptions a topic's messages go to, cached per topic until the subscriptions change.</summary>
+    private Subscription[] Matching(string topic)
+    {
+        var cache = _matching;
+        if (cache.TryGetValue(topic, out var matching))
+        {
+            return matching;
+        }
+        matching = [.. _subscriptions.Values.Distinct().Where(s => Topics.Matches(s.Pattern, topic))];
+        // Bounded: a connection following patterns over very many topics starts over rather than grow without end.
+        if (cache.Count < 10_000)
+        {
+            cache[topic] = matching;
+        }
+        return matching;
+    }
+
+    /// <summary>Forgets the cached matches (a subscription came or went): the next message of each topic looks again.</summary>
+    private void SubscriptionsChanged() => _matching = new ConcurrentDictionary<string, Subscription[]>(StringComparer.Ordinal);
 
     protected void OnNotice(string subscriptionId, SubscriptionNotice notice)
     {
