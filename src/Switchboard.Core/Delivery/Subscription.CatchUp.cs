@@ -19,6 +19,8 @@ public sealed partial class Subscription
                     if (_disposed || !_behind.TryDequeue(out cursor!))
                     {
                         _running = false;
+                        _caughtUp?.TrySetResult();
+                        _caughtUp = null;
                         return;
                     }
                     cursor.Queued = false;
@@ -53,6 +55,8 @@ public sealed partial class Subscription
             lock (_gate)
             {
                 _running = false;
+                _caughtUp?.TrySetException(ex);
+                _caughtUp = null;
             }
         }
     }

@@ -26,6 +26,7 @@ public sealed partial class Subscription : IAsyncDisposable
     private readonly TopicPattern[] _wildcards;
     private readonly CancellationTokenSource _stopping = new();
     private Task _runner = Task.CompletedTask;
+    private TaskCompletionSource? _caughtUp;
     private bool _running;
     private bool _disposed;
     private bool _faulted;
@@ -334,6 +335,24 @@ public sealed partial class Subscription : IAsyncDisposable
         {
             _running = true;
             _runner = Task.Run(RunAsync);
+        }
+    }
+
+    /// <summary>
+    /// Completes once every topic that was behind has been read back to its end (what a one-shot read of several topics
+    /// waits for before it answers). A sink that stops taking messages keeps it from completing: wait for it together
+    /// with whatever the sink signals.
+    /// </summary>
+    public Task CaughtUpAsync()
+    {
+        lock (_gate)
+        {
+            if (!_running)
+            {
+                return Task.CompletedTask;
+            }
+            _caughtUp ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            return _caughtUp.Task;
         }
     }
 

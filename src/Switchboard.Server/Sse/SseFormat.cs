@@ -46,7 +46,10 @@ internal static class SseFormat
         return output.WrittenSpan.ToArray();
     }
 
-    public static byte[] Notice(SubscriptionNotice notice) => Event("notice", w =>
+    public static byte[] Notice(SubscriptionNotice notice) => Event("notice", w => WriteNotice(w, notice));
+
+    /// <summary>A notice as JSON: the body of an SSE <c>notice</c> event, and an entry of a multi-topic poll's <c>notices</c>.</summary>
+    public static void WriteNotice(Utf8JsonWriter w, SubscriptionNotice notice)
     {
         w.WriteStartObject();
         switch (notice)
@@ -73,7 +76,7 @@ internal static class SseFormat
                 break;
         }
         w.WriteEndObject();
-    });
+    }
 
     private static void WriteData(ArrayBufferWriter<byte> output, ReadOnlySpan<byte> data)
     {

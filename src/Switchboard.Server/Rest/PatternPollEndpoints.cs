@@ -1,0 +1,222 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Switchboard.Core;
+using Switchboard.Core.Delivery;
+using Switchboard.Server.Auth;
+using Switchboard.Server.Rest.Json;
+using Switchboard.Server.Rest.Parsing;
+using Switchboard.Server.Sse;
+
+namespace Switchboard.Server.Rest;
+
+/// <summary>
+/// Long polling of several topics or patterns at once (<c>GET /v1/messages?topic=a&amp;topic=b.*&amp;after=…&amp;wait=30</c>):
+/// the multi-topic SSE stream a page at a time, for clients behind proxies that pass nothing but plain requests. The
+/// position is the SSE stream's multi-topic token, so a client can move between the two without a gap.
+/// </summary>
+internal static class PatternPollEndpoints
+{
+    /// <summary>After the first message of a page, more that are already on their way are waited for this long (a burst in one answer).</summary>
+    private static readonly TimeSpan Linger = TimeSpan.FromMilliseconds(5);
+
+    public static void Map(RouteGroupBuilder v1)
+    {
+        v1.MapMethods("/messages", [HttpMethods.Get], PollAsync).WithTags("Messages")
+            .WithName("ReadManyTopics").WithSummary("Read or long-poll several topics or patterns (?topic=a&topic=b.*)")
+            .WithDescription("""
+                Messages of every topic the patterns match, after= a position token (the "next" of the previous page, or the id of a
+                multi-topic SSE stream; "0" = every retained message; absent = from now), up to limit= (default 100).
+                With wait=SECONDS (up to 60) the request is held until a message arrives or the wait ends (empty page).
+                Answers {"messages": […], "notices": […], "next": "p1.…"}; notices tell of messages removed by retention
+                (missed) and of topics deleted or recreated (epoch-changed, topic-deleted): nothing is skipped silently.
+                """)
+            .ProducesProblem(400).ProducesProblem(403);
+    }
+
+    private static async Task<IResult> PollAsync(HttpContext context, Hub hub, string[]? topic, string? after, string? limit, string? wait)
+    {
+        var patterns = topic ?? [];
+        if (patterns.Length == 0)
+        {
+            throw new SwitchboardException(ErrorCode.InvalidRequest, "Name the topics to read: /v1/messages?topic=orders&topic=payments.* (wildcards allowed).");
+        }
+        var grants = context.Grants();
+        foreach (var pattern in patterns)
+        {
+            TopicPattern.Parse(pattern);
+            grants.Demand(Permission.Subscribe, pattern);
+        }
+        var max = QueryValues.Limit(limit, 100, hub.Options.MaxReadLimit);
+        var hold = QueryValues.Wait(wait, hub.Options.MaxWait);
+        var positions = after switch
+        {
+            null or "" => new Dictionary<string, Position>(await hub.PositionsNowAsync(patterns, context.RequestAborted), StringComparer.Ordinal),
+            "0" => new Dictionary<string, Position>(StringComparer.Ordinal),
+            _ => StreamPositions.Decode(after),
+        };
+        var page = new PageSink(max, positions);
+        using var aborted = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, hub.Stopping);
+        var subscription = await hub.SubscribeAsync(patterns, SubscribeStart.AfterPositions(new Dictionary<string, Position>(positions, StringComparer.Ordinal)), page, aborted.Token);
+        await using (subscription)
+        {
+            try
+            {
+                // History first: what the subscription reads back, up to a page, is answered at once (a plain poll).
+                await Task.WhenAny(subscription.CaughtUpAsync(), page.Full).WaitAsync(aborted.Token);
+                if (await page.WaitForFirstAsync(hold, aborted.Token))
+                {
+                    await page.LingerAsync(Linger, aborted.Token);
+                }
+            }
+            catch (OperationCanceledException) when (hub.Stopping.IsCancellationRequested && !context.RequestAborted.IsCancellationRequested)
+            {
+                // the hub is stopping: answer with what there is
+            }
+            page.Close();
+        }
+        return new JsonResult(200, writer =>
+        {
+            writer.WriteStartObject();
+            writer.WriteStartArray("messages");
+            foreach (var message in page.Messages)
+            {
+                MessageJson.WriteCached(writer, message, MessageJson.Fields.All);
+            }
+            writer.WriteEndArray();
+            writer.WriteStartArray("notices");
+            foreach (var notice in page.Notices)
+            {
+                SseFormat.WriteNotice(writer, notice);
+            }
+            writer.WriteEndArray();
+            writer.WriteString("next", StreamPositions.Encode(page.Positions));
+            writer.WriteEndObject();
+        }, response => response.Headers.CacheControl = "no-store");
+    }
+
+    /// <summary>Collects one page: up to <c>limit</c> messages and the notices among them, each moving its topic's position.</summary>
+    private sealed class PageSink(int limit, Dictionary<string, Position> positions) : IMessageSink
+    {
+        private readonly Lock _gate = new();
+        private readonly TaskCompletionSource _first = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _full = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly List<Message> _messages = [];
+        private readonly List<SubscriptionNotice> _notices = [];
+        private bool _closed;
+        private int _version;
+
+        public IReadOnlyList<Message> Messages => _messages;
+
+        public IReadOnlyList<SubscriptionNotice> Notices => _notices;
+
+        public IReadOnlyDictionary<string, Position> Positions => positions;
+
+        /// <summary>Completes when the page holds <c>limit</c> messages.</summary>
+        public Task Full => _full.Task;
+
+        public bool TryWrite(Message message)
+        {
+            lock (_gate)
+            {
+                if (_closed || _messages.Count >= limit)
+                {
+                    return false; // not taken: its position stays, the next page starts with it
+                }
+                _messages.Add(message);
+                positions[message.Topic] = message.Position;
+                _version++;
+                if (_messages.Count == limit)
+                {
+                    _full.TrySetResult();
+                }
+            }
+            _first.TrySetResult();
+            return true;
+        }
+
+        public async ValueTask WriteAsync(Message message, CancellationToken cancellationToken)
+        {
+            if (!TryWrite(message))
+            {
+                // Full (or answered): hold the subscription here until the page is answered and it is disposed.
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+            }
+        }
+
+        public ValueTask WriteNoticeAsync(SubscriptionNotice notice, CancellationToken cancellationToken)
+        {
+            lock (_gate)
+            {
+                if (_closed)
+                {
+                    return ValueTask.CompletedTask; // told again on the next page: the position did not move past it
+                }
+                _notices.Add(notice);
+                switch (notice)
+                {
+                    case MessagesMissed missed:
+                        positions[missed.Topic] = new Position(missed.Epoch, missed.ToOffset);
+                        break;
+                    case EpochChanged changed:
+                        positions[changed.Topic] = new Position(changed.Epoch, 0);
+                        break;
+                }
+                _version++;
+            }
+            _first.TrySetResult();
+            return ValueTask.CompletedTask;
+        }
+
+        /// <summary>True once something arrived; false when <paramref name="wait"/> passed first.</summary>
+        public async Task<bool> WaitForFirstAsync(TimeSpan wait, CancellationToken cancellationToken)
+        {
+            if (_first.Task.IsCompleted || wait <= TimeSpan.Zero)
+            {
+                return _first.Task.IsCompleted;
+            }
+            try
+            {
+                await _first.Task.WaitAsync(wait, cancellationToken);
+                return true;
+            }
+            catch (TimeoutException)
+            {
+                return false;
+            }
+        }
+
+        /// <summary>Takes what keeps arriving, until a quiet <paramref name="quiet"/> or a full page (bounded: at most 50 rounds).</summary>
+        public async Task LingerAsync(TimeSpan quiet, CancellationToken cancellationToken)
+        {
+            for (var round = 0; round < 50; round++)
+            {
+                int before;
+                lock (_gate)
+                {
+                    if (_messages.Count >= limit)
+                    {
+                        return;
+                    }
+                    before = _version;
+                }
+                await Task.Delay(quiet, cancellationToken);
+                lock (_gate)
+                {
+                    if (_version == before)
+                    {
+                        return;
+                    }
+                }
+            }
+        }
+
+        public void Close()
+        {
+            lock (_gate)
+            {
+                _closed = true;
+            }
+        }
+    }
+}

@@ -1,0 +1,123 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text.Json;
+using static Switchboard.Rest.Tests.Http;
+
+namespace Switchboard.Rest.Tests;
+
+/// <summary>GET /v1/messages?topic=…: several topics and patterns polled and long-polled with one position token.</summary>
+public sealed class PatternPollTests
+{
+    public static TheoryData<bool> Engines => new() { false, true };
+
+    private static async Task PublishAsync(TestHub hub, string topic, int value)
+    {
+        using var response = await hub.Http.PostAsync($"/v1/topics/{topic}/messages", Json($$"""{"payload":{{value}}}"""));
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+    }
+
+    private static async Task<JsonElement> PollAsync(TestHub hub, string query)
+    {
+        using var response = await hub.Http.GetAsync("/v1/messages?" + query);
+        var body = await response.BodyAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, body.ToString());
+        return body;
+    }
+
+    private static string[] Seen(JsonElement page)
+        => [.. page.GetProperty("messages").EnumerateArray().Select(m => $"{m.GetProperty("topic").GetString()}:{m.GetProperty("offset").GetInt64()}")];
+
+    [Theory]
+    [MemberData(nameof(Engines))]
+    public async Task History_of_every_matching_topic_is_read_page_by_page_and_the_token_continues_exactly(bool sqlite)
+    {
+        await using var hub = await TestHub.StartAsync(sqlite);
+        await PublishAsync(hub, "pp.a", 1);
+        await PublishAsync(hub, "pp.a", 2);
+        await PublishAsync(hub, "pp.b", 3);
+        await PublishAsync(hub, "other", 4);
+
+        var first = await PollAsync(hub, "topic=pp.*&after=0&limit=2");
+        Assert.Equal(2, first.GetProperty("messages").GetArrayLength());
+        var second = await PollAsync(hub, $"topic=pp.*&after={first.GetProperty("next").GetString()}&limit=2");
+        Assert.Equal(["pp.a:1", "pp.a:2", "pp.b:1"], Seen(first).Concat(Seen(second)).Order());
+        var third = await PollAsync(hub, $"topic=pp.*&after={second.GetProperty("next").GetString()}");
+        Assert.Empty(Seen(third)); // nothing new: an empty page at once (no wait=)
+        Assert.Empty(third.GetProperty("notices").EnumerateArray());
+    }
+
+    [Fact]
+    public async Task A_parked_long_poll_is_answered_by_a_publish_to_a_topic_created_after_it_parked()
+    {
+        await using var hub = await TestHub.StartAsync();
+        var now = await PollAsync(hub, "topic=lp.*&topic=exact");
+        Assert.Empty(Seen(now));
+        var parked = PollAsync(hub, $"topic=lp.*&topic=exact&after={now.GetProperty("next").GetString()}&wait=30");
+        await Task.Delay(50); // let it park; answering early could only make the assertion below fail
+        Assert.False(parked.IsCompleted, "the poll answered before anything was published");
+        var clock = Stopwatch.StartNew();
+        await PublishAsync(hub, "lp.new", 7);
+        var page = await parked.WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"answered after {clock.Elapsed}");
+        Assert.Equal(["lp.new:1"], Seen(page));
+        Assert.Equal(7, page.GetProperty("messages")[0].GetProperty("payload").GetInt32());
+
+        await PublishAsync(hub, "exact", 8);
+        var next = await PollAsync(hub, $"topic=lp.*&topic=exact&after={page.GetProperty("next").GetString()}&wait=30");
+        Assert.Equal(["exact:1"], Seen(next));
+    }
+
+    [Fact]
+    public async Task No_after_means_from_now_and_its_token_pins_that_point()
+    {
+        await using var hub = await TestHub.StartAsync();
+        await PublishAsync(hub, "nw.a", 1);
+        var now = await PollAsync(hub, "topic=nw.*");
+        Assert.Empty(Seen(now));
+        await PublishAsync(hub, "nw.a", 2);
+        var page = await PollAsync(hub, $"topic=nw.*&after={now.GetProperty("next").GetString()}");
+        Assert.Equal(["nw.a:2"], Seen(page));
+    }
+
+    [Fact]
+    public async Task Messages_removed_by_retention_are_reported_as_a_missed_notice_and_the_token_moves_past_them()
+    {
+        await using var hub = await TestHub.StartAsync();
+        using (var created = await hub.Http.PutAsync("/v1/topics/rt.a", Json("""{"retention":{"maxMessages":2}}""")))
+        {
+            Assert.True(created.IsSuccessStatusCode);
+        }
+        await PublishAsync(hub, "rt.a", 1);
+        var start = await PollAsync(hub, "topic=rt.*&after=0");
+        Assert.Equal(["rt.a:1"], Seen(start));
+        for (var i = 2; i <= 5; i++)
+        {
+            await PublishAsync(hub, "rt.a", i);
+        }
+        var page = await PollAsync(hub, $"topic=rt.*&after={start.GetProperty("next").GetString()}");
+        var notice = Assert.Single(page.GetProperty("notices").EnumerateArray());
+        Assert.Equal(("missed", "rt.a", 2L, 3L), (notice.GetProperty("kind").GetString(), notice.GetProperty("topic").GetString(), notice.GetProperty("fromOffset").GetInt64(), notice.GetProperty("toOffset").GetInt64()));
+        Assert.Equal(["rt.a:4", "rt.a:5"], Seen(page));
+        var again = await PollAsync(hub, $"topic=rt.*&after={page.GetProperty("next").GetString()}");
+        Assert.Empty(again.GetProperty("notices").EnumerateArray()); // told once
+        Assert.Empty(Seen(again));
+    }
+
+    [Theory]
+    [InlineData("", "invalid-request", "topic")]
+    [InlineData("topic=a..b", "invalid-topic-name", "")]
+    [InlineData("topic=a.*&after=p1.%21%21", "invalid-position", "Last-Event-ID")]
+    [InlineData("topic=a.*&after=abc", "invalid-position", "")]
+    [InlineData("topic=a.*&wait=9999", "invalid-request", "wait")]
+    [InlineData("topic=a.*&limit=0", "invalid-request", "limit")]
+    public async Task Bad_requests_are_refused_with_a_problem_that_says_what_to_fix(string query, string code, string word)
+    {
+        await using var hub = await TestHub.StartAsync();
+        using var response = await hub.Http.GetAsync("/v1/messages?" + query);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True((int)response.StatusCode is >= 400 and < 500, $"{(int)response.StatusCode}: {body}");
+        var problem = JsonDocument.Parse(body).RootElement;
+        Assert.Equal(code, problem.GetProperty("code").GetString());
+        Assert.Contains(word, problem.GetProperty("detail").GetString(), StringComparison.OrdinalIgnoreCase);
+    }
+}
