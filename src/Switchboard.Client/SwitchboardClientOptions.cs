@@ -14,7 +14,7 @@ public enum ClientTransport
     /// <summary>Server-Sent Events (<c>/v1/events</c>) per subscription; publishes over REST.</summary>
     Sse,
 
-    /// <summary>Long polling (<c>GET /v1/topics/{topic}/messages?wait=</c>) per subscription; publishes over REST. Topics only, not patterns.</summary>
+    /// <summary>Long polling (<c>GET /v1/topics/{topic}/messages?wait=</c>, or <c>GET /v1/messages?topic=PATTERN</c> for a pattern) per subscription; publishes over REST.</summary>
     LongPolling,
 }
 

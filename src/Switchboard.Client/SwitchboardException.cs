@@ -70,7 +70,7 @@ public static class ClientErrorCodes
     /// <summary>No answer in time: a publish not confirmed within <see cref="SwitchboardClientOptions.PublishTimeout"/>, a request without a reply.</summary>
     public const string Timeout = "timeout";
 
-    /// <summary>The operation is not possible on this transport (a pattern over long polling).</summary>
+    /// <summary>The operation is not possible on this transport or hub (an older hub without an endpoint the client needs).</summary>
     public const string Unsupported = "unsupported";
 
     /// <summary>The hub sent something the client cannot read, or closed for a protocol error.</summary>

@@ -1,6 +1,6 @@
 // The long-polling transport: for each subscription, GET /v1/topics/{topic}/messages?after=POSITION&wait=SECONDS in a
 // loop (the hub answers the moment a message is committed), publishes over REST. Plain HTTP requests: it passes any
-// proxy that passes REST. One topic per request, so it follows topics, not patterns.
+// proxy that passes REST. A pattern is followed with GET /v1/messages?topic=PATTERN and its multi-topic position token.
 
 import { SwitchboardError, isLost } from './errors.js';
 import { segment } from './http.js';
@@ -20,14 +20,12 @@ export class LongPollingTransport extends RestTransport {
   }
 
   async subscribe(subscription) {
-    if (subscription.wildcard) {
-      throw new SwitchboardError('unsupported', `Long polling follows one topic per request; ${subscription.pattern} is a pattern. Use the websocket or sse transport for patterns.`);
-    }
     const controller = new AbortController();
     this.#loops.set(subscription, controller);
     const signal = AbortSignal.any([controller.signal, this.signal]);
     await new Promise((confirmed, refused) => {
-      this.#poll(subscription, signal, confirmed).then(undefined, (error) => {
+      const poll = subscription.wildcard ? this.#pollPattern(subscription, signal, confirmed) : this.#poll(subscription, signal, confirmed);
+      poll.then(undefined, (error) => {
         if (signal.aborted) return refused(signal.reason);
         refused(error);
         if (isLost(error)) this.lost(error);
@@ -39,6 +37,38 @@ export class LongPollingTransport extends RestTransport {
   async unsubscribe(subscription) {
     this.#loops.get(subscription)?.abort();
     this.#loops.delete(subscription);
+  }
+
+  /**
+   * A pattern: GET /v1/messages?topic=PATTERN&after=TOKEN&wait=…, every matching topic in one request; the position is
+   * the subscription's multi-topic token (the form the SSE transport resumes with).
+   */
+  async #pollPattern(subscription, signal, confirmed) {
+    let waits = 0;
+    let first = true;
+    while (!signal.aborted) {
+      let page;
+      try {
+        page = await this.http.json('GET', '/v1/messages', {
+          query: { topic: subscription.pattern, after: subscription.token(), limit: PAGE, wait: first ? 0 : this.client.options.longPollWait },
+          signal,
+        });
+      } catch (error) {
+        if (signal.aborted) return;
+        if (!isLost(error) && error.retryable) {
+          await sleep(error.retryAfter ? error.retryAfter * 1000 : backoff(waits++, 500, 5000), signal).catch(() => {});
+          continue;
+        }
+        throw error;
+      }
+      waits = 0;
+      if (first) {
+        first = false;
+        confirmed();
+      }
+      for (const notice of page.notices) subscription.notice(notice);
+      for (const message of page.messages) subscription.accept(message);
+    }
   }
 
   async #poll(subscription, signal, confirmed) {

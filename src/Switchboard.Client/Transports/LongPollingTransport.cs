@@ -5,7 +5,7 @@ namespace Switchboard.Client.Transports;
 /// <summary>
 /// Long polling: for each subscription, <c>GET /v1/topics/{topic}/messages?after=POSITION&amp;wait=SECONDS</c> in a loop
 /// (the hub answers the moment a message is committed); publishes over REST. Plain HTTP requests, so it passes any
-/// proxy that passes REST. One topic per request: it follows topics, not patterns.
+/// proxy that passes REST. A pattern is followed with <c>GET /v1/messages?topic=PATTERN</c> and its position token.
 /// </summary>
 internal sealed class LongPollingTransport(SwitchboardClient client) : RestTransport(client)
 {
@@ -35,18 +35,13 @@ internal sealed class LongPollingTransport(SwitchboardClient client) : RestTrans
 
     public override async Task SubscribeAsync(Subscription subscription, CancellationToken cancellationToken)
     {
-        if (subscription.IsPattern)
-        {
-            throw new SwitchboardException(ClientErrorCodes.Unsupported,
-                $"Long polling follows one topic per request; {subscription.Pattern} is a pattern. Use the WebSocket, gRPC or SSE transport for patterns.");
-        }
         var loop = Track(subscription);
         var confirmed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _ = Task.Run(async () =>
         {
             try
             {
-                await PollAsync(subscription, confirmed, loop);
+                await (subscription.IsPattern ? PollPatternAsync(subscription, confirmed, loop) : PollAsync(subscription, confirmed, loop));
             }
             catch (OperationCanceledException) when (loop.IsCancellationRequested)
             {
@@ -75,6 +70,45 @@ internal sealed class LongPollingTransport(SwitchboardClient client) : RestTrans
         {
             Lose(error);
             throw;
+        }
+    }
+
+    /// <summary>
+    /// A pattern: <c>GET /v1/messages?topic=PATTERN&amp;after=TOKEN&amp;wait=…</c>, every matching topic in one request, the
+    /// position being the subscription's multi-topic token (the form the SSE transport resumes with).
+    /// </summary>
+    private async Task PollPatternAsync(Subscription subscription, TaskCompletionSource confirmed, CancellationToken loop)
+    {
+        var wait = Wire.Seconds(Client.Options.LongPollWait);
+        var first = true;
+        for (var waits = 0; !loop.IsCancellationRequested;)
+        {
+            System.Text.Json.JsonElement page;
+            try
+            {
+                (_, page) = await Client.Http.JsonAsync(HttpMethod.Get, "/v1/messages",
+                    [new("topic", subscription.Pattern), new("after", subscription.ResumeToken()), new("limit", Page.ToString(CultureInfo.InvariantCulture)), new("wait", first ? "0" : wait)],
+                    cancellationToken: loop);
+            }
+            catch (SwitchboardException error) when (!error.IsLost && error.IsTransient)
+            {
+                await Task.Delay(error.RetryAfter ?? Backoff.Delay(waits++, TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(5)), loop);
+                continue;
+            }
+            waits = 0;
+            if (first)
+            {
+                first = false;
+                confirmed.TrySetResult();
+            }
+            foreach (var notice in page.GetProperty("notices").EnumerateArray())
+            {
+                subscription.OnNotice(Wire.ReadNotice(notice));
+            }
+            foreach (var message in page.GetProperty("messages").EnumerateArray())
+            {
+                await subscription.AcceptAsync(Wire.ReadMessage(message, Client.Options.JsonSerializerOptions), strict: false, loop);
+            }
         }
     }
 
