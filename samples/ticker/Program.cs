@@ -51,7 +51,19 @@ using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, contex
 });
 
 // http:// is HTTP/2 with prior knowledge (h2c), which Grpc.Net.Client speaks for an insecure address; https:// is TLS.
-using var channel = GrpcChannel.ForAddress(hub);
+// A connect timeout, so an address where nothing answers fails in seconds rather than after the system's TCP timeout,
+// and keep-alive pings, so a subscriber notices a hub that vanished without closing the connection.
+using var channel = GrpcChannel.ForAddress(hub, new GrpcChannelOptions
+{
+    HttpHandler = new SocketsHttpHandler
+    {
+        ConnectTimeout = TimeSpan.FromSeconds(10),
+        KeepAlivePingDelay = TimeSpan.FromSeconds(30),
+        KeepAlivePingTimeout = TimeSpan.FromSeconds(10),
+        EnableMultipleHttp2Connections = true,
+    },
+    DisposeHttpClient = true,
+});
 var client = new Switchboard.Protocol.V1.Switchboard.SwitchboardClient(channel);
 var token = Environment.GetEnvironmentVariable("SWITCHBOARD_TOKEN");
 var headers = string.IsNullOrEmpty(token) ? null : new Metadata { { "authorization", $"Bearer {token}" } };

@@ -12,7 +12,7 @@ public sealed partial class OrdersSampleTests
     public async Task The_bad_address_ends_in_the_dead_letters_the_fixed_one_is_redriven_and_prices_come_by_request_reply()
     {
         await using var hub = await HubProcess.StartAsync("--memory");
-        await using var orders = Sample.Dotnet(hub.Address, "OrdersSample", "--timeout", "120");
+        await using var orders = Sample.Dotnet(hub.Address, "OrdersSample", "--timeout", "100");
         await orders.ExitsWithAsync(0);
         var output = string.Join('\n', orders.Lines);
         var run = Run().Match(output).Groups["run"].Value;
