@@ -44,13 +44,16 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 command -v dotnet >/dev/null || { echo "test.sh: the .NET 10 SDK (dotnet) is required"; echo "0 passed, 1 failed"; exit 1; }
 
-# The npm packages of the third-party client tests (ws, eventsource, …), from tests/js/package-lock.json.
-say "npm packages for the client tests"
-if ! (cd tests/js && npm ci --no-audit --no-fund --loglevel=error); then
-  echo "test.sh: npm ci failed in tests/js"
-  echo "0 passed, 1 failed"
-  exit 1
-fi
+# The npm packages of the third-party client tests (ws, eventsource, …), from tests/js/package-lock.json, and those
+# of the Node samples (samples/package-lock.json), which Switchboard.Samples.Tests runs.
+for folder in tests/js samples; do
+  say "npm packages in $folder"
+  if ! (cd "$folder" && npm ci --no-audit --no-fund --loglevel=error); then
+    echo "test.sh: npm ci failed in $folder"
+    echo "0 passed, 1 failed"
+    exit 1
+  fi
+done
 
 # --- build ---------------------------------------------------------------------------------------
 export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1
