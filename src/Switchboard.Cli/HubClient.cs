@@ -9,14 +9,14 @@ internal sealed class HubClient : IDisposable
 {
     private readonly HttpClient _http;
 
-    public HubClient(string server, string? apiKey)
+    public HubClient(string server, string? apiKey, TimeSpan? timeout = null)
     {
         if (!Uri.TryCreate(server, UriKind.Absolute, out var baseAddress) || baseAddress.Scheme is not ("http" or "https"))
         {
             throw new CliException($"--server '{server}' is not an http:// or https:// address.", 2);
         }
         // Long polls hold a request for up to a minute; the client's own timeout must be longer than the wait.
-        _http = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(120) };
+        _http = new HttpClient { BaseAddress = baseAddress, Timeout = timeout ?? TimeSpan.FromSeconds(120) };
         if (apiKey is not null)
         {
             _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
@@ -29,32 +29,57 @@ internal sealed class HubClient : IDisposable
     public async Task<JsonElement> SendAsync(HttpMethod method, string path, HttpContent? content, CancellationToken cancellationToken, params HttpStatusCode[] tolerated)
     {
         using var request = new HttpRequestMessage(method, path) { Content = content };
-        HttpResponseMessage response;
+        using var response = await SendCoreAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken);
+        var json = await JsonAsync(response, cancellationToken);
+        if (response.IsSuccessStatusCode || tolerated.Contains(response.StatusCode))
+        {
+            return json;
+        }
+        throw Refused(response, json);
+    }
+
+    /// <summary>A GET whose answer is streamed into <paramref name="destination"/> (a backup); a refusal throws the hub's reason.</summary>
+    public async Task<long> DownloadAsync(string path, Stream destination, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        using var response = await SendCoreAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw Refused(response, await JsonAsync(response, cancellationToken));
+        }
+        await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
+        await body.CopyToAsync(destination, cancellationToken);
+        return destination.Length;
+    }
+
+    private async Task<HttpResponseMessage> SendCoreAsync(HttpRequestMessage request, HttpCompletionOption completion, CancellationToken cancellationToken)
+    {
         try
         {
-            response = await _http.SendAsync(request, cancellationToken);
+            return await _http.SendAsync(request, completion, cancellationToken);
         }
         catch (HttpRequestException ex)
         {
             throw new CliException($"cannot reach the hub at {Server} ({ex.Message}). Is it running? Start one with 'switchboard serve'.", 3);
         }
-        using (response)
+    }
+
+    private static async Task<JsonElement> JsonAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        var body = await response.Content.ReadAsByteArrayAsync(cancellationToken);
+        return body.Length > 0 && response.Content.Headers.ContentType?.MediaType is { } type && type.Contains("json", StringComparison.Ordinal)
+            ? JsonDocument.Parse(body).RootElement.Clone()
+            : default;
+    }
+
+    private static CliException Refused(HttpResponseMessage response, JsonElement json)
+    {
+        if (json.ValueKind == JsonValueKind.Object && json.TryGetProperty("detail", out var detail))
         {
-            var body = await response.Content.ReadAsByteArrayAsync(cancellationToken);
-            var json = body.Length > 0 && response.Content.Headers.ContentType?.MediaType is { } type && type.Contains("json", StringComparison.Ordinal)
-                ? JsonDocument.Parse(body).RootElement.Clone()
-                : default;
-            if (response.IsSuccessStatusCode || tolerated.Contains(response.StatusCode))
-            {
-                return json;
-            }
-            if (json.ValueKind == JsonValueKind.Object && json.TryGetProperty("detail", out var detail))
-            {
-                var code = json.TryGetProperty("code", out var c) ? c.GetString() : null;
-                throw new CliException($"{detail.GetString()} ({(int)response.StatusCode} {code})", 1) { Problem = json };
-            }
-            throw new CliException($"the hub answered {(int)response.StatusCode} {response.ReasonPhrase}.", 1);
+            var code = json.TryGetProperty("code", out var c) ? c.GetString() : null;
+            return new CliException($"{detail.GetString()} ({(int)response.StatusCode} {code})", 1) { Problem = json };
         }
+        return new CliException($"the hub answered {(int)response.StatusCode} {response.ReasonPhrase}.", 1);
     }
 
     public void Dispose() => _http.Dispose();

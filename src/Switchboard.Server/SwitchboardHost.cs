@@ -187,6 +187,7 @@ public static class SwitchboardHost
         WebSockets.WebSocketEndpoints.Map(v1);
         Sse.SseEndpoints.Map(v1);
         PatternPollEndpoints.Map(v1);
+        BackupEndpoints.Map(v1);
         ConnectionsEndpoints.Map(v1);
         NodesEndpoints.Map(v1);
         Grpc.GrpcHosting.MapSwitchboardGrpc(app, authOn ? v1 : null);
