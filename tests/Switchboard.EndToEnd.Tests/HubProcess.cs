@@ -162,7 +162,7 @@ internal sealed partial class HubProcess : IAsyncDisposable
         _process.Dispose();
     }
 
-    [GeneratedRegex(@"Listening on (http://[^\s,]+)")]
+    [GeneratedRegex(@"Listening on (http://[^\s,""]+)")]
     private static partial Regex ListeningLine();
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
