@@ -102,7 +102,10 @@ public static class SwitchboardHost
         services.AddSingleton(options.Hub);
         services.AddSingleton<Cluster.NodeIdentity>();
         Cluster.Engines.Add(services, options);
-        services.AddSingleton(sp => new Hub(sp.GetRequiredService<IStore>(), sp.GetRequiredService<IBackplane>(), options.Hub, sp.GetRequiredService<ILoggerFactory>()));
+        // The hub's instruments, on a meter from the host's factory (so a listener can tell this hub's meter from another's).
+        services.AddSingleton(sp => new Core.Observability.HubMeters(sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
+        services.AddSingleton(sp => new Hub(sp.GetRequiredService<IStore>(), sp.GetRequiredService<IBackplane>(), options.Hub, sp.GetRequiredService<ILoggerFactory>(),
+            meters: sp.GetRequiredService<Core.Observability.HubMeters>()));
         services.AddSingleton<HubLifetime>();
         services.AddHostedService(sp => sp.GetRequiredService<HubLifetime>());
         services.AddSingleton(new Authenticator(options.Auth));
