@@ -106,6 +106,9 @@ public static class SwitchboardHost
         services.AddSingleton(sp => new Core.Observability.HubMeters(sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
         services.AddSingleton(sp => new Hub(sp.GetRequiredService<IStore>(), sp.GetRequiredService<IBackplane>(), options.Hub, sp.GetRequiredService<ILoggerFactory>(),
             meters: sp.GetRequiredService<Core.Observability.HubMeters>()));
+        services.AddSingleton<Observability.HubGauges>();
+        services.AddSingleton<Observability.LiveStats>(); // the console's per-second figures, from the meters
+        services.AddHostedService(sp => sp.GetRequiredService<Observability.LiveStats>());
         services.AddSingleton<HubLifetime>();
         services.AddHostedService(sp => sp.GetRequiredService<HubLifetime>());
         services.AddSingleton(new Authenticator(options.Auth));
@@ -191,6 +194,7 @@ public static class SwitchboardHost
         Sse.SseEndpoints.Map(v1);
         ConnectionsEndpoints.Map(v1);
         NodesEndpoints.Map(v1);
+        StatsEndpoints.Map(v1);
         Grpc.GrpcHosting.MapSwitchboardGrpc(app, authOn ? v1 : null);
     }
 
