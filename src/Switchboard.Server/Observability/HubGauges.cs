@@ -49,7 +49,8 @@ internal sealed class HubGauges
         }
     }
 
-    private void Refresh()
+    /// <summary>Starts reading the queues' depths in the background unless a read is running or the last one is under a second old.</summary>
+    public void Refresh()
     {
         var now = _time.GetTimestamp();
         if (_hub.State != HubState.Ready || now - Interlocked.Read(ref _readAt) < RefreshEvery.TotalSeconds * _time.TimestampFrequency

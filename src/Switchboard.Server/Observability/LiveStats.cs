@@ -19,6 +19,7 @@ internal sealed partial class LiveStats : BackgroundService
     private static readonly TimeSpan WantedFor = TimeSpan.FromSeconds(10);
 
     private readonly HubMeters _meters;
+    private readonly HubGauges _gauges;
     private readonly TimeProvider _time;
     private readonly string _node;
     private readonly MeterListener _listener = new();
@@ -36,7 +37,7 @@ internal sealed partial class LiveStats : BackgroundService
 
     public LiveStats(HubMeters meters, HubGauges gauges, TimeProvider time, Cluster.NodeIdentity node)
     {
-        _ = gauges; // created before the listener starts, so its instruments are published to it
+        _gauges = gauges; // created before the listener starts, so its instruments are published to it
         _meters = meters;
         _time = time;
         _node = node.Id.ToString("N");
@@ -61,7 +62,10 @@ internal sealed partial class LiveStats : BackgroundService
     {
         get
         {
-            Interlocked.Exchange(ref _wantedUntil, _time.GetTimestamp() + (long)(WantedFor.TotalSeconds * _time.TimestampFrequency));
+            if (Interlocked.Exchange(ref _wantedUntil, _time.GetTimestamp() + (long)(WantedFor.TotalSeconds * _time.TimestampFrequency)) < _time.GetTimestamp())
+            {
+                _gauges.Refresh(); // was not observed lately: read the queues now for the next second
+            }
             return Volatile.Read(ref _current);
         }
     }
@@ -79,6 +83,7 @@ internal sealed partial class LiveStats : BackgroundService
     public IDisposable Watch()
     {
         Interlocked.Increment(ref _watchers);
+        _gauges.Refresh(); // read the queues now, so the watcher's next second has them
         return new Watcher(this);
     }
 
