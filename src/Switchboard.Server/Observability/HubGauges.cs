@@ -25,7 +25,8 @@ internal sealed class HubGauges
     private readonly Hub _hub;
     private readonly TimeProvider _time;
     private IReadOnlyList<QueueInfo> _queues = [];
-    private long _readAt = long.MinValue;
+    private long _readAt;
+    private bool _read;
     private int _reading;
 
     public HubGauges(Hub hub, HubMeters meters, TimeProvider time)
@@ -53,7 +54,7 @@ internal sealed class HubGauges
     public void Refresh()
     {
         var now = _time.GetTimestamp();
-        if (_hub.State != HubState.Ready || now - Interlocked.Read(ref _readAt) < RefreshEvery.TotalSeconds * _time.TimestampFrequency
+        if (_hub.State != HubState.Ready || (Volatile.Read(ref _read) && now - Interlocked.Read(ref _readAt) < RefreshEvery.TotalSeconds * _time.TimestampFrequency)
             || Interlocked.Exchange(ref _reading, 1) == 1)
         {
             return;
@@ -72,6 +73,7 @@ internal sealed class HubGauges
             finally
             {
                 Interlocked.Exchange(ref _readAt, _time.GetTimestamp());
+                Volatile.Write(ref _read, true);
                 Interlocked.Exchange(ref _reading, 0);
             }
         });

@@ -1,0 +1,83 @@
+// The console on a hub that requires credentials: it asks to sign in, refuses a wrong key with the hub's problem, and with
+// a good key every part works — the stats stream (EventSource with access_token), REST calls and the JS client.
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { Hub } from '../client/hub.mjs';
+import { launch, openPage, waitForText } from './browser.mjs';
+
+const ADMIN_KEY = 'console-admin-key-0123456789abcdef';
+let hub;
+let browser;
+before(async () => {
+  hub = await Hub.start({
+    memory: true,
+    env: {
+      Switchboard__Auth__ApiKeys__0__Name: 'console-admin',
+      Switchboard__Auth__ApiKeys__0__Key: ADMIN_KEY,
+      Switchboard__Auth__ApiKeys__0__Scopes__0: 'admin',
+    },
+  });
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  await hub?.stop();
+});
+
+const admin = { 'X-Api-Key': ADMIN_KEY };
+
+test('with auth on, the console asks to sign in, refuses a wrong key and works with a good one', async () => {
+  const page = await openPage(browser);
+  await page.goto(`${hub.url}/#/dashboard`);
+  await waitForText(page, 'main h1', { equals: 'Sign in' });
+  // The field has focus: the keyboard alone signs in.
+  await page.keyboard.type('not-a-key-of-this-hub-000000');
+  await page.keyboard.press('Enter');
+  const problem = page.locator('.problem[role=alert]');
+  await problem.waitFor();
+  assert.match(await problem.textContent(), /refused this credential/);
+
+  await page.fill('#credential', ADMIN_KEY);
+  await page.press('#credential', 'Enter');
+  await waitForText(page, '#stats-state', { equals: 'live' });
+  await waitForText(page, '#session', { matches: /Signed in with an API key/ });
+  const before = Number((await waitForText(page, '#stat-published', { matches: /^\d/ })).replace(/\D/g, ''));
+  await hub.rest('POST', '/v1/topics/secure.news/messages', { payload: 'x' }, admin);
+  await waitForText(page, '#stat-published', { equals: String(before + 1) });
+
+  // The tail signs in too: over SSE the key travels as access_token, over WebSocket in the auth frame.
+  for (const transport of ['sse', 'websocket']) {
+    await page.goto(`${hub.url}/#/topics/secure.news`);
+    await page.selectOption('#tail-transport', transport);
+    await page.click('#tail-toggle');
+    await page.locator(`#tail-using[data-transport="${transport}"]`).waitFor();
+    await hub.rest('POST', '/v1/topics/secure.news/messages', { payload: `secret over ${transport}` }, admin);
+    await page.locator('#tail-feed li', { hasText: `secret over ${transport}` }).waitFor();
+  }
+
+  // Signing out forgets the key.
+  await page.goto(`${hub.url}/#/connections`);
+  await page.locator('#connections-count').waitFor();
+  await page.click('#session button');
+  await waitForText(page, 'main h1', { equals: 'Sign in' });
+  assert.equal(await page.evaluate(() => sessionStorage.length), 0);
+  assert.deepEqual(page.problems, []);
+});
+
+test('the stats stream and the console\'s API calls need the credential', async () => {
+  const stats = await fetch(`${hub.url}/v1/sys/stats`);
+  assert.equal(stats.status, 401);
+  const ok = await fetch(`${hub.url}/v1/sys/stats`, { headers: admin });
+  assert.equal(ok.status, 200);
+  assert.ok('totals' in (await ok.json()));
+  // The page itself and its assets are served without one (they hold no data), with a CSP that allows this origin only.
+  const index = await fetch(`${hub.url}/`);
+  assert.equal(index.status, 200);
+  assert.match(index.headers.get('content-security-policy'), /default-src 'self'/);
+  assert.match(index.headers.get('content-security-policy'), /script-src 'self'/);
+  const script = await fetch(`${hub.url}/console/js/app.js`);
+  assert.equal(script.status, 200);
+  const etag = script.headers.get('etag');
+  assert.equal((await fetch(`${hub.url}/console/js/app.js`, { headers: { 'If-None-Match': etag } })).status, 304);
+});
