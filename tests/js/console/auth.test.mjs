@@ -47,13 +47,15 @@ test('with auth on, the console asks to sign in, refuses a wrong key and works w
   await waitForText(page, '#stat-published', { equals: String(before + 1) });
 
   // The tail signs in too: over SSE the key travels as access_token, over WebSocket in the auth frame.
+  await page.goto(`${hub.url}/#/topics/secure.news`);
   for (const transport of ['sse', 'websocket']) {
-    await page.goto(`${hub.url}/#/topics/secure.news`);
     await page.selectOption('#tail-transport', transport);
     await page.click('#tail-toggle');
     await page.locator(`#tail-using[data-transport="${transport}"]`).waitFor();
     await hub.rest('POST', '/v1/topics/secure.news/messages', { payload: `secret over ${transport}` }, admin);
     await page.locator('#tail-feed li', { hasText: `secret over ${transport}` }).waitFor();
+    await page.click('#tail-toggle');
+    await waitForText(page, '#tail-state', { equals: 'Stopped.' });
   }
 
   // Signing out forgets the key.

@@ -17,6 +17,7 @@ const sections = {
 const open = new Set(['advisor']);
 
 let stop = () => {};
+let navigation = 0; // each route() takes a number; one that was overtaken by a newer navigation draws nothing
 let access = 'unknown'; // 'open' (no credentials configured), 'signed-in', 'needed'
 
 async function checkAccess() {
@@ -84,6 +85,7 @@ function renderSignIn(main, reason) {
 async function route() {
   stop();
   stop = () => {};
+  const mine = ++navigation;
   const main = document.getElementById('main');
   const [, name = 'dashboard', ...rest] = location.hash.replace(/^#/, '').split('/');
   const section = sections[name] ?? sections.dashboard;
@@ -97,10 +99,11 @@ async function route() {
     try {
       await checkAccess();
     } catch (error) {
-      showProblem(main, error, { replace: true });
+      if (mine === navigation) showProblem(main, error, { replace: true });
       return;
     }
   }
+  if (mine !== navigation) return;
   renderSession();
   if (access === 'needed' && !open.has(key)) {
     renderSignIn(main);
@@ -108,10 +111,15 @@ async function route() {
   }
   try {
     const module = await section.load();
-    main.replaceChildren();
-    stop = (await module.render(main, rest.map(decodeURIComponent).join('/'))) ?? (() => {});
+    if (mine !== navigation) return;
+    // Each view draws into its own container: one that is overtaken while it awaits draws into a detached node.
+    const view = h('div', { class: 'view' });
+    main.replaceChildren(view);
+    const stopThis = (await module.render(view, rest.map(decodeURIComponent).join('/'))) ?? (() => {});
+    if (mine === navigation) stop = stopThis;
+    else stopThis(); // overtaken while it drew: stop what it started
   } catch (error) {
-    showProblem(main, error, { replace: true });
+    if (mine === navigation) showProblem(main, error, { replace: true });
   }
 }
 

@@ -9,7 +9,7 @@ const nickKey = 'switchboard.console.nick';
 
 export function render(main, room) {
   const nick = h('input', { name: 'nick', id: 'chat-nick', required: true, autocomplete: 'nickname', value: sessionStorage.getItem(nickKey) ?? `guest-${Math.random().toString(36).slice(2, 6)}` });
-  const roomInput = h('input', { name: 'room', id: 'chat-room', required: true, value: room || 'lobby', pattern: '[A-Za-z0-9_-]+', title: 'Letters, digits, _ and -' });
+  const roomInput = h('input', { name: 'room', id: 'chat-room', required: true, value: room || 'lobby', pattern: '[A-Za-z0-9_\\-]+', title: 'Letters, digits, _ and -' });
   const mode = h('select', { name: 'mode', id: 'chat-mode' },
     h('option', { value: 'auto' }, 'Automatic (WebSocket, then SSE, then long polling)'),
     h('option', { value: 'sse' }, 'SSE only'),
@@ -53,17 +53,19 @@ export function render(main, room) {
     state.textContent = 'Connecting…';
     join.disabled = true;
     try {
-      const { connect } = await import('/client.js');
+      const { SwitchboardClient } = await import('/client.js');
       const transports = mode.value === 'auto' ? ['websocket', 'sse', 'longpolling'] : [mode.value];
-      client = await connect(location.origin, clientOptions({ transports, maxReconnectAttempts: 10 }));
-      const current = client;
+      // Made by hand rather than with connect(), so the transports passed over while connecting are heard too.
+      const current = new SwitchboardClient(location.origin, clientOptions({ transports, maxReconnectAttempts: 10 }));
+      current.on('fallback', ({ transport, error }) => fallbacks.append(h('li', {}, `${transport} passed over: ${error?.message ?? 'refused'}`)));
+      client = current;
+      await current.start();
       const show = () => {
         if (client !== current) return;
         fill(state, current.state === 'connected' ? `In ${topic} as ${nick.value}, over ` : `${current.state}: `,
           h('span', { class: 'badge', id: 'chat-transport', dataset: { transport: current.transport ?? '' } }, transportNames[current.transport] ?? current.transport ?? '–'));
       };
       current.on('state', show);
-      current.on('fallback', ({ transport, error }) => fallbacks.append(h('li', {}, `${transport} passed over: ${error?.message ?? 'refused'}`)));
       current.on('error', (error) => showProblem(panel, error));
       const after = await recentStart(topic, 20);
       const subscription = current.subscribe(topic, (message) => {
