@@ -171,7 +171,7 @@ public static class SwitchboardHost
         app.MapOpenApi("/openapi/{documentName}.json");
         SystemEndpoints.MapAsyncApi(app);
         ClientScriptEndpoints.Map(app); // /client.js: the JavaScript client, for pages to import
-        Console.ConsoleEndpoints.Map(app); // the web console at /, its assets under /console/, the protocol advisor
+        WebConsole.ConsoleEndpoints.Map(app); // the web console at /, its assets under /console/, the protocol advisor
         app.MapScalarApiReference("/docs", o => o
             .WithTitle("Switchboard API")
             .WithOpenApiRoutePattern("/openapi/{documentName}.json"));

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
-using Switchboard.Server.Console;
+using Switchboard.Server.WebConsole;
 
 namespace Switchboard.Cli.Commands;
 

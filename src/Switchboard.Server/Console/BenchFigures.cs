@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 
-namespace Switchboard.Server.Console;
+namespace Switchboard.Server.WebConsole;
 
 /// <summary>One technique's figures measured on this hub by <c>switchboard bench</c> (medians; null where not measured).</summary>
 /// <param name="Protocol">poll, longpoll, sse or websocket.</param>

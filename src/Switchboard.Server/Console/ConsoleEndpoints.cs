@@ -7,7 +7,8 @@ using Microsoft.Net.Http.Headers;
 using Switchboard.Core;
 using Switchboard.Server.Rest.Json;
 
-namespace Switchboard.Server.Console;
+// The folder is Console/ (DESIGN.md); the namespace is WebConsole so it never hides System.Console inside Switchboard.Server.
+namespace Switchboard.Server.WebConsole;
 
 /// <summary>
 /// The web console: <c>/</c> (the page) and its assets under <c>/console/</c>, embedded at build time (plain ES modules,

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace Switchboard.Server.Console;
+namespace Switchboard.Server.WebConsole;
 
 /// <summary>One recommendation: the protocol, why (the guide's words), and what else would do.</summary>
 /// <param name="Rule">The id of the rule that matched (for tests and for "why this").</param>
