@@ -45,6 +45,7 @@ try {
     await page.press('#chat-text', 'Enter');
     await bob.locator('#chat-feed li', { hasText: text }).waitFor();
   }
+  await hub.rest('POST', '/v1/topics/orders.eu.created/messages', { payload: { id: 0, total: 9.5 } });
   const tails = [];
   for (const transport of ['sse', 'longpolling']) {
     const page = await openPage(browser);
@@ -74,10 +75,12 @@ try {
 
   await tails[0].screenshot({ path: join(out, 'console-topic.png'), fullPage: true });
   await page.goto(`${hub.url}/#/queues/emails`);
-  await page.locator('#queue-dead').waitFor();
+  await page.locator('#queue-list table').waitFor();
+  await page.locator('button[data-redrive]').first().waitFor();
   await page.screenshot({ path: join(out, 'console-queues.png'), fullPage: true });
   await page.goto(`${hub.url}/#/connections`);
   await page.locator('#connections-count').waitFor();
+  await page.locator('section[aria-labelledby="nodes-title"] table').waitFor();
   await page.screenshot({ path: join(out, 'console-connections.png'), fullPage: true });
   await bob.screenshot({ path: join(out, 'console-chat.png'), fullPage: true });
   await page.goto(`${hub.url}/#/advisor`);

@@ -22,7 +22,7 @@ export function render(main, room) {
   const send = h('button', { type: 'submit', id: 'chat-send', disabled: true }, 'Send');
   const panel = h('section', { class: 'panel', 'aria-labelledby': 'chat-title' }, h('h2', { id: 'chat-title' }, 'Room'));
   const joinForm = h('form', { class: 'inline' }, field('Your name', nick), field('Room', roomInput), field('Transport', mode), join);
-  const sendForm = h('form', { class: 'inline' }, field('Message', text), send);
+  const sendForm = h('form', { class: 'inline' }, h('div', { class: 'grow' }, field('Message', text)), send);
   panel.append(joinForm, state, fallbacks, feed, sendForm);
   main.append(h('h1', {}, 'Chat'),
     h('p', { class: 'muted' }, 'Open this page in several tabs and talk. Each room is the topic chat.ROOM; its history stays on the hub, so a tab that joins late sees the last messages.'),

@@ -69,7 +69,7 @@ async function queueDetail(detail, queue) {
   const path = `/v1/queues/${encodeURIComponent(queue)}`;
   const info = h('section', { class: 'panel', 'aria-labelledby': 'queue-info-title' }, h('h2', { id: 'queue-info-title' }, 'Messages and settings'));
   const dead = h('section', { class: 'panel', 'aria-labelledby': 'dead-title' }, h('h2', { id: 'dead-title' }, 'Dead letters'));
-  detail.append(info, sendPanel(path, () => refresh()), dead);
+  detail.append(info, dead, sendPanel(path, () => refresh()));
 
   const refresh = async () => {
     clearProblems(info);
