@@ -83,3 +83,32 @@ test('the stats stream and the console\'s API calls need the credential', async 
   const etag = script.headers.get('etag');
   assert.equal((await fetch(`${hub.url}/console/js/app.js`, { headers: { 'If-None-Match': etag } })).status, 304);
 });
+
+test('signing in with a token (a JWT) works as well as with a key', async () => {
+  const secret = 'console-test-secret-0123456789abcdef-0123456789';
+  const jwtHub = await Hub.start({
+    memory: true,
+    env: { Switchboard__Auth__Jwt__Secret: secret, Switchboard__Auth__Jwt__Issuer: 'console-tests', Switchboard__Auth__Jwt__Audience: 'switchboard' },
+  });
+  try {
+    const { createHmac } = await import('node:crypto');
+    const part = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const unsigned = `${part({ alg: 'HS256', typ: 'JWT' })}.${part({ sub: 'operator', scope: 'admin', iss: 'console-tests', aud: 'switchboard', exp: Math.floor(Date.now() / 1000) + 600 })}`;
+    const token = `${unsigned}.${createHmac('sha256', secret).update(unsigned).digest('base64url')}`;
+
+    const page = await openPage(browser);
+    await page.goto(`${jwtHub.url}/#/dashboard`);
+    await waitForText(page, 'main h1', { equals: 'Sign in' });
+    await page.check('input[name="kind"][value="token"]');
+    await page.fill('#credential', token);
+    await page.click('form button[type=submit]');
+    await waitForText(page, '#stats-state', { equals: 'live' });
+    await waitForText(page, '#session', { matches: /Signed in with a token/ });
+    await page.goto(`${jwtHub.url}/#/connections`);
+    // The dashboard's stats stream was this page's; the connections list answers with the token too.
+    await page.locator('#connections-count').waitFor();
+    assert.deepEqual(page.problems, []);
+  } finally {
+    await jwtHub.stop();
+  }
+});
