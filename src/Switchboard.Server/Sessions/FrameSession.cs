@@ -4,6 +4,7 @@ using Switchboard.Core.Delivery;
 using Switchboard.Core.Engines;
 using Switchboard.Server.Auth;
 using Switchboard.Server.Connections;
+using Switchboard.Server.Observability;
 
 namespace Switchboard.Server.Sessions;
 
@@ -194,6 +195,7 @@ internal sealed class FrameSession : IAsyncDisposable
             try
             {
                 var result = await pending.Result;
+                _hub.Meters.CountPublished(result, Core.Observability.Protocols.TagOfTransport(_connection.Transport));
                 Answer(_codec.Published(pending.Id, result, pending.Batch));
             }
             catch (SwitchboardException ex)

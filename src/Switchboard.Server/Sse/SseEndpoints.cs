@@ -200,7 +200,9 @@ internal static class SseEndpoints
 
         public void Open() => _open.TrySetResult();
 
-        public bool TryWrite(Message message)
+        public bool TryWrite(Message message) => TryWrite(message, live: true);
+
+        private bool TryWrite(Message message, bool live)
         {
             if (!_open.Task.IsCompleted)
             {
@@ -210,7 +212,7 @@ internal static class SseEndpoints
             {
                 var previous = positions.GetValueOrDefault(message.Topic);
                 positions[message.Topic] = message.Position;
-                if (outbox.TryEnqueue(IdFrame(), new OutboundFrame(message.EncodedAs(SseFormat.DataOnly), FrameKind.Text)))
+                if (outbox.TryEnqueue(IdFrame(), OutboundFrame.Of(message, message.EncodedAs(SseFormat.DataOnly), FrameKind.Text, live)))
                 {
                     return true;
                 }
@@ -222,7 +224,7 @@ internal static class SseEndpoints
         public async ValueTask WriteAsync(Message message, CancellationToken cancellationToken)
         {
             await _open.Task.WaitAsync(cancellationToken);
-            while (!TryWrite(message))
+            while (!TryWrite(message, live: false))
             {
                 await outbox.WaitForRoomAsync(message.EncodedAs(SseFormat.DataOnly).Length + 256, cancellationToken);
             }
