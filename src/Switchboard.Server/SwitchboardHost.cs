@@ -108,6 +108,7 @@ public static class SwitchboardHost
             meters: sp.GetRequiredService<Core.Observability.HubMeters>()));
         services.AddSingleton<Observability.HubGauges>();
         services.AddSingleton<Observability.LiveStats>(); // the console's per-second figures, from the meters
+        Observability.Telemetry.Add(services, options); // the same meters at /metrics (Prometheus) and over OTLP
         services.AddHostedService(sp => sp.GetRequiredService<Observability.LiveStats>());
         services.AddSingleton<HubLifetime>();
         services.AddHostedService(sp => sp.GetRequiredService<HubLifetime>());
@@ -168,6 +169,7 @@ public static class SwitchboardHost
         app.UseAuthorization();
 
         SystemEndpoints.MapHealth(app);
+        Observability.Telemetry.Map(app, authOn);
         app.MapOpenApi("/openapi/{documentName}.json");
         SystemEndpoints.MapAsyncApi(app);
         ClientScriptEndpoints.Map(app); // /client.js: the JavaScript client, for pages to import

@@ -53,6 +53,9 @@ public static class ConfigurationReference
             new("Shutdown:DrainDelay", "0s", "On shutdown, keep serving this long with readiness off so load balancers move away (`serve --drain-delay`; 5–10 s in production)."),
             new("Overload:MaxMemoryBytes", "", "Above this managed heap size the hub sheds new work with `503 overloaded` (default: no limit; at least 16 MiB)."),
         ]),
+        ("Monitoring", [
+            new("Telemetry:OtlpEndpoint", "", "An OpenTelemetry collector (`http://127.0.0.1:4317`) to push the `Switchboard` meter to over OTLP, besides `GET /metrics` (OpenTelemetry's `OTEL_EXPORTER_OTLP_ENDPOINT` works too)."),
+        ]),
         ("Security", [
             new("Insecure", "false", "Allow listening beyond loopback with no credentials (`serve --insecure`): anyone who can reach the port can do anything."),
             new("Auth:ApiKeys:N:Name", "", "An API key's name (logs, audit). Keys are listed as an array (`Auth:ApiKeys:0:…`); see docs/security.md."),

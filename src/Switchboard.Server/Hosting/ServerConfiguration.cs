@@ -78,6 +78,12 @@ public static partial class ServerConfiguration
             Limit(section, "Topics:Retention:MaxBytes", defaults.MaxBytes, k => NullableLong(section, k)));
 
         options.Insecure = Bool(section, "Insecure", options.Insecure);
+        if (section["Telemetry:OtlpEndpoint"] is { Length: > 0 } otlp)
+        {
+            options.Telemetry.OtlpEndpoint = Uri.TryCreate(otlp, UriKind.Absolute, out var endpoint) && endpoint.Scheme is "http" or "https"
+                ? endpoint
+                : throw new InvalidOperationException($"{Section}:Telemetry:OtlpEndpoint is '{otlp}'; write the collector's http:// or https:// address, e.g. http://127.0.0.1:4317.");
+        }
         AuthConfiguration.Read(section.GetSection("Auth"), options.Auth);
 
         try

@@ -1,0 +1,46 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using OpenTelemetry.Metrics;
+using Switchboard.Core.Observability;
+using Switchboard.Server.Auth;
+
+namespace Switchboard.Server.Observability;
+
+/// <summary>
+/// The <c>Switchboard</c> meter (the same instruments the console's figures come from) for monitoring systems:
+/// <c>GET /metrics</c> in Prometheus text format, and OTLP export when an endpoint is configured
+/// (<c>Switchboard:Telemetry:OtlpEndpoint</c>, or OpenTelemetry's own <c>OTEL_EXPORTER_OTLP_ENDPOINT</c>).
+/// </summary>
+internal static class Telemetry
+{
+    public const string MetricsPath = "/metrics";
+
+    public static void Add(IServiceCollection services, ServerOptions options)
+    {
+        var otlp = options.Telemetry.OtlpEndpoint;
+        var otlpFromEnvironment = Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT") is { Length: > 0 };
+        services.AddOpenTelemetry().WithMetrics(metrics =>
+        {
+            metrics.AddMeter(HubMeters.MeterName);
+            metrics.AddPrometheusExporter();
+            if (otlp is not null)
+            {
+                metrics.AddOtlpExporter(exporter => exporter.Endpoint = otlp);
+            }
+            else if (otlpFromEnvironment)
+            {
+                metrics.AddOtlpExporter(); // reads OTEL_EXPORTER_OTLP_* itself
+            }
+        });
+    }
+
+    /// <summary>Maps <c>/metrics</c>; with credentials configured, scrapers need the admin scope (a bearer token).</summary>
+    public static void Map(WebApplication app, bool authOn)
+    {
+        var endpoint = app.MapPrometheusScrapingEndpoint(MetricsPath);
+        if (authOn)
+        {
+            endpoint.RequireAuthorization().RequiresAdmin("read metrics", audit: false);
+        }
+    }
+}
