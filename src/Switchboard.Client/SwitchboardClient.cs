@@ -87,6 +87,11 @@ public sealed partial class SwitchboardClient : IAsyncDisposable
     {
         lock (_lock)
         {
+            if (State == ConnectionState.Closed && _starting is not { IsFaulted: true })
+            {
+                // Disposed (or given up): not "connected" because a start once succeeded. A failed start still says why.
+                return Task.FromException(SwitchboardException.Closed());
+            }
             _starting ??= StartCoreAsync();
             return _starting.WaitAsync(cancellationToken);
         }
