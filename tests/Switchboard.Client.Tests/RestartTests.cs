@@ -32,7 +32,10 @@ public sealed class RestartTests
             var burstSeen = new Inbox<int>();
             await using var s1 = subscriber.Subscribe(Loop, (m, _) => { loopSeen.Add(m.GetPayload<int>()); return ValueTask.CompletedTask; });
             await using var s2 = subscriber.Subscribe(Burst, (m, _) => { burstSeen.Add(m.GetPayload<int>()); return ValueTask.CompletedTask; });
-            await Task.WhenAll(s1.Ready, s2.Ready).WaitAsync(Tests.Limit);
+            // A pattern over both, on the same connection: overlapping subscriptions, each resuming on its own.
+            var patternSeen = new Inbox<(string Topic, int N)>();
+            await using var s3 = subscriber.Subscribe("restart.>", (m, _) => { patternSeen.Add((m.Topic, m.GetPayload<int>())); return ValueTask.CompletedTask; });
+            await Task.WhenAll(s1.Ready, s2.Ready, s3.Ready).WaitAsync(Tests.Limit);
 
             // The publisher loop: one publish at a time, each awaited, flat out until told to stop.
             var confirmed = new Inbox<int>();
@@ -57,10 +60,22 @@ public sealed class RestartTests
             // Made while the hub is down: held by the client, sent once it is back.
             burst.AddRange(Enumerable.Range(21, 20).Select(n => publisher.PublishAsync(Burst, n)));
             var stuck = confirmed.Items.Count;
+            // Subscribed while the hub is down: it starts once the connection is back.
+            var lateSeen = new Inbox<int>();
+            await using var late = subscriber.Subscribe("restart.late", (m, _) => { lateSeen.Add(m.GetPayload<int>()); return ValueTask.CompletedTask; });
 
             hubs.Add(hub = await HubProcesses.StartAsync(data.Path, port));
+            using var http = new HttpClient { BaseAddress = hub.Address };
+            // Straight to the hub, maybe before the client is back: a topic the pattern has never seen, from its first message.
+            using (var fresh = new StringContent("{\"payload\":1}", System.Text.Encoding.UTF8, "application/json"))
+            {
+                (await http.PostAsync("/v1/topics/restart.fresh/messages", fresh)).EnsureSuccessStatusCode();
+            }
             await states.UntilAsync(s => s.Count > 0 && s[^1].State == ConnectionState.Connected, "the subscriber connected again", Long);
             await confirmed.CountAsync(stuck + 30, Long);
+            await late.Ready.WaitAsync(Tests.Limit);
+            await publisher.PublishAsync("restart.late", 1);
+            Assert.Equal([1], await lateSeen.CountAsync(1));
             burst.AddRange(Enumerable.Range(41, 20).Select(n => publisher.PublishAsync(Burst, n)));
             await stop.CancelAsync();
             await loop.WaitAsync(Long);
@@ -71,7 +86,6 @@ public sealed class RestartTests
             Assert.Equal(Enumerable.Range(1, last), await loopSeen.UntilAsync(s => s.Count >= last, $"{last} loop messages", Long));
             Assert.Equal(Enumerable.Range(1, 60), (await burstSeen.CountAsync(60, Long)).Order());
             // Exactly once in the hub's history, whatever was retried.
-            using var http = new HttpClient { BaseAddress = hub.Address };
             Assert.Equal(Enumerable.Range(1, last), (await Tests.HistoryAsync(http, Loop)).Select(m => m.GetProperty("payload").GetInt32()));
             var stored = await Tests.HistoryAsync(http, Burst);
             Assert.Equal(Enumerable.Range(1, 60), stored.Select(m => m.GetProperty("payload").GetInt32()).Order());
@@ -81,6 +95,12 @@ public sealed class RestartTests
             Assert.Equal(60, burstSeen.Items.Count);
             // Then each message of the burst in the order it was made (one client, one topic).
             Assert.Equal(Enumerable.Range(1, 60), stored.Select(m => m.GetProperty("payload").GetInt32()));
+            // The pattern saw each topic's messages once, in order, the one created during the outage included.
+            var byTopic = (await patternSeen.UntilAsync(p => p.Count(x => x.Topic == Loop) >= last && p.Count(x => x.Topic == Burst) >= 60 && p.Any(x => x.Topic == "restart.fresh"),
+                "the pattern's messages", Long)).ToLookup(p => p.Topic, p => p.N);
+            Assert.Equal(Enumerable.Range(1, last), byTopic[Loop]);
+            Assert.Equal(Enumerable.Range(1, 60), byTopic[Burst]);
+            Assert.Equal([1], byTopic["restart.fresh"]);
 
             // Connected → Reconnecting (with why, attempt after attempt) → Connected, on both clients.
             var seen = states.Items;
