@@ -134,7 +134,8 @@ public sealed partial class SwitchboardClient : IAsyncDisposable
         State = state;
         Transport = state == ConnectionState.Connected ? _transport?.Kind : null;
         Log.StateChanged(_logger, state, Transport, error?.Message);
-        StateChanged?.Invoke(this, new ConnectionStateChangedEventArgs(state, Transport, error, attempt));
+        var args = new ConnectionStateChangedEventArgs(state, Transport, error, attempt);
+        RunUserCode("StateChanged handler", () => StateChanged?.Invoke(this, args));
     }
 
     /// <summary>Tries each transport in order; the first that opens is used.</summary>
@@ -172,7 +173,7 @@ public sealed partial class SwitchboardClient : IAsyncDisposable
                 }
                 errors.Add($"{kind}: {error.Message}");
                 Log.TransportRefused(_logger, kind, error.Message);
-                Fallback?.Invoke(this, new TransportFallbackEventArgs(kind, error));
+                RunUserCode("Fallback handler", () => Fallback?.Invoke(this, new TransportFallbackEventArgs(kind, error)));
                 continue;
             }
             transport.Lost = OnLost;
@@ -307,14 +308,37 @@ public sealed partial class SwitchboardClient : IAsyncDisposable
     internal void ReportError(SwitchboardException error)
     {
         Log.Error(_logger, error.Code, error.Message);
-        Error?.Invoke(this, new SwitchboardErrorEventArgs(error));
+        try
+        {
+            Error?.Invoke(this, new SwitchboardErrorEventArgs(error));
+        }
+        catch (Exception ex)
+        {
+            Log.Error(_logger, ClientErrorCodes.Internal, $"The application's Error handler threw (ignored): {ex.Message}");
+        }
     }
 
     internal void ReportNotice(Subscription subscription, SubscriptionNotice notice)
     {
         Log.Notice(_logger, notice.Kind, notice.Topic, subscription.Pattern);
-        subscription.Options.OnNotice?.Invoke(notice);
-        Notice?.Invoke(this, notice);
+        RunUserCode("OnNotice callback", () => subscription.Options.OnNotice?.Invoke(notice));
+        RunUserCode("Notice handler", () => Notice?.Invoke(this, notice));
+    }
+
+    /// <summary>
+    /// Runs the application's event handler or callback on the client's thread. One that throws is reported on
+    /// <see cref="Error"/> and otherwise ignored: it must not end a reconnect, a receive loop or a subscription's pump.
+    /// </summary>
+    private void RunUserCode(string what, Action action)
+    {
+        try
+        {
+            action();
+        }
+        catch (Exception ex)
+        {
+            ReportError(new SwitchboardException(ClientErrorCodes.Internal, $"The application's {what} threw: {ex.Message}", ex));
+        }
     }
 
     /// <summary>Closes the connection, ends every subscription and responder, and fails publishes not yet confirmed with <c>closed</c>.</summary>
