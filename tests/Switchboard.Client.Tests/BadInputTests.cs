@@ -52,6 +52,29 @@ public sealed class BadInputTests(MemoryHub fixture) : IClassFixture<MemoryHub>
     }
 
     [Theory]
+    [MemberData(nameof(Transports.Data), MemberType = typeof(Transports))]
+    public async Task A_message_over_the_hubs_limit_fails_with_message_too_large_and_the_client_carries_on(ClientTransport transport)
+    {
+        await using var client = await Tests.ConnectAsync(_hub.Address, transport);
+        var topic = Tests.Name("bad.big");
+        var inbox = new Inbox<Message>();
+        await using var subscription = client.Subscribe(topic, inbox.Handle, new SubscribeOptions { After = "0" });
+        await subscription.Ready.WaitAsync(Tests.Limit);
+
+        var error = await Assert.ThrowsAsync<SwitchboardException>(() => client.PublishAsync(topic, Payload.Bytes(new byte[2 * 1024 * 1024])).WaitAsync(Tests.Limit));
+
+        Assert.Equal("message-too-large", error.Code);
+        Assert.Equal(1, (await client.PublishAsync(topic, "small").WaitAsync(Tests.Limit)).Offset);
+        Assert.Equal("small", Assert.Single(await inbox.CountAsync(1)).GetPayload<string>());
+        Assert.Single(await Tests.HistoryAsync(_hub.Http, topic));
+        // Large but within the limit: fine.
+        var large = new string('x', 512 * 1024);
+        Assert.Equal(2, (await client.PublishAsync(topic, large).WaitAsync(Tests.Limit)).Offset);
+        Assert.Equal(large, (await inbox.CountAsync(2))[1].GetPayload<string>());
+        Assert.Equal(ConnectionState.Connected, client.State);
+    }
+
+    [Theory]
     [InlineData("orders.eu", "garbage")]
     [InlineData("orders.eu", "-1")]
     [InlineData("orders.eu", "abc:")]
