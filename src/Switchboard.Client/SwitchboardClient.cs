@@ -18,6 +18,8 @@ public sealed partial class SwitchboardClient : IAsyncDisposable
     private readonly ILogger _logger;
     private Transport? _transport;
     private Task? _starting;
+    /// <summary>Completes on the first connection (faults if the client closes before one): what a start by first use waits on.</summary>
+    private readonly TaskCompletionSource _firstConnection = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _reconnecting;
 
     /// <summary>Creates a client; it connects on <see cref="StartAsync"/> or on first use. Prefer <see cref="ConnectAsync(SwitchboardClientOptions, CancellationToken)"/>.</summary>
@@ -26,6 +28,7 @@ public sealed partial class SwitchboardClient : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(options);
         Options = options.Validated();
         _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _firstConnection.Task.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
         Http = new HubHttp(Options);
     }
 
@@ -124,7 +127,8 @@ public sealed partial class SwitchboardClient : IAsyncDisposable
             {
                 return;
             }
-            _starting = Task.CompletedTask;
+            // A later StartAsync waits for this first connection, as its doc says, not for nothing.
+            _starting = _firstConnection.Task;
         }
         _ = ReconnectAsync(null, firstAttemptNow: true);
     }
@@ -133,6 +137,14 @@ public sealed partial class SwitchboardClient : IAsyncDisposable
     {
         State = state;
         Transport = state == ConnectionState.Connected ? _transport?.Kind : null;
+        if (state == ConnectionState.Connected)
+        {
+            _firstConnection.TrySetResult();
+        }
+        else if (state == ConnectionState.Closed)
+        {
+            _firstConnection.TrySetException(error ?? SwitchboardException.Closed());
+        }
         Log.StateChanged(_logger, state, Transport, error?.Message);
         var args = new ConnectionStateChangedEventArgs(state, Transport, error, attempt);
         RunUserCode("StateChanged handler", () => StateChanged?.Invoke(this, args));

@@ -71,6 +71,27 @@ public sealed class ConnectionTests(MemoryHub fixture) : IClassFixture<MemoryHub
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Transports.Data), MemberType = typeof(Transports))]
+    public async Task A_client_used_before_StartAsync_connects_by_itself_and_StartAsync_then_waits_for_that_connection(ClientTransport transport)
+    {
+        await using var client = new SwitchboardClient(Tests.Options(_hub.Address, transport));
+        var states = new Inbox<ConnectionState>();
+        client.StateChanged += (_, e) => states.Add(e.State);
+        Assert.Equal(ConnectionState.Connecting, client.State);
+        var topic = Tests.Name("conn.lazy");
+        var inbox = new Inbox<Message>();
+
+        await using var subscription = client.Subscribe(topic, inbox.Handle); // the first use starts the client
+        await client.StartAsync().WaitAsync(Tests.Limit);
+
+        Assert.Equal((ConnectionState.Connected, (ClientTransport?)transport), (client.State, client.Transport));
+        await subscription.Ready.WaitAsync(Tests.Limit);
+        await client.PublishAsync(topic, 1);
+        Assert.Equal(1, (await inbox.CountAsync(1))[0].GetPayload<int>());
+        Assert.Equal(ConnectionState.Connected, (await states.UntilAsync(s => s.Contains(ConnectionState.Connected), "connected"))[^1]);
+    }
+
     [Fact]
     public async Task ConnectAsync_to_a_port_nothing_listens_on_fails_at_once_with_unavailable_naming_each_transport()
     {
