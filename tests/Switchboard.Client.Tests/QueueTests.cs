@@ -227,6 +227,25 @@ public sealed class QueueTests(MemoryHub fixture) : IClassFixture<MemoryHub>, IA
     }
 
     [Fact]
+    public async Task Stopping_a_responder_or_disposing_the_client_ends_its_long_poll_at_once_and_later_requests_are_left_for_others()
+    {
+        var queue = await QueueAsync("q.stop");
+        var client = await Tests.ConnectAsync(_hub.Address, Transports.All[0]);
+        var stopped = client.Respond(queue, (_, _) => Task.FromResult("stopped responder"), new RespondOptions { Wait = TimeSpan.FromSeconds(30) });
+        var disposed = client.Respond(queue + "-2", (_, _) => Task.FromResult("disposed responder"), new RespondOptions { Wait = TimeSpan.FromSeconds(30) });
+        Assert.Equal("stopped responder", (await _client.RequestAsync(queue, 1, new RequestOptions { Timeout = Tests.Limit })).GetPayload<string>());
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await stopped.StopAsync().WaitAsync(Tests.Limit);
+        await client.DisposeAsync().AsTask().WaitAsync(Tests.Limit);
+
+        Assert.InRange(clock.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(10)); // not the 30 s long polls
+        Assert.Equal(ClientErrorCodes.Timeout, (await Assert.ThrowsAsync<SwitchboardException>(() => _client.RequestAsync(queue, 2, new RequestOptions { Timeout = TimeSpan.FromSeconds(1) }))).Code);
+        Assert.Equal(1, (await Tests.QueueStatsAsync(_hub.Http, queue)).GetProperty("ready").GetInt32());
+        await disposed.StopAsync(); // after the client closed: harmless
+    }
+
+    [Fact]
     public async Task RequestAsync_with_nobody_answering_fails_with_timeout_when_its_timeout_is_up()
     {
         var queue = await QueueAsync("q.nobody");
