@@ -92,6 +92,34 @@ public sealed class ConnectionTests(MemoryHub fixture) : IClassFixture<MemoryHub
         Assert.Equal(ConnectionState.Connected, (await states.UntilAsync(s => s.Contains(ConnectionState.Connected), "connected"))[^1]);
     }
 
+    [Theory]
+    [MemberData(nameof(Transports.Data), MemberType = typeof(Transports))]
+    public async Task Refused_for_too_many_connections_the_client_keeps_trying_and_gets_in_once_a_slot_frees(ClientTransport transport)
+    {
+        await using var hub = await TestHub.StartAsync(settings: new Dictionary<string, string?> { ["Switchboard:Connections:MaxPerAddress"] = "1" });
+        var first = await Tests.ConnectAsync(hub.Address, transport);
+        var topic = Tests.Name("conn.limit");
+        await first.PublishAsync(topic, 0); // the one slot is taken
+
+        await using var second = new SwitchboardClient(Tests.Options(hub.Address, transport));
+        var states = new Inbox<ConnectionStateChangedEventArgs>();
+        second.StateChanged += (_, e) => states.Add(e);
+        var publishing = second.PublishAsync(topic, 1, new PublishOptions { Timeout = Tests.Limit });
+        var refused = (await states.UntilAsync(s => s.Any(e => e.Error is not null), "the second client refused")).First(e => e.Error is not null);
+        Assert.NotEqual(ConnectionState.Closed, second.State);
+        Assert.False(publishing.IsCompleted);
+        if (transport == ClientTransport.WebSocket)
+        {
+            Assert.True(refused.Error!.CloseCode == 4429 || refused.Error.Message.Contains("4429", StringComparison.Ordinal), refused.Error.Message);
+        }
+
+        await first.DisposeAsync();
+
+        Assert.Equal(2, (await publishing.WaitAsync(Tests.Limit)).Offset);
+        Assert.Equal(ConnectionState.Connected, second.State);
+        Assert.Equal(2, (await Tests.HistoryAsync(hub.Http, topic)).Count);
+    }
+
     [Fact]
     public async Task ConnectAsync_to_a_port_nothing_listens_on_fails_at_once_with_unavailable_naming_each_transport()
     {
