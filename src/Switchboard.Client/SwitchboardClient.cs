@@ -21,6 +21,8 @@ public sealed partial class SwitchboardClient : IAsyncDisposable
     /// <summary>Completes on the first connection (faults if the client closes before one): what a start by first use waits on.</summary>
     private readonly TaskCompletionSource _firstConnection = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _reconnecting;
+    /// <summary>Why the last connection was lost (a loss reported while a reconnect runs is picked up by it).</summary>
+    private SwitchboardException? _lastLoss;
 
     /// <summary>Creates a client; it connects on <see cref="StartAsync"/> or on first use. Prefer <see cref="ConnectAsync(SwitchboardClientOptions, CancellationToken)"/>.</summary>
     public SwitchboardClient(SwitchboardClientOptions options, ILogger<SwitchboardClient>? logger = null)
@@ -102,16 +104,29 @@ public sealed partial class SwitchboardClient : IAsyncDisposable
 
     private async Task StartCoreAsync()
     {
+        Transport opened;
         try
         {
-            await OpenAnyAsync();
+            opened = await OpenAnyAsync();
         }
         catch (SwitchboardException error)
         {
             Shutdown(error);
             throw;
         }
-        SetState(ConnectionState.Connected, null);
+        if (IsCurrent(opened))
+        {
+            SetState(ConnectionState.Connected, null);
+        }
+        // else it dropped as it opened: the reconnect its loss started says how it goes.
+    }
+
+    private bool IsCurrent(Transport transport)
+    {
+        lock (_lock)
+        {
+            return ReferenceEquals(_transport, transport);
+        }
     }
 
     /// <summary>Operations made before <see cref="StartAsync"/> start the client (the DI registration relies on it); a failed first connection is retried like a reconnect.</summary>
@@ -150,8 +165,8 @@ public sealed partial class SwitchboardClient : IAsyncDisposable
         RunUserCode("StateChanged handler", () => StateChanged?.Invoke(this, args));
     }
 
-    /// <summary>Tries each transport in order; the first that opens is used.</summary>
-    private async Task OpenAnyAsync()
+    /// <summary>Tries each transport in order; the first that opens is used (and returned).</summary>
+    private async Task<Transport> OpenAnyAsync()
     {
         var errors = new List<string>();
         foreach (var kind in Options.Transports)
@@ -167,9 +182,28 @@ public sealed partial class SwitchboardClient : IAsyncDisposable
                 ClientTransport.Sse => new SseTransport(this),
                 _ => new LongPollingTransport(this),
             };
+            Subscription[] subscriptions;
             try
             {
                 await transport.OpenAsync(_closing.Token);
+                lock (_lock)
+                {
+                    _transport = transport;
+                    subscriptions = [.. _subscriptions];
+                }
+                transport.Lost = OnLost;
+                if (transport.IsClosed)
+                {
+                    // Closed while it opened (a 4429 right after the upgrade), before it had anyone to tell: not open.
+                    lock (_lock)
+                    {
+                        if (ReferenceEquals(_transport, transport))
+                        {
+                            _transport = null;
+                        }
+                    }
+                    throw new SwitchboardException(ClientErrorCodes.Unavailable, $"The connection closed as soon as it opened ({transport.CloseCause?.Message ?? "no reason given"}).", transport.CloseCause);
+                }
             }
             catch (Exception ex) when (ex is SwitchboardException or OperationCanceledException)
             {
@@ -188,20 +222,13 @@ public sealed partial class SwitchboardClient : IAsyncDisposable
                 RunUserCode("Fallback handler", () => Fallback?.Invoke(this, new TransportFallbackEventArgs(kind, error)));
                 continue;
             }
-            transport.Lost = OnLost;
-            Subscription[] subscriptions;
-            lock (_lock)
-            {
-                _transport = transport;
-                subscriptions = [.. _subscriptions];
-            }
             Transport = kind;
             foreach (var subscription in subscriptions)
             {
                 _ = ActivateAsync(subscription, transport);
             }
             DispatchOutbox();
-            return;
+            return transport;
         }
         throw new SwitchboardException(ClientErrorCodes.Unavailable, $"No transport reached the hub at {Http.BaseUrl} ({string.Join("; ", errors)}).");
     }
@@ -221,6 +248,7 @@ public sealed partial class SwitchboardClient : IAsyncDisposable
             return;
         }
         Log.ConnectionLost(_logger, transport.Kind, error.Message);
+        _lastLoss = error;
         if (error.IsFatal)
         {
             Fail(error);
@@ -231,7 +259,7 @@ public sealed partial class SwitchboardClient : IAsyncDisposable
 
     private async Task ReconnectAsync(SwitchboardException? error, bool firstAttemptNow)
     {
-        if (Interlocked.Exchange(ref _reconnecting, 1) != 0)
+        if (_closing.IsCancellationRequested || Interlocked.Exchange(ref _reconnecting, 1) != 0)
         {
             return;
         }
@@ -247,7 +275,14 @@ public sealed partial class SwitchboardClient : IAsyncDisposable
                 }
                 try
                 {
-                    await OpenAnyAsync();
+                    var opened = await OpenAnyAsync();
+                    if (!IsCurrent(opened))
+                    {
+                        // Lost as it opened (a 4429, a hub going down again): that loss's own reconnect was turned
+                        // away by the guard above, so this loop goes on rather than report Connected with nothing.
+                        error = _lastLoss ?? SwitchboardException.Lost("The connection dropped as it opened.");
+                        continue;
+                    }
                     SetState(ConnectionState.Connected, null);
                     return;
                 }
@@ -270,6 +305,11 @@ public sealed partial class SwitchboardClient : IAsyncDisposable
         finally
         {
             Volatile.Write(ref _reconnecting, 0);
+        }
+        // A loss reported after the check above and before the guard was released was turned away: pick it up.
+        if (State != ConnectionState.Closed && !_closing.IsCancellationRequested && Volatile.Read(ref _transport) is null)
+        {
+            _ = ReconnectAsync(_lastLoss, firstAttemptNow: false);
         }
     }
 

@@ -116,7 +116,7 @@ public sealed class ConnectionTests(MemoryHub fixture) : IClassFixture<MemoryHub
         await first.DisposeAsync();
 
         Assert.Equal(2, (await publishing.WaitAsync(Tests.Limit)).Offset);
-        Assert.Equal(ConnectionState.Connected, second.State);
+        await states.UntilAsync(s => s[^1].State == ConnectionState.Connected, "the second client connected");
         Assert.Equal(2, (await Tests.HistoryAsync(hub.Http, topic)).Count);
     }
 

@@ -29,7 +29,7 @@ internal abstract class Transport : IDisposable
     public bool IsClosed => Closing.IsCancellationRequested;
 
     /// <summary>Why the transport closed (null: closed by the client, or not closed).</summary>
-    protected SwitchboardException? CloseCause { get; private set; }
+    public SwitchboardException? CloseCause { get; private set; }
 
     /// <summary>Opens the connection; throws <c>unavailable</c> when it cannot (the client falls back), or a fatal error (refused credential).</summary>
     public abstract Task OpenAsync(CancellationToken cancellationToken);
