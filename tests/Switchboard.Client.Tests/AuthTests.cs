@@ -94,8 +94,13 @@ public sealed class AuthTests(SecuredHub fixture) : IClassFixture<SecuredHub>
         var refused = await Assert.ThrowsAsync<SwitchboardException>(() => client.PublishAsync("auth.ok.none", 1).WaitAsync(Tests.Limit));
 
         Assert.Equal(ClientErrorCodes.Unauthorized, refused.Code);
-        var last = (await closed.UntilAsync(s => s.Any(e => e.State == ConnectionState.Closed), "the client closing"))[^1];
-        Assert.Equal(ClientErrorCodes.Unauthorized, last.Error?.Code);
+        if (transport == ClientTransport.WebSocket)
+        {
+            // The hub closes the socket with 4401: that ends the client (no retry loop with a credential it lacks).
+            var last = (await closed.UntilAsync(s => s.Any(e => e.State == ConnectionState.Closed), "the client closing"))[^1];
+            Assert.Equal(ClientErrorCodes.Unauthorized, last.Error?.Code);
+        }
+        // (Over REST-based transports each refused call says so and the client carries on, as the JS client does.)
         Assert.DoesNotContain(closed.Items, e => e.State == ConnectionState.Reconnecting);
     }
 
