@@ -42,6 +42,7 @@ public sealed partial class SwitchboardClient
 
     private async Task<PublishResult> EnqueueAsync(PublishDraft draft, TimeSpan? timeout, CancellationToken cancellationToken)
     {
+        cancellationToken.ThrowIfCancellationRequested(); // cancelled before it began: not sent at all
         EnsureStarted();
         var entry = new PendingPublish(draft, Interlocked.Increment(ref _publishes));
         var limit = timeout ?? Options.PublishTimeout;

@@ -20,6 +20,7 @@ public sealed class PublishTests(MemoryHub fixture) : IClassFixture<MemoryHub>
         var inbox = new Inbox<Message>();
         await using var subscription = client.Subscribe(topic, inbox.Handle);
         await subscription.Ready.WaitAsync(Tests.Limit);
+        Assert.Null(subscription.Position); // the topic does not exist yet: nothing to stand on
 
         var published = await client.PublishAsync(topic, new Order(42, "ada", 9.5m));
 
@@ -179,6 +180,37 @@ public sealed class PublishTests(MemoryHub fixture) : IClassFixture<MemoryHub>
 
         Assert.Equal(first.Position, again.Position);
         Assert.Single(await Tests.HistoryAsync(_hub.Http, topic));
+    }
+
+    [Theory]
+    [MemberData(nameof(Transports.Data), MemberType = typeof(Transports))]
+    public async Task The_clients_JsonSerializerOptions_write_and_read_payloads(ClientTransport transport)
+    {
+        await using var client = await Tests.ConnectAsync(_hub.Address, transport, o => o.JsonSerializerOptions = new JsonSerializerOptions { PropertyNamingPolicy = null });
+        var topic = Tests.Name("pub.json");
+        await using var subscription = client.Subscribe(topic, new SubscribeOptions { After = "0" });
+
+        await client.PublishAsync(topic, new Order(7, "grace", 1.25m));
+
+        var message = (await Tests.TakeAsync(subscription, 1))[0];
+        Assert.Equal("""{"Id":7,"Customer":"grace","Total":1.25}""", message.Payload.ToString());
+        Assert.Equal(new Order(7, "grace", 1.25m), message.GetPayload<Order>());
+    }
+
+    [Theory]
+    [MemberData(nameof(Transports.Data), MemberType = typeof(Transports))]
+    public async Task A_publish_whose_token_is_already_cancelled_is_not_sent(ClientTransport transport)
+    {
+        await using var client = await Tests.ConnectAsync(_hub.Address, transport);
+        var topic = Tests.Name("pub.cancel");
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => client.PublishAsync(topic, 1, cancellationToken: cancelled.Token));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => client.PublishBatchAsync(topic, [new OutgoingMessage(Payload.Json(2))], cancellationToken: cancelled.Token));
+
+        Assert.Equal(1, (await client.PublishAsync(topic, 3)).Offset);
+        Assert.Equal([3], (await Tests.HistoryAsync(_hub.Http, topic)).Select(m => m.GetProperty("payload").GetInt32()));
     }
 
     [Theory]

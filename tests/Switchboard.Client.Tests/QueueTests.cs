@@ -208,6 +208,26 @@ public sealed class QueueTests(MemoryHub fixture) : IClassFixture<MemoryHub>, IA
     }
 
     [Fact]
+    public async Task The_same_idempotency_key_sends_once_and_asks_once()
+    {
+        var queue = await QueueAsync("q.idem");
+        var key = Guid.NewGuid().ToString("N");
+        var first = await _client.SendAsync(queue, "once", new SendOptions { IdempotencyKey = key });
+        var again = await _client.SendAsync(queue, "once", new SendOptions { IdempotencyKey = key });
+        Assert.Equal(first.Id, again.Id);
+        Assert.Equal(1, (await Tests.QueueStatsAsync(_hub.Http, queue)).GetProperty("ready").GetInt32());
+
+        var rpc = await QueueAsync("q.idem-rpc");
+        var calls = 0;
+        await using var responder = _client.Respond(rpc, (_, _) => Task.FromResult(Interlocked.Increment(ref calls)), new RespondOptions { Wait = TimeSpan.FromSeconds(2) });
+        var requestKey = Guid.NewGuid().ToString("N");
+        var reply = await _client.RequestAsync(rpc, "ask", new RequestOptions { IdempotencyKey = requestKey, Timeout = Tests.Limit });
+        var replayed = await _client.RequestAsync(rpc, "ask", new RequestOptions { IdempotencyKey = requestKey, Timeout = Tests.Limit });
+        Assert.Equal((reply.Id, 1), (replayed.Id, replayed.GetPayload<int>()));
+        Assert.Equal(1, Volatile.Read(ref calls));
+    }
+
+    [Fact]
     public async Task A_responder_that_throws_nacks_the_request_with_its_message_and_the_requester_times_out()
     {
         var queue = await QueueAsync("q.throws", maxAttempts: 1);
