@@ -5,6 +5,7 @@ namespace Switchboard.Client;
 public sealed partial class SwitchboardClient
 {
     private readonly HashSet<PendingPublish> _outbox = [];
+    private long _publishes;
 
     /// <summary>
     /// Publishes one message and returns once it is durable. Survives reconnects: a publish whose answer was lost is
@@ -41,8 +42,9 @@ public sealed partial class SwitchboardClient
 
     private async Task<PublishResult> EnqueueAsync(PublishDraft draft, TimeSpan? timeout, CancellationToken cancellationToken)
     {
+        cancellationToken.ThrowIfCancellationRequested(); // cancelled before it began: not sent at all
         EnsureStarted();
-        var entry = new PendingPublish(draft);
+        var entry = new PendingPublish(draft, Interlocked.Increment(ref _publishes));
         var limit = timeout ?? Options.PublishTimeout;
         lock (_lock)
         {
@@ -76,7 +78,9 @@ public sealed partial class SwitchboardClient
         PendingPublish[] entries;
         lock (_lock)
         {
-            entries = [.. _outbox];
+            // In the order they were made (a HashSet enumerates in slot order, which reuses freed slots): one
+            // connection's publishes to a topic are stored in the order sent, so a resend keeps the application's order.
+            entries = [.. _outbox.OrderBy(e => e.Sequence)];
         }
         foreach (var entry in entries)
         {
@@ -158,9 +162,12 @@ public sealed partial class SwitchboardClient
         }
     }
 
-    private sealed class PendingPublish(PublishDraft draft)
+    private sealed class PendingPublish(PublishDraft draft, long sequence)
     {
         public PublishDraft Draft { get; } = draft;
+
+        /// <summary>When it was made, among this client's publishes: resends go in this order.</summary>
+        public long Sequence { get; } = sequence;
 
         public TaskCompletionSource<PublishResult> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
