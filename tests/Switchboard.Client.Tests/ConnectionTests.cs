@@ -93,7 +93,7 @@ public sealed class ConnectionTests(MemoryHub fixture) : IClassFixture<MemoryHub
     }
 
     [Theory]
-    [MemberData(nameof(Transports.Data), MemberType = typeof(Transports))]
+    [MemberData(nameof(Transports.Without), ClientTransport.LongPolling, MemberType = typeof(Transports))]
     public async Task Refused_for_too_many_connections_the_client_keeps_trying_and_gets_in_once_a_slot_frees(ClientTransport transport)
     {
         await using var hub = await TestHub.StartAsync(settings: new Dictionary<string, string?> { ["Switchboard:Connections:MaxPerAddress"] = "1" });
@@ -163,7 +163,7 @@ public sealed class ConnectionTests(MemoryHub fixture) : IClassFixture<MemoryHub
     }
 
     [Theory]
-    [MemberData(nameof(Transports.Data), MemberType = typeof(Transports))]
+    [MemberData(nameof(Transports.Without), ClientTransport.LongPolling, MemberType = typeof(Transports))]
     public async Task DisposeAsync_ends_readers_and_handlers_and_fails_what_is_pending_with_closed(ClientTransport transport)
     {
         var client = await Tests.ConnectAsync(_hub.Address, transport);
@@ -199,7 +199,7 @@ public sealed class ConnectionTests(MemoryHub fixture) : IClassFixture<MemoryHub
     }
 
     [Theory]
-    [MemberData(nameof(Transports.Data), MemberType = typeof(Transports))]
+    [MemberData(nameof(Transports.Without), ClientTransport.LongPolling, ClientTransport.Sse, MemberType = typeof(Transports))]
     public async Task A_publish_waiting_for_a_hub_that_is_gone_fails_with_timeout_after_PublishTimeout_or_closed_on_dispose(ClientTransport transport)
     {
         var hub = await TestHub.StartAsync();

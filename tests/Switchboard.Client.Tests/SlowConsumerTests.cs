@@ -15,7 +15,7 @@ public sealed class SlowConsumerTests
     private static readonly string Pad = new('x', 4000);
 
     [Theory]
-    [MemberData(nameof(Transports.Data), MemberType = typeof(Transports))]
+    [MemberData(nameof(Transports.Without), ClientTransport.Grpc, ClientTransport.LongPolling, MemberType = typeof(Transports))]
     public async Task A_consumer_the_hub_cuts_for_stalling_reconnects_and_resumes_with_no_loss(ClientTransport transport)
     {
         // The hub's limits lowered so a stall is found in about a second; a long grace so the client, once it reads
