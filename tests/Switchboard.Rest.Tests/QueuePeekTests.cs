@@ -79,7 +79,7 @@ public sealed class QueuePeekTests
         var delayed = Assert.Single((await PeekAsync(hub, "?state=delayed")).GetProperty("messages").EnumerateArray());
         Assert.Equal(4, delayed.GetProperty("id").GetInt32());
         Assert.True(delayed.GetProperty("visibleAt").GetDateTime() > DateTime.UtcNow.AddMinutes(50));
-        var all = (await PeekAsync(hub, "?state=all")).GetProperty("messages").EnumerateArray().Select(m => m.GetProperty("state").GetString()).ToArray();
+        var all = (await PeekAsync(hub, "?state=all")).GetProperty("messages").EnumerateArray().Select(m => m.GetProperty("state").GetString()!).ToArray();
         Assert.Equal(["leased", "ready", "ready", "delayed"], all);
         var some = (await PeekAsync(hub, "?state=ready,delayed")).GetProperty("messages").EnumerateArray().Select(m => m.GetProperty("id").GetInt32()).ToArray();
         Assert.Equal([2, 3, 4], some);
