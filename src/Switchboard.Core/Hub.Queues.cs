@@ -320,6 +320,14 @@ public sealed partial class Hub
         return until;
     }
 
+    /// <summary>A queue's messages without leasing them (nothing changes): ready ones in the order a receive takes them, optionally delayed and leased ones.</summary>
+    public async Task<QueuePeekPage> PeekAsync(string queue, QueuePeekStates states, long afterId, int limit, CancellationToken cancellationToken = default)
+    {
+        EnsureServing();
+        QueueName.Validate(queue);
+        return await Queues.PeekAsync(queue, states, afterId, limit, _time.GetUtcNow(), cancellationToken);
+    }
+
     /// <summary>Dead letters, oldest first.</summary>
     public async Task<DeadLetterPage> ListDeadLettersAsync(string queue, long afterId, int limit, CancellationToken cancellationToken = default)
     {

@@ -88,3 +88,41 @@ test('a message sent from the console is counted as ready', async () => {
   const received = await hub.rest('POST', '/v1/queues/console-made/receive?max=1');
   assert.deepEqual(received.body.messages.map((m) => m.payload), [{ job: 'render' }]);
 });
+
+test('peek lists the ready messages in the order they will be received, and changes no count', async () => {
+  for (const n of [1, 2, 3]) {
+    assert.equal((await hub.rest('POST', '/v1/queues/peeked/messages', { payload: { order: n } })).status, 201);
+  }
+  const before = (await hub.rest('GET', '/v1/queues/peeked')).body.stats;
+  assert.deepEqual(before, { ready: 3, leased: 0, delayed: 0, dead: 0 });
+
+  const page = await openPage(browser);
+  await page.goto(`${hub.url}/#/queues/peeked`);
+  await waitForText(page, '#queue-ready', { equals: '3' });
+  await page.click('#peek');
+  const rows = page.locator('#peek-results tbody tr[data-peek-id]');
+  await rows.nth(2).waitFor();
+  assert.equal(await rows.count(), 3);
+  const cells = await rows.evaluateAll((trs) => trs.map((tr) => [tr.dataset.peekId, tr.cells[1].textContent, tr.cells[2].textContent, tr.cells[5].textContent]));
+  assert.deepEqual(cells, [
+    ['1', 'ready', '0', '{"order":1}'],
+    ['2', 'ready', '0', '{"order":2}'],
+    ['3', 'ready', '0', '{"order":3}'],
+  ]);
+
+  // Looking took nothing: the counts are the same, on the page (after a refresh) and on the hub.
+  await page.click('section[aria-labelledby=queue-info-title] button.secondary');
+  await waitForText(page, '#queue-ready', { equals: '3' });
+  assert.equal(await page.textContent('#queue-leased'), '0');
+  assert.deepEqual((await hub.rest('GET', '/v1/queues/peeked')).body.stats, before);
+  const received = await hub.rest('POST', '/v1/queues/peeked/receive?max=1');
+  assert.deepEqual(received.body.messages.map((m) => [m.payload, m.attempts]), [[{ order: 1 }, 1]]);
+
+  // The leased one shows under "Leased", without its lease token.
+  await page.selectOption('#peek-state', 'leased');
+  await page.click('#peek');
+  await page.locator('#peek-results tbody tr[data-peek-id="1"]', { hasText: 'leased' }).waitFor();
+  assert.equal(await page.locator('#peek-results tbody tr[data-peek-id]').count(), 1);
+  assert.doesNotMatch(await page.textContent('#peek-results'), new RegExp(received.body.messages[0].lease));
+  assert.deepEqual(page.problems, []);
+});

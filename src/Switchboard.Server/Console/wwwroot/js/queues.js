@@ -1,8 +1,9 @@
-// Queues: their counts (ready, leased, delayed, dead), settings, a send form, dead letters with their reasons, redrive
-// (one or all) and purge behind a confirmation.
+// Queues: their counts (ready, leased, delayed, dead), settings, a send form, a peek at the messages (peek.js), dead
+// letters with their reasons, redrive (one or all) and purge behind a confirmation.
 
 import { api, clearProblems, showProblem, announce } from './api.js';
 import { h, field, number, preview, parsePayload, table, fill } from './dom.js';
+import { peekPanel } from './peek.js';
 
 export async function render(main, queue) {
   main.append(h('h1', {}, queue ? `Queue ${queue}` : 'Queues'));
@@ -69,7 +70,7 @@ async function queueDetail(detail, queue) {
   const path = `/v1/queues/${encodeURIComponent(queue)}`;
   const info = h('section', { class: 'panel', 'aria-labelledby': 'queue-info-title' }, h('h2', { id: 'queue-info-title' }, 'Messages and settings'));
   const dead = h('section', { class: 'panel', 'aria-labelledby': 'dead-title' }, h('h2', { id: 'dead-title' }, 'Dead letters'));
-  detail.append(info, dead, sendPanel(path, () => refresh()));
+  detail.append(info, peekPanel(path), dead, sendPanel(path, () => refresh()));
 
   const refresh = async () => {
     clearProblems(info);
