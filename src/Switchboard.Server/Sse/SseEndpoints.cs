@@ -67,16 +67,7 @@ internal static class SseEndpoints
 
     private static async Task StreamManyAsync(HttpContext context, Hub hub, ServerOptions options, ConnectionRegistry registry, ILogger logger, string[] topics, string? lastEventIdQuery)
     {
-        if (topics.Length == 0)
-        {
-            throw new SwitchboardException(ErrorCode.InvalidRequest, "Name the topics to follow: /v1/events?topic=orders&topic=payments.* (wildcards allowed).");
-        }
-        var grants = context.Grants();
-        foreach (var topic in topics)
-        {
-            TopicPattern.Parse(topic);
-            grants.Demand(Permission.Subscribe, topic);
-        }
+        context.DemandSubscribeToAll(topics, "Name the topics to follow: /v1/events?topic=orders&topic=payments.* (wildcards allowed).");
         var lastEventId = LastEventId(context, lastEventIdQuery);
         var positions = lastEventId is not null
             ? StreamPositions.Decode(lastEventId)
