@@ -27,8 +27,9 @@ internal static class HubProcesses
                         return hub;
                     }
                 }
-                catch (HttpRequestException) when (!hub.HasExited)
+                catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !hub.HasExited)
                 {
+                    // not answering yet (or slowly, on a loaded machine): ask again until the deadline
                 }
                 if (hub.HasExited || DateTime.UtcNow > deadline)
                 {
