@@ -173,16 +173,20 @@ public sealed class ConnectionTests(MemoryHub fixture) : IClassFixture<MemoryHub
         var read = client.Subscribe(topic);
         var handled = client.Subscribe(topic, (_, _) => ValueTask.CompletedTask);
         await Task.WhenAll(read.Ready, handled.Ready).WaitAsync(Tests.Limit);
+        var first = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var reading = Task.Run(async () =>
         {
             var count = 0;
             await foreach (var _ in read)
             {
                 count++;
+                first.TrySetResult();
             }
             return count;
         });
         await client.PublishAsync(topic, 1);
+        // On SSE, long polling and gRPC the message comes on another stream than the publish's answer: wait for it.
+        await first.Task.WaitAsync(Tests.Limit);
 
         await client.DisposeAsync();
 
