@@ -12,28 +12,9 @@ internal static partial class QueuesEndpoints
     private static async Task<IResult> Peek(HttpRequest request, Hub hub, string queue, string? state, string? after, string? limit)
     {
         var states = PeekStates(state);
-        var afterId = string.IsNullOrEmpty(after) ? 0 : QueryValues.TryParseWhole(after, out var a) ? a
-            : throw new SwitchboardException(ErrorCode.InvalidRequest, $"after is '{after}'; give the id of the last message you saw (the previous page's next).");
+        var afterId = AfterId(after, "the id of the last message you saw (the previous page's next)");
         var page = await hub.PeekAsync(queue, states, afterId, QueryValues.Limit(limit, 20, Hub.MaxListLimit), request.HttpContext.RequestAborted);
-        return new JsonResult(200, writer =>
-        {
-            writer.WriteStartObject();
-            writer.WriteStartArray("messages");
-            foreach (var message in page.Messages)
-            {
-                QueueJson.WritePeekedMessage(writer, message);
-            }
-            writer.WriteEndArray();
-            if (page.NextAfter is { } next)
-            {
-                writer.WriteString("next", next.ToString(CultureInfo.InvariantCulture));
-            }
-            else
-            {
-                writer.WriteNull("next");
-            }
-            writer.WriteEndObject();
-        });
+        return MessagePage(page.Messages, page.NextAfter, QueueJson.WritePeekedMessage);
     }
 
     /// <summary>state= : ready (default), delayed, leased, all, or a comma-separated list of them.</summary>
