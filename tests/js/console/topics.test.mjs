@@ -27,7 +27,8 @@ for (const transport of ['websocket', 'sse', 'longpolling']) {
     await page.goto(`${hub.url}/#/topics/${topic}`);
     await page.selectOption('#tail-transport', transport);
     await page.click('#tail-toggle');
-    const using = page.locator(`#tail-using[data-transport="${transport}"]`);
+    // Publish only once the tail's subscription is confirmed (connected is not yet subscribed: "from now" is pinned first).
+    const using = page.locator(`#tail-state[data-ready="true"] #tail-using[data-transport="${transport}"]`);
     await using.waitFor();
     assert.equal(await using.textContent(), names[transport]);
 

@@ -184,6 +184,7 @@ function tailPanel(topic) {
   const stop = () => {
     client?.close();
     client = null;
+    delete state.dataset.ready;
     toggle.textContent = 'Start tail';
     transport.disabled = false;
   };
@@ -206,6 +207,7 @@ function tailPanel(topic) {
       });
       await subscription.ready;
       showState();
+      state.dataset.ready = 'true'; // the hub confirmed the subscription: what is published from now on is shown
       announce(`Tailing ${topic} over ${transportNames[client.transport]}.`);
     } catch (error) {
       stop();
