@@ -91,8 +91,9 @@ internal sealed class OrderDesk(SwitchboardClient client, Func<CancellationToken
             await fixedWorker;
             var letter = ours.Single(d => OrderId(d) == bob.Id);
             outcomes.Forget(bob.Id, EmailOutcome.DeadLettered);
+            // Said before the call: the worker may take the redriven message before RedriveAsync returns.
+            Log("ops", $"worker version 2 accepts '+' in addresses; redriving #{letter.Id} (order {bob.Id})");
             await client.RedriveAsync(Names.EmailQueue, letter.Id, cancellationToken);
-            Log("ops", $"worker version 2 accepts '+' in addresses; redrove #{letter.Id} (order {bob.Id})");
             if (await outcomes.WhenSettledAsync(bob.Id, cancellationToken) != EmailOutcome.Sent)
             {
                 Log("ops", $"order {bob.Id}: dead again: is an e-mail worker of version 1 still consuming '{Names.EmailQueue}'?");

@@ -92,8 +92,10 @@ public sealed class SubscribeTests(MemoryHub fixture) : IClassFixture<MemoryHub>
         await client.PublishAsync(Tests.Name("sub.other"), "not ours");
         await client.PublishAsync(root, "the root itself");
 
-        Assert.Equal(["a", "b", "end"], (await star.UntilAsync(m => m.Any(x => x.Topic.EndsWith(".end", StringComparison.Ordinal)), "end")).Select(m => m.GetPayload<string>()));
-        Assert.Equal(["a", "b.c", "a.paid", "x.y.paid", "b", "end"], (await rest.CountAsync(6)).Select(m => m.GetPayload<string>()));
+        // Order is promised per topic, not across the topics a pattern matches (a long poll that catches up
+        // reads topic by topic), and each topic here has one message: compare what arrived, in any order.
+        Assert.Equal(["a", "b", "end"], (await star.CountAsync(3)).Select(m => m.GetPayload<string>()).Order(StringComparer.Ordinal));
+        Assert.Equal(["a", "a.paid", "b", "b.c", "end", "x.y.paid"], (await rest.CountAsync(6)).Select(m => m.GetPayload<string>()).Order(StringComparer.Ordinal));
         Assert.Equal(["a.paid"], (await middle.CountAsync(1)).Select(m => m.GetPayload<string>()));
         // Flush: a last message every subscription sees proves nothing else is on its way to them.
         await client.PublishAsync($"{root}.z.paid", "flush");

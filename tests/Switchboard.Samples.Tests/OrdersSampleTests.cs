@@ -27,7 +27,7 @@ public sealed partial class OrdersSampleTests
         Assert.Matches($@"#\d+ order {run}-2: reason nacked after 3 attempts, last error ""invalid address 'bob\+shop@example.com'""", output);
         // The redrive, then bob's e-mail goes out on a fresh first attempt.
         var lines = orders.Lines.ToList();
-        var redrive = lines.FindIndex(line => line.Contains($"redrove #", StringComparison.Ordinal) && line.Contains($"(order {run}-2)", StringComparison.Ordinal));
+        var redrive = lines.FindIndex(line => line.Contains($"redriving #", StringComparison.Ordinal) && line.Contains($"(order {run}-2)", StringComparison.Ordinal));
         var bobSent = lines.FindIndex(line => line.Contains($"order {run}-2: confirmation sent to bob+shop@example.com (attempt 1), acked", StringComparison.Ordinal));
         Assert.True(redrive >= 0 && bobSent > redrive, orders.Output);
         // In one process the fix is deployed by replacing the worker: version 1 stops, version 2 announces itself.
@@ -70,7 +70,7 @@ public sealed partial class OrdersSampleTests
         await service.ExitsWithAsync(0);
 
         var redrive = await service.LineAsync(line => line.Contains($"(order {run}-2)", StringComparison.Ordinal), "the redrive");
-        Assert.Contains("worker version 2 accepts '+' in addresses; redrove #", redrive, StringComparison.Ordinal);
+        Assert.Contains("worker version 2 accepts '+' in addresses; redriving #", redrive, StringComparison.Ordinal);
         await version2.LineAsync($"order {run}-2: confirmation sent to bob+shop@example.com (attempt 1), acked");
         Assert.Contains(version1.Lines, line => line.Contains($"order {run}-1: confirmation sent to ann@example.com (attempt 1), acked", StringComparison.Ordinal));
         Assert.Contains(stock.Lines, line => line.Contains("[stock] Z-9 x1: only 0 left", StringComparison.Ordinal));
