@@ -148,14 +148,34 @@ public sealed partial class Hub
             ValidateIdempotencyKey(idempotencyKey);
             token = new IdempotencyToken(idempotencyKey, Fingerprint([.. messages.Select(m => m.Message)]) + ":" + delay.Ticks, now + Options.IdempotencyWindow);
         }
-        return Queues.EnqueueAsync(new EnqueueRequest(queue, messages)
+        var ambient = System.Diagnostics.Activity.Current;
+        System.Diagnostics.Activity? span = null;
+        if (ambient is not null || Observability.HubTracing.Source.HasListeners())
+        {
+            IReadOnlyList<MessageDraft> drafts = [.. messages.Select(m => m.Message)];
+            span = Observability.HubTracing.StartProducer(queue, queue: true, ref drafts);
+            messages = [.. messages.Select((m, i) => new QueueDraft { Message = drafts[i], ReplyTo = m.ReplyTo, CorrelationId = m.CorrelationId })];
+        }
+        var request = new EnqueueRequest(queue, messages)
         {
             Timestamp = now,
             Delay = delay,
             CreateQueue = Options.AutoCreateQueues ? QueueConfig.Default : null,
             Idempotency = token,
             Reply = reply,
-        }, cancellationToken);
+        };
+        if (span is null)
+        {
+            return Queues.EnqueueAsync(request, cancellationToken);
+        }
+        try
+        {
+            return Observability.HubTracing.EndWhenDone(span, Queues.EnqueueAsync(request, cancellationToken), static (s, result) => s.SetTag("messaging.message.id", result.FirstId));
+        }
+        finally
+        {
+            System.Diagnostics.Activity.Current = ambient; // the span goes on with the enqueue
+        }
     }
 
     /// <summary>
@@ -168,6 +188,7 @@ public sealed partial class Hub
         if (messages.Count > 0)
         {
             Meters.QueueReceived.Add(messages.Count);
+            Observability.HubTracing.Received(queue, messages);
         }
         return messages;
     }

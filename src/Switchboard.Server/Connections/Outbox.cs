@@ -19,14 +19,15 @@ internal enum FrameKind
 /// UTC ticks of its publish when it is delivered live (so its latency is measured), or <see cref="CatchingUp"/> when it is
 /// read back from the store (counted, but its age says nothing about the hub's latency).
 /// </param>
-internal readonly record struct OutboundFrame(ReadOnlyMemory<byte> Data, FrameKind Kind, long Stamp = 0)
+/// <param name="Message">The message the frame carries (for the delivery span in its trace), or null.</param>
+internal readonly record struct OutboundFrame(ReadOnlyMemory<byte> Data, FrameKind Kind, long Stamp = 0, Core.Message? Message = null)
 {
     /// <summary>The stamp of a message delivered by a catching-up read.</summary>
     public const long CatchingUp = -1;
 
     /// <summary>A frame carrying <paramref name="message"/>, stamped for the delivery meters.</summary>
     public static OutboundFrame Of(Core.Message message, ReadOnlyMemory<byte> data, FrameKind kind, bool live)
-        => new(data, kind, live ? message.Timestamp.UtcTicks : CatchingUp);
+        => new(data, kind, live ? message.Timestamp.UtcTicks : CatchingUp, message);
 }
 
 /// <summary>
@@ -205,7 +206,7 @@ internal sealed class Outbox
                 if (_frames.TryDequeue(out var frame))
                 {
                     Taken(frame.Data.Length);
-                    _meter?.Record(frame.Stamp, _time);
+                    _meter?.Record(frame, _time);
                     return (true, frame);
                 }
                 if (_completed)
@@ -241,7 +242,7 @@ internal sealed class Outbox
             if (_frames.TryDequeue(out frame))
             {
                 Taken(frame.Data.Length);
-                _meter?.Record(frame.Stamp, _time);
+                _meter?.Record(frame, _time);
                 return true;
             }
             return false;

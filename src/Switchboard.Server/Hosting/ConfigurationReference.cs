@@ -54,7 +54,8 @@ public static class ConfigurationReference
             new("Overload:MaxMemoryBytes", "", "Above this managed heap size the hub sheds new work with `503 overloaded` (default: no limit; at least 16 MiB)."),
         ]),
         ("Monitoring", [
-            new("Telemetry:OtlpEndpoint", "", "An OpenTelemetry collector (`http://127.0.0.1:4317`) to push the `Switchboard` meter to over OTLP, besides `GET /metrics` (OpenTelemetry's `OTEL_EXPORTER_OTLP_ENDPOINT` works too)."),
+            new("Telemetry:OtlpEndpoint", "", "An OpenTelemetry collector (`http://127.0.0.1:4317`) to push the `Switchboard` meter and spans to over OTLP, besides `GET /metrics` (OpenTelemetry's `OTEL_EXPORTER_OTLP_ENDPOINT` works too). Without one no spans are recorded; messages still carry `traceparent`."),
+            new("Telemetry:TraceSampleRatio", "1", "The share of new traces recorded when exporting (0–1); a trace a caller started follows the caller's sampled flag."),
         ]),
         ("Security", [
             new("Insecure", "false", "Allow listening beyond loopback with no credentials (`serve --insecure`): anyone who can reach the port can do anything."),

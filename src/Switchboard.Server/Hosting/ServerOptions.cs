@@ -102,6 +102,12 @@ public sealed class ServerOptions
 /// <summary>Metrics export (<c>Switchboard:Telemetry</c>).</summary>
 public sealed class TelemetryOptions
 {
-    /// <summary>An OpenTelemetry collector to push metrics to over OTLP (e.g. <c>http://127.0.0.1:4317</c>); null: only <c>GET /metrics</c>.</summary>
+    /// <summary>An OpenTelemetry collector to push metrics and traces to over OTLP (e.g. <c>http://127.0.0.1:4317</c>); null: only <c>GET /metrics</c>, and no spans recorded.</summary>
     public Uri? OtlpEndpoint { get; set; }
+
+    /// <summary>
+    /// The share of new traces recorded when exporting (0 to 1; a trace a caller started keeps the caller's decision, its
+    /// <c>traceparent</c> sampled flag). Message headers carry trace context whatever this says.
+    /// </summary>
+    public double TraceSampleRatio { get; set; } = 1.0;
 }

@@ -7,10 +7,12 @@ namespace Switchboard.Server.Observability;
 /// delivered live, the time from its publish to now (publish → handed to the socket's writer). Frames that carry no
 /// message (answers, notices, heartbeats) are not counted. One per protocol, shared by that protocol's connections.
 /// </summary>
+/// <remarks>A traced message (one whose headers carry a <c>traceparent</c>) also gets its <c>deliver</c> span here, when a tracer listens.</remarks>
 internal sealed class DeliveryMeter(HubMeters meters, KeyValuePair<string, object?> protocol)
 {
-    public void Record(long stamp, TimeProvider time)
+    public void Record(Connections.OutboundFrame frame, TimeProvider time)
     {
+        var stamp = frame.Stamp;
         if (stamp == 0)
         {
             return;
@@ -20,6 +22,10 @@ internal sealed class DeliveryMeter(HubMeters meters, KeyValuePair<string, objec
         {
             var ticks = time.GetUtcNow().UtcTicks - stamp;
             meters.DeliveryDuration.Record(ticks <= 0 ? 0 : ticks / (double)TimeSpan.TicksPerSecond, protocol);
+        }
+        if (frame.Message is { } message)
+        {
+            HubTracing.Delivered(message.Topic, message.Offset, message.Timestamp, message.Headers, (string)protocol.Value!, live: stamp > 0);
         }
     }
 }

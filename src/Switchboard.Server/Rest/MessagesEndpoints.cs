@@ -203,12 +203,20 @@ internal static class MessagesEndpoints
         if (page.Messages.Count > 0)
         {
             meters.Delivered.Add(page.Messages.Count, protocol);
-            if (longPoll && page.Next.Offset >= page.Topic.LastOffset && meters.DeliveryDuration.Enabled)
+            var live = longPoll && page.Next.Offset >= page.Topic.LastOffset;
+            if (live && meters.DeliveryDuration.Enabled)
             {
                 var now = DateTimeOffset.UtcNow.UtcTicks;
                 foreach (var message in page.Messages)
                 {
                     meters.DeliveryDuration.Record(Math.Max(0, now - message.Timestamp.UtcTicks) / (double)TimeSpan.TicksPerSecond, protocol);
+                }
+            }
+            if (HubTracing.Source.HasListeners())
+            {
+                foreach (var message in page.Messages)
+                {
+                    HubTracing.Delivered(message.Topic, message.Offset, message.Timestamp, message.Headers, (string)protocol.Value!, live);
                 }
             }
         }

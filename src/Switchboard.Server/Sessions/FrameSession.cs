@@ -46,6 +46,9 @@ internal sealed class FrameSession : IAsyncDisposable
     /// <summary>Handles one complete client frame.</summary>
     public async ValueTask HandleAsync(ReadOnlyMemory<byte> frame, CancellationToken cancellationToken)
     {
+        // Each frame is an operation of its own: the connection's upgrade request is not the parent of what it publishes
+        // (a message brings its own context in its traceparent header).
+        System.Diagnostics.Activity.Current = null;
         ClientCommand command;
         try
         {
