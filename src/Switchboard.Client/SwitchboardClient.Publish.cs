@@ -16,7 +16,7 @@ public sealed partial class SwitchboardClient
     public Task<PublishResult> PublishAsync<T>(string topic, T payload, PublishOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(topic);
-        var message = new OutgoingMessage(Payload.From(payload, Options.JsonSerializerOptions), options?.Key, options?.Headers);
+        var message = new OutgoingMessage(Payload.From(payload, Options.JsonSerializerOptions), options?.Key, TraceContext.Inject(options?.Headers));
         return EnqueueAsync(new PublishDraft(topic, [message], false, options?.IdempotencyKey ?? NewKey()), options?.Timeout, cancellationToken);
     }
 
@@ -34,6 +34,10 @@ public sealed partial class SwitchboardClient
         if (options?.Key is not null || options?.Headers is not null)
         {
             throw new ArgumentException("A batch's key and headers go on each OutgoingMessage, not on PublishOptions.", nameof(options));
+        }
+        for (var i = 0; i < list.Count; i++)
+        {
+            list[i] = list[i] with { Headers = TraceContext.Inject(list[i].Headers) };
         }
         return EnqueueAsync(new PublishDraft(topic, list, true, options?.IdempotencyKey ?? NewKey()), options?.Timeout, cancellationToken);
     }

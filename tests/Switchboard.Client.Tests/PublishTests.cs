@@ -107,6 +107,34 @@ public sealed class PublishTests(MemoryHub fixture) : IClassFixture<MemoryHub>
 
     [Theory]
     [MemberData(nameof(Transports.Data), MemberType = typeof(Transports))]
+    public async Task The_applications_trace_context_travels_in_each_messages_traceparent_header(ClientTransport transport)
+    {
+        await using var client = await Tests.ConnectAsync(_hub.Address, transport);
+        var topic = Tests.Name("pub.trace");
+        var inbox = new Inbox<Message>();
+        await using var subscription = client.Subscribe(topic, inbox.Handle);
+        await subscription.Ready.WaitAsync(Tests.Limit);
+
+        string traced;
+        using (var activity = new System.Diagnostics.Activity("checkout").SetIdFormat(System.Diagnostics.ActivityIdFormat.W3C).Start())
+        {
+            activity.TraceStateString = "shop=1";
+            traced = activity.Id!;
+            await client.PublishAsync(topic, 1);
+            await client.PublishBatchAsync(topic, [new OutgoingMessage(Payload.Json(2)), new OutgoingMessage(Payload.Json(3), Headers: new Dictionary<string, string> { ["traceparent"] = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01" })]);
+        }
+        await client.PublishAsync(topic, 4); // outside any activity: no header is invented
+
+        var received = await inbox.CountAsync(4);
+        Assert.Equal(traced, received[0].Headers["traceparent"]);
+        Assert.Equal("shop=1", received[0].Headers["tracestate"]);
+        Assert.Equal(traced, received[1].Headers["traceparent"]);
+        Assert.Equal("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", received[2].Headers["traceparent"]); // the application's own stays
+        Assert.False(received[3].Headers.ContainsKey("traceparent"));
+    }
+
+    [Theory]
+    [MemberData(nameof(Transports.Data), MemberType = typeof(Transports))]
     public async Task A_batch_is_stored_in_order_at_consecutive_offsets(ClientTransport transport)
     {
         await using var client = await Tests.ConnectAsync(_hub.Address, transport);

@@ -18,6 +18,11 @@ namespace Switchboard.Grpc.Tests;
 /// by the publish, the engine's commit, and every delivery — SSE, gRPC, long poll, a queue fed by a binding — and the
 /// messages carry it on. Spans are collected by OpenTelemetry's in-memory exporter, as an operator's collector would.
 /// </summary>
+/// <remarks>
+/// Alone, not beside other tests: a tracer provider listens to the whole process, and while it does every hub in it
+/// stamps its messages with trace context.
+/// </remarks>
+[Collection(nameof(TracingTests))]
 public sealed class TracingTests
 {
     private static readonly TimeSpan Limit = TimeSpan.FromSeconds(30);
@@ -154,3 +159,7 @@ public sealed class TracingTests
         }
     }
 }
+
+/// <summary>Runs <see cref="TracingTests"/> with no other test class at the same time.</summary>
+[CollectionDefinition(nameof(TracingTests), DisableParallelization = true)]
+public sealed class TracingCollection;

@@ -49,7 +49,7 @@ public static class HubTracing
     internal static Activity? StartProducer(string destination, bool queue, ref IReadOnlyList<MessageDraft> messages)
     {
         var current = Activity.Current;
-        var parent = ParentOf(messages[0].Headers, current, out var state);
+        var parent = ParentOf(messages[0].Headers, current, out var state, out var fromCaller);
         Activity? activity = null;
         if (Source.HasListeners())
         {
@@ -70,9 +70,10 @@ public static class HubTracing
             }
             Activity.Current = current;
         }
-        if (parent != default)
+        if (fromCaller)
         {
-            // Unrecorded: the messages carry the caller's context along (a client's header stays as it was).
+            // Unrecorded: the messages carry the caller's context along (a client's header stays as it was); a caller that
+            // sent none gets none (no header is invented for a trace nobody records).
             messages = Stamp(messages, $"00-{parent.TraceId}-{parent.SpanId}-{(int)parent.TraceFlags:x2}", state, overwrite: false);
         }
         return null;
@@ -83,10 +84,11 @@ public static class HubTracing
     /// server span of the request that carried the context); else the context the message carries; else the context of
     /// the HTTP request (the remote parent of an unrecorded request activity); else none (a new trace).
     /// </summary>
-    private static ActivityContext ParentOf(IReadOnlyDictionary<string, string> headers, Activity? current, out string? state)
+    private static ActivityContext ParentOf(IReadOnlyDictionary<string, string> headers, Activity? current, out string? state, out bool fromCaller)
     {
         var recorded = current is { Recorded: true } && current.Source.HasListeners();
         var hasCarried = TryGetContext(headers, out var carried);
+        fromCaller = true;
         if (recorded && (!hasCarried || current!.TraceId == carried.TraceId))
         {
             state = current!.TraceStateString;
@@ -102,6 +104,7 @@ public static class HubTracing
         {
             return request;
         }
+        fromCaller = false;
         return current is { IdFormat: ActivityIdFormat.W3C } ? current.Context : default;
     }
 
