@@ -143,6 +143,7 @@ internal sealed class ConnectionRegistry(ServerOptions options, TimeProvider tim
                     if (full >= options.SlowConsumerTimeout && connection.CloseReason is null)
                     {
                         ConnectionLog.SlowConsumer(logger, connection.Id, connection.Transport, connection.Outbox.Bytes, (long)full.TotalMilliseconds);
+                        hub.Meters.SlowConsumerCuts.Add(1, Core.Observability.Protocols.TagOfTransport(connection.Transport));
                         connection.Abort(ErrorCode.SlowConsumer,
                             $"This connection did not read its messages for {full.TotalSeconds:0} s while its {options.OutboundBufferBytes}-byte buffer was full. Reconnect and resume from your last position; nothing retained is lost.");
                     }
