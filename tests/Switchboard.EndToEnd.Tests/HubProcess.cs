@@ -101,14 +101,47 @@ internal sealed partial class HubProcess : IAsyncDisposable
         {
             return;
         }
+        List<TaskCompletionSource<string>> found = [];
         lock (_output)
         {
             _output.AppendLine(line);
+            for (var i = _waiters.Count - 1; i >= 0; i--)
+            {
+                if (_waiters[i].Match(line))
+                {
+                    found.Add(_waiters[i].Found);
+                    _waiters.RemoveAt(i);
+                }
+            }
+        }
+        foreach (var done in found)
+        {
+            done.TrySetResult(line);
         }
         var match = ListeningLine().Match(line);
         if (match.Success)
         {
             _listening.TrySetResult(new Uri(match.Groups[1].Value));
+        }
+    }
+
+    private readonly List<(Func<string, bool> Match, TaskCompletionSource<string> Found)> _waiters = [];
+
+    /// <summary>The first output line (already written or still to come) that <paramref name="match"/> accepts.</summary>
+    public Task<string> LineAsync(Func<string, bool> match)
+    {
+        lock (_output)
+        {
+            foreach (var line in _output.ToString().Split('\n'))
+            {
+                if (match(line.TrimEnd('\r')))
+                {
+                    return Task.FromResult(line.TrimEnd('\r'));
+                }
+            }
+            var found = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+            _waiters.Add((match, found));
+            return found.Task;
         }
     }
 
