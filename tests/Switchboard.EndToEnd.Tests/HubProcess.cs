@@ -15,6 +15,7 @@ internal sealed partial class HubProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly StringBuilder _output = new();
     private readonly TaskCompletionSource<Uri> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource _lineArrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private HubProcess(Process process)
     {
@@ -101,23 +102,14 @@ internal sealed partial class HubProcess : IAsyncDisposable
         {
             return;
         }
-        List<TaskCompletionSource<string>> found = [];
+        TaskCompletionSource arrived;
         lock (_output)
         {
             _output.AppendLine(line);
-            for (var i = _waiters.Count - 1; i >= 0; i--)
-            {
-                if (_waiters[i].Match(line))
-                {
-                    found.Add(_waiters[i].Found);
-                    _waiters.RemoveAt(i);
-                }
-            }
+            arrived = _lineArrived;
+            _lineArrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
         }
-        foreach (var done in found)
-        {
-            done.TrySetResult(line);
-        }
+        arrived.TrySetResult();
         var match = ListeningLine().Match(line);
         if (match.Success)
         {
@@ -125,24 +117,12 @@ internal sealed partial class HubProcess : IAsyncDisposable
         }
     }
 
-    private readonly List<(Func<string, bool> Match, TaskCompletionSource<string> Found)> _waiters = [];
-
     /// <summary>The first output line (already written or still to come) that <paramref name="match"/> accepts.</summary>
-    public Task<string> LineAsync(Func<string, bool> match)
+    public async Task<string> LineAsync(Func<string, bool> match, TimeSpan timeout)
     {
-        lock (_output)
-        {
-            foreach (var line in _output.ToString().Split('\n'))
-            {
-                if (match(line.TrimEnd('\r')))
-                {
-                    return Task.FromResult(line.TrimEnd('\r'));
-                }
-            }
-            var found = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-            _waiters.Add((match, found));
-            return found.Task;
-        }
+        string? found = null;
+        await WaitForOutputAsync(output => (found = output.Split('\n').Select(l => l.TrimEnd('\r')).FirstOrDefault(match)) is not null, timeout);
+        return found!;
     }
 
     private async Task WaitReadyAsync(CancellationToken cancellationToken)
@@ -168,6 +148,49 @@ internal sealed partial class HubProcess : IAsyncDisposable
             }
             // Readiness is a state to poll; 20 ms between polls keeps startup waits short without spinning.
             await Task.Delay(20, cancellationToken);
+        }
+    }
+
+    /// <summary>Waits until the output (stdout and stderr, line by line) satisfies <paramref name="condition"/>; re-checked on each new line.</summary>
+    public async Task WaitForOutputAsync(Func<string, bool> condition, TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        while (true)
+        {
+            Task arrived;
+            string output;
+            lock (_output)
+            {
+                output = _output.ToString();
+                arrived = _lineArrived.Task;
+            }
+            if (condition(output))
+            {
+                return;
+            }
+            try
+            {
+                await arrived.WaitAsync(cts.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                throw new TimeoutException($"the output did not show what was awaited within {timeout.TotalSeconds} s (exited: {_process.HasExited}):\n{Output}");
+            }
+        }
+    }
+
+    /// <summary>SIGINT, as Ctrl+C sends. Fails loudly when the process ignores it (inherited from a shell that started the tests in the background without job control).</summary>
+    public void Interrupt()
+    {
+        // SigIgn is a hex mask of ignored signals; bit 1 is SIGINT (signal 2).
+        var ignored = File.ReadLines($"/proc/{_process.Id}/status").Single(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
+        if ((Convert.ToUInt64(ignored["SigIgn:".Length..].Trim(), 16) & 2) != 0)
+        {
+            throw new InvalidOperationException("The child ignores SIGINT (the test run inherited SIG_IGN for it): run the tests from a shell with job control, not as a background job of a script.");
+        }
+        if (Kill(_process.Id, 2) != 0)
+        {
+            throw new InvalidOperationException($"kill({_process.Id}, SIGINT) failed: errno {Marshal.GetLastPInvokeError()}");
         }
     }
 

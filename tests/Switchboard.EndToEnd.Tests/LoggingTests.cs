@@ -26,7 +26,7 @@ public sealed class LoggingTests
         }
         using var events = await http.GetAsync("/v1/topics/logged/events?after=0", HttpCompletionOption.ResponseHeadersRead);
 
-        var opened = await hub.LineAsync(line => line.Contains("\"EventId\":3101", StringComparison.Ordinal)).WaitAsync(Limit);
+        var opened = await hub.LineAsync(line => line.Contains("\"EventId\":3101", StringComparison.Ordinal), Limit);
         using var entry = JsonDocument.Parse(opened);
         var root = entry.RootElement;
         Assert.Equal("Debug", root.GetProperty("LogLevel").GetString());
