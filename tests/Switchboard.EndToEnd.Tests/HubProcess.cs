@@ -179,21 +179,6 @@ internal sealed partial class HubProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>SIGINT, as Ctrl+C sends. Fails loudly when the process ignores it (inherited from a shell that started the tests in the background without job control).</summary>
-    public void Interrupt()
-    {
-        // SigIgn is a hex mask of ignored signals; bit 1 is SIGINT (signal 2).
-        var ignored = File.ReadLines($"/proc/{_process.Id}/status").Single(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
-        if ((Convert.ToUInt64(ignored["SigIgn:".Length..].Trim(), 16) & 2) != 0)
-        {
-            throw new InvalidOperationException("The child ignores SIGINT (the test run inherited SIG_IGN for it): run the tests from a shell with job control, not as a background job of a script.");
-        }
-        if (Kill(_process.Id, 2) != 0)
-        {
-            throw new InvalidOperationException($"kill({_process.Id}, SIGINT) failed: errno {Marshal.GetLastPInvokeError()}");
-        }
-    }
-
     /// <summary>SIGKILL: the process dies at once, as in a crash or a power cut (as far as the process can tell).</summary>
     public async Task KillAsync()
     {
