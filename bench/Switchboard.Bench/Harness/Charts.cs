@@ -27,7 +27,8 @@ internal static class Charts
         {
             foreach (var unit in scenario.Where(m => m.Measured).GroupBy(m => m.Unit))
             {
-                var chunks = unit.Chunk(MaxBars).ToList();
+                // Measurements of one figure side by side (all systems' "delivered, 100 subscribers" together), in the order measured.
+                var chunks = unit.OrderBy(m => m.Figure ?? "", StringComparer.Ordinal).Chunk(MaxBars).ToList();
                 for (var part = 0; part < chunks.Count; part++)
                 {
                     var name = $"{Slug(scenario.Key)}-{Slug(unit.Key)}{(chunks.Count > 1 ? "-" + (part + 1).ToString(CultureInfo.InvariantCulture) : "")}.png";

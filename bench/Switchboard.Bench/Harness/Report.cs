@@ -42,6 +42,7 @@ public sealed partial class Report
     private readonly SortedDictionary<string, string> _versions = new(StringComparer.Ordinal);
     private readonly List<ExtraTable> _tables = [];
     private readonly List<ScenarioOutcome> _scenarios = [];
+    private readonly List<(string Scenario, string Text)> _notes = [];
 
     public MachineInfo Machine { get; } = MachineInfo.Read();
 
@@ -102,6 +103,16 @@ public sealed partial class Report
 
     public void Table(ExtraTable table) => _tables.Add(table);
 
+    /// <summary>A remark on what was seen (e.g. messages a peer dropped), printed at once and shown under the scenario.</summary>
+    public void Note(string scenario, string text)
+    {
+        lock (_notes)
+        {
+            _notes.Add((scenario, text));
+        }
+        BenchOptions.Progress("NOTE " + text);
+    }
+
     public void Outcome(ScenarioOutcome outcome) => _scenarios.Add(outcome);
 
     /// <summary>Every Switchboard figure beside the best peer's median of the same figure (by the figure's direction).</summary>
@@ -140,6 +151,7 @@ public sealed partial class Report
             ratios = _ratios.Select(r => new { r.Scenario, r.What, value = r.Value() }),
             comparisons = Comparisons().Select(c => new { c.Scenario, c.Figure, c.Unit, c.Switchboard, c.Ours, c.BestPeer, c.Theirs, c.Ratio, c.Ahead }),
             skipped = _skips,
+            notes = _notes.Select(n => new { n.Scenario, n.Text }),
             tables = _tables,
             charts = charts.Select(c => new { c.Scenario, c.Unit, file = Path.GetFileName(c.Path) }),
         };

@@ -103,6 +103,10 @@ public sealed partial class Report
                 text.AppendLine(CultureInfo.InvariantCulture, $"| **{what}** | ratio of medians | | **{value():0.00}×** | |");
             }
         }
+        foreach (var (_, note) in _notes.Where(n => n.Scenario == scenario))
+        {
+            text.AppendLine().AppendLine("Note: " + note);
+        }
         foreach (var skip in _skips.Where(s => s.Scenario == scenario))
         {
             text.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"Skipped: **{skip.What}** — {skip.Reason}");
