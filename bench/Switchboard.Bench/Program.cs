@@ -24,8 +24,8 @@ if (args.Length > 0 && args[0] == "signalr-server")
 
 IScenario[] all =
 [
-    new EngineScenario(), new RestPublishScenario(), new GrpcScenario(), new QueueScenario(), new LongPollScenario(), new FanOutScenario(),
-    new IdleConnectionsScenario(), new ScaleOutScenario(), new ClientScenario(),
+    new EngineScenario(), new RestPublishScenario(), new RestGetScenario(), new GrpcScenario(), new QueueScenario(), new ReqReplyScenario(),
+    new LongPollScenario(), new RealtimeScenario(), new FanOutScenario(), new IdleConnectionsScenario(), new ScaleOutScenario(), new ClientScenario(),
 ];
 BenchOptions options;
 List<IScenario> chosen;

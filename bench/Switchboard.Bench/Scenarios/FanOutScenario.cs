@@ -14,7 +14,7 @@ namespace Switchboard.Bench.Scenarios;
 /// </summary>
 internal sealed class FanOutScenario : IScenario
 {
-    private const int PayloadPadding = 40; // {"t":<ticks>,"p":"…"} comes to 64 bytes
+    internal const int PayloadPadding = 40; // {"t":<ticks>,"p":"…"} comes to 64 bytes
 
     public string Name => "fanout";
     public string Description => "1 publisher -> 1, 100, 1,000 subscribers per transport, Switchboard vs SignalR, NATS, Redis: delivered msg/s, latency p50/p99/p99.9, server CPU, bytes";
@@ -212,7 +212,7 @@ internal sealed class FanOutScenario : IScenario
     /// Publishes probes until every subscriber has one (a subscription is live end to end, whatever the transport
     /// confirms by itself), then waits for the deliveries to settle. Bounded: 30 s.
     /// </summary>
-    private static async Task ReadyAsync(List<FanOutClient> clients, IFanOutPublisher publisher, string label)
+    internal static async Task ReadyAsync(List<FanOutClient> clients, IFanOutPublisher publisher, string label)
     {
         var clock = Stopwatch.StartNew();
         while (clients.Any(c => c.Received == 0))
@@ -237,7 +237,7 @@ internal sealed class FanOutScenario : IScenario
     /// Waits until the subscribers have <paramref name="expected"/> messages between them, or nothing arrived for a while
     /// (2 s quick, 5 s full), or 120 s passed; gives the count and the time of the last arrival seen.
     /// </summary>
-    private static async Task<(long Count, TimeSpan Elapsed)> DrainAsync(List<FanOutClient> clients, long expected, Stopwatch clock, bool quick)
+    internal static async Task<(long Count, TimeSpan Elapsed)> DrainAsync(List<FanOutClient> clients, long expected, Stopwatch clock, bool quick)
     {
         var stall = TimeSpan.FromSeconds(quick ? 2 : 5);
         var count = clients.Sum(c => c.Received);
