@@ -97,7 +97,7 @@ internal sealed class RealtimeScenario : IScenario
                 await Task.WhenAll(batch.Select(c => c.StartAsync(topic, setup.Token)));
             }
             await FanOutScenario.ReadyAsync(clients, publisher, label);
-            var length = options.Quick ? 1.5 : 10.0;
+            var length = options.Quick ? 1.0 : 10.0;
             for (var run = 0; run < options.Runs; run++)
             {
                 foreach (var client in clients)

@@ -15,7 +15,7 @@ namespace Switchboard.Bench.Scenarios;
 internal sealed class RedisStreamQueuePeer(string label, string configuration) : IQueuePeer, IAsyncDisposable
 {
     private const int Batch = 50;
-    private const int BlockMilliseconds = 1000;
+    private const int BlockMilliseconds = 250; // short: a worker notices the end of a run within a quarter second
     private const string Group = "workers";
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
     private readonly HashSet<string> _created = [];
@@ -140,7 +140,7 @@ internal sealed class RedisStreamQueuePeer(string label, string configuration) :
 
     private sealed record Entry(RedisValue Id, RedisValue Payload, string? ReplyTo);
 
-    /// <summary>XREADGROUP … COUNT 50 BLOCK 1000 in a loop (bounded in count), handing each entry on, until <paramref name="stop"/>.</summary>
+    /// <summary>XREADGROUP … COUNT 50 BLOCK 250 in a loop (bounded in count), handing each entry on, until <paramref name="stop"/>.</summary>
     private static async Task ConsumeAsync(IDatabase db, string queue, string consumer, Func<Entry, Task> handle, Action<Exception> fail, CancellationToken stop)
     {
         try
