@@ -12,7 +12,9 @@ namespace Switchboard.Cli.Commands;
 internal static class BenchCommand
 {
     private const string Project = "bench/Switchboard.Bench/Switchboard.Bench.csproj";
-    private const string Dll = "bench/Switchboard.Bench/bin/Release/net10.0/Switchboard.Bench.dll";
+
+    /// <summary>Where the harness is built to, per configuration (Release unless told otherwise).</summary>
+    private static string Dll(string configuration) => $"bench/Switchboard.Bench/bin/{configuration}/net10.0/Switchboard.Bench.dll";
 
     public static Command Create()
     {
@@ -27,7 +29,12 @@ internal static class BenchCommand
         var only = new Option<string?>("--only") { Description = "Fan-out: only these transports, comma-separated (e.g. ws-json,nats)." };
         var subscribers = new Option<string?>("--subscribers") { Description = "Fan-out: these subscriber counts, comma-separated (default 1,100,1000)." };
         var list = new Option<bool>("--list") { Description = "Describe the scenarios and the harness's options, and stop." };
-        var noBuild = new Option<bool>("--no-build") { Description = $"Do not build the harness first: run {Dll} as it is." };
+        var noBuild = new Option<bool>("--no-build") { Description = $"Do not build the harness first: run {Dll("Release")} as it is." };
+        var configuration = new Option<string>("--configuration", "-c")
+        {
+            Description = "The build configuration of the harness (and of the hub it starts): Release unless for a reason.",
+            DefaultValueFactory = _ => "Release",
+        };
         var source = new Option<DirectoryInfo?>("--source")
         {
             Description = "The Switchboard checkout that holds bench/ (default: SWITCHBOARD_SOURCE, else the first folder upward from here, or from this program, that holds it).",
@@ -40,7 +47,7 @@ internal static class BenchCommand
             report (bench/install-peers.sh installs them from Debian's packages).
             """)
         {
-            scenarios, quick, runs, output, only, subscribers, list, noBuild, source,
+            scenarios, quick, runs, output, only, subscribers, list, noBuild, configuration, source,
         };
         command.SetAction((parse, cancellationToken) => Cli.RunAsync(async () =>
         {
@@ -70,19 +77,20 @@ internal static class BenchCommand
             {
                 arguments.AddRange(["--subscribers", counts]);
             }
+            var config = parse.GetValue(configuration)!;
             if (!parse.GetValue(noBuild))
             {
-                Console.Error.WriteLine($"building the harness: dotnet build -c Release {Project}");
-                var built = await RunAsync(root, ["build", "-c", "Release", Path.Combine(root, Project), "--nologo", "-v", "quiet"], cancellationToken);
+                Console.Error.WriteLine($"building the harness: dotnet build -c {config} {Project}");
+                var built = await RunAsync(root, ["build", "-c", config, Path.Combine(root, Project), "--nologo", "-v", "quiet"], cancellationToken);
                 if (built != 0)
                 {
                     throw new CliException($"building {Project} failed (exit code {built}); see the messages above.", built);
                 }
             }
-            var dll = Path.Combine(root, Dll);
+            var dll = Path.Combine(root, Dll(config));
             if (!File.Exists(dll))
             {
-                throw new CliException($"{dll} is missing: build it (dotnet build -c Release {Project}) or run without --no-build.", 2);
+                throw new CliException($"{dll} is missing: build it (dotnet build -c {config} {Project}) or run without --no-build.", 2);
             }
             return await RunAsync(root, [dll, .. arguments], cancellationToken);
         }));
