@@ -32,9 +32,10 @@ internal sealed class ReqReplyScenario : IScenario
         var contenders = new List<Contender>();
         foreach (var (label, hub, http) in new[] { ("sqlite", durable, durableHttp), ("memory", memory, memoryHttp) })
         {
-            contenders.Add(new($"switchboard REST ({label})", Side.Switchboard, async _ => await RestRoundTrip.StartAsync(http, "rr-rest")));
-            contenders.Add(new($"switchboard WebSocket ({label})", Side.Switchboard, async n => await WebSocketRoundTrip.StartAsync(hub.Address, http, "rr-ws", n)));
-            contenders.Add(new($"switchboard gRPC ({label})", Side.Switchboard, async n => await GrpcRoundTrip.StartAsync(hub.Address, http, "rr-grpc", n, withResponder: true)));
+            // A queue per protocol and requester count: a responder that has just gone can leave nothing in the next one's way.
+            contenders.Add(new($"switchboard REST ({label})", Side.Switchboard, async n => await RestRoundTrip.StartAsync(http, $"rr-rest-{n}")));
+            contenders.Add(new($"switchboard WebSocket ({label})", Side.Switchboard, async n => await WebSocketRoundTrip.StartAsync(hub.Address, http, $"rr-ws-{n}", n)));
+            contenders.Add(new($"switchboard gRPC ({label})", Side.Switchboard, async n => await GrpcRoundTrip.StartAsync(hub.Address, http, $"rr-grpc-{n}", n, withResponder: true)));
         }
         contenders.Add(new("bare ASP.NET Core echo (ceiling)", Side.Peer, _ => Task.FromResult<IRoundTrip>(new EchoRoundTrip(bareHttp))));
         contenders.Add(new("bare grpc-dotnet echo (ceiling)", Side.Peer, async n => await GrpcRoundTrip.StartAsync(bareGrpc.Address, null, "echo", n, withResponder: false)));
@@ -51,11 +52,25 @@ internal sealed class ReqReplyScenario : IScenario
             report.Version("NATS.Net", NatsServer.ClientVersion());
             contenders.Add(new("NATS core request/reply (in memory)", Side.Peer, async n => await NatsRoundTrip.StartAsync(nats, "rpc", n)));
         }
+        var failures = new List<string>();
         try
         {
             foreach (var contender in contenders)
             {
-                await MeasureAsync(report, options, contender);
+                try
+                {
+                    await MeasureAsync(report, options, contender);
+                }
+                catch (Exception ex) when (ex is InvalidOperationException or Grpc.Core.RpcException or TimeoutException or System.Net.WebSockets.WebSocketException or HttpRequestException)
+                {
+                    // The others still run; the scenario fails at its end with every failure named.
+                    failures.Add($"{contender.System}: {ex.Message}");
+                    await Console.Error.WriteLineAsync($"bench: reqreply, {contender.System} failed: {ex}");
+                }
+            }
+            if (failures.Count > 0)
+            {
+                throw new InvalidOperationException("request/reply failed for " + string.Join("; ", failures));
             }
         }
         finally

@@ -201,6 +201,7 @@ internal sealed class GrpcRoundTrip : IRoundTrip
     private readonly string _queue;
     private readonly CancellationTokenSource _stop = new();
     private Task _responding = Task.CompletedTask;
+    private Exception? _respondFailed;
 
     private GrpcRoundTrip(GrpcChannel[] channels, GrpcChannel responder, string queue) => (_channels, _responder, _queue) = (channels, responder, queue);
 
@@ -221,6 +222,10 @@ internal sealed class GrpcRoundTrip : IRoundTrip
 
     public async Task CallAsync(int requester, long sequence)
     {
+        if (_respondFailed is { } failed)
+        {
+            throw new InvalidOperationException("the gRPC responder's Respond failed: " + failed.Message, failed);
+        }
         var reply = await new GrpcClient(_channels[requester]).RequestAsync(new RequestRequest { Queue = _queue, Payload = ByteString.CopyFrom(QueuePayload.Utf8(sequence)), TimeoutSeconds = 30 });
         if (QueuePayload.Sequence(reply.Payload.Span) != sequence)
         {
@@ -240,7 +245,11 @@ internal sealed class GrpcRoundTrip : IRoundTrip
                 var message = call.ResponseStream.Current;
                 await window.WaitAsync(_stop.Token);
                 _ = client.RespondAsync(new ReplyRequest { RequestId = message.ReplyTo, Lease = message.Lease, Payload = message.Payload }).ResponseAsync
-                    .ContinueWith(_ => window.Release(), TaskScheduler.Default);
+                    .ContinueWith(t =>
+                    {
+                        _respondFailed ??= t.Exception?.InnerException; // surfaced by the next call, not swallowed
+                        window.Release();
+                    }, TaskScheduler.Default);
             }
         }
         catch (Exception ex) when ((ex is RpcException or OperationCanceledException) && _stop.IsCancellationRequested)
