@@ -52,7 +52,7 @@ internal static class Charts
             var m = measurements[i];
             var position = measurements.Count - 1 - i; // the first measurement on top
             positions[i] = position;
-            labels[i] = Shorten(m.Name, 80);
+            labels[i] = Shorten(m.Name, 100);
             bars.Add(new Bar
             {
                 Position = position,
