@@ -22,7 +22,9 @@ say() { printf '\n== %s\n' "$*"; }
 # Debian packages the test suites use. Each is installed only if missing; a failed install fails the run.
 # nats-server: a peer in the bench's smoke test (Switchboard.Bench.Tests), small; RabbitMQ, a large install, is left to
 # bench/install-peers.sh, and the smoke test checks that the bench names it as skipped when it is missing.
-APT_PACKAGES=(redis-server nginx-light nats-server)
+# chromium: the web console's browser tests drive Debian's Chromium (/usr/bin/chromium) with playwright-core; a test
+# tool's own browser download does not work on these machines.
+APT_PACKAGES=(redis-server nginx-light nats-server chromium)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
@@ -46,8 +48,9 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 command -v dotnet >/dev/null || { echo "test.sh: the .NET 10 SDK (dotnet) is required"; echo "0 passed, 1 failed"; exit 1; }
 
-# The npm packages of the third-party client tests (ws, eventsource, …), from tests/js/package-lock.json, and those
-# of the Node samples (samples/package-lock.json), which Switchboard.Samples.Tests runs.
+# The npm packages of the third-party client tests (ws, eventsource, …) and of the console's browser tests
+# (playwright-core, which brings no browser of its own), from tests/js/package-lock.json, and those of the Node
+# samples (samples/package-lock.json), which Switchboard.Samples.Tests runs.
 for folder in tests/js samples; do
   say "npm packages in $folder"
   if ! (cd "$folder" && npm ci --no-audit --no-fund --loglevel=error); then

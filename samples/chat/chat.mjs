@@ -4,7 +4,8 @@
 //   node samples/chat/chat.mjs --room lobby --name ann
 //
 // Every line you type is published to the topic chat.<room>; everything published there by others is printed.
-// The hub: SWITCHBOARD_URL (default http://127.0.0.1:7070); with authentication on, SWITCHBOARD_TOKEN.
+// The hub: SWITCHBOARD_SERVER (or SWITCHBOARD_URL), default http://127.0.0.1:7070; with authentication on,
+// SWITCHBOARD_API_KEY (or SWITCHBOARD_TOKEN). The same names as the switchboard command line.
 import os from 'node:os';
 import readline from 'node:readline';
 import { parseArgs } from 'node:util';
@@ -18,7 +19,8 @@ const USAGE = `usage: node samples/chat/chat.mjs [--room NAME] [--name NAME] [--
   --history N    show the room's last N messages on joining (default 0)
 
 Type a line and press Enter to send it; /quit or end of input (Ctrl-D) leaves.
-The hub: SWITCHBOARD_URL (default http://127.0.0.1:7070); with authentication on, SWITCHBOARD_TOKEN.`;
+The hub: SWITCHBOARD_SERVER (or SWITCHBOARD_URL), default http://127.0.0.1:7070; with authentication on,
+SWITCHBOARD_API_KEY (or SWITCHBOARD_TOKEN): the same names as the switchboard command line.`;
 
 function fail(message, code = 1) {
   console.error(`chat: ${message}`);
@@ -49,11 +51,14 @@ if (name.length === 0 || name.length > 32 || /[\p{Cc}]/u.test(name)) fail(`--nam
 const history = Number(options.history);
 if (!Number.isInteger(history) || history < 0 || history > 1000) fail(`--history '${options.history}': use a whole number from 0 to 1000.\n${USAGE}`, 2);
 
-const hub = process.env.SWITCHBOARD_URL ?? 'http://127.0.0.1:7070';
+// The switchboard command line's names first, then the samples' older ones.
+const hubVariable = process.env.SWITCHBOARD_SERVER ? 'SWITCHBOARD_SERVER' : process.env.SWITCHBOARD_URL ? 'SWITCHBOARD_URL' : 'SWITCHBOARD_SERVER';
+const hub = process.env[hubVariable] || 'http://127.0.0.1:7070';
+const token = process.env.SWITCHBOARD_API_KEY || process.env.SWITCHBOARD_TOKEN || undefined;
 try {
   if (!/^https?:$/.test(new URL(hub).protocol)) throw new Error('not http(s)');
 } catch {
-  fail(`SWITCHBOARD_URL '${hub}' is not an http:// or https:// address (e.g. http://127.0.0.1:7070).`, 2);
+  fail(`${hubVariable} '${hub}' is not an http:// or https:// address (e.g. http://127.0.0.1:7070).`, 2);
 }
 
 // Node 22 and browsers have a WebSocket; Node 20 takes the one of the ws package (npm ci in samples/).
@@ -68,14 +73,13 @@ if (!WebSocket) {
 
 const topic = `chat.${options.room}`;
 const session = randomUUID(); // tells this program's own messages from those of another "ann"
-const token = process.env.SWITCHBOARD_TOKEN || undefined;
 
 let client;
 try {
   client = await connect(hub, { WebSocket, token, connectTimeout: 5000 });
 } catch (error) {
   fail(`cannot reach the hub at ${hub}: ${error.message}\n`
-    + 'Start one with: dotnet run --project src/Switchboard.Cli -- serve (or set SWITCHBOARD_URL).');
+    + 'Start one with: dotnet run --project src/Switchboard.Cli -- serve (or set SWITCHBOARD_SERVER).');
 }
 client.on('state', ({ state, error }) => {
   if (state === 'reconnecting') console.error(`chat: connection lost (${error?.message ?? 'no reason given'}); reconnecting…`);

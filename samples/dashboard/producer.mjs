@@ -4,7 +4,8 @@
 //
 //   node samples/dashboard/producer.mjs [--interval 1000] [--count N]
 //
-// The hub: SWITCHBOARD_URL (default http://127.0.0.1:7070); with authentication on, SWITCHBOARD_TOKEN.
+// The hub: SWITCHBOARD_SERVER (or SWITCHBOARD_URL), default http://127.0.0.1:7070; with authentication on,
+// SWITCHBOARD_API_KEY (or SWITCHBOARD_TOKEN). The same names as the switchboard command line.
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { describe, sampler } from './metrics.mjs';
@@ -14,7 +15,8 @@ const USAGE = `usage: node samples/dashboard/producer.mjs [--interval MS] [--cou
   --interval MS   time between samples in milliseconds (default 1000, at least 100)
   --count N       stop after N samples (default: run until Ctrl-C)
 
-The hub: SWITCHBOARD_URL (default http://127.0.0.1:7070); with authentication on, SWITCHBOARD_TOKEN.`;
+The hub: SWITCHBOARD_SERVER (or SWITCHBOARD_URL), default http://127.0.0.1:7070; with authentication on,
+SWITCHBOARD_API_KEY (or SWITCHBOARD_TOKEN): the same names as the switchboard command line.`;
 
 function fail(message, code = 1) {
   console.error(`producer: ${message}`);
@@ -41,14 +43,17 @@ const interval = Number(options.interval);
 if (!Number.isInteger(interval) || interval < 100) fail(`--interval '${options.interval}': use a whole number of milliseconds, at least 100.\n${USAGE}`, 2);
 const count = options.count === undefined ? Infinity : Number(options.count);
 if (count !== Infinity && (!Number.isInteger(count) || count < 1)) fail(`--count '${options.count}': use a whole number, at least 1.\n${USAGE}`, 2);
-const hub = process.env.SWITCHBOARD_URL ?? 'http://127.0.0.1:7070';
+// The switchboard command line's names first, then the samples' older ones.
+const hubVariable = process.env.SWITCHBOARD_SERVER ? 'SWITCHBOARD_SERVER' : process.env.SWITCHBOARD_URL ? 'SWITCHBOARD_URL' : 'SWITCHBOARD_SERVER';
+const hub = process.env[hubVariable] || 'http://127.0.0.1:7070';
+const token = process.env.SWITCHBOARD_API_KEY || process.env.SWITCHBOARD_TOKEN || undefined;
 try {
   if (!/^https?:$/.test(new URL(hub).protocol)) throw new Error();
 } catch {
-  fail(`SWITCHBOARD_URL '${hub}' is not an http:// or https:// address (e.g. http://127.0.0.1:7070).`, 2);
+  fail(`${hubVariable} '${hub}' is not an http:// or https:// address (e.g. http://127.0.0.1:7070).`, 2);
 }
 const headers = { 'content-type': 'application/json' };
-if (process.env.SWITCHBOARD_TOKEN) headers.authorization = `Bearer ${process.env.SWITCHBOARD_TOKEN}`;
+if (token) headers.authorization = `Bearer ${token}`;
 
 /** POST /v1/topics/{topic}/messages; resolves with the stored position, throws with the hub's own words. */
 async function publish(topic, payload) {
@@ -62,7 +67,7 @@ async function publish(topic, payload) {
     });
   } catch (error) {
     throw new Error(`cannot reach the hub at ${hub} (${error.cause?.code ?? error.message}). `
-      + 'Start one with: dotnet run --project src/Switchboard.Cli -- serve (or set SWITCHBOARD_URL).');
+      + 'Start one with: dotnet run --project src/Switchboard.Cli -- serve (or set SWITCHBOARD_SERVER).');
   }
   const body = await response.json().catch(() => ({}));
   if (!response.ok) throw new Error(`the hub refused the publish to ${topic}: ${response.status} ${body.detail ?? body.title ?? ''}`);

@@ -4,7 +4,8 @@
 //
 //   node samples/dashboard/watch.mjs [--topic 'metrics.*'] [--count N]
 //
-// The hub: SWITCHBOARD_URL (default http://127.0.0.1:7070); with authentication on, SWITCHBOARD_TOKEN.
+// The hub: SWITCHBOARD_SERVER (or SWITCHBOARD_URL), default http://127.0.0.1:7070; with authentication on,
+// SWITCHBOARD_API_KEY (or SWITCHBOARD_TOKEN). The same names as the switchboard command line.
 import { parseArgs } from 'node:util';
 import { describe } from './metrics.mjs';
 
@@ -13,7 +14,8 @@ const USAGE = `usage: node samples/dashboard/watch.mjs [--topic PATTERN] [--coun
   --topic PATTERN   the topics to follow (default metrics.*; * is one name token, > the rest)
   --count N         stop after N metrics (default: run until Ctrl-C)
 
-The hub: SWITCHBOARD_URL (default http://127.0.0.1:7070); with authentication on, SWITCHBOARD_TOKEN.`;
+The hub: SWITCHBOARD_SERVER (or SWITCHBOARD_URL), default http://127.0.0.1:7070; with authentication on,
+SWITCHBOARD_API_KEY (or SWITCHBOARD_TOKEN): the same names as the switchboard command line.`;
 
 function fail(message, code = 1) {
   console.error(`watch: ${message}`);
@@ -38,17 +40,20 @@ if (options.help) {
 }
 const count = options.count === undefined ? Infinity : Number(options.count);
 if (count !== Infinity && (!Number.isInteger(count) || count < 1)) fail(`--count '${options.count}': use a whole number, at least 1.\n${USAGE}`, 2);
-const hub = process.env.SWITCHBOARD_URL ?? 'http://127.0.0.1:7070';
+// The switchboard command line's names first, then the samples' older ones.
+const hubVariable = process.env.SWITCHBOARD_SERVER ? 'SWITCHBOARD_SERVER' : process.env.SWITCHBOARD_URL ? 'SWITCHBOARD_URL' : 'SWITCHBOARD_SERVER';
+const hub = process.env[hubVariable] || 'http://127.0.0.1:7070';
+const token = process.env.SWITCHBOARD_API_KEY || process.env.SWITCHBOARD_TOKEN || undefined;
 let url;
 try {
   url = new URL('/v1/events', hub);
   if (!/^https?:$/.test(url.protocol)) throw new Error();
 } catch {
-  fail(`SWITCHBOARD_URL '${hub}' is not an http:// or https:// address (e.g. http://127.0.0.1:7070).`, 2);
+  fail(`${hubVariable} '${hub}' is not an http:// or https:// address (e.g. http://127.0.0.1:7070).`, 2);
 }
 url.searchParams.set('topic', options.topic);
 // EventSource cannot send headers; the hub takes the credential from the query (docs/security.md).
-if (process.env.SWITCHBOARD_TOKEN) url.searchParams.set('access_token', process.env.SWITCHBOARD_TOKEN);
+if (token) url.searchParams.set('access_token', token);
 
 // Browsers have EventSource; Node takes the eventsource package's (npm ci in samples/), the same API.
 let EventSource = globalThis.EventSource;
@@ -89,7 +94,7 @@ source.addEventListener('error', (event) => {
       return;
     }
     fail(`cannot follow ${url.pathname}${url.search} on ${hub}: ${event.message ?? 'no answer'}. `
-      + 'Start the hub with: dotnet run --project src/Switchboard.Cli -- serve (or set SWITCHBOARD_URL).');
+      + 'Start the hub with: dotnet run --project src/Switchboard.Cli -- serve (or set SWITCHBOARD_SERVER).');
   }
   if (source.readyState === EventSource.CLOSED) fail(`the hub ended the stream: ${event.message ?? event.code ?? 'no reason given'}`);
   console.error(`watch: stream interrupted (${event.message ?? 'no reason given'}); EventSource reconnects by itself`);

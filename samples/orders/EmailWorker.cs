@@ -1,63 +1,72 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Switchboard.Client;
 
 namespace Switchboard.Samples.Orders;
 
 /// <summary>
 /// The e-mail worker: consumes the queue <c>emails</c> (fed by the binding from <c>orders.placed</c>) under leases,
 /// "sends" the confirmation and acks it, or nacks it with the reason. A message nacked on its last attempt goes to the
-/// queue's dead letters. Version 1 has a bug: it refuses addresses with a '+'. <see cref="AcceptsPlusAddresses"/> is
-/// the fixed version 2.
+/// queue's dead letters. Version 1 has a bug: it refuses addresses with a '+'; version 2 is the fix. It reports each
+/// outcome on the topic <c>emails.reports</c>, and announces itself on <c>emails.workers</c>, for whoever follows them.
 /// </summary>
-internal sealed partial class EmailWorker(HubRest hub, int maxAttempts, Outcomes outcomes, Action<string> log)
+internal sealed partial class EmailWorker(SwitchboardClient client, int version, Action<string> log)
 {
-    public const string Queue = "emails";
+    public bool AcceptsPlusAddresses => version >= 2;
 
-    public bool AcceptsPlusAddresses { get; set; }
-
+    /// <summary>Works until <paramref name="cancellationToken"/> is cancelled.</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
     {
-        log($"consuming queue '{Queue}' with leases (version 1: refuses '+' in addresses)");
-        while (!cancellationToken.IsCancellationRequested)
+        await client.PublishAsync(Names.WorkersTopic, new WorkerStarted(version, AcceptsPlusAddresses, Environment.ProcessId), cancellationToken: cancellationToken);
+        log($"version {version} consuming queue '{Names.EmailQueue}' with leases ({(AcceptsPlusAddresses ? "accepts" : "refuses")} '+' in addresses)");
+        // Prefetch 1: one e-mail at a time, so a worker that stops leaves nothing leased behind it (start several
+        // workers to go faster: the queue spreads the e-mails among them). Cancelling ends the loop.
+        var consume = new ConsumeOptions { Prefetch = 1, Lease = TimeSpan.FromSeconds(30), Wait = TimeSpan.FromSeconds(30) };
+        await foreach (var message in client.ConsumeAsync(Names.EmailQueue, consume, cancellationToken))
         {
-            IReadOnlyList<QueueMessage> messages;
-            try
-            {
-                messages = await hub.ReceiveAsync(Queue, max: 10, wait: TimeSpan.FromSeconds(2), lease: TimeSpan.FromSeconds(30), cancellationToken);
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                return;
-            }
-            foreach (var message in messages)
-            {
-                await HandleAsync(message, cancellationToken);
-            }
+            await HandleAsync(message);
         }
+        log($"version {version} stopped");
     }
 
-    private async Task HandleAsync(QueueMessage message, CancellationToken cancellationToken)
+    private async Task HandleAsync(QueueMessage message)
     {
-        var order = message.Payload.ValueKind == JsonValueKind.Object ? message.Payload.Deserialize<Order>(HubRest.Json) : null;
+        Order? order;
+        try
+        {
+            order = message.GetPayload<Order>();
+        }
+        catch (JsonException)
+        {
+            order = null;
+        }
         var problem = order?.Email is null ? "not an order"
             : !(AcceptsPlusAddresses ? Address() : AddressWithoutPlus()).IsMatch(order.Email) ? $"invalid address '{order.Email}'"
             : null;
         var name = order?.Id is null ? $"message #{message.Id}" : $"order {order.Id}";
+        // Settled and reported even while stopping (no token): the work is done, and the client bounds each call
+        // (PublishTimeout) across reconnects.
         if (problem is null)
         {
-            // A real worker would talk to an SMTP server here, within the lease (extend it for slow work).
-            await hub.AckAsync(Queue, message, cancellationToken);
+            // A real worker would talk to an SMTP server here, within the lease (ExtendAsync for slow work).
+            await message.AckAsync(CancellationToken.None);
             log($"{name}: confirmation sent to {order!.Email} (attempt {message.Attempts}), acked");
-            outcomes.Record(order.Id, EmailOutcome.Sent);
+            await ReportAsync(order.Id, EmailOutcome.Sent, message.Attempts);
             return;
         }
-        var dead = await hub.NackAsync(Queue, message, problem, cancellationToken);
-        log($"{name}: {problem} (attempt {message.Attempts} of {maxAttempts}), nacked: {(dead ? "dead-lettered" : "comes back after the backoff")}");
+        await message.NackAsync(error: problem, cancellationToken: CancellationToken.None);
+        // The hub answers a nack with deadLettered, but NackAsync does not pass it on; this program set the queue's
+        // maxAttempts (HubSetup), so the last attempt is known here.
+        var dead = message.Attempts >= Names.EmailMaxAttempts;
+        log($"{name}: {problem} (attempt {message.Attempts} of {Names.EmailMaxAttempts}), nacked: {(dead ? "dead-lettered" : "comes back after the backoff")}");
         if (order?.Id is not null)
         {
-            outcomes.Record(order.Id, dead ? EmailOutcome.DeadLettered : EmailOutcome.Retrying);
+            await ReportAsync(order.Id, dead ? EmailOutcome.DeadLettered : EmailOutcome.Retrying, message.Attempts);
         }
     }
+
+    private async Task ReportAsync(string order, EmailOutcome outcome, int attempt) =>
+        await client.PublishAsync(Names.ReportsTopic, new EmailReport(order, outcome.ToString(), attempt, version), new PublishOptions { Key = order });
 
     [GeneratedRegex(@"^[^@\s+]+@[^@\s]+\.[A-Za-z]{2,}$")]
     private static partial Regex AddressWithoutPlus();

@@ -1,186 +1,214 @@
 using System.Globalization;
-using System.Text.Json;
+using System.Runtime.InteropServices;
+using Switchboard.Client;
 using Switchboard.Samples.Orders;
 
-// Order processing with an e-mail worker, over the hub's REST API: a desk takes orders, asks the stock service for
-// price and stock by request/reply, and publishes each accepted order to the topic orders.placed; the topic is bound
-// to the queue emails, which an e-mail worker consumes under leases. Bad messages end in the dead letters after
-// maxAttempts; fixed, they are redriven. Everything runs in this one process, each part only through the hub.
+// Order processing with an e-mail worker, with the .NET client (src/Switchboard.Client): a desk takes orders, asks the
+// stock service for price and stock by request/reply, and publishes each accepted order to the topic orders.placed;
+// the topic is bound to the queue emails, which an e-mail worker consumes under leases. Bad messages end in the dead
+// letters after maxAttempts; fixed, they are redriven. The parts talk only to the hub: run them in one process (the
+// default) or each in its own terminal with --role.
 //
-//   dotnet run --project samples/orders            (the hub: SWITCHBOARD_URL, default http://127.0.0.1:7070)
+//   dotnet run --project samples/orders                       (everything; the hub: SWITCHBOARD_SERVER)
+//   dotnet run --project samples/orders -- --role stock       (one terminal each: stock, worker, then service)
 
 const string Usage = """
-    usage: dotnet run --project samples/orders [-- --timeout SECONDS]
+    usage: dotnet run --project samples/orders [-- [--role all|service|stock|worker] [--version 1|2] [--timeout SECONDS]]
 
-      --timeout SECONDS   give up (exit 1) when the demo has not finished by then (default 60)
+      --role all          the desk, the stock service and the e-mail worker in one process, each with its own
+                          connection (default)
+      --role service      the order desk and operations: places the orders, lists the dead letters, redrives
+      --role stock        the stock service: answers price and stock requests
+      --role worker       the e-mail worker; --version 2 is the fixed one that accepts '+' in addresses (default 1)
+      --timeout SECONDS   all, service: give up (exit 1) when the story has not ended by then (default 60);
+                          stock, worker: stop after that long (default: run until Ctrl-C)
 
-    The hub: SWITCHBOARD_URL (default http://127.0.0.1:7070); with authentication on, SWITCHBOARD_TOKEN.
+    The hub: SWITCHBOARD_SERVER (or SWITCHBOARD_URL), default http://127.0.0.1:7070; with authentication on,
+    SWITCHBOARD_API_KEY (or SWITCHBOARD_TOKEN), an API key or a JWT. The same names as the switchboard command line.
     """;
 
-var timeout = TimeSpan.FromSeconds(60);
+string role = "all";
+var version = 1;
+TimeSpan? timeout = null;
 for (var i = 0; i < args.Length; i++)
 {
-    if (args[i] is "-h" or "--help")
+    var value = i + 1 < args.Length ? args[i + 1] : null;
+    switch (args[i])
     {
-        Console.WriteLine(Usage);
-        return 0;
+        case "-h" or "--help":
+            Console.WriteLine(Usage);
+            return 0;
+        case "--role" when value is "all" or "service" or "stock" or "worker":
+            role = value;
+            i++;
+            continue;
+        case "--version" when value is "1" or "2":
+            version = int.Parse(value, CultureInfo.InvariantCulture);
+            i++;
+            continue;
+        case "--timeout" when int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) && seconds is > 0 and <= 3600:
+            timeout = TimeSpan.FromSeconds(seconds);
+            i++;
+            continue;
+        default:
+            Console.Error.WriteLine($"orders: unexpected argument '{args[i]}' (--role takes all, service, stock or worker; --version 1 or 2; "
+                + $"--timeout a number of seconds from 1 to 3600).\n{Usage}");
+            return 2;
     }
-    if (args[i] == "--timeout" && i + 1 < args.Length && int.TryParse(args[i + 1], NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) && seconds is > 0 and <= 3600)
-    {
-        timeout = TimeSpan.FromSeconds(seconds);
-        i++;
-        continue;
-    }
-    Console.Error.WriteLine($"orders: unexpected argument '{args[i]}' (--timeout takes a number of seconds from 1 to 3600).\n{Usage}");
-    return 2;
 }
-
-var url = Environment.GetEnvironmentVariable("SWITCHBOARD_URL") is { Length: > 0 } configured ? configured : "http://127.0.0.1:7070";
-if (!Uri.TryCreate(url, UriKind.Absolute, out var hubAddress) || hubAddress.Scheme is not ("http" or "https"))
+if (version != 1 && role != "worker")
 {
-    Console.Error.WriteLine($"orders: SWITCHBOARD_URL '{url}' is not an http:// or https:// address (e.g. http://127.0.0.1:7070).");
+    Console.Error.WriteLine($"orders: --version is for --role worker (all starts with version 1 and deploys version 2 itself).\n{Usage}");
+    return 2;
+}
+if (!HubSettings.TryRead(out var hub, out var error))
+{
+    Console.Error.WriteLine($"orders: {error}");
     return 2;
 }
 
-using var deadline = new CancellationTokenSource(timeout);
+// The story (all, service) is bounded by default; the long-running parts only when asked.
+var story = role is "all" or "service";
+timeout ??= story ? TimeSpan.FromSeconds(60) : null;
+using var deadline = timeout is { } limit ? new CancellationTokenSource(limit) : new CancellationTokenSource();
 using var stop = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token);
 Console.CancelKeyPress += (_, e) =>
 {
     e.Cancel = true;
     stop.Cancel();
 };
-var hub = HubRest.Create(hubAddress, Environment.GetEnvironmentVariable("SWITCHBOARD_TOKEN"));
+using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+{
+    context.Cancel = true;
+    stop.Cancel();
+});
 try
 {
-    return await new OrdersDemo(hub).RunAsync(stop.Token);
+    return role switch
+    {
+        "stock" => await Parts.StockAsync(hub, stop.Token),
+        "worker" => await Parts.WorkerAsync(hub, version, stop.Token),
+        "service" => await Parts.ServiceAsync(hub, stop.Token),
+        _ => await Parts.AllAsync(hub, stop.Token),
+    };
 }
-catch (HttpRequestException ex)
+catch (Exception ex) when (ex is HttpRequestException || ex is SwitchboardException { Code: ClientErrorCodes.Unavailable })
 {
-    Console.Error.WriteLine($"orders: cannot reach the hub at {hubAddress} ({ex.Message}). Start one with: dotnet run --project src/Switchboard.Cli -- serve (or set SWITCHBOARD_URL).");
+    Console.Error.WriteLine($"orders: cannot reach the hub at {hub.Address} ({ex.Message.ReplaceLineEndings(" ")}). "
+        + $"Start one with: dotnet run --project src/Switchboard.Cli -- serve (or set {hub.AddressVariable}).");
     return 1;
 }
-catch (HubException ex)
+catch (SwitchboardException ex)
 {
-    Console.Error.WriteLine($"orders: the hub refused a call: {ex.Message}");
+    Console.Error.WriteLine($"orders: a call to the hub failed ({ex.Code}): {ex.Message}");
     return 1;
 }
 catch (OperationCanceledException) when (stop.IsCancellationRequested)
 {
+    if (!story)
+    {
+        return 0; // Ctrl-C, SIGTERM or the end of --timeout: how a long-running part stops
+    }
     Console.Error.WriteLine(deadline.IsCancellationRequested
-        ? $"orders: the demo did not finish within {timeout.TotalSeconds:0} s (is another worker consuming the queue '{EmailWorker.Queue}'?)."
+        ? $"orders: the story did not end within {timeout!.Value.TotalSeconds:0} s (is another e-mail worker consuming the queue '{Names.EmailQueue}'?)."
         : "orders: interrupted.");
     return 1;
 }
 
 namespace Switchboard.Samples.Orders
 {
-    /// <summary>The story, step by step; each step prints what it did and what the hub answered.</summary>
-    internal sealed class OrdersDemo(HubRest hub)
+    /// <summary>The roles: each part with a client of its own, as if in a process of its own.</summary>
+    internal static class Parts
     {
-        private const string Topic = "orders.placed";
-        private const int MaxAttempts = 3;
-        private readonly Outcomes _outcomes = new();
-
-        public async Task<int> RunAsync(CancellationToken cancellationToken)
+        public static async Task<int> StockAsync(HubSettings hub, CancellationToken cancellationToken)
         {
-            if (!await hub.IsReadyAsync(cancellationToken))
-            {
-                Console.Error.WriteLine($"orders: the hub at {hub.BaseAddress} answers but is not ready (GET /readyz); try again in a moment.");
-                return 1;
-            }
-            // 1. The plumbing: a queue for the e-mails (3 attempts, short backoff so the demo is quick), fed by the topic,
-            //    and a queue for the stock questions. PUT is idempotent: a second run finds them as they are.
-            await hub.PutQueueAsync(EmailWorker.Queue, new { lease = "30s", maxAttempts = MaxAttempts, backoff = new { initial = "1s", max = "2s" } }, cancellationToken);
-            await hub.BindAsync(EmailWorker.Queue, Topic, cancellationToken);
-            await hub.PutQueueAsync(StockService.Queue, new { lease = "30s", maxAttempts = 3 }, cancellationToken);
-            Log("setup", $"queue '{EmailWorker.Queue}' (maxAttempts {MaxAttempts}) bound to topic '{Topic}'; queue '{StockService.Queue}' for requests");
+            await using var client = await ConnectAsync(hub, "stock", cancellationToken);
+            await SetUpAsync(hub, cancellationToken);
+            await new StockService(client, text => OrderDesk.Log("stock", text)).RunAsync(cancellationToken);
+            return 0;
+        }
 
+        public static async Task<int> WorkerAsync(HubSettings hub, int version, CancellationToken cancellationToken)
+        {
+            await using var client = await ConnectAsync(hub, "email", cancellationToken);
+            await SetUpAsync(hub, cancellationToken);
+            await new EmailWorker(client, version, text => OrderDesk.Log("email", text)).RunAsync(cancellationToken);
+            return 0;
+        }
+
+        public static async Task<int> ServiceAsync(HubSettings hub, CancellationToken cancellationToken)
+        {
+            await using var client = await ConnectAsync(hub, "desk", cancellationToken);
+            await SetUpAsync(hub, cancellationToken);
+            return await new OrderDesk(client, deployFix: null).RunAsync(cancellationToken);
+        }
+
+        /// <summary>Everything in one process: the stock service and worker version 1 in the background, then the story.</summary>
+        public static async Task<int> AllAsync(HubSettings hub, CancellationToken cancellationToken)
+        {
+            await using var stockClient = await ConnectAsync(hub, "stock", cancellationToken);
+            await using var workerClient = await ConnectAsync(hub, "email", cancellationToken);
+            await using var deskClient = await ConnectAsync(hub, "desk", cancellationToken);
+            await SetUpAsync(hub, cancellationToken);
+
+            // A part that fails (the hub refused it) ends the story at once instead of leaving it waiting.
+            var failed = new TaskCompletionSource<Exception>(TaskCreationOptions.RunContinuationsAsynchronously);
+            void Watch(Task part) => part.ContinueWith(t => failed.TrySetResult(t.Exception!.GetBaseException()),
+                CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
             using var services = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var worker = new EmailWorker(hub, MaxAttempts, _outcomes, text => Log("email", text));
-            var running = new[]
+            using var version1 = CancellationTokenSource.CreateLinkedTokenSource(services.Token);
+            var stock = new StockService(stockClient, text => OrderDesk.Log("stock", text)).RunAsync(services.Token);
+            var worker = new EmailWorker(workerClient, 1, text => OrderDesk.Log("email", text)).RunAsync(version1.Token);
+            var fixedWorker = Task.CompletedTask;
+            Watch(stock);
+            Watch(worker);
+
+            // The redeploy: version 1 stops (after the e-mail in hand), version 2 takes over the queue.
+            async Task DeployFixAsync(CancellationToken _)
             {
-                new StockService(hub, text => Log("stock", text)).RunAsync(services.Token),
-                worker.RunAsync(services.Token),
-            };
+                await version1.CancelAsync();
+                await worker;
+                fixedWorker = new EmailWorker(workerClient, 2, text => OrderDesk.Log("email", text)).RunAsync(services.Token);
+                Watch(fixedWorker);
+            }
             try
             {
-                var work = RunStoryAsync(worker, cancellationToken);
-                // A part that fails (the hub went away) ends the demo at once instead of leaving it waiting.
-                var first = await Task.WhenAny([work, .. running]);
-                await first;
-                if (first != work)
+                var desk = new OrderDesk(deskClient, DeployFixAsync).RunAsync(cancellationToken);
+                if (await Task.WhenAny(desk, failed.Task) == desk)
                 {
-                    throw new InvalidOperationException("a service stopped before the demo finished");
+                    return await desk;
                 }
-                return await work;
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(await failed.Task);
+                return 1;
             }
             finally
             {
                 await services.CancelAsync();
-                await Task.WhenAll(running.Select(task => task.ContinueWith(_ => { }, TaskScheduler.Default)));
+                await Task.WhenAll(new[] { stock, worker, fixedWorker }.Select(t => t.ContinueWith(_ => { }, TaskScheduler.Default)));
             }
         }
 
-        private async Task<int> RunStoryAsync(EmailWorker worker, CancellationToken cancellationToken)
+        private static async Task<SwitchboardClient> ConnectAsync(HubSettings hub, string part, CancellationToken cancellationToken)
         {
-            // 2. The desk takes four orders. Ids carry this run's prefix, so leftovers of an earlier run are told apart.
-            var run = Guid.NewGuid().ToString("N")[..4];
-            Order[] orders =
-            [
-                new($"{run}-1", "ann", "ann@example.com", "A-1", 2),
-                new($"{run}-2", "bob", "bob+shop@example.com", "B-2", 1), // a valid address that worker version 1 refuses
-                new($"{run}-3", "carol", "carol-at-example.com", "A-1", 1), // not an address at all
-                new($"{run}-4", "dave", "dave@example.com", "Z-9", 1), // out of stock
-            ];
-            var placed = new List<Order>();
-            foreach (var draft in orders)
+            var client = await hub.ConnectAsync(cancellationToken);
+            // What the client does by itself (reconnects, a reply that could not be posted) goes to standard error.
+            client.StateChanged += (_, e) =>
             {
-                // Request/reply: the desk waits (up to 10 s) for the stock service's answer, whichever process runs it.
-                var stock = await hub.RequestAsync<StockAnswer>(StockService.Queue, new StockQuery(draft.Sku, draft.Quantity), TimeSpan.FromSeconds(10), cancellationToken);
-                if (!stock.InStock)
+                if (e.State is ConnectionState.Reconnecting or ConnectionState.Closed && e.Error is { } lost)
                 {
-                    Log("desk", $"order {draft.Id}: {draft.Quantity} x {draft.Sku} for {draft.Customer}: rejected, out of stock ({stock.Available} left)");
-                    continue;
+                    Console.Error.WriteLine($"orders: [{part}] {e.State}: {lost.Message}");
                 }
-                var order = draft with { Price = stock.Price, Total = stock.Price * draft.Quantity };
-                var stored = await hub.PublishAsync(Topic, order, order.Id, cancellationToken);
-                Log("desk", $"order {order.Id}: {order.Quantity} x {order.Sku} for {order.Customer} = {order.Total:0.00}: placed on {Topic} at offset {stored.GetProperty("offset").GetInt64()}");
-                placed.Add(order);
-            }
-
-            // 3. The worker handles them: ann's goes out; bob's and carol's are refused until they die.
-            var ann = placed.Single(o => o.Customer == "ann");
-            var bob = placed.Single(o => o.Customer == "bob");
-            var carol = placed.Single(o => o.Customer == "carol");
-            await _outcomes.WhenAsync(ann.Id, EmailOutcome.Sent, cancellationToken);
-            await _outcomes.WhenAsync(bob.Id, EmailOutcome.DeadLettered, cancellationToken);
-            await _outcomes.WhenAsync(carol.Id, EmailOutcome.DeadLettered, cancellationToken);
-
-            // 4. Operations looks at the dead letters: each says why it died.
-            var dead = await hub.DeadLettersAsync(EmailWorker.Queue, cancellationToken);
-            var ours = dead.Where(d => OrderId(d) is { } id && id.StartsWith(run + "-", StringComparison.Ordinal)).ToList();
-            Log("ops", $"dead letters of '{EmailWorker.Queue}': {ours.Count} from this run{(dead.Count > ours.Count ? $" ({dead.Count - ours.Count} older)" : "")}");
-            foreach (var letter in ours)
-            {
-                Log("ops", $"  #{letter.Id} order {OrderId(letter)}: reason {letter.Reason} after {letter.Attempts} attempts, last error \"{letter.LastError}\"");
-            }
-
-            // 5. The bug is fixed (version 2 accepts '+'), and bob's e-mail is redriven: back in the queue, delivered.
-            worker.AcceptsPlusAddresses = true;
-            var bobs = ours.Single(d => OrderId(d) == bob.Id);
-            await hub.RedriveAsync(EmailWorker.Queue, bobs.Id, cancellationToken);
-            Log("ops", $"worker version 2 accepts '+' in addresses; redrove #{bobs.Id} (order {bob.Id})");
-            await _outcomes.WhenAsync(bob.Id, EmailOutcome.Sent, cancellationToken);
-
-            // carol's address is wrong for good: her e-mail stays in the dead letters for a person to look at.
-            Log("done", $"{placed.Count} orders placed, {orders.Length - placed.Count} rejected; e-mails sent to ann and bob; "
-                + $"carol's stays in the dead letters (see: switchboard dlq {EmailWorker.Queue})");
-            return 0;
+            };
+            client.Error += (_, e) => Console.Error.WriteLine($"orders: [{part}] {e.Error.Code}: {e.Error.Message}");
+            return client;
         }
 
-        private static string? OrderId(DeadLetter letter) =>
-            letter.Payload.ValueKind == JsonValueKind.Object && letter.Payload.TryGetProperty("id", out var id) ? id.GetString() : null;
-
-        private static void Log(string role, string text) => Console.WriteLine($"{"[" + role + "]",-7} {text}");
+        /// <summary>The queues and the binding (idempotent, so each part sets up what the others need too).</summary>
+        private static async Task SetUpAsync(HubSettings hub, CancellationToken cancellationToken)
+        {
+            await HubSetup.EnsureAsync(hub, cancellationToken);
+            OrderDesk.Log("setup", $"queue '{Names.EmailQueue}' (maxAttempts {Names.EmailMaxAttempts}) bound to topic '{Names.OrdersTopic}'; "
+                + $"queue '{Names.StockQueue}' for requests");
+        }
     }
 }

@@ -1,16 +1,15 @@
-using System.Net;
 using System.Text.Json;
+using Switchboard.Client;
 
 namespace Switchboard.Samples.Orders;
 
 /// <summary>
-/// The responder of request/reply: takes price-and-stock questions from the queue <c>stock</c> and answers each on
-/// its <c>replyTo</c>, acking the request in the same step (<c>POST /v1/replies/{id}?lease=</c>).
+/// The responder of request/reply: answers price-and-stock questions from the queue <c>stock</c>. The client's
+/// <see cref="SwitchboardClient.Respond"/> does the rest: it long-polls the queue under leases, posts what the handler
+/// returns as the reply (acking the request in the same step), and nacks a request the handler throws on.
 /// </summary>
-internal sealed class StockService(HubRest hub, Action<string> log)
+internal sealed class StockService(SwitchboardClient client, Action<string> log)
 {
-    public const string Queue = "stock";
-
     private static readonly Dictionary<string, (decimal Price, int Available)> Catalog = new(StringComparer.Ordinal)
     {
         ["A-1"] = (9.50m, 100),
@@ -18,48 +17,42 @@ internal sealed class StockService(HubRest hub, Action<string> log)
         ["Z-9"] = (99.00m, 0),
     };
 
+    /// <summary>Answers until <paramref name="cancellationToken"/> is cancelled.</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
     {
-        log($"answering price and stock requests on queue '{Queue}'");
-        while (!cancellationToken.IsCancellationRequested)
+        await using var responder = client.Respond(Names.StockQueue, (request, _) => Task.FromResult(Answer(request)),
+            new RespondOptions { Concurrency = 4, Lease = TimeSpan.FromSeconds(30) });
+        log($"answering price and stock requests on queue '{Names.StockQueue}'");
+        try
         {
-            IReadOnlyList<QueueMessage> requests;
-            try
-            {
-                requests = await hub.ReceiveAsync(Queue, max: 10, wait: TimeSpan.FromSeconds(2), lease: TimeSpan.FromSeconds(30), cancellationToken);
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                return;
-            }
-            foreach (var request in requests)
-            {
-                await AnswerAsync(request, cancellationToken);
-            }
+            await Task.Delay(Timeout.InfiniteTimeSpan, cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // stopping: disposing the responder waits for the answers under way
         }
     }
 
-    private async Task AnswerAsync(QueueMessage request, CancellationToken cancellationToken)
+    private StockAnswer Answer(QueueMessage request)
     {
-        var query = request.Payload.ValueKind == JsonValueKind.Object ? request.Payload.Deserialize<StockQuery>(HubRest.Json) : null;
-        if (request.ReplyTo is null || query?.Sku is null)
+        StockQuery? query;
+        try
         {
-            log($"request #{request.Id} is not a stock question; dropped");
-            await hub.AckAsync(Queue, request, cancellationToken);
-            return;
+            query = request.GetPayload<StockQuery>();
+        }
+        catch (JsonException)
+        {
+            query = null;
+        }
+        if (query?.Sku is null)
+        {
+            // A throw nacks the request: it comes back after the queue's backoff, and after maxAttempts it is a dead letter.
+            log($"request #{request.Id} is not a stock question; nacked");
+            throw new InvalidDataException("not a stock question: expected {\"sku\": \"…\", \"quantity\": n}");
         }
         var (price, available) = Catalog.TryGetValue(query.Sku, out var item) ? item : (0m, 0);
         var answer = new StockAnswer(query.Sku, available >= query.Quantity && query.Quantity > 0, available, price);
-        try
-        {
-            await hub.ReplyAsync(request, answer, cancellationToken);
-            log($"{query.Sku} x{query.Quantity}: {(answer.InStock ? $"in stock at {price:0.00}" : $"only {available} left")}");
-        }
-        catch (HubException ex) when (ex.Status is HttpStatusCode.Gone or HttpStatusCode.NotFound or HttpStatusCode.Conflict)
-        {
-            // The requester stopped waiting (410), or the request was already answered (409): nobody needs this reply.
-            log($"request #{request.Id} needs no answer any more ({ex.Code}); dropped");
-            await hub.AckAsync(Queue, request, cancellationToken);
-        }
+        log($"{query.Sku} x{query.Quantity}: {(answer.InStock ? $"in stock at {price:0.00}" : $"only {available} left")}");
+        return answer;
     }
 }

@@ -15,10 +15,12 @@ const string Usage = """
            dotnet run --project samples/ticker -- subscribe [--symbols ACME,…] [--from-start] [--count N]
 
       publish      every interval (default 500 ms) a new price per symbol, to the topics prices.SYMBOL
-      subscribe    follow prices.* (or the given symbols) from now; --from-start replays what the hub still holds first
+      subscribe    follow prices.* (or the given symbols) from now; --from-start replays what the hub still holds first;
+                   a dropped stream is resumed where it broke off (no gap, no duplicate)
       --count N    publish: stop after N rounds; subscribe: stop after N prices (default: run until Ctrl-C)
 
-    The hub: SWITCHBOARD_URL (default http://127.0.0.1:7070), gRPC on the same port; with authentication on, SWITCHBOARD_TOKEN.
+    The hub: SWITCHBOARD_SERVER (or SWITCHBOARD_URL), default http://127.0.0.1:7070, gRPC on the same port; with
+    authentication on, SWITCHBOARD_API_KEY (or SWITCHBOARD_TOKEN): the same names as the switchboard command line.
     """;
 
 if (args.Length > 0 && args[0] is "-h" or "--help")
@@ -31,10 +33,12 @@ if (!Options.TryParse(args, out var options, out var error))
     Console.Error.WriteLine($"ticker: {error}\n{Usage}");
     return 2;
 }
-var url = Environment.GetEnvironmentVariable("SWITCHBOARD_URL") is { Length: > 0 } configured ? configured : "http://127.0.0.1:7070";
+// The switchboard command line's names first (SWITCHBOARD_SERVER, SWITCHBOARD_API_KEY), then the samples' older ones.
+var (urlVariable, url) = Setting("SWITCHBOARD_SERVER", "SWITCHBOARD_URL") ?? ("SWITCHBOARD_SERVER", "http://127.0.0.1:7070");
+var token = Setting("SWITCHBOARD_API_KEY", "SWITCHBOARD_TOKEN")?.Value;
 if (!Uri.TryCreate(url, UriKind.Absolute, out var hub) || hub.Scheme is not ("http" or "https"))
 {
-    Console.Error.WriteLine($"ticker: SWITCHBOARD_URL '{url}' is not an http:// or https:// address (e.g. http://127.0.0.1:7070).");
+    Console.Error.WriteLine($"ticker: {urlVariable} '{url}' is not an http:// or https:// address (e.g. http://127.0.0.1:7070).");
     return 2;
 }
 
@@ -63,20 +67,28 @@ using var channel = GrpcChannel.ForAddress(hub, new GrpcChannelOptions
         EnableMultipleHttp2Connections = true,
     },
     DisposeHttpClient = true,
+    // After a lost connection the channel reconnects by itself, waiting between tries; the subscriber has its own
+    // backoff, so the channel's stays short (its default grows to two minutes).
+    InitialReconnectBackoff = TimeSpan.FromMilliseconds(250),
+    MaxReconnectBackoff = TimeSpan.FromSeconds(5),
 });
 var client = new Switchboard.Protocol.V1.Switchboard.SwitchboardClient(channel);
-var token = Environment.GetEnvironmentVariable("SWITCHBOARD_TOKEN");
-var headers = string.IsNullOrEmpty(token) ? null : new Metadata { { "authorization", $"Bearer {token}" } };
+var headers = token is null ? null : new Metadata { { "authorization", $"Bearer {token}" } };
 try
 {
     return options.Mode == "publish"
         ? await Publisher.RunAsync(client, headers, options, stop.Token)
-        : await Subscriber.RunAsync(client, headers, options, stop.Token);
+        : await new Subscriber(client, headers, hub, token, options).RunAsync(stop.Token);
 }
-catch (RpcException ex) when (ex.StatusCode == StatusCode.Unavailable)
+catch (Exception ex) when (ex is HttpRequestException { StatusCode: null } || ex is RpcException { StatusCode: StatusCode.Unavailable })
 {
-    Console.Error.WriteLine($"ticker: cannot reach the hub at {hub} over gRPC ({ex.Status.Detail}). "
-        + "Start one with: dotnet run --project src/Switchboard.Cli -- serve (or set SWITCHBOARD_URL).");
+    Console.Error.WriteLine($"ticker: cannot reach the hub at {hub} {(ex is RpcException rpc ? $"over gRPC ({rpc.Status.Detail})" : $"({ex.Message})")}. "
+        + $"Start one with: dotnet run --project src/Switchboard.Cli -- serve (or set {urlVariable}).");
+    return 1;
+}
+catch (HttpRequestException ex)
+{
+    Console.Error.WriteLine($"ticker: the hub refused to list the topics: {ex.Message}");
     return 1;
 }
 catch (RpcException ex) when (ex.StatusCode != StatusCode.Cancelled || !stop.IsCancellationRequested)
@@ -88,6 +100,18 @@ catch (RpcException ex) when (ex.StatusCode != StatusCode.Cancelled || !stop.IsC
 catch (Exception ex) when (ex is OperationCanceledException or RpcException && stop.IsCancellationRequested)
 {
     return 0; // Ctrl-C or SIGTERM: a normal way to stop
+}
+
+static (string Name, string Value)? Setting(params string[] names)
+{
+    foreach (var name in names)
+    {
+        if (Environment.GetEnvironmentVariable(name) is { Length: > 0 } value)
+        {
+            return (name, value);
+        }
+    }
+    return null;
 }
 
 namespace Switchboard.Samples.Ticker

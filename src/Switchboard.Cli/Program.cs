@@ -20,6 +20,7 @@ root.Subcommands.Add(QueueCommands.DeadLetters());
 root.Subcommands.Add(KeysCommand.Create());
 root.Subcommands.Add(BackupCommands.Backup());
 root.Subcommands.Add(BackupCommands.Restore());
+root.Subcommands.Add(AdviseCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
 
 // The host handles SIGINT/SIGTERM itself (graceful drain); the parser must not race it with its own handler.

@@ -65,7 +65,7 @@ public sealed class QueueMessage
         {
             if (delay is { } d)
             {
-                w.WriteString("delay", Wire.Seconds(d));
+                w.WriteNumber("delay", d.TotalSeconds); // a JSON number: the hub reads a string only as a duration text ("30s")
             }
             if (error is not null)
             {
@@ -79,7 +79,7 @@ public sealed class QueueMessage
         {
             if (by is { } b)
             {
-                w.WriteString("extendBy", Wire.Seconds(b));
+                w.WriteNumber("extendBy", b.TotalSeconds);
             }
         }, cancellationToken);
 }

@@ -177,7 +177,7 @@ public sealed class Subscription : IAsyncEnumerable<Message>, IAsyncDisposable
         {
             text.Append(topic).Append(' ').Append(position.ToString()).Append('\n');
         }
-        return Topics.TokenPrefix + Convert.ToBase64String(Encoding.UTF8.GetBytes(text.ToString())).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        return Topics.TokenPrefix + System.Buffers.Text.Base64Url.EncodeToString(Encoding.UTF8.GetBytes(text.ToString()));
     }
 
     /// <summary>

@@ -5,6 +5,7 @@ namespace Switchboard.Client;
 public sealed partial class SwitchboardClient
 {
     private readonly HashSet<PendingPublish> _outbox = [];
+    private long _publishes;
 
     /// <summary>
     /// Publishes one message and returns once it is durable. Survives reconnects: a publish whose answer was lost is
@@ -15,7 +16,7 @@ public sealed partial class SwitchboardClient
     public Task<PublishResult> PublishAsync<T>(string topic, T payload, PublishOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(topic);
-        var message = new OutgoingMessage(Payload.From(payload, Options.JsonSerializerOptions), options?.Key, options?.Headers);
+        var message = new OutgoingMessage(Payload.From(payload, Options.JsonSerializerOptions), options?.Key, TraceContext.Inject(options?.Headers));
         return EnqueueAsync(new PublishDraft(topic, [message], false, options?.IdempotencyKey ?? NewKey()), options?.Timeout, cancellationToken);
     }
 
@@ -34,6 +35,10 @@ public sealed partial class SwitchboardClient
         {
             throw new ArgumentException("A batch's key and headers go on each OutgoingMessage, not on PublishOptions.", nameof(options));
         }
+        for (var i = 0; i < list.Count; i++)
+        {
+            list[i] = list[i] with { Headers = TraceContext.Inject(list[i].Headers) };
+        }
         return EnqueueAsync(new PublishDraft(topic, list, true, options?.IdempotencyKey ?? NewKey()), options?.Timeout, cancellationToken);
     }
 
@@ -41,8 +46,9 @@ public sealed partial class SwitchboardClient
 
     private async Task<PublishResult> EnqueueAsync(PublishDraft draft, TimeSpan? timeout, CancellationToken cancellationToken)
     {
+        cancellationToken.ThrowIfCancellationRequested(); // cancelled before it began: not sent at all
         EnsureStarted();
-        var entry = new PendingPublish(draft);
+        var entry = new PendingPublish(draft, Interlocked.Increment(ref _publishes));
         var limit = timeout ?? Options.PublishTimeout;
         lock (_lock)
         {
@@ -76,7 +82,9 @@ public sealed partial class SwitchboardClient
         PendingPublish[] entries;
         lock (_lock)
         {
-            entries = [.. _outbox];
+            // In the order they were made (a HashSet enumerates in slot order, which reuses freed slots): one
+            // connection's publishes to a topic are stored in the order sent, so a resend keeps the application's order.
+            entries = [.. _outbox.OrderBy(e => e.Sequence)];
         }
         foreach (var entry in entries)
         {
@@ -158,9 +166,12 @@ public sealed partial class SwitchboardClient
         }
     }
 
-    private sealed class PendingPublish(PublishDraft draft)
+    private sealed class PendingPublish(PublishDraft draft, long sequence)
     {
         public PublishDraft Draft { get; } = draft;
+
+        /// <summary>When it was made, among this client's publishes: resends go in this order.</summary>
+        public long Sequence { get; } = sequence;
 
         public TaskCompletionSource<PublishResult> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 

@@ -18,8 +18,8 @@ public sealed partial class SwitchboardClient
         ArgumentException.ThrowIfNullOrEmpty(queue);
         var body = Wire.Object(w => Wire.WriteEnvelope(w, Payload.From(payload, Options.JsonSerializerOptions), options?.Key, options?.Headers));
         var key = options?.IdempotencyKey ?? NewKey();
-        var answer = await RetryingAsync($"send to {queue}", _ => Http.JsonAsync(HttpMethod.Post, $"/v1/queues/{HubHttp.Segment(queue)}/messages",
-            [new("delay", options?.Delay is { } delay ? Wire.Seconds(delay) : null)], body, [new("Idempotency-Key", key)], cancellationToken), Options.PublishTimeout, cancellationToken);
+        var answer = await RetryingAsync($"send to {queue}", (_, ct) => Http.JsonAsync(HttpMethod.Post, $"/v1/queues/{HubHttp.Segment(queue)}/messages",
+            [new("delay", options?.Delay is { } delay ? Wire.Seconds(delay) : null)], body, [new("Idempotency-Key", key)], ct), Options.PublishTimeout, cancellationToken);
         return new SentMessage(queue, Id(answer.Body.GetProperty("id")));
     }
 
@@ -32,9 +32,9 @@ public sealed partial class SwitchboardClient
         {
             throw new ArgumentOutOfRangeException(nameof(options), options.Wait, "ReceiveOptions.Wait must be between 0 and 60 seconds.");
         }
-        var answer = await RetryingAsync($"receive from {queue}", _ => Http.JsonAsync(HttpMethod.Post, $"/v1/queues/{HubHttp.Segment(queue)}/receive",
+        var answer = await RetryingAsync($"receive from {queue}", (_, ct) => Http.JsonAsync(HttpMethod.Post, $"/v1/queues/{HubHttp.Segment(queue)}/receive",
             [new("max", options.Max.ToString(CultureInfo.InvariantCulture)), new("wait", Wire.Seconds(options.Wait)),
-             new("lease", options.Lease is { } lease ? Wire.Seconds(lease) : null)], cancellationToken: cancellationToken),
+             new("lease", options.Lease is { } lease ? Wire.Seconds(lease) : null)], cancellationToken: ct),
             Options.PublishTimeout + options.Wait, cancellationToken);
         return [.. answer.Body.GetProperty("messages").EnumerateArray().Select(m => Leased(queue, m))];
     }
@@ -112,8 +112,8 @@ public sealed partial class SwitchboardClient
         var body = Wire.Object(w => Wire.WriteEnvelope(w, Payload.From(payload, Options.JsonSerializerOptions), null, options.Headers));
         var key = options.IdempotencyKey ?? NewKey();
         var deadline = DateTimeOffset.UtcNow + timeout;
-        var (_, slot) = await RetryingAsync($"request to {queue}", _ => Http.JsonAsync(HttpMethod.Post, $"/v1/queues/{HubHttp.Segment(queue)}/requests",
-            [new("timeout", Wire.Seconds(timeout <= MaxWait ? timeout : TimeSpan.Zero))], body, [new("Idempotency-Key", key)], cancellationToken),
+        var (_, slot) = await RetryingAsync($"request to {queue}", (_, ct) => Http.JsonAsync(HttpMethod.Post, $"/v1/queues/{HubHttp.Segment(queue)}/requests",
+            [new("timeout", Wire.Seconds(timeout <= MaxWait ? timeout : TimeSpan.Zero))], body, [new("Idempotency-Key", key)], ct),
             timeout + TimeSpan.FromSeconds(10), cancellationToken);
         // 202: the hub answered "pending" (a wait past its limit, or a retried request): long-poll the reply.
         while (Wire.String(slot, "status") != "replied")
@@ -124,8 +124,8 @@ public sealed partial class SwitchboardClient
             {
                 throw new SwitchboardException(ClientErrorCodes.Timeout, $"No reply came within {timeout.TotalSeconds:0.#} s (request {id}).") { Status = 504 };
             }
-            (_, slot) = await RetryingAsync($"reply {id}", _ => Http.JsonAsync(HttpMethod.Get, $"/v1/replies/{HubHttp.Segment(id)}",
-                [new("wait", Math.Ceiling(Math.Min(MaxWait.TotalSeconds, left.TotalSeconds)).ToString(CultureInfo.InvariantCulture))], cancellationToken: cancellationToken),
+            (_, slot) = await RetryingAsync($"reply {id}", (_, ct) => Http.JsonAsync(HttpMethod.Get, $"/v1/replies/{HubHttp.Segment(id)}",
+                [new("wait", Math.Ceiling(Math.Min(MaxWait.TotalSeconds, left.TotalSeconds)).ToString(CultureInfo.InvariantCulture))], cancellationToken: ct),
                 MaxWait + TimeSpan.FromSeconds(10), cancellationToken);
         }
         return new Reply
@@ -229,8 +229,8 @@ public sealed partial class SwitchboardClient
                 return;
             }
             var body = Wire.Object(w => Wire.WriteEnvelope(w, Payload.From(reply, Options.JsonSerializerOptions), null, null));
-            await RetryingAsync($"reply to {message.ReplyTo}", _ => Http.JsonAsync(HttpMethod.Post, $"/v1/replies/{HubHttp.Segment(message.ReplyTo)}",
-                [new("lease", message.Lease)], body, cancellationToken: _closing.Token), Options.PublishTimeout, _closing.Token);
+            await RetryingAsync($"reply to {message.ReplyTo}", (_, ct) => Http.JsonAsync(HttpMethod.Post, $"/v1/replies/{HubHttp.Segment(message.ReplyTo)}",
+                [new("lease", message.Lease)], body, cancellationToken: ct), Options.PublishTimeout, _closing.Token);
             message.Settled();
         }
         catch (SwitchboardException error)
@@ -291,11 +291,11 @@ public sealed partial class SwitchboardClient
         var path = $"/v1/queues/{HubHttp.Segment(message.Queue)}/messages/{message.Id}/{action}";
         try
         {
-            var answer = await RetryingAsync($"{action} of message {message.Id} in {message.Queue}", async tries =>
+            var answer = await RetryingAsync($"{action} of message {message.Id} in {message.Queue}", async (tries, ct) =>
             {
                 try
                 {
-                    return await Http.JsonAsync(HttpMethod.Post, path, body: body, cancellationToken: cancellationToken);
+                    return await Http.JsonAsync(HttpMethod.Post, path, body: body, cancellationToken: ct);
                 }
                 catch (SwitchboardException error) when (tries > 0 && action == "ack" && error.Code == "message-not-found")
                 {
@@ -337,7 +337,7 @@ public sealed partial class SwitchboardClient
     /// Calls <paramref name="attempt"/> until it succeeds, the hub refuses, or <paramref name="timeout"/> passes: a network
     /// failure or a 503/429 is tried again after a backoff (what is passed here is idempotent or carries an idempotency key).
     /// </summary>
-    private async Task<TResult> RetryingAsync<TResult>(string what, Func<int, Task<TResult>> attempt, TimeSpan timeout, CancellationToken cancellationToken)
+    private async Task<TResult> RetryingAsync<TResult>(string what, Func<int, CancellationToken, Task<TResult>> attempt, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var deadline = DateTimeOffset.UtcNow + timeout;
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _closing.Token);
@@ -347,9 +347,16 @@ public sealed partial class SwitchboardClient
         }
         for (var tries = 0; ; tries++)
         {
+            // Each try ends by the deadline too: a connection that went silent (half-open) never answers by itself.
+            using var attemptToken = CancellationTokenSource.CreateLinkedTokenSource(linked.Token);
+            attemptToken.CancelAfter(TimeSpan.FromTicks(Math.Max(1, (deadline - DateTimeOffset.UtcNow).Ticks)));
             try
             {
-                return await attempt(tries);
+                return await attempt(tries, attemptToken.Token);
+            }
+            catch (OperationCanceledException ex) when (!linked.IsCancellationRequested)
+            {
+                throw new SwitchboardException(ClientErrorCodes.Timeout, $"{what} got no answer within {timeout.TotalSeconds:0.#} s; it may or may not have been done.", ex);
             }
             catch (SwitchboardException error) when (error.IsLost || (error.IsTransient && error.Code != "slow-consumer"))
             {

@@ -18,7 +18,11 @@ public sealed partial class SwitchboardClient : IAsyncDisposable, IDisposable
     private readonly ILogger _logger;
     private Transport? _transport;
     private Task? _starting;
+    /// <summary>Completes on the first connection (faults if the client closes before one): what a start by first use waits on.</summary>
+    private readonly TaskCompletionSource _firstConnection = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _reconnecting;
+    /// <summary>Why the last connection was lost (a loss reported while a reconnect runs is picked up by it).</summary>
+    private SwitchboardException? _lastLoss;
 
     /// <summary>Creates a client; it connects on <see cref="StartAsync"/> or on first use. Prefer <see cref="ConnectAsync(SwitchboardClientOptions, CancellationToken)"/>.</summary>
     public SwitchboardClient(SwitchboardClientOptions options, ILogger<SwitchboardClient>? logger = null)
@@ -26,6 +30,7 @@ public sealed partial class SwitchboardClient : IAsyncDisposable, IDisposable
         ArgumentNullException.ThrowIfNull(options);
         Options = options.Validated();
         _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _firstConnection.Task.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
         Http = new HubHttp(Options);
     }
 
@@ -87,6 +92,11 @@ public sealed partial class SwitchboardClient : IAsyncDisposable, IDisposable
     {
         lock (_lock)
         {
+            if (State == ConnectionState.Closed && _starting is not { IsFaulted: true })
+            {
+                // Disposed (or given up): not "connected" because a start once succeeded. A failed start still says why.
+                return Task.FromException(SwitchboardException.Closed());
+            }
             _starting ??= StartCoreAsync();
             return _starting.WaitAsync(cancellationToken);
         }
@@ -94,16 +104,29 @@ public sealed partial class SwitchboardClient : IAsyncDisposable, IDisposable
 
     private async Task StartCoreAsync()
     {
+        Transport opened;
         try
         {
-            await OpenAnyAsync();
+            opened = await OpenAnyAsync();
         }
         catch (SwitchboardException error)
         {
             Shutdown(error);
             throw;
         }
-        SetState(ConnectionState.Connected, null);
+        if (IsCurrent(opened))
+        {
+            SetState(ConnectionState.Connected, null);
+        }
+        // else it dropped as it opened: the reconnect its loss started says how it goes.
+    }
+
+    private bool IsCurrent(Transport transport)
+    {
+        lock (_lock)
+        {
+            return ReferenceEquals(_transport, transport);
+        }
     }
 
     /// <summary>Operations made before <see cref="StartAsync"/> start the client (the DI registration relies on it); a failed first connection is retried like a reconnect.</summary>
@@ -119,7 +142,8 @@ public sealed partial class SwitchboardClient : IAsyncDisposable, IDisposable
             {
                 return;
             }
-            _starting = Task.CompletedTask;
+            // A later StartAsync waits for this first connection, as its doc says, not for nothing.
+            _starting = _firstConnection.Task;
         }
         _ = ReconnectAsync(null, firstAttemptNow: true);
     }
@@ -128,12 +152,21 @@ public sealed partial class SwitchboardClient : IAsyncDisposable, IDisposable
     {
         State = state;
         Transport = state == ConnectionState.Connected ? _transport?.Kind : null;
+        if (state == ConnectionState.Connected)
+        {
+            _firstConnection.TrySetResult();
+        }
+        else if (state == ConnectionState.Closed)
+        {
+            _firstConnection.TrySetException(error ?? SwitchboardException.Closed());
+        }
         Log.StateChanged(_logger, state, Transport, error?.Message);
-        StateChanged?.Invoke(this, new ConnectionStateChangedEventArgs(state, Transport, error, attempt));
+        var args = new ConnectionStateChangedEventArgs(state, Transport, error, attempt);
+        RunUserCode("StateChanged handler", () => StateChanged?.Invoke(this, args));
     }
 
-    /// <summary>Tries each transport in order; the first that opens is used.</summary>
-    private async Task OpenAnyAsync()
+    /// <summary>Tries each transport in order; the first that opens is used (and returned).</summary>
+    private async Task<Transport> OpenAnyAsync()
     {
         var errors = new List<string>();
         foreach (var kind in Options.Transports)
@@ -149,9 +182,28 @@ public sealed partial class SwitchboardClient : IAsyncDisposable, IDisposable
                 ClientTransport.Sse => new SseTransport(this),
                 _ => new LongPollingTransport(this),
             };
+            Subscription[] subscriptions;
             try
             {
                 await transport.OpenAsync(_closing.Token);
+                lock (_lock)
+                {
+                    _transport = transport;
+                    subscriptions = [.. _subscriptions];
+                }
+                transport.Lost = OnLost;
+                if (transport.IsClosed)
+                {
+                    // Closed while it opened (a 4429 right after the upgrade), before it had anyone to tell: not open.
+                    lock (_lock)
+                    {
+                        if (ReferenceEquals(_transport, transport))
+                        {
+                            _transport = null;
+                        }
+                    }
+                    throw new SwitchboardException(ClientErrorCodes.Unavailable, $"The connection closed as soon as it opened ({transport.CloseCause?.Message ?? "no reason given"}).", transport.CloseCause);
+                }
             }
             catch (Exception ex) when (ex is SwitchboardException or OperationCanceledException)
             {
@@ -167,15 +219,8 @@ public sealed partial class SwitchboardClient : IAsyncDisposable, IDisposable
                 }
                 errors.Add($"{kind}: {error.Message}");
                 Log.TransportRefused(_logger, kind, error.Message);
-                Fallback?.Invoke(this, new TransportFallbackEventArgs(kind, error));
+                RunUserCode("Fallback handler", () => Fallback?.Invoke(this, new TransportFallbackEventArgs(kind, error)));
                 continue;
-            }
-            transport.Lost = OnLost;
-            Subscription[] subscriptions;
-            lock (_lock)
-            {
-                _transport = transport;
-                subscriptions = [.. _subscriptions];
             }
             Transport = kind;
             foreach (var subscription in subscriptions)
@@ -183,7 +228,7 @@ public sealed partial class SwitchboardClient : IAsyncDisposable, IDisposable
                 _ = ActivateAsync(subscription, transport);
             }
             DispatchOutbox();
-            return;
+            return transport;
         }
         throw new SwitchboardException(ClientErrorCodes.Unavailable, $"No transport reached the hub at {Http.BaseUrl} ({string.Join("; ", errors)}).");
     }
@@ -203,6 +248,7 @@ public sealed partial class SwitchboardClient : IAsyncDisposable, IDisposable
             return;
         }
         Log.ConnectionLost(_logger, transport.Kind, error.Message);
+        _lastLoss = error;
         if (error.IsFatal)
         {
             Fail(error);
@@ -213,7 +259,7 @@ public sealed partial class SwitchboardClient : IAsyncDisposable, IDisposable
 
     private async Task ReconnectAsync(SwitchboardException? error, bool firstAttemptNow)
     {
-        if (Interlocked.Exchange(ref _reconnecting, 1) != 0)
+        if (_closing.IsCancellationRequested || Interlocked.Exchange(ref _reconnecting, 1) != 0)
         {
             return;
         }
@@ -229,7 +275,14 @@ public sealed partial class SwitchboardClient : IAsyncDisposable, IDisposable
                 }
                 try
                 {
-                    await OpenAnyAsync();
+                    var opened = await OpenAnyAsync();
+                    if (!IsCurrent(opened))
+                    {
+                        // Lost as it opened (a 4429, a hub going down again): that loss's own reconnect was turned
+                        // away by the guard above, so this loop goes on rather than report Connected with nothing.
+                        error = _lastLoss ?? SwitchboardException.Lost("The connection dropped as it opened.");
+                        continue;
+                    }
                     SetState(ConnectionState.Connected, null);
                     return;
                 }
@@ -252,6 +305,11 @@ public sealed partial class SwitchboardClient : IAsyncDisposable, IDisposable
         finally
         {
             Volatile.Write(ref _reconnecting, 0);
+        }
+        // A loss reported after the check above and before the guard was released was turned away: pick it up.
+        if (State != ConnectionState.Closed && !_closing.IsCancellationRequested && Volatile.Read(ref _transport) is null)
+        {
+            _ = ReconnectAsync(_lastLoss, firstAttemptNow: false);
         }
     }
 
@@ -302,14 +360,37 @@ public sealed partial class SwitchboardClient : IAsyncDisposable, IDisposable
     internal void ReportError(SwitchboardException error)
     {
         Log.Error(_logger, error.Code, error.Message);
-        Error?.Invoke(this, new SwitchboardErrorEventArgs(error));
+        try
+        {
+            Error?.Invoke(this, new SwitchboardErrorEventArgs(error));
+        }
+        catch (Exception ex)
+        {
+            Log.Error(_logger, ClientErrorCodes.Internal, $"The application's Error handler threw (ignored): {ex.Message}");
+        }
     }
 
     internal void ReportNotice(Subscription subscription, SubscriptionNotice notice)
     {
         Log.Notice(_logger, notice.Kind, notice.Topic, subscription.Pattern);
-        subscription.Options.OnNotice?.Invoke(notice);
-        Notice?.Invoke(this, notice);
+        RunUserCode("OnNotice callback", () => subscription.Options.OnNotice?.Invoke(notice));
+        RunUserCode("Notice handler", () => Notice?.Invoke(this, notice));
+    }
+
+    /// <summary>
+    /// Runs the application's event handler or callback on the client's thread. One that throws is reported on
+    /// <see cref="Error"/> and otherwise ignored: it must not end a reconnect, a receive loop or a subscription's pump.
+    /// </summary>
+    private void RunUserCode(string what, Action action)
+    {
+        try
+        {
+            action();
+        }
+        catch (Exception ex)
+        {
+            ReportError(new SwitchboardException(ClientErrorCodes.Internal, $"The application's {what} threw: {ex.Message}", ex));
+        }
     }
 
     /// <summary>Closes the connection, ends every subscription and responder, and fails publishes not yet confirmed with <c>closed</c>.</summary>

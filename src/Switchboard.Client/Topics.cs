@@ -77,12 +77,10 @@ internal static class Topics
     /// <summary>The positions in a multi-topic token: <c>p1.</c> + base64url of "topic epoch:offset" lines.</summary>
     public static Dictionary<string, TopicPosition> DecodeToken(string token)
     {
-        var text = token[TokenPrefix.Length..].Replace('-', '+').Replace('_', '/');
-        text = text.PadRight(text.Length + ((4 - (text.Length % 4)) % 4), '=');
         string lines;
         try
         {
-            lines = Encoding.UTF8.GetString(Convert.FromBase64String(text));
+            lines = Encoding.UTF8.GetString(System.Buffers.Text.Base64Url.DecodeFromChars(token.AsSpan(TokenPrefix.Length)));
         }
         catch (FormatException ex)
         {

@@ -48,6 +48,25 @@ internal static class Wire
         }
     }
 
+    /// <summary>A publish's messages, as REST bodies and WebSocket frames both carry them: one envelope, or a batch's <c>messages</c>.</summary>
+    public static void WriteMessages(Utf8JsonWriter writer, Transports.PublishDraft draft)
+    {
+        if (!draft.IsBatch)
+        {
+            var message = draft.Messages[0];
+            WriteEnvelope(writer, message.Payload, message.Key, message.Headers);
+            return;
+        }
+        writer.WriteStartArray("messages");
+        foreach (var message in draft.Messages)
+        {
+            writer.WriteStartObject();
+            WriteEnvelope(writer, message.Payload, message.Key, message.Headers);
+            writer.WriteEndObject();
+        }
+        writer.WriteEndArray();
+    }
+
     /// <summary>A JSON body made by <paramref name="write"/> (the object's braces included).</summary>
     public static byte[] Object(Action<Utf8JsonWriter> write)
     {

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
 using Switchboard.Core.Engines;
@@ -57,13 +58,30 @@ public sealed partial class Hub
             ValidateIdempotencyKey(idempotencyKey);
             token = new IdempotencyToken(idempotencyKey, Fingerprint(messages), now + Options.IdempotencyWindow);
         }
+        var ambient = Activity.Current;
+        var publish = system ? null : Observability.HubTracing.StartProducer(topic, queue: false, ref messages);
         var request = new AppendRequest(topic, messages)
         {
             CreateTopic = system ? systemConfig ?? new TopicConfig(Options.DefaultRetention) : Options.AutoCreateTopics ? new TopicConfig(Options.DefaultRetention) : null,
             Idempotency = token,
             Timestamp = now,
         };
-        return _store.AppendAsync(request, cancellationToken);
+        if (publish is null)
+        {
+            return _store.AppendAsync(request, cancellationToken);
+        }
+        try
+        {
+            return Observability.HubTracing.EndWhenDone(publish, _store.AppendAsync(request, cancellationToken), static (span, result) =>
+            {
+                span.SetTag("messaging.destination.partition.id", result.Epoch);
+                span.SetTag("messaging.message.id", result.FirstOffset);
+            });
+        }
+        finally
+        {
+            Activity.Current = ambient; // the span goes on with the append; the caller's context is the caller's again
+        }
     }
 
     private static void ValidateIdempotencyKey(string key)
@@ -95,6 +113,10 @@ public sealed partial class Hub
             Text(message.Key);
             foreach (var (name, value) in message.Headers.OrderBy(h => h.Key, StringComparer.Ordinal))
             {
+                if (Observability.HubTracing.IsTraceHeader(name))
+                {
+                    continue; // a retry is the same publish in another span
+                }
                 Text(name);
                 Text(value);
             }

@@ -112,7 +112,17 @@ public sealed partial class Hub
     public Task<EnqueueResult> SendAsync(string queue, IReadOnlyList<QueueDraft> messages, TimeSpan delay = default, string? idempotencyKey = null, CancellationToken cancellationToken = default)
         => SendCoreAsync(queue, messages, delay, idempotencyKey, reply: null, cancellationToken);
 
-    private Task<EnqueueResult> SendCoreAsync(string queue, IReadOnlyList<QueueDraft> messages, TimeSpan delay, string? idempotencyKey, (string, DateTimeOffset)? reply, CancellationToken cancellationToken)
+    private async Task<EnqueueResult> SendCoreAsync(string queue, IReadOnlyList<QueueDraft> messages, TimeSpan delay, string? idempotencyKey, (string, DateTimeOffset)? reply, CancellationToken cancellationToken)
+    {
+        var result = await EnqueueCoreAsync(queue, messages, delay, idempotencyKey, reply, cancellationToken);
+        if (!result.Replayed)
+        {
+            Meters.QueueSent.Add(messages.Count);
+        }
+        return result;
+    }
+
+    private Task<EnqueueResult> EnqueueCoreAsync(string queue, IReadOnlyList<QueueDraft> messages, TimeSpan delay, string? idempotencyKey, (string, DateTimeOffset)? reply, CancellationToken cancellationToken)
     {
         EnsureServing();
         QueueName.Validate(queue);
@@ -138,14 +148,34 @@ public sealed partial class Hub
             ValidateIdempotencyKey(idempotencyKey);
             token = new IdempotencyToken(idempotencyKey, Fingerprint([.. messages.Select(m => m.Message)]) + ":" + delay.Ticks, now + Options.IdempotencyWindow);
         }
-        return Queues.EnqueueAsync(new EnqueueRequest(queue, messages)
+        var ambient = System.Diagnostics.Activity.Current;
+        System.Diagnostics.Activity? span = null;
+        if (ambient is not null || Observability.HubTracing.Source.HasListeners())
+        {
+            IReadOnlyList<MessageDraft> drafts = [.. messages.Select(m => m.Message)];
+            span = Observability.HubTracing.StartProducer(queue, queue: true, ref drafts);
+            messages = [.. messages.Select((m, i) => new QueueDraft { Message = drafts[i], ReplyTo = m.ReplyTo, CorrelationId = m.CorrelationId })];
+        }
+        var request = new EnqueueRequest(queue, messages)
         {
             Timestamp = now,
             Delay = delay,
             CreateQueue = Options.AutoCreateQueues ? QueueConfig.Default : null,
             Idempotency = token,
             Reply = reply,
-        }, cancellationToken);
+        };
+        if (span is null)
+        {
+            return Queues.EnqueueAsync(request, cancellationToken);
+        }
+        try
+        {
+            return Observability.HubTracing.EndWhenDone(span, Queues.EnqueueAsync(request, cancellationToken), static (s, result) => s.SetTag("messaging.message.id", result.FirstId));
+        }
+        finally
+        {
+            System.Diagnostics.Activity.Current = ambient; // the span goes on with the enqueue
+        }
     }
 
     /// <summary>
@@ -153,6 +183,17 @@ public sealed partial class Hub
     /// message becomes visible (woken by the send itself), the wait ends, or the hub drains.
     /// </summary>
     public async Task<IReadOnlyList<QueueMessage>> ReceiveAsync(string queue, int max, TimeSpan? lease, TimeSpan wait, CancellationToken cancellationToken = default)
+    {
+        var messages = await ReceiveCoreAsync(queue, max, lease, wait, cancellationToken);
+        if (messages.Count > 0)
+        {
+            Meters.QueueReceived.Add(messages.Count);
+            Observability.HubTracing.Received(queue, messages);
+        }
+        return messages;
+    }
+
+    private async Task<IReadOnlyList<QueueMessage>> ReceiveCoreAsync(string queue, int max, TimeSpan? lease, TimeSpan wait, CancellationToken cancellationToken)
     {
         EnsureServing();
         QueueName.Validate(queue);
@@ -251,6 +292,7 @@ public sealed partial class Hub
     private async Task AckCoreAsync(string queue, long id, string lease, CancellationToken cancellationToken)
     {
         await Queues.AckAsync(queue, id, lease, _time.GetUtcNow(), cancellationToken);
+        Meters.QueueAcked.Add(1);
         Settled(queue, id);
     }
 
@@ -274,6 +316,11 @@ public sealed partial class Hub
     private async Task<NackResult> NackCoreAsync(string queue, long id, string lease, TimeSpan? delay, string? error, CancellationToken cancellationToken)
     {
         var result = await Queues.NackAsync(queue, id, lease, delay, error, _time.GetUtcNow(), cancellationToken);
+        Meters.QueueNacked.Add(1);
+        if (result.DeadLettered)
+        {
+            Meters.DeadLettered.Add(1);
+        }
         Settled(queue, id);
         return result;
     }
@@ -294,6 +341,14 @@ public sealed partial class Hub
         return until;
     }
 
+    /// <summary>A queue's messages without leasing them (nothing changes): ready ones in the order a receive takes them, optionally delayed and leased ones.</summary>
+    public async Task<QueuePeekPage> PeekAsync(string queue, QueuePeekStates states, long afterId, int limit, CancellationToken cancellationToken = default)
+    {
+        EnsureServing();
+        QueueName.Validate(queue);
+        return await Queues.PeekAsync(queue, states, afterId, limit, _time.GetUtcNow(), cancellationToken);
+    }
+
     /// <summary>Dead letters, oldest first.</summary>
     public async Task<DeadLetterPage> ListDeadLettersAsync(string queue, long afterId, int limit, CancellationToken cancellationToken = default)
     {
@@ -303,11 +358,13 @@ public sealed partial class Hub
     }
 
     /// <summary>Puts one dead letter (or all) back into the queue.</summary>
-    public Task<long> RedriveAsync(string queue, long? id, CancellationToken cancellationToken = default)
+    public async Task<long> RedriveAsync(string queue, long? id, CancellationToken cancellationToken = default)
     {
         EnsureServing();
         QueueName.Validate(queue);
-        return Queues.RedriveAsync(queue, id, _time.GetUtcNow(), cancellationToken);
+        var redriven = await Queues.RedriveAsync(queue, id, _time.GetUtcNow(), cancellationToken);
+        Meters.Redriven.Add(redriven);
+        return redriven;
     }
 
     /// <summary>Deletes every dead letter of a queue.</summary>
@@ -345,112 +402,6 @@ public sealed partial class Hub
     {
         EnsureServing();
         return Queues.ListBindingsAsync(cancellationToken);
-    }
-
-    /// <summary>How long a requester waits for its reply when it does not say.</summary>
-    public static readonly TimeSpan DefaultRequestWait = TimeSpan.FromSeconds(30);
-
-    /// <summary>
-    /// Checks how long a requester holding its call open waits for the reply: 1 s to <see cref="HubOptions.MaxWait"/>.
-    /// <paramref name="name"/> is the parameter as the caller's protocol names it.
-    /// </summary>
-    public void CheckRequestWait(TimeSpan wait, string name)
-    {
-        if (wait < TimeSpan.FromSeconds(1) || wait > Options.MaxWait)
-        {
-            throw new SwitchboardException(ErrorCode.InvalidRequest,
-                $"{name} is {DurationText.Format(wait)}; a request waits 1s to {DurationText.Format(Options.MaxWait)} for its reply. For longer work, send it without waiting (REST: Prefer: respond-async) and fetch the reply later.");
-        }
-    }
-
-    /// <summary>
-    /// Sends a request (a queue message with <c>replyTo</c>) and returns its pending reply slot at once; the slot stays
-    /// open for <paramref name="expiresIn"/>. Use <see cref="WaitForReplyAsync"/> to wait. With an idempotency key the
-    /// reply id is derived from it (and the queue), so a retried request waits on the first attempt's reply.
-    /// </summary>
-    public async Task<ReplyRecord> RequestAsync(string queue, QueueDraft request, TimeSpan expiresIn, string? idempotencyKey = null, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(request);
-        if (expiresIn < TimeSpan.FromSeconds(1) || expiresIn > QueueConfig.MaxLease)
-        {
-            throw new SwitchboardException(ErrorCode.ValidationFailed, $"The reply wait is {DurationText.Format(expiresIn)}; use 1s to 12h.");
-        }
-        var id = "r" + Convert.ToHexStringLower(idempotencyKey is null
-            ? RandomNumberGenerator.GetBytes(12)
-            : SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(queue + "\n" + idempotencyKey)).AsSpan(0, 12));
-        var draft = new QueueDraft { Message = request.Message, ReplyTo = id, CorrelationId = request.CorrelationId ?? id };
-        var expiresAt = _time.GetUtcNow() + expiresIn;
-        var sent = await SendCoreAsync(queue, [draft], TimeSpan.Zero, idempotencyKey, (id, expiresAt), cancellationToken);
-        var pending = new ReplyRecord { Id = id, Queue = queue, MessageId = sent.FirstId, ExpiresAt = expiresAt };
-        return sent.Replayed ? await Queues.GetReplyAsync(id, cancellationToken) ?? pending : pending; // a retry: the first attempt's slot
-    }
-
-    /// <summary>
-    /// The reply slot after waiting up to <paramref name="wait"/> for the reply. Its <see cref="ReplyRecord.Reply"/> is null
-    /// while no reply came.
-    /// </summary>
-    public async Task<ReplyRecord> WaitForReplyAsync(string id, TimeSpan wait, CancellationToken cancellationToken = default)
-    {
-        EnsureServing();
-        var deadline = _time.GetUtcNow() + wait;
-        while (true)
-        {
-            var slot = await Queues.GetReplyAsync(id, cancellationToken)
-                ?? throw new SwitchboardException(ErrorCode.ReplyNotFound, $"There is no request '{id}' (or it ended more than {DurationText.Format(QueueEngine.ReplyKeptFor)} ago).");
-            var now = _time.GetUtcNow();
-            if (slot.Reply is not null || now >= deadline || now >= slot.ExpiresAt || _state != HubState.Ready)
-            {
-                return slot;
-            }
-            var waiter = _replyWaiters.Register(id, -1);
-            var subject = new BackplaneSubject(BackplaneSubjectKind.Reply, id);
-            try
-            {
-                await _interests.AcquireAsync(subject, cancellationToken);
-                slot = await Queues.GetReplyAsync(id, cancellationToken) ?? slot;
-                if (slot.Reply is not null)
-                {
-                    return slot;
-                }
-                var until = slot.ExpiresAt < deadline ? slot.ExpiresAt : deadline;
-                try
-                {
-                    // WaitAsync drops its timer when the reply comes first (no timer left behind per request).
-                    await waiter.Signaled.WaitAsync(until - now, _time, cancellationToken);
-                }
-                catch (TimeoutException)
-                {
-                    // the wait (or the slot) ran out: look once more, then answer
-                }
-                cancellationToken.ThrowIfCancellationRequested();
-            }
-            finally
-            {
-                _replyWaiters.Remove(waiter);
-                _interests.Release(subject);
-            }
-        }
-    }
-
-    /// <summary>
-    /// Answers a request. With <paramref name="lease"/> (the lease on the request message, from receive) the request is
-    /// acknowledged in the same step: one durable change instead of a reply and then an ack, and never one without
-    /// the other.
-    /// </summary>
-    public async Task ReplyAsync(string id, MessageDraft reply, string? lease = null, CancellationToken cancellationToken = default)
-    {
-        EnsureServing();
-        ArgumentNullException.ThrowIfNull(reply);
-        MessageRules.Validate(reply, 0, Options.MaxMessageBytes, isBatch: false);
-        if (lease is not null)
-        {
-            CheckLeaseToken(lease);
-        }
-        var slot = await Queues.PostReplyAsync(id, reply, lease, _time.GetUtcNow(), cancellationToken);
-        if (lease is not null && slot.MessageId is { } requestId)
-        {
-            Settled(slot.Queue, requestId);
-        }
     }
 
     void IStoreListener.OnEnqueued(string queue) => _backplane.Publish(new QueueReady(queue));

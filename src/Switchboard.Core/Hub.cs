@@ -23,12 +23,19 @@ public sealed partial class Hub : IStoreListener, IBackplaneReceiver, IAsyncDisp
     private volatile HubState _state = HubState.Starting;
     private readonly Lock _stateGate = new();
     private int _disposed;
+    private readonly bool _ownsMeters;
     private readonly long _memoryHighWater;
     private long _memoryUsed;
     private long _memoryReadAt = long.MinValue / 2;
 
     /// <summary>Creates a hub over an engine. Call <see cref="StartAsync"/> before use.</summary>
-    public Hub(IStore store, IBackplane backplane, HubOptions options, ILoggerFactory loggerFactory, TimeProvider? time = null)
+    /// <param name="store">The engine's store.</param>
+    /// <param name="backplane">The engine's backplane.</param>
+    /// <param name="options">Limits and defaults.</param>
+    /// <param name="loggerFactory">Where the hub logs.</param>
+    /// <param name="time">The clock (tests pass a fake one).</param>
+    /// <param name="meters">The instruments to record on; null gives the hub a meter of its own.</param>
+    public Hub(IStore store, IBackplane backplane, HubOptions options, ILoggerFactory loggerFactory, TimeProvider? time = null, Observability.HubMeters? meters = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(loggerFactory);
@@ -41,8 +48,13 @@ public sealed partial class Hub : IStoreListener, IBackplaneReceiver, IAsyncDisp
         _loggerFactory = loggerFactory;
         _logger = loggerFactory.CreateLogger<Hub>();
         _time = time ?? TimeProvider.System;
+        _ownsMeters = meters is null;
+        Meters = meters ?? new Observability.HubMeters();
         _memoryHighWater = options.MaxMemoryBytes ?? GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 4 * 3;
     }
+
+    /// <summary>The instruments the hub records on (adapters record theirs there too, tagged with their protocol).</summary>
+    public Observability.HubMeters Meters { get; }
 
     /// <summary>The limits and defaults in force.</summary>
     public HubOptions Options { get; }
@@ -124,6 +136,10 @@ public sealed partial class Hub : IStoreListener, IBackplaneReceiver, IAsyncDisp
         }
         await _backplane.DisposeAsync();
         await _store.DisposeAsync();
+        if (_ownsMeters)
+        {
+            Meters.Dispose();
+        }
         _stopping.Dispose();
         _draining.Dispose();
     }

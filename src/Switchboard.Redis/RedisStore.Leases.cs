@@ -26,6 +26,40 @@ public sealed partial class RedisStore
             return RedisTime.FromMicros((long)reply[1]);
         }
 
+        public async Task<QueuePeekPage> PeekAsync(string queue, QueuePeekStates states, long afterId, int limit, DateTimeOffset now, CancellationToken cancellationToken)
+        {
+            var reply = Check(await store.EvalAsync(RedisScripts.Peek, [Prefix, queue, (int)states, afterId, limit + 1, RedisTime.Micros(now)]));
+            var list = reply[1];
+            var messages = new List<QueueMessage>(list.Length);
+            for (var i = 0; i < list.Length; i++)
+            {
+                messages.Add(ParsePeeked(queue, list[i]));
+            }
+            var more = messages.Count > limit;
+            if (more)
+            {
+                messages.RemoveAt(messages.Count - 1);
+            }
+            return new QueuePeekPage(messages, more && messages.Count > 0 ? messages[^1].Id : null);
+        }
+
+        // {id, record, state, attempts, lease end, visible at, last error}
+        private static QueueMessage ParsePeeked(string queue, RedisResult view)
+        {
+            var id = (long)view[0];
+            var (draft, enqueuedAt) = RedisCodec.DecodeQueueBody(queue, id, (byte[])view[1]!);
+            var entry = new QueueEntry
+            {
+                Id = id,
+                EnqueuedAt = enqueuedAt,
+                Attempts = (int)view[3],
+                LeaseExpiresAt = view[4].IsNull ? null : RedisTime.FromMicros((long)view[4]),
+                VisibleAt = RedisTime.FromMicros((long)view[5]),
+                LastError = (string?)view[6],
+            };
+            return QueueMessages.Peeked(queue, entry, draft, (QueueMessageState)(int)view[2]);
+        }
+
         public async Task<DeadLetterPage> ListDeadLettersAsync(string queue, long afterId, int limit, CancellationToken cancellationToken)
         {
             var reply = Check(await store.EvalAsync(RedisScripts.DeadLetters, [Prefix, queue, afterId, limit + 1]));

@@ -102,7 +102,14 @@ public static class SwitchboardHost
         services.AddSingleton(options.Hub);
         services.AddSingleton<Cluster.NodeIdentity>();
         Cluster.Engines.Add(services, options);
-        services.AddSingleton(sp => new Hub(sp.GetRequiredService<IStore>(), sp.GetRequiredService<IBackplane>(), options.Hub, sp.GetRequiredService<ILoggerFactory>()));
+        // The hub's instruments, on a meter from the host's factory (so a listener can tell this hub's meter from another's).
+        services.AddSingleton(sp => new Core.Observability.HubMeters(sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
+        services.AddSingleton(sp => new Hub(sp.GetRequiredService<IStore>(), sp.GetRequiredService<IBackplane>(), options.Hub, sp.GetRequiredService<ILoggerFactory>(),
+            meters: sp.GetRequiredService<Core.Observability.HubMeters>()));
+        services.AddSingleton<Observability.HubGauges>();
+        services.AddSingleton<Observability.LiveStats>(); // the console's per-second figures, from the meters
+        Observability.Telemetry.Add(services, options); // the same meters at /metrics (Prometheus) and over OTLP
+        services.AddHostedService(sp => sp.GetRequiredService<Observability.LiveStats>());
         services.AddSingleton<HubLifetime>();
         services.AddHostedService(sp => sp.GetRequiredService<HubLifetime>());
         services.AddSingleton(new Authenticator(options.Auth));
@@ -162,9 +169,11 @@ public static class SwitchboardHost
         app.UseAuthorization();
 
         SystemEndpoints.MapHealth(app);
+        Observability.Telemetry.Map(app, authOn);
         app.MapOpenApi("/openapi/{documentName}.json");
         SystemEndpoints.MapAsyncApi(app);
         ClientScriptEndpoints.Map(app); // /client.js: the JavaScript client, for pages to import
+        WebConsole.ConsoleEndpoints.Map(app); // the web console at /, its assets under /console/, the protocol advisor
         app.MapScalarApiReference("/docs", o => o
             .WithTitle("Switchboard API")
             .WithOpenApiRoutePattern("/openapi/{documentName}.json"));
@@ -190,6 +199,7 @@ public static class SwitchboardHost
         BackupEndpoints.Map(v1);
         ConnectionsEndpoints.Map(v1);
         NodesEndpoints.Map(v1);
+        StatsEndpoints.Map(v1);
         Grpc.GrpcHosting.MapSwitchboardGrpc(app, authOn ? v1 : null);
     }
 

@@ -48,6 +48,9 @@ public sealed partial class SqliteStore
         public Task<DateTimeOffset> ExtendAsync(string queue, long id, string lease, TimeSpan by, DateTimeOffset now, CancellationToken cancellationToken)
             => Run(w => w.Extend(queue, id, lease, by, now), cancellationToken);
 
+        public Task<QueuePeekPage> PeekAsync(string queue, QueuePeekStates states, long afterId, int limit, DateTimeOffset now, CancellationToken cancellationToken)
+            => Run(w => w.Peek(queue, states, afterId, limit, now), cancellationToken);
+
         public Task<DeadLetterPage> ListDeadLettersAsync(string queue, long afterId, int limit, CancellationToken cancellationToken)
             => Run(w => w.DeadLetters(queue, afterId, limit), cancellationToken);
 

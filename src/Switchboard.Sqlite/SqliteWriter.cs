@@ -135,6 +135,7 @@ internal sealed partial class SqliteWriter : IDisposable
         catch (Exception ex)
         {
             SqliteLog.CommitFailed(_logger, batch.Count, ex);
+            TraceCommit(batch, messageCount, Stopwatch.GetElapsedTime(started), ex);
             try
             {
                 _transaction?.Rollback();
@@ -203,7 +204,32 @@ internal sealed partial class SqliteWriter : IDisposable
             _enqueued.Clear();
             _replied.Clear();
         }
-        SqliteLog.Committed(_logger, batch.Count, messageCount, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        var took = Stopwatch.GetElapsedTime(started);
+        SqliteLog.Committed(_logger, batch.Count, messageCount, took.TotalMilliseconds);
+        TraceCommit(batch, messageCount, took, error: null);
+    }
+
+    /// <summary>The commit as a span in the traces of the operations it made durable (nothing when untraced).</summary>
+    private static void TraceCommit(List<WriteOp> batch, int messageCount, TimeSpan took, Exception? error)
+    {
+        if (!Core.Observability.HubTracing.Source.HasListeners())
+        {
+            return;
+        }
+        var parents = new List<ActivityContext>();
+        foreach (var op in batch)
+        {
+            if (op.Trace != default)
+            {
+                parents.Add(op.Trace);
+            }
+        }
+        var now = DateTimeOffset.UtcNow;
+        using var span = Core.Observability.HubTracing.StartCommit("sqlite", parents, batch.Count, messageCount, now - took);
+        if (span is not null && error is not null)
+        {
+            span.SetStatus(ActivityStatusCode.Error, error.Message);
+        }
     }
 
     private void UpdateTails(List<WriteOp> batch)

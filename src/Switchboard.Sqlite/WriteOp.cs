@@ -13,6 +13,9 @@ internal abstract class WriteOp
     public virtual long ByteCount => 0;
     public Exception? Error { get; set; }
 
+    /// <summary>The span this operation was started under (a publish, a send), to link it to the commit; default when untraced.</summary>
+    public System.Diagnostics.ActivityContext Trace { get; } = Core.Observability.HubTracing.CurrentContext();
+
     public abstract void Execute(SqliteWriter writer);
     public virtual void Notify(IStoreListener listener) { }
     public abstract void Complete();

@@ -14,13 +14,7 @@ public sealed class BackupTests
 {
     private static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(120);
 
-    private static async Task<(int ExitCode, string Output)> RunAsync(params string[] arguments)
-    {
-        await using var process = HubProcess.Launch(arguments);
-        process.StandardInput.Close();
-        var code = await process.WaitForExitAsync(CommandTimeout);
-        return (code, process.Output);
-    }
+    private static Task<(int ExitCode, string Output)> RunAsync(params string[] arguments) => HubProcess.RunAsync(CommandTimeout, arguments);
 
     [Fact]
     public async Task A_backup_under_write_load_restores_every_message_acknowledged_before_it_started()

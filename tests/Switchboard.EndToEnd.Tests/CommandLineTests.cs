@@ -7,13 +7,7 @@ public sealed class CommandLineTests
 {
     private static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(60);
 
-    private static async Task<(int ExitCode, string Output)> RunAsync(params string[] arguments)
-    {
-        await using var process = HubProcess.Launch(arguments);
-        process.StandardInput.Close();
-        var code = await process.WaitForExitAsync(CommandTimeout);
-        return (code, process.Output);
-    }
+    private static Task<(int ExitCode, string Output)> RunAsync(params string[] arguments) => HubProcess.RunAsync(CommandTimeout, arguments);
 
     [Fact]
     public async Task Help_lists_every_command()

@@ -50,6 +50,15 @@ internal sealed partial class HubProcess : IAsyncDisposable
         return hub;
     }
 
+    /// <summary>Runs a command that ends by itself (no standard input), and returns its exit code and output.</summary>
+    public static async Task<(int ExitCode, string Output)> RunAsync(TimeSpan timeout, params string[] arguments)
+    {
+        await using var process = Launch(arguments);
+        process.StandardInput.Close();
+        var code = await process.WaitForExitAsync(timeout);
+        return (code, process.Output);
+    }
+
     /// <summary>Starts the program with arbitrary arguments (for commands that are expected to end by themselves).</summary>
     public static HubProcess Launch(IEnumerable<string> arguments, string? workingDirectory = null, IReadOnlyDictionary<string, string>? environment = null)
     {
@@ -162,7 +171,7 @@ internal sealed partial class HubProcess : IAsyncDisposable
         _process.Dispose();
     }
 
-    [GeneratedRegex(@"Listening on (http://[^\s,]+)")]
+    [GeneratedRegex(@"Listening on (http://[^\s,""]+)")]
     private static partial Regex ListeningLine();
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]

@@ -5,7 +5,7 @@ using Switchboard.EndToEnd.Tests;
 
 namespace Switchboard.Samples.Tests;
 
-/// <summary>samples/orders: request/reply, a topic bound to a queue, leases, dead letters and a redrive, over REST.</summary>
+/// <summary>samples/orders: request/reply, a topic bound to a queue, leases, dead letters and a redrive, with the .NET client.</summary>
 public sealed partial class OrdersSampleTests
 {
     [Fact]
@@ -27,9 +27,13 @@ public sealed partial class OrdersSampleTests
         Assert.Matches($@"#\d+ order {run}-2: reason nacked after 3 attempts, last error ""invalid address 'bob\+shop@example.com'""", output);
         // The redrive, then bob's e-mail goes out on a fresh first attempt.
         var lines = orders.Lines.ToList();
-        var redrive = lines.FindIndex(line => line.Contains($"redrove #", StringComparison.Ordinal) && line.Contains($"(order {run}-2)", StringComparison.Ordinal));
+        var redrive = lines.FindIndex(line => line.Contains($"redriving #", StringComparison.Ordinal) && line.Contains($"(order {run}-2)", StringComparison.Ordinal));
         var bobSent = lines.FindIndex(line => line.Contains($"order {run}-2: confirmation sent to bob+shop@example.com (attempt 1), acked", StringComparison.Ordinal));
         Assert.True(redrive >= 0 && bobSent > redrive, orders.Output);
+        // In one process the fix is deployed by replacing the worker: version 1 stops, version 2 announces itself.
+        var deployed = lines.FindIndex(line => line.Contains("[email] version 2 consuming queue 'emails'", StringComparison.Ordinal));
+        Assert.True(lines.FindIndex(line => line.Contains("[email] version 1 stopped", StringComparison.Ordinal)) is var stopped && stopped >= 0
+            && deployed > stopped && redrive > deployed, orders.Output);
         Assert.Contains($"order {run}-1: confirmation sent to ann@example.com (attempt 1), acked", output, StringComparison.Ordinal);
 
         // And the hub agrees: carol's e-mail is the one dead letter, with its reason; nothing else is left in the queue.
@@ -47,6 +51,38 @@ public sealed partial class OrdersSampleTests
     }
 
     [Fact]
+    public async Task Each_part_runs_in_a_process_of_its_own_and_the_fix_is_deployed_by_replacing_the_worker()
+    {
+        await using var hub = await HubProcess.StartAsync("--memory");
+        // The long-running parts stop by themselves at the latest after --timeout; normally they are killed at the end.
+        await using var stock = Sample.Dotnet(hub.Address, "OrdersSample", "--role", "stock", "--timeout", "300");
+        await stock.LineAsync("[stock] answering price and stock requests on queue 'stock'");
+        await using var version1 = Sample.Dotnet(hub.Address, "OrdersSample", "--role", "worker", "--timeout", "300");
+        await version1.LineAsync("[email] version 1 consuming queue 'emails'");
+        await using var service = Sample.Dotnet(hub.Address, "OrdersSample", "--role", "service", "--timeout", "200");
+        // The service hears from the worker only through the hub: it waits for a worker that accepts '+'.
+        await service.LineAsync("bob's e-mail needs worker version 2");
+        var run = Run().Match(string.Join('\n', service.Lines)).Groups["run"].Value;
+        Assert.False(string.IsNullOrEmpty(run), service.Output);
+        await version1.LineAsync($"order {run}-2: invalid address 'bob+shop@example.com' (attempt 3 of 3), nacked: dead-lettered");
+        await version1.KillAsync(); // the old version is gone before the new one starts
+        await using var version2 = Sample.Dotnet(hub.Address, "OrdersSample", "--role", "worker", "--version", "2", "--timeout", "300");
+        await service.ExitsWithAsync(0);
+
+        var redrive = await service.LineAsync(line => line.Contains($"(order {run}-2)", StringComparison.Ordinal), "the redrive");
+        Assert.Contains("worker version 2 accepts '+' in addresses; redriving #", redrive, StringComparison.Ordinal);
+        await version2.LineAsync($"order {run}-2: confirmation sent to bob+shop@example.com (attempt 1), acked");
+        Assert.Contains(version1.Lines, line => line.Contains($"order {run}-1: confirmation sent to ann@example.com (attempt 1), acked", StringComparison.Ordinal));
+        Assert.Contains(stock.Lines, line => line.Contains("[stock] Z-9 x1: only 0 left", StringComparison.Ordinal));
+        Assert.Contains($"order {run}-4: 1 x Z-9 for dave: rejected, out of stock (0 left)", service.Output, StringComparison.Ordinal);
+        Assert.Contains(service.Lines, line => line.StartsWith("[done]", StringComparison.Ordinal));
+
+        using var http = new HttpClient { BaseAddress = hub.Address };
+        var stats = (await http.GetFromJsonAsync<JsonElement>("/v1/queues/emails")).GetProperty("stats");
+        Assert.Equal((0, 0, 1), (stats.GetProperty("ready").GetInt32(), stats.GetProperty("leased").GetInt32(), stats.GetProperty("dead").GetInt32()));
+    }
+
+    [Fact]
     public async Task Without_a_hub_it_says_so_and_exits_1()
     {
         await using var orders = Sample.Dotnet(Sample.NowhereAddress(), "OrdersSample");
@@ -54,12 +90,16 @@ public sealed partial class OrdersSampleTests
         Assert.Contains("orders: cannot reach the hub at http://127.0.0.1:", orders.Output, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task A_bad_argument_is_named_and_exits_2()
+    [Theory]
+    [InlineData("--timeout", "soon")]
+    [InlineData("--role", "chef")]
+    [InlineData("--version", "3")]
+    public async Task A_bad_argument_is_named_and_exits_2(string option, string value)
     {
-        await using var orders = Sample.Dotnet(Sample.NowhereAddress(), "OrdersSample", "--timeout", "soon");
+        await using var orders = Sample.Dotnet(Sample.NowhereAddress(), "OrdersSample", option, value);
         await orders.ExitsWithAsync(2);
-        Assert.Contains("unexpected argument '--timeout'", orders.Output, StringComparison.Ordinal);
+        Assert.Contains($"unexpected argument '{option}'", orders.Output, StringComparison.Ordinal);
+        Assert.Contains("usage: dotnet run --project samples/orders", orders.Output, StringComparison.Ordinal);
     }
 
     [GeneratedRegex(@"order (?<run>[0-9a-f]{4})-1: ")]

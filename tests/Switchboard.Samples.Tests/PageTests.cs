@@ -14,7 +14,7 @@ public sealed partial class PageTests
     [Fact]
     public async Task The_pages_are_served_and_the_hub_allows_their_origin_only()
     {
-        await using var pages = Sample.Start("node", ["samples/serve-pages.mjs", "--port", "0"], hub: null);
+        await using var pages = Sample.Start("node", ["samples/serve-pages.mjs", "--port", "0"], new Dictionary<string, string?>());
         var origin = Origin().Match(await pages.LineAsync("serving the sample pages on ")).Value;
         await using var hub = await HubProcess.StartAsync(new Dictionary<string, string> { ["Switchboard__AllowedOrigins"] = origin }, "--memory");
         using var http = new HttpClient { Timeout = Sample.Patience };
@@ -50,7 +50,7 @@ public sealed partial class PageTests
         await File.WriteAllTextAsync(file, script);
         try
         {
-            await using var check = Sample.Start("node", ["--check", file], hub: null);
+            await using var check = Sample.Start("node", ["--check", file], new Dictionary<string, string?>());
             await check.ExitsWithAsync(0);
         }
         finally

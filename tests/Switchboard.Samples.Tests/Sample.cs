@@ -9,7 +9,8 @@ namespace Switchboard.Samples.Tests;
 
 /// <summary>
 /// One sample program in a child process, started the way its README says from the repository root (node for the
-/// JavaScript samples, dotnet with the built assembly for the .NET ones), with SWITCHBOARD_URL set. Its lines are kept
+/// JavaScript samples, dotnet with the built assembly for the .NET ones), with SWITCHBOARD_SERVER set (the name the
+/// samples share with the switchboard command line) and no other hub settings inherited. Its lines are kept
 /// for assertions and can be awaited; on dispose it is killed (with its own children) if it is still running.
 /// </summary>
 internal sealed class Sample : IAsyncDisposable
@@ -36,18 +37,30 @@ internal sealed class Sample : IAsyncDisposable
         typeof(Sample).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value!;
 
     /// <summary><c>node samples/…/x.mjs args</c>, as the README says. Node and samples/node_modules must be there.</summary>
-    public static Sample Node(Uri hub, string script, params string[] arguments)
+    public static Sample Node(Uri hub, string script, params string[] arguments) => Node(Server(hub), script, arguments);
+
+    /// <summary><see cref="Node(Uri, string, string[])"/> with the hub settings given as environment variables (null: unset).</summary>
+    public static Sample Node(IReadOnlyDictionary<string, string?> environment, string script, params string[] arguments)
     {
         Assert.True(Directory.Exists(Path.Combine(Root, "samples", "node_modules", "ws")),
             $"{Root}samples/node_modules is missing: run 'npm ci' in samples/ (./test.sh does).");
-        return Start("node", [script, .. arguments], hub);
+        return Start("node", [script, .. arguments], environment);
     }
 
     /// <summary>A .NET sample's built assembly (what <c>dotnet run --project samples/X</c> runs after building it).</summary>
-    public static Sample Dotnet(Uri hub, string metadataKey, params string[] arguments) =>
-        Start("dotnet", [Path.GetFullPath(Metadata(metadataKey)), .. arguments], hub);
+    public static Sample Dotnet(Uri hub, string metadataKey, params string[] arguments) => Dotnet(Server(hub), metadataKey, arguments);
 
-    public static Sample Start(string program, IEnumerable<string> arguments, Uri? hub, IReadOnlyDictionary<string, string>? environment = null)
+    /// <summary><see cref="Dotnet(Uri, string, string[])"/> with the hub settings given as environment variables (null: unset).</summary>
+    public static Sample Dotnet(IReadOnlyDictionary<string, string?> environment, string metadataKey, params string[] arguments) =>
+        Start("dotnet", [Path.GetFullPath(Metadata(metadataKey)), .. arguments], environment);
+
+    /// <summary>The hub's address as the samples read it first: SWITCHBOARD_SERVER, the switchboard command line's name.</summary>
+    public static Dictionary<string, string?> Server(Uri hub) => new() { ["SWITCHBOARD_SERVER"] = hub.ToString().TrimEnd('/') };
+
+    /// <summary>Every environment variable a sample reads for its hub: unset unless <paramref name="environment"/> sets it.</summary>
+    private static readonly string[] HubVariables = ["SWITCHBOARD_SERVER", "SWITCHBOARD_URL", "SWITCHBOARD_API_KEY", "SWITCHBOARD_TOKEN"];
+
+    public static Sample Start(string program, IEnumerable<string> arguments, IReadOnlyDictionary<string, string?> environment)
     {
         var info = new ProcessStartInfo(program)
         {
@@ -64,14 +77,20 @@ internal sealed class Sample : IAsyncDisposable
             info.ArgumentList.Add(argument);
         }
         info.Environment["DOTNET_NOLOGO"] = "1";
-        info.Environment.Remove("SWITCHBOARD_TOKEN");
-        if (hub is not null)
+        foreach (var name in HubVariables)
         {
-            info.Environment["SWITCHBOARD_URL"] = hub.ToString().TrimEnd('/');
+            info.Environment.Remove(name);
         }
-        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        foreach (var (name, value) in environment)
         {
-            info.Environment[name] = value;
+            if (value is null)
+            {
+                info.Environment.Remove(name);
+            }
+            else
+            {
+                info.Environment[name] = value;
+            }
         }
         var process = new Process { StartInfo = info };
         var sample = new Sample(process, $"{program} {string.Join(' ', info.ArgumentList.Select(Path.GetFileName))}");
@@ -182,13 +201,19 @@ internal sealed class Sample : IAsyncDisposable
         Assert.True(code == expected, $"Exit code {code}, expected {expected}:\n{Output}");
     }
 
-    public async ValueTask DisposeAsync()
+    /// <summary>Kills the program (SIGKILL, with its own children) if it is still running, and waits for it to end.</summary>
+    public async Task KillAsync()
     {
         if (!_process.HasExited)
         {
             _process.Kill(entireProcessTree: true);
             await _process.WaitForExitAsync();
         }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await KillAsync();
         _process.Dispose();
     }
 

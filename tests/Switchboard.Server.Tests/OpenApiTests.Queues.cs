@@ -36,11 +36,15 @@ public sealed partial class OpenApiTests
             """)));
         await check.AnswerAsync(HttpStatusCode.Created, "/v1/queues/{queue}/messages", "post", http.PostAsync($"{q}/messages", Http.Body("five", "text/plain")));
 
+        // Peek: ready ones, and (after the receive below) the leased ones, as documented.
+        await check.AnswerAsync(HttpStatusCode.OK, "/v1/queues/{queue}/messages", "get", http.GetAsync($"{q}/messages?limit=2"));
+
         // Receive all five; ack, extend, nack (redelivered, then dead-lettered on its second and last attempt).
         var received = await check.AnswerAsync(HttpStatusCode.OK, "/v1/queues/{queue}/receive", "post", http.PostAsync($"{q}/receive?max=10&lease=60", null));
         var messages = received.GetProperty("messages").EnumerateArray().ToList();
         Assert.Equal(5, messages.Count);
         Assert.Contains(messages, m => m.TryGetProperty("encoding", out _));
+        await check.AnswerAsync(HttpStatusCode.OK, "/v1/queues/{queue}/messages", "get", http.GetAsync($"{q}/messages?state=all"));
         await check.AnswerAsync(HttpStatusCode.NoContent, "/v1/queues/{queue}/messages/{id}/ack", "post", http.PostAsync(Settle(q, messages[0], "ack"), Lease(messages[0])));
         await check.AnswerAsync(HttpStatusCode.OK, "/v1/queues/{queue}/messages/{id}/extend", "post", http.PostAsync(Settle(q, messages[1], "extend"), Lease(messages[1], ", \"extendBy\": 120")));
         var nacked = await check.AnswerAsync(HttpStatusCode.OK, "/v1/queues/{queue}/messages/{id}/nack", "post",

@@ -19,6 +19,13 @@ export class LongPollingTransport extends RestTransport {
     await this.http.request('GET', '/readyz', { signal: AbortSignal.any([this.signal, AbortSignal.timeout(this.client.options.connectTimeout)]) });
   }
 
+  /** The hub is busy or restarting (503, 429, not a lost connection): wait as it asked, then ask again. */
+  async #waitIfBusy(error, attempt, signal) {
+    if (isLost(error) || !error.retryable) return false;
+    await sleep(error.retryAfter ? error.retryAfter * 1000 : backoff(attempt, 500, 5000), signal).catch(() => {});
+    return true;
+  }
+
   async subscribe(subscription) {
     const controller = new AbortController();
     this.#loops.set(subscription, controller);
@@ -55,10 +62,7 @@ export class LongPollingTransport extends RestTransport {
         });
       } catch (error) {
         if (signal.aborted) return;
-        if (!isLost(error) && error.retryable) {
-          await sleep(error.retryAfter ? error.retryAfter * 1000 : backoff(waits++, 500, 5000), signal).catch(() => {});
-          continue;
-        }
+        if (await this.#waitIfBusy(error, waits++, signal)) continue;
         throw error;
       }
       waits = 0;
@@ -102,10 +106,7 @@ export class LongPollingTransport extends RestTransport {
           this.client.emit('error', error);
           continue;
         }
-        if (!isLost(error) && error.retryable) {
-          await sleep(error.retryAfter ? error.retryAfter * 1000 : backoff(waits++, 500, 5000), signal).catch(() => {});
-          continue;
-        }
+        if (await this.#waitIfBusy(error, waits++, signal)) continue;
         throw error;
       }
       waits = 0;

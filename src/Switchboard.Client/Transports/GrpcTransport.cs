@@ -64,6 +64,11 @@ internal sealed class GrpcTransport(SwitchboardClient client) : MultiplexedTrans
         {
             throw new SwitchboardException(ClientErrorCodes.Unavailable, $"The gRPC Connect call to {http.BaseUrl} failed: {ex.Message}", ex);
         }
+        catch (RpcException ex)
+        {
+            var error = FromStatus(ex);
+            throw error.IsFatal ? error : new SwitchboardException(ClientErrorCodes.Unavailable, $"The gRPC Connect call to {http.BaseUrl} failed: {ex.Status.StatusCode} {ex.Status.Detail}", ex);
+        }
         await AuthenticateAsync(timeout.Token);
     }
 

@@ -21,9 +21,14 @@ internal sealed class LongPollingTransport(SwitchboardClient client) : RestTrans
         timeout.CancelAfter(Client.Options.ConnectTimeout);
         try
         {
-            using var _ = await Client.Http.SendAsync(HttpMethod.Get, "/readyz", cancellationToken: timeout.Token);
+            // The answer must be the hub's ({"status":"ready"}): any web server answers 200 to something.
+            var (_, ready) = await Client.Http.JsonAsync(HttpMethod.Get, "/readyz", cancellationToken: timeout.Token);
+            if (Wire.String(ready, "status") != "ready")
+            {
+                throw new SwitchboardException(ClientErrorCodes.Unavailable, $"GET /readyz at {Client.Http.BaseUrl} did not answer as a Switchboard hub does.");
+            }
         }
-        catch (SwitchboardException error) when (error.Code != ClientErrorCodes.Unauthorized)
+        catch (SwitchboardException error) when (error.Code is not (ClientErrorCodes.Unauthorized or ClientErrorCodes.Unavailable))
         {
             throw new SwitchboardException(ClientErrorCodes.Unavailable, $"GET /readyz: {error.Message}", error);
         }

@@ -47,6 +47,12 @@ internal abstract class MultiplexedTransport(SwitchboardClient client) : Transpo
             await send(id);
             return await answer.Task.WaitAsync(cancellationToken);
         }
+        catch (OperationCanceledException) when (IsClosed && !Client.ClosingToken.IsCancellationRequested)
+        {
+            // The transport closed under a wait that listens to it (opening, authenticating): say why — a refused
+            // credential, a lost connection — rather than "cancelled", which the client reads as its own close.
+            throw ClosedError(CloseCause);
+        }
         finally
         {
             _pending.TryRemove(id, out _);
@@ -200,14 +206,17 @@ internal abstract class MultiplexedTransport(SwitchboardClient client) : Transpo
             ? new SwitchboardException(error.Code, error.Message + " (the credential expired: reconnecting with a fresh one)") { CloseCode = error.CloseCode, IsFatal = false }
             : error;
 
+    private static SwitchboardException ClosedError(SwitchboardException? cause)
+        => cause is { IsFatal: true } or { Code: "message-too-large" }
+            ? cause
+            : SwitchboardException.Lost("The connection closed before the hub answered" + (cause is null ? "." : $" ({cause.Message})."), cause);
+
     protected override void OnClosed(SwitchboardException? cause)
     {
         _refresh?.Dispose();
         // Frames without an answer are sent again on the next connection, unless the close says that cannot help: a
         // refused credential, or a frame over the hub's size limit (1009: which of the frames in flight is unknown).
-        var error = cause is { IsFatal: true } or { Code: "message-too-large" }
-            ? cause
-            : SwitchboardException.Lost("The connection closed before the hub answered" + (cause is null ? "." : $" ({cause.Message})."), cause);
+        var error = ClosedError(cause);
         foreach (var pending in _pending.Values)
         {
             pending.TrySetException(error);

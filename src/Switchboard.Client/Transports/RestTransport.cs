@@ -42,24 +42,7 @@ internal abstract class RestTransport(SwitchboardClient client) : Transport(clie
             }
         }
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, Closing.Token);
-        var body = Wire.Object(w =>
-        {
-            if (draft.IsBatch)
-            {
-                w.WriteStartArray("messages");
-                foreach (var message in draft.Messages)
-                {
-                    w.WriteStartObject();
-                    Wire.WriteEnvelope(w, message.Payload, message.Key, message.Headers);
-                    w.WriteEndObject();
-                }
-                w.WriteEndArray();
-            }
-            else
-            {
-                Wire.WriteEnvelope(w, draft.Messages[0].Payload, draft.Messages[0].Key, draft.Messages[0].Headers);
-            }
-        });
+        var body = Wire.Object(w => Wire.WriteMessages(w, draft));
         try
         {
             var (_, answer) = await Client.Http.JsonAsync(HttpMethod.Post, $"/v1/topics/{HubHttp.Segment(draft.Topic)}/messages", body: body,

@@ -28,6 +28,9 @@ internal abstract class Transport : IDisposable
 
     public bool IsClosed => Closing.IsCancellationRequested;
 
+    /// <summary>Why the transport closed (null: closed by the client, or not closed).</summary>
+    public SwitchboardException? CloseCause { get; private set; }
+
     /// <summary>Opens the connection; throws <c>unavailable</c> when it cannot (the client falls back), or a fatal error (refused credential).</summary>
     public abstract Task OpenAsync(CancellationToken cancellationToken);
 
@@ -58,6 +61,7 @@ internal abstract class Transport : IDisposable
         {
             return;
         }
+        CloseCause = cause; // before the cancel: a wait it cancels reads why
         Closing.Cancel();
         OnClosed(cause);
     }

@@ -179,22 +179,7 @@ internal sealed class WebSocketTransport(SwitchboardClient client) : Multiplexed
         w.WriteStartObject("publish");
         w.WriteString("topic", draft.Topic);
         w.WriteString("idempotencyKey", draft.IdempotencyKey);
-        if (draft.IsBatch)
-        {
-            w.WriteStartArray("messages");
-            foreach (var message in draft.Messages)
-            {
-                w.WriteStartObject();
-                Wire.WriteEnvelope(w, message.Payload, message.Key, message.Headers);
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-        }
-        else
-        {
-            var message = draft.Messages[0];
-            Wire.WriteEnvelope(w, message.Payload, message.Key, message.Headers);
-        }
+        Wire.WriteMessages(w, draft);
         w.WriteEndObject();
     }), cancellationToken);
 

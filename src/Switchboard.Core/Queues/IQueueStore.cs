@@ -41,6 +41,15 @@ public interface IQueueStore
     /// <summary>Extends a lease to <paramref name="by"/> from now; returns the new end.</summary>
     Task<DateTimeOffset> ExtendAsync(string queue, long id, string lease, TimeSpan by, DateTimeOffset now, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Lists messages after <paramref name="afterId"/> in id order without leasing or changing anything (no attempt
+    /// counted, no promotion persisted): each as it is at <paramref name="now"/> — <see cref="QueueMessageState.Ready"/>
+    /// (visible: what a receive would take, in that order), <see cref="QueueMessageState.Delayed"/> (with its
+    /// <see cref="QueueMessage.VisibleAt"/>) or <see cref="QueueMessageState.Leased"/> (with its
+    /// <see cref="QueueMessage.LeaseExpiresAt"/>) — filtered by <paramref name="states"/>. Never a lease token; never a dead letter.
+    /// </summary>
+    Task<QueuePeekPage> PeekAsync(string queue, QueuePeekStates states, long afterId, int limit, DateTimeOffset now, CancellationToken cancellationToken);
+
     /// <summary>Dead letters in id order after <paramref name="afterId"/>.</summary>
     Task<DeadLetterPage> ListDeadLettersAsync(string queue, long afterId, int limit, CancellationToken cancellationToken);
 

@@ -199,6 +199,69 @@ public sealed class QueueBook
     public List<QueueEntry> DeadLetters(long afterId, int limit)
         => [.. _dead.GetViewBetween(afterId + 1, long.MaxValue).Take(limit).Select(id => _entries[id])];
 
+    /// <summary>
+    /// Up to <paramref name="limit"/> entries after <paramref name="afterId"/> in id order whose state at <paramref name="now"/>
+    /// (see <see cref="PeekState"/>) is one of <paramref name="states"/>. Reads only: nothing is promoted, leased or counted.
+    /// </summary>
+    public List<(QueueEntry Entry, QueueMessageState State)> Peek(QueuePeekStates states, long afterId, int limit, DateTimeOffset now)
+    {
+        var found = new List<(QueueEntry, QueueMessageState)>(Math.Min(limit, 64));
+        if (afterId >= NextId - 1)
+        {
+            return found;
+        }
+        // Walk ids in order when the range is small for the queue; otherwise sort the live ids once.
+        IEnumerable<long> ids = NextId - 1 - Math.Max(afterId, 0) <= 4L * _entries.Count + 64
+            ? Range(Math.Max(afterId, 0) + 1, NextId)
+            : _entries.Keys.Where(id => id > afterId).Order();
+        foreach (var id in ids)
+        {
+            if (found.Count >= limit)
+            {
+                break;
+            }
+            if (_entries.TryGetValue(id, out var entry) && PeekState(entry, now, Config.MaxAttempts) is { } state && Includes(states, state))
+            {
+                found.Add((entry, state));
+            }
+        }
+        return found;
+
+        static IEnumerable<long> Range(long from, long to)
+        {
+            for (var id = from; id < to; id++)
+            {
+                yield return id;
+            }
+        }
+    }
+
+    /// <summary>
+    /// What an entry is at <paramref name="now"/>, as the next receive would find it (the state a promote would give it):
+    /// ready (visible), delayed (its delay or backoff not over, a lapsed lease's included), leased (a live lease), or
+    /// null for a dead letter (or a lapsed lease on its last attempt, which the next promote dead-letters).
+    /// </summary>
+    public static QueueMessageState? PeekState(QueueEntry entry, DateTimeOffset now, int maxAttempts)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        return entry.State switch
+        {
+            QueueMessageState.Dead => null,
+            QueueMessageState.Leased when entry.LeaseExpiresAt > now => QueueMessageState.Leased,
+            _ when entry.VisibleAt > now => QueueMessageState.Delayed,
+            QueueMessageState.Leased when entry.Attempts >= maxAttempts => null,
+            _ => QueueMessageState.Ready,
+        };
+    }
+
+    private static bool Includes(QueuePeekStates states, QueueMessageState state) => state switch
+    {
+        QueueMessageState.Ready => states.HasFlag(QueuePeekStates.Ready),
+        QueueMessageState.Delayed => states.HasFlag(QueuePeekStates.Delayed),
+        QueueMessageState.Leased => states.HasFlag(QueuePeekStates.Leased),
+        _ => false,
+    };
+
     /// <summary>Puts one dead letter (or all, when <paramref name="id"/> is null) back to ready with its attempts reset.</summary>
     public List<QueueEntry> Redrive(long? id, DateTimeOffset now)
     {

@@ -26,6 +26,26 @@ public enum QueueMessageState
 
     /// <summary>In the dead letters.</summary>
     Dead,
+
+    /// <summary>Not visible yet: waiting for its delay, or for the backoff after a nack or an expired lease (peek only; never stored).</summary>
+    Delayed,
+}
+
+/// <summary>Which messages a peek lists (<see cref="Engines.IQueueStore.PeekAsync"/>); combine as flags.</summary>
+[Flags]
+public enum QueuePeekStates
+{
+    /// <summary>Visible now: what a receive would take, in that order.</summary>
+    Ready = 1,
+
+    /// <summary>Waiting for a delay or a backoff.</summary>
+    Delayed = 2,
+
+    /// <summary>Under a live lease.</summary>
+    Leased = 4,
+
+    /// <summary>Every message that is not a dead letter.</summary>
+    All = Ready | Delayed | Leased,
 }
 
 /// <summary>A message in a queue, as a consumer receives it or an operator inspects it.</summary>
@@ -69,6 +89,9 @@ public sealed class QueueMessage
 
     /// <summary>When the lease runs out.</summary>
     public DateTimeOffset? LeaseExpiresAt { get; init; }
+
+    /// <summary>When a delayed message becomes visible (peeked delayed messages only).</summary>
+    public DateTimeOffset? VisibleAt { get; init; }
 
     /// <summary>Why it was dead-lettered (<c>nacked</c>, <c>lease-expired</c>).</summary>
     public string? DeadReason { get; init; }
@@ -114,6 +137,9 @@ public sealed record NackResult(bool DeadLettered, DateTimeOffset? VisibleAt);
 
 /// <summary>A page of dead letters in id order.</summary>
 public sealed record DeadLetterPage(IReadOnlyList<QueueMessage> Messages, long? NextAfter);
+
+/// <summary>A page of peeked messages in id order (for ready ones, the order a receive takes them); <paramref name="NextAfter"/> is the cursor for the next page, or null at the end.</summary>
+public sealed record QueuePeekPage(IReadOnlyList<QueueMessage> Messages, long? NextAfter);
 
 /// <summary>A reply slot: pending until a responder answers, then the reply.</summary>
 public sealed class ReplyRecord

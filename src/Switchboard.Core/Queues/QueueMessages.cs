@@ -29,6 +29,30 @@ public static class QueueMessages
         };
     }
 
+    /// <summary>The peek view of an entry in the state <see cref="QueueBook.PeekState"/> gave it: never its lease token.</summary>
+    public static QueueMessage Peeked(string queue, QueueEntry entry, QueueDraft body, QueueMessageState state)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        ArgumentNullException.ThrowIfNull(body);
+        return new QueueMessage
+        {
+            Queue = queue,
+            Id = entry.Id,
+            Payload = body.Message.Payload,
+            Headers = body.Message.Headers,
+            ContentType = body.Message.ContentType,
+            Key = body.Message.Key,
+            ReplyTo = body.ReplyTo,
+            CorrelationId = body.CorrelationId,
+            EnqueuedAt = entry.EnqueuedAt,
+            Attempts = entry.Attempts,
+            State = state,
+            LeaseExpiresAt = state == QueueMessageState.Leased ? entry.LeaseExpiresAt : null,
+            VisibleAt = state == QueueMessageState.Delayed ? entry.VisibleAt : null,
+            LastError = entry.LastError,
+        };
+    }
+
     /// <summary>The queues a topic's messages go to through bindings.</summary>
     public static IEnumerable<string> BoundQueues(IEnumerable<QueueBinding> bindings, string topic)
     {

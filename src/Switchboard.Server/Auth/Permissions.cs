@@ -14,6 +14,24 @@ namespace Switchboard.Server.Auth;
 /// </summary>
 internal static class Permissions
 {
+    /// <summary>
+    /// The topics and patterns of a multi-topic request (<c>?topic=a&amp;topic=b.*</c>): at least one, each well formed,
+    /// each one the caller may subscribe to. <paramref name="usage"/> says how to name them when none is given.
+    /// </summary>
+    public static void DemandSubscribeToAll(this HttpContext context, IReadOnlyList<string> patterns, string usage)
+    {
+        if (patterns.Count == 0)
+        {
+            throw new SwitchboardException(ErrorCode.InvalidRequest, usage);
+        }
+        var grants = context.Grants();
+        foreach (var pattern in patterns)
+        {
+            TopicPattern.Parse(pattern);
+            grants.Demand(Permission.Subscribe, pattern);
+        }
+    }
+
     public static TBuilder Requires<TBuilder>(this TBuilder builder, Permission permission, string routeValue)
         where TBuilder : IEndpointConventionBuilder
         => builder.AddEndpointFilter(async (context, next) =>

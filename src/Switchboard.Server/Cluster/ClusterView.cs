@@ -36,9 +36,9 @@ internal sealed class ClusterView
     }
 
     /// <summary>
-    /// Every live node's answer (this one's first), and whether some live node did not answer in time. The same question
-    /// asked again within a second gets the same answers: a client polling presence cannot make every node of the
-    /// cluster list its connections many times a second.
+    /// Every live node's answer (this one's first), and whether some live node did not answer in time. In a cluster the
+    /// same question asked again within a second gets the same answers: a client polling presence cannot make every
+    /// node list its connections many times a second. A node alone answers fresh each time.
     /// </summary>
     public async Task<(IReadOnlyList<JsonElement> Answers, bool Partial)> AskAsync(NodeQuestion question, CancellationToken cancellationToken)
     {
@@ -62,6 +62,10 @@ internal sealed class ClusterView
             }
         }
         var result = (Answers: (IReadOnlyList<JsonElement>)parsed, Partial: answers.Partial || parsed.Count < answers.Answers.Count);
+        if (answers.Asked <= 1)
+        {
+            return result; // this node alone answered: cheap, and fresh (a subscriber counts the moment it joined)
+        }
         if (_recent.Count >= MaxCached)
         {
             _recent.Clear(); // bounded: distinct questions (topics) cannot grow it without limit

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Switchboard.Core;
+using Switchboard.Core.Observability;
 using Switchboard.Server.Auth;
 
 namespace Switchboard.Server.Connections;
@@ -11,8 +12,10 @@ namespace Switchboard.Server.Connections;
 /// whose outbound buffer stays full for <see cref="ServerOptions.SlowConsumerTimeout"/> is cut with its reason
 /// (it resumes by position), so one slow reader never costs the hub unbounded memory.
 /// </summary>
-internal sealed class ConnectionRegistry(ServerOptions options, TimeProvider time, RateLimits rateLimits, ILogger<ConnectionRegistry> logger) : BackgroundService
+internal sealed class ConnectionRegistry(ServerOptions options, TimeProvider time, RateLimits rateLimits, Hub hub, ILogger<ConnectionRegistry> logger) : BackgroundService
 {
+    private readonly ConcurrentDictionary<string, Observability.DeliveryMeter> _deliveryMeters = new(StringComparer.Ordinal);
+
     private readonly ConcurrentDictionary<string, Connection> _connections = new(StringComparer.Ordinal);
 
     public int Count => _connections.Count;
@@ -43,8 +46,11 @@ internal sealed class ConnectionRegistry(ServerOptions options, TimeProvider tim
             Release(_perAddress, address);
             throw TooMany(caller.Name!);
         }
-        var connection = new Connection(transport, caller, remoteAddress, new Outbox(options.OutboundBufferBytes, time), time.GetUtcNow());
+        var protocol = Protocols.TagOfTransport(transport);
+        var meter = _deliveryMeters.GetOrAdd(transport, _ => new Observability.DeliveryMeter(hub.Meters, protocol));
+        var connection = new Connection(transport, caller, remoteAddress, new Outbox(options.OutboundBufferBytes, time, meter), time.GetUtcNow());
         _connections[connection.Id] = connection;
+        hub.Meters.Connections.Add(1, protocol);
         return connection;
     }
 
@@ -70,6 +76,7 @@ internal sealed class ConnectionRegistry(ServerOptions options, TimeProvider tim
     {
         if (_connections.TryRemove(connection.Id, out _))
         {
+            hub.Meters.Connections.Add(-1, Protocols.TagOfTransport(connection.Transport));
             Release(_perAddress, connection.RemoteAddress ?? "");
             if (connection.Caller.Identity is { } identity)
             {

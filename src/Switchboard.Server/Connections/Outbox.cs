@@ -1,3 +1,5 @@
+using Switchboard.Server.Observability;
+
 namespace Switchboard.Server.Connections;
 
 /// <summary>What a frame is, for the transport that writes it.</summary>
@@ -10,7 +12,23 @@ internal enum FrameKind
 }
 
 /// <summary>One encoded frame waiting to be written; the bytes may be shared with other connections.</summary>
-internal readonly record struct OutboundFrame(ReadOnlyMemory<byte> Data, FrameKind Kind);
+/// <param name="Data">The bytes.</param>
+/// <param name="Kind">Text or binary.</param>
+/// <param name="Stamp">
+/// For the delivery meters: 0 for a frame that carries no message (an answer, a notice, a heartbeat); for a message, the
+/// UTC ticks of its publish when it is delivered live (so its latency is measured), or <see cref="CatchingUp"/> when it is
+/// read back from the store (counted, but its age says nothing about the hub's latency).
+/// </param>
+/// <param name="Message">The message the frame carries (for the delivery span in its trace), or null.</param>
+internal readonly record struct OutboundFrame(ReadOnlyMemory<byte> Data, FrameKind Kind, long Stamp = 0, Core.Message? Message = null)
+{
+    /// <summary>The stamp of a message delivered by a catching-up read.</summary>
+    public const long CatchingUp = -1;
+
+    /// <summary>A frame carrying <paramref name="message"/>, stamped for the delivery meters.</summary>
+    public static OutboundFrame Of(Core.Message message, ReadOnlyMemory<byte> data, FrameKind kind, bool live)
+        => new(data, kind, live ? message.Timestamp.UtcTicks : CatchingUp, message);
+}
 
 /// <summary>
 /// A connection's bounded outbound buffer, counted in bytes, drained by the connection's own writer.
@@ -34,11 +52,13 @@ internal sealed class Outbox
     private long _fullSince; // timestamp (TimeProvider ticks) when it first could not take a frame; 0 = has room
     private long _lastTaken; // timestamp of the writer's last frame (or of creation)
     private TaskCompletionSource? _room;
+    private readonly DeliveryMeter? _meter;
 
-    public Outbox(long capacity, TimeProvider time)
+    public Outbox(long capacity, TimeProvider time, DeliveryMeter? meter = null)
     {
         _capacity = capacity;
         _time = time;
+        _meter = meter;
         _lastTaken = time.GetTimestamp();
     }
 
@@ -186,6 +206,7 @@ internal sealed class Outbox
                 if (_frames.TryDequeue(out var frame))
                 {
                     Taken(frame.Data.Length);
+                    _meter?.Record(frame, _time);
                     return (true, frame);
                 }
                 if (_completed)
@@ -221,6 +242,7 @@ internal sealed class Outbox
             if (_frames.TryDequeue(out frame))
             {
                 Taken(frame.Data.Length);
+                _meter?.Record(frame, _time);
                 return true;
             }
             return false;

@@ -22,12 +22,12 @@ internal sealed class OutboxSink(Outbox outbox, MessageEncoding encoding, FrameK
     public void Open() => _open.TrySetResult();
 
     public bool TryWrite(Message message)
-        => _open.Task.IsCompleted && outbox.TryEnqueue(new OutboundFrame(message.EncodedAs(encoding), kind));
+        => _open.Task.IsCompleted && outbox.TryEnqueue(OutboundFrame.Of(message, message.EncodedAs(encoding), kind, live: true));
 
     public async ValueTask WriteAsync(Message message, CancellationToken cancellationToken)
     {
         await _open.Task.WaitAsync(cancellationToken);
-        await outbox.EnqueueAsync(new OutboundFrame(message.EncodedAs(encoding), kind), cancellationToken);
+        await outbox.EnqueueAsync(OutboundFrame.Of(message, message.EncodedAs(encoding), kind, live: false), cancellationToken);
     }
 
     public async ValueTask WriteNoticeAsync(SubscriptionNotice subscriptionNotice, CancellationToken cancellationToken)

@@ -5,6 +5,7 @@ using Switchboard.Server.Auth;
 using QueueMessage = Switchboard.Protocol.V1.QueueMessage;
 using Switchboard.Server.Connections;
 using Switchboard.Server.Sessions;
+using Switchboard.Server.Observability;
 
 namespace Switchboard.Server.Grpc;
 
@@ -22,6 +23,7 @@ internal sealed partial class SwitchboardGrpcService(Hub hub, ConnectionRegistry
             Demand(context, Permission.Publish, command.Topic);
             registry.RateLimits.AdmitMessages(context.GetHttpContext(), command.Messages.Count);
             var result = await hub.PublishAsync(command.Topic, command.Messages, command.IdempotencyKey, context.CancellationToken);
+            hub.Meters.CountPublished(result, Core.Observability.Protocols.GrpcTag);
             return ProtoFrameCodec.ToReply(result, command.IsBatch);
         }
         catch (SwitchboardException ex)
@@ -40,6 +42,7 @@ internal sealed partial class SwitchboardGrpcService(Hub hub, ConnectionRegistry
         async Task Settle(Task<Core.Engines.AppendResult> task)
         {
             var result = await task;
+            hub.Meters.CountPublished(result, Core.Observability.Protocols.GrpcTag);
             summary.Count += result.Count;
             summary.Last[result.Topic] = new TopicPosition { Epoch = result.Epoch, Offset = result.LastOffset };
         }

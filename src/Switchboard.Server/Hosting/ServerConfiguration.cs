@@ -78,6 +78,18 @@ public static partial class ServerConfiguration
             Limit(section, "Topics:Retention:MaxBytes", defaults.MaxBytes, k => NullableLong(section, k)));
 
         options.Insecure = Bool(section, "Insecure", options.Insecure);
+        if (section["Telemetry:OtlpEndpoint"] is { Length: > 0 } otlp)
+        {
+            options.Telemetry.OtlpEndpoint = Uri.TryCreate(otlp, UriKind.Absolute, out var endpoint) && endpoint.Scheme is "http" or "https"
+                ? endpoint
+                : throw new InvalidOperationException($"{Section}:Telemetry:OtlpEndpoint is '{otlp}'; write the collector's http:// or https:// address, e.g. http://127.0.0.1:4317.");
+        }
+        if (section["Telemetry:TraceSampleRatio"] is { Length: > 0 } ratio)
+        {
+            options.Telemetry.TraceSampleRatio = double.TryParse(ratio, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var share) && share is >= 0 and <= 1
+                ? share
+                : throw new InvalidOperationException($"{Section}:Telemetry:TraceSampleRatio is '{ratio}'; write a share of traces from 0 to 1, e.g. 0.1 for one in ten.");
+        }
         AuthConfiguration.Read(section.GetSection("Auth"), options.Auth);
 
         try

@@ -32,6 +32,9 @@ public sealed class ServerOptions
     /// <summary>This node's name and heartbeats (see <c>GET /v1/nodes</c>).</summary>
     public Cluster.NodeOptions Nodes { get; } = new();
 
+    /// <summary>Where metrics go besides <c>GET /metrics</c> (OTLP).</summary>
+    public TelemetryOptions Telemetry { get; } = new();
+
     /// <summary>
     /// Largest request body (a batch publish). 16 MiB: a full batch of small messages, or a handful of 1 MiB
     /// ones after JSON escaping and base64, while bounding what one request can make the server buffer.
@@ -94,4 +97,17 @@ public sealed class ServerOptions
 
     /// <summary>Listen beyond loopback without authentication (<c>--insecure</c>): refused at start otherwise.</summary>
     public bool Insecure { get; set; }
+}
+
+/// <summary>Metrics export (<c>Switchboard:Telemetry</c>).</summary>
+public sealed class TelemetryOptions
+{
+    /// <summary>An OpenTelemetry collector to push metrics and traces to over OTLP (e.g. <c>http://127.0.0.1:4317</c>); null: only <c>GET /metrics</c>, and no spans recorded.</summary>
+    public Uri? OtlpEndpoint { get; set; }
+
+    /// <summary>
+    /// The share of new traces recorded when exporting (0 to 1; a trace a caller started keeps the caller's decision, its
+    /// <c>traceparent</c> sampled flag). Message headers carry trace context whatever this says.
+    /// </summary>
+    public double TraceSampleRatio { get; set; } = 1.0;
 }

@@ -171,6 +171,49 @@ internal sealed class ReceivedSchema
     public required IReadOnlyList<ReceivedMessageSchema> Messages { get; init; }
 }
 
+/// <summary>A message seen by peek, not leased: no lease token, and nothing about it changed by looking.</summary>
+internal sealed class PeekedMessageSchema : QueueMessageSchema
+{
+    /// <summary>Where it is now: ready (a receive would take it, in this order), delayed (until visibleAt) or leased (until leaseExpiresAt).</summary>
+    [JsonPropertyOrder(-9)]
+    public required PeekStateSchema State { get; init; }
+
+    /// <summary>Leased messages only: when the current lease runs out.</summary>
+    [JsonPropertyOrder(-8)]
+    public DateTime LeaseExpiresAt { get; init; }
+
+    /// <summary>Delayed messages only: when it becomes visible.</summary>
+    [JsonPropertyOrder(-7)]
+    public DateTime VisibleAt { get; init; }
+}
+
+/// <summary>A peeked message's state.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<PeekStateSchema>))]
+internal enum PeekStateSchema
+{
+    /// <summary>Visible: the next receives take ready messages in the order listed.</summary>
+    [JsonStringEnumMemberName("ready")]
+    Ready,
+
+    /// <summary>Waiting for its delay or its backoff.</summary>
+    [JsonStringEnumMemberName("delayed")]
+    Delayed,
+
+    /// <summary>Under a live lease.</summary>
+    [JsonStringEnumMemberName("leased")]
+    Leased,
+}
+
+/// <summary>A page of peeked messages in id order; continue with after = next.</summary>
+internal sealed class PeekPageSchema
+{
+    /// <summary>The messages of this page.</summary>
+    public required IReadOnlyList<PeekedMessageSchema> Messages { get; init; }
+
+    /// <summary>The after= of the next page (a message id, as a string); null on the last page.</summary>
+    public required string? Next { get; init; }
+}
+
 /// <summary>A page of dead letters in id order; continue with after = next.</summary>
 internal sealed class DeadLetterPageSchema
 {

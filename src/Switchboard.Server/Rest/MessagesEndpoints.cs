@@ -5,7 +5,9 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Net.Http.Headers;
 using Switchboard.Core;
 using Switchboard.Core.Engines;
+using Switchboard.Core.Observability;
 using Switchboard.Server.Auth;
+using Switchboard.Server.Observability;
 using Switchboard.Server.OpenApi;
 using Switchboard.Server.Rest.Json;
 using Switchboard.Server.Rest.Parsing;
@@ -100,6 +102,7 @@ internal static class MessagesEndpoints
         limits.AdmitMessages(request.HttpContext, drafts.Count);
         // Once the hub has the messages, a client hanging up must not abandon the publish half-way.
         var result = await hub.PublishAsync(topic, drafts, idempotencyKey, CancellationToken.None);
+        hub.Meters.CountPublished(result, Protocols.RestTag);
         return Published(request, result, batch);
     }
 
@@ -137,7 +140,8 @@ internal static class MessagesEndpoints
     {
         var position = QueryValues.After(after, epoch);
         var selected = MessageJson.ParseFields(fields);
-        var page = await hub.ReadAsync(topic, position, QueryValues.Limit(limit, 100, hub.Options.MaxReadLimit), QueryValues.Wait(wait, hub.Options.MaxWait), request.HttpContext.RequestAborted);
+        var waitFor = QueryValues.Wait(wait, hub.Options.MaxWait);
+        var page = await ReadMeteredAsync(hub, topic, position, QueryValues.Limit(limit, 100, hub.Options.MaxReadLimit), waitFor, request.HttpContext.RequestAborted);
         return new JsonResult(200, writer =>
         {
             writer.WriteStartObject();
@@ -167,6 +171,56 @@ internal static class MessagesEndpoints
             var query = Query.Of(("after", page.Next.ToString()), ("limit", limit), ("wait", wait), ("fields", fields));
             response.Headers.Link = $"<{request.PathBase}{request.Path}{query}>; rel=\"next\"";
         });
+    }
+
+    /// <summary>
+    /// A read, on the meters: a long poll counts as a connection while it waits, the messages it answers as delivered.
+    /// Latency is recorded only for a long poll that reached the topic's end (a client at the live edge): its messages'
+    /// age is then what publish → delivery took, where a page of old history would say nothing about the hub.
+    /// </summary>
+    private static async Task<ReadPage> ReadMeteredAsync(Hub hub, string topic, Position position, int limit, TimeSpan wait, CancellationToken cancellationToken)
+    {
+        var meters = hub.Meters;
+        var longPoll = wait > TimeSpan.Zero;
+        var protocol = longPoll ? Protocols.LongPollTag : Protocols.PollTag;
+        ReadPage page;
+        if (longPoll)
+        {
+            meters.Connections.Add(1, protocol);
+            try
+            {
+                page = await hub.ReadAsync(topic, position, limit, wait, cancellationToken);
+            }
+            finally
+            {
+                meters.Connections.Add(-1, protocol);
+            }
+        }
+        else
+        {
+            page = await hub.ReadAsync(topic, position, limit, wait, cancellationToken);
+        }
+        if (page.Messages.Count > 0)
+        {
+            meters.Delivered.Add(page.Messages.Count, protocol);
+            var live = longPoll && page.Next.Offset >= page.Topic.LastOffset;
+            if (live && meters.DeliveryDuration.Enabled)
+            {
+                var now = DateTimeOffset.UtcNow.UtcTicks;
+                foreach (var message in page.Messages)
+                {
+                    meters.DeliveryDuration.Record(Math.Max(0, now - message.Timestamp.UtcTicks) / (double)TimeSpan.TicksPerSecond, protocol);
+                }
+            }
+            if (HubTracing.Source.HasListeners())
+            {
+                foreach (var message in page.Messages)
+                {
+                    HubTracing.Delivered(message.Topic, message.Offset, message.Timestamp, message.Headers, (string)protocol.Value!, live);
+                }
+            }
+        }
+        return page;
     }
 
     private static async Task<IResult> One(HttpRequest request, Hub hub, string topic, string offset, string? epoch, string? fields)

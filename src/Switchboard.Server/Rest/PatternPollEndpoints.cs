@@ -37,16 +37,7 @@ internal static class PatternPollEndpoints
     private static async Task<IResult> PollAsync(HttpContext context, Hub hub, string[]? topic, string? after, string? limit, string? wait)
     {
         var patterns = topic ?? [];
-        if (patterns.Length == 0)
-        {
-            throw new SwitchboardException(ErrorCode.InvalidRequest, "Name the topics to read: /v1/messages?topic=orders&topic=payments.* (wildcards allowed).");
-        }
-        var grants = context.Grants();
-        foreach (var pattern in patterns)
-        {
-            TopicPattern.Parse(pattern);
-            grants.Demand(Permission.Subscribe, pattern);
-        }
+        context.DemandSubscribeToAll(patterns, "Name the topics to read: /v1/messages?topic=orders&topic=payments.* (wildcards allowed).");
         var max = QueryValues.Limit(limit, 100, hub.Options.MaxReadLimit);
         var hold = QueryValues.Wait(wait, hub.Options.MaxWait);
         var positions = after switch

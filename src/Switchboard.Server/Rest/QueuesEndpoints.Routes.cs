@@ -54,6 +54,15 @@ internal static partial class QueuesEndpoints
             .WithDescription("The lease then runs extendBy from now (default: the queue's lease). 409 as for ack.")
             .DocumentBody<ExtendSchema>(required: true, JsonType)
             .Produces<ExtendedSchema>().ProducesProblem(400).ProducesProblem(404).ProducesProblem(409).ProducesProblem(413).ProducesProblem(415).ProducesProblem(422);
+        queues.MapGet("/{queue}/messages", Peek).Requires(Permission.Consume, "queue").WithName("Peek")
+            .WithSummary("Peek: list messages without receiving them (state=ready|delayed|leased|all, after=, limit=)")
+            .WithDescription("""
+                Nothing changes: no lease is taken, no attempt counted, and no lease token is shown. state= is ready (the default: visible
+                messages, in the order receives would take them), delayed, leased, all, or a comma-separated list of them; dead letters
+                have their own listing. Messages come in id order; limit= 1 to 1000 (default 20); page with after= set to the previous page's next.
+                404 queue-not-found for a queue that does not exist.
+                """)
+            .Produces<PeekPageSchema>().ProducesProblem(400).ProducesProblem(404);
         queues.MapGet("/{queue}/dead-letters", DeadLetters).Requires(Permission.Consume, "queue").WithName("ListDeadLetters").WithSummary("Dead letters with their reasons (after=, limit=)")
             .Produces<DeadLetterPageSchema>().ProducesProblem(400).ProducesProblem(404);
         queues.MapPost("/{queue}/dead-letters/redrive", RedriveAll).RequiresAdmin("redrive all dead letters").WithName("RedriveAll").WithSummary("Put every dead letter back into the queue")

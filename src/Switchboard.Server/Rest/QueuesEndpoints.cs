@@ -154,29 +154,36 @@ internal static partial class QueuesEndpoints
 
     private static async Task<IResult> DeadLetters(HttpRequest request, Hub hub, string queue, string? after, string? limit)
     {
-        var afterId = string.IsNullOrEmpty(after) ? 0 : QueryValues.TryParseWhole(after, out var a) ? a
-            : throw new SwitchboardException(ErrorCode.InvalidRequest, $"after is '{after}'; give the id of the last dead letter you saw (from next).");
+        var afterId = AfterId(after, "the id of the last dead letter you saw (from next)");
         var page = await hub.ListDeadLettersAsync(queue, afterId, QueryValues.Limit(limit, 100, Hub.MaxListLimit), request.HttpContext.RequestAborted);
-        return new JsonResult(200, writer =>
-        {
-            writer.WriteStartObject();
-            writer.WriteStartArray("messages");
-            foreach (var message in page.Messages)
-            {
-                QueueJson.WriteMessage(writer, message);
-            }
-            writer.WriteEndArray();
-            if (page.NextAfter is { } next)
-            {
-                writer.WriteString("next", next.ToString(CultureInfo.InvariantCulture));
-            }
-            else
-            {
-                writer.WriteNull("next");
-            }
-            writer.WriteEndObject();
-        });
+        return MessagePage(page.Messages, page.NextAfter, QueueJson.WriteMessage);
     }
+
+    /// <summary><c>after=</c> of a listing by message id: empty is the start.</summary>
+    private static long AfterId(string? after, string whatToGive) => string.IsNullOrEmpty(after) ? 0
+        : QueryValues.TryParseWhole(after, out var id) ? id
+        : throw new SwitchboardException(ErrorCode.InvalidRequest, $"after is '{after}'; give {whatToGive}.");
+
+    /// <summary>A page of queue messages (dead letters, peeked ones): <c>{"messages": [...], "next": "id" | null}</c>.</summary>
+    private static JsonResult MessagePage(IReadOnlyList<QueueMessage> messages, long? nextAfter, Action<Utf8JsonWriter, QueueMessage> write) => new(200, writer =>
+    {
+        writer.WriteStartObject();
+        writer.WriteStartArray("messages");
+        foreach (var message in messages)
+        {
+            write(writer, message);
+        }
+        writer.WriteEndArray();
+        if (nextAfter is { } next)
+        {
+            writer.WriteString("next", next.ToString(CultureInfo.InvariantCulture));
+        }
+        else
+        {
+            writer.WriteNull("next");
+        }
+        writer.WriteEndObject();
+    });
 
     private static async Task<IResult> RedriveAll(Hub hub, string queue) => Count("redriven", await hub.RedriveAsync(queue, null, CancellationToken.None));
 

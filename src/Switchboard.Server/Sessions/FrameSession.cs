@@ -4,6 +4,7 @@ using Switchboard.Core.Delivery;
 using Switchboard.Core.Engines;
 using Switchboard.Server.Auth;
 using Switchboard.Server.Connections;
+using Switchboard.Server.Observability;
 
 namespace Switchboard.Server.Sessions;
 
@@ -45,6 +46,9 @@ internal sealed class FrameSession : IAsyncDisposable
     /// <summary>Handles one complete client frame.</summary>
     public async ValueTask HandleAsync(ReadOnlyMemory<byte> frame, CancellationToken cancellationToken)
     {
+        // Each frame is an operation of its own: the connection's upgrade request is not the parent of what it publishes
+        // (a message brings its own context in its traceparent header).
+        System.Diagnostics.Activity.Current = null;
         ClientCommand command;
         try
         {
@@ -194,6 +198,7 @@ internal sealed class FrameSession : IAsyncDisposable
             try
             {
                 var result = await pending.Result;
+                _hub.Meters.CountPublished(result, Core.Observability.Protocols.TagOfTransport(_connection.Transport));
                 Answer(_codec.Published(pending.Id, result, pending.Batch));
             }
             catch (SwitchboardException ex)

@@ -67,16 +67,7 @@ internal static class SseEndpoints
 
     private static async Task StreamManyAsync(HttpContext context, Hub hub, ServerOptions options, ConnectionRegistry registry, ILogger logger, string[] topics, string? lastEventIdQuery)
     {
-        if (topics.Length == 0)
-        {
-            throw new SwitchboardException(ErrorCode.InvalidRequest, "Name the topics to follow: /v1/events?topic=orders&topic=payments.* (wildcards allowed).");
-        }
-        var grants = context.Grants();
-        foreach (var topic in topics)
-        {
-            TopicPattern.Parse(topic);
-            grants.Demand(Permission.Subscribe, topic);
-        }
+        context.DemandSubscribeToAll(topics, "Name the topics to follow: /v1/events?topic=orders&topic=payments.* (wildcards allowed).");
         var lastEventId = LastEventId(context, lastEventIdQuery);
         var positions = lastEventId is not null
             ? StreamPositions.Decode(lastEventId)
@@ -200,7 +191,9 @@ internal static class SseEndpoints
 
         public void Open() => _open.TrySetResult();
 
-        public bool TryWrite(Message message)
+        public bool TryWrite(Message message) => TryWrite(message, live: true);
+
+        private bool TryWrite(Message message, bool live)
         {
             if (!_open.Task.IsCompleted)
             {
@@ -210,7 +203,7 @@ internal static class SseEndpoints
             {
                 var previous = positions.GetValueOrDefault(message.Topic);
                 positions[message.Topic] = message.Position;
-                if (outbox.TryEnqueue(IdFrame(), new OutboundFrame(message.EncodedAs(SseFormat.DataOnly), FrameKind.Text)))
+                if (outbox.TryEnqueue(IdFrame(), OutboundFrame.Of(message, message.EncodedAs(SseFormat.DataOnly), FrameKind.Text, live)))
                 {
                     return true;
                 }
@@ -222,7 +215,7 @@ internal static class SseEndpoints
         public async ValueTask WriteAsync(Message message, CancellationToken cancellationToken)
         {
             await _open.Task.WaitAsync(cancellationToken);
-            while (!TryWrite(message))
+            while (!TryWrite(message, live: false))
             {
                 await outbox.WaitForRoomAsync(message.EncodedAs(SseFormat.DataOnly).Length + 256, cancellationToken);
             }

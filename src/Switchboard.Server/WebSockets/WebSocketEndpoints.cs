@@ -10,6 +10,7 @@ using Switchboard.Server.Auth;
 using Switchboard.Server.Connections;
 using Switchboard.Server.Rest.Parsing;
 using Switchboard.Server.Sessions;
+using Switchboard.Server.Observability;
 
 namespace Switchboard.Server.WebSockets;
 
@@ -136,7 +137,8 @@ internal static class WebSocketEndpoints
                 {
                     // Plain mode has no answer frames: a refused message ends the connection with the reason.
                     caller.Grants.Demand(Permission.Publish, topic);
-                    await hub.PublishAsync(topic, [draft], null, CancellationToken.None);
+                    var published = await hub.PublishAsync(topic, [draft], null, CancellationToken.None);
+                    hub.Meters.CountPublished(published, Core.Observability.Protocols.WebSocketTag);
                     return null;
                 }
                 catch (SwitchboardException ex)
@@ -302,22 +304,22 @@ internal static class WebSocketEndpoints
 
         public void Open() => _open.TrySetResult();
 
-        public bool TryWrite(Message message) => _open.Task.IsCompleted && outbox.TryEnqueue(Frame(message));
+        public bool TryWrite(Message message) => _open.Task.IsCompleted && outbox.TryEnqueue(Frame(message, live: true));
 
         public async ValueTask WriteAsync(Message message, CancellationToken cancellationToken)
         {
             await _open.Task.WaitAsync(cancellationToken);
-            await outbox.EnqueueAsync(Frame(message), cancellationToken);
+            await outbox.EnqueueAsync(Frame(message, live: false), cancellationToken);
         }
 
         // Plain mode carries payloads only, so it has no frame for notices (gaps, new incarnations); clients that
         // need to be told use the multiplexed protocol or SSE. Documented in docs/websocket-protocol.md.
         public ValueTask WriteNoticeAsync(SubscriptionNotice notice, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 
-        private static OutboundFrame Frame(Message message)
+        private static OutboundFrame Frame(Message message, bool live)
         {
             var text = MediaTypes.IsJson(message.ContentType) || (MediaTypes.IsText(message.ContentType) && System.Text.Unicode.Utf8.IsValid(message.Payload.Span));
-            return new OutboundFrame(message.EncodedAs(Encoding), text ? FrameKind.Text : FrameKind.Binary);
+            return OutboundFrame.Of(message, message.EncodedAs(Encoding), text ? FrameKind.Text : FrameKind.Binary, live);
         }
 
         private sealed class PlainEncoding : MessageEncoding

@@ -182,6 +182,16 @@ internal sealed class MemoryQueues(Func<IStoreListener?> listener) : IQueueStore
         }
     }
 
+    public Task<QueuePeekPage> PeekAsync(string queue, QueuePeekStates states, long afterId, int limit, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            var found = Book(queue).Peek(states, afterId, limit + 1, now);
+            var page = found.Take(limit).Select(f => QueueMessages.Peeked(queue, f.Entry, (QueueDraft)f.Entry.Body!, f.State)).ToList();
+            return Task.FromResult(new QueuePeekPage(page, found.Count > limit ? page[^1].Id : null));
+        }
+    }
+
     public Task<DeadLetterPage> ListDeadLettersAsync(string queue, long afterId, int limit, CancellationToken cancellationToken)
     {
         lock (_gate)

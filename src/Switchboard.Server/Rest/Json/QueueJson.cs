@@ -38,6 +38,28 @@ internal static class QueueJson
         writer.WriteEndObject();
     }
 
+    /// <summary>A peeked message: its state, and when its lease ends or it becomes visible; never a lease token.</summary>
+    public static void WritePeekedMessage(Utf8JsonWriter writer, QueueMessage message)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("state", message.State switch
+        {
+            QueueMessageState.Leased => "leased",
+            QueueMessageState.Delayed => "delayed",
+            _ => "ready",
+        });
+        if (message.Lease is null && message.LeaseExpiresAt is { } until)
+        {
+            writer.WriteString("leaseExpiresAt", until.UtcDateTime);
+        }
+        if (message.VisibleAt is { } visibleAt)
+        {
+            writer.WriteString("visibleAt", visibleAt.UtcDateTime);
+        }
+        WriteMessageFields(writer, message);
+        writer.WriteEndObject();
+    }
+
     /// <summary>A nack's outcome, inside an object the caller opened: deadLettered, and visibleAt when it comes back.</summary>
     public static void WriteNackFields(Utf8JsonWriter writer, NackResult result)
     {

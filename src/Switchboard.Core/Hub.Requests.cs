@@ -1,0 +1,120 @@
+using System.Security.Cryptography;
+using Switchboard.Core.Delivery;
+using Switchboard.Core.Engines;
+
+namespace Switchboard.Core;
+
+public sealed partial class Hub
+{
+    /// <summary>How long a requester waits for its reply when it does not say.</summary>
+    public static readonly TimeSpan DefaultRequestWait = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Checks how long a requester holding its call open waits for the reply: 1 s to <see cref="HubOptions.MaxWait"/>.
+    /// <paramref name="name"/> is the parameter as the caller's protocol names it.
+    /// </summary>
+    public void CheckRequestWait(TimeSpan wait, string name)
+    {
+        if (wait < TimeSpan.FromSeconds(1) || wait > Options.MaxWait)
+        {
+            throw new SwitchboardException(ErrorCode.InvalidRequest,
+                $"{name} is {DurationText.Format(wait)}; a request waits 1s to {DurationText.Format(Options.MaxWait)} for its reply. For longer work, send it without waiting (REST: Prefer: respond-async) and fetch the reply later.");
+        }
+    }
+
+    /// <summary>
+    /// Sends a request (a queue message with <c>replyTo</c>) and returns its pending reply slot at once; the slot stays
+    /// open for <paramref name="expiresIn"/>. Use <see cref="WaitForReplyAsync"/> to wait. With an idempotency key the
+    /// reply id is derived from it (and the queue), so a retried request waits on the first attempt's reply.
+    /// </summary>
+    public async Task<ReplyRecord> RequestAsync(string queue, QueueDraft request, TimeSpan expiresIn, string? idempotencyKey = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (expiresIn < TimeSpan.FromSeconds(1) || expiresIn > QueueConfig.MaxLease)
+        {
+            throw new SwitchboardException(ErrorCode.ValidationFailed, $"The reply wait is {DurationText.Format(expiresIn)}; use 1s to 12h.");
+        }
+        var id = "r" + Convert.ToHexStringLower(idempotencyKey is null
+            ? RandomNumberGenerator.GetBytes(12)
+            : SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(queue + "\n" + idempotencyKey)).AsSpan(0, 12));
+        var draft = new QueueDraft { Message = request.Message, ReplyTo = id, CorrelationId = request.CorrelationId ?? id };
+        var expiresAt = _time.GetUtcNow() + expiresIn;
+        var sent = await SendCoreAsync(queue, [draft], TimeSpan.Zero, idempotencyKey, (id, expiresAt), cancellationToken);
+        var pending = new ReplyRecord { Id = id, Queue = queue, MessageId = sent.FirstId, ExpiresAt = expiresAt };
+        if (!sent.Replayed)
+        {
+            Meters.RequestsSent.Add(1);
+        }
+        return sent.Replayed ? await Queues.GetReplyAsync(id, cancellationToken) ?? pending : pending; // a retry: the first attempt's slot
+    }
+
+    /// <summary>
+    /// The reply slot after waiting up to <paramref name="wait"/> for the reply. Its <see cref="ReplyRecord.Reply"/> is null
+    /// while no reply came.
+    /// </summary>
+    public async Task<ReplyRecord> WaitForReplyAsync(string id, TimeSpan wait, CancellationToken cancellationToken = default)
+    {
+        EnsureServing();
+        var deadline = _time.GetUtcNow() + wait;
+        while (true)
+        {
+            var slot = await Queues.GetReplyAsync(id, cancellationToken)
+                ?? throw new SwitchboardException(ErrorCode.ReplyNotFound, $"There is no request '{id}' (or it ended more than {DurationText.Format(QueueEngine.ReplyKeptFor)} ago).");
+            var now = _time.GetUtcNow();
+            if (slot.Reply is not null || now >= deadline || now >= slot.ExpiresAt || _state != HubState.Ready)
+            {
+                return slot;
+            }
+            var waiter = _replyWaiters.Register(id, -1);
+            var subject = new BackplaneSubject(BackplaneSubjectKind.Reply, id);
+            try
+            {
+                await _interests.AcquireAsync(subject, cancellationToken);
+                slot = await Queues.GetReplyAsync(id, cancellationToken) ?? slot;
+                if (slot.Reply is not null)
+                {
+                    return slot;
+                }
+                var until = slot.ExpiresAt < deadline ? slot.ExpiresAt : deadline;
+                try
+                {
+                    // WaitAsync drops its timer when the reply comes first (no timer left behind per request).
+                    await waiter.Signaled.WaitAsync(until - now, _time, cancellationToken);
+                }
+                catch (TimeoutException)
+                {
+                    // the wait (or the slot) ran out: look once more, then answer
+                }
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+            finally
+            {
+                _replyWaiters.Remove(waiter);
+                _interests.Release(subject);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Answers a request. With <paramref name="lease"/> (the lease on the request message, from receive) the request is
+    /// acknowledged in the same step: one durable change instead of a reply and then an ack, and never one without
+    /// the other.
+    /// </summary>
+    public async Task ReplyAsync(string id, MessageDraft reply, string? lease = null, CancellationToken cancellationToken = default)
+    {
+        EnsureServing();
+        ArgumentNullException.ThrowIfNull(reply);
+        MessageRules.Validate(reply, 0, Options.MaxMessageBytes, isBatch: false);
+        if (lease is not null)
+        {
+            CheckLeaseToken(lease);
+        }
+        var slot = await Queues.PostReplyAsync(id, reply, lease, _time.GetUtcNow(), cancellationToken);
+        Meters.Replies.Add(1);
+        if (lease is not null && slot.MessageId is { } requestId)
+        {
+            Meters.QueueAcked.Add(1); // the reply acked the request in the same commit
+            Settled(slot.Queue, requestId);
+        }
+    }
+}

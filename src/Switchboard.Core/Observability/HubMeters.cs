@@ -1,0 +1,152 @@
+using System.Diagnostics.Metrics;
+
+namespace Switchboard.Core.Observability;
+
+/// <summary>
+/// The hub's instruments, on one <see cref="Meter"/> named <c>Switchboard</c>: what the web console shows live and what
+/// an exporter (OpenTelemetry, <c>dotnet-counters</c>) reads. Core records what happens in Core (queue sends, leases, acks,
+/// dead letters, requests and replies); protocol adapters record what only they see (a publish answered, a message
+/// written to a socket, a connection opened), passing the protocol as a tag — Core never knows which protocol called.
+/// </summary>
+/// <remarks>
+/// Labels are bounded on purpose: <c>protocol</c> (a handful of values, <see cref="Protocols"/>), never a topic, so a hub
+/// with a million topics still has a few dozen series. Recording with no listener costs a field read; with one, a
+/// callback and no allocation (tags are passed as a single <see cref="KeyValuePair{TKey,TValue}"/>, not an array).
+/// </remarks>
+public sealed class HubMeters : IDisposable
+{
+    /// <summary>The meter's name: what a listener or exporter subscribes to.</summary>
+    public const string MeterName = "Switchboard";
+
+    private readonly bool _ownsMeter;
+
+    /// <summary>
+    /// Creates the instruments on a meter from <paramref name="factory"/> (so listeners can tell one hub's meter from
+    /// another's in the same process: its <see cref="Meter.Scope"/> is the factory), or on a meter of its own when null.
+    /// </summary>
+    public HubMeters(IMeterFactory? factory = null)
+    {
+        _ownsMeter = factory is null;
+        Meter = factory?.Create(new MeterOptions(MeterName)) ?? new Meter(MeterName);
+        Published = Meter.CreateCounter<long>("switchboard.messages.published", "{message}", "Messages stored on topics, by the protocol that published them.");
+        Delivered = Meter.CreateCounter<long>("switchboard.messages.delivered", "{message}", "Topic messages handed to subscribers' connections (written to the socket, or answered to a poll), by protocol.");
+        DeliveryDuration = Meter.CreateHistogram("switchboard.delivery.duration", "s",
+            "Time from a publish being stored to the message being written to a live subscriber (catching-up reads excluded).",
+            tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
+        Connections = Meter.CreateUpDownCounter<long>("switchboard.connections", "{connection}", "Open connections (WebSocket, SSE, gRPC streams) and long polls waiting, by protocol.");
+        QueueSent = Meter.CreateCounter<long>("switchboard.queue.sent", "{message}", "Messages sent to queues (requests and bound topics' copies included).");
+        QueueReceived = Meter.CreateCounter<long>("switchboard.queue.received", "{message}", "Queue messages leased to consumers.");
+        QueueAcked = Meter.CreateCounter<long>("switchboard.queue.acked", "{message}", "Queue messages acknowledged (done).");
+        QueueNacked = Meter.CreateCounter<long>("switchboard.queue.nacked", "{message}", "Queue messages given back by consumers (to be redelivered or dead-lettered).");
+        DeadLettered = Meter.CreateCounter<long>("switchboard.queue.dead_lettered", "{message}", "Queue messages moved to dead letters by a nack on their last attempt.");
+        Redriven = Meter.CreateCounter<long>("switchboard.queue.redriven", "{message}", "Dead letters put back into their queue.");
+        RequestsSent = Meter.CreateCounter<long>("switchboard.requests.sent", "{request}", "Requests sent (request/reply).");
+        Replies = Meter.CreateCounter<long>("switchboard.requests.replied", "{reply}", "Replies posted to requests.");
+    }
+
+    // Half a millisecond to ten seconds: loopback deliveries sit in the first buckets, a stalled consumer in the last.
+    private static readonly double[] LatencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+    /// <summary>The meter every instrument is on.</summary>
+    public Meter Meter { get; }
+
+    /// <summary>Messages published, tagged <c>protocol</c>.</summary>
+    public Counter<long> Published { get; }
+
+    /// <summary>Messages delivered, tagged <c>protocol</c>.</summary>
+    public Counter<long> Delivered { get; }
+
+    /// <summary>Publish → write, seconds, tagged <c>protocol</c>.</summary>
+    public Histogram<double> DeliveryDuration { get; }
+
+    /// <summary>Open connections, tagged <c>protocol</c>.</summary>
+    public UpDownCounter<long> Connections { get; }
+
+    /// <summary>Queue sends.</summary>
+    public Counter<long> QueueSent { get; }
+
+    /// <summary>Queue leases.</summary>
+    public Counter<long> QueueReceived { get; }
+
+    /// <summary>Queue acks.</summary>
+    public Counter<long> QueueAcked { get; }
+
+    /// <summary>Queue nacks.</summary>
+    public Counter<long> QueueNacked { get; }
+
+    /// <summary>Dead-letterings.</summary>
+    public Counter<long> DeadLettered { get; }
+
+    /// <summary>Redriven dead letters.</summary>
+    public Counter<long> Redriven { get; }
+
+    /// <summary>Requests sent.</summary>
+    public Counter<long> RequestsSent { get; }
+
+    /// <summary>Replies posted.</summary>
+    public Counter<long> Replies { get; }
+
+    /// <summary>The tag for a protocol (use the constants of <see cref="Protocols"/>: the values are bounded).</summary>
+    public static KeyValuePair<string, object?> Protocol(string protocol) => new("protocol", protocol);
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        if (_ownsMeter)
+        {
+            Meter.Dispose();
+        }
+    }
+}
+
+/// <summary>The values of the <c>protocol</c> tag, each with its tag precomputed (so recording allocates nothing).</summary>
+public static class Protocols
+{
+    /// <summary>REST publishes and sends.</summary>
+    public const string Rest = "rest";
+
+    /// <summary>WebSocket, multiplexed or plain.</summary>
+    public const string WebSocket = "websocket";
+
+    /// <summary>Server-Sent Events.</summary>
+    public const string Sse = "sse";
+
+    /// <summary>gRPC (unary, streams, Connect, gRPC-Web).</summary>
+    public const string Grpc = "grpc";
+
+    /// <summary>Long polling (<c>GET …/messages?wait=</c>).</summary>
+    public const string LongPoll = "longpoll";
+
+    /// <summary>Polling (<c>GET …/messages</c> without a wait).</summary>
+    public const string Poll = "poll";
+
+    /// <summary>Every value, in the order the console shows them.</summary>
+    public static IReadOnlyList<string> All { get; } = [Rest, WebSocket, Sse, Grpc, LongPoll, Poll];
+
+    /// <summary>The tag of <see cref="Rest"/>.</summary>
+    public static readonly KeyValuePair<string, object?> RestTag = HubMeters.Protocol(Rest);
+
+    /// <summary>The tag of <see cref="WebSocket"/>.</summary>
+    public static readonly KeyValuePair<string, object?> WebSocketTag = HubMeters.Protocol(WebSocket);
+
+    /// <summary>The tag of <see cref="Sse"/>.</summary>
+    public static readonly KeyValuePair<string, object?> SseTag = HubMeters.Protocol(Sse);
+
+    /// <summary>The tag of <see cref="Grpc"/>.</summary>
+    public static readonly KeyValuePair<string, object?> GrpcTag = HubMeters.Protocol(Grpc);
+
+    /// <summary>The tag of <see cref="LongPoll"/>.</summary>
+    public static readonly KeyValuePair<string, object?> LongPollTag = HubMeters.Protocol(LongPoll);
+
+    /// <summary>The tag of <see cref="Poll"/>.</summary>
+    public static readonly KeyValuePair<string, object?> PollTag = HubMeters.Protocol(Poll);
+
+    /// <summary>The tag of a connection's transport name (<c>ws-json</c>, <c>ws-proto</c>, <c>ws-plain</c>, <c>sse</c>, <c>grpc</c>).</summary>
+    public static KeyValuePair<string, object?> TagOfTransport(string transport) => transport switch
+    {
+        "sse" => SseTag,
+        "grpc" => GrpcTag,
+        _ when transport.StartsWith("ws", StringComparison.Ordinal) => WebSocketTag,
+        _ => HubMeters.Protocol(transport),
+    };
+}

@@ -1,0 +1,130 @@
+using System.Text;
+
+namespace Switchboard.Server;
+
+/// <summary>One configuration key under <c>Switchboard:</c>.</summary>
+/// <param name="Key">The key below <c>Switchboard:</c> (<c>Connections:Heartbeat</c>; <c>N</c> stands for a list index).</param>
+/// <param name="Default">The default as it would be written in configuration (empty: none).</param>
+/// <param name="Meaning">What it does and the values it takes.</param>
+public sealed record ConfigurationKey(string Key, string Default, string Meaning);
+
+/// <summary>
+/// Every key <see cref="ServerConfiguration.Read"/> reads, its default and meaning: the source of docs/configuration.md.
+/// A test reads the configuration through a recorder and fails if a key read here is missing, a key listed is never
+/// read, a default written here does not give the default the reader has, or the document differs from <see cref="ToMarkdown"/>.
+/// </summary>
+public static class ConfigurationReference
+{
+    /// <summary>The keys, grouped as the document shows them.</summary>
+    public static IReadOnlyList<(string Group, IReadOnlyList<ConfigurationKey> Keys)> Groups { get; } =
+    [
+        ("Engine and data", [
+            new("Engine", "sqlite", "`sqlite` (embedded, durable; the default), `memory` (gone when the process ends) or `redis` (many nodes on one Redis; `serve --redis`)."),
+            new("DataDirectory", "switchboard-data", "The SQLite engine's directory (`serve --data`); one hub at a time (it is locked)."),
+            new("Sqlite:CheckOnOpen", "true", "Run SQLite's `quick_check` when opening; a damaged database stops the hub with the reason instead of serving wrong data."),
+            new("Sqlite:MaxBatchMessages", "4096", "Most messages one group commit writes (1–100,000)."),
+            new("Sqlite:MaxQueuedBytes", "268435456", "Bytes waiting for the writer before publishers are told `overloaded` (1 MiB–1 TiB)."),
+            new("Redis:Configuration", "", "The Redis server, `HOST:PORT` or a StackExchange.Redis configuration string (`serve --redis`). Required with `Engine=redis`."),
+            new("Redis:Prefix", "sb", "Prefix of every Redis key and channel: several hubs can share one Redis under different prefixes."),
+            new("Nodes:Name", "(the host name)", "This node's name in `GET /v1/nodes` (`serve --node-name`)."),
+            new("Nodes:Heartbeat", "2s", "How often a node reports itself to the others (Redis engine)."),
+            new("Nodes:Expiry", "10s", "A node silent this long drops out of `GET /v1/nodes` (at least twice the heartbeat)."),
+        ]),
+        ("Messages and topics", [
+            new("MaxMessageBytes", "1048576", "Largest payload of one message, in bytes (1 B–64 MiB)."),
+            new("MaxBatchMessages", "1000", "Most messages in one batch publish or send (1–100,000)."),
+            new("MaxRequestBytes", "16777216", "Largest request body, in bytes (a batch) (1 KiB–1 GiB)."),
+            new("IdempotencyWindow", "2m", "How long an `Idempotency-Key` is remembered: a retry within it returns the first result and stores nothing."),
+            new("MaxWait", "60s", "Longest `wait=` a long poll (history, receive, reply) may hold a request."),
+            new("Topics:AutoCreate", "true", "Create a topic on its first publish (else publishing to an unknown topic is `404 topic-not-found`)."),
+            new("Topics:Retention:MaxMessages", "unlimited", "Default retention of new topics: most messages kept (`unlimited` for no limit)."),
+            new("Topics:Retention:MaxAge", "7d", "Default retention: oldest message kept (`unlimited` for no limit)."),
+            new("Topics:Retention:MaxBytes", "1073741824", "Default retention: most bytes kept per topic (`unlimited` for no limit)."),
+            new("RetentionSweepInterval", "5s", "How often retention removes old messages."),
+            new("Queues:AutoCreate", "true", "Create a queue on its first send (else sending to an unknown queue is `404 queue-not-found`)."),
+        ]),
+        ("Connections", [
+            new("Connections:OutboundBufferBytes", "1048576", "Each connection's outbound buffer, in bytes (16 KiB–1 GiB)."),
+            new("Connections:SlowConsumerTimeout", "10s", "A connection whose buffer stays full this long is cut (WebSocket 4408, SSE `error` event) and resumes by position."),
+            new("Connections:Heartbeat", "15s", "WebSocket pings and SSE heartbeat comments on idle connections (under common proxies' 60 s idle timeouts)."),
+            new("Connections:CloseGrace", "10s", "How long a connection the hub closes gets to take its last frame (the reason) before it is reset."),
+            new("Connections:MaxPerAddress", "10000", "Connections one client address may hold at once (WebSocket 4429 / 429 beyond)."),
+            new("Connections:MaxPerPrincipal", "10000", "Connections one credential may hold at once."),
+            new("Shutdown:DrainDelay", "0s", "On shutdown, keep serving this long with readiness off so load balancers move away (`serve --drain-delay`; 5–10 s in production)."),
+            new("Overload:MaxMemoryBytes", "", "Above this managed heap size the hub sheds new work with `503 overloaded` (default: no limit; at least 16 MiB)."),
+        ]),
+        ("Monitoring", [
+            new("Telemetry:OtlpEndpoint", "", "An OpenTelemetry collector (`http://127.0.0.1:4317`) to push the `Switchboard` meter and spans to over OTLP, besides `GET /metrics` (OpenTelemetry's `OTEL_EXPORTER_OTLP_ENDPOINT` works too). Without one no spans are recorded; messages still carry `traceparent`."),
+            new("Telemetry:TraceSampleRatio", "1", "The share of new traces recorded when exporting (0–1); a trace a caller started follows the caller's sampled flag."),
+        ]),
+        ("Security", [
+            new("Insecure", "false", "Allow listening beyond loopback with no credentials (`serve --insecure`): anyone who can reach the port can do anything."),
+            new("Auth:ApiKeys:N:Name", "", "An API key's name (logs, audit). Keys are listed as an array (`Auth:ApiKeys:0:…`); see docs/security.md."),
+            new("Auth:ApiKeys:N:Hash", "", "The key's SHA-256 (`switchboard keys hash`); the hub stores no keys, only hashes."),
+            new("Auth:ApiKeys:N:Key", "", "The key itself, instead of its hash (development only)."),
+            new("Auth:ApiKeys:N:Scopes", "", "What the key may do: `admin`, `publish:PATTERN`, `subscribe:PATTERN`, `consume:PATTERN` (a list)."),
+            new("Auth:Jwt:Secret", "", "HS256 secret for JWTs (at least 32 bytes)."),
+            new("Auth:Jwt:PublicKeys:N:File", "", "A PEM public key file for RS256 / ES256 JWTs."),
+            new("Auth:Jwt:PublicKeys:N:Pem", "", "The PEM inline, instead of `File`."),
+            new("Auth:Jwt:PublicKeys:N:Algorithm", "", "`RS256` or `ES256`: the one algorithm this key accepts."),
+            new("Auth:Jwt:PublicKeys:N:KeyId", "", "The `kid` tokens name this key by."),
+            new("Auth:Jwt:JwksFile", "", "A JWKS file of public keys."),
+            new("Auth:Jwt:Issuer", "", "Accepted issuers (one or a list)."),
+            new("Auth:Jwt:Issuers", "", "The same as `Issuer` (either name)."),
+            new("Auth:Jwt:Audience", "", "Accepted audiences (one or a list)."),
+            new("Auth:Jwt:Audiences", "", "The same as `Audience` (either name)."),
+            new("Auth:Jwt:ClockSkew", "", "Tolerance on JWT expiry and not-before (default 30 s)."),
+            new("Auth:Timeout", "10s", "How long a WebSocket may take to send its `auth` frame before it is closed with 4401."),
+            new("RateLimits:PublishPerSecondPerClient", "0", "Publishes per second one client (principal or address) may make; 0 = no limit."),
+            new("RateLimits:ConnectsPerSecondPerClient", "0", "New connections per second one client may open; 0 = no limit."),
+            new("AllowedOrigins", "", "Browser origins allowed to open WebSockets and streams and call REST across origins (`https://app.example.com`, or `*`); a list or one value separated by commas."),
+            new("TrustedProxies", "", "Addresses or networks (`10.0.0.0/8`) of load balancers whose `X-Forwarded-For` / `-Proto` are believed."),
+        ]),
+        ("Web server limits", [
+            new("Limits:RequestHeadersTimeout", "10s", "Time a client has to send a request's headers (at least 1 s)."),
+            new("Limits:KeepAliveTimeout", "130s", "Idle time before an HTTP keep-alive connection is closed (at least 1 s)."),
+            new("Limits:MinRequestBodyBytesPerSecond", "1024", "Slowest request body accepted after the grace period (0 = off)."),
+            new("Limits:MinRequestBodyGracePeriod", "5s", "Grace period before that rate applies (at least 2 s)."),
+            new("Limits:MinResponseBytesPerSecond", "1024", "Slowest a client may read a response after the grace period (0 = off)."),
+            new("Limits:MinResponseGracePeriod", "5s", "Grace period before that rate applies (at least 2 s)."),
+            new("Limits:MaxRequestHeadersTotalSize", "32768", "Largest total size of a request's headers, in bytes."),
+            new("Limits:MaxRequestHeaderCount", "100", "Most headers in one request."),
+            new("Limits:MaxRequestLineSize", "16384", "Longest request line (method, URL, version), in bytes."),
+            new("Limits:Http2:MaxStreamsPerConnection", "100", "Concurrent HTTP/2 streams (gRPC calls) per connection."),
+            new("Limits:Http2:KeepAlivePingDelay", "30s", "HTTP/2 pings after this much silence (`off` to disable)."),
+            new("Limits:Http2:KeepAlivePingTimeout", "20s", "A ping unanswered this long closes the HTTP/2 connection."),
+        ]),
+    ];
+
+    /// <summary>Every key, in document order.</summary>
+    public static IEnumerable<ConfigurationKey> All => Groups.SelectMany(g => g.Keys);
+
+    /// <summary>docs/configuration.md, as it must read.</summary>
+    public static string ToMarkdown()
+    {
+        var text = new StringBuilder();
+        text.Append("""
+            # Configuration reference
+
+            Generated from `src/Switchboard.Server/Hosting/ConfigurationReference.cs`; a test fails when a key the hub reads is
+            missing here, a default here is not the hub's, or this file is out of date (rewrite it with
+            `SWITCHBOARD_WRITE_DOCS=1 dotnet test tests/Switchboard.Server.Tests --filter ConfigurationReferenceTests`).
+
+            Every key is under the section `Switchboard`, from any of: `appsettings.json` next to the program, a file given
+            with `serve --config FILE`, environment variables (`Switchboard__Connections__Heartbeat=30s`: `__` for `:`), and the
+            `serve` options that set some of them. Durations are written `500ms`, `30s`, `2m`, `1h`, `7d` (or ISO 8601); a wrong
+            value stops the hub at start with a message naming the key and what it accepts. The listen addresses are
+            `serve --urls` (or `Urls`), and log levels ASP.NET Core's `Logging:LogLevel:<category>` (see docs/logging.md).
+
+            """.Replace("\r", "", StringComparison.Ordinal));
+        foreach (var (group, keys) in Groups)
+        {
+            text.Append("\n## ").Append(group).Append("\n\n| key | default | meaning |\n| --- | --- | --- |\n");
+            foreach (var key in keys)
+            {
+                text.Append("| `").Append(key.Key).Append("` | ").Append(key.Default.Length == 0 ? "–" : $"`{key.Default}`").Append(" | ").Append(key.Meaning).Append(" |\n");
+            }
+        }
+        return text.ToString();
+    }
+}

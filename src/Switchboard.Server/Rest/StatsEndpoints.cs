@@ -1,0 +1,75 @@
+using System.Buffers;
+using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Routing;
+using Switchboard.Core;
+using Switchboard.Server.Auth;
+using Switchboard.Server.Observability;
+
+namespace Switchboard.Server.Rest;
+
+/// <summary>
+/// <c>GET /v1/sys/stats</c>: the hub's own figures from its meters (<see cref="LiveStats"/>). With
+/// <c>Accept: text/event-stream</c> it is the console's <c>$sys</c> stream — one <c>stats</c> event a second, pushed by
+/// the hub, so a page draws live figures without a polling timer; otherwise one JSON snapshot. Admin only: it names queues.
+/// </summary>
+internal static class StatsEndpoints
+{
+    private static readonly byte[] Preamble = Encoding.UTF8.GetBytes("retry: 2000\n\n");
+    private static readonly byte[] EventStart = Encoding.UTF8.GetBytes("event: stats\ndata: ");
+    private static readonly byte[] EventEnd = Encoding.UTF8.GetBytes("\n\n");
+
+    public static void Map(RouteGroupBuilder v1)
+    {
+        v1.MapGet("/sys/stats", GetAsync)
+            .RequiresAdmin("read stats", audit: false)
+            .WithTags("Connections").WithName("Stats")
+            .WithSummary("The hub's live figures from its meters: rates per protocol, connections, latency p50/p99, queue depths; with Accept: text/event-stream, one 'stats' event a second")
+            .Produces(200, contentType: "application/json").Produces(200, contentType: "text/event-stream");
+    }
+
+    private static Task<IResult> GetAsync(HttpContext context, LiveStats stats, Hub hub)
+    {
+        if (Wants(context.Request))
+        {
+            return StreamAsync(context, stats, hub);
+        }
+        context.Response.Headers.CacheControl = "no-store";
+        return Task.FromResult(Results.Bytes(stats.Current.Json, "application/json; charset=utf-8"));
+    }
+
+    private static bool Wants(HttpRequest request) => request.Headers.Accept.ToString().Contains("text/event-stream", StringComparison.OrdinalIgnoreCase);
+
+    private static async Task<IResult> StreamAsync(HttpContext context, LiveStats stats, Hub hub)
+    {
+        var response = context.Response;
+        response.ContentType = "text/event-stream; charset=utf-8";
+        response.Headers.CacheControl = "no-cache, no-store, no-transform";
+        response.Headers["X-Accel-Buffering"] = "no";
+        context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+        using var watch = stats.Watch();
+        using var ending = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, hub.Stopping);
+        var body = response.BodyWriter;
+        try
+        {
+            await body.WriteAsync(Preamble, ending.Token);
+            // The current figures first, so a page shows something at once; then each second's as it is taken.
+            var snapshot = stats.Current;
+            while (true)
+            {
+                body.Write(EventStart);
+                body.Write(snapshot.Json);
+                body.Write(EventEnd);
+                await body.FlushAsync(ending.Token);
+                snapshot = await stats.NextAsync().WaitAsync(ending.Token);
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException)
+        {
+            // the page went away, or the hub drains (EventSource reconnects to another node or after the restart)
+        }
+        return Results.Empty;
+    }
+}
