@@ -41,15 +41,32 @@ internal sealed class HubClient : IDisposable
     /// <summary>A GET whose answer is streamed into <paramref name="destination"/> (a backup); a refusal throws the hub's reason.</summary>
     public async Task<long> DownloadAsync(string path, Stream destination, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, path);
-        using var response = await SendCoreAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
-        if (!response.IsSuccessStatusCode)
-        {
-            throw Refused(response, await JsonAsync(response, cancellationToken));
-        }
+        using var response = await OpenAsync(path, null, cancellationToken);
         await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
         await body.CopyToAsync(destination, cancellationToken);
         return destination.Length;
+    }
+
+    /// <summary>
+    /// A GET answered with its headers only, its body to be read as it arrives (a download, an event stream); a refusal
+    /// throws the hub's reason. The client's timeout bounds the wait for the headers, not the body's reading.
+    /// </summary>
+    public async Task<HttpResponseMessage> OpenAsync(string path, string? accept, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        if (accept is not null)
+        {
+            request.Headers.Accept.ParseAdd(accept);
+        }
+        var response = await SendCoreAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        if (!response.IsSuccessStatusCode)
+        {
+            using (response)
+            {
+                throw Refused(response, await JsonAsync(response, cancellationToken));
+            }
+        }
+        return response;
     }
 
     private async Task<HttpResponseMessage> SendCoreAsync(HttpRequestMessage request, HttpCompletionOption completion, CancellationToken cancellationToken)
@@ -61,6 +78,11 @@ internal sealed class HubClient : IDisposable
         catch (HttpRequestException ex)
         {
             throw new CliException($"cannot reach the hub at {Server} ({ex.Message}). Is it running? Start one with 'switchboard serve'.", 3);
+        }
+        catch (TaskCanceledException ex) when (ex.InnerException is TimeoutException && !cancellationToken.IsCancellationRequested)
+        {
+            // HttpClient's own timeout, not the user's cancellation: a hub that accepts but does not answer.
+            throw new CliException($"the hub at {Server} did not answer within {_http.Timeout.TotalSeconds:0} s.", 3);
         }
     }
 

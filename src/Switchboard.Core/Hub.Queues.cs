@@ -188,6 +188,15 @@ public sealed partial class Hub
         if (messages.Count > 0)
         {
             Meters.QueueReceived.Add(messages.Count);
+            var again = 0;
+            foreach (var message in messages)
+            {
+                again += message.Attempts > 1 ? 1 : 0;
+            }
+            if (again > 0)
+            {
+                Meters.Redelivered.Add(again);
+            }
             Observability.HubTracing.Received(queue, messages);
         }
         return messages;

@@ -55,6 +55,31 @@ public sealed partial class Hub
     public async Task<ReplyRecord> WaitForReplyAsync(string id, TimeSpan wait, CancellationToken cancellationToken = default)
     {
         EnsureServing();
+        return await WaitCoreAsync(id, wait, cancellationToken);
+    }
+
+    /// <summary>
+    /// The requester's own wait for the reply to the request it sent at <paramref name="requestedAt"/> (a
+    /// <see cref="System.Diagnostics.Stopwatch"/> timestamp): as <see cref="WaitForReplyAsync"/>, and on the meters — the
+    /// round trip when the reply came, a timeout when it did not.
+    /// </summary>
+    public async Task<ReplyRecord> AwaitReplyAsync(string id, TimeSpan wait, long requestedAt, CancellationToken cancellationToken = default)
+    {
+        EnsureServing();
+        var slot = await WaitCoreAsync(id, wait, cancellationToken);
+        if (slot.Reply is null)
+        {
+            Meters.RequestTimeouts.Add(1);
+        }
+        else
+        {
+            Meters.RequestDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(requestedAt).TotalSeconds);
+        }
+        return slot;
+    }
+
+    private async Task<ReplyRecord> WaitCoreAsync(string id, TimeSpan wait, CancellationToken cancellationToken)
+    {
         var deadline = _time.GetUtcNow() + wait;
         while (true)
         {

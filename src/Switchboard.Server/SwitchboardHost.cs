@@ -169,7 +169,7 @@ public static class SwitchboardHost
         app.UseAuthorization();
 
         SystemEndpoints.MapHealth(app);
-        Observability.Telemetry.Map(app, authOn);
+        Observability.Telemetry.Map(app, authOn, options);
         app.MapOpenApi("/openapi/{documentName}.json");
         SystemEndpoints.MapAsyncApi(app);
         ClientScriptEndpoints.Map(app); // /client.js: the JavaScript client, for pages to import

@@ -16,6 +16,7 @@ public sealed partial class SqliteStore : IStore
     private readonly SqliteStoreOptions _options;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
+    private readonly Core.Observability.HubMeters? _meters; // commit duration and batch size
     private IStoreListener? _listener;
     private DataDirectoryLock? _lock;
     private SqliteConnection? _writerConnection;
@@ -23,9 +24,10 @@ public sealed partial class SqliteStore : IStore
     private string _readConnectionString = "";
     private readonly TailCache _tails = new();
 
-    /// <summary>Creates the engine; nothing touches the disk until <see cref="OpenAsync"/>.</summary>
-    public SqliteStore(SqliteStoreOptions options, ILoggerFactory loggerFactory, TimeProvider? time = null)
+    /// <summary>Creates the engine; nothing touches the disk until <see cref="OpenAsync"/>. With <paramref name="meters"/>, each commit is recorded on them.</summary>
+    public SqliteStore(SqliteStoreOptions options, ILoggerFactory loggerFactory, TimeProvider? time = null, Core.Observability.HubMeters? meters = null)
     {
+        _meters = meters;
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(loggerFactory);
         _options = options;
@@ -65,7 +67,7 @@ public sealed partial class SqliteStore : IStore
                 SqliteLog.Checked(_logger, DatabasePath, (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             }
             SqliteSchema.Apply(_writerConnection, DatabasePath);
-            _writer = new SqliteWriter(_writerConnection, _options, _logger, () => _listener, _tails);
+            _writer = new SqliteWriter(_writerConnection, _options, _logger, () => _listener, _tails, _meters);
             _readConnectionString = new SqliteConnectionStringBuilder { DataSource = DatabasePath, Mode = SqliteOpenMode.ReadOnly, Pooling = true }.ConnectionString;
             var sqliteVersion = SqliteSchema.Scalar(_writerConnection, "SELECT sqlite_version()") as string ?? "?";
             SqliteLog.Opened(_logger, DatabasePath, _writer.TopicCount, SqliteSchema.Version, sqliteVersion);

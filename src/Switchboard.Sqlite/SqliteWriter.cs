@@ -25,9 +25,12 @@ internal sealed partial class SqliteWriter : IDisposable
     private readonly TailCache _tails;
     private readonly Thread _thread;
     private SqliteTransaction? _transaction;
+    private readonly Core.Observability.HubMeters? _meters;
+    private static readonly KeyValuePair<string, object?> EngineTag = new("engine", "sqlite");
 
-    public SqliteWriter(SqliteConnection connection, SqliteStoreOptions options, ILogger logger, Func<IStoreListener?> listener, TailCache tails)
+    public SqliteWriter(SqliteConnection connection, SqliteStoreOptions options, ILogger logger, Func<IStoreListener?> listener, TailCache tails, Core.Observability.HubMeters? meters = null)
     {
+        _meters = meters;
         _tails = tails;
         _connection = connection;
         _options = options;
@@ -206,6 +209,11 @@ internal sealed partial class SqliteWriter : IDisposable
         }
         var took = Stopwatch.GetElapsedTime(started);
         SqliteLog.Committed(_logger, batch.Count, messageCount, took.TotalMilliseconds);
+        if (_meters is not null)
+        {
+            _meters.CommitDuration.Record(took.TotalSeconds, EngineTag);
+            _meters.CommitMessages.Record(messageCount, EngineTag);
+        }
         TraceCommit(batch, messageCount, took, error: null);
     }
 

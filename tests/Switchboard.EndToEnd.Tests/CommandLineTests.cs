@@ -14,7 +14,7 @@ public sealed class CommandLineTests
     {
         var (code, output) = await RunAsync("--help");
         Assert.Equal(0, code);
-        foreach (var command in new[] { "serve", "pub", "sub", "topics", "send", "receive", "queues", "dlq" })
+        foreach (var command in new[] { "serve", "pub", "sub", "topics", "send", "receive", "queues", "dlq", "stats" })
         {
             Assert.Contains(command, output, StringComparison.Ordinal);
         }

@@ -15,6 +15,7 @@ internal sealed partial class HubProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly StringBuilder _output = new();
     private readonly TaskCompletionSource<Uri> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource _lineArrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private HubProcess(Process process)
     {
@@ -101,15 +102,27 @@ internal sealed partial class HubProcess : IAsyncDisposable
         {
             return;
         }
+        TaskCompletionSource arrived;
         lock (_output)
         {
             _output.AppendLine(line);
+            arrived = _lineArrived;
+            _lineArrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
         }
+        arrived.TrySetResult();
         var match = ListeningLine().Match(line);
         if (match.Success)
         {
             _listening.TrySetResult(new Uri(match.Groups[1].Value));
         }
+    }
+
+    /// <summary>The first output line (already written or still to come) that <paramref name="match"/> accepts.</summary>
+    public async Task<string> LineAsync(Func<string, bool> match, TimeSpan timeout)
+    {
+        string? found = null;
+        await WaitForOutputAsync(output => (found = output.Split('\n').Select(l => l.TrimEnd('\r')).FirstOrDefault(match)) is not null, timeout);
+        return found!;
     }
 
     private async Task WaitReadyAsync(CancellationToken cancellationToken)
@@ -135,6 +148,49 @@ internal sealed partial class HubProcess : IAsyncDisposable
             }
             // Readiness is a state to poll; 20 ms between polls keeps startup waits short without spinning.
             await Task.Delay(20, cancellationToken);
+        }
+    }
+
+    /// <summary>Waits until the output (stdout and stderr, line by line) satisfies <paramref name="condition"/>; re-checked on each new line.</summary>
+    public async Task WaitForOutputAsync(Func<string, bool> condition, TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        while (true)
+        {
+            Task arrived;
+            string output;
+            lock (_output)
+            {
+                output = _output.ToString();
+                arrived = _lineArrived.Task;
+            }
+            if (condition(output))
+            {
+                return;
+            }
+            try
+            {
+                await arrived.WaitAsync(cts.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                throw new TimeoutException($"the output did not show what was awaited within {timeout.TotalSeconds} s (exited: {_process.HasExited}):\n{Output}");
+            }
+        }
+    }
+
+    /// <summary>SIGINT, as Ctrl+C sends. Fails loudly when the process ignores it (inherited from a shell that started the tests in the background without job control).</summary>
+    public void Interrupt()
+    {
+        // SigIgn is a hex mask of ignored signals; bit 1 is SIGINT (signal 2).
+        var ignored = File.ReadLines($"/proc/{_process.Id}/status").Single(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
+        if ((Convert.ToUInt64(ignored["SigIgn:".Length..].Trim(), 16) & 2) != 0)
+        {
+            throw new InvalidOperationException("The child ignores SIGINT (the test run inherited SIG_IGN for it): run the tests from a shell with job control, not as a background job of a script.");
+        }
+        if (Kill(_process.Id, 2) != 0)
+        {
+            throw new InvalidOperationException($"kill({_process.Id}, SIGINT) failed: errno {Marshal.GetLastPInvokeError()}");
         }
     }
 

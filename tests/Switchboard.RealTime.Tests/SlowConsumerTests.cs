@@ -80,6 +80,10 @@ public sealed class SlowConsumerTests
         Assert.Contains("resume", closed.Description, StringComparison.OrdinalIgnoreCase);
         // 1 MiB buffer + one ~4 KiB frame over it at most, plus small answers.
         Assert.InRange(maxBuffered, 0, 1024 * 1024 + 64 * 1024);
+        // The operator sees the cut: Prometheus's counter of slow-consumer cuts, by protocol (at least this one: other
+        // tests' hubs in this process may cut their own consumers too).
+        var metrics = await PrometheusScrape.ReadAsync(hub.Http, timeout.Token);
+        Assert.True(metrics["switchboard_connections_slow_consumer_cuts_total{protocol=\"websocket\"}"] >= 1, metrics.Text);
     }
 
     [Fact]

@@ -84,6 +84,15 @@ public sealed class RedisOutageTests : IAsyncLifetime
             status = ready.StatusCode;
         }
         while (status != HttpStatusCode.OK);
+        using (var ready = JsonDocument.Parse(await _a.Http.GetStringAsync("/readyz", timeout.Token)))
+        {
+            Assert.Equal("redis", ready.RootElement.GetProperty("engine").GetString());
+            Assert.Equal("ok", ready.RootElement.GetProperty("checks").GetProperty("backplane").GetString());
+        }
+        // The operator sees the outage on the node's metrics: a reconnect counted, and the heartbeat's Redis round trips.
+        var metrics = await PrometheusScrape.ReadAsync(_a.Http, timeout.Token);
+        Assert.True(metrics["switchboard_redis_reconnects_total"] >= 1, metrics.Text);
+        Assert.True(metrics["switchboard_redis_round_trip_seconds_count"] >= 1, metrics.Text);
         for (var i = 11; i <= 20; i++)
         {
             Assert.Equal(HttpStatusCode.Created, (await _a.Http.PostAsJsonAsync($"/v1/topics/{Topic}/messages", new { payload = new { i } }, timeout.Token)).StatusCode);

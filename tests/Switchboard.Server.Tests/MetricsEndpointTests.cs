@@ -6,6 +6,8 @@ using Switchboard.Server.Tests.Support;
 namespace Switchboard.Server.Tests;
 
 /// <summary>GET /metrics: the Switchboard meter in Prometheus text format, admin-only once the hub has credentials.</summary>
+/// <remarks>Alone, beside no other test: a scrape reads every "Switchboard" meter in the process, other hubs' too.</remarks>
+[Collection(nameof(MetricsMovementTests))]
 public sealed class MetricsEndpointTests
 {
     private const string Admin = "sb_metrics_admin_key_0123456789abcdef";
@@ -29,6 +31,22 @@ public sealed class MetricsEndpointTests
         Assert.True(line is not null, "no switchboard_messages_published{protocol=\"rest\"} series in:\n" + text);
         Assert.Equal(3, double.Parse(line!.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture));
         Assert.DoesNotContain("metrics.t", text, StringComparison.Ordinal); // no topic names: bounded label cardinality
+    }
+
+    [Fact]
+    public async Task Turned_off_metrics_answer_501_saying_how_to_turn_them_on()
+    {
+        await using var hub = await TestHub.StartAsync("memory", new Dictionary<string, string?> { ["Switchboard:Telemetry:Metrics"] = "false" });
+        using (var published = await hub.Http.PostAsync("/v1/topics/metrics.off/messages", new StringContent("""{"payload":1}""", Encoding.UTF8, "application/json")))
+        {
+            Assert.Equal(HttpStatusCode.Created, published.StatusCode); // the hub works; only its figures are off
+        }
+        foreach (var path in new[] { "/metrics", "/v1/sys/stats" })
+        {
+            using var response = await hub.Http.GetAsync(path);
+            Assert.Equal(HttpStatusCode.NotImplemented, response.StatusCode);
+            Assert.Contains("Switchboard:Telemetry:Metrics", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
     }
 
     [Fact]

@@ -96,6 +96,8 @@ public sealed class RoutingTests
 
         Assert.Equal("live", live.GetProperty("status").GetString());
         Assert.Equal("ready", ready.GetProperty("status").GetString());
+        Assert.Equal(hub.Engine, ready.GetProperty("engine").GetString());
+        Assert.Equal(("ok", "single node"), (ready.GetProperty("checks").GetProperty("storage").GetString(), ready.GetProperty("checks").GetProperty("backplane").GetString()));
     }
 
     [Fact]

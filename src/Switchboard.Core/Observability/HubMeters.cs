@@ -42,7 +42,22 @@ public sealed class HubMeters : IDisposable
         Redriven = Meter.CreateCounter<long>("switchboard.queue.redriven", "{message}", "Dead letters put back into their queue.");
         RequestsSent = Meter.CreateCounter<long>("switchboard.requests.sent", "{request}", "Requests sent (request/reply).");
         Replies = Meter.CreateCounter<long>("switchboard.requests.replied", "{reply}", "Replies posted to requests.");
+        Redelivered = Meter.CreateCounter<long>("switchboard.queue.redelivered", "{message}", "Queue messages leased again after an earlier attempt (a nack, or a lease that ran out).");
+        SlowConsumerCuts = Meter.CreateCounter<long>("switchboard.connections.slow_consumer_cuts", "{connection}", "Connections cut because their outbound buffer stayed full (they resume by position), by protocol.");
+        RequestDuration = Meter.CreateHistogram("switchboard.requests.duration", "s", "Request sent → reply received, for requesters that wait (REST, WebSocket and gRPC request calls).",
+            tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
+        RequestTimeouts = Meter.CreateCounter<long>("switchboard.requests.timeouts", "{request}", "Requests whose requester stopped waiting before a reply came (answered 504, a timeout error or DEADLINE_EXCEEDED).");
+        CommitDuration = Meter.CreateHistogram("switchboard.engine.commit.duration", "s", "One engine commit (a group of publishes, sends and settlements made durable together), by engine.",
+            tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
+        CommitMessages = Meter.CreateHistogram("switchboard.engine.commit.messages", "{message}", "Messages made durable per engine commit (the group commit's batch size), by engine.",
+            tags: null, advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = BatchBuckets });
+        RedisRoundTrip = Meter.CreateHistogram("switchboard.redis.round_trip", "s", "One command's round trip to Redis (the node's heartbeat, every few seconds).",
+            tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
+        RedisReconnects = Meter.CreateCounter<long>("switchboard.redis.reconnects", "{reconnect}", "Connections to Redis restored after a failure.");
     }
+
+    // One message to the writer's largest batches.
+    private static readonly long[] BatchBuckets = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096];
 
     // Half a millisecond to ten seconds: loopback deliveries sit in the first buckets, a stalled consumer in the last.
     private static readonly double[] LatencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -85,6 +100,30 @@ public sealed class HubMeters : IDisposable
 
     /// <summary>Replies posted.</summary>
     public Counter<long> Replies { get; }
+
+    /// <summary>Leases of messages on a second or later attempt.</summary>
+    public Counter<long> Redelivered { get; }
+
+    /// <summary>Slow-consumer cuts, tagged <c>protocol</c>.</summary>
+    public Counter<long> SlowConsumerCuts { get; }
+
+    /// <summary>Request → reply, seconds, for waiting requesters.</summary>
+    public Histogram<double> RequestDuration { get; }
+
+    /// <summary>Requests whose requester gave up waiting.</summary>
+    public Counter<long> RequestTimeouts { get; }
+
+    /// <summary>Engine commit, seconds, tagged <c>engine</c>.</summary>
+    public Histogram<double> CommitDuration { get; }
+
+    /// <summary>Messages per engine commit, tagged <c>engine</c>.</summary>
+    public Histogram<long> CommitMessages { get; }
+
+    /// <summary>Redis round trip, seconds.</summary>
+    public Histogram<double> RedisRoundTrip { get; }
+
+    /// <summary>Redis reconnects.</summary>
+    public Counter<long> RedisReconnects { get; }
 
     /// <summary>The tag for a protocol (use the constants of <see cref="Protocols"/>: the values are bounded).</summary>
     public static KeyValuePair<string, object?> Protocol(string protocol) => new("protocol", protocol);

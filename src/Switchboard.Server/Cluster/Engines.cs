@@ -18,7 +18,19 @@ internal static class Engines
             case EngineKind.Redis:
                 // One connection per node, shared by the store and the backplane. It does not fail when Redis is
                 // away: it keeps retrying, and the hub reports not-ready until the store opens.
-                services.AddSingleton<IConnectionMultiplexer>(sp => RedisConnection.Connect(options.Redis, sp.GetRequiredService<ILoggerFactory>()));
+                services.AddSingleton<IConnectionMultiplexer>(sp =>
+                {
+                    var redis = RedisConnection.Connect(options.Redis, sp.GetRequiredService<ILoggerFactory>());
+                    var meters = sp.GetRequiredService<Core.Observability.HubMeters>();
+                    redis.ConnectionRestored += (_, e) =>
+                    {
+                        if (e.ConnectionType == ConnectionType.Interactive)
+                        {
+                            meters.RedisReconnects.Add(1); // once per outage (the subscription connection comes back too)
+                        }
+                    };
+                    return redis;
+                });
                 services.AddSingleton<IStore>(sp => new RedisStore(options.Redis, sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<IConnectionMultiplexer>()));
                 services.AddSingleton<IBackplane>(sp => new RedisBackplane(sp.GetRequiredService<IConnectionMultiplexer>(), options.Redis,
                     sp.GetRequiredService<NodeIdentity>().Id, sp.GetRequiredService<ILoggerFactory>()));
@@ -28,7 +40,7 @@ internal static class Engines
                 services.AddSingleton<IBackplane, LocalBackplane>();
                 break;
             default:
-                services.AddSingleton<IStore>(sp => new SqliteStore(options.Sqlite, sp.GetRequiredService<ILoggerFactory>()));
+                services.AddSingleton<IStore>(sp => new SqliteStore(options.Sqlite, sp.GetRequiredService<ILoggerFactory>(), meters: sp.GetRequiredService<Core.Observability.HubMeters>()));
                 services.AddSingleton<IBackplane, LocalBackplane>();
                 break;
         }

@@ -49,7 +49,13 @@ internal sealed class NodeHeartbeat(NodeIdentity identity, ClusterView cluster, 
         {
             try
             {
+                var started = System.Diagnostics.Stopwatch.GetTimestamp();
                 await backplane.ReportAsync(Report(), stoppingToken);
+                if (options.Engine == EngineKind.Redis)
+                {
+                    // The heartbeat is one script call: its time is a Redis round trip, measured every few seconds for free.
+                    hub.Meters.RedisRoundTrip.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
+                }
             }
             catch (SwitchboardException ex)
             {

@@ -14,6 +14,9 @@ namespace Switchboard.Server.Connections;
 /// </summary>
 internal sealed class ConnectionRegistry(ServerOptions options, TimeProvider time, RateLimits rateLimits, Hub hub, ILogger<ConnectionRegistry> logger) : BackgroundService
 {
+    /// <summary>The connection's id and transport in the logging scope while it is served (see <see cref="ConnectionLog.Scope"/>).</summary>
+    public IDisposable? LogScope(Connection connection) => ConnectionLog.Scope(logger, connection);
+
     private readonly ConcurrentDictionary<string, Observability.DeliveryMeter> _deliveryMeters = new(StringComparer.Ordinal);
 
     private readonly ConcurrentDictionary<string, Connection> _connections = new(StringComparer.Ordinal);
@@ -143,6 +146,7 @@ internal sealed class ConnectionRegistry(ServerOptions options, TimeProvider tim
                     if (full >= options.SlowConsumerTimeout && connection.CloseReason is null)
                     {
                         ConnectionLog.SlowConsumer(logger, connection.Id, connection.Transport, connection.Outbox.Bytes, (long)full.TotalMilliseconds);
+                        hub.Meters.SlowConsumerCuts.Add(1, Core.Observability.Protocols.TagOfTransport(connection.Transport));
                         connection.Abort(ErrorCode.SlowConsumer,
                             $"This connection did not read its messages for {full.TotalSeconds:0} s while its {options.OutboundBufferBytes}-byte buffer was full. Reconnect and resume from your last position; nothing retained is lost.");
                     }
@@ -174,6 +178,15 @@ internal sealed class ConnectionRegistry(ServerOptions options, TimeProvider tim
 // Event ids 3100-3199 belong to connections and real-time transports (see docs/logging.md).
 internal static partial class ConnectionLog
 {
+    private static readonly Func<ILogger, string, string, IDisposable?> ConnectionScope =
+        LoggerMessage.DefineScope<string, string>("Switchboard connection {Connection} over {Transport}");
+
+    /// <summary>
+    /// Puts the connection's id and transport in scope of everything logged while it is served (Core's messages included:
+    /// scopes are ambient), so one connection's story can be filtered out of the logs. Dispose when the connection ends.
+    /// </summary>
+    public static IDisposable? Scope(ILogger logger, Connection connection) => ConnectionScope(logger, connection.Id, connection.Transport);
+
     [LoggerMessage(EventId = 3100, Level = LogLevel.Warning, Message = "Connection {ConnectionId} ({Transport}) cut as a slow consumer: {Bytes} bytes buffered for {FullMs} ms")]
     public static partial void SlowConsumer(ILogger logger, string connectionId, string transport, long bytes, long fullMs);
 

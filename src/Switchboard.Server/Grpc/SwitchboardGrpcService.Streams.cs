@@ -18,6 +18,7 @@ internal sealed partial class SwitchboardGrpcService
             Demand(context, Permission.Subscribe, topic);
         }
         var connection = Open(context);
+        using var scope = registry.LogScope(connection);
         try
         {
             var sink = new OutboxSink(connection.Outbox, MessageOnly, FrameKind.Binary,
@@ -44,6 +45,7 @@ internal sealed partial class SwitchboardGrpcService
     public async Task Connect(IAsyncStreamReader<Raw> requests, IServerStreamWriter<Encoded> responses, ServerCallContext context)
     {
         var connection = Open(context);
+        using var scope = registry.LogScope(connection);
         try
         {
             var writing = WriteAsync(connection, responses, context, options.CloseGrace);

@@ -55,6 +55,7 @@ public static class ConfigurationReference
         ]),
         ("Monitoring", [
             new("Telemetry:OtlpEndpoint", "", "An OpenTelemetry collector (`http://127.0.0.1:4317`) to push the `Switchboard` meter and spans to over OTLP, besides `GET /metrics` (OpenTelemetry's `OTEL_EXPORTER_OTLP_ENDPOINT` works too). Without one no spans are recorded; messages still carry `traceparent`."),
+            new("Telemetry:Metrics", "true", "`false` turns the meters' listeners off: no `/metrics`, no OTLP metrics, no live figures in the console or `switchboard stats` (to measure what metrics cost, or for the leanest hub)."),
             new("Telemetry:TraceSampleRatio", "1", "The share of new traces recorded when exporting (0–1); a trace a caller started follows the caller's sampled flag."),
         ]),
         ("Security", [

@@ -84,6 +84,7 @@ public static partial class ServerConfiguration
                 ? endpoint
                 : throw new InvalidOperationException($"{Section}:Telemetry:OtlpEndpoint is '{otlp}'; write the collector's http:// or https:// address, e.g. http://127.0.0.1:4317.");
         }
+        options.Telemetry.Metrics = Bool(section, "Telemetry:Metrics", options.Telemetry.Metrics);
         if (section["Telemetry:TraceSampleRatio"] is { Length: > 0 } ratio)
         {
             options.Telemetry.TraceSampleRatio = double.TryParse(ratio, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var share) && share is >= 0 and <= 1

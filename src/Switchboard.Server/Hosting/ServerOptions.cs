@@ -110,4 +110,10 @@ public sealed class TelemetryOptions
     /// <c>traceparent</c> sampled flag). Message headers carry trace context whatever this says.
     /// </summary>
     public double TraceSampleRatio { get; set; } = 1.0;
+
+    /// <summary>
+    /// False turns the meters' listeners off: no <c>/metrics</c>, no OTLP metrics, no live figures for the console or
+    /// <c>switchboard stats</c> (recording then costs a field read). For the leanest hub, or to measure what metrics cost.
+    /// </summary>
+    public bool Metrics { get; set; } = true;
 }

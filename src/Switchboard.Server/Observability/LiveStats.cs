@@ -35,8 +35,9 @@ internal sealed partial class LiveStats : BackgroundService
     private IReadOnlyList<QueueDepth> _queues = [];
     private long _subscriptions = -1;
 
-    public LiveStats(HubMeters meters, HubGauges gauges, TimeProvider time, Cluster.NodeIdentity node)
+    public LiveStats(HubMeters meters, HubGauges gauges, TimeProvider time, Cluster.NodeIdentity node, ServerOptions options)
     {
+        Enabled = options.Telemetry.Metrics;
         _gauges = gauges; // created before the listener starts, so its instruments are published to it
         _meters = meters;
         _time = time;
@@ -54,8 +55,14 @@ internal sealed partial class LiveStats : BackgroundService
         _listener.SetMeasurementEventCallback<long>(OnLong);
         _listener.SetMeasurementEventCallback<int>((instrument, value, tags, state) => OnLong(instrument, value, tags, state));
         _listener.SetMeasurementEventCallback<double>(OnDouble);
-        _listener.Start();
+        if (Enabled)
+        {
+            _listener.Start();
+        }
     }
+
+    /// <summary>False when metrics are turned off (<c>Switchboard:Telemetry:Metrics</c>): nothing is listened to.</summary>
+    public bool Enabled { get; }
 
     /// <summary>The latest figures (a second old at most while the hub runs).</summary>
     public StatsSnapshot Current
@@ -89,6 +96,10 @@ internal sealed partial class LiveStats : BackgroundService
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        if (!Enabled)
+        {
+            return;
+        }
         using var timer = new PeriodicTimer(Interval, _time);
         try
         {

@@ -17,6 +17,9 @@ internal static class Telemetry
 {
     public const string MetricsPath = "/metrics";
 
+    /// <summary>What a request for figures is told when metrics are off.</summary>
+    public const string TurnedOff = "This hub's metrics are turned off (Switchboard:Telemetry:Metrics=false); turn them on to read its figures.";
+
     // ASP.NET Core's own request spans (server spans with the HTTP semantics), the parents of a REST publish's span.
     private const string AspNetCoreSource = "Microsoft.AspNetCore";
 
@@ -43,6 +46,10 @@ internal static class Telemetry
                 }
             });
         }
+        if (!options.Telemetry.Metrics)
+        {
+            return;
+        }
         telemetry.WithMetrics(metrics =>
         {
             metrics.AddMeter(HubMeters.MeterName);
@@ -59,8 +66,13 @@ internal static class Telemetry
     }
 
     /// <summary>Maps <c>/metrics</c>; with credentials configured, scrapers need the admin scope (a bearer token).</summary>
-    public static void Map(WebApplication app, bool authOn)
+    public static void Map(WebApplication app, bool authOn, ServerOptions options)
     {
+        if (!options.Telemetry.Metrics)
+        {
+            app.MapGet(MetricsPath, () => Errors.Problems.Result(Core.ErrorCode.Unsupported, TurnedOff));
+            return;
+        }
         var endpoint = app.MapPrometheusScrapingEndpoint(MetricsPath);
         if (authOn)
         {

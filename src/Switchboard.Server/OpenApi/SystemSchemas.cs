@@ -13,6 +13,29 @@ internal sealed class StatusSchema
     public required string Status { get; init; }
 }
 
+/// <summary>Readiness: what was checked.</summary>
+internal sealed class ReadinessSchema
+{
+    /// <summary>"ready".</summary>
+    public required string Status { get; init; }
+
+    /// <summary>The engine: "sqlite", "memory" or "redis".</summary>
+    public required string Engine { get; init; }
+
+    /// <summary>Each check and its state.</summary>
+    public required ReadinessChecksSchema Checks { get; init; }
+}
+
+/// <summary>The checks behind readiness.</summary>
+internal sealed class ReadinessChecksSchema
+{
+    /// <summary>"ok": the engine answers.</summary>
+    public required string Storage { get; init; }
+
+    /// <summary>"ok" (Redis answers) or "single node".</summary>
+    public required string Backplane { get; init; }
+}
+
 /// <summary>One row of the error table: a code and what it becomes on each transport.</summary>
 internal sealed class ErrorSchema
 {

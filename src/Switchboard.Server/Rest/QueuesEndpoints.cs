@@ -247,6 +247,7 @@ internal static partial class QueuesEndpoints
         var slotLifetime = async ? TimeSpan.FromHours(1) : wait;
         var idempotencyKey = request.Headers["Idempotency-Key"].ToString() is { Length: > 0 } k ? k : null;
         limits.AdmitMessages(request.HttpContext, 1);
+        var requestedAt = System.Diagnostics.Stopwatch.GetTimestamp();
         var sent = await hub.RequestAsync(queue, new QueueDraft { Message = drafts.Drafts[0] }, slotLifetime, idempotencyKey, CancellationToken.None);
         var id = sent.Id;
         var location = $"{request.PathBase}/v1/replies/{id}";
@@ -261,7 +262,7 @@ internal static partial class QueuesEndpoints
                 w.WriteEndObject();
             }, r => r.Headers.Location = location);
         }
-        var slot = await hub.WaitForReplyAsync(id, wait, request.HttpContext.RequestAborted);
+        var slot = await hub.AwaitReplyAsync(id, wait, requestedAt, request.HttpContext.RequestAborted);
         if (slot.Reply is null)
         {
             throw new SwitchboardException(ErrorCode.Timeout, $"No reply came within {DurationText.Format(wait)}. The request stays in queue '{queue}' until a responder takes it; its reply is lost after the wait.")

@@ -32,6 +32,10 @@ internal static class StatsEndpoints
 
     private static Task<IResult> GetAsync(HttpContext context, LiveStats stats, Hub hub)
     {
+        if (!stats.Enabled)
+        {
+            return Task.FromResult(Errors.Problems.Result(ErrorCode.Unsupported, Observability.Telemetry.TurnedOff));
+        }
         if (Wants(context.Request))
         {
             return StreamAsync(context, stats, hub);

@@ -22,20 +22,27 @@ internal static class SystemEndpoints
             }, NoStore))
             .WithTags("Health").WithName("Liveness").WithSummary("Liveness: 200 while the process serves HTTP").Produces<StatusSchema>();
 
-        app.MapMethods("/readyz", [HttpMethods.Get, HttpMethods.Head], (Hub hub) => hub.State == HubState.Ready && hub.EngineUnavailable is { } engineDown
+        app.MapMethods("/readyz", [HttpMethods.Get, HttpMethods.Head], (Hub hub, ServerOptions options) => hub.State == HubState.Ready && hub.EngineUnavailable is { } engineDown
                 ? new ProblemResult(ErrorCode.StorageUnavailable, engineDown)
                 : hub.State == HubState.Ready
                 ? new JsonResult(200, w =>
                 {
+                    // What was checked, so a probe's log says more than "200": the engine answers, and what carries
+                    // events between nodes (Redis answers too, or this node is alone).
                     w.WriteStartObject();
                     w.WriteString("status", "ready");
+                    w.WriteString("engine", options.Engine.ToString().ToLowerInvariant());
+                    w.WriteStartObject("checks");
+                    w.WriteString("storage", "ok");
+                    w.WriteString("backplane", options.Engine == EngineKind.Redis ? "ok" : "single node");
+                    w.WriteEndObject();
                     w.WriteEndObject();
                 }, NoStore)
                 : hub.State == HubState.Starting
                     ? (IResult)new ProblemResult(ErrorCode.NotReady, "The hub is opening its storage; it will be ready shortly.")
                     : new ProblemResult(ErrorCode.ShuttingDown, "The hub is shutting down; send new work to another node."))
-            .WithTags("Health").WithName("Readiness").WithSummary("Readiness: 200 when serving, 503 while starting, draining, or while the engine is unreachable (the reason is in the body)")
-            .Produces<StatusSchema>().ProducesProblem(503);
+            .WithTags("Health").WithName("Readiness").WithSummary("Readiness: 200 when serving (with what was checked), 503 while starting, draining, or while the engine is unreachable (the reason is in the body)")
+            .Produces<ReadinessSchema>().ProducesProblem(503);
     }
 
     /// <summary>The AsyncAPI description of the WebSocket and SSE interfaces, next to the OpenAPI document.</summary>

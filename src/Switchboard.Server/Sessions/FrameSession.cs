@@ -347,6 +347,7 @@ internal sealed class FrameSession : IAsyncDisposable
     private async ValueTask RequestAsync(RequestCommand request)
     {
         _hub.CheckRequestWait(request.Timeout, _codec.Kind == FrameKind.Text ? "request.timeoutSeconds" : "request.timeout_seconds");
+        var requestedAt = System.Diagnostics.Stopwatch.GetTimestamp();
         var replyId = (await _hub.RequestAsync(request.Queue, new QueueDraft { Message = request.Message }, request.Timeout, null, CancellationToken.None)).Id;
         var closing = _connection.Closing;
         lock (_consumers)
@@ -356,7 +357,7 @@ internal sealed class FrameSession : IAsyncDisposable
             {
                 try
                 {
-                    var slot = await _hub.WaitForReplyAsync(replyId, request.Timeout, closing);
+                    var slot = await _hub.AwaitReplyAsync(replyId, request.Timeout, requestedAt, closing);
                     Answer(slot.Reply is not null
                         ? _codec.Reply(request.Id, slot)
                         : _codec.Error(request.Id, new SwitchboardException(ErrorCode.Timeout, $"No reply came within {request.Timeout.TotalSeconds:0.#} s (request {replyId}).")));

@@ -81,6 +81,7 @@ internal static class SseEndpoints
     private static async Task RunAsync(HttpContext context, Hub hub, ServerOptions options, ConnectionRegistry registry, ILogger logger, Connection connection, IOpenableSink sink,
         IReadOnlyList<string> topics, SubscribeStart start, string? firstId)
     {
+        using var scope = ConnectionLog.Scope(logger, connection);
         ConnectionLog.Opened(logger, connection.Id, connection.Transport, connection.RemoteAddress);
         connection.Heartbeat = new OutboundFrame(SseFormat.Heartbeat, FrameKind.Text);
         using var aborted = context.RequestAborted.Register(connection.Close);

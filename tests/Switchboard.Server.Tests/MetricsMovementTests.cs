@@ -1,0 +1,106 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Switchboard.Server.Tests.Support;
+using Switchboard.Testing;
+
+namespace Switchboard.Server.Tests;
+
+/// <summary>
+/// The instruments an operator alerts on move when the thing they count happens, read the way Prometheus reads them:
+/// <c>GET /metrics</c>, parsed, compared before and after. (The slow-consumer cut is checked where a consumer is cut:
+/// RealTime's SlowConsumerTests.)
+/// </summary>
+/// <remarks>Alone, not beside other tests: a scrape sees the process's "Switchboard" meters, and other hubs would move them too.</remarks>
+[Collection(nameof(MetricsMovementTests))]
+public sealed class MetricsMovementTests
+{
+    private static readonly TimeSpan Limit = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public async Task Publishes_deliveries_commits_redeliveries_dead_letters_and_requests_each_move_their_metric()
+    {
+        await using var hub = await TestHub.StartAsync("sqlite");
+        using var timeout = new CancellationTokenSource(Limit);
+        var before = await PrometheusScrape.ReadAsync(hub.Http, timeout.Token);
+
+        // A publish and a delivery: two messages in over REST, out over SSE.
+        using var events = await hub.Http.GetAsync("/v1/topics/metered/events?after=0", HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+        using var reader = new StreamReader(await events.Content.ReadAsStreamAsync(timeout.Token));
+        // The stream's first block comes once the subscription is live: what is published from now on is delivered live (and timed).
+        Assert.StartsWith("retry:", await reader.ReadLineAsync(timeout.Token), StringComparison.Ordinal);
+        using (var published = await hub.Http.PostAsync("/v1/topics/metered/messages", Json("""{"messages":[{"payload":1},{"payload":2}]}"""), timeout.Token))
+        {
+            Assert.Equal(HttpStatusCode.Created, published.StatusCode);
+        }
+        await ReadEventsAsync(reader, 2, timeout.Token);
+
+        // A redelivery, then a dead-lettering: two attempts allowed, both nacked.
+        using (await hub.Http.PutAsync("/v1/queues/metered-q", Json("""{"maxAttempts":2,"backoff":{"initial":"0s","max":"0s"}}"""), timeout.Token)) { }
+        using (await hub.Http.PostAsync("/v1/queues/metered-q/messages", Json("""{"payload":"job"}"""), timeout.Token)) { }
+        for (var attempt = 1; attempt <= 2; attempt++)
+        {
+            var message = await ReceiveOneAsync(hub.Http, "metered-q", timeout.Token);
+            Assert.Equal(attempt, message.GetProperty("attempts").GetInt32());
+            using var nack = await hub.Http.PostAsync($"/v1/queues/metered-q/messages/{message.GetProperty("id")}/nack",
+                Json($$"""{"lease":"{{message.GetProperty("lease").GetString()}}","error":"no"}"""), timeout.Token);
+            Assert.Equal(HttpStatusCode.OK, nack.StatusCode);
+        }
+
+        // A request nobody answers times out; one a responder answers is timed.
+        using (var unanswered = await hub.Http.PostAsync("/v1/queues/nobody/requests?timeout=1", Json("""{"payload":"anyone?"}"""), timeout.Token))
+        {
+            Assert.Equal(HttpStatusCode.GatewayTimeout, unanswered.StatusCode);
+        }
+        using (await hub.Http.PutAsync("/v1/queues/prices", Json("{}"), timeout.Token)) { } // so the responder's receive can wait on it
+        var requesting = hub.Http.PostAsync("/v1/queues/prices/requests?timeout=20", Json("""{"payload":"A-1"}"""), timeout.Token);
+        var request = await ReceiveOneAsync(hub.Http, "prices", timeout.Token);
+        using (var reply = await hub.Http.PostAsync($"/v1/replies/{request.GetProperty("replyTo").GetString()}", Json("""{"payload":9.5}"""), timeout.Token))
+        {
+            Assert.True(reply.IsSuccessStatusCode, await reply.Content.ReadAsStringAsync(timeout.Token));
+        }
+        using (var answered = await requesting)
+        {
+            Assert.Equal(HttpStatusCode.OK, answered.StatusCode);
+        }
+
+        var after = await PrometheusScrape.ReadAsync(hub.Http, timeout.Token);
+        double Moved(string series) => after[series] - before[series];
+        var why = after.Text;
+        Assert.True(Moved("switchboard_messages_published_total{protocol=\"rest\"}") == 2, why);
+        Assert.True(Moved("switchboard_messages_delivered_total{protocol=\"sse\"}") == 2, why);
+        Assert.True(Moved("switchboard_delivery_duration_seconds_count{protocol=\"sse\"}") == 2, why);
+        Assert.True(Moved("switchboard_queue_redelivered_total") == 1, why);
+        Assert.True(Moved("switchboard_queue_dead_lettered_total") == 1, why);
+        Assert.True(Moved("switchboard_requests_timeouts_total") == 1, why);
+        Assert.True(Moved("switchboard_requests_duration_seconds_count") == 1, why);
+        // Every durable change above went through the SQLite writer's group commit: some commits, at least every message.
+        Assert.True(Moved("switchboard_engine_commit_duration_seconds_count{engine=\"sqlite\"}") >= 1, why);
+        Assert.True(Moved("switchboard_engine_commit_messages_sum{engine=\"sqlite\"}") >= 2 + 1 + 2, why);
+        Assert.DoesNotContain("metered", why, StringComparison.Ordinal); // no topic or queue names: bounded cardinality
+    }
+
+    private static StringContent Json(string body) => new(body, Encoding.UTF8, "application/json");
+
+    private static async Task<JsonElement> ReceiveOneAsync(HttpClient http, string queue, CancellationToken cancellationToken)
+    {
+        using var received = await http.PostAsync($"/v1/queues/{queue}/receive?max=1&wait=10", null, cancellationToken);
+        var messages = JsonDocument.Parse(await received.Content.ReadAsStringAsync(cancellationToken)).RootElement.GetProperty("messages");
+        Assert.Equal(1, messages.GetArrayLength());
+        return messages[0].Clone();
+    }
+
+    private static async Task ReadEventsAsync(StreamReader reader, int count, CancellationToken cancellationToken)
+    {
+        var seen = 0;
+        while (seen < count && await reader.ReadLineAsync(cancellationToken) is { } line)
+        {
+            seen += line.StartsWith("data:", StringComparison.Ordinal) ? 1 : 0;
+        }
+        Assert.Equal(count, seen);
+    }
+}
+
+/// <summary>Runs <see cref="MetricsMovementTests"/> with no other test class at the same time.</summary>
+[CollectionDefinition(nameof(MetricsMovementTests), DisableParallelization = true)]
+public sealed class MetricsMovementCollection;
