@@ -20,9 +20,11 @@ say() { printf '\n== %s\n' "$*"; }
 
 # --- what the tests need -------------------------------------------------------------------------
 # Debian packages the test suites use. Each is installed only if missing; a failed install fails the run.
+# nats-server: a peer in the bench's smoke test (Switchboard.Bench.Tests), small; RabbitMQ, a large install, is left to
+# bench/install-peers.sh, and the smoke test checks that the bench names it as skipped when it is missing.
 # chromium: the web console's browser tests drive Debian's Chromium (/usr/bin/chromium) with playwright-core; a test
 # tool's own browser download does not work on these machines.
-APT_PACKAGES=(redis-server nginx-light chromium)
+APT_PACKAGES=(redis-server nginx-light nats-server chromium)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using Switchboard.Bench;
 using Switchboard.Bench.Harness;
@@ -21,7 +22,11 @@ if (args.Length > 0 && args[0] == "signalr-server")
     return 0;
 }
 
-IScenario[] all = [new EngineScenario(), new RestPublishScenario(), new GrpcScenario(), new QueueScenario(), new LongPollScenario(), new FanOutScenario(), new IdleConnectionsScenario(), new ScaleOutScenario(), new ClientScenario()];
+IScenario[] all =
+[
+    new EngineScenario(), new RestPublishScenario(), new RestGetScenario(), new GrpcScenario(), new QueueScenario(), new ReqReplyScenario(),
+    new LongPollScenario(), new RealtimeScenario(), new FanOutScenario(), new IdleConnectionsScenario(), new ScaleOutScenario(), new ClientScenario(),
+];
 BenchOptions options;
 List<IScenario> chosen;
 try
@@ -36,14 +41,19 @@ catch (BenchSetupException ex)
 if (options.Help)
 {
     Console.WriteLine("""
-        dotnet run -c Release --project bench/Switchboard.Bench -- [SCENARIO…] [--quick] [--runs N] [--out DIR]
+        switchboard bench [SCENARIO…] [--quick] [--runs N] [--out DIR]
+        (or: dotnet run -c Release --project bench/Switchboard.Bench -- [SCENARIO…] [options])
 
-          SCENARIO   one or more of the names below (default: all, in this order)
-          --quick    shorter runs, 3 runs per figure unless --runs says otherwise
-          --runs N   repeat every measurement N times (default 5); the report gives min / median / max
-          --out DIR  also write DIR/results.json and DIR/results.md
-          --only A,B fan-out: only these transports (ws-json, ws-proto, sse, longpoll, websockets, signalr-sse,
-                     longpolling), e.g. to profile one of them
+          SCENARIO          one or more of the names below (default: all, in this order)
+          --quick           short runs and small counts, 1 run per figure unless --runs says otherwise: checks
+                            that everything works (the smoke test); its figures are not for quoting
+          --runs N          repeat every measurement N times (default 5); the report gives min / median / max
+          --out DIR         write DIR/results.json, DIR/results.md and DIR/*.png (charts)
+          --only A,B        fan-out: only these transports (ws-json, ws-proto, ws-json-batch, ws-proto-batch, ws-plain,
+                            sse, longpoll, poll, grpc, websockets, signalr-sse, longpolling, nats, redis)
+          --subscribers N,M fan-out: these subscriber counts (default 1,100,1000; quick 10)
+
+        Peers missing from the machine are skipped and named in the report; bench/install-peers.sh installs them.
 
         Scenarios:
         """);
@@ -58,31 +68,45 @@ if (options.Help)
 Console.CancelKeyPress += (_, _) => ServerProcess.StopAllStarted();
 AppDomain.CurrentDomain.ProcessExit += (_, _) => ServerProcess.StopAllStarted();
 
-var report = new Report { CommandLine = Report.Command(args) };
-Console.WriteLine($"Switchboard bench on {Report.Machine()}: {options.Runs} run{(options.Runs == 1 ? "" : "s")} per figure{(options.Quick ? ", quick" : "")}.");
-try
+var report = new Report { CommandLine = Report.Command(args), Runs = options.Runs, Quick = options.Quick };
+Console.WriteLine($"Switchboard bench on {report.Machine.Describe()}");
+Console.WriteLine($"{chosen.Count} scenario{(chosen.Count == 1 ? "" : "s")}, {options.Runs} run{(options.Runs == 1 ? "" : "s")} per figure{(options.Quick ? ", quick" : "")}.");
+var total = Stopwatch.StartNew();
+for (var i = 0; i < chosen.Count; i++)
 {
-    foreach (var scenario in chosen)
+    var scenario = chosen[i];
+    Console.WriteLine($"\n== [{i + 1}/{chosen.Count}] {scenario.Name}: {scenario.Description}");
+    var clock = Stopwatch.StartNew();
+    try
     {
-        Console.WriteLine($"\n== {scenario.Name}: {scenario.Description}");
         await scenario.RunAsync(report, options);
+        report.Outcome(new ScenarioOutcome(scenario.Name, scenario.Description, "ran", clock.Elapsed.TotalSeconds, null));
+        BenchOptions.Progress($"{scenario.Name} done in {clock.Elapsed.TotalSeconds:0.0} s");
+    }
+    catch (Exception ex)
+    {
+        // One scenario's failure is reported and the others still run; the exit code says something failed.
+        var error = ex is BenchSetupException ? ex.Message : ex.ToString();
+        report.Outcome(new ScenarioOutcome(scenario.Name, scenario.Description, "failed", clock.Elapsed.TotalSeconds, error));
+        await Console.Error.WriteLineAsync($"bench: {scenario.Name} failed: {error}");
+    }
+    finally
+    {
+        ServerProcess.StopAllStarted();
     }
 }
-catch (BenchSetupException ex)
-{
-    await Console.Error.WriteLineAsync("bench: " + ex.Message);
-    return 2;
-}
-finally
-{
-    ServerProcess.StopAllStarted();
-}
 Console.WriteLine();
-Console.WriteLine(report.ToMarkdown(options.Runs));
+Console.WriteLine(report.ToMarkdown());
 if (options.Out is { } directory)
 {
-    await report.WriteAsync(directory, options.Runs);
-    Console.WriteLine($"Wrote {Path.Combine(directory, "results.md")} and results.json.");
+    var charts = await report.WriteAsync(directory);
+    Console.WriteLine($"Wrote {Path.Combine(directory, "results.md")}, results.json and {charts.Count} charts (PNG) in {total.Elapsed.TotalSeconds:0} s.");
+}
+var failed = report.Scenarios.Count(s => s.Status == "failed");
+if (failed > 0)
+{
+    await Console.Error.WriteLineAsync($"bench: {failed} scenario{(failed == 1 ? "" : "s")} failed: {string.Join(", ", report.Scenarios.Where(s => s.Status == "failed").Select(s => s.Name))}");
+    return 1;
 }
 return 0;
 
@@ -111,6 +135,12 @@ static (BenchOptions, List<IScenario>) Parse(string[] args, IScenario[] all)
             case "--only":
                 options.Only = [.. Value(++i).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
                 break;
+            case "--subscribers":
+                var counts = Value(++i).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+                options.Subscribers = [.. counts.Select(c => int.TryParse(c, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n is >= 1 and <= 5000
+                    ? n
+                    : throw new BenchSetupException($"--subscribers has '{c}'; use whole numbers from 1 to 5,000 (each is a socket in the server and one here)"))];
+                break;
             case "-h" or "--help":
                 options.Help = true;
                 break;
@@ -126,7 +156,7 @@ static (BenchOptions, List<IScenario>) Parse(string[] args, IScenario[] all)
     }
     if (options.Quick && !runsGiven)
     {
-        options.Runs = 3;
+        options.Runs = 1;
     }
     return (options, chosen.Count > 0 ? chosen : [.. all]);
 }

@@ -27,6 +27,9 @@ public sealed class RedisServer : IAsyncDisposable
     /// <summary>The StackExchange.Redis configuration string for it.</summary>
     public string Configuration => $"127.0.0.1:{Port}";
 
+    /// <summary>The server's process id while it runs (the bench reads its CPU time and memory from /proc).</summary>
+    public int? Pid => _process is { HasExited: false } process ? process.Id : null;
+
     /// <summary>Whether the server process is running.</summary>
     public bool IsRunning => _process is { HasExited: false };
 

@@ -112,4 +112,41 @@ public sealed class ConsoleTests
         Assert.DoesNotContain(rows, r => r.Protocol == "longpoll"); // nothing measured, nothing shown
         Assert.Empty(BenchFigures.Read(Path.Combine(folder.Path, "absent")));
     }
+
+    [Fact]
+    public void Measured_figures_are_read_from_the_harness_results_of_100_subscribers_and_quick_runs_are_passed_over()
+    {
+        using var folder = new TempDirectory();
+        void Results(string path, object results)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(folder.Path, path))!);
+            File.WriteAllText(Path.Combine(folder.Path, path), JsonSerializer.Serialize(results, JsonSerializerOptions.Web));
+        }
+        static object Figure(string name, double? median) => new { Scenario = "fanout", Name = name, Unit = "ms", Median = median };
+        Results("results-2026-01-01/results.json", new
+        {
+            Date = "2026-01-01T00:00:00Z",
+            Quick = false,
+            Measurements = new[]
+            {
+                Figure("switchboard ws-json: latency p99 at 1,000 msg/s, 1 subscriber", 1),
+                Figure("switchboard ws-json: latency p99 at 1,000 msg/s, 100 subscribers", 12),
+                Figure("switchboard long poll: delivered, 100 subscribers", 5000),
+                Figure("switchboard sse: latency p99 at 1,000 msg/s, 100 subscribers", null), // not measured
+                Figure("polling every 100 ms: publish sent -> the poll that sees it answered, p50", 48),
+            },
+        });
+        Results("results-2026-02-01-quick/results.json", new
+        {
+            Date = "2026-02-01T00:00:00Z",
+            Quick = true,
+            Measurements = new[] { Figure("switchboard ws-json: latency p99 at 1,000 msg/s, 100 subscribers", 999) },
+        });
+
+        var rows = BenchFigures.Read(folder.Path);
+        Assert.Equal(12, rows.Single(r => r.Protocol == "websocket").LatencyP99Ms); // 100 subscribers, and not the quick run's
+        Assert.Equal(5000, rows.Single(r => r.Protocol == "longpoll").DeliveredPerSecond);
+        Assert.Equal(48, rows.Single(r => r.Protocol == "poll").LatencyP50Ms);
+        Assert.DoesNotContain(rows, r => r.Protocol == "sse");
+    }
 }

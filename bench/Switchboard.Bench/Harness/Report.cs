@@ -1,96 +1,161 @@
-using System.Globalization;
-using System.Runtime.InteropServices;
-using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace Switchboard.Bench.Harness;
 
-/// <summary>Collects measurements and ratios, prints them as a Markdown table, writes results.json and results.md.</summary>
-public sealed class Report
+/// <summary>A scenario's outcome in a report: ran, failed (with the error) and how long it took.</summary>
+public sealed record ScenarioOutcome(string Name, string Description, string Status, double Seconds, string? Error);
+
+/// <summary>Something a scenario could not measure (a peer not installed, not started): said in the report, never silently left out.</summary>
+public sealed record Skip(string Scenario, string What, string Reason);
+
+/// <summary>A table a scenario composes itself (e.g. the guide's real-time comparison, measured).</summary>
+public sealed record ExtraTable(string Scenario, string Title, IReadOnlyList<string> Header, IReadOnlyList<IReadOnlyList<string>> Rows, string? Note);
+
+/// <summary>A Switchboard figure next to the best peer's of the same figure.</summary>
+public sealed record Comparison(string Scenario, string Figure, string Unit, string Switchboard, double Ours, string? BestPeer, double Theirs, bool HigherIsBetter)
 {
-    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+    /// <summary>Ours / theirs (NaN without a peer).</summary>
+    public double Ratio => BestPeer is null ? double.NaN : Ours / Theirs;
+
+    /// <summary>Whether Switchboard is at least as good as the best peer, in the figure's direction.</summary>
+    public bool Ahead => BestPeer is not null && (HigherIsBetter ? Ours >= Theirs : Ours <= Theirs);
+}
+
+/// <summary>
+/// Collects measurements, ratios, skipped peers, peer versions and extra tables; prints them as Markdown and writes
+/// results.json, results.md and PNG charts into a folder.
+/// </summary>
+public sealed partial class Report
+{
+    private static readonly JsonSerializerOptions Indented = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
+    };
+
     private readonly List<Measurement> _measurements = [];
     private readonly List<(string Scenario, string What, Func<double> Value)> _ratios = [];
+    private readonly List<Skip> _skips = [];
+    private readonly SortedDictionary<string, string> _versions = new(StringComparer.Ordinal);
+    private readonly List<ExtraTable> _tables = [];
+    private readonly List<ScenarioOutcome> _scenarios = [];
+    private readonly List<(string Scenario, string Text)> _notes = [];
 
-    public Measurement Add(string scenario, string name, string unit, bool higherIsBetter)
-    {
-        var measurement = new Measurement(scenario, name, unit, higherIsBetter);
-        _measurements.Add(measurement);
-        return measurement;
-    }
+    public MachineInfo Machine { get; } = MachineInfo.Read();
 
-    /// <summary>A ratio of medians (ours / peer), shown with the table.</summary>
-    public void Ratio(string scenario, string what, Measurement ours, Measurement peer)
-        => _ratios.Add((scenario, what, () => ours.Median / peer.Median));
-
-    public static string Machine()
-    {
-        var memory = File.ReadLines("/proc/meminfo").First(l => l.StartsWith("MemTotal", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1];
-        var cpu = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':')[1].Trim() ?? "?";
-        return string.Create(CultureInfo.InvariantCulture,
-            $"{Environment.ProcessorCount} cores ({cpu}), {long.Parse(memory, CultureInfo.InvariantCulture) / 1024 / 1024} GiB, {RuntimeInformation.OSDescription}, .NET {Environment.Version}, temp data on {TempFileSystem()}");
-    }
-
-    /// <summary>The file system that holds the benchmark databases (what fsync costs depends on it), from /proc/mounts.</summary>
-    private static string TempFileSystem()
-    {
-        var temp = Path.GetTempPath();
-        var best = (Mount: "", Text: "?");
-        foreach (var line in File.ReadLines("/proc/mounts"))
-        {
-            var fields = line.Split(' ');
-            if (fields.Length > 2 && temp.StartsWith(fields[1], StringComparison.Ordinal) && fields[1].Length > best.Mount.Length)
-            {
-                best = (fields[1], $"{fields[2]} ({fields[0]})");
-            }
-        }
-        return best.Text;
-    }
-
-    /// <summary>The command line of this run, as a user would type it.</summary>
-    public static string Command(string[] args)
-        => "dotnet run -c Release --project bench/Switchboard.Bench" + (args.Length > 0 ? " -- " + string.Join(' ', args) : "");
+    public DateTime Started { get; } = DateTime.UtcNow;
 
     /// <summary>The command that produced this report (shown in its header).</summary>
     public string CommandLine { get; init; } = "";
 
-    public string ToMarkdown(int runs)
+    public int Runs { get; init; } = BenchOptions.DefaultRuns;
+
+    public bool Quick { get; init; }
+
+    public IReadOnlyList<Measurement> Measurements => _measurements;
+
+    public IReadOnlyList<Skip> Skips => _skips;
+
+    public IReadOnlyList<ScenarioOutcome> Scenarios => _scenarios;
+
+    /// <summary>A measurement that is not compared with any other (a detail of a scenario).</summary>
+    public Measurement Add(string scenario, string name, string unit, bool higherIsBetter)
+        => Keep(new Measurement(scenario, name, unit, higherIsBetter));
+
+    /// <summary>
+    /// A measurement of <paramref name="figure"/> by <paramref name="system"/>: Switchboard's figures are shown with their
+    /// ratio to the best peer of the same figure (same scenario, same figure name).
+    /// </summary>
+    public Measurement Add(string scenario, string system, string figure, string unit, bool higherIsBetter, Side side)
+        => Keep(new Measurement(scenario, $"{system}: {figure}", unit, higherIsBetter) { System = system, Figure = figure, Side = side });
+
+    private Measurement Keep(Measurement measurement)
     {
-        var text = new StringBuilder();
-        text.AppendLine(CultureInfo.InvariantCulture, $"Machine: {Machine()}. {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC. {runs} run{(runs == 1 ? "" : "s")} per figure (min / median / max); ratios are of medians.");
-        if (CommandLine.Length > 0)
+        lock (_measurements)
         {
-            text.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"Command: `{CommandLine}`");
+            _measurements.Add(measurement);
         }
-        foreach (var scenario in _measurements.Select(m => m.Scenario).Distinct())
-        {
-            text.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"### {scenario}").AppendLine();
-            text.AppendLine("| measurement | unit | min | median | max |").AppendLine("| --- | --- | ---: | ---: | ---: |");
-            foreach (var m in _measurements.Where(m => m.Scenario == scenario))
-            {
-                text.AppendLine(CultureInfo.InvariantCulture, $"| {m.Name} | {m.Unit} | {Measurement.Format(m.Min)} | {Measurement.Format(m.Median)} | {Measurement.Format(m.Max)} |");
-            }
-            foreach (var (_, what, value) in _ratios.Where(r => r.Scenario == scenario))
-            {
-                text.AppendLine(CultureInfo.InvariantCulture, $"| **{what}** | ratio of medians | | **{value():0.00}×** | |");
-            }
-        }
-        return text.ToString();
+        return measurement;
     }
 
-    public async Task WriteAsync(string directory, int runs)
+    /// <summary>A ratio of medians (ours / another), shown with the table: for comparisons the best-peer table does not make (durable vs in memory).</summary>
+    public void Ratio(string scenario, string what, Measurement ours, Measurement peer)
+        => _ratios.Add((scenario, what, () => ours.Median / peer.Median));
+
+    /// <summary>A peer (or part of a scenario) that was not measured, and why; printed at once and listed in the report.</summary>
+    public void Skip(string scenario, string what, string reason)
+    {
+        _skips.Add(new Skip(scenario, what, reason));
+        BenchOptions.Progress($"SKIPPED {what}: {reason}");
+    }
+
+    /// <summary>The version of a server or client library that was measured (e.g. "nats-server" → "2.9.10").</summary>
+    public void Version(string component, string version)
+    {
+        lock (_versions)
+        {
+            _versions[component] = version;
+        }
+    }
+
+    public void Table(ExtraTable table) => _tables.Add(table);
+
+    /// <summary>A remark on what was seen (e.g. messages a peer dropped), printed at once and shown under the scenario.</summary>
+    public void Note(string scenario, string text)
+    {
+        lock (_notes)
+        {
+            _notes.Add((scenario, text));
+        }
+        BenchOptions.Progress("NOTE " + text);
+    }
+
+    public void Outcome(ScenarioOutcome outcome) => _scenarios.Add(outcome);
+
+    /// <summary>Every Switchboard figure beside the best peer's median of the same figure (by the figure's direction).</summary>
+    public IReadOnlyList<Comparison> Comparisons()
+    {
+        var result = new List<Comparison>();
+        foreach (var group in _measurements.Where(m => m.Side != Side.None && m.Measured).GroupBy(m => (m.Scenario, m.Figure!)))
+        {
+            var peers = group.Where(m => m.Side == Side.Peer).ToList();
+            var best = peers.Count == 0 ? null
+                : peers.Aggregate((a, b) => a.AtLeastAsGood(a.Median, b.Median) ? a : b);
+            foreach (var ours in group.Where(m => m.Side == Side.Switchboard))
+            {
+                result.Add(new Comparison(ours.Scenario, ours.Figure!, ours.Unit, ours.System!, ours.Median, best?.System, best?.Median ?? double.NaN, ours.HigherIsBetter));
+            }
+        }
+        return result;
+    }
+
+    /// <summary>Writes results.json, results.md and the charts (PNG) into <paramref name="directory"/>; returns the chart files.</summary>
+    public async Task<IReadOnlyList<ChartFile>> WriteAsync(string directory)
     {
         Directory.CreateDirectory(directory);
-        await File.WriteAllTextAsync(Path.Combine(directory, "results.md"), ToMarkdown(runs));
+        var charts = Charts.Write(this, directory);
+        await File.WriteAllTextAsync(Path.Combine(directory, "results.md"), ToMarkdown(charts));
         var json = new
         {
-            machine = Machine(),
+            machine = Machine,
+            versions = _versions,
             command = CommandLine,
-            date = DateTime.UtcNow,
-            runs,
-            measurements = _measurements.Select(m => new { m.Scenario, m.Name, m.Unit, m.Runs, m.Min, m.Median, m.Max }),
+            date = Started,
+            runs = Runs,
+            quick = Quick,
+            scenarios = _scenarios,
+            measurements = _measurements.Select(m => new { m.Scenario, m.Name, m.System, m.Figure, m.Side, m.Unit, m.HigherIsBetter, m.Runs, m.Min, m.Median, m.Max }),
             ratios = _ratios.Select(r => new { r.Scenario, r.What, value = r.Value() }),
+            comparisons = Comparisons().Select(c => new { c.Scenario, c.Figure, c.Unit, c.Switchboard, c.Ours, c.BestPeer, c.Theirs, c.Ratio, c.Ahead }),
+            skipped = _skips,
+            notes = _notes.Select(n => new { n.Scenario, n.Text }),
+            tables = _tables,
+            charts = charts.Select(c => new { c.Scenario, c.Unit, file = Path.GetFileName(c.Path) }),
         };
         await File.WriteAllTextAsync(Path.Combine(directory, "results.json"), JsonSerializer.Serialize(json, Indented));
+        return charts;
     }
 }

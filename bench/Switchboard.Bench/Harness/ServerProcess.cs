@@ -172,9 +172,12 @@ public sealed partial class ServerProcess : IAsyncDisposable
     }
 
     /// <summary>CPU time the process has used (user + system), from /proc.</summary>
-    public TimeSpan CpuTime()
+    public TimeSpan CpuTime() => CpuTimeOf(Pid);
+
+    /// <summary>CPU time a process has used (user + system), from /proc: for servers that are not .NET programs too (nats-server, redis-server).</summary>
+    public static TimeSpan CpuTimeOf(int pid)
     {
-        var stat = File.ReadAllText($"/proc/{Pid}/stat");
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
         var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
         var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
         return TimeSpan.FromSeconds(ticks / 100.0); // USER_HZ is 100 on Linux
@@ -199,9 +202,12 @@ public sealed partial class ServerProcess : IAsyncDisposable
     }
 
     /// <summary>Resident memory of the process, from /proc.</summary>
-    public long ResidentBytes()
+    public long ResidentBytes() => ResidentBytesOf(Pid);
+
+    /// <summary>Resident memory of a process, from /proc.</summary>
+    public static long ResidentBytesOf(int pid)
     {
-        foreach (var line in File.ReadLines($"/proc/{Pid}/status"))
+        foreach (var line in File.ReadLines($"/proc/{pid}/status"))
         {
             if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
             {

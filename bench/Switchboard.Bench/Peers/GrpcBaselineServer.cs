@@ -13,8 +13,8 @@ using Switchboard.Protocol.V1;
 namespace Switchboard.Bench.Peers;
 
 /// <summary>
-/// The ceiling of the gRPC stack: a bare grpc-dotnet service with switchboard.proto's Publish, Subscribe and
-/// PublishStream that does the minimum for each call (count and answer; stream one prepared message as fast as
+/// The ceiling of the gRPC stack: a bare grpc-dotnet service with switchboard.proto's Publish, Subscribe,
+/// PublishStream and Request that does the minimum for each call (count and answer; stream one prepared message as fast as
 /// the client reads), storing nothing. Ratios against it show what the hub itself costs.
 /// </summary>
 public static class GrpcBaselineServer
@@ -26,6 +26,7 @@ public static class GrpcBaselineServer
 
     private static readonly Method<PublishRequest, PublishReply> Publish = new(MethodType.Unary, Service, "Publish", Proto(PublishRequest.Parser), Proto(PublishReply.Parser));
     private static readonly Method<SubscribeRequest, Message> Subscribe = new(MethodType.ServerStreaming, Service, "Subscribe", Proto(SubscribeRequest.Parser), Proto(Message.Parser));
+    private static readonly Method<RequestRequest, Reply> Request = new(MethodType.Unary, Service, "Request", Proto(RequestRequest.Parser), Proto(Reply.Parser));
     private static readonly Method<PublishRequest, PublishSummary> PublishStream = new(MethodType.ClientStreaming, Service, "PublishStream", Proto(PublishRequest.Parser), Proto(PublishSummary.Parser));
 
     public static async Task RunAsync(string[] args)
@@ -51,6 +52,7 @@ public static class GrpcBaselineServer
             context.AddUnaryMethod(Publish, [], (_, r, c) => BareService.Publish(r, c));
             context.AddServerStreamingMethod(Subscribe, [], (_, r, w, c) => BareService.Subscribe(r, w, c));
             context.AddClientStreamingMethod(PublishStream, [], (_, r, c) => BareService.PublishStream(r, c));
+            context.AddUnaryMethod(Request, [], (_, r, c) => BareService.Request(r, c));
         }
     }
 
@@ -64,6 +66,10 @@ public static class GrpcBaselineServer
             var last = Interlocked.Add(ref s_offset, count);
             return Task.FromResult(new PublishReply { Topic = request.Topic, Offset = last - count + 1, FirstOffset = last - count + 1, LastOffset = last, Count = count });
         }
+
+        /// <summary>Request/reply's ceiling: the request's payload echoed at once (no queue, no responder).</summary>
+        public static Task<Reply> Request(RequestRequest request, ServerCallContext context)
+            => Task.FromResult(new Reply { RequestId = "echo", Payload = request.Payload, ContentType = request.ContentType });
 
         public static async Task Subscribe(SubscribeRequest request, IServerStreamWriter<Message> writer, ServerCallContext context)
         {

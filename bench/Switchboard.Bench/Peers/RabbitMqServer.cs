@@ -53,6 +53,11 @@ public sealed class RabbitMqServer : IAsyncDisposable
         RequestedHeartbeat = TimeSpan.Zero,
     };
 
+    /// <summary>Whether Debian's rabbitmq-server is installed (the queue scenario skips RabbitMQ if not).</summary>
+    public static bool Installed => File.Exists(Path.Combine(Scripts, "rabbitmq-server")) && File.Exists(Path.Combine(Scripts, "rabbitmqctl"));
+
+    public const string Missing = "rabbitmq-server is not installed (bench/install-peers.sh, or apt-get install rabbitmq-server as root; the bench never uses the system service)";
+
     public static async Task<RabbitMqServer> StartAsync()
     {
         var launcher = Path.Combine(Scripts, "rabbitmq-server");

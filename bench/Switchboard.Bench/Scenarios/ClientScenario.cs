@@ -10,11 +10,11 @@ namespace Switchboard.Bench.Scenarios;
 /// The .NET client's overhead (issue 8): its publish and receive rates on each transport against the raw protocol
 /// it speaks, in the same run, on one hub (<c>--memory</c>, so the hub's engine is not what is measured). Publish: 64
 /// callers, each on its own topic (REST transports keep one topic's publishes in order, one at a time), for a fixed
-/// time. Receive: a subscription from the start of a topic holding <see cref="History"/> messages, until all arrived.
+/// time. Receive: a subscription from the start of a topic holding 50,000 messages (quick: 5,000), until all arrived.
 /// </summary>
 internal sealed class ClientScenario : IScenario
 {
-    private const int History = 50_000;
+    private int _history = 50_000; // quick: 5,000
     private const int Callers = 64;
     private const string HistoryTopic = "cb.history";
     private static readonly string PayloadJson = Load.Payload(256);
@@ -25,6 +25,7 @@ internal sealed class ClientScenario : IScenario
 
     public async Task RunAsync(Report report, BenchOptions options)
     {
+        _history = options.Quick ? 5_000 : 50_000;
         await using var hub = await ServerProcess.StartHubAsync("--memory");
         using var http = Load.Client(hub.Address);
         await FillAsync(http);
@@ -41,7 +42,7 @@ internal sealed class ClientScenario : IScenario
                 }
             }
         }
-        var warmUp = TimeSpan.FromSeconds(0.5);
+        var warmUp = options.WarmUp;
         foreach (var transport in transports)
         {
             await PublishAsync(hub.Address, http, transport, raw: false, warmUp);
@@ -111,7 +112,7 @@ internal sealed class ClientScenario : IScenario
     }
 
     /// <summary>Reads the whole history topic from its start; returns messages per second (bounded: two minutes at most).</summary>
-    private static async Task<double> ReceiveAsync(Uri hub, HttpClient http, ClientTransport transport, bool raw)
+    private async Task<double> ReceiveAsync(Uri hub, HttpClient http, ClientTransport transport, bool raw)
     {
         using var stop = new CancellationTokenSource(TimeSpan.FromMinutes(2));
         var clock = Stopwatch.StartNew();
@@ -123,7 +124,7 @@ internal sealed class ClientScenario : IScenario
             var subscription = client.Subscribe(HistoryTopic, new SubscribeOptions { After = "0" });
             await foreach (var message in subscription.WithCancellation(stop.Token))
             {
-                if (++received == History)
+                if (++received == _history)
                 {
                     break;
                 }
@@ -138,7 +139,7 @@ internal sealed class ClientScenario : IScenario
                 Func<long> count = session is ClientRaw.WebSocketSession ws ? () => Interlocked.Read(ref ws.Received) : () => Interlocked.Read(ref ((ClientRaw.GrpcSession)session).Received);
                 await (session is ClientRaw.WebSocketSession w ? w.SubscribeAsync(HistoryTopic) : ((ClientRaw.GrpcSession)session).SubscribeAsync(HistoryTopic));
                 // Bounded wait on a counter the receive loop moves (no signal per message in a raw reader).
-                while (count() < History && !stop.IsCancellationRequested)
+                while (count() < _history && !stop.IsCancellationRequested)
                 {
                     await Task.Delay(1);
                 }
@@ -149,17 +150,17 @@ internal sealed class ClientScenario : IScenario
         {
             clock.Restart();
             received = transport == ClientTransport.Sse
-                ? await ClientRaw.ReadSseAsync(http, HistoryTopic, History, stop.Token)
-                : await ClientRaw.ReadLongPollAsync(http, HistoryTopic, History, stop.Token);
+                ? await ClientRaw.ReadSseAsync(http, HistoryTopic, _history, stop.Token)
+                : await ClientRaw.ReadLongPollAsync(http, HistoryTopic, _history, stop.Token);
         }
         var elapsed = clock.Elapsed;
-        return received == History ? History / elapsed.TotalSeconds : throw new InvalidOperationException($"{Label(transport, raw)} received {received:N0} of {History:N0} messages in two minutes");
+        return received == _history ? _history / elapsed.TotalSeconds : throw new InvalidOperationException($"{Label(transport, raw)} received {received:N0} of {_history:N0} messages in two minutes");
     }
 
-    private static async Task FillAsync(HttpClient http)
+    private async Task FillAsync(HttpClient http)
     {
         var batch = "{\"messages\":[" + string.Join(',', Enumerable.Repeat("{\"payload\":" + PayloadJson + "}", 500)) + "]}";
-        for (var i = 0; i < History / 500; i++)
+        for (var i = 0; i < _history / 500; i++)
         {
             await ClientRaw.PostAsync(http, HistoryTopic, batch);
         }

@@ -29,7 +29,7 @@ internal sealed class EngineScenario : IScenario
         var commitTimes = Appenders.ToDictionary(c => c, c => report.Add(Name, $"group commit, {Label(c)}: time per commit (incl. fsync)", "ms", higherIsBetter: false));
 
         // JIT and SQLite's first use, outside the figures.
-        await GroupCommitAsync(16, payload, TimeSpan.FromSeconds(0.5));
+        await GroupCommitAsync(16, payload, options.WarmUp);
         for (var run = 0; run < options.Runs; run++)
         {
             foreach (var appenders in Appenders)

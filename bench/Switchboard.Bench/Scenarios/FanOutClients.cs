@@ -4,8 +4,8 @@ using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
 using Google.Protobuf;
-using Microsoft.AspNetCore.Http.Connections;
-using Microsoft.AspNetCore.SignalR.Client;
+using Grpc.Core;
+using Grpc.Net.Client;
 using Switchboard.Protocol.V1;
 
 namespace Switchboard.Bench.Scenarios;
@@ -207,8 +207,13 @@ internal sealed class SwitchboardSseClient(HttpClient http) : FanOutClient
     }
 }
 
-internal sealed class SwitchboardLongPollClient(HttpClient http) : FanOutClient
+/// <summary>
+/// A long-polling subscriber (<paramref name="wait"/> seconds per poll), or with <paramref name="wait"/> 0 a polling one: it
+/// asks again at once when a page came back full, else after <paramref name="interval"/> (what a polling client does).
+/// </summary>
+internal sealed class SwitchboardLongPollClient(HttpClient http, int wait = 30, TimeSpan interval = default) : FanOutClient
 {
+    private const int PageSize = 1000;
     private readonly CancellationTokenSource _stop = new();
     private Task _loop = Task.CompletedTask;
 
@@ -222,13 +227,19 @@ internal sealed class SwitchboardLongPollClient(HttpClient http) : FanOutClient
             {
                 while (!_stop.IsCancellationRequested)
                 {
-                    var bytes = await http.GetByteArrayAsync($"/v1/topics/{topic}/messages?after={after}&wait=30&limit=1000", _stop.Token);
+                    var bytes = await http.GetByteArrayAsync($"/v1/topics/{topic}/messages?after={after}&wait={wait}&limit={PageSize}", _stop.Token);
                     using var page = JsonDocument.Parse(bytes);
+                    var count = 0;
                     foreach (var message in page.RootElement.GetProperty("messages").EnumerateArray())
                     {
                         OnPayload(Encoding.UTF8.GetBytes(message.GetProperty("payload").GetRawText()));
+                        count++;
                     }
                     after = page.RootElement.GetProperty("next").GetString()!;
+                    if (wait == 0 && count < PageSize)
+                    {
+                        await Task.Delay(interval, _stop.Token);
+                    }
                 }
             }
             catch (Exception ex) when (ex is OperationCanceledException or HttpRequestException)
@@ -245,25 +256,98 @@ internal sealed class SwitchboardLongPollClient(HttpClient http) : FanOutClient
     }
 }
 
-internal sealed class SignalRClient(Uri server, HttpTransportType transport) : FanOutClient
+/// <summary>A plain WebSocket subscriber (<c>/v1/topics/{topic}/ws</c>): every text frame is one payload, nothing else.</summary>
+internal sealed class SwitchboardPlainWebSocketClient(Uri hub) : FanOutClient
 {
-    private HubConnection? _connection;
+    private readonly ClientWebSocket _socket = new();
+    private Task _loop = Task.CompletedTask;
 
     public override async Task StartAsync(string topic, CancellationToken cancellationToken)
     {
-        _connection = new HubConnectionBuilder()
-            .WithUrl(new Uri(server, "/hub"), transport, o => o.SkipNegotiation = transport == HttpTransportType.WebSockets)
-            .Build();
-        _connection.On<string>("message", payload => OnPayload(Encoding.UTF8.GetBytes(payload)));
-        await _connection.StartAsync(cancellationToken);
-        await _connection.InvokeAsync("Subscribe", topic, cancellationToken);
+        await _socket.ConnectAsync(new Uri(new UriBuilder(hub) { Scheme = "ws" }.Uri, $"/v1/topics/{topic}/ws"), cancellationToken);
+        _loop = Task.Run(async () =>
+        {
+            var buffer = new byte[64 * 1024];
+            var count = 0;
+            try
+            {
+                while (true)
+                {
+                    var result = await _socket.ReceiveAsync(buffer.AsMemory(count), CancellationToken.None);
+                    if (result.MessageType == WebSocketMessageType.Close)
+                    {
+                        return;
+                    }
+                    count += result.Count;
+                    if (result.EndOfMessage)
+                    {
+                        OnPayload(buffer.AsSpan(0, count));
+                        count = 0;
+                    }
+                    else if (count == buffer.Length)
+                    {
+                        Array.Resize(ref buffer, buffer.Length * 2);
+                    }
+                }
+            }
+            catch (WebSocketException)
+            {
+            }
+        }, CancellationToken.None);
     }
 
     public override async ValueTask DisposeAsync()
     {
-        if (_connection is not null)
+        try
         {
-            await _connection.DisposeAsync();
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await _socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", timeout.Token);
         }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException)
+        {
+        }
+        _socket.Dispose();
+        await _loop;
+    }
+}
+
+/// <summary>A gRPC server-streaming subscriber (<c>Subscribe</c> from now), on an HTTP/2 connection of its own, as a separate client would be.</summary>
+internal sealed class SwitchboardGrpcClient(Uri hub) : FanOutClient
+{
+    private readonly GrpcChannel _channel = GrpcChannel.ForAddress(hub);
+    private readonly CancellationTokenSource _stop = new();
+    private Task _loop = Task.CompletedTask;
+
+    public override Task StartAsync(string topic, CancellationToken cancellationToken)
+    {
+        var call = new Protocol.V1.Switchboard.SwitchboardClient(_channel).Subscribe(new SubscribeRequest { Topics = { topic } }, cancellationToken: _stop.Token);
+        _loop = Task.Run(async () =>
+        {
+            try
+            {
+                using (call)
+                {
+                    while (await call.ResponseStream.MoveNext(_stop.Token))
+                    {
+                        if (call.ResponseStream.Current is { Notice: null } message)
+                        {
+                            OnPayload(message.Payload.Span);
+                        }
+                    }
+                }
+            }
+            catch (Exception ex) when (ex is RpcException or OperationCanceledException)
+            {
+            }
+        }, CancellationToken.None);
+        return Task.CompletedTask;
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        await _loop;
+        _stop.Dispose();
+        _channel.Dispose();
     }
 }

@@ -1,154 +1,257 @@
 using System.Diagnostics;
 using Microsoft.AspNetCore.Http.Connections;
 using Switchboard.Bench.Harness;
+using Switchboard.Bench.Peers;
 
 namespace Switchboard.Bench.Scenarios;
 
 /// <summary>
-/// Fan-out, 1 publisher -> 1 topic -> 100 subscribers, 64-byte payloads, per transport, Switchboard beside
-/// ASP.NET Core SignalR (WebSockets, ServerSentEvents, LongPolling): delivered messages/s, latency at a fixed
-/// 1,000 msg/s, server CPU per delivered message and bytes written per delivered message.
+/// Fan-out, 1 publisher -> 1 topic -> N subscribers (1, 100, 1,000), 64-byte payloads, per transport: Switchboard
+/// (WS JSON and protobuf, each also batched, WS plain, SSE, long poll, poll, gRPC streaming; the hub <c>--memory</c>, as
+/// none of the peers keeps anything either) beside ASP.NET Core SignalR (WebSockets, ServerSentEvents, LongPolling),
+/// NATS core pub/sub and Redis pub/sub. Per N: delivered messages/s (publishing as fast as the publisher may),
+/// latency p50 / p99 / p99.9 at a fixed rate, server CPU per delivered message and loopback bytes per delivered message.
 /// </summary>
 internal sealed class FanOutScenario : IScenario
 {
-    private const int Subscribers = 100;
-    private const int PayloadPadding = 40; // {"t":<ticks>,"p":"…"} comes to 64 bytes
+    internal const int PayloadPadding = 40; // {"t":<ticks>,"p":"…"} comes to 64 bytes
 
     public string Name => "fanout";
-    public string Description => "1 publisher -> 100 subscribers per transport, Switchboard vs SignalR: throughput, latency, CPU, bytes";
+    public string Description => "1 publisher -> 1, 100, 1,000 subscribers per transport, Switchboard vs SignalR, NATS, Redis: delivered msg/s, latency p50/p99/p99.9, server CPU, bytes";
+
+    /// <summary>One system and transport under test: how to make a subscriber and the publisher.</summary>
+    private sealed record Contender(string Key, string System, Side Side, Func<FanOutClient> NewClient, Func<string, Task<IFanOutPublisher>> NewPublisher);
 
     public async Task RunAsync(Report report, BenchOptions options)
     {
-        // Enough deliveries (100 x messages) that CPU time, counted in 10 ms ticks, is measured to a few percent.
-        var messages = options.Quick ? 3000 : 10_000;
-        var results = new Dictionary<string, (Measurement Rate, Measurement P50, Measurement P99, Measurement Cpu, Measurement Bytes)>();
+        var sizes = options.FanOutSubscribers;
+        // Each subscriber is a socket here and one in the server (two for SignalR's SSE and long polling, which keep the
+        // negotiate connection too): the largest N must leave room under the open-file limit of each process.
+        var limit = MachineInfo.ReadOpenFileLimit();
+        if (limit > 0 && sizes.Max() * 3 + 256 > limit)
+        {
+            throw new BenchSetupException($"{sizes.Max():N0} subscribers need about {sizes.Max() * 3 + 256:N0} open files in this process; the limit is {limit:N0} (ulimit -n)");
+        }
+        var connections = sizes.Max() + 64;
 
         await using (var hub = await ServerProcess.StartHubAsync("--memory"))
         {
-            using var http = Load.Client(hub.Address);
-            foreach (var transport in new[] { "ws-json", "ws-proto", "ws-json-batch", "ws-proto-batch", "sse", "longpoll" }.Where(options.Includes))
+            using var http = Load.Client(hub.Address, connections);
+            async Task<IFanOutPublisher> Publisher(string topic)
             {
-                results["switchboard " + transport] = await MeasureAsync(report, options, hub, $"switchboard {transport}", messages,
-                    () => transport switch
-                    {
-                        "ws-json" => new SwitchboardWebSocketClient(hub.Address, proto: false),
-                        "ws-proto" => new SwitchboardWebSocketClient(hub.Address, proto: true),
-                        "ws-json-batch" => new SwitchboardWebSocketClient(hub.Address, proto: false, batch: true),
-                        "ws-proto-batch" => new SwitchboardWebSocketClient(hub.Address, proto: true, batch: true),
-                        "sse" => new SwitchboardSseClient(http),
-                        _ => new SwitchboardLongPollClient(http),
-                    },
-                    async topic =>
-                    {
-                        await http.PutAsync($"/v1/topics/{topic}", null);
-                        return await SwitchboardPublisher.ConnectAsync(hub.Address, topic);
-                    });
+                await http.PutAsync($"/v1/topics/{topic}", null);
+                return await SwitchboardPublisher.ConnectAsync(hub.Address, topic);
+            }
+            Contender[] ours =
+            [
+                new("ws-json", "switchboard ws-json", Side.Switchboard, () => new SwitchboardWebSocketClient(hub.Address, proto: false), Publisher),
+                new("ws-proto", "switchboard ws-proto", Side.Switchboard, () => new SwitchboardWebSocketClient(hub.Address, proto: true), Publisher),
+                new("ws-json-batch", "switchboard ws-json ?batch=true", Side.Switchboard, () => new SwitchboardWebSocketClient(hub.Address, proto: false, batch: true), Publisher),
+                new("ws-proto-batch", "switchboard ws-proto ?batch=true", Side.Switchboard, () => new SwitchboardWebSocketClient(hub.Address, proto: true, batch: true), Publisher),
+                new("ws-plain", "switchboard ws-plain", Side.Switchboard, () => new SwitchboardPlainWebSocketClient(hub.Address), Publisher),
+                new("sse", "switchboard sse", Side.Switchboard, () => new SwitchboardSseClient(http), Publisher),
+                new("longpoll", "switchboard long poll", Side.Switchboard, () => new SwitchboardLongPollClient(http), Publisher),
+                new("poll", "switchboard poll (100 ms)", Side.Switchboard, () => new SwitchboardLongPollClient(http, wait: 0, TimeSpan.FromMilliseconds(100)), Publisher),
+                new("grpc", "switchboard grpc", Side.Switchboard, () => new SwitchboardGrpcClient(hub.Address), Publisher),
+            ];
+            await RunAllAsync(report, options, sizes, () => ServerProcess.CpuTimeOf(hub.Pid), ours);
+        }
+
+        await using (var signalR = await ServerProcess.StartPeerAsync("signalr-server"))
+        {
+            report.Version("SignalR (ASP.NET Core)", Environment.Version.ToString());
+            Func<string, Task<IFanOutPublisher>> publisher = async topic => await SignalRPublisher.ConnectAsync(signalR.Address, topic);
+            Contender[] theirs =
+            [
+                new("websockets", "SignalR WebSockets", Side.Peer, () => new SignalRClient(signalR.Address, HttpTransportType.WebSockets), publisher),
+                new("signalr-sse", "SignalR ServerSentEvents", Side.Peer, () => new SignalRClient(signalR.Address, HttpTransportType.ServerSentEvents), publisher),
+                new("longpolling", "SignalR LongPolling", Side.Peer, () => new SignalRClient(signalR.Address, HttpTransportType.LongPolling), publisher),
+            ];
+            await RunAllAsync(report, options, sizes, () => ServerProcess.CpuTimeOf(signalR.Pid), theirs);
+        }
+
+        if (options.Includes("nats"))
+        {
+            if (NatsServer.Find() is null)
+            {
+                report.Skip(Name, "NATS core pub/sub", NatsServer.Missing);
+            }
+            else
+            {
+                await using var nats = await NatsServer.StartAsync();
+                report.Version("nats-server", NatsServer.Version());
+                report.Version("NATS.Net", NatsServer.ClientVersion());
+                Contender[] natsCore = [new("nats", "NATS core", Side.Peer, () => new NatsSubscriberClient(nats), async topic => await NatsPublisher.ConnectAsync(nats, topic))];
+                await RunAllAsync(report, options, sizes, () => ServerProcess.CpuTimeOf(nats.Pid), natsCore);
             }
         }
-        var peers = new[] { ("websockets", HttpTransportType.WebSockets), ("sse", HttpTransportType.ServerSentEvents), ("longpolling", HttpTransportType.LongPolling) }
-            .Where(t => options.Includes(t.Item1 == "sse" ? "signalr-sse" : t.Item1)).ToList();
-        await using (var signalR = peers.Count == 0 ? null : await ServerProcess.StartPeerAsync("signalr-server"))
+
+        if (options.Includes("redis"))
         {
-            foreach (var (name, transport) in peers)
+            if (!RedisPeer.Installed)
             {
-                results["signalr " + name] = await MeasureAsync(report, options, signalR!, $"signalr {name}", messages,
-                    () => new SignalRClient(signalR!.Address, transport),
-                    async topic => await SignalRPublisher.ConnectAsync(signalR!.Address, topic));
+                report.Skip(Name, "Redis pub/sub", RedisPeer.Missing);
             }
-        }
-        foreach (var (ours, theirs) in new[] { ("switchboard ws-json", "signalr websockets"), ("switchboard ws-proto", "signalr websockets"),
-            ("switchboard ws-json-batch", "signalr websockets"), ("switchboard ws-proto-batch", "signalr websockets"), ("switchboard sse", "signalr sse"), ("switchboard longpoll", "signalr longpolling") })
-        {
-            if (!results.ContainsKey(ours) || !results.ContainsKey(theirs))
+            else
             {
-                continue;
+                await using var redis = await Switchboard.Testing.RedisServer.StartAsync("everysec");
+                var pid = redis.Pid ?? throw new BenchSetupException("redis-server exited right after it started");
+                report.Version("redis-server", RedisPeer.Version());
+                report.Version("StackExchange.Redis", RedisPeer.ClientVersion());
+                Contender[] pubSub = [new("redis", "Redis pub/sub", Side.Peer, () => new RedisSubscriberClient(redis.Configuration), async topic => await RedisPublisher.ConnectAsync(redis.Configuration, topic))];
+                await RunAllAsync(report, options, sizes, () => ServerProcess.CpuTimeOf(pid), pubSub);
             }
-            report.Ratio(Name, $"{ours} / {theirs}: delivered msg/s", results[ours].Rate, results[theirs].Rate);
-            report.Ratio(Name, $"{ours} / {theirs}: p99 latency", results[ours].P99, results[theirs].P99);
-            report.Ratio(Name, $"{ours} / {theirs}: CPU per message", results[ours].Cpu, results[theirs].Cpu);
-            report.Ratio(Name, $"{ours} / {theirs}: bytes per message", results[ours].Bytes, results[theirs].Bytes);
         }
     }
 
-    private static async Task<(Measurement, Measurement, Measurement, Measurement, Measurement)> MeasureAsync(
-        Report report, BenchOptions options, ServerProcess server, string label, int messages,
-        Func<FanOutClient> newClient, Func<string, Task<IFanOutPublisher>> newPublisher)
+    private async Task RunAllAsync(Report report, BenchOptions options, IReadOnlyList<int> sizes, Func<TimeSpan> cpu, Contender[] contenders)
     {
-        var rate = report.Add("fanout", $"{label}: delivered", "messages/s", higherIsBetter: true);
-        var p50 = report.Add("fanout", $"{label}: latency p50 at 1,000 msg/s", "ms", higherIsBetter: false);
-        var p99 = report.Add("fanout", $"{label}: latency p99 at 1,000 msg/s", "ms", higherIsBetter: false);
-        var cpu = report.Add("fanout", $"{label}: server CPU per million delivered", "CPU s", higherIsBetter: false);
-        var bytes = report.Add("fanout", $"{label}: loopback bytes per delivered message", "bytes", higherIsBetter: false);
+        foreach (var contender in contenders.Where(c => options.Includes(c.Key)))
+        {
+            foreach (var n in sizes)
+            {
+                await MeasureAsync(report, options, cpu, contender, n);
+            }
+        }
+    }
+
+    /// <summary>Messages per throughput run: about a million deliveries in a full run (fewer for one subscriber), bounded both ways.</summary>
+    private static int Messages(int subscribers, bool quick)
+        => quick ? Math.Clamp(5_000 / subscribers, 100, 500) : Math.Clamp(1_000_000 / subscribers, 1_000, 20_000);
+
+    /// <summary>The fixed rate of the latency runs: 1,000 msg/s, but at most 100,000 deliveries/s, so that 1,000 subscribers measure latency rather than overload.</summary>
+    private static int Rate(int subscribers) => Math.Min(1000, 100_000 / subscribers);
+
+    private async Task MeasureAsync(Report report, BenchOptions options, Func<TimeSpan> cpuTime, Contender contender, int n)
+    {
+        var subscribers = n == 1 ? "1 subscriber" : $"{n:N0} subscribers";
+        var rate = Rate(n);
+        var delivered = report.Add(Name, contender.System, $"delivered, {subscribers}", "messages/s", higherIsBetter: true, contender.Side);
+        var p50 = report.Add(Name, contender.System, $"latency p50 at {rate:N0} msg/s, {subscribers}", "ms", higherIsBetter: false, contender.Side);
+        var p99 = report.Add(Name, contender.System, $"latency p99 at {rate:N0} msg/s, {subscribers}", "ms", higherIsBetter: false, contender.Side);
+        var p999 = report.Add(Name, contender.System, $"latency p99.9 at {rate:N0} msg/s, {subscribers}", "ms", higherIsBetter: false, contender.Side);
+        var cpu = report.Add(Name, contender.System, $"server CPU per million delivered, {subscribers}", "CPU s", higherIsBetter: false, contender.Side);
+        var bytes = report.Add(Name, contender.System, $"loopback bytes per delivered message, {subscribers}", "bytes", higherIsBetter: false, contender.Side);
+        var label = $"{contender.System}, {subscribers}";
+        var messages = Messages(n, options.Quick);
 
         var topic = "fan" + Guid.NewGuid().ToString("N")[..8];
         using var setup = new CancellationTokenSource(TimeSpan.FromSeconds(120));
-        var clients = Enumerable.Range(0, Subscribers).Select(_ => newClient()).ToList();
-        await using var publisher = await newPublisher(topic);
-        foreach (var batch in clients.Chunk(20))
-        {
-            await Task.WhenAll(batch.Select(c => c.StartAsync(topic, setup.Token)));
-        }
+        var clients = new List<FanOutClient>(n);
+        await using var publisher = await contender.NewPublisher(topic);
         try
         {
+            for (var started = 0; started < n; started += 50)
+            {
+                var batch = Enumerable.Range(0, Math.Min(50, n - started)).Select(_ => contender.NewClient()).ToList();
+                clients.AddRange(batch);
+                await Task.WhenAll(batch.Select(c => c.StartAsync(topic, setup.Token)));
+            }
+            await ReadyAsync(clients, publisher, label);
+
             for (var run = 0; run < options.Runs; run++)
             {
-                // Throughput: publish as fast as the publisher may, until every subscriber has every message.
+                // Throughput: publish as fast as the publisher may, until every subscriber has every message (or nothing has
+                // arrived for a while: a peer that drops messages under load is measured by what it delivered).
                 var before = clients.Sum(c => c.Received);
-                var cpuBefore = server.CpuTime();
+                var cpuBefore = cpuTime();
                 var bytesBefore = ServerProcess.LoopbackBytes();
                 var clock = Stopwatch.StartNew();
                 for (var i = 0; i < messages; i++)
                 {
                     await publisher.PublishAsync(FanOutClient.Payload(PayloadPadding));
                 }
-                var expected = before + (long)messages * Subscribers;
-                var deadline = TimeSpan.FromSeconds(120);
-                while (clients.Sum(c => c.Received) < expected && clock.Elapsed < deadline)
+                var expected = before + (long)messages * n;
+                var (count, elapsed) = await DrainAsync(clients, expected, clock, options.Quick);
+                var got = count - before;
+                if (got < (long)messages * n)
                 {
-                    await Task.Delay(5);
+                    report.Note(Name, $"{label}: {(long)messages * n - got:N0} of {(long)messages * n:N0} deliveries never arrived in run {run + 1} (dropped or stuck)");
                 }
-                var delivered = clients.Sum(c => c.Received) - before;
-                rate.Runs.Add(delivered / clock.Elapsed.TotalSeconds);
-                cpu.Runs.Add((server.CpuTime() - cpuBefore).TotalSeconds / delivered * 1_000_000);
-                bytes.Runs.Add((double)(ServerProcess.LoopbackBytes() - bytesBefore) / delivered);
+                delivered.Runs.Add(got / elapsed.TotalSeconds);
+                cpu.Runs.Add((cpuTime() - cpuBefore).TotalSeconds / Math.Max(1, got) * 1_000_000);
+                bytes.Runs.Add((double)(ServerProcess.LoopbackBytes() - bytesBefore) / Math.Max(1, got));
 
-                // Latency at a fixed 1,000 msg/s: 10 messages every 10 ms.
+                // Latency at a fixed rate, paced every 10 ms.
                 foreach (var client in clients)
                 {
                     client.Sample(true);
                 }
                 var paced = Stopwatch.StartNew();
                 var sent = 0;
-                var length = options.Quick ? 2.0 : 4.0;
+                var length = options.Quick ? 0.3 : 4.0; // quick: 300 messages at 1,000 msg/s, thousands of latency samples
                 while (paced.Elapsed.TotalSeconds < length)
                 {
-                    var due = (int)(paced.Elapsed.TotalMilliseconds);
-                    while (sent < due)
+                    var due = (int)(paced.Elapsed.TotalSeconds * rate);
+                    for (; sent < due; sent++)
                     {
                         await publisher.PublishAsync(FanOutClient.Payload(PayloadPadding));
-                        sent++;
                     }
                     await Task.Delay(10);
                 }
                 await publisher.FlushAsync();
-                var settle = Stopwatch.StartNew();
-                while (clients.Sum(c => c.Received) < expected + (long)sent * Subscribers && settle.Elapsed < TimeSpan.FromSeconds(30))
-                {
-                    await Task.Delay(5);
-                }
+                await DrainAsync(clients, count + (long)sent * n, Stopwatch.StartNew(), options.Quick);
                 var latencies = clients.SelectMany(c => { c.Sample(false); return c.Latencies(); }).ToList();
                 p50.Runs.Add(Measurement.Percentile(latencies, 50));
                 p99.Runs.Add(Measurement.Percentile(latencies, 99));
-                BenchOptions.Progress($"{label}: {rate.Runs[^1]:N0} delivered/s, p50 {p50.Runs[^1]:0.00} ms, p99 {p99.Runs[^1]:0.00} ms, {cpu.Runs[^1]:0.0} CPU s/M, {bytes.Runs[^1]:0} B/msg");
+                p999.Runs.Add(Measurement.Percentile(latencies, 99.9));
+                BenchOptions.Progress($"{label}: {delivered.Runs[^1]:N0} delivered/s, p50 {p50.Runs[^1]:0.00} ms, p99 {p99.Runs[^1]:0.00} ms, "
+                    + $"p99.9 {p999.Runs[^1]:0.00} ms, {cpu.Runs[^1]:0.0} CPU s/M, {bytes.Runs[^1]:0} B/msg");
             }
         }
         finally
         {
-            foreach (var client in clients)
+            foreach (var batch in clients.Chunk(100))
             {
-                await client.DisposeAsync();
+                await Task.WhenAll(batch.Select(c => c.DisposeAsync().AsTask()));
             }
         }
-        return (rate, p50, p99, cpu, bytes);
+    }
+
+    /// <summary>
+    /// Publishes probes until every subscriber has one (a subscription is live end to end, whatever the transport
+    /// confirms by itself), then waits for the deliveries to settle. Bounded: 30 s.
+    /// </summary>
+    internal static async Task ReadyAsync(List<FanOutClient> clients, IFanOutPublisher publisher, string label)
+    {
+        var clock = Stopwatch.StartNew();
+        while (clients.Any(c => c.Received == 0))
+        {
+            if (clock.Elapsed > TimeSpan.FromSeconds(30))
+            {
+                throw new InvalidOperationException($"{label}: {clients.Count(c => c.Received == 0)} of {clients.Count} subscribers received nothing within 30 s of subscribing");
+            }
+            await publisher.PublishAsync(FanOutClient.Payload(PayloadPadding));
+            await publisher.FlushAsync();
+            await Task.Delay(50);
+        }
+        var last = -1L;
+        for (var i = 0; i < 100 && clients.Sum(c => c.Received) != last; i++)
+        {
+            last = clients.Sum(c => c.Received);
+            await Task.Delay(150);
+        }
+    }
+
+    /// <summary>
+    /// Waits until the subscribers have <paramref name="expected"/> messages between them, or nothing arrived for a while
+    /// (2 s quick, 5 s full), or 120 s passed; gives the count and the time of the last arrival seen.
+    /// </summary>
+    internal static async Task<(long Count, TimeSpan Elapsed)> DrainAsync(List<FanOutClient> clients, long expected, Stopwatch clock, bool quick)
+    {
+        var stall = TimeSpan.FromSeconds(quick ? 2 : 5);
+        var count = clients.Sum(c => c.Received);
+        var progressAt = clock.Elapsed;
+        while (count < expected && clock.Elapsed < TimeSpan.FromSeconds(120) && clock.Elapsed - progressAt < stall)
+        {
+            await Task.Delay(5);
+            var now = clients.Sum(c => c.Received);
+            if (now != count)
+            {
+                count = now;
+                progressAt = clock.Elapsed;
+            }
+        }
+        return (count, count >= expected ? clock.Elapsed : progressAt);
     }
 }

@@ -10,7 +10,7 @@ namespace Switchboard.Bench.Scenarios;
 
 /// <summary>
 /// gRPC: unary Publish at 1 and 64 concurrent callers, PublishStream (one client stream of single messages) and
-/// Subscribe (server streaming of a 200,000-message history), on the hub durable (SQLite, fsync) and in memory,
+/// Subscribe (server streaming of a 200,000-message history; quick 20,000), on the hub durable (SQLite, fsync) and in memory,
 /// against a bare grpc-dotnet service that does the minimum for each call (the stack's ceiling). All three run
 /// at once, each in its own process, with the runs interleaved; every client is a generated Grpc.Net.Client stub
 /// on one HTTP/2 connection per server (h2c, the hub's own port).
@@ -20,7 +20,7 @@ internal sealed class GrpcScenario : IScenario
     private const string Durable = "hub (sqlite, fsync)";
     private const string Memory = "hub (--memory)";
     private const string Bare = "bare grpc-dotnet";
-    private const int History = 200_000;
+    private int _history = 200_000; // quick: 20,000
 
     public string Name => "grpc";
     public string Description => "gRPC unary Publish (1, 64 callers), PublishStream, Subscribe: hub (sqlite, memory) vs a bare grpc-dotnet service";
@@ -29,6 +29,7 @@ internal sealed class GrpcScenario : IScenario
 
     public async Task RunAsync(Report report, BenchOptions options)
     {
+        _history = options.Quick ? 20_000 : 200_000;
         using var data = new TempDirectory();
         await using var durable = await ServerProcess.StartHubAsync("--data", data.Path);
         await using var memory = await ServerProcess.StartHubAsync("--memory");
@@ -42,7 +43,7 @@ internal sealed class GrpcScenario : IScenario
             ("unary Publish, 1 caller", "calls/s", (client, length) => Load.RunAsync(1, length, () => PublishAsync(client, "g-1"))),
             ("unary Publish, 64 callers", "calls/s", (client, length) => Load.RunAsync(64, length, () => PublishAsync(client, "g-64"))),
             ("PublishStream, 1 stream", "messages/s", (client, length) => StreamAsync(client, "g-stream", length)),
-            ($"Subscribe, {History:N0} messages from history", "messages/s", (client, length) => SubscribeAsync(client, "g-history", length)),
+            ("Subscribe, messages from history", "messages/s", (client, length) => SubscribeAsync(client, "g-history", length)),
         };
         var figures = new Dictionary<(string Server, string Shape), Measurement>();
         foreach (var (server, _) in servers)
@@ -53,8 +54,8 @@ internal sealed class GrpcScenario : IScenario
             }
             foreach (var shape in shapes)
             {
-                figures[(server, shape.Name)] = report.Add(Name, $"{server}: {shape.Name}", shape.Unit, higherIsBetter: true);
-                await shape.Run(clients[server], TimeSpan.FromSeconds(options.Quick ? 0.3 : 0.5)); // warm-up: JIT, connection, topic
+                figures[(server, shape.Name)] = report.Add(Name, server, shape.Name, shape.Unit, higherIsBetter: true, server == Bare ? Side.Peer : Side.Switchboard);
+                await shape.Run(clients[server], options.WarmUp); // warm-up: JIT, connection, topic
             }
         }
 
@@ -73,12 +74,6 @@ internal sealed class GrpcScenario : IScenario
         foreach (var channel in channels.Values)
         {
             channel.Dispose();
-        }
-
-        foreach (var shape in shapes)
-        {
-            report.Ratio(Name, $"hub (sqlite) / bare grpc-dotnet, {shape.Name}", figures[(Durable, shape.Name)], figures[(Bare, shape.Name)]);
-            report.Ratio(Name, $"hub (memory) / bare grpc-dotnet, {shape.Name}", figures[(Memory, shape.Name)], figures[(Bare, shape.Name)]);
         }
     }
 
@@ -108,8 +103,8 @@ internal sealed class GrpcScenario : IScenario
             : throw new InvalidOperationException($"PublishStream sent {sent:N0} messages but the summary counts {summary.Count:N0}");
     }
 
-    /// <summary>Subscribes from the start of a topic holding <see cref="History"/> messages and reads until all arrived or time is up.</summary>
-    private static async Task<Throughput> SubscribeAsync(SwitchboardClient client, string topic, TimeSpan length)
+    /// <summary>Subscribes from the start of a topic holding the history's messages and reads until all arrived or time is up.</summary>
+    private async Task<Throughput> SubscribeAsync(SwitchboardClient client, string topic, TimeSpan length)
     {
         var clock = Stopwatch.StartNew();
         using var stop = new CancellationTokenSource(length);
@@ -117,7 +112,7 @@ internal sealed class GrpcScenario : IScenario
         long received = 0, expected = 1;
         try
         {
-            while (received < History && await call.ResponseStream.MoveNext(stop.Token))
+            while (received < _history && await call.ResponseStream.MoveNext(stop.Token))
             {
                 var message = call.ResponseStream.Current;
                 if (message.Notice is not null)
@@ -144,9 +139,9 @@ internal sealed class GrpcScenario : IScenario
         return new Throughput(1, received, clock.Elapsed);
     }
 
-    private static async Task FillAsync(SwitchboardClient client, string topic)
+    private async Task FillAsync(SwitchboardClient client, string topic)
     {
-        for (var i = 0; i < History / 1000; i++)
+        for (var i = 0; i < _history / 1000; i++)
         {
             var request = new PublishRequest { Topic = topic };
             for (var m = 0; m < 1000; m++)

@@ -145,7 +145,8 @@ internal sealed class HubQueuePeer(string label, HttpClient http) : IQueuePeer
         }
     }
 
-    private async Task RequestAsync(string queue, long sequence)
+    /// <summary>One request (its payload carries <paramref name="sequence"/>), waited on until its reply, which must echo it.</summary>
+    internal async Task RequestAsync(string queue, long sequence)
     {
         var path = $"/v1/queues/{queue}/requests?timeout=30";
         var body = "{\"payload\":" + QueuePayload.Json(sequence) + "}";
@@ -163,7 +164,7 @@ internal sealed class HubQueuePeer(string label, HttpClient http) : IQueuePeer
     }
 
     /// <summary>The responder: receive requests, reply to each (the payload echoed), ack it; until <paramref name="stop"/>.</summary>
-    private async Task RespondAsync(string queue, Action answered, CancellationToken stop)
+    internal async Task RespondAsync(string queue, Action answered, CancellationToken stop)
     {
         try
         {
@@ -215,7 +216,7 @@ internal sealed class HubQueuePeer(string label, HttpClient http) : IQueuePeer
     }
 
     /// <summary>PUT the queue with its default settings (lease, attempts) once.</summary>
-    private async Task CreateAsync(string queue)
+    internal async Task CreateAsync(string queue)
     {
         if (!_created.Add(queue))
         {

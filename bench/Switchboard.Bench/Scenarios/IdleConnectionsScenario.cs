@@ -7,39 +7,61 @@ using Switchboard.Bench.Harness;
 namespace Switchboard.Bench.Scenarios;
 
 /// <summary>
-/// Server memory per idle WebSocket: 10,000 connections, each subscribed to a topic and otherwise silent,
-/// Switchboard beside SignalR (WebSockets transport, one group). Resident memory growth / connections.
+/// Server memory per idle connection at 10,000 connections (quick: 200), each subscribed to a topic and otherwise
+/// silent, for the three ways a client holds one open — WebSocket, SSE, a parked long poll — Switchboard beside SignalR
+/// (WebSockets, ServerSentEvents, LongPolling; one group). Resident memory growth / connections, a fresh server process
+/// per measurement. SignalR's SSE and long-polling clients keep their negotiate connection open beside the stream
+/// (2–3 sockets per client), so they are measured at half the count to stay under the open-file limit of 20,000 per
+/// process; the figure is per connection either way.
 /// </summary>
 internal sealed class IdleConnectionsScenario : IScenario
 {
     public string Name => "idle";
-    public string Description => "server memory per idle subscribed WebSocket at 10,000 connections, Switchboard vs SignalR";
+    public string Description => "server memory per idle subscribed connection at 10,000 (WebSocket, SSE, long poll), Switchboard vs SignalR";
+
+    private sealed record Contender(string Transport, string System, Side Side, int Count, bool Hub, Func<Uri, HttpClient, string, IIdleClient> Create);
 
     public async Task RunAsync(Report report, BenchOptions options)
     {
-        // 10,000 stays well under the 20,000 open files each process may have (client and server hold one socket each).
-        var count = options.Quick ? 2_000 : 10_000;
-        var runs = Math.Min(options.Runs, 3); // each run leaves 10,000 sockets in TIME_WAIT; three runs stay inside the port range
-        var ours = report.Add(Name, $"switchboard: server memory per idle WebSocket ({count:N0})", "KiB", higherIsBetter: false);
-        var theirs = report.Add(Name, $"signalr: server memory per idle WebSocket ({count:N0})", "KiB", higherIsBetter: false);
+        var count = options.IdleConnections;
+        var limit = MachineInfo.ReadOpenFileLimit();
+        if (limit > 0 && count + 1000 > limit)
+        {
+            throw new BenchSetupException($"{count:N0} idle connections need {count + 1000:N0} open files in this process; the limit is {limit:N0} (ulimit -n)");
+        }
+        var half = count / 2;
+        Contender[] contenders =
+        [
+            new("WebSocket", $"switchboard ({count:N0})", Side.Switchboard, count, true, (address, _, _) => new SwitchboardIdle(address)),
+            new("SSE", $"switchboard ({count:N0})", Side.Switchboard, count, true, (_, http, _) => new SseIdle(http)),
+            new("long poll", $"switchboard ({count:N0})", Side.Switchboard, count, true, (_, http, after) => new LongPollIdle(http, after)),
+            new("WebSocket", $"SignalR ({count:N0})", Side.Peer, count, false, (address, _, _) => new SignalRIdle(address, HttpTransportType.WebSockets)),
+            new("SSE", $"SignalR ({half:N0})", Side.Peer, half, false, (address, _, _) => new SignalRIdle(address, HttpTransportType.ServerSentEvents)),
+            new("long poll", $"SignalR ({half:N0})", Side.Peer, half, false, (address, _, _) => new SignalRIdle(address, HttpTransportType.LongPolling)),
+        ];
+        var runs = Math.Min(options.Runs, 3); // each run opens and closes every connection again: three are plenty for a memory figure
+        var figures = contenders.ToDictionary(c => c, c => report.Add(Name, c.System, $"server memory per idle {c.Transport} connection", "KiB", higherIsBetter: false, c.Side));
         for (var run = 0; run < runs; run++)
         {
-            // A fresh process per run, and the same GC for both: workstation GC with a small gen0 budget, so that
-            // resident memory follows live memory rather than allocation budgets.
-            await using (var hub = await ServerProcess.StartHubAsync(HubEnvironment, "--memory"))
+            foreach (var contender in contenders)
             {
-                using var http = Load.Client(hub.Address);
-                await http.PutAsync("/v1/topics/idle", null);
-                ours.Runs.Add(await MeasureAsync(hub, count, () => new SwitchboardIdle(hub.Address)));
-                BenchOptions.Progress($"switchboard: {ours.Runs[^1]:0.0} KiB per connection");
-            }
-            await using (var signalR = await ServerProcess.StartPeerAsync("signalr-server", Gc))
-            {
-                theirs.Runs.Add(await MeasureAsync(signalR, count, () => new SignalRIdle(signalR.Address)));
-                BenchOptions.Progress($"signalr: {theirs.Runs[^1]:0.0} KiB per connection");
+                // A fresh process per measurement, and the same GC for both: workstation GC with a small gen0 budget, so that
+                // resident memory follows live memory rather than allocation budgets.
+                await using var server = contender.Hub
+                    ? await ServerProcess.StartHubAsync(HubEnvironment, "--memory")
+                    : await ServerProcess.StartPeerAsync("signalr-server", Gc);
+                using var http = Load.Client(server.Address, contender.Count + 100);
+                var after = "";
+                if (contender.Hub)
+                {
+                    await http.PutAsync("/v1/topics/idle", null);
+                    using var topic = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync("/v1/topics/idle"));
+                    after = topic.RootElement.GetProperty("epoch").GetString() + ":" + topic.RootElement.GetProperty("stats").GetProperty("lastOffset").GetInt64();
+                }
+                figures[contender].Runs.Add(await MeasureAsync(server, contender.Count, options, () => contender.Create(server.Address, http, after)));
+                BenchOptions.Progress($"run {run + 1}, {contender.System}, {contender.Transport}: {figures[contender].Runs[^1]:0.0} KiB per connection");
             }
         }
-        report.Ratio(Name, "switchboard / signalr: memory per idle WebSocket", ours, theirs);
     }
 
     private static readonly Dictionary<string, string> Gc = new() { ["DOTNET_gcServer"] = "0", ["DOTNET_GCgen0size"] = "0x200000" };
@@ -47,28 +69,27 @@ internal sealed class IdleConnectionsScenario : IScenario
     // Every bench connection comes from 127.0.0.1: lift the per-address cap (10,000 by default) above the count.
     private static readonly Dictionary<string, string> HubEnvironment = new(Gc) { ["Switchboard__Connections__MaxPerAddress"] = "20000" };
 
-    private static async Task<double> MeasureAsync(ServerProcess server, int count, Func<IIdleClient> create)
+    private static async Task<double> MeasureAsync(ServerProcess server, int count, BenchOptions options, Func<IIdleClient> create)
     {
         // Warm up (JIT, pools) with a few connections, so the measurement is of connections, not of first use.
         var warm = Enumerable.Range(0, 50).Select(_ => create()).ToList();
         await Task.WhenAll(warm.Select(c => c.ConnectAsync()));
-        await Task.Delay(1000);
+        await Task.Delay(options.Settle(1));
         var before = server.ResidentBytes();
         var clients = new List<IIdleClient>(count);
         foreach (var batch in Enumerable.Range(0, count).Chunk(200))
         {
             var created = batch.Select(_ => create()).ToList();
-            await Task.WhenAll(created.Select(c => c.ConnectAsync()));
             clients.AddRange(created);
+            await Task.WhenAll(created.Select(c => c.ConnectAsync()));
         }
         // Let the server settle (allocation bursts of the handshakes, GC) before reading its memory.
-        await Task.Delay(3000);
+        await Task.Delay(options.Settle(3));
         var after = server.ResidentBytes();
         foreach (var batch in clients.Concat(warm).Chunk(500))
         {
             await Task.WhenAll(batch.Select(c => c.DisposeAsync().AsTask()));
         }
-        await Task.Delay(2000);
         return (after - before) / 1024.0 / count;
     }
 
@@ -117,10 +138,10 @@ internal sealed class IdleConnectionsScenario : IScenario
         }
     }
 
-    private sealed class SignalRIdle(Uri server) : IIdleClient
+    private sealed class SignalRIdle(Uri server, HttpTransportType transport) : IIdleClient
     {
         private readonly HubConnection _connection = new HubConnectionBuilder()
-            .WithUrl(new Uri(server, "/hub"), HttpTransportType.WebSockets, o => o.SkipNegotiation = true).Build();
+            .WithUrl(new Uri(server, "/hub"), transport, o => o.SkipNegotiation = transport == HttpTransportType.WebSockets).Build();
 
         public async Task ConnectAsync()
         {
@@ -129,5 +150,76 @@ internal sealed class IdleConnectionsScenario : IScenario
         }
 
         public ValueTask DisposeAsync() => _connection.DisposeAsync();
+    }
+
+    /// <summary>An SSE stream held open (the first line read, so the hub has it), read in the background for heartbeats.</summary>
+    private sealed class SseIdle(HttpClient http) : IIdleClient
+    {
+        private readonly CancellationTokenSource _stop = new();
+        private Task _reading = Task.CompletedTask;
+
+        public async Task ConnectAsync()
+        {
+            var response = await http.GetAsync("/v1/topics/idle/events", HttpCompletionOption.ResponseHeadersRead);
+            response.EnsureSuccessStatusCode();
+            var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+            await reader.ReadLineAsync();
+            _reading = Task.Run(async () =>
+            {
+                using (response)
+                {
+                    try
+                    {
+                        while (await reader.ReadLineAsync(_stop.Token) is not null)
+                        {
+                        }
+                    }
+                    catch (Exception ex) when (ex is OperationCanceledException or IOException or HttpRequestException)
+                    {
+                    }
+                }
+            });
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _stop.CancelAsync();
+            await _reading;
+            _stop.Dispose();
+        }
+    }
+
+    /// <summary>A long poll parked on the topic (after its last offset), asked again whenever it is answered.</summary>
+    private sealed class LongPollIdle(HttpClient http, string after) : IIdleClient
+    {
+        private readonly CancellationTokenSource _stop = new();
+        private Task _polling = Task.CompletedTask;
+
+        public Task ConnectAsync()
+        {
+            _polling = Task.Run(async () =>
+            {
+                try
+                {
+                    // Bounded: a poll waits up to 60 s, and the scenario ends every client within a minute or two.
+                    for (var i = 0; i < 1000 && !_stop.IsCancellationRequested; i++)
+                    {
+                        using var response = await http.GetAsync($"/v1/topics/idle/messages?after={after}&wait=60", _stop.Token);
+                        response.EnsureSuccessStatusCode();
+                    }
+                }
+                catch (Exception ex) when (ex is OperationCanceledException or HttpRequestException)
+                {
+                }
+            });
+            return Task.CompletedTask;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _stop.CancelAsync();
+            await _polling;
+            _stop.Dispose();
+        }
     }
 }

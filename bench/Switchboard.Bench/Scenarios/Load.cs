@@ -50,11 +50,12 @@ internal static class Load
 
     /// <summary>
     /// One client, many connections: 512 per server is above every concurrency used here, so no caller ever waits
-    /// for a free connection (HTTP/1.1 carries one request at a time per connection).
+    /// for a free connection (HTTP/1.1 carries one request at a time per connection). Subscribers that each hold a
+    /// connection (SSE, long polls) ask for as many as there are of them.
     /// </summary>
-    public static HttpClient Client(Uri address) => new(new SocketsHttpHandler
+    public static HttpClient Client(Uri address, int connections = 512) => new(new SocketsHttpHandler
     {
-        MaxConnectionsPerServer = 512,
+        MaxConnectionsPerServer = connections,
         PooledConnectionLifetime = TimeSpan.FromMinutes(10),
         UseCookies = false,
         UseProxy = false,

@@ -28,7 +28,7 @@ internal sealed class LongPollScenario : IScenario
 
     public async Task RunAsync(Report report, BenchOptions options)
     {
-        var rounds = options.Quick ? 100 : 300;
+        var rounds = options.Quick ? 30 : 300;
         var polledRounds = rounds / 5; // each costs ~100 ms: 60 samples per run
         var wake = Percentiles(report, "long poll: publish sent -> parked poll answered");
         var publishBeside = Percentiles(report, "publish round trip (send -> 201) while a poll is parked");

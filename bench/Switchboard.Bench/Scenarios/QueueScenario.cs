@@ -6,8 +6,9 @@ namespace Switchboard.Bench.Scenarios;
 
 /// <summary>
 /// Durable queues, the hub (SQLite, fsync; REST) against RabbitMQ (a node of the bench's own from Debian's package;
-/// AMQP 0-9-1 with RabbitMQ.Client) with a durable classic queue and with a quorum queue; 256-byte messages,
-/// durable everywhere. End to end: confirmed sends → receive → ack at 1 producer / 1 consumer and 4 / 4, figured
+/// AMQP 0-9-1 with RabbitMQ.Client) with a durable classic queue and with a quorum queue, NATS JetStream (a work-queue
+/// stream, file storage) and Redis Streams (a consumer group, appendfsync always); 256-byte messages, durable
+/// everywhere. Each peer that is not installed is skipped and named in the report. End to end: confirmed sends → receive → ack at 1 producer / 1 consumer and 4 / 4, figured
 /// as messages fully acked per second (first send to last ack), every confirmed message checked to arrive once.
 /// Request/reply: round trips per second at 1 and 4 requesters through one responder. The hub also runs on its
 /// scale-out engine (one node on a redis-server of its own with appendfsync always, as durable as SQLite's fsync),
@@ -20,7 +21,7 @@ internal sealed class QueueScenario : IScenario
     private const string HubOnRedis = "hub (redis, appendfsync always)";
 
     public string Name => "queue";
-    public string Description => "durable queues: send→receive→ack (1/1, 4/4) and request/reply (1, 4 requesters): hub (sqlite) vs RabbitMQ classic and quorum queues";
+    public string Description => "durable queues: send→receive→ack (1/1, 4/4) and request/reply (1, 4 requesters): hub (sqlite, redis) vs RabbitMQ classic and quorum queues, NATS JetStream, Redis Streams";
 
     private sealed record Shape(string Name, string Short, string Queue, string Unit, Func<IQueuePeer, TimeSpan, Task<Throughput>> Run);
 
@@ -34,64 +35,106 @@ internal sealed class QueueScenario : IScenario
             new("request/reply, 4 requesters", "request/reply 4 requesters", "rr-4", "round trips/s", (peer, length) => peer.RequestReplyAsync("rr-4", 4, length)),
         ];
 
-        // RabbitMQ first: if it is missing or does not start, the scenario fails before anything is measured.
-        await using var rabbit = await RabbitMqServer.StartAsync();
-        BenchOptions.Progress($"RabbitMQ {rabbit.Version} ({rabbit.Platform}), node {rabbit.Node} on 127.0.0.1:{rabbit.Port}; RabbitMQ.Client {ClientVersion()}");
         using var data = new TempDirectory();
         await using var hub = await ServerProcess.StartHubAsync("--data", data.Path);
         using var http = Load.Client(hub.Address);
-
-        var classicName = $"RabbitMQ {rabbit.Version} classic queue (durable, persistent)";
-        var quorumName = $"RabbitMQ {rabbit.Version} quorum queue";
-        await using var classic = new RabbitQueuePeer(classicName, rabbit, quorum: false);
-        await using var quorum = new RabbitQueuePeer(quorumName, rabbit, quorum: true);
-        List<IQueuePeer> peers = [new HubQueuePeer(Hub, http), classic, quorum];
-
-        // The scale-out engine, if redis-server is here (bench/install-peers.sh installs it); skipped with a note if not.
-        Switchboard.Testing.RedisServer? redis = null;
-        ServerProcess? onRedis = null;
-        HttpClient? redisHttp = null;
-        if (File.Exists("/usr/bin/redis-server"))
-        {
-            redis = await Switchboard.Testing.RedisServer.StartAsync("always");
-            onRedis = await ServerProcess.StartHubAsync("--redis", redis.Configuration);
-            redisHttp = Load.Client(onRedis.Address);
-            peers.Insert(1, new HubQueuePeer(HubOnRedis, redisHttp));
-            BenchOptions.Progress($"hub on Redis at {redis.Configuration} (appendonly yes, appendfsync always)");
-        }
-        else
-        {
-            BenchOptions.Progress("redis-server is not installed: the hub's Redis engine is skipped (apt-get install redis-server)");
-        }
+        List<IQueuePeer> peers = [new HubQueuePeer(Hub, http)];
+        var owned = new List<IAsyncDisposable>();
         try
         {
-            await MeasureAsync(report, options, shapes, peers, classicName, quorumName);
+            await AddPeersAsync(report, peers, owned);
+            await MeasureAsync(report, options, shapes, peers);
         }
         finally
         {
-            redisHttp?.Dispose();
-            if (onRedis is not null)
+            foreach (var peer in peers.OfType<IAsyncDisposable>())
             {
-                await onRedis.DisposeAsync();
+                await peer.DisposeAsync();
             }
-            if (redis is not null)
+            owned.Reverse();
+            foreach (var resource in owned)
             {
-                await redis.DisposeAsync();
+                await resource.DisposeAsync();
             }
         }
     }
 
-    private async Task MeasureAsync(Report report, BenchOptions options, Shape[] shapes, List<IQueuePeer> peers, string classicName, string quorumName)
+    /// <summary>
+    /// The peers that are installed (RabbitMQ, NATS, Redis), each with a server of the bench's own; a missing one is
+    /// skipped and named in the report. <paramref name="owned"/> gets what must be stopped afterwards.
+    /// </summary>
+    private async Task AddPeersAsync(Report report, List<IQueuePeer> peers, List<IAsyncDisposable> owned)
     {
+        if (RabbitMqServer.Installed)
+        {
+            var rabbit = await RabbitMqServer.StartAsync();
+            owned.Add(rabbit);
+            BenchOptions.Progress($"RabbitMQ {rabbit.Version} ({rabbit.Platform}), node {rabbit.Node} on 127.0.0.1:{rabbit.Port}; RabbitMQ.Client {ClientVersion()}");
+            report.Version("rabbitmq-server", $"{rabbit.Version} ({rabbit.Platform})");
+            report.Version("RabbitMQ.Client", ClientVersion());
+            peers.Add(new RabbitQueuePeer($"RabbitMQ {rabbit.Version} classic queue (durable, persistent)", rabbit, quorum: false));
+            peers.Add(new RabbitQueuePeer($"RabbitMQ {rabbit.Version} quorum queue", rabbit, quorum: true));
+        }
+        else
+        {
+            report.Skip(Name, "RabbitMQ classic and quorum queues", RabbitMqServer.Missing);
+        }
 
+        if (NatsServer.Find() is not null)
+        {
+            var nats = await NatsServer.StartAsync();
+            owned.Add(nats);
+            report.Version("nats-server", NatsServer.Version());
+            report.Version("NATS.Net", NatsServer.ClientVersion());
+            peers.Add(new NatsQueuePeer("NATS JetStream work queue (file storage, not fsync'd per message)", nats));
+        }
+        else
+        {
+            report.Skip(Name, "NATS JetStream work queue", NatsServer.Missing);
+        }
+
+        // The hub's scale-out engine and Redis Streams share a redis-server of the bench's own with appendfsync always
+        // (every write fsync'd before it is answered: as durable as SQLite's fsync).
+        if (RedisPeer.Installed)
+        {
+            var redis = await Switchboard.Testing.RedisServer.StartAsync("always");
+            owned.Add(redis);
+            var onRedis = await ServerProcess.StartHubAsync("--redis", redis.Configuration);
+            owned.Add(onRedis);
+            var redisHttp = Load.Client(onRedis.Address);
+            owned.Add(new Disposer(redisHttp.Dispose));
+            peers.Insert(1, new HubQueuePeer(HubOnRedis, redisHttp));
+            peers.Add(new RedisStreamQueuePeer("Redis Streams, consumer group (appendfsync always)", redis.Configuration));
+            report.Version("redis-server", RedisPeer.Version());
+            report.Version("StackExchange.Redis", RedisPeer.ClientVersion());
+            BenchOptions.Progress($"redis-server on {redis.Configuration} (appendonly yes, appendfsync always): the hub's Redis engine and Redis Streams");
+        }
+        else
+        {
+            report.Skip(Name, "the hub on its Redis engine, and Redis Streams", RedisPeer.Missing);
+        }
+    }
+
+    private sealed class Disposer(Action dispose) : IAsyncDisposable
+    {
+        public ValueTask DisposeAsync()
+        {
+            dispose();
+            return ValueTask.CompletedTask;
+        }
+    }
+
+    private async Task MeasureAsync(Report report, BenchOptions options, Shape[] shapes, List<IQueuePeer> peers)
+    {
         var figures = new Dictionary<(string Peer, string Shape), Measurement>();
         foreach (var peer in peers)
         {
             foreach (var shape in shapes)
             {
-                figures[(peer.Name, shape.Name)] = report.Add(Name, $"{peer.Name}: {shape.Name}", shape.Unit, higherIsBetter: true);
+                var side = peer is HubQueuePeer ? Side.Switchboard : Side.Peer;
+                figures[(peer.Name, shape.Name)] = report.Add(Name, peer.Name, shape.Name, shape.Unit, higherIsBetter: true, side);
                 // Warm-up (connections, JIT, the queue's creation), checked like a run but not measured.
-                await shape.Run(peer, TimeSpan.FromSeconds(options.Quick ? 0.3 : 0.5));
+                await shape.Run(peer, options.WarmUp);
                 await peer.CheckEmptyAsync(shape.Queue);
             }
         }
@@ -112,13 +155,10 @@ internal sealed class QueueScenario : IScenario
         }
         BenchOptions.Progress("every confirmed message was received and acked exactly once; every request got its own reply; every queue ended empty");
 
-        foreach (var shape in shapes)
+        if (figures.ContainsKey((HubOnRedis, shapes[0].Name)))
         {
-            report.Ratio(Name, $"hub (sqlite) / RabbitMQ classic, {shape.Short}", figures[(Hub, shape.Name)], figures[(classicName, shape.Name)]);
-            report.Ratio(Name, $"hub (sqlite) / RabbitMQ quorum, {shape.Short}", figures[(Hub, shape.Name)], figures[(quorumName, shape.Name)]);
-            if (figures.ContainsKey((HubOnRedis, shape.Name)))
+            foreach (var shape in shapes)
             {
-                report.Ratio(Name, $"hub (redis) / RabbitMQ classic, {shape.Short}", figures[(HubOnRedis, shape.Name)], figures[(classicName, shape.Name)]);
                 report.Ratio(Name, $"hub (redis) / hub (sqlite), {shape.Short}", figures[(HubOnRedis, shape.Name)], figures[(Hub, shape.Name)]);
             }
         }

@@ -44,13 +44,14 @@ internal sealed class RestPublishScenario : IScenario
         {
             foreach (var shape in shapes)
             {
-                requests[(server, shape.Name)] = report.Add(Name, $"{server}: {shape.Name}", "requests/s", higherIsBetter: true);
+                var side = server == Bare ? Side.Peer : Side.Switchboard;
+                requests[(server, shape.Name)] = report.Add(Name, server, shape.Name, "requests/s", higherIsBetter: true, side);
                 if (shape.PerRequest > 1)
                 {
-                    messages[(server, shape.Name)] = report.Add(Name, $"{server}: {shape.Name}", "messages/s", higherIsBetter: true);
+                    messages[(server, shape.Name)] = report.Add(Name, server, shape.Name + " (messages)", "messages/s", higherIsBetter: true, side);
                 }
                 // Warm-up (connections, JIT, the topic's creation), counted for the check below but not measured.
-                var warm = await Load.RunAsync(shape.Workers, TimeSpan.FromSeconds(options.Quick ? 0.3 : 0.5), () => PostAsync(clients[server], shape));
+                var warm = await Load.RunAsync(shape.Workers, options.WarmUp, () => PostAsync(clients[server], shape));
                 acknowledged[(server, shape.Topic)] = warm.Units;
             }
         }
@@ -89,11 +90,6 @@ internal sealed class RestPublishScenario : IScenario
             client.Dispose();
         }
 
-        foreach (var shape in shapes.Where(s => s.PerRequest == 1))
-        {
-            report.Ratio(Name, $"hub (sqlite) / bare ASP.NET, {shape.Name}", requests[(Durable, shape.Name)], requests[(Bare, shape.Name)]);
-            report.Ratio(Name, $"hub (memory) / bare ASP.NET, {shape.Name}", requests[(Memory, shape.Name)], requests[(Bare, shape.Name)]);
-        }
         foreach (var shape in shapes)
         {
             report.Ratio(Name, $"hub (sqlite) / hub (memory), {shape.Name}: what durability costs", requests[(Durable, shape.Name)], requests[(Memory, shape.Name)]);
