@@ -16,6 +16,11 @@ if (args.Length > 0 && args[0] == "grpc-baseline-server")
     await GrpcBaselineServer.RunAsync(args[1..]);
     return 0;
 }
+if (args.Length > 0 && args[0] == "otlp-sink")
+{
+    await OtlpSink.RunAsync(args[1..]);
+    return 0;
+}
 if (args.Length > 0 && args[0] == "signalr-server")
 {
     await SignalRServer.RunAsync(args[1..]);
@@ -26,6 +31,7 @@ IScenario[] all =
 [
     new EngineScenario(), new RestPublishScenario(), new RestGetScenario(), new GrpcScenario(), new QueueScenario(), new ReqReplyScenario(),
     new LongPollScenario(), new RealtimeScenario(), new FanOutScenario(), new IdleConnectionsScenario(), new ScaleOutScenario(), new ClientScenario(),
+    new TelemetryScenario(),
 ];
 BenchOptions options;
 List<IScenario> chosen;

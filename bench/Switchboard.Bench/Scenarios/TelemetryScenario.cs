@@ -1,0 +1,182 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Switchboard.Bench.Harness;
+
+namespace Switchboard.Bench.Scenarios;
+
+/// <summary>
+/// What the hub's instrumentation costs on its hot paths: the same fan-out (1 publisher → 100 WebSocket JSON
+/// subscribers, hub in memory) and durable queue (send → receive → ack, 1/1, SQLite) against hubs that differ only in
+/// telemetry — metrics off (<c>Telemetry:Metrics=false</c>: nothing listens to the meters), metrics on (the default:
+/// <c>/metrics</c> and the console's figures listen), and metrics with tracing exported over OTLP to a local sink at 1%
+/// and at 100% sampling. Runs are interleaved (every configuration once, then again) so drift on a noisy machine hits
+/// all alike; each figure is also given as a ratio to "metrics off".
+/// </summary>
+internal sealed class TelemetryScenario : IScenario
+{
+    public string Name => "telemetry";
+    public string Description => "instrumentation cost: fan-out (WS JSON, 100 subscribers) and durable queue 1/1 with metrics off, on, and tracing at 1% / 100%";
+
+    private sealed record Config(string Label, Dictionary<string, string> Environment);
+
+    private sealed class Target(Config config) : IAsyncDisposable
+    {
+        public Config Config { get; } = config;
+        public ServerProcess Memory { get; set; } = null!;
+        public ServerProcess Sqlite { get; set; } = null!;
+        public TempDirectory Data { get; } = new();
+        public HttpClient Http { get; set; } = null!;
+        public List<FanOutClient> Subscribers { get; } = [];
+        public IFanOutPublisher Publisher { get; set; } = null!;
+        public Measurement Delivered { get; set; } = null!;
+        public Measurement Cpu { get; set; } = null!;
+        public Measurement Queue { get; set; } = null!;
+
+        public async ValueTask DisposeAsync()
+        {
+            foreach (var subscriber in Subscribers)
+            {
+                await subscriber.DisposeAsync();
+            }
+            if (Publisher is not null)
+            {
+                await Publisher.DisposeAsync();
+            }
+            Http?.Dispose();
+            if (Memory is not null)
+            {
+                await Memory.DisposeAsync();
+            }
+            if (Sqlite is not null)
+            {
+                await Sqlite.DisposeAsync();
+            }
+            Data.Dispose();
+        }
+    }
+
+    public async Task RunAsync(Report report, BenchOptions options)
+    {
+        var subscribers = options.Quick ? 10 : 100;
+        var messages = options.Quick ? 300 : 10_000;
+        var queueLength = TimeSpan.FromSeconds(options.Quick ? 0.5 : 5);
+        await using var sink = await ServerProcess.StartPeerAsync("otlp-sink");
+        Dictionary<string, string> Tracing(double ratio) => new()
+        {
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = sink.Address.ToString().TrimEnd('/'),
+            ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
+            ["Switchboard__Telemetry__TraceSampleRatio"] = ratio.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+        Config[] configs =
+        [
+            new("metrics off", new() { ["Switchboard__Telemetry__Metrics"] = "false" }),
+            new("metrics on (default)", []),
+            new("metrics + tracing 1%", Tracing(0.01)),
+            new("metrics + tracing 100%", Tracing(1)),
+        ];
+        var targets = new List<Target>();
+        try
+        {
+            foreach (var config in configs)
+            {
+                var target = new Target(config);
+                targets.Add(target);
+                await StartAsync(report, target, subscribers);
+            }
+            for (var run = 0; run < options.Runs; run++)
+            {
+                foreach (var target in targets)
+                {
+                    await FanOutAsync(target, subscribers, messages, options.Quick);
+                    var queue = await new HubQueuePeer(target.Config.Label, target.Http).EndToEndAsync("telemetry-e2e", 1, 1, queueLength);
+                    target.Queue.Runs.Add(queue.UnitsPerSecond);
+                    BenchOptions.Progress($"{target.Config.Label}: fan-out {target.Delivered.Runs[^1]:N0} delivered/s, {target.Cpu.Runs[^1]:0.00} CPU s/M; queue {target.Queue.Runs[^1]:N0} msg/s");
+                }
+            }
+            await CheckExportedAsync(sink);
+            Summarize(report, targets);
+        }
+        finally
+        {
+            foreach (var target in targets)
+            {
+                await target.DisposeAsync();
+            }
+        }
+    }
+
+    private async Task StartAsync(Report report, Target target, int subscribers)
+    {
+        var label = target.Config.Label;
+        target.Memory = await ServerProcess.StartHubAsync(target.Config.Environment, "--memory");
+        target.Sqlite = await ServerProcess.StartHubAsync(target.Config.Environment, "--data", target.Data.Path);
+        target.Http = Load.Client(target.Sqlite.Address);
+        var system = $"switchboard, {label}";
+        target.Delivered = report.Add(Name, system, $"fan-out delivered, {subscribers} WS JSON subscribers", "messages/s", higherIsBetter: true, Side.None);
+        target.Cpu = report.Add(Name, system, $"fan-out server CPU per million delivered, {subscribers} subscribers", "CPU s", higherIsBetter: false, Side.None);
+        target.Queue = report.Add(Name, system, "durable queue end to end 1/1 (sqlite)", "messages/s", higherIsBetter: true, Side.None);
+
+        var topic = "telemetry" + Guid.NewGuid().ToString("N")[..8];
+        using (var http = Load.Client(target.Memory.Address))
+        {
+            await http.PutAsync($"/v1/topics/{topic}", null);
+        }
+        target.Publisher = await SwitchboardPublisher.ConnectAsync(target.Memory.Address, topic);
+        using var setup = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        for (var i = 0; i < subscribers; i++)
+        {
+            var client = new SwitchboardWebSocketClient(target.Memory.Address, proto: false);
+            target.Subscribers.Add(client);
+            await client.StartAsync(topic, setup.Token);
+        }
+        await FanOutScenario.ReadyAsync(target.Subscribers, target.Publisher, label);
+    }
+
+    private static async Task FanOutAsync(Target target, int subscribers, int messages, bool quick)
+    {
+        var before = target.Subscribers.Sum(c => c.Received);
+        var cpuBefore = ServerProcess.CpuTimeOf(target.Memory.Pid);
+        var clock = Stopwatch.StartNew();
+        for (var i = 0; i < messages; i++)
+        {
+            await target.Publisher.PublishAsync(FanOutClient.Payload(FanOutScenario.PayloadPadding));
+        }
+        var (count, elapsed) = await FanOutScenario.DrainAsync(target.Subscribers, before + (long)messages * subscribers, clock, quick);
+        var got = count - before;
+        target.Delivered.Runs.Add(got / elapsed.TotalSeconds);
+        target.Cpu.Runs.Add((ServerProcess.CpuTimeOf(target.Memory.Pid) - cpuBefore).TotalSeconds / Math.Max(1, got) * 1_000_000);
+    }
+
+    /// <summary>The tracing hubs really exported spans (else "tracing on" would have measured nothing).</summary>
+    private static async Task CheckExportedAsync(ServerProcess sink)
+    {
+        using var http = new HttpClient { BaseAddress = sink.Address };
+        // The exporter batches every 5 s: give it one more round.
+        for (var i = 0; i < 80; i++)
+        {
+            using var count = JsonDocument.Parse(await http.GetStringAsync("/count"));
+            if (count.RootElement.GetProperty("traces").GetInt64() > 0)
+            {
+                return;
+            }
+            await Task.Delay(100);
+        }
+        throw new InvalidOperationException("The hubs with tracing on exported no spans to the OTLP sink within 8 s: the tracing figures would measure nothing.");
+    }
+
+    private void Summarize(Report report, List<Target> targets)
+    {
+        var off = targets[0];
+        string Ratio(Measurement ours, Measurement baseline) => $"{ours.Median / baseline.Median:0.000}×";
+        var rows = targets.Select(t => (IReadOnlyList<string>)
+        [
+            t.Config.Label,
+            $"{t.Delivered.Median:N0}", Ratio(t.Delivered, off.Delivered),
+            $"{t.Cpu.Median:0.00}", Ratio(t.Cpu, off.Cpu),
+            $"{t.Queue.Median:N0}", Ratio(t.Queue, off.Queue),
+        ]).ToList();
+        report.Table(new ExtraTable(Name, "Instrumentation cost (medians; ratios to metrics off)",
+            ["hub", "fan-out delivered/s", "×", "CPU s per M delivered", "×", "queue 1/1 msg/s", "×"], rows,
+            "Goal: metrics and sampled tracing cost under 5% on these paths (throughput ratio ≥ 0.95, CPU ratio ≤ 1.05)."));
+    }
+}
