@@ -65,7 +65,7 @@ public sealed class AuthTests(SecuredHub fixture) : IClassFixture<SecuredHub>
     }
 
     [Theory]
-    [MemberData(nameof(Transports.Without), ClientTransport.LongPolling, ClientTransport.Grpc, MemberType = typeof(Transports))]
+    [MemberData(nameof(Transports.Without), ClientTransport.LongPolling, MemberType = typeof(Transports))]
     public async Task A_wrong_key_fails_ConnectAsync_with_unauthorized_at_once_and_without_retrying(ClientTransport transport)
     {
         await using var client = new SwitchboardClient(Tests.Options(_hub.Address, transport, o => o.ApiKey = "not-a-key-of-this-hub-at-all"));
@@ -165,7 +165,7 @@ public sealed class AuthTests(SecuredHub fixture) : IClassFixture<SecuredHub>
     }
 
     [Theory]
-    [MemberData(nameof(Transports.Without), ClientTransport.Grpc, ClientTransport.LongPolling, MemberType = typeof(Transports))]
+    [MemberData(nameof(Transports.Without), ClientTransport.LongPolling, MemberType = typeof(Transports))]
     public async Task A_JWT_that_expires_with_no_fresh_one_to_be_had_ends_the_client_with_unauthorized(ClientTransport transport)
     {
         // The provider keeps handing out the one token it has: the refresh changes nothing, and the reconnect is refused.
