@@ -170,8 +170,17 @@ internal sealed class LongPollingTransport(SwitchboardClient client) : RestTrans
             var epochOfPage = Wire.String(page, "epoch");
             var messages = page.GetProperty("messages");
             var count = messages.GetArrayLength();
-            if (count > 0 && position?.Epoch is { } known && known == epochOfPage && messages[0].GetProperty("offset").GetInt64() > position.Offset + 1)
+            if (page.TryGetProperty("missed", out var missed) && missed.ValueKind == System.Text.Json.JsonValueKind.Object)
             {
+                // The hub says what retention removed before this read (from 1 when the subscription starts at 0).
+                subscription.OnNotice(new SubscriptionNotice
+                {
+                    Kind = "missed", Topic = topic, Epoch = epochOfPage, FromOffset = missed.GetProperty("fromOffset").GetInt64(), ToOffset = missed.GetProperty("toOffset").GetInt64(),
+                });
+            }
+            else if (count > 0 && position?.Epoch is { } known && known == epochOfPage && messages[0].GetProperty("offset").GetInt64() > position.Offset + 1)
+            {
+                // A hub that does not report missed: the gap between our position and its first message says the same.
                 subscription.OnNotice(new SubscriptionNotice
                 {
                     Kind = "missed", Topic = topic, Epoch = epochOfPage, FromOffset = position.Offset + 1, ToOffset = messages[0].GetProperty("offset").GetInt64() - 1,
