@@ -36,14 +36,14 @@ internal sealed class GrpcTransport(SwitchboardClient client) : MultiplexedTrans
         {
             headers.Add(name.ToLowerInvariant(), value);
         }
-        switch (await http.CredentialAsync(cancellationToken))
+        var credential = await http.CredentialAsync(cancellationToken);
+        if (credential.Kind == Credential.BearerKind)
         {
-            case ("bearer", var token):
-                headers.Add("authorization", "Bearer " + token);
-                break;
-            case (_, var key):
-                headers.Add("x-api-key", key);
-                break;
+            headers.Add("authorization", "Bearer " + credential.Value);
+        }
+        else if (credential.Kind == Credential.ApiKeyKind)
+        {
+            headers.Add("x-api-key", credential.Value);
         }
         _call = new V1.Switchboard.SwitchboardClient(_channel).Connect(headers, cancellationToken: Closing.Token);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, Closing.Token);
