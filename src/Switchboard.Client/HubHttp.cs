@@ -40,14 +40,14 @@ internal sealed class HubHttp : IDisposable
     public HttpClient Client { get; }
 
     /// <summary>The credential to present now: the provider's (asked each time, so it can refresh) or the API key.</summary>
-    public async ValueTask<(string Kind, string Value)?> CredentialAsync(CancellationToken cancellationToken)
+    public async ValueTask<Credential> CredentialAsync(CancellationToken cancellationToken)
     {
         if (_options.AccessTokenProvider is { } provider)
         {
             var token = await provider(cancellationToken);
-            return string.IsNullOrEmpty(token) ? null : ("bearer", token);
+            return string.IsNullOrEmpty(token) ? Credential.None : new Credential(Credential.BearerKind, token);
         }
-        return string.IsNullOrEmpty(_options.ApiKey) ? null : ("apiKey", _options.ApiKey);
+        return string.IsNullOrEmpty(_options.ApiKey) ? Credential.None : new Credential(Credential.ApiKeyKind, _options.ApiKey);
     }
 
     public Uri Url(string path, IEnumerable<KeyValuePair<string, string?>>? query = null, string? scheme = null)
@@ -74,28 +74,27 @@ internal sealed class HubHttp : IDisposable
     /// <summary>A path segment (topic, queue, id) escaped.</summary>
     public static string Segment(string value) => Uri.EscapeDataString(value);
 
-    /// <summary>Adds the configured headers and the credential to a request.</summary>
-    public async ValueTask AuthorizeAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    /// <summary>Adds the configured headers and <paramref name="credential"/> to a request.</summary>
+    private void Authorize(HttpRequestMessage request, Credential credential)
     {
         foreach (var (name, value) in _options.Headers)
         {
             request.Headers.TryAddWithoutValidation(name, value);
         }
-        switch (await CredentialAsync(cancellationToken))
+        if (credential.Kind == Credential.BearerKind)
         {
-            case ("bearer", var token):
-                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-                break;
-            case (_, var key):
-                request.Headers.TryAddWithoutValidation("X-Api-Key", key);
-                break;
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", credential.Value);
+        }
+        else if (credential.Kind == Credential.ApiKeyKind)
+        {
+            request.Headers.TryAddWithoutValidation("X-Api-Key", credential.Value);
         }
     }
 
-    /// <summary>Sends a request; a status outside 2xx throws the hub's error.</summary>
+    /// <summary>Sends a request with <paramref name="credential"/> (default: <see cref="CredentialAsync"/>'s); a status outside 2xx throws the hub's error.</summary>
     public async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, IEnumerable<KeyValuePair<string, string?>>? query = null,
         byte[]? body = null, IEnumerable<KeyValuePair<string, string>>? headers = null,
-        HttpCompletionOption completion = HttpCompletionOption.ResponseContentRead, CancellationToken cancellationToken = default)
+        HttpCompletionOption completion = HttpCompletionOption.ResponseContentRead, Credential? credential = null, CancellationToken cancellationToken = default)
     {
         using var request = new HttpRequestMessage(method, Url(path, query));
         if (body is not null)
@@ -107,7 +106,7 @@ internal sealed class HubHttp : IDisposable
         {
             request.Headers.TryAddWithoutValidation(name, value);
         }
-        await AuthorizeAsync(request, cancellationToken);
+        Authorize(request, credential ?? await CredentialAsync(cancellationToken));
         HttpResponseMessage response;
         try
         {
@@ -137,9 +136,9 @@ internal sealed class HubHttp : IDisposable
 
     /// <summary>Sends a request and reads its JSON answer (a clone that outlives the document).</summary>
     public async Task<(HttpStatusCode Status, JsonElement Body)> JsonAsync(HttpMethod method, string path, IEnumerable<KeyValuePair<string, string?>>? query = null,
-        byte[]? body = null, IEnumerable<KeyValuePair<string, string>>? headers = null, CancellationToken cancellationToken = default)
+        byte[]? body = null, IEnumerable<KeyValuePair<string, string>>? headers = null, Credential? credential = null, CancellationToken cancellationToken = default)
     {
-        using var response = await SendAsync(method, path, query, body, headers, cancellationToken: cancellationToken);
+        using var response = await SendAsync(method, path, query, body, headers, cancellationToken: cancellationToken, credential: credential);
         try
         {
             var bytes = await response.Content.ReadAsByteArrayAsync(cancellationToken);

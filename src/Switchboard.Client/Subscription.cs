@@ -190,17 +190,18 @@ public sealed class Subscription : IAsyncEnumerable<Message>, IAsyncDisposable
         await _accepting.WaitAsync(cancellationToken);
         try
         {
+            TopicPosition? before;
             lock (_lock)
             {
                 if (IsClosed)
                 {
                     return false;
                 }
-                if (_positions.TryGetValue(message.Topic, out var position))
+                if (_positions.TryGetValue(message.Topic, out before))
                 {
-                    if (position.Epoch is null || position.Epoch == message.Epoch)
+                    if (before.Epoch is null || before.Epoch == message.Epoch)
                     {
-                        if (message.Offset <= position.Offset || (strict && message.Offset != position.Offset + 1))
+                        if (message.Offset <= before.Offset || (strict && message.Offset != before.Offset + 1))
                         {
                             return false; // seen already (a resume overlaps, or another subscription's copy), or not ours yet
                         }
@@ -214,20 +215,27 @@ public sealed class Subscription : IAsyncEnumerable<Message>, IAsyncDisposable
                 {
                     return false; // a topic new to this subscription starts at 1 (or after a missed notice)
                 }
-                _positions[message.Topic] = new TopicPosition(message.Epoch, message.Offset);
             }
-            if (_inbox.Writer.TryWrite(message))
+            if (!_inbox.Writer.TryWrite(message))
             {
-                return true;
+                try
+                {
+                    // The application is behind: wait for room (the transport stops reading meanwhile: backpressure).
+                    await _inbox.Writer.WriteAsync(message, cancellationToken);
+                }
+                catch (ChannelClosedException)
+                {
+                    return false;
+                }
             }
-            try
+            // Only now is it ours: a wait cancelled above (the connection closed under it) leaves the position where it
+            // was, so the resume brings this message again rather than skip it.
+            lock (_lock)
             {
-                // The application is behind: wait for room (the transport stops reading meanwhile: backpressure).
-                await _inbox.Writer.WriteAsync(message, cancellationToken);
-            }
-            catch (ChannelClosedException)
-            {
-                return false;
+                if (ReferenceEquals(_positions.GetValueOrDefault(message.Topic), before))
+                {
+                    _positions[message.Topic] = new TopicPosition(message.Epoch, message.Offset);
+                }
             }
             return true;
         }

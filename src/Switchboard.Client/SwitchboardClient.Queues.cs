@@ -19,7 +19,7 @@ public sealed partial class SwitchboardClient
         var body = Wire.Object(w => Wire.WriteEnvelope(w, Payload.From(payload, Options.JsonSerializerOptions), options?.Key, options?.Headers));
         var key = options?.IdempotencyKey ?? NewKey();
         var answer = await RetryingAsync($"send to {queue}", (_, ct) => Http.JsonAsync(HttpMethod.Post, $"/v1/queues/{HubHttp.Segment(queue)}/messages",
-            [new("delay", options?.Delay is { } delay ? Wire.Seconds(delay) : null)], body, [new("Idempotency-Key", key)], ct), Options.PublishTimeout, cancellationToken);
+            [new("delay", options?.Delay is { } delay ? Wire.Seconds(delay) : null)], body, [new("Idempotency-Key", key)], cancellationToken: ct), Options.PublishTimeout, cancellationToken);
         return new SentMessage(queue, Id(answer.Body.GetProperty("id")));
     }
 
@@ -113,7 +113,7 @@ public sealed partial class SwitchboardClient
         var key = options.IdempotencyKey ?? NewKey();
         var deadline = DateTimeOffset.UtcNow + timeout;
         var (_, slot) = await RetryingAsync($"request to {queue}", (_, ct) => Http.JsonAsync(HttpMethod.Post, $"/v1/queues/{HubHttp.Segment(queue)}/requests",
-            [new("timeout", Wire.Seconds(timeout <= MaxWait ? timeout : TimeSpan.Zero))], body, [new("Idempotency-Key", key)], ct),
+            [new("timeout", Wire.Seconds(timeout <= MaxWait ? timeout : TimeSpan.Zero))], body, [new("Idempotency-Key", key)], cancellationToken: ct),
             timeout + TimeSpan.FromSeconds(10), cancellationToken);
         // 202: the hub answered "pending" (a wait past its limit, or a retried request): long-poll the reply.
         while (Wire.String(slot, "status") != "replied")

@@ -70,7 +70,11 @@ public sealed class SwitchboardClientOptions
     /// </summary>
     public TimeSpan PublishTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
-    /// <summary>After this much silence on a WebSocket the client sends a ping; <see cref="HeartbeatTimeout"/> more without a frame counts as a lost connection.</summary>
+    /// <summary>
+    /// After this much silence on a WebSocket the client sends a ping; <see cref="HeartbeatTimeout"/> more without a frame
+    /// counts as a lost connection. Over SSE and long polling with a credential whose scopes do not cover the idle probe,
+    /// how often the client checks that the hub is still there (15 s when 0).
+    /// </summary>
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(15);
 
     /// <summary>See <see cref="HeartbeatInterval"/>.</summary>

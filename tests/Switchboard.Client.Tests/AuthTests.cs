@@ -65,7 +65,7 @@ public sealed class AuthTests(SecuredHub fixture) : IClassFixture<SecuredHub>
     }
 
     [Theory]
-    [MemberData(nameof(Transports.Without), ClientTransport.LongPolling, ClientTransport.Grpc, MemberType = typeof(Transports))]
+    [MemberData(nameof(Transports.Data), MemberType = typeof(Transports))]
     public async Task A_wrong_key_fails_ConnectAsync_with_unauthorized_at_once_and_without_retrying(ClientTransport transport)
     {
         await using var client = new SwitchboardClient(Tests.Options(_hub.Address, transport, o => o.ApiKey = "not-a-key-of-this-hub-at-all"));
@@ -84,24 +84,33 @@ public sealed class AuthTests(SecuredHub fixture) : IClassFixture<SecuredHub>
     }
 
     [Theory]
-    [MemberData(nameof(Transports.Without), ClientTransport.Sse, ClientTransport.Grpc, MemberType = typeof(Transports))]
+    [MemberData(nameof(Transports.Data), MemberType = typeof(Transports))]
     public async Task Without_credentials_the_first_call_is_refused_with_unauthorized_and_the_client_closes(ClientTransport transport)
     {
-        await using var client = await Tests.ConnectAsync(_hub.Address, transport);
-        var closed = new Inbox<ConnectionStateChangedEventArgs>();
-        client.StateChanged += (_, e) => closed.Add(e);
+        await using var client = new SwitchboardClient(Tests.Options(_hub.Address, transport));
+        var states = new Inbox<ConnectionStateChangedEventArgs>();
+        client.StateChanged += (_, e) => states.Add(e);
 
-        var refused = await Assert.ThrowsAsync<SwitchboardException>(() => client.PublishAsync("auth.ok.none", 1).WaitAsync(Tests.Limit));
-
-        Assert.Equal(ClientErrorCodes.Unauthorized, refused.Code);
+        SwitchboardException refused;
         if (transport == ClientTransport.WebSocket)
         {
-            // The hub closes the socket with 4401: that ends the client (no retry loop with a credential it lacks).
-            var last = (await closed.UntilAsync(s => s.Any(e => e.State == ConnectionState.Closed), "the client closing"))[^1];
-            Assert.Equal(ClientErrorCodes.Unauthorized, last.Error?.Code);
+            // A WebSocket opens without one (its credential may come in its first frame): its first use is refused (4401).
+            await client.StartAsync().WaitAsync(Tests.Limit);
+            refused = await Assert.ThrowsAsync<SwitchboardException>(() => client.PublishAsync("auth.ok.none", 1).WaitAsync(Tests.Limit));
         }
-        // (Over REST-based transports each refused call says so and the client carries on, as the JS client does.)
-        Assert.DoesNotContain(closed.Items, e => e.State == ConnectionState.Reconnecting);
+        else
+        {
+            // A gRPC call, an event stream and a long poll carry the credential as they open: the open is the first call.
+            refused = await Assert.ThrowsAsync<SwitchboardException>(() => client.StartAsync().WaitAsync(Tests.Limit));
+            Assert.Equal(401, refused.Status);
+        }
+
+        Assert.Equal(ClientErrorCodes.Unauthorized, refused.Code);
+        // That ends the client (no retry loop with a credential it lacks).
+        var last = (await states.UntilAsync(s => s.Any(e => e.State == ConnectionState.Closed), "the client closing"))[^1];
+        Assert.Equal(ClientErrorCodes.Unauthorized, last.Error?.Code);
+        Assert.DoesNotContain(states.Items, e => e.State == ConnectionState.Reconnecting);
+        Assert.Equal(ClientErrorCodes.Closed, (await Assert.ThrowsAsync<SwitchboardException>(() => client.PublishAsync("auth.ok.none", 2))).Code);
     }
 
     [Theory]
@@ -134,7 +143,7 @@ public sealed class AuthTests(SecuredHub fixture) : IClassFixture<SecuredHub>
     }
 
     [Theory]
-    [MemberData(nameof(Transports.Without), ClientTransport.Sse, ClientTransport.LongPolling, MemberType = typeof(Transports))]
+    [MemberData(nameof(Transports.Data), MemberType = typeof(Transports))]
     public async Task A_short_lived_JWT_refreshed_by_the_AccessTokenProvider_keeps_the_connection_past_its_expiry(ClientTransport transport)
     {
         var minted = new Inbox<DateTimeOffset>();
@@ -165,7 +174,7 @@ public sealed class AuthTests(SecuredHub fixture) : IClassFixture<SecuredHub>
     }
 
     [Theory]
-    [MemberData(nameof(Transports.Without), ClientTransport.Grpc, ClientTransport.LongPolling, MemberType = typeof(Transports))]
+    [MemberData(nameof(Transports.Data), MemberType = typeof(Transports))]
     public async Task A_JWT_that_expires_with_no_fresh_one_to_be_had_ends_the_client_with_unauthorized(ClientTransport transport)
     {
         // The provider keeps handing out the one token it has: the refresh changes nothing, and the reconnect is refused.

@@ -12,7 +12,7 @@ public sealed class NoticeTests(MemoryHub fixture) : IClassFixture<MemoryHub>
     private readonly TestHub _hub = fixture.Hub;
 
     [Theory]
-    [MemberData(nameof(Transports.Without), ClientTransport.LongPolling, MemberType = typeof(Transports))]
+    [MemberData(nameof(Transports.Data), MemberType = typeof(Transports))]
     public async Task Messages_retention_removed_are_announced_as_missed_and_what_follows_comes_without_a_gap(ClientTransport transport)
     {
         await using var client = await Tests.ConnectAsync(_hub.Address, transport);

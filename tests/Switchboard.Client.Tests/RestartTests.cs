@@ -12,7 +12,7 @@ public sealed class RestartTests
     private static readonly TimeSpan Long = TimeSpan.FromSeconds(60);
 
     [Theory]
-    [MemberData(nameof(Transports.Without), ClientTransport.Grpc, MemberType = typeof(Transports))]
+    [MemberData(nameof(Transports.Data), MemberType = typeof(Transports))]
     public async Task A_SIGKILL_and_restart_mid_stream_loses_nothing_and_repeats_nothing(ClientTransport transport)
     {
         using var data = new TempDirectory();
@@ -121,7 +121,7 @@ public sealed class RestartTests
     }
 
     [Theory]
-    [MemberData(nameof(Transports.Without), ClientTransport.Grpc, MemberType = typeof(Transports))]
+    [MemberData(nameof(Transports.Data), MemberType = typeof(Transports))]
     public async Task A_graceful_shutdown_says_so_and_the_client_resumes_on_the_restarted_hub(ClientTransport transport)
     {
         using var data = new TempDirectory();

@@ -67,7 +67,7 @@ public sealed class UserCodeTests(MemoryHub fixture) : IClassFixture<MemoryHub>
     }
 
     [Theory]
-    [MemberData(nameof(Transports.Without), ClientTransport.Grpc, ClientTransport.Sse, ClientTransport.LongPolling, MemberType = typeof(Transports))]
+    [MemberData(nameof(Transports.Data), MemberType = typeof(Transports))]
     public async Task A_StateChanged_handler_that_throws_does_not_stop_the_client_reconnecting(ClientTransport transport)
     {
         TestHub? hub = await TestHub.StartAsync();

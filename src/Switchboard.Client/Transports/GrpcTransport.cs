@@ -36,14 +36,14 @@ internal sealed class GrpcTransport(SwitchboardClient client) : MultiplexedTrans
         {
             headers.Add(name.ToLowerInvariant(), value);
         }
-        switch (await http.CredentialAsync(cancellationToken))
+        var credential = await http.CredentialAsync(cancellationToken);
+        if (credential.Kind == Credential.BearerKind)
         {
-            case ("bearer", var token):
-                headers.Add("authorization", "Bearer " + token);
-                break;
-            case (_, var key):
-                headers.Add("x-api-key", key);
-                break;
+            headers.Add("authorization", "Bearer " + credential.Value);
+        }
+        else if (credential.Kind == Credential.ApiKeyKind)
+        {
+            headers.Add("x-api-key", credential.Value);
         }
         _call = new V1.Switchboard.SwitchboardClient(_channel).Connect(headers, cancellationToken: Closing.Token);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, Closing.Token);
@@ -58,11 +58,14 @@ internal sealed class GrpcTransport(SwitchboardClient client) : MultiplexedTrans
         }
         catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new SwitchboardException(ClientErrorCodes.Unavailable, $"The gRPC Connect call to {http.BaseUrl} was not answered within {Client.Options.ConnectTimeout.TotalSeconds:0.#} s.", ex);
+            // The wait listens to the transport's close too: a call the hub refused closes it, and that says why.
+            throw CloseCause is { } cause
+                ? OpenFailed(cause)
+                : new SwitchboardException(ClientErrorCodes.Unavailable, $"The gRPC Connect call to {http.BaseUrl} was not answered within {Client.Options.ConnectTimeout.TotalSeconds:0.#} s.", ex);
         }
         catch (SwitchboardException ex) when (ex.IsLost)
         {
-            throw new SwitchboardException(ClientErrorCodes.Unavailable, $"The gRPC Connect call to {http.BaseUrl} failed: {ex.Message}", ex);
+            throw OpenFailed(CloseCause is { IsFatal: true } cause ? cause : ex);
         }
         catch (RpcException ex)
         {
@@ -70,6 +73,27 @@ internal sealed class GrpcTransport(SwitchboardClient client) : MultiplexedTrans
             throw error.IsFatal ? error : new SwitchboardException(ClientErrorCodes.Unavailable, $"The gRPC Connect call to {http.BaseUrl} failed: {ex.Status.StatusCode} {ex.Status.Detail}", ex);
         }
         await AuthenticateAsync(timeout.Token);
+    }
+
+    /// <summary>Why the call did not open: a refusal as it is (the client closes), anything else <c>unavailable</c> (the client falls back).</summary>
+    private SwitchboardException OpenFailed(SwitchboardException cause)
+        => cause.IsFatal ? cause : new SwitchboardException(ClientErrorCodes.Unavailable, $"The gRPC Connect call to {Client.Http.BaseUrl} failed: {cause.Message}", cause);
+
+    /// <summary>
+    /// The status the call ended with, if it has ended: a write to a call the hub already refused (an unknown credential
+    /// answers at once) fails with "the call is complete", which does not say why.
+    /// </summary>
+    private SwitchboardException? EndedWith()
+    {
+        try
+        {
+            var status = _call!.GetStatus();
+            return status.StatusCode == StatusCode.OK ? null : FromStatus(new RpcException(status, _call.GetTrailers()));
+        }
+        catch (InvalidOperationException)
+        {
+            return null; // still running
+        }
     }
 
     private async Task ReceiveLoopAsync(TaskCompletionSource opened)
@@ -91,7 +115,14 @@ internal sealed class GrpcTransport(SwitchboardClient client) : MultiplexedTrans
         }
         catch (OperationCanceledException) when (IsClosed)
         {
-            opened.TrySetCanceled();
+            if (CloseCause is { } cause)
+            {
+                opened.TrySetException(cause);
+            }
+            else
+            {
+                opened.TrySetCanceled();
+            }
         }
         catch (RpcException ex)
         {
@@ -194,7 +225,7 @@ internal sealed class GrpcTransport(SwitchboardClient client) : MultiplexedTrans
         }
         catch (Exception ex) when (ex is RpcException or IOException or InvalidOperationException or ObjectDisposedException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
         {
-            var lost = ex is RpcException rpc ? FromStatus(rpc) : SwitchboardException.Lost($"The gRPC Connect call broke while sending: {ex.Message}", ex);
+            var lost = ex is RpcException rpc ? FromStatus(rpc) : EndedWith() ?? SwitchboardException.Lost($"The gRPC Connect call broke while sending: {ex.Message}", ex);
             Lose(lost);
             throw lost.IsFatal ? lost : SwitchboardException.Lost(lost.Message, ex);
         }

@@ -14,27 +14,94 @@ internal sealed class LongPollingTransport(SwitchboardClient client) : RestTrans
 
     public override ClientTransport Kind => ClientTransport.LongPolling;
 
-    /// <summary>Readiness is what long polling needs: the hub answers HTTP and accepts work.</summary>
+    /// <summary>
+    /// One poll of <see cref="RestTransport.Probe"/> without waiting: proves the hub answers (as a hub: with a position
+    /// token) and accepts work, and that it takes the credential (a 403 for a scope without the probe proves that too).
+    /// Then the probe is held while no subscription polls (<see cref="ProbeAsync"/>).
+    /// </summary>
     public override async Task OpenAsync(CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, Closing.Token);
         timeout.CancelAfter(Client.Options.ConnectTimeout);
         try
         {
-            // The answer must be the hub's ({"status":"ready"}): any web server answers 200 to something.
-            var (_, ready) = await Client.Http.JsonAsync(HttpMethod.Get, "/readyz", cancellationToken: timeout.Token);
-            if (Wire.String(ready, "status") != "ready")
+            var credential = await Client.Http.CredentialAsync(timeout.Token);
+            var (_, page) = await PollProbeAsync(credential, TimeSpan.Zero, timeout.Token);
+            if (Wire.String(page, "next")?.StartsWith(Topics.TokenPrefix, StringComparison.Ordinal) != true)
             {
-                throw new SwitchboardException(ClientErrorCodes.Unavailable, $"GET /readyz at {Client.Http.BaseUrl} did not answer as a Switchboard hub does.");
+                throw new SwitchboardException(ClientErrorCodes.Unavailable, $"GET /v1/messages at {Client.Http.BaseUrl} did not answer as a Switchboard hub does.");
             }
         }
-        catch (SwitchboardException error) when (error.Code is not (ClientErrorCodes.Unauthorized or ClientErrorCodes.Unavailable))
+        catch (SwitchboardException error) when (error.Code == "forbidden")
         {
-            throw new SwitchboardException(ClientErrorCodes.Unavailable, $"GET /readyz: {error.Message}", error);
+            // the hub, and it took the credential; the scope does not cover the probe
+        }
+        catch (SwitchboardException error) when (error.Status == 401 || error.Code == ClientErrorCodes.Unauthorized)
+        {
+            throw new SwitchboardException(ClientErrorCodes.Unauthorized, error.Message, error) { Status = 401, IsFatal = true };
+        }
+        catch (SwitchboardException error) when (error.Code != ClientErrorCodes.Unavailable)
+        {
+            throw new SwitchboardException(ClientErrorCodes.Unavailable, $"GET /v1/messages: {error.Message}", error);
         }
         catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new SwitchboardException(ClientErrorCodes.Unavailable, $"GET /readyz was not answered within {Client.Options.ConnectTimeout.TotalSeconds:0.#} s.", ex);
+            throw new SwitchboardException(ClientErrorCodes.Unavailable, $"GET /v1/messages at {Client.Http.BaseUrl} was not answered within {Client.Options.ConnectTimeout.TotalSeconds:0.#} s.", ex);
+        }
+        HoldProbeWhileIdle();
+    }
+
+    private Task<(System.Net.HttpStatusCode, System.Text.Json.JsonElement)> PollProbeAsync(Credential credential, TimeSpan wait, CancellationToken cancellationToken)
+        => Client.Http.JsonAsync(HttpMethod.Get, "/v1/messages", [new("topic", Probe), new("after", "0"), new("limit", "1"), new("wait", Wire.Seconds(wait))],
+            cancellationToken: cancellationToken, credential: credential);
+
+    /// <summary>
+    /// Long polls on the probe, one after another, each held as long as a subscription's would be. A hub that goes away
+    /// breaks the held request; one that drains answers 503; a credential that expired is refused: the transport is lost.
+    /// </summary>
+    protected override async Task ProbeAsync(CancellationToken probe)
+    {
+        var early = 0;
+        try
+        {
+            while (true)
+            {
+                var credential = await Client.Http.CredentialAsync(probe);
+                var hold = HoldFor(credential);
+                var asked = System.Diagnostics.Stopwatch.GetTimestamp();
+                try
+                {
+                    await PollProbeAsync(credential, hold, probe);
+                    // Answered well before its time (a hub that is stopping answers what it holds; a wait of 0 configured):
+                    // do not ask again in a tight loop.
+                    if (System.Diagnostics.Stopwatch.GetElapsedTime(asked) < hold / 2 || hold < TimeSpan.FromSeconds(1))
+                    {
+                        await Task.Delay(hold < TimeSpan.FromSeconds(1) ? RecheckInterval : Backoff.Delay(early++, TimeSpan.FromMilliseconds(250), RecheckInterval), probe);
+                    }
+                    else
+                    {
+                        early = 0;
+                    }
+                }
+                catch (SwitchboardException error) when (error.Code == "forbidden")
+                {
+                    await Task.Delay(RecheckInterval, probe); // the hub took the credential; the scope does not cover the probe
+                }
+                catch (SwitchboardException error) when (error.Status == 429 || error.Code == "overloaded")
+                {
+                    await Task.Delay(error.RetryAfter ?? RecheckInterval, probe); // busy, but there
+                }
+            }
+        }
+        catch (OperationCanceledException) when (probe.IsCancellationRequested)
+        {
+            // a subscription polls now, or the transport closed
+        }
+        catch (SwitchboardException error)
+        {
+            Lose(error.Status == 401 || error.Code == ClientErrorCodes.Unauthorized ? Refused(error)
+                : error.IsLost ? error
+                : new SwitchboardException(ClientErrorCodes.ConnectionLost, $"The hub answered the probe with {error.Code}: {error.Message}", error) { RetryAfter = error.RetryAfter });
         }
     }
 
@@ -52,18 +119,19 @@ internal sealed class LongPollingTransport(SwitchboardClient client) : RestTrans
             {
                 confirmed.TrySetCanceled(loop);
             }
+            catch (SwitchboardException error) when (error.IsLost || error.Status == 401 || error.Code == ClientErrorCodes.Unauthorized)
+            {
+                // The connection failed (the hub is gone, or no longer takes the credential), not the subscription.
+                var loss = error.IsLost ? error : Refused(error);
+                Lose(loss);
+                confirmed.TrySetException(loss.IsFatal ? loss : SwitchboardException.Lost(loss.Message, loss));
+            }
             catch (SwitchboardException error)
             {
+                Untrack(subscription);
                 if (!confirmed.TrySetException(error))
                 {
-                    if (error.IsLost)
-                    {
-                        Lose(error);
-                    }
-                    else
-                    {
-                        subscription.Failed(error); // a refusal after the first answer ends the subscription here
-                    }
+                    subscription.Failed(error); // a refusal after the first answer ends the subscription here
                 }
             }
         }, CancellationToken.None);
@@ -76,6 +144,7 @@ internal sealed class LongPollingTransport(SwitchboardClient client) : RestTrans
             Lose(error);
             throw;
         }
+        HoldProbeWhileIdle(); // the subscription's polls say now what the probe did
     }
 
     /// <summary>
@@ -84,16 +153,16 @@ internal sealed class LongPollingTransport(SwitchboardClient client) : RestTrans
     /// </summary>
     private async Task PollPatternAsync(Subscription subscription, TaskCompletionSource confirmed, CancellationToken loop)
     {
-        var wait = Wire.Seconds(Client.Options.LongPollWait);
         var first = true;
         for (var waits = 0; !loop.IsCancellationRequested;)
         {
             System.Text.Json.JsonElement page;
             try
             {
+                var credential = await Client.Http.CredentialAsync(loop);
                 (_, page) = await Client.Http.JsonAsync(HttpMethod.Get, "/v1/messages",
-                    [new("topic", subscription.Pattern), new("after", subscription.ResumeToken()), new("limit", Page.ToString(CultureInfo.InvariantCulture)), new("wait", first ? "0" : wait)],
-                    cancellationToken: loop);
+                    [new("topic", subscription.Pattern), new("after", subscription.ResumeToken()), new("limit", Page.ToString(CultureInfo.InvariantCulture)), new("wait", first ? "0" : Wire.Seconds(HoldFor(credential)))],
+                    cancellationToken: loop, credential: credential);
             }
             catch (SwitchboardException error) when (!error.IsLost && error.IsTransient)
             {
@@ -123,16 +192,16 @@ internal sealed class LongPollingTransport(SwitchboardClient client) : RestTrans
         var path = $"/v1/topics/{HubHttp.Segment(topic)}/messages";
         var waits = 0; // consecutive waits (topic not there yet, hub busy): backoff between them
         var first = true;
-        var wait = Wire.Seconds(Client.Options.LongPollWait);
         while (!loop.IsCancellationRequested)
         {
             var position = subscription.PositionOf(topic);
             System.Text.Json.JsonElement page;
             try
             {
+                var credential = await Client.Http.CredentialAsync(loop);
                 (_, page) = await Client.Http.JsonAsync(HttpMethod.Get, path,
-                    [new("after", position?.ToString() ?? "0"), new("limit", Page.ToString(CultureInfo.InvariantCulture)), new("wait", first ? "0" : wait)],
-                    cancellationToken: loop);
+                    [new("after", position?.ToString() ?? "0"), new("limit", Page.ToString(CultureInfo.InvariantCulture)), new("wait", first ? "0" : Wire.Seconds(HoldFor(credential)))],
+                    cancellationToken: loop, credential: credential);
             }
             catch (SwitchboardException error) when (error.Code == "topic-not-found")
             {
@@ -170,8 +239,17 @@ internal sealed class LongPollingTransport(SwitchboardClient client) : RestTrans
             var epochOfPage = Wire.String(page, "epoch");
             var messages = page.GetProperty("messages");
             var count = messages.GetArrayLength();
-            if (count > 0 && position?.Epoch is { } known && known == epochOfPage && messages[0].GetProperty("offset").GetInt64() > position.Offset + 1)
+            if (page.TryGetProperty("missed", out var missed) && missed.ValueKind == System.Text.Json.JsonValueKind.Object)
             {
+                // The hub says what retention removed before this read (from 1 when the subscription starts at 0).
+                subscription.OnNotice(new SubscriptionNotice
+                {
+                    Kind = "missed", Topic = topic, Epoch = epochOfPage, FromOffset = missed.GetProperty("fromOffset").GetInt64(), ToOffset = missed.GetProperty("toOffset").GetInt64(),
+                });
+            }
+            else if (count > 0 && position?.Epoch is { } known && known == epochOfPage && messages[0].GetProperty("offset").GetInt64() > position.Offset + 1)
+            {
+                // A hub that does not report missed: the gap between our position and its first message says the same.
                 subscription.OnNotice(new SubscriptionNotice
                 {
                     Kind = "missed", Topic = topic, Epoch = epochOfPage, FromOffset = position.Offset + 1, ToOffset = messages[0].GetProperty("offset").GetInt64() - 1,

@@ -62,7 +62,8 @@ internal abstract class MultiplexedTransport(SwitchboardClient client) : Transpo
     /// <summary>After the connection opened: present the credential, if any, and keep it fresh.</summary>
     protected async Task AuthenticateAsync(CancellationToken cancellationToken)
     {
-        if (await Client.Http.CredentialAsync(cancellationToken) is not { } credential)
+        var credential = await Client.Http.CredentialAsync(cancellationToken);
+        if (credential.IsNone)
         {
             return;
         }

@@ -5,38 +5,45 @@ namespace Switchboard.Client.Transports;
 
 /// <summary>
 /// Server-Sent Events: one <c>GET /v1/events?topic=PATTERN</c> stream per subscription (the multi-topic form, which
-/// resumes any pattern from one <c>Last-Event-ID</c>); publishes over REST. Passes HTTP proxies that pass streaming responses.
+/// resumes any pattern from one <c>Last-Event-ID</c>), and one on <see cref="RestTransport.Probe"/> held while there is
+/// no other (it carries the hub's <c>shutdown</c> event, and its end says the hub is gone); publishes over REST. Passes HTTP proxies that pass streaming responses. A stream cannot take a fresh credential, so with a JWT that
+/// expires each stream is reopened with a fresh one before the hub would end it, from its positions.
 /// </summary>
 internal sealed class SseTransport(SwitchboardClient client) : RestTransport(client)
 {
-    // A pattern no topic matches (no topic starts with "_sb-probe."), so the probe stream costs the hub nothing and
-    // publishes no presence events. With scopes, a 403 still proves that event streams reach the hub.
-    private const string Probe = "_sb-probe.*";
-
     public override ClientTransport Kind => ClientTransport.Sse;
 
     /// <summary>
-    /// Opens a stream and waits for its first event: proves that streams reach the hub and that events come through
-    /// unbuffered (a proxy that holds the response back fails here, and long polling takes over).
+    /// Opens the probe stream and waits for its first block: proves that streams reach the hub, that the credential is
+    /// accepted, and that events come through unbuffered (a proxy that holds the response back fails here, and long
+    /// polling takes over). The stream then stays open while no subscription has one: the transport's presence at the hub.
     /// </summary>
     public override async Task OpenAsync(CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, Closing.Token);
         timeout.CancelAfter(Client.Options.ConnectTimeout);
+        HttpResponseMessage? response = null;
         try
         {
-            using var response = await OpenStreamAsync(Probe, null, timeout.Token);
-            await using var body = await response.Content.ReadAsStreamAsync(timeout.Token);
+            var credential = await Client.Http.CredentialAsync(timeout.Token);
+            response = await OpenStreamAsync(Probe, null, credential, timeout.Token);
+            var body = await response.Content.ReadAsStreamAsync(timeout.Token);
             // The stream's first block (retry: and id:, no data, so not an event to a parser) arriving proves that events flow.
             var first = new byte[256];
             if (await body.ReadAsync(first, timeout.Token) == 0)
             {
                 throw new SwitchboardException(ClientErrorCodes.Unavailable, "The hub ended the probe's event stream before its first block.");
             }
+            var held = response;
+            if (HoldProbeWhileIdle(probe => HoldAsync(Probe, null, held, credential, probe)))
+            {
+                response = null; // the probe holds it now
+            }
         }
         catch (SwitchboardException error) when (error.Code == "forbidden")
         {
-            // the credential may not read the probe pattern, but streams reach the hub
+            // The credential may not read the probe pattern, but streams reach the hub: ask again now and then instead.
+            HoldProbeWhileIdle(probe => ProbeAsync(recheckFirst: true, probe));
         }
         catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
         {
@@ -46,9 +53,52 @@ internal sealed class SseTransport(SwitchboardClient client) : RestTransport(cli
         {
             throw new SwitchboardException(ClientErrorCodes.Unavailable, $"The event stream broke before its first event: {ex.Message}", ex);
         }
+        finally
+        {
+            response?.Dispose();
+        }
     }
 
-    private async Task<HttpResponseMessage> OpenStreamAsync(string pattern, string? lastEventId, CancellationToken cancellationToken)
+    protected override Task ProbeAsync(CancellationToken probe) => ProbeAsync(recheckFirst: false, probe);
+
+    /// <summary>
+    /// Opens the probe stream and holds it. With a credential that may not read the probe (403) every
+    /// <see cref="RestTransport.RecheckInterval"/> a probe answered 403 says the hub is there and takes the credential.
+    /// </summary>
+    private async Task ProbeAsync(bool recheckFirst, CancellationToken probe)
+    {
+        try
+        {
+            for (var recheck = recheckFirst; ; recheck = true)
+            {
+                if (recheck)
+                {
+                    await Task.Delay(RecheckInterval, probe);
+                }
+                try
+                {
+                    var credential = await Client.Http.CredentialAsync(probe);
+                    var response = await OpenStreamAsync(Probe, null, credential, probe);
+                    await HoldAsync(Probe, null, response, credential, probe);
+                    return;
+                }
+                catch (SwitchboardException error) when (error.Code == "forbidden")
+                {
+                    // still there
+                }
+            }
+        }
+        catch (SwitchboardException error)
+        {
+            Lose(Ended(error));
+        }
+        catch (OperationCanceledException) when (probe.IsCancellationRequested)
+        {
+            // a subscription holds a stream now, or the transport closed
+        }
+    }
+
+    private async Task<HttpResponseMessage> OpenStreamAsync(string pattern, string? lastEventId, Credential credential, CancellationToken cancellationToken)
     {
         var headers = new List<KeyValuePair<string, string>> { new("Accept", "text/event-stream") };
         if (lastEventId is not null)
@@ -59,7 +109,7 @@ internal sealed class SseTransport(SwitchboardClient client) : RestTransport(cli
         try
         {
             response = await Client.Http.SendAsync(HttpMethod.Get, "/v1/events", [new("topic", pattern)], headers: headers,
-                completion: HttpCompletionOption.ResponseHeadersRead, cancellationToken: cancellationToken);
+                completion: HttpCompletionOption.ResponseHeadersRead, cancellationToken: cancellationToken, credential: credential);
         }
         catch (SwitchboardException error) when (error.IsLost)
         {
@@ -83,64 +133,179 @@ internal sealed class SseTransport(SwitchboardClient client) : RestTransport(cli
         var stream = Track(subscription);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, stream);
         HttpResponseMessage response;
+        Credential credential;
         try
         {
-            response = await OpenStreamAsync(subscription.Pattern, subscription.ResumeToken(), linked.Token);
+            credential = await Client.Http.CredentialAsync(linked.Token);
+            response = await OpenStreamAsync(subscription.Pattern, subscription.ResumeToken(), credential, linked.Token);
         }
-        catch (SwitchboardException error) when (error.Code == ClientErrorCodes.Unavailable)
+        catch (SwitchboardException error) when (error.Status == 429)
         {
-            var lost = SwitchboardException.Lost(error.Message, error);
-            Lose(lost);
-            throw lost;
+            // This stream does not fit (too many connections or requests): the others carry on, and this subscription
+            // tries again with backoff (as a lost call: the client does) until there is room.
+            Untrack(subscription);
+            throw SwitchboardException.Lost($"The hub has no room for another event stream now: {error.Message}", error);
         }
-        _ = Task.Run(() => ReadAsync(subscription, response, stream), CancellationToken.None);
+        catch (SwitchboardException error) when (error.Code == ClientErrorCodes.Unavailable || error.Status is 401 or 503)
+        {
+            // The connection, not the subscription, failed (gone, draining, the credential no longer taken): reconnect
+            // (with backoff), and the subscription resumes there.
+            Untrack(subscription);
+            var lost = Ended(error);
+            Lose(lost);
+            throw lost.IsFatal ? lost : SwitchboardException.Lost(lost.Message, lost);
+        }
+        catch
+        {
+            Untrack(subscription); // refused (forbidden, invalid), or cancelled
+            throw;
+        }
+        _ = Task.Run(() => HoldAsync(subscription.Pattern, subscription, response, credential, stream), CancellationToken.None);
+        HoldProbeWhileIdle(); // the subscription's stream says now what the probe did
     }
 
-    private async Task ReadAsync(Subscription subscription, HttpResponseMessage response, CancellationToken stream)
+    /// <summary>What a stream's failure means for the transport: a refused credential, or a lost connection.</summary>
+    private SwitchboardException Ended(SwitchboardException error)
+        => error.Code == ClientErrorCodes.Unauthorized || error.Status == 401 ? Refused(error)
+            : error.Code == ClientErrorCodes.ConnectionLost ? error
+            : error.IsLost ? SwitchboardException.Lost(error.Message, error)
+            : new SwitchboardException(ClientErrorCodes.ConnectionLost, $"The event stream ended: {error.Code}: {error.Message}", error) { RetryAfter = error.RetryAfter };
+
+    /// <summary>
+    /// Reads a stream until the hub ends it (the transport is lost, with the hub's reason) or <paramref name="stream"/>
+    /// ends (unsubscribed, closed). A credential with an expiry is renewed at four fifths of its life: a fresh one from the
+    /// provider opens the stream again from the subscription's positions (nothing lost, nothing twice); the same one
+    /// changes nothing, and the hub ends the stream when it expires.
+    /// </summary>
+    private async Task HoldAsync(string pattern, Subscription? subscription, HttpResponseMessage response, Credential credential, CancellationToken stream)
     {
-        using (response)
+        try
+        {
+            while (true)
+            {
+                using var renewal = new Renewal(this, credential, stream);
+                SwitchboardException ended;
+                try
+                {
+                    ended = await ReadAsync(subscription, response, renewal.Token);
+                }
+                catch (OperationCanceledException) when (renewal.Fresh is not null && !stream.IsCancellationRequested)
+                {
+                    credential = renewal.Fresh;
+                    response.Dispose();
+                    response = await OpenStreamAsync(pattern, subscription?.ResumeToken(), credential, stream);
+                    continue;
+                }
+                Lose(ended);
+                return;
+            }
+        }
+        catch (OperationCanceledException) when (stream.IsCancellationRequested)
+        {
+            // unsubscribed or closed
+        }
+        catch (SwitchboardException error)
+        {
+            Lose(Ended(error));
+        }
+        finally
+        {
+            response.Dispose();
+        }
+    }
+
+    /// <summary>Reads events until the stream ends; returns why (the hub's <c>error</c> or <c>shutdown</c> event, or a lost connection).</summary>
+    private async Task<SwitchboardException> ReadAsync(Subscription? subscription, HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
+            await foreach (var item in SseParser.Create(body).EnumerateAsync(cancellationToken))
+            {
+                if (item.Data.Length == 0)
+                {
+                    continue; // the opening block (retry: and id:)
+                }
+                using var document = JsonDocument.Parse(item.Data);
+                var data = document.RootElement;
+                switch (item.EventType)
+                {
+                    case "notice":
+                        subscription?.OnNotice(Wire.ReadNotice(data));
+                        break;
+                    case "error" or "shutdown":
+                        // The hub ends the stream and says why (slow-consumer, shutting-down, an expired credential): reconnect and resume.
+                        var error = Wire.ReadError(data);
+                        return error.Code == ClientErrorCodes.Unauthorized
+                            ? Refused(error)
+                            : new SwitchboardException(error.Code, $"The hub ended the event stream: {error.Code}: {error.Message}", error) { RetryAfter = error.RetryAfter };
+                    default:
+                        if (subscription is not null)
+                        {
+                            await subscription.AcceptAsync(Wire.ReadMessage(data, Client.Options.JsonSerializerOptions), strict: false, cancellationToken);
+                        }
+                        break;
+                }
+            }
+            cancellationToken.ThrowIfCancellationRequested(); // a cancelled read may look like the end of the stream
+            return SwitchboardException.Lost("The hub ended the event stream.");
+        }
+        catch (Exception ex) when (ex is IOException or HttpRequestException or JsonException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            return SwitchboardException.Lost($"The event stream was interrupted: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>
+    /// Asks the provider for a fresh credential at four fifths of the stream's credential's remaining life (at
+    /// least 1 s from now, as the WebSocket refreshes); a different one ends <see cref="Token"/>, so the stream reopens with it.
+    /// </summary>
+    private sealed class Renewal : IDisposable
+    {
+        private readonly CancellationTokenSource _swap;
+        private readonly Timer? _timer;
+
+        public Renewal(SseTransport transport, Credential credential, CancellationToken stream)
+        {
+            _swap = CancellationTokenSource.CreateLinkedTokenSource(stream);
+            if (transport.Client.Options.AccessTokenProvider is not null && credential.ExpiresAt - DateTimeOffset.UtcNow is { } left && left > TimeSpan.Zero)
+            {
+                var delay = TimeSpan.FromTicks(Math.Max(TimeSpan.TicksPerSecond, (long)(left.Ticks * 0.8)));
+                _timer = new Timer(_ => _ = RenewAsync(transport, credential, stream), null, delay, Timeout.InfiniteTimeSpan);
+            }
+        }
+
+        public CancellationToken Token => _swap.Token;
+
+        /// <summary>The credential to reopen with, once one different from the stream's came.</summary>
+        public Credential? Fresh { get; private set; }
+
+        private async Task RenewAsync(SseTransport transport, Credential credential, CancellationToken stream)
         {
             try
             {
-                await using var body = await response.Content.ReadAsStreamAsync(stream);
-                await foreach (var item in SseParser.Create(body).EnumerateAsync(stream))
+                var fresh = await transport.Client.Http.CredentialAsync(stream);
+                if (fresh != credential && !fresh.IsNone)
                 {
-                    if (item.Data.Length == 0)
-                    {
-                        continue; // the opening block (retry: and id:)
-                    }
-                    using var document = JsonDocument.Parse(item.Data);
-                    var data = document.RootElement;
-                    switch (item.EventType)
-                    {
-                        case "notice":
-                            subscription.OnNotice(Wire.ReadNotice(data));
-                            break;
-                        case "error" or "shutdown":
-                            // The hub ends the stream and says why (slow-consumer, shutting-down, an expired credential): reconnect and resume.
-                            var error = Wire.ReadError(data);
-                            Lose(error.Code == ClientErrorCodes.Unauthorized && Client.Options.AccessTokenProvider is null
-                                ? new SwitchboardException(error.Code, error.Message) { IsFatal = true }
-                                : SwitchboardException.Lost($"The hub ended the event stream: {error.Code}: {error.Message}", error));
-                            return;
-                        default:
-                            await subscription.AcceptAsync(Wire.ReadMessage(data, Client.Options.JsonSerializerOptions), strict: false, stream);
-                            break;
-                    }
-                }
-                if (!stream.IsCancellationRequested)
-                {
-                    Lose(SwitchboardException.Lost("The hub ended the event stream."));
+                    Fresh = fresh;
+                    await _swap.CancelAsync();
                 }
             }
-            catch (OperationCanceledException) when (stream.IsCancellationRequested)
+            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
             {
-                // unsubscribed or closed
+                // the stream ended meanwhile
             }
-            catch (Exception ex) when (ex is IOException or HttpRequestException or JsonException or OperationCanceledException)
+            catch (Exception ex)
             {
-                Lose(SwitchboardException.Lost($"The event stream was interrupted: {ex.Message}", ex));
+                // The provider failed: keep the stream; the hub ends it at expiry and the reconnect asks again.
+                transport.Client.ReportError(new SwitchboardException(ClientErrorCodes.Unauthorized, $"Renewing the credential of an event stream failed: {ex.Message}", ex));
             }
+        }
+
+        public void Dispose()
+        {
+            _timer?.Dispose();
+            _swap.Dispose();
         }
     }
 }
