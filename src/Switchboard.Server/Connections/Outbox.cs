@@ -53,6 +53,7 @@ internal sealed class Outbox
     private long _lastTaken; // timestamp of the writer's last frame (or of creation)
     private TaskCompletionSource? _room;
     private readonly DeliveryMeter? _meter;
+    private int _uncounted; // messages of the writer's current burst, counted once it comes back for more (writer only)
 
     public Outbox(long capacity, TimeProvider time, DeliveryMeter? meter = null)
     {
@@ -198,6 +199,12 @@ internal sealed class Outbox
     /// </summary>
     public async ValueTask<(bool Ok, OutboundFrame Frame)> ReadAsync(CancellationToken closing)
     {
+        // The burst the writer took since its last read has been written: count it now, once.
+        if (_uncounted > 0)
+        {
+            _meter?.Count(_uncounted);
+            _uncounted = 0;
+        }
         while (true)
         {
             Task readable;
@@ -206,7 +213,7 @@ internal sealed class Outbox
                 if (_frames.TryDequeue(out var frame))
                 {
                     Taken(frame.Data.Length);
-                    _meter?.Record(frame, _time);
+                    _uncounted += _meter?.Take(frame, _time, firstOfBurst: true) ?? 0;
                     return (true, frame);
                 }
                 if (_completed)
@@ -242,11 +249,18 @@ internal sealed class Outbox
             if (_frames.TryDequeue(out frame))
             {
                 Taken(frame.Data.Length);
-                _meter?.Record(frame, _time);
+                _uncounted += _meter?.Take(frame, _time, firstOfBurst: false) ?? 0;
                 return true;
             }
-            return false;
         }
+        // Nothing more ready: the burst is complete, count it now (a writer that stops short of this, at its burst's byte
+        // limit, has it counted when it comes back to ReadAsync).
+        if (_uncounted > 0)
+        {
+            _meter?.Count(_uncounted);
+            _uncounted = 0;
+        }
+        return false;
     }
 
     /// <summary>No more frames will be queued; the writer finishes what is there.</summary>
