@@ -54,10 +54,8 @@ internal sealed partial class EmailWorker(SwitchboardClient client, int version,
             await ReportAsync(order.Id, EmailOutcome.Sent, message.Attempts);
             return;
         }
-        await message.NackAsync(error: problem, cancellationToken: CancellationToken.None);
-        // The hub answers a nack with deadLettered, but NackAsync does not pass it on; this program set the queue's
-        // maxAttempts (HubSetup), so the last attempt is known here.
-        var dead = message.Attempts >= Names.EmailMaxAttempts;
+        // True when this nack was the message's last attempt and moved it to the dead letters.
+        var dead = await message.NackAsync(error: problem, cancellationToken: CancellationToken.None);
         log($"{name}: {problem} (attempt {message.Attempts} of {Names.EmailMaxAttempts}), nacked: {(dead ? "dead-lettered" : "comes back after the backoff")}");
         if (order?.Id is not null)
         {

@@ -1,3 +1,5 @@
+using System.Text.Json;
+
 namespace Switchboard.Client;
 
 /// <summary>A queue message leased to this client: settle it with <see cref="AckAsync"/> or <see cref="NackAsync"/> before the lease expires, or it is delivered again.</summary>
@@ -60,8 +62,10 @@ public sealed class QueueMessage
     public Task AckAsync(CancellationToken cancellationToken = default) => _client.SettleAsync(this, "ack", null, cancellationToken);
 
     /// <summary>Gives it back, to be delivered again after <paramref name="delay"/> (default: the queue's backoff); on its last attempt it moves to the dead letters with <paramref name="error"/>.</summary>
-    public Task NackAsync(TimeSpan? delay = null, string? error = null, CancellationToken cancellationToken = default)
-        => _client.SettleAsync(this, "nack", w =>
+    /// <returns>True when this nack moved the message to the dead letters (it was its last attempt).</returns>
+    public async Task<bool> NackAsync(TimeSpan? delay = null, string? error = null, CancellationToken cancellationToken = default)
+    {
+        var answer = await _client.SettleAsync(this, "nack", w =>
         {
             if (delay is { } d)
             {
@@ -72,6 +76,8 @@ public sealed class QueueMessage
                 w.WriteString("error", error.Length > 1000 ? error[..1000] : error);
             }
         }, cancellationToken);
+        return answer.ValueKind == JsonValueKind.Object && answer.TryGetProperty("deadLettered", out var dead) && dead.ValueKind == JsonValueKind.True;
+    }
 
     /// <summary>Extends the lease by <paramref name="by"/> (default: the queue's lease).</summary>
     public Task ExtendAsync(TimeSpan? by = null, CancellationToken cancellationToken = default)

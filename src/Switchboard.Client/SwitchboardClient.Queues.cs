@@ -281,7 +281,7 @@ public sealed partial class SwitchboardClient
         return answer.GetProperty("purged").GetInt32();
     }
 
-    internal async Task SettleAsync(QueueMessage message, string action, Action<Utf8JsonWriter>? fields, CancellationToken cancellationToken)
+    internal async Task<JsonElement> SettleAsync(QueueMessage message, string action, Action<Utf8JsonWriter>? fields, CancellationToken cancellationToken)
     {
         var body = Wire.Object(w =>
         {
@@ -306,6 +306,7 @@ public sealed partial class SwitchboardClient
             {
                 message.LeaseExpiresAt = expires.GetDateTimeOffset();
             }
+            return answer.Body;
         }
         finally
         {
