@@ -17,8 +17,9 @@ internal sealed partial class EmailWorker(SwitchboardClient client, int version,
     /// <summary>Works until <paramref name="cancellationToken"/> is cancelled.</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
     {
-        await client.PublishAsync(Names.WorkersTopic, new WorkerStarted(version, AcceptsPlusAddresses, Environment.ProcessId), cancellationToken: cancellationToken);
+        // Said first, then announced: whoever acts on the announcement (the desk's redrive) logs after this line.
         log($"version {version} consuming queue '{Names.EmailQueue}' with leases ({(AcceptsPlusAddresses ? "accepts" : "refuses")} '+' in addresses)");
+        await client.PublishAsync(Names.WorkersTopic, new WorkerStarted(version, AcceptsPlusAddresses, Environment.ProcessId), cancellationToken: cancellationToken);
         // Prefetch 1: one e-mail at a time, so a worker that stops leaves nothing leased behind it (start several
         // workers to go faster: the queue spreads the e-mails among them). Cancelling ends the loop.
         var consume = new ConsumeOptions { Prefetch = 1, Lease = TimeSpan.FromSeconds(30), Wait = TimeSpan.FromSeconds(30) };
