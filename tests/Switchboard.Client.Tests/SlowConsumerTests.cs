@@ -77,7 +77,7 @@ public sealed class SlowConsumerTests
         }
         else
         {
-            await WaitForCutAsync(hub);
+            await WaitForCutAsync(hub, () => $"published {published}; client states: {string.Join(", ", states.Items.Select(e => $"{e.State} ({e.Error?.Code})"))}; client now {client.State}");
         }
         Assert.Empty(seen.Items);
 
@@ -128,12 +128,12 @@ public sealed class SlowConsumerTests
     }
 
     /// <summary>Polls the hub's connection list until one is being closed as a slow consumer (no event says so; 30 s at most).</summary>
-    private static async Task WaitForCutAsync(TestHub hub)
+    private static async Task WaitForCutAsync(TestHub hub, Func<string> client)
     {
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (!await IsCutAsync(hub))
         {
-            Assert.True(DateTime.UtcNow < deadline, "the stalled client was not cut within 30 s: " + await hub.Http.GetStringAsync("/v1/connections"));
+            Assert.True(DateTime.UtcNow < deadline, $"the stalled client was not cut within 30 s: {await hub.Http.GetStringAsync("/v1/connections")}; {client()}");
             await Task.Delay(50);
         }
     }
