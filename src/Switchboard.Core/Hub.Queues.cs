@@ -152,9 +152,14 @@ public sealed partial class Hub
         System.Diagnostics.Activity? span = null;
         if (ambient is not null || Observability.HubTracing.Source.HasListeners())
         {
-            IReadOnlyList<MessageDraft> drafts = [.. messages.Select(m => m.Message)];
+            IReadOnlyList<MessageDraft> original = [.. messages.Select(m => m.Message)];
+            var drafts = original;
             span = Observability.HubTracing.StartProducer(queue, queue: true, ref drafts);
-            messages = [.. messages.Select((m, i) => new QueueDraft { Message = drafts[i], ReplyTo = m.ReplyTo, CorrelationId = m.CorrelationId })];
+            if (!ReferenceEquals(drafts, original))
+            {
+                // Stamped with trace context: most sends inside an unrecorded HTTP request carry none and keep their drafts.
+                messages = [.. messages.Select((m, i) => new QueueDraft { Message = drafts[i], ReplyTo = m.ReplyTo, CorrelationId = m.CorrelationId })];
+            }
         }
         var request = new EnqueueRequest(queue, messages)
         {
