@@ -128,9 +128,65 @@ public sealed class TracingTests
         Assert.Equal(default, fresh.ParentSpanId);
     }
 
+    [Fact]
+    public async Task Sampled_out_publishes_carry_no_invented_context_and_an_unsampled_one_gets_no_delivery_span()
+    {
+        // The hub's own sampler at 0%: parent-based, so a caller's sampled trace is still followed, and nothing else is.
+        var spans = new List<Activity>();
+        using var tracing = Sdk.CreateTracerProviderBuilder().AddSource(HubTracing.SourceName)
+            .SetSampler(new ParentBasedSampler(new TraceIdRatioBasedSampler(0))).AddInMemoryExporter(spans).Build()!;
+        await using var hub = await TestHub.StartAsync();
+        using var http = new HttpClient { BaseAddress = hub.Address };
+        using var timeout = new CancellationTokenSource(Limit);
+        using var sse = await http.GetAsync("/v1/topics/trace.sampled/events?after=0", HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+
+        var sampled = $"00-{ActivityTraceId.CreateRandom()}-{ActivitySpanId.CreateRandom()}-01";
+        var unsampled = $"00-{ActivityTraceId.CreateRandom()}-{ActivitySpanId.CreateRandom()}-00";
+        // The first over WebSocket: a frame starts a trace of its own (a REST publish has the request's unsampled span as parent).
+        using (var socket = new ClientWebSocket())
+        {
+            await socket.ConnectAsync(new Uri(hub.Address.ToString().Replace("http", "ws", StringComparison.Ordinal) + "v1/ws"), timeout.Token);
+            await SendAsync(socket, """{"id":"p1","publish":{"topic":"trace.sampled","payload":1}}""", timeout.Token);
+            Assert.Contains("\"published\"", await ReceiveAsync(socket, timeout.Token), StringComparison.Ordinal);
+        }
+        Assert.Equal(HttpStatusCode.Created, (await http.PostAsync("/v1/topics/trace.sampled/messages", Json($$$"""{"payload":2,"headers":{"traceparent":"{{{unsampled}}}"}}"""), timeout.Token)).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await http.PostAsync("/v1/topics/trace.sampled/messages", Json($$$"""{"payload":3,"headers":{"traceparent":"{{{sampled}}}"}}"""), timeout.Token)).StatusCode);
+        using var events = new StreamReader(await sse.Content.ReadAsStreamAsync(timeout.Token));
+        var delivered = new List<JsonElement>();
+        for (var i = 0; i < 3; i++)
+        {
+            delivered.Add(await NextEventAsync(events, timeout.Token));
+        }
+
+        // A sampled-out publish invents no header (no bytes on every delivery for a trace nobody keeps); the caller's
+        // unsampled context travels on as it was sent; the sampled one is replaced by the hub's recorded publish span.
+        Assert.False(delivered[0].TryGetProperty("headers", out var none) && none.TryGetProperty("traceparent", out _), delivered[0].ToString());
+        Assert.Equal(unsampled, delivered[1].GetProperty("headers").GetProperty("traceparent").GetString());
+        Assert.True(ActivityContext.TryParse(delivered[2].GetProperty("headers").GetProperty("traceparent").GetString(), null, out var stamped));
+        Assert.Equal(sampled[3..35], stamped.TraceId.ToString());
+
+        tracing.ForceFlush();
+        Activity[] all;
+        lock (spans)
+        {
+            all = [.. spans.Where(s => s.Source.Name == HubTracing.SourceName)];
+        }
+        Assert.All(all, s => Assert.Equal(stamped.TraceId, s.TraceId)); // nothing recorded of the other two
+        Assert.Contains(all, s => s.DisplayName == "publish trace.sampled" && s.SpanId == stamped.SpanId);
+        var delivery = Assert.Single(all, s => s.DisplayName == "deliver trace.sampled");
+        Assert.Equal(stamped.SpanId, delivery.ParentSpanId);
+    }
+
+    private static StringContent Json(string body) => new(body, Encoding.UTF8, "application/json");
+
     private static async Task<JsonElement> FirstEventAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
         using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancellationToken));
+        return await NextEventAsync(reader, cancellationToken);
+    }
+
+    private static async Task<JsonElement> NextEventAsync(StreamReader reader, CancellationToken cancellationToken)
+    {
         while (await reader.ReadLineAsync(cancellationToken) is { } line)
         {
             if (line.StartsWith("data:", StringComparison.Ordinal))

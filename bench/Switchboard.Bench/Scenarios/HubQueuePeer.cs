@@ -6,11 +6,13 @@ namespace Switchboard.Bench.Scenarios;
 /// The hub's durable queues over its REST API. Producers send one message per request (201 once it is stored);
 /// consumers receive batches with a long poll (max=50, wait=5 s) and ack each message (204), the batch's acks
 /// concurrently. Request/reply: requesters post to /requests and wait for the reply; one responder receives the
-/// requests and posts each reply to /v1/replies/{replyTo}?lease=…, which acks the request with the reply.
+/// requests and posts each reply to /v1/replies/{replyTo}?lease=…, which acks the request with the reply — up to 50
+/// replies in flight while it goes on receiving, as the gRPC and WebSocket responders do (and as RabbitMQ's responder
+/// publishes its replies without waiting for them).
 /// </summary>
 internal sealed class HubQueuePeer(string label, HttpClient http) : IQueuePeer
 {
-    private const string Receive = "receive?max=50&wait=5&lease=60";
+    private const int Window = 50;
     private readonly HashSet<string> _created = [];
 
     public string Name => label;
@@ -58,7 +60,7 @@ internal sealed class HubQueuePeer(string label, HttpClient http) : IQueuePeer
         {
             for (var i = 0; i < Load.MaxOperations && !stop.IsCancellationRequested; i++)
             {
-                using var batch = await ReceiveAsync(queue, stop);
+                using var batch = await ReceiveAsync(queue, Window, stop);
                 await Task.WhenAll(batch.RootElement.GetProperty("messages").EnumerateArray().Select(async message =>
                 {
                     var sequence = QueuePayload.TrySequence(message.GetProperty("payload"))
@@ -78,9 +80,9 @@ internal sealed class HubQueuePeer(string label, HttpClient http) : IQueuePeer
         }
     }
 
-    private async Task<JsonDocument> ReceiveAsync(string queue, CancellationToken stop)
+    private async Task<JsonDocument> ReceiveAsync(string queue, int max, CancellationToken stop)
     {
-        var path = $"/v1/queues/{queue}/{Receive}";
+        var path = $"/v1/queues/{queue}/receive?max={max}&wait=5&lease=60";
         using var response = await http.PostAsync(path, null, stop);
         var text = await response.Content.ReadAsStringAsync(stop);
         if ((int)response.StatusCode != 200)
@@ -163,15 +165,29 @@ internal sealed class HubQueuePeer(string label, HttpClient http) : IQueuePeer
         }
     }
 
-    /// <summary>The responder: receive requests, reply to each (the payload echoed), ack it; until <paramref name="stop"/>.</summary>
+    /// <summary>
+    /// The responder: receive requests, reply to each (the payload echoed, acking it), up to <see cref="Window"/> replies
+    /// in flight while it receives more; until <paramref name="stop"/>.
+    /// </summary>
     internal async Task RespondAsync(string queue, Action answered, CancellationToken stop)
     {
+        var replying = new List<Task>();
         try
         {
             for (var i = 0; i < Load.MaxOperations && !stop.IsCancellationRequested; i++)
             {
-                using var batch = await ReceiveAsync(queue, stop);
-                await Task.WhenAll(batch.RootElement.GetProperty("messages").EnumerateArray().Select(async message =>
+                foreach (var failed in replying.Where(t => t.IsFaulted))
+                {
+                    await failed; // its error
+                }
+                replying.RemoveAll(t => t.IsCompleted);
+                if (replying.Count >= Window)
+                {
+                    await Task.WhenAny(replying).WaitAsync(stop);
+                    continue;
+                }
+                using var batch = await ReceiveAsync(queue, Window - replying.Count, stop);
+                foreach (var message in batch.RootElement.GetProperty("messages").EnumerateArray())
                 {
                     if (!message.TryGetProperty("replyTo", out var replyTo) || replyTo.GetString() is not { Length: > 0 } id)
                     {
@@ -180,21 +196,27 @@ internal sealed class HubQueuePeer(string label, HttpClient http) : IQueuePeer
                     // The request's lease on the reply acks the request in the same step (one call, one commit).
                     var path = $"/v1/replies/{Uri.EscapeDataString(id)}?lease={Uri.EscapeDataString(message.GetProperty("lease").GetString()!)}";
                     var body = "{\"payload\":" + message.GetProperty("payload").GetRawText() + "}";
-                    using (var response = await http.PostAsync(path, Load.Json(body)))
-                    {
-                        if ((int)response.StatusCode != 204)
-                        {
-                            throw Unexpected("POST", path, body, response, await response.Content.ReadAsStringAsync(), "204");
-                        }
-                    }
-                    answered();
-                }).ToList());
+                    replying.Add(ReplyAsync(path, body, answered));
+                }
             }
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
             // the run is over: the long poll in flight is abandoned (no request is left)
         }
+        await Task.WhenAll(replying); // every reply sent is answered (or its error is the run's)
+    }
+
+    private async Task ReplyAsync(string path, string body, Action answered)
+    {
+        using (var response = await http.PostAsync(path, Load.Json(body)))
+        {
+            if ((int)response.StatusCode != 204)
+            {
+                throw Unexpected("POST", path, body, response, await response.Content.ReadAsStringAsync(), "204");
+            }
+        }
+        answered();
     }
 
     public async Task CheckEmptyAsync(string queue)

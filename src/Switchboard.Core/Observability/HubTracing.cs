@@ -34,6 +34,27 @@ public static class HubTracing
     public static bool IsTraceHeader(string name)
         => string.Equals(name, TraceParent, StringComparison.OrdinalIgnoreCase) || string.Equals(name, TraceState, StringComparison.OrdinalIgnoreCase);
 
+    /// <summary>
+    /// The context a message carries in its headers when it is sampled (its trace is recorded): what a delivery or a
+    /// receive continues. An unsampled context stays in the message for the application, but gets no span of the hub's,
+    /// as a parent-based sampler would decide, and is not even parsed (the flags are read first: this runs per delivery).
+    /// </summary>
+    public static bool TryGetSampledContext(IReadOnlyDictionary<string, string> headers, out ActivityContext context)
+    {
+        context = default;
+        // version-traceid-spanid-flags: the flags' last hex digit holds the sampled bit (W3C Trace Context, 3.2.2.5).
+        return headers.Count > 0 && headers.TryGetValue(TraceParent, out var parent) && parent.Length >= 55
+            && (HexDigit(parent[54]) & 1) == 1
+            && ActivityContext.TryParse(parent, headers.TryGetValue(TraceState, out var state) ? state : null, isRemote: true, out context);
+    }
+
+    private static int HexDigit(char c) => c switch
+    {
+        >= '0' and <= '9' => c - '0',
+        >= 'a' and <= 'f' => c - 'a' + 10,
+        _ => 0, // upper case is invalid in a traceparent (ActivityContext.TryParse refuses it too)
+    };
+
     /// <summary>The context a message carries in its headers, if it carries a valid one.</summary>
     public static bool TryGetContext(IReadOnlyDictionary<string, string> headers, out ActivityContext context)
     {
@@ -55,6 +76,13 @@ public static class HubTracing
         {
             Activity.Current = null; // the parent is the one chosen (a default one starts a trace), not whatever is ambient
             activity = Source.StartActivity(queue ? $"send {destination}" : $"publish {destination}", ActivityKind.Producer, parent);
+            if (activity is { Recorded: false })
+            {
+                // Sampled out (OpenTelemetry still makes a propagation-only span): nothing of it is recorded, so the message
+                // must not carry its id — that would cost every delivery the bytes and a parse for a trace nobody keeps.
+                activity.Dispose();
+                activity = null;
+            }
             if (activity is not null)
             {
                 activity.TraceStateString ??= state;
@@ -144,7 +172,7 @@ public static class HubTracing
     /// </summary>
     public static void Delivered(string topic, long offset, DateTimeOffset published, IReadOnlyDictionary<string, string> headers, string protocol, bool live)
     {
-        if (!Source.HasListeners() || !TryGetContext(headers, out var parent))
+        if (!Source.HasListeners() || !TryGetSampledContext(headers, out var parent))
         {
             return;
         }
@@ -168,7 +196,7 @@ public static class HubTracing
         }
         foreach (var message in messages)
         {
-            if (!TryGetContext(message.Headers, out var parent))
+            if (!TryGetSampledContext(message.Headers, out var parent))
             {
                 continue;
             }

@@ -10,17 +10,18 @@ namespace Switchboard.Server.Sessions;
 
 /// <summary>
 /// The multiplexed protocol over one connection, whatever carries it (WebSocket now, gRPC Connect later):
-/// decode a frame, ask the hub, queue the answer. Publishes are handed to the hub in arrival order without
-/// waiting for each commit (so one connection's stream of publishes shares group commits and keeps its
-/// order), and their answers are sent in that same order.
+/// decode a frame, ask the hub, queue the answer. Whatever waits for a commit — publishes, queue sends, acks and nacks,
+/// replies, requests — is handed to the hub in arrival order without waiting for that commit (so one connection's
+/// stream of operations shares group commits and keeps its order: the hub has taken each one before the next frame is
+/// read), and the answers are sent in that same order.
 /// </summary>
 internal sealed class FrameSession : IAsyncDisposable
 {
     /// <summary>
-    /// Publishes in flight per connection before the reader waits. 1,024 keeps a pipelining client busy across
+    /// Operations in flight per connection before the reader waits. 1,024 keeps a pipelining client busy across
     /// several group commits while bounding what one connection can have queued in the engine.
     /// </summary>
-    private const int MaxPendingPublishes = 1024;
+    private const int MaxPending = 1024;
 
     /// <summary>Subscriptions per connection: far more than a UI needs, few enough that one client cannot pin the hub.</summary>
     public const int MaxSubscriptions = 1024;
@@ -30,8 +31,8 @@ internal sealed class FrameSession : IAsyncDisposable
     private readonly IFrameCodec _codec;
     private readonly Authenticator _authenticator;
     private readonly ConnectionRegistry _registry;
-    // Created on the first publish: a connection that only subscribes (most of them) never pays for it.
-    private Channel<PendingPublish>? _pending;
+    // Created on the first operation that commits: a connection that only subscribes (most of them) never pays for it.
+    private Channel<Pending>? _pending;
     private Task _acknowledger = Task.CompletedTask;
 
     public FrameSession(Hub hub, Connection connection, IFrameCodec codec, Authenticator authenticator, ConnectionRegistry registry)
@@ -94,27 +95,25 @@ internal sealed class FrameSession : IAsyncDisposable
                     Answer(_codec.Error(unsupported.Id, new SwitchboardException(ErrorCode.Unsupported, $"'{unsupported.Kind}' frames are not offered by this hub.")));
                     break;
                 case SendCommand send:
-                    grants.Demand(Permission.Publish, send.Queue);
-                    AdmitMessages(1);
-                    Answer(_codec.Sent(send.Id, await _hub.SendAsync(send.Queue, [send.Message], send.Delay, send.IdempotencyKey, CancellationToken.None)));
+                    await PipelineAsync(send.Id, SendAsync(send, grants), cancellationToken);
                     break;
                 case ReceiveCommand receive:
                     grants.Demand(Permission.Consume, receive.Queue);
                     StartConsumer(receive);
                     break;
+                case SettleCommand { Kind: "extend" } extend:
+                    // Awaited here, not pipelined: an ack or nack of the same message in the next frame must find it extended.
+                    grants.Demand(Permission.Consume, extend.Queue);
+                    Answer(_codec.Settled(extend.Id, extend.MessageId, await _hub.ExtendAsync(extend.Queue, extend.MessageId, extend.Lease, extend.Duration, CancellationToken.None)));
+                    break;
                 case SettleCommand settle:
-                    grants.Demand(Permission.Consume, settle.Queue);
-                    await SettleAsync(settle);
+                    await PipelineAsync(settle.Id, SettleAsync(settle, grants), cancellationToken);
                     break;
                 case RequestCommand request:
-                    grants.Demand(Permission.Publish, request.Queue);
-                    AdmitMessages(1);
-                    await RequestAsync(request);
+                    await PipelineAsync(request.Id, RequestAsync(request, grants), cancellationToken);
                     break;
                 case ReplyCommand reply:
-                    await grants.DemandReplyAsync(_hub, reply.RequestId, Permission.Consume);
-                    await _hub.ReplyAsync(reply.RequestId, reply.Message, reply.Lease, CancellationToken.None);
-                    Answer(_codec.Responded(reply.Id, reply.RequestId));
+                    await PipelineAsync(reply.Id, ReplyAsync(reply, grants), cancellationToken);
                     break;
             }
         }
@@ -183,12 +182,25 @@ internal sealed class FrameSession : IAsyncDisposable
         {
             result = Task.FromException<AppendResult>(ex);
         }
+        await PendingAsync(new Pending(publish.Id, result, publish.IsBatch, null), cancellationToken);
+    }
+
+    /// <summary>
+    /// Queues the answer of an operation the hub has taken (started in frame order, not yet committed): it is sent once
+    /// the operation completes, after the answers of the frames before it. Refusals come back the same way (as a failed
+    /// task), so they keep their place too.
+    /// </summary>
+    private ValueTask PipelineAsync(string? id, Task<OutboundFrame?> answer, CancellationToken cancellationToken)
+        => PendingAsync(new Pending(id, null, false, answer), cancellationToken);
+
+    private ValueTask PendingAsync(Pending pending, CancellationToken cancellationToken)
+    {
         if (_pending is null)
         {
-            _pending = Channel.CreateBounded<PendingPublish>(new BoundedChannelOptions(MaxPendingPublishes) { SingleReader = true, SingleWriter = true });
+            _pending = Channel.CreateBounded<Pending>(new BoundedChannelOptions(MaxPending) { SingleReader = true, SingleWriter = true });
             _acknowledger = Task.Run(AcknowledgeAsync, CancellationToken.None);
         }
-        await _pending.Writer.WriteAsync(new PendingPublish(publish.Id, result, publish.IsBatch), cancellationToken);
+        return _pending.Writer.WriteAsync(pending, cancellationToken);
     }
 
     private async Task AcknowledgeAsync()
@@ -197,9 +209,16 @@ internal sealed class FrameSession : IAsyncDisposable
         {
             try
             {
-                var result = await pending.Result;
-                _hub.Meters.CountPublished(result, Core.Observability.Protocols.TagOfTransport(_connection.Transport));
-                Answer(_codec.Published(pending.Id, result, pending.Batch));
+                if (pending.Publish is { } publish)
+                {
+                    var result = await publish;
+                    _hub.Meters.CountPublished(result, Core.Observability.Protocols.TagOfTransport(_connection.Transport));
+                    Answer(_codec.Published(pending.Id, result, pending.Batch));
+                }
+                else if (await pending.Other! is { } answer)
+                {
+                    Answer(answer);
+                }
             }
             catch (SwitchboardException ex)
             {
@@ -207,7 +226,9 @@ internal sealed class FrameSession : IAsyncDisposable
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
-                Answer(_codec.Error(pending.Id, new SwitchboardException(ErrorCode.Internal, "The hub failed to store this message because of a fault on its side; it was not stored.")));
+                Answer(_codec.Error(pending.Id, new SwitchboardException(ErrorCode.Internal, pending.Publish is not null
+                    ? "The hub failed to store this message because of a fault on its side; it was not stored."
+                    : "The hub failed to complete this operation because of a fault on its side; retry it.")));
             }
         }
     }
@@ -325,30 +346,52 @@ internal sealed class FrameSession : IAsyncDisposable
         }
     }
 
-    private async ValueTask SettleAsync(SettleCommand settle)
+    // The pipelined operations: each runs synchronously until the hub has taken it (so frame order is the hub's order),
+    // and its checks throw into the task it returns.
+
+    private async Task<OutboundFrame?> SendAsync(SendCommand send, Grants grants)
     {
-        switch (settle.Kind)
-        {
-            case "ack":
-                await _hub.AckAsync(settle.Queue, settle.MessageId, settle.Lease, CancellationToken.None);
-                Answer(_codec.Settled(settle.Id, settle.MessageId, null));
-                break;
-            case "nack":
-                var nacked = await _hub.NackAsync(settle.Queue, settle.MessageId, settle.Lease, settle.Duration, settle.Error, CancellationToken.None);
-                Answer(_codec.Settled(settle.Id, settle.MessageId, null, nacked));
-                break;
-            default:
-                Answer(_codec.Settled(settle.Id, settle.MessageId, await _hub.ExtendAsync(settle.Queue, settle.MessageId, settle.Lease, settle.Duration, CancellationToken.None)));
-                break;
-        }
+        grants.Demand(Permission.Publish, send.Queue);
+        AdmitMessages(1);
+        return _codec.Sent(send.Id, await _hub.SendAsync(send.Queue, [send.Message], send.Delay, send.IdempotencyKey, CancellationToken.None));
     }
 
-    /// <summary>Sends the request now; the reply frame follows when it comes (other frames go on meanwhile).</summary>
-    private async ValueTask RequestAsync(RequestCommand request)
+    private async Task<OutboundFrame?> SettleAsync(SettleCommand settle, Grants grants)
     {
+        grants.Demand(Permission.Consume, settle.Queue);
+        if (settle.Kind == "ack")
+        {
+            await _hub.AckAsync(settle.Queue, settle.MessageId, settle.Lease, CancellationToken.None);
+            return _codec.Settled(settle.Id, settle.MessageId, null);
+        }
+        var nacked = await _hub.NackAsync(settle.Queue, settle.MessageId, settle.Lease, settle.Duration, settle.Error, CancellationToken.None);
+        return _codec.Settled(settle.Id, settle.MessageId, null, nacked);
+    }
+
+    private async Task<OutboundFrame?> ReplyAsync(ReplyCommand reply, Grants grants)
+    {
+        await grants.DemandReplyAsync(_hub, reply.RequestId, Permission.Consume);
+        await _hub.ReplyAsync(reply.RequestId, reply.Message, reply.Lease, CancellationToken.None);
+        return _codec.Responded(reply.Id, reply.RequestId);
+    }
+
+    /// <summary>
+    /// Sends the request; once it is durable, waits for its reply in the background and answers with it (or the time-out).
+    /// Nothing is answered for the send itself unless it fails.
+    /// </summary>
+    private async Task<OutboundFrame?> RequestAsync(RequestCommand request, Grants grants)
+    {
+        grants.Demand(Permission.Publish, request.Queue);
+        AdmitMessages(1);
         _hub.CheckRequestWait(request.Timeout, _codec.Kind == FrameKind.Text ? "request.timeoutSeconds" : "request.timeout_seconds");
         var requestedAt = System.Diagnostics.Stopwatch.GetTimestamp();
         var replyId = (await _hub.RequestAsync(request.Queue, new QueueDraft { Message = request.Message }, request.Timeout, null, CancellationToken.None)).Id;
+        AwaitReply(request, replyId, requestedAt);
+        return null;
+    }
+
+    private void AwaitReply(RequestCommand request, string replyId, long requestedAt)
+    {
         var closing = _connection.Closing;
         lock (_consumers)
         {
@@ -404,5 +447,6 @@ internal sealed class FrameSession : IAsyncDisposable
         }
     }
 
-    private readonly record struct PendingPublish(string? Id, Task<AppendResult> Result, bool Batch);
+    /// <summary>An operation in flight: a publish (its answer is built from its result), or another whose task builds its own answer (null: none).</summary>
+    private readonly record struct Pending(string? Id, Task<AppendResult>? Publish, bool Batch, Task<OutboundFrame?>? Other);
 }
