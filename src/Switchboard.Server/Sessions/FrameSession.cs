@@ -224,6 +224,11 @@ internal sealed class FrameSession : IAsyncDisposable
             {
                 Answer(_codec.Error(pending.Id, ex));
             }
+            catch (OperationCanceledException) when (pending.Publish is null)
+            {
+                // The operation was called off on the hub's side (it is stopping): the loop goes on to answer the rest.
+                Answer(_codec.Error(pending.Id, new SwitchboardException(ErrorCode.ShuttingDown, "The hub stopped before this operation completed; retry it (on another node).")));
+            }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
                 Answer(_codec.Error(pending.Id, new SwitchboardException(ErrorCode.Internal, pending.Publish is not null
