@@ -67,6 +67,29 @@ public sealed class PatternPollTests
         Assert.Equal(["exact:1"], Seen(next));
     }
 
+    [Theory]
+    [MemberData(nameof(Engines))]
+    public async Task A_topic_deleted_between_polls_and_created_again_while_one_is_parked_is_announced_as_a_new_incarnation(bool sqlite)
+    {
+        await using var hub = await TestHub.StartAsync(sqlite);
+        await PublishAsync(hub, "again.t", 1);
+        var before = await PollAsync(hub, "topic=again.*&after=0");
+        var oldEpoch = before.GetProperty("messages")[0].GetProperty("epoch").GetString();
+        Assert.Equal(HttpStatusCode.NoContent, (await hub.Http.DeleteAsync("/v1/topics/again.t")).StatusCode);
+
+        // The token still holds the old incarnation's position; the topic does not exist when the poll starts.
+        var parked = PollAsync(hub, $"topic=again.*&after={before.GetProperty("next").GetString()}&wait=30");
+        await Task.Delay(50); // let it park (if it has not, the topic exists by the time it starts: announced all the same)
+        await PublishAsync(hub, "again.t", 2);
+        var page = await parked.WaitAsync(TimeSpan.FromSeconds(20));
+
+        Assert.Equal(["again.t:1"], Seen(page));
+        var notice = Assert.Single(page.GetProperty("notices").EnumerateArray());
+        Assert.Equal("epoch-changed", notice.GetProperty("kind").GetString());
+        Assert.Equal(oldEpoch, notice.GetProperty("previousEpoch").GetString());
+        Assert.Equal(page.GetProperty("messages")[0].GetProperty("epoch").GetString(), notice.GetProperty("epoch").GetString());
+    }
+
     [Fact]
     public async Task No_after_means_from_now_and_its_token_pins_that_point()
     {

@@ -223,7 +223,11 @@ internal sealed class GrpcTransport(SwitchboardClient client) : MultiplexedTrans
         {
             await _call!.RequestStream.WriteAsync(frame, linked.Token);
         }
-        catch (Exception ex) when (ex is RpcException or IOException or InvalidOperationException or ObjectDisposedException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        // A broken call is reported as lost even when the caller's token is cancelled by now: the receive loop may have seen
+        // the break first and closed the transport (which cancels an open's wait), and a raw HttpProtocolException would
+        // then escape ConnectAsync. Only the caller's own cancellation passes through as it is.
+        catch (Exception ex) when (ex is RpcException or IOException or HttpRequestException or InvalidOperationException or ObjectDisposedException
+            || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
             var lost = ex is RpcException rpc ? FromStatus(rpc) : EndedWith() ?? SwitchboardException.Lost($"The gRPC Connect call broke while sending: {ex.Message}", ex);
             Lose(lost);

@@ -40,7 +40,7 @@ internal sealed class WebSocketTransport(SwitchboardClient client) : Multiplexed
         {
             await _socket.ConnectAsync(url, new HttpMessageInvoker(http.Handler, disposeHandler: false), timeout.Token);
         }
-        catch (Exception ex) when (ex is WebSocketException or HttpRequestException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (ex is WebSocketException or HttpRequestException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
             var why = _socket.HttpStatusCode != 0 ? $"the hub answered {(int)_socket.HttpStatusCode} instead of upgrading" : ex is OperationCanceledException ? $"no answer within {options.ConnectTimeout.TotalSeconds:0.#} s" : ex.Message;
             throw new SwitchboardException(ClientErrorCodes.Unavailable, $"The WebSocket to {url} did not open: {why}.", ex);
@@ -161,7 +161,9 @@ internal sealed class WebSocketTransport(SwitchboardClient client) : Multiplexed
         {
             await _socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, linked.Token);
         }
-        catch (Exception ex) when (ex is WebSocketException or IOException or ObjectDisposedException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        // A break is reported as lost even when the caller's token is cancelled by now (an open's wait is cancelled when the
+        // transport closes); only the caller's own cancellation passes through as it is.
+        catch (Exception ex) when (ex is WebSocketException or IOException or ObjectDisposedException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
             var lost = SwitchboardException.Lost($"The WebSocket broke while sending: {ex.Message}", ex);
             Lose(lost);

@@ -228,8 +228,13 @@ public sealed partial class Subscription : IAsyncDisposable
             if (!_cursors.TryGetValue(first.Topic, out var cursor))
             {
                 // A topic first seen now: from its first live message (subscribed "now"), or from its very first
-                // message when the subscription asked for history (the topic was created after it started).
-                cursor = new Cursor(first.Topic) { Epoch = first.Epoch, Next = _start.FromNow && !_seededAtEnd ? first.Offset : 1 };
+                // message when the subscription asked for history (the topic was created after it started). A topic the
+                // start gave a position for (a resumed pattern) continues from it: one deleted before the subscription
+                // listed its topics and created again since is another incarnation, announced below like any other.
+                var known = _start.FromNow ? default : _start.PositionOf(first.Topic);
+                cursor = known.Epoch is not null
+                    ? new Cursor(first.Topic) { Epoch = known.Epoch, Next = known.Offset + 1 }
+                    : new Cursor(first.Topic) { Epoch = first.Epoch, Next = _start.FromNow && !_seededAtEnd ? first.Offset : 1 };
                 _cursors.Add(first.Topic, cursor);
             }
             if (cursor.Epoch is null)
