@@ -96,6 +96,27 @@ internal sealed class GrpcTransport(SwitchboardClient client) : MultiplexedTrans
         }
     }
 
+    /// <summary>
+    /// The status the call ended with, waiting a moment for it: a write can fail (the hub reset the stream) before the
+    /// answer that says why has been read — a refused credential's status comes with the response headers.
+    /// </summary>
+    private async Task<SwitchboardException?> EndedSoonAsync()
+    {
+        try
+        {
+            await _call!.ResponseHeadersAsync.WaitAsync(TimeSpan.FromSeconds(1));
+        }
+        catch (RpcException ex)
+        {
+            return FromStatus(ex);
+        }
+        catch (Exception ex) when (ex is TimeoutException or IOException or HttpRequestException or InvalidOperationException or ObjectDisposedException or OperationCanceledException)
+        {
+            // no answer to read: the break is all there is
+        }
+        return EndedWith();
+    }
+
     private async Task ReceiveLoopAsync(TaskCompletionSource opened)
     {
         try
@@ -229,7 +250,7 @@ internal sealed class GrpcTransport(SwitchboardClient client) : MultiplexedTrans
         catch (Exception ex) when (ex is RpcException or IOException or HttpRequestException or InvalidOperationException or ObjectDisposedException
             || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
-            var lost = ex is RpcException rpc ? FromStatus(rpc) : EndedWith() ?? SwitchboardException.Lost($"The gRPC Connect call broke while sending: {ex.Message}", ex);
+            var lost = ex is RpcException rpc ? FromStatus(rpc) : await EndedSoonAsync() ?? SwitchboardException.Lost($"The gRPC Connect call broke while sending: {ex.Message}", ex);
             Lose(lost);
             throw lost.IsFatal ? lost : SwitchboardException.Lost(lost.Message, ex);
         }
