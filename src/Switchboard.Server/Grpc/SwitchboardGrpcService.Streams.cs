@@ -4,6 +4,7 @@ using Switchboard.Core;
 using Switchboard.Protocol.V1;
 using Switchboard.Server.Auth;
 using Switchboard.Server.Connections;
+using Switchboard.Server.Observability;
 using Switchboard.Server.Sessions;
 
 namespace Switchboard.Server.Grpc;
@@ -18,6 +19,7 @@ internal sealed partial class SwitchboardGrpcService
             Demand(context, Permission.Subscribe, topic);
         }
         var connection = Open(context);
+        RequestSpan.Leave();
         using var scope = registry.LogScope(connection);
         try
         {
@@ -45,6 +47,7 @@ internal sealed partial class SwitchboardGrpcService
     public async Task Connect(IAsyncStreamReader<Raw> requests, IServerStreamWriter<Encoded> responses, ServerCallContext context)
     {
         var connection = Open(context);
+        RequestSpan.Leave();
         using var scope = registry.LogScope(connection);
         try
         {

@@ -8,6 +8,7 @@ using Switchboard.Core;
 using Switchboard.Core.Delivery;
 using Switchboard.Server.Auth;
 using Switchboard.Server.Connections;
+using Switchboard.Server.Observability;
 using Switchboard.Server.Rest.Parsing;
 
 namespace Switchboard.Server.Sse;
@@ -81,6 +82,7 @@ internal static class SseEndpoints
     private static async Task RunAsync(HttpContext context, Hub hub, ServerOptions options, ConnectionRegistry registry, ILogger logger, Connection connection, IOpenableSink sink,
         IReadOnlyList<string> topics, SubscribeStart start, string? firstId)
     {
+        RequestSpan.Leave();
         using var scope = ConnectionLog.Scope(logger, connection);
         ConnectionLog.Opened(logger, connection.Id, connection.Transport, connection.RemoteAddress);
         connection.Heartbeat = new OutboundFrame(SseFormat.Heartbeat, FrameKind.Text);

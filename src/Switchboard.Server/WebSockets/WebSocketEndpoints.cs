@@ -152,6 +152,7 @@ internal static class WebSocketEndpoints
     private static async Task RunAsync(HttpContext context, WebSocket socket, Connection connection, Hub hub, ServerOptions options, ConnectionRegistry registry, ILogger logger,
         Func<WebSocketPump, Task<(WebSocketCloseStatus, string)?>> receive, FrameBatching batching = FrameBatching.None)
     {
+        RequestSpan.Leave();
         using var scope = ConnectionLog.Scope(logger, connection);
         ConnectionLog.Opened(logger, connection.Id, connection.Transport, connection.RemoteAddress);
         var pump = new WebSocketPump(socket, connection, (int)Math.Min(int.MaxValue - 1, options.Hub.MaxMessageBytes + FrameOverheadBytes), WriteCoalescing.For(context), batching);
