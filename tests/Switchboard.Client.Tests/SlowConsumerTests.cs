@@ -28,7 +28,9 @@ public sealed class SlowConsumerTests
             ["Switchboard:Connections:CloseGrace"] = "1m",
             ["Switchboard:Connections:Heartbeat"] = "10m",
             ["Switchboard:Limits:MinResponseBytesPerSecond"] = "0",
+            ["Logging:LogLevel:Switchboard.Server.Connections"] = "Debug", // why a connection ended, should the cut be missed
         });
+        var hubLog = LogCapture.Attach(hub, "Switchboard.Server.Connections");
         // Small socket buffers, so the kernel does not absorb what the hub should see piling up.
         using var handler = new SocketsHttpHandler
         {
@@ -77,7 +79,7 @@ public sealed class SlowConsumerTests
         }
         else
         {
-            await WaitForCutAsync(hub, () => $"published {published}; client states: {string.Join(", ", states.Items.Select(e => $"{e.State} ({e.Error?.Code})"))}; client now {client.State}");
+            await WaitForCutAsync(hub, () => $"published {published}; client states: {string.Join(", ", states.Items.Select(e => $"{e.State} ({e.Error?.Code})"))}; client now {client.State}; the hub's log: {string.Join(" | ", hubLog.Lines)}");
         }
         Assert.Empty(seen.Items);
 

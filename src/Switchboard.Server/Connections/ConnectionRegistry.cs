@@ -17,6 +17,9 @@ internal sealed class ConnectionRegistry(ServerOptions options, TimeProvider tim
     /// <summary>The connection's id and transport in the logging scope while it is served (see <see cref="ConnectionLog.Scope"/>).</summary>
     public IDisposable? LogScope(Connection connection) => ConnectionLog.Scope(logger, connection);
 
+    /// <summary>Logs why a connection ended (for transports whose handlers have no logger of their own: gRPC streams).</summary>
+    public void LogClosed(Connection connection, string reason) => ConnectionLog.Closed(logger, connection.Id, connection.Transport, reason);
+
     private readonly ConcurrentDictionary<string, Observability.DeliveryMeter> _deliveryMeters = new(StringComparer.Ordinal);
 
     private readonly ConcurrentDictionary<string, Connection> _connections = new(StringComparer.Ordinal);

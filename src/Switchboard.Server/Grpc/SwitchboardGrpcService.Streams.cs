@@ -21,6 +21,7 @@ internal sealed partial class SwitchboardGrpcService
         var connection = Open(context);
         RequestSpan.Leave();
         using var scope = registry.LogScope(connection);
+        Exception? failure = null;
         try
         {
             var sink = new OutboxSink(connection.Outbox, MessageOnly, FrameKind.Binary,
@@ -37,8 +38,13 @@ internal sealed partial class SwitchboardGrpcService
             sink.Open();
             await WriteAsync(connection, responses, context, options.CloseGrace);
         }
+        catch (Exception ex) when ((failure = ex) is null)
+        {
+            // never taken: the filter only notes what ended the call, for the log below
+        }
         finally
         {
+            registry.LogClosed(connection, EndedBy(connection, context, failure));
             await registry.CloseAsync(connection);
         }
     }
@@ -49,6 +55,7 @@ internal sealed partial class SwitchboardGrpcService
         var connection = Open(context);
         RequestSpan.Leave();
         using var scope = registry.LogScope(connection);
+        Exception? failure = null;
         try
         {
             var writing = WriteAsync(connection, responses, context, options.CloseGrace);
@@ -75,11 +82,23 @@ internal sealed partial class SwitchboardGrpcService
             }
             await writing;
         }
+        catch (Exception ex) when ((failure = ex) is null)
+        {
+            // never taken: the filter only notes what ended the call, for the log below
+        }
         finally
         {
+            registry.LogClosed(connection, EndedBy(connection, context, failure));
             await registry.CloseAsync(connection);
         }
     }
+
+    /// <summary>Why a stream ended, for the connection's log: the hub's reason, the client's going, or what was thrown.</summary>
+    private static string EndedBy(Connection connection, ServerCallContext context, Exception? failure)
+        => connection.CloseReason is var (code, detail) ? $"{code}: {detail}"
+            : failure is not null ? $"{failure.GetType().Name}: {failure.Message}"
+            : context.CancellationToken.IsCancellationRequested ? "the client ended the call (cancelled, reset or gone)"
+            : "the call completed";
 
     private Connection Open(ServerCallContext context)
     {
