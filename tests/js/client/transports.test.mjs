@@ -115,7 +115,9 @@ for (const variant of variants) {
       await client.publish(`${prefix}.other.deeper`, 'not matched');
       await client.publish(`${prefix}.old`, 'c');
       await done;
-      assert.deepEqual(received, [`${prefix}.old=a`, `${prefix}.new=b`, `${prefix}.old=c`]);
+      // Order is per topic (DESIGN.md): across topics a page may hold them either way round.
+      assert.deepEqual(received.filter((r) => r.startsWith(`${prefix}.old=`)), [`${prefix}.old=a`, `${prefix}.old=c`]);
+      assert.deepEqual(received.filter((r) => !r.startsWith(`${prefix}.old=`)), [`${prefix}.new=b`]);
       assert.match(subscription.position, /^p1\./);
     } finally {
       await client.close();
