@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Switchboard.Client.Tests;
 
@@ -8,11 +9,10 @@ namespace Switchboard.Client.Tests;
 /// The lines a test hub logs under one category prefix, kept to explain a failure (the hub's own words on why a
 /// connection ended). The level is the hub's configuration's: raise it for the category in the hub's settings.
 /// </summary>
-internal sealed class LogCapture : ILoggerProvider, ILogger
+internal sealed class LogCapture : ILoggerProvider
 {
     private readonly string _prefix;
     private readonly ConcurrentQueue<string> _lines = new();
-    private string _category = "";
 
     private LogCapture(string prefix) => _prefix = prefix;
 
@@ -26,21 +26,21 @@ internal sealed class LogCapture : ILoggerProvider, ILogger
 
     public IReadOnlyCollection<string> Lines => _lines;
 
-    public ILogger CreateLogger(string categoryName) => categoryName.StartsWith(_prefix, StringComparison.Ordinal) ? new LogCapture(_prefix) { _category = categoryName, Sink = _lines } : NullLogger;
-
-    private ConcurrentQueue<string>? Sink { get; init; }
-
-    private static readonly ILogger NullLogger = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
-
-    public IDisposable? BeginScope<TState>(TState state)
-        where TState : notnull => null;
-
-    public bool IsEnabled(LogLevel logLevel) => Sink is not null;
-
-    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        => Sink?.Enqueue($"{logLevel} {eventId.Id} {_category}: {formatter(state, exception)}{(exception is null ? "" : " — " + exception.Message)}");
+    public ILogger CreateLogger(string categoryName)
+        => categoryName.StartsWith(_prefix, StringComparison.Ordinal) ? new Capturing(categoryName, _lines) : NullLogger.Instance;
 
     public void Dispose()
     {
+    }
+
+    private sealed class Capturing(string category, ConcurrentQueue<string> lines) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+            => lines.Enqueue($"{logLevel} {eventId.Id} {category}: {formatter(state, exception)}{(exception is null ? "" : " — " + exception.Message)}");
     }
 }
