@@ -196,7 +196,7 @@ internal sealed class NatsQueuePeer(string label, NatsServer server) : IQueuePee
     {
         await CreateAsync(queue);
         var js = _admin!.CreateJetStreamContext();
-        // Acks are sent without waiting for an answer: give the server a moment (bounded) to apply the last ones.
+        // The connections were flushed by a ping before they closed; still, give the server a moment (bounded).
         for (var i = 0; ; i++)
         {
             var stream = await js.GetStreamAsync(Stream(queue));
@@ -249,10 +249,18 @@ internal sealed class NatsQueuePeer(string label, NatsServer server) : IQueuePee
         return connection;
     }
 
+    /// <summary>
+    /// An ack is only written to the connection's buffer when <c>AckAsync</c> returns; disposing the connection may
+    /// drop what is still buffered. A ping is answered after everything sent before it, so it flushes them.
+    /// </summary>
     private static async Task CloseAsync(List<NatsConnection> connections)
     {
         foreach (var connection in connections)
         {
+            if (connection.ConnectionState == NatsConnectionState.Open)
+            {
+                await connection.PingAsync().AsTask().WaitAsync(Timeout);
+            }
             await connection.DisposeAsync();
         }
     }
