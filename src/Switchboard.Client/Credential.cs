@@ -22,6 +22,17 @@ internal sealed record Credential(string Kind, string Value)
     /// <summary>When the token stops being accepted (a JWT's <c>exp</c>); null for API keys and tokens that say nothing.</summary>
     public DateTimeOffset? ExpiresAt => _expiresAt.Value;
 
+    /// <summary>
+    /// How long to wait before asking for a fresh credential when the current one has <paramref name="left"/> to live:
+    /// at four fifths of that, or 30 s before the end when that is sooner (a short-lived token must not be renewed at the
+    /// last moment: a busy machine or a slow provider would miss it), but never sooner than 1 s from now.
+    /// </summary>
+    public static TimeSpan RefreshDelay(TimeSpan left)
+    {
+        var delay = TimeSpan.FromTicks(Math.Min((long)(left.Ticks * 0.8), (left - TimeSpan.FromSeconds(30)).Ticks));
+        return delay < TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : delay;
+    }
+
     /// <summary>The <c>exp</c> claim of a compact JWT (header.payload.signature), or null when the token is not one.</summary>
     private static DateTimeOffset? JwtExpiry(string token)
     {

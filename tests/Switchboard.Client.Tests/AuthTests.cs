@@ -174,6 +174,15 @@ public sealed class AuthTests(SecuredHub fixture) : IClassFixture<SecuredHub>
     }
 
     [Theory]
+    [InlineData(3, 1)] // a short-lived token: renewed every second, with two to spare
+    [InlineData(20, 1)]
+    [InlineData(60, 30)] // 30 s before its end comes before four fifths of its life
+    [InlineData(3600, 2880)] // four fifths of an hour: 12 minutes to spare
+    [InlineData(0, 1)] // already expired: not in a busy loop
+    public void A_credential_is_renewed_well_before_it_expires_and_never_in_a_busy_loop(int leftSeconds, int renewedAfterSeconds)
+        => Assert.Equal(TimeSpan.FromSeconds(renewedAfterSeconds), Credential.RefreshDelay(TimeSpan.FromSeconds(leftSeconds)));
+
+    [Theory]
     [MemberData(nameof(Transports.Data), MemberType = typeof(Transports))]
     public async Task A_JWT_that_expires_with_no_fresh_one_to_be_had_ends_the_client_with_unauthorized(ClientTransport transport)
     {

@@ -72,6 +72,7 @@ public sealed class SlowConsumerTests
             Assert.True(answer.IsSuccessStatusCode, await answer.Content.ReadAsStringAsync());
             published += 100;
         }
+        var publishedAt = DateTime.UtcNow;
         if (transport == ClientTransport.LongPolling)
         {
             // The client stopped asking (its buffer is full): the hub holds no connection for it, and nothing piles up.
@@ -79,7 +80,7 @@ public sealed class SlowConsumerTests
         }
         else
         {
-            await WaitForCutAsync(hub, () => $"published {published}; client states: {string.Join(", ", states.Items.Select(e => $"{e.State} ({e.Error?.Code})"))}; client now {client.State}; the hub's log: {string.Join(" | ", hubLog.Lines)}");
+            await WaitForCutAsync(hub, () => $"published {published} (by {publishedAt:HH:mm:ss.fff}); client states: {string.Join(", ", states.Items.Select(e => $"{e.State} ({e.Error?.Code})"))}; client now {client.State}; the hub's log: {string.Join(" | ", hubLog.Lines)}");
         }
         Assert.Empty(seen.Items);
 
@@ -135,7 +136,12 @@ public sealed class SlowConsumerTests
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (!await IsCutAsync(hub))
         {
-            Assert.True(DateTime.UtcNow < deadline, $"the stalled client was not cut within 30 s: {await hub.Http.GetStringAsync("/v1/connections")}; {client()}");
+            if (DateTime.UtcNow >= deadline)
+            {
+                var cuts = (await PrometheusScrape.ReadAsync(hub.Http)).Text.Split('\n').Where(l => l.Contains("slow_consumer", StringComparison.Ordinal));
+                Assert.Fail($"the stalled client was not cut within 30 s (now {DateTime.UtcNow:HH:mm:ss.fff}): {await hub.Http.GetStringAsync("/v1/connections")}; "
+                    + $"metrics: {string.Join(" | ", cuts)}; {client()}");
+            }
             await Task.Delay(50);
         }
     }

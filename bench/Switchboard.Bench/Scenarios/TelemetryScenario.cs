@@ -9,8 +9,9 @@ namespace Switchboard.Bench.Scenarios;
 /// subscribers, hub in memory) and durable queue (send → receive → ack, 1/1, SQLite) against hubs that differ only in
 /// telemetry — metrics off (<c>Telemetry:Metrics=false</c>: nothing listens to the meters), metrics on (the default:
 /// <c>/metrics</c> and the console's figures listen), and metrics with tracing exported over OTLP to a local sink at 0%
-/// (the pipeline with no spans), 1% and 100% sampling. Runs are interleaved (every configuration once, then again) so drift on a noisy machine hits
-/// all alike; each figure is also given as a ratio to "metrics off".
+/// (the pipeline with no spans), 1% and 100% sampling. Runs are interleaved (every configuration once, then again, each round
+/// starting one configuration later) so drift on a noisy machine hits all alike, and every measurement waits until all
+/// hubs are idle (a traced hub exports its spans after a run); each figure is also given as a ratio to "metrics off".
 /// </summary>
 internal sealed class TelemetryScenario : IScenario
 {
@@ -58,7 +59,8 @@ internal sealed class TelemetryScenario : IScenario
     public async Task RunAsync(Report report, BenchOptions options)
     {
         var subscribers = options.Quick ? 10 : 100;
-        var messages = options.Quick ? 300 : 10_000;
+        // ~3 s of fan-out per run: a 1 s window on two shared cores measured the scheduler as much as the hub.
+        var messages = options.Quick ? 300 : 30_000;
         var queueLength = TimeSpan.FromSeconds(options.Quick ? 0.5 : 5);
         await using var sink = await ServerProcess.StartPeerAsync("otlp-sink");
         Dictionary<string, string> Tracing(double ratio) => new()
@@ -84,11 +86,15 @@ internal sealed class TelemetryScenario : IScenario
                 targets.Add(target);
                 await StartAsync(report, target, subscribers);
             }
+            var processes = targets.SelectMany(t => new[] { t.Memory.Pid, t.Sqlite.Pid }).Append(sink.Pid).ToArray();
             for (var run = 0; run < options.Runs; run++)
             {
-                foreach (var target in targets)
+                // Each round starts at the next configuration, so none always runs first or right after the 100% hub.
+                foreach (var target in targets.Skip(run % targets.Count).Concat(targets.Take(run % targets.Count)))
                 {
+                    await SettleAsync(processes, options.Quick);
                     await FanOutAsync(target, subscribers, messages, options.Quick);
+                    await SettleAsync(processes, options.Quick);
                     var queue = await new HubQueuePeer(target.Config.Label, target.Http).EndToEndAsync("telemetry-e2e", 1, 1, queueLength);
                     target.Queue.Runs.Add(queue.UnitsPerSecond);
                     BenchOptions.Progress($"{target.Config.Label}: fan-out {target.Delivered.Runs[^1]:N0} delivered/s, {target.Cpu.Runs[^1]:0.00} CPU s/M; queue {target.Queue.Runs[^1]:N0} msg/s");
@@ -146,6 +152,30 @@ internal sealed class TelemetryScenario : IScenario
         var got = count - before;
         target.Delivered.Runs.Add(got / elapsed.TotalSeconds);
         target.Cpu.Runs.Add((ServerProcess.CpuTimeOf(target.Memory.Pid) - cpuBefore).TotalSeconds / Math.Max(1, got) * 1_000_000);
+    }
+
+    /// <summary>
+    /// Waits (bounded) until the hubs and the sink are idle: a traced hub exports its spans in batches after a run, and
+    /// that work must not be charged to whichever hub is measured next.
+    /// </summary>
+    private static async Task SettleAsync(int[] processes, bool quick)
+    {
+        if (quick)
+        {
+            return;
+        }
+        var window = TimeSpan.FromMilliseconds(250);
+        var before = processes.Sum(pid => ServerProcess.CpuTimeOf(pid).TotalMilliseconds);
+        for (var i = 0; i < 60; i++)
+        {
+            await Task.Delay(window);
+            var now = processes.Sum(pid => ServerProcess.CpuTimeOf(pid).TotalMilliseconds);
+            if (now - before <= window.TotalMilliseconds * 0.1)
+            {
+                return; // at most 10% of one core, all of them together (idle hubs tick: heartbeats, meters)
+            }
+            before = now;
+        }
     }
 
     /// <summary>The tracing hubs really exported spans (else "tracing on" would have measured nothing).</summary>

@@ -72,8 +72,10 @@ export class WebSocketTransport {
     this.#authenticated = true;
     const expiresAt = answer?.expiresAt ? Date.parse(answer.expiresAt) : NaN;
     if (typeof this.#client.options.token === 'function' && Number.isFinite(expiresAt)) {
-      // Refresh at four fifths of the credential's remaining life (at least 1 s from now), before the hub closes with 4401.
-      const delay = Math.max(1000, (expiresAt - Date.now()) * 0.8);
+      // Refresh before the hub closes with 4401: at four fifths of the credential's remaining life, or 30 s before it
+      // ends when that is sooner (a short-lived token is not renewed at the last moment), never sooner than 1 s from now.
+      const left = expiresAt - Date.now();
+      const delay = Math.max(1000, Math.min(left * 0.8, left - 30_000));
       this.#refresh = setTimeout(async () => {
         try {
           const fresh = await this.#client.http.credential();

@@ -71,8 +71,8 @@ internal abstract class MultiplexedTransport(SwitchboardClient client) : Transpo
         Authenticated = true;
         if (Client.Options.AccessTokenProvider is not null && expiresAt is { } expiry)
         {
-            // Refresh at four fifths of the credential's remaining life (at least 1 s from now), before the hub closes with 4401.
-            var delay = TimeSpan.FromTicks(Math.Max(TimeSpan.TicksPerSecond, (long)((expiry - DateTimeOffset.UtcNow).Ticks * 0.8)));
+            // Refresh well before the hub closes with 4401 (see Credential.RefreshDelay).
+            var delay = Credential.RefreshDelay(expiry - DateTimeOffset.UtcNow);
             _refresh?.Dispose();
             _refresh = new Timer(_ => _ = RefreshAsync(), null, delay, Timeout.InfiniteTimeSpan);
         }

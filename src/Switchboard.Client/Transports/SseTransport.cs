@@ -173,8 +173,8 @@ internal sealed class SseTransport(SwitchboardClient client) : RestTransport(cli
 
     /// <summary>
     /// Reads a stream until the hub ends it (the transport is lost, with the hub's reason) or <paramref name="stream"/>
-    /// ends (unsubscribed, closed). A credential with an expiry is renewed at four fifths of its life: a fresh one from the
-    /// provider opens the stream again from the subscription's positions (nothing lost, nothing twice); the same one
+    /// ends (unsubscribed, closed). A credential with an expiry is renewed before it ends
+    /// (<see cref="Credential.RefreshDelay"/>): a fresh one from the provider opens the stream again from the subscription's positions (nothing lost, nothing twice); the same one
     /// changes nothing, and the hub ends the stream when it expires.
     /// </summary>
     private async Task HoldAsync(string pattern, Subscription? subscription, HttpResponseMessage response, Credential credential, CancellationToken stream)
@@ -257,8 +257,8 @@ internal sealed class SseTransport(SwitchboardClient client) : RestTransport(cli
     }
 
     /// <summary>
-    /// Asks the provider for a fresh credential at four fifths of the stream's credential's remaining life (at
-    /// least 1 s from now, as the WebSocket refreshes); a different one ends <see cref="Token"/>, so the stream reopens with it.
+    /// Asks the provider for a fresh credential before the stream's expires (when <see cref="Credential.RefreshDelay"/>
+    /// says, as the WebSocket refreshes); a different one ends <see cref="Token"/>, so the stream reopens with it.
     /// </summary>
     private sealed class Renewal : IDisposable
     {
@@ -270,8 +270,7 @@ internal sealed class SseTransport(SwitchboardClient client) : RestTransport(cli
             _swap = CancellationTokenSource.CreateLinkedTokenSource(stream);
             if (transport.Client.Options.AccessTokenProvider is not null && credential.ExpiresAt - DateTimeOffset.UtcNow is { } left && left > TimeSpan.Zero)
             {
-                var delay = TimeSpan.FromTicks(Math.Max(TimeSpan.TicksPerSecond, (long)(left.Ticks * 0.8)));
-                _timer = new Timer(_ => _ = RenewAsync(transport, credential, stream), null, delay, Timeout.InfiniteTimeSpan);
+                _timer = new Timer(_ => _ = RenewAsync(transport, credential, stream), null, Credential.RefreshDelay(left), Timeout.InfiniteTimeSpan);
             }
         }
 

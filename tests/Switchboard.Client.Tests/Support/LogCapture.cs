@@ -41,6 +41,6 @@ internal sealed class LogCapture : ILoggerProvider
         public bool IsEnabled(LogLevel logLevel) => true;
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-            => lines.Enqueue($"{logLevel} {eventId.Id} {category}: {formatter(state, exception)}{(exception is null ? "" : " — " + exception.Message)}");
+            => lines.Enqueue($"{DateTime.UtcNow:HH:mm:ss.fff} {logLevel} {eventId.Id} {category}: {formatter(state, exception)}{(exception is null ? "" : " — " + exception.Message)}");
     }
 }
