@@ -11,7 +11,10 @@ namespace Switchboard.Server.Tests;
 /// <c>GET /metrics</c>, parsed, compared before and after. (The slow-consumer cut is checked where a consumer is cut:
 /// RealTime's SlowConsumerTests.)
 /// </summary>
-/// <remarks>Alone, not beside other tests: a scrape sees the process's "Switchboard" meters, and other hubs would move them too.</remarks>
+/// <remarks>
+/// Alone, not beside other tests: each hub reads only its own instruments (the second test checks it), but the hubs of
+/// other classes would still load the machine while commits and latencies are compared.
+/// </remarks>
 [Collection(nameof(MetricsMovementTests))]
 public sealed class MetricsMovementTests
 {
@@ -79,6 +82,33 @@ public sealed class MetricsMovementTests
         Assert.True(Moved("switchboard_engine_commit_duration_seconds_count{engine=\"sqlite\"}") >= 1, why);
         Assert.True(Moved("switchboard_engine_commit_messages_sum{engine=\"sqlite\"}") >= 2 + 1 + 2, why);
         Assert.DoesNotContain("metered", why, StringComparison.Ordinal); // no topic or queue names: bounded cardinality
+    }
+
+    [Fact]
+    public async Task Each_hub_in_a_process_counts_only_its_own_and_keeps_counting_when_another_ends()
+    {
+        await using var counted = await TestHub.StartAsync("memory");
+        var other = await TestHub.StartAsync("memory");
+        using var timeout = new CancellationTokenSource(Limit);
+        const string Published = "switchboard_messages_published_total{protocol=\"rest\"}";
+        async Task PublishAsync(TestHub hub)
+        {
+            using var answer = await hub.Http.PostAsync("/v1/topics/counted/messages", Json("""{"payload":1}"""), timeout.Token);
+            Assert.Equal(HttpStatusCode.Created, answer.StatusCode);
+        }
+
+        await PublishAsync(counted);
+        await PublishAsync(other);
+        await PublishAsync(other);
+        var before = await PrometheusScrape.ReadAsync(counted.Http, timeout.Token);
+        Assert.True(before[Published] == 1, before.Text); // the other hub's two publishes are not in this hub's figures
+        Assert.True((await PrometheusScrape.ReadAsync(other.Http, timeout.Token))[Published] == 2);
+
+        // The other hub ends (its meter is disposed): this hub's series goes on.
+        await other.DisposeAsync();
+        await PublishAsync(counted);
+        var after = await PrometheusScrape.ReadAsync(counted.Http, timeout.Token);
+        Assert.True(after[Published] == 2, after.Text);
     }
 
     private static StringContent Json(string body) => new(body, Encoding.UTF8, "application/json");

@@ -53,7 +53,18 @@ internal static class Telemetry
         telemetry.WithMetrics(metrics =>
         {
             metrics.AddMeter(HubMeters.MeterName);
-            metrics.AddPrometheusExporter();
+            // A process may hold several hubs (an application's tests, an embedding host): each hub's meter provider would
+            // listen to every "Switchboard" meter in it, merge their instruments into one stream each, and lose that stream
+            // when another hub ended and its meter was disposed. Only this hub's own instruments are read.
+            ((IDeferredMeterProviderBuilder)metrics).Configure((services, builder) =>
+            {
+                var own = services.GetRequiredService<HubMeters>().Meter;
+                builder.AddView(instrument => instrument.Meter.Name == HubMeters.MeterName && !ReferenceEquals(instrument.Meter, own)
+                    ? MetricStreamConfiguration.Drop
+                    : null);
+            });
+            // No cached answers (the exporter's default keeps one for 300 ms): a scrape right after an event shows it.
+            metrics.AddPrometheusExporter(prometheus => prometheus.ScrapeResponseCacheDurationMilliseconds = 0);
             if (otlp is not null)
             {
                 metrics.AddOtlpExporter(exporter => exporter.Endpoint = otlp);
