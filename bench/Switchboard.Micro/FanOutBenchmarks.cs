@@ -31,17 +31,13 @@ public class FanOutBenchmarks
         {
             _subscriptions.Add(await _hub.SubscribeAsync(["fan.out"], SubscribeStart.Now, _sink));
         }
-        _message = [new MessageDraft { Payload = Messages.Payload(64), ContentType = "application/json" }];
+        _message = Messages.Draft(64);
     }
 
     [GlobalCleanup]
     public async Task CleanupAsync()
     {
-        foreach (var subscription in _subscriptions)
-        {
-            await subscription.DisposeAsync();
-        }
-        await _hub.DisposeAsync();
+        await Messages.CloseAsync(_subscriptions, _hub);
     }
 
     [Benchmark]

@@ -88,17 +88,13 @@ public class TelemetryBenchmarks
             _sinks[i] = new CountingSink(sink, this);
             _subscriptions.Add(await _hub.SubscribeAsync(["telemetry.fan"], SubscribeStart.Now, _sinks[i]));
         }
-        _message = [new MessageDraft { Payload = Messages.Payload(64), ContentType = "application/json" }];
+        _message = Messages.Draft(64);
     }
 
     [GlobalCleanup]
     public async Task CleanupAsync()
     {
-        foreach (var subscription in _subscriptions)
-        {
-            await subscription.DisposeAsync();
-        }
-        await _hub.DisposeAsync();
+        await Messages.CloseAsync(_subscriptions, _hub);
         _tracing?.Dispose();
         _metrics?.Dispose();
     }
