@@ -72,7 +72,7 @@ public sealed class MetricsMovementTests
         var why = after.Text;
         Assert.True(Moved("switchboard_messages_published_total{protocol=\"rest\"}") == 2, why);
         Assert.True(Moved("switchboard_messages_delivered_total{protocol=\"sse\"}") == 2, why);
-        // Latency is sampled once per write burst: the two messages went out in one burst or two.
+        // Latency is sampled from write bursts (the first is always kept): the two messages went out in one burst or two.
         Assert.InRange(Moved("switchboard_delivery_duration_seconds_count{protocol=\"sse\"}"), 1, 2);
         Assert.True(Moved("switchboard_queue_redelivered_total") == 1, why);
         Assert.True(Moved("switchboard_queue_dead_lettered_total") == 1, why);
@@ -109,6 +109,36 @@ public sealed class MetricsMovementTests
         await PublishAsync(counted);
         var after = await PrometheusScrape.ReadAsync(counted.Http, timeout.Token);
         Assert.True(after[Published] == 2, after.Text);
+    }
+
+    [Fact]
+    public async Task Delivery_latency_is_sampled_from_bursts_while_every_delivery_is_counted()
+    {
+        await using var hub = await TestHub.StartAsync("memory");
+        using var timeout = new CancellationTokenSource(Limit);
+        using var events = await hub.Http.GetAsync("/v1/topics/sampled/events?after=0", HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+        using var reader = new StreamReader(await events.Content.ReadAsStreamAsync(timeout.Token));
+        Assert.StartsWith("retry:", await reader.ReadLineAsync(timeout.Token), StringComparison.Ordinal);
+        var before = await PrometheusScrape.ReadAsync(hub.Http, timeout.Token);
+
+        // Each message is read before the next is published: every delivery is a write burst of its own.
+        const int Messages = 160;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        for (var i = 0; i < Messages; i++)
+        {
+            using (var published = await hub.Http.PostAsync("/v1/topics/sampled/messages", Json("""{"payload":1}"""), timeout.Token))
+            {
+                Assert.Equal(HttpStatusCode.Created, published.StatusCode);
+            }
+            await ReadEventsAsync(reader, 1, timeout.Token);
+        }
+        var elapsed = clock.Elapsed;
+
+        var after = await PrometheusScrape.ReadAsync(hub.Http, timeout.Token);
+        var samples = after["switchboard_delivery_duration_seconds_count{protocol=\"sse\"}"] - before["switchboard_delivery_duration_seconds_count{protocol=\"sse\"}"];
+        Assert.True(after["switchboard_messages_delivered_total{protocol=\"sse\"}"] - before["switchboard_messages_delivered_total{protocol=\"sse\"}"] == Messages, after.Text);
+        // One burst in 16, plus one for every 100 ms that passed (a quiet protocol keeps its samples): far fewer than 160.
+        Assert.InRange(samples, Messages / 16, Messages / 16 + (elapsed.TotalMilliseconds / 100) + 2);
     }
 
     private static StringContent Json(string body) => new(body, Encoding.UTF8, "application/json");

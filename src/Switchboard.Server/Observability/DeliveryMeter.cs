@@ -4,15 +4,26 @@ namespace Switchboard.Server.Observability;
 
 /// <summary>
 /// Records a connection's deliveries as its writer takes them from the outbox, per write burst (the frames a writer takes
-/// at once before it flushes): one count for the burst's messages, and for the first message of the burst when it was
+/// at once before it flushes): one count for the burst's messages, and for the first message of a sample of the bursts
 /// delivered live, the time from its publish to now (publish → handed to the socket's writer). Under load a burst holds
-/// many messages and the hot path records twice per burst instead of twice per message; the first of a burst waited
+/// many messages and the hot path counts once per burst instead of once per message; the first of a burst waited
 /// longest, so the latency sampled is the burst's worst. Frames that carry no message (answers, notices, heartbeats)
 /// are not counted. One per protocol, shared by that protocol's connections.
 /// </summary>
 /// <remarks>A traced message (one whose headers carry a <c>traceparent</c>) also gets its <c>deliver</c> span here, when a tracer listens.</remarks>
 internal sealed class DeliveryMeter(HubMeters meters, KeyValuePair<string, object?> protocol)
 {
+    // Of the bursts' first messages, the latency of one in 16 is recorded, and of any that comes 100 ms or more after the
+    // last one recorded (a quiet protocol keeps every sample). A record costs ~75 ns (a clock read and the histogram's
+    // aggregation): per message at low rates, where every message is a burst of its own, it was most of what the
+    // metrics cost the delivery path (bench/Switchboard.Micro TelemetryBenchmarks).
+    private const int SampleMask = 15; // one in 16
+    private const long QuietMilliseconds = 100;
+
+    // Shared by the protocol's writers without locks: a lost increment or a stale time only shifts which burst is sampled.
+    private int _bursts;
+    private long _sampledAt;
+
     /// <summary>A frame taken by the writer: 1 when it carries a message (for the burst's count), else 0.</summary>
     public int Take(Connections.OutboundFrame frame, TimeProvider time, bool firstOfBurst)
     {
@@ -21,7 +32,7 @@ internal sealed class DeliveryMeter(HubMeters meters, KeyValuePair<string, objec
         {
             return 0;
         }
-        if (firstOfBurst && stamp > 0 && meters.DeliveryDuration.Enabled)
+        if (firstOfBurst && stamp > 0 && meters.DeliveryDuration.Enabled && Sampled())
         {
             var ticks = time.GetUtcNow().UtcTicks - stamp;
             meters.DeliveryDuration.Record(ticks <= 0 ? 0 : ticks / (double)TimeSpan.TicksPerSecond, protocol);
@@ -31,6 +42,17 @@ internal sealed class DeliveryMeter(HubMeters meters, KeyValuePair<string, objec
             HubTracing.Delivered(message.Topic, message.Offset, message.Timestamp, message.Headers, (string)protocol.Value!, live: stamp > 0);
         }
         return 1;
+    }
+
+    private bool Sampled()
+    {
+        var now = Environment.TickCount64;
+        if ((unchecked(_bursts++) & SampleMask) != 0 && now - Volatile.Read(ref _sampledAt) < QuietMilliseconds)
+        {
+            return false;
+        }
+        Volatile.Write(ref _sampledAt, now);
+        return true;
     }
 
     /// <summary>A burst's messages, written.</summary>
