@@ -9,9 +9,10 @@ namespace Switchboard.Bench.Scenarios;
 /// subscribers, hub in memory) and durable queue (send → receive → ack, 1/1, SQLite) against hubs that differ only in
 /// telemetry — metrics off (<c>Telemetry:Metrics=false</c>: nothing listens to the meters), metrics on (the default:
 /// <c>/metrics</c> and the console's figures listen), and metrics with tracing exported over OTLP to a local sink at 0%
-/// (the pipeline with no spans), 1% and 100% sampling. Runs are interleaved (every configuration once, then again, each round
-/// starting one configuration later) so drift on a noisy machine hits all alike, and every measurement waits until all
-/// hubs are idle (a traced hub exports its spans after a run); each figure is also given as a ratio to "metrics off".
+/// (the pipeline with no spans), 1% and 100% sampling. Two unmeasured rounds warm every hub up; then runs are interleaved
+/// (every configuration once, then again, each round starting one configuration later) so drift on a noisy machine hits
+/// all alike, and every measurement waits until all hubs are idle (a traced hub exports its spans after a run); each
+/// figure is also given as a ratio to "metrics off".
 /// </summary>
 internal sealed class TelemetryScenario : IScenario
 {

@@ -174,8 +174,9 @@ internal sealed class SseTransport(SwitchboardClient client) : RestTransport(cli
     /// <summary>
     /// Reads a stream until the hub ends it (the transport is lost, with the hub's reason) or <paramref name="stream"/>
     /// ends (unsubscribed, closed). A credential with an expiry is renewed before it ends
-    /// (<see cref="Credential.RefreshDelay"/>): a fresh one from the provider opens the stream again from the subscription's positions (nothing lost, nothing twice); the same one
-    /// changes nothing, and the hub ends the stream when it expires.
+    /// (<see cref="Credential.RefreshDelay"/>): a fresh one from the provider opens the stream again from the
+    /// subscription's positions (nothing lost, nothing twice); the same one changes nothing, and the hub ends the stream
+    /// when it expires.
     /// </summary>
     private async Task HoldAsync(string pattern, Subscription? subscription, HttpResponseMessage response, Credential credential, CancellationToken stream)
     {
