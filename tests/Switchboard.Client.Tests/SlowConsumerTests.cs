@@ -30,7 +30,7 @@ public sealed class SlowConsumerTests
             ["Switchboard:Limits:MinResponseBytesPerSecond"] = "0",
             ["Logging:LogLevel:Switchboard.Server.Connections"] = "Debug", // why a connection ended, should the cut be missed
         });
-        var hubLog = LogCapture.Attach(hub, "Switchboard.Server.Connections");
+        var hubLog = LogCapture.Attach(hub.Services, "Switchboard.Server.Connections");
         // Small socket buffers, so the kernel does not absorb what the hub should see piling up.
         using var handler = new SocketsHttpHandler
         {

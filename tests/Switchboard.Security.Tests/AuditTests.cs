@@ -1,10 +1,8 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Switchboard.Security.Tests.Support;
+using Switchboard.Testing;
 
 namespace Switchboard.Security.Tests;
 
@@ -18,8 +16,7 @@ public sealed class AuditTests
         // Tests keep the console at Warning; the audit trail is Information, as operators would configure it.
         settings["Logging:LogLevel:Switchboard.Audit"] = "Information";
         await using var hub = await TestHub.StartAsync(settings: settings);
-        using var trail = new LogCapture();
-        hub.Services.GetRequiredService<ILoggerFactory>().AddProvider(trail);
+        var trail = LogCapture.Attach(hub.Services);
         using var admin = Client(hub, Principals.Admin.Credential!);
         var jane = Tokens.Create(Tokens.Hs256(Principals.JwtSecret), "ops-jane", "admin");
         using var tokenAdmin = Client(hub, jane);
@@ -59,27 +56,5 @@ public sealed class AuditTests
     {
         using var response = await call;
         Assert.True(response.StatusCode == status, $"{response.RequestMessage?.Method} {response.RequestMessage?.RequestUri}: expected {(int)status}, got {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
-    }
-
-    /// <summary>Every log event the hub writes from now on, in memory.</summary>
-    private sealed class LogCapture : ILoggerProvider
-    {
-        public ConcurrentQueue<(string Category, string Message)> Entries { get; } = new();
-
-        public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
-
-        public void Dispose()
-        {
-        }
-
-        private sealed class Logger(LogCapture capture, string category) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => true;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-                => capture.Entries.Enqueue((category, formatter(state, exception)));
-        }
     }
 }

@@ -18,11 +18,7 @@ internal sealed partial class SwitchboardGrpcService
         {
             Demand(context, Permission.Subscribe, topic);
         }
-        var connection = Open(context);
-        RequestSpan.Leave();
-        using var scope = registry.LogScope(connection);
-        Exception? failure = null;
-        try
+        await ServeAsync(context, async connection =>
         {
             var sink = new OutboxSink(connection.Outbox, MessageOnly, FrameKind.Binary,
                 notice => new OutboundFrame(new Protocol.V1.Message { Topic = notice.Topic, Notice = ProtoFrameCodec.ToNotice("", notice) }.ToByteArray(), FrameKind.Binary));
@@ -37,26 +33,12 @@ internal sealed partial class SwitchboardGrpcService
             }
             sink.Open();
             await WriteAsync(connection, responses, context, options.CloseGrace);
-        }
-        catch (Exception ex) when ((failure = ex) is null)
-        {
-            // never taken: the filter only notes what ended the call, for the log below
-        }
-        finally
-        {
-            registry.LogClosed(connection, EndedBy(connection, context, failure));
-            await registry.CloseAsync(connection);
-        }
+        });
     }
 
     /// <summary>Connect: the multiplexed protocol (the frames of switchboard.v1.proto), the same session as the WebSocket.</summary>
-    public async Task Connect(IAsyncStreamReader<Raw> requests, IServerStreamWriter<Encoded> responses, ServerCallContext context)
-    {
-        var connection = Open(context);
-        RequestSpan.Leave();
-        using var scope = registry.LogScope(connection);
-        Exception? failure = null;
-        try
+    public Task Connect(IAsyncStreamReader<Raw> requests, IServerStreamWriter<Encoded> responses, ServerCallContext context)
+        => ServeAsync(context, async connection =>
         {
             var writing = WriteAsync(connection, responses, context, options.CloseGrace);
             await using (var session = new FrameSession(hub, connection, ProtoFrameCodec.Instance, authenticator, registry))
@@ -81,6 +63,21 @@ internal sealed partial class SwitchboardGrpcService
                 connection.Outbox.Complete();
             }
             await writing;
+        });
+
+    /// <summary>
+    /// Serves one stream on a connection of its own: opened here, out of the HTTP request's span, in the connection's log
+    /// scope, and closed with why it ended (the hub's reason, what was thrown, or the client's going) in its log.
+    /// </summary>
+    private async Task ServeAsync(ServerCallContext context, Func<Connection, Task> serve)
+    {
+        var connection = Open(context);
+        RequestSpan.Leave();
+        using var scope = registry.LogScope(connection);
+        Exception? failure = null;
+        try
+        {
+            await serve(connection);
         }
         catch (Exception ex) when ((failure = ex) is null)
         {
