@@ -141,6 +141,44 @@ public sealed class MetricsMovementTests
         Assert.InRange(samples, Messages / 16, Messages / 16 + (elapsed.TotalMilliseconds / 100) + 2);
     }
 
+    [Fact]
+    public async Task A_poll_page_counts_every_message_and_only_a_long_poll_at_the_live_edge_is_timed()
+    {
+        await using var hub = await TestHub.StartAsync("memory");
+        using var timeout = new CancellationTokenSource(Limit);
+        using (var published = await hub.Http.PostAsync("/v1/topics/paged/messages", Json("""{"messages":[{"payload":1},{"payload":2},{"payload":3}]}"""), timeout.Token))
+        {
+            Assert.Equal(HttpStatusCode.Created, published.StatusCode);
+        }
+        var before = await PrometheusScrape.ReadAsync(hub.Http, timeout.Token);
+
+        Assert.Equal(3, await PageAsync("/v1/topics/paged/messages?after=0")); // a poll: history, counted, not timed
+        Assert.Equal(2, await PageAsync("/v1/topics/paged/messages?after=0&limit=2&wait=5")); // a long poll behind the end: not timed
+        // At the end: woken by the publish, timed — once for the page (its first message waited longest), not per message.
+        var parked = PageAsync("/v1/topics/paged/messages?after=3&wait=20");
+        using (var published = await hub.Http.PostAsync("/v1/topics/paged/messages", Json("""{"messages":[{"payload":4},{"payload":5},{"payload":6}]}"""), timeout.Token))
+        {
+            Assert.Equal(HttpStatusCode.Created, published.StatusCode);
+        }
+        Assert.Equal(3, await parked);
+
+        var after = await PrometheusScrape.ReadAsync(hub.Http, timeout.Token);
+        double Moved(string series) => after[series] - before[series];
+        Assert.True(Moved("switchboard_messages_delivered_total{protocol=\"poll\"}") == 3, after.Text);
+        Assert.True(Moved("switchboard_messages_delivered_total{protocol=\"longpoll\"}") == 5, after.Text);
+        Assert.True(Moved("switchboard_delivery_duration_seconds_count{protocol=\"longpoll\"}") == 1, after.Text);
+        Assert.True(Moved("switchboard_delivery_duration_seconds_count{protocol=\"poll\"}") == 0, after.Text);
+
+        async Task<int> PageAsync(string path)
+        {
+            using var answer = await hub.Http.GetAsync(path, timeout.Token);
+            Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+            Assert.Equal(answer.Content.Headers.ContentLength, (await answer.Content.ReadAsByteArrayAsync(timeout.Token)).Length);
+            var body = JsonDocument.Parse(await answer.Content.ReadAsStringAsync(timeout.Token)).RootElement;
+            return body.GetProperty("messages").GetArrayLength();
+        }
+    }
+
     private static StringContent Json(string body) => new(body, Encoding.UTF8, "application/json");
 
     private static async Task<JsonElement> ReceiveOneAsync(HttpClient http, string queue, CancellationToken cancellationToken)

@@ -31,7 +31,7 @@ public sealed class HubMeters : IDisposable
         Published = Meter.CreateCounter<long>("switchboard.messages.published", "{message}", "Messages stored on topics, by the protocol that published them.");
         Delivered = Meter.CreateCounter<long>("switchboard.messages.delivered", "{message}", "Topic messages handed to subscribers' connections (written to the socket, or answered to a poll), by protocol.");
         DeliveryDuration = Meter.CreateHistogram("switchboard.delivery.duration", "s",
-            "Time from a publish being stored to the message being written to a live subscriber (catching-up reads excluded); on connections, the first (oldest) message of a sample of write bursts: one in 16, and any 100 ms or more after the last sample.",
+            "Time from a publish being stored to the message being written to a live subscriber (catching-up reads excluded); the first (oldest) message of a sample of write bursts (a long poll's page is one): one in 16, and any 100 ms or more after the last sample.",
             tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
         Connections = Meter.CreateUpDownCounter<long>("switchboard.connections", "{connection}", "Open connections (WebSocket, SSE, gRPC streams) and long polls waiting, by protocol.");
         QueueSent = Meter.CreateCounter<long>("switchboard.queue.sent", "{message}", "Messages sent to queues (requests and bound topics' copies included).");

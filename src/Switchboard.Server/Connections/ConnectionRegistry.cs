@@ -22,6 +22,13 @@ internal sealed class ConnectionRegistry(ServerOptions options, TimeProvider tim
 
     private readonly ConcurrentDictionary<string, Observability.DeliveryMeter> _deliveryMeters = new(StringComparer.Ordinal);
 
+    /// <summary>The delivery meter of a transport, shared by its connections (and by the polls of <c>longpoll</c> / <c>poll</c>).</summary>
+    public Observability.DeliveryMeter MeterOf(string transport)
+        => _deliveryMeters.GetOrAdd(transport, name => new Observability.DeliveryMeter(hub.Meters, Protocols.TagOfTransport(name)));
+
+    /// <summary>The clock connections and polls are timed by.</summary>
+    public TimeProvider Time => time;
+
     private readonly ConcurrentDictionary<string, Connection> _connections = new(StringComparer.Ordinal);
 
     public int Count => _connections.Count;
@@ -53,8 +60,7 @@ internal sealed class ConnectionRegistry(ServerOptions options, TimeProvider tim
             throw TooMany(caller.Name!);
         }
         var protocol = Protocols.TagOfTransport(transport);
-        var meter = _deliveryMeters.GetOrAdd(transport, _ => new Observability.DeliveryMeter(hub.Meters, protocol));
-        var connection = new Connection(transport, caller, remoteAddress, new Outbox(options.OutboundBufferBytes, time, meter), time.GetUtcNow());
+        var connection = new Connection(transport, caller, remoteAddress, new Outbox(options.OutboundBufferBytes, time, MeterOf(transport)), time.GetUtcNow());
         _connections[connection.Id] = connection;
         hub.Meters.Connections.Add(1, protocol);
         return connection;

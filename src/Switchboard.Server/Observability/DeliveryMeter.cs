@@ -34,8 +34,7 @@ internal sealed class DeliveryMeter(HubMeters meters, KeyValuePair<string, objec
         }
         if (firstOfBurst && stamp > 0 && meters.DeliveryDuration.Enabled && Sampled())
         {
-            var ticks = time.GetUtcNow().UtcTicks - stamp;
-            meters.DeliveryDuration.Record(ticks <= 0 ? 0 : ticks / (double)TimeSpan.TicksPerSecond, protocol);
+            Record(time.GetUtcNow().UtcTicks - stamp);
         }
         if (frame.Message is { } message && message.Headers.Count > 0)
         {
@@ -43,6 +42,8 @@ internal sealed class DeliveryMeter(HubMeters meters, KeyValuePair<string, objec
         }
         return 1;
     }
+
+    private void Record(long ticks) => meters.DeliveryDuration.Record(ticks <= 0 ? 0 : ticks / (double)TimeSpan.TicksPerSecond, protocol);
 
     private bool Sampled()
     {
@@ -57,6 +58,27 @@ internal sealed class DeliveryMeter(HubMeters meters, KeyValuePair<string, objec
 
     /// <summary>A burst's messages, written.</summary>
     public void Count(int messages) => meters.Delivered.Add(messages, protocol);
+
+    /// <summary>
+    /// A page of messages answering a poll or long poll, taken as one burst: counted, and for a sample of the pages that
+    /// reached the topic's end (a client at the live edge; a page of old history would say nothing about the hub) the age
+    /// of its first message, the one that waited longest.
+    /// </summary>
+    public void Page(IReadOnlyList<Core.Message> messages, bool live, TimeProvider time)
+    {
+        Count(messages.Count);
+        if (live && meters.DeliveryDuration.Enabled && Sampled())
+        {
+            Record(time.GetUtcNow().UtcTicks - messages[0].Timestamp.UtcTicks);
+        }
+        if (HubTracing.Source.HasListeners())
+        {
+            foreach (var message in messages)
+            {
+                HubTracing.Delivered(message.Topic, message.Offset, message.Timestamp, message.Headers, (string)protocol.Value!, live);
+            }
+        }
+    }
 }
 
 /// <summary>What adapters record on the hub's meters.</summary>

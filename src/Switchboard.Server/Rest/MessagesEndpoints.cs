@@ -7,6 +7,7 @@ using Switchboard.Core;
 using Switchboard.Core.Engines;
 using Switchboard.Core.Observability;
 using Switchboard.Server.Auth;
+using Switchboard.Server.Connections;
 using Switchboard.Server.Observability;
 using Switchboard.Server.OpenApi;
 using Switchboard.Server.Rest.Json;
@@ -136,12 +137,12 @@ internal static class MessagesEndpoints
         }
     });
 
-    private static async Task<IResult> History(HttpRequest request, Hub hub, string topic, string? after, string? epoch, string? limit, string? wait, string? fields)
+    private static async Task<IResult> History(HttpRequest request, Hub hub, ConnectionRegistry connections, string topic, string? after, string? epoch, string? limit, string? wait, string? fields)
     {
         var position = QueryValues.After(after, epoch);
         var selected = MessageJson.ParseFields(fields);
         var waitFor = QueryValues.Wait(wait, hub.Options.MaxWait);
-        var page = await ReadMeteredAsync(hub, topic, position, QueryValues.Limit(limit, 100, hub.Options.MaxReadLimit), waitFor, request.HttpContext.RequestAborted);
+        var page = await ReadMeteredAsync(hub, connections, topic, position, QueryValues.Limit(limit, 100, hub.Options.MaxReadLimit), waitFor, request.HttpContext.RequestAborted);
         return new JsonResult(200, writer =>
         {
             writer.WriteStartObject();
@@ -174,26 +175,23 @@ internal static class MessagesEndpoints
     }
 
     /// <summary>
-    /// A read, on the meters: a long poll counts as a connection while it waits, the messages it answers as delivered.
-    /// Latency is recorded only for a long poll that reached the topic's end (a client at the live edge): its messages'
-    /// age is then what publish → delivery took, where a page of old history would say nothing about the hub.
+    /// A read, on the meters: a long poll counts as a connection while it waits; the page it answers is a delivery burst
+    /// (<see cref="DeliveryMeter.Page"/>).
     /// </summary>
-    private static async Task<ReadPage> ReadMeteredAsync(Hub hub, string topic, Position position, int limit, TimeSpan wait, CancellationToken cancellationToken)
+    private static async Task<ReadPage> ReadMeteredAsync(Hub hub, ConnectionRegistry connections, string topic, Position position, int limit, TimeSpan wait, CancellationToken cancellationToken)
     {
-        var meters = hub.Meters;
         var longPoll = wait > TimeSpan.Zero;
-        var protocol = longPoll ? Protocols.LongPollTag : Protocols.PollTag;
         ReadPage page;
         if (longPoll)
         {
-            meters.Connections.Add(1, protocol);
+            hub.Meters.Connections.Add(1, Protocols.LongPollTag);
             try
             {
                 page = await hub.ReadAsync(topic, position, limit, wait, cancellationToken);
             }
             finally
             {
-                meters.Connections.Add(-1, protocol);
+                hub.Meters.Connections.Add(-1, Protocols.LongPollTag);
             }
         }
         else
@@ -202,23 +200,8 @@ internal static class MessagesEndpoints
         }
         if (page.Messages.Count > 0)
         {
-            meters.Delivered.Add(page.Messages.Count, protocol);
-            var live = longPoll && page.Next.Offset >= page.Topic.LastOffset;
-            if (live && meters.DeliveryDuration.Enabled)
-            {
-                var now = DateTimeOffset.UtcNow.UtcTicks;
-                foreach (var message in page.Messages)
-                {
-                    meters.DeliveryDuration.Record(Math.Max(0, now - message.Timestamp.UtcTicks) / (double)TimeSpan.TicksPerSecond, protocol);
-                }
-            }
-            if (HubTracing.Source.HasListeners())
-            {
-                foreach (var message in page.Messages)
-                {
-                    HubTracing.Delivered(message.Topic, message.Offset, message.Timestamp, message.Headers, (string)protocol.Value!, live);
-                }
-            }
+            connections.MeterOf(longPoll ? Protocols.LongPoll : Protocols.Poll)
+                .Page(page.Messages, live: longPoll && page.Next.Offset >= page.Topic.LastOffset, connections.Time);
         }
         return page;
     }
