@@ -31,6 +31,7 @@ public sealed class StatsTests
         await ReadUntilAsync(stream, text => CountOf(text, "\ndata: ") >= 3);
 
         Assert.Equal(3, recorded.Sum("switchboard.messages.published", Protocols.Rest));
+        recorded.Observe(); // deliveries are an observable counter: its total since the hub started, read now
         Assert.Equal(3, recorded.Sum("switchboard.messages.delivered", Protocols.Sse));
         Assert.Equal(1, recorded.Sum("switchboard.connections", Protocols.Sse));
         var latencies = recorded.Values("switchboard.delivery.duration", Protocols.Sse);
@@ -193,6 +194,9 @@ public sealed class StatsTests
                 return _seen.Where(s => s.Instrument == instrument && (protocol is null || s.Protocol == protocol)).Sum(s => s.Value);
             }
         }
+
+        /// <summary>Reads the observable instruments (each reports its current value as one measurement).</summary>
+        public void Observe() => _listener.RecordObservableInstruments();
 
         public IReadOnlyList<double> Values(string instrument, string protocol)
         {

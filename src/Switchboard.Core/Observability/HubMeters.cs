@@ -29,7 +29,7 @@ public sealed class HubMeters : IDisposable
         _ownsMeter = factory is null;
         Meter = factory?.Create(new MeterOptions(MeterName)) ?? new Meter(MeterName);
         Published = Meter.CreateCounter<long>("switchboard.messages.published", "{message}", "Messages stored on topics, by the protocol that published them.");
-        Delivered = Meter.CreateCounter<long>("switchboard.messages.delivered", "{message}", "Topic messages handed to subscribers' connections (written to the socket, or answered to a poll), by protocol.");
+        Delivered = Meter.CreateObservableCounter("switchboard.messages.delivered", ObserveDelivered, "{message}", "Topic messages handed to subscribers' connections (written to the socket, or answered to a poll), by protocol.");
         DeliveryDuration = Meter.CreateHistogram("switchboard.delivery.duration", "s",
             "Time from a publish being stored to the message being written to a live subscriber (catching-up reads excluded); the first (oldest) message of a sample of write bursts (a long poll's page is one): one in 16, and any 100 ms or more after the last sample.",
             tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
@@ -68,8 +68,31 @@ public sealed class HubMeters : IDisposable
     /// <summary>Messages published, tagged <c>protocol</c>.</summary>
     public Counter<long> Published { get; }
 
-    /// <summary>Messages delivered, tagged <c>protocol</c>.</summary>
-    public Counter<long> Delivered { get; }
+    /// <summary>
+    /// Messages delivered, tagged <c>protocol</c>: read from the per-protocol <see cref="Tally"/> of
+    /// <see cref="DeliveredOver"/> when observed (a scrape, the console's second).
+    /// </summary>
+    public ObservableCounter<long> Delivered { get; }
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Tally> _delivered = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The running count of deliveries over <paramref name="protocol"/> (one of <see cref="Protocols"/>). Deliveries are
+    /// the hottest thing the hub counts — every write burst of every subscriber — so adapters add to a plain interlocked
+    /// total, and <see cref="Delivered"/> reports it when observed, instead of each listener aggregating every add.
+    /// </summary>
+    public Tally DeliveredOver(string protocol) => _delivered.GetOrAdd(protocol, static name => new Tally(Protocol(name)));
+
+    /// <summary>The delivery totals of every protocol that has delivered so far.</summary>
+    public IEnumerable<Tally> DeliveredTallies => _delivered.Values;
+
+    private IEnumerable<Measurement<long>> ObserveDelivered()
+    {
+        foreach (var tally in _delivered.Values)
+        {
+            yield return new Measurement<long>(tally.Value, tally.Tag);
+        }
+    }
 
     /// <summary>Publish → write, seconds, tagged <c>protocol</c>.</summary>
     public Histogram<double> DeliveryDuration { get; }
@@ -136,6 +159,21 @@ public sealed class HubMeters : IDisposable
             Meter.Dispose();
         }
     }
+}
+
+/// <summary>A running total added to from any thread (one interlocked add), read by an observable instrument.</summary>
+public sealed class Tally(KeyValuePair<string, object?> tag)
+{
+    private long _value;
+
+    /// <summary>The tag the total is reported with.</summary>
+    public KeyValuePair<string, object?> Tag { get; } = tag;
+
+    /// <summary>The total so far.</summary>
+    public long Value => Interlocked.Read(ref _value);
+
+    /// <summary>Adds <paramref name="count"/>.</summary>
+    public void Add(long count) => Interlocked.Add(ref _value, count);
 }
 
 /// <summary>The values of the <c>protocol</c> tag, each with its tag precomputed (so recording allocates nothing).</summary>

@@ -13,6 +13,8 @@ namespace Switchboard.Server.Observability;
 /// <remarks>A traced message (one whose headers carry a <c>traceparent</c>) also gets its <c>deliver</c> span here, when a tracer listens.</remarks>
 internal sealed class DeliveryMeter(HubMeters meters, KeyValuePair<string, object?> protocol)
 {
+    private readonly Tally _delivered = meters.DeliveredOver((string)protocol.Value!);
+
     // Of the bursts' first messages, the latency of one in 16 is recorded, and of any that comes 100 ms or more after the
     // last one recorded (a quiet protocol keeps every sample). A record costs ~75 ns (a clock read and the histogram's
     // aggregation): per message at low rates, where every message is a burst of its own, it was most of what the
@@ -57,7 +59,7 @@ internal sealed class DeliveryMeter(HubMeters meters, KeyValuePair<string, objec
     }
 
     /// <summary>A burst's messages, written.</summary>
-    public void Count(int messages) => meters.Delivered.Add(messages, protocol);
+    public void Count(int messages) => _delivered.Add(messages);
 
     /// <summary>
     /// A page of messages answering a poll or long poll, taken as one burst: counted, and for a sample of the pages that

@@ -11,7 +11,6 @@ internal sealed partial class LiveStats
     private enum Figure
     {
         Published,
-        Delivered,
         Latency,
         Connections,
         QueueSent,
@@ -37,7 +36,6 @@ internal sealed partial class LiveStats
         Figure? figure = instrument switch
         {
             _ when ReferenceEquals(instrument, m.Published) => Figure.Published,
-            _ when ReferenceEquals(instrument, m.Delivered) => Figure.Delivered,
             _ when ReferenceEquals(instrument, m.DeliveryDuration) => Figure.Latency,
             _ when ReferenceEquals(instrument, m.Connections) => Figure.Connections,
             _ when ReferenceEquals(instrument, m.QueueSent) => Figure.QueueSent,
@@ -65,9 +63,6 @@ internal sealed partial class LiveStats
         {
             case Figure.Published:
                 _totals.Add(Totals.Published + ProtocolIndex(tags), value);
-                break;
-            case Figure.Delivered:
-                _totals.Add(Totals.Delivered + ProtocolIndex(tags), value);
                 break;
             case Figure.Connections:
                 _totals.Add(Totals.Connections + ProtocolIndex(tags), value);
@@ -152,26 +147,39 @@ internal sealed partial class LiveStats
     {
         foreach (var tag in tags)
         {
-            if (!ReferenceEquals(tag.Key, "protocol") && tag.Key != "protocol")
+            if (ReferenceEquals(tag.Key, "protocol") || tag.Key == "protocol")
             {
-                continue;
+                return ProtocolIndex(tag.Value);
             }
-            // The adapters pass the constants themselves, so reference equality answers first.
-            return tag.Value switch
-            {
-                string s when ReferenceEquals(s, Protocols.Rest) || s == Protocols.Rest => 0,
-                string s when ReferenceEquals(s, Protocols.WebSocket) || s == Protocols.WebSocket => 1,
-                string s when ReferenceEquals(s, Protocols.Sse) || s == Protocols.Sse => 2,
-                string s when ReferenceEquals(s, Protocols.Grpc) || s == Protocols.Grpc => 3,
-                string s when ReferenceEquals(s, Protocols.LongPoll) || s == Protocols.LongPoll => 4,
-                string s when ReferenceEquals(s, Protocols.Poll) || s == Protocols.Poll => 5,
-                _ => Totals.ProtocolSlots - 1,
-            };
         }
         return Totals.ProtocolSlots - 1;
     }
 
-    /// <summary>Running totals since start, one long per figure (and per protocol where there is one), added with Interlocked.</summary>
+    private static int ProtocolIndex(object? protocol) => protocol switch
+    {
+        // The adapters pass the constants themselves, so reference equality answers first.
+        string s when ReferenceEquals(s, Protocols.Rest) || s == Protocols.Rest => 0,
+        string s when ReferenceEquals(s, Protocols.WebSocket) || s == Protocols.WebSocket => 1,
+        string s when ReferenceEquals(s, Protocols.Sse) || s == Protocols.Sse => 2,
+        string s when ReferenceEquals(s, Protocols.Grpc) || s == Protocols.Grpc => 3,
+        string s when ReferenceEquals(s, Protocols.LongPoll) || s == Protocols.LongPoll => 4,
+        string s when ReferenceEquals(s, Protocols.Poll) || s == Protocols.Poll => 5,
+        _ => Totals.ProtocolSlots - 1,
+    };
+
+    /// <summary>The delivery totals, read from the hub's tallies (they are not measurement events: see <see cref="HubMeters.DeliveredOver"/>).</summary>
+    private void ReadDelivered(long[] totals)
+    {
+        foreach (var tally in _meters.DeliveredTallies)
+        {
+            totals[Totals.Delivered + ProtocolIndex(tally.Tag.Value)] += tally.Value;
+        }
+    }
+
+    /// <summary>
+    /// Running totals since start, one long per figure (and per protocol where there is one), added with Interlocked; the
+    /// delivered slots are filled from the hub's delivery tallies when read (<see cref="ReadDelivered"/>).
+    /// </summary>
     internal sealed class Totals
     {
         // Protocols.All plus one slot for anything else.

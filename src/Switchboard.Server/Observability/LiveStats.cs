@@ -42,7 +42,7 @@ internal sealed partial class LiveStats : BackgroundService
         _meters = meters;
         _time = time;
         _node = node.Id.ToString("N");
-        _previous = _totals.Read();
+        _previous = Read();
         _previousAt = time.GetTimestamp();
         _current = StatsSnapshot.Empty(time.GetUtcNow(), _node);
         _listener.InstrumentPublished = (instrument, listener) =>
@@ -125,7 +125,7 @@ internal sealed partial class LiveStats : BackgroundService
             _queues = [.. _observedQueues.Values.OrderBy(q => q.Name, StringComparer.Ordinal)];
         }
         var now = _time.GetTimestamp();
-        var totals = _totals.Read();
+        var totals = Read();
         var seconds = Math.Max(0.001, (now - _previousAt) / (double)_time.TimestampFrequency);
         var latency = new long[Protocols.All.Count][];
         for (var i = 0; i < latency.Length; i++)
@@ -144,6 +144,13 @@ internal sealed partial class LiveStats : BackgroundService
             _next = NewNext();
         }
         done.TrySetResult(snapshot);
+    }
+
+    private long[] Read()
+    {
+        var totals = _totals.Read();
+        ReadDelivered(totals);
+        return totals;
     }
 
     public override void Dispose()
