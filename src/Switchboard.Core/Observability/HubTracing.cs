@@ -75,16 +75,14 @@ public static class HubTracing
         if (Source.HasListeners())
         {
             Activity.Current = null; // the parent is the one chosen (a default one starts a trace), not whatever is ambient
-            activity = Source.StartActivity(queue ? $"send {destination}" : $"publish {destination}", ActivityKind.Producer, parent);
-            if (activity is { Recorded: false })
+            // Created, and started only when recorded: a span sampled out (OpenTelemetry still makes a propagation-only one)
+            // is dropped unstarted, so it never becomes Activity.Current — a publish nobody traces pays no async-local
+            // writes for it. Nothing of it is recorded, so the message must not carry its id either: that would cost every
+            // delivery the bytes and a parse for a trace nobody keeps.
+            activity = Source.CreateActivity(queue ? $"send {destination}" : $"publish {destination}", ActivityKind.Producer, parent);
+            if (activity is { Recorded: true })
             {
-                // Sampled out (OpenTelemetry still makes a propagation-only span): nothing of it is recorded, so the message
-                // must not carry its id — that would cost every delivery the bytes and a parse for a trace nobody keeps.
-                activity.Dispose();
-                activity = null;
-            }
-            if (activity is not null)
-            {
+                activity.Start();
                 activity.TraceStateString ??= state;
                 activity.SetTag("messaging.system", System);
                 activity.SetTag("messaging.operation.type", "send");

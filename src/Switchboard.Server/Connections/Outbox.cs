@@ -212,8 +212,8 @@ internal sealed class Outbox
             {
                 if (_frames.TryDequeue(out var frame))
                 {
-                    Taken(frame.Data.Length);
-                    _uncounted += _meter?.Take(frame, _time, firstOfBurst: true) ?? 0;
+                    var now = Taken(frame.Data.Length);
+                    _uncounted += _meter?.Take(frame, _time, now, firstOfBurst: true) ?? 0;
                     return (true, frame);
                 }
                 if (_completed)
@@ -248,8 +248,8 @@ internal sealed class Outbox
         {
             if (_frames.TryDequeue(out frame))
             {
-                Taken(frame.Data.Length);
-                _uncounted += _meter?.Take(frame, _time, firstOfBurst: false) ?? 0;
+                var now = Taken(frame.Data.Length);
+                _uncounted += _meter?.Take(frame, _time, now, firstOfBurst: false) ?? 0;
                 return true;
             }
         }
@@ -287,10 +287,11 @@ internal sealed class Outbox
         }
     }
 
-    // Under _gate: a frame left for the socket.
-    private void Taken(int length)
+    // Under _gate: a frame left for the socket. Returns when (a timestamp of the outbox's TimeProvider).
+    private long Taken(int length)
     {
-        Interlocked.Exchange(ref _lastTaken, _time.GetTimestamp());
+        var now = _time.GetTimestamp();
+        Interlocked.Exchange(ref _lastTaken, now);
         _bytes -= length;
         if (_bytes < _capacity && _room is { } room)
         {
@@ -307,6 +308,7 @@ internal sealed class Outbox
         {
             _frames = new Queue<OutboundFrame>();
         }
+        return now;
     }
 
     // Under _gate.

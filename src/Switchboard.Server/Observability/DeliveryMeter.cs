@@ -18,23 +18,27 @@ internal sealed class DeliveryMeter(HubMeters meters, KeyValuePair<string, objec
     // Of the bursts' first messages, the latency of one in 16 is recorded, and of any that comes 100 ms or more after the
     // last one recorded (a quiet protocol keeps every sample). A record costs ~75 ns (a clock read and the histogram's
     // aggregation): per message at low rates, where every message is a burst of its own, it was most of what the
-    // metrics cost the delivery path (bench/Switchboard.Micro TelemetryBenchmarks).
+    // metrics cost the delivery path (bench/Switchboard.Micro TelemetryBenchmarks). The quiet test uses the timestamp
+    // the outbox already read for the take, so a burst that is not sampled reads no clock.
     private const int SampleMask = 15; // one in 16
-    private const long QuietMilliseconds = 100;
+    private const long QuietDivisor = 10; // 100 ms: a tenth of the timestamp frequency
 
     // Shared by the protocol's writers without locks: a lost increment or a stale time only shifts which burst is sampled.
     private int _bursts;
-    private long _sampledAt;
+    private long _sampledAt = long.MinValue / 2;
 
-    /// <summary>A frame taken by the writer: 1 when it carries a message (for the burst's count), else 0.</summary>
-    public int Take(Connections.OutboundFrame frame, TimeProvider time, bool firstOfBurst)
+    /// <summary>
+    /// A frame taken by the writer at <paramref name="timestamp"/> (of <paramref name="time"/>): 1 when it carries a
+    /// message (for the burst's count), else 0.
+    /// </summary>
+    public int Take(Connections.OutboundFrame frame, TimeProvider time, long timestamp, bool firstOfBurst)
     {
         var stamp = frame.Stamp;
         if (stamp == 0)
         {
             return 0;
         }
-        if (firstOfBurst && stamp > 0 && meters.DeliveryDuration.Enabled && Sampled())
+        if (firstOfBurst && stamp > 0 && meters.DeliveryDuration.Enabled && Sampled(time, timestamp))
         {
             Record(time.GetUtcNow().UtcTicks - stamp);
         }
@@ -47,14 +51,13 @@ internal sealed class DeliveryMeter(HubMeters meters, KeyValuePair<string, objec
 
     private void Record(long ticks) => meters.DeliveryDuration.Record(ticks <= 0 ? 0 : ticks / (double)TimeSpan.TicksPerSecond, protocol);
 
-    private bool Sampled()
+    private bool Sampled(TimeProvider time, long timestamp)
     {
-        var now = Environment.TickCount64;
-        if ((unchecked(_bursts++) & SampleMask) != 0 && now - Volatile.Read(ref _sampledAt) < QuietMilliseconds)
+        if ((unchecked(_bursts++) & SampleMask) != 0 && timestamp - Volatile.Read(ref _sampledAt) < time.TimestampFrequency / QuietDivisor)
         {
             return false;
         }
-        Volatile.Write(ref _sampledAt, now);
+        Volatile.Write(ref _sampledAt, timestamp);
         return true;
     }
 
@@ -69,7 +72,7 @@ internal sealed class DeliveryMeter(HubMeters meters, KeyValuePair<string, objec
     public void Page(IReadOnlyList<Core.Message> messages, bool live, TimeProvider time)
     {
         Count(messages.Count);
-        if (live && meters.DeliveryDuration.Enabled && Sampled())
+        if (live && meters.DeliveryDuration.Enabled && Sampled(time, time.GetTimestamp()))
         {
             Record(time.GetUtcNow().UtcTicks - messages[0].Timestamp.UtcTicks);
         }
