@@ -168,14 +168,15 @@ internal sealed class SwitchboardWebSocketClient(Uri hub, bool proto, bool batch
     }
 }
 
-internal sealed class SwitchboardSseClient(HttpClient http) : FanOutClient
+/// <summary>An SSE subscriber; <paramref name="query"/> picks the stream's form (<c>?data=payload</c>: the payload alone).</summary>
+internal sealed class SwitchboardSseClient(HttpClient http, string query = "") : FanOutClient
 {
     private readonly CancellationTokenSource _stop = new();
     private Task _loop = Task.CompletedTask;
 
     public override async Task StartAsync(string topic, CancellationToken cancellationToken)
     {
-        var response = await http.GetAsync($"/v1/topics/{topic}/events", HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        var response = await http.GetAsync($"/v1/topics/{topic}/events{query}", HttpCompletionOption.ResponseHeadersRead, cancellationToken);
         var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancellationToken));
         await reader.ReadLineAsync(cancellationToken); // retry:, the stream is open
         _loop = Task.Run(async () =>

@@ -50,6 +50,7 @@ internal sealed class FanOutScenario : IScenario
                 new("ws-proto-batch", "switchboard ws-proto ?batch=true", Side.Switchboard, () => new SwitchboardWebSocketClient(hub.Address, proto: true, batch: true), Publisher),
                 new("ws-plain", "switchboard ws-plain", Side.Switchboard, () => new SwitchboardPlainWebSocketClient(hub.Address), Publisher),
                 new("sse", "switchboard sse", Side.Switchboard, () => new SwitchboardSseClient(http), Publisher),
+                new("sse-payload", "switchboard sse ?data=payload", Side.Switchboard, () => new SwitchboardSseClient(http, "?data=payload"), Publisher),
                 new("longpoll", "switchboard long poll", Side.Switchboard, () => new SwitchboardLongPollClient(http), Publisher),
                 new("poll", "switchboard poll (100 ms)", Side.Switchboard, () => new SwitchboardLongPollClient(http, wait: 0, TimeSpan.FromMilliseconds(100)), Publisher),
                 new("grpc", "switchboard grpc", Side.Switchboard, () => new SwitchboardGrpcClient(hub.Address), Publisher),

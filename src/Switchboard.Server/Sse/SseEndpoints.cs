@@ -25,22 +25,33 @@ internal static class SseEndpoints
 
     public static void Map(RouteGroupBuilder v1)
     {
-        v1.MapGet("/topics/{topic}/events", (HttpContext context, Hub hub, ServerOptions options, ConnectionRegistry registry, ILogger<Connection> logger, string topic, string? after, string? lastEventId)
-                => StreamOneAsync(context, hub, options, registry, logger, topic, after, lastEventId))
+        v1.MapGet("/topics/{topic}/events", (HttpContext context, Hub hub, ServerOptions options, ConnectionRegistry registry, ILogger<Connection> logger, string topic, string? after, string? lastEventId, string? data)
+                => StreamOneAsync(context, hub, options, registry, logger, topic, after, lastEventId, data))
             .Requires(Permission.Subscribe, "topic")
             .WithTags("Server-Sent Events").WithName("TopicEvents")
             .WithSummary("Server-Sent Events of one topic; id: is the resume position (epoch:offset), Last-Event-ID resumes")
+            .WithDescription("""
+                Each message is an event with id: epoch:offset and data: the message JSON (REST read shape; empty headers and the default content type left out).
+                With data=payload, data: is the payload alone: JSON or UTF-8 text as it is, any other payload base64 in an event named binary. Notices and the final event are the same in both.
+                """)
             .Produces(200, contentType: "text/event-stream").ProducesProblem(400).ProducesProblem(409).ProducesProblem(503);
-        v1.MapGet("/events", (HttpContext context, Hub hub, ServerOptions options, ConnectionRegistry registry, ILogger<Connection> logger, string[]? topic, string? lastEventId)
-                => StreamManyAsync(context, hub, options, registry, logger, topic ?? [], lastEventId))
+        v1.MapGet("/events", (HttpContext context, Hub hub, ServerOptions options, ConnectionRegistry registry, ILogger<Connection> logger, string[]? topic, string? lastEventId, string? data)
+                => StreamManyAsync(context, hub, options, registry, logger, topic ?? [], lastEventId, data))
             .WithTags("Server-Sent Events").WithName("Events")
             .WithSummary("Server-Sent Events of several topics or patterns (?topic=a&topic=b.*); Last-Event-ID resumes them all")
             .Produces(200, contentType: "text/event-stream").ProducesProblem(400).ProducesProblem(503);
     }
 
-    private static async Task StreamOneAsync(HttpContext context, Hub hub, ServerOptions options, ConnectionRegistry registry, ILogger logger, string topic, string? after, string? lastEventIdQuery)
+    private static async Task StreamOneAsync(HttpContext context, Hub hub, ServerOptions options, ConnectionRegistry registry, ILogger logger, string topic, string? after, string? lastEventIdQuery, string? data)
     {
         TopicName.Validate(topic);
+        var encoding = data switch
+        {
+            null or "message" => SseFormat.WithId,
+            "payload" => SseFormat.PayloadWithId,
+            _ => throw new SwitchboardException(ErrorCode.InvalidRequest,
+                $"data is '{Shorten(data)}'; use data=message (the default: each event's data is the message JSON) or data=payload (the payload alone)."),
+        };
         var lastEventId = LastEventId(context, lastEventIdQuery);
         Position start;
         if (lastEventId is not null)
@@ -62,12 +73,17 @@ internal static class SseEndpoints
         }
         EnsureReady(hub);
         var connection = registry.Open("sse", context.Caller(), context.Connection.RemoteIpAddress?.ToString());
-        var sink = new OutboxSink(connection.Outbox, SseFormat.WithId, FrameKind.Text, notice => new OutboundFrame(SseFormat.Notice(notice), FrameKind.Text));
+        var sink = new OutboxSink(connection.Outbox, encoding, FrameKind.Text, notice => new OutboundFrame(SseFormat.Notice(notice), FrameKind.Text));
         await RunAsync(context, hub, options, registry, logger, connection, sink, [topic], SubscribeStart.AfterPosition(start), start.Epoch is null && start.Offset == 0 && lastEventId is null ? null : start.ToString());
     }
 
-    private static async Task StreamManyAsync(HttpContext context, Hub hub, ServerOptions options, ConnectionRegistry registry, ILogger logger, string[] topics, string? lastEventIdQuery)
+    private static async Task StreamManyAsync(HttpContext context, Hub hub, ServerOptions options, ConnectionRegistry registry, ILogger logger, string[] topics, string? lastEventIdQuery, string? data)
     {
+        if (data is not null and not "message")
+        {
+            throw new SwitchboardException(ErrorCode.InvalidRequest,
+                $"data is '{Shorten(data)}'; a stream of several topics sends whole messages (data=message), so each event names its topic. data=payload is for one topic: /v1/topics/{{topic}}/events?data=payload.");
+        }
         context.DemandSubscribeToAll(topics, "Name the topics to follow: /v1/events?topic=orders&topic=payments.* (wildcards allowed).");
         var lastEventId = LastEventId(context, lastEventIdQuery);
         var positions = lastEventId is not null

@@ -21,6 +21,13 @@ internal static class SseFormat
     /// <summary>Messages of a multi-topic stream: data only; each connection writes its own id line before it.</summary>
     public static readonly MessageEncoding DataOnly = new Encoding(withId: false);
 
+    /// <summary>
+    /// Messages of a single-topic stream opened with <c>?data=payload</c>: the same <c>id:</c>, and <c>data:</c> the payload
+    /// alone — JSON or UTF-8 text as it is, anything else base64 in an event named <c>binary</c>. What SignalR-style
+    /// clients expect of <c>event.data</c>, in about half the bytes of the whole message.
+    /// </summary>
+    public static readonly MessageEncoding PayloadWithId = new PayloadEncoding();
+
     public static byte[] Retry(TimeSpan retry, string? id) => Utf8(
         string.Create(CultureInfo.InvariantCulture, $"retry: {(long)retry.TotalMilliseconds}\n") + (id is null ? "\n" : $"id: {id}\n\n"));
 
@@ -105,6 +112,26 @@ internal static class SseFormat
     }
 
     private static byte[] Utf8(string text) => System.Text.Encoding.UTF8.GetBytes(text);
+
+    private sealed class PayloadEncoding : MessageEncoding
+    {
+        protected override byte[] Encode(Message message)
+        {
+            var payload = message.Payload.Span;
+            var output = new ArrayBufferWriter<byte>(payload.Length * 4 / 3 + 64);
+            Write(output, string.Create(CultureInfo.InvariantCulture, $"id: {message.Epoch}:{message.Offset}\n"));
+            if (MediaTypes.IsJson(message.ContentType) || (MediaTypes.IsText(message.ContentType) && System.Text.Unicode.Utf8.IsValid(payload)))
+            {
+                WriteData(output, payload);
+            }
+            else
+            {
+                Write(output, "event: binary\n");
+                WriteData(output, System.Text.Encoding.ASCII.GetBytes(Convert.ToBase64String(payload)));
+            }
+            return output.WrittenSpan.ToArray();
+        }
+    }
 
     private sealed class Encoding(bool withId) : MessageEncoding
     {
