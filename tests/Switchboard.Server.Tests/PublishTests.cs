@@ -167,6 +167,18 @@ public sealed class PublishTests
 
         var one = await hub.Http.GetJsonOkAsync(Http.MessagesPath(topic) + "/1?fields=key,timestamp,topic");
         Assert.Equal(["timestamp", "topic"], one.EnumerateObject().Select(p => p.Name).Order().ToArray()); // no key was given
+
+        // The payload alone (its own cached form, what long polls that want only payloads ask for), whole pages first:
+        // the cache of one form must not answer for the other.
+        using (var binary = await hub.Http.PostAsync(Http.MessagesPath(topic), Http.Body([0xff, 0x00], "application/octet-stream")))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.Created, binary.StatusCode);
+        }
+        Assert.Equal(2, (await hub.Http.GetJsonOkAsync(Http.MessagesPath(topic))).GetProperty("messages").GetArrayLength());
+        var payloads = (await hub.Http.GetJsonOkAsync(Http.MessagesPath(topic) + "?fields=payload")).GetProperty("messages");
+        Assert.Equal("""{"payload":{"id": 1}}""", payloads[0].GetRawText());
+        Assert.Equal("""{"payload":"/wA=","encoding":"base64"}""", payloads[1].GetRawText());
+        Assert.Equal(3, (await hub.Http.GetJsonOkAsync(Http.MessagesPath(topic) + "?after=0&limit=1")).GetProperty("messages")[0].EnumerateObject().Count(p => p.Name is "topic" or "offset" or "payload"));
     }
 
     [Theory]

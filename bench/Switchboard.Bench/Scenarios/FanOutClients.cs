@@ -212,7 +212,7 @@ internal sealed class SwitchboardSseClient(HttpClient http, string query = "") :
 /// A long-polling subscriber (<paramref name="wait"/> seconds per poll), or with <paramref name="wait"/> 0 a polling one: it
 /// asks again at once when a page came back full, else after <paramref name="interval"/> (what a polling client does).
 /// </summary>
-internal sealed class SwitchboardLongPollClient(HttpClient http, int wait = 30, TimeSpan interval = default) : FanOutClient
+internal sealed class SwitchboardLongPollClient(HttpClient http, int wait = 30, TimeSpan interval = default, string query = "") : FanOutClient
 {
     private const int PageSize = 1000;
     private readonly CancellationTokenSource _stop = new();
@@ -228,7 +228,7 @@ internal sealed class SwitchboardLongPollClient(HttpClient http, int wait = 30, 
             {
                 while (!_stop.IsCancellationRequested)
                 {
-                    var bytes = await http.GetByteArrayAsync($"/v1/topics/{topic}/messages?after={after}&wait={wait}&limit={PageSize}", _stop.Token);
+                    var bytes = await http.GetByteArrayAsync($"/v1/topics/{topic}/messages?after={after}&wait={wait}&limit={PageSize}{query}", _stop.Token);
                     using var page = JsonDocument.Parse(bytes);
                     var count = 0;
                     foreach (var message in page.RootElement.GetProperty("messages").EnumerateArray())

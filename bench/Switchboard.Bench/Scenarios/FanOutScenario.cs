@@ -52,6 +52,7 @@ internal sealed class FanOutScenario : IScenario
                 new("sse", "switchboard sse", Side.Switchboard, () => new SwitchboardSseClient(http), Publisher),
                 new("sse-payload", "switchboard sse ?data=payload", Side.Switchboard, () => new SwitchboardSseClient(http, "?data=payload"), Publisher),
                 new("longpoll", "switchboard long poll", Side.Switchboard, () => new SwitchboardLongPollClient(http), Publisher),
+                new("longpoll-payload", "switchboard long poll ?fields=payload", Side.Switchboard, () => new SwitchboardLongPollClient(http, query: "&fields=payload"), Publisher),
                 new("poll", "switchboard poll (100 ms)", Side.Switchboard, () => new SwitchboardLongPollClient(http, wait: 0, TimeSpan.FromMilliseconds(100)), Publisher),
                 new("grpc", "switchboard grpc", Side.Switchboard, () => new SwitchboardGrpcClient(hub.Address), Publisher),
             ];

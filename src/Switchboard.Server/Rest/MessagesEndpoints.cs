@@ -39,6 +39,7 @@ internal static class MessagesEndpoints
                 Messages after the position after= (an offset, or epoch:offset as returned in next), up to limit=.
                 With wait=SECONDS (up to 60) the request is held until a message arrives (answered the moment it is committed) or the wait ends (empty page).
                 Continue from the page's next. A position from another incarnation of the topic answers 409 epoch-mismatch; messages removed by retention are reported in missed.
+                fields=offset,payload,… keeps only those members of each message; fields=payload (each message as {"payload": …}) is served from a cache like whole messages, for long polls that want only payloads.
                 """)
             .Produces<HistorySchema>().ProducesProblem(400).ProducesProblem(404).ProducesProblem(409);
 

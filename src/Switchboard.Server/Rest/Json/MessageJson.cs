@@ -35,29 +35,37 @@ internal static class MessageJson
     /// The whole read shape as bytes, cached on the message: a hundred long polls answered with the same message
     /// serialise it once.
     /// </summary>
-    public static readonly MessageEncoding Whole = new WholeEncoding();
+    public static readonly MessageEncoding Whole = new CachedEncoding(Fields.All);
 
-    /// <summary>Writes the message, from the cached bytes when every field is wanted.</summary>
+    /// <summary><c>?fields=payload</c> (<c>{"payload": …}</c>), cached like <see cref="Whole"/>: the payload-only form long
+    /// polls ask for, as SSE streams do with <c>?data=payload</c>.</summary>
+    private static readonly MessageEncoding PayloadOnly = new CachedEncoding(Fields.Payload);
+
+    /// <summary>Writes the message, from the cached bytes when every field, or the payload alone, is wanted.</summary>
     public static void WriteCached(Utf8JsonWriter writer, Message message, Fields fields)
     {
-        if (fields == Fields.All)
+        switch (fields)
         {
-            writer.WriteRawValue(message.EncodedAs(Whole).Span, skipInputValidation: true);
-        }
-        else
-        {
-            Write(writer, message, fields);
+            case Fields.All:
+                writer.WriteRawValue(message.EncodedAs(Whole).Span, skipInputValidation: true);
+                break;
+            case Fields.Payload:
+                writer.WriteRawValue(message.EncodedAs(PayloadOnly).Span, skipInputValidation: true);
+                break;
+            default:
+                Write(writer, message, fields);
+                break;
         }
     }
 
-    private sealed class WholeEncoding : MessageEncoding
+    private sealed class CachedEncoding(Fields fields) : MessageEncoding
     {
         protected override byte[] Encode(Message message)
         {
             var buffer = new System.Buffers.ArrayBufferWriter<byte>(256 + message.Payload.Length);
             using (var writer = new Utf8JsonWriter(buffer, JsonWriting.Options))
             {
-                Write(writer, message);
+                Write(writer, message, fields);
             }
             return buffer.WrittenSpan.ToArray();
         }
