@@ -76,7 +76,7 @@ public class TelemetryBenchmarks
         }
         _hub = new Hub(new MemoryStore(), new LocalBackplane(), new HubOptions(), NullLoggerFactory.Instance);
         await _hub.StartAsync(default);
-        var meter = new DeliveryMeter(_hub.Meters, Protocols.WebSocketTag);
+        var meter = new DeliveryMeter(_hub.Meters, Protocols.WebSocketTag, TimeProvider.System);
         var codec = JsonFrameCodec.Instance;
         _sinks = new CountingSink[Subscribers];
         for (var i = 0; i < Subscribers; i++)

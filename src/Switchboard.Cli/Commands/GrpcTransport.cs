@@ -228,7 +228,7 @@ internal static class GrpcTransport
         {
             writer.WriteRawValue(payload);
         }
-        else if (MediaTypes.IsText(contentType) && IsUtf8(payload))
+        else if (MediaTypes.IsUtf8Text(contentType, payload))
         {
             writer.WriteStringValue(payload);
         }
@@ -239,21 +239,6 @@ internal static class GrpcTransport
         }
         writer.WriteEndObject();
     });
-
-    private static bool IsUtf8(ReadOnlySpan<byte> bytes)
-    {
-        try
-        {
-            _ = StrictUtf8.GetCharCount(bytes);
-            return true;
-        }
-        catch (DecoderFallbackException)
-        {
-            return false;
-        }
-    }
-
-    private static readonly UTF8Encoding StrictUtf8 = new(false, throwOnInvalidBytes: true);
 
     private static string Json(Action<Utf8JsonWriter> write)
     {

@@ -24,10 +24,7 @@ internal sealed class ConnectionRegistry(ServerOptions options, TimeProvider tim
 
     /// <summary>The delivery meter of a transport, shared by its connections (and by the polls of <c>longpoll</c> / <c>poll</c>).</summary>
     public Observability.DeliveryMeter MeterOf(string transport)
-        => _deliveryMeters.GetOrAdd(transport, name => new Observability.DeliveryMeter(hub.Meters, Protocols.TagOfTransport(name)));
-
-    /// <summary>The clock connections and polls are timed by.</summary>
-    public TimeProvider Time => time;
+        => _deliveryMeters.GetOrAdd(transport, name => new Observability.DeliveryMeter(hub.Meters, Protocols.TagOfTransport(name), time));
 
     private readonly ConcurrentDictionary<string, Connection> _connections = new(StringComparer.Ordinal);
 

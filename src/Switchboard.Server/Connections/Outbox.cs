@@ -213,7 +213,7 @@ internal sealed class Outbox
                 if (_frames.TryDequeue(out var frame))
                 {
                     var now = Taken(frame.Data.Length);
-                    _uncounted += _meter?.Take(frame, _time, now, firstOfBurst: true) ?? 0;
+                    _uncounted += _meter?.Take(frame, now, firstOfBurst: true) ?? 0;
                     return (true, frame);
                 }
                 if (_completed)
@@ -249,7 +249,7 @@ internal sealed class Outbox
             if (_frames.TryDequeue(out frame))
             {
                 var now = Taken(frame.Data.Length);
-                _uncounted += _meter?.Take(frame, _time, now, firstOfBurst: false) ?? 0;
+                _uncounted += _meter?.Take(frame, now, firstOfBurst: false) ?? 0;
                 return true;
             }
         }

@@ -11,7 +11,7 @@ namespace Switchboard.Server.Observability;
 /// are not counted. One per protocol, shared by that protocol's connections.
 /// </summary>
 /// <remarks>A traced message (one whose headers carry a <c>traceparent</c>) also gets its <c>deliver</c> span here, when a tracer listens.</remarks>
-internal sealed class DeliveryMeter(HubMeters meters, KeyValuePair<string, object?> protocol)
+internal sealed class DeliveryMeter(HubMeters meters, KeyValuePair<string, object?> protocol, TimeProvider time)
 {
     private readonly Tally _delivered = meters.DeliveredOver((string)protocol.Value!);
 
@@ -28,17 +28,17 @@ internal sealed class DeliveryMeter(HubMeters meters, KeyValuePair<string, objec
     private long _sampledAt = long.MinValue / 2;
 
     /// <summary>
-    /// A frame taken by the writer at <paramref name="timestamp"/> (of <paramref name="time"/>): 1 when it carries a
-    /// message (for the burst's count), else 0.
+    /// A frame taken by the writer at <paramref name="timestamp"/> (of the meter's clock, which the outbox shares): 1 when
+    /// it carries a message (for the burst's count), else 0.
     /// </summary>
-    public int Take(Connections.OutboundFrame frame, TimeProvider time, long timestamp, bool firstOfBurst)
+    public int Take(Connections.OutboundFrame frame, long timestamp, bool firstOfBurst)
     {
         var stamp = frame.Stamp;
         if (stamp == 0)
         {
             return 0;
         }
-        if (firstOfBurst && stamp > 0 && meters.DeliveryDuration.Enabled && Sampled(time, timestamp))
+        if (firstOfBurst && stamp > 0 && meters.DeliveryDuration.Enabled && Sampled(timestamp))
         {
             Record(time.GetUtcNow().UtcTicks - stamp);
         }
@@ -51,7 +51,7 @@ internal sealed class DeliveryMeter(HubMeters meters, KeyValuePair<string, objec
 
     private void Record(long ticks) => meters.DeliveryDuration.Record(ticks <= 0 ? 0 : ticks / (double)TimeSpan.TicksPerSecond, protocol);
 
-    private bool Sampled(TimeProvider time, long timestamp)
+    private bool Sampled(long timestamp)
     {
         if ((unchecked(_bursts++) & SampleMask) != 0 && timestamp - Volatile.Read(ref _sampledAt) < time.TimestampFrequency / QuietDivisor)
         {
@@ -69,10 +69,10 @@ internal sealed class DeliveryMeter(HubMeters meters, KeyValuePair<string, objec
     /// reached the topic's end (a client at the live edge; a page of old history would say nothing about the hub) the age
     /// of its first message, the one that waited longest.
     /// </summary>
-    public void Page(IReadOnlyList<Core.Message> messages, bool live, TimeProvider time)
+    public void Page(IReadOnlyList<Core.Message> messages, bool live)
     {
         Count(messages.Count);
-        if (live && meters.DeliveryDuration.Enabled && Sampled(time, time.GetTimestamp()))
+        if (live && meters.DeliveryDuration.Enabled && Sampled(time.GetTimestamp()))
         {
             Record(time.GetUtcNow().UtcTicks - messages[0].Timestamp.UtcTicks);
         }

@@ -202,7 +202,7 @@ internal static class MessagesEndpoints
         if (page.Messages.Count > 0)
         {
             connections.MeterOf(longPoll ? Protocols.LongPoll : Protocols.Poll)
-                .Page(page.Messages, live: longPoll && page.Next.Offset >= page.Topic.LastOffset, connections.Time);
+                .Page(page.Messages, live: longPoll && page.Next.Offset >= page.Topic.LastOffset);
         }
         return page;
     }

@@ -120,7 +120,7 @@ internal static class SseFormat
             var payload = message.Payload.Span;
             var output = new ArrayBufferWriter<byte>(payload.Length * 4 / 3 + 64);
             Write(output, string.Create(CultureInfo.InvariantCulture, $"id: {message.Epoch}:{message.Offset}\n"));
-            if (MediaTypes.IsJson(message.ContentType) || (MediaTypes.IsText(message.ContentType) && System.Text.Unicode.Utf8.IsValid(payload)))
+            if (MediaTypes.IsTextual(message.ContentType, payload))
             {
                 WriteData(output, payload);
             }

@@ -320,8 +320,8 @@ internal static class WebSocketEndpoints
 
         private static OutboundFrame Frame(Message message, bool live)
         {
-            var text = MediaTypes.IsJson(message.ContentType) || (MediaTypes.IsText(message.ContentType) && System.Text.Unicode.Utf8.IsValid(message.Payload.Span));
-            return OutboundFrame.Of(message, message.EncodedAs(Encoding), text ? FrameKind.Text : FrameKind.Binary, live);
+            var kind = MediaTypes.IsTextual(message.ContentType, message.Payload.Span) ? FrameKind.Text : FrameKind.Binary;
+            return OutboundFrame.Of(message, message.EncodedAs(Encoding), kind, live);
         }
 
         private sealed class PlainEncoding : MessageEncoding

@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 using Switchboard.Core;
 
@@ -136,8 +135,6 @@ internal static class MessageJson
         writer.WriteEndObject();
     }
 
-    private static readonly UTF8Encoding StrictUtf8 = new(false, throwOnInvalidBytes: true);
-
     private static void WritePayload(Utf8JsonWriter writer, Message message) => WritePayload(writer, message.Payload.Span, message.ContentType);
 
     /// <summary>"payload": JSON as JSON, UTF-8 text as a string, anything else as base64 (with "encoding": "base64").</summary>
@@ -150,7 +147,7 @@ internal static class MessageJson
             writer.WriteRawValue(payload, skipInputValidation: true);
             return;
         }
-        if (MediaTypes.IsText(contentType) && IsUtf8(payload))
+        if (MediaTypes.IsUtf8Text(contentType, payload))
         {
             writer.WriteStringValue(payload);
             return;
@@ -158,6 +155,4 @@ internal static class MessageJson
         writer.WriteBase64StringValue(payload);
         writer.WriteString("encoding", "base64");
     }
-
-    private static bool IsUtf8(ReadOnlySpan<byte> bytes) => System.Text.Unicode.Utf8.IsValid(bytes);
 }
