@@ -20,6 +20,9 @@ internal static partial class SqliteLog
     [LoggerMessage(EventId = 2005, Level = LogLevel.Error, Message = "Announcing a commit failed; the commit stands and subscribers recover by offset")]
     public static partial void NotifyFailed(ILogger logger, Exception exception);
 
+    [LoggerMessage(EventId = 2006, Level = LogLevel.Critical, Message = "Flushing the write-ahead log {Path} to disk failed; no change is confirmed from now on until the server restarts")]
+    public static partial void SyncFailed(ILogger logger, string path, Exception exception);
+
     [LoggerMessage(EventId = 2004, Level = LogLevel.Information, Message = "Closed SQLite store {Path}")]
     public static partial void Closed(ILogger logger, string path);
 }

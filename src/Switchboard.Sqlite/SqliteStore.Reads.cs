@@ -16,7 +16,7 @@ public sealed partial class SqliteStore
             return Task.FromResult<TopicInfo?>(tail.Info);
         }
         using var connection = OpenReader();
-        return Task.FromResult(ReadTopic(connection, null, topic)?.Info);
+        return Task.FromResult(ReadTopic(connection, null, topic) is { } found ? _tails.Durable(found.Info) : null);
     }
 
     /// <inheritdoc />
@@ -60,15 +60,17 @@ public sealed partial class SqliteStore
         using var connection = OpenReader();
         // One read transaction: the topic row and its messages come from the same snapshot.
         using var transaction = connection.BeginTransaction(deferred: true);
-        if (ReadTopic(connection, transaction, topic) is not var (id, info))
+        if (ReadTopic(connection, transaction, topic) is not var (id, written))
         {
             return Task.FromResult(new ReadResult(null, []));
         }
+        var info = _tails.Durable(written); // not past what a flush covers, though SQLite shows a commit before its flush
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
-        command.CommandText = "SELECT offset, ts, key, content_type, headers, payload FROM messages WHERE topic_id = $id AND offset > $after ORDER BY offset LIMIT $limit";
+        command.CommandText = "SELECT offset, ts, key, content_type, headers, payload FROM messages WHERE topic_id = $id AND offset > $after AND offset <= $last ORDER BY offset LIMIT $limit";
         command.Parameters.AddWithValue("$id", id);
         command.Parameters.AddWithValue("$after", afterOffset);
+        command.Parameters.AddWithValue("$last", info.LastOffset);
         command.Parameters.AddWithValue("$limit", limit);
         var messages = new List<Message>(Math.Min(limit, 256));
         using (var reader = command.ExecuteReader())

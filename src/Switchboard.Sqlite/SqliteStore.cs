@@ -7,9 +7,10 @@ using Switchboard.Core.Engines;
 namespace Switchboard.Sqlite;
 
 /// <summary>
-/// The embedded durable engine: one SQLite database in WAL mode with <c>synchronous=FULL</c>, so a commit
-/// is on disk (fsync'd) before any publisher is answered. One writer thread commits in groups; reads run
-/// concurrently on pooled read-only connections, each in its own snapshot.
+/// The embedded durable engine: one SQLite database in WAL mode; a commit is on disk (its log fsync'd) before any
+/// publisher is answered. One writer thread commits in groups and a second stage flushes the log for every group
+/// committed meanwhile (<see cref="WalSync"/>); reads run concurrently on pooled read-only connections, each in its
+/// own snapshot.
 /// </summary>
 public sealed partial class SqliteStore : IStore
 {
@@ -54,7 +55,7 @@ public sealed partial class SqliteStore : IStore
             _writerConnection = new SqliteConnection(builder.ConnectionString);
             _writerConnection.Open();
             Pragma("journal_mode = WAL", expect: "wal");
-            // FULL: in WAL mode every commit fsyncs the log before it returns, so an acknowledged publish survives power loss.
+            // FULL while opening: the schema's changes are on disk before the writer starts.
             Pragma("synchronous = FULL");
             if (_options.CheckOnOpen)
             {
@@ -67,6 +68,8 @@ public sealed partial class SqliteStore : IStore
                 SqliteLog.Checked(_logger, DatabasePath, (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             }
             SqliteSchema.Apply(_writerConnection, DatabasePath);
+            // From here commits only write the log; the writer's sync stage flushes it before anyone is answered.
+            Pragma("synchronous = NORMAL");
             _writer = new SqliteWriter(_writerConnection, _options, _logger, () => _listener, _tails, _meters);
             _readConnectionString = new SqliteConnectionStringBuilder { DataSource = DatabasePath, Mode = SqliteOpenMode.ReadOnly, Pooling = true }.ConnectionString;
             var sqliteVersion = SqliteSchema.Scalar(_writerConnection, "SELECT sqlite_version()") as string ?? "?";

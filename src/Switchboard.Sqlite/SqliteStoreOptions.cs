@@ -31,4 +31,7 @@ public sealed class SqliteStoreOptions
 
     /// <summary>Run SQLite's <c>quick_check</c> on open (O(database size); turn off only for huge, trusted databases).</summary>
     public bool CheckOnOpen { get; set; } = true;
+
+    /// <summary>Tests only: runs on the sync stage before each flush of the log (to hold a flush back, or fail it).</summary>
+    internal Action? BeforeSync { get; set; }
 }

@@ -9,8 +9,9 @@ namespace Switchboard.Sqlite;
 
 /// <summary>
 /// The single writer of the embedded engine, on its own thread. Group commit: it takes every request queued
-/// (up to a bound), runs them in one transaction, commits once — one fsync for all of them — then tells the
-/// listener in commit order and completes the requests. Offsets are handed out here, so they never collide.
+/// (up to a bound), runs them in one transaction and commits once; the <see cref="WalSync"/> stage then flushes the
+/// log — one fsync for every batch committed meanwhile — and only then tells the listener, in commit order, and
+/// completes the requests. Offsets are handed out here, so they never collide.
 /// </summary>
 internal sealed partial class SqliteWriter : IDisposable
 {
@@ -24,6 +25,7 @@ internal sealed partial class SqliteWriter : IDisposable
     private readonly List<string> _deleted = [];
     private readonly TailCache _tails;
     private readonly Thread _thread;
+    private readonly WalSync _sync;
     private SqliteTransaction? _transaction;
     private readonly Core.Observability.HubMeters? _meters;
     private static readonly KeyValuePair<string, object?> EngineTag = new("engine", "sqlite");
@@ -44,7 +46,12 @@ internal sealed partial class SqliteWriter : IDisposable
         Prepare();
         PrepareQueues();
         LoadTopics();
+        foreach (var topic in _topics.Values)
+        {
+            tails.SetDurable(topic.Name, topic.LastOffset); // all of it: the log was flushed when the database opened
+        }
         LoadQueues();
+        _sync = new WalSync(connection.DataSource, logger, options.BeforeSync);
         _thread = new Thread(Run) { IsBackground = true, Name = "switchboard-sqlite-writer" };
         _thread.Start();
     }
@@ -55,6 +62,10 @@ internal sealed partial class SqliteWriter : IDisposable
 
     public async Task<T> EnqueueAsync<T>(WriteOp<T> op, CancellationToken cancellationToken)
     {
+        if (_sync.Broken is { } broken)
+        {
+            throw broken;
+        }
         var bytes = op.ByteCount;
         if (bytes > 0)
         {
@@ -159,7 +170,7 @@ internal sealed partial class SqliteWriter : IDisposable
             CompleteHandoffs(committed: false);
             _enqueued.Clear();
             _replied.Clear();
-            _tails.Clear();
+            _sync.After(_ => _tails.Clear()); // after the tails of the batches still waiting for their flush
             _touched.Clear();
             _deleted.Clear();
             return;
@@ -170,26 +181,11 @@ internal sealed partial class SqliteWriter : IDisposable
             _transaction = null;
         }
 
-        // The tail cache first, then the announcements: whoever an announcement wakes finds the messages there.
-        UpdateTails(batch);
-
+        // Committed, not yet flushed. What only hands out work may go now — the leases this batch gave parked
+        // receives, the wake-ups of receives and of requesters waiting for a reply — since nothing is confirmed by
+        // it: a sender, an acker, a replier hears only after the flush, and a power cut before it can only make a
+        // consumer see a message again, which at-least-once allows.
         var listener = _listener();
-        foreach (var op in batch)
-        {
-            if (listener is not null)
-            {
-                try
-                {
-                    op.Notify(listener);
-                }
-                catch (Exception ex)
-                {
-                    // The commit stands; a fault in fan-out must neither fail the publisher nor stop this thread.
-                    SqliteLog.NotifyFailed(_logger, ex);
-                }
-            }
-            op.Complete();
-        }
         CompleteHandoffs(committed: true);
         if (listener is not null)
         {
@@ -207,8 +203,45 @@ internal sealed partial class SqliteWriter : IDisposable
             _enqueued.Clear();
             _replied.Clear();
         }
+        var tails = TakeTails(batch);
+        var ops = batch.ToArray();
+        _sync.After(error => Durable(ops, tails, messageCount, started, error));
+    }
+
+    /// <summary>
+    /// The sync stage, once the batch is on disk: the tail cache and the durable heads first, then the announcements
+    /// (whoever an announcement wakes finds the messages there), then the callers' answers.
+    /// </summary>
+    private void Durable(WriteOp[] batch, TailChanges tails, int messageCount, long started, Exception? error)
+    {
+        if (error is not null)
+        {
+            foreach (var op in batch)
+            {
+                op.Fail(error);
+            }
+            return;
+        }
+        tails.Apply(_tails);
+        var listener = _listener();
+        foreach (var op in batch)
+        {
+            if (listener is not null)
+            {
+                try
+                {
+                    op.Notify(listener);
+                }
+                catch (Exception ex)
+                {
+                    // The commit stands; a fault in fan-out must neither fail the publisher nor stop this thread.
+                    SqliteLog.NotifyFailed(_logger, ex);
+                }
+            }
+            op.Complete();
+        }
         var took = Stopwatch.GetElapsedTime(started);
-        SqliteLog.Committed(_logger, batch.Count, messageCount, took.TotalMilliseconds);
+        SqliteLog.Committed(_logger, batch.Length, messageCount, took.TotalMilliseconds);
         if (_meters is not null)
         {
             _meters.CommitDuration.Record(took.TotalSeconds, EngineTag);
@@ -218,7 +251,7 @@ internal sealed partial class SqliteWriter : IDisposable
     }
 
     /// <summary>The commit as a span in the traces of the operations it made durable (nothing when untraced).</summary>
-    private static void TraceCommit(List<WriteOp> batch, int messageCount, TimeSpan took, Exception? error)
+    private static void TraceCommit(IReadOnlyList<WriteOp> batch, int messageCount, TimeSpan took, Exception? error)
     {
         if (!Core.Observability.HubTracing.Source.HasListeners())
         {
@@ -240,7 +273,8 @@ internal sealed partial class SqliteWriter : IDisposable
         }
     }
 
-    private void UpdateTails(List<WriteOp> batch)
+    /// <summary>Writer thread, after the commit: what the batch changed in each topic's tail, applied once it is durable.</summary>
+    private TailChanges TakeTails(List<WriteOp> batch)
     {
         Dictionary<string, List<Message>>? added = null;
         foreach (var op in batch)
@@ -255,19 +289,32 @@ internal sealed partial class SqliteWriter : IDisposable
                 list.AddRange(result.Messages);
             }
         }
-        foreach (var name in _deleted)
-        {
-            _tails.Remove(name);
-        }
+        var changes = new TailChanges(_deleted.Count == 0 ? [] : [.. _deleted], []);
         foreach (var topic in _touched)
         {
             if (_topics.TryGetValue(topic.Name, out var current) && ReferenceEquals(current, topic))
             {
-                _tails.Append(topic.Snapshot(), added?.GetValueOrDefault(topic.Name) ?? (IReadOnlyList<Message>)[]);
+                changes.Touched.Add((topic.Snapshot(), added?.GetValueOrDefault(topic.Name) ?? (IReadOnlyList<Message>)[]));
             }
         }
         _touched.Clear();
         _deleted.Clear();
+        return changes;
+    }
+
+    private sealed record TailChanges(string[] Deleted, List<(TopicInfo Info, IReadOnlyList<Message> Added)> Touched)
+    {
+        public void Apply(TailCache tails)
+        {
+            foreach (var name in Deleted)
+            {
+                tails.Remove(name);
+            }
+            foreach (var (info, added) in Touched)
+            {
+                tails.Append(info, added);
+            }
+        }
     }
 
     public void Dispose()
@@ -278,6 +325,7 @@ internal sealed partial class SqliteWriter : IDisposable
         {
             op.Fail(new SwitchboardException(ErrorCode.ShuttingDown, "The store closed before this request ran (nothing was stored)."));
         }
+        _sync.Dispose(); // the last flush: every commit made is answered
         DisposeStatements();
         foreach (var command in new[] { _insertQueueMessage, _updateQueueMessage, _selectQueueBody, _deleteQueueMessage })
         {

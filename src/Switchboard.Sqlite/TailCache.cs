@@ -7,7 +7,9 @@ namespace Switchboard.Sqlite;
 /// The newest messages of each topic, kept in memory after their commit, so the reads that matter most — long
 /// polls, subscriptions catching up a few messages, SSE resumes — are answered without touching SQLite and with
 /// the very Message objects the live fan-out delivered (whose wire encodings are already cached on them).
-/// Only the writer thread changes it; readers take an immutable snapshot.
+/// Only the sync stage changes it, once a commit is on disk; readers take an immutable snapshot. It also keeps each
+/// topic's durable head, the last offset a flush covers, which bounds reads that go to SQLite: those see a commit as
+/// soon as it is written, a flush before it is durable.
 /// </summary>
 internal sealed class TailCache
 {
@@ -18,14 +20,32 @@ internal sealed class TailCache
     private const long MaxBytes = 64L * 1024 * 1024;
 
     private readonly ConcurrentDictionary<string, Tail> _tails = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, long> _durable = new(StringComparer.Ordinal);
     private long _bytes;
+
+    /// <summary>The last offset of <paramref name="topic"/> that is on disk; 0 for a topic no flush has covered yet.</summary>
+    public long DurableLast(string topic) => _durable.GetValueOrDefault(topic);
+
+    /// <summary>At open: the topic as the database has it, all of it durable.</summary>
+    public void SetDurable(string topic, long lastOffset) => _durable[topic] = lastOffset;
+
+    /// <summary>
+    /// <paramref name="info"/> as a reader may show it: its last offset no further than the durable head, so a
+    /// position a client sees never names a message that a power cut could still take back.
+    /// </summary>
+    public TopicInfo Durable(TopicInfo info)
+    {
+        var last = DurableLast(info.Name);
+        return info.LastOffset <= last ? info : info with { LastOffset = Math.Max(last, info.FirstOffset - 1) };
+    }
 
     /// <summary>The snapshot of a topic, if it is cached.</summary>
     public bool TryGet(string topic, out Tail tail) => _tails.TryGetValue(topic, out tail!);
 
-    /// <summary>Writer thread, after a commit: the topic's new state and the messages it gained.</summary>
+    /// <summary>Sync stage, after a flush: the topic's new state and the messages it gained.</summary>
     public void Append(TopicInfo info, IReadOnlyList<Message> added)
     {
+        _durable[info.Name] = info.LastOffset;
         var previous = _tails.GetValueOrDefault(info.Name);
         var kept = new List<Message>(Math.Min(MaxMessagesPerTopic, (previous?.Messages.Length ?? 0) + added.Count));
         if (previous is not null && previous.Info.Epoch == info.Epoch)
@@ -36,21 +56,24 @@ internal sealed class TailCache
         Replace(info, kept, previous);
     }
 
-    /// <summary>Writer thread: the topic changed without new messages (retention, configuration).</summary>
+    /// <summary>Sync stage: the topic changed without new messages (retention, configuration).</summary>
     public void Update(TopicInfo info)
     {
+        _durable[info.Name] = info.LastOffset;
         var previous = _tails.GetValueOrDefault(info.Name);
         Replace(info, previous is not null && previous.Info.Epoch == info.Epoch ? [.. previous.Messages] : [], previous);
     }
 
     public void Remove(string topic)
     {
+        _durable.TryRemove(topic, out _);
         if (_tails.TryRemove(topic, out var tail))
         {
             Interlocked.Add(ref _bytes, -tail.Bytes);
         }
     }
 
+    /// <summary>Drops the cached messages and states (after a failed commit, at close); the durable heads stay true.</summary>
     public void Clear()
     {
         _tails.Clear();
