@@ -29,6 +29,66 @@ public sealed partial class Hub
     /// </summary>
     public async Task<ReplyRecord> RequestAsync(string queue, QueueDraft request, TimeSpan expiresIn, string? idempotencyKey = null, CancellationToken cancellationToken = default)
     {
+        var (id, draft, expiresAt) = PrepareRequest(queue, request, expiresIn, idempotencyKey);
+        var sent = await SendCoreAsync(queue, [draft], TimeSpan.Zero, idempotencyKey, (id, expiresAt), cancellationToken);
+        var pending = new ReplyRecord { Id = id, Queue = queue, MessageId = sent.FirstId, ExpiresAt = expiresAt };
+        if (!sent.Replayed)
+        {
+            Meters.RequestsSent.Add(1);
+        }
+        return sent.Replayed ? await Queues.GetReplyAsync(id, cancellationToken) ?? pending : pending; // a retry: the first attempt's slot
+    }
+
+    /// <summary>
+    /// A requester holding its call open: sends the request (its reply slot open for <paramref name="wait"/>) and waits
+    /// for the reply as <see cref="AwaitReplyAsync"/> does. The wait begins with the send, not after its confirmation:
+    /// a responder can take the request as soon as it is written, and its reply, once written, answers this call even
+    /// before the flush that makes both durable — the requester asked for the reply, not for a confirmation of the
+    /// request, and a reply in hand needs none. Only when no reply comes first is the request's durability awaited
+    /// (so a timeout always means the request is stored) and its failure reported.
+    /// </summary>
+    public async Task<ReplyRecord> RequestAndAwaitAsync(string queue, QueueDraft request, TimeSpan wait, string? idempotencyKey, long requestedAt, CancellationToken cancellationToken)
+    {
+        EnsureServing();
+        var (id, draft, expiresAt) = PrepareRequest(queue, request, wait, idempotencyKey);
+        var waiter = _replyWaiters.Register(id, -1);
+        var subject = new BackplaneSubject(BackplaneSubjectKind.Reply, id);
+        Task<EnqueueResult>? sending = null;
+        try
+        {
+            await _interests.AcquireAsync(subject, cancellationToken);
+            try
+            {
+                sending = SendCoreAsync(queue, [draft], TimeSpan.Zero, idempotencyKey, (id, expiresAt), CancellationToken.None);
+                // Observed here, as the caller may stop waiting for it (a reply first, a requester gone); awaited below otherwise.
+                _ = sending.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                if (await Task.WhenAny(waiter.Signaled, sending).WaitAsync(cancellationToken) != sending
+                    && await Queues.GetReplyAsync(id, cancellationToken) is { Reply: not null } early)
+                {
+                    Meters.RequestsSent.Add(1);
+                    Meters.RequestDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(requestedAt).TotalSeconds);
+                    return early;
+                }
+            }
+            finally
+            {
+                _interests.Release(subject);
+            }
+        }
+        finally
+        {
+            _replyWaiters.Remove(waiter);
+        }
+        var sent = await sending!.WaitAsync(cancellationToken);
+        if (!sent.Replayed)
+        {
+            Meters.RequestsSent.Add(1);
+        }
+        return await AwaitReplyAsync(id, wait, requestedAt, cancellationToken);
+    }
+
+    private (string Id, QueueDraft Draft, DateTimeOffset ExpiresAt) PrepareRequest(string queue, QueueDraft request, TimeSpan expiresIn, string? idempotencyKey)
+    {
         ArgumentNullException.ThrowIfNull(request);
         if (expiresIn < TimeSpan.FromSeconds(1) || expiresIn > QueueConfig.MaxLease)
         {
@@ -38,14 +98,7 @@ public sealed partial class Hub
             ? RandomNumberGenerator.GetBytes(12)
             : SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(queue + "\n" + idempotencyKey)).AsSpan(0, 12));
         var draft = new QueueDraft { Message = request.Message, ReplyTo = id, CorrelationId = request.CorrelationId ?? id };
-        var expiresAt = _time.GetUtcNow() + expiresIn;
-        var sent = await SendCoreAsync(queue, [draft], TimeSpan.Zero, idempotencyKey, (id, expiresAt), cancellationToken);
-        var pending = new ReplyRecord { Id = id, Queue = queue, MessageId = sent.FirstId, ExpiresAt = expiresAt };
-        if (!sent.Replayed)
-        {
-            Meters.RequestsSent.Add(1);
-        }
-        return sent.Replayed ? await Queues.GetReplyAsync(id, cancellationToken) ?? pending : pending; // a retry: the first attempt's slot
+        return (id, draft, _time.GetUtcNow() + expiresIn);
     }
 
     /// <summary>

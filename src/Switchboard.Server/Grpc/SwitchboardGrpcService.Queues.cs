@@ -138,8 +138,8 @@ internal sealed partial class SwitchboardGrpcService
         }
         var draft = new QueueDraft { Message = ProtoFrameCodec.Draft(request.Payload, request.Headers, "", request.ContentType) };
         var requestedAt = System.Diagnostics.Stopwatch.GetTimestamp();
-        var id = (await Call(() => hub.RequestAsync(request.Queue, draft, timeout, null, CancellationToken.None))).Id;
-        var slot = await Call(() => hub.AwaitReplyAsync(id, timeout, requestedAt, context.CancellationToken));
+        var slot = await Call(() => hub.RequestAndAwaitAsync(request.Queue, draft, timeout, null, requestedAt, context.CancellationToken));
+        var id = slot.Id;
         if (slot.Reply is not { } reply)
         {
             throw GrpcErrors.ToRpc(ErrorCode.Timeout, $"No reply came within {timeout.TotalSeconds:0.#} s (request {id}); the request stays queued until a responder takes it.");

@@ -248,11 +248,10 @@ internal static partial class QueuesEndpoints
         var idempotencyKey = request.Headers["Idempotency-Key"].ToString() is { Length: > 0 } k ? k : null;
         limits.AdmitMessages(request.HttpContext, 1);
         var requestedAt = System.Diagnostics.Stopwatch.GetTimestamp();
-        var sent = await hub.RequestAsync(queue, new QueueDraft { Message = drafts.Drafts[0] }, slotLifetime, idempotencyKey, CancellationToken.None);
-        var id = sent.Id;
-        var location = $"{request.PathBase}/v1/replies/{id}";
         if (async)
         {
+            var sent = await hub.RequestAsync(queue, new QueueDraft { Message = drafts.Drafts[0] }, slotLifetime, idempotencyKey, CancellationToken.None);
+            var location = $"{request.PathBase}/v1/replies/{sent.Id}";
             // The pending reply slot, as GET on its location answers it, plus the location.
             return new JsonResult(202, w =>
             {
@@ -262,7 +261,8 @@ internal static partial class QueuesEndpoints
                 w.WriteEndObject();
             }, r => r.Headers.Location = location);
         }
-        var slot = await hub.AwaitReplyAsync(id, wait, requestedAt, request.HttpContext.RequestAborted);
+        var slot = await hub.RequestAndAwaitAsync(queue, new QueueDraft { Message = drafts.Drafts[0] }, wait, idempotencyKey, requestedAt, request.HttpContext.RequestAborted);
+        var id = slot.Id;
         if (slot.Reply is null)
         {
             throw new SwitchboardException(ErrorCode.Timeout, $"No reply came within {DurationText.Format(wait)}. The request stays in queue '{queue}' until a responder takes it; its reply is lost after the wait.")

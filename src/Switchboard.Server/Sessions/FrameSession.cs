@@ -381,44 +381,52 @@ internal sealed class FrameSession : IAsyncDisposable
     }
 
     /// <summary>
-    /// Sends the request; once it is durable, waits for its reply in the background and answers with it (or the time-out).
-    /// Nothing is answered for the send itself unless it fails.
+    /// Sends the request and waits for its reply in the background (<see cref="Hub.RequestAndAwaitAsync"/>), answering
+    /// with the reply or the time-out. Nothing is answered for the send itself unless it fails.
     /// </summary>
-    private async Task<OutboundFrame?> RequestAsync(RequestCommand request, Grants grants)
+    private Task<OutboundFrame?> RequestAsync(RequestCommand request, Grants grants)
     {
-        grants.Demand(Permission.Publish, request.Queue);
-        AdmitMessages(1);
-        _hub.CheckRequestWait(request.Timeout, _codec.Kind == FrameKind.Text ? "request.timeoutSeconds" : "request.timeout_seconds");
-        var requestedAt = System.Diagnostics.Stopwatch.GetTimestamp();
-        var replyId = (await _hub.RequestAsync(request.Queue, new QueueDraft { Message = request.Message }, request.Timeout, null, CancellationToken.None)).Id;
-        AwaitReply(request, replyId, requestedAt);
-        return null;
+        try
+        {
+            grants.Demand(Permission.Publish, request.Queue);
+            AdmitMessages(1);
+            _hub.CheckRequestWait(request.Timeout, _codec.Kind == FrameKind.Text ? "request.timeoutSeconds" : "request.timeout_seconds");
+        }
+        catch (SwitchboardException ex)
+        {
+            return Task.FromException<OutboundFrame?>(ex); // answered by the pipeline, like any refused frame
+        }
+        AwaitReply(request, System.Diagnostics.Stopwatch.GetTimestamp());
+        return Task.FromResult<OutboundFrame?>(null);
     }
 
-    private void AwaitReply(RequestCommand request, string replyId, long requestedAt)
+    private void AwaitReply(RequestCommand request, long requestedAt)
     {
-        var closing = _connection.Closing;
+        // Called inline, so the send is queued in the order of the connection's frames; only the wait is in the background.
+        var replying = _hub.RequestAndAwaitAsync(request.Queue, new QueueDraft { Message = request.Message }, request.Timeout, null, requestedAt, _connection.Closing);
         lock (_consumers)
         {
             _background.RemoveAll(t => t.IsCompleted);
-            _background.Add(Task.Run(async () =>
-            {
-                try
-                {
-                    var slot = await _hub.AwaitReplyAsync(replyId, request.Timeout, requestedAt, closing);
-                    Answer(slot.Reply is not null
-                        ? _codec.Reply(request.Id, slot)
-                        : _codec.Error(request.Id, new SwitchboardException(ErrorCode.Timeout, $"No reply came within {request.Timeout.TotalSeconds:0.#} s (request {replyId}).")));
-                }
-                catch (OperationCanceledException)
-                {
-                    // the connection ended
-                }
-                catch (SwitchboardException ex)
-                {
-                    Answer(_codec.Error(request.Id, ex));
-                }
-            }, CancellationToken.None));
+            _background.Add(AnswerReplyAsync(request, replying));
+        }
+    }
+
+    private async Task AnswerReplyAsync(RequestCommand request, Task<ReplyRecord> replying)
+    {
+        try
+        {
+            var slot = await replying;
+            Answer(slot.Reply is not null
+                ? _codec.Reply(request.Id, slot)
+                : _codec.Error(request.Id, new SwitchboardException(ErrorCode.Timeout, $"No reply came within {request.Timeout.TotalSeconds:0.#} s (request {slot.Id}).")));
+        }
+        catch (OperationCanceledException)
+        {
+            // the connection ended
+        }
+        catch (SwitchboardException ex)
+        {
+            Answer(_codec.Error(request.Id, ex));
         }
     }
 
