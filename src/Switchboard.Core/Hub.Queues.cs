@@ -266,7 +266,7 @@ public sealed partial class Hub
                     }
                     if (parked is not null && !parked.TryWithdraw())
                     {
-                        // A send claimed it: its messages are leased to us once their commit is durable.
+                        // A send claimed it: its messages are leased to us once their commit is written.
                         var taken = await parked.Taken;
                         if (taken.Count > 0)
                         {

@@ -32,8 +32,9 @@ public sealed partial class SqliteStore
 
         public ParkedLease? Park(string queue, int max, TimeSpan? lease) => store.Writer.Parked.Park(queue, max, lease);
 
+        // A lease is answered at its commit, like a lease handed to a parked receive (see WalSync).
         public Task<LeaseResult> LeaseAsync(string queue, int max, TimeSpan? lease, DateTimeOffset now, CancellationToken cancellationToken)
-            => Run(w => w.Lease(queue, max, lease, now), cancellationToken);
+            => store.Writer.EnqueueAsync(new QueueOp<LeaseResult>(w => w.Lease(queue, max, lease, now), answersAtCommit: true), cancellationToken);
 
         public Task AckAsync(string queue, long id, string lease, DateTimeOffset now, CancellationToken cancellationToken)
             => Run(w =>
@@ -73,7 +74,7 @@ public sealed partial class SqliteStore
         public Task<ReplyRecord?> GetReplyAsync(string id, CancellationToken cancellationToken)
         {
             using var connection = store.OpenReader();
-            return Task.FromResult(SqliteWriter.ReadReply(connection, null, id));
+            return Task.FromResult(SqliteWriter.ReadReply(connection, id));
         }
 
         public Task<ReplyRecord> PostReplyAsync(string id, MessageDraft reply, string? lease, DateTimeOffset now, CancellationToken cancellationToken)

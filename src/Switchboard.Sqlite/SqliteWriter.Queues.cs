@@ -285,13 +285,20 @@ internal sealed partial class SqliteWriter
         return true;
     }
 
+    private const string SelectReply = "SELECT queue, expires_at, replied_at, key, content_type, headers, payload, message_id FROM replies WHERE id = $id";
+    private SqliteCommand? _selectReply;
+
     /// <summary>A reply slot as committed, read on any connection (the store reads them on a reader, not here).</summary>
-    public static ReplyRecord? ReadReply(SqliteConnection connection, SqliteTransaction? transaction, string id)
+    public static ReplyRecord? ReadReply(SqliteConnection connection, string id)
     {
         using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = "SELECT queue, expires_at, replied_at, key, content_type, headers, payload, message_id FROM replies WHERE id = $id";
+        command.CommandText = SelectReply;
         command.Parameters.AddWithValue("$id", id);
+        return ReadReply(command, id);
+    }
+
+    private static ReplyRecord? ReadReply(SqliteCommand command, string id)
+    {
         using var reader = command.ExecuteReader();
         if (!reader.Read())
         {
@@ -321,7 +328,9 @@ internal sealed partial class SqliteWriter
 
     public ReplyRecord PostReply(string id, MessageDraft reply, byte[] payload, string? lease, DateTimeOffset now)
     {
-        var slot = QueueEngine.CheckReply(ReadReply(_connection, _transaction, id), id, now);
+        _selectReply ??= Command(SelectReply, "$id");
+        Bind(_selectReply, [("$id", id)]);
+        var slot = QueueEngine.CheckReply(ReadReply(_selectReply, id), id, now);
         if (lease is not null)
         {
             Ack(slot.Queue, QueueEngine.RequestMessageId(slot), lease, now); // refused before anything is written
@@ -402,11 +411,18 @@ internal sealed partial class SqliteWriter
     private static bool FindQueueKey((long Id, QueueBook Book) queue, string key, DateTimeOffset now)
         => queue.Book.Keys.TryGetValue(key, out var seen) && seen.ExpiresAt > now;
 
+    // Each statement is compiled once and kept (a handful of fixed texts): compiling costs more than running most of them.
+    private readonly Dictionary<string, SqliteCommand> _statements = new(StringComparer.Ordinal);
+
     private void Run(string sql, params (string Name, object? Value)[] values)
     {
-        using var command = _connection.CreateCommand();
+        if (!_statements.TryGetValue(sql, out var command))
+        {
+            _statements[sql] = command = _connection.CreateCommand();
+            command.CommandText = sql;
+        }
         command.Transaction = _transaction;
-        command.CommandText = sql;
+        command.Parameters.Clear();
         foreach (var (name, value) in values)
         {
             command.Parameters.AddWithValue(name, value ?? DBNull.Value);

@@ -181,12 +181,19 @@ internal sealed partial class SqliteWriter : IDisposable
             _transaction = null;
         }
 
-        // Committed, not yet flushed. What only hands out work may go now — the leases this batch gave parked
-        // receives, the wake-ups of receives and of requesters waiting for a reply — since nothing is confirmed by
-        // it: a sender, an acker, a replier hears only after the flush, and a power cut before it can only make a
+        // Committed, not yet flushed. What only hands out work may go now — the leases this batch gave (to parked
+        // receives or asked for), the wake-ups of receives and of requesters waiting for a reply — since nothing is
+        // confirmed by it: a sender, an acker, a replier hears only after the flush, and a power cut before it can only make a
         // consumer see a message again, which at-least-once allows.
         var listener = _listener();
         CompleteHandoffs(committed: true);
+        foreach (var op in batch)
+        {
+            if (op.AnswersAtCommit)
+            {
+                op.Complete();
+            }
+        }
         if (listener is not null)
         {
             foreach (var queue in TakeEnqueued())
@@ -238,7 +245,10 @@ internal sealed partial class SqliteWriter : IDisposable
                     SqliteLog.NotifyFailed(_logger, ex);
                 }
             }
-            op.Complete();
+            if (!op.AnswersAtCommit)
+            {
+                op.Complete();
+            }
         }
         var took = Stopwatch.GetElapsedTime(started);
         SqliteLog.Committed(_logger, batch.Length, messageCount, took.TotalMilliseconds);
@@ -327,7 +337,7 @@ internal sealed partial class SqliteWriter : IDisposable
         }
         _sync.Dispose(); // the last flush: every commit made is answered
         DisposeStatements();
-        foreach (var command in new[] { _insertQueueMessage, _updateQueueMessage, _selectQueueBody, _deleteQueueMessage })
+        foreach (var command in new[] { _insertQueueMessage, _updateQueueMessage, _selectQueueBody, _deleteQueueMessage, _selectReply }.Concat(_statements.Values))
         {
             command?.Dispose();
         }

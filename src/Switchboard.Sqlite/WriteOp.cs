@@ -13,6 +13,12 @@ internal abstract class WriteOp
     public virtual long ByteCount => 0;
     public Exception? Error { get; set; }
 
+    /// <summary>
+    /// Answered when its batch is committed rather than when the flush makes it durable: an operation that only hands
+    /// out work (a lease), whose loss to a power cut can only make a message be delivered again.
+    /// </summary>
+    public virtual bool AnswersAtCommit => false;
+
     /// <summary>The span this operation was started under (a publish, a send), to link it to the commit; default when untraced.</summary>
     public System.Diagnostics.ActivityContext Trace { get; } = Core.Observability.HubTracing.CurrentContext();
 
@@ -106,7 +112,9 @@ internal sealed class EnqueueOp(EnqueueRequest request) : WriteOp<EnqueueResult>
 }
 
 /// <summary>Any other queue operation: runs on the writer thread inside the batch's transaction.</summary>
-internal sealed class QueueOp<T>(Func<SqliteWriter, T> run) : WriteOp<T>
+internal sealed class QueueOp<T>(Func<SqliteWriter, T> run, bool answersAtCommit = false) : WriteOp<T>
 {
+    public override bool AnswersAtCommit => answersAtCommit;
+
     public override void Execute(SqliteWriter writer) => Result = run(writer);
 }

@@ -110,6 +110,21 @@ public sealed class SqliteFlushTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_lease_is_answered_at_its_commit_and_a_queue_read_after_the_flush()
+    {
+        await _store.Queues.EnqueueAsync(Send("work", "job"), default);
+        _flushes.Reset();
+        var leased = await _store.Queues.LeaseAsync("work", 1, null, T0, default).WaitAsync(Patience); // while its flush is held
+        Assert.Equal("job", Encoding.UTF8.GetString(Assert.Single(leased.Messages).Payload.Span));
+        var stats = _store.Queues.GetQueueAsync("work", T0, default);
+        await WaitForFlushAsync(2);
+        Assert.False(stats.IsCompleted);
+
+        _flushes.Set();
+        Assert.Equal(1L, (await stats.WaitAsync(Patience))!.Stats.Leased);
+    }
+
+    [Fact]
     public async Task A_reply_reaches_the_waiting_requester_at_its_commit_and_the_responder_hears_after_the_flush()
     {
         var parked = _store.Queues.Park("work", 1, null)!;

@@ -34,7 +34,7 @@ public sealed class ParkedLease
     internal LinkedListNode<ParkedLease>? Node { get; set; }
 
     /// <summary>
-    /// The messages leased to it, once their commit is durable; empty when the handoff failed (the commit did
+    /// The messages leased to it, once their commit is written (an engine may answer before its flush); empty when the handoff failed (the commit did
     /// not happen, so nothing was leased: receive again).
     /// </summary>
     public Task<IReadOnlyList<QueueMessage>> Taken => _taken.Task;
