@@ -46,7 +46,10 @@ public static class SwitchboardHost
     public static WebApplication Build(SwitchboardHostSettings settings)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [.. settings.Args] });
+        // No reload of appsettings.json on change: its watcher watches the content root (the working directory) and
+        // everything under it, where the default data directory lives, and would take an event for every write of
+        // the database. Configuration is read once, at start.
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [.. settings.Args, "--hostBuilder:reloadConfigOnChange=false"] });
 
         // Lowest priority: the defaults below; appsettings.json, environment and --config override them.
         builder.Configuration.Sources.Insert(0, new Microsoft.Extensions.Configuration.Memory.MemoryConfigurationSource

@@ -94,4 +94,23 @@ public sealed class LifecycleTests
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
         Assert.Contains("limit is 10 bytes", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task The_hub_watches_no_files_in_its_working_directory_where_the_default_data_directory_is()
+    {
+        using var data = new TempDirectory();
+        // As `switchboard serve` runs by default: ./switchboard-data under the working directory.
+        await using var hub = HubProcess.Launch(["serve", "--urls", "http://127.0.0.1:0"], workingDirectory: data.Path);
+        using var http = new HttpClient { BaseAddress = await hub.Listening.WaitAsync(TimeSpan.FromSeconds(60)) };
+        using var content = new StringContent("{\"payload\":1}", Encoding.UTF8, "application/json");
+        Assert.Equal(HttpStatusCode.Created, (await http.PostAsync("/v1/topics/watched/messages", content)).StatusCode);
+
+        Assert.True(File.Exists(Path.Combine(data.Path, "switchboard-data", "switchboard.db")), hub.Output);
+        // A file watcher (appsettings.json reloading) on the working directory would take an event for every write to
+        // the database beneath it; /proc lists the inotify instances the process holds.
+        var watchers = Directory.GetFiles($"/proc/{hub.Pid}/fd")
+            .Select(fd => new FileInfo(fd).LinkTarget)
+            .Count(target => target is not null && target.Contains("inotify", StringComparison.Ordinal));
+        Assert.Equal(0, watchers);
+    }
 }
