@@ -44,6 +44,9 @@ public sealed partial class SqliteStore : IStore
     public void SetListener(IStoreListener listener) => _listener = listener;
 
     /// <inheritdoc />
+    public string? Unavailable => _writer?.Broken?.Message;
+
+    /// <inheritdoc />
     public Task OpenAsync(CancellationToken cancellationToken)
     {
         var directory = Path.GetDirectoryName(DatabasePath)!;

@@ -58,6 +58,9 @@ internal sealed partial class SqliteWriter : IDisposable
 
     public int TopicCount => _topics.Count;
 
+    /// <summary>Why no write can be confirmed any more (a flush of the log failed), or null.</summary>
+    public SwitchboardException? Broken => _sync.Broken;
+
     private long _queuedBytes;
 
     public async Task<T> EnqueueAsync<T>(WriteOp<T> op, CancellationToken cancellationToken)

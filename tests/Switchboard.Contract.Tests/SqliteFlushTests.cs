@@ -155,6 +155,7 @@ public sealed class SqliteFlushTests : IAsyncLifetime
         var later = await Assert.ThrowsAsync<SwitchboardException>(() => _store.AppendAsync(Append("other", "b"), default));
         Assert.Equal(ErrorCode.StorageUnavailable, later.Code);
         Assert.Equal(0L, CountOnDisk("other")); // refused before it was queued
+        Assert.Contains("could not flush", ((IStore)_store).Unavailable, StringComparison.Ordinal); // what /readyz answers 503 with
         Assert.Equal(1, Volatile.Read(ref _flushesStarted)); // no flush is tried again
     }
 

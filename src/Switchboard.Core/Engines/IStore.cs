@@ -50,7 +50,8 @@ public interface IStore : IAsyncDisposable
     Task<ReadResult> ReadAsync(string topic, long afterOffset, int limit, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Why the engine cannot serve right now (a shared engine whose server is unreachable), or null when it can.
+    /// Why the engine cannot serve right now (a shared engine whose server is unreachable, an embedded engine whose
+    /// disk failed a flush), or null when it can.
     /// Cheap: readiness probes read it.
     /// </summary>
     string? Unavailable => null;
