@@ -51,9 +51,12 @@ public sealed partial class Hub
     {
         EnsureServing();
         var (id, draft, expiresAt) = PrepareRequest(queue, request, wait, idempotencyKey);
+        var deadline = _time.GetUtcNow() + wait;
+        TimeSpan Left() => deadline - _time.GetUtcNow() is { Ticks: > 0 } left ? left : TimeSpan.Zero;
         var waiter = _replyWaiters.Register(id, -1);
         var subject = new BackplaneSubject(BackplaneSubjectKind.Reply, id);
         Task<EnqueueResult>? sending = null;
+        var counted = false;
         try
         {
             await _interests.AcquireAsync(subject, cancellationToken);
@@ -62,12 +65,33 @@ public sealed partial class Hub
                 sending = SendCoreAsync(queue, [draft], TimeSpan.Zero, idempotencyKey, (id, expiresAt), CancellationToken.None);
                 // Observed here, as the caller may stop waiting for it (a reply first, a requester gone); awaited below otherwise.
                 _ = sending.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-                if (await Task.WhenAny(waiter.Signaled, sending).WaitAsync(cancellationToken) != sending
-                    && await Queues.GetReplyAsync(id, cancellationToken) is { Reply: not null } early)
+                if (await Task.WhenAny(waiter.Signaled, sending).WaitAsync(cancellationToken) == sending)
                 {
-                    Meters.RequestsSent.Add(1);
+                    // Durable (or failed: thrown here) before any reply: wait on, still registered, unless this was a
+                    // retry whose first attempt may have been answered already (looked up below).
+                    var sent = await sending;
+                    counted = true;
+                    if (!sent.Replayed)
+                    {
+                        Meters.RequestsSent.Add(1);
+                        try
+                        {
+                            await waiter.Signaled.WaitAsync(Left(), _time, cancellationToken);
+                        }
+                        catch (TimeoutException)
+                        {
+                            // no reply within the wait: answered below
+                        }
+                    }
+                }
+                if (await Queues.GetReplyAsync(id, cancellationToken) is { Reply: not null } replied)
+                {
+                    if (!counted)
+                    {
+                        Meters.RequestsSent.Add(1);
+                    }
                     Meters.RequestDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(requestedAt).TotalSeconds);
-                    return early;
+                    return replied;
                 }
             }
             finally
@@ -79,12 +103,13 @@ public sealed partial class Hub
         {
             _replyWaiters.Remove(waiter);
         }
-        var sent = await sending!.WaitAsync(cancellationToken);
-        if (!sent.Replayed)
+        // No reply yet (a wake-up for everyone, a replayed request, the wait over): the general wait, for what is left of it.
+        var durable = await sending!.WaitAsync(cancellationToken);
+        if (!counted && !durable.Replayed)
         {
             Meters.RequestsSent.Add(1);
         }
-        return await AwaitReplyAsync(id, wait, requestedAt, cancellationToken);
+        return await AwaitReplyAsync(id, Left(), requestedAt, cancellationToken);
     }
 
     private (string Id, QueueDraft Draft, DateTimeOffset ExpiresAt) PrepareRequest(string queue, QueueDraft request, TimeSpan expiresIn, string? idempotencyKey)

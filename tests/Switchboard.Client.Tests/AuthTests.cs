@@ -187,7 +187,8 @@ public sealed class AuthTests(SecuredHub fixture) : IClassFixture<SecuredHub>
     public async Task A_JWT_that_expires_with_no_fresh_one_to_be_had_ends_the_client_with_unauthorized(ClientTransport transport)
     {
         // The provider keeps handing out the one token it has: the refresh changes nothing, and the reconnect is refused.
-        var token = SecuredHub.Jwt("stale", "publish:auth.> subscribe:auth.>", TimeSpan.FromSeconds(2));
+        // 5 s: long enough for the connect to finish on a loaded machine before the token ends.
+        var token = SecuredHub.Jwt("stale", "publish:auth.> subscribe:auth.>", TimeSpan.FromSeconds(5));
         var calls = 0;
         await using var client = await Tests.ConnectAsync(_hub.Address, transport, o => o.AccessTokenProvider = _ =>
         {

@@ -159,6 +159,40 @@ public sealed class SqliteFlushTests : IAsyncLifetime
         Assert.Equal(1, Volatile.Read(ref _flushesStarted)); // no flush is tried again
     }
 
+    [Fact]
+    public async Task A_requester_holding_its_call_gets_a_reply_written_before_its_request_was_flushed()
+    {
+        await _store.DisposeAsync(); // the hub opens the engine itself
+        await using var hub = new Hub(_store, new Core.Engines.Memory.LocalBackplane(), new HubOptions(), NullLoggerFactory.Instance);
+        await hub.StartAsync(default);
+        static MessageDraft Draft(string text) => new() { Payload = Encoding.UTF8.GetBytes($"\"{text}\"") };
+
+        _flushes.Reset(); // from here nothing reaches the disk until the end
+        var requesting = hub.RequestAndAwaitAsync("rpc", new QueueDraft { Message = Draft("ping") }, TimeSpan.FromSeconds(30), null, System.Diagnostics.Stopwatch.GetTimestamp(), default);
+        var request = Assert.Single(await hub.ReceiveAsync("rpc", 1, null, Patience, default).WaitAsync(Patience));
+        var replying = hub.ReplyAsync(request.ReplyTo!, Draft("pong"), request.Lease, default);
+
+        var answer = await requesting.WaitAsync(Patience);
+        Assert.Equal("\"pong\"", Encoding.UTF8.GetString(answer.Reply!.Payload.Span));
+        Assert.False(replying.IsCompleted); // the responder hears only once request, reply and ack are on disk
+
+        _flushes.Set();
+        await replying.WaitAsync(Patience);
+    }
+
+    [Fact]
+    public async Task A_request_whose_flush_fails_is_answered_with_the_failure_not_a_timeout()
+    {
+        await _store.DisposeAsync();
+        await using var hub = new Hub(_store, new Core.Engines.Memory.LocalBackplane(), new HubOptions(), NullLoggerFactory.Instance);
+        await hub.StartAsync(default);
+        _failFlush = true;
+
+        var failed = await Assert.ThrowsAsync<SwitchboardException>(() => hub.RequestAndAwaitAsync("rpc", new QueueDraft { Message = new MessageDraft { Payload = "1"u8.ToArray() } },
+            TimeSpan.FromSeconds(30), null, System.Diagnostics.Stopwatch.GetTimestamp(), default).WaitAsync(Patience));
+        Assert.Equal(ErrorCode.StorageUnavailable, failed.Code);
+    }
+
     private static AppendRequest Append(string topic, string text)
         => new(topic, [new MessageDraft { Payload = Encoding.UTF8.GetBytes(text) }]) { CreateTopic = new TopicConfig(RetentionPolicy.Unlimited), Timestamp = T0 };
 
