@@ -73,6 +73,10 @@ public sealed partial class SqliteStore
         // Read on a reader connection, not queued behind the writer's commits: a requester woken by its reply reads it at once.
         public Task<ReplyRecord?> GetReplyAsync(string id, CancellationToken cancellationToken)
         {
+            if (store._replies.TryGet(id, out var recent))
+            {
+                return Task.FromResult<ReplyRecord?>(recent);
+            }
             using var connection = store.OpenReader();
             return Task.FromResult(SqliteWriter.ReadReply(connection, id));
         }

@@ -24,6 +24,7 @@ public sealed partial class SqliteStore : IStore
     private SqliteWriter? _writer;
     private string _readConnectionString = "";
     private readonly TailCache _tails = new();
+    private readonly ReplyCache _replies = new();
 
     /// <summary>Creates the engine; nothing touches the disk until <see cref="OpenAsync"/>. With <paramref name="meters"/>, each commit is recorded on them.</summary>
     public SqliteStore(SqliteStoreOptions options, ILoggerFactory loggerFactory, TimeProvider? time = null, Core.Observability.HubMeters? meters = null)
@@ -73,7 +74,7 @@ public sealed partial class SqliteStore : IStore
             SqliteSchema.Apply(_writerConnection, DatabasePath);
             // From here commits only write the log; the writer's sync stage flushes it before anyone is answered.
             Pragma("synchronous = NORMAL");
-            _writer = new SqliteWriter(_writerConnection, _options, _logger, () => _listener, _tails, _meters);
+            _writer = new SqliteWriter(_writerConnection, _options, _logger, () => _listener, _tails, _replies, _meters);
             _readConnectionString = new SqliteConnectionStringBuilder { DataSource = DatabasePath, Mode = SqliteOpenMode.ReadOnly, Pooling = true }.ConnectionString;
             var sqliteVersion = SqliteSchema.Scalar(_writerConnection, "SELECT sqlite_version()") as string ?? "?";
             SqliteLog.Opened(_logger, DatabasePath, _writer.TopicCount, SqliteSchema.Version, sqliteVersion);
@@ -122,6 +123,7 @@ public sealed partial class SqliteStore : IStore
         _writer?.Dispose();
         _writer = null;
         _tails.Clear();
+        _replies.Clear();
         _writerConnection?.Dispose();
         _writerConnection = null;
         if (_readConnectionString.Length > 0)

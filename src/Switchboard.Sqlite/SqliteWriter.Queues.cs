@@ -14,7 +14,7 @@ internal sealed partial class SqliteWriter
     private readonly Dictionary<string, (long Id, QueueBook Book)> _queues = new(StringComparer.Ordinal);
     private readonly List<QueueBinding> _bindings = [];
     private readonly HashSet<string> _enqueued = new(StringComparer.Ordinal);
-    private readonly List<string> _replied = [];
+    private readonly List<ReplyRecord> _replied = [];
     private readonly List<Handoff> _handoffs = [];
     private SqliteCommand _insertQueueMessage = null!;
     private SqliteCommand _updateQueueMessage = null!;
@@ -67,10 +67,15 @@ internal sealed partial class SqliteWriter
         return names;
     }
 
-    /// <summary>Replies posted in this batch (announced after the commit).</summary>
+    /// <summary>Replies posted in this batch, after the commit: kept in the reply cache, then announced by id.</summary>
     public IEnumerable<string> TakeReplied()
     {
-        var ids = _replied.ToList();
+        var ids = new List<string>(_replied.Count);
+        foreach (var slot in _replied)
+        {
+            _recentReplies.Add(slot);
+            ids.Add(slot.Id);
+        }
         _replied.Clear();
         return ids;
     }
@@ -337,7 +342,16 @@ internal sealed partial class SqliteWriter
         }
         Run("UPDATE replies SET replied_at = $at, key = $key, content_type = $type, headers = $headers, payload = $payload WHERE id = $id",
             ("$at", now.UtcTicks), ("$key", reply.Key), ("$type", reply.ContentType), ("$headers", HeadersCodec.Encode(reply.Headers)), ("$payload", payload), ("$id", id));
-        _replied.Add(id);
+        // As a read of the row will find it.
+        _replied.Add(new ReplyRecord
+        {
+            Id = slot.Id,
+            Queue = slot.Queue,
+            MessageId = slot.MessageId,
+            ExpiresAt = slot.ExpiresAt,
+            RepliedAt = new DateTimeOffset(now.UtcTicks, TimeSpan.Zero),
+            Reply = new MessageDraft { Key = reply.Key, ContentType = reply.ContentType, Headers = new Dictionary<string, string>(reply.Headers), Payload = payload },
+        });
         return slot;
     }
 

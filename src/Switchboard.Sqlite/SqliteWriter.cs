@@ -24,14 +24,16 @@ internal sealed partial class SqliteWriter : IDisposable
     private readonly HashSet<TopicState> _touched = [];
     private readonly List<string> _deleted = [];
     private readonly TailCache _tails;
+    private readonly ReplyCache _recentReplies;
     private readonly Thread _thread;
     private readonly WalSync _sync;
     private SqliteTransaction? _transaction;
     private readonly Core.Observability.HubMeters? _meters;
     private static readonly KeyValuePair<string, object?> EngineTag = new("engine", "sqlite");
 
-    public SqliteWriter(SqliteConnection connection, SqliteStoreOptions options, ILogger logger, Func<IStoreListener?> listener, TailCache tails, Core.Observability.HubMeters? meters = null)
+    public SqliteWriter(SqliteConnection connection, SqliteStoreOptions options, ILogger logger, Func<IStoreListener?> listener, TailCache tails, ReplyCache replies, Core.Observability.HubMeters? meters = null)
     {
+        _recentReplies = replies;
         _meters = meters;
         _tails = tails;
         _connection = connection;
@@ -173,6 +175,7 @@ internal sealed partial class SqliteWriter : IDisposable
             CompleteHandoffs(committed: false);
             _enqueued.Clear();
             _replied.Clear();
+            _recentReplies.Clear();
             _sync.After(_ => _tails.Clear()); // after the tails of the batches still waiting for their flush
             _touched.Clear();
             _deleted.Clear();
@@ -211,7 +214,7 @@ internal sealed partial class SqliteWriter : IDisposable
         else
         {
             _enqueued.Clear();
-            _replied.Clear();
+            _ = TakeReplied(); // kept in the reply cache all the same
         }
         var tails = TakeTails(batch);
         var ops = batch.ToArray();

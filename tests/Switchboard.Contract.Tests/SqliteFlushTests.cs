@@ -144,6 +144,23 @@ public sealed class SqliteFlushTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_reply_read_from_memory_is_the_record_the_database_holds()
+    {
+        await _store.Queues.EnqueueAsync(Send("work", "ping") with { Reply = ("r2", T0.AddMinutes(1)) }, default);
+        var reply = new MessageDraft { Key = "k", ContentType = "text/plain", Headers = new Dictionary<string, string> { ["h"] = "v" }, Payload = "pong"u8.ToArray() };
+        await _store.Queues.PostReplyAsync("r2", reply, null, T0.AddSeconds(1), default);
+
+        var fromMemory = (await _store.Queues.GetReplyAsync("r2", default))!;
+        using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={_store.DatabasePath};Mode=ReadOnly;Pooling=False");
+        connection.Open();
+        var fromDisk = SqliteWriter.ReadReply(connection, "r2")!;
+        Assert.Equal(
+            (fromDisk.Id, fromDisk.Queue, fromDisk.MessageId, fromDisk.ExpiresAt, fromDisk.RepliedAt, fromDisk.Reply!.Key, fromDisk.Reply.ContentType, fromDisk.Reply.Headers["h"], Encoding.UTF8.GetString(fromDisk.Reply.Payload.Span)),
+            (fromMemory.Id, fromMemory.Queue, fromMemory.MessageId, fromMemory.ExpiresAt, fromMemory.RepliedAt, fromMemory.Reply!.Key, fromMemory.Reply.ContentType, fromMemory.Reply.Headers["h"], Encoding.UTF8.GetString(fromMemory.Reply.Payload.Span)));
+        Assert.Equal(fromDisk.Reply.Headers.Count, fromMemory.Reply.Headers.Count);
+    }
+
+    [Fact]
     public async Task A_failed_flush_fails_what_it_covered_and_the_store_refuses_writes_until_restarted()
     {
         _failFlush = true;
