@@ -243,11 +243,16 @@ public sealed partial class Hub
                     }
                     if (!listening)
                     {
-                        // About to wait: listen for other nodes' sends (once per receive, only when it has to wait), then
-                        // look again, so a send on another node between the look and the listen is not missed.
+                        // About to wait: listen for other nodes' sends (once per receive, only when it has to wait). On a
+                        // backplane that brings only what is listened to, look again, so a send on another node between
+                        // the look and the listen is not missed; one that brings every event needs no second look (the
+                        // waiter, registered before the first, catches it) — one commit fewer per receive that waits.
                         listening = true;
                         await _interests.AcquireAsync(subject, cancellationToken);
-                        continue;
+                        if (_interests.Selective)
+                        {
+                            continue;
+                        }
                     }
                     // Parked, the next send leases to this receive in its own commit; the waiter still catches whatever
                     // else makes a message visible (a nack, a redrive, a delay or lease running out, another node).
