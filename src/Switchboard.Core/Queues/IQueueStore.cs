@@ -3,7 +3,8 @@ namespace Switchboard.Core.Engines;
 /// <summary>
 /// The queue half of the store seam: durable work queues with leases, dead letters, topic bindings and reply
 /// slots. Every engine implements it with <see cref="QueueBook"/>'s rules and persists what each call changes
-/// before the call completes (for the embedded engine: committed and fsync'd).
+/// before the call completes (for the embedded engine: committed and fsync'd; only a lease, which hands out work, may be
+/// answered at its commit, before the flush).
 /// </summary>
 public interface IQueueStore
 {
