@@ -30,22 +30,18 @@ public sealed partial class Hub
     public async Task<ReplyRecord> RequestAsync(string queue, QueueDraft request, TimeSpan expiresIn, string? idempotencyKey = null, CancellationToken cancellationToken = default)
     {
         var (id, draft, expiresAt) = PrepareRequest(queue, request, expiresIn, idempotencyKey);
-        var sent = await SendCoreAsync(queue, [draft], TimeSpan.Zero, idempotencyKey, (id, expiresAt), cancellationToken);
+        var sent = await Counted(SendCoreAsync(queue, [draft], TimeSpan.Zero, idempotencyKey, (id, expiresAt), cancellationToken));
         var pending = new ReplyRecord { Id = id, Queue = queue, MessageId = sent.FirstId, ExpiresAt = expiresAt };
-        if (!sent.Replayed)
-        {
-            Meters.RequestsSent.Add(1);
-        }
         return sent.Replayed ? await Queues.GetReplyAsync(id, cancellationToken) ?? pending : pending; // a retry: the first attempt's slot
     }
 
     /// <summary>
     /// A requester holding its call open: sends the request (its reply slot open for <paramref name="wait"/>) and waits
-    /// for the reply as <see cref="AwaitReplyAsync"/> does. The wait begins with the send, not after its confirmation:
-    /// a responder can take the request as soon as it is written, and its reply, once written, answers this call even
-    /// before the flush that makes both durable — the requester asked for the reply, not for a confirmation of the
-    /// request, and a reply in hand needs none. Only when no reply comes first is the request's durability awaited
-    /// (so a timeout always means the request is stored) and its failure reported.
+    /// for the reply, on the meters like <see cref="AwaitReplyAsync"/>. The wait begins with the send, not after its
+    /// confirmation: a responder can take the request as soon as it is written, and its reply, once written, answers
+    /// this call even before the flush that makes both durable — the requester asked for the reply, not for a
+    /// confirmation of the request, and a reply in hand needs none. Only when no reply comes first is the request's
+    /// durability awaited (so a timeout always means the request is stored) and its failure reported.
     /// </summary>
     public async Task<ReplyRecord> RequestAndAwaitAsync(string queue, QueueDraft request, TimeSpan wait, string? idempotencyKey, long requestedAt, CancellationToken cancellationToken)
     {
@@ -56,42 +52,28 @@ public sealed partial class Hub
         var waiter = _replyWaiters.Register(id, -1);
         var subject = new BackplaneSubject(BackplaneSubjectKind.Reply, id);
         Task<EnqueueResult>? sending = null;
-        var counted = false;
         try
         {
             await _interests.AcquireAsync(subject, cancellationToken);
             try
             {
-                sending = SendCoreAsync(queue, [draft], TimeSpan.Zero, idempotencyKey, (id, expiresAt), CancellationToken.None);
-                // Observed here, as the caller may stop waiting for it (a reply first, a requester gone); awaited below otherwise.
-                _ = sending.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-                if (await Task.WhenAny(waiter.Signaled, sending).WaitAsync(cancellationToken) == sending)
+                sending = Counted(SendCoreAsync(queue, [draft], TimeSpan.Zero, idempotencyKey, (id, expiresAt), CancellationToken.None));
+                // Durable (or failed: thrown here) before any reply: wait on, still registered — unless this was a retry,
+                // whose first attempt may have been answered already (looked up below).
+                if (await Task.WhenAny(waiter.Signaled, sending).WaitAsync(cancellationToken) == sending && !(await sending).Replayed)
                 {
-                    // Durable (or failed: thrown here) before any reply: wait on, still registered, unless this was a
-                    // retry whose first attempt may have been answered already (looked up below).
-                    var sent = await sending;
-                    counted = true;
-                    if (!sent.Replayed)
+                    try
                     {
-                        Meters.RequestsSent.Add(1);
-                        try
-                        {
-                            await waiter.Signaled.WaitAsync(Left(), _time, cancellationToken);
-                        }
-                        catch (TimeoutException)
-                        {
-                            // no reply within the wait: answered below
-                        }
+                        await waiter.Signaled.WaitAsync(Left(), _time, cancellationToken);
+                    }
+                    catch (TimeoutException)
+                    {
+                        // no reply within the wait: answered below
                     }
                 }
                 if (await Queues.GetReplyAsync(id, cancellationToken) is { Reply: not null } replied)
                 {
-                    if (!counted)
-                    {
-                        Meters.RequestsSent.Add(1);
-                    }
-                    Meters.RequestDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(requestedAt).TotalSeconds);
-                    return replied;
+                    return Answered(replied, requestedAt);
                 }
             }
             finally
@@ -104,12 +86,28 @@ public sealed partial class Hub
             _replyWaiters.Remove(waiter);
         }
         // No reply yet (a wake-up for everyone, a replayed request, the wait over): the general wait, for what is left of it.
-        var durable = await sending!.WaitAsync(cancellationToken);
-        if (!counted && !durable.Replayed)
-        {
-            Meters.RequestsSent.Add(1);
-        }
+        await sending!.WaitAsync(cancellationToken);
         return await AwaitReplyAsync(id, Left(), requestedAt, cancellationToken);
+    }
+
+    /// <summary>
+    /// <paramref name="sending"/>, counted on the meters once stored (not a replay) and its failure observed even when
+    /// its caller stopped waiting for it (a reply came first, the requester went away).
+    /// </summary>
+    private Task<EnqueueResult> Counted(Task<EnqueueResult> sending)
+    {
+        _ = sending.ContinueWith(static (sent, meters) =>
+        {
+            if (!sent.IsCompletedSuccessfully)
+            {
+                _ = sent.Exception;
+            }
+            else if (!sent.Result.Replayed)
+            {
+                ((Observability.HubMeters)meters!).RequestsSent.Add(1);
+            }
+        }, Meters, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        return sending;
     }
 
     private (string Id, QueueDraft Draft, DateTimeOffset ExpiresAt) PrepareRequest(string queue, QueueDraft request, TimeSpan expiresIn, string? idempotencyKey)
@@ -141,18 +139,21 @@ public sealed partial class Hub
     /// <see cref="System.Diagnostics.Stopwatch"/> timestamp): as <see cref="WaitForReplyAsync"/>, and on the meters — the
     /// round trip when the reply came, a timeout when it did not.
     /// </summary>
-    public async Task<ReplyRecord> AwaitReplyAsync(string id, TimeSpan wait, long requestedAt, CancellationToken cancellationToken = default)
+    private async Task<ReplyRecord> AwaitReplyAsync(string id, TimeSpan wait, long requestedAt, CancellationToken cancellationToken)
     {
         EnsureServing();
         var slot = await WaitCoreAsync(id, wait, cancellationToken);
         if (slot.Reply is null)
         {
             Meters.RequestTimeouts.Add(1);
+            return slot;
         }
-        else
-        {
-            Meters.RequestDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(requestedAt).TotalSeconds);
-        }
+        return Answered(slot, requestedAt);
+    }
+
+    private ReplyRecord Answered(ReplyRecord slot, long requestedAt)
+    {
+        Meters.RequestDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(requestedAt).TotalSeconds);
         return slot;
     }
 

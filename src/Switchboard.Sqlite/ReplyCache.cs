@@ -38,7 +38,7 @@ internal sealed class ReplyCache
         return false;
     }
 
-    /// <summary>After a failed commit (the database is the truth again) and at close.</summary>
+    /// <summary>At close.</summary>
     public void Clear()
     {
         _replies.Clear();

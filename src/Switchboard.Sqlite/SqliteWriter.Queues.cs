@@ -33,6 +33,7 @@ internal sealed partial class SqliteWriter
             "SELECT key, content_type, headers, reply_to, correlation_id, payload FROM queue_messages WHERE queue_id = $q AND id = $id",
             "$q", "$id");
         _deleteQueueMessage = Command("DELETE FROM queue_messages WHERE queue_id = $q AND id = $id", "$q", "$id");
+        _selectReply = Command(SelectReply, "$id");
     }
 
     /// <summary>Receives parked on empty queues (any thread parks; the writer claims them when it enqueues).</summary>

@@ -8,7 +8,7 @@ namespace Switchboard.Sqlite;
 internal sealed partial class SqliteWriter
 {
     private const string SelectReply = "SELECT queue, expires_at, replied_at, key, content_type, headers, payload, message_id FROM replies WHERE id = $id";
-    private SqliteCommand? _selectReply;
+    private SqliteCommand _selectReply = null!; // prepared with the queue statements
 
     /// <summary>A reply slot as committed, read on any connection (the store reads them on a reader, not here).</summary>
     public static ReplyRecord? ReadReply(SqliteConnection connection, string id)
@@ -50,7 +50,6 @@ internal sealed partial class SqliteWriter
 
     public ReplyRecord PostReply(string id, MessageDraft reply, byte[] payload, string? lease, DateTimeOffset now)
     {
-        _selectReply ??= Command(SelectReply, "$id");
         Bind(_selectReply, [("$id", id)]);
         var slot = QueueEngine.CheckReply(ReadReply(_selectReply, id), id, now);
         if (lease is not null)

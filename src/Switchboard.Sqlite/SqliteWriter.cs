@@ -175,7 +175,6 @@ internal sealed partial class SqliteWriter : IDisposable
             CompleteHandoffs(committed: false);
             _enqueued.Clear();
             _replied.Clear();
-            _recentReplies.Clear();
             _sync.After(_ => _tails.Clear()); // after the tails of the batches still waiting for their flush
             _touched.Clear();
             _deleted.Clear();
@@ -200,21 +199,13 @@ internal sealed partial class SqliteWriter : IDisposable
                 op.Complete();
             }
         }
-        if (listener is not null)
+        foreach (var queue in TakeEnqueued())
         {
-            foreach (var queue in TakeEnqueued())
-            {
-                listener.OnEnqueued(queue);
-            }
-            foreach (var reply in TakeReplied())
-            {
-                listener.OnReplied(reply);
-            }
+            listener?.OnEnqueued(queue);
         }
-        else
+        foreach (var reply in TakeReplied())
         {
-            _enqueued.Clear();
-            _ = TakeReplied(); // kept in the reply cache all the same
+            listener?.OnReplied(reply);
         }
         var tails = TakeTails(batch);
         var ops = batch.ToArray();
@@ -305,6 +296,10 @@ internal sealed partial class SqliteWriter : IDisposable
                 list.AddRange(result.Messages);
             }
         }
+        if (_touched.Count == 0 && _deleted.Count == 0)
+        {
+            return TailChanges.None; // a batch of queue calls only
+        }
         var changes = new TailChanges(_deleted.Count == 0 ? [] : [.. _deleted], []);
         foreach (var topic in _touched)
         {
@@ -320,6 +315,8 @@ internal sealed partial class SqliteWriter : IDisposable
 
     private sealed record TailChanges(string[] Deleted, List<(TopicInfo Info, IReadOnlyList<Message> Added)> Touched)
     {
+        public static readonly TailChanges None = new([], []);
+
         public void Apply(TailCache tails)
         {
             foreach (var name in Deleted)

@@ -22,6 +22,7 @@ public sealed class SqliteFlushTests : IAsyncLifetime
     private readonly Listener _listener = new();
     private volatile bool _failFlush;
     private int _flushesStarted;
+    private readonly SemaphoreSlim _flushStarted = new(0); // released as each flush begins
     private SqliteStore _store = null!;
 
     public async Task InitializeAsync()
@@ -32,6 +33,7 @@ public sealed class SqliteFlushTests : IAsyncLifetime
             BeforeSync = () =>
             {
                 Interlocked.Increment(ref _flushesStarted);
+                _flushStarted.Release();
                 _flushes.Wait();
                 if (_failFlush)
                 {
@@ -50,6 +52,7 @@ public sealed class SqliteFlushTests : IAsyncLifetime
         _flushes.Set();
         await _store.DisposeAsync();
         _flushes.Dispose();
+        _flushStarted.Dispose();
         Directory.Delete(_directory, recursive: true);
     }
 
@@ -226,11 +229,17 @@ public sealed class SqliteFlushTests : IAsyncLifetime
         return (long)command.ExecuteScalar()!;
     }
 
-    private Task WaitForFlushAsync(int count) => WaitUntilAsync(() => Volatile.Read(ref _flushesStarted) >= count);
+    private async Task WaitForFlushAsync(int count)
+    {
+        while (Volatile.Read(ref _flushesStarted) < count)
+        {
+            Assert.True(await _flushStarted.WaitAsync(Patience), "timed out waiting for a flush to begin");
+        }
+    }
 
     private static async Task WaitUntilAsync(Func<bool> condition)
     {
-        // Polls state that has no signal of its own (a row in SQLite, a flush begun on another thread), bounded.
+        // Polls state that has no signal of its own (a row committed in SQLite), bounded.
         var deadline = DateTime.UtcNow + Patience;
         while (!condition())
         {
