@@ -4,7 +4,7 @@ namespace Switchboard.RealTime.Tests;
 
 /// <summary>
 /// The one fan-out path, seen from every side: for each pair (publish over REST, WebSocket or gRPC; receive over
-/// WebSocket JSON, protobuf or plain, SSE, long polling, polling or gRPC Subscribe) the same 1,000 messages arrive in order, none
+/// WebSocket JSON (full or compact envelope), protobuf or plain, SSE, long polling, polling or gRPC Subscribe) the same 1,000 messages arrive in order, none
 /// lost, none duplicated — including across a disconnect and resume in the middle while publishing goes on.
 /// </summary>
 public sealed class CrossProtocolTests
@@ -16,7 +16,7 @@ public sealed class CrossProtocolTests
         var pairs = new TheoryData<string, string>();
         foreach (var publisher in new[] { "rest", "ws", "grpc" })
         {
-            foreach (var receiver in new[] { "ws-json", "ws-proto", "ws-plain", "sse", "longpoll", "poll", "grpc" })
+            foreach (var receiver in new[] { "ws-json", "ws-compact", "ws-proto", "ws-plain", "sse", "longpoll", "poll", "grpc" })
             {
                 pairs.Add(publisher, receiver);
             }

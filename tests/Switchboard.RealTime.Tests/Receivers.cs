@@ -18,6 +18,7 @@ internal abstract class Receiver
     public static Receiver Create(string kind, TestHub hub) => kind switch
     {
         "ws-json" => new WebSocketJsonReceiver(hub),
+        "ws-compact" => new WebSocketCompactReceiver(hub),
         "ws-proto" => new WebSocketProtoReceiver(hub),
         "ws-plain" => new WebSocketPlainReceiver(hub),
         "sse" => new SseReceiver(hub),
@@ -55,6 +56,43 @@ internal sealed class WebSocketJsonReceiver(TestHub hub) : Receiver
             else if (root.TryGetProperty("error", out var error))
             {
                 Assert.Fail("error frame: " + error.GetRawText());
+            }
+        }
+        await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", cancellationToken);
+        return received;
+    }
+}
+
+/// <summary>The JSON protocol with <c>"envelope": "compact"</c>: messages carry topic and offset, the epoch comes in a notice before them.</summary>
+internal sealed class WebSocketCompactReceiver(TestHub hub) : Receiver
+{
+    public override async Task<List<Received>> ReadAsync(string topic, string after, int stopAt, CancellationToken cancellationToken)
+    {
+        using var socket = new ClientWebSocket();
+        socket.Options.AddSubProtocol("switchboard.v1.json");
+        await socket.ConnectAsync(hub.WebSocketAddress("/v1/ws?batch=true"), cancellationToken);
+        await socket.SendAsync(Encoding.UTF8.GetBytes($$$"""{"id":"s","subscribe":{"topics":["{{{topic}}}"],"after":"{{{after}}}","envelope":"compact"}}"""), WebSocketMessageType.Text, true, cancellationToken);
+        var epochs = new Dictionary<string, string>();
+        var received = new List<Received>();
+        while (received.Count < stopAt)
+        {
+            foreach (var line in Encoding.UTF8.GetString(await WebSockets.ReceiveAsync(socket, cancellationToken)).Split('\n'))
+            {
+                var root = JsonDocument.Parse(line).RootElement;
+                if (root.TryGetProperty("m", out var message))
+                {
+                    var name = message.GetProperty("t").GetString()!;
+                    Assert.True(epochs.TryGetValue(name, out var epoch), $"a compact message of {name} came before its epoch: {line}");
+                    received.Add(new Received(message.GetProperty("o").GetInt64(), epoch, message.GetProperty("p").Clone()));
+                }
+                else if (root.TryGetProperty("notice", out var notice))
+                {
+                    epochs[notice.GetProperty("topic").GetString()!] = notice.GetProperty("epoch").GetString()!;
+                }
+                else if (root.TryGetProperty("error", out var error))
+                {
+                    Assert.Fail("error frame: " + error.GetRawText());
+                }
             }
         }
         await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", cancellationToken);

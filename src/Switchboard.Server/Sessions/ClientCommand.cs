@@ -9,7 +9,12 @@ internal abstract record ClientCommand(string? Id);
 
 internal sealed record PublishCommand(string? Id, string Topic, IReadOnlyList<MessageDraft> Messages, bool IsBatch, string? IdempotencyKey) : ClientCommand(Id);
 
-internal sealed record SubscribeCommand(string? Id, IReadOnlyList<string> Topics, SubscribeStart Start) : ClientCommand(Id);
+/// <summary>Subscribe to topics or patterns from a start.</summary>
+/// <param name="Id">The frame's id: the subscription's id unless absent.</param>
+/// <param name="Topics">Topic names or patterns.</param>
+/// <param name="Start">Where delivery starts.</param>
+/// <param name="Compact">Messages in the compact envelope (JSON only): no epoch or timestamp in each, the epoch announced once per topic.</param>
+internal sealed record SubscribeCommand(string? Id, IReadOnlyList<string> Topics, SubscribeStart Start, bool Compact = false) : ClientCommand(Id);
 
 internal sealed record UnsubscribeCommand(string? Id, string? SubscriptionId, IReadOnlyList<string> Topics) : ClientCommand(Id);
 

@@ -249,7 +249,8 @@ internal sealed class FrameSession : IAsyncDisposable
         {
             throw new SwitchboardException(ErrorCode.ValidationFailed, $"This connection has {MaxSubscriptions} subscriptions, the most one connection may hold; unsubscribe from some, or use a wildcard.");
         }
-        var sink = new OutboxSink(_connection.Outbox, _codec.Messages, _codec.Kind, notice => _codec.Notice(id, notice));
+        var encoding = subscribe.Compact ? _codec.CompactMessages ?? throw new SwitchboardException(ErrorCode.InvalidRequest, $"{_codec.Name} has no compact envelope; its frames are compact already.") : _codec.Messages;
+        var sink = new OutboxSink(_connection.Outbox, encoding, _codec.Kind, notice => _codec.Notice(id, notice), announceEpochs: subscribe.Compact);
         var subscription = await _hub.SubscribeAsync(subscribe.Topics, subscribe.Start, sink, _connection.AsSubscriber(), cancellationToken);
         if (!_connection.Subscriptions.TryAdd(id, subscription))
         {

@@ -17,6 +17,9 @@ internal interface IFrameCodec
     /// <summary>How messages are encoded (once per message, shared by every connection of this format).</summary>
     MessageEncoding Messages { get; }
 
+    /// <summary>The compact message form subscriptions may ask for (<c>"envelope": "compact"</c>); null when the format has none.</summary>
+    MessageEncoding? CompactMessages { get; }
+
     /// <summary>Decodes one complete frame; throws <see cref="FrameException"/> with what to fix.</summary>
     ClientCommand Decode(ReadOnlyMemory<byte> frame);
 

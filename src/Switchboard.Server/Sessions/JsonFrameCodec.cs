@@ -30,6 +30,8 @@ internal sealed partial class JsonFrameCodec : IFrameCodec
     public FrameKind Kind => FrameKind.Text;
     public MessageEncoding Messages { get; } = new MessageFrameEncoding();
 
+    public MessageEncoding? CompactMessages { get; } = new CompactFrameEncoding();
+
     public ClientCommand Decode(ReadOnlyMemory<byte> frame)
     {
         string? id = null;
@@ -144,6 +146,7 @@ internal sealed partial class JsonFrameCodec : IFrameCodec
         string? epoch = null;
         Position? after = null;
         Dictionary<string, Position>? positions = null;
+        var compact = false;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             var name = reader.GetString()!;
@@ -190,8 +193,16 @@ internal sealed partial class JsonFrameCodec : IFrameCodec
                 case "epoch":
                     epoch = String(ref reader, "subscribe.epoch");
                     break;
+                case "envelope":
+                    compact = String(ref reader, "subscribe.envelope") switch
+                    {
+                        null or "full" => false,
+                        "compact" => true,
+                        var other => throw Invalid($"subscribe.envelope is \"{other}\"; use \"full\" (the default: every message with its topic, epoch, offset and timestamp) or \"compact\" ({{\"m\": {{\"t\", \"o\", \"p\"}}}}, the epoch announced once per topic)."),
+                    };
+                    break;
                 default:
-                    throw Invalid($"subscribe has an unknown field \"{name}\"; it has topics, afterOffset (or after: \"epoch:offset\") and epoch.");
+                    throw Invalid($"subscribe has an unknown field \"{name}\"; it has topics, afterOffset (or after: \"epoch:offset\"), epoch and envelope.");
             }
         }
         SubscribeStart start;
@@ -219,7 +230,7 @@ internal sealed partial class JsonFrameCodec : IFrameCodec
         {
             throw new SwitchboardException(ErrorCode.InvalidPosition, $"subscribe.epoch '{epoch}' is not an epoch the hub issued.");
         }
-        return new SubscribeCommand(null, topics, start);
+        return new SubscribeCommand(null, topics, start, compact);
     }
 
     private static UnsubscribeCommand ReadUnsubscribe(ref Utf8JsonReader reader)
@@ -335,6 +346,12 @@ internal sealed partial class JsonFrameCodec : IFrameCodec
                 w.WriteString("topic", deleted.Topic);
                 w.WriteString("epoch", deleted.Epoch);
                 break;
+            case EpochAnnounced announced:
+                w.WriteString("kind", "epoch");
+                w.WriteString("subscriptionId", subscriptionId);
+                w.WriteString("topic", announced.Topic);
+                w.WriteString("epoch", announced.Epoch);
+                break;
         }
     });
 
@@ -420,6 +437,23 @@ internal sealed partial class JsonFrameCodec : IFrameCodec
             w.WriteEndObject();
         }
         return new OutboundFrame(buffer.WrittenSpan.ToArray(), FrameKind.Text);
+    }
+
+    /// <summary><c>{"m": {…}}</c> (<see cref="MessageJson.WriteCompact"/>): the same bytes for every compact subscriber.</summary>
+    private sealed class CompactFrameEncoding : MessageEncoding
+    {
+        protected override byte[] Encode(Message message)
+        {
+            var buffer = new ArrayBufferWriter<byte>(64 + message.Topic.Length + message.Payload.Length);
+            using (var w = new Utf8JsonWriter(buffer, JsonWriting.Options))
+            {
+                w.WriteStartObject();
+                w.WritePropertyName("m");
+                MessageJson.WriteCompact(w, message);
+                w.WriteEndObject();
+            }
+            return buffer.WrittenSpan.ToArray();
+        }
     }
 
     /// <summary><c>{"message": {…}}</c>: the same bytes for every JSON WebSocket subscriber.</summary>

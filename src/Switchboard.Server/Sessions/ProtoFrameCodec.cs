@@ -22,6 +22,9 @@ internal sealed class ProtoFrameCodec : IFrameCodec
     public FrameKind Kind => FrameKind.Binary;
     public MessageEncoding Messages { get; } = new MessageFrameEncoding();
 
+    /// <summary>Protobuf frames are compact already: no second form.</summary>
+    public MessageEncoding? CompactMessages => null;
+
     public ClientCommand Decode(ReadOnlyMemory<byte> frame)
     {
         ClientFrame parsed;

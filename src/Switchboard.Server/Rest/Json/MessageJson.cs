@@ -137,10 +137,44 @@ internal static class MessageJson
 
     private static void WritePayload(Utf8JsonWriter writer, Message message) => WritePayload(writer, message.Payload.Span, message.ContentType);
 
+    /// <summary>
+    /// The compact stream form, for subscribers that asked for it: <c>{"t": topic, "o": offset, "k"?, "h"?, "c"?,
+    /// "p": payload, "enc"?: "base64"}</c>. The epoch is not repeated in every message (the stream announces it once per
+    /// topic) and there is no timestamp; key, headers and a content type other than JSON appear when the message has them.
+    /// </summary>
+    public static void WriteCompact(Utf8JsonWriter writer, Message message)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("t", message.Topic);
+        writer.WriteNumber("o", message.Offset);
+        if (message.Key is not null)
+        {
+            writer.WriteString("k", message.Key);
+        }
+        if (message.Headers.Count > 0)
+        {
+            writer.WriteStartObject("h");
+            foreach (var (name, value) in message.Headers)
+            {
+                writer.WriteString(name, value);
+            }
+            writer.WriteEndObject();
+        }
+        if (message.ContentType != MessageDraft.JsonContentType)
+        {
+            writer.WriteString("c", message.ContentType);
+        }
+        WritePayload(writer, message.Payload.Span, message.ContentType, "p", "enc");
+        writer.WriteEndObject();
+    }
+
     /// <summary>"payload": JSON as JSON, UTF-8 text as a string, anything else as base64 (with "encoding": "base64").</summary>
     public static void WritePayload(Utf8JsonWriter writer, ReadOnlySpan<byte> payload, string contentType)
+        => WritePayload(writer, payload, contentType, "payload", "encoding");
+
+    private static void WritePayload(Utf8JsonWriter writer, ReadOnlySpan<byte> payload, string contentType, string name, string encodingName)
     {
-        writer.WritePropertyName("payload");
+        writer.WritePropertyName(name);
         if (MediaTypes.IsJson(contentType))
         {
             // Validated as JSON when published; skipInputValidation avoids parsing it a second time per read.
@@ -153,6 +187,6 @@ internal static class MessageJson
             return;
         }
         writer.WriteBase64StringValue(payload);
-        writer.WriteString("encoding", "base64");
+        writer.WriteString(encodingName, "base64");
     }
 }
