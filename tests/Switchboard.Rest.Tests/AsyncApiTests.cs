@@ -114,6 +114,41 @@ public sealed partial class AsyncApiTests
         Assert.Superset(new HashSet<string>(["sent", "queueMessage", "lease", "reply", "responded", "error"]), kinds);
     }
 
+    [Fact]
+    public async Task Compact_subscription_frames_match_their_described_schemas()
+    {
+        await using var hub = await TestHub.StartAsync();
+        var document = await (await hub.Http.GetAsync("/asyncapi.json")).BodyAsync();
+        using var stop = new CancellationTokenSource(Limit);
+        await using var socket = await FrameSocket.ConnectAsync(hub, stop.Token);
+        var described = new Described(document);
+        var topic = "compact-" + Guid.NewGuid().ToString("N")[..8];
+        using (var created = await hub.Http.PutAsync($"/v1/topics/{topic}", null))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.Created, created.StatusCode);
+        }
+
+        await described.SendAsync(socket, $$$"""{"id":"s","subscribe":{"topics":["{{{topic}}}"],"afterOffset":0,"envelope":"compact"}}""");
+        await socket.NextAsync(f => IdOf(f) == "s");
+        await described.SendAsync(socket, $$$"""{"id":"p1","publish":{"topic":"{{{topic}}}","payload":{"n":1},"headers":{"h":"v"},"key":"k"}}""");
+        await described.SendAsync(socket, $$$"""{"id":"p2","publish":{"topic":"{{{topic}}}","payload":"AAE=","contentType":"application/octet-stream","encoding":"base64"}}""");
+        await described.SendAsync(socket, $$$"""{"id":"p3","publish":{"topic":"{{{topic}}}","payload":"plain","contentType":"text/plain"}}""");
+        for (var offset = 1; offset <= 3; offset++)
+        {
+            await socket.NextAsync(f => f.TryGetProperty("m", out var m) && m.GetProperty("o").GetInt64() == offset);
+        }
+
+        var kinds = new HashSet<string>();
+        foreach (var frame in socket.Seen)
+        {
+            var kind = frame.EnumerateObject().Single(p => p.Name != "id").Name;
+            kinds.Add(kind);
+            var errors = described.ServerFrameErrors(kind, frame);
+            Assert.True(errors.Count == 0, $"the hub's '{kind}' frame does not match /asyncapi.json:\n  {string.Join("\n  ", errors)}\n{frame.GetRawText()}");
+        }
+        Assert.Superset(new HashSet<string>(["subscribed", "published", "notice", "m"]), kinds);
+    }
+
     private static string? IdOf(JsonElement frame) => frame.TryGetProperty("id", out var id) ? id.GetString() : null;
 
     /// <summary>The frame kinds of the multiplexed channel's messages for operations with this action (send: client frames).</summary>

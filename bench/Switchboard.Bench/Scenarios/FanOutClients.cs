@@ -70,9 +70,10 @@ internal abstract class FanOutClient : IAsyncDisposable
 
 /// <summary>
 /// A multiplexed WebSocket subscriber; with <paramref name="batch"/> it connects with <c>?batch=true</c>, and the hub may
-/// put every frame queued for it into one WebSocket message (JSON lines, or length-delimited protobuf).
+/// put every frame queued for it into one WebSocket message (JSON lines, or length-delimited protobuf); with
+/// <paramref name="compact"/> it subscribes with <c>"envelope": "compact"</c> and counts only message frames (not the epoch notice).
 /// </summary>
-internal sealed class SwitchboardWebSocketClient(Uri hub, bool proto, bool batch = false) : FanOutClient
+internal sealed class SwitchboardWebSocketClient(Uri hub, bool proto, bool batch = false, bool compact = false) : FanOutClient
 {
     private readonly ClientWebSocket _socket = new();
     private Task _loop = Task.CompletedTask;
@@ -87,7 +88,8 @@ internal sealed class SwitchboardWebSocketClient(Uri hub, bool proto, bool batch
         }
         else
         {
-            await _socket.SendAsync(Encoding.UTF8.GetBytes("{\"id\":\"s\",\"subscribe\":{\"topics\":[\"" + topic + "\"]}}"), WebSocketMessageType.Text, true, cancellationToken);
+            var envelope = compact ? ",\"envelope\":\"compact\"" : "";
+            await _socket.SendAsync(Encoding.UTF8.GetBytes("{\"id\":\"s\",\"subscribe\":{\"topics\":[\"" + topic + "\"]" + envelope + "}}"), WebSocketMessageType.Text, true, cancellationToken);
         }
         var buffer = new byte[64 * 1024];
         await _socket.ReceiveAsync(buffer, cancellationToken); // "subscribed"
@@ -133,7 +135,15 @@ internal sealed class SwitchboardWebSocketClient(Uri hub, bool proto, bool batch
                         while (message.Length > 0) // JSON frames, one per line when batched
                         {
                             var end = batch ? message.IndexOf((byte)'\n') : -1;
-                            OnPayload(end < 0 ? message : message[..end]);
+                            var frame = end < 0 ? message : message[..end];
+                            if (!compact)
+                            {
+                                OnPayload(frame);
+                            }
+                            else if (frame.StartsWith("{\"m\":"u8))
+                            {
+                                OnPayload(frame[frame.IndexOf("\"p\":"u8)..]); // the compact frame's own "t" is the topic
+                            }
                             message = end < 0 ? [] : message[(end + 1)..];
                         }
                     }

@@ -47,6 +47,8 @@ internal sealed class FanOutScenario : IScenario
                 new("ws-json", "switchboard ws-json", Side.Switchboard, () => new SwitchboardWebSocketClient(hub.Address, proto: false), Publisher),
                 new("ws-proto", "switchboard ws-proto", Side.Switchboard, () => new SwitchboardWebSocketClient(hub.Address, proto: true), Publisher),
                 new("ws-json-batch", "switchboard ws-json ?batch=true", Side.Switchboard, () => new SwitchboardWebSocketClient(hub.Address, proto: false, batch: true), Publisher),
+                new("ws-compact", "switchboard ws-json compact envelope", Side.Switchboard, () => new SwitchboardWebSocketClient(hub.Address, proto: false, compact: true), Publisher),
+                new("ws-compact-batch", "switchboard ws-json compact ?batch=true", Side.Switchboard, () => new SwitchboardWebSocketClient(hub.Address, proto: false, batch: true, compact: true), Publisher),
                 new("ws-proto-batch", "switchboard ws-proto ?batch=true", Side.Switchboard, () => new SwitchboardWebSocketClient(hub.Address, proto: true, batch: true), Publisher),
                 new("ws-plain", "switchboard ws-plain", Side.Switchboard, () => new SwitchboardPlainWebSocketClient(hub.Address), Publisher),
                 new("sse", "switchboard sse", Side.Switchboard, () => new SwitchboardSseClient(http), Publisher),
