@@ -42,6 +42,11 @@ export interface ConnectOptions {
   heartbeatTimeout?: number;
   /** Long polling: seconds each request waits on the hub (default 30, at most 60). */
   longPollWait?: number;
+  /**
+   * WebSocket: 'compact' asks the hub for its compact envelope (topic, offset and payload; the epoch once per topic),
+   * about half the bytes per small message; messages then have no timestamp. Default 'full'.
+   */
+  envelope?: 'full' | 'compact';
 }
 
 export interface Message {
@@ -50,7 +55,8 @@ export interface Message {
   offset: number;
   /** "epoch:offset": a valid `after`. */
   position: string;
-  timestamp: string;
+  /** When the hub stored it (ISO 8601); undefined when the WebSocket uses the compact envelope. */
+  timestamp?: string;
   headers: Record<string, string>;
   key?: string;
   contentType: string;

@@ -26,6 +26,7 @@ const DEFAULTS = {
   heartbeatInterval: 15_000,
   heartbeatTimeout: 10_000,
   longPollWait: 30,
+  envelope: 'full',
 };
 
 export class SwitchboardClient extends Emitter {
@@ -41,6 +42,9 @@ export class SwitchboardClient extends Emitter {
     this.options = { ...DEFAULTS, ...options };
     for (const name of this.options.transports) {
       if (!TRANSPORTS[name]) throw new TypeError(`Unknown transport '${name}'; use websocket, sse or longpolling.`);
+    }
+    if (this.options.envelope !== 'full' && this.options.envelope !== 'compact') {
+      throw new TypeError(`envelope is '${this.options.envelope}'; use 'full' (the default) or 'compact'.`);
     }
     this.url = base;
     this.http = new Http(base, this.options);

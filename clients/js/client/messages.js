@@ -45,7 +45,7 @@ export function fromWire(wire) {
     epoch: wire.epoch,
     offset: wire.offset,
     position: `${wire.epoch}:${wire.offset}`,
-    timestamp: wire.timestamp,
+    timestamp: wire.timestamp, // undefined with the compact envelope
     headers: wire.headers ?? {},
     contentType: wire.contentType ?? JSON_TYPE,
     payload: wire.encoding === 'base64' ? base64ToBytes(wire.payload) : wire.payload,

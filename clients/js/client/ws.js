@@ -108,6 +108,7 @@ export class WebSocketTransport {
 
   async subscribe(subscription) {
     const frame = { topics: [subscription.pattern] };
+    if (this.#client.options.envelope === 'compact') frame.envelope = 'compact';
     if (subscription.wildcard) {
       frame.after = subscription.token();
     } else {
@@ -167,6 +168,15 @@ export class WebSocketTransport {
       }
       // Frames carry no subscription id: when several subscriptions match a topic, each takes only its next message.
       for (const subscription of candidates) subscription.accept(frame.message, candidates.length > 1);
+      return;
+    }
+    if (frame.m) {
+      // The compact envelope: topic, offset, payload; each subscription was told the topic's epoch before (a notice).
+      const candidates = [];
+      for (const subscription of new Set(this.#subscriptions.values())) {
+        if (matches(subscription.pattern, frame.m.t)) candidates.push(subscription);
+      }
+      for (const subscription of candidates) subscription.accept(subscription.expand(frame.m), candidates.length > 1);
       return;
     }
     if (frame.notice) {

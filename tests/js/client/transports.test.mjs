@@ -14,6 +14,7 @@ after(async () => { await hub?.stop(); });
 
 const variants = [
   { name: 'websocket', options: { transports: ['websocket'], WebSocket } },
+  { name: 'websocket compact', options: { transports: ['websocket'], WebSocket, envelope: 'compact' }, transport: 'websocket' },
   { name: 'sse', options: { transports: ['sse'] } },
   { name: 'sse with an EventSource', options: { transports: ['sse'], EventSource }, transport: 'sse' },
   { name: 'longpolling', options: { transports: ['longpolling'] } },
@@ -47,6 +48,9 @@ for (const variant of variants) {
         assert.match(received[1].contentType, /^text\/plain/);
         assert.deepEqual([...received[2].payload], [0, 1, 2, 255]);
         assert.equal(received[2].contentType, 'application/octet-stream');
+        // The compact envelope carries no timestamp: its absence shows the hub was asked for it.
+        if (variant.options.envelope === 'compact') assert.equal(received[0].timestamp, undefined);
+        else assert.match(received[0].timestamp, /^\d{4}-\d\d-\d\dT.*Z$/);
         assert.equal(subscription.position, `${results[3].epoch}:5`);
         assert.equal(received[3].position, subscription.position);
 
@@ -125,6 +129,14 @@ for (const variant of variants) {
   });
 }
 
+test('an envelope other than full or compact is refused at once', async () => {
+  await assert.rejects(connect(hub.url, { transports: ['websocket'], WebSocket, envelope: 'tiny' }), (error) => {
+    assert.ok(error instanceof TypeError);
+    assert.match(error.message, /envelope is 'tiny'.*'full'.*'compact'/);
+    return true;
+  });
+});
+
 test('connect rejects with every transport\'s reason when nothing answers', async () => {
   const server = net.createServer();
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
@@ -138,29 +150,31 @@ test('connect rejects with every transport\'s reason when nothing answers', asyn
   });
 });
 
-test('overlapping subscriptions on one WebSocket each get their own sequence: a pattern catching up from 0 and a topic from now', async () => {
-  const topic = 'jsov.a';
-  for (let batch = 0; batch < 3; batch++) {
-    await hub.rest('POST', `/v1/topics/${topic}/messages`, { messages: Array.from({ length: 1000 }, (_, i) => ({ payload: batch * 1000 + i + 1 })) });
-  }
-  const client = await connect(hub.url, { transports: ['websocket'], WebSocket });
-  try {
-    const watch = new Watch();
-    const exact = [];
-    const pattern = [];
-    const now = client.subscribe(topic, (message) => { exact.push(message.payload); watch.tick(); });
-    await now.ready;
-    const all = client.subscribe('jsov.*', (message) => { pattern.push(message.payload); watch.tick(); }, { after: 0 });
-    // Published while the pattern is still catching up: its frames and the exact subscription's interleave on the socket.
-    await Promise.all(Array.from({ length: 20 }, (_, i) => client.publish(topic, 3001 + i)));
-    await all.ready;
-    await watch.until(() => exact.length >= 20 && pattern.length >= 3020, 15_000, 'both sequences');
-    assert.deepEqual(exact, Array.from({ length: 20 }, (_, i) => 3001 + i));
-    assert.deepEqual(pattern, Array.from({ length: 3020 }, (_, i) => i + 1));
-  } finally {
-    await client.close();
-  }
-});
+for (const envelope of ['full', 'compact']) {
+  test(`overlapping subscriptions on one WebSocket (${envelope} envelope) each get their own sequence: a pattern catching up from 0 and a topic from now`, async () => {
+    const topic = `jsov${envelope}.a`;
+    for (let batch = 0; batch < 3; batch++) {
+      await hub.rest('POST', `/v1/topics/${topic}/messages`, { messages: Array.from({ length: 1000 }, (_, i) => ({ payload: batch * 1000 + i + 1 })) });
+    }
+    const client = await connect(hub.url, { transports: ['websocket'], WebSocket, envelope });
+    try {
+      const watch = new Watch();
+      const exact = [];
+      const pattern = [];
+      const now = client.subscribe(topic, (message) => { exact.push(message.payload); watch.tick(); });
+      await now.ready;
+      const all = client.subscribe(`jsov${envelope}.*`, (message) => { pattern.push(message.payload); watch.tick(); }, { after: 0 });
+      // Published while the pattern is still catching up: its frames and the exact subscription's interleave on the socket.
+      await Promise.all(Array.from({ length: 20 }, (_, i) => client.publish(topic, 3001 + i)));
+      await all.ready;
+      await watch.until(() => exact.length >= 20 && pattern.length >= 3020, 15_000, 'both sequences');
+      assert.deepEqual(exact, Array.from({ length: 20 }, (_, i) => 3001 + i));
+      assert.deepEqual(pattern, Array.from({ length: 3020 }, (_, i) => i + 1));
+    } finally {
+      await client.close();
+    }
+  });
+}
 
 for (const variant of variants) {
   test(`over ${variant.name}: a topic deleted and recreated is announced (epoch-changed) and followed from its new start`, async () => {
@@ -180,6 +194,7 @@ for (const variant of variants) {
       assert.notEqual(second.epoch, first.epoch);
       await watch.until(() => received.length === 2 && notices.includes('epoch-changed'), 15_000, 'the new incarnation');
       assert.deepEqual(received, [`${first.epoch}:1=one`, `${second.epoch}:1=two`]);
+      assert.ok(!notices.includes('epoch'), `the compact envelope's epoch notices are the client's business: ${notices}`);
       assert.equal(subscription.position, `${second.epoch}:1`);
     } finally {
       await client.close();
