@@ -15,7 +15,7 @@ public sealed class Message
     /// <summary>Where it stands, <c>epoch:offset</c>: give it as <see cref="SubscribeOptions.After"/> to resume after it.</summary>
     public string Position => $"{Epoch}:{Offset}";
 
-    /// <summary>When the hub stored it.</summary>
+    /// <summary>When the hub stored it (<c>default</c> when the WebSocket uses <see cref="MessageEnvelope.Compact"/>).</summary>
     public DateTimeOffset Timestamp { get; init; }
 
     /// <summary>Its headers (empty when it has none).</summary>

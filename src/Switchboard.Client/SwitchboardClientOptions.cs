@@ -18,6 +18,16 @@ public enum ClientTransport
     LongPolling,
 }
 
+/// <summary>How the WebSocket carries each message (<see cref="SwitchboardClientOptions.Envelope"/>).</summary>
+public enum MessageEnvelope
+{
+    /// <summary>Every message with its topic, epoch, offset, timestamp, headers, key and content type.</summary>
+    Full,
+
+    /// <summary>Topic, offset and payload (key, headers and a non-JSON content type when present); the hub names each topic's epoch once; no timestamp.</summary>
+    Compact,
+}
+
 /// <summary>Where the connection to the hub stands.</summary>
 public enum ConnectionState
 {
@@ -83,6 +93,13 @@ public sealed class SwitchboardClientOptions
     /// <summary>How long each long poll waits at the hub (at most 60 s).</summary>
     public TimeSpan LongPollWait { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// How the WebSocket carries messages: <see cref="MessageEnvelope.Full"/> (the default) or
+    /// <see cref="MessageEnvelope.Compact"/> — topic, offset and payload, the epoch sent once per topic: about half the
+    /// bytes of a small message, and messages then have no <see cref="Message.Timestamp"/>. Other transports ignore it.
+    /// </summary>
+    public MessageEnvelope Envelope { get; set; } = MessageEnvelope.Full;
+
     /// <summary>Messages a subscription holds for the application before the client stops reading from the hub (backpressure; the hub cuts a reader that stalls too long, and the client resumes without loss).</summary>
     public int SubscriptionBufferSize { get; set; } = 1024;
 
@@ -124,6 +141,10 @@ public sealed class SwitchboardClientOptions
         if (LongPollWait < TimeSpan.Zero || LongPollWait > TimeSpan.FromSeconds(60))
         {
             throw new ArgumentException("LongPollWait must be between 0 and 60 seconds (the hub holds a long poll for at most 60 s).", nameof(LongPollWait));
+        }
+        if (!Enum.IsDefined(Envelope))
+        {
+            throw new ArgumentException($"Envelope is {(int)Envelope}; use MessageEnvelope.Full or MessageEnvelope.Compact.", nameof(Envelope));
         }
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxReconnectAttempts, 0);
         ArgumentOutOfRangeException.ThrowIfLessThan(SubscriptionBufferSize, 1);

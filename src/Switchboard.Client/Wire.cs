@@ -92,15 +92,29 @@ internal static class Wire
         JsonOptions = options,
     };
 
-    /// <summary>"payload" with "contentType" and "encoding": JSON as its raw text, a string as UTF-8, base64 as its bytes.</summary>
-    public static Payload ReadPayload(JsonElement wire)
+    /// <summary>A compact-envelope message (<c>{"t", "o", "k"?, "h"?, "c"?, "p", "enc"?}</c>) with the epoch the hub named for its topic; it has no timestamp.</summary>
+    public static Message ReadCompactMessage(JsonElement wire, string topic, string epoch, JsonSerializerOptions options) => new()
     {
-        var contentType = wire.TryGetProperty("contentType", out var type) && type.ValueKind == JsonValueKind.String ? type.GetString() : null;
-        if (!wire.TryGetProperty("payload", out var payload))
+        Topic = topic,
+        Epoch = epoch,
+        Offset = wire.GetProperty("o").GetInt64(),
+        Headers = ReadHeaders(wire, "h"),
+        Key = wire.TryGetProperty("k", out var key) && key.ValueKind == JsonValueKind.String ? key.GetString() : null,
+        Payload = ReadPayload(wire, "p", "c", "enc"),
+        JsonOptions = options,
+    };
+
+    /// <summary>"payload" with "contentType" and "encoding": JSON as its raw text, a string as UTF-8, base64 as its bytes.</summary>
+    public static Payload ReadPayload(JsonElement wire) => ReadPayload(wire, "payload", "contentType", "encoding");
+
+    private static Payload ReadPayload(JsonElement wire, string payloadName, string contentTypeName, string encodingName)
+    {
+        var contentType = wire.TryGetProperty(contentTypeName, out var type) && type.ValueKind == JsonValueKind.String ? type.GetString() : null;
+        if (!wire.TryGetProperty(payloadName, out var payload))
         {
             return Payload.FromWire(ReadOnlyMemory<byte>.Empty, contentType);
         }
-        if (wire.TryGetProperty("encoding", out var encoding) && encoding.ValueEquals("base64"))
+        if (wire.TryGetProperty(encodingName, out var encoding) && encoding.ValueEquals("base64"))
         {
             return Payload.FromWire(payload.GetBytesFromBase64(), contentType);
         }
@@ -111,9 +125,9 @@ internal static class Wire
         return Payload.FromWire(Encoding.UTF8.GetBytes(payload.GetString() ?? ""), contentType);
     }
 
-    public static IReadOnlyDictionary<string, string> ReadHeaders(JsonElement wire)
+    public static IReadOnlyDictionary<string, string> ReadHeaders(JsonElement wire, string name = "headers")
     {
-        if (!wire.TryGetProperty("headers", out var headers) || headers.ValueKind != JsonValueKind.Object)
+        if (!wire.TryGetProperty(name, out var headers) || headers.ValueKind != JsonValueKind.Object)
         {
             return Message.EmptyHeaders;
         }

@@ -138,17 +138,20 @@ internal abstract class MultiplexedTransport(SwitchboardClient client) : Transpo
     // --- what the hub sent -----------------------------------------------------------------------------------------
 
     /// <summary>A message: every subscription whose pattern matches takes it (strictly in order when several do).</summary>
-    protected async ValueTask OnMessageAsync(Message message)
+    protected ValueTask OnMessageAsync(Message message) => OnMessageAsync(message.Topic, _ => message);
+
+    /// <summary>A message of <paramref name="topic"/> as each matching subscription reads it (the compact envelope's epoch is per subscription).</summary>
+    protected async ValueTask OnMessageAsync(string topic, Func<Subscription, Message> read)
     {
-        var matching = Matching(message.Topic);
+        var matching = Matching(topic);
         if (matching.Length == 1)
         {
-            await matching[0].AcceptAsync(message, strict: false, Closing.Token);
+            await matching[0].AcceptAsync(read(matching[0]), strict: false, Closing.Token);
             return;
         }
         foreach (var subscription in matching)
         {
-            await subscription.AcceptAsync(message, strict: true, Closing.Token);
+            await subscription.AcceptAsync(read(subscription), strict: true, Closing.Token);
         }
     }
 

@@ -125,6 +125,13 @@ internal sealed class WebSocketTransport(SwitchboardClient client) : Multiplexed
             await OnMessageAsync(Wire.ReadMessage(message, Client.Options.JsonSerializerOptions));
             return;
         }
+        if (frame.TryGetProperty("m", out var compact))
+        {
+            var topic = compact.GetProperty("t").GetString()!;
+            await OnMessageAsync(topic, subscription => Wire.ReadCompactMessage(compact, topic, subscription.EpochOf(topic)
+                ?? throw new SwitchboardException(ClientErrorCodes.ProtocolError, $"The hub sent a compact message of {topic} before naming its epoch."), Client.Options.JsonSerializerOptions));
+            return;
+        }
         if (frame.TryGetProperty("notice", out var notice))
         {
             OnNotice(Wire.String(notice, "subscriptionId") ?? "", Wire.ReadNotice(notice));
@@ -207,6 +214,10 @@ internal sealed class WebSocketTransport(SwitchboardClient client) : Multiplexed
         else
         {
             w.WriteString("after", position.ToString());
+        }
+        if (Client.Options.Envelope == MessageEnvelope.Compact)
+        {
+            w.WriteString("envelope", "compact");
         }
         w.WriteEndObject();
     }), cancellationToken);
