@@ -11,7 +11,9 @@ namespace Switchboard.Bench.Scenarios;
 /// pace rather than a flood; per technique the latency from publish to receipt (p50, p99), the server's load (CPU as a
 /// share of one core over the window, polls and all) and loopback bytes per delivered message. The hub runs in memory
 /// (the techniques are compared, not the engine); SignalR's long polling, SSE and WebSockets are measured beside it
-/// (SignalR has no plain polling). The result is also one table, the guide's with the measured figures next to its words.
+/// (SignalR has no plain polling). Long polling, SSE and WebSocket are also measured in the lean form that carries what
+/// SignalR carries (<c>?fields=payload</c>, <c>?data=payload</c>, the compact envelope), beside the same SignalR figures.
+/// The result is also one table, the guide's with the measured figures next to its words.
 /// </summary>
 internal sealed class RealtimeScenario : IScenario
 {
@@ -28,8 +30,11 @@ internal sealed class RealtimeScenario : IScenario
     [
         new($"polling (every {PollInterval.TotalMilliseconds:0} ms)", "High", "High", (_, http) => new SwitchboardLongPollClient(http, wait: 0, PollInterval), null),
         new("long polling", "Medium", "Medium", (_, http) => new SwitchboardLongPollClient(http), HttpTransportType.LongPolling),
+        new("long polling, ?fields=payload", "Medium", "Medium", (_, http) => new SwitchboardLongPollClient(http, query: "&fields=payload"), HttpTransportType.LongPolling),
         new("SSE", "Low", "Low", (_, http) => new SwitchboardSseClient(http), HttpTransportType.ServerSentEvents),
+        new("SSE, ?data=payload", "Low", "Low", (_, http) => new SwitchboardSseClient(http, "?data=payload"), HttpTransportType.ServerSentEvents),
         new("WebSocket", "Lowest", "Low", (hub, _) => new SwitchboardWebSocketClient(hub, proto: false), HttpTransportType.WebSockets),
+        new("WebSocket, compact envelope", "Lowest", "Low", (hub, _) => new SwitchboardWebSocketClient(hub, proto: false, compact: true), HttpTransportType.WebSockets),
     ];
 
     private sealed record Figures(Measurement P50, Measurement P99, Measurement Cpu, Measurement Bytes);
@@ -38,7 +43,7 @@ internal sealed class RealtimeScenario : IScenario
     {
         var subscribers = options.Quick ? 10 : 100;
         var ours = new Dictionary<string, Figures>();
-        var theirs = new Dictionary<string, Figures>();
+        var theirs = new Dictionary<HttpTransportType, Figures>(); // one measurement per SignalR transport, beside each form of ours
         await using (var hub = await ServerProcess.StartHubAsync("--memory"))
         {
             using var http = Load.Client(hub.Address, subscribers + 64);
@@ -55,9 +60,9 @@ internal sealed class RealtimeScenario : IScenario
         }
         await using (var signalR = await ServerProcess.StartPeerAsync("signalr-server"))
         {
-            foreach (var technique in Techniques.Where(t => t.SignalR is not null))
+            foreach (var technique in Techniques.Where(t => t.SignalR is not null).DistinctBy(t => t.SignalR))
             {
-                theirs[technique.Name] = await MeasureAsync(report, options, "SignalR", Side.Peer, technique.Name, subscribers, signalR,
+                theirs[technique.SignalR!.Value] = await MeasureAsync(report, options, "SignalR", Side.Peer, technique.Name, subscribers, signalR,
                     () => new SignalRClient(signalR.Address, technique.SignalR!.Value),
                     async topic => await SignalRPublisher.ConnectAsync(signalR.Address, topic));
             }
@@ -69,7 +74,7 @@ internal sealed class RealtimeScenario : IScenario
             [.. Techniques.Select(t => (IReadOnlyList<string>)
             [
                 t.Name, t.GuideLatency, t.GuideLoad, $"{F(ours[t.Name].P50)} / {F(ours[t.Name].P99)}", F(ours[t.Name].Cpu), F(ours[t.Name].Bytes),
-                theirs.TryGetValue(t.Name, out var s) ? $"{F(s.P50)} / {F(s.P99)}, {F(s.Cpu)} %, {F(s.Bytes)}" : "(none)",
+                t.SignalR is { } transport && theirs.TryGetValue(transport, out var s) ? $"{F(s.P50)} / {F(s.P99)}, {F(s.Cpu)} %, {F(s.Bytes)}" : "(none)",
             ])],
             string.Create(CultureInfo.InvariantCulture,
                 $"{subscribers} subscribers on one topic, {Rate} messages/s of 64 bytes, hub in memory; CPU is the server process's over the window as a share of one core; bytes are loopback bytes (both directions, headers included) per delivered message. {options.Runs} run(s), medians.")));
