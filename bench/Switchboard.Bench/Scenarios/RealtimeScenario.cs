@@ -23,18 +23,27 @@ internal sealed class RealtimeScenario : IScenario
     public string Name => "realtime";
     public string Description => "the guide's Real-time Options Comparison, measured: polling, long polling, SSE, WebSocket at 20 msg/s to 100 subscribers — latency, server CPU, bytes per message (Switchboard and SignalR)";
 
-    /// <summary>A technique: the guide's words, and how Switchboard and SignalR subscribe with it (SignalR: null when it has none).</summary>
-    private sealed record Technique(string Name, string GuideLatency, string GuideLoad, Func<Uri, HttpClient, FanOutClient> Ours, HttpTransportType? SignalR);
+    /// <summary>
+    /// A technique (<paramref name="Base"/>, in one of Switchboard's forms when <paramref name="Form"/> is set): the guide's
+    /// words, and how Switchboard and SignalR subscribe with it (SignalR: null when it has none). Every form of a technique
+    /// is compared with SignalR's figure for it.
+    /// </summary>
+    private sealed record Technique(string Base, string? Form, string GuideLatency, string GuideLoad, Func<Uri, HttpClient, FanOutClient> Ours, HttpTransportType? SignalR)
+    {
+        public string Name => Form is null ? Base : $"{Base}, {Form}";
+
+        public string System => Form is null ? "switchboard" : $"switchboard {Form}";
+    }
 
     private static readonly Technique[] Techniques =
     [
-        new($"polling (every {PollInterval.TotalMilliseconds:0} ms)", "High", "High", (_, http) => new SwitchboardLongPollClient(http, wait: 0, PollInterval), null),
-        new("long polling", "Medium", "Medium", (_, http) => new SwitchboardLongPollClient(http), HttpTransportType.LongPolling),
-        new("long polling, ?fields=payload", "Medium", "Medium", (_, http) => new SwitchboardLongPollClient(http, query: "&fields=payload"), HttpTransportType.LongPolling),
-        new("SSE", "Low", "Low", (_, http) => new SwitchboardSseClient(http), HttpTransportType.ServerSentEvents),
-        new("SSE, ?data=payload", "Low", "Low", (_, http) => new SwitchboardSseClient(http, "?data=payload"), HttpTransportType.ServerSentEvents),
-        new("WebSocket", "Lowest", "Low", (hub, _) => new SwitchboardWebSocketClient(hub, proto: false), HttpTransportType.WebSockets),
-        new("WebSocket, compact envelope", "Lowest", "Low", (hub, _) => new SwitchboardWebSocketClient(hub, proto: false, compact: true), HttpTransportType.WebSockets),
+        new($"polling (every {PollInterval.TotalMilliseconds:0} ms)", null, "High", "High", (_, http) => new SwitchboardLongPollClient(http, wait: 0, PollInterval), null),
+        new("long polling", null, "Medium", "Medium", (_, http) => new SwitchboardLongPollClient(http), HttpTransportType.LongPolling),
+        new("long polling", "?fields=payload", "Medium", "Medium", (_, http) => new SwitchboardLongPollClient(http, query: "&fields=payload"), HttpTransportType.LongPolling),
+        new("SSE", null, "Low", "Low", (_, http) => new SwitchboardSseClient(http), HttpTransportType.ServerSentEvents),
+        new("SSE", "?data=payload", "Low", "Low", (_, http) => new SwitchboardSseClient(http, "?data=payload"), HttpTransportType.ServerSentEvents),
+        new("WebSocket", null, "Lowest", "Low", (hub, _) => new SwitchboardWebSocketClient(hub, proto: false), HttpTransportType.WebSockets),
+        new("WebSocket", "compact envelope", "Lowest", "Low", (hub, _) => new SwitchboardWebSocketClient(hub, proto: false, compact: true), HttpTransportType.WebSockets),
     ];
 
     private sealed record Figures(Measurement P50, Measurement P99, Measurement Cpu, Measurement Bytes);
@@ -49,7 +58,7 @@ internal sealed class RealtimeScenario : IScenario
             using var http = Load.Client(hub.Address, subscribers + 64);
             foreach (var technique in Techniques)
             {
-                ours[technique.Name] = await MeasureAsync(report, options, "switchboard", Side.Switchboard, technique.Name, subscribers, hub,
+                ours[technique.Name] = await MeasureAsync(report, options, technique.System, Side.Switchboard, technique.Base, subscribers, hub,
                     () => technique.Ours(hub.Address, http),
                     async topic =>
                     {
@@ -62,7 +71,7 @@ internal sealed class RealtimeScenario : IScenario
         {
             foreach (var technique in Techniques.Where(t => t.SignalR is not null).DistinctBy(t => t.SignalR))
             {
-                theirs[technique.SignalR!.Value] = await MeasureAsync(report, options, "SignalR", Side.Peer, technique.Name, subscribers, signalR,
+                theirs[technique.SignalR!.Value] = await MeasureAsync(report, options, "SignalR", Side.Peer, technique.Base, subscribers, signalR,
                     () => new SignalRClient(signalR.Address, technique.SignalR!.Value),
                     async topic => await SignalRPublisher.ConnectAsync(signalR.Address, topic));
             }
