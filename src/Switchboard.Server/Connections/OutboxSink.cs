@@ -26,7 +26,7 @@ internal sealed record EpochAnnounced(string Topic, string Epoch) : Subscription
 /// With <paramref name="announceEpochs"/> (encodings that leave the epoch out of each message) the sink sends an
 /// <see cref="EpochAnnounced"/> notice before a message whose topic's epoch this subscriber has not been told yet.
 /// A subscription writes one topic from one thread at a time, in offset order, so each topic's announcement precedes its
-/// messages; the table is locked only when the topic is not the last one written.
+/// messages; the table is locked only when the topic is not the last one announced.
 /// </remarks>
 internal sealed class OutboxSink(Outbox outbox, MessageEncoding encoding, FrameKind kind, Func<SubscriptionNotice, OutboundFrame> notice, bool announceEpochs = false) : IOpenableSink
 {
@@ -88,13 +88,8 @@ internal sealed class OutboxSink(Outbox outbox, MessageEncoding encoding, FrameK
         }
         lock (_epochs!)
         {
-            if (!_epochs.TryGetValue(message.Topic, out var epoch) || !string.Equals(epoch, message.Epoch, StringComparison.Ordinal))
-            {
-                return false;
-            }
+            return _epochs.TryGetValue(message.Topic, out var epoch) && string.Equals(epoch, message.Epoch, StringComparison.Ordinal);
         }
-        Volatile.Write(ref _last, new Announced(message.Topic, message.Epoch));
-        return true;
     }
 
     private bool Remember(string topic, string epoch)
