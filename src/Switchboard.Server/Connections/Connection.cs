@@ -45,6 +45,9 @@ internal sealed class Connection : IAsyncDisposable
     /// <summary>A frame to send when the connection has been idle for a heartbeat interval (null: the transport has its own, e.g. WebSocket pings).</summary>
     public OutboundFrame? Heartbeat { get; set; }
 
+    /// <summary>The transport's keep-alive, driven by the registry's once-a-second sweep (null: none, or the transport's own timer).</summary>
+    public IKeepAlive? KeepAlive { get; set; }
+
     /// <summary>
     /// A client message is arriving in parts (WebSocket fragments, or one frame read as it comes): its bytes so far.
     /// The watchdog holds it to the minimum body rate, as Kestrel does HTTP bodies (it lifts that for upgraded connections).

@@ -124,14 +124,17 @@ internal sealed class ConnectionRegistry(ServerOptions options, TimeProvider tim
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        // Checking once a second bounds the cut to timeout + 1 s, at the cost of one pass over the connections.
+        // Checking once a second bounds the cut to timeout + 1 s, at the cost of one pass over the connections. It also
+        // drives the WebSocket keep-alive: one timer for every connection rather than one per socket.
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), time);
         try
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
+                var now = Environment.TickCount64;
                 foreach (var connection in _connections.Values)
                 {
+                    connection.KeepAlive?.Tick(now);
                     if (connection.Heartbeat is { } heartbeat && connection.Outbox.IdleFor >= options.Heartbeat)
                     {
                         connection.Outbox.Enqueue(heartbeat); // keeps proxies from closing an idle stream

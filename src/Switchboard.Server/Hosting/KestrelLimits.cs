@@ -9,9 +9,9 @@ namespace Switchboard.Server;
 /// </summary>
 /// <remarks>
 /// Kestrel lifts the data rates (and the body size) from a connection once it is upgraded to a WebSocket: from then
-/// on the hub's own watchdogs hold it. The WebSocket keep-alive (<see cref="ServerOptions.Heartbeat"/>: a ping every
-/// heartbeat, and a peer that answers none within two heartbeats is dropped) ends a connection that never sends and
-/// never answers; the connection watchdog (<see cref="Connections.ConnectionRegistry"/>) ends one that stops reading
+/// on the hub's own watchdogs hold it. The WebSocket keep-alive (<see cref="ServerOptions.Heartbeat"/>: a ping after a
+/// heartbeat without a frame from the peer, and a peer that answers none within two heartbeats is dropped; driven by the
+/// connection watchdog's sweep, WebSockets.WebSocketKeepAlive) ends a connection that never sends and never answers; the connection watchdog (<see cref="Connections.ConnectionRegistry"/>) ends one that stops reading
 /// (slow consumer) and one whose message arrives slower than <see cref="LimitsOptions.MinRequestBodyBytesPerSecond"/>;
 /// the receive loop refuses a message over the size limit with 1009 as soon as it passes the limit, and compressed
 /// frames are refused (no permessage-deflate). The WebSocket handshake is the upgrade request, under the headers timeout.

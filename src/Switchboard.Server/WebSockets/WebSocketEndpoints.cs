@@ -62,7 +62,7 @@ internal static class WebSocketEndpoints
         EnsureReady(hub);
 
         var (caller, refusal) = CallerOf(context, authenticator, options);
-        using var socket = await context.WebSockets.AcceptWebSocketAsync(Accept(options, offered.Count == 0 ? null : codec.Name));
+        using var socket = await context.WebSockets.AcceptWebSocketAsync(Accept(context, options, offered.Count == 0 ? null : codec.Name));
         if (await OpenAsync(context, socket, registry, options, codec == JsonFrameCodec.Instance ? "ws-json" : "ws-proto", caller) is not { } connection)
         {
             return;
@@ -99,7 +99,7 @@ internal static class WebSocketEndpoints
         EnsureReady(hub);
 
         var (caller, refusal) = CallerOf(context, authenticator, options);
-        using var socket = await context.WebSockets.AcceptWebSocketAsync(Accept(options, null));
+        using var socket = await context.WebSockets.AcceptWebSocketAsync(Accept(context, options, null));
         if (await OpenAsync(context, socket, registry, options, "ws-plain", caller) is not { } connection)
         {
             return;
@@ -155,7 +155,12 @@ internal static class WebSocketEndpoints
         RequestSpan.Leave();
         using var scope = ConnectionLog.Scope(logger, connection);
         ConnectionLog.Opened(logger, connection.Id, connection.Transport, connection.RemoteAddress);
-        var pump = new WebSocketPump(socket, connection, (int)Math.Min(int.MaxValue - 1, options.Hub.MaxMessageBytes + FrameOverheadBytes), WriteCoalescing.For(context), batching);
+        var coalescing = WriteCoalescing.For(context);
+        var pump = new WebSocketPump(socket, connection, (int)Math.Min(int.MaxValue - 1, options.Hub.MaxMessageBytes + FrameOverheadBytes), coalescing, batching);
+        if (coalescing is not null)
+        {
+            connection.KeepAlive = new WebSocketKeepAlive(socket, coalescing, options.Heartbeat); // see Accept
+        }
         using var draining = hub.Stopping.Register(() => connection.Abort(ErrorCode.ShuttingDown, "The hub is shutting down; reconnect (to another node) and resume from your last position."));
         var sending = Task.Run(pump.SendAsync);
         var receiving = Task.Run(async () =>
@@ -263,7 +268,7 @@ internal static class WebSocketEndpoints
     // Room for the JSON envelope around a payload of the maximum size (topic, headers, key, base64 growth of small binaries).
     private const long FrameOverheadBytes = 64 * 1024;
 
-    private static WebSocketAcceptContext Accept(ServerOptions options, string? subProtocol) => new()
+    private static WebSocketAcceptContext Accept(HttpContext context, ServerOptions options, string? subProtocol) => new()
     {
         SubProtocol = subProtocol,
         // permessage-deflate stays off (DangerousEnableCompression is false): a client that offers it gets no
@@ -271,9 +276,11 @@ internal static class WebSocketEndpoints
         // frame is ever inflated, and a small compressed frame cannot expand past the size limit (a zip bomb).
         // Compression would also cost each subscriber its own deflate state and CPU, undoing encode-once fan-out.
         DangerousEnableCompression = false,
-        KeepAliveInterval = options.Heartbeat,
-        // A client that answers no ping within two heartbeats is gone (half-open TCP); drop it.
-        KeepAliveTimeout = options.Heartbeat * 2,
+        // A client that answers no ping within two heartbeats is gone (half-open TCP); drop it. Over HTTP/1.1 the
+        // registry's sweep does that for every socket (WebSocketKeepAlive); the WebSocket's own keep-alive, a timer per
+        // socket, only where the upgrade does not go through a CoalescingStream (WebSockets over HTTP/2).
+        KeepAliveInterval = WriteCoalescing.WillCoalesce(context) ? TimeSpan.Zero : options.Heartbeat,
+        KeepAliveTimeout = WriteCoalescing.WillCoalesce(context) ? Timeout.InfiniteTimeSpan : options.Heartbeat * 2,
     };
 
     private static void EnsureReady(Hub hub)

@@ -28,6 +28,9 @@ internal static class WriteCoalescing
     /// <summary>The coalescing stream of an upgraded request, or null (not upgraded through it).</summary>
     public static CoalescingStream? For(HttpContext context) => context.Features.Get<CoalescingStream>();
 
+    /// <summary>Whether an upgrade of this request will go through a <see cref="CoalescingStream"/> (HTTP/1.1).</summary>
+    public static bool WillCoalesce(HttpContext context) => context.Features.Get<IHttpUpgradeFeature>() is CoalescingUpgrade;
+
     private sealed class CoalescingUpgrade(IHttpUpgradeFeature inner, IFeatureCollection features) : IHttpUpgradeFeature
     {
         public bool IsUpgradableRequest => inner.IsUpgradableRequest;
@@ -53,6 +56,41 @@ internal sealed class CoalescingStream(Stream inner) : Stream
     private byte[]? _buffer; // rented for a batch and returned when it ends: an idle connection holds none
     private int _count;
     private bool _batching;
+    private long _lastRead = Environment.TickCount64;
+
+    // An unmasked, final ping frame with no payload (RFC 6455 5.5.2): what a server sends.
+    private static readonly byte[] PingFrame = [0x89, 0x00];
+
+    /// <summary>When bytes last came from the peer (<see cref="Environment.TickCount64"/>): any frame answers a ping.</summary>
+    public long LastRead => Volatile.Read(ref _lastRead);
+
+    /// <summary>
+    /// Writes a ping frame between the WebSocket's frames: the WebSocket writes each frame in one write, and writes here
+    /// take turns, so a frame is never split. Into the gathered batch when one is open, so it keeps its place in order.
+    /// </summary>
+    public async ValueTask PingAsync(CancellationToken cancellationToken)
+    {
+        await _writing.WaitAsync(cancellationToken);
+        try
+        {
+            if (!Volatile.Read(ref _batching))
+            {
+                await inner.WriteAsync(PingFrame, cancellationToken);
+                return;
+            }
+            if (_count + PingFrame.Length > FlushAt)
+            {
+                await WriteGatheredAsync(cancellationToken);
+            }
+            _buffer ??= ArrayPool<byte>.Shared.Rent(FlushAt);
+            PingFrame.CopyTo(_buffer.AsSpan(_count));
+            _count += PingFrame.Length;
+        }
+        finally
+        {
+            _writing.Release();
+        }
+    }
 
     /// <summary>From now on, writes are gathered (call from the connection's single writer).</summary>
     public void BeginBatch() => Volatile.Write(ref _batching, true);
@@ -137,12 +175,41 @@ internal sealed class CoalescingStream(Stream inner) : Stream
 
     public override void Flush() => FlushAsync(CancellationToken.None).GetAwaiter().GetResult();
 
-    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => inner.ReadAsync(buffer, cancellationToken);
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        var read = inner.ReadAsync(buffer, cancellationToken);
+        if (!read.IsCompletedSuccessfully)
+        {
+            return Awaited(read);
+        }
+        Heard(read.Result);
+        return read;
+
+        async ValueTask<int> Awaited(ValueTask<int> pending)
+        {
+            var count = await pending;
+            Heard(count);
+            return count;
+        }
+    }
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
-        => inner.ReadAsync(buffer, offset, count, cancellationToken);
+        => ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
-    public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
+    public override int Read(byte[] buffer, int offset, int count)
+    {
+        var read = inner.Read(buffer, offset, count);
+        Heard(read);
+        return read;
+    }
+
+    private void Heard(int count)
+    {
+        if (count > 0)
+        {
+            Volatile.Write(ref _lastRead, Environment.TickCount64);
+        }
+    }
 
     public override bool CanRead => inner.CanRead;
 
