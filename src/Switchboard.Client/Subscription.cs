@@ -20,8 +20,6 @@ public sealed class Subscription : IAsyncEnumerable<Message>, IAsyncDisposable
     private readonly Dictionary<string, TopicPosition> _positions = new(StringComparer.Ordinal);
     /// <summary>topic → the last message handed to the application: what <see cref="Position"/> reports.</summary>
     private readonly Dictionary<string, TopicPosition> _delivered = new(StringComparer.Ordinal);
-    // The epoch the hub last named per topic (the compact envelope's messages carry none).
-    private readonly Dictionary<string, string> _epochs = new(StringComparer.Ordinal);
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _enumerated;
@@ -256,14 +254,6 @@ public sealed class Subscription : IAsyncEnumerable<Message>, IAsyncDisposable
             {
                 return;
             }
-            if (notice.Kind != "topic-deleted" && notice.Epoch is not null)
-            {
-                _epochs[notice.Topic] = notice.Epoch;
-            }
-            if (notice.Kind == "epoch")
-            {
-                return; // the compact envelope's epoch: the client's business, not news for the application
-            }
             if (notice.Kind == "missed" && notice.ToOffset is { } to)
             {
                 if (!_positions.TryGetValue(notice.Topic, out var position) || position.Epoch is null || position.Epoch == notice.Epoch)
@@ -283,15 +273,6 @@ public sealed class Subscription : IAsyncEnumerable<Message>, IAsyncDisposable
         }
         notice.Subscription = this;
         _client.ReportNotice(this, notice);
-    }
-
-    /// <summary>The epoch the hub last named for <paramref name="topic"/> on this subscription (compact envelope), if any.</summary>
-    internal string? EpochOf(string topic)
-    {
-        lock (_lock)
-        {
-            return _epochs.GetValueOrDefault(topic);
-        }
     }
 
     internal void Confirmed() => _ready.TrySetResult();

@@ -65,6 +65,35 @@ public sealed class CompactEnvelopeTests(MemoryHub fixture) : IClassFixture<Memo
         Assert.Equal($"{recreated.Epoch}:2", s1.Position);
         Assert.Contains(notices.Items, n => n.Kind == "epoch-changed");
         Assert.DoesNotContain(notices.Items, n => n.Kind == "epoch");
+        Assert.Equal(ConnectionState.Connected, client.State);
+    }
+
+    [Fact]
+    public async Task Two_subscriptions_reading_a_new_topic_from_its_first_message_both_get_exact_positions_on_one_connection()
+    {
+        await using var client = await ConnectCompactAsync();
+        var states = new Inbox<ConnectionStateChangedEventArgs>();
+        var errors = new Inbox<SwitchboardErrorEventArgs>();
+        client.StateChanged += (_, e) => states.Add(e);
+        client.Error += (_, e) => errors.Add(e);
+        var root = Tests.Name("compact.both");
+        var topic = $"{root}.t";
+        var exact = new Inbox<Message>();
+        var pattern = new Inbox<Message>();
+        await using var s1 = client.Subscribe(topic, exact.Handle, new SubscribeOptions { After = "0" });
+        await using var s2 = client.Subscribe($"{root}.*", pattern.Handle, new SubscribeOptions { After = "0" });
+        await Task.WhenAll(s1.Ready, s2.Ready).WaitAsync(Tests.Limit);
+
+        var first = await client.PublishAsync(topic, 1);
+        await client.PublishAsync(topic, 2);
+        await client.PublishAsync(topic, 3);
+
+        string[] expected = [$"{first.Epoch}:1", $"{first.Epoch}:2", $"{first.Epoch}:3"];
+        Assert.Equal(expected, (await exact.CountAsync(3)).Select(m => m.Position));
+        Assert.Equal(expected, (await pattern.CountAsync(3)).Select(m => m.Position));
+        Assert.Empty(states.Items); // never reconnected: no frame was a protocol error
+        Assert.Empty(errors.Items);
+        Assert.Equal(ConnectionState.Connected, client.State);
     }
 
     [Fact]

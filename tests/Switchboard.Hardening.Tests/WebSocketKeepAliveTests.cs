@@ -37,6 +37,7 @@ public sealed class WebSocketKeepAliveTests
                 switch (frame.Type)
                 {
                     case 0x9:
+                        Assert.Empty(frame.Payload); // the sweep's ping (the WebSocket's own timer sends 8 bytes)
                         pings++;
                         await raw.SendWebSocketFrameAsync(0xA, frame.Payload);
                         break;
@@ -63,5 +64,52 @@ public sealed class WebSocketKeepAliveTests
         Assert.InRange(pings, 2, Count);
         using var connections = System.Text.Json.JsonDocument.Parse(await hub.Http.GetStringAsync("/v1/connections", timeout.Token));
         Assert.Equal(1, connections.RootElement.GetProperty("connections").GetArrayLength()); // answered pings: still connected
+    }
+
+    [Fact]
+    public async Task Any_frame_from_the_client_answers_a_ping()
+    {
+        await using var hub = await TestHub.StartAsync(settings: new Dictionary<string, string?>
+        {
+            ["Switchboard:Connections:Heartbeat"] = "1s",
+        });
+        await using var raw = await RawConnection.OpenAsync(hub.Address);
+        Assert.Equal(101, (await raw.UpgradeAsync("/v1/ws")).Status);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+
+        // Never a pong: a JSON ping frame every 1.5 s — silent long enough for the hub to ping (after 1 s), soon enough
+        // to answer it (within 2 s). Only if any frame counts as the answer does the connection live through this.
+        var answers = 0;
+        var pings = 0;
+        for (var i = 0; i < 8; i++)
+        {
+            await raw.SendWebSocketFrameAsync(0x1, Encoding.UTF8.GetBytes($$$"""{"id":"p{{{i}}}","ping":{}}"""));
+            RawFrame frame;
+            do
+            {
+                frame = await raw.ReadWebSocketFrameAsync(timeout.Token);
+                Assert.NotEqual(0x8, frame.Type); // not closed
+                pings += frame.Type == 0x9 ? 1 : 0;
+            }
+            while (frame.Type != 0x1);
+            Assert.Contains($"\"p{i}\"", Encoding.UTF8.GetString(frame.Payload));
+            answers++;
+            await Task.Delay(TimeSpan.FromMilliseconds(1500), timeout.Token); // the client's pace, not a wait for the hub
+        }
+        // The last ping may still be on its way: read until the answer to one more frame.
+        await raw.SendWebSocketFrameAsync(0x1, """{"id":"last","ping":{}}"""u8.ToArray());
+        RawFrame last;
+        do
+        {
+            last = await raw.ReadWebSocketFrameAsync(timeout.Token);
+            Assert.NotEqual(0x8, last.Type);
+            pings += last.Type == 0x9 ? 1 : 0;
+        }
+        while (last.Type != 0x1);
+
+        Assert.InRange(pings, 1, 20); // the hub did ping, and got no pong
+        Assert.Equal(8, answers);
+        using var connections = System.Text.Json.JsonDocument.Parse(await hub.Http.GetStringAsync("/v1/connections", timeout.Token));
+        Assert.Equal(1, connections.RootElement.GetProperty("connections").GetArrayLength());
     }
 }

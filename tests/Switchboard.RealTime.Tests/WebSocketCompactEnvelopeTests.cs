@@ -29,7 +29,7 @@ public sealed class WebSocketCompactEnvelopeTests
         await PublishAsync(hub, "ce.one", """{"payload":"AAEC/w==","encoding":"base64","contentType":"application/octet-stream"}""");
         await PublishAsync(hub, "ce.one", """{"payload":[true,null]}""");
 
-        Assert.Equal($$$"""{"notice":{"kind":"epoch","subscriptionId":"s","topic":"ce.one","epoch":"{{{epoch}}}"}}""", await NextTextAsync(socket, timeout.Token));
+        Assert.Equal($$$"""{"notice":{"kind":"epoch","topic":"ce.one","epoch":"{{{epoch}}}"}}""", await NextTextAsync(socket, timeout.Token));
         Assert.Equal("""{"m":{"t":"ce.one","o":1,"p":{"a":1}}}""", await NextTextAsync(socket, timeout.Token));
         Assert.Equal("""{"m":{"t":"ce.one","o":2,"k":"k1","h":{"x":"y"},"c":"text/plain","p":"hello"}}""", await NextTextAsync(socket, timeout.Token));
         Assert.Equal("""{"m":{"t":"ce.one","o":3,"c":"application/octet-stream","p":"AAEC/w==","enc":"base64"}}""", await NextTextAsync(socket, timeout.Token));
@@ -60,7 +60,7 @@ public sealed class WebSocketCompactEnvelopeTests
             if (frame.TryGetProperty("notice", out var notice))
             {
                 Assert.Equal("epoch", notice.GetProperty("kind").GetString());
-                Assert.Equal("w", notice.GetProperty("subscriptionId").GetString());
+                Assert.False(notice.TryGetProperty("subscriptionId", out _)); // told to the connection
                 told.Add(notice.GetProperty("topic").GetString()!, notice.GetProperty("epoch").GetString()!); // Add: twice would throw
                 announcements++;
                 continue;
@@ -127,8 +127,37 @@ public sealed class WebSocketCompactEnvelopeTests
         Assert.Equal(1, compact.GetProperty("o").GetInt64());
         Assert.Equal("x", compact.GetProperty("p").GetString());
         var notice = Assert.Single(frames, f => f.TryGetProperty("notice", out _)).GetProperty("notice");
-        Assert.Equal("compact", notice.GetProperty("subscriptionId").GetString());
+        Assert.Equal(("epoch", "cm.t", epoch), (notice.GetProperty("kind").GetString(), notice.GetProperty("topic").GetString(), notice.GetProperty("epoch").GetString()));
         Assert.True(frames.IndexOf(frames.Single(f => f.TryGetProperty("notice", out _))) < frames.IndexOf(frames.Single(f => f.TryGetProperty("m", out _))));
+    }
+
+    [Fact]
+    public async Task Overlapping_compact_subscriptions_on_one_connection_are_told_a_topics_epoch_once_before_either_gets_a_message()
+    {
+        await using var hub = await TestHub.StartAsync();
+        var epoch = await CreateAsync(hub, "co.t");
+        using var timeout = new CancellationTokenSource(Limit);
+        using var socket = await ConnectAsync(hub, timeout.Token);
+        await SendAsync(socket, """{"id":"exact","subscribe":{"topics":["co.t"],"envelope":"compact"}}""", timeout.Token);
+        Assert.True((await NextAsync(socket, timeout.Token)).TryGetProperty("subscribed", out _));
+        await SendAsync(socket, """{"id":"all","subscribe":{"topics":["co.*"],"afterOffset":0,"envelope":"compact"}}""", timeout.Token);
+        Assert.True((await NextAsync(socket, timeout.Token)).TryGetProperty("subscribed", out _));
+
+        for (var i = 1; i <= 3; i++)
+        {
+            await PublishAsync(hub, "co.t", $$$"""{"payload":{{{i}}}}""");
+        }
+        var frames = new List<JsonElement>();
+        while (frames.Count(f => f.TryGetProperty("m", out _)) < 6)
+        {
+            frames.Add(await NextAsync(socket, timeout.Token));
+        }
+
+        // Each message comes once per subscription; the epoch once for the connection, before the first of them.
+        var notice = Assert.Single(frames, f => f.TryGetProperty("notice", out _));
+        Assert.Equal(0, frames.IndexOf(notice));
+        Assert.Equal(epoch, notice.GetProperty("notice").GetProperty("epoch").GetString());
+        Assert.Equal([1L, 1, 2, 2, 3, 3], frames.Skip(1).Select(f => f.GetProperty("m").GetProperty("o").GetInt64()).Order());
     }
 
     [Theory]

@@ -136,6 +136,7 @@ public sealed partial class AsyncApiTests
         for (var offset = 1; offset <= 3; offset++)
         {
             await socket.NextAsync(f => f.TryGetProperty("m", out var m) && m.GetProperty("o").GetInt64() == offset);
+            await socket.NextAsync(f => IdOf(f) == $"p{offset}"); // answers and messages may come in either order
         }
 
         var kinds = new HashSet<string>();

@@ -12,12 +12,13 @@ namespace Switchboard.Bench.Scenarios;
 /// (WebSockets, ServerSentEvents, LongPolling; one group). Resident memory growth / connections, a fresh server process
 /// per measurement. SignalR's SSE and long-polling clients keep their negotiate connection open beside the stream
 /// (2–3 sockets per client), so they are measured at half the count to stay under the open-file limit of 20,000 per
-/// process; the figure is per connection either way.
+/// process; the figure is per connection either way. Then, with the connections still open, the server's CPU over 20 s
+/// (quick: 0.3 s) per 1,000 of them: what keep-alives, timers and sweeps cost while nothing is delivered.
 /// </summary>
 internal sealed class IdleConnectionsScenario : IScenario
 {
     public string Name => "idle";
-    public string Description => "server memory per idle subscribed connection at 10,000 (WebSocket, SSE, long poll), Switchboard vs SignalR";
+    public string Description => "server memory per idle subscribed connection at 10,000 (WebSocket, SSE, long poll), and the server CPU they cost while idle, Switchboard vs SignalR";
 
     private sealed record Contender(string Transport, string System, Side Side, int Count, bool Hub, Func<Uri, HttpClient, string, IIdleClient> Create);
 
@@ -41,6 +42,7 @@ internal sealed class IdleConnectionsScenario : IScenario
         ];
         var runs = Math.Min(options.Runs, 3); // each run opens and closes every connection again: three are plenty for a memory figure
         var figures = contenders.ToDictionary(c => c, c => report.Add(Name, c.System, $"server memory per idle {c.Transport} connection", "KiB", higherIsBetter: false, c.Side));
+        var cpu = contenders.ToDictionary(c => c, c => report.Add(Name, c.System, $"server CPU per 1,000 idle {c.Transport} connections", "% of a core", higherIsBetter: false, c.Side));
         for (var run = 0; run < runs; run++)
         {
             foreach (var contender in contenders)
@@ -58,8 +60,10 @@ internal sealed class IdleConnectionsScenario : IScenario
                     using var topic = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync("/v1/topics/idle"));
                     after = topic.RootElement.GetProperty("epoch").GetString() + ":" + topic.RootElement.GetProperty("stats").GetProperty("lastOffset").GetInt64();
                 }
-                figures[contender].Runs.Add(await MeasureAsync(server, contender.Count, options, () => contender.Create(server.Address, http, after)));
-                BenchOptions.Progress($"run {run + 1}, {contender.System}, {contender.Transport}: {figures[contender].Runs[^1]:0.0} KiB per connection");
+                var (memory, load) = await MeasureAsync(server, contender.Count, options, () => contender.Create(server.Address, http, after));
+                figures[contender].Runs.Add(memory);
+                cpu[contender].Runs.Add(load);
+                BenchOptions.Progress($"run {run + 1}, {contender.System}, {contender.Transport}: {memory:0.0} KiB per connection, {load:0.00} % of a core per 1,000");
             }
         }
     }
@@ -69,7 +73,8 @@ internal sealed class IdleConnectionsScenario : IScenario
     // Every bench connection comes from 127.0.0.1: lift the per-address cap (10,000 by default) above the count.
     private static readonly Dictionary<string, string> HubEnvironment = new(Gc) { ["Switchboard__Connections__MaxPerAddress"] = "20000" };
 
-    private static async Task<double> MeasureAsync(ServerProcess server, int count, BenchOptions options, Func<IIdleClient> create)
+    /// <summary>Resident memory per connection (KiB), then the server's CPU while they idle (% of a core per 1,000): keep-alives, timers, sweeps.</summary>
+    private static async Task<(double Memory, double Cpu)> MeasureAsync(ServerProcess server, int count, BenchOptions options, Func<IIdleClient> create)
     {
         // Warm up (JIT, pools) with a few connections, so the measurement is of connections, not of first use.
         var warm = Enumerable.Range(0, 50).Select(_ => create()).ToList();
@@ -86,11 +91,16 @@ internal sealed class IdleConnectionsScenario : IScenario
         // Let the server settle (allocation bursts of the handshakes, GC) before reading its memory.
         await Task.Delay(options.Settle(3));
         var after = server.ResidentBytes();
+        // Idle load over 20 s: more than one 15 s keep-alive round of every connection (both servers' default interval).
+        var cpuBefore = server.CpuTime();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await Task.Delay(options.Settle(20));
+        var load = (server.CpuTime() - cpuBefore).TotalSeconds / clock.Elapsed.TotalSeconds * 100 * 1000 / count;
         foreach (var batch in clients.Concat(warm).Chunk(500))
         {
             await Task.WhenAll(batch.Select(c => c.DisposeAsync().AsTask()));
         }
-        return (after - before) / 1024.0 / count;
+        return ((after - before) / 1024.0 / count, load);
     }
 
     private interface IIdleClient : IAsyncDisposable

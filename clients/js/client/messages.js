@@ -54,6 +54,19 @@ export function fromWire(wire) {
   return message;
 }
 
+/**
+ * A compact-envelope message ({t, o, p, k?, h?, c?, enc?}) in the hub's full shape, with the epoch the connection was
+ * last told for its topic (an "epoch" notice); it has no timestamp.
+ */
+export function fromCompact(m, epoch) {
+  const wire = { topic: m.t, epoch, offset: m.o, payload: m.p };
+  if (m.k !== undefined) wire.key = m.k;
+  if (m.h !== undefined) wire.headers = m.h;
+  if (m.c !== undefined) wire.contentType = m.c;
+  if (m.enc !== undefined) wire.encoding = m.enc;
+  return wire;
+}
+
 /** A queue message as received: payload decoded like a topic message, plus what settling it needs. */
 export function fromQueueWire(queue, wire) {
   const message = {

@@ -25,8 +25,6 @@ export class Subscription {
     this.options = options;
     /** topic -> { epoch, offset }: the last message delivered (or the start) per topic. */
     this.positions = new Map();
-    /** topic -> epoch the hub last named for it (compact envelope: messages carry no epoch). */
-    this.epochs = new Map();
     /** False until a start is known: `after` given, or "now" pinned by the client (see SwitchboardClient). */
     this.started = false;
     this.closed = false;
@@ -105,16 +103,6 @@ export class Subscription {
     return true;
   }
 
-  /** A compact message ({t, o, p, k?, h?, c?, enc?}) in the full shape, with the epoch the hub last named for its topic. */
-  expand(m) {
-    const wire = { topic: m.t, epoch: this.epochs.get(m.t), offset: m.o, payload: m.p };
-    if (m.k !== undefined) wire.key = m.k;
-    if (m.h !== undefined) wire.headers = m.h;
-    if (m.c !== undefined) wire.contentType = m.c;
-    if (m.enc !== undefined) wire.encoding = m.enc;
-    return wire;
-  }
-
   #handlerFailed(error) {
     this.#client.emit('error', Object.assign(error instanceof Error ? error : new Error(String(error)), { subscription: this }));
   }
@@ -122,8 +110,6 @@ export class Subscription {
   /** A notice from the hub (`missed`, `epoch-changed`, `topic-deleted`): positions follow it, the application hears of it. */
   notice(notice) {
     if (this.closed) return;
-    if (notice.kind !== 'topic-deleted' && notice.epoch) this.epochs.set(notice.topic, notice.epoch);
-    if (notice.kind === 'epoch') return; // the compact envelope's epoch, not news for the application
     if (notice.kind === 'missed') {
       const position = this.positions.get(notice.topic);
       if (!position || position.epoch === notice.epoch || position.epoch === null) {

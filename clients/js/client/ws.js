@@ -2,6 +2,7 @@
 // docs/websocket-protocol.md). One socket carries every subscription and publish; answers find their request by id.
 
 import { SwitchboardError, connectionLost, fromClose, fromFrame } from './errors.js';
+import { fromCompact } from './messages.js';
 import { matches } from './util.js';
 
 const SUBPROTOCOL = 'switchboard.v1.json';
@@ -23,6 +24,7 @@ export class WebSocketTransport {
   #refresh;
   #lastFrame = Date.now();
   #authenticated = false;
+  #epochs = new Map(); // topic -> the epoch the hub last told this socket (compact envelope)
 
   constructor(client) {
     this.#client = client;
@@ -37,6 +39,7 @@ export class WebSocketTransport {
     const url = this.#client.http.url('/v1/ws', { batch: 'true' }, this.#client.url.protocol === 'https:' ? 'wss:' : 'ws:');
     const socket = new WebSocketType(url.toString(), SUBPROTOCOL);
     this.#socket = socket;
+    this.#epochs = new Map(); // told per socket: a new one is told again
     await new Promise((resolve, reject) => {
       let failure;
       const timer = setTimeout(() => {
@@ -161,22 +164,21 @@ export class WebSocketTransport {
 
   #frame(frame) {
     if (frame.message) {
-      const topic = frame.message.topic;
-      const candidates = [];
-      for (const subscription of new Set(this.#subscriptions.values())) {
-        if (matches(subscription.pattern, topic)) candidates.push(subscription);
-      }
-      // Frames carry no subscription id: when several subscriptions match a topic, each takes only its next message.
-      for (const subscription of candidates) subscription.accept(frame.message, candidates.length > 1);
+      this.#message(frame.message);
       return;
     }
     if (frame.m) {
-      // The compact envelope: topic, offset, payload; each subscription was told the topic's epoch before (a notice).
-      const candidates = [];
-      for (const subscription of new Set(this.#subscriptions.values())) {
-        if (matches(subscription.pattern, frame.m.t)) candidates.push(subscription);
+      // The compact envelope: topic, offset, payload; the hub told this connection the topic's epoch before.
+      const epoch = this.#epochs.get(frame.m.t);
+      if (epoch === undefined) {
+        this.#client.emit('error', new SwitchboardError('protocol-error', `The hub sent a compact message of ${frame.m.t} before its epoch.`));
+        return;
       }
-      for (const subscription of candidates) subscription.accept(subscription.expand(frame.m), candidates.length > 1);
+      this.#message(fromCompact(frame.m, epoch));
+      return;
+    }
+    if (frame.notice?.kind === 'epoch') {
+      this.#epochs.set(frame.notice.topic, frame.notice.epoch); // for the connection, not a subscription's news
       return;
     }
     if (frame.notice) {
@@ -195,6 +197,16 @@ export class WebSocketTransport {
       this.#pending.delete(frame.id);
       pending.resolve(frame[pending.kind]);
     }
+  }
+
+  /** A message: every subscription whose pattern matches takes it (frames carry no subscription id). */
+  #message(wire) {
+    const candidates = [];
+    for (const subscription of new Set(this.#subscriptions.values())) {
+      if (matches(subscription.pattern, wire.topic)) candidates.push(subscription);
+    }
+    // When several subscriptions match a topic, each takes only its next message.
+    for (const subscription of candidates) subscription.accept(wire, candidates.length > 1);
   }
 
   #startHeartbeat() {

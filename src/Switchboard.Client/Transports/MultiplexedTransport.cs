@@ -138,20 +138,17 @@ internal abstract class MultiplexedTransport(SwitchboardClient client) : Transpo
     // --- what the hub sent -----------------------------------------------------------------------------------------
 
     /// <summary>A message: every subscription whose pattern matches takes it (strictly in order when several do).</summary>
-    protected ValueTask OnMessageAsync(Message message) => OnMessageAsync(message.Topic, _ => message);
-
-    /// <summary>A message of <paramref name="topic"/> as each matching subscription reads it (the compact envelope's epoch is per subscription).</summary>
-    protected async ValueTask OnMessageAsync(string topic, Func<Subscription, Message> read)
+    protected async ValueTask OnMessageAsync(Message message)
     {
-        var matching = Matching(topic);
+        var matching = Matching(message.Topic);
         if (matching.Length == 1)
         {
-            await matching[0].AcceptAsync(read(matching[0]), strict: false, Closing.Token);
+            await matching[0].AcceptAsync(message, strict: false, Closing.Token);
             return;
         }
         foreach (var subscription in matching)
         {
-            await subscription.AcceptAsync(read(subscription), strict: true, Closing.Token);
+            await subscription.AcceptAsync(message, strict: true, Closing.Token);
         }
     }
 

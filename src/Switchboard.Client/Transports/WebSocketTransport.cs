@@ -13,6 +13,8 @@ internal sealed class WebSocketTransport(SwitchboardClient client) : Multiplexed
     private const string Subprotocol = "switchboard.v1.json";
     private readonly ClientWebSocket _socket = new();
     private readonly SemaphoreSlim _sending = new(1, 1);
+    // Topic -> the epoch the hub last told this socket (compact envelope); read and written by the one receive loop.
+    private readonly Dictionary<string, string> _epochs = new(StringComparer.Ordinal);
 
     public override ClientTransport Kind => ClientTransport.WebSocket;
 
@@ -127,13 +129,19 @@ internal sealed class WebSocketTransport(SwitchboardClient client) : Multiplexed
         }
         if (frame.TryGetProperty("m", out var compact))
         {
+            // The compact envelope: topic, offset, payload; the hub told this socket the topic's epoch before.
             var topic = compact.GetProperty("t").GetString()!;
-            await OnMessageAsync(topic, subscription => Wire.ReadCompactMessage(compact, topic, subscription.EpochOf(topic)
-                ?? throw new SwitchboardException(ClientErrorCodes.ProtocolError, $"The hub sent a compact message of {topic} before naming its epoch."), Client.Options.JsonSerializerOptions));
+            var epoch = _epochs.GetValueOrDefault(topic) ?? throw new SwitchboardException(ClientErrorCodes.ProtocolError, $"The hub sent a compact message of {topic} before its epoch.");
+            await OnMessageAsync(Wire.ReadCompactMessage(compact, topic, epoch, Client.Options.JsonSerializerOptions));
             return;
         }
         if (frame.TryGetProperty("notice", out var notice))
         {
+            if (Wire.String(notice, "kind") == "epoch")
+            {
+                _epochs[Wire.String(notice, "topic") ?? ""] = Wire.String(notice, "epoch") ?? ""; // for the socket, not a subscription's news
+                return;
+            }
             OnNotice(Wire.String(notice, "subscriptionId") ?? "", Wire.ReadNotice(notice));
             return;
         }

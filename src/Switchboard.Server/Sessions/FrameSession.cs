@@ -31,6 +31,7 @@ internal sealed class FrameSession : IAsyncDisposable
     private readonly IFrameCodec _codec;
     private readonly Authenticator _authenticator;
     private readonly ConnectionRegistry _registry;
+    private EpochAnnouncer? _epochs; // the compact envelope's, made by the first compact subscribe (frames are handled one at a time)
     // Created on the first operation that commits: a connection that only subscribes (most of them) never pays for it.
     private Channel<Pending>? _pending;
     private Task _acknowledger = Task.CompletedTask;
@@ -249,8 +250,17 @@ internal sealed class FrameSession : IAsyncDisposable
         {
             throw new SwitchboardException(ErrorCode.ValidationFailed, $"This connection has {MaxSubscriptions} subscriptions, the most one connection may hold; unsubscribe from some, or use a wildcard.");
         }
-        var encoding = subscribe.Compact ? _codec.CompactMessages ?? throw new SwitchboardException(ErrorCode.InvalidRequest, $"{_codec.Name} has no compact envelope; its frames are compact already.") : _codec.Messages;
-        var sink = new OutboxSink(_connection.Outbox, encoding, _codec.Kind, notice => _codec.Notice(id, notice), announceEpochs: subscribe.Compact);
+        OutboxSink sink;
+        if (subscribe.Compact)
+        {
+            var compact = _codec.Compact ?? throw new SwitchboardException(ErrorCode.InvalidRequest, $"{_codec.Name} has no compact envelope; its frames are compact already.");
+            _epochs ??= new EpochAnnouncer(_connection.Outbox, compact.Announce); // one per connection: compact frames name no subscription
+            sink = new OutboxSink(_connection.Outbox, compact.Messages, _codec.Kind, notice => _codec.Notice(id, notice), _epochs);
+        }
+        else
+        {
+            sink = new OutboxSink(_connection.Outbox, _codec.Messages, _codec.Kind, notice => _codec.Notice(id, notice));
+        }
         var subscription = await _hub.SubscribeAsync(subscribe.Topics, subscribe.Start, sink, _connection.AsSubscriber(), cancellationToken);
         if (!_connection.Subscriptions.TryAdd(id, subscription))
         {

@@ -6,6 +6,9 @@ using Switchboard.Server.Connections;
 namespace Switchboard.Server.Sessions;
 
 /// <summary>One wire format of the multiplexed protocol: decodes client frames, encodes the hub's answers.</summary>
+/// <summary>A compact form of messages: how they are encoded, and how the connection is told a topic's epoch they leave out.</summary>
+internal sealed record CompactEnvelope(MessageEncoding Messages, Func<EpochAnnounced, OutboundFrame> Announce);
+
 internal interface IFrameCodec
 {
     /// <summary>The subprotocol name, e.g. <c>switchboard.v1.json</c>.</summary>
@@ -18,7 +21,7 @@ internal interface IFrameCodec
     MessageEncoding Messages { get; }
 
     /// <summary>The compact message form subscriptions may ask for (<c>"envelope": "compact"</c>); null when the format has none.</summary>
-    MessageEncoding? CompactMessages { get; }
+    CompactEnvelope? Compact { get; }
 
     /// <summary>Decodes one complete frame; throws <see cref="FrameException"/> with what to fix.</summary>
     ClientCommand Decode(ReadOnlyMemory<byte> frame);

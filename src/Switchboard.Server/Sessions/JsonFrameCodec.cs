@@ -30,7 +30,12 @@ internal sealed partial class JsonFrameCodec : IFrameCodec
     public FrameKind Kind => FrameKind.Text;
     public MessageEncoding Messages { get; } = new MessageFrameEncoding();
 
-    public MessageEncoding? CompactMessages { get; } = new CompactFrameEncoding();
+    public CompactEnvelope? Compact { get; } = new(new CompactFrameEncoding(), announced => Frame(null, "notice", w =>
+    {
+        w.WriteString("kind", "epoch"); // for the connection: no subscription id, as compact messages have none
+        w.WriteString("topic", announced.Topic);
+        w.WriteString("epoch", announced.Epoch);
+    }));
 
     public ClientCommand Decode(ReadOnlyMemory<byte> frame)
     {
@@ -345,12 +350,6 @@ internal sealed partial class JsonFrameCodec : IFrameCodec
                 w.WriteString("subscriptionId", subscriptionId);
                 w.WriteString("topic", deleted.Topic);
                 w.WriteString("epoch", deleted.Epoch);
-                break;
-            case EpochAnnounced announced:
-                w.WriteString("kind", "epoch");
-                w.WriteString("subscriptionId", subscriptionId);
-                w.WriteString("topic", announced.Topic);
-                w.WriteString("epoch", announced.Epoch);
                 break;
         }
     });

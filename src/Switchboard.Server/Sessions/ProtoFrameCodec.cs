@@ -23,7 +23,7 @@ internal sealed class ProtoFrameCodec : IFrameCodec
     public MessageEncoding Messages { get; } = new MessageFrameEncoding();
 
     /// <summary>Protobuf frames are compact already: no second form.</summary>
-    public MessageEncoding? CompactMessages => null;
+    public CompactEnvelope? Compact => null;
 
     public ClientCommand Decode(ReadOnlyMemory<byte> frame)
     {

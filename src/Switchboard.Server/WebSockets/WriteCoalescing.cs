@@ -56,6 +56,7 @@ internal sealed class CoalescingStream(Stream inner) : Stream
     private byte[]? _buffer; // rented for a batch and returned when it ends: an idle connection holds none
     private int _count;
     private bool _batching;
+    private bool _closeSent; // under _writing: nothing may follow a close frame (RFC 6455 5.5.1)
     private long _lastRead = Environment.TickCount64;
 
     // An unmasked, final ping frame with no payload (RFC 6455 5.5.2): what a server sends.
@@ -73,6 +74,10 @@ internal sealed class CoalescingStream(Stream inner) : Stream
         await _writing.WaitAsync(cancellationToken);
         try
         {
+            if (_closeSent)
+            {
+                return;
+            }
             if (!Volatile.Read(ref _batching))
             {
                 await inner.WriteAsync(PingFrame, cancellationToken);
@@ -120,6 +125,8 @@ internal sealed class CoalescingStream(Stream inner) : Stream
         await _writing.WaitAsync(cancellationToken);
         try
         {
+            // The WebSocket writes each frame in one write, so a write's first byte is a frame's: opcode 8 is a close.
+            _closeSent |= buffer.Length > 0 && (buffer.Span[0] & 0x0F) == 0x8;
             if (!Volatile.Read(ref _batching))
             {
                 await inner.WriteAsync(buffer, cancellationToken);
@@ -182,8 +189,9 @@ internal sealed class CoalescingStream(Stream inner) : Stream
         {
             return Awaited(read);
         }
-        Heard(read.Result);
-        return read;
+        var count = read.Result; // a ValueTask is consumed once: hand on its result, not the ValueTask
+        Heard(count);
+        return new ValueTask<int>(count);
 
         async ValueTask<int> Awaited(ValueTask<int> pending)
         {

@@ -1,0 +1,65 @@
+using Switchboard.Core;
+
+namespace Switchboard.Server.Connections;
+
+/// <summary>
+/// Told to a connection before a compact message whose topic's epoch the connection was not told last (its first
+/// message there, or another incarnation): the compact messages of <paramref name="Topic"/> that follow on this
+/// connection belong to <paramref name="Epoch"/>. Compact messages carry only their offset.
+/// </summary>
+internal sealed record EpochAnnounced(string Topic, string Epoch);
+
+/// <summary>
+/// The compact envelope's epochs, per connection. Compact frames carry no subscription id, and every subscription of
+/// the connection that matches a topic reads them, so the epoch is announced for the connection as a whole, in outbox
+/// order: each compact frame is queued together with the announcement it needs, under one lock, so no other
+/// subscription's frame of another incarnation can come between them.
+/// </summary>
+internal sealed class EpochAnnouncer(Outbox outbox, Func<EpochAnnounced, OutboundFrame> announcement)
+{
+    // A connection following very many topics starts over rather than grow without end (it is only told again).
+    private const int MaxTopics = 10_000;
+
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, string> _told = new(StringComparer.Ordinal);
+
+    /// <summary>Queues the message's frame (after an announcement when needed) without waiting; false when there is no room.</summary>
+    public bool TryWrite(Message message, OutboundFrame frame)
+    {
+        lock (_gate)
+        {
+            if (IsTold(message))
+            {
+                return outbox.TryEnqueue(frame);
+            }
+            if (!outbox.TryEnqueue(announcement(new EpochAnnounced(message.Topic, message.Epoch)), frame))
+            {
+                return false;
+            }
+            Tell(message);
+            return true;
+        }
+    }
+
+    /// <summary>Queues the message's frame (after an announcement when needed), waiting for room.</summary>
+    public async ValueTask WriteAsync(Message message, OutboundFrame frame, CancellationToken cancellationToken)
+    {
+        // Room for the frame and an announcement (each a few dozen bytes more than the topic and epoch).
+        var size = frame.Data.Length + 64 + 2 * (message.Topic.Length + message.Epoch.Length);
+        while (!TryWrite(message, frame))
+        {
+            await outbox.WaitForRoomAsync(size, cancellationToken);
+        }
+    }
+
+    private bool IsTold(Message message) => _told.TryGetValue(message.Topic, out var epoch) && string.Equals(epoch, message.Epoch, StringComparison.Ordinal);
+
+    private void Tell(Message message)
+    {
+        if (_told.Count >= MaxTopics && !_told.ContainsKey(message.Topic))
+        {
+            _told.Clear();
+        }
+        _told[message.Topic] = message.Epoch;
+    }
+}
