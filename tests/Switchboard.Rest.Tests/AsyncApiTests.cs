@@ -103,14 +103,7 @@ public sealed partial class AsyncApiTests
         await described.SendAsync(socket, """{"id":"stop","receive":{"queue":"nothing","max":0}}""");
 
         // Every frame the hub sent is a described kind and matches its schema.
-        var kinds = new HashSet<string>();
-        foreach (var frame in socket.Seen)
-        {
-            var kind = frame.EnumerateObject().Single(p => p.Name != "id").Name;
-            kinds.Add(kind);
-            var errors = described.ServerFrameErrors(kind, frame);
-            Assert.True(errors.Count == 0, $"the hub's '{kind}' frame does not match /asyncapi.json:\n  {string.Join("\n  ", errors)}\n{frame.GetRawText()}");
-        }
+        var kinds = ServerFramesMatch(described, socket);
         Assert.Superset(new HashSet<string>(["sent", "queueMessage", "lease", "reply", "responded", "error"]), kinds);
     }
 
@@ -139,6 +132,13 @@ public sealed partial class AsyncApiTests
             await socket.NextAsync(f => IdOf(f) == $"p{offset}"); // answers and messages may come in either order
         }
 
+        var kinds = ServerFramesMatch(described, socket);
+        Assert.Superset(new HashSet<string>(["subscribed", "published", "notice", "m"]), kinds);
+    }
+
+    /// <summary>Asserts that every frame the hub sent is a described kind matching its schema; gives the kinds seen.</summary>
+    private static HashSet<string> ServerFramesMatch(Described described, FrameSocket socket)
+    {
         var kinds = new HashSet<string>();
         foreach (var frame in socket.Seen)
         {
@@ -147,7 +147,7 @@ public sealed partial class AsyncApiTests
             var errors = described.ServerFrameErrors(kind, frame);
             Assert.True(errors.Count == 0, $"the hub's '{kind}' frame does not match /asyncapi.json:\n  {string.Join("\n  ", errors)}\n{frame.GetRawText()}");
         }
-        Assert.Superset(new HashSet<string>(["subscribed", "published", "notice", "m"]), kinds);
+        return kinds;
     }
 
     private static string? IdOf(JsonElement frame) => frame.TryGetProperty("id", out var id) ? id.GetString() : null;

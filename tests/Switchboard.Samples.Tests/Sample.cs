@@ -220,10 +220,16 @@ internal sealed class Sample : IAsyncDisposable
     /// <summary>A loopback address where nothing listens: a port the system gave out and that was closed again.</summary>
     public static Uri NowhereAddress()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return new Uri($"http://127.0.0.1:{port}");
+        // Bound and never listening, for as long as the tests run: a connection is refused, and no hub another test
+        // project starts meanwhile can be given the port (a port only looked up and let go was, once, and answered).
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        lock (Held)
+        {
+            Held.Add(socket);
+        }
+        return new Uri($"http://127.0.0.1:{((IPEndPoint)socket.LocalEndPoint!).Port}");
     }
+
+    private static readonly List<Socket> Held = [];
 }
