@@ -48,13 +48,11 @@ public sealed partial class Hub
             {
                 return Page(info, after, read.Messages);
             }
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(wait);
             try
             {
-                await waiter.Signaled.WaitAsync(timeout.Token);
+                await waiter.Signaled.WaitAsync(wait, cancellationToken); // one timer, no linked token source per poll
             }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            catch (TimeoutException)
             {
                 return Page(info, after, []); // the wait ran out: an empty page
             }

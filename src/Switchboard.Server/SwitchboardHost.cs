@@ -124,9 +124,13 @@ public static class SwitchboardHost
         services.AddSingleton<Cluster.NodeHeartbeat>();
         services.AddHostedService(sp => sp.GetRequiredService<Cluster.NodeHeartbeat>());
 
-        services.AddAuthentication(CredentialAuthenticationHandler.SchemeName)
-            .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, CredentialAuthenticationHandler>(CredentialAuthenticationHandler.SchemeName, null);
-        services.AddAuthorization();
+        if (options.Auth.Enabled)
+        {
+            // Only with credentials: registered, these services make the application add both middlewares (see MapSwitchboard).
+            services.AddAuthentication(CredentialAuthenticationHandler.SchemeName)
+                .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, CredentialAuthenticationHandler>(CredentialAuthenticationHandler.SchemeName, null);
+            services.AddAuthorization();
+        }
         // Nothing here protects data with ASP.NET's data protection (no cookies, no antiforgery); an ephemeral
         // provider keeps the framework from creating and persisting a key ring it would never use.
         services.AddSingleton<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>(new Microsoft.AspNetCore.DataProtection.EphemeralDataProtectionProvider());
@@ -168,8 +172,14 @@ public static class SwitchboardHost
         app.UseRouting();
         OriginPolicy.Use(app); // CORS, then 403 for WebSockets and event streams from origins not allowed
         app.UseGrpcWeb(new GrpcWebOptions { DefaultEnabled = true });
-        app.UseAuthentication();
-        app.UseAuthorization();
+        if (authOn)
+        {
+            app.UseAuthentication();
+            app.UseAuthorization();
+        }
+        // Off, every caller is anonymous with every right (Authenticator.Enabled; HttpContext.Caller()) and no endpoint
+        // requires authorization, so neither middleware would decide anything: left out, they cost no work per request
+        // and hold nothing for the life of a long poll, an event stream or a WebSocket.
 
         SystemEndpoints.MapHealth(app);
         Observability.Telemetry.Map(app, authOn, options);

@@ -68,6 +68,29 @@ public sealed class SecureByDefaultTests
         Assert.Equal(HttpStatusCode.OK, admin.StatusCode);
     }
 
+    [Fact]
+    public async Task Without_credentials_every_caller_has_every_right_whatever_credential_it_presents()
+    {
+        // No credentials configured: nothing authenticates (no middleware, no per-route check), so a presented credential,
+        // good or garbage, changes nothing — every route answers as for an anonymous caller, admin actions included.
+        await using var hub = await TestHub.StartAsync(settings: Memory());
+        using var http = Loopback(hub);
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "not-a-key-this-hub-knows");
+        http.DefaultRequestHeaders.Add("X-Api-Key", "nor-this-one");
+
+        using var created = await http.PutAsync("/v1/topics/open.t", null);
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        using var published = await http.PostAsync("/v1/topics/open.t/messages", new StringContent("{\"payload\":{\"n\":1}}", System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.Created, published.StatusCode);
+        using var read = await http.GetAsync("/v1/topics/open.t/messages?after=0&wait=1");
+        Assert.Equal(HttpStatusCode.OK, read.StatusCode);
+        Assert.Contains("\"n\":1", await read.Content.ReadAsStringAsync());
+        using var queue = await http.PutAsync("/v1/queues/open-q", null);
+        Assert.Equal(HttpStatusCode.Created, queue.StatusCode);
+        using var deleted = await http.DeleteAsync("/v1/topics/open.t"); // an admin action
+        Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+    }
+
     /// <summary>A client for the hub's port on 127.0.0.1 (it listens on every address; tests speak to loopback only).</summary>
     private static HttpClient Loopback(TestHub hub)
     {

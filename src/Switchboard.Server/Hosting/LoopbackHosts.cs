@@ -22,15 +22,16 @@ internal static class LoopbackHosts
         {
             return;
         }
-        app.Use(async (context, next) =>
+        // Not an async lambda: a passed request goes straight on, so no state machine of this check is held for the life of
+        // a long poll, an event stream or a WebSocket.
+        app.Use((context, next) =>
         {
             var host = context.Request.Host.Host;
             if (IsLoopback(host))
             {
-                await next(context);
-                return;
+                return next(context);
             }
-            await Problems.WriteAsync(context, ErrorTable.Get(ErrorCode.Forbidden),
+            return Problems.WriteAsync(context, ErrorTable.Get(ErrorCode.Forbidden),
                 $"This hub has no credentials configured, so it answers only requests addressed to a loopback name (localhost, 127.0.0.1, [::1]); this one was for '{host}', " +
                 "which is what a DNS-rebinding page would send. To serve other names, configure Switchboard:Auth (see docs/security.md) or start with --insecure.");
         });

@@ -124,15 +124,14 @@ internal sealed class OriginPolicy
         app.UseCors();
         var policy = app.ApplicationServices.GetRequiredService<OriginPolicy>();
         var logger = app.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger<OriginPolicy>();
-        app.Use(async (context, next) =>
+        app.Use((context, next) =>
         {
             if (context.Request.Headers.Origin.Count == 0 || policy.Allows(context.Request, out var origin) || OpensStream(context) is not { } kind)
             {
-                await next(context);
-                return;
+                return next(context); // straight on: nothing of this check is held while a stream lasts
             }
             HardeningLog.OriginRefused(logger, kind, origin, context.Request.Path.Value);
-            await Problems.WriteAsync(context, ErrorTable.Get(ErrorCode.Forbidden),
+            return Problems.WriteAsync(context, ErrorTable.Get(ErrorCode.Forbidden),
                 $"Origin '{Shorten(origin)}' may not open {kind}s on this hub: only pages of the hub's own origin and of the origins in "
                 + "Switchboard:AllowedOrigins may. Add the origin to Switchboard:AllowedOrigins (or * to allow any).");
         });

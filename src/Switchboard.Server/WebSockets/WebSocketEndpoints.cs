@@ -162,19 +162,9 @@ internal static class WebSocketEndpoints
             connection.KeepAlive = new WebSocketKeepAlive(socket, coalescing, options.Heartbeat); // see Accept
         }
         using var draining = hub.Stopping.Register(() => connection.Abort(ErrorCode.ShuttingDown, "The hub is shutting down; reconnect (to another node) and resume from your last position."));
-        var sending = Task.Run(pump.SendAsync);
-        var receiving = Task.Run(async () =>
-        {
-            try
-            {
-                return await receive(pump);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                ConnectionLog.Failed(logger, connection.Id, connection.Transport, ex);
-                return (WebSocketCloseStatus.InternalServerError, "The hub failed on its side; reconnect and resume.");
-            }
-        });
+        // Both loops start here and go on when they first wait (no thread-pool hop, and no wrapper task held per connection).
+        var sending = pump.SendAsync();
+        var receiving = ReceiveAsync();
 
         // The connection ends when the client closes (or breaks a rule), or when the hub ends it (slow consumer, drain).
         var ended = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -210,6 +200,19 @@ internal static class WebSocketEndpoints
         }
         await registry.CloseAsync(connection); // listed (as closing) until now, so operators see the cut
         ConnectionLog.Closed(logger, connection.Id, connection.Transport, $"{(int)close.Status} {close.Reason}{(told ? "" : " (reset: the client did not read)")}");
+
+        async Task<(WebSocketCloseStatus, string)?> ReceiveAsync()
+        {
+            try
+            {
+                return await receive(pump);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                ConnectionLog.Failed(logger, connection.Id, connection.Transport, ex);
+                return (WebSocketCloseStatus.InternalServerError, "The hub failed on its side; reconnect and resume.");
+            }
+        }
     }
 
     /// <summary>
