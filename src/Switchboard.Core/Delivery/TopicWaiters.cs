@@ -93,7 +93,9 @@ internal sealed class TopicWaiters
     /// <summary>How many keys have waiters now (for tests: empty lists do not stay).</summary>
     internal int Keys => _byTopic.Count;
 
-    private sealed class WaiterList : List<Waiter>
+    // A set, not a list: ten thousand idle long polls on one topic each leave it at every renewal, and a list would
+    // search for each one.
+    private sealed class WaiterList() : HashSet<Waiter>(ReferenceEqualityComparer.Instance)
     {
         public bool Retired { get; set; }
     }

@@ -1,3 +1,4 @@
+using System.Threading.Tasks.Sources;
 using Switchboard.Server.Observability;
 
 namespace Switchboard.Server.Connections;
@@ -35,16 +36,22 @@ internal readonly record struct OutboundFrame(ReadOnlyMemory<byte> Data, FrameKi
 /// Live messages that do not fit are refused (the subscription then reads them back from the store when there
 /// is room), so a slow reader costs at most its capacity in memory and never slows a publisher. How long it
 /// has been full is tracked, for the slow-consumer cut. The frames sit in a plain queue under the lock the byte
-/// count needs anyway: an idle connection holds an empty queue, not a channel's preallocated segment.
+/// count needs anyway: an idle connection holds an empty queue, not a channel's preallocated segment. The writer waits
+/// on the outbox itself (one reusable wait, <see cref="IValueTaskSource{TResult}"/>): a wait allocates nothing, and an
+/// idle connection holds no task for it.
 /// </summary>
-internal sealed class Outbox
+internal sealed class Outbox : IValueTaskSource<(bool Ok, OutboundFrame Frame)>
 {
     // Past this many slots, a drained queue is replaced by a fresh one, so one burst does not pin its array.
     private const int KeptCapacity = 64;
 
     private readonly Lock _gate = new();
     private Queue<OutboundFrame> _frames = new();
-    private TaskCompletionSource? _readable; // the writer waiting for a frame
+    // The writer's wait for a frame: armed by ReadAsync (under _gate), set by the first frame, Complete or Interrupt.
+    // One writer per outbox, so one wait at a time.
+    private ManualResetValueTaskSourceCore<bool> _readable = new() { RunContinuationsAsynchronously = true };
+    private bool _reading;
+    private CancellationToken _readingClosing;
     private bool _completed;
     private readonly long _capacity;
     private readonly TimeProvider _time;
@@ -196,8 +203,9 @@ internal sealed class Outbox
     /// For the writer: the next frame, or false when the outbox was completed and is empty. <paramref name="closing"/>
     /// is the connection's <see cref="Connection.Closing"/>: the connection calls <see cref="Interrupt"/> when it cancels
     /// it, so a waiting read ends (OperationCanceledException) without registering on the token for every wait.
+    /// Await each read before the next (one writer).
     /// </summary>
-    public async ValueTask<(bool Ok, OutboundFrame Frame)> ReadAsync(CancellationToken closing)
+    public ValueTask<(bool Ok, OutboundFrame Frame)> ReadAsync(CancellationToken closing)
     {
         // The burst the writer took since its last read has been written: count it now, once.
         if (_uncounted > 0)
@@ -205,40 +213,61 @@ internal sealed class Outbox
             _meter?.Count(_uncounted);
             _uncounted = 0;
         }
-        while (true)
+        lock (_gate)
         {
-            Task readable;
-            lock (_gate)
+            if (TryTakeFirst(out var ready))
             {
-                if (_frames.TryDequeue(out var frame))
-                {
-                    var now = Taken(frame.Data.Length);
-                    _uncounted += _meter?.Take(frame, now, firstOfBurst: true) ?? 0;
-                    return (true, frame);
-                }
-                if (_completed)
-                {
-                    return (false, default);
-                }
-                // Checked under the lock Interrupt takes: a cancel either is seen here or wakes the wait below.
-                closing.ThrowIfCancellationRequested();
-                _readable ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                readable = _readable.Task;
+                return new(ready);
             }
-            await readable;
+            // Checked under the lock Interrupt takes: a cancel either is seen here or ends the wait below.
+            closing.ThrowIfCancellationRequested();
+            _readable.Reset();
+            _reading = true;
+            _readingClosing = closing;
+            return new(this, _readable.Version);
         }
+    }
+
+    (bool Ok, OutboundFrame Frame) IValueTaskSource<(bool Ok, OutboundFrame Frame)>.GetResult(short token)
+    {
+        _readable.GetResult(token);
+        lock (_gate)
+        {
+            if (TryTakeFirst(out var ready))
+            {
+                return ready;
+            }
+        }
+        // Woken with nothing to read and not completed: Interrupt, after the connection cancelled Closing.
+        throw new OperationCanceledException(_readingClosing);
+    }
+
+    ValueTaskSourceStatus IValueTaskSource<(bool Ok, OutboundFrame Frame)>.GetStatus(short token) => _readable.GetStatus(token);
+
+    void IValueTaskSource<(bool Ok, OutboundFrame Frame)>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
+        => _readable.OnCompleted(continuation, state, token, flags);
+
+    // Under _gate: the first frame of a burst, or (false, default) once completed and empty; false when the writer must wait.
+    private bool TryTakeFirst(out (bool Ok, OutboundFrame Frame) result)
+    {
+        if (_frames.TryDequeue(out var frame))
+        {
+            var now = Taken(frame.Data.Length);
+            _uncounted += _meter?.Take(frame, now, firstOfBurst: true) ?? 0;
+            result = (true, frame);
+            return true;
+        }
+        result = default;
+        return _completed;
     }
 
     /// <summary>Wakes a waiting read so it sees its connection's Closing token cancelled.</summary>
     public void Interrupt()
     {
-        TaskCompletionSource? readable;
         lock (_gate)
         {
-            readable = _readable;
-            _readable = null;
+            WakeReader();
         }
-        readable?.TrySetResult();
     }
 
     /// <summary>For the writer: another frame if one is ready now (to batch writes before a flush).</summary>
@@ -266,24 +295,27 @@ internal sealed class Outbox
     /// <summary>No more frames will be queued; the writer finishes what is there.</summary>
     public void Complete()
     {
-        TaskCompletionSource? readable;
         lock (_gate)
         {
             _completed = true;
-            readable = _readable;
-            _readable = null;
+            WakeReader();
         }
-        readable?.TrySetResult();
     }
 
     // Under _gate: queue a frame and wake the writer if it waits.
     private void Add(OutboundFrame frame)
     {
         _frames.Enqueue(frame);
-        if (_readable is { } readable)
+        WakeReader();
+    }
+
+    // Under _gate: ends the writer's wait, if it waits; its continuation runs elsewhere (RunContinuationsAsynchronously).
+    private void WakeReader()
+    {
+        if (_reading)
         {
-            _readable = null;
-            readable.TrySetResult(); // runs the writer's continuation elsewhere (RunContinuationsAsynchronously)
+            _reading = false;
+            _readable.SetResult(true);
         }
     }
 

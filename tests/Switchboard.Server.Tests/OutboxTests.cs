@@ -1,0 +1,99 @@
+using Switchboard.Server.Connections;
+
+namespace Switchboard.Server.Tests;
+
+/// <summary>
+/// The outbox's writer wait: one reusable wait (an IValueTaskSource) that a frame, Complete or Interrupt ends. A wait
+/// reused out of turn would lose or repeat frames, or hang the writer; these tests drive it directly.
+/// </summary>
+public sealed class OutboxTests
+{
+    private static readonly TimeSpan Prompt = TimeSpan.FromSeconds(10);
+
+    private static OutboundFrame Frame(int n) => new(BitConverter.GetBytes(n), FrameKind.Binary);
+
+    private static int Number(OutboundFrame frame) => BitConverter.ToInt32(frame.Data.Span);
+
+    [Fact]
+    public async Task A_waiting_read_ends_with_the_first_frame_queued()
+    {
+        var outbox = new Outbox(1024 * 1024, TimeProvider.System);
+        var reading = outbox.ReadAsync(CancellationToken.None).AsTask();
+        Assert.False(reading.IsCompleted); // nothing queued: it waits
+
+        Assert.True(outbox.TryEnqueue(Frame(7)));
+        var (ok, frame) = await reading.WaitAsync(Prompt);
+        Assert.True(ok);
+        Assert.Equal(7, Number(frame));
+        Assert.Equal(0, outbox.Bytes);
+    }
+
+    [Fact]
+    public async Task A_producer_and_the_writer_taking_turns_pass_every_frame_once_in_order()
+    {
+        // The writer empties the outbox and waits again thousands of times while a producer on another thread keeps
+        // queuing: each wait is the same reused one, so a wake-up meant for an earlier wait must never end a later one.
+        const int Count = 20_000;
+        var outbox = new Outbox(1024 * 1024, TimeProvider.System);
+        var producing = Task.Run(async () =>
+        {
+            for (var i = 0; i < Count; i++)
+            {
+                await outbox.EnqueueAsync(Frame(i), CancellationToken.None);
+                if (i % 64 == 0)
+                {
+                    await Task.Yield(); // let the writer drain and wait again
+                }
+            }
+            outbox.Complete();
+        });
+        var received = new List<int>(Count);
+        while (true)
+        {
+            var (ok, frame) = await outbox.ReadAsync(CancellationToken.None).AsTask().WaitAsync(Prompt);
+            if (!ok)
+            {
+                break;
+            }
+            received.Add(Number(frame));
+            while (outbox.TryRead(out var more))
+            {
+                received.Add(Number(more));
+            }
+        }
+        await producing;
+        Assert.Equal(Enumerable.Range(0, Count), received);
+    }
+
+    [Fact]
+    public async Task Complete_ends_a_waiting_read_after_the_frames_already_queued()
+    {
+        var outbox = new Outbox(1024 * 1024, TimeProvider.System);
+        var waiting = outbox.ReadAsync(CancellationToken.None).AsTask();
+        outbox.Complete();
+        Assert.Equal((false, default(OutboundFrame)), await waiting.WaitAsync(Prompt));
+
+        var full = new Outbox(1024 * 1024, TimeProvider.System);
+        Assert.True(full.TryEnqueue(Frame(1)));
+        full.Complete();
+        Assert.False(full.TryEnqueue(Frame(2))); // nothing is queued after Complete
+        Assert.Equal(1, Number((await full.ReadAsync(CancellationToken.None)).Frame));
+        Assert.False((await full.ReadAsync(CancellationToken.None)).Ok);
+    }
+
+    [Fact]
+    public async Task Interrupt_after_the_connection_closes_ends_a_waiting_read_with_cancellation()
+    {
+        var outbox = new Outbox(1024 * 1024, TimeProvider.System);
+        using var closing = new CancellationTokenSource();
+        var waiting = outbox.ReadAsync(closing.Token).AsTask();
+        Assert.False(waiting.IsCompleted);
+
+        closing.Cancel();
+        outbox.Interrupt();
+        var thrown = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting.WaitAsync(Prompt));
+        Assert.Equal(closing.Token, thrown.CancellationToken);
+        // A read after the close does not wait at all.
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await outbox.ReadAsync(closing.Token));
+    }
+}
