@@ -67,6 +67,48 @@ public sealed class WebSocketBatchTests
         Assert.True(messages < Count, $"{Count} frames came in {messages} WebSocket messages: none were batched");
     }
 
+    [Theory]
+    [InlineData("switchboard.v1.json")]
+    [InlineData("switchboard.v1.proto")]
+    public async Task Frames_larger_than_a_batch_among_small_ones_arrive_whole_and_in_order(string subprotocol)
+    {
+        // A batch holds about 64 KiB: a 100 KB frame queued between small ones ends the message before it, travels in a
+        // message of its own size, and the small ones after it start the next.
+        await using var hub = await TestHub.StartAsync();
+        using var socket = new ClientWebSocket();
+        socket.Options.AddSubProtocol(subprotocol);
+        var json = subprotocol.EndsWith("json", StringComparison.Ordinal);
+        await socket.ConnectAsync(hub.WebSocketAddress("/v1/ws?batch=true"), CancellationToken.None);
+        if (json)
+        {
+            await socket.SendAsync("""{"id":"s","subscribe":{"topics":["big"]}}"""u8.ToArray(), WebSocketMessageType.Text, true, CancellationToken.None);
+        }
+        else
+        {
+            await socket.SendAsync(new ClientFrame { Id = "s", Subscribe = new SubscribeRequest { Topics = { "big" } } }.ToByteArray(), WebSocketMessageType.Binary, true, CancellationToken.None);
+        }
+        using var timeout = new CancellationTokenSource(Limit);
+        await WebSockets.ReceiveAsync(socket, timeout.Token); // the answer to subscribe
+
+        const int Messages = 40;
+        static string Payload(int i) => i % 8 == 3 ? new string((char)('a' + i % 26), 100_000) : "m" + i;
+        var batch = "{\"messages\":[" + string.Join(",", Enumerable.Range(0, Messages).Select(i => "{\"payload\":\"" + Payload(i) + "\"}")) + "]}";
+        using (var published = await hub.Http.PostAsync("/v1/topics/big/messages", new StringContent(batch, Encoding.UTF8, "application/json")))
+        {
+            Assert.Equal(HttpStatusCode.Created, published.StatusCode);
+        }
+
+        var received = new List<string>();
+        while (received.Count < Messages)
+        {
+            var message = await WebSockets.ReceiveAsync(socket, timeout.Token, json ? WebSocketMessageType.Text : WebSocketMessageType.Binary);
+            received.AddRange(json
+                ? Lines(message).Select(f => f.GetProperty("message").GetProperty("payload").GetString()!)
+                : Delimited(message).Select(f => JsonDocument.Parse(f.Message.Payload.Memory).RootElement.GetString()!));
+        }
+        Assert.Equal(Enumerable.Range(0, Messages).Select(Payload), received);
+    }
+
     [Fact]
     public async Task A_batch_value_other_than_true_or_false_is_refused_before_the_upgrade()
     {

@@ -66,6 +66,25 @@ public sealed class OutboxTests
     }
 
     [Fact]
+    public void Reading_many_takes_the_ready_frames_in_order_up_to_the_byte_limit_but_always_one()
+    {
+        var outbox = new Outbox(1024 * 1024, TimeProvider.System);
+        for (var i = 0; i < 10; i++)
+        {
+            Assert.True(outbox.TryEnqueue(Frame(i))); // 4 bytes each
+        }
+        var taken = new OutboundFrame[8];
+        Assert.Equal(3, outbox.TryReadMany(taken, maxBytes: 12)); // three fit in 12 bytes
+        Assert.Equal([0, 1, 2], taken[..3].Select(Number));
+        Assert.Equal(1, outbox.TryReadMany(taken, maxBytes: 1)); // none fits: one all the same
+        Assert.Equal(3, Number(taken[0]));
+        Assert.Equal(6, outbox.TryReadMany(taken, maxBytes: 1000)); // what is left
+        Assert.Equal([4, 5, 6, 7, 8, 9], taken[..6].Select(Number));
+        Assert.Equal(0, outbox.Bytes);
+        Assert.Equal(0, outbox.TryReadMany(taken, maxBytes: 1000));
+    }
+
+    [Fact]
     public async Task Complete_ends_a_waiting_read_after_the_frames_already_queued()
     {
         var outbox = new Outbox(1024 * 1024, TimeProvider.System);

@@ -292,6 +292,39 @@ internal sealed class Outbox : IValueTaskSource<(bool Ok, OutboundFrame Frame)>
         return false;
     }
 
+    /// <summary>
+    /// For the writer: the frames ready now, into <paramref name="frames"/>, up to about <paramref name="maxBytes"/> (always
+    /// at least one when any is ready) — a whole burst under one lock and one clock read, where <see cref="TryRead"/> takes
+    /// both per frame (and contends with the fan-out for the lock at each). Returns how many; 0 when none is ready.
+    /// </summary>
+    public int TryReadMany(Span<OutboundFrame> frames, int maxBytes)
+    {
+        var count = 0;
+        lock (_gate)
+        {
+            var bytes = 0;
+            while (count < frames.Length && _frames.TryPeek(out var next) && (count == 0 || bytes + next.Data.Length <= maxBytes))
+            {
+                frames[count++] = _frames.Dequeue();
+                bytes += next.Data.Length;
+            }
+            if (count > 0)
+            {
+                var now = Taken(bytes);
+                for (var i = 0; i < count; i++)
+                {
+                    _uncounted += _meter?.Take(frames[i], now, firstOfBurst: false) ?? 0;
+                }
+            }
+        }
+        if (count == 0 && _uncounted > 0)
+        {
+            _meter?.Count(_uncounted); // nothing more ready: the burst is complete (as in TryRead)
+            _uncounted = 0;
+        }
+        return count;
+    }
+
     /// <summary>No more frames will be queued; the writer finishes what is there.</summary>
     public void Complete()
     {

@@ -147,42 +147,54 @@ internal sealed class WebSocketPump(WebSocket socket, Connection connection, int
     private async ValueTask SendBatchesAsync(OutboundFrame first)
     {
         var type = first.Kind == FrameKind.Text ? WebSocketMessageType.Text : WebSocketMessageType.Binary;
-        while (true)
+        // The frames ready now are taken from the outbox at once (one lock, one clock read), not one by one; the writer's
+        // loop comes back for whatever is queued after them.
+        var taken = ArrayPool<OutboundFrame>.Shared.Rent(MaxFramesTaken);
+        var count = 0;
+        byte[]? buffer = null;
+        try
         {
-            var more = connection.Outbox.TryRead(out var next);
-            if (!more && batching == FrameBatching.Lines)
+            count = connection.Outbox.TryReadMany(taken, MaxBatchBytes - first.Data.Length);
+            if (count == 0 && batching == FrameBatching.Lines)
             {
                 await SendAsync(first); // one frame: a line needs no separator
                 return;
             }
-            var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(MaxBatchBytes, first.Data.Length + 5));
-            var carried = false;
-            try
+            buffer = ArrayPool<byte>.Shared.Rent(Math.Max(MaxBatchBytes, first.Data.Length + 5));
+            var written = Append(buffer, 0, first);
+            for (var i = 0; i < count; i++)
             {
-                var written = Append(buffer, 0, first);
-                while (more)
+                var frame = taken[i];
+                if (written + 6 + frame.Data.Length > buffer.Length)
                 {
-                    if (written + 6 + next.Data.Length > buffer.Length)
+                    // Does not fit: what is gathered goes as one message, and this frame starts the next (in a larger
+                    // buffer if it is larger than a batch on its own).
+                    await socket.SendAsync(buffer.AsMemory(0, written), type, endOfMessage: true, CancellationToken.None);
+                    written = 0;
+                    if (6 + frame.Data.Length > buffer.Length)
                     {
-                        carried = true; // does not fit: it starts the next message
-                        break;
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        buffer = null;
+                        buffer = ArrayPool<byte>.Shared.Rent(frame.Data.Length + 6);
                     }
-                    written = Append(buffer, written, next);
-                    more = written < MaxBatchBytes && connection.Outbox.TryRead(out next);
                 }
-                await socket.SendAsync(buffer.AsMemory(0, written), type, endOfMessage: true, CancellationToken.None);
+                written = Append(buffer, written, frame);
             }
-            finally
+            await socket.SendAsync(buffer.AsMemory(0, written), type, endOfMessage: true, CancellationToken.None);
+        }
+        finally
+        {
+            if (buffer is not null)
             {
                 ArrayPool<byte>.Shared.Return(buffer);
             }
-            if (!carried)
-            {
-                return;
-            }
-            first = next;
+            taken.AsSpan(0, count).Clear(); // no message stays referenced from the pool
+            ArrayPool<OutboundFrame>.Shared.Return(taken);
         }
     }
+
+    // Frames taken from the outbox at once for a batched message (a 64 KiB batch of small frames: about this many).
+    private const int MaxFramesTaken = 512;
 
     // Writes one frame at written (with its separator or length prefix); returns the new length.
     private int Append(byte[] buffer, int written, OutboundFrame frame)
