@@ -70,9 +70,13 @@ if (options.Help)
     return 0;
 }
 
-// Whatever ends this program (Ctrl+C, an unhandled error), the servers it started end with it.
+// Whatever ends this program (Ctrl+C, SIGTERM, an unhandled error), the servers it started end with it. Since .NET 10 the
+// runtime has no SIGTERM handler of its own (ProcessExit is not raised on `kill PID`), so SIGTERM is registered here; the
+// handler does not cancel it, so the program still ends once the servers are stopped.
 Console.CancelKeyPress += (_, _) => ServerProcess.StopAllStarted();
 AppDomain.CurrentDomain.ProcessExit += (_, _) => ServerProcess.StopAllStarted();
+using var terminated = System.Runtime.InteropServices.PosixSignalRegistration.Create(
+    System.Runtime.InteropServices.PosixSignal.SIGTERM, _ => ServerProcess.StopAllStarted());
 
 var report = new Report { CommandLine = Report.Command(args), Runs = options.Runs, Quick = options.Quick };
 Console.WriteLine($"Switchboard bench on {report.Machine.Describe()}");
