@@ -21,8 +21,7 @@ public sealed class WebSocketCompactEnvelopeTests
         var epoch = await CreateAsync(hub, "ce.one");
         using var timeout = new CancellationTokenSource(Limit);
         using var socket = await ConnectAsync(hub, timeout.Token);
-        await SendAsync(socket, """{"id":"s","subscribe":{"topics":["ce.one"],"envelope":"compact"}}""", timeout.Token);
-        Assert.True((await NextAsync(socket, timeout.Token)).TryGetProperty("subscribed", out _));
+        await SubscribeAsync(socket, """{"id":"s","subscribe":{"topics":["ce.one"],"envelope":"compact"}}""", timeout.Token);
 
         await PublishAsync(hub, "ce.one", """{"payload":{"a":1}}""");
         await PublishAsync(hub, "ce.one", """{"payload":"hello","contentType":"text/plain","key":"k1","headers":{"x":"y"}}""");
@@ -43,8 +42,7 @@ public sealed class WebSocketCompactEnvelopeTests
         var epochs = new Dictionary<string, string> { ["cw.a"] = await CreateAsync(hub, "cw.a"), ["cw.b"] = await CreateAsync(hub, "cw.b") };
         using var timeout = new CancellationTokenSource(Limit);
         using var socket = await ConnectAsync(hub, timeout.Token);
-        await SendAsync(socket, """{"id":"w","subscribe":{"topics":["cw.*"],"afterOffset":0,"envelope":"compact"}}""", timeout.Token);
-        Assert.True((await NextAsync(socket, timeout.Token)).TryGetProperty("subscribed", out _));
+        await SubscribeAsync(socket, """{"id":"w","subscribe":{"topics":["cw.*"],"afterOffset":0,"envelope":"compact"}}""", timeout.Token);
 
         for (var i = 1; i <= 10; i++)
         {
@@ -84,8 +82,7 @@ public sealed class WebSocketCompactEnvelopeTests
         var first = await CreateAsync(hub, "ci.t");
         using var timeout = new CancellationTokenSource(Limit);
         using var socket = await ConnectAsync(hub, timeout.Token);
-        await SendAsync(socket, """{"id":"s","subscribe":{"topics":["ci.t"],"afterOffset":0,"envelope":"compact"}}""", timeout.Token);
-        Assert.True((await NextAsync(socket, timeout.Token)).TryGetProperty("subscribed", out _));
+        await SubscribeAsync(socket, """{"id":"s","subscribe":{"topics":["ci.t"],"afterOffset":0,"envelope":"compact"}}""", timeout.Token);
         await PublishAsync(hub, "ci.t", """{"payload":1}""");
         await PublishAsync(hub, "ci.t", """{"payload":2}""");
         var seen = new List<(string Epoch, long Offset, int Payload)>();
@@ -108,10 +105,8 @@ public sealed class WebSocketCompactEnvelopeTests
         var epoch = await CreateAsync(hub, "cm.t");
         using var timeout = new CancellationTokenSource(Limit);
         using var socket = await ConnectAsync(hub, timeout.Token);
-        await SendAsync(socket, """{"id":"full","subscribe":{"topics":["cm.t"]}}""", timeout.Token);
-        Assert.True((await NextAsync(socket, timeout.Token)).TryGetProperty("subscribed", out _));
-        await SendAsync(socket, """{"id":"compact","subscribe":{"topics":["cm.t"],"envelope":"compact"}}""", timeout.Token);
-        Assert.True((await NextAsync(socket, timeout.Token)).TryGetProperty("subscribed", out _));
+        await SubscribeAsync(socket, """{"id":"full","subscribe":{"topics":["cm.t"]}}""", timeout.Token);
+        await SubscribeAsync(socket, """{"id":"compact","subscribe":{"topics":["cm.t"],"envelope":"compact"}}""", timeout.Token);
 
         await PublishAsync(hub, "cm.t", """{"payload":"x"}""");
         var frames = new List<JsonElement>();
@@ -138,10 +133,8 @@ public sealed class WebSocketCompactEnvelopeTests
         var epoch = await CreateAsync(hub, "co.t");
         using var timeout = new CancellationTokenSource(Limit);
         using var socket = await ConnectAsync(hub, timeout.Token);
-        await SendAsync(socket, """{"id":"exact","subscribe":{"topics":["co.t"],"envelope":"compact"}}""", timeout.Token);
-        Assert.True((await NextAsync(socket, timeout.Token)).TryGetProperty("subscribed", out _));
-        await SendAsync(socket, """{"id":"all","subscribe":{"topics":["co.*"],"afterOffset":0,"envelope":"compact"}}""", timeout.Token);
-        Assert.True((await NextAsync(socket, timeout.Token)).TryGetProperty("subscribed", out _));
+        await SubscribeAsync(socket, """{"id":"exact","subscribe":{"topics":["co.t"],"envelope":"compact"}}""", timeout.Token);
+        await SubscribeAsync(socket, """{"id":"all","subscribe":{"topics":["co.*"],"afterOffset":0,"envelope":"compact"}}""", timeout.Token);
 
         for (var i = 1; i <= 3; i++)
         {
@@ -170,8 +163,7 @@ public sealed class WebSocketCompactEnvelopeTests
         await CreateAsync(hub, "cb.t");
         using var timeout = new CancellationTokenSource(Limit);
         using var socket = await ConnectAsync(hub, timeout.Token);
-        await SendAsync(socket, """{"id":"ok","subscribe":{"topics":["cb.t"],"envelope":"compact"}}""", timeout.Token);
-        Assert.True((await NextAsync(socket, timeout.Token)).TryGetProperty("subscribed", out _));
+        await SubscribeAsync(socket, """{"id":"ok","subscribe":{"topics":["cb.t"],"envelope":"compact"}}""", timeout.Token);
 
         await SendAsync(socket, $$$"""{"id":"bad","subscribe":{"topics":["cb.t"],"envelope":{{{value}}}}}""", timeout.Token);
         var refused = await NextAsync(socket, timeout.Token);
@@ -226,6 +218,13 @@ public sealed class WebSocketCompactEnvelopeTests
         socket.Options.AddSubProtocol("switchboard.v1.json");
         await socket.ConnectAsync(hub.WebSocketAddress("/v1/ws"), cancellationToken);
         return socket;
+    }
+
+    // Sends a subscribe frame and checks its answer is "subscribed".
+    private static async Task SubscribeAsync(ClientWebSocket socket, string frame, CancellationToken cancellationToken)
+    {
+        await SendAsync(socket, frame, cancellationToken);
+        Assert.True((await NextAsync(socket, cancellationToken)).TryGetProperty("subscribed", out _));
     }
 
     private static Task SendAsync(ClientWebSocket socket, string frame, CancellationToken cancellationToken)

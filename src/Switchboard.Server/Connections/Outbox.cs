@@ -273,23 +273,8 @@ internal sealed class Outbox : IValueTaskSource<(bool Ok, OutboundFrame Frame)>
     /// <summary>For the writer: another frame if one is ready now (to batch writes before a flush).</summary>
     public bool TryRead(out OutboundFrame frame)
     {
-        lock (_gate)
-        {
-            if (_frames.TryDequeue(out frame))
-            {
-                var now = Taken(frame.Data.Length);
-                _uncounted += _meter?.Take(frame, now, firstOfBurst: false) ?? 0;
-                return true;
-            }
-        }
-        // Nothing more ready: the burst is complete, count it now (a writer that stops short of this, at its burst's byte
-        // limit, has it counted when it comes back to ReadAsync).
-        if (_uncounted > 0)
-        {
-            _meter?.Count(_uncounted);
-            _uncounted = 0;
-        }
-        return false;
+        frame = default;
+        return TryReadMany(new Span<OutboundFrame>(ref frame), int.MaxValue) == 1;
     }
 
     /// <summary>
@@ -317,9 +302,11 @@ internal sealed class Outbox : IValueTaskSource<(bool Ok, OutboundFrame Frame)>
                 }
             }
         }
+        // Nothing more ready: the burst is complete, count it now (a writer that stops short of this, at its burst's byte
+        // limit, has it counted when it comes back to ReadAsync).
         if (count == 0 && _uncounted > 0)
         {
-            _meter?.Count(_uncounted); // nothing more ready: the burst is complete (as in TryRead)
+            _meter?.Count(_uncounted);
             _uncounted = 0;
         }
         return count;

@@ -5,10 +5,10 @@ using Switchboard.Server.Connections;
 
 namespace Switchboard.Server.Sessions;
 
-/// <summary>One wire format of the multiplexed protocol: decodes client frames, encodes the hub's answers.</summary>
 /// <summary>A compact form of messages: how they are encoded, and how the connection is told a topic's epoch they leave out.</summary>
 internal sealed record CompactEnvelope(MessageEncoding Messages, Func<EpochAnnounced, OutboundFrame> Announce);
 
+/// <summary>One wire format of the multiplexed protocol: decodes client frames, encodes the hub's answers.</summary>
 internal interface IFrameCodec
 {
     /// <summary>The subprotocol name, e.g. <c>switchboard.v1.json</c>.</summary>

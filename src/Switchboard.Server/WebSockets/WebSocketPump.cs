@@ -174,7 +174,7 @@ internal sealed class WebSocketPump(WebSocket socket, Connection connection, int
                     if (6 + frame.Data.Length > buffer.Length)
                     {
                         ArrayPool<byte>.Shared.Return(buffer);
-                        buffer = null;
+                        buffer = null; // returned: the finally must not return it again if renting fails
                         buffer = ArrayPool<byte>.Shared.Rent(frame.Data.Length + 6);
                     }
                 }
