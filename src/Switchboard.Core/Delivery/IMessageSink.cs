@@ -12,6 +12,21 @@ public interface IMessageSink
     /// </summary>
     bool TryWrite(Message message);
 
+    /// <summary>
+    /// Queues <paramref name="count"/> live messages of one topic, in offset order from <paramref name="start"/>, without
+    /// waiting: as many as fit, in order. Returns how many were taken (the rest are read back from the store like a refused
+    /// <see cref="TryWrite(Message)"/>). A sink that can take a run at once (one lock, not one per message) overrides it.
+    /// </summary>
+    int TryWrite(IReadOnlyList<Message> messages, int start, int count)
+    {
+        var written = 0;
+        while (written < count && TryWrite(messages[start + written]))
+        {
+            written++;
+        }
+        return written;
+    }
+
     /// <summary>Queues a message, waiting for room (used while catching up from history).</summary>
     ValueTask WriteAsync(Message message, CancellationToken cancellationToken);
 

@@ -256,21 +256,24 @@ public sealed partial class Subscription : IAsyncDisposable
                 Behind(cursor);
                 return;
             }
-            foreach (var message in messages)
+            // Offsets ascend: skip what was already delivered, hand the sink the run that follows the cursor at once.
+            var start = 0;
+            while (start < messages.Count && messages[start].Offset < cursor.Next)
             {
-                if (message.Offset < cursor.Next)
-                {
-                    continue; // already delivered
-                }
-                if (message.Offset == cursor.Next && _sink.TryWrite(message))
-                {
-                    cursor.Next++;
-                    continue;
-                }
+                start++;
+            }
+            var run = 0;
+            while (start + run < messages.Count && messages[start + run].Offset == cursor.Next + run)
+            {
+                run++;
+            }
+            var written = run == 0 ? 0 : _sink.TryWrite(messages, start, run);
+            cursor.Next += written;
+            if (start + written < messages.Count)
+            {
                 // A gap (a lost backplane event) or a full sink: read the rest back from the store.
                 cursor.Pending = messages[^1].Offset;
                 Behind(cursor);
-                return;
             }
         }
     }

@@ -28,17 +28,48 @@ internal sealed class EpochAnnouncer(Outbox outbox, Func<EpochAnnounced, Outboun
     {
         lock (_gate)
         {
-            if (IsTold(message))
-            {
-                return outbox.TryEnqueue(frame);
-            }
-            if (!outbox.TryEnqueue(announcement(new EpochAnnounced(message.Topic, message.Epoch)), frame))
-            {
-                return false;
-            }
-            Tell(message);
-            return true;
+            return TryWriteRun(message, new ReadOnlySpan<OutboundFrame>(in frame)) == 1;
         }
+    }
+
+    /// <summary>
+    /// Queues the frames of a run of one topic's messages (<paramref name="messages"/> from <paramref name="start"/>, one
+    /// frame each), each incarnation's first after its announcement when needed, as many as fit. Returns how many.
+    /// </summary>
+    public int TryWrite(IReadOnlyList<Message> messages, int start, ReadOnlySpan<OutboundFrame> frames)
+    {
+        lock (_gate)
+        {
+            var written = 0;
+            while (written < frames.Length)
+            {
+                var first = messages[start + written];
+                var run = 1;
+                while (written + run < frames.Length && string.Equals(messages[start + written + run].Epoch, first.Epoch, StringComparison.Ordinal))
+                {
+                    run++;
+                }
+                var taken = TryWriteRun(first, frames.Slice(written, run));
+                written += taken;
+                if (taken < run)
+                {
+                    break;
+                }
+            }
+            return written;
+        }
+    }
+
+    // Under _gate: frames of messages of one topic incarnation, the first of them being first.
+    private int TryWriteRun(Message first, ReadOnlySpan<OutboundFrame> frames)
+    {
+        var told = IsTold(first);
+        var taken = outbox.TryEnqueueMany(frames, told ? null : announcement(new EpochAnnounced(first.Topic, first.Epoch)));
+        if (taken > 0 && !told)
+        {
+            Tell(first);
+        }
+        return taken;
     }
 
     /// <summary>Queues the message's frame (after an announcement when needed), waiting for room.</summary>

@@ -87,46 +87,47 @@ internal sealed class Outbox : IValueTaskSource<(bool Ok, OutboundFrame Frame)>
     }
 
     /// <summary>Queues a frame if it fits (an empty buffer takes any frame, so one large message is never stuck).</summary>
-    public bool TryEnqueue(OutboundFrame frame)
-    {
-        lock (_gate)
-        {
-            if (_completed)
-            {
-                return false;
-            }
-            if (_bytes > 0 && _bytes + frame.Data.Length > _capacity)
-            {
-                MarkFull();
-                return false;
-            }
-            _bytes += frame.Data.Length;
-            Add(frame);
-        }
-        return true;
-    }
+    public bool TryEnqueue(OutboundFrame frame) => TryEnqueueMany(new ReadOnlySpan<OutboundFrame>(in frame)) == 1;
 
     /// <summary>Queues two frames together or neither (an SSE id line and the shared event after it).</summary>
-    public bool TryEnqueue(OutboundFrame first, OutboundFrame second)
+    public bool TryEnqueue(OutboundFrame first, OutboundFrame second) => TryEnqueueMany(new ReadOnlySpan<OutboundFrame>(in second), lead: first) == 1;
+
+    /// <summary>
+    /// Queues <paramref name="frames"/> in order, as many as fit (an empty buffer takes the first whatever its size), under
+    /// one lock for the whole run; <paramref name="lead"/>, when given, goes just before the first frame and only with it.
+    /// Returns how many of <paramref name="frames"/> were queued.
+    /// </summary>
+    public int TryEnqueueMany(ReadOnlySpan<OutboundFrame> frames, OutboundFrame? lead = null)
     {
+        var count = 0;
         lock (_gate)
         {
-            var size = first.Data.Length + second.Data.Length;
             if (_completed)
             {
-                return false;
+                return 0;
             }
-            if (_bytes > 0 && _bytes + size > _capacity)
+            foreach (var frame in frames)
             {
-                MarkFull();
-                return false;
+                var size = frame.Data.Length + (count == 0 && lead is { } first ? first.Data.Length : 0);
+                if (_bytes > 0 && _bytes + size > _capacity)
+                {
+                    MarkFull();
+                    break;
+                }
+                if (count == 0 && lead is { } leading)
+                {
+                    _frames.Enqueue(leading);
+                }
+                _bytes += size;
+                _frames.Enqueue(frame);
+                count++;
             }
-            _bytes += size;
-            // Queued under the lock so no other frame can come between the two.
-            Add(first);
-            Add(second);
+            if (count > 0)
+            {
+                WakeReader();
+            }
         }
-        return true;
+        return count;
     }
 
     /// <summary>Waits until <paramref name="size"/> more bytes would fit (no reservation: callers retry their TryEnqueue).</summary>

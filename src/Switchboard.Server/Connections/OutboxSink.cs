@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Switchboard.Core;
 using Switchboard.Core.Delivery;
 
@@ -32,6 +33,34 @@ internal sealed class OutboxSink(Outbox outbox, MessageEncoding encoding, FrameK
         return epochs is null ? outbox.TryEnqueue(frame) : epochs.TryWrite(message, frame);
     }
 
+    public int TryWrite(IReadOnlyList<Message> messages, int start, int count)
+    {
+        if (!_open.Task.IsCompleted)
+        {
+            return 0;
+        }
+        // The frames of a run go to the outbox together (one lock for all), built first on the stack in chunks.
+        var chunk = new FrameChunk();
+        var written = 0;
+        while (written < count)
+        {
+            Span<OutboundFrame> frames = chunk;
+            frames = frames[..Math.Min(count - written, frames.Length)];
+            for (var i = 0; i < frames.Length; i++)
+            {
+                var message = messages[start + written + i];
+                frames[i] = OutboundFrame.Of(message, message.EncodedAs(encoding), kind, live: true);
+            }
+            var taken = epochs is null ? outbox.TryEnqueueMany(frames) : epochs.TryWrite(messages, start + written, frames);
+            written += taken;
+            if (taken < frames.Length)
+            {
+                break;
+            }
+        }
+        return written;
+    }
+
     public async ValueTask WriteAsync(Message message, CancellationToken cancellationToken)
     {
         await _open.Task.WaitAsync(cancellationToken);
@@ -51,4 +80,11 @@ internal sealed class OutboxSink(Outbox outbox, MessageEncoding encoding, FrameK
         await _open.Task.WaitAsync(cancellationToken);
         await outbox.EnqueueAsync(notice(subscriptionNotice), cancellationToken);
     }
+}
+
+/// <summary>Room on the stack for the frames of a run of live messages.</summary>
+[InlineArray(16)]
+internal struct FrameChunk
+{
+    private OutboundFrame _frame;
 }
