@@ -66,7 +66,7 @@ public sealed partial class OpenApiTests
         }
 
         // The routes that read a body describe it.
-        foreach (var id in new[] { "PutQueue", "Send", "Ack", "Nack", "Extend", "Request", "PostReply" })
+        foreach (var id in new[] { "PutQueue", "Send", "Ack", "AckMany", "Nack", "Extend", "Request", "PostReply" })
         {
             var operation = operations.Single(o => o.Operation.GetProperty("operationId").GetString() == id).Operation;
             Assert.True(operation.TryGetProperty("requestBody", out var body) && body.GetProperty("content").TryGetProperty("application/json", out _), $"{id} describes no JSON body");

@@ -45,6 +45,23 @@ internal sealed class AckSchema
     public required string Lease { get; init; }
 }
 
+/// <summary>A batch of acks: up to 1000 received messages of the queue, each with its lease token.</summary>
+internal sealed class AckBatchSchema
+{
+    /// <summary>The messages to ack, each once.</summary>
+    public required IReadOnlyList<AckItemSchema> Messages { get; init; }
+}
+
+/// <summary>One message of an ack batch.</summary>
+internal sealed class AckItemSchema
+{
+    /// <summary>The id field of receive's answer.</summary>
+    public required long Id { get; init; }
+
+    /// <summary>The lease field of receive's answer.</summary>
+    public required string Lease { get; init; }
+}
+
 /// <summary>A nack: the lease token, and optionally when to deliver the message again and why it failed.</summary>
 internal sealed class NackSchema
 {

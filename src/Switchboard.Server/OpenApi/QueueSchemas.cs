@@ -253,6 +253,35 @@ internal sealed class NackedSchema
     public DateTime VisibleAt { get; init; }
 }
 
+/// <summary>What an ack batch did: each message is either acked or failed with its own problem.</summary>
+internal sealed class AckedBatchSchema
+{
+    /// <summary>The ids acked (deleted), in the order given.</summary>
+    public required IReadOnlyList<long> Acked { get; init; }
+
+    /// <summary>The ids not acked, in the order given, each with why (lease-mismatch, lease-expired); empty when all were acked.</summary>
+    public required IReadOnlyList<AckFailureSchema> Failed { get; init; }
+}
+
+/// <summary>One message of an ack batch that was not acked: its id and the problem an ack of it alone would have answered.</summary>
+internal sealed class AckFailureSchema
+{
+    /// <summary>The message id.</summary>
+    public required long Id { get; init; }
+
+    /// <summary>The HTTP status an ack of this message alone would have answered (409).</summary>
+    public required int Status { get; init; }
+
+    /// <summary>The error code (lease-mismatch, lease-expired).</summary>
+    public required string Code { get; init; }
+
+    /// <summary>Where the code is explained: /v1/errors/{code}.</summary>
+    public required string Type { get; init; }
+
+    /// <summary>What happened and what to do.</summary>
+    public required string Detail { get; init; }
+}
+
 /// <summary>What an extend did.</summary>
 internal sealed class ExtendedSchema
 {

@@ -46,6 +46,14 @@ internal static partial class QueuesEndpoints
             .WithDescription("409 lease-mismatch: the token is not the message's current lease (acked already, redelivered to someone else, never existed); 409 lease-expired: the lease ran out.")
             .DocumentBody<AckSchema>(required: true, JsonType)
             .Produces(204).ProducesProblem(400).ProducesProblem(404).ProducesProblem(409).ProducesProblem(413).ProducesProblem(415).ProducesProblem(422);
+        queues.MapPost("/{queue}/ack", AckMany).Requires(Permission.Consume, "queue").WithName("AckMany").WithSummary("Ack up to 1000 received messages at once: {\"messages\": [{\"id\", \"lease\"}, …]}")
+            .WithDescription("""
+                One request for a received batch. Each ack stands alone, as if sent by itself (they commit together): the answer lists the ids acked and,
+                for each one that was not, the problem its own ack would have answered (lease-mismatch, lease-expired). A malformed batch (not 1 to 1000
+                messages, a message without id or lease, a message twice) acks nothing (400); a missing queue answers 404.
+                """)
+            .DocumentBody<AckBatchSchema>(required: true, JsonType)
+            .Produces<AckedBatchSchema>().ProducesProblem(400).ProducesProblem(404).ProducesProblem(413).ProducesProblem(415).ProducesProblem(422);
         queues.MapPost("/{queue}/messages/{id}/nack", Nack).Requires(Permission.Consume, "queue").WithName("Nack").WithSummary("Give it back: {\"lease\", \"delay\"?, \"error\"?}; dead-lettered on its last attempt")
             .WithDescription("Redelivered after delay (default: the queue's backoff), or moved to the dead letters when it was the last attempt. 409 as for ack.")
             .DocumentBody<NackSchema>(required: true, JsonType)

@@ -5,6 +5,7 @@ using Microsoft.Net.Http.Headers;
 using Switchboard.Core;
 using Switchboard.Core.Engines;
 using Switchboard.Server.Auth;
+using Switchboard.Server.Errors;
 using Switchboard.Server.Rest.Json;
 using Switchboard.Server.Rest.Parsing;
 
@@ -124,6 +125,35 @@ internal static partial class QueuesEndpoints
         var (lease, _, _) = QueueDocuments.Action(body.Memory, "ack");
         await hub.AckAsync(queue, MessageId(id), lease, CancellationToken.None);
         return Results.NoContent();
+    }
+
+    private static async Task<IResult> AckMany(HttpRequest request, Hub hub, ServerOptions options, string queue)
+    {
+        using var body = await ReadJsonAsync(request, options, optional: true);
+        var outcomes = await hub.AckManyAsync(queue, QueueDocuments.Acks(body.Memory), CancellationToken.None);
+        return new JsonResult(200, writer =>
+        {
+            writer.WriteStartObject();
+            writer.WriteStartArray("acked");
+            foreach (var outcome in outcomes.Where(o => o.Error is null))
+            {
+                writer.WriteNumberValue(outcome.Id);
+            }
+            writer.WriteEndArray();
+            writer.WriteStartArray("failed");
+            foreach (var (id, error) in outcomes.Where(o => o.Error is not null))
+            {
+                writer.WriteStartObject();
+                writer.WriteNumber("id", id);
+                writer.WriteNumber("status", error!.Info.HttpStatus);
+                writer.WriteString("code", error.Info.Name);
+                writer.WriteString("type", Problems.TypeUri(error.Info));
+                writer.WriteString("detail", error.Message);
+                writer.WriteEndObject();
+            }
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }, r => r.Headers.CacheControl = "no-store");
     }
 
     private static async Task<IResult> Nack(HttpRequest request, Hub hub, ServerOptions options, string queue, string id)

@@ -67,6 +67,12 @@ internal static class RestCells
                 return await Judge(hub.Client(p).PostAsync($"/v1/queues/{queue}/messages/{id}/{kind}", Json($$"""{"lease": "{{lease}}"}"""), ct), status);
             });
         }
+        yield return new("ack batch", queue, consume, async (p, ct) =>
+        {
+            var (id, lease) = await hub.LeaseAsync(queue);
+            return await Judge(hub.Client(p).PostAsync($"/v1/queues/{queue}/ack", Json($$"""{"messages": [{"id": {{id}}, "lease": "{{lease}}"}]}"""), ct), HttpStatusCode.OK,
+                body => body.TryGetProperty("acked", out var acked) && acked.EnumerateArray().Any(a => a.GetInt64() == id) ? null : $"message {id} is not among the acked");
+        });
         yield return new("dead letters", queue, consume, (p, ct) =>
             Judge(hub.Client(p).GetAsync($"/v1/queues/{queue}/dead-letters", ct), HttpStatusCode.OK));
         yield return new("bindings", queue, consume, (p, ct) =>

@@ -4,7 +4,7 @@ using Switchboard.Core;
 
 namespace Switchboard.Server.Rest.Parsing;
 
-/// <summary>Queue settings and the small action bodies (ack, nack, extend). Parsing only: it never calls the hub.</summary>
+/// <summary>Queue settings and the small action bodies (ack, nack, extend, an ack batch). Parsing only: it never calls the hub.</summary>
 internal static class QueueDocuments
 {
     /// <summary>{"lease": "30s", "maxAttempts": 10, "backoff": {"initial": "1s", "max": "5m"}, "description": "…"}; missing fields take the defaults.</summary>
@@ -88,6 +88,54 @@ internal static class QueueDocuments
             }
         }
         return (lease ?? throw Invalid($"The {action} needs the lease token: {{\"lease\": \"…\"}}."), duration, error);
+    }
+
+    /// <summary>The body of an ack batch: {"messages": [{"id": 12, "lease": "…"}, …]} (ids as numbers or digit strings).</summary>
+    public static List<LeaseAck> Acks(ReadOnlyMemory<byte> body) => Unicode(() => ReadAcks(body));
+
+    private static List<LeaseAck> ReadAcks(ReadOnlyMemory<byte> body)
+    {
+        const string Shape = "send {\"messages\": [{\"id\": …, \"lease\": \"…\"}, …]} with the id and lease of each message from the receive answer";
+        if (body.IsEmpty)
+        {
+            throw Invalid($"The ack batch is empty: {Shape}.");
+        }
+        using var document = Parse(body);
+        var root = Object(document.RootElement, "The body");
+        JsonElement? messages = null;
+        foreach (var property in root.EnumerateObject())
+        {
+            messages = property.Name == "messages" ? property.Value : throw Invalid($"An ack batch has no field '{property.Name}'; {Shape}.");
+        }
+        if (messages is not { ValueKind: JsonValueKind.Array } array)
+        {
+            throw Invalid($"The ack batch needs a messages array: {Shape}.");
+        }
+        var acks = new List<LeaseAck>(array.GetArrayLength());
+        foreach (var item in array.EnumerateArray())
+        {
+            var at = $"messages[{acks.Count}]";
+            long? id = null;
+            string? lease = null;
+            foreach (var field in Object(item, at).EnumerateObject())
+            {
+                switch (field.Name)
+                {
+                    case "id":
+                        id = field.Value.ValueKind == JsonValueKind.Number && field.Value.TryGetInt64(out var number) && number > 0 ? number
+                            : field.Value.ValueKind == JsonValueKind.String && long.TryParse(field.Value.GetString(), NumberStyles.None, CultureInfo.InvariantCulture, out var text) && text > 0 ? text
+                            : throw Invalid($"{at}.id must be a message id from the receive answer (a whole number from 1).");
+                        break;
+                    case "lease":
+                        lease = field.Value.ValueKind == JsonValueKind.String ? field.Value.GetString() : throw Invalid($"{at}.lease must be the lease token string from the receive answer.");
+                        break;
+                    default:
+                        throw Invalid($"{at} has no field '{field.Name}'; each message takes id and lease.");
+                }
+            }
+            acks.Add(new LeaseAck(id ?? throw Invalid($"{at} needs the message's id."), lease ?? throw Invalid($"{at} needs the message's lease token.")));
+        }
+        return acks;
     }
 
     /// <summary>A duration as seconds (a number) or text such as "30s", "5m".</summary>
