@@ -252,3 +252,8 @@ public sealed class Responder : IAsyncDisposable
     /// <summary>Same as <see cref="StopAsync"/>.</summary>
     public async ValueTask DisposeAsync() => await StopAsync();
 }
+
+/// <summary>A message of a batch ack that was not acked, and why (it will be delivered again).</summary>
+/// <param name="Message">The message.</param>
+/// <param name="Error">The hub's reason: <c>lease-expired</c>, <c>lease-mismatch</c>, <c>message-not-found</c>.</param>
+public sealed record AckFailure(QueueMessage Message, SwitchboardException Error);

@@ -281,6 +281,73 @@ public sealed partial class SwitchboardClient
         return answer.GetProperty("purged").GetInt32();
     }
 
+    /// <summary>
+    /// Acks received messages of one queue in one request per thousand, instead of one per message. Each ack stands alone:
+    /// returns the messages that were not acked, each with why (a lease that ran out or was replaced: the message will be
+    /// delivered again); empty when every message was acked.
+    /// </summary>
+    public async Task<IReadOnlyList<AckFailure>> AckAsync(IReadOnlyList<QueueMessage> messages, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        if (messages.Select(m => m.Queue).Distinct(StringComparer.Ordinal).Skip(1).Any())
+        {
+            throw new ArgumentException("Ack the messages of one queue at a time.", nameof(messages));
+        }
+        var ids = new HashSet<long>(messages.Count);
+        foreach (var message in messages)
+        {
+            if (!ids.Add(message.Id))
+            {
+                throw new ArgumentException($"Message {message.Id} is in the list twice; ack each message once.", nameof(messages));
+            }
+        }
+        var failures = new List<AckFailure>();
+        foreach (var chunk in messages.Chunk(1000))
+        {
+            var byId = chunk.ToDictionary(m => m.Id);
+            var body = Wire.Object(w =>
+            {
+                w.WriteStartArray("messages");
+                foreach (var message in chunk)
+                {
+                    w.WriteStartObject();
+                    w.WriteNumber("id", message.Id);
+                    w.WriteString("lease", message.Lease);
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+            });
+            var path = $"/v1/queues/{HubHttp.Segment(chunk[0].Queue)}/ack";
+            var tries = 0;
+            try
+            {
+                var (_, answer) = await RetryingAsync($"ack of {chunk.Length} messages in {chunk[0].Queue}", (attempt, ct) =>
+                {
+                    tries = attempt;
+                    return Http.JsonAsync(HttpMethod.Post, path, body: body, cancellationToken: ct);
+                }, Options.PublishTimeout, cancellationToken);
+                foreach (var failed in answer.GetProperty("failed").EnumerateArray())
+                {
+                    var code = failed.GetProperty("code").GetString() ?? ClientErrorCodes.Internal;
+                    if (tries > 0 && code == "message-not-found")
+                    {
+                        continue; // retried after no answer came: the first try deleted it
+                    }
+                    failures.Add(new AckFailure(byId[failed.GetProperty("id").GetInt64()],
+                        new SwitchboardException(code, failed.GetProperty("detail").GetString() ?? code) { Status = failed.GetProperty("status").GetInt32() }));
+                }
+            }
+            finally
+            {
+                foreach (var message in chunk)
+                {
+                    message.Settled();
+                }
+            }
+        }
+        return failures;
+    }
+
     internal async Task<JsonElement> SettleAsync(QueueMessage message, string action, Action<Utf8JsonWriter>? fields, CancellationToken cancellationToken)
     {
         var body = Wire.Object(w =>
