@@ -210,6 +210,8 @@ export declare class SwitchboardClient {
 
   send(queue: string, payload: Payload, options?: SendOptions): Promise<{ queue: string; id: number }>;
   receive(queue: string, options?: ReceiveOptions): Promise<QueueMessage[]>;
+  /** Acks received messages of one queue in one request per thousand; resolves with the ones not acked, each with why. */
+  ack(messages: QueueMessage[]): Promise<{ message: QueueMessage; error: SwitchboardError }[]>;
   request(queue: string, payload: Payload, options?: RequestOptions): Promise<Reply>;
   respond(queue: string, handler: (message: QueueMessage) => Payload | Promise<Payload>, options?: RespondOptions): Responder;
 

@@ -282,6 +282,7 @@ export class SwitchboardClient extends Emitter {
 
   send(queue, payload, options) { return this.queues.send(queue, payload, options); }
   receive(queue, options) { return this.queues.receive(queue, options); }
+  ack(messages) { return this.queues.ack(messages); }
   request(queue, payload, options) { return this.queues.request(queue, payload, options); }
   respond(queue, handler, options) { return this.queues.respond(queue, handler, options); }
 

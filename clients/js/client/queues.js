@@ -84,6 +84,40 @@ export class Queues {
   }
 
   /**
+   * Acks received messages of one queue in one request per thousand (POST /v1/queues/{queue}/ack) instead of one per
+   * message. Each ack stands alone: resolves with the ones that were not acked, `[{ message, error }]` (a lease that ran
+   * out or was replaced: the message will be delivered again), empty when every one was.
+   */
+  async ack(messages) {
+    if (messages.length === 0) return [];
+    const queue = messages[0].queue;
+    if (messages.some((m) => m.queue !== queue)) throw new TypeError('Ack the messages of one queue at a time.');
+    const ids = new Set();
+    for (const message of messages) {
+      if (ids.has(message.id)) throw new TypeError(`Message ${message.id} is in the list twice; ack each message once.`);
+      ids.add(message.id);
+    }
+    const failures = [];
+    for (let start = 0; start < messages.length; start += 1000) {
+      const chunk = messages.slice(start, start + 1000);
+      const byId = new Map(chunk.map((m) => [m.id, m]));
+      let retried = false;
+      const answer = await this.#retrying(`ack of ${chunk.length} messages in ${queue}`, (tries) => {
+        retried = tries > 0;
+        return this.#http.json('POST', `/v1/queues/${segment(queue)}/ack`, {
+          body: { messages: chunk.map((m) => ({ id: m.id, lease: m.lease })) }, signal: this.#client.signal,
+        });
+      });
+      for (const failed of answer.failed) {
+        // Retried after no answer came: "not found" means the first try deleted it.
+        if (retried && failed.code === 'message-not-found') continue;
+        failures.push({ message: byId.get(failed.id), error: new SwitchboardError(failed.code, failed.detail, { status: failed.status }) });
+      }
+    }
+    return failures;
+  }
+
+  /**
    * Sends a request to a queue's responders and resolves with the reply message (`payload`, `headers`, …).
    * `timeout` in seconds (default 30); past 60 s the reply is fetched with repeated long polls.
    */

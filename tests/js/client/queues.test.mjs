@@ -33,6 +33,28 @@ test('send, receive and ack: a message is delivered to one consumer and gone onc
   assert.deepEqual(await client.receive('js.jobs', { wait: 0 }), []);
 });
 
+test('a received batch is acked in one call; a message whose lease is gone is reported, not thrown', async () => {
+  for (let i = 0; i < 5; i++) await client.send('js.batch', { n: i });
+  const messages = await client.receive('js.batch', { max: 5, wait: 5 });
+  assert.equal(messages.length, 5);
+  await messages[3].ack(); // settled on its own first: its lease is gone when the batch comes
+
+  const failures = await client.ack(messages);
+
+  assert.equal(failures.length, 1);
+  assert.equal(failures[0].message, messages[3]);
+  assert.ok(['message-not-found', 'lease-mismatch'].includes(failures[0].error.code), failures[0].error.code);
+  assert.equal(typeof failures[0].error.status, 'number');
+  const stats = (await hub.rest('GET', '/v1/queues/js.batch')).body.stats;
+  assert.equal(stats.ready + stats.leased + stats.delayed, 0);
+  // A list that mixes queues or names a message twice is refused before anything is sent.
+  await client.send('js.batch.other', 'x');
+  const [other] = await client.receive('js.batch.other', { wait: 5 });
+  await assert.rejects(client.ack([messages[0], other]), TypeError);
+  await assert.rejects(client.ack([other, other]), TypeError);
+  assert.equal((await hub.rest('GET', '/v1/queues/js.batch.other')).body.stats.leased, 1);
+});
+
 test('a receive that waits is answered by the send', async () => {
   assert.equal((await hub.rest('PUT', '/v1/queues/js.wait', {})).status, 201);
   const waiting = client.receive('js.wait', { wait: 20 });
