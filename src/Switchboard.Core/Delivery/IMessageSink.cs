@@ -13,7 +13,7 @@ public interface IMessageSink
     bool TryWrite(Message message);
 
     /// <summary>
-    /// Queues <paramref name="count"/> live messages of one topic, in offset order from <paramref name="start"/>, without
+    /// Queues <paramref name="count"/> live messages of one topic incarnation (one append), in offset order from <paramref name="start"/>, without
     /// waiting: as many as fit, in order. Returns how many were taken (the rest are read back from the store like a refused
     /// <see cref="TryWrite(Message)"/>). A sink that can take a run at once (one lock, not one per message) overrides it.
     /// </summary>

@@ -24,52 +24,24 @@ internal sealed class EpochAnnouncer(Outbox outbox, Func<EpochAnnounced, Outboun
     private readonly Dictionary<string, string> _told = new(StringComparer.Ordinal);
 
     /// <summary>Queues the message's frame (after an announcement when needed) without waiting; false when there is no room.</summary>
-    public bool TryWrite(Message message, OutboundFrame frame)
-    {
-        lock (_gate)
-        {
-            return TryWriteRun(message, new ReadOnlySpan<OutboundFrame>(in frame)) == 1;
-        }
-    }
+    public bool TryWrite(Message message, OutboundFrame frame) => TryWrite(message, new ReadOnlySpan<OutboundFrame>(in frame)) == 1;
 
     /// <summary>
-    /// Queues the frames of a run of one topic's messages (<paramref name="messages"/> from <paramref name="start"/>, one
-    /// frame each), each incarnation's first after its announcement when needed, as many as fit. Returns how many.
+    /// Queues the frames of a run of messages of one topic incarnation (one append), <paramref name="first"/> being the
+    /// first: after the incarnation's announcement when the connection was not told it last, as many as fit. Returns how many.
     /// </summary>
-    public int TryWrite(IReadOnlyList<Message> messages, int start, ReadOnlySpan<OutboundFrame> frames)
+    public int TryWrite(Message first, ReadOnlySpan<OutboundFrame> frames)
     {
         lock (_gate)
         {
-            var written = 0;
-            while (written < frames.Length)
+            var told = IsTold(first);
+            var taken = outbox.TryEnqueueMany(frames, told ? null : announcement(new EpochAnnounced(first.Topic, first.Epoch)));
+            if (taken > 0 && !told)
             {
-                var first = messages[start + written];
-                var run = 1;
-                while (written + run < frames.Length && string.Equals(messages[start + written + run].Epoch, first.Epoch, StringComparison.Ordinal))
-                {
-                    run++;
-                }
-                var taken = TryWriteRun(first, frames.Slice(written, run));
-                written += taken;
-                if (taken < run)
-                {
-                    break;
-                }
+                Tell(first);
             }
-            return written;
+            return taken;
         }
-    }
-
-    // Under _gate: frames of messages of one topic incarnation, the first of them being first.
-    private int TryWriteRun(Message first, ReadOnlySpan<OutboundFrame> frames)
-    {
-        var told = IsTold(first);
-        var taken = outbox.TryEnqueueMany(frames, told ? null : announcement(new EpochAnnounced(first.Topic, first.Epoch)));
-        if (taken > 0 && !told)
-        {
-            Tell(first);
-        }
-        return taken;
     }
 
     /// <summary>Queues the message's frame (after an announcement when needed), waiting for room.</summary>

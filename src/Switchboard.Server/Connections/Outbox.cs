@@ -100,6 +100,7 @@ internal sealed class Outbox : IValueTaskSource<(bool Ok, OutboundFrame Frame)>
     public int TryEnqueueMany(ReadOnlySpan<OutboundFrame> frames, OutboundFrame? lead = null)
     {
         var count = 0;
+        var leadSize = lead?.Data.Length ?? 0;
         lock (_gate)
         {
             if (_completed)
@@ -108,7 +109,7 @@ internal sealed class Outbox : IValueTaskSource<(bool Ok, OutboundFrame Frame)>
             }
             foreach (var frame in frames)
             {
-                var size = frame.Data.Length + (count == 0 && lead is { } first ? first.Data.Length : 0);
+                var size = frame.Data.Length + (count == 0 ? leadSize : 0);
                 if (_bytes > 0 && _bytes + size > _capacity)
                 {
                     MarkFull();

@@ -29,7 +29,7 @@ internal sealed class OutboxSink(Outbox outbox, MessageEncoding encoding, FrameK
         {
             return false;
         }
-        var frame = OutboundFrame.Of(message, message.EncodedAs(encoding), kind, live: true);
+        var frame = LiveFrame(message);
         return epochs is null ? outbox.TryEnqueue(frame) : epochs.TryWrite(message, frame);
     }
 
@@ -48,10 +48,9 @@ internal sealed class OutboxSink(Outbox outbox, MessageEncoding encoding, FrameK
             frames = frames[..Math.Min(count - written, frames.Length)];
             for (var i = 0; i < frames.Length; i++)
             {
-                var message = messages[start + written + i];
-                frames[i] = OutboundFrame.Of(message, message.EncodedAs(encoding), kind, live: true);
+                frames[i] = LiveFrame(messages[start + written + i]);
             }
-            var taken = epochs is null ? outbox.TryEnqueueMany(frames) : epochs.TryWrite(messages, start + written, frames);
+            var taken = epochs is null ? outbox.TryEnqueueMany(frames) : epochs.TryWrite(messages[start + written], frames);
             written += taken;
             if (taken < frames.Length)
             {
@@ -60,6 +59,8 @@ internal sealed class OutboxSink(Outbox outbox, MessageEncoding encoding, FrameK
         }
         return written;
     }
+
+    private OutboundFrame LiveFrame(Message message) => OutboundFrame.Of(message, message.EncodedAs(encoding), kind, live: true);
 
     public async ValueTask WriteAsync(Message message, CancellationToken cancellationToken)
     {
