@@ -41,13 +41,13 @@ public sealed partial class AsyncApiTests
 
         // The guide's tables: "client sends" kinds and "hub answers" kinds.
         var (guideClient, guideServer) = await GuideKindsAsync(accepted);
-        Assert.Superset(new HashSet<string>(["send", "receive", "ack", "nack", "extend", "request", "reply"]), guideClient);
+        Assert.Superset(new HashSet<string>(["send", "receive", "ack", "ackBatch", "nack", "extend", "request", "reply"]), guideClient);
         Assert.Equal(accepted.Order(StringComparer.Ordinal), guideClient.Order(StringComparer.Ordinal));
         foreach (var kind in guideServer)
         {
             Assert.True(serverKinds.Contains(kind), $"docs/websocket-protocol.md has the hub answer '{kind}' but /asyncapi.json does not describe it");
         }
-        Assert.Superset(new HashSet<string>(["sent", "queueMessage", "lease", "reply", "responded"]), guideServer);
+        Assert.Superset(new HashSet<string>(["sent", "queueMessage", "lease", "ackedBatch", "reply", "responded"]), guideServer);
     }
 
     [Fact]
@@ -91,6 +91,11 @@ public sealed partial class AsyncApiTests
         await described.SendAsync(socket, $$$"""{"id":"x","ack":{"queue":"{{{queue}}}","id":{{{second.GetProperty("id")}}},"lease":"{{{second.GetProperty("lease").GetString()}}}"}}""");
         Assert.Equal("lease-mismatch", (await socket.NextAsync(f => IdOf(f) == "x")).GetProperty("error").GetProperty("code").GetString());
 
+        // Ack the redelivered one in a batch beside the first (acked already): that one fails alone.
+        await described.SendAsync(socket, $$$"""{"id":"b","ackBatch":{"queue":"{{{queue}}}","messages":[{"id":{{{again.GetProperty("id")}}},"lease":"{{{again.GetProperty("lease").GetString()}}}"},{"id":"{{{first.GetProperty("id")}}}","lease":"{{{first.GetProperty("lease").GetString()}}}"}]}}""");
+        var batch = (await socket.NextAsync(f => IdOf(f) == "b")).GetProperty("ackedBatch");
+        Assert.Equal((1, 1), (batch.GetProperty("acked").GetArrayLength(), batch.GetProperty("failed").GetArrayLength()));
+
         // Request/reply on one socket: it answers its own request, acking it with the reply (its lease).
         await described.SendAsync(socket, $$$"""{"id":"rc","receive":{"queue":"{{{rpc}}}","max":1}}""");
         await described.SendAsync(socket, $$$"""{"id":"r","request":{"queue":"{{{rpc}}}","payload":{"sku":"A-1"},"timeoutSeconds":20}}""");
@@ -104,7 +109,7 @@ public sealed partial class AsyncApiTests
 
         // Every frame the hub sent is a described kind and matches its schema.
         var kinds = ServerFramesMatch(described, socket);
-        Assert.Superset(new HashSet<string>(["sent", "queueMessage", "lease", "reply", "responded", "error"]), kinds);
+        Assert.Superset(new HashSet<string>(["sent", "queueMessage", "lease", "ackedBatch", "reply", "responded", "error"]), kinds);
     }
 
     [Fact]
@@ -199,7 +204,7 @@ public sealed partial class AsyncApiTests
         return (client, server);
     }
 
-    [GeneratedRegex(@"one of (?<kinds>[a-z]+(, [a-z]+)*)\.")]
+    [GeneratedRegex(@"one of (?<kinds>[A-Za-z]+(, [A-Za-z]+)*)\.")]
     private static partial Regex KindList();
 
     [GeneratedRegex("""\{"id":"[^"]*","(?<kind>[A-Za-z]+)":""")]

@@ -22,6 +22,9 @@ public sealed partial class Subscription : IAsyncDisposable
     private readonly SubscribeStart _start;
     private readonly Lock _gate = new();
     private readonly Dictionary<string, Cursor> _cursors = new(StringComparer.Ordinal);
+    // The cursor the last live message went to (cursors are never removed): most subscriptions follow one topic, so the
+    // live path usually finds its cursor without hashing the topic's name.
+    private Cursor? _lastLive;
     private readonly Queue<Cursor> _behind = new();
     private readonly TopicPattern[] _wildcards;
     private readonly CancellationTokenSource _stopping = new();
@@ -225,7 +228,12 @@ public sealed partial class Subscription : IAsyncDisposable
                 return;
             }
             var first = messages[0];
-            if (!_cursors.TryGetValue(first.Topic, out var cursor))
+            Cursor? cursor;
+            if (_lastLive is { } last && string.Equals(last.Topic, first.Topic, StringComparison.Ordinal))
+            {
+                cursor = last;
+            }
+            else if (!_cursors.TryGetValue(first.Topic, out cursor))
             {
                 // A topic first seen now: from its first live message (subscribed "now"), or from its very first
                 // message when the subscription asked for history (the topic was created after it started). A topic the
@@ -237,6 +245,7 @@ public sealed partial class Subscription : IAsyncDisposable
                     : new Cursor(first.Topic) { Epoch = first.Epoch, Next = _start.FromNow && !_seededAtEnd ? first.Offset : 1 };
                 _cursors.Add(first.Topic, cursor);
             }
+            _lastLive = cursor;
             if (cursor.Epoch is null)
             {
                 cursor.Epoch = first.Epoch;

@@ -33,7 +33,13 @@ internal sealed class OutboxSink(Outbox outbox, MessageEncoding encoding, FrameK
         return epochs is null ? outbox.TryEnqueue(frame) : epochs.TryWrite(message, frame);
     }
 
+    // A run of one (each publish of one message is an append of its own) takes the single path: the stack chunk would be
+    // zeroed on every call, and of the caller too once this is inlined into it.
     public int TryWrite(IReadOnlyList<Message> messages, int start, int count)
+        => count == 1 ? (TryWrite(messages[start]) ? 1 : 0) : TryWriteRun(messages, start, count);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private int TryWriteRun(IReadOnlyList<Message> messages, int start, int count)
     {
         if (!_open.Task.IsCompleted)
         {

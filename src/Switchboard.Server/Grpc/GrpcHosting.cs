@@ -76,6 +76,7 @@ internal static class GrpcHosting
             context.AddUnaryMethod(GrpcMethods.Send, [], (s, r, c) => s.Send(r, c));
             context.AddServerStreamingMethod(GrpcMethods.Receive, [], (s, r, w, c) => s.Receive(r, w, c));
             context.AddUnaryMethod(GrpcMethods.Ack, [], (s, r, c) => s.Ack(r, c));
+            context.AddUnaryMethod(GrpcMethods.AckBatch, [], (s, r, c) => s.AckBatch(r, c));
             context.AddUnaryMethod(GrpcMethods.Nack, [], (s, r, c) => s.Nack(r, c));
             context.AddUnaryMethod(GrpcMethods.Extend, [], (s, r, c) => s.Extend(r, c));
             context.AddUnaryMethod(GrpcMethods.Request, [], (s, r, c) => s.Request(r, c));

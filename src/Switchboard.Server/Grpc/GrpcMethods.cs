@@ -63,6 +63,7 @@ internal static class GrpcMethods
     public static readonly Method<SendRequest, SendReply> Send = new(MethodType.Unary, Service, "Send", Proto(SendRequest.Parser), Proto(SendReply.Parser));
     public static readonly Method<ReceiveRequest, QueueMessage> Receive = new(MethodType.ServerStreaming, Service, "Receive", Proto(ReceiveRequest.Parser), Proto(QueueMessage.Parser));
     public static readonly Method<AckRequest, LeaseReply> Ack = new(MethodType.Unary, Service, "Ack", Proto(AckRequest.Parser), Proto(LeaseReply.Parser));
+    public static readonly Method<AckBatchRequest, AckBatchReply> AckBatch = new(MethodType.Unary, Service, "AckBatch", Proto(AckBatchRequest.Parser), Proto(AckBatchReply.Parser));
     public static readonly Method<NackRequest, LeaseReply> Nack = new(MethodType.Unary, Service, "Nack", Proto(NackRequest.Parser), Proto(LeaseReply.Parser));
     public static readonly Method<ExtendRequest, LeaseReply> Extend = new(MethodType.Unary, Service, "Extend", Proto(ExtendRequest.Parser), Proto(LeaseReply.Parser));
     public static readonly Method<RequestRequest, Reply> Request = new(MethodType.Unary, Service, "Request", Proto(RequestRequest.Parser), Proto(Reply.Parser));

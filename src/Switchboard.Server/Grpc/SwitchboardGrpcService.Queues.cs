@@ -89,6 +89,13 @@ internal sealed partial class SwitchboardGrpcService
         return new LeaseReply { Id = request.Id };
     }
 
+    public async Task<AckBatchReply> AckBatch(AckBatchRequest request, ServerCallContext context)
+    {
+        Demand(context, Permission.Consume, request.Queue);
+        var outcomes = await Call(() => hub.AckManyAsync(request.Queue, ProtoFrameCodec.Acks(request, "messages"), CancellationToken.None));
+        return ProtoFrameCodec.AckedBatch(request.Queue, outcomes);
+    }
+
     public async Task<LeaseReply> Nack(NackRequest request, ServerCallContext context)
     {
         Demand(context, Permission.Consume, request.Queue);

@@ -34,6 +34,9 @@ internal sealed record ReceiveCommand(string? Id, string Queue, int Max, TimeSpa
 /// <summary>ack, nack or extend of a leased message.</summary>
 internal sealed record SettleCommand(string? Id, string Kind, string Queue, long MessageId, string Lease, TimeSpan? Duration, string? Error) : ClientCommand(Id);
 
+/// <summary>Acks of several received messages of one queue at once (checked whole by the hub, then each stands alone).</summary>
+internal sealed record AckBatchCommand(string? Id, string Queue, IReadOnlyList<LeaseAck> Acks) : ClientCommand(Id);
+
 internal sealed record RequestCommand(string? Id, string Queue, MessageDraft Message, TimeSpan Timeout) : ClientCommand(Id);
 
 /// <summary>Answers a request; with <paramref name="Lease"/> (the request message's) also acks the request.</summary>

@@ -110,6 +110,9 @@ internal sealed class FrameSession : IAsyncDisposable
                 case SettleCommand settle:
                     await PipelineAsync(settle.Id, SettleAsync(settle, grants), cancellationToken);
                     break;
+                case AckBatchCommand acks:
+                    await PipelineAsync(acks.Id, AckBatchAsync(acks, grants), cancellationToken);
+                    break;
                 case RequestCommand request:
                     await PipelineAsync(request.Id, RequestAsync(request, grants), cancellationToken);
                     break;
@@ -382,6 +385,12 @@ internal sealed class FrameSession : IAsyncDisposable
         }
         var nacked = await _hub.NackAsync(settle.Queue, settle.MessageId, settle.Lease, settle.Duration, settle.Error, CancellationToken.None);
         return _codec.Settled(settle.Id, settle.MessageId, null, nacked);
+    }
+
+    private async Task<OutboundFrame?> AckBatchAsync(AckBatchCommand acks, Grants grants)
+    {
+        grants.Demand(Permission.Consume, acks.Queue);
+        return _codec.AckedBatch(acks.Id, acks.Queue, await _hub.AckManyAsync(acks.Queue, acks.Acks, CancellationToken.None));
     }
 
     private async Task<OutboundFrame?> ReplyAsync(ReplyCommand reply, Grants grants)

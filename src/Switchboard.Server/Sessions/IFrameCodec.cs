@@ -36,6 +36,7 @@ internal interface IFrameCodec
     OutboundFrame Sent(string? id, EnqueueResult result);
     OutboundFrame QueueMessage(string? id, QueueMessage message);
     OutboundFrame Settled(string? id, long messageId, DateTimeOffset? leaseExpiresAt, NackResult? nacked = null);
+    OutboundFrame AckedBatch(string? id, string queue, IReadOnlyList<AckOutcome> outcomes);
     OutboundFrame Reply(string? id, ReplyRecord slot);
     OutboundFrame Responded(string? id, string requestId);
 }

@@ -129,6 +129,39 @@ internal sealed partial class JsonFrameCodec
             lease ?? throw Invalid($"{kind} needs the \"lease\" token of the received message."), duration, error);
     }
 
+    private static AckBatchCommand ReadAckBatch(ref Utf8JsonReader reader, ReadOnlyMemory<byte> frame)
+    {
+        const string Shape = "{\"queue\": \"jobs\", \"messages\": [{\"id\": 17, \"lease\": \"…\"}, …]}";
+        RequireObject(ref reader, "ackBatch", Shape);
+        string? queue = null;
+        List<LeaseAck>? acks = null;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var name = reader.GetString()!;
+            reader.Read();
+            switch (name)
+            {
+                case "queue":
+                    queue = String(ref reader, "ackBatch.queue");
+                    break;
+                case "messages" when reader.TokenType == JsonTokenType.StartArray:
+                    // The items as REST's ack batch reads them: the same checks, the same words.
+                    var start = (int)reader.TokenStartIndex;
+                    reader.Skip();
+                    using (var items = JsonDocument.Parse(frame[start..(int)reader.BytesConsumed]))
+                    {
+                        acks = QueueDocuments.AckItems(items.RootElement, "ackBatch.messages");
+                    }
+                    break;
+                case "messages":
+                    throw Invalid($"ackBatch.messages must be an array of the received messages' ids and leases: {Shape}.");
+                default:
+                    throw Invalid($"ackBatch has no field \"{name}\"; it takes queue and messages: {Shape}.");
+            }
+        }
+        return new AckBatchCommand(null, queue ?? throw Invalid("ackBatch needs a \"queue\"."), acks ?? throw Invalid($"ackBatch needs \"messages\": {Shape}."));
+    }
+
     private static TimeSpan Seconds(ref Utf8JsonReader reader, string field)
         => reader.TokenType == JsonTokenType.Number && reader.TryGetDouble(out var seconds) && seconds >= 0 && seconds <= 3650d * 86400
             ? TimeSpan.FromSeconds(seconds)
@@ -162,6 +195,27 @@ internal sealed partial class JsonFrameCodec
         {
             Rest.Json.QueueJson.WriteNackFields(w, nacked);
         }
+    });
+
+    public OutboundFrame AckedBatch(string? id, string queue, IReadOnlyList<AckOutcome> outcomes) => Frame(id, "ackedBatch", w =>
+    {
+        w.WriteString("queue", queue);
+        w.WriteStartArray("acked");
+        foreach (var outcome in outcomes.Where(o => o.Error is null))
+        {
+            w.WriteNumberValue(outcome.Id);
+        }
+        w.WriteEndArray();
+        w.WriteStartArray("failed");
+        foreach (var (messageId, error) in outcomes.Where(o => o.Error is not null))
+        {
+            w.WriteStartObject();
+            w.WriteNumber("id", messageId);
+            w.WritePropertyName("error");
+            WriteError(w, error!);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
     });
 
     public OutboundFrame Reply(string? id, ReplyRecord slot) => Frame(id, "reply", w => Rest.Json.QueueJson.WriteReplyFields(w, slot, "requestId"));

@@ -18,7 +18,7 @@ namespace Switchboard.Server.Sessions;
 internal sealed partial class JsonFrameCodec : IFrameCodec
 {
     /// <summary>Every kind of client frame, as refusals name them.</summary>
-    internal const string ClientKinds = "auth, publish, subscribe, unsubscribe, ping, send, receive, ack, nack, extend, request, reply";
+    internal const string ClientKinds = "auth, publish, subscribe, unsubscribe, ping, send, receive, ack, ackBatch, nack, extend, request, reply";
 
     public static readonly JsonFrameCodec Instance = new();
 
@@ -79,6 +79,7 @@ internal sealed partial class JsonFrameCodec : IFrameCodec
                     "send" or "request" or "reply" => ReadMessageFrame(name, ref reader, frame),
                     "receive" => ReadReceive(ref reader),
                     "ack" or "nack" or "extend" => ReadSettle(name, ref reader),
+                    "ackBatch" => ReadAckBatch(ref reader, frame),
                     _ => throw Invalid($"Unknown frame kind \"{name}\"; a client frame is one of {ClientKinds}."),
                 };
             }
@@ -354,7 +355,17 @@ internal sealed partial class JsonFrameCodec : IFrameCodec
         }
     });
 
-    public OutboundFrame Error(string? id, SwitchboardException error) => Frame(id, "error", w =>
+    public OutboundFrame Error(string? id, SwitchboardException error) => Frame(id, "error", w => WriteErrorFields(w, error));
+
+    /// <summary>An error as its own object (the failures of an ack batch), with the fields of the error frame.</summary>
+    private static void WriteError(Utf8JsonWriter w, SwitchboardException error)
+    {
+        w.WriteStartObject();
+        WriteErrorFields(w, error);
+        w.WriteEndObject();
+    }
+
+    private static void WriteErrorFields(Utf8JsonWriter w, SwitchboardException error)
     {
         w.WriteString("code", error.Info.Name);
         w.WriteString("message", error.Message);
@@ -373,7 +384,7 @@ internal sealed partial class JsonFrameCodec : IFrameCodec
             }
             w.WriteEndObject();
         }
-    });
+    }
 
     public OutboundFrame Pong(string? id) => Frame(id, "pong", _ => { });
 

@@ -56,6 +56,7 @@ internal sealed class ProtoFrameCodec : IFrameCodec
                     Seconds(parsed.Send.DelaySeconds, "send.delay_seconds") ?? TimeSpan.Zero, Optional(parsed.Send.IdempotencyKey)),
                 ClientFrame.KindOneofCase.Receive => new ReceiveCommand(id, parsed.Receive.Queue, parsed.Receive.Max < 0 ? throw new SwitchboardException(ErrorCode.InvalidRequest, "receive.max cannot be negative.") : parsed.Receive.Max, Seconds(parsed.Receive.LeaseSeconds, "receive.lease_seconds")),
                 ClientFrame.KindOneofCase.Ack => new SettleCommand(id, "ack", parsed.Ack.Queue, MessageId(parsed.Ack.Id), parsed.Ack.Lease, null, null),
+                ClientFrame.KindOneofCase.AckBatch => new AckBatchCommand(id, parsed.AckBatch.Queue, Acks(parsed.AckBatch, "ack_batch.messages")),
                 ClientFrame.KindOneofCase.Nack => new SettleCommand(id, "nack", parsed.Nack.Queue, MessageId(parsed.Nack.Id), parsed.Nack.Lease, Seconds(parsed.Nack.DelaySeconds, "nack.delay_seconds"), Optional(parsed.Nack.Error)),
                 ClientFrame.KindOneofCase.Extend => new SettleCommand(id, "extend", parsed.Extend.Queue, MessageId(parsed.Extend.Id), parsed.Extend.Lease, Seconds(parsed.Extend.LeaseSeconds, "extend.lease_seconds"), null),
                 ClientFrame.KindOneofCase.Request => new RequestCommand(id, parsed.Request.Queue, Draft(parsed.Request.Payload, parsed.Request.Headers, "", parsed.Request.ContentType), Seconds(parsed.Request.TimeoutSeconds, "request.timeout_seconds") ?? Hub.DefaultRequestWait),
@@ -191,6 +192,35 @@ internal sealed class ProtoFrameCodec : IFrameCodec
 
     public OutboundFrame Settled(string? id, long messageId, DateTimeOffset? leaseExpiresAt, NackResult? nacked = null)
         => Frame(new ServerFrame { Id = id ?? "", Lease = Grpc.SwitchboardGrpcService.LeaseReply(messageId.ToString(System.Globalization.CultureInfo.InvariantCulture), leaseExpiresAt, nacked) });
+
+    public OutboundFrame AckedBatch(string? id, string queue, IReadOnlyList<AckOutcome> outcomes)
+        => Frame(new ServerFrame { Id = id ?? "", AckedBatch = AckedBatch(queue, outcomes) });
+
+    /// <summary>The acks of an AckBatchRequest (shared by the WebSocket subprotocol and gRPC); <paramref name="field"/> names the list in errors.</summary>
+    public static List<LeaseAck> Acks(AckBatchRequest request, string field)
+        => [.. request.Messages.Select((item, i) => new LeaseAck(
+            Rest.Parsing.QueryValues.TryParseWhole(item.Id, out var messageId) && messageId > 0 ? messageId
+                : throw new SwitchboardException(ErrorCode.InvalidRequest, $"{field}[{i}].id '{item.Id}' is not a message id; use the id of the received QueueMessage."),
+            item.Lease))];
+
+    /// <summary>What an ack batch did: the ids acked, and each one not acked with the error its own ack would have had.</summary>
+    public static AckBatchReply AckedBatch(string queue, IReadOnlyList<AckOutcome> outcomes)
+    {
+        var reply = new AckBatchReply { Queue = queue };
+        foreach (var (messageId, error) in outcomes)
+        {
+            var text = messageId.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            if (error is null)
+            {
+                reply.Acked.Add(text);
+            }
+            else
+            {
+                reply.Failed.Add(new AckBatchFailure { Id = text, Error = ToError(error) });
+            }
+        }
+        return reply;
+    }
 
     public OutboundFrame Reply(string? id, ReplyRecord slot)
     {

@@ -39,6 +39,12 @@ internal sealed class FrameCells(MatrixHub hub, Func<Principal, CancellationToke
                     return (await ExchangeAsync(p, new SettleCommand(kind, queue, id, lease), "lease", ct)).Verdict;
                 }));
             }
+            cells.Add(new("ackBatch", queue, consume, async (p, ct) =>
+            {
+                var (id, lease) = await hub.LeaseAsync(queue);
+                var (verdict, answer) = await ExchangeAsync(p, new AckBatchCommand(queue, id, lease), "ackedBatch", ct);
+                return answer is null || answer.MessageId == id ? verdict : Observed.Broken($"ackedBatch did not ack message {id}");
+            }));
             cells.Add(new("request", queue, publish, (p, ct) => RequestAsync(p, queue, ct)));
             cells.Add(new("reply", queue, consume, async (p, ct) =>
             {

@@ -10,7 +10,7 @@ namespace Switchboard.Security.Tests.Matrix;
 
 /// <summary>
 /// The authorization matrix over gRPC's unary calls and streams (Publish, PublishStream, Subscribe, Send, Receive,
-/// Ack, Nack, Extend, Request, Respond), the credential in the authorization metadata: UNAUTHENTICATED and
+/// Ack, AckBatch, Nack, Extend, Request, Respond), the credential in the authorization metadata: UNAUTHENTICATED and
 /// PERMISSION_DENIED with the error code in the switchboard-error trailer.
 /// </summary>
 public sealed class GrpcMatrixTests(MatrixHub hub, ITestOutputHelper output) : IClassFixture<MatrixHub>
@@ -76,6 +76,11 @@ public sealed class GrpcMatrixTests(MatrixHub hub, ITestOutputHelper output) : I
         {
             var (id, lease) = await hub.LeaseAsync(queue);
             return await Judge(async () => (await client.AckAsync(new AckRequest { Queue = queue, Id = Id(id), Lease = lease }, Headers(p), cancellationToken: ct)).Id == Id(id) ? null : "wrong id");
+        });
+        yield return new("AckBatch", queue, consume, async (p, ct) =>
+        {
+            var (id, lease) = await hub.LeaseAsync(queue);
+            return await Judge(async () => (await client.AckBatchAsync(new AckBatchRequest { Queue = queue, Messages = { new AckBatchItem { Id = Id(id), Lease = lease } } }, Headers(p), cancellationToken: ct)).Acked.SequenceEqual([Id(id)]) ? null : "not acked");
         });
         yield return new("Nack", queue, consume, async (p, ct) =>
         {

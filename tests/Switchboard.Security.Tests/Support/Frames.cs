@@ -22,6 +22,9 @@ internal sealed record ReceiveCommand(string Queue, int Max) : Command;
 
 internal sealed record SettleCommand(string Kind, string Queue, long MessageId, string Lease) : Command;
 
+/// <summary>An ack batch of one message (the answer's MessageId is the first id it acked, 0 when none).</summary>
+internal sealed record AckBatchCommand(string Queue, long MessageId, string Lease) : Command;
+
 internal sealed record RequestCommand(string Queue, string Marker) : Command;
 
 internal sealed record ReplyCommand(string RequestId) : Command;
@@ -65,6 +68,7 @@ internal sealed class JsonWire : IWire
         SendCommand c => new() { ["id"] = id, ["send"] = new { queue = c.Queue, payload = "job" } },
         ReceiveCommand c => new() { ["id"] = id, ["receive"] = new { queue = c.Queue, max = c.Max } },
         SettleCommand c => new() { ["id"] = id, [c.Kind] = new { queue = c.Queue, id = c.MessageId, lease = c.Lease } },
+        AckBatchCommand c => new() { ["id"] = id, ["ackBatch"] = new { queue = c.Queue, messages = new[] { new { id = c.MessageId, lease = c.Lease } } } },
         RequestCommand c => new() { ["id"] = id, ["request"] = new { queue = c.Queue, payload = new { marker = c.Marker }, timeoutSeconds = 10 } },
         ReplyCommand c => new() { ["id"] = id, ["reply"] = new { requestId = c.RequestId, payload = "answer" } },
         AuthCommand c => new() { ["id"] = id, ["auth"] = new { token = c.Token } },
@@ -86,6 +90,7 @@ internal sealed class JsonWire : IWire
             "subscribed" or "unsubscribed" => new Answer(kind, id, Text: Text("subscriptionId")),
             "authenticated" => new Answer(kind, id, Text: Text("principal")),
             "queueMessage" => new Answer(kind, id, MessageId: body.GetProperty("id").GetInt64(), Lease: Text("lease")),
+            "ackedBatch" => new Answer(kind, id, MessageId: body.GetProperty("acked").EnumerateArray().Select(e => e.GetInt64()).FirstOrDefault()),
             _ => new Answer(kind, id),
         };
     }
@@ -128,6 +133,9 @@ internal sealed class ProtoWire : IWire
             case SettleCommand { Kind: "nack" } c:
                 frame.Nack = new NackRequest { Queue = c.Queue, Id = Id(c.MessageId), Lease = c.Lease };
                 break;
+            case AckBatchCommand c:
+                frame.AckBatch = new AckBatchRequest { Queue = c.Queue, Messages = { new AckBatchItem { Id = Id(c.MessageId), Lease = c.Lease } } };
+                break;
             case SettleCommand c:
                 frame.Extend = new ExtendRequest { Queue = c.Queue, Id = Id(c.MessageId), Lease = c.Lease };
                 break;
@@ -165,6 +173,7 @@ internal sealed class ProtoWire : IWire
             ServerFrame.KindOneofCase.Published => new Answer("published", id),
             ServerFrame.KindOneofCase.Sent => new Answer("sent", id),
             ServerFrame.KindOneofCase.Lease => new Answer("lease", id),
+            ServerFrame.KindOneofCase.AckedBatch => new Answer("ackedBatch", id, MessageId: frame.AckedBatch.Acked.Select(a => long.Parse(a, System.Globalization.CultureInfo.InvariantCulture)).FirstOrDefault()),
             ServerFrame.KindOneofCase.Reply => new Answer("reply", id),
             ServerFrame.KindOneofCase.Responded => new Answer("responded", id),
             ServerFrame.KindOneofCase.Pong => new Answer("pong", id),

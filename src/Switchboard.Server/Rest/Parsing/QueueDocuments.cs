@@ -107,14 +107,19 @@ internal static class QueueDocuments
         {
             messages = property.Name == "messages" ? property.Value : throw Invalid($"An ack batch has no field '{property.Name}'; {Shape}.");
         }
-        if (messages is not { ValueKind: JsonValueKind.Array } array)
-        {
-            throw Invalid($"The ack batch needs a messages array: {Shape}.");
-        }
+        return messages is { ValueKind: JsonValueKind.Array } array ? AckItems(array, "messages") : throw Invalid($"The ack batch needs a messages array: {Shape}.");
+    }
+
+    /// <summary>
+    /// The items of an ack batch, <c>[{"id": 12, "lease": "…"}, …]</c>, named <paramref name="name"/> in errors (REST's body and
+    /// the WebSocket frame share it). Invalid UTF-8 in a string throws <see cref="InvalidOperationException"/>.
+    /// </summary>
+    public static List<LeaseAck> AckItems(JsonElement array, string name)
+    {
         var acks = new List<LeaseAck>(array.GetArrayLength());
         foreach (var item in array.EnumerateArray())
         {
-            var at = $"messages[{acks.Count}]";
+            var at = $"{name}[{acks.Count}]";
             long? id = null;
             string? lease = null;
             foreach (var field in Object(item, at).EnumerateObject())
