@@ -26,7 +26,7 @@ internal sealed record FrameCase(ClientCommand Expected, byte[] Json, byte[] Pro
 internal static class ClientFrames
 {
     public static readonly Gen<FrameCase> Any =
-        from kind in Gen.Choose(0, 11)
+        from kind in Gen.Choose(0, 12)
         from id in Gens.Optional(Gens.NonEmptyText(8))
         from idFirst in Gen.Elements(true, false)
         from relaxed in Gen.Elements(true, false)
@@ -41,6 +41,7 @@ internal static class ClientFrames
             6 => Receive(id),
             7 or 8 or 9 => Settle(id, kind == 7 ? "ack" : kind == 8 ? "nack" : "extend"),
             10 => Request(id),
+            12 => AckBatch(id),
             _ => Reply(id),
         }
         select Finish(frame, id, idFirst, relaxed, protoJsonType);
@@ -86,6 +87,7 @@ internal static class ClientFrames
         SendCommand => "send",
         ReceiveCommand => "receive",
         SettleCommand s => s.Kind,
+        AckBatchCommand => "ackBatch",
         RequestCommand => "request",
         _ => "reply",
     };
@@ -260,6 +262,34 @@ internal static class ClientFrames
                 "nack" => new ClientFrame { Nack = new NackRequest { Queue = queue, Id = Text(message), Lease = lease, DelaySeconds = seconds, Error = error ?? "" } },
                 _ => new ClientFrame { Extend = new ExtendRequest { Queue = queue, Id = Text(message), Lease = lease, LeaseSeconds = seconds } },
             });
+
+    private static Gen<Spec> AckBatch(string? id) =>
+        from queue in Gens.Text(16)
+        from acks in Gen.Choose(0, 5).SelectMany(n => Gen.ArrayOf(Gens.Offset.Where(m => m > 0).SelectMany(m => Gens.Text(20).Select(lease => new LeaseAck(m, lease))), n))
+        from idsAsText in Gen.Elements(true, false)
+        select Case(
+            new AckBatchCommand(id, queue, acks),
+            w =>
+            {
+                w.WriteString("queue", queue);
+                w.WriteStartArray("messages");
+                foreach (var ack in acks)
+                {
+                    w.WriteStartObject();
+                    if (idsAsText)
+                    {
+                        w.WriteString("id", Text(ack.Id));
+                    }
+                    else
+                    {
+                        w.WriteNumber("id", ack.Id);
+                    }
+                    w.WriteString("lease", ack.Lease);
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+            },
+            new ClientFrame { AckBatch = new AckBatchRequest { Queue = queue, Messages = { acks.Select(a => new AckBatchItem { Id = Text(a.Id), Lease = a.Lease }) } } });
 
     private static Gen<Spec> Request(string? id) =>
         from queue in Gens.Text(16)

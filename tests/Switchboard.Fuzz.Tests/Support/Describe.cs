@@ -20,6 +20,7 @@ internal static class Describe
         SendCommand s => $"send id={s.Id} queue={Q(s.Queue)} delay={s.Delay.Ticks} idem={Q(s.IdempotencyKey)} replyTo={Q(s.Message.ReplyTo)} corr={Q(s.Message.CorrelationId)} {Draft(s.Message.Message)}",
         ReceiveCommand r => $"receive id={r.Id} queue={Q(r.Queue)} max={r.Max} lease={r.Lease?.Ticks}",
         SettleCommand s => $"{s.Kind} id={s.Id} queue={Q(s.Queue)} message={s.MessageId} lease={Q(s.Lease)} duration={s.Duration?.Ticks} error={Q(s.Error)}",
+        AckBatchCommand a => $"ackBatch id={a.Id} queue={Q(a.Queue)} [{string.Join(", ", a.Acks.Select(x => x.Id.ToString(CultureInfo.InvariantCulture) + ":" + Q(x.Lease)))}]",
         RequestCommand r => $"request id={r.Id} queue={Q(r.Queue)} timeout={r.Timeout.Ticks} {Draft(r.Message)}",
         ReplyCommand r => $"reply id={r.Id} request={Q(r.RequestId)} lease={Q(r.Lease)} {Draft(r.Message)}",
         UnsupportedCommand u => $"unsupported id={u.Id} kind={u.Kind}",
