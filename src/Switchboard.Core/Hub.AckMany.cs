@@ -12,7 +12,7 @@ public sealed partial class Hub
     /// Acknowledges several leased messages of one queue in one call (a consumer that took a batch settles it with one
     /// request, not one per message). The batch is checked whole first — 1 to <see cref="MaxReceive"/> acks, each with a
     /// lease token, no message twice — so a malformed batch acks nothing. Then each ack stands alone, as if sent by itself:
-    /// they commit together, and one whose lease is wrong or expired fails (in its <see cref="AckOutcome"/>) without
+    /// they reach the store at once (one commit, as a rule), and one whose lease is wrong or expired fails (in its <see cref="AckOutcome"/>) without
     /// holding back the others. A failure that is no one message's (a missing queue, the store down) fails the call;
     /// acks committed before it stay committed, and acking them again answers lease-mismatch.
     /// </summary>
@@ -28,7 +28,14 @@ public sealed partial class Hub
         var seen = new HashSet<long>(acks.Count);
         for (var i = 0; i < acks.Count; i++)
         {
-            CheckLeaseToken(acks[i].Lease);
+            try
+            {
+                CheckLeaseToken(acks[i].Lease);
+            }
+            catch (SwitchboardException ex)
+            {
+                throw new SwitchboardException(ex.Code, $"The ack at {i} (message {acks[i].Id}): {ex.Message}");
+            }
             if (!seen.Add(acks[i].Id))
             {
                 throw new SwitchboardException(ErrorCode.ValidationFailed, $"Message {acks[i].Id} is in the batch twice (at {i}); ack each message once.");

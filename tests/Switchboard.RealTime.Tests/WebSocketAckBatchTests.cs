@@ -92,6 +92,8 @@ public sealed class WebSocketAckBatchTests
             ($$"""{"queue":"wsb.bad","messages":[{{good}}],"lease":"x"}""", "invalid-request", "no field \"lease\""),
             ($$"""{"queue":"no.such.queue","messages":[{{good}}]}""", "queue-not-found", "no.such.queue"),
             ("[1]", "invalid-request", "ackBatch"),
+            ($$$"""{"queue":"wsb.bad","messages":[{{{string.Join(",", Enumerable.Range(1, 1001).Select(n => $"{{\"id\":{n},\"lease\":\"x\"}}"))}}}]}""", "validation-failed", "1 to 1000"),
+            ($$$"""{"queue":"wsb.bad","messages":[{{{good}}},{"id":2,"lease":""}]}""", "validation-failed", "The ack at 1 (message 2)"),
         };
         for (var i = 0; i < cases.Length; i++)
         {
@@ -100,6 +102,9 @@ public sealed class WebSocketAckBatchTests
             var error = (await NextJsonAsync(socket, stop.Token, f => f.TryGetProperty("id", out var id) && id.GetString() == $"bad{i}")).GetProperty("error");
             Assert.True(error.GetProperty("code").GetString() == code && error.GetProperty("message").GetString()!.Contains(says, StringComparison.Ordinal), $"{body}: {error}");
         }
+        // An escaped lone surrogate inside a lease (valid UTF-8 text, so the socket takes it; not Unicode): bad JSON, answered like any other.
+        await SendTextAsync(socket, $$$"""{"id":"utf","ackBatch":{"queue":"wsb.bad","messages":[{{{good}}},{"id":2,"lease":"a\ud800"}]}}""", stop.Token);
+        Assert.Equal("invalid-json", (await NextJsonAsync(socket, stop.Token, f => f.TryGetProperty("id", out var id) && id.GetString() == "utf")).GetProperty("error").GetProperty("code").GetString());
         var stats = (await JsonDocument.ParseAsync(await hub.Http.GetStreamAsync("/v1/queues/wsb.bad"))).RootElement.GetProperty("stats");
         Assert.Equal(1, stats.GetProperty("leased").GetInt32()); // nothing was acked by a refused batch
 
@@ -134,6 +139,11 @@ public sealed class WebSocketAckBatchTests
         await SendProtoAsync(socket, new ClientFrame { Id = "x", AckBatch = new AckBatchRequest { Queue = "wsb.proto", Messages = { new AckBatchItem { Id = "nope", Lease = taken[0].Lease } } } }, stop.Token);
         var refused = await NextProtoAsync(socket, stop.Token, f => f.Id == "x");
         Assert.Equal(("invalid-request", true), (refused.Error.Code, refused.Error.Message.Contains("ack_batch.messages[0].id 'nope'", StringComparison.Ordinal)));
+
+        await SendProtoAsync(socket, new ClientFrame { Id = "e", AckBatch = new AckBatchRequest { Queue = "wsb.proto" } }, stop.Token);
+        Assert.Equal("validation-failed", (await NextProtoAsync(socket, stop.Token, f => f.Id == "e")).Error.Code);
+        await SendProtoAsync(socket, new ClientFrame { Id = "q", AckBatch = new AckBatchRequest { Queue = "wsb.none", Messages = { new AckBatchItem { Id = taken[0].Id, Lease = taken[0].Lease } } } }, stop.Token);
+        Assert.Equal("queue-not-found", (await NextProtoAsync(socket, stop.Token, f => f.Id == "q")).Error.Code);
 
         await SendProtoAsync(socket, new ClientFrame
         {

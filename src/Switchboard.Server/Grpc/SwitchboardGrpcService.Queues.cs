@@ -195,7 +195,7 @@ internal sealed partial class SwitchboardGrpcService
 
     private static long MessageId(string text) => Rest.Parsing.QueryValues.TryParseWhole(text, out var id) && id > 0
         ? id
-        : throw GrpcErrors.ToRpc(ErrorCode.InvalidRequest, $"id '{text}' is not a message id; use the id of the received QueueMessage.");
+        : throw GrpcErrors.ToRpc(ErrorCode.InvalidRequest, $"id '{Rest.Parsing.QueryValues.Echo(text)}' is not a message id; use the id of the received QueueMessage.");
 
     private static TimeSpan? Seconds(long seconds, string name) => seconds switch
     {

@@ -48,7 +48,7 @@ internal static partial class QueuesEndpoints
             .Produces(204).ProducesProblem(400).ProducesProblem(404).ProducesProblem(409).ProducesProblem(413).ProducesProblem(415).ProducesProblem(422);
         queues.MapPost("/{queue}/ack", AckMany).Requires(Permission.Consume, "queue").WithName("AckMany").WithSummary("Ack up to 1000 received messages at once: {\"messages\": [{\"id\", \"lease\"}, …]}")
             .WithDescription("""
-                One request for a received batch. Each ack stands alone, as if sent by itself (they commit together): the answer lists the ids acked and,
+                One request for a received batch. Each ack stands alone, as if sent by itself (they reach the store at once): the answer lists the ids acked and,
                 for each one that was not, the problem its own ack would have answered (lease-mismatch, lease-expired). A malformed batch (not 1 to 1000
                 messages, a message without id or lease, a message twice) acks nothing (400); a missing queue answers 404.
                 """)

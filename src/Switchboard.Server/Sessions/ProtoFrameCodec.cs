@@ -200,7 +200,7 @@ internal sealed class ProtoFrameCodec : IFrameCodec
     public static List<LeaseAck> Acks(AckBatchRequest request, string field)
         => [.. request.Messages.Select((item, i) => new LeaseAck(
             Rest.Parsing.QueryValues.TryParseWhole(item.Id, out var messageId) && messageId > 0 ? messageId
-                : throw new SwitchboardException(ErrorCode.InvalidRequest, $"{field}[{i}].id '{item.Id}' is not a message id; use the id of the received QueueMessage."),
+                : throw new SwitchboardException(ErrorCode.InvalidRequest, $"{field}[{i}].id '{Rest.Parsing.QueryValues.Echo(item.Id)}' is not a message id; use the id of the received QueueMessage."),
             item.Lease))];
 
     /// <summary>What an ack batch did: the ids acked, and each one not acked with the error its own ack would have had.</summary>
@@ -241,7 +241,7 @@ internal sealed class ProtoFrameCodec : IFrameCodec
 
     private static long MessageId(string text) => Rest.Parsing.QueryValues.TryParseWhole(text, out var id) && id > 0
         ? id
-        : throw new SwitchboardException(ErrorCode.InvalidRequest, $"id '{text}' is not a message id; use the id of the received QueueMessage.");
+        : throw new SwitchboardException(ErrorCode.InvalidRequest, $"id '{Rest.Parsing.QueryValues.Echo(text)}' is not a message id; use the id of the received QueueMessage.");
 
     private static TimeSpan? Seconds(long seconds, string name) => seconds switch
     {
