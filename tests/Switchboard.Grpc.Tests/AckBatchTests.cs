@@ -88,6 +88,7 @@ public sealed class AckBatchTests
             (new() { Queue = "g.bad", Messages = { Enumerable.Range(1, 1001).Select(i => new AckBatchItem { Id = i.ToString(System.Globalization.CultureInfo.InvariantCulture), Lease = taken[0].Lease }) } }, StatusCode.InvalidArgument, "1 to 1000"),
             (new() { Queue = "no.such.queue", Messages = { Good(0) } }, StatusCode.NotFound, "no.such.queue"),
             (new() { Queue = "bad name!", Messages = { Good(0) } }, StatusCode.InvalidArgument, "bad name!"),
+            (new() { Queue = "g.bad", Messages = { new AckBatchItem { Id = new string('x', 200_000), Lease = taken[0].Lease } } }, StatusCode.InvalidArgument, "'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…' is not a message id"),
         };
         foreach (var (request, status, says) in cases)
         {

@@ -71,6 +71,24 @@ public sealed partial class NodeClientTests
         Assert.Equal("node", page.RootElement.GetProperty("messages")[0].GetProperty("headers").GetProperty("from").GetString());
     }
 
+    [Fact]
+    public async Task A_grpc_js_consumer_receives_on_a_stream_and_acks_a_batch_in_one_call()
+    {
+        await using var hub = await TestHub.StartAsync(sqlite: true);
+        var (code, output) = await RunNodeAsync(Path.Combine(JsFolder, "grpc-queue.mjs"), [hub.Address.Authority, "node.jobs"], []);
+        Assert.True(code == 0, output);
+        var events = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => l.StartsWith('{')).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal(["1", "2", "3"], events.Where(e => e.GetProperty("kind").GetString() == "sent").Select(e => e.GetProperty("id").GetString()));
+        var acked = events.Single(e => e.GetProperty("kind").GetString() == "acked");
+        Assert.Equal(["1", "2"], acked.GetProperty("acked").EnumerateArray().Select(e => e.GetString()));
+        var failure = Assert.Single(acked.GetProperty("failed").EnumerateArray());
+        Assert.Equal(("3", "lease-mismatch", 409), (failure.GetProperty("id").GetString(), failure.GetProperty("code").GetString(), failure.GetProperty("status").GetInt32()));
+        var refused = events.Single(e => e.GetProperty("kind").GetString() == "refused");
+        Assert.Equal((3, "validation-failed"), (refused.GetProperty("code").GetInt32(), refused.GetProperty("metadata").GetString())); // INVALID_ARGUMENT
+        var stats = JsonDocument.Parse(await hub.Http.GetStringAsync("/v1/queues/node.jobs")).RootElement.GetProperty("stats");
+        Assert.Equal(1, stats.GetProperty("leased").GetInt32() + stats.GetProperty("ready").GetInt32()); // only the third is left
+    }
+
     private static async Task Publish(TestHub hub, string topic, int first, int last)
     {
         var batch = string.Join(",", Enumerable.Range(first, last - first + 1).Select(i => "{\"payload\":{\"i\":" + i + "}}"));
