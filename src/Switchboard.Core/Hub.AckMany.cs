@@ -12,8 +12,8 @@ public sealed partial class Hub
     /// Acknowledges several leased messages of one queue in one call (a consumer that took a batch settles it with one
     /// request, not one per message). The batch is checked whole first — 1 to <see cref="MaxReceive"/> acks, each with a
     /// lease token, no message twice — so a malformed batch acks nothing. Then each ack stands alone, as if sent by itself:
-    /// they reach the store at once (one commit, as a rule), and one whose lease is wrong or expired fails (in its <see cref="AckOutcome"/>) without
-    /// holding back the others. A failure that is no one message's (a missing queue, the store down) fails the call;
+    /// they reach the store at once (one commit, as a rule), and one whose lease is wrong or expired fails (in its
+    /// <see cref="AckOutcome"/>) without holding back the others. A failure that is no one message's (a missing queue, the store down) fails the call;
     /// acks committed before it stay committed, and acking them again answers lease-mismatch.
     /// </summary>
     public async Task<IReadOnlyList<AckOutcome>> AckManyAsync(string queue, IReadOnlyList<LeaseAck> acks, CancellationToken cancellationToken = default)
