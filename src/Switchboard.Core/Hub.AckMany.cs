@@ -28,14 +28,7 @@ public sealed partial class Hub
         var seen = new HashSet<long>(acks.Count);
         for (var i = 0; i < acks.Count; i++)
         {
-            try
-            {
-                CheckLeaseToken(acks[i].Lease);
-            }
-            catch (SwitchboardException ex)
-            {
-                throw new SwitchboardException(ex.Code, $"The ack at {i} (message {acks[i].Id}): {ex.Message}");
-            }
+            CheckLeaseToken(acks[i].Lease, $"The ack at {i} (message {acks[i].Id}): ");
             if (!seen.Add(acks[i].Id))
             {
                 throw new SwitchboardException(ErrorCode.ValidationFailed, $"Message {acks[i].Id} is in the batch twice (at {i}); ack each message once.");

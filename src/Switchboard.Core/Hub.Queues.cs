@@ -427,11 +427,12 @@ public sealed partial class Hub
 
     void IStoreListener.OnReplied(string replyId) => _backplane.Publish(new ReplyPosted(replyId));
 
-    private static void CheckLeaseToken(string lease)
+    /// <summary>A lease token's shape; <paramref name="at"/> (e.g. an item of a batch) goes before the refusal.</summary>
+    private static void CheckLeaseToken(string lease, string at = "")
     {
         if (string.IsNullOrEmpty(lease) || lease.Length > 64)
         {
-            throw new SwitchboardException(ErrorCode.ValidationFailed, "lease must be the lease token of the received message (the \"lease\" field of receive's answer).");
+            throw new SwitchboardException(ErrorCode.ValidationFailed, at + "lease must be the lease token of the received message (the \"lease\" field of receive's answer).");
         }
     }
 }

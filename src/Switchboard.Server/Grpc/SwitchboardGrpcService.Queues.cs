@@ -85,7 +85,7 @@ internal sealed partial class SwitchboardGrpcService
     public async Task<LeaseReply> Ack(AckRequest request, ServerCallContext context)
     {
         Demand(context, Permission.Consume, request.Queue);
-        await Call(() => hub.AckAsync(request.Queue, MessageId(request.Id), request.Lease, CancellationToken.None));
+        await Call(() => hub.AckAsync(request.Queue, ProtoFrameCodec.MessageId(request.Id), request.Lease, CancellationToken.None));
         return new LeaseReply { Id = request.Id };
     }
 
@@ -99,7 +99,7 @@ internal sealed partial class SwitchboardGrpcService
     public async Task<LeaseReply> Nack(NackRequest request, ServerCallContext context)
     {
         Demand(context, Permission.Consume, request.Queue);
-        var nacked = await Call(() => hub.NackAsync(request.Queue, MessageId(request.Id), request.Lease, Seconds(request.DelaySeconds, "delay_seconds"), request.Error.Length > 0 ? request.Error : null, CancellationToken.None));
+        var nacked = await Call(() => hub.NackAsync(request.Queue, ProtoFrameCodec.MessageId(request.Id), request.Lease, Seconds(request.DelaySeconds, "delay_seconds"), request.Error.Length > 0 ? request.Error : null, CancellationToken.None));
         return LeaseReply(request.Id, null, nacked);
     }
 
@@ -126,7 +126,7 @@ internal sealed partial class SwitchboardGrpcService
     {
         Demand(context, Permission.Consume, request.Queue);
         var by = Seconds(request.LeaseSeconds, "lease_seconds");
-        var until = await Call(() => hub.ExtendAsync(request.Queue, MessageId(request.Id), request.Lease, by, CancellationToken.None));
+        var until = await Call(() => hub.ExtendAsync(request.Queue, ProtoFrameCodec.MessageId(request.Id), request.Lease, by, CancellationToken.None));
         return new LeaseReply { Id = request.Id, LeaseExpiresAt = Timestamp.FromDateTimeOffset(until) };
     }
 
@@ -192,10 +192,6 @@ internal sealed partial class SwitchboardGrpcService
     }
 
     private static string Id(long id) => id.ToString(CultureInfo.InvariantCulture);
-
-    private static long MessageId(string text) => Rest.Parsing.QueryValues.TryParseWhole(text, out var id) && id > 0
-        ? id
-        : throw GrpcErrors.ToRpc(ErrorCode.InvalidRequest, $"id '{Rest.Parsing.QueryValues.Echo(text)}' is not a message id; use the id of the received QueueMessage.");
 
     private static TimeSpan? Seconds(long seconds, string name) => seconds switch
     {

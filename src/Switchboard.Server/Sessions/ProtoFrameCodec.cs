@@ -198,10 +198,7 @@ internal sealed class ProtoFrameCodec : IFrameCodec
 
     /// <summary>The acks of an AckBatchRequest (shared by the WebSocket subprotocol and gRPC); <paramref name="field"/> names the list in errors.</summary>
     public static List<LeaseAck> Acks(AckBatchRequest request, string field)
-        => [.. request.Messages.Select((item, i) => new LeaseAck(
-            Rest.Parsing.QueryValues.TryParseWhole(item.Id, out var messageId) && messageId > 0 ? messageId
-                : throw new SwitchboardException(ErrorCode.InvalidRequest, $"{field}[{i}].id '{Rest.Parsing.QueryValues.Echo(item.Id)}' is not a message id; use the id of the received QueueMessage."),
-            item.Lease))];
+        => [.. request.Messages.Select((item, i) => new LeaseAck(MessageId(item.Id, $"{field}[{i}].id"), item.Lease))];
 
     /// <summary>What an ack batch did: the ids acked, and each one not acked with the error its own ack would have had.</summary>
     public static AckBatchReply AckedBatch(string queue, IReadOnlyList<AckOutcome> outcomes)
@@ -239,9 +236,10 @@ internal sealed class ProtoFrameCodec : IFrameCodec
 
     public OutboundFrame Responded(string? id, string requestId) => Frame(new ServerFrame { Id = id ?? "", Responded = new Responded { RequestId = requestId } });
 
-    private static long MessageId(string text) => Rest.Parsing.QueryValues.TryParseWhole(text, out var id) && id > 0
+    /// <summary>A QueueMessage id as protobuf carries it (a string of digits); <paramref name="field"/> names it in the refusal (shared with gRPC).</summary>
+    internal static long MessageId(string text, string field = "id") => Rest.Parsing.QueryValues.TryParseWhole(text, out var id) && id > 0
         ? id
-        : throw new SwitchboardException(ErrorCode.InvalidRequest, $"id '{Rest.Parsing.QueryValues.Echo(text)}' is not a message id; use the id of the received QueueMessage.");
+        : throw new SwitchboardException(ErrorCode.InvalidRequest, $"{field} '{Rest.Parsing.QueryValues.Echo(text)}' is not a message id; use the id of the received QueueMessage.");
 
     private static TimeSpan? Seconds(long seconds, string name) => seconds switch
     {
