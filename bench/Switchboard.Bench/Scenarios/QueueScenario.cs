@@ -5,7 +5,7 @@ using Switchboard.Bench.Peers;
 namespace Switchboard.Bench.Scenarios;
 
 /// <summary>
-/// Durable queues, the hub (SQLite, fsync; REST) against RabbitMQ (a node of the bench's own from Debian's package;
+/// Durable queues, the hub (SQLite, fsync; over REST, and over its WebSocket as a service holding a connection would use it) against RabbitMQ (a node of the bench's own from Debian's package;
 /// AMQP 0-9-1 with RabbitMQ.Client) with a durable classic queue and with a quorum queue, NATS JetStream (a work-queue
 /// stream, file storage) and Redis Streams (a consumer group, appendfsync always); 256-byte messages, durable
 /// everywhere. Each peer that is not installed is skipped and named in the report. End to end: confirmed sends → receive → ack at 1 producer / 1 consumer and 4 / 4, figured
@@ -17,8 +17,9 @@ namespace Switchboard.Bench.Scenarios;
 /// </summary>
 internal sealed class QueueScenario : IScenario
 {
-    private const string Hub = "hub (sqlite, fsync)";
-    private const string HubOnRedis = "hub (redis, appendfsync always)";
+    private const string Hub = "hub REST (sqlite, fsync)";
+    private const string HubWebSocket = "hub WebSocket (sqlite, fsync)";
+    private const string HubOnRedis = "hub REST (redis, appendfsync always)";
 
     public string Name => "queue";
     public string Description => "durable queues: send→receive→ack (1/1, 4/4) and request/reply (1, 4 requesters): hub (sqlite, redis) vs RabbitMQ classic and quorum queues, NATS JetStream, Redis Streams";
@@ -38,11 +39,19 @@ internal sealed class QueueScenario : IScenario
         using var data = new TempDirectory();
         await using var hub = await ServerProcess.StartHubAsync("--data", data.Path);
         using var http = Load.Client(hub.Address);
-        List<IQueuePeer> peers = [new HubQueuePeer(Hub, http)];
+        List<IQueuePeer> peers = [];
+        if (options.Includes("hub-rest"))
+        {
+            peers.Add(new HubQueuePeer(Hub, http));
+        }
+        if (options.Includes("hub-ws"))
+        {
+            peers.Add(new HubWebSocketQueuePeer(HubWebSocket, hub.Address, http));
+        }
         var owned = new List<IAsyncDisposable>();
         try
         {
-            await AddPeersAsync(report, peers, owned);
+            await AddPeersAsync(report, options, peers, owned);
             await MeasureAsync(report, options, shapes, peers);
         }
         finally
@@ -60,12 +69,13 @@ internal sealed class QueueScenario : IScenario
     }
 
     /// <summary>
-    /// The peers that are installed (RabbitMQ, NATS, Redis), each with a server of the bench's own; a missing one is
-    /// skipped and named in the report. <paramref name="owned"/> gets what must be stopped afterwards.
+    /// The peers that are installed (RabbitMQ, NATS, Redis) and not left out by --only, each with a server of the
+    /// bench's own; a missing one is skipped and named in the report. <paramref name="owned"/> gets what must be stopped afterwards.
     /// </summary>
-    private async Task AddPeersAsync(Report report, List<IQueuePeer> peers, List<IAsyncDisposable> owned)
+    private async Task AddPeersAsync(Report report, BenchOptions options, List<IQueuePeer> peers, List<IAsyncDisposable> owned)
     {
-        if (RabbitMqServer.Installed)
+        var withRedis = options.Includes("hub-redis") || options.Includes("redis-streams");
+        if (options.Includes("rabbitmq") && RabbitMqServer.Installed)
         {
             var rabbit = await RabbitMqServer.StartAsync();
             owned.Add(rabbit);
@@ -75,12 +85,12 @@ internal sealed class QueueScenario : IScenario
             peers.Add(new RabbitQueuePeer($"RabbitMQ {rabbit.Version} classic queue (durable, persistent)", rabbit, quorum: false));
             peers.Add(new RabbitQueuePeer($"RabbitMQ {rabbit.Version} quorum queue", rabbit, quorum: true));
         }
-        else
+        else if (options.Includes("rabbitmq"))
         {
             report.Skip(Name, "RabbitMQ classic and quorum queues", RabbitMqServer.Missing);
         }
 
-        if (NatsServer.Find() is not null)
+        if (options.Includes("nats") && NatsServer.Find() is not null)
         {
             var nats = await NatsServer.StartAsync();
             owned.Add(nats);
@@ -88,28 +98,34 @@ internal sealed class QueueScenario : IScenario
             report.Version("NATS.Net", NatsServer.ClientVersion());
             peers.Add(new NatsQueuePeer("NATS JetStream work queue (file storage, not fsync'd per message)", nats));
         }
-        else
+        else if (options.Includes("nats"))
         {
             report.Skip(Name, "NATS JetStream work queue", NatsServer.Missing);
         }
 
         // The hub's scale-out engine and Redis Streams share a redis-server of the bench's own with appendfsync always
         // (every write fsync'd before it is answered: as durable as SQLite's fsync).
-        if (RedisPeer.Installed)
+        if (withRedis && RedisPeer.Installed)
         {
             var redis = await Switchboard.Testing.RedisServer.StartAsync("always");
             owned.Add(redis);
-            var onRedis = await ServerProcess.StartHubAsync("--redis", redis.Configuration);
-            owned.Add(onRedis);
-            var redisHttp = Load.Client(onRedis.Address);
-            owned.Add(new Disposer(redisHttp.Dispose));
-            peers.Insert(1, new HubQueuePeer(HubOnRedis, redisHttp));
-            peers.Add(new RedisStreamQueuePeer("Redis Streams, consumer group (appendfsync always)", redis.Configuration));
+            if (options.Includes("hub-redis"))
+            {
+                var onRedis = await ServerProcess.StartHubAsync("--redis", redis.Configuration);
+                owned.Add(onRedis);
+                var redisHttp = Load.Client(onRedis.Address);
+                owned.Add(new Disposer(redisHttp.Dispose));
+                peers.Insert(peers.Count(p => p is HubQueuePeer or HubWebSocketQueuePeer), new HubQueuePeer(HubOnRedis, redisHttp));
+            }
+            if (options.Includes("redis-streams"))
+            {
+                peers.Add(new RedisStreamQueuePeer("Redis Streams, consumer group (appendfsync always)", redis.Configuration));
+            }
             report.Version("redis-server", RedisPeer.Version());
             report.Version("StackExchange.Redis", RedisPeer.ClientVersion());
             BenchOptions.Progress($"redis-server on {redis.Configuration} (appendonly yes, appendfsync always): the hub's Redis engine and Redis Streams");
         }
-        else
+        else if (withRedis)
         {
             report.Skip(Name, "the hub on its Redis engine, and Redis Streams", RedisPeer.Missing);
         }
@@ -131,7 +147,7 @@ internal sealed class QueueScenario : IScenario
         {
             foreach (var shape in shapes)
             {
-                var side = peer is HubQueuePeer ? Side.Switchboard : Side.Peer;
+                var side = peer is HubQueuePeer or HubWebSocketQueuePeer ? Side.Switchboard : Side.Peer;
                 figures[(peer.Name, shape.Name)] = report.Add(Name, peer.Name, shape.Name, shape.Unit, higherIsBetter: true, side);
                 // Warm-up (connections, JIT, the queue's creation), checked like a run but not measured.
                 await shape.Run(peer, options.WarmUp);
@@ -155,7 +171,7 @@ internal sealed class QueueScenario : IScenario
         }
         BenchOptions.Progress("every confirmed message was received and acked exactly once; every request got its own reply; every queue ended empty");
 
-        if (figures.ContainsKey((HubOnRedis, shapes[0].Name)))
+        if (figures.ContainsKey((HubOnRedis, shapes[0].Name)) && figures.ContainsKey((Hub, shapes[0].Name)))
         {
             foreach (var shape in shapes)
             {

@@ -70,55 +70,21 @@ internal sealed class WebSocketRoundTrip : IRoundTrip
         var sockets = new ClientWebSocket[requesters];
         for (var i = 0; i < requesters; i++)
         {
-            sockets[i] = await ConnectAsync(hub);
+            sockets[i] = await HubSocket.ConnectAsync(hub);
         }
-        var trip = new WebSocketRoundTrip(sockets, await ConnectAsync(hub), queue);
-        await SendAsync(trip._responder, "{\"id\":\"c\",\"receive\":{\"queue\":\"" + queue + "\",\"max\":50,\"leaseSeconds\":60}}");
+        var trip = new WebSocketRoundTrip(sockets, await HubSocket.ConnectAsync(hub), queue);
+        await HubSocket.SendAsync(trip._responder, "{\"id\":\"c\",\"receive\":{\"queue\":\"" + queue + "\",\"max\":50,\"leaseSeconds\":60}}");
         trip._responding = Task.Run(trip.RespondAsync);
         return trip;
-    }
-
-    private static async Task<ClientWebSocket> ConnectAsync(Uri hub)
-    {
-        var socket = new ClientWebSocket();
-        socket.Options.AddSubProtocol("switchboard.v1.json");
-        await socket.ConnectAsync(new Uri(new UriBuilder(hub) { Scheme = "ws" }.Uri, "/v1/ws"), CancellationToken.None);
-        return socket;
-    }
-
-    private static Task SendAsync(ClientWebSocket socket, string frame)
-        => socket.SendAsync(Encoding.UTF8.GetBytes(frame), WebSocketMessageType.Text, true, CancellationToken.None);
-
-    /// <summary>One whole frame (null once the socket closed).</summary>
-    private static async Task<JsonDocument?> ReadAsync(ClientWebSocket socket, byte[] buffer)
-    {
-        var count = 0;
-        while (true)
-        {
-            var result = await socket.ReceiveAsync(buffer.AsMemory(count), CancellationToken.None);
-            if (result.MessageType == WebSocketMessageType.Close)
-            {
-                return null;
-            }
-            count += result.Count;
-            if (result.EndOfMessage)
-            {
-                return JsonDocument.Parse(buffer.AsMemory(0, count));
-            }
-            if (count == buffer.Length)
-            {
-                throw new InvalidOperationException($"a frame larger than {buffer.Length} bytes");
-            }
-        }
     }
 
     public async Task CallAsync(int requester, long sequence)
     {
         var socket = _requesters[requester];
         var id = "r" + sequence;
-        await SendAsync(socket, "{\"id\":\"" + id + "\",\"request\":{\"queue\":\"" + _queue + "\",\"payload\":" + QueuePayload.Json(sequence) + ",\"timeoutSeconds\":30}}");
+        await HubSocket.SendAsync(socket, "{\"id\":\"" + id + "\",\"request\":{\"queue\":\"" + _queue + "\",\"payload\":" + QueuePayload.Json(sequence) + ",\"timeoutSeconds\":30}}");
         var buffer = new byte[16 * 1024];
-        while (await ReadAsync(socket, buffer) is { } frame)
+        while (await HubSocket.ReadAsync(socket, buffer) is { } frame)
         {
             using (frame)
             {
@@ -144,7 +110,7 @@ internal sealed class WebSocketRoundTrip : IRoundTrip
     {
         var buffer = new byte[64 * 1024];
         long replies = 0;
-        while (await ReadAsync(_responder, buffer) is { } frame)
+        while (await HubSocket.ReadAsync(_responder, buffer) is { } frame)
         {
             using (frame)
             {
@@ -157,7 +123,7 @@ internal sealed class WebSocketRoundTrip : IRoundTrip
                 {
                     var reply = "{\"id\":\"p" + ++replies + "\",\"reply\":{\"requestId\":" + JsonSerializer.Serialize(message.GetProperty("replyTo").GetString())
                         + ",\"lease\":" + JsonSerializer.Serialize(message.GetProperty("lease").GetString()) + ",\"payload\":" + message.GetProperty("payload").GetRawText() + "}}";
-                    await SendAsync(_responder, reply);
+                    await HubSocket.SendAsync(_responder, reply);
                 }
             }
         }
@@ -165,17 +131,7 @@ internal sealed class WebSocketRoundTrip : IRoundTrip
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var socket in _requesters.Append(_responder))
-        {
-            try
-            {
-                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-                await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", timeout.Token);
-            }
-            catch (Exception ex) when (ex is WebSocketException or OperationCanceledException)
-            {
-            }
-        }
+        await HubSocket.CloseAllAsync(_requesters.Append(_responder));
         try
         {
             await _responding.WaitAsync(TimeSpan.FromSeconds(10));
@@ -183,10 +139,7 @@ internal sealed class WebSocketRoundTrip : IRoundTrip
         catch (Exception ex) when (ex is WebSocketException or TimeoutException)
         {
         }
-        foreach (var socket in _requesters.Append(_responder))
-        {
-            socket.Dispose();
-        }
+        HubSocket.DisposeAll(_requesters.Append(_responder));
     }
 }
 
