@@ -236,7 +236,6 @@ internal sealed partial class SqliteWriter
         p[5].Value = message.ContentType;
         p[6].Value = (object?)HeadersCodec.Encode(message.Headers) ?? DBNull.Value;
         p[7].Value = payload;
-        _insertMessage.Transaction = _transaction;
         _insertMessage.ExecuteNonQuery();
     }
 

@@ -310,7 +310,6 @@ internal sealed partial class SqliteWriter
     private QueueBook InsertQueue(string name, QueueConfig config, DateTimeOffset now)
     {
         using var command = _connection.CreateCommand();
-        command.Transaction = _transaction;
         command.CommandText = "INSERT INTO queues (name, config, config_version, created_at) VALUES ($n, $c, 1, $at) RETURNING id";
         command.Parameters.AddWithValue("$n", name);
         command.Parameters.AddWithValue("$c", StoredConfigJson.Write(config));
@@ -371,7 +370,6 @@ internal sealed partial class SqliteWriter
             _statements[sql] = command = _connection.CreateCommand();
             command.CommandText = sql;
         }
-        command.Transaction = _transaction;
         command.Parameters.Clear();
         foreach (var (name, value) in values)
         {

@@ -27,7 +27,7 @@ internal sealed partial class SqliteWriter : IDisposable
     private readonly ReplyCache _recentReplies;
     private readonly Thread _thread;
     private readonly WalSync _sync;
-    private SqliteTransaction? _transaction;
+    private bool _inTransaction;
     private readonly Core.Observability.HubMeters? _meters;
     private static readonly KeyValuePair<string, object?> EngineTag = new("engine", "sqlite");
 
@@ -136,7 +136,8 @@ internal sealed partial class SqliteWriter : IDisposable
         var started = Stopwatch.GetTimestamp();
         try
         {
-            _transaction = _connection.BeginTransaction();
+            _begin.ExecuteNonQuery();
+            _inTransaction = true;
             foreach (var op in batch)
             {
                 try
@@ -149,7 +150,8 @@ internal sealed partial class SqliteWriter : IDisposable
                 }
             }
             FlushTopics();
-            _transaction.Commit();
+            _commit.ExecuteNonQuery();
+            _inTransaction = false;
         }
         catch (Exception ex)
         {
@@ -157,11 +159,15 @@ internal sealed partial class SqliteWriter : IDisposable
             TraceCommit(batch, messageCount, Stopwatch.GetElapsedTime(started), ex);
             try
             {
-                _transaction?.Rollback();
+                if (_inTransaction)
+                {
+                    _rollback.ExecuteNonQuery();
+                }
             }
             catch (SqliteException)
             {
-                // the rollback failed too (e.g. the disk is gone); SQLite rolls back on the next open
+                // the rollback failed too (e.g. the disk is gone, or a failed COMMIT already ended the transaction);
+                // SQLite rolls back on the next open
             }
             var error = ex as SwitchboardException ?? new SwitchboardException(ErrorCode.StorageUnavailable,
                 "The storage engine could not commit this request (nothing was stored). Retry shortly; if it persists, check the server's disk and logs.", ex)
@@ -182,8 +188,7 @@ internal sealed partial class SqliteWriter : IDisposable
         }
         finally
         {
-            _transaction?.Dispose();
-            _transaction = null;
+            _inTransaction = false;
         }
 
         // Committed, not yet flushed. What only hands out work may go now — the leases this batch gave (to parked
