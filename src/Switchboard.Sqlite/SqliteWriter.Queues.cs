@@ -52,11 +52,13 @@ internal sealed partial class SqliteWriter
         _handoffs.Clear();
     }
 
-    // In the send's transaction: lease what it made visible to the receives parked on the queue.
-    private void HandOff((long Id, QueueBook Book) queue, string name, int available, DateTimeOffset now)
+    // In the send's transaction: lease what it made visible to the receives parked on the queue. The messages this send
+    // just wrote (ids from firstId, in order) are handed over as written; any older ones are read back.
+    private void HandOff((long Id, QueueBook Book) queue, string name, int available, DateTimeOffset now, long firstId, QueueDraft[] written)
     {
         var changed = new List<QueueEntry>();
-        _handoffs.AddRange(Parked.HandOff(queue.Book, available, now, changed, e => QueueMessages.From(name, e, Body(queue.Id, e.Id))));
+        _handoffs.AddRange(Parked.HandOff(queue.Book, available, now, changed, e => QueueMessages.From(name, e,
+            e.Id >= firstId && e.Id - firstId < written.Length ? written[e.Id - firstId] : Body(queue.Id, e.Id))));
         Save(queue.Id, changed);
     }
 
@@ -146,10 +148,11 @@ internal sealed partial class SqliteWriter
             return QueueEngine.Replay(queue.Book, request)!;
         }
         var entries = queue.Book.Enqueue(request.Messages.Count, request.Timestamp, request.Delay);
+        var written = new QueueDraft[entries.Count];
         for (var i = 0; i < entries.Count; i++)
         {
             var draft = request.Messages[i];
-            InsertQueueMessage(queue.Id, entries[i], draft.Message, payloads[i], draft.ReplyTo, draft.CorrelationId);
+            written[i] = InsertQueueMessage(queue.Id, entries[i], draft.Message, payloads[i], draft.ReplyTo, draft.CorrelationId);
         }
         SaveNextId(queue);
         if (request.Idempotency is { } newToken)
@@ -166,7 +169,7 @@ internal sealed partial class SqliteWriter
         _enqueued.Add(request.Queue);
         if (request.Delay <= TimeSpan.Zero)
         {
-            HandOff(queue, request.Queue, entries.Count, request.Timestamp);
+            HandOff(queue, request.Queue, entries.Count, request.Timestamp, entries[0].Id, written);
         }
         return new EnqueueResult(request.Queue, entries[0].Id, entries.Count, false, created);
     }
@@ -186,14 +189,15 @@ internal sealed partial class SqliteWriter
                 queue = _queues[name];
             }
             var entries = queue.Book.Enqueue(messages.Length, now, TimeSpan.Zero);
+            var written = new QueueDraft[entries.Count];
             for (var i = 0; i < entries.Count; i++)
             {
                 var draft = QueueMessages.FromTopic(messages[i]);
-                InsertQueueMessage(queue.Id, entries[i], draft.Message, payloads[i], null, null);
+                written[i] = InsertQueueMessage(queue.Id, entries[i], draft.Message, payloads[i], null, null);
             }
             SaveNextId(queue);
             _enqueued.Add(name);
-            HandOff(queue, name, entries.Count, now);
+            HandOff(queue, name, entries.Count, now, entries[0].Id, written);
         }
     }
 
@@ -320,9 +324,18 @@ internal sealed partial class SqliteWriter
         return book;
     }
 
-    private void InsertQueueMessage(long queueId, QueueEntry entry, MessageDraft message, byte[] payload, string? replyTo, string? correlationId)
-        => Execute(_insertQueueMessage, ("$q", queueId), ("$id", entry.Id), ("$at", entry.EnqueuedAt.UtcTicks), ("$visible", entry.VisibleAt.UtcTicks),
+    /// <summary>Writes one queue message's row; gives back what <see cref="Body"/> would read from it.</summary>
+    private QueueDraft InsertQueueMessage(long queueId, QueueEntry entry, MessageDraft message, byte[] payload, string? replyTo, string? correlationId)
+    {
+        Execute(_insertQueueMessage, ("$q", queueId), ("$id", entry.Id), ("$at", entry.EnqueuedAt.UtcTicks), ("$visible", entry.VisibleAt.UtcTicks),
             ("$key", message.Key), ("$type", message.ContentType), ("$headers", HeadersCodec.Encode(message.Headers)), ("$reply", replyTo), ("$corr", correlationId), ("$payload", payload));
+        return new QueueDraft
+        {
+            Message = new MessageDraft { Key = message.Key, ContentType = message.ContentType, Headers = message.Headers, Payload = payload },
+            ReplyTo = replyTo,
+            CorrelationId = correlationId,
+        };
+    }
 
     // Ids are never reused, even once every message is acked (a late ack of an old id must not hit a new message).
     private void SaveNextId((long Id, QueueBook Book) queue) => Run("UPDATE queues SET next_id = $n WHERE id = $id", ("$n", queue.Book.NextId), ("$id", queue.Id));

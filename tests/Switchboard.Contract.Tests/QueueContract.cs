@@ -252,6 +252,49 @@ public abstract partial class StoreContract
     }
 
     [Fact]
+    public async Task A_handed_off_message_is_the_one_a_later_receive_reads_back()
+    {
+        await Queues.PutQueueAsync("work", Quick, null, T0, default);
+        var parked = Queues.Park("work", 5, null)!;
+        var drafts = new[]
+        {
+            new QueueDraft
+            {
+                Message = new MessageDraft
+                {
+                    Payload = "<order id=\"7\"/>"u8.ToArray(),
+                    ContentType = "application/xml",
+                    Key = "customer-42",
+                    Headers = new Dictionary<string, string> { ["x-kind"] = "order", ["traceparent"] = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01" },
+                },
+                ReplyTo = "r-7",
+                CorrelationId = "c-7",
+            },
+            Job("plain"),
+        };
+        await Queues.EnqueueAsync(new EnqueueRequest("work", drafts) { Timestamp = T0 }, default);
+        var handed = await parked.Taken.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(2, handed.Count);
+
+        // Released and leased again, each is read from the store: what the parked receive got must be the same.
+        foreach (var message in handed)
+        {
+            await Queues.NackAsync("work", message.Id, message.Lease!, TimeSpan.Zero, null, T0, default);
+        }
+        var again = (await Queues.LeaseAsync("work", 5, null, T0, default)).Messages;
+        Assert.Equal(handed.Select(m => m.Id), again.Select(m => m.Id));
+        foreach (var (first, second) in handed.Zip(again))
+        {
+            Assert.Equal(first.Payload.ToArray(), second.Payload.ToArray());
+            Assert.Equal((first.ContentType, first.Key, first.ReplyTo, first.CorrelationId), (second.ContentType, second.Key, second.ReplyTo, second.CorrelationId));
+            Assert.Equal(first.Headers.OrderBy(h => h.Key), second.Headers.OrderBy(h => h.Key));
+        }
+        Assert.Equal(("application/xml", "customer-42", "r-7", "c-7"), (handed[0].ContentType, handed[0].Key, handed[0].ReplyTo, handed[0].CorrelationId));
+        Assert.Equal("order", handed[0].Headers["x-kind"]);
+        Assert.Equal("plain", Text(handed[1]));
+    }
+
+    [Fact]
     public async Task A_topic_bound_to_a_queue_hands_its_messages_to_a_parked_receive()
     {
         await Queues.PutBindingAsync(new QueueBinding("news.*", "feed"), T0, default);
