@@ -16,6 +16,7 @@ internal sealed partial class SqliteWriter
     private readonly HashSet<string> _enqueued = new(StringComparer.Ordinal);
     private readonly List<ReplyRecord> _replied = [];
     private readonly List<Handoff> _handoffs = [];
+    private readonly Dictionary<long, QueueBook> _nextIds = [];
     private SqliteCommand _insertQueueMessage = null!;
     private SqliteCommand _updateQueueMessage = null!;
     private SqliteCommand _selectQueueBody = null!;
@@ -24,8 +25,8 @@ internal sealed partial class SqliteWriter
     private void PrepareQueues()
     {
         _insertQueueMessage = Command(
-            "INSERT INTO queue_messages (queue_id, id, enqueued_at, state, attempts, visible_at, key, content_type, headers, reply_to, correlation_id, payload) VALUES ($q, $id, $at, 0, 0, $visible, $key, $type, $headers, $reply, $corr, $payload)",
-            "$q", "$id", "$at", "$visible", "$key", "$type", "$headers", "$reply", "$corr", "$payload");
+            "INSERT INTO queue_messages (queue_id, id, enqueued_at, state, attempts, visible_at, lease, lease_expires_at, key, content_type, headers, reply_to, correlation_id, payload) VALUES ($q, $id, $at, $state, $attempts, $visible, $lease, $expires, $key, $type, $headers, $reply, $corr, $payload)",
+            "$q", "$id", "$at", "$state", "$attempts", "$visible", "$lease", "$expires", "$key", "$type", "$headers", "$reply", "$corr", "$payload");
         _updateQueueMessage = Command(
             "UPDATE queue_messages SET state = $state, attempts = $attempts, visible_at = $visible, lease = $lease, lease_expires_at = $expires, last_error = $error, dead_reason = $reason, dead_at = $dead WHERE queue_id = $q AND id = $id",
             "$q", "$id", "$state", "$attempts", "$visible", "$lease", "$expires", "$error", "$reason", "$dead");
@@ -52,14 +53,29 @@ internal sealed partial class SqliteWriter
         _handoffs.Clear();
     }
 
-    // In the send's transaction: lease what it made visible to the receives parked on the queue. The messages this send
-    // just wrote (ids from firstId, in order) are handed over as written; any older ones are read back.
-    private void HandOff((long Id, QueueBook Book) queue, string name, int available, DateTimeOffset now, long firstId, QueueDraft[] written)
+    /// <summary>
+    /// In the send's transaction, for the messages it just put in the book (<paramref name="entries"/>, their bodies
+    /// in <paramref name="written"/>): lease what it made visible to the receives parked on the queue, then write the
+    /// rows. A message handed over is inserted leased (one statement, not an insert and an update) and handed over as
+    /// written, not read back; an older message the same handoff leases is updated and read back.
+    /// </summary>
+    private void WriteSent((long Id, QueueBook Book) queue, string name, List<QueueEntry> entries, QueueDraft[] written, byte[][] payloads, DateTimeOffset now, bool handOff)
     {
+        var firstId = entries[0].Id;
+        bool IsNew(QueueEntry e) => e.Id >= firstId && e.Id - firstId < written.Length;
         var changed = new List<QueueEntry>();
-        _handoffs.AddRange(Parked.HandOff(queue.Book, available, now, changed, e => QueueMessages.From(name, e,
-            e.Id >= firstId && e.Id - firstId < written.Length ? written[e.Id - firstId] : Body(queue.Id, e.Id))));
+        if (handOff)
+        {
+            _handoffs.AddRange(Parked.HandOff(queue.Book, entries.Count, now, changed, e => QueueMessages.From(name, e, IsNew(e) ? written[e.Id - firstId] : Body(queue.Id, e.Id))));
+        }
+        for (var i = 0; i < entries.Count; i++)
+        {
+            InsertQueueMessage(queue.Id, entries[i], written[i], payloads[i]);
+        }
+        changed.RemoveAll(IsNew);
         Save(queue.Id, changed);
+        _nextIds[queue.Id] = queue.Book;
+        _enqueued.Add(name);
     }
 
     /// <summary>Queues that got visible messages in this batch (announced after the commit).</summary>
@@ -152,9 +168,9 @@ internal sealed partial class SqliteWriter
         for (var i = 0; i < entries.Count; i++)
         {
             var draft = request.Messages[i];
-            written[i] = InsertQueueMessage(queue.Id, entries[i], draft.Message, payloads[i], draft.ReplyTo, draft.CorrelationId);
+            written[i] = Written(draft.Message, payloads[i], draft.ReplyTo, draft.CorrelationId);
         }
-        SaveNextId(queue);
+        WriteSent(queue, request.Queue, entries, written, payloads, request.Timestamp, handOff: request.Delay <= TimeSpan.Zero);
         if (request.Idempotency is { } newToken)
         {
             QueueEngine.Remember(queue.Book, request, entries[0].Id);
@@ -165,11 +181,6 @@ internal sealed partial class SqliteWriter
         {
             Run("INSERT INTO replies (id, queue, message_id, expires_at) VALUES ($id, $q, $m, $exp)",
                 ("$id", replyId), ("$q", request.Queue), ("$m", entries[0].Id), ("$exp", expiresAt.UtcTicks));
-        }
-        _enqueued.Add(request.Queue);
-        if (request.Delay <= TimeSpan.Zero)
-        {
-            HandOff(queue, request.Queue, entries.Count, request.Timestamp, entries[0].Id, written);
         }
         return new EnqueueResult(request.Queue, entries[0].Id, entries.Count, false, created);
     }
@@ -192,12 +203,9 @@ internal sealed partial class SqliteWriter
             var written = new QueueDraft[entries.Count];
             for (var i = 0; i < entries.Count; i++)
             {
-                var draft = QueueMessages.FromTopic(messages[i]);
-                written[i] = InsertQueueMessage(queue.Id, entries[i], draft.Message, payloads[i], null, null);
+                written[i] = Written(QueueMessages.FromTopic(messages[i]).Message, payloads[i], null, null);
             }
-            SaveNextId(queue);
-            _enqueued.Add(name);
-            HandOff(queue, name, entries.Count, now, entries[0].Id, written);
+            WriteSent(queue, name, entries, written, payloads, now, handOff: true);
         }
     }
 
@@ -324,21 +332,30 @@ internal sealed partial class SqliteWriter
         return book;
     }
 
-    /// <summary>Writes one queue message's row; gives back what <see cref="Body"/> would read from it.</summary>
-    private QueueDraft InsertQueueMessage(long queueId, QueueEntry entry, MessageDraft message, byte[] payload, string? replyTo, string? correlationId)
+    /// <summary>A sent message's body as <see cref="Body"/> reads it from its row: the payload is the writer's own copy.</summary>
+    private static QueueDraft Written(MessageDraft message, byte[] payload, string? replyTo, string? correlationId) => new()
     {
-        Execute(_insertQueueMessage, ("$q", queueId), ("$id", entry.Id), ("$at", entry.EnqueuedAt.UtcTicks), ("$visible", entry.VisibleAt.UtcTicks),
-            ("$key", message.Key), ("$type", message.ContentType), ("$headers", HeadersCodec.Encode(message.Headers)), ("$reply", replyTo), ("$corr", correlationId), ("$payload", payload));
-        return new QueueDraft
-        {
-            Message = new MessageDraft { Key = message.Key, ContentType = message.ContentType, Headers = message.Headers, Payload = payload },
-            ReplyTo = replyTo,
-            CorrelationId = correlationId,
-        };
-    }
+        Message = new MessageDraft { Key = message.Key, ContentType = message.ContentType, Headers = message.Headers, Payload = payload },
+        ReplyTo = replyTo,
+        CorrelationId = correlationId,
+    };
 
-    // Ids are never reused, even once every message is acked (a late ack of an old id must not hit a new message).
-    private void SaveNextId((long Id, QueueBook Book) queue) => Run("UPDATE queues SET next_id = $n WHERE id = $id", ("$n", queue.Book.NextId), ("$id", queue.Id));
+    /// <summary>A new message's row, in the state its entry is in (ready, delayed, or leased by a handoff).</summary>
+    private void InsertQueueMessage(long queueId, QueueEntry entry, QueueDraft body, byte[] payload)
+        => Execute(_insertQueueMessage, ("$q", queueId), ("$id", entry.Id), ("$at", entry.EnqueuedAt.UtcTicks), ("$state", (int)entry.State), ("$attempts", entry.Attempts),
+            ("$visible", entry.VisibleAt.UtcTicks), ("$lease", entry.Lease), ("$expires", entry.LeaseExpiresAt?.UtcTicks), ("$key", body.Message.Key), ("$type", body.Message.ContentType),
+            ("$headers", HeadersCodec.Encode(body.Message.Headers)), ("$reply", body.ReplyTo), ("$corr", body.CorrelationId), ("$payload", payload));
+
+    // Ids are never reused, even once every message is acked (a late ack of an old id must not hit a new message): each
+    // queue sent to in the batch stores its next id once, before the commit (a queue deleted meanwhile matches no row).
+    private void FlushNextIds()
+    {
+        foreach (var (id, book) in _nextIds)
+        {
+            Run("UPDATE queues SET next_id = $n WHERE id = $id", ("$n", book.NextId), ("$id", id));
+        }
+        _nextIds.Clear();
+    }
 
     private void Save(long queueId, List<QueueEntry> changed)
     {

@@ -150,6 +150,7 @@ internal sealed partial class SqliteWriter : IDisposable
                 }
             }
             FlushTopics();
+            FlushNextIds();
             _commit.ExecuteNonQuery();
             _inTransaction = false;
         }
@@ -184,6 +185,7 @@ internal sealed partial class SqliteWriter : IDisposable
             _sync.After(_ => _tails.Clear()); // after the tails of the batches still waiting for their flush
             _touched.Clear();
             _deleted.Clear();
+            _nextIds.Clear();
             return;
         }
         finally
