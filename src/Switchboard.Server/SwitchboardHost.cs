@@ -75,7 +75,7 @@ public static class SwitchboardHost
                 $"refusing to listen on {string.Join(", ", exposed)} without authentication: anyone who can reach it could read, publish and delete everything. " +
                 "Configure credentials (Switchboard:Auth:ApiKeys or Switchboard:Auth:Jwt; see docs/security.md), listen on 127.0.0.1 only, or pass --insecure (Switchboard:Insecure=true) to accept the risk.");
         }
-        Listeners.Configure(builder.WebHost, urls);
+        Listeners.Configure(builder.WebHost, urls, options.InlineScheduling);
 
         builder.Logging.ClearProviders();
         if (string.Equals(settings.LogFormat ?? builder.Configuration["Switchboard:Logging:Format"], "json", StringComparison.OrdinalIgnoreCase))

@@ -58,11 +58,13 @@ internal sealed class RestRoundTrip : IRoundTrip
 internal sealed class WebSocketRoundTrip : IRoundTrip
 {
     private readonly ClientWebSocket[] _requesters;
+    private readonly byte[][] _buffers; // a requester's, reused by each of its calls
     private readonly ClientWebSocket _responder;
     private readonly string _queue;
     private Task _responding = Task.CompletedTask;
 
-    private WebSocketRoundTrip(ClientWebSocket[] requesters, ClientWebSocket responder, string queue) => (_requesters, _responder, _queue) = (requesters, responder, queue);
+    private WebSocketRoundTrip(ClientWebSocket[] requesters, ClientWebSocket responder, string queue)
+        => (_requesters, _buffers, _responder, _queue) = (requesters, [.. requesters.Select(_ => new byte[16 * 1024])], responder, queue);
 
     public static async Task<WebSocketRoundTrip> StartAsync(Uri hub, HttpClient http, string queue, int requesters)
     {
@@ -83,7 +85,7 @@ internal sealed class WebSocketRoundTrip : IRoundTrip
         var socket = _requesters[requester];
         var id = "r" + sequence;
         await HubSocket.SendAsync(socket, "{\"id\":\"" + id + "\",\"request\":{\"queue\":\"" + _queue + "\",\"payload\":" + QueuePayload.Json(sequence) + ",\"timeoutSeconds\":30}}");
-        var buffer = new byte[16 * 1024];
+        var buffer = _buffers[requester];
         while (await HubSocket.ReadAsync(socket, buffer) is { } frame)
         {
             using (frame)

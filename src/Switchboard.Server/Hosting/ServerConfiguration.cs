@@ -56,6 +56,7 @@ public static partial class ServerConfiguration
         options.SlowConsumerTimeout = Duration(section, "Connections:SlowConsumerTimeout", options.SlowConsumerTimeout);
         options.Heartbeat = Duration(section, "Connections:Heartbeat", options.Heartbeat);
         options.CloseGrace = Duration(section, "Connections:CloseGrace", options.CloseGrace);
+        options.InlineScheduling = Bool(section, "Connections:InlineScheduling", options.InlineScheduling);
         options.MaxConnectionsPerAddress = (int)Long(section, "Connections:MaxPerAddress", options.MaxConnectionsPerAddress, 1, 1_000_000);
         options.MaxConnectionsPerPrincipal = (int)Long(section, "Connections:MaxPerPrincipal", options.MaxConnectionsPerPrincipal, 1, 1_000_000);
         options.AuthTimeout = Duration(section, "Auth:Timeout", options.AuthTimeout);
