@@ -131,9 +131,12 @@ internal static class SseEndpoints
                 .ContinueWith(_ => context.Abort(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default));
             try
             {
+                // Open before the opening block goes out: a client may publish as soon as it sees that block, and a
+                // message the sink refused then would come by the store instead, after later messages of other topics.
+                // Nothing overtakes the block: what the sink queues is written by the loop below, after it.
+                sink.Open();
                 await body.WriteAsync(SseFormat.Retry(ClientRetry, firstId));
                 await body.FlushAsync();
-                sink.Open();
                 try
                 {
                     while (true)
