@@ -8,7 +8,7 @@ using Microsoft.Extensions.Options;
 namespace Switchboard.RealTime.Tests;
 
 /// <summary>
-/// <c>Switchboard:Connections:InlineScheduling</c> (Kestrel's inline scheduling, on by default) changes which thread
+/// <c>Switchboard:Connections:InlineScheduling</c> (Kestrel's inline scheduling, off by default) changes which thread
 /// runs a connection's reads and writes, never what arrives: with it on and off, a WebSocket's publishes and the
 /// messages it and another connection receive keep their order, none lost; a value that is not a boolean stops the
 /// start with the key and what to write instead.

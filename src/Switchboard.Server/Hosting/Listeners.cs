@@ -17,10 +17,11 @@ internal static class Listeners
     {
         var addresses = urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(Parse).ToList();
         var internalSocket = Path.Combine(Path.GetTempPath(), $"switchboard-h2c-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..8]}.sock");
-        // Kestrel runs a connection's code on the thread that completed its socket read, and a write's send on the
-        // writing thread, instead of queuing each to its I/O queues first: one thread hand-off less per read and per
-        // write (every fan-out frame is a write). Blocking code would hold that thread, as it would any pool thread:
-        // the socket completions themselves still come from the thread pool, not from the event loop.
+        // With inline scheduling (Connections:InlineScheduling, off by default), Kestrel runs a connection's code on the
+        // thread that completed its socket read, and a write's send on the writing thread, instead of queuing each to
+        // its I/O queues first: one thread hand-off less per read and per write (every fan-out frame is a write).
+        // Blocking code would hold that thread, as it would any pool thread: the socket completions themselves still
+        // come from the thread pool, not from the event loop.
         webHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = inlineScheduling);
         webHost.ConfigureKestrel(kestrel =>
         {
