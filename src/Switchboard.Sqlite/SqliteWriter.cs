@@ -234,6 +234,10 @@ internal sealed partial class SqliteWriter : IDisposable
             return;
         }
         tails.Apply(_tails);
+        // The commit is durable now: its span is recorded before anyone hears of it, so whoever is answered or sent a
+        // message from this batch finds the span already there.
+        var took = Stopwatch.GetElapsedTime(started);
+        TraceCommit(batch, messageCount, took, error: null);
         var listener = _listener();
         foreach (var op in batch)
         {
@@ -254,14 +258,12 @@ internal sealed partial class SqliteWriter : IDisposable
                 op.Complete();
             }
         }
-        var took = Stopwatch.GetElapsedTime(started);
         SqliteLog.Committed(_logger, batch.Length, messageCount, took.TotalMilliseconds);
         if (_meters is not null)
         {
             _meters.CommitDuration.Record(took.TotalSeconds, EngineTag);
             _meters.CommitMessages.Record(messageCount, EngineTag);
         }
-        TraceCommit(batch, messageCount, took, error: null);
     }
 
     /// <summary>The commit as a span in the traces of the operations it made durable (nothing when untraced).</summary>
