@@ -60,27 +60,11 @@ internal sealed class HubWebSocketQueuePeer(string label, Uri hub, HttpClient ht
     private static async Task SendAsync(ClientWebSocket socket, byte[] buffer, string queue, long sequence)
     {
         var id = "s" + sequence;
-        await HubSocket.SendAsync(socket, "{\"id\":\"" + id + "\",\"send\":{\"queue\":\"" + queue + "\",\"payload\":" + QueuePayload.Json(sequence) + "}}");
-        while (await HubSocket.ReadAsync(socket, buffer) is { } frame)
+        using var answer = await HubSocket.AskAsync(socket, buffer, id, "{\"id\":\"" + id + "\",\"send\":{\"queue\":\"" + queue + "\",\"payload\":" + QueuePayload.Json(sequence) + "}}", "sent", $"send {sequence}");
+        if (!answer.RootElement.GetProperty("sent").TryGetProperty("id", out var stored) || stored.GetInt64() < 1)
         {
-            using (frame)
-            {
-                var root = frame.RootElement;
-                if (root.TryGetProperty("error", out var error))
-                {
-                    throw new InvalidOperationException($"send {sequence} over WebSocket: {error.GetRawText()}");
-                }
-                if (root.TryGetProperty("id", out var answered) && answered.GetString() == id && root.TryGetProperty("sent", out var sent))
-                {
-                    if (!sent.TryGetProperty("id", out var stored) || stored.GetInt64() < 1)
-                    {
-                        throw new InvalidOperationException($"send {sequence} over WebSocket was answered {root.GetRawText()} (expected a sent frame with the message's id)");
-                    }
-                    return;
-                }
-            }
+            throw new InvalidOperationException($"send {sequence} over WebSocket was answered {answer.RootElement.GetRawText()} (expected a sent frame with the message's id)");
         }
-        throw new InvalidOperationException($"the hub closed a producer's WebSocket before confirming send {sequence}");
     }
 
     /// <summary>
@@ -226,6 +210,31 @@ internal static class HubSocket
                 throw new InvalidOperationException($"a frame larger than {buffer.Length} bytes");
             }
         }
+    }
+
+    /// <summary>
+    /// Sends <paramref name="frame"/> (whose id is <paramref name="id"/>) and reads until the frame with that id and an
+    /// <paramref name="answer"/> field, which the caller disposes; an error frame, or the socket closing first, throws
+    /// naming <paramref name="what"/>.
+    /// </summary>
+    public static async Task<JsonDocument> AskAsync(ClientWebSocket socket, byte[] buffer, string id, string frame, string answer, string what)
+    {
+        await SendAsync(socket, frame);
+        while (await ReadAsync(socket, buffer) is { } read)
+        {
+            var root = read.RootElement;
+            if (root.TryGetProperty("error", out var error))
+            {
+                read.Dispose();
+                throw new InvalidOperationException($"{what} over WebSocket: {error.GetRawText()}");
+            }
+            if (root.TryGetProperty("id", out var answered) && answered.GetString() == id && root.TryGetProperty(answer, out _))
+            {
+                return read;
+            }
+            read.Dispose();
+        }
+        throw new InvalidOperationException($"the hub closed the WebSocket before answering {what}");
     }
 
     /// <summary>Closes each socket (bounded: 5 s each).</summary>

@@ -115,7 +115,7 @@ internal sealed class QueueScenario : IScenario
                 owned.Add(onRedis);
                 var redisHttp = Load.Client(onRedis.Address);
                 owned.Add(new Disposer(redisHttp.Dispose));
-                peers.Insert(peers.Count(p => p is HubQueuePeer or HubWebSocketQueuePeer), new HubQueuePeer(HubOnRedis, redisHttp));
+                peers.Insert(peers.Count(IsHub), new HubQueuePeer(HubOnRedis, redisHttp));
             }
             if (options.Includes("redis-streams"))
             {
@@ -130,6 +130,8 @@ internal sealed class QueueScenario : IScenario
             report.Skip(Name, "the hub on its Redis engine, and Redis Streams", RedisPeer.Missing);
         }
     }
+
+    private static bool IsHub(IQueuePeer peer) => peer is HubQueuePeer or HubWebSocketQueuePeer;
 
     private sealed class Disposer(Action dispose) : IAsyncDisposable
     {
@@ -147,7 +149,7 @@ internal sealed class QueueScenario : IScenario
         {
             foreach (var shape in shapes)
             {
-                var side = peer is HubQueuePeer or HubWebSocketQueuePeer ? Side.Switchboard : Side.Peer;
+                var side = IsHub(peer) ? Side.Switchboard : Side.Peer;
                 figures[(peer.Name, shape.Name)] = report.Add(Name, peer.Name, shape.Name, shape.Unit, higherIsBetter: true, side);
                 // Warm-up (connections, JIT, the queue's creation), checked like a run but not measured.
                 await shape.Run(peer, options.WarmUp);

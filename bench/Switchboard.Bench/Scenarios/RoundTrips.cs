@@ -82,30 +82,14 @@ internal sealed class WebSocketRoundTrip : IRoundTrip
 
     public async Task CallAsync(int requester, long sequence)
     {
-        var socket = _requesters[requester];
         var id = "r" + sequence;
-        await HubSocket.SendAsync(socket, "{\"id\":\"" + id + "\",\"request\":{\"queue\":\"" + _queue + "\",\"payload\":" + QueuePayload.Json(sequence) + ",\"timeoutSeconds\":30}}");
-        var buffer = _buffers[requester];
-        while (await HubSocket.ReadAsync(socket, buffer) is { } frame)
+        using var answer = await HubSocket.AskAsync(_requesters[requester], _buffers[requester], id,
+            "{\"id\":\"" + id + "\",\"request\":{\"queue\":\"" + _queue + "\",\"payload\":" + QueuePayload.Json(sequence) + ",\"timeoutSeconds\":30}}", "reply", $"request {sequence}");
+        var reply = answer.RootElement.GetProperty("reply");
+        if (QueuePayload.TrySequence(reply.GetProperty("payload")) != sequence)
         {
-            using (frame)
-            {
-                var root = frame.RootElement;
-                if (root.TryGetProperty("error", out var error))
-                {
-                    throw new InvalidOperationException($"request {sequence} over WebSocket: {error.GetRawText()}");
-                }
-                if (root.TryGetProperty("id", out var answered) && answered.GetString() == id && root.TryGetProperty("reply", out var reply))
-                {
-                    if (QueuePayload.TrySequence(reply.GetProperty("payload")) != sequence)
-                    {
-                        throw new InvalidOperationException($"request {sequence} over WebSocket got {reply.GetRawText()}");
-                    }
-                    return;
-                }
-            }
+            throw new InvalidOperationException($"request {sequence} over WebSocket got {reply.GetRawText()}");
         }
-        throw new InvalidOperationException($"the hub closed the requester's WebSocket before replying to {sequence}");
     }
 
     private async Task RespondAsync()
