@@ -99,9 +99,13 @@ internal static class H2cSniffer
         var toServer = CopyAsync(connection.Transport.Input, stream);
         var toClient = stream.CopyToAsync(connection.Transport.Output.AsStream(leaveOpen: true));
         await Task.WhenAny(toServer, toClient);
+        // One direction ended: end the other before completing either pipe, so that neither copy is still reading or
+        // writing a pipe when it is completed (a write after Complete throws, and Kestrel would log it as unhandled).
+        // Shutting the socket down ends the copy to the client (its read returns end of stream; a flush held by a
+        // client that stopped reading is cancelled); cancelling the pending read ends the copy to the server.
         socket.Shutdown(SocketShutdown.Both);
-        await connection.Transport.Output.CompleteAsync();
-        await connection.Transport.Input.CompleteAsync();
+        connection.Transport.Output.CancelPendingFlush();
+        connection.Transport.Input.CancelPendingRead();
         try
         {
             await Task.WhenAll(toServer, toClient);
@@ -110,6 +114,8 @@ internal static class H2cSniffer
         {
             // one side went away; the other is closed with it
         }
+        await connection.Transport.Output.CompleteAsync();
+        await connection.Transport.Input.CompleteAsync();
     }
 
     private static async Task CopyAsync(PipeReader input, Stream output)

@@ -1,0 +1,45 @@
+using Microsoft.Extensions.Logging;
+
+namespace Switchboard.Hardening.Tests;
+
+/// <summary>
+/// The h2c sniffer's relay (gRPC on the cleartext port) ends cleanly whichever side hangs up first: no error in the
+/// log, no write to a pipe it has already completed.
+/// </summary>
+public sealed class H2cRelayTests
+{
+    private static readonly byte[] Pings = [.. Enumerable.Range(0, 200).SelectMany(i => (byte[])[0, 0, 8, RawConnection.Http2Ping, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (byte)i])];
+
+    [Fact]
+    public async Task HTTP2_clients_that_hang_up_while_the_hub_is_answering_leave_no_error_behind()
+    {
+        await using var hub = await TestHub.StartAsync(settings: new Dictionary<string, string?>
+        {
+            // Kestrel says when each connection is done (after the relay returns) at Debug: the signal to wait on.
+            ["Logging:LogLevel:Microsoft.AspNetCore.Server.Kestrel.Connections"] = "Debug",
+        });
+        var log = LogCapture.Attach(hub.Services, "Microsoft.AspNetCore.Server.Kestrel");
+        const int connections = 20;
+        for (var i = 0; i < connections; i++)
+        {
+            await using var raw = await RawConnection.OpenAsync(hub.Address);
+            await raw.SendAsync(RawConnection.Http2Preface);
+            await raw.SendHttp2FrameAsync(RawConnection.Http2Settings, 0, []);
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            Assert.Equal(RawConnection.Http2Settings, (await raw.ReadHttp2FrameAsync(timeout.Token)).Type);
+            // Hang up with answers still owed (the settings ACK, a burst of pings to acknowledge): the relay is still
+            // writing them to the client while the client's side of the connection ends.
+            await raw.SendHttp2FrameAsync(RawConnection.Http2Settings, 0x1, []);
+            await raw.SendAsync(Pings);
+        }
+
+        // Each raw connection above, relayed, is two connections to Kestrel: the public one and the internal one.
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (log.Entries.Count(e => e.EventId == 2 && e.Message.EndsWith("stopped.", StringComparison.Ordinal)) < connections * 2)
+        {
+            await Task.Delay(20, deadline.Token);
+        }
+        Assert.DoesNotContain(log.Entries, e => e.Level >= LogLevel.Error);
+        Assert.Empty(log.Entries.Where(e => e.Level >= LogLevel.Warning).Select(e => e.ToString()));
+    }
+}
