@@ -89,22 +89,6 @@ internal sealed class RealtimeScenario : IScenario
                 $"{subscribers} subscribers on one topic, {Rate} messages/s of 64 bytes, hub in memory; CPU is the server process's over the window as a share of one core; bytes are loopback bytes (both directions, headers included) per delivered message. {options.Runs} run(s), medians.")));
     }
 
-    /// <summary>Publishes at <see cref="Rate"/> messages/s for <paramref name="seconds"/>, paced every 10 ms; gives how many were sent.</summary>
-    private static async Task<int> PaceAsync(IFanOutPublisher publisher, double seconds)
-    {
-        var clock = Stopwatch.StartNew();
-        var sent = 0;
-        while (clock.Elapsed.TotalSeconds < seconds)
-        {
-            for (var due = (int)(clock.Elapsed.TotalSeconds * Rate); sent < due; sent++)
-            {
-                await publisher.PublishAsync(FanOutClient.Payload(FanOutScenario.PayloadPadding));
-            }
-            await Task.Delay(10);
-        }
-        return sent;
-    }
-
     private async Task<Figures> MeasureAsync(Report report, BenchOptions options, string system, Side side, string technique, int n,
         ServerProcess server, Func<FanOutClient> newClient, Func<string, Task<IFanOutPublisher>> newPublisher)
     {
@@ -130,7 +114,7 @@ internal sealed class RealtimeScenario : IScenario
             // Warm-up at the same pace, not measured: a fresh server's first seconds are JIT compilation (tiered, in the
             // background), which would count as load.
             var settled = clients.Sum(c => c.Received);
-            var warm = await PaceAsync(publisher, options.Quick ? 0.25 : 3.0);
+            var warm = await FanOutScenario.PaceAsync(publisher, Rate, options.Quick ? 0.25 : 3.0);
             await publisher.FlushAsync();
             await FanOutScenario.DrainAsync(clients, settled + (long)warm * n, Stopwatch.StartNew(), options.Quick);
             var length = options.Quick ? 0.5 : 10.0; // quick: 10 messages to each of 10 subscribers, 100 latency samples
@@ -144,7 +128,7 @@ internal sealed class RealtimeScenario : IScenario
                 var cpuBefore = server.CpuTime();
                 var bytesBefore = ServerProcess.LoopbackBytes();
                 var clock = Stopwatch.StartNew();
-                var sent = await PaceAsync(publisher, length);
+                var sent = await FanOutScenario.PaceAsync(publisher, Rate, length);
                 // Load over the paced window only (the drain below waits for the stragglers of polling).
                 var cpu = (server.CpuTime() - cpuBefore).TotalSeconds / clock.Elapsed.TotalSeconds * 100;
                 await publisher.FlushAsync();

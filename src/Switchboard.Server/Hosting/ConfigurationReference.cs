@@ -48,7 +48,7 @@ public static class ConfigurationReference
             new("Connections:SlowConsumerTimeout", "10s", "A connection whose buffer stays full this long is cut (WebSocket 4408, SSE `error` event) and resumes by position."),
             new("Connections:Heartbeat", "15s", "WebSocket pings and SSE heartbeat comments on idle connections (under common proxies' 60 s idle timeouts)."),
             new("Connections:CloseGrace", "10s", "How long a connection the hub closes gets to take its last frame (the reason) before it is reset."),
-            new("Connections:InlineScheduling", "false", "`true`: Kestrel handles a connection's reads, and sends its writes, on the thread that has them instead of handing each to its I/O queues first (10–16% less CPU per delivered message at a fixed rate in `bench fanout`). Off by default until a gRPC race seen once with it on is understood (BENCHMARKS.md)."),
+            new("Connections:InlineScheduling", "false", "`true`: Kestrel handles a connection's reads, and sends its writes, on the thread that has them instead of handing each to its I/O queues first (one thread hand-off less per read and per write; in `bench fanout` after a warm-up it made no consistent difference to CPU per message, see BENCHMARKS.md). Off by default: a gRPC race was seen once with it on and is not understood."),
             new("Connections:MaxPerAddress", "10000", "Connections one client address may hold at once (WebSocket 4429 / 429 beyond)."),
             new("Connections:MaxPerPrincipal", "10000", "Connections one credential may hold at once."),
             new("Shutdown:DrainDelay", "0s", "On shutdown, keep serving this long with readiness off so load balancers move away (`serve --drain-delay`; 5–10 s in production)."),
