@@ -184,6 +184,41 @@ public sealed partial class ServerProcess : IAsyncDisposable
     }
 
     /// <summary>
+    /// CPU time of a .NET process's tiered-compilation worker threads (".NET Tiered Com"), from /proc: it grows while
+    /// the JIT is still recompiling hot code, and is zero for programs that are not .NET (nats-server, redis-server).
+    /// A worker that has exited takes its time with it, so compare two readings, not totals.
+    /// </summary>
+    public static TimeSpan JitTimeOf(int pid)
+    {
+        long ticks = 0;
+        try
+        {
+            foreach (var task in Directory.EnumerateDirectories($"/proc/{pid}/task"))
+            {
+                try
+                {
+                    if (File.ReadAllText(Path.Combine(task, "comm")).TrimEnd('\n') != ".NET Tiered Com")
+                    {
+                        continue;
+                    }
+                    var stat = File.ReadAllText(Path.Combine(task, "stat"));
+                    var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                    ticks += long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+                }
+                catch (IOException)
+                {
+                    // the thread ended while being read
+                }
+            }
+        }
+        catch (IOException)
+        {
+            // the process ended
+        }
+        return TimeSpan.FromSeconds(ticks / 100.0);
+    }
+
+    /// <summary>
     /// Bytes sent over the loopback interface so far (all processes; TCP/IP headers included), from /proc/net/dev:
     /// what "bytes on the wire" means when everything runs on 127.0.0.1.
     /// </summary>
