@@ -66,6 +66,68 @@ public sealed class OutboxTests
     }
 
     [Fact]
+    public async Task Several_producers_racing_the_writer_pass_every_frame_exactly_once_and_each_producers_in_order()
+    {
+        // The fan-out (TryEnqueue, retried when full), control frames (Enqueue) and a waiting producer (EnqueueAsync)
+        // on three threads at once, against the writer: whichever producer ends the writer's wait must end exactly the
+        // wait it was meant for (a lost wake-up hangs the writer; a second one throws from the reused wait).
+        const int PerProducer = 20_000;
+        var outbox = new Outbox(64 * 1024, TimeProvider.System);
+        async Task Produce(int producer)
+        {
+            for (var i = 0; i < PerProducer; i++)
+            {
+                var frame = Frame((producer * PerProducer) + i);
+                switch (producer)
+                {
+                    case 0:
+                        while (!outbox.TryEnqueue(frame))
+                        {
+                            await outbox.WaitForRoomAsync(frame.Data.Length, CancellationToken.None).AsTask().WaitAsync(Prompt);
+                        }
+                        break;
+                    case 1:
+                        outbox.Enqueue(frame);
+                        break;
+                    default:
+                        await outbox.EnqueueAsync(frame, CancellationToken.None);
+                        break;
+                }
+                if (i % 128 == 0)
+                {
+                    await Task.Yield();
+                }
+            }
+        }
+        var producers = Task.WhenAll(Enumerable.Range(0, 3).Select(p => Task.Run(() => Produce(p))));
+        var closing = producers.ContinueWith(_ => outbox.Complete(), TaskScheduler.Default);
+        var received = new List<int>(3 * PerProducer);
+        var batch = new OutboundFrame[16];
+        while (true)
+        {
+            var (ok, frame) = await outbox.ReadAsync(CancellationToken.None).AsTask().WaitAsync(Prompt);
+            if (!ok)
+            {
+                break;
+            }
+            received.Add(Number(frame));
+            for (int taken; (taken = outbox.TryReadMany(batch, 1024)) > 0;)
+            {
+                received.AddRange(batch.Take(taken).Select(Number));
+            }
+        }
+        await producers;
+        await closing;
+        Assert.Equal(3 * PerProducer, received.Count);
+        for (var p = 0; p < 3; p++)
+        {
+            var own = received.Where(n => n / PerProducer == p).ToList();
+            Assert.Equal(Enumerable.Range(p * PerProducer, PerProducer), own);
+        }
+        Assert.Equal(0, outbox.Bytes);
+    }
+
+    [Fact]
     public void Reading_many_takes_the_ready_frames_in_order_up_to_the_byte_limit_but_always_one()
     {
         var outbox = new Outbox(1024 * 1024, TimeProvider.System);

@@ -104,8 +104,15 @@ public sealed class MatrixHub : IAsyncLifetime
     /// <summary>A message of <paramref name="queue"/> leased to the admin: its id and lease, for a cell to settle.</summary>
     internal async Task<(long Id, string Lease)> LeaseAsync(string queue)
     {
-        await SendAsync(queue);
+        var id = await SendAsync(queue);
         var received = await Expect(await Admin.PostAsync($"/v1/queues/{queue}/receive?max=1&wait=5", null), HttpStatusCode.OK);
+        if (received.GetProperty("messages").GetArrayLength() == 0)
+        {
+            // Say where the message just sent went (ready and missed, leased to someone else, delayed), not just that it is not here.
+            var stats = await Admin.GetStringAsync($"/v1/queues/{queue}");
+            var peek = await Admin.GetStringAsync($"/v1/queues/{queue}/messages?state=all&limit=100");
+            Assert.Fail($"setup: message {id} was sent to {queue}, then a 5 s receive got nothing. Queue: {stats} Messages: {peek}");
+        }
         var message = received.GetProperty("messages")[0];
         return (message.GetProperty("id").GetInt64(), message.GetProperty("lease").GetString()!);
     }
