@@ -176,12 +176,17 @@ public sealed partial class ServerProcess : IAsyncDisposable
 
     /// <summary>CPU time a process has used (user + system), from /proc: for servers that are not .NET programs too (nats-server, redis-server).</summary>
     public static TimeSpan CpuTimeOf(int pid)
+        => FromTicks(StatTicks($"/proc/{pid}/stat"));
+
+    // user + system clock ticks of a /proc stat file (a process's or one thread's); the name field may hold spaces.
+    private static long StatTicks(string path)
     {
-        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        var stat = File.ReadAllText(path);
         var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
-        return TimeSpan.FromSeconds(ticks / 100.0); // USER_HZ is 100 on Linux
+        return long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
     }
+
+    private static TimeSpan FromTicks(long ticks) => TimeSpan.FromSeconds(ticks / 100.0); // USER_HZ is 100 on Linux
 
     /// <summary>
     /// CPU time of a .NET process's tiered-compilation worker threads (".NET Tiered Com"), from /proc: it grows while
@@ -201,9 +206,7 @@ public sealed partial class ServerProcess : IAsyncDisposable
                     {
                         continue;
                     }
-                    var stat = File.ReadAllText(Path.Combine(task, "stat"));
-                    var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-                    ticks += long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+                    ticks += StatTicks(Path.Combine(task, "stat"));
                 }
                 catch (IOException)
                 {
@@ -215,7 +218,7 @@ public sealed partial class ServerProcess : IAsyncDisposable
         {
             // the process ended
         }
-        return TimeSpan.FromSeconds(ticks / 100.0);
+        return FromTicks(ticks);
     }
 
     /// <summary>

@@ -156,36 +156,7 @@ internal sealed class FanOutScenario : IScenario
                 await Task.WhenAll(batch.Select(c => c.StartAsync(topic, setup.Token)));
             }
             await ReadyAsync(clients, publisher, label);
-            // Warm-up, not measured, until the server has settled: its JIT no longer recompiling (a .NET server's tiered-
-            // compilation worker used no CPU in the last second) and its CPU per message within 10% of the second before.
-            // A fresh process spends its first seconds to tens of seconds compiling (tiered JIT with PGO, in the
-            // background), code not shipped precompiled (the hub's own) more than the shared framework's (SignalR's); in
-            // steps, so that CPU alone can look steady while it goes on. Unwarmed it showed as 2-3x the CPU per message
-            // and the worst tail in whichever run it fell. A server runs for days; the runs measure that state.
-            var settled = clients.Sum(c => c.Received);
-            var warm = options.Quick ? 50 : messages;
-            for (var i = 0; i < warm; i++)
-            {
-                await publisher.PublishAsync(FanOutClient.Payload(PayloadPadding));
-            }
-            var warmClock = Stopwatch.StartNew();
-            var previous = double.NaN;
-            for (var window = 0; window < (options.Quick ? 1 : 45); window++)
-            {
-                var (cpuBefore, jitBefore) = (cpuTime(), ServerProcess.JitTimeOf(pid));
-                var sentInWindow = await PaceAsync(publisher, rate, options.Quick ? 0.1 : 1.0);
-                warm += sentInWindow;
-                var perMessage = (cpuTime() - cpuBefore).TotalSeconds / Math.Max(1, sentInWindow);
-                var compiling = ServerProcess.JitTimeOf(pid) > jitBefore;
-                if (window >= 2 && !compiling && Math.Abs(perMessage - previous) <= 0.1 * previous)
-                {
-                    break;
-                }
-                previous = perMessage;
-            }
-            await publisher.FlushAsync();
-            await DrainAsync(clients, settled + (long)warm * n, Stopwatch.StartNew(), options.Quick);
-            BenchOptions.Progress($"{label}: warmed up for {warmClock.Elapsed.TotalSeconds:0} s at {rate:N0} msg/s");
+            await WarmUpAsync(clients, publisher, pid, rate, options.Quick ? 50 : messages, label, options.Quick);
 
             for (var run = 0; run < options.Runs; run++)
             {
@@ -235,6 +206,43 @@ internal sealed class FanOutScenario : IScenario
                 await Task.WhenAll(batch.Select(c => c.DisposeAsync().AsTask()));
             }
         }
+    }
+
+    /// <summary>
+    /// Warm-up, not measured: a burst of <paramref name="burst"/>, then the fixed rate until the server has settled — its
+    /// JIT no longer recompiling (a .NET server's tiered-compilation worker used no CPU in the last second) and its CPU
+    /// per message within 10% of the second before (at most 45 s). A fresh process spends its first seconds to tens of
+    /// seconds compiling (tiered JIT with PGO, in the background), code not shipped precompiled (the hub's own) more than
+    /// the shared framework's (SignalR's); in steps, so that CPU alone can look steady while it goes on. Unwarmed it
+    /// showed as 2-3x the CPU per message and the worst tail in whichever run it fell. A server runs for days; the runs
+    /// measure that state.
+    /// </summary>
+    private static async Task WarmUpAsync(List<FanOutClient> clients, IFanOutPublisher publisher, int pid, int rate, int burst, string label, bool quick)
+    {
+        var settled = clients.Sum(c => c.Received);
+        var warm = burst;
+        for (var i = 0; i < burst; i++)
+        {
+            await publisher.PublishAsync(FanOutClient.Payload(PayloadPadding));
+        }
+        var clock = Stopwatch.StartNew();
+        var previous = double.NaN;
+        for (var window = 0; window < (quick ? 1 : 45); window++)
+        {
+            var (cpuBefore, jitBefore) = (ServerProcess.CpuTimeOf(pid), ServerProcess.JitTimeOf(pid));
+            var sent = await PaceAsync(publisher, rate, quick ? 0.1 : 1.0);
+            warm += sent;
+            var perMessage = (ServerProcess.CpuTimeOf(pid) - cpuBefore).TotalSeconds / Math.Max(1, sent);
+            var compiling = ServerProcess.JitTimeOf(pid) > jitBefore;
+            if (window >= 2 && !compiling && Math.Abs(perMessage - previous) <= 0.1 * previous)
+            {
+                break;
+            }
+            previous = perMessage;
+        }
+        await publisher.FlushAsync();
+        await DrainAsync(clients, settled + (long)warm * clients.Count, Stopwatch.StartNew(), quick);
+        BenchOptions.Progress($"{label}: warmed up for {clock.Elapsed.TotalSeconds:0} s at {rate:N0} msg/s");
     }
 
     /// <summary>Publishes at <paramref name="rate"/> per second for <paramref name="seconds"/>, paced every 10 ms; gives the count published.</summary>

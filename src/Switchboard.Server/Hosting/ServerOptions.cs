@@ -57,8 +57,8 @@ public sealed class ServerOptions
     /// Kestrel's inline scheduling (its sockets transport's <c>UnsafePreferInlineScheduling</c>): a connection's reads
     /// are handled, and its writes sent, on the thread that has them, without a hand-off through Kestrel's I/O queues.
     /// One thread hand-off less per read and per write; measured after a warm-up, no consistent CPU gain (BENCHMARKS.md).
-    /// Off by default: with it on, one full test run saw a gRPC duplex call that the
-    /// hub refused at its start end as an aborted request instead of with its status (through the h2c relay).
+    /// Off by default: with it on, one full test run saw a gRPC duplex call that the hub refused at its start end as an
+    /// aborted request instead of with its status (through the h2c relay).
     /// </summary>
     public bool InlineScheduling { get; set; }
 
