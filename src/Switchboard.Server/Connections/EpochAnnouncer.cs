@@ -12,16 +12,18 @@ internal sealed record EpochAnnounced(string Topic, string Epoch);
 /// <summary>
 /// The compact envelope's epochs, per connection. Compact frames carry no subscription id, and every subscription of
 /// the connection that matches a topic reads them, so the epoch is announced for the connection as a whole, in outbox
-/// order: each compact frame is queued together with the announcement it needs, under one lock, so no other
-/// subscription's frame of another incarnation can come between them.
+/// order: each compact frame is queued together with the announcement it needs, decided under the outbox's lock (what
+/// the connection was told is kept under that lock too), so no other subscription's frame of another incarnation can
+/// come between them.
 /// </summary>
 internal sealed class EpochAnnouncer(Outbox outbox, Func<EpochAnnounced, OutboundFrame> announcement)
 {
     // A connection following very many topics starts over rather than grow without end (it is only told again).
     private const int MaxTopics = 10_000;
 
-    private readonly Lock _gate = new();
+    // Under the outbox's lock.
     private readonly Dictionary<string, string> _told = new(StringComparer.Ordinal);
+    private string? _lastTopic, _lastEpoch; // the last told, checked before the dictionary (most connections follow one topic)
 
     /// <summary>Queues the message's frame (after an announcement when needed) without waiting; false when there is no room.</summary>
     public bool TryWrite(Message message, OutboundFrame frame) => TryWrite(message, new ReadOnlySpan<OutboundFrame>(in frame)) == 1;
@@ -32,16 +34,8 @@ internal sealed class EpochAnnouncer(Outbox outbox, Func<EpochAnnounced, Outboun
     /// </summary>
     public int TryWrite(Message first, ReadOnlySpan<OutboundFrame> frames)
     {
-        lock (_gate)
-        {
-            var told = IsTold(first);
-            var taken = outbox.TryEnqueueMany(frames, told ? null : announcement(new EpochAnnounced(first.Topic, first.Epoch)));
-            if (taken > 0 && !told)
-            {
-                Tell(first);
-            }
-            return taken;
-        }
+        var lead = new Announcing(this, first);
+        return outbox.TryEnqueueMany(frames, ref lead);
     }
 
     /// <summary>Queues the message's frame (after an announcement when needed), waiting for room.</summary>
@@ -55,8 +49,14 @@ internal sealed class EpochAnnouncer(Outbox outbox, Func<EpochAnnounced, Outboun
         }
     }
 
-    private bool IsTold(Message message) => _told.TryGetValue(message.Topic, out var epoch) && string.Equals(epoch, message.Epoch, StringComparison.Ordinal);
+    private OutboundFrame Announcement(Message message) => announcement(new EpochAnnounced(message.Topic, message.Epoch));
 
+    // Under the outbox's lock.
+    private bool IsTold(Message message)
+        => string.Equals(_lastTopic, message.Topic, StringComparison.Ordinal) && string.Equals(_lastEpoch, message.Epoch, StringComparison.Ordinal)
+            || _told.TryGetValue(message.Topic, out var epoch) && string.Equals(epoch, message.Epoch, StringComparison.Ordinal);
+
+    // Under the outbox's lock.
     private void Tell(Message message)
     {
         if (_told.Count >= MaxTopics && !_told.ContainsKey(message.Topic))
@@ -64,5 +64,22 @@ internal sealed class EpochAnnouncer(Outbox outbox, Func<EpochAnnounced, Outboun
             _told.Clear();
         }
         _told[message.Topic] = message.Epoch;
+        (_lastTopic, _lastEpoch) = (message.Topic, message.Epoch);
+    }
+
+    private readonly struct Announcing(EpochAnnouncer owner, Message first) : IOutboxLead
+    {
+        public bool Needed(out OutboundFrame frame)
+        {
+            if (owner.IsTold(first))
+            {
+                frame = default;
+                return false;
+            }
+            frame = owner.Announcement(first);
+            return true;
+        }
+
+        public void Queued() => owner.Tell(first);
     }
 }

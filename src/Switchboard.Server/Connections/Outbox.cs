@@ -32,6 +32,19 @@ internal readonly record struct OutboundFrame(ReadOnlyMemory<byte> Data, FrameKi
 }
 
 /// <summary>
+/// What goes before a run of frames, decided under the outbox's lock (<see cref="Outbox.TryEnqueueMany{TLead}"/>): a
+/// frame the connection must be told first, such as a topic's epoch, kept in order with the frames it leads.
+/// </summary>
+internal interface IOutboxLead
+{
+    /// <summary>Whether a frame must lead the run, and which.</summary>
+    bool Needed(out OutboundFrame frame);
+
+    /// <summary>The lead frame was queued (with the first frame of the run).</summary>
+    void Queued();
+}
+
+/// <summary>
 /// A connection's bounded outbound buffer, counted in bytes, drained by the connection's own writer.
 /// Live messages that do not fit are refused (the subscription then reads them back from the store when there
 /// is room), so a slow reader costs at most its capacity in memory and never slows a publisher. How long it
@@ -90,23 +103,36 @@ internal sealed class Outbox : IValueTaskSource<(bool Ok, OutboundFrame Frame)>
     public bool TryEnqueue(OutboundFrame frame) => TryEnqueueMany(new ReadOnlySpan<OutboundFrame>(in frame)) == 1;
 
     /// <summary>Queues two frames together or neither (an SSE id line and the shared event after it).</summary>
-    public bool TryEnqueue(OutboundFrame first, OutboundFrame second) => TryEnqueueMany(new ReadOnlySpan<OutboundFrame>(in second), lead: first) == 1;
+    public bool TryEnqueue(OutboundFrame first, OutboundFrame second)
+    {
+        var lead = new FixedLead(first);
+        return TryEnqueueMany(new ReadOnlySpan<OutboundFrame>(in second), ref lead) == 1;
+    }
+
+    /// <summary>Queues <paramref name="frames"/> in order, as many as fit (an empty buffer takes the first whatever its size), under one lock for the whole run. Returns how many were queued.</summary>
+    public int TryEnqueueMany(ReadOnlySpan<OutboundFrame> frames)
+    {
+        var lead = default(NoLead);
+        return TryEnqueueMany(frames, ref lead);
+    }
 
     /// <summary>
     /// Queues <paramref name="frames"/> in order, as many as fit (an empty buffer takes the first whatever its size), under
-    /// one lock for the whole run; <paramref name="lead"/>, when given, goes just before the first frame and only with it.
+    /// one lock for the whole run; the frame <paramref name="lead"/> asks for, when it asks for one, goes just before the
+    /// first frame and only with it — decided under the same lock, so the lead's own state needs no lock of its own.
     /// Returns how many of <paramref name="frames"/> were queued.
     /// </summary>
-    public int TryEnqueueMany(ReadOnlySpan<OutboundFrame> frames, OutboundFrame? lead = null)
+    public int TryEnqueueMany<TLead>(ReadOnlySpan<OutboundFrame> frames, ref TLead lead) where TLead : struct, IOutboxLead
     {
         var count = 0;
-        var leadSize = lead?.Data.Length ?? 0;
         lock (_gate)
         {
-            if (_completed)
+            if (_completed || frames.IsEmpty)
             {
                 return 0;
             }
+            var leads = lead.Needed(out var leading);
+            var leadSize = leads ? leading.Data.Length : 0;
             foreach (var frame in frames)
             {
                 var size = frame.Data.Length + (count == 0 ? leadSize : 0);
@@ -115,9 +141,10 @@ internal sealed class Outbox : IValueTaskSource<(bool Ok, OutboundFrame Frame)>
                     MarkFull();
                     break;
                 }
-                if (count == 0 && lead is { } leading)
+                if (count == 0 && leads)
                 {
                     _frames.Enqueue(leading);
+                    lead.Queued();
                 }
                 _bytes += size;
                 _frames.Enqueue(frame);
@@ -129,6 +156,32 @@ internal sealed class Outbox : IValueTaskSource<(bool Ok, OutboundFrame Frame)>
             }
         }
         return count;
+    }
+
+    private readonly struct NoLead : IOutboxLead
+    {
+        public bool Needed(out OutboundFrame frame)
+        {
+            frame = default;
+            return false;
+        }
+
+        public void Queued()
+        {
+        }
+    }
+
+    private readonly struct FixedLead(OutboundFrame lead) : IOutboxLead
+    {
+        public bool Needed(out OutboundFrame frame)
+        {
+            frame = lead;
+            return true;
+        }
+
+        public void Queued()
+        {
+        }
     }
 
     /// <summary>Waits until <paramref name="size"/> more bytes would fit (no reservation: callers retry their TryEnqueue).</summary>

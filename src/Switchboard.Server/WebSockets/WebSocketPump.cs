@@ -129,7 +129,7 @@ internal sealed class WebSocketPump(WebSocket socket, Connection connection, int
                     await SendAsync(frame);
                     burst += frame.Data.Length;
                 }
-                while (burst < MaxBurst && !connection.Closing.IsCancellationRequested && connection.Outbox.TryRead(out frame));
+                while (burst < MaxBurst && !connection.Closing.IsCancellationRequested && connection.Outbox.Bytes > 0 && connection.Outbox.TryRead(out frame));
                 await coalescing.EndBatchAsync(CancellationToken.None);
             }
         }
@@ -146,6 +146,13 @@ internal sealed class WebSocketPump(WebSocket socket, Connection connection, int
     // frames separated by a newline, protobuf frames each after its length as a varint (protobuf's delimited form).
     private async ValueTask SendBatchesAsync(OutboundFrame first)
     {
+        if (connection.Outbox.Bytes == 0 && batching == FrameBatching.Lines)
+        {
+            // Nothing else queued (the common case at a modest rate): one frame, a line with no separator, and no batch
+            // buffers to rent or lock to take. A frame queued just now is taken by the writer's next read.
+            await SendAsync(first);
+            return;
+        }
         var type = first.Kind == FrameKind.Text ? WebSocketMessageType.Text : WebSocketMessageType.Binary;
         // The frames ready now are taken from the outbox at once (one lock, one clock read), not one by one; the writer's
         // loop comes back for whatever is queued after them.
