@@ -263,11 +263,7 @@ internal sealed class Outbox : IValueTaskSource<(bool Ok, OutboundFrame Frame)>
     public ValueTask<(bool Ok, OutboundFrame Frame)> ReadAsync(CancellationToken closing)
     {
         // The burst the writer took since its last read has been written: count it now, once.
-        if (_uncounted > 0)
-        {
-            _meter?.Count(_uncounted);
-            _uncounted = 0;
-        }
+        CountBurst();
         lock (_gate)
         {
             if (TryTakeFirst(out var ready))
@@ -340,6 +336,13 @@ internal sealed class Outbox : IValueTaskSource<(bool Ok, OutboundFrame Frame)>
     public int TryReadMany(Span<OutboundFrame> frames, int maxBytes)
     {
         var count = 0;
+        // Nothing queued, by the byte count (the common case after a writer's first frame at a modest rate): no lock. A
+        // frame queued meanwhile, or one of no bytes, is not lost: the writer comes back to ReadAsync for it.
+        if (Interlocked.Read(ref _bytes) == 0)
+        {
+            CountBurst();
+            return 0;
+        }
         lock (_gate)
         {
             var bytes = 0;
@@ -357,14 +360,22 @@ internal sealed class Outbox : IValueTaskSource<(bool Ok, OutboundFrame Frame)>
                 }
             }
         }
-        // Nothing more ready: the burst is complete, count it now (a writer that stops short of this, at its burst's byte
-        // limit, has it counted when it comes back to ReadAsync).
-        if (count == 0 && _uncounted > 0)
+        if (count == 0)
+        {
+            CountBurst();
+        }
+        return count;
+    }
+
+    // Writer only. Nothing more ready: the burst is complete, count it now (a writer that stops short of this, at its
+    // burst's byte limit, has it counted when it comes back to ReadAsync).
+    private void CountBurst()
+    {
+        if (_uncounted > 0)
         {
             _meter?.Count(_uncounted);
             _uncounted = 0;
         }
-        return count;
     }
 
     /// <summary>No more frames will be queued; the writer finishes what is there.</summary>

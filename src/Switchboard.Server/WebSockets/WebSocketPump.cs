@@ -129,7 +129,7 @@ internal sealed class WebSocketPump(WebSocket socket, Connection connection, int
                     await SendAsync(frame);
                     burst += frame.Data.Length;
                 }
-                while (burst < MaxBurst && !connection.Closing.IsCancellationRequested && connection.Outbox.Bytes > 0 && connection.Outbox.TryRead(out frame));
+                while (burst < MaxBurst && !connection.Closing.IsCancellationRequested && connection.Outbox.TryRead(out frame));
                 await coalescing.EndBatchAsync(CancellationToken.None);
             }
         }
