@@ -25,4 +25,10 @@ internal static partial class HubLog
 
     [LoggerMessage(EventId = 1006, Level = LogLevel.Information, Message = "The backplane reconnected: subscriptions read back what they may have missed, waits look again")]
     public static partial void Resynced(ILogger logger);
+
+    [LoggerMessage(EventId = 1007, Level = LogLevel.Debug, Message = "A receive on queue {Queue} was cancelled holding {Count} leased messages: {Released} given back, ready again")]
+    public static partial void GaveBack(ILogger logger, string queue, int released, int count);
+
+    [LoggerMessage(EventId = 1008, Level = LogLevel.Warning, Message = "A receive on queue {Queue} was cancelled holding {Count} leased messages and could not give them back: they are delivered again when their leases run out")]
+    public static partial void GiveBackFailed(ILogger logger, string queue, int count, Exception exception);
 }

@@ -260,6 +260,28 @@ internal static partial class RedisScripts
         return {'ok', 0, e[3]}
         """;
 
+    /// <summary>
+    /// QueueBook.Release: each message still leased under its token (the lease live) is ready again at once, in its
+    /// place by id, with that delivery not counted; any other is left alone. ARGV: P, queue, now, n, n × (id, token).
+    /// Reply: {'ok', released}.
+    /// </summary>
+    public static readonly string Release = Common + QueueLib + LoadQueue + """
+        local now, n, released = tonumber(ARGV[3]), tonumber(ARGV[4]), 0
+        for i = 0, n - 1 do
+          local id, token = ARGV[5 + 2 * i], ARGV[6 + 2 * i]
+          local e = eget(q, id)
+          if e and e[1] == LEASED and e[4] == token and e[5] > now then
+            e[1] = READY; e[2] = math.max(0, e[2] - 1); e[3] = now; e[4] = false; e[5] = false
+            eput(q, id, e)
+            redis.call('ZREM', q.pending, id)
+            redis.call('ZREM', q.leased, id)
+            redis.call('ZADD', q.ready, id, id)
+            released = released + 1
+          end
+        end
+        return {'ok', released}
+        """;
+
     /// <summary>ARGV: P, queue, id, token, now, by. Reply: {'ok', lease end}.</summary>
     public static readonly string Extend = Common + QueueLib + LoadQueue + """
         local id, now, by = ARGV[3], tonumber(ARGV[5]), tonumber(ARGV[6])

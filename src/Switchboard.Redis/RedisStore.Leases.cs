@@ -20,6 +20,28 @@ public sealed partial class RedisStore
             return (long)reply[1] == 1 ? new NackResult(true, null) : new NackResult(false, RedisTime.FromMicros((long)reply[2]));
         }
 
+        public async Task<int> ReleaseAsync(string queue, IReadOnlyList<(long Id, string Lease)> leases, DateTimeOffset now, CancellationToken cancellationToken)
+        {
+            ArgumentNullException.ThrowIfNull(leases);
+            var args = new List<RedisValue>(4 + 2 * leases.Count) { Prefix, queue, RedisTime.Micros(now), leases.Count };
+            foreach (var (id, lease) in leases)
+            {
+                args.Add(id);
+                args.Add(lease);
+            }
+            var reply = await store.EvalAsync(RedisScripts.Release, [.. args]);
+            if ((string?)reply[0] != "ok")
+            {
+                return 0; // the queue was deleted meanwhile, and its messages with it
+            }
+            var released = (int)reply[1];
+            if (released > 0)
+            {
+                store._listener?.OnEnqueued(queue);
+            }
+            return released;
+        }
+
         public async Task<DateTimeOffset> ExtendAsync(string queue, long id, string lease, TimeSpan by, DateTimeOffset now, CancellationToken cancellationToken)
         {
             var reply = Check(await store.EvalAsync(RedisScripts.Extend, [Prefix, queue, id, lease, RedisTime.Micros(now), RedisTime.Micros(by)]));

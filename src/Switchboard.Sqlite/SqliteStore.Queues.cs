@@ -46,6 +46,11 @@ public sealed partial class SqliteStore
         public Task<NackResult> NackAsync(string queue, long id, string lease, TimeSpan? delay, string? error, DateTimeOffset now, CancellationToken cancellationToken)
             => Run(w => w.Nack(queue, id, lease, delay, error, now), cancellationToken);
 
+        // Answered at its commit, like a lease: it only gives work back (a power cut before the flush leaves the messages
+        // leased until their leases run out, as without it).
+        public Task<int> ReleaseAsync(string queue, IReadOnlyList<(long Id, string Lease)> leases, DateTimeOffset now, CancellationToken cancellationToken)
+            => store.Writer.EnqueueAsync(new QueueOp<int>(w => w.Release(queue, leases, now), answersAtCommit: true), cancellationToken);
+
         public Task<DateTimeOffset> ExtendAsync(string queue, long id, string lease, TimeSpan by, DateTimeOffset now, CancellationToken cancellationToken)
             => Run(w => w.Extend(queue, id, lease, by, now), cancellationToken);
 

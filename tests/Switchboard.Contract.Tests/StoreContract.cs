@@ -295,6 +295,11 @@ public abstract partial class StoreContract : IAsyncLifetime
         public void OnAppended(AppendResult result) => _appended.Enqueue(result);
 
         public void OnTopicDeleted(string topic, string epoch) => _deleted.Enqueue((topic, epoch));
+
+        /// <summary>Each queue announced as having messages to hand out, in order.</summary>
+        public System.Threading.Channels.Channel<string> Enqueued { get; } = System.Threading.Channels.Channel.CreateUnbounded<string>();
+
+        public void OnEnqueued(string queue) => Enqueued.Writer.TryWrite(queue);
     }
 }
 

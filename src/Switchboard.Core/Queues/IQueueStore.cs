@@ -39,6 +39,18 @@ public interface IQueueStore
     /// <summary>Gives a leased message back for redelivery (or to the dead letters on its last attempt).</summary>
     Task<NackResult> NackAsync(string queue, long id, string lease, TimeSpan? delay, string? error, DateTimeOffset now, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Gives back messages a receive leased but could not hand to its caller, because the caller went away (see
+    /// <see cref="Hub.ReceiveAsync"/>): each one still held under its lease is ready again at once, in its place by id,
+    /// and that delivery is not counted (<see cref="QueueBook.Release"/>: attempts go back to what they were before the
+    /// lease). A message no longer held under the given lease is left alone, and a queue deleted meanwhile releases
+    /// nothing: a release never throws for either. Like a nack it wakes waiting receives
+    /// (<see cref="IStoreListener.OnEnqueued"/>). Persisted like a nack; an engine may answer at its commit, as for a
+    /// lease (losing it to a power cut only leaves the messages leased until their leases run out).
+    /// </summary>
+    /// <returns>How many were released.</returns>
+    Task<int> ReleaseAsync(string queue, IReadOnlyList<(long Id, string Lease)> leases, DateTimeOffset now, CancellationToken cancellationToken);
+
     /// <summary>Extends a lease to <paramref name="by"/> from now; returns the new end.</summary>
     Task<DateTimeOffset> ExtendAsync(string queue, long id, string lease, TimeSpan by, DateTimeOffset now, CancellationToken cancellationToken);
 

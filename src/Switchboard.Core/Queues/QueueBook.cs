@@ -185,6 +185,38 @@ public sealed class QueueBook
         return new NackResult(false, entry.VisibleAt);
     }
 
+    /// <summary>
+    /// Gives back messages leased to a receive that could not hand them to its caller (it was cancelled): each one still
+    /// held under the given lease (the lease live) is ready again at once, in its place by id (FIFO), and that delivery
+    /// is not counted — its attempts go back to what they were before the lease, so it moves no closer to the dead
+    /// letters. Anything else (acked, nacked, its lease ran out, leased to someone else) is left as it is: a release never
+    /// takes a message from another holder. Returns the entries released, also added to <paramref name="changed"/>.
+    /// </summary>
+    public List<QueueEntry> Release(IReadOnlyList<(long Id, string Lease)> leases, DateTimeOffset now, List<QueueEntry> changed)
+    {
+        ArgumentNullException.ThrowIfNull(leases);
+        ArgumentNullException.ThrowIfNull(changed);
+        var released = new List<QueueEntry>(leases.Count);
+        foreach (var (id, lease) in leases)
+        {
+            if (!_entries.TryGetValue(id, out var entry) || entry.State != QueueMessageState.Leased
+                || !string.Equals(entry.Lease, lease, StringComparison.Ordinal) || entry.LeaseExpiresAt <= now)
+            {
+                continue;
+            }
+            entry.State = QueueMessageState.Ready;
+            entry.Attempts = Math.Max(0, entry.Attempts - 1);
+            entry.Lease = null;
+            entry.LeaseExpiresAt = null;
+            entry.VisibleAt = now;
+            entry.Version++; // its pending lease end is stale now
+            _ready.Add(entry.Id);
+            released.Add(entry);
+            changed.Add(entry);
+        }
+        return released;
+    }
+
     /// <summary>Extends a lease to <paramref name="by"/> from now.</summary>
     public QueueEntry Extend(long id, string lease, TimeSpan by, DateTimeOffset now)
     {

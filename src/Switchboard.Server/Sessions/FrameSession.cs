@@ -357,7 +357,8 @@ internal sealed class FrameSession : IAsyncDisposable
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            // replaced, stopped, or the connection ended: what is leased comes back when its lease runs out
+            // replaced, stopped, or the connection ended: what was sent comes back when its lease runs out (a receive cut
+            // short gives back at once what it held: Hub.ReceiveAsync)
         }
         catch (SwitchboardException ex)
         {

@@ -174,6 +174,20 @@ internal sealed class MemoryQueues(Func<IStoreListener?> listener) : IQueueStore
         return Task.FromResult(result);
     }
 
+    public Task<int> ReleaseAsync(string queue, IReadOnlyList<(long Id, string Lease)> leases, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        int released;
+        lock (_gate)
+        {
+            released = _queues.TryGetValue(queue, out var book) ? book.Release(leases, now, []).Count : 0;
+        }
+        if (released > 0)
+        {
+            listener()?.OnEnqueued(queue);
+        }
+        return Task.FromResult(released);
+    }
+
     public Task<DateTimeOffset> ExtendAsync(string queue, long id, string lease, TimeSpan by, DateTimeOffset now, CancellationToken cancellationToken)
     {
         lock (_gate)
