@@ -12,9 +12,9 @@ public sealed partial class Hub
     /// </summary>
     /// <remarks>
     /// <paramref name="cancellationToken"/> stands for the caller (an HTTP request, a consume stream): once it is
-    /// cancelled, the receive returns no messages. Whatever it leased by then — handed over by a send that claimed the
-    /// waiting receive, or leased by a look whose answer came after the cancellation — it gives back before it throws
-    /// <see cref="OperationCanceledException"/>, the way a broker requeues a closed channel's unacked deliveries: the
+    /// cancelled, the receive returns no messages. Whatever it leased by then it gives back — what a send handed the
+    /// waiting receive before it throws <see cref="OperationCanceledException"/>, what a look leased after the
+    /// cancellation as soon as the engine answers — the way a broker requeues a closed channel's unacked deliveries: the
     /// messages are ready again at once, in their place, and the release does <b>not</b> count as a delivery attempt
     /// (they reached no client: their attempts are what they were, no step closer to the dead letters). The release is
     /// best effort: if it fails (the engine stopping), the leases simply run out as they would have. A caller that
@@ -189,10 +189,14 @@ public sealed partial class Hub
             var released = await Queues.ReleaseAsync(queue, leases, _time.GetUtcNow(), CancellationToken.None);
             HubLog.GaveBack(_logger, queue, released, messages.Count);
         }
-        catch (Exception ex)
+        catch (Exception ex) when (_state != HubState.Stopped)
         {
             // Best effort: whatever went wrong, the leases' expiry is the fallback.
             HubLog.GiveBackFailed(_logger, queue, messages.Count, ex);
+        }
+        catch (Exception)
+        {
+            // A late look answered after the hub stopped: its store is closed, and the leases run out with it (no warning).
         }
     }
 }

@@ -1,4 +1,6 @@
+using Switchboard.Core.Observability;
 using Switchboard.Server.Connections;
+using Switchboard.Server.Observability;
 
 namespace Switchboard.Server.Tests;
 
@@ -176,5 +178,37 @@ public sealed class OutboxTests
         Assert.Equal(closing.Token, thrown.CancellationToken);
         // A read after the close does not wait at all.
         await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await outbox.ReadAsync(closing.Token));
+    }
+    [Fact]
+    public async Task Each_burst_is_counted_once_whether_the_writer_comes_back_with_a_look_or_a_read()
+    {
+        // A writer's burst is counted when it finds nothing more: by a TryReadMany that sees an empty outbox (without taking
+        // the lock) or by its next ReadAsync. Counted at both, a burst would show twice; at neither, never.
+        using var meters = new HubMeters();
+        var meter = new DeliveryMeter(meters, Protocols.WebSocketTag, TimeProvider.System);
+        var delivered = meters.DeliveredOver(Protocols.WebSocket);
+        var outbox = new Outbox(1024 * 1024, TimeProvider.System, meter);
+        OutboundFrame Message(int n) => new(BitConverter.GetBytes(n), FrameKind.Binary, Stamp: OutboundFrame.CatchingUp);
+
+        Assert.True(outbox.TryEnqueue(Message(1)));
+        Assert.True((await outbox.ReadAsync(CancellationToken.None)).Ok);
+        Assert.Equal(0, delivered.Value); // taken, not yet written
+        Assert.False(outbox.TryRead(out _)); // nothing more: the burst of one is complete
+        Assert.Equal(1, delivered.Value);
+
+        Assert.True(outbox.TryEnqueue(Message(2)));
+        Assert.True(outbox.TryEnqueue(Message(3)));
+        Assert.True((await outbox.ReadAsync(CancellationToken.None)).Ok); // the look above counted its burst: not again
+        Assert.Equal(1, delivered.Value);
+        Assert.True(outbox.TryRead(out var third));
+        Assert.Equal(3, Number(third));
+        var waiting = outbox.ReadAsync(CancellationToken.None).AsTask(); // back without a look: this read counts the burst
+        Assert.Equal(3, delivered.Value);
+        Assert.False(outbox.TryRead(out _)); // an empty look with nothing uncounted adds nothing
+        Assert.Equal(3, delivered.Value);
+
+        outbox.Complete();
+        Assert.False((await waiting.WaitAsync(Prompt)).Ok);
+        Assert.Equal(3, delivered.Value);
     }
 }

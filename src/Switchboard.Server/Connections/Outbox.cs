@@ -321,7 +321,7 @@ internal sealed class Outbox : IValueTaskSource<(bool Ok, OutboundFrame Frame)>
         }
     }
 
-    /// <summary>For the writer: another frame if one is ready now (to batch writes before a flush).</summary>
+    /// <summary>For the writer: another frame if one is ready now (to batch writes before a flush); false ends the burst, and <see cref="ReadAsync"/> takes whatever came meanwhile.</summary>
     public bool TryRead(out OutboundFrame frame)
     {
         frame = default;
@@ -331,7 +331,8 @@ internal sealed class Outbox : IValueTaskSource<(bool Ok, OutboundFrame Frame)>
     /// <summary>
     /// For the writer: the frames ready now, into <paramref name="frames"/>, up to about <paramref name="maxBytes"/> (always
     /// at least one when any is ready) — a whole burst under one lock and one clock read, where <see cref="TryRead"/> takes
-    /// both per frame (and contends with the fan-out for the lock at each). Returns how many; 0 when none is ready.
+    /// both per frame (and contends with the fan-out for the lock at each). Returns how many; 0 ends the burst (none was
+    /// seen ready: a frame queued meanwhile is the next <see cref="ReadAsync"/>'s).
     /// </summary>
     public int TryReadMany(Span<OutboundFrame> frames, int maxBytes)
     {

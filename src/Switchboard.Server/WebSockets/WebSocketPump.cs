@@ -162,11 +162,6 @@ internal sealed class WebSocketPump(WebSocket socket, Connection connection, int
         try
         {
             count = connection.Outbox.TryReadMany(taken, MaxBatchBytes - first.Data.Length);
-            if (count == 0 && batching == FrameBatching.Lines)
-            {
-                await SendAsync(first); // one frame: a line needs no separator
-                return;
-            }
             buffer = ArrayPool<byte>.Shared.Rent(Math.Max(MaxBatchBytes, first.Data.Length + 5));
             var written = Append(buffer, 0, first);
             for (var i = 0; i < count; i++)
