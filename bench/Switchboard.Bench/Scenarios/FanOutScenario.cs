@@ -19,8 +19,13 @@ internal sealed class FanOutScenario : IScenario
     public string Name => "fanout";
     public string Description => "1 publisher -> 1, 100, 1,000 subscribers per transport, Switchboard vs SignalR, NATS, Redis: delivered msg/s, latency p50/p99/p99.9, server CPU, bytes";
 
-    /// <summary>One system and transport under test: how to make a subscriber and the publisher.</summary>
-    private sealed record Contender(string Key, string System, Side Side, Func<FanOutClient> NewClient, Func<string, Task<IFanOutPublisher>> NewPublisher);
+    /// <summary>
+    /// One system and transport under test: how to make a subscriber and the publisher, and its server's process.
+    /// <paramref name="Transport"/> pairs it with the other systems' contender of the same transport (their runs alternate).
+    /// <paramref name="DropTopic"/>, for a server that keeps what it delivers (the hub's topics keep 7 days by default), deletes
+    /// the contender's topic once it is measured, so the next contender's runs do not carry its history in the same heap.
+    /// </summary>
+    internal sealed record Contender(string Key, string System, Side Side, string Transport, Func<FanOutClient> NewClient, Func<string, Task<IFanOutPublisher>> NewPublisher, int Pid, Func<string, Task>? DropTopic = null);
 
     public async Task RunAsync(Report report, BenchOptions options)
     {
@@ -34,7 +39,9 @@ internal sealed class FanOutScenario : IScenario
         }
         var connections = sizes.Max() + 64;
 
+        // The hub and SignalR run side by side, so that their runs can alternate (see RunAllAsync).
         await using (var hub = await ServerProcess.StartHubAsync("--memory"))
+        await using (var signalR = await ServerProcess.StartPeerAsync("signalr-server"))
         {
             using var http = Load.Client(hub.Address, connections);
             async Task<IFanOutPublisher> Publisher(string topic)
@@ -42,36 +49,32 @@ internal sealed class FanOutScenario : IScenario
                 await http.PutAsync($"/v1/topics/{topic}", null);
                 return await SwitchboardPublisher.ConnectAsync(hub.Address, topic);
             }
-            Contender[] ours =
-            [
-                new("ws-json", "switchboard ws-json", Side.Switchboard, () => new SwitchboardWebSocketClient(hub.Address, proto: false), Publisher),
-                new("ws-proto", "switchboard ws-proto", Side.Switchboard, () => new SwitchboardWebSocketClient(hub.Address, proto: true), Publisher),
-                new("ws-json-batch", "switchboard ws-json ?batch=true", Side.Switchboard, () => new SwitchboardWebSocketClient(hub.Address, proto: false, batch: true), Publisher),
-                new("ws-compact", "switchboard ws-json compact envelope", Side.Switchboard, () => new SwitchboardWebSocketClient(hub.Address, proto: false, compact: true), Publisher),
-                new("ws-compact-batch", "switchboard ws-json compact ?batch=true", Side.Switchboard, () => new SwitchboardWebSocketClient(hub.Address, proto: false, batch: true, compact: true), Publisher),
-                new("ws-proto-batch", "switchboard ws-proto ?batch=true", Side.Switchboard, () => new SwitchboardWebSocketClient(hub.Address, proto: true, batch: true), Publisher),
-                new("ws-plain", "switchboard ws-plain", Side.Switchboard, () => new SwitchboardPlainWebSocketClient(hub.Address), Publisher),
-                new("sse", "switchboard sse", Side.Switchboard, () => new SwitchboardSseClient(http), Publisher),
-                new("sse-payload", "switchboard sse ?data=payload", Side.Switchboard, () => new SwitchboardSseClient(http, "?data=payload"), Publisher),
-                new("longpoll", "switchboard long poll", Side.Switchboard, () => new SwitchboardLongPollClient(http), Publisher),
-                new("longpoll-payload", "switchboard long poll ?fields=payload", Side.Switchboard, () => new SwitchboardLongPollClient(http, query: "&fields=payload"), Publisher),
-                new("poll", "switchboard poll (100 ms)", Side.Switchboard, () => new SwitchboardLongPollClient(http, wait: 0, TimeSpan.FromMilliseconds(100)), Publisher),
-                new("grpc", "switchboard grpc", Side.Switchboard, () => new SwitchboardGrpcClient(hub.Address), Publisher),
-            ];
-            await RunAllAsync(report, options, sizes, hub.Pid, ours);
-        }
-
-        await using (var signalR = await ServerProcess.StartPeerAsync("signalr-server"))
-        {
+            async Task DropTopic(string topic) => (await http.DeleteAsync($"/v1/topics/{topic}")).EnsureSuccessStatusCode();
+            Contender Ours(string key, string system, string transport, Func<FanOutClient> client) => new(key, system, Side.Switchboard, transport, client, Publisher, hub.Pid, DropTopic);
             report.Version("SignalR (ASP.NET Core)", Environment.Version.ToString());
-            Func<string, Task<IFanOutPublisher>> publisher = async topic => await SignalRPublisher.ConnectAsync(signalR.Address, topic);
-            Contender[] theirs =
+            Func<string, Task<IFanOutPublisher>> signalRPublisher = async topic => await SignalRPublisher.ConnectAsync(signalR.Address, topic);
+            Contender Theirs(string key, string system, string family, HttpTransportType transport)
+                => new(key, system, Side.Peer, family, () => new SignalRClient(signalR.Address, transport), signalRPublisher, signalR.Pid);
+            Contender[] contenders =
             [
-                new("websockets", "SignalR WebSockets", Side.Peer, () => new SignalRClient(signalR.Address, HttpTransportType.WebSockets), publisher),
-                new("signalr-sse", "SignalR ServerSentEvents", Side.Peer, () => new SignalRClient(signalR.Address, HttpTransportType.ServerSentEvents), publisher),
-                new("longpolling", "SignalR LongPolling", Side.Peer, () => new SignalRClient(signalR.Address, HttpTransportType.LongPolling), publisher),
+                Ours("ws-json", "switchboard ws-json", "ws", () => new SwitchboardWebSocketClient(hub.Address, proto: false)),
+                Ours("ws-proto", "switchboard ws-proto", "ws", () => new SwitchboardWebSocketClient(hub.Address, proto: true)),
+                Ours("ws-json-batch", "switchboard ws-json ?batch=true", "ws", () => new SwitchboardWebSocketClient(hub.Address, proto: false, batch: true)),
+                Ours("ws-compact", "switchboard ws-json compact envelope", "ws", () => new SwitchboardWebSocketClient(hub.Address, proto: false, compact: true)),
+                Ours("ws-compact-batch", "switchboard ws-json compact ?batch=true", "ws", () => new SwitchboardWebSocketClient(hub.Address, proto: false, batch: true, compact: true)),
+                Ours("ws-proto-batch", "switchboard ws-proto ?batch=true", "ws", () => new SwitchboardWebSocketClient(hub.Address, proto: true, batch: true)),
+                Ours("ws-plain", "switchboard ws-plain", "ws", () => new SwitchboardPlainWebSocketClient(hub.Address)),
+                Ours("sse", "switchboard sse", "sse", () => new SwitchboardSseClient(http)),
+                Ours("sse-payload", "switchboard sse ?data=payload", "sse", () => new SwitchboardSseClient(http, "?data=payload")),
+                Ours("longpoll", "switchboard long poll", "longpoll", () => new SwitchboardLongPollClient(http)),
+                Ours("longpoll-payload", "switchboard long poll ?fields=payload", "longpoll", () => new SwitchboardLongPollClient(http, query: "&fields=payload")),
+                Ours("poll", "switchboard poll (100 ms)", "poll", () => new SwitchboardLongPollClient(http, wait: 0, TimeSpan.FromMilliseconds(100))),
+                Ours("grpc", "switchboard grpc", "grpc", () => new SwitchboardGrpcClient(hub.Address)),
+                Theirs("websockets", "SignalR WebSockets", "ws", HttpTransportType.WebSockets),
+                Theirs("signalr-sse", "SignalR ServerSentEvents", "sse", HttpTransportType.ServerSentEvents),
+                Theirs("longpolling", "SignalR LongPolling", "longpoll", HttpTransportType.LongPolling),
             ];
-            await RunAllAsync(report, options, sizes, signalR.Pid, theirs);
+            await RunAllAsync(report, options, sizes, contenders);
         }
 
         if (options.Includes("nats"))
@@ -85,8 +88,8 @@ internal sealed class FanOutScenario : IScenario
                 await using var nats = await NatsServer.StartAsync();
                 report.Version("nats-server", NatsServer.Version());
                 report.Version("NATS.Net", NatsServer.ClientVersion());
-                Contender[] natsCore = [new("nats", "NATS core", Side.Peer, () => new NatsSubscriberClient(nats), async topic => await NatsPublisher.ConnectAsync(nats, topic))];
-                await RunAllAsync(report, options, sizes, nats.Pid, natsCore);
+                Contender[] natsCore = [new("nats", "NATS core", Side.Peer, "nats", () => new NatsSubscriberClient(nats), async topic => await NatsPublisher.ConnectAsync(nats, topic), nats.Pid)];
+                await RunAllAsync(report, options, sizes, natsCore);
             }
         }
 
@@ -102,111 +105,71 @@ internal sealed class FanOutScenario : IScenario
                 var pid = redis.Pid ?? throw new BenchSetupException("redis-server exited right after it started");
                 report.Version("redis-server", RedisPeer.Version());
                 report.Version("StackExchange.Redis", RedisPeer.ClientVersion());
-                Contender[] pubSub = [new("redis", "Redis pub/sub", Side.Peer, () => new RedisSubscriberClient(redis.Configuration), async topic => await RedisPublisher.ConnectAsync(redis.Configuration, topic))];
-                await RunAllAsync(report, options, sizes, pid, pubSub);
+                Contender[] pubSub = [new("redis", "Redis pub/sub", Side.Peer, "redis", () => new RedisSubscriberClient(redis.Configuration), async topic => await RedisPublisher.ConnectAsync(redis.Configuration, topic), pid)];
+                await RunAllAsync(report, options, sizes, pubSub);
             }
         }
     }
 
-    private async Task RunAllAsync(Report report, BenchOptions options, IReadOnlyList<int> sizes, int pid, Contender[] contenders)
+    /// <summary>
+    /// Measures each chosen contender at each N, in pairs: a contender with another system's contender of the same
+    /// transport (each server process at most once in a pair). Both are connected and warmed up, then their runs alternate —
+    /// run 1 of each, then run 2 of each — so that a drift of the machine over minutes (another VM on the host, the clock's
+    /// boost) falls on both alike instead of on whichever ran later. Never two contenders of one server together: each
+    /// run would then also pay for the garbage the other's run left in that process (measured: a long poll's p99.9 after
+    /// a WebSocket burst on the same hub, 25–57 ms against 15–22 alone). A contender with no partner runs alone.
+    /// </summary>
+    private async Task RunAllAsync(Report report, BenchOptions options, IReadOnlyList<int> sizes, Contender[] contenders)
     {
+        var groups = new List<List<Contender>>();
         foreach (var contender in contenders.Where(c => options.Includes(c.Key)))
+        {
+            var partner = groups.FirstOrDefault(g => g[0].Transport == contender.Transport && g.All(c => c.Pid != contender.Pid));
+            if (partner is null)
+            {
+                groups.Add([contender]);
+            }
+            else
+            {
+                partner.Add(contender);
+            }
+        }
+        foreach (var group in groups)
         {
             foreach (var n in sizes)
             {
-                await MeasureAsync(report, options, pid, contender, n);
+                var runs = new List<FanOutRun>();
+                try
+                {
+                    foreach (var contender in group)
+                    {
+                        runs.Add(await FanOutRun.StartAsync(report, options, Name, contender, n));
+                    }
+                    for (var run = 0; run < options.Runs; run++)
+                    {
+                        foreach (var measured in runs)
+                        {
+                            await measured.MeasureAsync(run);
+                        }
+                    }
+                }
+                finally
+                {
+                    foreach (var measured in runs)
+                    {
+                        await measured.DisposeAsync();
+                    }
+                }
             }
         }
     }
 
     /// <summary>Messages per throughput run: about a million deliveries in a full run (fewer for one subscriber), bounded both ways.</summary>
-    private static int Messages(int subscribers, bool quick)
+    internal static int Messages(int subscribers, bool quick)
         => quick ? Math.Clamp(5_000 / subscribers, 100, 500) : Math.Clamp(1_000_000 / subscribers, 1_000, 20_000);
 
     /// <summary>The fixed rate of the latency runs: 1,000 msg/s, but at most 100,000 deliveries/s, so that 1,000 subscribers measure latency rather than overload.</summary>
-    private static int Rate(int subscribers) => Math.Min(1000, 100_000 / subscribers);
-
-    private async Task MeasureAsync(Report report, BenchOptions options, int pid, Contender contender, int n)
-    {
-        var subscribers = n == 1 ? "1 subscriber" : $"{n:N0} subscribers";
-        var rate = Rate(n);
-        TimeSpan cpuTime() => ServerProcess.CpuTimeOf(pid);
-        var delivered = report.Add(Name, contender.System, $"delivered, {subscribers}", "messages/s", higherIsBetter: true, contender.Side);
-        var p50 = report.Add(Name, contender.System, $"latency p50 at {rate:N0} msg/s, {subscribers}", "ms", higherIsBetter: false, contender.Side);
-        var p99 = report.Add(Name, contender.System, $"latency p99 at {rate:N0} msg/s, {subscribers}", "ms", higherIsBetter: false, contender.Side);
-        var p999 = report.Add(Name, contender.System, $"latency p99.9 at {rate:N0} msg/s, {subscribers}", "ms", higherIsBetter: false, contender.Side);
-        var cpu = report.Add(Name, contender.System, $"server CPU per million delivered, {subscribers}", "CPU s", higherIsBetter: false, contender.Side);
-        // The same work for every system: at full speed a faster server delivers more per second on the cores it shares with
-        // the load generator, so its CPU per message also carries more contention; at a fixed rate both do equal work.
-        var cpuPaced = report.Add(Name, contender.System, $"server CPU per million delivered at {rate:N0} msg/s, {subscribers}", "CPU s", higherIsBetter: false, contender.Side);
-        var bytes = report.Add(Name, contender.System, $"loopback bytes per delivered message, {subscribers}", "bytes", higherIsBetter: false, contender.Side);
-        var label = $"{contender.System}, {subscribers}";
-        var messages = Messages(n, options.Quick);
-
-        var topic = "fan" + Guid.NewGuid().ToString("N")[..8];
-        using var setup = new CancellationTokenSource(TimeSpan.FromSeconds(120));
-        var clients = new List<FanOutClient>(n);
-        await using var publisher = await contender.NewPublisher(topic);
-        try
-        {
-            for (var started = 0; started < n; started += 50)
-            {
-                var batch = Enumerable.Range(0, Math.Min(50, n - started)).Select(_ => contender.NewClient()).ToList();
-                clients.AddRange(batch);
-                await Task.WhenAll(batch.Select(c => c.StartAsync(topic, setup.Token)));
-            }
-            await ReadyAsync(clients, publisher, label);
-            await WarmUpAsync(clients, publisher, pid, rate, options.Quick ? 50 : messages, label, options.Quick);
-
-            for (var run = 0; run < options.Runs; run++)
-            {
-                // Throughput: publish as fast as the publisher may, until every subscriber has every message (or nothing has
-                // arrived for a while: a peer that drops messages under load is measured by what it delivered).
-                var before = clients.Sum(c => c.Received);
-                var cpuBefore = cpuTime();
-                var bytesBefore = ServerProcess.LoopbackBytes();
-                var clock = Stopwatch.StartNew();
-                for (var i = 0; i < messages; i++)
-                {
-                    await publisher.PublishAsync(FanOutClient.Payload(PayloadPadding));
-                }
-                var expected = before + (long)messages * n;
-                var (count, elapsed) = await DrainAsync(clients, expected, clock, options.Quick);
-                var got = count - before;
-                if (got < (long)messages * n)
-                {
-                    report.Note(Name, $"{label}: {(long)messages * n - got:N0} of {(long)messages * n:N0} deliveries never arrived in run {run + 1} (dropped or stuck)");
-                }
-                delivered.Runs.Add(got / elapsed.TotalSeconds);
-                cpu.Runs.Add((cpuTime() - cpuBefore).TotalSeconds / Math.Max(1, got) * 1_000_000);
-                bytes.Runs.Add((double)(ServerProcess.LoopbackBytes() - bytesBefore) / Math.Max(1, got));
-
-                // Latency at a fixed rate, paced every 10 ms.
-                foreach (var client in clients)
-                {
-                    client.Sample(true);
-                }
-                var pacedCpuBefore = cpuTime();
-                var sent = await PaceAsync(publisher, rate, options.Quick ? 0.3 : 4.0); // quick: 300 messages at 1,000 msg/s, thousands of latency samples
-                await publisher.FlushAsync();
-                var (pacedCount, _) = await DrainAsync(clients, count + (long)sent * n, Stopwatch.StartNew(), options.Quick);
-                cpuPaced.Runs.Add((cpuTime() - pacedCpuBefore).TotalSeconds / Math.Max(1, pacedCount - count) * 1_000_000);
-                var latencies = clients.SelectMany(c => { c.Sample(false); return c.Latencies(); }).ToList();
-                p50.Runs.Add(Measurement.Percentile(latencies, 50));
-                p99.Runs.Add(Measurement.Percentile(latencies, 99));
-                p999.Runs.Add(Measurement.Percentile(latencies, 99.9));
-                BenchOptions.Progress($"{label}: {delivered.Runs[^1]:N0} delivered/s, p50 {p50.Runs[^1]:0.00} ms, p99 {p99.Runs[^1]:0.00} ms, "
-                    + $"p99.9 {p999.Runs[^1]:0.00} ms, {cpu.Runs[^1]:0.0} CPU s/M ({cpuPaced.Runs[^1]:0.0} at {rate:N0} msg/s), {bytes.Runs[^1]:0} B/msg");
-            }
-        }
-        finally
-        {
-            foreach (var batch in clients.Chunk(100))
-            {
-                await Task.WhenAll(batch.Select(c => c.DisposeAsync().AsTask()));
-            }
-        }
-    }
+    internal static int Rate(int subscribers) => Math.Min(1000, 100_000 / subscribers);
 
     /// <summary>
     /// Warm-up, not measured: a burst of <paramref name="burst"/>, then the fixed rate until the server has settled — its
@@ -217,7 +180,7 @@ internal sealed class FanOutScenario : IScenario
     /// showed as 2-3x the CPU per message and the worst tail in whichever run it fell. A server runs for days; the runs
     /// measure that state.
     /// </summary>
-    private static async Task WarmUpAsync(List<FanOutClient> clients, IFanOutPublisher publisher, int pid, int rate, int burst, string label, bool quick)
+    internal static async Task WarmUpAsync(List<FanOutClient> clients, IFanOutPublisher publisher, int pid, int rate, int burst, string label, bool quick)
     {
         var settled = clients.Sum(c => c.Received);
         var warm = burst;
