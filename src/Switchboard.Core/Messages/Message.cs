@@ -36,9 +36,15 @@ public sealed class Message
     /// <summary>The bytes this message counts against limits and retention.</summary>
     public long Size => MessageDraft.SizeOf(Payload.Length, Key, Headers);
 
+    // The wire encodings it was sent in, one slot per format (null until the first use). Forgotten, once its store
+    // keeps it only as history: the slots are dropped and nothing is cached any more.
+    private static readonly byte[]?[] Forgotten = [];
     private byte[]?[]? _encoded;
 
-    /// <summary>This message in <paramref name="encoding"/>, encoded on first use and shared afterwards.</summary>
+    /// <summary>
+    /// This message in <paramref name="encoding"/>: encoded on first use and shared afterwards (every subscriber of a
+    /// format gets the same bytes), or encoded afresh for each caller once <see cref="ForgetEncodings"/> was called.
+    /// </summary>
     public ReadOnlyMemory<byte> EncodedAs(MessageEncoding encoding)
     {
         ArgumentNullException.ThrowIfNull(encoding);
@@ -48,6 +54,10 @@ public sealed class Message
             slots = new byte[MessageEncoding.MaxEncodings][];
             slots = Interlocked.CompareExchange(ref _encoded, slots, null) ?? slots;
         }
+        if (slots.Length == 0)
+        {
+            return encoding.Encode(this); // history: a late reader's bytes are its own
+        }
         var bytes = Volatile.Read(ref slots[encoding.Slot]);
         if (bytes is null)
         {
@@ -56,4 +66,12 @@ public sealed class Message
         }
         return bytes;
     }
+
+    /// <summary>
+    /// Drops the cached encodings and caches none from now on. For a store that keeps messages long after their
+    /// fan-out (the memory engine's history): there the cache would cost several times the payload per message, kept
+    /// for days, to spare the rare late reader one encoding. Safe to call while others encode (they may still fill the
+    /// dropped slots, which are then garbage).
+    /// </summary>
+    internal void ForgetEncodings() => Volatile.Write(ref _encoded, Forgotten);
 }

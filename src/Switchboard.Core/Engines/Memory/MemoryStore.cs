@@ -91,6 +91,7 @@ public sealed class MemoryStore : IStore
                 };
                 _queues.OnAppended(result); // bindings: enqueued with the append, under the same lock
                 _listener?.OnAppended(result);
+                topic.ForgetOldEncodings(); // after the fan-out above, which encoded the batch once per format
                 return Task.FromResult(result);
             }
         }

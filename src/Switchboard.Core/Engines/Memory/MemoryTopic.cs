@@ -8,6 +8,14 @@ internal sealed class MemoryTopic(string name, string epoch, TopicConfig config,
     private readonly List<Message> _log = [];
     private int _head;
 
+    // A message keeps the wire encodings its fan-out made (the same bytes for every subscriber of a format); once it is
+    // this far behind the newest its fan-out is over (the memory engine fans out inside the append, before
+    // ForgetOldEncodings), and it forgets them: a history of days then costs its messages and payloads, not several
+    // encodings of each. A reader that far behind encodes for itself, as it would reading from SQLite. The SQLite
+    // engine's tail cache keeps the same 256.
+    internal const int EncodedWindow = 256;
+    private long _encodedFrom = 1; // the first offset that may still hold encodings
+
     public string Name { get; } = name;
     public string Epoch { get; } = epoch;
     public TopicConfig Config { get; set; } = config;
@@ -26,6 +34,20 @@ internal sealed class MemoryTopic(string name, string epoch, TopicConfig config,
         _log.Add(message);
         LastOffset = message.Offset;
         Bytes += message.Size;
+    }
+
+    /// <summary>
+    /// Makes the messages more than <see cref="EncodedWindow"/> behind the newest forget their encodings. Called once an
+    /// append's fan-out is done, so even a batch larger than the window is encoded once per format.
+    /// </summary>
+    public void ForgetOldEncodings()
+    {
+        var upTo = LastOffset - EncodedWindow;
+        for (var offset = Math.Max(_encodedFrom, FirstOffset); offset <= upTo; offset++)
+        {
+            _log[_head + (int)(offset - FirstOffset)].ForgetEncodings();
+        }
+        _encodedFrom = Math.Max(_encodedFrom, upTo + 1);
     }
 
     public IReadOnlyList<Message> Read(long afterOffset, int limit)
