@@ -59,6 +59,9 @@ public static class SwitchboardHost
                 ["Logging:LogLevel:Default"] = "Information",
                 ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
                 ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Warning",
+                // ASP.NET Core's request log: on at any level, it also opens a span and a log scope for every request, a few
+                // percent of a long poll's CPU; a caller's traceparent still reaches messages (CallerTraceContext).
+                ["Logging:LogLevel:Microsoft.AspNetCore.Hosting.Diagnostics"] = "None",
             },
         });
         if (settings.ConfigFile is { } file)
@@ -165,6 +168,7 @@ public static class SwitchboardHost
 
         TrustedProxies.Use(app, options); // X-Forwarded-For from the load balancers named in Switchboard:TrustedProxies
         app.UseMiddleware<ErrorMiddleware>();
+        Observability.CallerTraceContext.Use(app); // a caller's traceparent, when ASP.NET Core made no span for the request
         LoopbackHosts.Use(app, options); // no credentials: loopback host names only (DNS rebinding)
         app.UseMiddleware<UnversionedRedirect>();
         app.UseWebSocketWriteCoalescing();

@@ -47,6 +47,25 @@ public sealed class GrpcTests
     }
 
     [Fact]
+    public async Task A_callers_traceparent_in_grpc_metadata_is_carried_in_the_message_with_no_tracer_configured()
+    {
+        const string caller = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        await using var hub = await TestHub.StartAsync();
+        var (channel, client) = Connect(hub);
+        using (channel)
+        {
+            await client.PublishAsync(new PublishRequest { Topic = "g.traced", Payload = Json(1) }, new Metadata { { "traceparent", caller }, { "tracestate", "vendor=abc" } });
+            await client.PublishAsync(new PublishRequest { Topic = "g.traced", Payload = Json(2) });
+
+            using var page = JsonDocument.Parse(await hub.Http.GetStringAsync("/v1/topics/g.traced/messages?after=0"));
+            var messages = page.RootElement.GetProperty("messages");
+            Assert.Equal(caller, messages[0].GetProperty("headers").GetProperty("traceparent").GetString());
+            Assert.Equal("vendor=abc", messages[0].GetProperty("headers").GetProperty("tracestate").GetString());
+            Assert.False(messages[1].TryGetProperty("headers", out var none) && none.TryGetProperty("traceparent", out _), messages[1].ToString());
+        }
+    }
+
+    [Fact]
     public async Task Errors_map_to_grpc_status_codes_with_the_error_code_in_a_trailer()
     {
         await using var hub = await TestHub.StartAsync(settings: new Dictionary<string, string?> { ["Switchboard:MaxMessageBytes"] = "1000" });

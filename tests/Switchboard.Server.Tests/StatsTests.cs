@@ -4,6 +4,7 @@ using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Switchboard.Core.Observability;
 using Switchboard.Server.Tests.Support;
+using Switchboard.Testing;
 
 namespace Switchboard.Server.Tests;
 
@@ -95,6 +96,37 @@ public sealed class StatsTests
         var json = await hub.Http.GetJsonOkAsync("/v1/sys/stats");
         Assert.True(json.GetProperty("latency").TryGetProperty("latencyP99Ms", out _));
         Assert.Equal(6, json.GetProperty("protocols").EnumerateObject().Count());
+    }
+
+    [Fact]
+    public async Task A_waiting_long_poll_counts_as_an_open_connection_until_it_is_answered_on_the_metrics_and_in_the_stats()
+    {
+        await using var hub = await TestHub.StartAsync("memory");
+        var topic = Names.Unique("waiting");
+        using var stats = await OpenEventsAsync(hub, "/v1/sys/stats");
+        using var deadline = new CancellationTokenSource(Patience);
+
+        await hub.Http.PublishOkAsync(topic, "{\"payload\": 0}"); // the topic exists: a poll of a missing one is answered 404 at once
+        var poll = hub.Http.GetAsync($"/v1/topics/{topic}/messages?after=1&wait=30", deadline.Token);
+        // The scrape is the only way to see the poll has reached the hub: read until it shows (bounded by the deadline).
+        while ((await PrometheusScrape.ReadAsync(hub.Http, deadline.Token))["switchboard_connections{protocol=\"longpoll\"}"] != 1)
+        {
+            Assert.False(poll.IsCompleted, "the long poll was answered before anything was published");
+            await Task.Delay(20, deadline.Token);
+        }
+        // The console's figures count it too.
+        var waiting = await NextSnapshotAsync(stats, s => s.GetProperty("protocols").GetProperty("longpoll").GetProperty("connections").GetInt64() == 1);
+        Assert.Equal(1, waiting.GetProperty("totals").GetProperty("connections").GetInt64());
+
+        await hub.Http.PublishOkAsync(topic, "{\"payload\": 1}");
+        using (var answered = await poll)
+        {
+            Assert.Equal(HttpStatusCode.OK, answered.StatusCode);
+        }
+        var after = await PrometheusScrape.ReadAsync(hub.Http, deadline.Token);
+        Assert.True(after.Has("switchboard_connections{protocol=\"longpoll\"}"), after.Text);
+        Assert.Equal(0, after["switchboard_connections{protocol=\"longpoll\"}"]);
+        await NextSnapshotAsync(stats, s => s.GetProperty("protocols").GetProperty("longpoll").GetProperty("connections").GetInt64() == 0);
     }
 
     private static async Task<JsonElement> NextSnapshotAsync(EventStream stream, Func<JsonElement, bool> wanted)

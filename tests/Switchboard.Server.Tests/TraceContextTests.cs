@@ -58,6 +58,29 @@ public sealed class TraceContextTests
         Assert.Equal(1, page.GetProperty("messages").GetArrayLength());
     }
 
+    [Fact]
+    public async Task The_callers_tracestate_travels_with_its_traceparent_and_a_malformed_traceparent_is_not_carried()
+    {
+        await using var hub = await TestHub.StartAsync("memory");
+        using (var traced = Publish("trace.state", """{"payload": 1}""", Caller, key: null))
+        {
+            traced.Headers.Add("tracestate", "vendor=abc");
+            using var response = await hub.Http.SendAsync(traced);
+            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        }
+        using (var malformed = Publish("trace.state", """{"payload": 2}""", "00-not-a-trace-context-01", key: null))
+        {
+            using var response = await hub.Http.SendAsync(malformed);
+            Assert.Equal(HttpStatusCode.Created, response.StatusCode); // a bad trace header is no reason to refuse a message
+        }
+
+        var messages = JsonDocument.Parse(await hub.Http.GetStringAsync("/v1/topics/trace.state/messages?after=0")).RootElement.GetProperty("messages");
+        var headers = messages[0].GetProperty("headers");
+        Assert.Equal(Caller, headers.GetProperty("traceparent").GetString());
+        Assert.Equal("vendor=abc", headers.GetProperty("tracestate").GetString());
+        Assert.False(messages[1].TryGetProperty("headers", out var none) && none.TryGetProperty("traceparent", out _), messages[1].ToString());
+    }
+
     private static HttpRequestMessage Publish(string topic, string body, string traceparent, string? key)
     {
         var request = new HttpRequestMessage(HttpMethod.Post, $"/v1/topics/{topic}/messages") { Content = new StringContent(body, Encoding.UTF8, "application/json") };

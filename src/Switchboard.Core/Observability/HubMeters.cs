@@ -33,7 +33,7 @@ public sealed class HubMeters : IDisposable
         DeliveryDuration = Meter.CreateHistogram("switchboard.delivery.duration", "s",
             "Time from a publish being stored to the message being written to a live subscriber (catching-up reads excluded); the first (oldest) message of a sample of write bursts (a long poll's page is one): one in 16, and any 100 ms or more after the last sample.",
             tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
-        Connections = Meter.CreateUpDownCounter<long>("switchboard.connections", "{connection}", "Open connections (WebSocket, SSE, gRPC streams) and long polls waiting, by protocol.");
+        Connections = Meter.CreateObservableUpDownCounter("switchboard.connections", ObserveConnections, "{connection}", "Open connections (WebSocket, SSE, gRPC streams) and long polls waiting, by protocol.");
         QueueSent = Meter.CreateCounter<long>("switchboard.queue.sent", "{message}", "Messages sent to queues (requests and bound topics' copies included).");
         QueueReceived = Meter.CreateCounter<long>("switchboard.queue.received", "{message}", "Queue messages leased to consumers.");
         QueueAcked = Meter.CreateCounter<long>("switchboard.queue.acked", "{message}", "Queue messages acknowledged (done).");
@@ -97,8 +97,28 @@ public sealed class HubMeters : IDisposable
     /// <summary>Publish → write, seconds, tagged <c>protocol</c>.</summary>
     public Histogram<double> DeliveryDuration { get; }
 
-    /// <summary>Open connections, tagged <c>protocol</c>.</summary>
-    public UpDownCounter<long> Connections { get; }
+    /// <summary>
+    /// Open connections, tagged <c>protocol</c>: read from the per-protocol <see cref="Tally"/> of
+    /// <see cref="ConnectionsOver"/> when observed. Not a measurement per open and close: a long poll is one of each per
+    /// request, and two measurements through every listener were a few percent of a long poll's CPU.
+    /// </summary>
+    public ObservableUpDownCounter<long> Connections { get; }
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Tally> _connections = new(StringComparer.Ordinal);
+
+    /// <summary>The running count of open connections over <paramref name="protocol"/> (one of <see cref="Protocols"/>): add 1 on open, -1 on close.</summary>
+    public Tally ConnectionsOver(string protocol) => _connections.GetOrAdd(protocol, static name => new Tally(Protocol(name)));
+
+    /// <summary>The open-connection counts of every protocol that has had a connection so far.</summary>
+    public IEnumerable<Tally> ConnectionTallies => _connections.Values;
+
+    private IEnumerable<Measurement<long>> ObserveConnections()
+    {
+        foreach (var tally in _connections.Values)
+        {
+            yield return new Measurement<long>(tally.Value, tally.Tag);
+        }
+    }
 
     /// <summary>Queue sends.</summary>
     public Counter<long> QueueSent { get; }

@@ -46,10 +46,12 @@ public interface IQueueStore
     /// lease). A message no longer held under the given lease is left alone, and a queue deleted meanwhile releases
     /// nothing: a release never throws for either. Like a nack it wakes waiting receives
     /// (<see cref="IStoreListener.OnEnqueued"/>). Persisted like a nack; an engine may answer at its commit, as for a
-    /// lease (losing it to a power cut only leaves the messages leased until their leases run out).
+    /// lease (losing it to a power cut only leaves the messages leased until their leases run out). The default releases
+    /// nothing, for an engine written before this call: its messages come back when their leases run out, as they did then.
     /// </summary>
     /// <returns>How many were released.</returns>
-    Task<int> ReleaseAsync(string queue, IReadOnlyList<(long Id, string Lease)> leases, DateTimeOffset now, CancellationToken cancellationToken);
+    Task<int> ReleaseAsync(string queue, IReadOnlyList<(long Id, string Lease)> leases, DateTimeOffset now, CancellationToken cancellationToken)
+        => Task.FromResult(0);
 
     /// <summary>Extends a lease to <paramref name="by"/> from now; returns the new end.</summary>
     Task<DateTimeOffset> ExtendAsync(string queue, long id, string lease, TimeSpan by, DateTimeOffset now, CancellationToken cancellationToken);

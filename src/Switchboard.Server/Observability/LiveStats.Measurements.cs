@@ -12,7 +12,6 @@ internal sealed partial class LiveStats
     {
         Published,
         Latency,
-        Connections,
         QueueSent,
         QueueReceived,
         QueueAcked,
@@ -37,7 +36,6 @@ internal sealed partial class LiveStats
         {
             _ when ReferenceEquals(instrument, m.Published) => Figure.Published,
             _ when ReferenceEquals(instrument, m.DeliveryDuration) => Figure.Latency,
-            _ when ReferenceEquals(instrument, m.Connections) => Figure.Connections,
             _ when ReferenceEquals(instrument, m.QueueSent) => Figure.QueueSent,
             _ when ReferenceEquals(instrument, m.QueueReceived) => Figure.QueueReceived,
             _ when ReferenceEquals(instrument, m.QueueAcked) => Figure.QueueAcked,
@@ -63,9 +61,6 @@ internal sealed partial class LiveStats
         {
             case Figure.Published:
                 _totals.Add(Totals.Published + ProtocolIndex(tags), value);
-                break;
-            case Figure.Connections:
-                _totals.Add(Totals.Connections + ProtocolIndex(tags), value);
                 break;
             case Figure.QueueSent:
                 _totals.Add(Totals.QueueSent, value);
@@ -167,18 +162,25 @@ internal sealed partial class LiveStats
         _ => Totals.ProtocolSlots - 1,
     };
 
-    /// <summary>The delivery totals, read from the hub's tallies (they are not measurement events: see <see cref="HubMeters.DeliveredOver"/>).</summary>
-    private void ReadDelivered(long[] totals)
+    /// <summary>
+    /// The delivery totals and open connections, read from the hub's tallies (they are not measurement events: see
+    /// <see cref="HubMeters.DeliveredOver"/> and <see cref="HubMeters.ConnectionsOver"/>).
+    /// </summary>
+    private void ReadTallies(long[] totals)
     {
         foreach (var tally in _meters.DeliveredTallies)
         {
             totals[Totals.Delivered + ProtocolIndex(tally.Tag.Value)] += tally.Value;
         }
+        foreach (var tally in _meters.ConnectionTallies)
+        {
+            totals[Totals.Connections + ProtocolIndex(tally.Tag.Value)] += tally.Value;
+        }
     }
 
     /// <summary>
     /// Running totals since start, one long per figure (and per protocol where there is one), added with Interlocked; the
-    /// delivered slots are filled from the hub's delivery tallies when read (<see cref="ReadDelivered"/>).
+    /// delivered and connection slots are filled from the hub's tallies when read (<see cref="ReadTallies"/>).
     /// </summary>
     internal sealed class Totals
     {

@@ -149,7 +149,7 @@ internal sealed partial class LiveStats : BackgroundService
     private long[] Read()
     {
         var totals = _totals.Read();
-        ReadDelivered(totals);
+        ReadTallies(totals);
         return totals;
     }
 

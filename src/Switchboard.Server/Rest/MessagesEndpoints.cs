@@ -144,6 +144,7 @@ internal static class MessagesEndpoints
         var selected = MessageJson.ParseFields(fields);
         var waitFor = QueryValues.Wait(wait, hub.Options.MaxWait);
         var page = await ReadMeteredAsync(hub, connections, topic, position, QueryValues.Limit(limit, 100, hub.Options.MaxReadLimit), waitFor, request.HttpContext.RequestAborted);
+        var next = page.Next.ToString();
         return new JsonResult(200, writer =>
         {
             writer.WriteStartObject();
@@ -165,12 +166,12 @@ internal static class MessagesEndpoints
                 MessageJson.WriteCached(writer, message, selected);
             }
             writer.WriteEndArray();
-            writer.WriteString("next", page.Next.ToString());
+            writer.WriteString("next", next);
             writer.WriteEndObject();
         }, response =>
         {
             response.Headers.CacheControl = "no-store";
-            var query = Query.Of(("after", page.Next.ToString()), ("limit", limit), ("wait", wait), ("fields", fields));
+            var query = Query.Of(("after", next), ("limit", limit), ("wait", wait), ("fields", fields));
             response.Headers.Link = $"<{request.PathBase}{request.Path}{query}>; rel=\"next\"";
         });
     }
@@ -185,14 +186,15 @@ internal static class MessagesEndpoints
         ReadPage page;
         if (longPoll)
         {
-            hub.Meters.Connections.Add(1, Protocols.LongPollTag);
+            var waiting = hub.Meters.ConnectionsOver(Protocols.LongPoll);
+            waiting.Add(1);
             try
             {
                 page = await hub.ReadAsync(topic, position, limit, wait, cancellationToken);
             }
             finally
             {
-                hub.Meters.Connections.Add(-1, Protocols.LongPollTag);
+                waiting.Add(-1);
             }
         }
         else
