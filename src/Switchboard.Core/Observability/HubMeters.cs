@@ -29,11 +29,11 @@ public sealed class HubMeters : IDisposable
         _ownsMeter = factory is null;
         Meter = factory?.Create(new MeterOptions(MeterName)) ?? new Meter(MeterName);
         Published = Meter.CreateCounter<long>("switchboard.messages.published", "{message}", "Messages stored on topics, by the protocol that published them.");
-        Delivered = Meter.CreateObservableCounter("switchboard.messages.delivered", ObserveDelivered, "{message}", "Topic messages handed to subscribers' connections (written to the socket, or answered to a poll), by protocol.");
+        Delivered = Meter.CreateObservableCounter("switchboard.messages.delivered", _delivered.Observe, "{message}", "Topic messages handed to subscribers' connections (written to the socket, or answered to a poll), by protocol.");
         DeliveryDuration = Meter.CreateHistogram("switchboard.delivery.duration", "s",
             "Time from a publish being stored to the message being written to a live subscriber (catching-up reads excluded); the first (oldest) message of a sample of write bursts (a long poll's page is one): one in 16, and any 100 ms or more after the last sample.",
             tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
-        Connections = Meter.CreateObservableUpDownCounter("switchboard.connections", ObserveConnections, "{connection}", "Open connections (WebSocket, SSE, gRPC streams) and long polls waiting, by protocol.");
+        Connections = Meter.CreateObservableUpDownCounter("switchboard.connections", _connections.Observe, "{connection}", "Open connections (WebSocket, SSE, gRPC streams) and long polls waiting, by protocol.");
         QueueSent = Meter.CreateCounter<long>("switchboard.queue.sent", "{message}", "Messages sent to queues (requests and bound topics' copies included).");
         QueueReceived = Meter.CreateCounter<long>("switchboard.queue.received", "{message}", "Queue messages leased to consumers.");
         QueueAcked = Meter.CreateCounter<long>("switchboard.queue.acked", "{message}", "Queue messages acknowledged (done).");
@@ -74,25 +74,17 @@ public sealed class HubMeters : IDisposable
     /// </summary>
     public ObservableCounter<long> Delivered { get; }
 
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Tally> _delivered = new(StringComparer.Ordinal);
+    private readonly ProtocolTallies _delivered = new();
 
     /// <summary>
     /// The running count of deliveries over <paramref name="protocol"/> (one of <see cref="Protocols"/>). Deliveries are
     /// the hottest thing the hub counts — every write burst of every subscriber — so adapters add to a plain interlocked
     /// total, and <see cref="Delivered"/> reports it when observed, instead of each listener aggregating every add.
     /// </summary>
-    public Tally DeliveredOver(string protocol) => _delivered.GetOrAdd(protocol, static name => new Tally(Protocol(name)));
+    public Tally DeliveredOver(string protocol) => _delivered.Over(protocol);
 
     /// <summary>The delivery totals of every protocol that has delivered so far.</summary>
-    public IEnumerable<Tally> DeliveredTallies => _delivered.Values;
-
-    private IEnumerable<Measurement<long>> ObserveDelivered()
-    {
-        foreach (var tally in _delivered.Values)
-        {
-            yield return new Measurement<long>(tally.Value, tally.Tag);
-        }
-    }
+    public IEnumerable<Tally> DeliveredTallies => _delivered.All;
 
     /// <summary>Publish → write, seconds, tagged <c>protocol</c>.</summary>
     public Histogram<double> DeliveryDuration { get; }
@@ -104,21 +96,13 @@ public sealed class HubMeters : IDisposable
     /// </summary>
     public ObservableUpDownCounter<long> Connections { get; }
 
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Tally> _connections = new(StringComparer.Ordinal);
+    private readonly ProtocolTallies _connections = new();
 
     /// <summary>The running count of open connections over <paramref name="protocol"/> (one of <see cref="Protocols"/>): add 1 on open, -1 on close.</summary>
-    public Tally ConnectionsOver(string protocol) => _connections.GetOrAdd(protocol, static name => new Tally(Protocol(name)));
+    public Tally ConnectionsOver(string protocol) => _connections.Over(protocol);
 
     /// <summary>The open-connection counts of every protocol that has had a connection so far.</summary>
-    public IEnumerable<Tally> ConnectionTallies => _connections.Values;
-
-    private IEnumerable<Measurement<long>> ObserveConnections()
-    {
-        foreach (var tally in _connections.Values)
-        {
-            yield return new Measurement<long>(tally.Value, tally.Tag);
-        }
-    }
+    public IEnumerable<Tally> ConnectionTallies => _connections.All;
 
     /// <summary>Queue sends.</summary>
     public Counter<long> QueueSent { get; }
@@ -177,6 +161,24 @@ public sealed class HubMeters : IDisposable
         if (_ownsMeter)
         {
             Meter.Dispose();
+        }
+    }
+}
+
+/// <summary>One <see cref="Tally"/> per value of the <c>protocol</c> tag, made on first use, observed together.</summary>
+internal sealed class ProtocolTallies
+{
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Tally> _tallies = new(StringComparer.Ordinal);
+
+    public Tally Over(string protocol) => _tallies.GetOrAdd(protocol, static name => new Tally(HubMeters.Protocol(name)));
+
+    public IEnumerable<Tally> All => _tallies.Values;
+
+    public IEnumerable<Measurement<long>> Observe()
+    {
+        foreach (var tally in _tallies.Values)
+        {
+            yield return new Measurement<long>(tally.Value, tally.Tag);
         }
     }
 }

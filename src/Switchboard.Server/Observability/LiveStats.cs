@@ -105,6 +105,13 @@ internal sealed partial class LiveStats : BackgroundService
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
+                // A tick that came late (a busy machine) is followed at once by the one it missed: PeriodicTimer keeps its
+                // schedule. Taken, that second snapshot would be milliseconds after the first, its rates over milliseconds
+                // (one publish in 5 ms, 200/s). Skipped, the next tick covers the time.
+                if (_time.GetTimestamp() - Volatile.Read(ref _previousAt) < _time.TimestampFrequency * Interval.TotalSeconds / 2)
+                {
+                    continue;
+                }
                 Tick();
             }
         }
