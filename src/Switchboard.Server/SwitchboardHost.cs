@@ -167,8 +167,10 @@ public static class SwitchboardHost
         LogAuth(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Switchboard.Server"), options);
 
         TrustedProxies.Use(app, options); // X-Forwarded-For from the load balancers named in Switchboard:TrustedProxies
+        // A caller's traceparent, when ASP.NET Core made no span for the request; outside the error middleware, so a
+        // problem's traceId (and the log of a failed request) names the caller's trace.
+        Observability.CallerTraceContext.Use(app);
         app.UseMiddleware<ErrorMiddleware>();
-        Observability.CallerTraceContext.Use(app); // a caller's traceparent, when ASP.NET Core made no span for the request
         LoopbackHosts.Use(app, options); // no credentials: loopback host names only (DNS rebinding)
         app.UseMiddleware<UnversionedRedirect>();
         app.UseWebSocketWriteCoalescing();

@@ -93,8 +93,15 @@ internal sealed partial class SqliteWriter : IDisposable
             {
                 await _queue.Writer.WriteAsync(op, cancellationToken);
             }
-            catch (ChannelClosedException)
+            catch (Exception ex) when (ex is ChannelClosedException or OperationCanceledException)
             {
+                // Never queued, so the writer will never count its bytes off: this caller does (a message that passed the
+                // backlog check just before the queue filled, and whose caller then went away or the store closed).
+                Interlocked.Add(ref _queuedBytes, -bytes);
+                if (ex is OperationCanceledException)
+                {
+                    throw;
+                }
                 throw new SwitchboardException(ErrorCode.ShuttingDown, "The store is closing; retry against another node or after the restart.") { RetryAfterSeconds = 1 };
             }
         }

@@ -81,6 +81,23 @@ public sealed class TraceContextTests
         Assert.False(messages[1].TryGetProperty("headers", out var none) && none.TryGetProperty("traceparent", out _), messages[1].ToString());
     }
 
+    [Fact]
+    public async Task A_problem_answered_to_a_traced_caller_names_the_callers_trace()
+    {
+        await using var hub = await TestHub.StartAsync("memory");
+        using var traced = new HttpRequestMessage(HttpMethod.Get, "/v1/topics/trace.missing");
+        traced.Headers.Add("traceparent", Caller);
+        using var response = await hub.Http.SendAsync(traced);
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        var traceId = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("traceId").GetString();
+        Assert.StartsWith("00-4bf92f3577b34da6a3ce929d0e0e4736-", traceId, StringComparison.Ordinal);
+
+        using var untraced = await hub.Http.GetAsync("/v1/topics/trace.missing");
+        var own = JsonDocument.Parse(await untraced.Content.ReadAsStringAsync()).RootElement.GetProperty("traceId").GetString();
+        Assert.False(string.IsNullOrEmpty(own));
+        Assert.DoesNotContain("4bf92f3577b34da6a3ce929d0e0e4736", own, StringComparison.Ordinal);
+    }
+
     private static HttpRequestMessage Publish(string topic, string body, string traceparent, string? key)
     {
         var request = new HttpRequestMessage(HttpMethod.Post, $"/v1/topics/{topic}/messages") { Content = new StringContent(body, Encoding.UTF8, "application/json") };

@@ -2,7 +2,7 @@ namespace Switchboard.Core;
 
 /// <summary>
 /// A stored message. Immutable and shared: the same instance goes to every local subscriber, so
-/// transports must not modify it.
+/// transports must not modify it (only its cache of encodings changes, see <see cref="EncodedAs"/>).
 /// </summary>
 public sealed class Message
 {

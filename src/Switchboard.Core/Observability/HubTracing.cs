@@ -112,7 +112,9 @@ public static class HubTracing
     /// </summary>
     private static ActivityContext ParentOf(IReadOnlyDictionary<string, string> headers, Activity? current, out string? state, out bool fromCaller)
     {
-        var recorded = current is { Recorded: true } && current.Source.HasListeners();
+        // A span of no named source (a bare Activity: the server's stand-in for a caller's context) is never exported, even
+        // when something listens to every source; its remote parent is what the messages carry.
+        var recorded = current is { Recorded: true } && current.Source.Name.Length > 0 && current.Source.HasListeners();
         var hasCarried = TryGetContext(headers, out var carried);
         fromCaller = true;
         if (recorded && (!hasCarried || current!.TraceId == carried.TraceId))

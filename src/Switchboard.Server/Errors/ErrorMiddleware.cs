@@ -39,7 +39,7 @@ internal sealed class ErrorMiddleware(RequestDelegate next, ILogger<ErrorMiddlew
         }
         catch (Exception ex)
         {
-            ServerLog.RequestFailed(logger, context.Request.Method, context.Request.Path.Value, ex);
+            ServerLog.RequestFailed(logger, context.Request.Method, context.Request.Path.Value, Problems.TraceIdOf(context), ex);
             await Problems.WriteAsync(context, ErrorTable.Get(ErrorCode.Internal), InternalDetail);
             return;
         }

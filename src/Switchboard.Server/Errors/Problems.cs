@@ -12,6 +12,12 @@ namespace Switchboard.Server.Errors;
 /// </summary>
 public static class Problems
 {
+    /// <summary>
+    /// What a problem's <c>traceId</c> says, and the server's log of a failed request with it: the request's span (the
+    /// caller's trace when it sent a <c>traceparent</c>), else Kestrel's id of the request.
+    /// </summary>
+    public static string TraceIdOf(HttpContext context) => Activity.Current?.Id ?? context.TraceIdentifier;
+
     /// <summary>The media type of every error answer.</summary>
     public const string ContentType = "application/problem+json";
 
@@ -52,7 +58,7 @@ public static class Problems
             writer.WriteString("detail", detail);
             writer.WriteString("instance", context.Request.Path.Value);
             writer.WriteString("code", info.Name);
-            writer.WriteString("traceId", Activity.Current?.Id ?? context.TraceIdentifier);
+            writer.WriteString("traceId", TraceIdOf(context));
             if (extensions is not null)
             {
                 foreach (var (name, value) in extensions)

@@ -5,8 +5,8 @@ namespace Switchboard.Server;
 // Event ids 3000-3099 belong to the server host (see docs/logging.md).
 internal static partial class ServerLog
 {
-    [LoggerMessage(EventId = 3000, Level = LogLevel.Error, Message = "{Method} {Path} failed")]
-    public static partial void RequestFailed(ILogger logger, string method, string? path, Exception exception);
+    [LoggerMessage(EventId = 3000, Level = LogLevel.Error, Message = "{Method} {Path} failed (trace id {TraceId}, as in the problem answered)")]
+    public static partial void RequestFailed(ILogger logger, string method, string? path, string traceId, Exception exception);
 
     [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Switchboard {Version} starting: engine {Engine}{Location}")]
     public static partial void Starting(ILogger logger, string version, string engine, string location);

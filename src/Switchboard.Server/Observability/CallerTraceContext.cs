@@ -31,9 +31,9 @@ internal static class CallerTraceContext
         }
         var activity = new Activity(ActivityName);
         activity.SetParentId(parent[0]!);
-        if (context.Request.Headers.TryGetValue(HeaderNames.TraceState, out var state) && state.Count == 1)
+        if (context.Request.Headers.TryGetValue(HeaderNames.TraceState, out var state) && state.Count > 0)
         {
-            activity.TraceStateString = state[0];
+            activity.TraceStateString = state.ToString(); // several tracestate headers are one list (W3C Trace Context 3.3)
         }
         activity.Start();
         try

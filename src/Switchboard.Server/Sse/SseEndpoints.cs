@@ -237,9 +237,12 @@ internal static class SseEndpoints
         public async ValueTask WriteAsync(Message message, CancellationToken cancellationToken)
         {
             await _open.Task.WaitAsync(cancellationToken);
+            var needed = 0;
             while (!TryWrite(message, live: false))
             {
-                await outbox.WaitForRoomAsync(message.EncodedAs(SseFormat.DataOnly).Length + 256, cancellationToken);
+                // Measured once: a message of old history caches no encoding, and each call would encode it again.
+                needed = needed > 0 ? needed : message.EncodedAs(SseFormat.DataOnly).Length + 256;
+                await outbox.WaitForRoomAsync(needed, cancellationToken);
             }
         }
 

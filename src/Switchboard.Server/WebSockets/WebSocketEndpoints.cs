@@ -152,6 +152,22 @@ internal static class WebSocketEndpoints
     private static async Task RunAsync(HttpContext context, WebSocket socket, Connection connection, Hub hub, ServerOptions options, ConnectionRegistry registry, ILogger logger,
         Func<WebSocketPump, Task<(WebSocketCloseStatus, string)?>> receive, FrameBatching batching = FrameBatching.None)
     {
+        try
+        {
+            await ServeAsync(context, socket, connection, hub, options, registry, logger, receive, batching);
+        }
+        catch
+        {
+            // ServeAsync closes the connection in order (after telling the client why); if it threw before that, the
+            // connection still leaves the registry and frees its per-address and per-principal slots.
+            await registry.CloseAsync(connection);
+            throw;
+        }
+    }
+
+    private static async Task ServeAsync(HttpContext context, WebSocket socket, Connection connection, Hub hub, ServerOptions options, ConnectionRegistry registry, ILogger logger,
+        Func<WebSocketPump, Task<(WebSocketCloseStatus, string)?>> receive, FrameBatching batching)
+    {
         RequestSpan.Leave();
         using var scope = ConnectionLog.Scope(logger, connection);
         ConnectionLog.Opened(logger, connection.Id, connection.Transport, connection.RemoteAddress);
@@ -206,6 +222,10 @@ internal static class WebSocketEndpoints
             try
             {
                 return await receive(pump);
+            }
+            catch (OperationCanceledException) when (connection.Closing.IsCancellationRequested)
+            {
+                return null; // a frame's handling stopped because the connection is closing: the close says why
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {

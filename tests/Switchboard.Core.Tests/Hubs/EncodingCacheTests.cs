@@ -13,9 +13,14 @@ public sealed class EncodingCacheTests
     public async Task The_memory_engine_keeps_a_message_s_encodings_while_it_is_recent_and_forgets_them_once_it_is_history()
     {
         await using var hub = await TestHubs.StartAsync();
-        var epoch = (await hub.PublishAsync("t", Batch(300))).Epoch;
-        var messages = (await hub.ReadAsync("t", new Position(epoch, 0), 300, TimeSpan.Zero)).Messages;
-        Assert.Equal(300, messages.Count);
+        // The memory engine keeps the encodings of a topic's newest 1,024 messages.
+        var epoch = (await hub.PublishAsync("t", Batch(1000))).Epoch;
+        await hub.PublishAsync("t", Batch(100));
+        var messages = new List<Message>();
+        for (var after = 0L; messages.Count < 1100; after = messages[^1].Offset)
+        {
+            messages.AddRange((await hub.ReadAsync("t", new Position(epoch, after), 1000, TimeSpan.Zero)).Messages);
+        }
 
         // The newest message: encoded once, then the same bytes for every caller (as fan-out hands them out).
         var newest = messages[^1];
@@ -25,8 +30,14 @@ public sealed class EncodingCacheTests
         Assert.Equal(before + 1, Counting.Calls);
         Assert.True(first.Span == second.Span, "a recent message's callers share one encoding");
 
-        // The oldest is more than the window behind the newest: each caller encodes for itself, and the bytes are equal.
-        var oldest = messages[0];
+        // The last still kept (1,024th from the newest) shares its encoding; the one before it no longer does.
+        var lastKept = messages[1100 - 1024];
+        before = Counting.Calls;
+        Assert.True(lastKept.EncodedAs(Counting).Span == lastKept.EncodedAs(Counting).Span);
+        Assert.Equal(before + 1, Counting.Calls);
+
+        // Further back than the window: each caller encodes for itself, and the bytes are equal.
+        var oldest = messages[1100 - 1024 - 1];
         before = Counting.Calls;
         var a = oldest.EncodedAs(Counting);
         var b = oldest.EncodedAs(Counting);
@@ -45,7 +56,10 @@ public sealed class EncodingCacheTests
         var cached = message.EncodedAs(Counting);
         Assert.True(cached.Span == message.EncodedAs(Counting).Span);
 
-        await hub.PublishAsync("t", Batch(300));
+        await hub.PublishAsync("t", Batch(1000));
+        await hub.PublishAsync("t", Batch(23));
+        Assert.True(cached.Span == message.EncodedAs(Counting).Span, "still among the newest 1,024");
+        await hub.PublishAsync("t", Batch(1));
         var before = Counting.Calls;
         var again = message.EncodedAs(Counting);
         Assert.Equal(before + 1, Counting.Calls);
@@ -56,7 +70,7 @@ public sealed class EncodingCacheTests
     [Fact]
     public async Task A_batch_larger_than_the_window_is_encoded_once_per_message_for_all_its_subscribers()
     {
-        await using var hub = await TestHubs.StartAsync();
+        await using var hub = await TestHubs.StartAsync(new HubOptions { MaxBatchMessages = 3000 });
         var sinks = new[] { new EncodingSink(), new EncodingSink(), new EncodingSink() };
         var subscriptions = new List<IAsyncDisposable>();
         foreach (var sink in sinks)
@@ -66,9 +80,9 @@ public sealed class EncodingCacheTests
         try
         {
             var before = Counting.Calls;
-            await hub.PublishAsync("batch", Batch(600));
-            Assert.All(sinks, sink => Assert.Equal(600, sink.Count));
-            Assert.Equal(before + 600, Counting.Calls); // once per message, not once per message and subscriber
+            await hub.PublishAsync("batch", Batch(3000));
+            Assert.All(sinks, sink => Assert.Equal(3000, sink.Count));
+            Assert.Equal(before + 3000, Counting.Calls); // once per message, not once per message and subscriber
         }
         finally
         {

@@ -8,12 +8,13 @@ internal sealed class MemoryTopic(string name, string epoch, TopicConfig config,
     private readonly List<Message> _log = [];
     private int _head;
 
-    // A message keeps the wire encodings its fan-out made (the same bytes for every subscriber of a format); once it is
-    // this far behind the newest its fan-out is over (the memory engine fans out inside the append, before
-    // ForgetOldEncodings), and it forgets them: a history of days then costs its messages and payloads, not several
-    // encodings of each. A reader that far behind encodes for itself, as it would reading from SQLite. The SQLite
-    // engine's tail cache keeps the same 256.
-    internal const int EncodedWindow = 256;
+    // A message keeps the wire encodings its fan-out made (the same bytes for every subscriber of a format) while it is
+    // among the newest 1,024 of its topic: its fan-out is over by then (the memory engine fans out inside the append,
+    // before ForgetOldEncodings), and long polls, which encode as they answer, share them for as long as they read
+    // within the largest page (Switchboard:MaxReadLimit, 1,000 by default) of the newest. Further back it forgets them:
+    // a history of days then costs its messages and payloads, not several encodings of each, and a reader that far
+    // behind encodes for itself, as it would reading from SQLite.
+    internal const int EncodedWindow = 1024;
     private long _encodedFrom = 1; // the first offset that may still hold encodings
 
     public string Name { get; } = name;

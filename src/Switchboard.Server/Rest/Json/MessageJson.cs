@@ -32,7 +32,7 @@ internal static class MessageJson
 
     /// <summary>
     /// The whole read shape as bytes, cached on the message: a hundred long polls answered with the same message
-    /// serialise it once.
+    /// serialise it once (while it is recent: the memory engine drops the encodings of old history).
     /// </summary>
     public static readonly MessageEncoding Whole = new CachedEncoding(Fields.All);
 
