@@ -149,6 +149,23 @@ public sealed class AuthTests
     }
 
     [Fact]
+    public async Task A_refused_host_name_stays_refused_between_served_requests_on_the_same_connection()
+    {
+        await using var hub = await TestHub.StartAsync("memory");
+        foreach (var (host, served) in new[] { ("localhost", true), ("evil.example", false), ("localhost", true), ("evil.example", false), ("localhost.evil.example", false), ("127.0.0.1", true) })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/topics");
+            request.Headers.Host = $"{host}:{hub.Address.Port}";
+            using var response = await hub.Http.SendAsync(request);
+            Assert.True(served == (response.StatusCode == HttpStatusCode.OK), $"{host}: {(int)response.StatusCode}");
+            if (!served)
+            {
+                await Problem.AssertAsync(response, 403, "forbidden", "DNS-rebinding", "--insecure");
+            }
+        }
+    }
+
+    [Fact]
     public async Task With_credentials_any_host_name_is_served()
     {
         await using var hub = await TestHub.StartAsync("memory", PlainKey());
