@@ -56,9 +56,10 @@ internal sealed class ConnectionRegistry(ServerOptions options, TimeProvider tim
             Release(_perAddress, address);
             throw TooMany(caller.Name!);
         }
-        var connection = new Connection(transport, caller, remoteAddress, new Outbox(options.OutboundBufferBytes, time, MeterOf(transport)), time.GetUtcNow());
+        var meter = MeterOf(transport);
+        var connection = new Connection(transport, caller, remoteAddress, new Outbox(options.OutboundBufferBytes, time, meter), time.GetUtcNow());
         _connections[connection.Id] = connection;
-        OpenOver(transport).Add(1);
+        meter.Open.Add(1);
         return connection;
     }
 
@@ -80,14 +81,11 @@ internal sealed class ConnectionRegistry(ServerOptions options, TimeProvider tim
     private SwitchboardException TooMany(string principal) => new(ErrorCode.RateLimited,
         $"'{principal}' already has {options.MaxConnectionsPerPrincipal} connections open, the most one principal may hold (Switchboard:Connections:MaxPerPrincipal); close some, or share one connection.") { RetryAfterSeconds = 5 };
 
-    // The open-connection count of a transport's protocol on the hub's meters (ws-json, ws-proto and ws-plain are one).
-    private Tally OpenOver(string transport) => hub.Meters.ConnectionsOver((string)Protocols.TagOfTransport(transport).Value!);
-
     public async ValueTask CloseAsync(Connection connection)
     {
         if (_connections.TryRemove(connection.Id, out _))
         {
-            OpenOver(connection.Transport).Add(-1);
+            MeterOf(connection.Transport).Open.Add(-1);
             Release(_perAddress, connection.RemoteAddress ?? "");
             if (connection.Caller.Identity is { } identity)
             {

@@ -15,6 +15,9 @@ internal sealed class DeliveryMeter(HubMeters meters, KeyValuePair<string, objec
 {
     private readonly Tally _delivered = meters.DeliveredOver((string)protocol.Value!);
 
+    /// <summary>The protocol's open connections (long polls while they wait): add 1 on open, -1 on close.</summary>
+    public Tally Open { get; } = meters.ConnectionsOver((string)protocol.Value!);
+
     // Of the bursts' first messages, the latency of one in 16 is recorded, and of any that comes 100 ms or more after the
     // last one recorded (a quiet protocol keeps every sample). A record costs ~75 ns (a clock read and the histogram's
     // aggregation): per message at low rates, where every message is a burst of its own, it was most of what the

@@ -183,18 +183,18 @@ internal static class MessagesEndpoints
     private static async Task<ReadPage> ReadMeteredAsync(Hub hub, ConnectionRegistry connections, string topic, Position position, int limit, TimeSpan wait, CancellationToken cancellationToken)
     {
         var longPoll = wait > TimeSpan.Zero;
+        var meter = connections.MeterOf(longPoll ? Protocols.LongPoll : Protocols.Poll);
         ReadPage page;
         if (longPoll)
         {
-            var waiting = hub.Meters.ConnectionsOver(Protocols.LongPoll);
-            waiting.Add(1);
+            meter.Open.Add(1);
             try
             {
                 page = await hub.ReadAsync(topic, position, limit, wait, cancellationToken);
             }
             finally
             {
-                waiting.Add(-1);
+                meter.Open.Add(-1);
             }
         }
         else
@@ -203,8 +203,7 @@ internal static class MessagesEndpoints
         }
         if (page.Messages.Count > 0)
         {
-            connections.MeterOf(longPoll ? Protocols.LongPoll : Protocols.Poll)
-                .Page(page.Messages, live: longPoll && page.Next.Offset >= page.Topic.LastOffset);
+            meter.Page(page.Messages, live: longPoll && page.Next.Offset >= page.Topic.LastOffset);
         }
         return page;
     }

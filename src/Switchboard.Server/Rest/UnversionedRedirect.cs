@@ -13,7 +13,7 @@ internal sealed class UnversionedRedirect(RequestDelegate next)
     public Task InvokeAsync(HttpContext context)
     {
         var path = context.Request.Path;
-        if (path.Value is { Length: > 3 } value && value.StartsWith("/v1/", StringComparison.Ordinal))
+        if (path.StartsWithSegments("/v1", StringComparison.Ordinal))
         {
             return next(context); // nearly every request: versioned already, no need to try each root
         }
