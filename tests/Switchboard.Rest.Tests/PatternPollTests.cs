@@ -46,6 +46,23 @@ public sealed class PatternPollTests
         Assert.Empty(third.GetProperty("notices").EnumerateArray());
     }
 
+    [Theory]
+    [MemberData(nameof(Engines))]
+    public async Task A_page_that_catches_up_on_several_topics_holds_them_in_publish_order(bool sqlite)
+    {
+        await using var hub = await TestHub.StartAsync(sqlite);
+        // Topics are read back one after another; the page interleaves them again as they were published.
+        await PublishAsync(hub, "ord.a", 1);
+        await PublishAsync(hub, "ord.b", 2);
+        await PublishAsync(hub, "ord.a", 3);
+        await PublishAsync(hub, "ord.c", 4);
+        await PublishAsync(hub, "ord.b", 5);
+
+        var page = await PollAsync(hub, "topic=ord.*&after=0");
+        Assert.Equal([1, 2, 3, 4, 5], page.GetProperty("messages").EnumerateArray().Select(m => m.GetProperty("payload").GetInt32()));
+        Assert.Equal(["ord.a:1", "ord.b:1", "ord.a:2", "ord.c:1", "ord.b:2"], Seen(page));
+    }
+
     [Fact]
     public async Task A_parked_long_poll_is_answered_by_a_publish_to_a_topic_created_after_it_parked()
     {

@@ -26,7 +26,8 @@ internal static class PatternPollEndpoints
             .WithName("ReadManyTopics").WithSummary("Read or long-poll several topics or patterns (?topic=a&topic=b.*)")
             .WithDescription("""
                 Messages of every topic the patterns match, after= a position token (the "next" of the previous page, or the id of a
-                multi-topic SSE stream; "0" = every retained message; absent = from now), up to limit= (default 100).
+                multi-topic SSE stream; "0" = every retained message; absent = from now), up to limit= (default 100), in
+                publish order within a page (each topic's own order always).
                 With wait=SECONDS (up to 60) the request is held until a message arrives or the wait ends (empty page).
                 Answers {"messages": […], "notices": […], "next": "p1.…"}; notices tell of messages removed by retention
                 (missed) and of topics deleted or recreated (epoch-changed, topic-deleted): nothing is skipped silently.
@@ -202,11 +203,47 @@ internal static class PatternPollEndpoints
             }
         }
 
+        /// <summary>
+        /// Takes nothing more and puts the page in publish order. Catching up reads the topics one after another, so a
+        /// page that caught up on several holds them grouped by topic; a client reading the page expects them as they
+        /// were published. Each message is keyed by the latest timestamp of its topic so far, so a clock that stepped
+        /// back between two publishes cannot reorder a topic (per-topic order is the guarantee; this only interleaves).
+        /// </summary>
         public void Close()
         {
             lock (_gate)
             {
                 _closed = true;
+            }
+            InPublishOrder(_messages);
+        }
+
+        private static void InPublishOrder(List<Message> messages)
+        {
+            if (messages.Count < 2)
+            {
+                return;
+            }
+            var latest = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
+            var keys = new (DateTimeOffset At, int Index)[messages.Count];
+            var ordered = true;
+            for (var i = 0; i < messages.Count; i++)
+            {
+                var message = messages[i];
+                var at = latest.TryGetValue(message.Topic, out var before) && before > message.Timestamp ? before : message.Timestamp;
+                latest[message.Topic] = at;
+                keys[i] = (at, i);
+                ordered &= i == 0 || keys[i - 1].At <= at;
+            }
+            if (ordered)
+            {
+                return;
+            }
+            Array.Sort(keys); // by time, then by place in the page: stable
+            var copy = messages.ToArray();
+            for (var i = 0; i < keys.Length; i++)
+            {
+                messages[i] = copy[keys[i].Index];
             }
         }
     }
