@@ -13,11 +13,13 @@ namespace Switchboard.Sqlite;
 /// </summary>
 internal sealed class TailCache
 {
-    // Per topic: the last 256 messages, or 512 KiB of them. Enough for every long poll and for catch-ups of a
-    // few seconds at high rates; older reads go to SQLite. The whole cache is bounded too (64 MiB).
+    // Per topic: the last 256 messages, or 512 KiB of their data. Enough for every long poll and for catch-ups of a
+    // few seconds at high rates; older reads go to SQLite. The whole cache is bounded too: 64 MiB of memory, counted
+    // as each message's footprint rather than its data (see Footprint), so thousands of topics of small messages
+    // stay within it.
     private const int MaxMessagesPerTopic = 256;
     private const long MaxBytesPerTopic = 512 * 1024;
-    private const long MaxBytes = 64L * 1024 * 1024;
+    internal const long MaxBytes = 64L * 1024 * 1024;
 
     private readonly ConcurrentDictionary<string, Tail> _tails = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> _durable = new(StringComparer.Ordinal);
@@ -80,19 +82,36 @@ internal sealed class TailCache
         Interlocked.Exchange(ref _bytes, 0);
     }
 
+    /// <summary>What the cache counts in memory for the cached messages.</summary>
+    internal long Bytes => Interlocked.Read(ref _bytes);
+
+    /// <summary>
+    /// The memory a cached message holds, as the global bound counts it: the object and its payload, its table of
+    /// cached encodings, and the encodings themselves — the live fan-out caches one per wire format in use (a JSON
+    /// frame, an SSE event, a protobuf frame: each about the payload again, base64 a third more, plus the envelope
+    /// of topic, epoch, offset and time). Counting the data alone let a 64-byte message count 100 bytes for the
+    /// ~1 KB it keeps alive. An estimate for up to three formats, erring high.
+    /// </summary>
+    internal static long Footprint(Message message) => 1024 + 5 * message.Size;
+
     private void Replace(TopicInfo info, List<Message> messages, Tail? previous)
     {
         // Drop what retention removed and whatever is over the per-topic bounds, oldest first.
         var start = 0;
-        long bytes = 0;
+        long data = 0;
         foreach (var message in messages)
         {
-            bytes += message.Size;
+            data += message.Size;
         }
-        while (start < messages.Count && (messages[start].Offset < info.FirstOffset || messages.Count - start > MaxMessagesPerTopic || bytes > MaxBytesPerTopic))
+        while (start < messages.Count && (messages[start].Offset < info.FirstOffset || messages.Count - start > MaxMessagesPerTopic || data > MaxBytesPerTopic))
         {
-            bytes -= messages[start].Size;
+            data -= messages[start].Size;
             start++;
+        }
+        long bytes = 0;
+        for (var i = start; i < messages.Count; i++)
+        {
+            bytes += Footprint(messages[i]);
         }
         var tail = new Tail(info, [.. messages.Skip(start)], bytes);
         _tails[info.Name] = tail;
@@ -117,7 +136,7 @@ internal sealed class TailCache
         }
     }
 
-    /// <summary>A topic's state and its newest messages, immutable.</summary>
+    /// <summary>A topic's state and its newest messages (their footprint in <paramref name="Bytes"/>), immutable.</summary>
     internal sealed record Tail(TopicInfo Info, Message[] Messages, long Bytes)
     {
         /// <summary>
