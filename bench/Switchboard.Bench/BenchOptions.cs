@@ -31,11 +31,11 @@ public sealed class BenchOptions
     public bool Includes(string transport) => Only is null || Only.Contains(transport);
 
     /// <summary>
-    /// How long one timed run lasts: long enough to reach a steady state, short enough to repeat. Quick: 0.25 s, which
-    /// still completes tens of operations on the slowest path (fsync'd queue round trips, ~100/s) and only has to show
+    /// How long one timed run lasts: long enough to reach a steady state, short enough to repeat. Quick: 0.15 s, which
+    /// still completes over ten operations on the slowest path (fsync'd queue round trips, ~100/s) and only has to show
     /// that the path works; a quick run holds ~90 timed runs, so each tenth of a second here is ~10 s of the smoke test.
     /// </summary>
-    public TimeSpan RunLength => Quick ? TimeSpan.FromSeconds(0.25) : TimeSpan.FromSeconds(3);
+    public TimeSpan RunLength => Quick ? TimeSpan.FromSeconds(0.15) : TimeSpan.FromSeconds(3);
 
     /// <summary>An unmeasured warm-up before the first run (JIT, connections, the topic's creation); quick: one pass of each path.</summary>
     public TimeSpan WarmUp => Quick ? TimeSpan.FromSeconds(0.1) : TimeSpan.FromSeconds(0.5);
@@ -50,7 +50,7 @@ public sealed class BenchOptions
     public int IdleConnections => Quick ? 200 : 10_000;
 
     /// <summary>A waiting time (for a server to settle) shortened in quick mode.</summary>
-    public TimeSpan Settle(double seconds) => TimeSpan.FromSeconds(Quick ? Math.Min(seconds, 0.3) : seconds);
+    public TimeSpan Settle(double seconds) => TimeSpan.FromSeconds(Quick ? Math.Min(seconds, 0.15) : seconds);
 
     /// <summary>A line of the progress display, with the time since the bench started.</summary>
     public static void Progress(string text) => Console.WriteLine($"   [{Clock.Elapsed:mm\\:ss}] {text}");

@@ -102,7 +102,7 @@ internal sealed class FanOutRun : IAsyncDisposable
             client.Sample(true);
         }
         var pacedCpuBefore = cpuTime();
-        var sent = await FanOutScenario.PaceAsync(_publisher, _rate, _options.Quick ? 0.3 : 4.0); // quick: 300 messages at 1,000 msg/s, thousands of latency samples
+        var sent = await FanOutScenario.PaceAsync(_publisher, _rate, _options.Quick ? 0.15 : 4.0); // quick: 150 messages at 1,000 msg/s, over a thousand latency samples
         await _publisher.FlushAsync();
         var (pacedCount, _) = await FanOutScenario.DrainAsync(_clients, count + (long)sent * n, Stopwatch.StartNew(), _options.Quick);
         _cpuPaced.Runs.Add((cpuTime() - pacedCpuBefore).TotalSeconds / Math.Max(1, pacedCount - count) * 1_000_000);

@@ -21,10 +21,13 @@ internal sealed class ReqReplyScenario : IScenario
     public async Task RunAsync(Report report, BenchOptions options)
     {
         using var data = new TempDirectory();
-        await using var durable = await ServerProcess.StartHubAsync("--data", data.Path);
-        await using var memory = await ServerProcess.StartHubAsync("--memory");
-        await using var bare = await ServerProcess.StartPeerAsync("baseline-server");
-        await using var bareGrpc = await ServerProcess.StartPeerAsync("grpc-baseline-server");
+        // Started together (one waits on its JIT while another runs); a failed start leaves the others to the bench's exit.
+        var starting = (Durable: ServerProcess.StartHubAsync("--data", data.Path), Memory: ServerProcess.StartHubAsync("--memory"),
+            Bare: ServerProcess.StartPeerAsync("baseline-server"), BareGrpc: ServerProcess.StartPeerAsync("grpc-baseline-server"));
+        await using var durable = await starting.Durable;
+        await using var memory = await starting.Memory;
+        await using var bare = await starting.Bare;
+        await using var bareGrpc = await starting.BareGrpc;
         using var durableHttp = Load.Client(durable.Address);
         using var memoryHttp = Load.Client(memory.Address);
         using var bareHttp = Load.Client(bare.Address);
@@ -103,7 +106,10 @@ internal sealed class ReqReplyScenario : IScenario
                 }
                 return 1;
             });
-            await Run(options.WarmUp);
+            if (!options.Quick)
+            {
+                await Run(options.WarmUp);
+            }
             for (var run = 0; run < options.Runs; run++)
             {
                 lock (latencies)
