@@ -33,11 +33,15 @@ public sealed class BenchOptions
     /// <summary>
     /// How long one timed run lasts: long enough to reach a steady state, short enough to repeat. Quick: 0.15 s, which
     /// still completes over ten operations on the slowest path (fsync'd queue round trips, ~100/s) and only has to show
-    /// that the path works; a quick run holds ~90 timed runs, so each tenth of a second here is ~10 s of the smoke test.
+    /// that the path works (where quick mode skips the warm-up, the first run also pays for JIT and connections); a
+    /// quick run holds ~90 timed runs, so each tenth of a second here is ~10 s of the smoke test.
     /// </summary>
     public TimeSpan RunLength => Quick ? TimeSpan.FromSeconds(0.15) : TimeSpan.FromSeconds(3);
 
-    /// <summary>An unmeasured warm-up before the first run (JIT, connections, the topic's creation); quick: one pass of each path.</summary>
+    /// <summary>
+    /// An unmeasured warm-up before the first run (JIT, connections, the topic's creation); quick: one short pass of each
+    /// path, in the scenarios that still warm up in quick mode (the queue, gRPC, request/reply and real-time ones skip it).
+    /// </summary>
     public TimeSpan WarmUp => Quick ? TimeSpan.FromSeconds(0.1) : TimeSpan.FromSeconds(0.5);
 
     /// <summary>Fan-out sizes: 1,000 subscribers is 2,000 sockets on loopback (one in each process), far under the 20,000 open files a process may have.</summary>

@@ -14,8 +14,8 @@ namespace Switchboard.Sqlite;
 internal sealed class TailCache
 {
     // Per topic: the last 256 messages, or 512 KiB of their data. Enough for every long poll and for catch-ups of a
-    // few seconds at high rates; older reads go to SQLite. The whole cache is bounded too: 64 MiB of memory, counted
-    // as each message's footprint rather than its data (see Footprint), so thousands of topics of small messages
+    // few seconds at high rates; older reads go to SQLite. The whole cache is bounded too: 64 MiB, counted as each
+    // message's estimated footprint rather than its data (see Footprint), so thousands of topics of small messages
     // stay within it.
     private const int MaxMessagesPerTopic = 256;
     private const long MaxBytesPerTopic = 512 * 1024;
@@ -90,7 +90,9 @@ internal sealed class TailCache
     /// cached encodings, and the encodings themselves — the live fan-out caches one per wire format in use (a JSON
     /// frame, an SSE event, a protobuf frame: each about the payload again, base64 a third more, plus the envelope
     /// of topic, epoch, offset and time). Counting the data alone let a 64-byte message count 100 bytes for the
-    /// ~1 KB it keeps alive. An estimate for up to three formats, erring high.
+    /// ~1 KB it keeps alive. An estimate that errs high for up to three formats in use (a 64-byte message with two holds
+    /// ~1,000 bytes and counts 1,344); a topic followed over every transport and envelope at once caches more per
+    /// message, so the bound is of that estimate, not a hard limit on memory.
     /// </summary>
     internal static long Footprint(Message message) => 1024 + 5 * message.Size;
 

@@ -31,7 +31,7 @@ internal sealed class GrpcScenario : IScenario
     {
         _history = options.Quick ? 20_000 : 200_000;
         using var data = new TempDirectory();
-        // Started together (one waits on its JIT while another runs); a failed start leaves the others to the bench's exit.
+        // Started together (one waits on its JIT while another runs); if one fails, the bench stops the others at the scenario's end.
         var starting = (Durable: ServerProcess.StartHubAsync("--data", data.Path), Memory: ServerProcess.StartHubAsync("--memory"), Bare: ServerProcess.StartPeerAsync("grpc-baseline-server"));
         await using var durable = await starting.Durable;
         await using var memory = await starting.Memory;

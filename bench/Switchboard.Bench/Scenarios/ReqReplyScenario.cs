@@ -21,7 +21,7 @@ internal sealed class ReqReplyScenario : IScenario
     public async Task RunAsync(Report report, BenchOptions options)
     {
         using var data = new TempDirectory();
-        // Started together (one waits on its JIT while another runs); a failed start leaves the others to the bench's exit.
+        // Started together (one waits on its JIT while another runs); if one fails, the bench stops the others at the scenario's end.
         var starting = (Durable: ServerProcess.StartHubAsync("--data", data.Path), Memory: ServerProcess.StartHubAsync("--memory"),
             Bare: ServerProcess.StartPeerAsync("baseline-server"), BareGrpc: ServerProcess.StartPeerAsync("grpc-baseline-server"));
         await using var durable = await starting.Durable;

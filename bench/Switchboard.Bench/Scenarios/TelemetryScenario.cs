@@ -81,8 +81,8 @@ internal sealed class TelemetryScenario : IScenario
         ];
         if (options.Quick)
         {
-            // The smoke test checks the harness: off, the default and full tracing (which must export) cover it, at
-            // two hub processes fewer per configuration left out.
+            // The smoke test checks the harness: off, the default and full tracing (which must export) cover it, and
+            // leaving out the other two spares four hub processes.
             configs = [configs[0], configs[1], configs[^1]];
         }
         var targets = new List<Target>();
