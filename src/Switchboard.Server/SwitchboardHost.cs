@@ -34,6 +34,12 @@ public sealed class SwitchboardHostSettings
 
     /// <summary>Console log format: <c>text</c> (one line per event) or <c>json</c>.</summary>
     public string? LogFormat { get; init; }
+
+    /// <summary>
+    /// Runs after the hub's services are registered, so a registration here replaces the hub's (an embedding
+    /// application's own <see cref="TimeProvider"/>, a logger provider, …).
+    /// </summary>
+    public Action<IServiceCollection>? ConfigureServices { get; init; }
 }
 
 /// <summary>Builds the Switchboard server: the hub, its engine, and every protocol adapter on one port.</summary>
@@ -97,6 +103,7 @@ public static class SwitchboardHost
         }
 
         AddSwitchboard(builder.Services, options);
+        settings.ConfigureServices?.Invoke(builder.Services);
         var app = builder.Build();
         MapSwitchboard(app, options);
         return app;
@@ -111,7 +118,7 @@ public static class SwitchboardHost
         // The hub's instruments, on a meter from the host's factory (so a listener can tell this hub's meter from another's).
         services.AddSingleton(sp => new Core.Observability.HubMeters(sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
         services.AddSingleton(sp => new Hub(sp.GetRequiredService<IStore>(), sp.GetRequiredService<IBackplane>(), options.Hub, sp.GetRequiredService<ILoggerFactory>(),
-            meters: sp.GetRequiredService<Core.Observability.HubMeters>()));
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<Core.Observability.HubMeters>()));
         services.AddSingleton<Observability.HubGauges>();
         services.AddSingleton<Observability.LiveStats>(); // the console's per-second figures, from the meters
         Observability.Telemetry.Add(services, options); // the same meters at /metrics (Prometheus) and over OTLP

@@ -25,7 +25,7 @@ internal sealed class TestHub : IAsyncDisposable
     public Uri WebSocketAddress(string pathAndQuery) => new(new UriBuilder(Address) { Scheme = "ws" }.Uri, pathAndQuery);
     public IServiceProvider Services => _app.Services;
 
-    public static async Task<TestHub> StartAsync(bool sqlite = false, IDictionary<string, string?>? settings = null, string urls = "http://127.0.0.1:0")
+    public static async Task<TestHub> StartAsync(bool sqlite = false, IDictionary<string, string?>? settings = null, string urls = "http://127.0.0.1:0", Action<IServiceCollection>? services = null)
     {
         var overrides = new Dictionary<string, string?> { ["Switchboard:Engine"] = sqlite ? "sqlite" : "memory", ["Logging:LogLevel:Default"] = "Warning" };
         string? data = null;
@@ -38,7 +38,7 @@ internal sealed class TestHub : IAsyncDisposable
         {
             overrides[key] = value;
         }
-        var app = SwitchboardHost.Build(new SwitchboardHostSettings { Urls = urls, Overrides = overrides });
+        var app = SwitchboardHost.Build(new SwitchboardHostSettings { Urls = urls, Overrides = overrides, ConfigureServices = services });
         await app.StartAsync();
         await app.Services.GetRequiredService<HubLifetime>().Opened.WaitAsync(TimeSpan.FromSeconds(30));
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First(a => !a.StartsWith("http://unix:", StringComparison.Ordinal));

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using static Switchboard.Rest.Tests.Http;
 
 namespace Switchboard.Rest.Tests;
@@ -61,6 +62,33 @@ public sealed class PatternPollTests
         var page = await PollAsync(hub, "topic=ord.*&after=0");
         Assert.Equal([1, 2, 3, 4, 5], page.GetProperty("messages").EnumerateArray().Select(m => m.GetProperty("payload").GetInt32()));
         Assert.Equal(["ord.a:1", "ord.b:1", "ord.a:2", "ord.c:1", "ord.b:2"], Seen(page));
+    }
+
+    [Theory]
+    [MemberData(nameof(Engines))]
+    public async Task A_clock_that_steps_back_between_publishes_does_not_reorder_a_topic_within_a_page(bool sqlite)
+    {
+        var clock = new SteppingClock();
+        await using var hub = await TestHub.StartAsync(sqlite, services: s => s.AddSingleton<TimeProvider>(clock));
+        await PublishAsync(hub, "back.a", 1);
+        clock.Back = TimeSpan.FromHours(1); // e.g. the host's clock corrected: later messages carry earlier times
+        await PublishAsync(hub, "back.a", 2);
+        await PublishAsync(hub, "back.b", 3);
+
+        var page = await PollAsync(hub, "topic=back.*&after=0");
+        var seen = Seen(page);
+        Assert.Equal(["back.a:1", "back.a:2", "back.b:1"], seen.Order());
+        Assert.True(Array.IndexOf(seen, "back.a:1") < Array.IndexOf(seen, "back.a:2"), string.Join(", ", seen));
+        Assert.True(page.GetProperty("messages").EnumerateArray().First(m => m.GetProperty("offset").GetInt64() == 2).GetProperty("timestamp").GetDateTimeOffset()
+            < DateTimeOffset.UtcNow - TimeSpan.FromMinutes(30), "the hub did not take its time from the registered clock");
+    }
+
+    /// <summary>The system's clock, set back by <see cref="Back"/> (timers run on the system's).</summary>
+    private sealed class SteppingClock : TimeProvider
+    {
+        public TimeSpan Back { get; set; }
+
+        public override DateTimeOffset GetUtcNow() => base.GetUtcNow() - Back;
     }
 
     [Fact]
