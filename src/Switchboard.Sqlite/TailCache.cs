@@ -89,7 +89,7 @@ internal sealed class TailCache
     /// The memory a cached message holds, as the global bound counts it: the object and its payload, its table of
     /// cached encodings, and the encodings themselves — the live fan-out caches one per wire format in use (a JSON
     /// frame, an SSE event, a protobuf frame: each about the payload again, base64 a third more, plus the envelope
-    /// of topic, epoch, offset and time). Counting the data alone let a 64-byte message count 100 bytes for the
+    /// of topic, epoch, offset and time). Counting the data alone let a 64-byte message count 64 bytes for the
     /// ~1 KB it keeps alive. An estimate that errs high for up to three formats in use (a 64-byte message with two holds
     /// ~1,000 bytes and counts 1,344); a topic followed over every transport and envelope at once caches more per
     /// message, so the bound is of that estimate, not a hard limit on memory.
