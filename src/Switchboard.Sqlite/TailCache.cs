@@ -94,7 +94,9 @@ internal sealed class TailCache
     /// ~1,000 bytes and counts 1,344); a topic followed over every transport and envelope at once caches more per
     /// message, so the bound is of that estimate, not a hard limit on memory.
     /// </summary>
-    internal static long Footprint(Message message) => 1024 + 5 * message.Size;
+    internal static long Footprint(Message message) => Footprint(1, message.Size);
+
+    private static long Footprint(long messages, long data) => 1024 * messages + 5 * data;
 
     private void Replace(TopicInfo info, List<Message> messages, Tail? previous)
     {
@@ -110,11 +112,7 @@ internal sealed class TailCache
             data -= messages[start].Size;
             start++;
         }
-        long bytes = 0;
-        for (var i = start; i < messages.Count; i++)
-        {
-            bytes += Footprint(messages[i]);
-        }
+        var bytes = Footprint(messages.Count - start, data);
         var tail = new Tail(info, [.. messages.Skip(start)], bytes);
         _tails[info.Name] = tail;
         Interlocked.Add(ref _bytes, bytes - (previous?.Bytes ?? 0));
