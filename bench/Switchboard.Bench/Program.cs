@@ -107,7 +107,7 @@ for (var i = 0; i < chosen.Count; i++)
     }
 }
 Console.WriteLine();
-Console.WriteLine(report.ToMarkdown());
+Console.WriteLine(report.ToMarkdown(host: report.Host));
 if (options.Out is { } directory)
 {
     var charts = await report.WriteAsync(directory);

@@ -30,6 +30,11 @@ public sealed class QuickBenchTests
             Assert.False(string.IsNullOrWhiteSpace(machine.GetProperty("os").GetString()));
             Assert.StartsWith(".NET", machine.GetProperty("dotnet").GetString(), StringComparison.Ordinal);
             Assert.True(root.GetProperty("versions").TryGetProperty("SignalR (ASP.NET Core)", out _));
+            // The host's CPU load over the run, from /proc/stat: the bench kept the CPUs busy, and steal is a share.
+            var host = root.GetProperty("host");
+            Assert.InRange(host.GetProperty("busyPercent").GetDouble(), 1, 100);
+            Assert.InRange(host.GetProperty("stealPercent").GetDouble(), 0, 100);
+            Assert.InRange(host.GetProperty("ioWaitPercent").GetDouble(), 0, 100);
 
             var outcomes = root.GetProperty("scenarios").EnumerateArray().ToDictionary(s => s.GetProperty("name").GetString()!, s => s);
             var measurements = root.GetProperty("measurements").EnumerateArray().ToList();
@@ -67,6 +72,7 @@ public sealed class QuickBenchTests
 
             var markdown = await File.ReadAllTextAsync(Path.Combine(output, "results.md"));
             Assert.Contains("Machine: ", markdown, StringComparison.Ordinal);
+            Assert.Contains("was taken by the host (steal)", markdown, StringComparison.Ordinal);
             Assert.Contains("## Switchboard against the best peer", markdown, StringComparison.Ordinal);
             Assert.Contains("## The guide's Real-time Options Comparison, measured", markdown, StringComparison.Ordinal);
             Assert.All(Scenarios, s => Assert.Contains($"### {s}\n", markdown, StringComparison.Ordinal));

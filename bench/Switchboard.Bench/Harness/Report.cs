@@ -48,6 +48,11 @@ public sealed partial class Report
 
     public DateTime Started { get; } = DateTime.UtcNow;
 
+    private readonly HostLoad.Counters? _cpuAtStart = HostLoad.Counters.Read();
+
+    /// <summary>The machine's CPU load from the start of the run until now (null where /proc/stat is missing).</summary>
+    public HostLoad? Host => HostLoad.Between(_cpuAtStart, HostLoad.Counters.Read());
+
     /// <summary>The command that produced this report (shown in its header).</summary>
     public string CommandLine { get; init; } = "";
 
@@ -137,10 +142,12 @@ public sealed partial class Report
     {
         Directory.CreateDirectory(directory);
         var charts = Charts.Write(this, directory);
-        await File.WriteAllTextAsync(Path.Combine(directory, "results.md"), ToMarkdown(charts));
+        var host = Host;
+        await File.WriteAllTextAsync(Path.Combine(directory, "results.md"), ToMarkdown(charts, host));
         var json = new
         {
             machine = Machine,
+            host,
             versions = _versions,
             command = CommandLine,
             date = Started,

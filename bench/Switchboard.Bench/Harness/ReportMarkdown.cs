@@ -10,10 +10,14 @@ public sealed partial class Report
     public static string Command(string[] args)
         => "switchboard bench" + (args.Length > 0 ? " " + string.Join(' ', args) : "");
 
-    public string ToMarkdown(IReadOnlyList<ChartFile>? charts = null)
+    public string ToMarkdown(IReadOnlyList<ChartFile>? charts = null, HostLoad? host = null)
     {
         var text = new StringBuilder();
         text.AppendLine(CultureInfo.InvariantCulture, $"Machine: {Machine.Describe()}.");
+        if (host is not null)
+        {
+            text.AppendLine().AppendLine(host.Describe() + ".");
+        }
         text.AppendLine().AppendLine(CultureInfo.InvariantCulture,
             $"{Started:yyyy-MM-dd HH:mm} UTC. {Runs} run{(Runs == 1 ? "" : "s")} per figure (min / median / max){(Quick ? ", quick mode (short runs, small counts: a check that everything works, not figures to quote)" : "")}; ratios are of medians.");
         if (CommandLine.Length > 0)
