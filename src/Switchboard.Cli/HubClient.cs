@@ -94,6 +94,21 @@ internal sealed class HubClient : IDisposable
             : default;
     }
 
+    /// <summary>A refusal from a request made outside this client (the SSE follower's own stream), told as the hub's detail.</summary>
+    public static async Task<CliException> RefusedAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        JsonElement json = default;
+        try
+        {
+            json = await JsonAsync(response, cancellationToken);
+        }
+        catch (JsonException)
+        {
+            // not the hub's problem+json (a proxy's page, say): the status says enough
+        }
+        return Refused(response, json);
+    }
+
     private static CliException Refused(HttpResponseMessage response, JsonElement json)
     {
         if (json.ValueKind == JsonValueKind.Object && json.TryGetProperty("detail", out var detail))

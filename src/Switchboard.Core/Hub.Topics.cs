@@ -10,7 +10,7 @@ public sealed partial class Hub
     public async Task<TopicInfo> GetTopicAsync(string topic, CancellationToken cancellationToken = default)
     {
         EnsureServing();
-        TopicName.Validate(topic);
+        TopicName.Validate(topic, allowSystem: true); // a presence topic ($presence.…) is read like any other
         return await _store.GetTopicAsync(topic, cancellationToken) ?? throw new TopicNotFoundException(topic);
     }
 

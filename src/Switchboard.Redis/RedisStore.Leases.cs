@@ -212,8 +212,7 @@ public sealed partial class RedisStore
             {
                 "never" => new SwitchboardException(ErrorCode.MessageNotFound, $"Queue '{queue}' never had a message {id}: use the id of a message you received."),
                 "gone" => new SwitchboardException(ErrorCode.LeaseMismatch, $"Message {id} of queue '{queue}' is not leased any more: it was acked, or moved to the dead letters."),
-                "other" => new SwitchboardException(ErrorCode.LeaseMismatch,
-                    $"The lease token does not match message {id}'s current lease (it is on attempt {(long)reply[4]}: the message was delivered again after your lease ran out). Do not ack it; its current holder will."),
+                "other" => new SwitchboardException(ErrorCode.LeaseMismatch, QueueBook.WrongLease(id ?? "?", (long)reply[4])),
                 "expired" => new SwitchboardException(ErrorCode.LeaseExpired,
                     $"The lease on message {id} ran out at {RedisTime.FromMicros((long)reply[4]):O}; it will be delivered again. Extend leases before they run out (or receive with a longer lease)."),
                 _ => new SwitchboardException(ErrorCode.LeaseMismatch, $"Message {id} of queue '{queue}' is not leased (its lease ran out or it was nacked); it will be delivered again."),

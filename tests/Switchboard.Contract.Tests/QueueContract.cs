@@ -43,6 +43,9 @@ public abstract partial class StoreContract
 
         var wrong = await Assert.ThrowsAsync<SwitchboardException>(() => Queues.AckAsync("jobs", leased[0].Id, leased[1].Lease!, T0.AddSeconds(1), default));
         Assert.Equal(ErrorCode.LeaseMismatch, wrong.Code);
+        // On a first delivery there is no earlier lease to hold: the token itself is wrong, and the refusal says so.
+        Assert.Contains("Send the lease received with this message", wrong.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("delivered again", wrong.Message, StringComparison.Ordinal);
         await Queues.AckAsync("jobs", leased[0].Id, leased[0].Lease!, T0.AddSeconds(1), default);
         var again = await Assert.ThrowsAsync<SwitchboardException>(() => Queues.AckAsync("jobs", leased[0].Id, leased[0].Lease!, T0.AddSeconds(2), default));
         Assert.Equal(ErrorCode.LeaseMismatch, again.Code);
@@ -56,6 +59,7 @@ public abstract partial class StoreContract
         Assert.Equal(("b", 2), (Text(again2), again2.Attempts));
         var stale = await Assert.ThrowsAsync<SwitchboardException>(() => Queues.AckAsync("jobs", leased[1].Id, leased[1].Lease!, T0 + Quick.Lease, default));
         Assert.Equal(ErrorCode.LeaseMismatch, stale.Code);
+        Assert.Contains("attempt 2: the message was delivered again after your lease ran out", stale.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -78,6 +78,18 @@ public sealed class DurationTextTests(ITestOutputHelper output)
     public void Huge_and_malformed_durations_are_refused_without_throwing(string text)
     {
         Assert.False(DurationText.TryParse(text, out _, out var error));
-        Assert.Contains("is not a duration", error, StringComparison.Ordinal);
+        Assert.Matches("is not a duration|is longer than any duration the hub can hold", error);
+    }
+
+    [Theory]
+    [InlineData("99999999d")]
+    [InlineData("10675199d")]
+    [InlineData("1d79228162514264337593543950335ms")]
+    [InlineData("9999999999999999999999999999s")]
+    public void A_well_formed_duration_too_long_to_hold_is_refused_as_too_long_not_as_malformed(string text)
+    {
+        Assert.False(DurationText.TryParse(text, out _, out var error));
+        Assert.Contains("is longer than any duration the hub can hold", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("is not a duration", error, StringComparison.Ordinal);
     }
 }

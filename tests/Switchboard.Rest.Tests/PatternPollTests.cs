@@ -174,7 +174,7 @@ public sealed class PatternPollTests
     [Theory]
     [InlineData("", "invalid-request", "topic")]
     [InlineData("topic=a..b", "invalid-topic-name", "")]
-    [InlineData("topic=a.*&after=p1.%21%21", "invalid-position", "Last-Event-ID")]
+    [InlineData("topic=a.*&after=p1.%21%21", "invalid-position", "after='p1.!!' is not a position of a multi-topic read")]
     [InlineData("topic=a.*&after=abc", "invalid-position", "")]
     [InlineData("topic=a.*&wait=9999", "invalid-request", "wait")]
     [InlineData("topic=a.*&limit=0", "invalid-request", "limit")]

@@ -54,13 +54,19 @@ internal static class Followers
     public static async Task SseAsync(Uri server, string? apiKey, string topic, string position, Output output, CancellationToken cancellationToken)
     {
         using var http = new HttpClient { BaseAddress = server, Timeout = Timeout.InfiniteTimeSpan };
-        var lastEventId = position;
+        string? lastEventId = null;
         var failures = 0;
         while (!output.Done)
         {
-            using var request = new HttpRequestMessage(HttpMethod.Get, $"/v1/topics/{Uri.EscapeDataString(topic)}/events");
+            // The first stream starts at --after (so a bad one is refused as after=, what the user gave); reconnects resume
+            // with the id of the last event, as EventSource does.
+            var path = $"/v1/topics/{Uri.EscapeDataString(topic)}/events" + (lastEventId is null ? "?after=" + Uri.EscapeDataString(position) : "");
+            using var request = new HttpRequestMessage(HttpMethod.Get, path);
             request.Headers.Accept.ParseAdd("text/event-stream");
-            request.Headers.TryAddWithoutValidation("Last-Event-ID", lastEventId);
+            if (lastEventId is not null)
+            {
+                request.Headers.TryAddWithoutValidation("Last-Event-ID", lastEventId);
+            }
             if (apiKey is not null)
             {
                 request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", apiKey);
@@ -70,7 +76,7 @@ internal static class Followers
                 using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
                 if (!response.IsSuccessStatusCode)
                 {
-                    throw new CliException($"the hub refused the stream: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(cancellationToken)}", 1);
+                    throw await HubClient.RefusedAsync(response, cancellationToken);
                 }
                 failures = 0;
                 using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancellationToken), Encoding.UTF8);

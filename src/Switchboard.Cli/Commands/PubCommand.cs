@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Net.Http.Headers;
-using System.Text;
 using System.Text.Json;
 
 namespace Switchboard.Cli.Commands;
@@ -18,7 +17,7 @@ internal static class PubCommand
         var data = new Argument<string?>("data") { Description = "The message: JSON is published as JSON, anything else as text. '-' or nothing reads stdin, one message per line.", Arity = ArgumentArity.ZeroOrOne };
         var key = new Option<string?>("--key") { Description = "The message key." };
         var headers = new Option<string[]>("--header", "-H") { Description = "A header as name=value (repeatable).", AllowMultipleArgumentsPerToken = false };
-        var contentType = new Option<string?>("--content-type") { Description = "Publish DATA as raw bytes of this type (e.g. text/plain) instead of guessing." };
+        var contentType = new Option<string?>("--content-type") { Description = "Publish DATA (or each line of stdin) as this type (e.g. text/csv; application/json for JSON) instead of guessing." };
         var idempotencyKey = new Option<string?>("--idempotency-key") { Description = "Retries with the same key return the first result instead of publishing again." };
         var via = new Option<string>("--via") { Description = "Transport: rest (default), ws (one WebSocket, publishes pipelined) or grpc (unary Publish; stdin lines on one PublishStream).", DefaultValueFactory = _ => "rest" };
         via.AcceptOnlyFromAmong("rest", "ws", "grpc");
@@ -38,23 +37,15 @@ internal static class PubCommand
             }
             if (parse.GetValue(via) == "ws")
             {
-                if (parse.GetValue(contentType) is not null)
-                {
-                    throw new CliException("--content-type is for REST raw bodies; over WebSocket, messages are JSON or text.", 2);
-                }
-                return await PublishOverWebSocketAsync(new Uri(client.Server), parse.GetValue(CommonOptions.ApiKey), name, text, parse.GetValue(key), headerMap, parse.GetValue(idempotencyKey), cancellationToken);
+                return await PublishOverWebSocketAsync(new Uri(client.Server), parse.GetValue(CommonOptions.ApiKey), name, text, parse.GetValue(key), headerMap, parse.GetValue(contentType), parse.GetValue(idempotencyKey), cancellationToken);
             }
 
+            // Always the JSON envelope, so the key, the headers and --content-type travel together (a raw body of type
+            // application/json would be read by the hub as an envelope, and a raw body has no headers).
+            var type = parse.GetValue(contentType);
             if (text is not null && text != "-")
             {
-                HttpContent content = parse.GetValue(contentType) is { } type
-                    ? Raw(Encoding.UTF8.GetBytes(text), type)
-                    : Envelope([text], parse.GetValue(key), headerMap);
-                if (parse.GetValue(contentType) is not null && parse.GetValue(key) is { } rawKey)
-                {
-                    path += "?key=" + Uri.EscapeDataString(rawKey);
-                }
-                await PostAsync(client, path, content, parse.GetValue(idempotencyKey), cancellationToken);
+                await PostAsync(client, path, Envelope([text], parse.GetValue(key), headerMap, type), parse.GetValue(idempotencyKey), cancellationToken);
                 return 0;
             }
 
@@ -69,13 +60,13 @@ internal static class PubCommand
                 batch.Add(line);
                 if (batch.Count == StdinBatch)
                 {
-                    await PostAsync(client, path, Envelope(batch, parse.GetValue(key), headerMap), Part(parse.GetValue(idempotencyKey), part++), cancellationToken);
+                    await PostAsync(client, path, Envelope(batch, parse.GetValue(key), headerMap, type), Part(parse.GetValue(idempotencyKey), part++), cancellationToken);
                     batch.Clear();
                 }
             }
             if (batch.Count > 0)
             {
-                await PostAsync(client, path, Envelope(batch, parse.GetValue(key), headerMap), Part(parse.GetValue(idempotencyKey), part), cancellationToken);
+                await PostAsync(client, path, Envelope(batch, parse.GetValue(key), headerMap, type), Part(parse.GetValue(idempotencyKey), part), cancellationToken);
             }
             return 0;
         }));
@@ -83,7 +74,7 @@ internal static class PubCommand
     }
 
     /// <summary>Sends every message as a publish frame without waiting for each answer, then collects the answers in order.</summary>
-    private static async Task<int> PublishOverWebSocketAsync(Uri server, string? apiKey, string topic, string? text, string? key, Dictionary<string, string> headers, string? idempotencyKey, CancellationToken cancellationToken)
+    private static async Task<int> PublishOverWebSocketAsync(Uri server, string? apiKey, string topic, string? text, string? key, Dictionary<string, string> headers, string? contentType, string? idempotencyKey, CancellationToken cancellationToken)
     {
         using var socket = new System.Net.WebSockets.ClientWebSocket();
         socket.Options.AddSubProtocol("switchboard.v1.json");
@@ -152,7 +143,7 @@ internal static class PubCommand
                 writer.WriteString("id", i.ToString(System.Globalization.CultureInfo.InvariantCulture));
                 writer.WriteStartObject("publish");
                 writer.WriteString("topic", topic);
-                WriteMessage(writer, lines[i], key, headers);
+                WriteMessage(writer, lines[i], key, headers, contentType);
                 if (idempotencyKey is not null)
                 {
                     writer.WriteString("idempotencyKey", lines.Count == 1 ? idempotencyKey : $"{idempotencyKey}-{i}");
@@ -179,15 +170,8 @@ internal static class PubCommand
         Console.WriteLine(result.GetRawText());
     }
 
-    private static ByteArrayContent Raw(byte[] bytes, string type)
-    {
-        var content = new ByteArrayContent(bytes);
-        content.Headers.ContentType = MediaTypeHeaderValue.Parse(type);
-        return content;
-    }
-
-    /// <summary>One message or a batch; a line that is valid JSON is published as JSON, anything else as text/plain.</summary>
-    internal static ByteArrayContent Envelope(List<string> lines, string? key, Dictionary<string, string> headers)
+    /// <summary>One message or a batch; a line that is valid JSON is published as JSON, anything else as text/plain (unless <paramref name="contentType"/> says).</summary>
+    internal static ByteArrayContent Envelope(List<string> lines, string? key, Dictionary<string, string> headers, string? contentType = null)
     {
         using var stream = new MemoryStream();
         using (var writer = new Utf8JsonWriter(stream))
@@ -203,7 +187,7 @@ internal static class PubCommand
                 {
                     writer.WriteStartObject();
                 }
-                WriteMessage(writer, line, key, headers);
+                WriteMessage(writer, line, key, headers, contentType);
                 if (lines.Count > 1)
                 {
                     writer.WriteEndObject();
@@ -220,11 +204,30 @@ internal static class PubCommand
         return content;
     }
 
-    /// <summary>One message's fields: a line that is valid JSON is published as JSON, anything else as text/plain.</summary>
-    private static void WriteMessage(Utf8JsonWriter writer, string line, string? key, Dictionary<string, string> headers)
+    /// <summary>
+    /// One message's fields: with a content type, the line as that type (JSON types as JSON, which it must be; any other
+    /// as its text); without, a line that is valid JSON is published as JSON, anything else as text/plain.
+    /// </summary>
+    private static void WriteMessage(Utf8JsonWriter writer, string line, string? key, Dictionary<string, string> headers, string? contentType)
     {
         writer.WritePropertyName("payload");
-        if (IsJson(line))
+        if (contentType is not null)
+        {
+            if (IsJsonType(contentType))
+            {
+                if (!IsJson(line))
+                {
+                    throw new CliException($"'{(line.Length > 40 ? line[..40] + "…" : line)}' is not JSON, but --content-type {contentType} says it is; fix the data or give another type (e.g. text/plain).", 2);
+                }
+                writer.WriteRawValue(line);
+            }
+            else
+            {
+                writer.WriteStringValue(line);
+            }
+            writer.WriteString("contentType", contentType);
+        }
+        else if (IsJson(line))
         {
             writer.WriteRawValue(line);
         }
@@ -246,6 +249,13 @@ internal static class PubCommand
             }
             writer.WriteEndObject();
         }
+    }
+
+    /// <summary>application/json and any +json type: the hub stores their payloads as JSON values.</summary>
+    private static bool IsJsonType(string contentType)
+    {
+        var essence = contentType.Split(';', 2)[0].Trim();
+        return essence.Equals("application/json", StringComparison.OrdinalIgnoreCase) || essence.EndsWith("+json", StringComparison.OrdinalIgnoreCase);
     }
 
     private static bool IsJson(string text)

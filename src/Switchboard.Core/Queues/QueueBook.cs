@@ -376,7 +376,7 @@ public sealed class QueueBook
         if (entry.State != QueueMessageState.Leased || !string.Equals(entry.Lease, lease, StringComparison.Ordinal))
         {
             throw new SwitchboardException(ErrorCode.LeaseMismatch, entry.State == QueueMessageState.Leased
-                ? $"The lease token does not match message {id}'s current lease (it is on attempt {entry.Attempts}: the message was delivered again after your lease ran out). Do not ack it; its current holder will."
+                ? WrongLease(id.ToString(System.Globalization.CultureInfo.InvariantCulture), entry.Attempts)
                 : $"Message {id} of queue '{Name}' is not leased (its lease ran out or it was nacked); it will be delivered again.");
         }
         if (entry.LeaseExpiresAt <= now)
@@ -386,6 +386,15 @@ public sealed class QueueBook
         }
         return entry;
     }
+
+    /// <summary>
+    /// Why a lease token was refused for a leased message (every engine says it the same way): on a later attempt, the
+    /// caller most likely holds the lease of an earlier delivery; on the first, no earlier lease exists, so the token
+    /// itself is wrong.
+    /// </summary>
+    public static string WrongLease(string id, long attempts) => attempts > 1
+        ? $"The lease token does not match message {id}'s current lease (it is on attempt {attempts}: the message was delivered again after your lease ran out). Do not ack it; its current holder will."
+        : $"The lease token does not match message {id}'s lease. Send the lease received with this message, whole and unchanged.";
 
     private void Kill(QueueEntry entry, string reason, DateTimeOffset now)
     {

@@ -35,6 +35,7 @@ public static class DurationText
             }
             catch (OverflowException)
             {
+                error = $"'{text}' is longer than any duration the hub can hold (about {(long)(Longest / 86400 / 365):N0} years).";
                 return false;
             }
         }
@@ -63,6 +64,7 @@ public static class DurationText
             // Compared before multiplying: decimal itself overflows on e.g. "79228162514264337593543950335d".
             if (number > (Longest - total) / unitSeconds)
             {
+                error = $"'{text}' is longer than any duration the hub can hold (about {(long)(Longest / 86400 / 365):N0} years).";
                 return false;
             }
             total += number * unitSeconds;

@@ -21,15 +21,15 @@ public sealed record RetentionPolicy(long? MaxMessages, TimeSpan? MaxAge, long? 
     {
         if (MaxMessages is < 1)
         {
-            throw new SwitchboardException(ErrorCode.ValidationFailed, $"retention.maxMessages is {MaxMessages}; use 1 or more, or leave it out for no limit.");
+            throw new SwitchboardException(ErrorCode.ValidationFailed, $"retention.maxMessages is {MaxMessages}; use 1 or more, or null for no limit.");
         }
         if (MaxBytes is < 1)
         {
-            throw new SwitchboardException(ErrorCode.ValidationFailed, $"retention.maxBytes is {MaxBytes}; use 1 or more, or leave it out for no limit.");
+            throw new SwitchboardException(ErrorCode.ValidationFailed, $"retention.maxBytes is {MaxBytes}; use 1 or more, or null for no limit.");
         }
         if (MaxAge is { } age && (age < TimeSpan.FromSeconds(1) || age > MaxAgeLimit))
         {
-            throw new SwitchboardException(ErrorCode.ValidationFailed, $"retention.maxAge is {DurationText.Format(age)}; use between 1s and {DurationText.Format(MaxAgeLimit)}, or leave it out for no limit.");
+            throw new SwitchboardException(ErrorCode.ValidationFailed, $"retention.maxAge is {DurationText.Format(age)}; use between 1s and {DurationText.Format(MaxAgeLimit)}, or null for no limit.");
         }
     }
 }

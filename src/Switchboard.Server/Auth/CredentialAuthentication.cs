@@ -73,7 +73,7 @@ internal sealed class CredentialAuthenticationHandler(
             response.StatusCode = StatusCodes.Status200OK;
             response.ContentType = context.Request.ContentType;
             response.Headers["grpc-status"] = error.Info.GrpcStatus.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            response.Headers["grpc-message"] = Uri.EscapeDataString(error.Message);
+            response.Headers["grpc-message"] = Grpc.GrpcErrors.PercentEncode(error.Message);
             response.Headers[Grpc.GrpcErrors.CodeTrailer] = error.Info.Name;
             return Task.CompletedTask;
         }

@@ -27,7 +27,7 @@ internal static class Permissions
         var grants = context.Grants();
         foreach (var pattern in patterns)
         {
-            TopicPattern.Parse(pattern);
+            TopicPattern.Parse(pattern, allowSystem: true); // presence topics are followed like any other (Hub.SubscribeAsync)
             grants.Demand(Permission.Subscribe, pattern);
         }
     }

@@ -36,7 +36,13 @@ public static class Problems
         {
             return; // too late for a status; the connection will be cut instead
         }
+        // A 405 must say which methods the resource has (RFC 9110 15.5.6); routing set Allow, which Clear would drop.
+        var allow = info.Code == ErrorCode.MethodNotAllowed ? response.Headers.Allow : default;
         response.Clear();
+        if (allow.Count > 0)
+        {
+            response.Headers.Allow = allow;
+        }
         response.StatusCode = info.HttpStatus;
         response.ContentType = ContentType;
         response.Headers.CacheControl = "no-store";

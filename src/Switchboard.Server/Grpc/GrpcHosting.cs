@@ -15,6 +15,9 @@ namespace Switchboard.Server.Grpc;
 /// <summary>Registers the gRPC service, server reflection, grpc.health.v1 and gRPC-Web.</summary>
 internal static class GrpcHosting
 {
+    /// <summary>The largest gRPC message the hub reads (what the framework refuses above it: RESOURCE_EXHAUSTED).</summary>
+    internal static int ReceiveLimit(ServerOptions options) => (int)Math.Min(int.MaxValue, Math.Max(options.MaxRequestBytes, options.Hub.MaxMessageBytes + 64 * 1024));
+
     public static void AddSwitchboardGrpc(IServiceCollection services, ServerOptions options)
     {
         services.AddGrpc(grpc =>
@@ -22,7 +25,7 @@ internal static class GrpcHosting
             // A whole request (a batch, up to MaxRequestBytes, as on REST) or one message of the maximum size plus its
             // envelope, whichever is larger: a bigger frame gets RESOURCE_EXHAUSTED from the framework before it is
             // decoded; a message over MaxMessageBytes inside it gets RESOURCE_EXHAUSTED (message-too-large) from the hub.
-            grpc.MaxReceiveMessageSize = (int)Math.Min(int.MaxValue, Math.Max(options.MaxRequestBytes, options.Hub.MaxMessageBytes + 64 * 1024));
+            grpc.MaxReceiveMessageSize = ReceiveLimit(options);
             grpc.EnableDetailedErrors = false;
             // Without this, gRPC maps a catch-all POST /{service}/{method} that answers every unknown two-segment
             // path (POST /v1/topics would be a 404 "unimplemented service" instead of REST's 405). Unknown services

@@ -54,6 +54,13 @@ internal sealed partial class SwitchboardGrpcService
                 {
                     // ended by the hub (reported below) or by the client
                 }
+                catch (RpcException ex) when (ex.StatusCode == StatusCode.ResourceExhausted && !context.CancellationToken.IsCancellationRequested)
+                {
+                    // A frame over the receive limit: the framework cannot read on past it, so the call ends saying why (the
+                    // limit, and the hub's code in the trailer) like the hub's other refusals, not in the framework's words.
+                    var refused = GrpcErrors.Unread(ex, GrpcHosting.ReceiveLimit(options));
+                    connection.Abort(ErrorCode.RequestTooLarge, refused.Status.Detail);
+                }
             }
             // The client finished sending: the answers still queued go out, then the call ends. When the hub ended the
             // connection (expired credential, drain), the writer ends the call with the status that says why; a

@@ -67,7 +67,10 @@ internal sealed partial class SwitchboardGrpcService(Hub hub, ConnectionRegistry
             }
             return summary;
         }
-        catch (Exception ex) when (ex is SwitchboardException || (ex is OperationCanceledException && expiry?.IsCancellationRequested == true && !context.CancellationToken.IsCancellationRequested))
+        // A request that is not a PublishRequest at all (refused by its marshaller, GrpcMethods) or is over the receive
+        // limit (refused by the framework) is a refused message like any other: answered with how many were stored before it.
+        catch (Exception ex) when (ex is SwitchboardException || ex is RpcException { StatusCode: StatusCode.InvalidArgument or StatusCode.ResourceExhausted }
+            || (ex is OperationCanceledException && expiry?.IsCancellationRequested == true && !context.CancellationToken.IsCancellationRequested))
         {
             // What was accepted before the refusal (or the credential's expiry) stays stored: say how much.
             foreach (var task in pending)
@@ -80,7 +83,7 @@ internal sealed partial class SwitchboardGrpcService(Hub hub, ConnectionRegistry
                 {
                 }
             }
-            var status = GrpcErrors.ToRpc(ex as SwitchboardException ?? Expired(context));
+            var status = ex is RpcException unread ? GrpcErrors.Unread(unread, GrpcHosting.ReceiveLimit(options)) : GrpcErrors.ToRpc(ex as SwitchboardException ?? Expired(context));
             status.Trailers.Add("switchboard-count", summary.Count.ToString(System.Globalization.CultureInfo.InvariantCulture));
             throw status;
         }

@@ -2,7 +2,6 @@ using System.Globalization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using Microsoft.Net.Http.Headers;
 using Switchboard.Core;
 using Switchboard.Core.Engines;
 using Switchboard.Core.Observability;
@@ -58,26 +57,12 @@ internal static class MessagesEndpoints
     {
         TopicName.Validate(topic);
         var contentType = request.ContentType;
-        if (string.IsNullOrWhiteSpace(contentType))
-        {
-            throw new SwitchboardException(ErrorCode.UnsupportedMediaType,
-                "The request has no Content-Type. Send application/json for the envelope {\"payload\": …}, or the payload's own type (e.g. text/plain, application/octet-stream) to publish the body as it is.");
-        }
-        if (!MediaTypeHeaderValue.TryParse(contentType, out var mediaType) || mediaType.SubType.Length == 0)
-        {
-            throw new SwitchboardException(ErrorCode.UnsupportedMediaType, $"Content-Type '{contentType}' is not a media type such as application/json or text/plain.");
-        }
-        var essence = mediaType.MediaType.Value!;
-        if (essence.Equals("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase) || essence.StartsWith("multipart/", StringComparison.OrdinalIgnoreCase))
-        {
-            throw new SwitchboardException(ErrorCode.UnsupportedMediaType,
-                $"Content-Type '{essence}' is a form encoding, which is not a message. Send application/json ({{\"payload\": …}}) or the payload's own type.");
-        }
+        var envelope = ContentTypes.IsEnvelope(contentType);
         var idempotencyKey = request.Headers["Idempotency-Key"].ToString() is { Length: > 0 } k ? k : null;
-        var envelope = essence.Equals("application/json", StringComparison.OrdinalIgnoreCase);
-        if (envelope && !ContentTypes.IsJson(contentType))
+        if (request.Query["key"].Count > 1)
         {
-            throw new SwitchboardException(ErrorCode.UnsupportedMediaType, $"Content-Type '{contentType}': JSON bodies must be UTF-8.");
+            // Bound as one string, the values would be joined with commas into a key nobody sent.
+            throw new SwitchboardException(ErrorCode.InvalidRequest, "?key= is given more than once; a message has one key, so give it once.");
         }
         if (envelope && key is not null)
         {

@@ -45,7 +45,7 @@ internal static class PatternPollEndpoints
         {
             null or "" => new Dictionary<string, Position>(await hub.PositionsNowAsync(patterns, context.RequestAborted), StringComparer.Ordinal),
             "0" => new Dictionary<string, Position>(StringComparer.Ordinal),
-            _ => StreamPositions.Decode(after),
+            _ => StreamPositions.Decode(after, afterParameter: true),
         };
         var page = new PageSink(max, positions);
         using var aborted = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, hub.Stopping);

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Net.Http.Headers;
 using Switchboard.Core;
 using Switchboard.Core.Engines;
 using Switchboard.Server.Auth;
@@ -39,6 +38,14 @@ internal static partial class QueuesEndpoints
             writer.WriteEndArray();
             writer.WriteString("next", next);
             writer.WriteEndObject();
+        }, response =>
+        {
+            // As for topics: counts change all the time (revalidate), and the next page is linked.
+            response.Headers.CacheControl = "no-cache";
+            if (next is not null)
+            {
+                response.Headers.Link = $"<{request.PathBase}{request.Path}{Query.Of(("prefix", prefix), ("limit", limit), ("cursor", next))}>; rel=\"next\"";
+            }
         });
     }
 
@@ -351,8 +358,10 @@ internal static partial class QueuesEndpoints
             var aborted = httpContext.RequestAborted;
             var slot = await hub.WaitForReplyAsync(id, TimeSpan.Zero, aborted);
             var response = httpContext.Response;
-            response.ContentType = "text/event-stream";
-            response.Headers.CacheControl = "no-store";
+            // The same headers as the topics' event streams: UTF-8 JSON, never cached or transformed, not buffered by nginx.
+            response.ContentType = "text/event-stream; charset=utf-8";
+            response.Headers.CacheControl = "no-cache, no-store, no-transform";
+            response.Headers["X-Accel-Buffering"] = "no";
             await response.WriteAsync(": waiting for the reply\n\n", aborted);
             await response.Body.FlushAsync(aborted);
             while (slot.Reply is null && slot.ExpiresAt > DateTimeOffset.UtcNow && !aborted.IsCancellationRequested && hub.State == HubState.Ready)
@@ -364,13 +373,9 @@ internal static partial class QueuesEndpoints
                     await response.Body.FlushAsync(aborted);
                 }
             }
-            var buffer = new System.Buffers.ArrayBufferWriter<byte>();
-            using (var writer = new Utf8JsonWriter(buffer))
-            {
-                QueueJson.WriteReply(writer, slot);
-            }
+            // SSE framing: a JSON payload kept as sent may span lines, and each line needs its own "data:".
             var kind = slot.Reply is not null ? "reply" : "expired";
-            await response.WriteAsync($"event: {kind}\ndata: {System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan)}\n\n", aborted);
+            await response.Body.WriteAsync(Sse.SseFormat.Event(kind, writer => QueueJson.WriteReply(writer, slot)), aborted);
         }
     }
 
@@ -391,12 +396,7 @@ internal static partial class QueuesEndpoints
     private static async Task<SentBody> ReadMessagesAsync(HttpRequest request, Hub hub, ServerOptions options)
     {
         var contentType = request.ContentType;
-        if (string.IsNullOrWhiteSpace(contentType) || !MediaTypeHeaderValue.TryParse(contentType, out var mediaType) || mediaType.SubType.Length == 0)
-        {
-            throw new SwitchboardException(ErrorCode.UnsupportedMediaType,
-                "Send application/json with {\"payload\": …} (or {\"messages\": [ … ]}), or the payload's own type (text/plain, application/octet-stream, …) to send the body as it is.");
-        }
-        var envelope = mediaType.MediaType.Value!.Equals("application/json", StringComparison.OrdinalIgnoreCase);
+        var envelope = ContentTypes.IsEnvelope(contentType);
         using var body = await RequestBody.ReadAsync(request,
             envelope ? options.MaxRequestBytes : hub.Options.MaxMessageBytes,
             envelope ? ErrorCode.RequestTooLarge : ErrorCode.MessageTooLarge,

@@ -141,6 +141,36 @@ internal static class ContentTypes
             && parsed.MediaType.Equals(expected, StringComparison.OrdinalIgnoreCase)
             && (parsed.Charset.Length == 0 || parsed.Charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase));
 
+    /// <summary>
+    /// The Content-Type of a message body (publish, send, request, reply): true for the JSON envelope, false for a raw
+    /// payload of that type. No type, a form encoding (what <c>curl -d</c> sends unless told) and JSON that is not UTF-8
+    /// are refused, the same on every route that takes a message.
+    /// </summary>
+    public static bool IsEnvelope([System.Diagnostics.CodeAnalysis.NotNull] string? contentType)
+    {
+        if (string.IsNullOrWhiteSpace(contentType))
+        {
+            throw new SwitchboardException(ErrorCode.UnsupportedMediaType,
+                "The request has no Content-Type. Send application/json for the envelope {\"payload\": …}, or the payload's own type (e.g. text/plain, application/octet-stream) to send the body as it is.");
+        }
+        if (!MediaTypeHeaderValue.TryParse(contentType, out var mediaType) || mediaType.SubType.Length == 0)
+        {
+            throw new SwitchboardException(ErrorCode.UnsupportedMediaType, $"Content-Type '{contentType}' is not a media type such as application/json or text/plain.");
+        }
+        var essence = mediaType.MediaType.Value!;
+        if (essence.Equals("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase) || essence.StartsWith("multipart/", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new SwitchboardException(ErrorCode.UnsupportedMediaType,
+                $"Content-Type '{essence}' is a form encoding, which is not a message. Send application/json ({{\"payload\": …}}) or the payload's own type.");
+        }
+        var envelope = essence.Equals("application/json", StringComparison.OrdinalIgnoreCase);
+        if (envelope && !IsJson(contentType))
+        {
+            throw new SwitchboardException(ErrorCode.UnsupportedMediaType, $"Content-Type '{contentType}': JSON bodies must be UTF-8.");
+        }
+        return envelope;
+    }
+
     public static SwitchboardException Unsupported(string? contentType, string expected) => new(ErrorCode.UnsupportedMediaType,
         contentType is null
             ? $"The request has a body but no Content-Type; send it as {expected}."

@@ -4,7 +4,9 @@ namespace Switchboard.Server.Rest;
 
 /// <summary>
 /// API paths without a version (<c>/topics/…</c>) answer 301 Moved Permanently to <c>/v1/…</c>, so links
-/// written before versioning, and people typing URLs by hand, land on the current API.
+/// written before versioning, and people typing URLs by hand, land on the current API. Other methods than GET and
+/// HEAD get 308 Permanent Redirect: after a 301, clients (HttpClient, browsers) repeat a POST as a GET, so a publish
+/// would read history and look successful.
 /// </summary>
 internal sealed class UnversionedRedirect(RequestDelegate next)
 {
@@ -21,7 +23,9 @@ internal sealed class UnversionedRedirect(RequestDelegate next)
         {
             if (path.StartsWithSegments(root, StringComparison.OrdinalIgnoreCase))
             {
-                context.Response.StatusCode = StatusCodes.Status301MovedPermanently;
+                context.Response.StatusCode = HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method)
+                    ? StatusCodes.Status301MovedPermanently
+                    : StatusCodes.Status308PermanentRedirect;
                 context.Response.Headers.Location = $"{context.Request.PathBase}/v1{path}{context.Request.QueryString}";
                 return Task.CompletedTask;
             }

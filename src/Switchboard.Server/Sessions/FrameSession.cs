@@ -58,7 +58,16 @@ internal sealed class FrameSession : IAsyncDisposable
         }
         catch (FrameException ex)
         {
-            Answer(_codec.Error(ex.Id, ex.Error));
+            if (_pending is not null)
+            {
+                // Operations are in flight: the refusal is answered after them, so answers keep the order of the frames
+                // (a client that sends frames without ids matches answers by their order).
+                await PendingAsync(new Pending(ex.Id, null, false, Task.FromException<OutboundFrame?>(ex.Error)), cancellationToken);
+            }
+            else
+            {
+                Answer(_codec.Error(ex.Id, ex.Error));
+            }
             return;
         }
         if (command is AuthCommand auth)
@@ -314,7 +323,7 @@ internal sealed class FrameSession : IAsyncDisposable
         }
         if (receive.Lease is { } lease)
         {
-            QueueConfig.CheckLease(lease, "receive.lease");
+            QueueConfig.CheckLease(lease, "receive.leaseSeconds");
         }
         lock (_consumers)
         {

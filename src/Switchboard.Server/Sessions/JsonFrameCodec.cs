@@ -93,15 +93,15 @@ internal sealed partial class JsonFrameCodec : IFrameCodec
         }
         catch (JsonException ex)
         {
-            throw new FrameException(id, new SwitchboardException(ErrorCode.InvalidJson, $"The frame is not valid JSON: {ex.Message}"));
+            throw new FrameException(id ?? LateId(frame.Span), new SwitchboardException(ErrorCode.InvalidJson, $"The frame is not valid JSON: {ex.Message}"));
         }
         catch (InvalidOperationException ex)
         {
-            throw new FrameException(id, new SwitchboardException(ErrorCode.InvalidJson, $"The frame has a string that is not valid Unicode: {ex.Message}"));
+            throw new FrameException(id ?? LateId(frame.Span), new SwitchboardException(ErrorCode.InvalidJson, $"The frame has a string that is not valid Unicode: {ex.Message}"));
         }
         catch (SwitchboardException ex)
         {
-            throw new FrameException(id, ex);
+            throw new FrameException(id ?? LateId(frame.Span), ex);
         }
     }
 
@@ -189,7 +189,7 @@ internal sealed partial class JsonFrameCodec : IFrameCodec
                     {
                         // Several topics' positions at once (the id of a multi-topic SSE stream): resumes a wildcard
                         // subscription with each topic after its own position, every other matching topic from its start.
-                        positions = Sse.StreamPositions.Decode(text);
+                        positions = ProtoFrameCodec.DecodePositions(text, "subscribe.after");
                     }
                     else if (text is not null)
                     {

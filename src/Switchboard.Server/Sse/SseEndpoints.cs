@@ -44,7 +44,8 @@ internal static class SseEndpoints
 
     private static async Task StreamOneAsync(HttpContext context, Hub hub, ServerOptions options, ConnectionRegistry registry, ILogger logger, string topic, string? after, string? lastEventIdQuery, string? data)
     {
-        TopicName.Validate(topic);
+        // The hub's own topics ($presence.{topic}) are read like any other: history and long polls take them, so does SSE.
+        TopicName.Validate(topic, allowSystem: true);
         var encoding = data switch
         {
             null or "message" => SseFormat.WithId,

@@ -171,10 +171,13 @@ internal static class StreamPositions
         return Prefix + System.Buffers.Text.Base64Url.EncodeToString(System.Text.Encoding.UTF8.GetBytes(text.ToString()));
     }
 
-    public static Dictionary<string, Position> Decode(string id)
+    /// <summary>Reads a stream's id (<paramref name="afterParameter"/>: given as after= of a multi-topic poll, not as Last-Event-ID).</summary>
+    public static Dictionary<string, Position> Decode(string id, bool afterParameter = false)
     {
-        var error = new SwitchboardException(ErrorCode.InvalidPosition,
-            $"Last-Event-ID '{(id.Length > 64 ? id[..64] + "…" : id)}' was not issued by this stream; reconnect without it (from now) or with the id of the last event you received.");
+        var shown = id.Length > 64 ? id[..64] + "…" : id;
+        var error = new SwitchboardException(ErrorCode.InvalidPosition, afterParameter
+            ? $"after='{shown}' is not a position of a multi-topic read: give the \"next\" of the previous page (or the id of a multi-topic event stream) as it was, after=0 for every retained message, or leave after= out to start from now."
+            : $"Last-Event-ID '{shown}' was not issued by this stream; reconnect without it (from now) or with the id of the last event you received.");
         if (!id.StartsWith(Prefix, StringComparison.Ordinal))
         {
             throw error;

@@ -61,7 +61,7 @@ internal static class WebSocketEndpoints
         };
         EnsureReady(hub);
 
-        var (caller, refusal) = CallerOf(context, authenticator, options);
+        var (caller, refusal) = await CallerOf(context, authenticator, options);
         using var socket = await context.WebSockets.AcceptWebSocketAsync(Accept(context, options, offered.Count == 0 ? null : codec.Name));
         if (await OpenAsync(context, socket, registry, options, codec == JsonFrameCodec.Instance ? "ws-json" : "ws-proto", caller) is not { } connection)
         {
@@ -98,7 +98,7 @@ internal static class WebSocketEndpoints
         var start = after is null ? SubscribeStart.Now : SubscribeStart.AfterPosition(QueryValues.After(after, null));
         EnsureReady(hub);
 
-        var (caller, refusal) = CallerOf(context, authenticator, options);
+        var (caller, refusal) = await CallerOf(context, authenticator, options);
         using var socket = await context.WebSockets.AcceptWebSocketAsync(Accept(context, options, null));
         if (await OpenAsync(context, socket, registry, options, "ws-plain", caller) is not { } connection)
         {
@@ -240,14 +240,17 @@ internal static class WebSocketEndpoints
     /// upgrade carried no credential, a pending caller that must send an auth frame within the auth timeout. A
     /// credential that came and was refused gives a pending caller and the refusal, to close with (4401).
     /// </summary>
-    private static (Caller Caller, string? Refusal) CallerOf(HttpContext context, Authenticator authenticator, ServerOptions options)
+    private static async Task<(Caller Caller, string? Refusal)> CallerOf(HttpContext context, Authenticator authenticator, ServerOptions options)
     {
         if (context.User.Identity is CallerIdentity || !authenticator.Enabled)
         {
             return (context.Caller(), null);
         }
         var pending = Caller.Pending(DateTimeOffset.UtcNow + options.AuthTimeout);
-        return (pending, context.Features.Get<Microsoft.AspNetCore.Authentication.IAuthenticateResultFeature>()?.AuthenticateResult?.Failure?.Message);
+        // ASP.NET Core keeps the authentication result on the request (IAuthenticateResultFeature) only when it
+        // succeeded; a refused credential's reason is asked of the handler again (it answers its cached result).
+        var result = await Microsoft.AspNetCore.Authentication.AuthenticationHttpContextExtensions.AuthenticateAsync(context, CredentialAuthenticationHandler.SchemeName);
+        return (pending, result.Failure?.Message);
     }
 
     /// <summary>Registers the connection, or closes the socket saying why it may not (too many connections: 4429).</summary>

@@ -112,6 +112,7 @@ internal static class PublishBodyReader
         private string? _key;
         private string? _contentType;
         private string? _encoding;
+        private int _seen; // one bit per field read: a field given twice is refused, not silently overwritten
 
         public void ReadField(ref Utf8JsonReader reader, ReadOnlyMemory<byte> body, string where)
         {
@@ -123,6 +124,12 @@ internal static class PublishBodyReader
         /// <summary>Reads the value of field <paramref name="name"/> (the reader is on the value); unknown names are refused.</summary>
         public void ReadValue(string name, ref Utf8JsonReader reader, ReadOnlyMemory<byte> body, string where)
         {
+            var bit = name switch { "payload" => 1, "headers" => 2, "key" => 4, "contentType" => 8, "encoding" => 16, _ => 0 };
+            if ((_seen & bit) != 0)
+            {
+                throw Invalid(ErrorCode.InvalidRequest, $"{Capital(where)} has \"{name}\" twice; give each field once.");
+            }
+            _seen |= bit;
             switch (name)
             {
                 case "payload":
