@@ -128,4 +128,15 @@ public sealed class WebSocketAuditTests
         Assert.Contains("subscribe.after", message, StringComparison.Ordinal);
         Assert.DoesNotContain("Last-Event-ID", message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task A_receive_with_a_bad_lease_names_the_field_as_the_frame_spells_it()
+    {
+        await using var hub = await TestHub.StartAsync();
+        using var socket = await ConnectAsync(hub);
+        await SendAsync(socket, """{"id":"r","receive":{"queue":"audit-jobs","max":1,"leaseSeconds":0}}""");
+        var refused = await NextAsync(socket);
+        Assert.Equal("r", refused.GetProperty("id").GetString());
+        Assert.StartsWith("receive.leaseSeconds is 0s", refused.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
 }

@@ -68,6 +68,10 @@ public sealed class RestAuditTests
         request.Headers.Accept.ParseAdd("text/event-stream");
         using var response = await hub.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        // The headers of the topics' event streams: not buffered by a proxy, not cached or transformed.
+        Assert.Equal("no", Assert.Single(response.Headers.GetValues("X-Accel-Buffering")));
+        Assert.Contains("no-transform", response.Headers.CacheControl?.ToString(), StringComparison.Ordinal);
+        Assert.Equal("utf-8", response.Content.Headers.ContentType?.CharSet);
         var stream = await ReadEventsAsync(response, _ => false);
         var data = EventData(stream, "reply");
         Assert.NotNull(data);
@@ -170,6 +174,16 @@ public sealed class RestAuditTests
             Assert.Fail($"{(int)multi.StatusCode}: {await multi.Content.ReadAsStringAsync()}");
         }
         Assert.Equal("text/event-stream", multi.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
+    public async Task A_retention_limit_of_zero_says_null_means_no_limit_since_leaving_it_out_takes_the_default()
+    {
+        await using var hub = await TestHub.StartAsync();
+        using var response = await hub.Http.PutAsync("/v1/topics/limits", Json("""{"retention":{"maxBytes":0}}"""));
+        await response.AssertProblemAsync(HttpStatusCode.UnprocessableEntity, "validation-failed", "or null for no limit");
+        using var missing = await hub.Http.GetAsync("/v1/topics/limits");
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode); // refused whole: no topic was created
     }
 
     [Theory]

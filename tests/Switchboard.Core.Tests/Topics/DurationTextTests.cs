@@ -59,7 +59,6 @@ public sealed class DurationTextTests
     [InlineData("PT")]
     [InlineData("Pgarbage")]
     [InlineData("-PT1H")]
-    [InlineData("99999999999999999999d")]
     public void Garbage_is_refused_and_the_error_lists_the_accepted_forms(string? text)
     {
         Assert.False(DurationText.TryParse(text, out var value, out var error));
