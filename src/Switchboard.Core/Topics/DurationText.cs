@@ -13,7 +13,9 @@ public static class DurationText
     // Half of TimeSpan's range: sums and offsets built from a parsed duration stay representable.
     private static readonly decimal Longest = (decimal)TimeSpan.MaxValue.TotalSeconds / 2;
 
-    /// <summary>Parses a duration; the error says which forms are accepted.</summary>
+    private static string TooLong(string text) => $"'{text}' is longer than any duration the hub can hold (about {(long)(Longest / 86400 / 365):N0} years).";
+
+    /// <summary>Parses a duration; the error says which forms are accepted (or, for a well-formed one too long to hold, that).</summary>
     public static bool TryParse(string? text, out TimeSpan value, out string error)
     {
         value = default;
@@ -35,7 +37,7 @@ public static class DurationText
             }
             catch (OverflowException)
             {
-                error = $"'{text}' is longer than any duration the hub can hold (about {(long)(Longest / 86400 / 365):N0} years).";
+                error = TooLong(text);
                 return false;
             }
         }
@@ -64,7 +66,7 @@ public static class DurationText
             // Compared before multiplying: decimal itself overflows on e.g. "79228162514264337593543950335d".
             if (number > (Longest - total) / unitSeconds)
             {
-                error = $"'{text}' is longer than any duration the hub can hold (about {(long)(Longest / 86400 / 365):N0} years).";
+                error = TooLong(text);
                 return false;
             }
             total += number * unitSeconds;

@@ -45,7 +45,7 @@ internal static class PatternPollEndpoints
         {
             null or "" => new Dictionary<string, Position>(await hub.PositionsNowAsync(patterns, context.RequestAborted), StringComparer.Ordinal),
             "0" => new Dictionary<string, Position>(StringComparer.Ordinal),
-            _ => StreamPositions.Decode(after, afterParameter: true),
+            _ => StreamPositions.Decode(after, shown => $"after='{shown}' is not a position of a multi-topic read: give the \"next\" of the previous page (or the id of a multi-topic event stream) as it was, after=0 for every retained message, or leave after= out to start from now."),
         };
         var page = new PageSink(max, positions);
         using var aborted = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, hub.Stopping);

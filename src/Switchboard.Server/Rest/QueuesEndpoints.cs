@@ -358,10 +358,7 @@ internal static partial class QueuesEndpoints
             var aborted = httpContext.RequestAborted;
             var slot = await hub.WaitForReplyAsync(id, TimeSpan.Zero, aborted);
             var response = httpContext.Response;
-            // The same headers as the topics' event streams: UTF-8 JSON, never cached or transformed, not buffered by nginx.
-            response.ContentType = "text/event-stream; charset=utf-8";
-            response.Headers.CacheControl = "no-cache, no-store, no-transform";
-            response.Headers["X-Accel-Buffering"] = "no";
+            Sse.SseFormat.Start(httpContext);
             await response.WriteAsync(": waiting for the reply\n\n", aborted);
             await response.Body.FlushAsync(aborted);
             while (slot.Reply is null && slot.ExpiresAt > DateTimeOffset.UtcNow && !aborted.IsCancellationRequested && hub.State == HubState.Ready)

@@ -49,10 +49,7 @@ internal static class StatsEndpoints
     private static async Task<IResult> StreamAsync(HttpContext context, LiveStats stats, Hub hub)
     {
         var response = context.Response;
-        response.ContentType = "text/event-stream; charset=utf-8";
-        response.Headers.CacheControl = "no-cache, no-store, no-transform";
-        response.Headers["X-Accel-Buffering"] = "no";
-        context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+        Sse.SseFormat.Start(context);
         using var watch = stats.Watch();
         using var ending = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, hub.Stopping);
         var body = response.BodyWriter;

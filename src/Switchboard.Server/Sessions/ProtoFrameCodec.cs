@@ -115,19 +115,8 @@ internal sealed class ProtoFrameCodec : IFrameCodec
     /// A multi-topic positions token (<c>p1.…</c>) of a subscribe; a bad one is refused naming <paramref name="field"/>, not
     /// in the words of the SSE stream whose ids have this form (shared by both subprotocols and gRPC).
     /// </summary>
-    internal static Dictionary<string, Position> DecodePositions(string token, string field)
-    {
-        try
-        {
-            return Sse.StreamPositions.Decode(token);
-        }
-        catch (SwitchboardException ex) when (ex.Code == ErrorCode.InvalidPosition)
-        {
-            var shown = token.Length > 64 ? token[..64] + "…" : token;
-            throw new SwitchboardException(ErrorCode.InvalidPosition,
-                $"{field} '{shown}' is not a positions token the hub issued: give it as the hub gave it (a multi-topic event stream's id, or the positions a client kept), or leave it out to start from now.");
-        }
-    }
+    internal static Dictionary<string, Position> DecodePositions(string token, string field) => Sse.StreamPositions.Decode(token, shown =>
+        $"{field} '{shown}' is not a positions token the hub issued: give it as the hub gave it (a multi-topic event stream's id, or the positions a client kept), or leave it out to start from now.");
 
     private static long NonNegative(long offset) => offset >= 0
         ? offset

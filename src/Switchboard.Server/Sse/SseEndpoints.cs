@@ -119,10 +119,7 @@ internal static class SseEndpoints
             connection.Subscriptions.TryAdd("events", subscription);
 
             var response = context.Response;
-            response.ContentType = "text/event-stream; charset=utf-8";
-            response.Headers.CacheControl = "no-cache, no-store, no-transform";
-            response.Headers["X-Accel-Buffering"] = "no"; // nginx: pass events through as they come
-            context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+            SseFormat.Start(context);
             var body = response.BodyWriter;
             // Writes carry no cancellation token: cancelling a flush makes Kestrel abort the connection, and the
             // final event (why the stream ends) would be lost. Instead, once the hub ends the stream, a client that

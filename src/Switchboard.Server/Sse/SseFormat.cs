@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using Microsoft.AspNetCore.Http;
 using Switchboard.Core;
 using Switchboard.Core.Delivery;
 using Switchboard.Server.Rest.Json;
@@ -15,6 +16,19 @@ namespace Switchboard.Server.Sse;
 /// </summary>
 internal static class SseFormat
 {
+    /// <summary>
+    /// Makes a response an event stream, with the headers every stream of the hub sends: UTF-8, never cached or
+    /// transformed by a proxy, not buffered by nginx (<c>X-Accel-Buffering</c>) nor by the server.
+    /// </summary>
+    public static void Start(HttpContext context)
+    {
+        var response = context.Response;
+        response.ContentType = "text/event-stream; charset=utf-8";
+        response.Headers.CacheControl = "no-cache, no-store, no-transform";
+        response.Headers["X-Accel-Buffering"] = "no";
+        context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpResponseBodyFeature>()?.DisableBuffering();
+    }
+
     /// <summary>Messages of a single-topic stream: the id is the message's own position, so the bytes are shared.</summary>
     public static readonly MessageEncoding WithId = new Encoding(withId: true);
 
@@ -171,13 +185,15 @@ internal static class StreamPositions
         return Prefix + System.Buffers.Text.Base64Url.EncodeToString(System.Text.Encoding.UTF8.GetBytes(text.ToString()));
     }
 
-    /// <summary>Reads a stream's id (<paramref name="afterParameter"/>: given as after= of a multi-topic poll, not as Last-Event-ID).</summary>
-    public static Dictionary<string, Position> Decode(string id, bool afterParameter = false)
+    /// <summary>
+    /// Reads a multi-topic stream's id. A token it did not issue is refused as <paramref name="refusal"/> words it (given the
+    /// token, cut short), so each caller names the field it came in: by default the SSE stream's Last-Event-ID.
+    /// </summary>
+    public static Dictionary<string, Position> Decode(string id, Func<string, string>? refusal = null)
     {
         var shown = id.Length > 64 ? id[..64] + "…" : id;
-        var error = new SwitchboardException(ErrorCode.InvalidPosition, afterParameter
-            ? $"after='{shown}' is not a position of a multi-topic read: give the \"next\" of the previous page (or the id of a multi-topic event stream) as it was, after=0 for every retained message, or leave after= out to start from now."
-            : $"Last-Event-ID '{shown}' was not issued by this stream; reconnect without it (from now) or with the id of the last event you received.");
+        var error = new SwitchboardException(ErrorCode.InvalidPosition, refusal?.Invoke(shown)
+            ?? $"Last-Event-ID '{shown}' was not issued by this stream; reconnect without it (from now) or with the id of the last event you received.");
         if (!id.StartsWith(Prefix, StringComparison.Ordinal))
         {
             throw error;
