@@ -163,7 +163,7 @@ public sealed partial class Hub
         while (true)
         {
             var slot = await Queues.GetReplyAsync(id, cancellationToken)
-                ?? throw new SwitchboardException(ErrorCode.ReplyNotFound, $"There is no request '{id}' (or it ended more than {DurationText.Format(QueueEngine.ReplyKeptFor)} ago).");
+                ?? throw new SwitchboardException(ErrorCode.ReplyNotFound, $"There is no request '{SwitchboardException.Echo(id)}' (or it ended more than {DurationText.Format(QueueEngine.ReplyKeptFor)} ago).");
             var now = _time.GetUtcNow();
             if (slot.Reply is not null || now >= deadline || now >= slot.ExpiresAt || _state != HubState.Ready)
             {

@@ -164,7 +164,7 @@ public sealed partial class RedisStore
                     QueueEngine.CheckReply(refused, id, now);
                     QueueEngine.RequestMessageId(refused);
                     // The script saw the wait over (in microseconds) where the ticks do not: it is over.
-                    throw new SwitchboardException(ErrorCode.ReplyExpired, $"The requester stopped waiting for '{id}' at {refused.ExpiresAt:O}; the reply is too late.");
+                    throw QueueEngine.TooLate(id, refused.ExpiresAt);
             }
             Check(result);
             store._listener?.OnReplied(id);

@@ -180,6 +180,7 @@ public static class SwitchboardHost
         app.UseMiddleware<ErrorMiddleware>();
         LoopbackHosts.Use(app, options); // no credentials: loopback host names only (DNS rebinding)
         app.UseMiddleware<UnversionedRedirect>();
+        app.UseMiddleware<SingleValuedQuery>(); // ?after=1&after=2 is refused, not bound as "1,2"
         app.UseWebSocketWriteCoalescing();
         app.UseWebSockets();
         app.UseRouting();

@@ -167,4 +167,51 @@ public sealed partial class GrpcAuditTests
         Assert.Contains("positions", refused.Status.Detail, StringComparison.Ordinal);
         Assert.DoesNotContain("Last-Event-ID", refused.Status.Detail, StringComparison.Ordinal);
     }
+    [Fact]
+    public async Task A_receive_frame_without_max_consumes_one_at_a_time_as_in_json_and_an_explicit_0_stops()
+    {
+        // A JSON receive without "max" leases one at a time; the same frame in protobuf used to read the unset field
+        // as 0, which stops consuming, so a client that left it out waited for messages that never came.
+        await using var hub = await TestHub.StartAsync();
+        using var channel = GrpcChannel.ForAddress(hub.Address);
+        var client = new SwitchboardClient(channel);
+        using var call = client.Connect(deadline: DateTime.UtcNow.AddSeconds(20));
+        for (var n = 1; n <= 2; n++)
+        {
+            await call.RequestStream.WriteAsync(new ClientFrame { Id = "s" + n, Send = new SendRequest { Queue = "audit.nomax", Payload = ByteString.CopyFromUtf8(n.ToString(System.Globalization.CultureInfo.InvariantCulture)) } });
+        }
+        await call.RequestStream.WriteAsync(new ClientFrame { Id = "c", Receive = new ReceiveRequest { Queue = "audit.nomax" } });
+        var first = await NextAsync(call.ResponseStream, f => f.KindCase == ServerFrame.KindOneofCase.QueueMessage);
+        Assert.Equal("1", first.QueueMessage.Payload.ToStringUtf8());
+        await call.RequestStream.WriteAsync(new ClientFrame { Id = "p", Ping = new Ping() });
+        await NextAsync(call.ResponseStream, f => f.Id == "p");
+        Assert.Equal((1, 1), await LeasedAndReadyAsync(hub, "audit.nomax")); // a window of one: the second waits for the ack
+
+        // An explicit 0 still stops: the ack frees the slot, and nothing more is leased.
+        await call.RequestStream.WriteAsync(new ClientFrame { Id = "stop", Receive = new ReceiveRequest { Queue = "audit.nomax", Max = 0 } });
+        await call.RequestStream.WriteAsync(new ClientFrame { Id = "a", Ack = new AckRequest { Queue = "audit.nomax", Id = first.QueueMessage.Id, Lease = first.QueueMessage.Lease } });
+        await NextAsync(call.ResponseStream, f => f.Id == "a");
+        Assert.Equal((0, 1), await LeasedAndReadyAsync(hub, "audit.nomax"));
+        await call.RequestStream.CompleteAsync();
+    }
+
+    private static async Task<(int Leased, int Ready)> LeasedAndReadyAsync(TestHub hub, string queue)
+    {
+        using var info = System.Text.Json.JsonDocument.Parse(await hub.Http.GetStringAsync("/v1/queues/" + queue));
+        var stats = info.RootElement.GetProperty("stats");
+        return (stats.GetProperty("leased").GetInt32(), stats.GetProperty("ready").GetInt32());
+    }
+
+    private static async Task<ServerFrame> NextAsync(IAsyncStreamReader<ServerFrame> frames, Func<ServerFrame, bool> until)
+    {
+        while (await frames.MoveNext(CancellationToken.None))
+        {
+            Assert.NotEqual(ServerFrame.KindOneofCase.Error, frames.Current.KindCase);
+            if (until(frames.Current))
+            {
+                return frames.Current;
+            }
+        }
+        throw new InvalidOperationException("the call ended before the frame came");
+    }
 }

@@ -139,4 +139,21 @@ public sealed class WebSocketAuditTests
         Assert.Equal("r", refused.GetProperty("id").GetString());
         Assert.StartsWith("receive.leaseSeconds is 0s", refused.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
     }
+    [Fact]
+    public async Task Plain_mode_follows_a_presence_topic_and_refuses_to_publish_to_it()
+    {
+        await using var hub = await TestHub.StartAsync();
+        using var plain = await ConnectAsync(hub, "/v1/topics/$presence.audit.room/ws");
+        using var member = await ConnectAsync(hub);
+        await SendAsync(member, """{"id":"s","subscribe":{"topics":["audit.room"]}}""");
+        // The member's join arrives on the plain socket as one frame, like any message of a followed topic.
+        var join = await NextAsync(plain);
+        Assert.Equal("join", join.GetProperty("event").GetString());
+
+        // Every frame of plain mode is a publish, and presence topics are the hub's: the frame ends the connection, saying why.
+        await SendAsync(plain, "hello");
+        var closed = await ClosedAsync(plain, Limit);
+        Assert.NotEqual(WebSocketCloseStatus.NormalClosure, closed.Status);
+        Assert.Contains("$", closed.Description, StringComparison.Ordinal);
+    }
 }

@@ -118,8 +118,48 @@ public sealed class RestAuditTests
     {
         await using var hub = await TestHub.StartAsync();
         await (await hub.Http.PostAsync("/v1/topics/orders/messages?key=a&key=b", Raw("x"u8.ToArray(), "text/plain")))
-            .AssertProblemAsync(HttpStatusCode.BadRequest, "invalid-request", "key", "once");
+            .AssertProblemAsync(HttpStatusCode.BadRequest, "invalid-request", "'key'", "2 times", "'a', 'b'", "once");
         Assert.Equal(-1, await hub.LastOffsetAsync("orders"));
+    }
+
+    [Theory]
+    [InlineData("/v1/topics/orders/messages?after=0&after=1", "after")]
+    [InlineData("/v1/topics/orders/messages?limit=5&wait=1&limit=6", "limit")]
+    [InlineData("/v1/topics/orders/events?lastEventId=a&lastEventId=b", "lastEventId")]
+    [InlineData("/v1/queues/jobs/messages?limit=1&limit=2&limit=3", "limit")]
+    [InlineData("/v1/messages?topic=orders&topic=b.*&after=0&after=0", "after")]
+    public async Task Any_other_query_parameter_given_twice_is_refused_by_name_not_joined_with_a_comma(string url, string name)
+    {
+        // Bound as one string, "?after=0&after=1" reached the endpoint as "0,1" and was refused as a malformed position.
+        await using var hub = await TestHub.StartAsync();
+        await hub.Http.PutAsync("/v1/topics/orders", null);
+        await (await hub.Http.GetAsync(url)).AssertProblemAsync(HttpStatusCode.BadRequest, "invalid-request", $"'{name}'", "once");
+    }
+
+    [Fact]
+    public async Task A_reply_id_of_kilobytes_is_quoted_back_cut_short()
+    {
+        await using var hub = await TestHub.StartAsync();
+        var id = new string('r', 4000);
+        foreach (var response in new[]
+        {
+            await hub.Http.PostAsync("/v1/replies/" + id, Json("""{"payload":1}""")),
+            await hub.Http.GetAsync("/v1/replies/" + id),
+        })
+        {
+            var problem = await response.AssertProblemAsync(HttpStatusCode.NotFound, "reply-not-found", new string('r', 40) + "…");
+            Assert.True(problem.GetProperty("detail").GetString()!.Length < 300, "the detail quotes the whole id");
+        }
+    }
+
+    [Fact]
+    public async Task Topic_given_many_times_still_reads_several_topics()
+    {
+        await using var hub = await TestHub.StartAsync();
+        await hub.Http.PostAsync("/v1/topics/a.one/messages", Raw("1"u8.ToArray(), "text/plain"));
+        await hub.Http.PostAsync("/v1/topics/b.two/messages", Raw("2"u8.ToArray(), "text/plain"));
+        using var page = JsonDocument.Parse(await hub.Http.GetStringAsync("/v1/messages?topic=a.one&topic=b.*&after=0"));
+        Assert.Equal(2, page.RootElement.GetProperty("messages").GetArrayLength());
     }
 
     [Theory]

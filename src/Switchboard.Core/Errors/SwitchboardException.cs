@@ -22,6 +22,12 @@ public class SwitchboardException : Exception
     /// <summary>Seconds a client should wait before retrying, when that is known.</summary>
     public int? RetryAfterSeconds { get; init; }
 
+    /// <summary>
+    /// A client's value quoted back in a detail, cut short: an id of a megabyte must become neither a response of one
+    /// nor a header of one (gRPC's status).
+    /// </summary>
+    public static string Echo(string text) => text.Length > 40 ? text[..40] + "…" : text;
+
     private static readonly IReadOnlyDictionary<string, object?> EmptyExtensions = new Dictionary<string, object?>();
 }
 

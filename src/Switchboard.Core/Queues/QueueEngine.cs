@@ -44,20 +44,24 @@ public static class QueueEngine
         }
     }
 
+    /// <summary>A reply posted after its requester stopped waiting.</summary>
+    public static SwitchboardException TooLate(string id, DateTimeOffset expiresAt)
+        => new(ErrorCode.ReplyExpired, $"The requester stopped waiting for '{SwitchboardException.Echo(id)}' at {expiresAt:O}; the reply is too late.");
+
     /// <summary>Checks that a reply may be posted to <paramref name="slot"/>.</summary>
     public static ReplyRecord CheckReply(ReplyRecord? slot, string id, DateTimeOffset now)
     {
         if (slot is null)
         {
-            throw new SwitchboardException(ErrorCode.ReplyNotFound, $"No request waits for a reply under '{id}'. Use the replyTo of the request message you received.");
+            throw new SwitchboardException(ErrorCode.ReplyNotFound, $"No request waits for a reply under '{SwitchboardException.Echo(id)}'. Use the replyTo of the request message you received.");
         }
         if (slot.Reply is not null)
         {
-            throw new SwitchboardException(ErrorCode.ReplyAlreadySent, $"Request '{id}' already has its reply (sent {slot.RepliedAt:O}); a request is answered once.");
+            throw new SwitchboardException(ErrorCode.ReplyAlreadySent, $"Request '{SwitchboardException.Echo(id)}' already has its reply (sent {slot.RepliedAt:O}); a request is answered once.");
         }
         if (slot.ExpiresAt <= now)
         {
-            throw new SwitchboardException(ErrorCode.ReplyExpired, $"The requester stopped waiting for '{id}' at {slot.ExpiresAt:O}; the reply is too late.");
+            throw TooLate(id, slot.ExpiresAt);
         }
         return slot;
     }

@@ -59,11 +59,6 @@ internal static class MessagesEndpoints
         var contentType = request.ContentType;
         var envelope = ContentTypes.IsEnvelope(contentType);
         var idempotencyKey = request.Headers["Idempotency-Key"].ToString() is { Length: > 0 } k ? k : null;
-        if (request.Query["key"].Count > 1)
-        {
-            // Bound as one string, the values would be joined with commas into a key nobody sent.
-            throw new SwitchboardException(ErrorCode.InvalidRequest, "?key= is given more than once; a message has one key, so give it once.");
-        }
         if (envelope && key is not null)
         {
             throw new SwitchboardException(ErrorCode.InvalidRequest, "?key= is for raw bodies; in a JSON envelope put \"key\" inside the message.");

@@ -385,7 +385,7 @@ internal static partial class QueuesEndpoints
 
     private static long MessageId(string text) => QueryValues.TryParseWhole(text, out var id) && id > 0
         ? id
-        : throw new SwitchboardException(ErrorCode.InvalidRequest, $"'{QueryValues.Echo(text)}' is not a message id; ids are whole numbers from 1 (the \"id\" of the received message).");
+        : throw new SwitchboardException(ErrorCode.InvalidRequest, $"'{SwitchboardException.Echo(text)}' is not a message id; ids are whole numbers from 1 (the \"id\" of the received message).");
 
     private sealed record SentBody(IReadOnlyList<MessageDraft> Drafts, bool Batch);
 

@@ -54,7 +54,7 @@ internal sealed class ProtoFrameCodec : IFrameCodec
                         CorrelationId = Optional(parsed.Send.CorrelationId),
                     },
                     Seconds(parsed.Send.DelaySeconds, "send.delay_seconds") ?? TimeSpan.Zero, Optional(parsed.Send.IdempotencyKey)),
-                ClientFrame.KindOneofCase.Receive => new ReceiveCommand(id, parsed.Receive.Queue, parsed.Receive.Max < 0 ? throw new SwitchboardException(ErrorCode.InvalidRequest, "receive.max cannot be negative.") : parsed.Receive.Max, Seconds(parsed.Receive.LeaseSeconds, "receive.lease_seconds")),
+                ClientFrame.KindOneofCase.Receive => new ReceiveCommand(id, parsed.Receive.Queue, ReceiveMax(parsed.Receive), Seconds(parsed.Receive.LeaseSeconds, "receive.lease_seconds")),
                 ClientFrame.KindOneofCase.Ack => new SettleCommand(id, "ack", parsed.Ack.Queue, MessageId(parsed.Ack.Id), parsed.Ack.Lease, null, null),
                 ClientFrame.KindOneofCase.AckBatch => new AckBatchCommand(id, parsed.AckBatch.Queue, Acks(parsed.AckBatch, "ack_batch.messages")),
                 ClientFrame.KindOneofCase.Nack => new SettleCommand(id, "nack", parsed.Nack.Queue, MessageId(parsed.Nack.Id), parsed.Nack.Lease, Seconds(parsed.Nack.DelaySeconds, "nack.delay_seconds"), Optional(parsed.Nack.Error)),
@@ -246,7 +246,12 @@ internal sealed class ProtoFrameCodec : IFrameCodec
     /// <summary>A QueueMessage id as protobuf carries it (a string of digits); <paramref name="field"/> names it in the refusal (shared with gRPC).</summary>
     internal static long MessageId(string text, string field = "id") => Rest.Parsing.QueryValues.TryParseWhole(text, out var id) && id > 0
         ? id
-        : throw new SwitchboardException(ErrorCode.InvalidRequest, $"{field} '{Rest.Parsing.QueryValues.Echo(text)}' is not a message id; use the id of the received QueueMessage.");
+        : throw new SwitchboardException(ErrorCode.InvalidRequest, $"{field} '{SwitchboardException.Echo(text)}' is not a message id; use the id of the received QueueMessage.");
+
+    /// <summary>The credit window: 1 when unset, as a JSON receive without "max"; an explicit 0 stops consuming.</summary>
+    private static int ReceiveMax(ReceiveRequest receive) => !receive.HasMax ? 1
+        : receive.Max >= 0 ? receive.Max
+        : throw new SwitchboardException(ErrorCode.InvalidRequest, $"receive.max is {receive.Max}; it is the credit window, 1 to {Hub.MaxReceive} messages leased at once (0 stops consuming).");
 
     private static TimeSpan? Seconds(long seconds, string name) => seconds switch
     {

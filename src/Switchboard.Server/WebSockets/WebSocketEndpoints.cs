@@ -94,7 +94,7 @@ internal static class WebSocketEndpoints
         {
             throw new SwitchboardException(ErrorCode.InvalidRequest, "This endpoint speaks WebSocket: connect with ws:// (or wss://). Each text frame you send is published to the topic; each message arrives as one frame.");
         }
-        TopicName.Validate(topic);
+        TopicName.Validate(topic, allowSystem: true); // a presence topic is followed; a frame sent to it is refused as a publish
         var start = after is null ? SubscribeStart.Now : SubscribeStart.AfterPosition(QueryValues.After(after, null));
         EnsureReady(hub);
 

@@ -21,9 +21,6 @@ internal static class QueryValues
         return value;
     }
 
-    /// <summary>A client's value quoted back in an error, cut short: an id of a megabyte must not become a header of one (gRPC's status).</summary>
-    public static string Echo(string text) => text.Length > 40 ? text[..40] + "…" : text;
-
     /// <summary>
     /// A whole number in ASCII digits, 0 or more, that fits a long: ids, offsets, counts. long.TryParse alone also takes
     /// trailing NUL characters ("1\0" would be 1).
