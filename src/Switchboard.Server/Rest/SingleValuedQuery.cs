@@ -14,8 +14,9 @@ internal sealed class SingleValuedQuery(RequestDelegate next)
     public Task InvokeAsync(HttpContext context)
     {
         var request = context.Request;
-        if (request.QueryString.Value is { Length: > 0 } query && query.Contains('&', StringComparison.Ordinal)
-            && request.Path.StartsWithSegments("/v1", StringComparison.Ordinal))
+        // As many names as parts between '&'s: none is repeated, and the values need no look (nearly every request).
+        if (request.QueryString.Value is { Length: > 0 } query && query.AsSpan().Count('&') is > 0 and var separators
+            && request.Path.StartsWithSegments("/v1", StringComparison.Ordinal) && request.Query.Count <= separators)
         {
             foreach (var (name, values) in request.Query)
             {

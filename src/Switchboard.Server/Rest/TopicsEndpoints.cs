@@ -180,8 +180,19 @@ internal static class ContentTypes
 /// <summary>Query strings for Link headers, leaving out parameters that were not given.</summary>
 internal static class Query
 {
-    public static QueryString Of(params (string Name, string? Value)[] parameters)
-        => QueryString.Create(parameters.Where(p => p.Value is not null).Select(p => new KeyValuePair<string, string?>(p.Name, p.Value)));
+    public static QueryString Of(params ReadOnlySpan<(string Name, string? Value)> parameters)
+    {
+        // Built by hand rather than through QueryString.Create and LINQ: a long poll writes one with every page.
+        var text = new System.Text.StringBuilder();
+        foreach (var (name, value) in parameters)
+        {
+            if (value is not null)
+            {
+                text.Append(text.Length == 0 ? '?' : '&').Append(Uri.EscapeDataString(name)).Append('=').Append(Uri.EscapeDataString(value));
+            }
+        }
+        return text.Length == 0 ? QueryString.Empty : new QueryString(text.ToString());
+    }
 }
 
 /// <summary>ETag / If-None-Match handling.</summary>
