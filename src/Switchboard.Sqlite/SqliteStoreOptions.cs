@@ -32,12 +32,6 @@ public sealed class SqliteStoreOptions
     /// <summary>Run SQLite's <c>quick_check</c> on open (O(database size); turn off only for huge, trusted databases).</summary>
     public bool CheckOnOpen { get; set; } = true;
 
-    /// <summary>Tests only: runs before each flush of the log, on whichever thread flushes (to hold a flush back, or fail it).</summary>
+    /// <summary>Tests only: runs on the sync stage before each flush of the log (to hold a flush back, or fail it).</summary>
     internal Action? BeforeSync { get; set; }
-
-    /// <summary>
-    /// Tests only: every commit's flush goes to the sync stage, never on the writer's thread, so that a test holding a
-    /// flush back can watch the writer commit the next batch meanwhile.
-    /// </summary>
-    internal bool HandOverEveryFlush { get; set; }
 }

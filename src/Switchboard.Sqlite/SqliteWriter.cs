@@ -11,8 +11,7 @@ namespace Switchboard.Sqlite;
 /// The single writer of the embedded engine, on its own thread. Group commit: it takes every request queued
 /// (up to a bound), runs them in one transaction and commits once; the <see cref="WalSync"/> stage then flushes the
 /// log — one fsync for every batch committed meanwhile — and only then tells the listener, in commit order, and
-/// completes the requests. A commit with nothing queued behind it, while that stage is idle, is flushed and answered
-/// on this thread instead (<see cref="WalSync.TryRunHere"/>). Offsets are handed out here, so they never collide.
+/// completes the requests. Offsets are handed out here, so they never collide.
 /// </summary>
 internal sealed partial class SqliteWriter : IDisposable
 {
@@ -224,14 +223,7 @@ internal sealed partial class SqliteWriter : IDisposable
         }
         var tails = TakeTails(batch);
         var ops = batch.ToArray();
-        Action<Exception?> durable = error => Durable(ops, tails, messageCount, started, error);
-        // A lone commit (nothing queued behind it, the sync stage idle) is flushed right here: handing it over costs two
-        // thread wake-ups, a large share of a confirmation's time at low load, and of the CPU at high load. With requests
-        // waiting, or flushes in hand, the sync stage takes it and the writer goes on committing meanwhile.
-        if (_options.HandOverEveryFlush || _queue.Reader.Count > 0 || !_sync.TryRunHere(durable))
-        {
-            _sync.After(durable);
-        }
+        _sync.After(error => Durable(ops, tails, messageCount, started, error));
     }
 
     /// <summary>

@@ -11,9 +11,7 @@ namespace Switchboard.Sqlite;
 /// <c>fsync</c> of the log makes every batch committed before it durable, and only then are their callers answered,
 /// their topics' tails and durable heads advanced and their messages fanned out. Meanwhile the writer commits the
 /// next batch: the flush no longer stands between two commits, so a request and its reply (or a send and its ack)
-/// need not wait for two flushes in a row. A commit with nothing queued behind it, made while this stage has nothing in
-/// hand, is flushed and answered on the writer's thread instead (<see cref="TryRunHere"/>): at low load that spares the
-/// two thread wake-ups of a hand-over, and when requests keep coming the hand-over, and its overlap, is back.
+/// need not wait for two flushes in a row.
 /// </summary>
 /// <remarks>
 /// Why a flush of the log file from here is enough: fsync covers every write made to the file before it starts,
@@ -53,38 +51,10 @@ internal sealed class WalSync : IDisposable
     /// </summary>
     public void After(Action<Exception?> durable)
     {
-        Interlocked.Increment(ref _inHand);
         if (!_queue.Writer.TryWrite(durable))
         {
-            Interlocked.Decrement(ref _inHand);
             durable(new SwitchboardException(ErrorCode.ShuttingDown, "The store closed before this change reached the disk."));
         }
-    }
-
-    // Handed over by After and not yet answered. Only the writer adds, so when it reads 0 this stage is idle and stays so.
-    private int _inHand;
-
-    /// <summary>
-    /// Writer thread, after a commit, when no other request waits for it: if this stage has nothing in hand (so every
-    /// earlier commit is answered and order holds), flushes and runs <paramref name="durable"/> right here, sparing the
-    /// two thread wake-ups of a hand-over. False when the stage is busy: hand over with <see cref="After"/>.
-    /// </summary>
-    public bool TryRunHere(Action<Exception?> durable)
-    {
-        if (Volatile.Read(ref _inHand) != 0)
-        {
-            return false;
-        }
-        var error = _broken ?? Flush();
-        try
-        {
-            durable(error);
-        }
-        catch (Exception ex)
-        {
-            SqliteLog.NotifyFailed(_logger, ex);
-        }
-        return true;
     }
 
     private void Run()
@@ -110,7 +80,6 @@ internal sealed class WalSync : IDisposable
                     SqliteLog.NotifyFailed(_logger, ex);
                 }
             }
-            Interlocked.Add(ref _inHand, -due.Count);
             due.Clear();
         }
     }

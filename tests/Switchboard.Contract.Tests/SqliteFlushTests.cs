@@ -25,20 +25,13 @@ public sealed class SqliteFlushTests : IAsyncLifetime
     private readonly SemaphoreSlim _flushStarted = new(0); // released as each flush begins
     private SqliteStore _store = null!;
 
-    private readonly ConcurrentQueue<string?> _flushThreads = new(); // the thread of each flush, in order
-
-    public Task InitializeAsync() => OpenAsync(handOver: true); // most tests here watch the sync stage: every flush goes there
-
-    private async Task OpenAsync(bool handOver, int maxBatchMessages = 4096)
+    public async Task InitializeAsync()
     {
         _store = new SqliteStore(new SqliteStoreOptions
         {
             DataDirectory = _directory,
-            HandOverEveryFlush = handOver,
-            MaxBatchMessages = maxBatchMessages,
             BeforeSync = () =>
             {
-                _flushThreads.Enqueue(Thread.CurrentThread.Name);
                 Interlocked.Increment(ref _flushesStarted);
                 _flushStarted.Release();
                 _flushes.Wait();
@@ -52,63 +45,6 @@ public sealed class SqliteFlushTests : IAsyncLifetime
         await _store.OpenAsync(default);
         await _store.Queues.PutQueueAsync("work", new QueueConfig(TimeSpan.FromSeconds(30), 3, TimeSpan.Zero, TimeSpan.Zero), null, T0, default);
         _flushesStarted = 0; // the queue's own
-        _flushThreads.Clear();
-    }
-
-    private async Task ReopenAsync(bool handOver, int maxBatchMessages = 4096)
-    {
-        await _store.DisposeAsync();
-        await OpenAsync(handOver, maxBatchMessages);
-    }
-
-    [Fact]
-    public async Task A_lone_commit_is_flushed_on_the_writers_thread_and_confirmed_only_after_it()
-    {
-        await ReopenAsync(handOver: false);
-        _flushes.Reset();
-        var publish = _store.AppendAsync(Append("here", "a"), default);
-        await WaitForFlushAsync(1);
-        Assert.Equal(["switchboard-sqlite-writer"], _flushThreads); // no hand-over: the writer flushes its own commit
-        Assert.Equal(1L, CountOnDisk("here"));
-        Assert.False(publish.IsCompleted);
-        Assert.Empty(_listener.Appended);
-        Assert.Empty((await _store.ReadAsync("here", 0, 10, default)).Messages);
-
-        _flushes.Set();
-        Assert.Equal(1L, (await publish.WaitAsync(Patience)).FirstOffset);
-        Assert.Single(_listener.Appended);
-        Assert.Single((await _store.ReadAsync("here", 0, 10, default)).Messages);
-    }
-
-    [Fact]
-    public async Task A_commit_with_requests_queued_behind_it_hands_its_flush_over_and_order_holds()
-    {
-        await ReopenAsync(handOver: false, maxBatchMessages: 1); // one message per commit: the two below cannot share one
-        _flushes.Reset();
-        var first = _store.AppendAsync(Append("queued", "1"), default);
-        await WaitForFlushAsync(1); // held on the writer's thread, so the next two wait in its queue
-        var second = _store.AppendAsync(Append("queued", "2"), default);
-        var third = _store.AppendAsync(Append("queued", "3"), default);
-        Assert.False(second.IsCompleted || third.IsCompleted);
-
-        _flushes.Set();
-        Assert.Equal([1L, 2L, 3L], (await Task.WhenAll(first, second, third).WaitAsync(Patience)).Select(r => r.FirstOffset));
-        var threads = _flushThreads.ToArray();
-        Assert.Equal("switchboard-sqlite-writer", threads[0]);
-        Assert.Equal("switchboard-sqlite-sync", threads[1]); // the second was committed with the third still queued
-        Assert.Equal([1L, 2L, 3L], _listener.Appended.Select(a => a.FirstOffset)); // announced in commit order
-    }
-
-    [Fact]
-    public async Task A_flush_that_fails_on_the_writers_thread_fails_its_commit_and_refuses_what_follows()
-    {
-        await ReopenAsync(handOver: false);
-        _failFlush = true;
-        var publish = await Assert.ThrowsAsync<SwitchboardException>(() => _store.AppendAsync(Append("lost", "a"), default).WaitAsync(Patience));
-        Assert.Equal(ErrorCode.StorageUnavailable, publish.Code);
-        Assert.Equal(["switchboard-sqlite-writer"], _flushThreads);
-        Assert.Empty(_listener.Appended);
-        Assert.Equal(ErrorCode.StorageUnavailable, (await Assert.ThrowsAsync<SwitchboardException>(() => _store.AppendAsync(Append("other", "b"), default))).Code);
     }
 
     public async Task DisposeAsync()
