@@ -21,16 +21,18 @@ internal static class CallerTraceContext
 {
     private const string ActivityName = "Switchboard.HttpRequestIn";
 
-    public static void Use(WebApplication app) => app.Use(async (context, next) =>
+    // Not an async lambda: a request without a caller's context (nearly all) goes straight on, so no state machine of
+    // this middleware is made per request or held for the life of a long poll, an event stream or a WebSocket.
+    public static void Use(WebApplication app) => app.Use((context, next) =>
+        Activity.Current is null && context.Request.Headers.TryGetValue(HeaderNames.TraceParent, out var parent)
+            && parent.Count == 1 && ActivityContext.TryParse(parent[0], null, isRemote: true, out _)
+            ? RunUnderAsync(context, next, parent[0]!)
+            : next(context));
+
+    private static async Task RunUnderAsync(HttpContext context, RequestDelegate next, string parent)
     {
-        if (Activity.Current is not null || !context.Request.Headers.TryGetValue(HeaderNames.TraceParent, out var parent)
-            || parent.Count != 1 || !ActivityContext.TryParse(parent[0], null, isRemote: true, out _))
-        {
-            await next(context);
-            return;
-        }
         var activity = new Activity(ActivityName);
-        activity.SetParentId(parent[0]!);
+        activity.SetParentId(parent);
         if (context.Request.Headers.TryGetValue(HeaderNames.TraceState, out var state) && state.Count > 0)
         {
             activity.TraceStateString = state.ToString(); // several tracestate headers are one list (W3C Trace Context 3.3)
@@ -44,5 +46,5 @@ internal static class CallerTraceContext
         {
             activity.Stop();
         }
-    });
+    }
 }
