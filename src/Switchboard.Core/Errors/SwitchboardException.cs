@@ -23,10 +23,10 @@ public class SwitchboardException : Exception
     public int? RetryAfterSeconds { get; init; }
 
     /// <summary>
-    /// A client's value quoted back in a detail, cut short: an id of a megabyte must become neither a response of one
-    /// nor a header of one (gRPC's status).
+    /// A client's value quoted back in a detail, cut short after <paramref name="max"/> characters: an id of a megabyte
+    /// must become neither a response of one nor a header of one (gRPC's status).
     /// </summary>
-    public static string Echo(string text) => text.Length > 40 ? text[..40] + "…" : text;
+    public static string Echo(string text, int max = 40) => text.Length > max ? text[..max] + "…" : text;
 
     private static readonly IReadOnlyDictionary<string, object?> EmptyExtensions = new Dictionary<string, object?>();
 }

@@ -51,7 +51,7 @@ internal static class SseEndpoints
             null or "message" => SseFormat.WithId,
             "payload" => SseFormat.PayloadWithId,
             _ => throw new SwitchboardException(ErrorCode.InvalidRequest,
-                $"data is '{Shorten(data)}'; use data=message (the default: each event's data is the message JSON) or data=payload (the payload alone)."),
+                $"data is '{SwitchboardException.Echo(data, 64)}'; use data=message (the default: each event's data is the message JSON) or data=payload (the payload alone)."),
         };
         var lastEventId = LastEventId(context, lastEventIdQuery);
         Position start;
@@ -59,7 +59,7 @@ internal static class SseEndpoints
         {
             start = Position.TryParse(lastEventId, out var position, out _)
                 ? position
-                : throw new SwitchboardException(ErrorCode.InvalidPosition, $"Last-Event-ID '{Shorten(lastEventId)}' is not a position of this topic (epoch:offset, as sent in id:); reconnect without it, or with the id of the last event received.");
+                : throw new SwitchboardException(ErrorCode.InvalidPosition, $"Last-Event-ID '{SwitchboardException.Echo(lastEventId, 64)}' is not a position of this topic (epoch:offset, as sent in id:); reconnect without it, or with the id of the last event received.");
         }
         else if (after is not null)
         {
@@ -83,7 +83,7 @@ internal static class SseEndpoints
         if (data is not null and not "message")
         {
             throw new SwitchboardException(ErrorCode.InvalidRequest,
-                $"data is '{Shorten(data)}'; a stream of several topics sends whole messages (data=message), so each event names its topic. data=payload is for one topic: /v1/topics/{{topic}}/events?data=payload.");
+                $"data is '{SwitchboardException.Echo(data, 64)}'; a stream of several topics sends whole messages (data=message), so each event names its topic. data=payload is for one topic: /v1/topics/{{topic}}/events?data=payload.");
         }
         context.DemandSubscribeToAll(topics, "Name the topics to follow: /v1/events?topic=orders&topic=payments.* (wildcards allowed).");
         var lastEventId = LastEventId(context, lastEventIdQuery);
@@ -192,7 +192,6 @@ internal static class SseEndpoints
     private static string? LastEventId(HttpContext context, string? query)
         => context.Request.Headers["Last-Event-ID"].ToString() is { Length: > 0 } header ? header : string.IsNullOrEmpty(query) ? null : query;
 
-    private static string Shorten(string text) => text.Length > 64 ? text[..64] + "…" : text;
 
     private static void EnsureReady(Hub hub)
     {

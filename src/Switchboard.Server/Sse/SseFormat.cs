@@ -191,12 +191,9 @@ internal static class StreamPositions
     /// </summary>
     public static Dictionary<string, Position> Decode(string id, Func<string, string>? refusal = null)
     {
-        var shown = id.Length > 64 ? id[..64] + "…" : id;
-        var error = new SwitchboardException(ErrorCode.InvalidPosition, refusal?.Invoke(shown)
-            ?? $"Last-Event-ID '{shown}' was not issued by this stream; reconnect without it (from now) or with the id of the last event you received.");
         if (!id.StartsWith(Prefix, StringComparison.Ordinal))
         {
-            throw error;
+            throw Refused();
         }
         string text;
         try
@@ -205,7 +202,7 @@ internal static class StreamPositions
         }
         catch (FormatException)
         {
-            throw error;
+            throw Refused();
         }
         var positions = new Dictionary<string, Position>(StringComparer.Ordinal);
         foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
@@ -213,10 +210,18 @@ internal static class StreamPositions
             var space = line.IndexOf(' ', StringComparison.Ordinal);
             if (space <= 0 || !TopicName.IsValid(line[..space], out _, allowSystem: true) || !Position.TryParse(line.AsSpan(space + 1), out var position, out _))
             {
-                throw error;
+                throw Refused();
             }
             positions[line[..space]] = position;
         }
         return positions;
+
+        // Built only when refused: a multi-topic poll decodes its after= with every page.
+        SwitchboardException Refused()
+        {
+            var shown = SwitchboardException.Echo(id, 64);
+            return new SwitchboardException(ErrorCode.InvalidPosition, refusal?.Invoke(shown)
+                ?? $"Last-Event-ID '{shown}' was not issued by this stream; reconnect without it (from now) or with the id of the last event you received.");
+        }
     }
 }
