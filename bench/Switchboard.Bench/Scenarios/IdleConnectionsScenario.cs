@@ -60,10 +60,10 @@ internal sealed class IdleConnectionsScenario : IScenario
                     using var topic = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync("/v1/topics/idle"));
                     after = topic.RootElement.GetProperty("epoch").GetString() + ":" + topic.RootElement.GetProperty("stats").GetProperty("lastOffset").GetInt64();
                 }
-                var (memory, load) = await MeasureAsync(server, contender.Count, options, () => contender.Create(server.Address, http, after));
+                var (memory, load, quiet) = await MeasureAsync(server, contender.Count, options, () => contender.Create(server.Address, http, after));
                 figures[contender].Runs.Add(memory);
                 cpu[contender].Runs.Add(load);
-                BenchOptions.Progress($"run {run + 1}, {contender.System}, {contender.Transport}: {memory:0.0} KiB per connection, {load:0.00} % of a core per 1,000");
+                BenchOptions.Progress($"run {run + 1}, {contender.System}, {contender.Transport}: {memory:0.0} KiB per connection, {load:0.00} % of a core per 1,000 (after {quiet} s to settle)");
             }
         }
     }
@@ -74,7 +74,7 @@ internal sealed class IdleConnectionsScenario : IScenario
     private static readonly Dictionary<string, string> HubEnvironment = new(Gc) { ["Switchboard__Connections__MaxPerAddress"] = "20000" };
 
     /// <summary>Resident memory per connection (KiB), then the server's CPU while they idle (% of a core per 1,000): keep-alives, timers, sweeps.</summary>
-    private static async Task<(double Memory, double Cpu)> MeasureAsync(ServerProcess server, int count, BenchOptions options, Func<IIdleClient> create)
+    private static async Task<(double Memory, double Cpu, int Quiet)> MeasureAsync(ServerProcess server, int count, BenchOptions options, Func<IIdleClient> create)
     {
         // Warm up (JIT, pools) with a few connections, so the measurement is of connections, not of first use.
         var warm = Enumerable.Range(0, 50).Select(_ => create()).ToList();
@@ -91,6 +91,7 @@ internal sealed class IdleConnectionsScenario : IScenario
         // Let the server settle (allocation bursts of the handshakes, GC) before reading its memory.
         await Task.Delay(options.Settle(3));
         var after = server.ResidentBytes();
+        var quiet = await QuietAsync(server, options);
         // Idle load over 20 s: more than one 15 s keep-alive round of every connection (both servers' default interval).
         var cpuBefore = server.CpuTime();
         var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -100,7 +101,35 @@ internal sealed class IdleConnectionsScenario : IScenario
         {
             await Task.WhenAll(batch.Select(c => c.DisposeAsync().AsTask()));
         }
-        return ((after - before) / 1024.0 / count, load);
+        return ((after - before) / 1024.0 / count, load, quiet);
+    }
+
+    /// <summary>
+    /// Waits (at most 30 s) until the server has finished with the connections' arrival: its JIT no longer recompiling
+    /// (a .NET server's tiered-compilation worker used no CPU in the last 2 s) and its CPU over 2 s no more than 10% (and
+    /// 20 ms) above the 2 s before. Ten thousand handshakes in a few seconds leave a fresh process compiling hot code and
+    /// collecting their garbage for seconds after; measured straight away, that tail made up half the idle figure of
+    /// either server, in whichever run it fell. The figure is what the connections cost once held.
+    /// </summary>
+    private static async Task<int> QuietAsync(ServerProcess server, BenchOptions options)
+    {
+        if (options.Quick)
+        {
+            return 0;
+        }
+        TimeSpan? previous = null;
+        for (var window = 0; window < 15; window++)
+        {
+            var (cpuBefore, jitBefore) = (server.CpuTime(), ServerProcess.JitTimeOf(server.Pid));
+            await Task.Delay(TimeSpan.FromSeconds(2));
+            var used = server.CpuTime() - cpuBefore;
+            if (ServerProcess.JitTimeOf(server.Pid) == jitBefore && previous is { } before && used <= before * 1.1 + TimeSpan.FromMilliseconds(20))
+            {
+                return 2 * (window + 1);
+            }
+            previous = used;
+        }
+        return 30;
     }
 
     private interface IIdleClient : IAsyncDisposable
