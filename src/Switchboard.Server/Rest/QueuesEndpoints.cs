@@ -17,37 +17,12 @@ namespace Switchboard.Server.Rest;
 /// </summary>
 internal static partial class QueuesEndpoints
 {
-    private static async Task<IResult> List(HttpRequest request, Hub hub, string? prefix, string? limit, string? cursor)
-    {
-        var aborted = request.HttpContext.RequestAborted;
-        var (queues, nextAfter) = await ScopedListing.PageAsync(request.HttpContext.Grants(), QueryValues.DecodeCursor(cursor), QueryValues.Limit(limit, 100, Hub.MaxListLimit),
-            async (after, count) =>
-            {
-                var page = await hub.ListQueuesAsync(prefix, after, count, aborted);
-                return (page.Queues, page.NextAfter);
-            }, q => q.Name);
-        var next = nextAfter is { } last ? QueryValues.EncodeCursor(last) : null;
-        return new JsonResult(200, writer =>
+    private static Task<IResult> List(HttpRequest request, Hub hub, string? prefix, string? limit, string? cursor)
+        => ScopedListing.RespondAsync(request, prefix, limit, cursor, "queues", async (after, count) =>
         {
-            writer.WriteStartObject();
-            writer.WriteStartArray("queues");
-            foreach (var queue in queues)
-            {
-                QueueJson.WriteQueue(writer, queue);
-            }
-            writer.WriteEndArray();
-            writer.WriteString("next", next);
-            writer.WriteEndObject();
-        }, response =>
-        {
-            // As for topics: counts change all the time (revalidate), and the next page is linked.
-            response.Headers.CacheControl = "no-cache";
-            if (next is not null)
-            {
-                response.Headers.Link = $"<{request.PathBase}{request.Path}{Query.Of(("prefix", prefix), ("limit", limit), ("cursor", next))}>; rel=\"next\"";
-            }
-        });
-    }
+            var page = await hub.ListQueuesAsync(prefix, after, count, request.HttpContext.RequestAborted);
+            return (page.Queues, page.NextAfter);
+        }, q => q.Name, QueueJson.WriteQueue);
 
     private static async Task<IResult> Put(HttpRequest request, Hub hub, ServerOptions options, string queue)
     {

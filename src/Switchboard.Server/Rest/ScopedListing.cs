@@ -1,4 +1,9 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
 using Switchboard.Core;
+using Switchboard.Server.Auth;
+using Switchboard.Server.Rest.Json;
+using Switchboard.Server.Rest.Parsing;
 
 namespace Switchboard.Server.Rest;
 
@@ -8,6 +13,38 @@ namespace Switchboard.Server.Rest;
 /// </summary>
 internal static class ScopedListing
 {
+    /// <summary>
+    /// <c>GET /v1/{things}?prefix=&amp;limit=&amp;cursor=</c>: one page of what the caller may see, as
+    /// <c>{"{things}": […], "next": cursor-or-null}</c>, revalidated on every read (counts change all the time) and
+    /// linked to the next page (<c>Link: &lt;…&gt;; rel="next"</c>). <c>read</c> reads up to n items after a name (those
+    /// whose names start with the prefix), with the name to continue after; <c>write</c> writes one item.
+    /// </summary>
+    public static async Task<IResult> RespondAsync<T>(HttpRequest request, string? prefix, string? limit, string? cursor, string property,
+        Func<string?, int, Task<(IReadOnlyList<T> Items, string? NextAfter)>> read, Func<T, string> name, Action<Utf8JsonWriter, T> write)
+    {
+        var (shown, nextAfter) = await PageAsync(request.HttpContext.Grants(), QueryValues.DecodeCursor(cursor), QueryValues.Limit(limit, 100, Hub.MaxListLimit), read, name);
+        var next = nextAfter is { } last ? QueryValues.EncodeCursor(last) : null;
+        return new JsonResult(200, writer =>
+        {
+            writer.WriteStartObject();
+            writer.WriteStartArray(property);
+            foreach (var item in shown)
+            {
+                write(writer, item);
+            }
+            writer.WriteEndArray();
+            writer.WriteString("next", next);
+            writer.WriteEndObject();
+        }, response =>
+        {
+            response.Headers.CacheControl = "no-cache";
+            if (next is not null)
+            {
+                response.Headers.Link = $"<{request.PathBase}{request.Path}{Query.Of(("prefix", prefix), ("limit", limit), ("cursor", next))}>; rel=\"next\"";
+            }
+        });
+    }
+
     /// <param name="grants">The caller's grants; an admin sees everything, read exactly as asked.</param>
     /// <param name="after">Where the page starts (the decoded cursor).</param>
     /// <param name="limit">The most names to show.</param>

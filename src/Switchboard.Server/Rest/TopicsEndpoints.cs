@@ -44,37 +44,12 @@ internal static class TopicsEndpoints
             .Produces(204).ProducesProblem(404);
     }
 
-    private static async Task<IResult> List(HttpRequest request, Hub hub, string? prefix, string? limit, string? cursor)
-    {
-        var aborted = request.HttpContext.RequestAborted;
-        var (topics, nextAfter) = await ScopedListing.PageAsync(request.HttpContext.Grants(), QueryValues.DecodeCursor(cursor), QueryValues.Limit(limit, 100, Hub.MaxListLimit),
-            async (after, count) =>
-            {
-                var page = await hub.ListTopicsAsync(prefix, after, count, aborted);
-                return (page.Topics, page.NextAfterName);
-            }, t => t.Name);
-        var next = nextAfter is { } last ? QueryValues.EncodeCursor(last) : null;
-        return new JsonResult(200, writer =>
+    private static Task<IResult> List(HttpRequest request, Hub hub, string? prefix, string? limit, string? cursor)
+        => ScopedListing.RespondAsync(request, prefix, limit, cursor, "topics", async (after, count) =>
         {
-            writer.WriteStartObject();
-            writer.WriteStartArray("topics");
-            foreach (var topic in topics)
-            {
-                TopicJson.Write(writer, topic);
-            }
-            writer.WriteEndArray();
-            writer.WriteString("next", next);
-            writer.WriteEndObject();
-        }, response =>
-        {
-            response.Headers.CacheControl = "no-cache";
-            if (next is not null)
-            {
-                var query = Query.Of(("prefix", prefix), ("limit", limit), ("cursor", next));
-                response.Headers.Link = $"<{request.PathBase}{request.Path}{query}>; rel=\"next\"";
-            }
-        });
-    }
+            var page = await hub.ListTopicsAsync(prefix, after, count, request.HttpContext.RequestAborted);
+            return (page.Topics, page.NextAfterName);
+        }, t => t.Name, TopicJson.Write);
 
     private static async Task<IResult> Put(HttpRequest request, Hub hub, string topic)
     {
