@@ -7,32 +7,19 @@ public static class QueueMessages
     public static QueueMessage From(string queue, QueueEntry entry, QueueDraft body)
     {
         ArgumentNullException.ThrowIfNull(entry);
-        ArgumentNullException.ThrowIfNull(body);
-        return new QueueMessage
-        {
-            Queue = queue,
-            Id = entry.Id,
-            Payload = body.Message.Payload,
-            Headers = body.Message.Headers,
-            ContentType = body.Message.ContentType,
-            Key = body.Message.Key,
-            ReplyTo = body.ReplyTo,
-            CorrelationId = body.CorrelationId,
-            EnqueuedAt = entry.EnqueuedAt,
-            Attempts = entry.Attempts,
-            State = entry.State,
-            Lease = entry.State == QueueMessageState.Leased ? entry.Lease : null,
-            LeaseExpiresAt = entry.State == QueueMessageState.Leased ? entry.LeaseExpiresAt : null,
-            DeadReason = entry.DeadReason,
-            LastError = entry.LastError,
-            DeadAt = entry.DeadAt,
-        };
+        return View(queue, entry, body, entry.State, peek: false);
     }
 
     /// <summary>The peek view of an entry in the state <see cref="QueueBook.PeekState"/> gave it: never its lease token.</summary>
     public static QueueMessage Peeked(string queue, QueueEntry entry, QueueDraft body, QueueMessageState state)
     {
         ArgumentNullException.ThrowIfNull(entry);
+        return View(queue, entry, body, state, peek: true);
+    }
+
+    /// <summary>A peek shows when a delayed message becomes visible and never a lease token or a dead letter's fields.</summary>
+    private static QueueMessage View(string queue, QueueEntry entry, QueueDraft body, QueueMessageState state, bool peek)
+    {
         ArgumentNullException.ThrowIfNull(body);
         return new QueueMessage
         {
@@ -47,9 +34,12 @@ public static class QueueMessages
             EnqueuedAt = entry.EnqueuedAt,
             Attempts = entry.Attempts,
             State = state,
+            Lease = !peek && state == QueueMessageState.Leased ? entry.Lease : null,
             LeaseExpiresAt = state == QueueMessageState.Leased ? entry.LeaseExpiresAt : null,
-            VisibleAt = state == QueueMessageState.Delayed ? entry.VisibleAt : null,
+            VisibleAt = peek && state == QueueMessageState.Delayed ? entry.VisibleAt : null,
+            DeadReason = peek ? null : entry.DeadReason,
             LastError = entry.LastError,
+            DeadAt = peek ? null : entry.DeadAt,
         };
     }
 
