@@ -6,7 +6,7 @@ namespace Switchboard.Sqlite;
 
 public sealed partial class SqliteStore
 {
-    private const string TopicColumns = "id, name, epoch, config, config_version, created_at, first_offset, last_offset, message_count, bytes, last_published_at";
+    internal const string TopicColumns = "id, name, epoch, config, config_version, created_at, first_offset, last_offset, message_count, bytes, last_published_at";
 
     /// <inheritdoc />
     public Task<TopicInfo?> GetTopicAsync(string topic, CancellationToken cancellationToken)
@@ -125,7 +125,8 @@ public sealed partial class SqliteStore
         return reader.Read() ? ToTopic(reader) : null;
     }
 
-    private static (long Id, TopicInfo Info) ToTopic(SqliteDataReader reader) => (reader.GetInt64(0), new TopicInfo
+    /// <summary>A topics row, read by a SELECT of <see cref="TopicColumns"/>.</summary>
+    internal static (long Id, TopicInfo Info) ToTopic(SqliteDataReader reader) => (reader.GetInt64(0), new TopicInfo
     {
         Name = reader.GetString(1),
         Epoch = reader.GetString(2),

@@ -256,24 +256,12 @@ internal sealed partial class SqliteWriter
     {
         _topics.Clear();
         using var command = _connection.CreateCommand();
-        command.CommandText = "SELECT id, name, epoch, config, config_version, created_at, first_offset, last_offset, message_count, bytes, last_published_at FROM topics";
+        command.CommandText = $"SELECT {SqliteStore.TopicColumns} FROM topics";
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
-            var topic = new TopicState
-            {
-                Id = reader.GetInt64(0),
-                Name = reader.GetString(1),
-                Epoch = reader.GetString(2),
-                Config = StoredConfigJson.ReadTopic(reader.GetString(3)),
-                ConfigVersion = reader.GetInt64(4),
-                CreatedAt = new DateTimeOffset(reader.GetInt64(5), TimeSpan.Zero),
-                FirstOffset = reader.GetInt64(6),
-                LastOffset = reader.GetInt64(7),
-                Count = reader.GetInt64(8),
-                Bytes = reader.GetInt64(9),
-                LastPublishedAt = reader.IsDBNull(10) ? null : new DateTimeOffset(reader.GetInt64(10), TimeSpan.Zero),
-            };
+            var (id, info) = SqliteStore.ToTopic(reader);
+            var topic = TopicState.From(id, info);
             _topics[topic.Name] = topic;
         }
     }

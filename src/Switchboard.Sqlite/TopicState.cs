@@ -18,6 +18,21 @@ internal sealed class TopicState
     public DateTimeOffset? LastPublishedAt { get; set; }
     public bool Dirty { get; set; }
 
+    public static TopicState From(long id, TopicInfo info) => new()
+    {
+        Id = id,
+        Name = info.Name,
+        Epoch = info.Epoch,
+        Config = info.Config,
+        ConfigVersion = info.ConfigVersion,
+        CreatedAt = info.CreatedAt,
+        FirstOffset = info.FirstOffset,
+        LastOffset = info.LastOffset,
+        Count = info.MessageCount,
+        Bytes = info.Bytes,
+        LastPublishedAt = info.LastPublishedAt,
+    };
+
     public TopicInfo Snapshot() => new()
     {
         Name = Name,
