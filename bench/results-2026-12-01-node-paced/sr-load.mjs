@@ -1,4 +1,4 @@
-// SignalR twin of load.mjs: 100 WebSocket subscribers (JSON hub protocol) and a publisher at 1,000 msg/s in bursts of 10 every 10 ms.
+// SignalR twin of load.mjs: 100 WebSocket subscribers (JSON hub protocol) and a publisher at RATE msg/s (default 1,000), paced every 10 ms.
 import WebSocket from '../../tests/js/node_modules/ws/index.js';
 const [port, seconds] = [process.argv[2], Number(process.argv[3] ?? 60)];
 const topic = 'paced' + Date.now();
@@ -20,7 +20,7 @@ await new Promise(r => setTimeout(r, 500));
 const start = Date.now();
 let sent = 0;
 while (Date.now() - start < seconds * 1000) {
-  const due = Math.floor((Date.now() - start) * 1.0);
+  const due = Math.floor((Date.now() - start) * Number(process.env.RATE ?? 1000) / 1000);
   for (; sent < due; sent++) pub.send(JSON.stringify({ type: 1, target: 'Publish', arguments: [topic, JSON.stringify({ n: sent, pad: 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx' })] }) + RS);
   await new Promise(r => setTimeout(r, 10));
 }
