@@ -192,7 +192,6 @@ internal static class SseEndpoints
     private static string? LastEventId(HttpContext context, string? query)
         => context.Request.Headers["Last-Event-ID"].ToString() is { Length: > 0 } header ? header : string.IsNullOrEmpty(query) ? null : query;
 
-
     private static void EnsureReady(Hub hub)
     {
         if (hub.State != HubState.Ready)
