@@ -37,6 +37,10 @@ internal static class Topics
 
     public static bool Matches(string pattern, string topic)
     {
+        if (topic.StartsWith('$') && (pattern.StartsWith('*') || pattern.StartsWith('>')))
+        {
+            return false; // the hub's own topics ($presence.…) are never matched by a leading wildcard, as on the hub
+        }
         // Token by token on spans: called for every message a subscription may take, so no splitting or allocation.
         ReadOnlySpan<char> want = pattern, have = topic;
         while (true)

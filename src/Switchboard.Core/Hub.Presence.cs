@@ -13,23 +13,45 @@ public sealed partial class Hub
     // within an hour keep a reconnecting client informed while bounding what churn can store.
     private static readonly TopicConfig PresenceTopicConfig = new(new RetentionPolicy(1000, TimeSpan.FromHours(1), 1L << 20), "Joins and leaves (presence events), kept briefly.");
 
+    /// <summary>
+    /// The topics a subscription's join and leave are announced on: each exact topic it names that exists when it
+    /// subscribes. A wildcard subscriber is counted in presence but not announced to every match; a subscriber waiting for
+    /// a topic that does not exist yet is counted too, but announcing it would create a <c>$presence.…</c> topic for any
+    /// name anyone subscribes to.
+    /// </summary>
+    private async Task<IReadOnlyList<string>> AnnouncedTopicsAsync(IReadOnlyList<TopicPattern> patterns, CancellationToken cancellationToken)
+    {
+        if (!Options.PresenceEvents)
+        {
+            return [];
+        }
+        List<string>? announced = null;
+        foreach (var pattern in patterns)
+        {
+            if (pattern.IsWildcard || TopicName.IsSystem(pattern.Text) || pattern.Text.Length + PresencePrefix.Length > TopicName.MaxLength)
+            {
+                continue;
+            }
+            if (await _store.GetTopicAsync(pattern.Text, cancellationToken) is not null)
+            {
+                (announced ??= []).Add(pattern.Text);
+            }
+        }
+        return announced ?? (IReadOnlyList<string>)[];
+    }
+
     private void AnnouncePresence(Subscription subscription, string kind)
     {
         if (!Options.PresenceEvents || subscription.Subscriber is not { } subscriber || _state != HubState.Ready)
         {
             return;
         }
-        foreach (var pattern in subscription.Patterns)
+        foreach (var topic in subscription.Announced)
         {
-            // Announced per exact topic; a wildcard subscriber is counted in presence but not announced to every match.
-            if (pattern.IsWildcard || TopicName.IsSystem(pattern.Text) || pattern.Text.Length + PresencePrefix.Length > TopicName.MaxLength)
-            {
-                continue;
-            }
-            var payload = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new PresenceEvent(kind, pattern.Text, subscriber.ConnectionId, subscriber.Principal, subscriber.Transport, subscriber.Since.UtcDateTime), PresenceJson.Default.PresenceEvent));
-            var publish = PublishCoreAsync(PresencePrefix + pattern.Text, [new MessageDraft { Payload = payload }], null, system: true, CancellationToken.None, PresenceTopicConfig);
+            var payload = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new PresenceEvent(kind, topic, subscriber.ConnectionId, subscriber.Principal, subscriber.Transport, subscriber.Since.UtcDateTime), PresenceJson.Default.PresenceEvent));
+            var publish = PublishCoreAsync(PresencePrefix + topic, [new MessageDraft { Payload = payload }], null, system: true, CancellationToken.None, PresenceTopicConfig);
             // Fire and forget: a subscribe must not wait for an fsync; announcements keep their order (queued in call order).
-            _ = publish.ContinueWith(t => HubLog.PresenceFailed(_logger, pattern.Text, t.Exception!), CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            _ = publish.ContinueWith(t => HubLog.PresenceFailed(_logger, topic, t.Exception!), CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
         }
     }
 }

@@ -46,7 +46,10 @@ public sealed partial class Hub
             }
         }
         var subscription = new Subscription(_store, _dispatcher, parsed, start, sink, _loggerFactory.CreateLogger<Subscription>(),
-            subscriber, subscriber is null ? null : ended => AnnouncePresence(ended, "leave"));
+            subscriber, subscriber is null ? null : ended => AnnouncePresence(ended, "leave"))
+        {
+            Announced = subscriber is null ? [] : await AnnouncedTopicsAsync(parsed, cancellationToken),
+        };
         await subscription.StartAsync(cancellationToken);
         if (subscriber is not null)
         {

@@ -21,9 +21,10 @@ internal static partial class RedisScripts
           for token in string.gmatch(s, '[^%.]+') do t[#t + 1] = token end
           return t
         end
-        -- TopicPattern.Matches: '*' is one token, a last '>' one or more.
+        -- TopicPattern.Matches: '*' is one token, a last '>' one or more; a leading wildcard never matches a '$' topic.
         local function matches(pattern, topic, tokens)
           if not string.find(pattern, '[%*>]') then return pattern == topic end
+          if string.sub(topic, 1, 1) == '$' and string.find(pattern, '^[%*>]') then return false end
           local p = split(pattern)
           for i = 1, #p do
             if p[i] == '>' and i == #p then return #tokens >= i end

@@ -309,6 +309,18 @@ public abstract partial class StoreContract
         Assert.Equal(["n1", "n2"], taken.Select(Text));
         Assert.Equal(2, (await Queues.GetQueueAsync("feed", T0, default))!.Stats.Leased);
     }
+
+    [Fact]
+    public async Task A_binding_that_starts_with_a_wildcard_takes_nothing_of_the_hubs_own_topics()
+    {
+        await Queues.PutBindingAsync(new QueueBinding(">", "everything"), T0, default);
+        await Queues.PutBindingAsync(new QueueBinding("*.room", "rooms"), T0, default);
+        await Store.AppendAsync(Append("$presence.room", Draft("joined")), default);
+        await Store.AppendAsync(Append("lobby.room", Draft("hello")), default);
+
+        Assert.Equal(["hello"], (await Queues.LeaseAsync("everything", 10, null, T0, default)).Messages.Select(Text));
+        Assert.Equal(["hello"], (await Queues.LeaseAsync("rooms", 10, null, T0, default)).Messages.Select(Text));
+    }
 }
 
 public abstract partial class DurableStoreContract

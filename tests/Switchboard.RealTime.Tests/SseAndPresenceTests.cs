@@ -186,4 +186,74 @@ public sealed class SseAndPresenceTests
         Assert.True(events.IndexOf("join sse") < events.IndexOf("leave sse"));
         Assert.True(events.IndexOf("join ws-json") < events.IndexOf("leave ws-json"));
     }
+
+    [Fact]
+    public async Task A_subscription_to_a_topic_that_does_not_exist_is_counted_but_makes_no_presence_topic()
+    {
+        await using var hub = await TestHub.StartAsync();
+        await Publish(hub, "room.real", "open");
+        var (ghost, _) = await OpenAsync(hub, "/v1/topics/room.ghost/events");
+        using (ghost)
+        {
+            Assert.Equal(HttpStatusCode.OK, ghost.StatusCode); // the stream answers once it is subscribed (it has no first id to send)
+            using var presence = JsonDocument.Parse(await hub.Http.GetStringAsync("/v1/topics/room.ghost/presence?limit=0"));
+            Assert.Equal(1, presence.RootElement.GetProperty("count").GetInt32());
+
+            // Announcements are published in the order they are made: once the later join on an existing topic is
+            // stored, a join on the missing one would have been too.
+            var (real, realEvents) = await OpenAsync(hub, "/v1/topics/room.real/events");
+            using (real)
+            {
+                await NextAsync(realEvents, _ => true);
+                using var joins = JsonDocument.Parse(await hub.Http.GetStringAsync("/v1/topics/$presence.room.real/messages?after=0&wait=10"));
+                Assert.Equal("join", joins.RootElement.GetProperty("messages")[0].GetProperty("payload").GetProperty("event").GetString());
+            }
+            using var none = await hub.Http.GetAsync("/v1/topics/$presence.room.ghost");
+            Assert.Equal(HttpStatusCode.NotFound, none.StatusCode);
+        }
+    }
+
+    [Fact]
+    public async Task Patterns_that_start_with_a_wildcard_never_match_the_hubs_own_topics()
+    {
+        await using var hub = await TestHub.StartAsync();
+        using (var bind = await hub.Http.PutAsync("/v1/queues/everything/bindings/%3E", null))
+        {
+            Assert.True(bind.IsSuccessStatusCode, await bind.Content.ReadAsStringAsync());
+        }
+        await Publish(hub, "room.2", "open");
+        var (all, allEvents) = await OpenAsync(hub, "/v1/events?topic=%3E");
+        var (named, namedEvents) = await OpenAsync(hub, "/v1/events?topic=$presence.%3E");
+        using (all)
+        using (named)
+        {
+            await NextAsync(allEvents, _ => true);
+            await NextAsync(namedEvents, _ => true);
+            var (member, memberEvents) = await OpenAsync(hub, "/v1/topics/room.2/events"); // announced on $presence.room.2
+            using (member)
+            {
+                await NextAsync(memberEvents, _ => true);
+                // The $ pattern named by its prefix hears the join ...
+                var join = await NextAsync(namedEvents, e => e.Event is null && e.Data.Contains("\"join\"", StringComparison.Ordinal));
+                Assert.Equal("$presence.room.2", JsonDocument.Parse(join.Data).RootElement.GetProperty("topic").GetString());
+                await Publish(hub, "room.2", "after");
+                // ... while ">" gets the next message of room.2 and nothing of $presence.room.2, which was stored before it.
+                var seen = new List<string>();
+                await NextAsync(allEvents, e =>
+                {
+                    if (e.Event is null)
+                    {
+                        seen.Add(JsonDocument.Parse(e.Data).RootElement.GetProperty("topic").GetString()!);
+                    }
+                    return e.Data.Contains("\"after\"", StringComparison.Ordinal);
+                });
+                Assert.Equal(["room.2"], seen.Distinct());
+            }
+        }
+        // The queue bound to ">" took both messages of room.2 and no presence event.
+        using var received = await hub.Http.PostAsync("/v1/queues/everything/receive?max=100", null);
+        Assert.Equal(HttpStatusCode.OK, received.StatusCode);
+        using var page = JsonDocument.Parse(await received.Content.ReadAsStringAsync());
+        Assert.Equal(["open", "after"], page.RootElement.GetProperty("messages").EnumerateArray().Select(m => m.GetProperty("payload").GetString()));
+    }
 }

@@ -143,6 +143,10 @@ public sealed class WebSocketAuditTests
     public async Task Plain_mode_follows_a_presence_topic_and_refuses_to_publish_to_it()
     {
         await using var hub = await TestHub.StartAsync();
+        using (var created = await hub.Http.PutAsync("/v1/topics/audit.room", null)) // joins are announced on topics that exist
+        {
+            Assert.True(created.IsSuccessStatusCode, await created.Content.ReadAsStringAsync());
+        }
         using var plain = await ConnectAsync(hub, "/v1/topics/$presence.audit.room/ws");
         using var member = await ConnectAsync(hub);
         await SendAsync(member, """{"id":"s","subscribe":{"topics":["audit.room"]}}""");

@@ -178,6 +178,7 @@ public sealed class HubTests : IAsyncLifetime
     [Fact]
     public async Task Presence_counts_subscribers_and_announces_joins_and_leaves()
     {
+        await Publish("room", 1, 1); // joins are announced on topics that exist
         var subscriber = new Subscriber("c1", "alice", "ws-json", DateTimeOffset.UtcNow);
         var subscription = await _hub.SubscribeAsync(["room"], SubscribeStart.Now, new RecordingSink(), subscriber);
         await using (await _hub.SubscribeAsync(["*"], SubscribeStart.Now, new RecordingSink(), subscriber with { ConnectionId = "c2", Principal = "bob" }))

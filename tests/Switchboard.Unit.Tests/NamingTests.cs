@@ -58,6 +58,17 @@ public sealed class NamingTests
         => Assert.Equal(matches, TopicPattern.Parse(pattern).Matches(topic));
 
     [Theory]
+    [InlineData(">", "$presence.room", false)]
+    [InlineData("*.room", "$presence.room", false)]
+    [InlineData("*.*", "$presence.room", false)]
+    [InlineData("$presence.>", "$presence.room", true)]
+    [InlineData("$presence.*", "$presence.room", true)]
+    [InlineData("$presence.room", "$presence.room", true)]
+    [InlineData(">", "room.$x", true)] // not a name the hub accepts, but only a leading '$' marks the hub's own topics
+    public void A_leading_wildcard_never_matches_the_hubs_own_topics(string pattern, string topic, bool matches)
+        => Assert.Equal(matches, TopicPattern.Parse(pattern, allowSystem: true).Matches(topic));
+
+    [Theory]
     [InlineData("orders.>.x", "last")]
     [InlineData("a..*", "empty token")]
     [InlineData("a.*b", "contains")]

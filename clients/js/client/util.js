@@ -68,8 +68,9 @@ export function literalPrefix(pattern) {
   return tokens.slice(0, literal).join('.') + (literal > 0 ? '.' : '');
 }
 
-/** The hub's matching rule: `*` is exactly one token, a final `>` one or more. */
+/** The hub's matching rule: `*` is exactly one token, a final `>` one or more; a leading wildcard never matches `$` topics. */
 export function matches(pattern, topic) {
+  if (topic.startsWith('$') && (pattern.startsWith('*') || pattern.startsWith('>'))) return false;
   const want = pattern.split('.');
   const have = topic.split('.');
   for (let i = 0; i < want.length; i++) {

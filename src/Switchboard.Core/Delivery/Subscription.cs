@@ -59,6 +59,9 @@ public sealed partial class Subscription : IAsyncDisposable
     /// <summary>The patterns subscribed to.</summary>
     public IReadOnlyList<TopicPattern> Patterns { get; }
 
+    /// <summary>The topics whose <c>$presence.…</c> topic hears this subscription's join and leave (set by the hub before it starts).</summary>
+    internal IReadOnlyList<string> Announced { get; init; } = [];
+
     /// <summary>The resume position of each topic delivered so far (what a client would resume from).</summary>
     public IReadOnlyDictionary<string, Position> Positions
     {

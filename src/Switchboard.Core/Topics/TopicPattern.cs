@@ -4,6 +4,8 @@ namespace Switchboard.Core;
 /// A subscription pattern: a topic name whose tokens may be <c>*</c> (exactly one token) or, as the
 /// last token, <c>&gt;</c> (one or more remaining tokens). <c>orders.*</c> matches <c>orders.eu</c>;
 /// <c>orders.&gt;</c> matches <c>orders.eu</c> and <c>orders.eu.paid</c> but not <c>orders</c> (as in NATS).
+/// A pattern that starts with a wildcard (<c>&gt;</c>, <c>*.created</c>) never matches the hub's own topics
+/// (<c>$presence.…</c>): those are named to be followed (<c>$presence.&gt;</c>), as MQTT does with <c>$SYS</c>.
 /// </summary>
 public sealed class TopicPattern : IEquatable<TopicPattern>
 {
@@ -60,6 +62,10 @@ public sealed class TopicPattern : IEquatable<TopicPattern>
         if (!IsWildcard)
         {
             return string.Equals(Text, topic, StringComparison.Ordinal);
+        }
+        if (topic.Length > 0 && topic[0] == TopicName.SystemPrefix && _tokens[0] is "*" or ">")
+        {
+            return false; // the hub's own topics are never matched by a leading wildcard
         }
         // Walk the topic's tokens without splitting it (this runs once per message per wildcard subscription).
         var span = topic.AsSpan();

@@ -58,7 +58,7 @@ internal static class MessagesEndpoints
         TopicName.Validate(topic);
         var contentType = request.ContentType;
         var envelope = ContentTypes.IsEnvelope(contentType);
-        var idempotencyKey = request.Headers["Idempotency-Key"].ToString() is { Length: > 0 } k ? k : null;
+        var idempotencyKey = IdempotencyHeader.Read(request);
         if (envelope && key is not null)
         {
             throw new SwitchboardException(ErrorCode.InvalidRequest, "?key= is for raw bodies; in a JSON envelope put \"key\" inside the message.");
@@ -123,6 +123,10 @@ internal static class MessagesEndpoints
         var position = QueryValues.After(after, epoch);
         var selected = MessageJson.ParseFields(fields);
         var waitFor = QueryValues.Wait(wait, hub.Options.MaxWait);
+        if (HttpMethods.IsHead(request.Method))
+        {
+            waitFor = TimeSpan.Zero; // a HEAD asks what the page is now (its headers); it is not held like a long poll
+        }
         var page = await ReadMeteredAsync(hub, connections, topic, position, QueryValues.Limit(limit, 100, hub.Options.MaxReadLimit), waitFor, request.HttpContext.RequestAborted);
         var next = page.Next.ToString();
         return new JsonResult(200, writer =>

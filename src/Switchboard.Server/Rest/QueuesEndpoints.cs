@@ -54,7 +54,7 @@ internal static partial class QueuesEndpoints
     {
         QueueName.Validate(queue);
         var drafts = await ReadMessagesAsync(request, hub, options);
-        var idempotencyKey = request.Headers["Idempotency-Key"].ToString() is { Length: > 0 } k ? k : null;
+        var idempotencyKey = IdempotencyHeader.Read(request);
         limits.AdmitMessages(request.HttpContext, drafts.Drafts.Count);
         var result = await hub.SendAsync(queue, [.. drafts.Drafts.Select(d => new QueueDraft { Message = d })], QueueDocuments.Query(delay, "delay") ?? TimeSpan.Zero, idempotencyKey, CancellationToken.None);
         return new JsonResult(201, writer =>
@@ -257,7 +257,7 @@ internal static partial class QueuesEndpoints
         }
         // The reply slot outlives an async request's first answer: the reply URL stays valid for an hour.
         var slotLifetime = async ? TimeSpan.FromHours(1) : wait;
-        var idempotencyKey = request.Headers["Idempotency-Key"].ToString() is { Length: > 0 } k ? k : null;
+        var idempotencyKey = IdempotencyHeader.Read(request);
         limits.AdmitMessages(request.HttpContext, 1);
         var requestedAt = System.Diagnostics.Stopwatch.GetTimestamp();
         if (async)

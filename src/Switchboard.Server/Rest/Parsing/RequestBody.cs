@@ -24,6 +24,7 @@ internal sealed class RequestBody : IDisposable
 
     public static async Task<RequestBody> ReadAsync(HttpRequest request, long limit, ErrorCode tooLarge, string what, CancellationToken cancellationToken)
     {
+        RefuseEncoded(request);
         if (request.ContentLength is { } declared && declared > limit)
         {
             throw TooLarge(tooLarge, what, limit);
@@ -62,6 +63,25 @@ internal sealed class RequestBody : IDisposable
         {
             ArrayPool<byte>.Shared.Return(buffer);
             throw;
+        }
+    }
+
+    /// <summary>
+    /// A compressed body (Content-Encoding gzip, br, …) is refused with 415 (RFC 9110 §15.5.16) rather than stored as the
+    /// compressed bytes: the hub does not decode bodies, and taking them as they are would keep the wrong data.
+    /// </summary>
+    private static void RefuseEncoded(HttpRequest request)
+    {
+        foreach (var value in request.Headers.ContentEncoding)
+        {
+            foreach (var coding in (value ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                if (!coding.Equals("identity", StringComparison.OrdinalIgnoreCase))
+                {
+                    throw new SwitchboardException(ErrorCode.UnsupportedMediaType,
+                        $"Content-Encoding '{coding}' is not accepted: send the body uncompressed (leave Content-Encoding out). The hub does not decompress request bodies.");
+                }
+            }
         }
     }
 
