@@ -117,6 +117,53 @@ public sealed class SlowConsumerTests
         Assert.Contains("slow-consumer", last.Data, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_client_that_sends_frames_and_never_reads_the_answers_is_held_back_then_cut()
+    {
+        // A grace of seconds, not minutes: the client never reads, so only the reset after it ends its blocked send.
+        await using var hub = await TestHub.StartAsync(settings: new Dictionary<string, string?>(SlowConsumerSettings()) { ["Switchboard:Connections:CloseGrace"] = "5s" });
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        using var stalled = await ConnectWithSmallReceiveBufferAsync(hub, timeout.Token);
+
+        // Each ping is answered with a pong that echoes its 200-character id; the client reads none of them. A hub that
+        // took frames regardless would hold every pong (it once read 259 MiB of pings in 4 s); this one takes no next
+        // frame while the answers fill the connection's 1 MiB, so the client's sends back up.
+        var ping = Encoding.UTF8.GetBytes("{\"id\":\"" + new string('p', 200) + "\",\"ping\":{}}");
+        const long Ceiling = 256L * 1024 * 1024;
+        var sent = 0L;
+        var sending = Task.Run(async () =>
+        {
+            try
+            {
+                while (sent < Ceiling)
+                {
+                    await stalled.SendAsync(ping, WebSocketMessageType.Text, true, timeout.Token);
+                    sent += ping.Length;
+                }
+            }
+            catch (Exception ex) when (ex is WebSocketException or IOException or ObjectDisposedException)
+            {
+                // the hub reset the connection after its grace
+            }
+        }, timeout.Token);
+        var maxBuffered = 0L;
+        while (!sending.IsCompleted)
+        {
+            using var connections = JsonDocument.Parse(await hub.Http.GetStringAsync("/v1/connections", timeout.Token));
+            foreach (var connection in connections.RootElement.GetProperty("connections").EnumerateArray())
+            {
+                maxBuffered = Math.Max(maxBuffered, connection.GetProperty("bufferedBytes").GetInt64());
+            }
+            await Task.WhenAny(sending, Task.Delay(50, timeout.Token));
+        }
+        await sending;
+        Assert.False(timeout.IsCancellationRequested, "the connection was not cut");
+        Assert.True(sent < 64 * 1024 * 1024, $"the hub took {sent:N0} bytes of pings while their pongs went unread");
+        Assert.InRange(maxBuffered, 0, 1024 * 1024 + 64 * 1024);
+        var metrics = await PrometheusScrape.ReadAsync(hub.Http, timeout.Token);
+        Assert.True(metrics["switchboard_connections_slow_consumer_cuts_total{protocol=\"websocket\"}"] >= 1, metrics.Text);
+    }
+
     // The hub's watchdog under test, alone: Kestrel's minimum response rate (which would reset an SSE stream whose
     // write waits longer than its allowance, with no final event) is off here.
     private static Dictionary<string, string?> SlowConsumerSettings() => new()

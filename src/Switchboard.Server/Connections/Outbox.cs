@@ -89,6 +89,9 @@ internal sealed class Outbox : IValueTaskSource<(bool Ok, OutboundFrame Frame)>
     /// <summary>Bytes queued and not yet written.</summary>
     public long Bytes => Interlocked.Read(ref _bytes);
 
+    /// <summary>Whether more than the capacity is queued (answers to the client's own frames may pass it; see <see cref="Enqueue"/>).</summary>
+    public bool OverCapacity => Interlocked.Read(ref _bytes) > _capacity;
+
     /// <summary>How long the buffer has been full without interruption (zero when it has room).</summary>
     public TimeSpan FullFor
     {
@@ -235,7 +238,8 @@ internal sealed class Outbox : IValueTaskSource<(bool Ok, OutboundFrame Frame)>
 
     /// <summary>
     /// Queues a small control frame (an acknowledgement, an error, a pong) even when full: answers to the
-    /// client's own requests are bounded by the requests it sends, and the slow-consumer cut still applies.
+    /// client's own requests are bounded by the requests it sends — the session takes no next frame while the outbox is
+    /// <see cref="OverCapacity"/> (FrameSession.HandleAsync) — and the slow-consumer cut still applies.
     /// </summary>
     public void Enqueue(OutboundFrame frame)
     {

@@ -48,6 +48,13 @@ internal sealed class FrameSession : IAsyncDisposable
     /// <summary>Handles one complete client frame.</summary>
     public async ValueTask HandleAsync(ReadOnlyMemory<byte> frame, CancellationToken cancellationToken)
     {
+        if (_connection.Outbox.OverCapacity)
+        {
+            // Answers are queued past the outbox's size, so a client that sends frames and never reads would have the hub
+            // hold every answer: its next frame waits for room instead (its sends back up in TCP), and the slow-consumer
+            // cut ends the connection if the outbox stays full.
+            await _connection.Outbox.WaitForRoomAsync(0, cancellationToken);
+        }
         // Each frame is an operation of its own: the connection's upgrade request is not the parent of what it publishes
         // (a message brings its own context in its traceparent header).
         System.Diagnostics.Activity.Current = null;
