@@ -141,7 +141,7 @@ internal sealed partial class SwitchboardGrpcService
             {
                 // It has not read for the whole slow-consumer timeout: no grace, and no status (it would queue behind
                 // the data it is not taking). Reset the stream now; the client sees the call fail and resumes.
-                http.Abort();
+                ResetForOverload(http);
                 return;
             }
             stuck.CancelAfter(grace);
@@ -185,7 +185,7 @@ internal sealed partial class SwitchboardGrpcService
         catch (OperationCanceledException) when (stuck.IsCancellationRequested)
         {
             // The client stopped taking frames altogether: even the status would wait behind them, so reset the stream.
-            http.Abort();
+            ResetForOverload(http);
         }
     }
 
@@ -198,5 +198,23 @@ internal sealed partial class SwitchboardGrpcService
     private sealed class MessageOnlyEncoding : MessageEncoding
     {
         protected override byte[] Encode(Core.Message message) => ProtoFrameCodec.ToProto(message).ToByteArray();
+    }
+
+    /// <summary>
+    /// Resets a stream whose client stopped taking what it asked for with HTTP/2's ENHANCE_YOUR_CALM, which gRPC clients
+    /// report as RESOURCE_EXHAUSTED (the gRPC HTTP/2 transport's mapping) — not INTERNAL, as a plain abort's
+    /// INTERNAL_ERROR would be: the client was too slow, the hub did not fail. HTTP/1.1 (gRPC-Web) has no reset: abort.
+    /// </summary>
+    private static void ResetForOverload(Microsoft.AspNetCore.Http.HttpContext http)
+    {
+        const int EnhanceYourCalm = 0xb;
+        if (http.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpResetFeature>() is { } reset)
+        {
+            reset.Reset(EnhanceYourCalm);
+        }
+        else
+        {
+            http.Abort();
+        }
     }
 }
