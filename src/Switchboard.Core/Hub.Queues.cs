@@ -76,13 +76,43 @@ public sealed partial class Hub
     }
 
     /// <summary>Creates a queue or replaces its settings.</summary>
-    public Task<PutQueueResult> PutQueueAsync(string queue, QueueConfig config, long? expectedConfigVersion = null, CancellationToken cancellationToken = default)
+    /// <param name="queue">The queue.</param>
+    /// <param name="config">The whole new settings.</param>
+    /// <param name="condition">When set, write only if it holds (<see cref="ErrorCode.PreconditionFailed"/> otherwise); see <see cref="WriteCondition"/>.</param>
+    /// <param name="cancellationToken">Cancels the wait (not a committed change).</param>
+    public Task<PutQueueResult> PutQueueAsync(string queue, QueueConfig config, WriteCondition? condition = null, CancellationToken cancellationToken = default)
     {
         EnsureServing();
         QueueName.Validate(queue);
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
-        return Queues.PutQueueAsync(queue, config, expectedConfigVersion, _time.GetUtcNow(), cancellationToken);
+        if (condition is null)
+        {
+            return Queues.PutQueueAsync(queue, config, null, _time.GetUtcNow(), cancellationToken);
+        }
+        return ConditionallyAsync(Subject.Queue(queue), condition, creates: true,
+            () => Queues.GetQueueAsync(queue, _time.GetUtcNow(), cancellationToken), VersionTag.Of,
+            (_, expected) => Queues.PutQueueAsync(queue, config, expected, _time.GetUtcNow(), cancellationToken));
+    }
+
+    /// <summary>
+    /// Changes part of a queue's settings: <paramref name="change"/> gets the current settings and returns the new ones.
+    /// Concurrent changes do not overwrite each other (the change is retried on the newer settings, and
+    /// <paramref name="condition"/>, when set, checked again against them).
+    /// </summary>
+    public Task<QueueInfo> UpdateQueueAsync(string queue, Func<QueueConfig, QueueConfig> change, WriteCondition? condition = null, CancellationToken cancellationToken = default)
+    {
+        EnsureServing();
+        QueueName.Validate(queue);
+        ArgumentNullException.ThrowIfNull(change);
+        return ConditionallyAsync(Subject.Queue(queue), condition, creates: false,
+            () => Queues.GetQueueAsync(queue, _time.GetUtcNow(), cancellationToken), VersionTag.Of,
+            async (current, expected) =>
+            {
+                var updated = change(current!.Config);
+                updated.Validate();
+                return (await Queues.PutQueueAsync(queue, updated, expected, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false)).Queue;
+            });
     }
 
     /// <summary>A queue's settings and counts.</summary>
@@ -101,11 +131,17 @@ public sealed partial class Hub
     }
 
     /// <summary>Deletes a queue with its messages, dead letters and bindings.</summary>
-    public async Task<QueueInfo> DeleteQueueAsync(string queue, CancellationToken cancellationToken = default)
+    public async Task<QueueInfo> DeleteQueueAsync(string queue, WriteCondition? condition = null, CancellationToken cancellationToken = default)
     {
         EnsureServing();
         QueueName.Validate(queue);
-        return await Queues.DeleteQueueAsync(queue, _time.GetUtcNow(), cancellationToken) ?? throw QueueEngine.NotFound(queue);
+        if (condition is null)
+        {
+            return await Queues.DeleteQueueAsync(queue, null, _time.GetUtcNow(), cancellationToken) ?? throw QueueEngine.NotFound(queue);
+        }
+        return await ConditionallyAsync(Subject.Queue(queue), condition, creates: false,
+            () => Queues.GetQueueAsync(queue, _time.GetUtcNow(), cancellationToken), VersionTag.Of,
+            async (_, expected) => await Queues.DeleteQueueAsync(queue, expected, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false) ?? throw QueueEngine.NotFound(queue));
     }
 
     /// <summary>Sends messages to a queue; completes once they are durable.</summary>

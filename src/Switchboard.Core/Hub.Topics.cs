@@ -34,49 +34,57 @@ public sealed partial class Hub
     }
 
     /// <summary>Creates a topic, or replaces its whole configuration. Its messages and epoch stay.</summary>
-    public Task<Engines.PutTopicResult> PutTopicAsync(string topic, TopicConfig config, CancellationToken cancellationToken = default)
+    /// <param name="topic">The topic.</param>
+    /// <param name="config">The whole new configuration.</param>
+    /// <param name="condition">When set, write only if it holds (<see cref="ErrorCode.PreconditionFailed"/> otherwise); see <see cref="WriteCondition"/>.</param>
+    /// <param name="cancellationToken">Cancels the wait (not a committed change).</param>
+    public Task<Engines.PutTopicResult> PutTopicAsync(string topic, TopicConfig config, WriteCondition? condition = null, CancellationToken cancellationToken = default)
     {
         EnsureServing();
         TopicName.Validate(topic);
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
-        return _store.PutTopicAsync(topic, config, expectedConfigVersion: null, cancellationToken);
+        if (condition is null)
+        {
+            return _store.PutTopicAsync(topic, config, expectedConfigVersion: null, cancellationToken);
+        }
+        return ConditionallyAsync(Subject.Topic(topic), condition, creates: true,
+            () => _store.GetTopicAsync(topic, cancellationToken), VersionTag.Of,
+            (_, expected) => _store.PutTopicAsync(topic, config, expected, cancellationToken));
     }
 
     /// <summary>
     /// Changes part of a topic's configuration: <paramref name="change"/> gets the current configuration and
-    /// returns the new one. Concurrent changes do not overwrite each other (the change is retried on the newer configuration).
+    /// returns the new one. Concurrent changes do not overwrite each other (the change is retried on the newer
+    /// configuration, and <paramref name="condition"/>, when set, checked again against it).
     /// </summary>
     /// <exception cref="TopicNotFoundException">It does not exist.</exception>
-    public async Task<TopicInfo> UpdateTopicAsync(string topic, Func<TopicConfig, TopicConfig> change, CancellationToken cancellationToken = default)
+    public Task<TopicInfo> UpdateTopicAsync(string topic, Func<TopicConfig, TopicConfig> change, WriteCondition? condition = null, CancellationToken cancellationToken = default)
     {
         EnsureServing();
         TopicName.Validate(topic);
         ArgumentNullException.ThrowIfNull(change);
-        // Optimistic concurrency: a handful of retries settles any realistic contention on one topic's config.
-        for (var attempt = 0; ; attempt++)
-        {
-            var current = await _store.GetTopicAsync(topic, cancellationToken) ?? throw new TopicNotFoundException(topic);
-            var updated = change(current.Config);
-            updated.Validate();
-            try
+        return ConditionallyAsync(Subject.Topic(topic), condition, creates: false,
+            () => _store.GetTopicAsync(topic, cancellationToken), VersionTag.Of,
+            async (current, expected) =>
             {
-                return (await _store.PutTopicAsync(topic, updated, current.ConfigVersion, cancellationToken)).Topic;
-            }
-            catch (SwitchboardException ex) when (ex.Code == ErrorCode.PreconditionFailed && attempt < 8)
-            {
-                // changed under us: read again
-            }
-        }
+                var updated = change(current!.Config);
+                updated.Validate();
+                return (await _store.PutTopicAsync(topic, updated, expected, cancellationToken).ConfigureAwait(false)).Topic;
+            });
     }
 
     /// <summary>Deletes a topic and its history. The next topic of that name is a new incarnation (new epoch).</summary>
     /// <exception cref="TopicNotFoundException">It does not exist.</exception>
-    public async Task<TopicInfo> DeleteTopicAsync(string topic, CancellationToken cancellationToken = default)
+    public async Task<TopicInfo> DeleteTopicAsync(string topic, WriteCondition? condition = null, CancellationToken cancellationToken = default)
     {
         EnsureServing();
         TopicName.Validate(topic);
-        var deleted = await _store.DeleteTopicAsync(topic, cancellationToken) ?? throw new TopicNotFoundException(topic);
+        var deleted = condition is null
+            ? await _store.DeleteTopicAsync(topic, expectedConfigVersion: null, cancellationToken) ?? throw new TopicNotFoundException(topic)
+            : await ConditionallyAsync(Subject.Topic(topic), condition, creates: false,
+                () => _store.GetTopicAsync(topic, cancellationToken), VersionTag.Of,
+                async (_, expected) => await _store.DeleteTopicAsync(topic, expected, cancellationToken).ConfigureAwait(false) ?? throw new TopicNotFoundException(topic));
         HubLog.TopicDeleted(_logger, topic, deleted.Epoch, deleted.MessageCount);
         return deleted;
     }

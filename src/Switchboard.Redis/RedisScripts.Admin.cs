@@ -45,11 +45,16 @@ internal static partial class RedisScripts
         return {'ok', 0, qinfo(qload(name), now)}
         """;
 
-    /// <summary>ARGV: P, queue, now. Deletes the queue, its messages, keys and bindings. Reply: {'ok', info} | {'none'}.</summary>
+    /// <summary>
+    /// ARGV: P, queue, now, expected version ('' none). Deletes the queue, its messages, keys and bindings.
+    /// Reply: {'ok', info} | {'none'} | {'precondition', expected, current}.
+    /// </summary>
     public static readonly string DeleteQueue = Common + QueueLib + """
         local name = ARGV[2]
         local q = qload(name)
         if not q then return {'none'} end
+        local ver = tonumber(redis.call('HGET', q.meta, 'ver'))
+        if ARGV[4] ~= '' and tonumber(ARGV[4]) ~= ver then return {'precondition', ARGV[4], ver} end
         local info = qinfo(q, tonumber(ARGV[3]))
         redis.call('UNLINK', q.meta, q.body, q.state, q.ready, q.pending, q.leased, q.dead, q.idem, q.idemx)
         redis.call('ZREM', P .. ':queues', name)

@@ -208,11 +208,15 @@ internal static partial class RedisScripts
         return {'ok', 0, tinfo(meta)}
         """;
 
-    /// <summary>ARGV: P, topic. Reply: {'ok', info} | {'none'}. UNLINK frees a long log off Redis's main thread.</summary>
+    /// <summary>
+    /// ARGV: P, topic, expected version ('' none). Reply: {'ok', info} | {'none'} | {'precondition', expected, current}.
+    /// UNLINK frees a long log off Redis's main thread.
+    /// </summary>
     public static readonly string DeleteTopic = Common + TopicLib + """
         local meta = tkey(ARGV[2])
         local info = tinfo(meta)
         if not info then return {'none'} end
+        if ARGV[3] ~= '' and tonumber(ARGV[3]) ~= tonumber(info[3]) then return {'precondition', ARGV[3], info[3]} end
         redis.call('UNLINK', meta, meta .. ':log', meta .. ':idem', meta .. ':idemx')
         redis.call('ZREM', P .. ':topics', ARGV[2])
         return {'ok', info}

@@ -57,9 +57,14 @@ public sealed partial class RedisStore
             return new QueuePage(queues, more && queues.Count > 0 ? queues[^1].Name : null);
         }
 
-        public async Task<QueueInfo?> DeleteQueueAsync(string queue, DateTimeOffset now, CancellationToken cancellationToken)
+        public async Task<QueueInfo?> DeleteQueueAsync(string queue, long? expectedConfigVersion, DateTimeOffset now, CancellationToken cancellationToken)
         {
-            var reply = await store.EvalAsync(RedisScripts.DeleteQueue, [Prefix, queue, RedisTime.Micros(now)]);
+            RedisValue expected = expectedConfigVersion is { } version ? version : "";
+            var reply = await store.EvalAsync(RedisScripts.DeleteQueue, [Prefix, queue, RedisTime.Micros(now), expected]);
+            if ((string?)reply[0] == "precondition")
+            {
+                throw QueueEngine.PreconditionFailed(queue, (long)reply[1], (long)reply[2]);
+            }
             return (string?)reply[0] == "ok" ? ParseQueue(reply[1]) : null;
         }
 

@@ -191,14 +191,18 @@ public sealed partial class RedisStore
     }
 
     /// <inheritdoc />
-    public async Task<TopicInfo?> DeleteTopicAsync(string topic, CancellationToken cancellationToken)
+    public async Task<TopicInfo?> DeleteTopicAsync(string topic, long? expectedConfigVersion, CancellationToken cancellationToken)
     {
         // Ordered with the topic's appends, so this node announces an append before the deletion that followed it.
-        return await SequencedAsync<TopicInfo?>(topic, RedisScripts.DeleteTopic, [_options.Prefix, topic], reply =>
+        RedisValue expected = expectedConfigVersion is { } version ? version : "";
+        return await SequencedAsync<TopicInfo?>(topic, RedisScripts.DeleteTopic, [_options.Prefix, topic, expected], reply =>
         {
-            if ((string?)reply[0] != "ok")
+            switch ((string?)reply[0])
             {
-                return (null, null);
+                case "precondition":
+                    throw PreconditionFailed(topic, (long)reply[1], (long)reply[2]);
+                case not "ok":
+                    return (null, null);
             }
             var info = ParseTopic(topic, reply[1]);
             return (info, () => _listener?.OnTopicDeleted(topic, info.Epoch));

@@ -24,8 +24,8 @@ public sealed partial class SqliteStore
         public Task<QueuePage> ListQueuesAsync(string? prefix, string? afterName, int limit, DateTimeOffset now, CancellationToken cancellationToken)
             => Run(w => w.ListQueues(prefix, afterName, limit, now), cancellationToken);
 
-        public Task<QueueInfo?> DeleteQueueAsync(string queue, DateTimeOffset now, CancellationToken cancellationToken)
-            => Run(w => w.DeleteQueue(queue, now), cancellationToken);
+        public Task<QueueInfo?> DeleteQueueAsync(string queue, long? expectedConfigVersion, DateTimeOffset now, CancellationToken cancellationToken)
+            => Run(w => w.DeleteQueue(queue, expectedConfigVersion, now), cancellationToken);
 
         public Task<EnqueueResult> EnqueueAsync(EnqueueRequest request, CancellationToken cancellationToken)
             => store.Writer.EnqueueAsync(new EnqueueOp(request), cancellationToken);

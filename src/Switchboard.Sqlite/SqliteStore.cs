@@ -101,8 +101,8 @@ public sealed partial class SqliteStore : IStore
         => Writer.EnqueueAsync(new PutTopicOp(topic, config, expectedConfigVersion, _time.GetUtcNow()), cancellationToken);
 
     /// <inheritdoc />
-    public Task<TopicInfo?> DeleteTopicAsync(string topic, CancellationToken cancellationToken)
-        => Writer.EnqueueAsync(new DeleteTopicOp(topic), cancellationToken);
+    public Task<TopicInfo?> DeleteTopicAsync(string topic, long? expectedConfigVersion, CancellationToken cancellationToken)
+        => Writer.EnqueueAsync(new DeleteTopicOp(topic, expectedConfigVersion), cancellationToken);
 
     /// <inheritdoc />
     public Task<long> SweepAsync(DateTimeOffset now, CancellationToken cancellationToken)

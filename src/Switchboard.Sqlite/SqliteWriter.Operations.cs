@@ -89,11 +89,15 @@ internal sealed partial class SqliteWriter
         return new PutTopicResult(topic.Snapshot(), Created: false);
     }
 
-    public TopicInfo? DeleteTopic(string name)
+    public TopicInfo? DeleteTopic(string name, long? expectedConfigVersion)
     {
         if (!_topics.TryGetValue(name, out var topic))
         {
             return null;
+        }
+        if (expectedConfigVersion is { } expected && expected != topic.ConfigVersion)
+        {
+            throw PreconditionFailed(name, expected, topic.ConfigVersion);
         }
         Execute(_deleteTopic, ("$id", topic.Id));
         _topics.Remove(name);

@@ -133,12 +133,17 @@ internal sealed partial class SqliteWriter
         return new QueuePage(page, names.Count > limit ? page[^1].Name : null);
     }
 
-    public QueueInfo? DeleteQueue(string name, DateTimeOffset now)
+    public QueueInfo? DeleteQueue(string name, long? expectedVersion, DateTimeOffset now)
     {
-        if (!_queues.Remove(name, out var queue))
+        if (!_queues.TryGetValue(name, out var queue))
         {
             return null;
         }
+        if (expectedVersion is { } expected && expected != queue.Book.ConfigVersion)
+        {
+            throw QueueEngine.PreconditionFailed(name, expected, queue.Book.ConfigVersion);
+        }
+        _queues.Remove(name);
         var info = Info(queue.Book, now);
         Run("DELETE FROM queue_messages WHERE queue_id = $id; DELETE FROM queue_keys WHERE queue_id = $id; DELETE FROM queues WHERE id = $id; DELETE FROM bindings WHERE queue = $name",
             ("$id", queue.Id), ("$name", name));

@@ -82,9 +82,9 @@ internal sealed class PutTopicOp(string topic, TopicConfig config, long? expecte
     public override void Execute(SqliteWriter writer) => Result = writer.PutTopic(topic, config, expectedConfigVersion, now);
 }
 
-internal sealed class DeleteTopicOp(string topic) : WriteOp<TopicInfo?>
+internal sealed class DeleteTopicOp(string topic, long? expectedConfigVersion) : WriteOp<TopicInfo?>
 {
-    public override void Execute(SqliteWriter writer) => Result = writer.DeleteTopic(topic);
+    public override void Execute(SqliteWriter writer) => Result = writer.DeleteTopic(topic, expectedConfigVersion);
 
     public override void Notify(IStoreListener listener)
     {

@@ -36,6 +36,25 @@ public abstract partial class StoreContract
     }
 
     [Fact]
+    public async Task Delete_with_an_expected_version_deletes_a_queue_only_while_its_settings_are_that_version()
+    {
+        var created = await Queues.PutQueueAsync("held", Quick, null, T0, default);
+        await Queues.EnqueueAsync(Send("held", "a"), default); // a send does not change the configuration version
+        var replaced = await Queues.PutQueueAsync("held", Quick with { MaxAttempts = 5 }, created.Queue.ConfigVersion, T0, default);
+        Assert.True(replaced.Queue.ConfigVersion > created.Queue.ConfigVersion);
+
+        var stale = await Assert.ThrowsAsync<SwitchboardException>(() => Queues.DeleteQueueAsync("held", created.Queue.ConfigVersion, T0, default));
+        Assert.Equal(ErrorCode.PreconditionFailed, stale.Code);
+        var kept = await Queues.GetQueueAsync("held", T0, default);
+        Assert.Equal((replaced.Queue.ConfigVersion, 1L), (kept!.ConfigVersion, kept.Stats.Ready));
+
+        var deleted = await Queues.DeleteQueueAsync("held", replaced.Queue.ConfigVersion, T0, default);
+        Assert.Equal(5, deleted!.Config.MaxAttempts);
+        Assert.Null(await Queues.GetQueueAsync("held", T0, default));
+        Assert.Null(await Queues.DeleteQueueAsync("held", replaced.Queue.ConfigVersion, T0, default));
+    }
+
+    [Fact]
     public async Task Ack_deletes_and_a_wrong_stale_or_expired_lease_is_refused()
     {
         await Queues.EnqueueAsync(Send("jobs", "a", "b"), default);

@@ -29,7 +29,7 @@ internal sealed class SteppedStore(IStore inner) : IStore
     public Task<PutTopicResult> PutTopicAsync(string topic, TopicConfig config, long? expectedConfigVersion, CancellationToken cancellationToken)
         => inner.PutTopicAsync(topic, config, expectedConfigVersion, cancellationToken);
 
-    public Task<TopicInfo?> DeleteTopicAsync(string topic, CancellationToken cancellationToken) => inner.DeleteTopicAsync(topic, cancellationToken);
+    public Task<TopicInfo?> DeleteTopicAsync(string topic, long? expectedConfigVersion, CancellationToken cancellationToken) => inner.DeleteTopicAsync(topic, expectedConfigVersion, cancellationToken);
 
     public Task<ReadResult> ReadAsync(string topic, long afterOffset, int limit, CancellationToken cancellationToken) => inner.ReadAsync(topic, afterOffset, limit, cancellationToken);
 
@@ -108,7 +108,7 @@ internal sealed class SteppedQueues(IQueueStore inner) : IQueueStore
     public Task<QueuePage> ListQueuesAsync(string? prefix, string? afterName, int limit, DateTimeOffset now, CancellationToken cancellationToken)
         => inner.ListQueuesAsync(prefix, afterName, limit, now, cancellationToken);
 
-    public Task<QueueInfo?> DeleteQueueAsync(string queue, DateTimeOffset now, CancellationToken cancellationToken) => inner.DeleteQueueAsync(queue, now, cancellationToken);
+    public Task<QueueInfo?> DeleteQueueAsync(string queue, long? expectedConfigVersion, DateTimeOffset now, CancellationToken cancellationToken) => inner.DeleteQueueAsync(queue, expectedConfigVersion, now, cancellationToken);
 
     public Task<EnqueueResult> EnqueueAsync(EnqueueRequest request, CancellationToken cancellationToken) => inner.EnqueueAsync(request, cancellationToken);
 

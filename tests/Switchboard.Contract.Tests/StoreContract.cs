@@ -259,11 +259,11 @@ public abstract partial class StoreContract : IAsyncLifetime
     public async Task Delete_removes_everything_and_a_recreated_topic_is_a_new_incarnation()
     {
         var first = await Store.AppendAsync(Append("gone", Draft("a")) with { Idempotency = new IdempotencyToken("k", "f", T0.AddMinutes(2)) }, default);
-        var deleted = await Store.DeleteTopicAsync("gone", default);
+        var deleted = await Store.DeleteTopicAsync("gone", null, default);
         Assert.NotNull(deleted);
         Assert.Equal(first.Epoch, deleted.Epoch);
         Assert.Contains(Listener.Deleted, d => d == ("gone", first.Epoch));
-        Assert.Null(await Store.DeleteTopicAsync("gone", default));
+        Assert.Null(await Store.DeleteTopicAsync("gone", null, default));
         Assert.Null(await Store.GetTopicAsync("gone", default));
 
         var reborn = await Store.AppendAsync(Append("gone", Draft("b")) with { Idempotency = new IdempotencyToken("k", "f", T0.AddMinutes(2)) }, default);
@@ -271,6 +271,25 @@ public abstract partial class StoreContract : IAsyncLifetime
         Assert.Equal(1, reborn.FirstOffset);
         Assert.NotEqual(first.Epoch, reborn.Epoch);
         Assert.Equal(["b"], (await Store.ReadAsync("gone", 0, 10, default)).Messages.Select(Text));
+    }
+
+    [Fact]
+    public async Task Delete_with_an_expected_version_deletes_only_while_the_configuration_is_that_version()
+    {
+        var created = await Store.PutTopicAsync("held", Defaults, null, default);
+        await Store.AppendAsync(Append("held", Draft("a")), default); // a publish does not change the configuration version
+        var replaced = await Store.PutTopicAsync("held", Defaults with { Description = "d" }, null, default);
+
+        var stale = await Assert.ThrowsAsync<SwitchboardException>(() => Store.DeleteTopicAsync("held", created.Topic.ConfigVersion, default));
+        Assert.Equal(ErrorCode.PreconditionFailed, stale.Code);
+        var kept = await Store.GetTopicAsync("held", default);
+        Assert.Equal((replaced.Topic.ConfigVersion, 1L), (kept!.ConfigVersion, kept.MessageCount));
+        Assert.DoesNotContain(Listener.Deleted, d => d.Item1 == "held");
+
+        var deleted = await Store.DeleteTopicAsync("held", replaced.Topic.ConfigVersion, default);
+        Assert.Equal(created.Topic.Epoch, deleted!.Epoch);
+        Assert.Null(await Store.GetTopicAsync("held", default));
+        Assert.Null(await Store.DeleteTopicAsync("held", replaced.Topic.ConfigVersion, default)); // nothing to delete: null, as without a version
     }
 
     [Fact]

@@ -190,6 +190,10 @@ public sealed class RestAuditTests
     public async Task A_presence_topic_can_be_followed_over_SSE_like_over_long_polling()
     {
         await using var hub = await TestHub.StartAsync();
+        using (var created = await hub.Http.PutAsync("/v1/topics/room.1", null)) // joins are announced on topics that exist
+        {
+            Assert.True(created.IsSuccessStatusCode, await created.Content.ReadAsStringAsync());
+        }
         using var watcher = await hub.Http.GetAsync("/v1/topics/room.1/events", HttpCompletionOption.ResponseHeadersRead);
         Assert.Equal(HttpStatusCode.OK, watcher.StatusCode);
         // The join of that subscriber is on $presence.room.1, which long polling reads...

@@ -27,6 +27,25 @@ public sealed partial class OpenApiTests
         await check.AnswerAsync(HttpStatusCode.OK, "/v1/queues/{queue}", "put", http.PutAsync(q, Http.Json("""{"maxAttempts": 2, "backoff": {"initial": 0}}""")));
         await check.AnswerAsync(HttpStatusCode.OK, "/v1/queues/{queue}", "get", http.GetAsync(q));
         await check.AnswerAsync(HttpStatusCode.OK, "/v1/queues", "get", http.GetAsync($"/v1/queues?prefix={queue}"));
+        // Merge patches: one that sets a description, one that removes it; the ETag answers 304, and a stale one 412.
+        await check.AnswerAsync(HttpStatusCode.OK, "/v1/queues/{queue}", "patch",
+            http.PatchAsync(q, new StringContent("""{"description": "resize images, v2", "maxAttempts": 2}""", System.Text.Encoding.UTF8, "application/merge-patch+json")));
+        string etag;
+        using (var read = await http.GetAsync(q))
+        {
+            etag = read.Headers.ETag!.ToString();
+        }
+        using (var conditional = new HttpRequestMessage(HttpMethod.Get, q))
+        {
+            conditional.Headers.TryAddWithoutValidation("If-None-Match", etag);
+            await check.AnswerAsync(HttpStatusCode.NotModified, "/v1/queues/{queue}", "get", http.SendAsync(conditional));
+        }
+        await check.AnswerAsync(HttpStatusCode.OK, "/v1/queues/{queue}", "patch", http.PatchAsync(q, Http.Json("""{"description": null}""")));
+        using (var stale = new HttpRequestMessage(HttpMethod.Patch, q) { Content = Http.Json("""{"maxAttempts": 3}""") })
+        {
+            stale.Headers.TryAddWithoutValidation("If-Match", etag);
+            await check.AnswerAsync(HttpStatusCode.PreconditionFailed, "/v1/queues/{queue}", "patch", http.SendAsync(stale));
+        }
 
         // Send: one JSON message, a batch (JSON, text, binary), and a raw body.
         await check.AnswerAsync(HttpStatusCode.Created, "/v1/queues/{queue}/messages", "post",
@@ -97,6 +116,12 @@ public sealed partial class OpenApiTests
         await check.AnswerAsync(HttpStatusCode.Conflict, "/v1/queues/{queue}/messages/{id}/ack", "post", http.PostAsync(Settle(q, messages[1], "ack"), Http.Json("""{"lease": "not-the-token"}""")));
         await check.AnswerAsync(HttpStatusCode.UnprocessableEntity, "/v1/queues/{queue}/messages/{id}/extend", "post", http.PostAsync(Settle(q, messages[1], "extend"), Http.Json("""{"lease": ""}""")));
         await check.AnswerAsync(HttpStatusCode.UnprocessableEntity, "/v1/queues/{queue}", "put", http.PutAsync(q, Http.Json("""{"maxAttempts": 0}""")));
+        await check.AnswerAsync(HttpStatusCode.UnprocessableEntity, "/v1/queues/{queue}", "patch", http.PatchAsync(q, Http.Json("""{"maxAttempts": 0}""")));
+        await check.AnswerAsync(HttpStatusCode.BadRequest, "/v1/queues/{queue}", "patch", http.PatchAsync(q, Http.Json("""{"colour": "red"}""")));
+        await check.AnswerAsync(HttpStatusCode.UnsupportedMediaType, "/v1/queues/{queue}", "patch", http.PatchAsync(q, Http.Body("{}", "text/plain")));
+        await check.AnswerAsync(HttpStatusCode.NotFound, "/v1/queues/{queue}", "patch", http.PatchAsync("/v1/queues/missing.queue", Http.Json("{}")));
+        await check.AnswerAsync(HttpStatusCode.PreconditionFailed, "/v1/queues/{queue}", "put", http.SendAsync(WithHeader(HttpMethod.Put, q, "If-None-Match", "*", Http.Json("{}"))));
+        await check.AnswerAsync(HttpStatusCode.PreconditionFailed, "/v1/queues/{queue}", "delete", http.SendAsync(WithHeader(HttpMethod.Delete, q, "If-Match", "\"nope\"")));
         await check.AnswerAsync(HttpStatusCode.UnsupportedMediaType, "/v1/queues/{queue}/messages", "post", http.PostAsync($"{q}/messages", Http.Body("x", null)));
         await check.AnswerAsync(HttpStatusCode.BadRequest, "/v1/queues/{queue}/requests", "post", http.PostAsync($"/v1/queues/{rpc}/requests", Http.Json("""{"messages": [{"payload": 1}]}""")));
         await check.AnswerAsync(HttpStatusCode.NotFound, "/v1/queues/{queue}/dead-letters/{id}/redrive", "post", http.PostAsync($"{q}/dead-letters/999/redrive", null));
@@ -104,6 +129,13 @@ public sealed partial class OpenApiTests
 
         await check.AnswerAsync(HttpStatusCode.NoContent, "/v1/queues/{queue}", "delete", http.DeleteAsync(q));
         await check.AnswerAsync(HttpStatusCode.NotFound, "/v1/queues/{queue}", "get", http.GetAsync(q));
+    }
+
+    private static HttpRequestMessage WithHeader(HttpMethod method, string path, string header, string value, HttpContent? content = null)
+    {
+        var request = new HttpRequestMessage(method, path) { Content = content };
+        request.Headers.TryAddWithoutValidation(header, value);
+        return request;
     }
 
     private static string Settle(string queuePath, JsonElement message, string action) => $"{queuePath}/messages/{message.GetProperty("id")}/{action}";

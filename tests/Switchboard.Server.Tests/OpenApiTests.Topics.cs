@@ -147,6 +147,17 @@ public sealed partial class OpenApiTests
         await check.AnswerAsync(HttpStatusCode.NotFound, "/v1/topics/{topic}", "get", http.GetAsync("/v1/topics/no.such.topic"));
         await check.AnswerAsync(HttpStatusCode.BadRequest, "/v1/topics", "get", http.GetAsync("/v1/topics?cursor=%%%"));
 
+        // Conditional writes: a stale or malformed If-Match, and If-None-Match: * on an existing topic, are 412.
+        foreach (var (method, header, value) in new[] { ("put", "If-None-Match", "*"), ("patch", "If-Match", "\"nope\""), ("delete", "If-Match", "W/\"x\"") })
+        {
+            using var conditional = new HttpRequestMessage(new HttpMethod(method.ToUpperInvariant()), t)
+            {
+                Content = method == "delete" ? null : new StringContent("{}", System.Text.Encoding.UTF8, method == "put" ? "application/json" : "application/merge-patch+json"),
+            };
+            conditional.Headers.TryAddWithoutValidation(header, value);
+            await check.AnswerAsync(HttpStatusCode.PreconditionFailed, "/v1/topics/{topic}", method, http.SendAsync(conditional));
+        }
+
         await check.AnswerAsync(HttpStatusCode.NoContent, "/v1/topics/{topic}", "delete", http.DeleteAsync(t));
         await check.AnswerAsync(HttpStatusCode.NotFound, "/v1/topics/{topic}", "delete", http.DeleteAsync(t));
         await check.AnswerAsync(HttpStatusCode.NotFound, "/v1/topics/{topic}", "get", http.GetAsync(t));

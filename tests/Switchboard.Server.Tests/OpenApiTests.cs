@@ -39,8 +39,8 @@ public sealed partial class OpenApiTests
         var document = await (await hub.Http.GetAsync("/openapi/v1.json")).ReadJsonAsync();
 
         var operations = QueueOperations(document).ToList();
-        // 19 queue routes (peek and the ack batch included) and 2 reply routes (GET routes also answer HEAD, listed on their own).
-        Assert.Equal(21, operations.Select(o => o.Operation.GetProperty("operationId").GetString()).Distinct().Count());
+        // 20 queue routes (peek, the ack batch and PATCH included) and 2 reply routes (GET routes also answer HEAD, listed on their own).
+        Assert.Equal(22, operations.Select(o => o.Operation.GetProperty("operationId").GetString()).Distinct().Count());
         foreach (var (path, method, operation) in operations)
         {
             var name = $"{method.ToUpperInvariant()} {path}";
@@ -66,7 +66,7 @@ public sealed partial class OpenApiTests
         }
 
         // The routes that read a body describe it.
-        foreach (var id in new[] { "PutQueue", "Send", "Ack", "AckMany", "Nack", "Extend", "Request", "PostReply" })
+        foreach (var id in new[] { "PutQueue", "PatchQueue", "Send", "Ack", "AckMany", "Nack", "Extend", "Request", "PostReply" })
         {
             var operation = operations.Single(o => o.Operation.GetProperty("operationId").GetString() == id).Operation;
             Assert.True(operation.TryGetProperty("requestBody", out var body) && body.GetProperty("content").TryGetProperty("application/json", out _), $"{id} describes no JSON body");

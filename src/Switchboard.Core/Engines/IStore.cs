@@ -41,7 +41,11 @@ public interface IStore : IAsyncDisposable
     Task<PutTopicResult> PutTopicAsync(string topic, TopicConfig config, long? expectedConfigVersion, CancellationToken cancellationToken);
 
     /// <summary>Deletes a topic, its messages and its idempotency keys. Returns what was deleted, or null if there was nothing.</summary>
-    Task<TopicInfo?> DeleteTopicAsync(string topic, CancellationToken cancellationToken);
+    /// <param name="topic">The topic.</param>
+    /// <param name="expectedConfigVersion">When set, delete only if the topic's configuration version still equals it;
+    /// otherwise <see cref="ErrorCode.PreconditionFailed"/> (a topic that does not exist is still null).</param>
+    /// <param name="cancellationToken">Cancels the wait (not a committed change).</param>
+    Task<TopicInfo?> DeleteTopicAsync(string topic, long? expectedConfigVersion, CancellationToken cancellationToken);
 
     /// <summary>
     /// Reads up to <paramref name="limit"/> messages with offsets greater than <paramref name="afterOffset"/>,

@@ -17,8 +17,12 @@ public interface IQueueStore
     /// <summary>Queues in name order whose names start with <paramref name="prefix"/>, after <paramref name="afterName"/>.</summary>
     Task<QueuePage> ListQueuesAsync(string? prefix, string? afterName, int limit, DateTimeOffset now, CancellationToken cancellationToken);
 
-    /// <summary>Deletes a queue with its messages, dead letters and bindings; null if there was none.</summary>
-    Task<QueueInfo?> DeleteQueueAsync(string queue, DateTimeOffset now, CancellationToken cancellationToken);
+    /// <summary>
+    /// Deletes a queue with its messages, dead letters and bindings; null if there was none. With
+    /// <paramref name="expectedConfigVersion"/>, only if its configuration version still equals it; otherwise
+    /// <see cref="ErrorCode.PreconditionFailed"/> (a queue that does not exist is still null).
+    /// </summary>
+    Task<QueueInfo?> DeleteQueueAsync(string queue, long? expectedConfigVersion, DateTimeOffset now, CancellationToken cancellationToken);
 
     /// <summary>Sends messages to a queue (atomically).</summary>
     /// <exception cref="SwitchboardException"><see cref="ErrorCode.QueueNotFound"/> when missing and not to be created.</exception>

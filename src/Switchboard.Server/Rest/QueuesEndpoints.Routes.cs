@@ -14,6 +14,12 @@ internal static partial class QueuesEndpoints
     private const string OctetType = "application/octet-stream";
     private const string TextType = "text/plain";
 
+    /// <summary>How If-Match works on a queue's writes, for their OpenAPI descriptions.</summary>
+    private const string IfMatchRule =
+        "If-Match: the ETag from GET (or *: the queue must exist) makes the write happen only while the queue's settings are the ones read; " +
+        "only the ETag's first two parts (creation time, configuration version) are compared, so sends, receives and acks in between do not make it stale, " +
+        "while a change of the settings or a delete does. Otherwise 412 precondition-failed: GET the queue again for its current ETag, then retry. Weak (W/) and malformed ETags never match.";
+
     public static void Map(RouteGroupBuilder v1)
     {
         var queues = v1.MapGroup("/queues").WithTags("Queues");
@@ -21,13 +27,19 @@ internal static partial class QueuesEndpoints
             .WithDescription("Queues in name order, with their settings and counts. Page with limit= and the opaque cursor= from the previous page's next.")
             .Produces<QueueListSchema>().ProducesProblem(400);
         queues.MapPut("/{queue}", Put).RequiresAdmin("put queue").WithName("PutQueue").WithSummary("Create a queue or replace its settings (lease, maxAttempts, backoff)")
-            .WithDescription("Idempotent: 201 (with Location) when created, 200 when replaced. Settings left out take the defaults; an empty body is all defaults. Messages are kept.")
+            .WithDescription($"Idempotent: 201 (with Location) when created, 200 when replaced. Settings left out take the defaults; an empty body is all defaults. Messages are kept. If-None-Match: * creates only (412 when the queue exists). {IfMatchRule}")
             .DocumentBody<QueueConfigSchema>(required: false, JsonType)
-            .Produces<QueueSchema>(201).Produces<QueueSchema>().ProducesProblem(400).ProducesProblem(413).ProducesProblem(415).ProducesProblem(422);
+            .Produces<QueueSchema>(201).Produces<QueueSchema>().ProducesProblem(400).ProducesProblem(412).ProducesProblem(413).ProducesProblem(415).ProducesProblem(422);
         queues.MapMethods("/{queue}", [HttpMethods.Get, HttpMethods.Head], Get).RequiresAny("queue").WithName("GetQueue").WithSummary("A queue's settings and counts (ready, leased, delayed, dead)")
-            .Produces<QueueSchema>().ProducesProblem(400).ProducesProblem(404);
+            .WithDescription("Carries an ETag; send it back in If-None-Match to get 304 Not Modified while nothing changed (it changes with the counts). Send it in If-Match to make a PUT, PATCH or DELETE conditional.")
+            .Produces<QueueSchema>().Produces(304).ProducesProblem(400).ProducesProblem(404);
+        queues.MapPatch("/{queue}", Patch).RequiresAdmin("patch queue").WithName("PatchQueue").WithSummary("Change some of a queue's settings (JSON merge patch, RFC 7396)")
+            .WithDescription($"Settings sent replace the current ones; the others stay. null resets a setting to its default (description: removes it). Unknown and read-only members are refused (400) as by PUT; values out of range 422. Concurrent changes are not lost: the patch is applied again to the newer settings. {IfMatchRule}")
+            .DocumentBody<QueueConfigSchema>(required: true, "application/merge-patch+json", JsonType)
+            .Produces<QueueSchema>().ProducesProblem(400).ProducesProblem(404).ProducesProblem(412).ProducesProblem(413).ProducesProblem(415).ProducesProblem(422);
         queues.MapDelete("/{queue}", Delete).RequiresAdmin("delete queue").WithName("DeleteQueue").WithSummary("Delete a queue, its messages, dead letters and bindings")
-            .Produces(204).ProducesProblem(400).ProducesProblem(404);
+            .WithDescription($"204, then 404. {IfMatchRule}")
+            .Produces(204).ProducesProblem(400).ProducesProblem(404).ProducesProblem(412);
         queues.MapPost("/{queue}/messages", Send).Requires(Permission.Publish, "queue").WithName("Send")
             .WithSummary("Send one message or a batch ({\"payload\": …} or {\"messages\": [ … ]}); ?delay=SECONDS; Idempotency-Key")
             .WithDescription("""

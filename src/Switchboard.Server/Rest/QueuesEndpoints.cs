@@ -28,27 +28,45 @@ internal static partial class QueuesEndpoints
     {
         QueueName.Validate(queue);
         using var body = await ReadJsonAsync(request, options, optional: true);
-        var result = await hub.PutQueueAsync(queue, QueueDocuments.Config(body.Memory), null, CancellationToken.None);
-        return new JsonResult(result.Created ? 201 : 200, w => QueueJson.WriteQueue(w, result.Queue), r =>
-        {
-            if (result.Created)
-            {
-                r.Headers.Location = $"{request.PathBase}/v1/queues/{queue}";
-            }
-        });
+        var result = await hub.PutQueueAsync(queue, QueueDocuments.Config(body.Memory), Conditional.Write(request, QueueJson.ParseETag), CancellationToken.None);
+        return QueueResult(request, result.Queue, result.Created ? 201 : 200);
     }
 
     private static async Task<IResult> Get(HttpRequest request, Hub hub, string queue)
     {
         var info = await hub.GetQueueAsync(queue, request.HttpContext.RequestAborted);
-        return new JsonResult(200, w => QueueJson.WriteQueue(w, info), r => r.Headers.CacheControl = "no-cache");
+        var etag = QueueJson.ETag(info);
+        return Conditional.NotModified(request, etag) ? Conditional.NotModifiedResult(etag, "no-cache") : QueueResult(request, info, 200);
     }
 
-    private static async Task<IResult> Delete(Hub hub, string queue)
+    private static async Task<IResult> Patch(HttpRequest request, Hub hub, ServerOptions options, string queue)
     {
-        await hub.DeleteQueueAsync(queue, CancellationToken.None);
+        QueueName.Validate(queue);
+        if (!ContentTypes.Is(request.ContentType, "application/merge-patch+json") && !ContentTypes.IsJson(request.ContentType))
+        {
+            throw ContentTypes.Unsupported(request.ContentType, "application/merge-patch+json");
+        }
+        using var body = await RequestBody.ReadAsync(request, options.MaxRequestBytes, ErrorCode.RequestTooLarge, "A queue settings patch", request.HttpContext.RequestAborted);
+        var patch = QueueDocuments.Patch(body.Memory);
+        var info = await hub.UpdateQueueAsync(queue, patch, Conditional.Write(request, QueueJson.ParseETag), CancellationToken.None);
+        return QueueResult(request, info, 200);
+    }
+
+    private static async Task<IResult> Delete(HttpRequest request, Hub hub, string queue)
+    {
+        await hub.DeleteQueueAsync(queue, Conditional.Write(request, QueueJson.ParseETag), CancellationToken.None);
         return Results.NoContent();
     }
+
+    private static JsonResult QueueResult(HttpRequest request, QueueInfo info, int status) => new(status, w => QueueJson.WriteQueue(w, info), r =>
+    {
+        r.Headers.ETag = QueueJson.ETag(info);
+        r.Headers.CacheControl = "no-cache"; // cacheable, but revalidate: the counts change with every send and receive
+        if (status == 201)
+        {
+            r.Headers.Location = $"{request.PathBase}/v1/queues/{info.Name}";
+        }
+    });
 
     private static async Task<IResult> Send(HttpRequest request, Hub hub, ServerOptions options, RateLimits limits, string queue, string? delay)
     {

@@ -24,25 +24,32 @@ internal static class TopicsEndpoints
 
         topics.MapPut("/{topic}", Put).RequiresAdmin("put topic")
             .WithName("PutTopic").WithSummary("Create a topic or replace its configuration")
-            .WithDescription("Idempotent: 201 when created, 200 when replaced. Limits left out take the server's defaults; null means no limit. Messages and epoch are kept.")
+            .WithDescription($"Idempotent: 201 when created, 200 when replaced. Limits left out take the server's defaults; null means no limit. Messages and epoch are kept. If-None-Match: * creates only (412 when the topic exists). {IfMatchRule}")
             .DocumentBody<TopicConfigSchema>(required: false, "application/json")
-            .Produces<TopicSchema>(201).Produces<TopicSchema>().ProducesProblem(400).ProducesProblem(413).ProducesProblem(415).ProducesProblem(422);
+            .Produces<TopicSchema>(201).Produces<TopicSchema>().ProducesProblem(400).ProducesProblem(412).ProducesProblem(413).ProducesProblem(415).ProducesProblem(422);
 
         topics.MapMethods("/{topic}", [HttpMethods.Get, HttpMethods.Head], Get).RequiresAny("topic")
             .WithName("GetTopic").WithSummary("Read a topic's configuration and statistics")
-            .WithDescription("Carries an ETag; send it back in If-None-Match to get 304 Not Modified while nothing changed.")
+            .WithDescription("Carries an ETag; send it back in If-None-Match to get 304 Not Modified while nothing changed (it changes with every publish). Send it in If-Match to make a PUT, PATCH or DELETE conditional.")
             .Produces<TopicSchema>().Produces(304).ProducesProblem(404);
 
         topics.MapPatch("/{topic}", Patch).RequiresAdmin("patch topic")
             .WithName("PatchTopic").WithSummary("Change part of a topic's configuration (JSON merge patch, RFC 7396)")
-            .DocumentBody<TopicConfigSchema>(required: true, "application/merge-patch+json")
-            .Produces<TopicSchema>().ProducesProblem(400).ProducesProblem(404).ProducesProblem(413).ProducesProblem(415).ProducesProblem(422);
+            .WithDescription($"Members sent replace those of the configuration; null removes one (a limit removed means no limit). Unknown and read-only members (name, epoch, createdAt, stats) are refused (400). Concurrent changes are not lost: the patch is applied again to the newer configuration. {IfMatchRule}")
+            .DocumentBody<TopicConfigSchema>(required: true, "application/merge-patch+json", "application/json")
+            .Produces<TopicSchema>().ProducesProblem(400).ProducesProblem(404).ProducesProblem(412).ProducesProblem(413).ProducesProblem(415).ProducesProblem(422);
 
         topics.MapDelete("/{topic}", Delete).RequiresAdmin("delete topic")
             .WithName("DeleteTopic").WithSummary("Delete a topic and its history")
-            .WithDescription("204, then 404. A topic created again under the same name is a new incarnation (new epoch).")
-            .Produces(204).ProducesProblem(404);
+            .WithDescription($"204, then 404. A topic created again under the same name is a new incarnation (new epoch). {IfMatchRule}")
+            .Produces(204).ProducesProblem(404).ProducesProblem(412);
     }
+
+    /// <summary>How If-Match works on a topic's writes, for their OpenAPI descriptions.</summary>
+    private const string IfMatchRule =
+        "If-Match: the ETag from GET (or *: the topic must exist) makes the write happen only while the topic's configuration is the one read; " +
+        "only the ETag's epoch and configuration version are compared, so publishes in between do not make it stale, while a configuration change " +
+        "or a delete does. Otherwise 412 precondition-failed: GET the topic again for its current ETag, then retry. Weak (W/) and malformed ETags never match.";
 
     private static Task<IResult> List(HttpRequest request, Hub hub, string? prefix, string? limit, string? cursor)
         => ScopedListing.RespondAsync(request, prefix, limit, cursor, "topics", async (after, count) =>
@@ -61,7 +68,7 @@ internal static class TopicsEndpoints
         }
         using var body = await RequestBody.ReadAsync(request, 64 * 1024, ErrorCode.RequestTooLarge, "A topic configuration", request.HttpContext.RequestAborted);
         var config = TopicConfigDocument.Parse(body.Memory, hub.Options.DefaultRetention);
-        var result = await hub.PutTopicAsync(topic, config, CancellationToken.None);
+        var result = await hub.PutTopicAsync(topic, config, Conditional.Write(request, TopicJson.ParseETag), CancellationToken.None);
         return TopicResult(request, result.Topic, result.Created ? 201 : 200);
     }
 
@@ -84,14 +91,14 @@ internal static class TopicsEndpoints
             throw ContentTypes.Unsupported(request.ContentType, "application/merge-patch+json");
         }
         using var body = await RequestBody.ReadAsync(request, 64 * 1024, ErrorCode.RequestTooLarge, "A topic configuration patch", request.HttpContext.RequestAborted);
-        var patch = body.Memory;
-        var info = await hub.UpdateTopicAsync(topic, current => TopicConfigDocument.Patch(current, patch), CancellationToken.None);
+        var patch = TopicConfigDocument.ReadPatch(body.Memory);
+        var info = await hub.UpdateTopicAsync(topic, current => TopicConfigDocument.Patch(current, patch), Conditional.Write(request, TopicJson.ParseETag), CancellationToken.None);
         return TopicResult(request, info, 200);
     }
 
     private static async Task<IResult> Delete(HttpRequest request, Hub hub, string topic)
     {
-        await hub.DeleteTopicAsync(topic, CancellationToken.None);
+        await hub.DeleteTopicAsync(topic, Conditional.Write(request, TopicJson.ParseETag), CancellationToken.None);
         return Results.NoContent();
     }
 
@@ -167,34 +174,5 @@ internal static class Query
             }
         }
         return text.Length == 0 ? QueryString.Empty : new QueryString(text.ToString());
-    }
-}
-
-/// <summary>ETag / If-None-Match handling.</summary>
-internal static class Conditional
-{
-    public static bool NotModified(HttpRequest request, string etag)
-    {
-        foreach (var candidate in request.GetTypedHeaders().IfNoneMatch)
-        {
-            if (candidate.Tag == "*" || candidate.Tag.Equals(etag, StringComparison.Ordinal))
-            {
-                return true; // weak comparison per RFC 9110 13.1.2: W/"x" matches "x"
-            }
-        }
-        return false;
-    }
-
-    public static IResult NotModifiedResult(string etag, string cacheControl) => new NotModifiedAnswer(etag, cacheControl);
-
-    private sealed class NotModifiedAnswer(string etag, string cacheControl) : IResult
-    {
-        public Task ExecuteAsync(HttpContext httpContext)
-        {
-            httpContext.Response.StatusCode = StatusCodes.Status304NotModified;
-            httpContext.Response.Headers.ETag = etag;
-            httpContext.Response.Headers.CacheControl = cacheControl;
-            return Task.CompletedTask;
-        }
     }
 }

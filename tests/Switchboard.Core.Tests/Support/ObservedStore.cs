@@ -44,7 +44,7 @@ internal sealed class ObservedStore(IStore inner) : IStore
     public Task<PutTopicResult> PutTopicAsync(string topic, TopicConfig config, long? expectedConfigVersion, CancellationToken cancellationToken)
         => inner.PutTopicAsync(topic, config, expectedConfigVersion, cancellationToken);
 
-    public Task<TopicInfo?> DeleteTopicAsync(string topic, CancellationToken cancellationToken) => inner.DeleteTopicAsync(topic, cancellationToken);
+    public Task<TopicInfo?> DeleteTopicAsync(string topic, long? expectedConfigVersion, CancellationToken cancellationToken) => inner.DeleteTopicAsync(topic, expectedConfigVersion, cancellationToken);
 
     public async Task<ReadResult> ReadAsync(string topic, long afterOffset, int limit, CancellationToken cancellationToken)
     {

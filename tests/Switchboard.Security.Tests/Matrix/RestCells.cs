@@ -119,6 +119,8 @@ internal static class RestCells
         });
         yield return new("put queue", "orders.q", admin, (p, ct) =>
             Judge(hub.Client(p).PutAsync("/v1/queues/orders.q", Json("""{"maxAttempts": 1}"""), ct), HttpStatusCode.OK));
+        yield return new("patch queue", "orders.q", admin, (p, ct) =>
+            Judge(hub.Client(p).PatchAsync("/v1/queues/orders.q", Json("""{"maxAttempts": 1}"""), ct), HttpStatusCode.OK));
         yield return new("delete queue", "orders.dq.*", admin, async (p, ct) =>
         {
             var queue = hub.Unique("orders.dq");

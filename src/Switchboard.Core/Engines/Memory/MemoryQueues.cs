@@ -55,14 +55,19 @@ internal sealed class MemoryQueues(Func<IStoreListener?> listener) : IQueueStore
         }
     }
 
-    public Task<QueueInfo?> DeleteQueueAsync(string queue, DateTimeOffset now, CancellationToken cancellationToken)
+    public Task<QueueInfo?> DeleteQueueAsync(string queue, long? expectedConfigVersion, DateTimeOffset now, CancellationToken cancellationToken)
     {
         lock (_gate)
         {
-            if (!_queues.Remove(queue, out var book))
+            if (!_queues.TryGetValue(queue, out var book))
             {
                 return Task.FromResult<QueueInfo?>(null);
             }
+            if (expectedConfigVersion is { } expected && expected != book.ConfigVersion)
+            {
+                throw QueueEngine.PreconditionFailed(queue, expected, book.ConfigVersion);
+            }
+            _queues.Remove(queue);
             _bindings.RemoveAll(b => b.Queue == queue);
             return Task.FromResult<QueueInfo?>(Info(book, now));
         }

@@ -175,7 +175,7 @@ public sealed class MemoryStore : IStore
     }
 
     /// <inheritdoc />
-    public Task<TopicInfo?> DeleteTopicAsync(string topic, CancellationToken cancellationToken)
+    public Task<TopicInfo?> DeleteTopicAsync(string topic, long? expectedConfigVersion, CancellationToken cancellationToken)
     {
         if (!_topics.TryGetValue(topic, out var t))
         {
@@ -186,6 +186,10 @@ public sealed class MemoryStore : IStore
             if (t.Deleted)
             {
                 return Task.FromResult<TopicInfo?>(null);
+            }
+            if (expectedConfigVersion is { } expected && expected != t.ConfigVersion)
+            {
+                throw PreconditionFailed(topic, expected, t.ConfigVersion);
             }
             t.Deleted = true;
             _topics.TryRemove(new KeyValuePair<string, MemoryTopic>(topic, t));

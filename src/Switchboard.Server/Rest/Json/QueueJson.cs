@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using Switchboard.Core;
 
@@ -29,6 +30,33 @@ internal static class QueueJson
         writer.WriteNumber("dead", queue.Stats.Dead);
         writer.WriteEndObject();
         writer.WriteEndObject();
+    }
+
+    /// <summary>
+    /// A strong validator of <see cref="WriteQueue"/>'s representation: the incarnation (creation time, Unix ms) and the
+    /// configuration version, then the counts. A conditional write compares only the first two (see <see cref="ParseETag"/>).
+    /// </summary>
+    public static string ETag(QueueInfo queue)
+    {
+        var version = VersionTag.Of(queue);
+        var stats = queue.Stats;
+        return string.Create(CultureInfo.InvariantCulture, $"\"{version.Incarnation}.{version.ConfigVersion}.{stats.Ready}.{stats.Leased}.{stats.Delayed}.{stats.Dead}\"");
+    }
+
+    /// <summary>The configuration version an ETag of <see cref="ETag"/>'s shape names (sends and receives do not make it stale), or null for anything else.</summary>
+    public static VersionTag? ParseETag(string quoted)
+    {
+        if (quoted.Length < 2 || quoted[0] != '"' || quoted[^1] != '"')
+        {
+            return null;
+        }
+        var parts = quoted[1..^1].Split('.');
+        if (parts.Length != 6 || !parts.All(p => long.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture, out _)))
+        {
+            return null;
+        }
+        var version = long.Parse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture);
+        return version > 0 ? new VersionTag(parts[0], version) : null;
     }
 
     public static void WriteMessage(Utf8JsonWriter writer, QueueMessage message)

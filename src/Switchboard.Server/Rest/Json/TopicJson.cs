@@ -43,6 +43,28 @@ internal static class TopicJson
         writer.WriteEndObject();
     }
 
-    /// <summary>A strong validator: changes whenever anything in the representation changes.</summary>
+    /// <summary>
+    /// A strong validator: changes whenever anything in the representation changes. A conditional write compares only
+    /// its first two parts, the incarnation and the configuration version (see <see cref="ParseETag"/>).
+    /// </summary>
     public static string ETag(TopicInfo topic) => $"\"{topic.Epoch}.{topic.ConfigVersion}.{topic.FirstOffset}.{topic.LastOffset}\"";
+
+    /// <summary>
+    /// The configuration version an ETag of <see cref="ETag"/>'s shape names (its offsets are left out: publishes do not
+    /// make it stale), or null for anything else.
+    /// </summary>
+    public static VersionTag? ParseETag(string quoted)
+    {
+        if (quoted.Length < 2 || quoted[0] != '"' || quoted[^1] != '"')
+        {
+            return null;
+        }
+        var parts = quoted[1..^1].Split('.');
+        return parts.Length == 4 && Epoch.IsWellFormed(parts[0]) && Whole(parts[1], out var version) && version > 0 && Whole(parts[2], out _) && Whole(parts[3], out _)
+            ? new VersionTag(parts[0], version)
+            : null;
+    }
+
+    private static bool Whole(string text, out long value)
+        => long.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out value);
 }

@@ -12,36 +12,72 @@ internal static class QueueDocuments
 
     private static QueueConfig ReadConfig(ReadOnlyMemory<byte> body)
     {
-        var config = QueueConfig.Default;
         if (body.IsEmpty)
         {
-            return config;
+            return QueueConfig.Default;
         }
         using var document = Parse(body);
-        var root = Object(document.RootElement, "The body");
+        return Apply(QueueConfig.Default, Object(document.RootElement, "The body"), patch: false);
+    }
+
+    /// <summary>
+    /// A JSON merge patch (RFC 7396) of a queue's settings, read and checked now (unknown settings refused as a PUT
+    /// refuses them, values parsed), to apply to the current settings — again, if they change under it. A setting left
+    /// out keeps its value; null resets it to the default (description: none).
+    /// </summary>
+    public static Func<QueueConfig, QueueConfig> Patch(ReadOnlyMemory<byte> body) => Unicode(() => ReadPatch(body));
+
+    private static Func<QueueConfig, QueueConfig> ReadPatch(ReadOnlyMemory<byte> body)
+    {
+        const string Example = "e.g. {\"maxAttempts\": 5, \"backoff\": {\"max\": \"10m\"}}; null resets a setting to its default";
+        if (body.IsEmpty)
+        {
+            throw Invalid($"The patch is empty: send a JSON object with the settings to change, {Example}.");
+        }
+        using var document = Parse(body);
+        if (document.RootElement.ValueKind != JsonValueKind.Object)
+        {
+            throw Invalid($"A merge patch must be a JSON object, {Example}.");
+        }
+        // Applied once to the defaults to check everything but the ranges now, kept as the changes it makes.
+        var root = document.RootElement.Clone();
+        _ = Apply(QueueConfig.Default, root, patch: true);
+        return current => Unicode(() => Apply(current, root, patch: true));
+    }
+
+    /// <summary>The settings of <paramref name="root"/> over <paramref name="config"/>; in a patch, null resets one to the default.</summary>
+    private static QueueConfig Apply(QueueConfig config, JsonElement root, bool patch)
+    {
+        var defaults = QueueConfig.Default;
         foreach (var property in root.EnumerateObject())
         {
+            var value = property.Value;
+            var reset = patch && value.ValueKind == JsonValueKind.Null;
             switch (property.Name)
             {
                 case "lease":
-                    config = config with { Lease = Duration(property.Value, "lease") };
+                    config = config with { Lease = reset ? defaults.Lease : Duration(value, "lease") };
                     break;
                 case "maxAttempts":
-                    config = config with { MaxAttempts = property.Value.ValueKind == JsonValueKind.Number && property.Value.TryGetInt32(out var max) ? max : throw Invalid("maxAttempts must be a whole number from 1 to 1000.") };
+                    config = config with { MaxAttempts = reset ? defaults.MaxAttempts : value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var max) ? max : throw Invalid("maxAttempts must be a whole number from 1 to 1000.") };
+                    break;
+                case "backoff" when reset:
+                    config = config with { BackoffInitial = defaults.BackoffInitial, BackoffMax = defaults.BackoffMax };
                     break;
                 case "backoff":
-                    foreach (var field in Object(property.Value, "backoff").EnumerateObject())
+                    foreach (var field in Object(value, "backoff").EnumerateObject())
                     {
+                        var resetField = patch && field.Value.ValueKind == JsonValueKind.Null;
                         config = field.Name switch
                         {
-                            "initial" => config with { BackoffInitial = Duration(field.Value, "backoff.initial") },
-                            "max" => config with { BackoffMax = Duration(field.Value, "backoff.max") },
+                            "initial" => config with { BackoffInitial = resetField ? defaults.BackoffInitial : Duration(field.Value, "backoff.initial") },
+                            "max" => config with { BackoffMax = resetField ? defaults.BackoffMax : Duration(field.Value, "backoff.max") },
                             _ => throw Invalid($"backoff has no field '{field.Name}'; it takes initial and max."),
                         };
                     }
                     break;
                 case "description":
-                    config = config with { Description = property.Value.ValueKind is JsonValueKind.String or JsonValueKind.Null ? property.Value.GetString() : throw Invalid("description must be a string.") };
+                    config = config with { Description = value.ValueKind is JsonValueKind.String or JsonValueKind.Null ? value.GetString() : throw Invalid("description must be a string.") };
                     break;
                 default:
                     throw Invalid($"A queue has no setting '{property.Name}'; the settings are lease, maxAttempts, backoff and description.");

@@ -7,8 +7,8 @@ namespace Switchboard.Server.Rest.Parsing;
 /// <summary>
 /// A topic's configuration as JSON — <c>{"retention": {"maxMessages", "maxAge", "maxBytes"}, "description"}</c> —
 /// parsed strictly (unknown fields are refused by name) and merged with RFC 7396 JSON merge patch.
-/// Fields a GET returns but a client cannot set (name, epoch, createdAt, stats) are accepted and ignored,
-/// so a GET-edit-PUT round trip works.
+/// Fields a GET returns but a client cannot set (name, epoch, createdAt, stats) are accepted and ignored by a PUT,
+/// so a GET-edit-PUT round trip works; a patch names only what it changes, so there they are refused.
 /// </summary>
 internal static class TopicConfigDocument
 {
@@ -20,16 +20,63 @@ internal static class TopicConfigDocument
     public static TopicConfig Parse(ReadOnlyMemory<byte> body, RetentionPolicy defaults)
         => FromNode(body.Length == 0 ? new JsonObject() : ParseJson(body, "The body"), defaults);
 
-    /// <summary>Applies a merge patch to the current configuration.</summary>
-    public static TopicConfig Patch(TopicConfig current, ReadOnlyMemory<byte> patchBody)
+    /// <summary>
+    /// Reads a merge patch and checks what it names, before it meets the configuration: unknown members are refused as a
+    /// PUT refuses them, and so are the read-only ones (a patch of those could only be a mistake). Values are checked
+    /// when the patch is applied.
+    /// </summary>
+    public static JsonObject ReadPatch(ReadOnlyMemory<byte> body)
     {
-        if (ParseJson(patchBody, "The patch") is not JsonObject patch)
+        if (body.IsEmpty)
+        {
+            throw new SwitchboardException(ErrorCode.InvalidRequest, "The patch is empty: send a JSON object with the members to change, e.g. {\"retention\": {\"maxAge\": \"1d\"}}; null removes one.");
+        }
+        if (ParseJson(body, "The patch") is not JsonObject patch)
         {
             throw new SwitchboardException(ErrorCode.InvalidRequest, "A merge patch must be a JSON object, e.g. {\"retention\": {\"maxAge\": \"1d\"}}; null removes a field.");
         }
-        // A patch that removes a limit leaves it unset: no limit (the server defaults apply only on creation).
-        return FromNode(Unicode(() => MergePatch(ToNode(current), patch), "The patch"), RetentionPolicy.Unlimited);
+        return Unicode(() => CheckNames(patch), "The patch");
     }
+
+    /// <summary>Applies a merge patch (from <see cref="ReadPatch"/>) to the current configuration.</summary>
+    public static TopicConfig Patch(TopicConfig current, JsonObject patch)
+        // A patch that removes a limit leaves it unset: no limit (the server defaults apply only on creation).
+        => FromNode(Unicode(() => MergePatch(ToNode(current), patch), "The patch"), RetentionPolicy.Unlimited);
+
+    /// <summary>Reads a merge patch and applies it to the current configuration.</summary>
+    public static TopicConfig Patch(TopicConfig current, ReadOnlyMemory<byte> patchBody) => Patch(current, ReadPatch(patchBody));
+
+    private static JsonObject CheckNames(JsonObject patch)
+    {
+        foreach (var (name, value) in patch)
+        {
+            if (ReadOnlyFields.Contains(name))
+            {
+                throw new SwitchboardException(ErrorCode.InvalidRequest, $"\"{name}\" is read-only: a patch changes a topic's retention and description (its name, epoch, createdAt and stats are the hub's).");
+            }
+            if (name is not ("retention" or "description"))
+            {
+                throw UnknownField(name);
+            }
+            if (value is JsonObject retention)
+            {
+                foreach (var (field, _) in retention)
+                {
+                    if (field is not ("maxMessages" or "maxAge" or "maxBytes"))
+                    {
+                        throw UnknownRetentionField(field);
+                    }
+                }
+            }
+        }
+        return patch;
+    }
+
+    private static SwitchboardException UnknownField(string name)
+        => new(ErrorCode.InvalidRequest, $"Unknown field \"{name}\"; a topic's configuration has retention and description.");
+
+    private static SwitchboardException UnknownRetentionField(string name)
+        => new(ErrorCode.InvalidRequest, $"Unknown field \"retention.{name}\"; retention has maxMessages, maxAge and maxBytes.");
 
     private static JsonNode? ParseJson(ReadOnlyMemory<byte> body, string what)
     {
@@ -110,7 +157,7 @@ internal static class TopicConfigDocument
                 default:
                     if (!ReadOnlyFields.Contains(name))
                     {
-                        throw new SwitchboardException(ErrorCode.InvalidRequest, $"Unknown field \"{name}\"; a topic's configuration has retention and description.");
+                        throw UnknownField(name);
                     }
                     break;
             }
@@ -138,7 +185,7 @@ internal static class TopicConfigDocument
                 "maxMessages" => result with { MaxMessages = Count(value, "retention.maxMessages") },
                 "maxBytes" => result with { MaxBytes = Count(value, "retention.maxBytes") },
                 "maxAge" => result with { MaxAge = Age(value) },
-                _ => throw new SwitchboardException(ErrorCode.InvalidRequest, $"Unknown field \"retention.{name}\"; retention has maxMessages, maxAge and maxBytes."),
+                _ => throw UnknownRetentionField(name),
             };
         }
         return result;
