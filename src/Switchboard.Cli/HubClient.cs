@@ -90,7 +90,7 @@ internal sealed class HubClient : IDisposable
     {
         var body = await response.Content.ReadAsByteArrayAsync(cancellationToken);
         return body.Length > 0 && response.Content.Headers.ContentType?.MediaType is { } type && type.Contains("json", StringComparison.Ordinal)
-            ? JsonDocument.Parse(body).RootElement.Clone()
+            ? JsonDocument.Parse(body, Cli.Reading).RootElement.Clone()
             : default;
     }
 
@@ -132,6 +132,9 @@ internal sealed class CliException(string message, int exitCode) : Exception(mes
 
 internal static class Cli
 {
+    /// <summary>How the hub's pages, frames and events are read: as deep as a payload the hub accepts, inside its envelope.</summary>
+    public static readonly JsonDocumentOptions Reading = new() { MaxDepth = Core.JsonLimits.DocumentDepth };
+
     /// <summary>Runs a client command, turning failures into a message on stderr and an exit code.</summary>
     public static async Task<int> RunAsync(Func<Task<int>> action)
     {

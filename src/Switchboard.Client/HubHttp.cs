@@ -146,7 +146,7 @@ internal sealed class HubHttp : IDisposable
             {
                 return (response.StatusCode, default);
             }
-            using var document = JsonDocument.Parse(bytes);
+            using var document = JsonDocument.Parse(bytes, Wire.Reading);
             return (response.StatusCode, document.RootElement.Clone());
         }
         catch (JsonException ex)

@@ -10,6 +10,13 @@ namespace Switchboard.Client;
 /// </summary>
 internal static class Wire
 {
+    /// <summary>
+    /// How the hub's documents are read: a payload nests up to 64 levels (the hub's limit on every protocol, and
+    /// System.Text.Json's default, so a payload reads with default options) and a frame, event or page holds it a few
+    /// levels deeper; read with the defaults, a payload the hub accepted could not be delivered.
+    /// </summary>
+    public static readonly JsonDocumentOptions Reading = new() { MaxDepth = 64 + 8 };
+
     /// <summary>The envelope's fields: payload (JSON as JSON, text as a string, bytes as base64), contentType, headers, key.</summary>
     public static void WriteEnvelope(Utf8JsonWriter writer, Payload payload, string? key, IReadOnlyDictionary<string, string>? headers)
     {

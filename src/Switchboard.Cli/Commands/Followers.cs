@@ -95,7 +95,7 @@ internal static class Followers
                             var text = data.ToString(0, data.Length - 1);
                             if (eventName is null or "message")
                             {
-                                output.Message(JsonDocument.Parse(text).RootElement.GetRawText());
+                                output.Message(JsonDocument.Parse(text, Cli.Reading).RootElement.GetRawText());
                             }
                             else
                             {
@@ -180,7 +180,7 @@ internal static class Followers
                     {
                         continue;
                     }
-                    using var frame = JsonDocument.Parse(message.ToArray());
+                    using var frame = JsonDocument.Parse(message.ToArray(), Cli.Reading);
                     message.SetLength(0);
                     var root = frame.RootElement;
                     if (root.TryGetProperty("message", out var m))

@@ -227,7 +227,7 @@ internal sealed class SseTransport(SwitchboardClient client) : RestTransport(cli
                 {
                     continue; // the opening block (retry: and id:)
                 }
-                using var document = JsonDocument.Parse(item.Data);
+                using var document = JsonDocument.Parse(item.Data, Wire.Reading);
                 var data = document.RootElement;
                 switch (item.EventType)
                 {

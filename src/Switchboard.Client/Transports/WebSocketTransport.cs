@@ -107,7 +107,7 @@ internal sealed class WebSocketTransport(SwitchboardClient client) : Multiplexed
             JsonDocument document;
             try
             {
-                document = JsonDocument.Parse(line);
+                document = JsonDocument.Parse(line, Wire.Reading);
             }
             catch (JsonException ex)
             {

@@ -60,9 +60,9 @@ internal static class MessageRules
             error = "it is not valid UTF-8";
             return false;
         }
+        var reader = new System.Text.Json.Utf8JsonReader(payload, new System.Text.Json.JsonReaderOptions { MaxDepth = JsonLimits.PayloadDepth });
         try
         {
-            var reader = new System.Text.Json.Utf8JsonReader(payload, new System.Text.Json.JsonReaderOptions { MaxDepth = 256 });
             if (!reader.Read() || !reader.TrySkip() || reader.Read())
             {
                 error = "expected exactly one JSON value";
@@ -73,7 +73,9 @@ internal static class MessageRules
         }
         catch (System.Text.Json.JsonException ex)
         {
-            error = ex.Message;
+            error = reader.CurrentDepth >= JsonLimits.PayloadDepth - 1
+                ? $"it nests more than {JsonLimits.PayloadDepth} levels deep, the limit on every protocol"
+                : ex.Message;
             return false;
         }
     }

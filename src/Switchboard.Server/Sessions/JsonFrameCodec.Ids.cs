@@ -14,7 +14,7 @@ internal sealed partial class JsonFrameCodec
         string? id = null;
         try
         {
-            var reader = new Utf8JsonReader(frame);
+            var reader = new Utf8JsonReader(frame, Reading);
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
             {
                 return null;

@@ -22,6 +22,9 @@ internal sealed partial class JsonFrameCodec : IFrameCodec
 
     public static readonly JsonFrameCodec Instance = new();
 
+    /// <summary>Frames nest as deep as a payload the hub accepts and the command around it (<see cref="JsonLimits"/>).</summary>
+    private static readonly JsonReaderOptions Reading = new() { MaxDepth = JsonLimits.DocumentDepth };
+
     private JsonFrameCodec()
     {
     }
@@ -40,7 +43,7 @@ internal sealed partial class JsonFrameCodec : IFrameCodec
     public ClientCommand Decode(ReadOnlyMemory<byte> frame)
     {
         string? id = null;
-        var reader = new Utf8JsonReader(frame.Span);
+        var reader = new Utf8JsonReader(frame.Span, Reading); // a payload's own depth is checked with the message
         try
         {
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)

@@ -20,7 +20,8 @@ internal static class PublishBodyReader
         {
             throw Invalid(ErrorCode.InvalidJson, "The body is empty; send {\"payload\": …} or {\"messages\": [ … ]}.");
         }
-        var reader = new Utf8JsonReader(body.Span, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow });
+        // Deep enough for any payload the hub accepts inside a batch; the payload's own depth is checked with the message.
+        var reader = new Utf8JsonReader(body.Span, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow, MaxDepth = JsonLimits.DocumentDepth });
         try
         {
             if (!reader.Read())
