@@ -160,4 +160,30 @@ public sealed class WebSocketAuditTests
         Assert.NotEqual(WebSocketCloseStatus.NormalClosure, closed.Status);
         Assert.Contains("$", closed.Description, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task A_subscribe_without_an_id_never_gets_an_id_the_client_already_gave_another()
+    {
+        await using var hub = await TestHub.StartAsync();
+        using var socket = await ConnectAsync(hub);
+        await SendAsync(socket, """{"id":"s1","subscribe":{"topics":["ids.a"]}}""");
+        Assert.Equal("s1", (await NextAsync(socket)).GetProperty("subscribed").GetProperty("subscriptionId").GetString());
+        // The hub names an id-less subscription itself ("s" and a number): not "s1", which the client took.
+        await SendAsync(socket, """{"subscribe":{"topics":["ids.b"]}}""");
+        var answer = await NextAsync(socket);
+        Assert.True(answer.TryGetProperty("subscribed", out var subscribed), answer.GetRawText());
+        var picked = subscribed.GetProperty("subscriptionId").GetString();
+        Assert.NotEqual("s1", picked);
+        // The hub's id works like the client's: unsubscribing by it ends that subscription and leaves "s1".
+        await SendAsync(socket, "{\"id\":\"u\",\"unsubscribe\":{\"subscriptionId\":\"" + picked + "\"}}");
+        Assert.True((await NextAsync(socket)).TryGetProperty("unsubscribed", out _));
+        await SendAsync(socket, """{"id":"p","publish":{"topic":"ids.a","payload":1}}""");
+        JsonElement delivered;
+        do
+        {
+            delivered = await NextAsync(socket);
+        }
+        while (!delivered.TryGetProperty("message", out _));
+        Assert.Equal("ids.a", delivered.GetProperty("message").GetProperty("topic").GetString());
+    }
 }

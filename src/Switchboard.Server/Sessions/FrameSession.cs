@@ -261,6 +261,10 @@ internal sealed class FrameSession : IAsyncDisposable
     private async ValueTask SubscribeAsync(SubscribeCommand subscribe, CancellationToken cancellationToken)
     {
         var id = subscribe.Id ?? _connection.NextSubscriptionId();
+        while (subscribe.Id is null && _connection.Subscriptions.ContainsKey(id))
+        {
+            id = _connection.NextSubscriptionId(); // the client named one of its own subscriptions like this: the hub picks another
+        }
         if (_connection.Subscriptions.ContainsKey(id))
         {
             throw new SwitchboardException(ErrorCode.InvalidRequest, $"This connection already has a subscription '{id}'; give each subscribe frame its own id.");
