@@ -39,7 +39,7 @@ internal sealed partial class JsonFrameCodec
                     break;
                 case "delaySeconds" when kind == "send":
                 case "timeoutSeconds" when kind == "request":
-                    seconds = Seconds(ref reader, kind + "." + name);
+                    seconds = Seconds(ref reader, kind + "." + name, RangeOf(name));
                     break;
                 case "requestId" when kind == "reply":
                     requestId = String(ref reader, "reply.requestId");
@@ -82,7 +82,7 @@ internal sealed partial class JsonFrameCodec
                     max = reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out var m) && m >= 0 ? m : throw Invalid($"receive.max is the credit window: 1 to {Hub.MaxReceive} messages leased at once (0 stops consuming).");
                     break;
                 case "leaseSeconds":
-                    lease = Seconds(ref reader, "receive.leaseSeconds");
+                    lease = Seconds(ref reader, "receive.leaseSeconds", RangeOf("leaseSeconds"));
                     break;
                 default:
                     throw Invalid($"receive has no field \"{name}\"; it takes queue, max and leaseSeconds.");
@@ -116,7 +116,7 @@ internal sealed partial class JsonFrameCodec
                     break;
                 case "delaySeconds" when kind == "nack":
                 case "leaseSeconds" when kind == "extend":
-                    duration = Seconds(ref reader, kind + "." + name);
+                    duration = Seconds(ref reader, kind + "." + name, RangeOf(name));
                     break;
                 case "error" when kind == "nack":
                     error = String(ref reader, "nack.error");
@@ -162,10 +162,21 @@ internal sealed partial class JsonFrameCodec
         return new AckBatchCommand(null, queue ?? throw Invalid("ackBatch needs a \"queue\"."), acks ?? throw Invalid($"ackBatch needs \"messages\": {Shape}."));
     }
 
-    private static TimeSpan Seconds(ref Utf8JsonReader reader, string field)
+    /// <summary>
+    /// A number of seconds, read here only as far as its form: the hub checks the range and names it when refusing
+    /// (<paramref name="range"/> says it for a value that is not even a number of seconds).
+    /// </summary>
+    private static TimeSpan Seconds(ref Utf8JsonReader reader, string field, string range)
         => reader.TokenType == JsonTokenType.Number && reader.TryGetDouble(out var seconds) && seconds >= 0 && seconds <= 3650d * 86400
             ? TimeSpan.FromSeconds(seconds)
-            : throw Invalid($"{field} is a number of seconds, 0 or more (delays 0 to 7 days, leases 1 s to 12 h).");
+            : throw Invalid($"{field} must be a number of seconds, {range}.");
+
+    private static string RangeOf(string field) => field switch
+    {
+        "leaseSeconds" => $"1 to {QueueConfig.MaxLease.TotalSeconds:0} (12 h)",
+        "timeoutSeconds" => "from 1 up to the hub's longest wait (60 by default)",
+        _ => $"0 to {QueueConfig.MaxDelay.TotalSeconds:0} (7 days)",
+    };
 
     public OutboundFrame Sent(string? id, EnqueueResult result) => Frame(id, "sent", w =>
     {
