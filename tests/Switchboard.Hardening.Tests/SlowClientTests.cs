@@ -179,6 +179,56 @@ public sealed class SlowClientTests
     }
 
     [Fact]
+    public async Task A_single_WebSocket_frame_trickled_in_is_cut_even_when_every_ping_is_answered()
+    {
+        await using var hub = await TestHub.StartAsync(settings: new Dictionary<string, string?>
+        {
+            ["Switchboard:Limits:MinRequestBodyBytesPerSecond"] = "1000",
+            ["Switchboard:Limits:MinRequestBodyGracePeriod"] = "2s",
+            ["Switchboard:Connections:Heartbeat"] = "1s",
+        });
+        await using var raw = await RawConnection.OpenAsync(hub.Address);
+        Assert.Equal(101, (await raw.UpgradeAsync("/v1/topics/slow.frame/ws")).Status);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2) + Slack);
+
+        // The pings cannot be answered while the frame is half sent (a pong would land inside it), but every byte
+        // counts as a sign of life to the keep-alive: only the frame's pace can tell.
+        var closed = Task.Run(async () =>
+        {
+            while (true)
+            {
+                var frame = await raw.ReadWebSocketFrameAsync(timeout.Token);
+                if (frame.Type == 0x8)
+                {
+                    return frame;
+                }
+            }
+        });
+        // One unfragmented text frame of 200 bytes (mask key 0, so the payload goes as it is), ten bytes a second.
+        await raw.SendAsync(new byte[] { 0x81, 0x80 | 126, 0x00, 200, 0, 0, 0, 0, (byte)'{' });
+        var sent = 1;
+        while (sent < 200 && !closed.IsCompleted)
+        {
+            await Task.WhenAny(closed, Task.Delay(TimeSpan.FromSeconds(1)));
+            try
+            {
+                await raw.SendAsync("          ");
+            }
+            catch (IOException)
+            {
+                break;
+            }
+            sent += 10;
+        }
+
+        var close = await closed;
+        Assert.Equal(4408, close.CloseCode);
+        Assert.Contains("slower than", System.Text.Encoding.UTF8.GetString(close.Payload.AsSpan(2)), StringComparison.Ordinal);
+        Assert.True(sent < 200);
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, (await hub.Http.GetAsync("/v1/topics/slow.frame/messages/1")).StatusCode);
+    }
+
+    [Fact]
     public async Task An_HTTP2_peer_on_the_cleartext_port_gets_the_stream_limit_and_is_closed_when_it_stops_answering_pings()
     {
         await using var hub = await TestHub.StartAsync(settings: new Dictionary<string, string?>

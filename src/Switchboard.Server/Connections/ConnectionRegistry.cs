@@ -174,13 +174,26 @@ internal sealed class ConnectionRegistry(ServerOptions options, TimeProvider tim
     /// lifts it from. Otherwise a client could hold a buffer of up to the message limit open for hours, trickling
     /// fragments and answering every ping in between.
     /// </summary>
+    /// <summary>
+    /// A message (its fragments, as the connection's reader sees them) or a single frame (its bytes, as the stream under a
+    /// WebSocket sees them) arriving slower than the minimum rate after the grace period. Not while the hub itself is
+    /// not reading: a client whose answers fill its outbox waits for room (FrameSession), and a slow consumer it is.
+    /// </summary>
     private (TimeSpan Elapsed, long Bytes)? SlowSender(Connection connection)
     {
         var rate = options.Limits.MinRequestBodyBytesPerSecond;
-        return rate > 0 && connection.CloseReason is null && connection.Inbound is { } inbound
-               && inbound.Elapsed > options.Limits.MinRequestBodyGracePeriod && inbound.Bytes < rate * inbound.Elapsed.TotalSeconds
-            ? inbound
-            : null;
+        if (rate <= 0 || connection.CloseReason is not null || connection.Outbox.OverCapacity)
+        {
+            return null;
+        }
+        foreach (var arriving in (ReadOnlySpan<(TimeSpan Elapsed, long Bytes)?>)[connection.Inbound, connection.KeepAlive?.Arriving])
+        {
+            if (arriving is { } inbound && inbound.Elapsed > options.Limits.MinRequestBodyGracePeriod && inbound.Bytes < rate * inbound.Elapsed.TotalSeconds)
+            {
+                return inbound;
+            }
+        }
+        return null;
     }
 }
 

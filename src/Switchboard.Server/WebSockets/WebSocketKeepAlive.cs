@@ -17,6 +17,8 @@ internal sealed class WebSocketKeepAlive(WebSocket socket, CoalescingStream stre
     private readonly long _intervalMs = (long)interval.TotalMilliseconds;
     private long _pingSentAt; // 0: no ping waiting for an answer (only the sweep touches it)
 
+    public (TimeSpan Elapsed, long Bytes)? Arriving => stream.Frames.Arriving;
+
     public void Tick(long now)
     {
         var heard = stream.LastRead;

@@ -65,6 +65,9 @@ internal sealed class CoalescingStream(Stream inner) : Stream
     /// <summary>When bytes last came from the peer (<see cref="Environment.TickCount64"/>): any frame answers a ping.</summary>
     public long LastRead => Volatile.Read(ref _lastRead);
 
+    /// <summary>The frame boundaries of what the peer sends: whether a frame is arriving, since when, how much of it.</summary>
+    public InboundFrames Frames { get; } = new();
+
     /// <summary>
     /// Writes a ping frame between the WebSocket's frames: the WebSocket writes each frame in one write, and writes here
     /// take turns, so a frame is never split. Into the gathered batch when one is open, so it keeps its place in order.
@@ -190,13 +193,22 @@ internal sealed class CoalescingStream(Stream inner) : Stream
             return Awaited(read);
         }
         var count = read.Result; // a ValueTask is consumed once: hand on its result, not the ValueTask
-        Heard(count);
+        Heard(buffer.Span[..count]);
         return new ValueTask<int>(count);
 
         async ValueTask<int> Awaited(ValueTask<int> pending)
         {
-            var count = await pending;
-            Heard(count);
+            Frames.Waiting = true;
+            int count;
+            try
+            {
+                count = await pending;
+            }
+            finally
+            {
+                Frames.Waiting = false;
+            }
+            Heard(buffer.Span[..count]);
             return count;
         }
     }
@@ -207,15 +219,16 @@ internal sealed class CoalescingStream(Stream inner) : Stream
     public override int Read(byte[] buffer, int offset, int count)
     {
         var read = inner.Read(buffer, offset, count);
-        Heard(read);
+        Heard(buffer.AsSpan(offset, read));
         return read;
     }
 
-    private void Heard(int count)
+    private void Heard(ReadOnlySpan<byte> data)
     {
-        if (count > 0)
+        if (!data.IsEmpty)
         {
             Volatile.Write(ref _lastRead, Environment.TickCount64);
+            Frames.Read(data);
         }
     }
 
