@@ -40,11 +40,15 @@ public sealed class NameTests(ITestOutputHelper output)
     }
 
     /// <summary>Token by token: '*' takes one, '>' takes one or more (and must be last), anything else itself.</summary>
-    private static bool ReferenceMatches(string[] pattern, string[] topic) => pattern.Length == 0
+    // A pattern that starts with a wildcard never matches the hub's own topics ($…), as MQTT's never match $SYS.
+    private static bool ReferenceMatches(string[] pattern, string[] topic)
+        => !(pattern.Length > 0 && pattern[0] is "*" or ">" && topic.Length > 0 && topic[0].StartsWith('$')) && TokensMatch(pattern, topic);
+
+    private static bool TokensMatch(string[] pattern, string[] topic) => pattern.Length == 0
         ? topic.Length == 0
         : pattern[0] == ">"
             ? topic.Length >= 1
-            : topic.Length > 0 && (pattern[0] == "*" || pattern[0] == topic[0]) && ReferenceMatches(pattern[1..], topic[1..]);
+            : topic.Length > 0 && (pattern[0] == "*" || pattern[0] == topic[0]) && TokensMatch(pattern[1..], topic[1..]);
 
     private static bool AgreesWithTheReference(string name)
     {
