@@ -128,23 +128,51 @@ public sealed class SlowClientTests
     [Fact]
     public async Task A_WebSocket_message_trickled_in_fragments_is_cut_even_when_every_ping_is_answered()
     {
-        await using var hub = await TestHub.StartAsync(settings: new Dictionary<string, string?>
-        {
-            ["Switchboard:Limits:MinRequestBodyBytesPerSecond"] = "1000",
-            ["Switchboard:Limits:MinRequestBodyGracePeriod"] = "2s",
-            ["Switchboard:Connections:Heartbeat"] = "1s",
-        });
+        await using var hub = await StartForTricklingAsync();
         await using var raw = await RawConnection.OpenAsync(hub.Address);
         Assert.Equal(101, (await raw.UpgradeAsync("/v1/topics/slow.ws/ws")).Status);
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2) + Slack);
 
         // The reader answers every ping at once, so the keep-alive is satisfied; only the pace of the message is wrong.
+        // Ten bytes a second, a hundredth of the minimum, each in its own continuation frame (a message of 200 bytes).
+        var (close, sent) = await TrickleAsync(raw, answerPings: true,
+            () => raw.SendWebSocketFrameAsync(0x1, "{"u8.ToArray(), fin: false),
+            () => raw.SendWebSocketFrameAsync(0x0, "          "u8.ToArray(), fin: false));
+        await AssertCutAsync(hub, close, sent, "slow.ws");
+    }
+
+    [Fact]
+    public async Task A_single_WebSocket_frame_trickled_in_is_cut_even_when_every_ping_is_answered()
+    {
+        await using var hub = await StartForTricklingAsync();
+        await using var raw = await RawConnection.OpenAsync(hub.Address);
+        Assert.Equal(101, (await raw.UpgradeAsync("/v1/topics/slow.frame/ws")).Status);
+
+        // One unfragmented text frame of 200 bytes (mask key 0, so the payload goes as it is), ten bytes a second. Its
+        // pings cannot be answered while the frame is half sent (a pong would land inside it), but every byte counts as
+        // a sign of life to the keep-alive: only the frame's pace can tell.
+        var (close, sent) = await TrickleAsync(raw, answerPings: false,
+            () => raw.SendAsync(new byte[] { 0x81, 0x80 | 126, 0x00, 200, 0, 0, 0, 0, (byte)'{' }).AsTask(),
+            () => raw.SendAsync("          ").AsTask());
+        await AssertCutAsync(hub, close, sent, "slow.frame");
+    }
+
+    private static Task<TestHub> StartForTricklingAsync() => TestHub.StartAsync(settings: new Dictionary<string, string?>
+    {
+        ["Switchboard:Limits:MinRequestBodyBytesPerSecond"] = "1000",
+        ["Switchboard:Limits:MinRequestBodyGracePeriod"] = "2s",
+        ["Switchboard:Connections:Heartbeat"] = "1s",
+    });
+
+    /// <summary>Sends the first byte of a 200-byte message, then ten bytes a second until the hub closes (bounded).</summary>
+    private static async Task<(RawFrame Close, int Sent)> TrickleAsync(RawConnection raw, bool answerPings, Func<Task> first, Func<Task> next)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2) + Slack);
         var closed = Task.Run(async () =>
         {
             while (true)
             {
                 var frame = await raw.ReadWebSocketFrameAsync(timeout.Token);
-                if (frame.Type == 0x9)
+                if (frame.Type == 0x9 && answerPings)
                 {
                     await raw.SendWebSocketFrameAsync(0xA, frame.Payload);
                 }
@@ -154,15 +182,14 @@ public sealed class SlowClientTests
                 }
             }
         });
-        await raw.SendWebSocketFrameAsync(0x1, "{"u8.ToArray(), fin: false);
+        await first();
         var sent = 1;
-        // Ten bytes a second, a hundredth of the minimum, each in its own continuation frame (a message of 200 bytes).
         while (sent < 200 && !closed.IsCompleted)
         {
             await Task.WhenAny(closed, Task.Delay(TimeSpan.FromSeconds(1)));
             try
             {
-                await raw.SendWebSocketFrameAsync(0x0, "          "u8.ToArray(), fin: false);
+                await next();
             }
             catch (IOException)
             {
@@ -170,62 +197,15 @@ public sealed class SlowClientTests
             }
             sent += 10;
         }
-
-        var close = await closed;
-        Assert.Equal(4408, close.CloseCode);
-        Assert.Contains("slower than", System.Text.Encoding.UTF8.GetString(close.Payload.AsSpan(2)), StringComparison.Ordinal);
-        Assert.True(sent < 200);
-        Assert.Equal(System.Net.HttpStatusCode.NotFound, (await hub.Http.GetAsync("/v1/topics/slow.ws/messages/1")).StatusCode);
+        return (await closed, sent);
     }
 
-    [Fact]
-    public async Task A_single_WebSocket_frame_trickled_in_is_cut_even_when_every_ping_is_answered()
+    private static async Task AssertCutAsync(TestHub hub, RawFrame close, int sent, string topic)
     {
-        await using var hub = await TestHub.StartAsync(settings: new Dictionary<string, string?>
-        {
-            ["Switchboard:Limits:MinRequestBodyBytesPerSecond"] = "1000",
-            ["Switchboard:Limits:MinRequestBodyGracePeriod"] = "2s",
-            ["Switchboard:Connections:Heartbeat"] = "1s",
-        });
-        await using var raw = await RawConnection.OpenAsync(hub.Address);
-        Assert.Equal(101, (await raw.UpgradeAsync("/v1/topics/slow.frame/ws")).Status);
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2) + Slack);
-
-        // The pings cannot be answered while the frame is half sent (a pong would land inside it), but every byte
-        // counts as a sign of life to the keep-alive: only the frame's pace can tell.
-        var closed = Task.Run(async () =>
-        {
-            while (true)
-            {
-                var frame = await raw.ReadWebSocketFrameAsync(timeout.Token);
-                if (frame.Type == 0x8)
-                {
-                    return frame;
-                }
-            }
-        });
-        // One unfragmented text frame of 200 bytes (mask key 0, so the payload goes as it is), ten bytes a second.
-        await raw.SendAsync(new byte[] { 0x81, 0x80 | 126, 0x00, 200, 0, 0, 0, 0, (byte)'{' });
-        var sent = 1;
-        while (sent < 200 && !closed.IsCompleted)
-        {
-            await Task.WhenAny(closed, Task.Delay(TimeSpan.FromSeconds(1)));
-            try
-            {
-                await raw.SendAsync("          ");
-            }
-            catch (IOException)
-            {
-                break;
-            }
-            sent += 10;
-        }
-
-        var close = await closed;
         Assert.Equal(4408, close.CloseCode);
         Assert.Contains("slower than", System.Text.Encoding.UTF8.GetString(close.Payload.AsSpan(2)), StringComparison.Ordinal);
         Assert.True(sent < 200);
-        Assert.Equal(System.Net.HttpStatusCode.NotFound, (await hub.Http.GetAsync("/v1/topics/slow.frame/messages/1")).StatusCode);
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, (await hub.Http.GetAsync($"/v1/topics/{topic}/messages/1")).StatusCode);
     }
 
     [Fact]
