@@ -214,4 +214,34 @@ public sealed partial class GrpcAuditTests
         }
         throw new InvalidOperationException("the call ended before the frame came");
     }
+
+    [Fact]
+    public async Task A_message_marked_gzip_that_is_not_gzip_is_invalid_argument_and_real_gzip_is_read()
+    {
+        await using var hub = await TestHub.StartAsync();
+        // By hand: a client would compress properly. A gRPC frame flagged compressed (1), 3 bytes long, that is not gzip.
+        using var http = new HttpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(hub.Address, "/switchboard.v1.Switchboard/Publish"))
+        {
+            Version = HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+            Content = new ByteArrayContent([1, 0, 0, 0, 3, (byte)'a', (byte)'b', (byte)'c']),
+        };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/grpc");
+        request.Headers.TryAddWithoutValidation("grpc-encoding", "gzip");
+        request.Headers.TryAddWithoutValidation("te", "trailers");
+        using var response = await http.SendAsync(request);
+        await response.Content.ReadAsByteArrayAsync();
+        string Trailer(string name) => response.TrailingHeaders.TryGetValues(name, out var values) ? values.Single() : response.Headers.GetValues(name).Single();
+        Assert.Equal(((int)StatusCode.InvalidArgument).ToString(System.Globalization.CultureInfo.InvariantCulture), Trailer("grpc-status"));
+        Assert.Contains("not valid gzip", Uri.UnescapeDataString(Trailer("grpc-message")), StringComparison.Ordinal);
+
+        // A client that compresses its messages with gzip is read as before.
+        using var channel = GrpcChannel.ForAddress(hub.Address);
+        var client = new SwitchboardClient(channel);
+        var compressed = new Metadata { { "grpc-internal-encoding-request", "gzip" } };
+        var published = await client.PublishAsync(new PublishRequest { Topic = "gz.ok", Payload = ByteString.CopyFromUtf8("{\"zipped\":true}") }, compressed);
+        Assert.Equal(1, published.Offset);
+    }
 }
+

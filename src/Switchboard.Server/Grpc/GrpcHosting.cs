@@ -31,6 +31,8 @@ internal static class GrpcHosting
             // path (POST /v1/topics would be a 404 "unimplemented service" instead of REST's 405). Unknown services
             // now fall through to routing's 404, which gRPC clients read as UNIMPLEMENTED all the same.
             grpc.IgnoreUnknownServices = true;
+            // gzip, as the framework's, but a message that is not valid gzip is INVALID_ARGUMENT (CheckedGzip).
+            grpc.CompressionProviders = [new CheckedGzip()];
         });
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IServiceMethodProvider<SwitchboardGrpcService>, MethodProvider>());
         services.AddSingleton<HealthServiceImpl>();
