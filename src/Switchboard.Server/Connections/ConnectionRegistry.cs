@@ -172,12 +172,10 @@ internal sealed class ConnectionRegistry(ServerOptions options, TimeProvider tim
     /// A message that has been arriving for longer than the grace period at less than the minimum body rate
     /// (Switchboard:Limits:MinRequestBodyBytesPerSecond): Kestrel's rule for HTTP bodies, for the upgraded connections it
     /// lifts it from. Otherwise a client could hold a buffer of up to the message limit open for hours, trickling
-    /// fragments and answering every ping in between.
-    /// </summary>
-    /// <summary>
-    /// A message (its fragments, as the connection's reader sees them) or a single frame (its bytes, as the stream under a
-    /// WebSocket sees them) arriving slower than the minimum rate after the grace period. Not while the hub itself is
-    /// not reading: a client whose answers fill its outbox waits for room (FrameSession), and a slow consumer it is.
+    /// fragments or the bytes of one frame, every byte keeping the connection alive. Both are watched: the message (its
+    /// fragments, as the connection's reader sees them) and the frame (its bytes, as the stream under a WebSocket sees
+    /// them). Not while the hub itself is not reading: a client whose answers fill its outbox waits for room
+    /// (FrameSession), and is a slow consumer instead.
     /// </summary>
     private (TimeSpan Elapsed, long Bytes)? SlowSender(Connection connection)
     {
