@@ -127,6 +127,7 @@ public sealed partial class Hub
     public Task<QueuePage> ListQueuesAsync(string? prefix, string? afterName, int limit, CancellationToken cancellationToken = default)
     {
         EnsureServing();
+        CheckListing(prefix, limit, ErrorCode.InvalidQueueName, "queue");
         return Queues.ListQueuesAsync(prefix, afterName, limit, _time.GetUtcNow(), cancellationToken);
     }
 

@@ -22,15 +22,24 @@ public sealed partial class Hub
     public Task<TopicPage> ListTopicsAsync(string? prefix, string? afterName, int limit, CancellationToken cancellationToken = default)
     {
         EnsureServing();
+        CheckListing(prefix, limit, ErrorCode.InvalidTopicName, "topic");
+        return _store.ListTopicsAsync(string.IsNullOrEmpty(prefix) ? null : prefix, afterName, limit, cancellationToken);
+    }
+
+    /// <summary>
+    /// A listing's page size and name prefix (topics and queues alike): a prefix with a character no name may hold can
+    /// never match, so it is refused rather than answered with an empty page that looks like "none yet".
+    /// </summary>
+    private static void CheckListing(string? prefix, int limit, ErrorCode badPrefix, string kind)
+    {
         if (limit is < 1 or > MaxListLimit)
         {
             throw new SwitchboardException(ErrorCode.ValidationFailed, $"limit is {limit}; use 1 to {MaxListLimit}.");
         }
         if (prefix is not null && (prefix.Length > TopicName.MaxLength || prefix.Any(c => !(char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-' or '$'))))
         {
-            throw new SwitchboardException(ErrorCode.InvalidTopicName, $"prefix '{prefix}' can never match a topic: names use letters, digits, '_', '-' and '.', up to {TopicName.MaxLength} characters.");
+            throw new SwitchboardException(badPrefix, $"prefix '{prefix}' can never match a {kind}: names use letters, digits, '_', '-' and '.', up to {TopicName.MaxLength} characters.");
         }
-        return _store.ListTopicsAsync(string.IsNullOrEmpty(prefix) ? null : prefix, afterName, limit, cancellationToken);
     }
 
     /// <summary>Creates a topic, or replaces its whole configuration. Its messages and epoch stay.</summary>

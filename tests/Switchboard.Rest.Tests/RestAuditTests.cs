@@ -245,7 +245,7 @@ public sealed class RestAuditTests
     }
 
     [Fact]
-    public async Task Queue_listing_links_its_next_page_like_topic_listing()
+    public async Task Queue_listing_links_its_next_page_and_checks_its_prefix_like_topic_listing()
     {
         await using var hub = await TestHub.StartAsync();
         foreach (var name in new[] { "a", "b", "c" })
@@ -258,6 +258,12 @@ public sealed class RestAuditTests
         var next = (await response.BodyAsync()).GetProperty("next").GetString()!;
         Assert.Equal($"</v1/queues?limit=2&cursor={next}>; rel=\"next\"", response.Headers.GetValues("Link").Single());
         Assert.Equal("no-cache", response.Headers.CacheControl?.ToString());
+
+        // A prefix no name can start with is refused as for topics, not answered with an empty page that reads as "none yet".
+        await (await hub.Http.GetAsync("/v1/queues?prefix=*")).AssertProblemAsync(HttpStatusCode.BadRequest, "invalid-queue-name", "can never match a queue");
+        await (await hub.Http.GetAsync("/v1/topics?prefix=*")).AssertProblemAsync(HttpStatusCode.BadRequest, "invalid-topic-name", "can never match a topic");
+        // A queue has an exact name: the refusal of a wildcard says how to fill a queue from a pattern instead.
+        await (await hub.Http.PutAsync("/v1/queues/jobs.*", null)).AssertProblemAsync(HttpStatusCode.BadRequest, "invalid-queue-name", "queue name", "bindings");
     }
 
     // The command line, run as the real program against the hub.
