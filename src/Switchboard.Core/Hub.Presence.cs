@@ -19,7 +19,7 @@ public sealed partial class Hub
     /// a topic that does not exist yet is counted too, but announcing it would create a <c>$presence.…</c> topic for any
     /// name anyone subscribes to.
     /// </summary>
-    private async Task<IReadOnlyList<string>> AnnouncedTopicsAsync(IReadOnlyList<TopicPattern> patterns, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<string>> AnnouncedTopicsAsync(IReadOnlyList<TopicPattern> patterns, Func<string, ValueTask<TopicInfo?>> lookUp)
     {
         if (!Options.PresenceEvents)
         {
@@ -32,7 +32,7 @@ public sealed partial class Hub
             {
                 continue;
             }
-            if (await _store.GetTopicAsync(pattern.Text, cancellationToken) is not null)
+            if (await lookUp(pattern.Text) is not null)
             {
                 (announced ??= []).Add(pattern.Text);
             }

@@ -32,13 +32,23 @@ public sealed partial class Hub
         {
             throw new SwitchboardException(ErrorCode.InvalidPosition, "A start position is negative; use 0 or more.");
         }
+        // Each exact topic is looked up at most once, for the position check and for presence.
+        var known = new Dictionary<string, TopicInfo?>(StringComparer.Ordinal);
+        async ValueTask<TopicInfo?> InfoAsync(string topic)
+        {
+            if (!known.TryGetValue(topic, out var info))
+            {
+                known[topic] = info = await _store.GetTopicAsync(topic, cancellationToken);
+            }
+            return info;
+        }
         if (!start.FromNow)
         {
             // A position past the end of an existing topic is the client's mistake: refuse it now, as a read would.
             foreach (var exact in parsed.Where(p => !p.IsWildcard))
             {
                 var position = start.PositionOf(exact.Text);
-                if (position.Offset > 0 && await _store.GetTopicAsync(exact.Text, cancellationToken) is { } info
+                if (position.Offset > 0 && await InfoAsync(exact.Text) is { } info
                     && (position.Epoch is null || position.Epoch == info.Epoch))
                 {
                     Check(exact.Text, position, info);
@@ -48,7 +58,7 @@ public sealed partial class Hub
         var subscription = new Subscription(_store, _dispatcher, parsed, start, sink, _loggerFactory.CreateLogger<Subscription>(),
             subscriber, subscriber is null ? null : ended => AnnouncePresence(ended, "leave"))
         {
-            Announced = subscriber is null ? [] : await AnnouncedTopicsAsync(parsed, cancellationToken),
+            Announced = subscriber is null ? [] : await AnnouncedTopicsAsync(parsed, InfoAsync),
         };
         await subscription.StartAsync(cancellationToken);
         if (subscriber is not null)

@@ -37,6 +37,26 @@ internal static class Conditional
         return ifMatch is null && ifNoneMatch is null ? null : new WriteCondition(ifMatch, ifNoneMatch);
     }
 
+    /// <summary>
+    /// The dot-separated parts of an ETag the hub issued (quotes included), when there are <paramref name="count"/> of them
+    /// and every one from <paramref name="wholeFrom"/> on is a whole number; otherwise null (not an ETag of that shape).
+    /// </summary>
+    public static string[]? TagParts(string quoted, int count, int wholeFrom)
+    {
+        if (quoted.Length < 2 || quoted[0] != '"' || quoted[^1] != '"')
+        {
+            return null;
+        }
+        var parts = quoted[1..^1].Split('.');
+        return parts.Length == count && parts.Skip(wholeFrom).All(p => Whole(p, out _)) ? parts : null;
+    }
+
+    /// <summary>A configuration version named in an ETag part: a whole number from 1.</summary>
+    public static bool Version(string part, out long version) => Whole(part, out version) && version > 0;
+
+    private static bool Whole(string text, out long value)
+        => long.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out value);
+
     private static VersionList? Versions(StringValues values, string header, Func<string, VersionTag?> parse)
     {
         if (StringValues.IsNullOrEmpty(values))

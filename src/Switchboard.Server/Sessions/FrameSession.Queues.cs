@@ -1,10 +1,6 @@
-using System.Threading.Channels;
 using Switchboard.Core;
-using Switchboard.Core.Delivery;
-using Switchboard.Core.Engines;
 using Switchboard.Server.Auth;
 using Switchboard.Server.Connections;
-using Switchboard.Server.Observability;
 
 namespace Switchboard.Server.Sessions;
 

@@ -1,6 +1,5 @@
 using System.Threading.Channels;
 using Switchboard.Core;
-using Switchboard.Core.Delivery;
 using Switchboard.Core.Engines;
 using Switchboard.Server.Auth;
 using Switchboard.Server.Connections;

@@ -45,19 +45,9 @@ internal static class QueueJson
 
     /// <summary>The configuration version an ETag of <see cref="ETag"/>'s shape names (sends and receives do not make it stale), or null for anything else.</summary>
     public static VersionTag? ParseETag(string quoted)
-    {
-        if (quoted.Length < 2 || quoted[0] != '"' || quoted[^1] != '"')
-        {
-            return null;
-        }
-        var parts = quoted[1..^1].Split('.');
-        if (parts.Length != 6 || !parts.All(p => long.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture, out _)))
-        {
-            return null;
-        }
-        var version = long.Parse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture);
-        return version > 0 ? new VersionTag(parts[0], version) : null;
-    }
+        => Conditional.TagParts(quoted, 6, wholeFrom: 0) is { } parts && Conditional.Version(parts[1], out var version)
+            ? new VersionTag(parts[0], version)
+            : null;
 
     public static void WriteMessage(Utf8JsonWriter writer, QueueMessage message)
     {

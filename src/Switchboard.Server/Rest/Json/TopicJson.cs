@@ -54,17 +54,7 @@ internal static class TopicJson
     /// make it stale), or null for anything else.
     /// </summary>
     public static VersionTag? ParseETag(string quoted)
-    {
-        if (quoted.Length < 2 || quoted[0] != '"' || quoted[^1] != '"')
-        {
-            return null;
-        }
-        var parts = quoted[1..^1].Split('.');
-        return parts.Length == 4 && Epoch.IsWellFormed(parts[0]) && Whole(parts[1], out var version) && version > 0 && Whole(parts[2], out _) && Whole(parts[3], out _)
+        => Conditional.TagParts(quoted, 4, wholeFrom: 1) is { } parts && Epoch.IsWellFormed(parts[0]) && Conditional.Version(parts[1], out var version)
             ? new VersionTag(parts[0], version)
             : null;
-    }
-
-    private static bool Whole(string text, out long value)
-        => long.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out value);
 }
