@@ -24,6 +24,9 @@ public sealed partial class Subscription
                         return;
                     }
                     cursor.Queued = false;
+                    // Queued again while an earlier visit ran (a resync), that visit may have gone live since: live
+                    // messages must wait again, or one could reach the sink live and once more from this visit's read.
+                    cursor.CatchingUp = true;
                 }
                 try
                 {

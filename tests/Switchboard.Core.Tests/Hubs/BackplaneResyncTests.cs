@@ -83,6 +83,51 @@ public sealed class BackplaneResyncTests
         Assert.False(sink.Messages.Reader.TryPeek(out _));
     }
 
+    [Fact]
+    public async Task A_resync_while_a_topic_is_catching_up_repeats_nothing_that_arrives_live_meanwhile()
+    {
+        // The runner is reading topic history when the backplane reconnects: the resync queues the topic for another
+        // visit. The first visit ends (the topic goes live), a message arrives live, and the second visit's read returns
+        // it too. It must reach the subscriber once (a Redis node whose pub/sub kept dropping once sent an offset twice).
+        var backplane = new LossyBackplane();
+        var store = new Support.ObservedStore(new MemoryStore());
+        await using var hub = new Hub(store, backplane, new HubOptions(), NullLoggerFactory.Instance);
+        await hub.StartAsync(default);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await Publish(hub, "1", timeout.Token);
+        var reads = 0;
+        store.AfterRead = (topic, result) =>
+        {
+            if (topic == "lossy" && Interlocked.Increment(ref reads) == 1)
+            {
+                Assert.Equal([1L], result.Messages.Select(m => m.Offset));
+                backplane.Reconnected(); // mid catch-up
+            }
+            return Task.CompletedTask;
+        };
+        store.BeforeRead = async (topic, after) =>
+        {
+            if (topic == "lossy" && Volatile.Read(ref reads) == 2)
+            {
+                // The first visit has read to the end; this is the visit the resync queued. A commit lands (and is
+                // announced live) before its read.
+                store.BeforeRead = null;
+                Assert.Equal(1, after);
+                await Publish(hub, "2", timeout.Token);
+            }
+        };
+        var sink = new Support.RecordingSink();
+        await using var subscription = await hub.SubscribeAsync(["lossy"], Delivery.SubscribeStart.AfterPosition(new Position(null, 0)), sink, timeout.Token);
+        Assert.Equal(1, ((Message)await sink.NextAsync()).Offset);
+        Assert.Equal(2, ((Message)await sink.NextAsync()).Offset);
+        await subscription.CaughtUpAsync();
+        Assert.True(Volatile.Read(ref reads) >= 3, $"the resync's visit read the store ({reads} reads)");
+
+        await Publish(hub, "3", timeout.Token);
+        Assert.Equal(3, ((Message)await sink.NextAsync()).Offset);
+        Assert.False(sink.TryRead(out var extra), $"nothing repeated, got {extra}");
+    }
+
     private static Task Publish(Hub hub, string text, CancellationToken cancellationToken) =>
         hub.PublishAsync("lossy", [new MessageDraft { Payload = Encoding.UTF8.GetBytes(text) }], cancellationToken: cancellationToken);
 }

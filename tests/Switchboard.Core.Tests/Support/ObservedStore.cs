@@ -5,12 +5,15 @@ namespace Switchboard.Core.Tests.Support;
 
 /// <summary>
 /// A store that passes every call to an inner store and lets a test see or step into some of them: it reports
-/// each finished sweep, and can run a hook after a read or a listing has been answered but before the reader gets the answer
+/// each finished sweep, and can run a hook before a read, after a read or a listing has been answered but before the reader gets the answer
 /// (to commit something exactly inside a reader's window).
 /// </summary>
 internal sealed class ObservedStore(IStore inner) : IStore
 {
     private readonly Channel<(DateTimeOffset Now, long Dropped)> _sweeps = Channel.CreateUnbounded<(DateTimeOffset, long)>();
+
+    /// <summary>Runs before a read reaches the inner store; receives the topic and the offset read after.</summary>
+    public Func<string, long, Task>? BeforeRead { get; set; }
 
     /// <summary>Runs after a read, before its result is returned; receives the topic and the result.</summary>
     public Func<string, ReadResult, Task>? AfterRead { get; set; }
@@ -48,6 +51,10 @@ internal sealed class ObservedStore(IStore inner) : IStore
 
     public async Task<ReadResult> ReadAsync(string topic, long afterOffset, int limit, CancellationToken cancellationToken)
     {
+        if (BeforeRead is { } before)
+        {
+            await before(topic, afterOffset);
+        }
         var result = await inner.ReadAsync(topic, afterOffset, limit, cancellationToken);
         if (AfterRead is { } hook)
         {
