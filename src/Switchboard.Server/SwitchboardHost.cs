@@ -185,6 +185,7 @@ public static class SwitchboardHost
         app.UseWebSockets();
         app.UseRouting();
         OriginPolicy.Use(app); // CORS, then 403 for WebSockets and event streams from origins not allowed
+        Grpc.GrpcWebTextCheck.Use(app); // a grpc-web-text body that is not base64: INVALID_ARGUMENT, not UNKNOWN
         app.UseGrpcWeb(new GrpcWebOptions { DefaultEnabled = true });
         if (authOn)
         {
