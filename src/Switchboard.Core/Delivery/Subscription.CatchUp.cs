@@ -76,6 +76,11 @@ public sealed partial class Subscription
                 cursor.Notices.TryDequeue(out notice);
                 after = cursor.Next - 1;
                 epoch = cursor.Epoch;
+                if (notice is null)
+                {
+                    // The read below sees every commit announced so far (a commit is visible before it is announced).
+                    cursor.ReadAgain = false;
+                }
             }
             if (notice is not null)
             {
@@ -93,7 +98,7 @@ public sealed partial class Subscription
                     cursor.Next = 1;
                     if (cursor.Notices.Count == 0)
                     {
-                        if (cursor.Pending == 0)
+                        if (cursor.Pending == 0 && !cursor.ReadAgain)
                         {
                             cursor.CatchingUp = false;
                             return;
@@ -153,7 +158,7 @@ public sealed partial class Subscription
                 // Caught up when the store had nothing more at read time and no later commit was seen live since:
                 // a commit after our read is announced after it is visible, so it either raised Pending already
                 // or will find the cursor live.
-                if (read.Messages.Count < CatchUpBatch && cursor.Pending < cursor.Next && cursor.Notices.Count == 0)
+                if (read.Messages.Count < CatchUpBatch && cursor.Pending < cursor.Next && !cursor.ReadAgain && cursor.Notices.Count == 0)
                 {
                     cursor.CatchingUp = false;
                     cursor.Pending = 0;

@@ -249,22 +249,31 @@ public sealed partial class Subscription : IAsyncDisposable
                 _cursors.Add(first.Topic, cursor);
             }
             _lastLive = cursor;
+            if (cursor.CatchingUp)
+            {
+                // The runner reads on until it has read past this. An event of another incarnation (or while the runner
+                // has yet to learn one) may be newer than what the runner read, or older: in a cluster another node's
+                // event can arrive after a deletion and the next incarnation's events. Only the store can tell, so the
+                // runner reads once more; a newer one shows there, an older one was over before the runner's read.
+                if (string.Equals(cursor.Epoch, first.Epoch, StringComparison.Ordinal))
+                {
+                    cursor.Pending = Math.Max(cursor.Pending, messages[^1].Offset);
+                }
+                else
+                {
+                    cursor.ReadAgain = true;
+                }
+                return;
+            }
             if (cursor.Epoch is null)
             {
                 cursor.Epoch = first.Epoch;
             }
-            if (cursor.CatchingUp)
-            {
-                // Another incarnation while catching up: keep the runner reading until it has seen the switch.
-                cursor.Pending = cursor.Epoch == first.Epoch ? Math.Max(cursor.Pending, messages[^1].Offset) : long.MaxValue;
-                return;
-            }
             if (!string.Equals(cursor.Epoch, first.Epoch, StringComparison.Ordinal))
             {
-                cursor.Notices.Enqueue(new EpochChanged(cursor.Topic, cursor.Epoch, first.Epoch));
-                cursor.Epoch = first.Epoch;
-                cursor.Next = 1;
-                cursor.Pending = messages[^1].Offset;
+                // Another incarnation, or a late event of an old one (see above): not taken on the event's word, or a late
+                // event would switch the cursor back to its incarnation, and the store's forward again from offset 1,
+                // repeating what was delivered. Catching up reads the current one and tells EpochChanged if it is new.
                 Behind(cursor);
                 return;
             }
@@ -333,10 +342,12 @@ public sealed partial class Subscription : IAsyncDisposable
     {
         lock (_gate)
         {
-            if (_disposed || _faulted || !_cursors.TryGetValue(topic, out var cursor) || (cursor.Epoch is not null && cursor.Epoch != epoch))
+            if (_disposed || _faulted || !_cursors.TryGetValue(topic, out var cursor) || (cursor.Epoch is not null && cursor.Epoch != epoch)
+                || cursor.Deleted == epoch)
             {
                 return;
             }
+            cursor.Deleted = epoch;
             cursor.Notices.Enqueue(new TopicWasDeleted(topic, epoch));
             Behind(cursor);
         }
@@ -410,7 +421,12 @@ public sealed partial class Subscription : IAsyncDisposable
         public bool CatchingUp { get; set; }
         public bool Queued { get; set; }
         public long Pending { get; set; }
+        // An event of another incarnation came while catching up, after the read in progress began: read once more.
+        public bool ReadAgain { get; set; }
         public bool ClampToEnd { get; set; }
+        // The incarnation whose deletion was told: the cursor keeps its epoch until the next one shows, and a node can
+        // hear one event twice (a topic's channel and a pattern's), so a repeat tells nothing more.
+        public string? Deleted { get; set; }
         public Queue<SubscriptionNotice> Notices { get; } = new();
     }
 }

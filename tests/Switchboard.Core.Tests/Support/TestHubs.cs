@@ -7,9 +7,9 @@ namespace Switchboard.Core.Tests.Support;
 /// <summary>Hubs over the memory engine and the in-process backplane, started and ready.</summary>
 internal static class TestHubs
 {
-    public static async Task<Hub> StartAsync(HubOptions? options = null, IStore? store = null, TimeProvider? time = null)
+    public static async Task<Hub> StartAsync(HubOptions? options = null, IStore? store = null, TimeProvider? time = null, IBackplane? backplane = null)
     {
-        var hub = new Hub(store ?? new MemoryStore(time), new LocalBackplane(), options ?? new HubOptions(), NullLoggerFactory.Instance, time);
+        var hub = new Hub(store ?? new MemoryStore(time), backplane ?? new LocalBackplane(), options ?? new HubOptions(), NullLoggerFactory.Instance, time);
         await hub.StartAsync(Bounds.Test(Bounds.Expected));
         return hub;
     }
