@@ -16,6 +16,9 @@ internal sealed record RawFrame(int Type, int Flags, byte[] Payload)
 {
     /// <summary>The status code of a WebSocket close frame.</summary>
     public int CloseCode => Payload.Length >= 2 ? BinaryPrimitives.ReadUInt16BigEndian(Payload) : 1005;
+
+    /// <summary>The reason of a WebSocket close frame (UTF-8 after the code).</summary>
+    public string CloseReason => Payload.Length > 2 ? Encoding.UTF8.GetString(Payload, 2, Payload.Length - 2) : "";
 }
 
 /// <summary>

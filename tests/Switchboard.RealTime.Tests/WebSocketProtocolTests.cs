@@ -131,6 +131,7 @@ public sealed class WebSocketProtocolTests
         await socket.SendAsync(new byte[] { (byte)'{', 0xff, 0xfe, (byte)'}' }, WebSocketMessageType.Text, true, CancellationToken.None);
         var closed = await ClosedAsync(socket);
         Assert.Equal(WebSocketCloseStatus.InvalidPayloadData, closed.Status);
+        Assert.Contains("not valid UTF-8", closed.Description, StringComparison.Ordinal); // the WebSocket's own close, with the hub's reason
     }
 
     [Fact]

@@ -89,10 +89,13 @@ internal sealed class WebSocketPump(WebSocket socket, Connection connection, int
         }
     }
 
+    /// <summary>The reason of a 1007 close (the WebSocket sends it itself, without one: CoalescingStream adds this).</summary>
+    public const string InvalidUtf8 = "A text frame is not valid UTF-8: send text as UTF-8, and other bytes in binary frames.";
+
     /// <summary>A receive failed: invalid UTF-8 in a text frame gets its close code; anything else means the client vanished.</summary>
     private static (WebSocketCloseStatus, string)? Refused(WebSocketException exception)
         => exception.WebSocketErrorCode == WebSocketError.InvalidMessageType || exception.Message.Contains("UTF-8", StringComparison.OrdinalIgnoreCase)
-            ? (WebSocketCloseStatus.InvalidPayloadData, "Text frames must be valid UTF-8.")
+            ? (WebSocketCloseStatus.InvalidPayloadData, InvalidUtf8)
             : null;
 
     /// <summary>

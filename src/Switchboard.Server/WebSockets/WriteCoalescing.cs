@@ -57,6 +57,7 @@ internal sealed class CoalescingStream(Stream inner) : Stream
     private int _count;
     private bool _batching;
     private bool _closeSent; // under _writing: nothing may follow a close frame (RFC 6455 5.5.1)
+    private bool _failed; // under _writing: the stream closed the connection itself (a frame broke the protocol)
     private long _lastRead = Environment.TickCount64;
 
     // An unmasked, final ping frame with no payload (RFC 6455 5.5.2): what a server sends.
@@ -128,8 +129,13 @@ internal sealed class CoalescingStream(Stream inner) : Stream
         await _writing.WaitAsync(cancellationToken);
         try
         {
+            if (_failed)
+            {
+                return; // the connection was closed here, for a frame that broke the protocol: nothing follows that close
+            }
             // The WebSocket writes each frame in one write, so a write's first byte is a frame's: opcode 8 is a close.
             _closeSent |= buffer.Length > 0 && (buffer.Span[0] & 0x0F) == 0x8;
+            buffer = WithReason(buffer);
             if (!Volatile.Read(ref _batching))
             {
                 await inner.WriteAsync(buffer, cancellationToken);
@@ -152,6 +158,73 @@ internal sealed class CoalescingStream(Stream inner) : Stream
         {
             _writing.Release();
         }
+    }
+
+    /// <summary>
+    /// The WebSocket closes a connection whose frames break the protocol itself, with 1002 or 1007 and no reason: give the
+    /// close its reason (a close frame the hub sends for its own reasons has one already and is left as it is).
+    /// </summary>
+    private ReadOnlyMemory<byte> WithReason(ReadOnlyMemory<byte> frame)
+    {
+        if (frame.Length != 4 || frame.Span[0] != 0x88 || frame.Span[1] != 0x02)
+        {
+            return frame;
+        }
+        var code = (frame.Span[2] << 8) | frame.Span[3];
+        var reason = code switch
+        {
+            1007 => WebSocketPump.InvalidUtf8,
+            1002 => ProtocolError(Frames.Violation ?? "a frame breaks RFC 6455"),
+            _ => null,
+        };
+        return reason is null ? frame : CloseFrame(code, reason);
+    }
+
+    private static string ProtocolError(string violation) => $"Protocol error: {violation}.";
+
+    // An unmasked close frame (servers do not mask) with its code and reason; a reason is at most 123 bytes (RFC 6455 5.5).
+    private static byte[] CloseFrame(int code, string reason)
+    {
+        var text = System.Text.Encoding.UTF8.GetBytes(reason);
+        var length = Math.Min(text.Length, 123);
+        var frame = new byte[4 + length];
+        frame[0] = 0x88;
+        frame[1] = (byte)(2 + length);
+        frame[2] = (byte)(code >> 8);
+        frame[3] = (byte)code;
+        text.AsSpan(0, length).CopyTo(frame.AsSpan(4));
+        return frame;
+    }
+
+    /// <summary>
+    /// A frame broke the protocol (<see cref="InboundFrames.Violation"/>): what was gathered goes out, then a 1002 close that
+    /// says what was wrong, and nothing after it. The WebSocket is then told the stream ended, so it stops reading.
+    /// </summary>
+    private async ValueTask<int> FailAsync(CancellationToken cancellationToken)
+    {
+        await _writing.WaitAsync(cancellationToken);
+        try
+        {
+            if (!_failed)
+            {
+                _failed = true;
+                await WriteGatheredAsync(cancellationToken);
+                if (!_closeSent)
+                {
+                    _closeSent = true;
+                    await inner.WriteAsync(CloseFrame(1002, ProtocolError(Frames.Violation!)), cancellationToken);
+                }
+            }
+        }
+        catch (IOException)
+        {
+            // the client is gone already: nothing to tell it
+        }
+        finally
+        {
+            _writing.Release();
+        }
+        return 0;
     }
 
     // Under _writing.
@@ -187,14 +260,17 @@ internal sealed class CoalescingStream(Stream inner) : Stream
 
     public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
+        if (Frames.Violation is not null)
+        {
+            return FailAsync(cancellationToken);
+        }
         var read = inner.ReadAsync(buffer, cancellationToken);
         if (!read.IsCompletedSuccessfully)
         {
             return Awaited(read);
         }
-        var count = read.Result; // a ValueTask is consumed once: hand on its result, not the ValueTask
-        Heard(buffer.Span[..count]);
-        return new ValueTask<int>(count);
+        var count = Heard(buffer.Span[..read.Result]); // a ValueTask is consumed once: hand on its result, not the ValueTask
+        return count == 0 && Frames.Violation is not null ? FailAsync(cancellationToken) : new ValueTask<int>(count);
 
         async ValueTask<int> Awaited(ValueTask<int> pending)
         {
@@ -208,8 +284,8 @@ internal sealed class CoalescingStream(Stream inner) : Stream
             {
                 Frames.Waiting = false;
             }
-            Heard(buffer.Span[..count]);
-            return count;
+            count = Heard(buffer.Span[..count]);
+            return count == 0 && Frames.Violation is not null ? await FailAsync(cancellationToken) : count;
         }
     }
 
@@ -218,18 +294,26 @@ internal sealed class CoalescingStream(Stream inner) : Stream
 
     public override int Read(byte[] buffer, int offset, int count)
     {
-        var read = inner.Read(buffer, offset, count);
-        Heard(buffer.AsSpan(offset, read));
-        return read;
+        if (Frames.Violation is null)
+        {
+            var read = Heard(buffer.AsSpan(offset, inner.Read(buffer, offset, count)));
+            if (read > 0 || Frames.Violation is null)
+            {
+                return read;
+            }
+        }
+        return FailAsync(CancellationToken.None).AsTask().GetAwaiter().GetResult();
     }
 
-    private void Heard(ReadOnlySpan<byte> data)
+    // What came from the client: how much of it to hand on (all of it, unless a frame in it breaks the protocol).
+    private int Heard(ReadOnlySpan<byte> data)
     {
-        if (!data.IsEmpty)
+        if (data.IsEmpty)
         {
-            Volatile.Write(ref _lastRead, Environment.TickCount64);
-            Frames.Read(data);
+            return 0;
         }
+        Volatile.Write(ref _lastRead, Environment.TickCount64);
+        return Frames.Read(data);
     }
 
     public override bool CanRead => inner.CanRead;
