@@ -82,7 +82,7 @@ public class TelemetryBenchmarks
         for (var i = 0; i < Subscribers; i++)
         {
             var outbox = new Outbox(1 << 20, TimeProvider.System, meter);
-            var sink = new OutboxSink(outbox, codec.Messages, codec.Kind, notice => codec.Notice("1", notice));
+            var sink = new OutboxSink(outbox, codec.Messages, codec.Kind, notice => codec.Notice("1", notice), _ => { });
             sink.Open();
             _outboxes.Add(outbox);
             _sinks[i] = new CountingSink(sink, this);

@@ -39,7 +39,7 @@ public sealed class OutboxSinkTests
 
     private static OutboxSink OpenSink(Outbox outbox, EpochAnnouncer? epochs = null)
     {
-        var sink = new OutboxSink(outbox, FixedSizeEncoding.Instance, FrameKind.Binary, _ => throw new InvalidOperationException("no notice expected"), epochs);
+        var sink = new OutboxSink(outbox, FixedSizeEncoding.Instance, FrameKind.Binary, _ => throw new InvalidOperationException("no notice expected"), _ => { }, epochs);
         sink.Open();
         return sink;
     }
@@ -91,7 +91,7 @@ public sealed class OutboxSinkTests
     public void A_sink_not_yet_open_takes_none_of_a_run()
     {
         var outbox = new Outbox(1024 * 1024, TimeProvider.System);
-        var sink = new OutboxSink(outbox, FixedSizeEncoding.Instance, FrameKind.Binary, _ => default);
+        var sink = new OutboxSink(outbox, FixedSizeEncoding.Instance, FrameKind.Binary, _ => default, _ => { });
         Assert.Equal(0, ((IMessageSink)sink).TryWrite(Messages("a", 1, 3), 0, 3));
         Assert.Equal(0, outbox.Bytes);
     }

@@ -32,6 +32,16 @@ public interface IMessageSink
 
     /// <summary>Queues a notice (a gap, a new incarnation, a deletion) in order with the messages.</summary>
     ValueTask WriteNoticeAsync(SubscriptionNotice notice, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The subscription stopped and will deliver nothing more: reading history failed in a way it does not retry (a
+    /// store that is merely away is retried, not reported). A transport's sink ends the subscriber's stream with
+    /// <paramref name="error"/> (a close code, a final event, a status), so the client subscribes again from its last
+    /// position instead of waiting on a stream that stays silent. Called at most once, never concurrently with a write.
+    /// </summary>
+    void Fail(SwitchboardException error)
+    {
+    }
 }
 
 /// <summary>Something a subscriber must be told instead of a message: never a silent skip.</summary>

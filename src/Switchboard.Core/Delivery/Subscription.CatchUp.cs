@@ -52,15 +52,23 @@ public sealed partial class Subscription
         }
         catch (Exception ex)
         {
-            // The sink failed (its connection is gone) or the store did: this subscription cannot continue.
-            // The transport notices its own failure and disposes us; log so a store fault is visible.
+            // The sink failed (its connection is gone) or the store did in a way not worth retrying: this subscription
+            // cannot continue. Left registered, it would stay silent for good (its topics catching up, their live messages
+            // only noted): it leaves the fan-out, and the sink is told, so the transport ends the subscriber's stream with
+            // an error and the client subscribes again from its last position. Logged, so a store fault is visible.
             SubscriptionLog.CatchUpFailed(_logger, string.Join(",", Patterns), ex);
+            var error = ex as SwitchboardException ?? new SwitchboardException(ErrorCode.StorageUnavailable,
+                "Reading a topic's history failed on the hub (its log says why); subscribe again from your last position.");
             lock (_gate)
             {
                 _running = false;
-                _caughtUp?.TrySetException(ex);
+                _faulted = true;
+                _failure = error;
+                _caughtUp?.TrySetException(error);
                 _caughtUp = null;
             }
+            Unregister();
+            _sink.Fail(error);
         }
     }
 

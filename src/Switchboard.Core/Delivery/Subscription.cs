@@ -33,6 +33,7 @@ public sealed partial class Subscription : IAsyncDisposable
     private bool _running;
     private bool _disposed;
     private bool _faulted;
+    private SwitchboardException? _failure; // why catching up stopped for good
     private int _unregistered;
     private int _listening;
     private bool _seededAtEnd;
@@ -372,12 +373,16 @@ public sealed partial class Subscription : IAsyncDisposable
     /// <summary>
     /// Completes once every topic that was behind has been read back to its end (what a one-shot read of several topics
     /// waits for before it answers). A sink that stops taking messages keeps it from completing: wait for it together
-    /// with whatever the sink signals.
+    /// with whatever the sink signals. Faults with the error the subscription stopped with, if reading history failed for good.
     /// </summary>
     public Task CaughtUpAsync()
     {
         lock (_gate)
         {
+            if (_failure is not null)
+            {
+                return Task.FromException(_failure);
+            }
             if (!_running)
             {
                 return Task.CompletedTask;

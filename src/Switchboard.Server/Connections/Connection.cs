@@ -110,6 +110,18 @@ internal sealed class Connection : IAsyncDisposable
         Outbox.Interrupt();
     }
 
+    /// <summary>
+    /// One of the connection's subscriptions stopped for good (<see cref="Core.Delivery.IMessageSink.Fail"/>): the connection
+    /// ends with its error, and the client resubscribes from its positions. Nothing to tell a connection already ending.
+    /// </summary>
+    public void SubscriptionFailed(SwitchboardException error)
+    {
+        if (!_closing.IsCancellationRequested)
+        {
+            Abort(error.Code, error.Message);
+        }
+    }
+
     /// <summary>The client went away: nothing to report.</summary>
     public void Close()
     {

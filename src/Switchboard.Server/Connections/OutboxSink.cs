@@ -17,7 +17,8 @@ internal interface IOpenableSink : IMessageSink
 /// "subscribed" answer before the first message. With an <see cref="EpochAnnouncer"/> (encodings that leave the epoch
 /// out of each message) messages are queued through it, so the connection is told each topic's epoch first.
 /// </summary>
-internal sealed class OutboxSink(Outbox outbox, MessageEncoding encoding, FrameKind kind, Func<SubscriptionNotice, OutboundFrame> notice, EpochAnnouncer? epochs = null) : IOpenableSink
+internal sealed class OutboxSink(Outbox outbox, MessageEncoding encoding, FrameKind kind, Func<SubscriptionNotice, OutboundFrame> notice,
+    Action<SwitchboardException> failed, EpochAnnouncer? epochs = null) : IOpenableSink
 {
     private readonly TaskCompletionSource _open = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -87,6 +88,8 @@ internal sealed class OutboxSink(Outbox outbox, MessageEncoding encoding, FrameK
         await _open.Task.WaitAsync(cancellationToken);
         await outbox.EnqueueAsync(notice(subscriptionNotice), cancellationToken);
     }
+
+    public void Fail(SwitchboardException error) => failed(error);
 }
 
 /// <summary>Room on the stack for the frames of a run of live messages.</summary>

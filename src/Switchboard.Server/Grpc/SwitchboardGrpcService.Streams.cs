@@ -21,7 +21,8 @@ internal sealed partial class SwitchboardGrpcService
         await ServeAsync(context, async connection =>
         {
             var sink = new OutboxSink(connection.Outbox, MessageOnly, FrameKind.Binary,
-                notice => new OutboundFrame(new Protocol.V1.Message { Topic = notice.Topic, Notice = ProtoFrameCodec.ToNotice("", notice) }.ToByteArray(), FrameKind.Binary));
+                notice => new OutboundFrame(new Protocol.V1.Message { Topic = notice.Topic, Notice = ProtoFrameCodec.ToNotice("", notice) }.ToByteArray(), FrameKind.Binary),
+                connection.SubscriptionFailed);
             try
             {
                 var subscription = await hub.SubscribeAsync(request.Topics, ProtoFrameCodec.Start(request), sink, connection.AsSubscriber(), context.CancellationToken);

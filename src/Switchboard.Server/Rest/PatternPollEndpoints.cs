@@ -66,6 +66,7 @@ internal static class PatternPollEndpoints
                 // the hub is stopping: answer with what there is
             }
             page.Close();
+            page.ThrowIfFailed(); // the subscription stopped (its history could not be read): an error, not a short page
         }
         return new JsonResult(200, writer =>
         {
@@ -133,6 +134,22 @@ internal static class PatternPollEndpoints
             {
                 // Full (or answered): hold the subscription here until the page is answered and it is disposed.
                 await Task.Delay(Timeout.Infinite, cancellationToken);
+            }
+        }
+
+        private volatile SwitchboardException? _failure;
+
+        public void Fail(SwitchboardException error)
+        {
+            _failure = error;
+            _first.TrySetResult(); // a long poll waiting for its first message answers now
+        }
+
+        public void ThrowIfFailed()
+        {
+            if (_failure is { } failure)
+            {
+                throw failure;
             }
         }
 

@@ -277,11 +277,11 @@ internal sealed partial class FrameSession : IAsyncDisposable
         {
             var compact = _codec.Compact ?? throw new SwitchboardException(ErrorCode.InvalidRequest, $"{_codec.Name} has no compact envelope; its frames are compact already.");
             _epochs ??= new EpochAnnouncer(_connection.Outbox, compact.Announce); // one per connection: compact frames name no subscription
-            sink = new OutboxSink(_connection.Outbox, compact.Messages, _codec.Kind, notice => _codec.Notice(id, notice), _epochs);
+            sink = new OutboxSink(_connection.Outbox, compact.Messages, _codec.Kind, notice => _codec.Notice(id, notice), _connection.SubscriptionFailed, _epochs);
         }
         else
         {
-            sink = new OutboxSink(_connection.Outbox, _codec.Messages, _codec.Kind, notice => _codec.Notice(id, notice));
+            sink = new OutboxSink(_connection.Outbox, _codec.Messages, _codec.Kind, notice => _codec.Notice(id, notice), _connection.SubscriptionFailed);
         }
         var subscription = await _hub.SubscribeAsync(subscribe.Topics, subscribe.Start, sink, _connection.AsSubscriber(), cancellationToken);
         if (!_connection.Subscriptions.TryAdd(id, subscription))

@@ -74,7 +74,7 @@ internal static class SseEndpoints
         }
         EnsureReady(hub);
         var connection = registry.Open("sse", context.Caller(), context.Connection.RemoteIpAddress?.ToString());
-        var sink = new OutboxSink(connection.Outbox, encoding, FrameKind.Text, notice => new OutboundFrame(SseFormat.Notice(notice), FrameKind.Text));
+        var sink = new OutboxSink(connection.Outbox, encoding, FrameKind.Text, notice => new OutboundFrame(SseFormat.Notice(notice), FrameKind.Text), connection.SubscriptionFailed);
         await RunAsync(context, hub, options, registry, logger, connection, sink, [topic], SubscribeStart.AfterPosition(start), start.Epoch is null && start.Offset == 0 && lastEventId is null ? null : start.ToString());
     }
 

@@ -62,6 +62,7 @@ internal sealed class InboundFrames
             var taken = Take(data[offset..], out var completed);
             if (_violation is not null)
             {
+                Volatile.Write(ref _since, 0); // no frame is arriving any more: the connection ends here
                 return fresh ? offset : 0; // a header cut across reads: its start was handed on with the last one
             }
             Volatile.Write(ref _bytes, _bytes + taken);

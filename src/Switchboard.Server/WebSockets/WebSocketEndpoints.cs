@@ -115,7 +115,7 @@ internal static class WebSocketEndpoints
             {
                 return WebSocketPump.CloseFor(ErrorCode.Forbidden, caller.Grants.Refusal(Permission.Subscribe, topic).Message);
             }
-            var sink = new PlainSink(connection.Outbox);
+            var sink = new PlainSink(connection);
             try
             {
                 var subscription = await hub.SubscribeAsync([topic], start, sink, connection.AsSubscriber(), connection.Closing);
@@ -332,24 +332,28 @@ internal static class WebSocketEndpoints
     }
 
     /// <summary>Plain mode: each message is its payload alone, as a text frame when it is JSON or UTF-8 text, else binary.</summary>
-    private sealed class PlainSink(Outbox outbox) : IMessageSink
+    private sealed class PlainSink(Connection connection) : IMessageSink
     {
+        private readonly Outbox _outbox = connection.Outbox;
+
         private static readonly PlainEncoding Encoding = new();
         private readonly TaskCompletionSource _open = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public void Open() => _open.TrySetResult();
 
-        public bool TryWrite(Message message) => _open.Task.IsCompleted && outbox.TryEnqueue(Frame(message, live: true));
+        public bool TryWrite(Message message) => _open.Task.IsCompleted && _outbox.TryEnqueue(Frame(message, live: true));
 
         public async ValueTask WriteAsync(Message message, CancellationToken cancellationToken)
         {
             await _open.Task.WaitAsync(cancellationToken);
-            await outbox.EnqueueAsync(Frame(message, live: false), cancellationToken);
+            await _outbox.EnqueueAsync(Frame(message, live: false), cancellationToken);
         }
 
         // Plain mode carries payloads only, so it has no frame for notices (gaps, new incarnations); clients that
         // need to be told use the multiplexed protocol or SSE. Documented in docs/websocket-protocol.md.
         public ValueTask WriteNoticeAsync(SubscriptionNotice notice, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+        public void Fail(SwitchboardException error) => connection.SubscriptionFailed(error);
 
         private static OutboundFrame Frame(Message message, bool live)
         {

@@ -314,6 +314,35 @@ public sealed class SubscriptionTests
     }
 
     [Fact]
+    public async Task A_history_read_that_fails_for_good_ends_the_subscription_and_tells_its_sink_instead_of_going_silent()
+    {
+        // Not a store that is away for a moment (retried): a read that throws something else. Left registered, the
+        // subscription would note its topic's live messages and deliver none, for good; the transport would never know.
+        var store = new ObservedStore(new MemoryStore());
+        await using var hub = await TestHubs.StartAsync(store: store);
+        await hub.PublishAsync("t", [Json(1)]);
+        store.BeforeRead = (topic, _) => topic == "t" ? throw new InvalidOperationException("the history of t cannot be decoded") : Task.CompletedTask;
+        var sink = new RecordingSink();
+        var witness = new RecordingSink();
+        await using var subscription = await hub.SubscribeAsync(["t"], After(0), sink);
+        await using var healthy = await hub.SubscribeAsync(["t"], SubscribeStart.Now, witness);
+
+        var error = await sink.Failed.WaitAsync(Bounds.Expected);
+        Assert.Equal(ErrorCode.StorageUnavailable, error.Code); // 503 / 1011 / UNAVAILABLE: resubscribe from your position
+        Assert.Contains("subscribe again", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("decoded", error.Message, StringComparison.Ordinal); // the store's own words stay in the hub's log
+        var caughtUp = await Assert.ThrowsAsync<SwitchboardException>(subscription.CaughtUpAsync);
+        Assert.Equal(ErrorCode.StorageUnavailable, caughtUp.Code);
+        Assert.Equal(1, hub.SubscriptionCount); // it left the fan-out; the healthy one stays
+
+        store.BeforeRead = null;
+        await hub.PublishAsync("t", [Json(2)]);
+        Assert.Equal([2L], await witness.TakeOffsetsAsync(1));
+        sink.AssertEmpty();
+        Assert.Equal(1, sink.Failures);
+    }
+
+    [Fact]
     public async Task A_positional_subscription_gets_a_message_committed_while_its_first_read_found_no_topic()
     {
         // The subscription's first read finds no topic; the topic is created and its first message committed

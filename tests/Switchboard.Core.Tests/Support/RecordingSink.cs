@@ -41,6 +41,21 @@ internal sealed class RecordingSink : IMessageSink
 
     public ValueTask WriteNoticeAsync(SubscriptionNotice notice, CancellationToken cancellationToken) => _buffer.Writer.WriteAsync(notice, cancellationToken);
 
+    private readonly TaskCompletionSource<SwitchboardException> _failed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _failures;
+
+    /// <summary>Completes with the error the subscription stopped with (<see cref="IMessageSink.Fail"/>).</summary>
+    public Task<SwitchboardException> Failed => _failed.Task;
+
+    /// <summary>How many times the subscription said it stopped (at most once is the contract).</summary>
+    public int Failures => Volatile.Read(ref _failures);
+
+    public void Fail(SwitchboardException error)
+    {
+        Interlocked.Increment(ref _failures);
+        _failed.TrySetResult(error);
+    }
+
     /// <summary>Takes what is queued now, without waiting.</summary>
     public bool TryRead(out object item) => _buffer.Reader.TryRead(out item!);
 
