@@ -167,9 +167,15 @@ public sealed partial class Subscription : IAsyncDisposable
             }
             catch
             {
-                // The caller never gets this subscription to dispose: leave the fan-out quietly (it never joined presence).
+                // The caller never gets this subscription to dispose: leave the fan-out quietly (it never joined presence),
+                // and stop a runner a live message may have started meanwhile (it would wait on the sink for good).
                 Interlocked.Exchange(ref _unregistered, 1);
                 _dispatcher.Remove(this);
+                lock (_gate)
+                {
+                    _disposed = true;
+                }
+                _stopping.Cancel();
                 throw;
             }
         }
