@@ -16,6 +16,22 @@ public sealed class LateEventTests
 {
     private static SubscribeStart After(long offset, string? epoch = null) => SubscribeStart.AfterPosition(new Position(epoch, offset));
 
+    /// <summary>
+    /// A hub whose <paramref name="topic"/> had one message, was deleted, and now holds two of its current incarnation;
+    /// <c>Late</c> delivers the old incarnation's append again, as a late event would arrive.
+    /// </summary>
+    private static async Task<(Hub Hub, ObservedStore Store, Action Late, string Current)> LateEventOfAnOldIncarnationAsync(string topic)
+    {
+        var store = new ObservedStore(new MemoryStore());
+        var backplane = new ReplayingBackplane();
+        var hub = await TestHubs.StartAsync(store: store, backplane: backplane);
+        await hub.PublishAsync(topic, [Json(1)]);
+        var late = Assert.Single(backplane.Carried.OfType<MessagesAppended>());
+        await hub.DeleteTopicAsync(topic);
+        var current = (await hub.PublishAsync(topic, Batch(2, firstValue: 100))).Epoch;
+        return (hub, store, () => backplane.Deliver(late), current);
+    }
+
     [Fact]
     public async Task A_late_event_of_a_deleted_incarnation_repeats_nothing_of_the_current_one()
     {
@@ -50,13 +66,8 @@ public sealed class LateEventTests
     public async Task A_late_event_of_a_deleted_incarnation_while_catching_up_does_not_hold_up_the_other_topics()
     {
         // The runner visits one topic at a time: a visit that never ends leaves every topic queued behind it silent.
-        var store = new ObservedStore(new MemoryStore());
-        var backplane = new ReplayingBackplane();
-        await using var hub = await TestHubs.StartAsync(store: store, backplane: backplane);
-        await hub.PublishAsync("t", [Json(1)]);
-        var late = Assert.Single(backplane.Carried.OfType<MessagesAppended>());
-        await hub.DeleteTopicAsync("t");
-        var current = (await hub.PublishAsync("t", Batch(2, firstValue: 100))).Epoch;
+        var (hub, store, late, current) = await LateEventOfAnOldIncarnationAsync("t");
+        await using var _ = hub;
         await hub.PublishAsync("u", [Json(1)]);
 
         var reads = 0;
@@ -69,7 +80,7 @@ public sealed class LateEventTests
                     case 2:
                         // The first read learnt the current incarnation; this one reads its messages. The old one's append
                         // arrives meanwhile.
-                        backplane.Deliver(late);
+                        late();
                         break;
                     case > 20:
                         // Stops a runner that reads on for ever (it would never yield to the test's dispose).
@@ -94,13 +105,8 @@ public sealed class LateEventTests
     {
         // "After offset 1" of whatever incarnation: the late event must not pin the cursor to the old incarnation, or the
         // first read sees a switch and starts the current incarnation over from offset 1.
-        var store = new ObservedStore(new MemoryStore());
-        var backplane = new ReplayingBackplane();
-        await using var hub = await TestHubs.StartAsync(store: store, backplane: backplane);
-        await hub.PublishAsync("w.t", [Json(1)]);
-        var late = Assert.Single(backplane.Carried.OfType<MessagesAppended>());
-        await hub.DeleteTopicAsync("w.t");
-        var current = (await hub.PublishAsync("w.t", Batch(2, firstValue: 100))).Epoch;
+        var (hub, store, late, current) = await LateEventOfAnOldIncarnationAsync("w.t");
+        await using var _ = hub;
 
         var lists = 0;
         store.AfterList = page =>
@@ -108,7 +114,7 @@ public sealed class LateEventTests
             if (Interlocked.Increment(ref lists) == 2)
             {
                 // The second listing runs once the subscription is in the fan-out, before its runner's first read.
-                backplane.Deliver(late);
+                late();
             }
             return Task.CompletedTask;
         };
