@@ -27,6 +27,9 @@ internal sealed class ReplyCache
         }
     }
 
+    /// <summary>Writer thread: a slot opened again (a request retried under the same reply id) forgets its old reply.</summary>
+    public void Remove(string id) => _replies.TryRemove(id, out _);
+
     public bool TryGet(string id, out ReplyRecord slot)
     {
         if (_replies.TryGetValue(id, out var entry) && Environment.TickCount64 - entry.At < KeptFor.TotalMilliseconds)

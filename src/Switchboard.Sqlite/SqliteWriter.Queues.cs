@@ -107,8 +107,8 @@ internal sealed partial class SqliteWriter
             {
                 throw QueueEngine.PreconditionFailed(name, expectedNew, 0);
             }
-            var created = InsertQueue(name, config, now);
-            return new PutQueueResult(Info(created, now), true);
+            InsertQueue(name, config, now);
+            return new PutQueueResult(Info(_queues[name], now), true);
         }
         if (expectedVersion is { } expected && expected != queue.Book.ConfigVersion)
         {
@@ -117,10 +117,10 @@ internal sealed partial class SqliteWriter
         queue.Book.Config = config;
         queue.Book.ConfigVersion++;
         Run("UPDATE queues SET config = $c, config_version = $v WHERE id = $id", ("$c", StoredConfigJson.Write(config)), ("$v", queue.Book.ConfigVersion), ("$id", queue.Id));
-        return new PutQueueResult(Info(queue.Book, now), false);
+        return new PutQueueResult(Info(queue, now), false);
     }
 
-    public QueueInfo? GetQueue(string name, DateTimeOffset now) => _queues.TryGetValue(name, out var queue) ? Info(queue.Book, now) : null;
+    public QueueInfo? GetQueue(string name, DateTimeOffset now) => _queues.TryGetValue(name, out var queue) ? Info(queue, now) : null;
 
     public QueuePage ListQueues(string? prefix, string? after, int limit, DateTimeOffset now)
     {
@@ -129,7 +129,7 @@ internal sealed partial class SqliteWriter
             .Order(StringComparer.Ordinal)
             .Take(limit + 1)
             .ToList();
-        var page = names.Take(limit).Select(n => Info(_queues[n].Book, now)).ToList();
+        var page = names.Take(limit).Select(n => Info(_queues[n], now)).ToList();
         return new QueuePage(page, names.Count > limit ? page[^1].Name : null);
     }
 
@@ -144,7 +144,7 @@ internal sealed partial class SqliteWriter
             throw QueueEngine.PreconditionFailed(name, expected, queue.Book.ConfigVersion);
         }
         _queues.Remove(name);
-        var info = Info(queue.Book, now);
+        var info = Info(queue, now);
         Run("DELETE FROM queue_messages WHERE queue_id = $id; DELETE FROM queue_keys WHERE queue_id = $id; DELETE FROM queues WHERE id = $id; DELETE FROM bindings WHERE queue = $name",
             ("$id", queue.Id), ("$name", name));
         _bindings.RemoveAll(b => b.Queue == name);
@@ -184,8 +184,14 @@ internal sealed partial class SqliteWriter
         }
         if (request.Reply is var (replyId, expiresAt))
         {
-            Run("INSERT INTO replies (id, queue, message_id, expires_at) VALUES ($id, $q, $m, $exp)",
+            // The id is derived from the send's key: a request retried after the key's window reuses it while the first
+            // slot is still remembered. The new request opens it afresh (as the other engines do); a plain INSERT would
+            // fail the UNIQUE id and with it the whole group commit, every other caller's send and ack in the batch.
+            Run("INSERT OR REPLACE INTO replies (id, queue, message_id, expires_at) VALUES ($id, $q, $m, $exp)",
                 ("$id", replyId), ("$q", request.Queue), ("$m", entries[0].Id), ("$exp", expiresAt.UtcTicks));
+            // Neither a cached answer of the first request nor one posted earlier in this batch may answer this one.
+            _recentReplies.Remove(replyId);
+            _replied.RemoveAll(r => r.Id == replyId);
         }
         return new EnqueueResult(request.Queue, entries[0].Id, entries.Count, false, created);
     }
@@ -322,7 +328,19 @@ internal sealed partial class SqliteWriter
 
     private (long Id, QueueBook Book) Queue(string name) => _queues.TryGetValue(name, out var queue) ? queue : throw QueueEngine.NotFound(name);
 
-    private static QueueInfo Info(QueueBook book, DateTimeOffset now) => new(book.Name, book.Config, book.ConfigVersion, book.CreatedAt, book.Stats(now, []));
+    /// <summary>
+    /// A queue's settings and counts. Counting promotes like a lease does (<see cref="QueueBook.Stats"/>): a lease that
+    /// ran out on its last attempt moves to the dead letters. That change is stored in this transaction like any other:
+    /// dropped, the dead letter shown would not be on disk — after a restart it would be missing from the listing (not
+    /// redrivable) and, with maxAttempts raised meanwhile, delivered again.
+    /// </summary>
+    private QueueInfo Info((long Id, QueueBook Book) queue, DateTimeOffset now)
+    {
+        var changed = new List<QueueEntry>();
+        var stats = queue.Book.Stats(now, changed);
+        Save(queue.Id, changed);
+        return new(queue.Book.Name, queue.Book.Config, queue.Book.ConfigVersion, queue.Book.CreatedAt, stats);
+    }
 
     private QueueBook InsertQueue(string name, QueueConfig config, DateTimeOffset now)
     {
