@@ -23,6 +23,10 @@ public sealed partial class SwitchboardClient : IAsyncDisposable, IDisposable
     private int _reconnecting;
     /// <summary>Why the last connection was lost (a loss reported while a reconnect runs is picked up by it).</summary>
     private SwitchboardException? _lastLoss;
+    /// <summary>The backoff step the next reconnect starts at: past 0 while connections drop soon after they open.</summary>
+    private int _backoffStep;
+    /// <summary>When the current connection opened (<see cref="System.Diagnostics.Stopwatch"/> ticks).</summary>
+    private long _connectedAt;
 
     /// <summary>Creates a client; it connects on <see cref="StartAsync"/> or on first use. Prefer <see cref="ConnectAsync(SwitchboardClientOptions, CancellationToken)"/>.</summary>
     public SwitchboardClient(SwitchboardClientOptions options, ILogger<SwitchboardClient>? logger = null)
@@ -116,7 +120,7 @@ public sealed partial class SwitchboardClient : IAsyncDisposable, IDisposable
         }
         if (IsCurrent(opened))
         {
-            SetState(ConnectionState.Connected, null);
+            Connected(0);
         }
         // else it dropped as it opened: the reconnect its loss started says how it goes.
     }
@@ -188,6 +192,12 @@ public sealed partial class SwitchboardClient : IAsyncDisposable, IDisposable
                 await transport.OpenAsync(_closing.Token);
                 lock (_lock)
                 {
+                    if (State == ConnectionState.Closed)
+                    {
+                        // Disposed while it opened (a credential provider that does not heed cancellation): let it go
+                        // rather than make a closed client current again with a connection nobody will close.
+                        throw new OperationCanceledException();
+                    }
                     _transport = transport;
                     subscriptions = [.. _subscriptions];
                 }
@@ -249,6 +259,13 @@ public sealed partial class SwitchboardClient : IAsyncDisposable, IDisposable
         }
         Log.ConnectionLost(_logger, transport.Kind, error.Message);
         _lastLoss = error;
+        if (System.Diagnostics.Stopwatch.GetElapsedTime(Volatile.Read(ref _connectedAt)) >= Options.MaxReconnectDelay)
+        {
+            // It lasted: the next reconnect starts from the first step. One that dropped soon after it opened (a hub
+            // that takes the socket and closes it at once with 4429 or 1013) counts as a failed attempt, so the backoff
+            // goes on growing instead of starting over at every such close.
+            Volatile.Write(ref _backoffStep, 0);
+        }
         if (error.IsFatal)
         {
             Fail(error);
@@ -266,11 +283,12 @@ public sealed partial class SwitchboardClient : IAsyncDisposable, IDisposable
         try
         {
             SetState(firstAttemptNow ? ConnectionState.Connecting : ConnectionState.Reconnecting, error);
+            var from = Volatile.Read(ref _backoffStep);
             for (var attempt = 0; attempt < Options.MaxReconnectAttempts || (firstAttemptNow && attempt == 0); attempt++)
             {
                 if (!(firstAttemptNow && attempt == 0))
                 {
-                    await Task.Delay(Backoff.Delay(attempt, Options.ReconnectDelay, Options.MaxReconnectDelay), _closing.Token);
+                    await Task.Delay(Backoff.Delay(from + attempt, Options.ReconnectDelay, Options.MaxReconnectDelay), _closing.Token);
                     SetState(ConnectionState.Reconnecting, error, attempt + 1);
                 }
                 try
@@ -283,7 +301,7 @@ public sealed partial class SwitchboardClient : IAsyncDisposable, IDisposable
                         error = _lastLoss ?? SwitchboardException.Lost("The connection dropped as it opened.");
                         continue;
                     }
-                    SetState(ConnectionState.Connected, null);
+                    Connected(Math.Min(from + attempt + 1, 30));
                     return;
                 }
                 catch (SwitchboardException failure)
@@ -311,6 +329,14 @@ public sealed partial class SwitchboardClient : IAsyncDisposable, IDisposable
         {
             _ = ReconnectAsync(_lastLoss, firstAttemptNow: false);
         }
+    }
+
+    /// <summary>A transport opened and is current: <paramref name="backoffStep"/> is where a reconnect starts if it drops soon.</summary>
+    private void Connected(int backoffStep)
+    {
+        Volatile.Write(ref _backoffStep, backoffStep);
+        Volatile.Write(ref _connectedAt, System.Diagnostics.Stopwatch.GetTimestamp());
+        SetState(ConnectionState.Connected, null);
     }
 
     private void Fail(SwitchboardException error)

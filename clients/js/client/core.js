@@ -34,6 +34,9 @@ export class SwitchboardClient extends Emitter {
   #outbox = new Set();
   #closing = new AbortController();
   #reconnecting = false;
+  // The backoff step the next reconnect starts at: past 0 while connections drop soon after they open.
+  #backoffStep = 0;
+  #connectedAt = 0;
 
   constructor(url, options = {}) {
     super();
@@ -65,10 +68,19 @@ export class SwitchboardClient extends Emitter {
     try {
       await this.#openAny();
     } catch (error) {
-      this.#setState('closed', error);
-      this.#closing.abort(error);
+      if (this.state !== 'closed') {
+        this.#setState('closed', error);
+        this.#closing.abort(error);
+      }
       throw error;
     }
+    this.#connected(0);
+  }
+
+  /** A transport opened: `backoffStep` is where a reconnect starts if it drops soon. */
+  #connected(backoffStep) {
+    this.#backoffStep = backoffStep;
+    this.#connectedAt = Date.now();
     this.#setState('connected');
   }
 
@@ -93,6 +105,11 @@ export class SwitchboardClient extends Emitter {
         this.emit('fallback', { transport: name, error });
         continue;
       }
+      if (this.#closing.signal.aborted) {
+        // Closed while it opened: the socket is let go, and the client stays closed.
+        transport.close();
+        throw new SwitchboardError('closed', 'The client was closed.');
+      }
       transport.onLost = (error) => this.#lost(transport, error);
       this._transport = transport;
       this.transport = name;
@@ -112,6 +129,10 @@ export class SwitchboardClient extends Emitter {
       this.#fail(error);
       return;
     }
+    // It lasted: the next reconnect starts from the first step. One that dropped soon after it opened (a hub that takes
+    // the socket and closes it at once with 4429 or 1013) counts as a failed attempt, so the backoff goes on growing
+    // instead of starting over at every such close.
+    if (Date.now() - this.#connectedAt >= this.options.maxReconnectDelay) this.#backoffStep = 0;
     this.#reconnect(error);
   }
 
@@ -120,12 +141,13 @@ export class SwitchboardClient extends Emitter {
     this.#reconnecting = true;
     this.#setState('reconnecting', error);
     try {
+      const from = this.#backoffStep;
       for (let attempt = 0; attempt < this.options.maxReconnectAttempts; attempt++) {
-        await sleep(backoff(attempt, this.options.reconnectDelay, this.options.maxReconnectDelay), this.#closing.signal);
+        await sleep(backoff(from + attempt, this.options.reconnectDelay, this.options.maxReconnectDelay), this.#closing.signal);
         this.emit('state', { state: 'reconnecting', transport: null, attempt: attempt + 1 });
         try {
           await this.#openAny();
-          this.#setState('connected');
+          this.#connected(Math.min(from + attempt + 1, 30));
           return;
         } catch (failure) {
           if (failure.fatal) return this.#fail(failure);

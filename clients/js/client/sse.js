@@ -50,6 +50,13 @@ export class SseTransport extends RestTransport {
       const EventSourceType = this.#EventSource;
       await (EventSourceType ? this.#openEventSource(subscription, EventSourceType) : this.#openFetch(subscription));
     } catch (error) {
+      this.#streams.get(subscription)?.close();
+      this.#streams.delete(subscription);
+      if (error.status === 429) {
+        // This stream does not fit (too many connections or requests): the others carry on, and this subscription
+        // tries again with backoff (as a lost call: the client does) until there is room, rather than end for good.
+        throw connectionLost(error, `The hub has no room for another event stream now: ${error.message}`);
+      }
       if (isLost(error)) this.lost(error);
       throw error;
     }

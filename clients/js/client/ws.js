@@ -241,10 +241,13 @@ export class WebSocketTransport {
     clearTimeout(this.#refresh);
     // Frames without an answer are sent again on the next connection, unless the close says that cannot help: a
     // refused credential, or a frame over the hub's size limit (1009: which of the frames in flight is unknown).
-    const error = cause && (cause.fatal || cause.code === 'message-too-large')
-      ? cause
-      : connectionLost(cause, `The WebSocket closed before the hub answered${cause ? ` (${cause.message})` : ''}.`);
-    for (const pending of this.#pending.values()) pending.reject(error);
+    const lost = connectionLost(cause, `The WebSocket closed before the hub answered${cause ? ` (${cause.message})` : ''}.`);
+    const error = cause && (cause.fatal || cause.code === 'message-too-large') ? cause : lost;
+    for (const pending of this.#pending.values()) {
+      // Only a publish can be the frame over the limit: a subscribe or an auth caught in the same close is small and goes
+      // again on the next connection (as a subscription refused for it would end for good).
+      pending.reject(cause?.code === 'message-too-large' && pending.kind !== 'published' ? lost : error);
+    }
     this.#pending.clear();
     this.#subscriptions.clear();
     try {

@@ -33,7 +33,7 @@ internal abstract class MultiplexedTransport(SwitchboardClient client) : Transpo
     protected abstract Task SendAuthAsync(string id, string token, CancellationToken cancellationToken);
 
     /// <summary>Sends a frame and waits for its answer (the answer's payload, or the hub's refusal, or the lost connection).</summary>
-    private async Task<object?> CallAsync(Func<string, Task> send, CancellationToken cancellationToken, string? id = null)
+    private async Task<object?> CallAsync(Func<string, Task> send, CancellationToken cancellationToken, string? id = null, bool publish = false)
     {
         if (IsClosed)
         {
@@ -52,6 +52,12 @@ internal abstract class MultiplexedTransport(SwitchboardClient client) : Transpo
             // The transport closed under a wait that listens to it (opening, authenticating): say why — a refused
             // credential, a lost connection — rather than "cancelled", which the client reads as its own close.
             throw ClosedError(CloseCause);
+        }
+        catch (SwitchboardException error) when (!publish && error.CloseCode == 1009)
+        {
+            // Only a publish can be the frame over the limit; a subscribe, unsubscribe or auth caught in the same close
+            // is small and goes again on the next connection (as a subscription refused for it would end for good).
+            throw SwitchboardException.Lost($"The connection closed before the hub answered ({error.Message}).", error);
         }
         finally
         {
@@ -94,7 +100,7 @@ internal abstract class MultiplexedTransport(SwitchboardClient client) : Transpo
     }
 
     public override async Task<PublishResult> PublishAsync(PublishDraft draft, CancellationToken cancellationToken)
-        => (PublishResult)(await CallAsync(id => SendPublishAsync(id, draft, cancellationToken), cancellationToken))!;
+        => (PublishResult)(await CallAsync(id => SendPublishAsync(id, draft, cancellationToken), cancellationToken, publish: true))!;
 
     public override async Task SubscribeAsync(Subscription subscription, CancellationToken cancellationToken)
     {

@@ -26,6 +26,9 @@ internal sealed class TcpRelay : IAsyncDisposable
 
     public Uri Url { get; }
 
+    /// <summary>Raised when a client hangs up a connection it made through the relay (its side ended or broke).</summary>
+    public event Action? ClientClosed;
+
     public int Connections
     {
         get
@@ -72,7 +75,7 @@ internal sealed class TcpRelay : IAsyncDisposable
                 {
                     _links.Add(link);
                 }
-                _ = PumpAsync(client.GetStream(), upstream.GetStream(), () => link.FrozenUp);
+                _ = PumpAsync(client.GetStream(), upstream.GetStream(), () => link.FrozenUp, () => ClientClosed?.Invoke());
                 _ = PumpAsync(upstream.GetStream(), client.GetStream(), () => link.FrozenDown);
             }
         }
@@ -81,7 +84,7 @@ internal sealed class TcpRelay : IAsyncDisposable
         }
     }
 
-    private async Task PumpAsync(NetworkStream from, NetworkStream to, Func<bool> frozen)
+    private async Task PumpAsync(NetworkStream from, NetworkStream to, Func<bool> frozen, Action? ended = null)
     {
         var buffer = new byte[64 * 1024];
         try
@@ -103,6 +106,10 @@ internal sealed class TcpRelay : IAsyncDisposable
         }
         catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
         {
+        }
+        finally
+        {
+            ended?.Invoke();
         }
     }
 
