@@ -132,6 +132,6 @@ internal static partial class RedisScripts
     [
         Append, Read, ListTopics, PutTopic, DeleteTopic, SweepTopics,
         Enqueue, HandOff, Lease, Ack, Nack, Extend, DeadLetters, Redrive, PurgeDead,
-        QueueInfos, ListQueues, PutQueue, DeleteQueue, PutBinding, PostReply, SweepQueues, SweepReplies,
+        QueueInfos, ListQueues, PutQueue, DeleteQueue, PutBinding, PostReply, SweepQueues, SweepReplies, Peek,
     ];
 }

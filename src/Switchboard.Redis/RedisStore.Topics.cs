@@ -104,7 +104,7 @@ public sealed partial class RedisStore
     {
         for (var attempt = 1; ; attempt++)
         {
-            var ticket = _sequencer.Issue(topic, () => Send(script, args));
+            var ticket = _sequencer.Issue(topic, () => Send(script, args, byText: attempt > 1));
             Action? announce = null;
             T result;
             try
@@ -116,7 +116,7 @@ public sealed partial class RedisStore
                 }
                 catch (RedisServerException ex) when (attempt == 1 && IsNoScript(ex))
                 {
-                    continue; // Redis restarted and forgot the script, which did not run; sent again, it takes a new place
+                    continue; // Redis restarted and forgot the script, which did not run; sent again with its text, it takes a new place
                 }
                 catch (Exception ex) when (IsOutage(ex))
                 {

@@ -15,6 +15,9 @@
 // dead-lettering; ack/nack/extend with the lease check; reply + ack) is one Lua script, loaded once and run with
 // EVALSHA. Keys live under `{Prefix}:`; the layout is drawn in ARCHITECTURE.md ("The Redis store").
 
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 using Switchboard.Core;
@@ -203,11 +206,11 @@ public sealed partial class RedisStore : IStore
         {
             try
             {
-                return Succeeded(await Send(script, args));
+                return Succeeded(await Send(script, args, byText: attempt > 1));
             }
             catch (RedisServerException ex) when (attempt == 1 && IsNoScript(ex))
             {
-                // Redis restarted and forgot the script; the script did not run. The client re-sends its text now.
+                // Redis restarted and forgot the script; the script did not run. Sent again with its text.
             }
             catch (Exception ex) when (IsOutage(ex))
             {
@@ -216,18 +219,42 @@ public sealed partial class RedisStore : IStore
         }
     }
 
-    /// <summary>Sends a script now; the task faults with the client's exception (see <see cref="EvalAsync"/>).</summary>
-    private Task<RedisResult> Send(string script, RedisValue[] args)
+    /// <summary>
+    /// Sends a script now, by its hash (EVALSHA), or with its text (EVAL, which cannot be answered NOSCRIPT) when the
+    /// hash was refused; the task faults with the client's exception (see <see cref="EvalAsync"/>).
+    /// </summary>
+    /// <remarks>
+    /// Never the client's <c>ScriptEvaluateAsync(string)</c>: answered NOSCRIPT, it re-sends the script by itself from its
+    /// reply reader, behind whatever was written meanwhile. A topic's appends would then run in another order than the
+    /// sequencer issued them, and be announced out of offset order. Sent by hash, a NOSCRIPT reaches the caller, which
+    /// sends again under a new ticket: its place in the announcement order is where it really runs.
+    /// </remarks>
+    private Task<RedisResult> Send(string script, RedisValue[] args, bool byText = false)
     {
         try
         {
-            return Database.ScriptEvaluateAsync(script, keys: null, values: args);
+            if (byText)
+            {
+                var command = new object[2 + args.Length];
+                command[0] = script;
+                command[1] = 0; // no KEYS: the scripts build key names from the prefix (ARGV[1])
+                Array.Copy(args, 0, command, 2, args.Length);
+                return Database.ExecuteAsync("EVAL", command);
+            }
+            return Database.ScriptEvaluateAsync(HashOf(script), keys: null, values: args);
         }
         catch (Exception ex) when (IsOutage(ex))
         {
             return Task.FromException<RedisResult>(ex);
         }
     }
+
+    // The SHA-1 Redis names each script by (EVALSHA), computed once per script: the scripts are a few static strings.
+    private static readonly ConcurrentDictionary<string, byte[]> Hashes = new(ReferenceEqualityComparer.Instance);
+
+#pragma warning disable CA5350 // SHA-1 is how Redis names scripts, not a security measure
+    private static byte[] HashOf(string script) => Hashes.GetOrAdd(script, static s => SHA1.HashData(Encoding.UTF8.GetBytes(s)));
+#pragma warning restore CA5350
 
     private T Succeeded<T>(T result)
     {
