@@ -51,6 +51,8 @@ public class FanOutBenchmarks
     /// <summary>Counts deliveries; completes the awaited task when the expected number arrived.</summary>
     private sealed class CountingSink : IMessageSink
     {
+        public void Fail(SwitchboardException error) => throw new InvalidOperationException("The benchmark's store failed a read.", error);
+
         private int _remaining;
         private TaskCompletionSource _done = new();
 

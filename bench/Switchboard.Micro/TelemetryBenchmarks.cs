@@ -129,6 +129,8 @@ public class TelemetryBenchmarks
     /// <summary>The connection's sink, counting what it took so the benchmark knows when every subscriber has it.</summary>
     private sealed class CountingSink(OutboxSink inner, TelemetryBenchmarks owner) : IMessageSink
     {
+        public void Fail(SwitchboardException error) => inner.Fail(error);
+
         public bool TryWrite(Message message)
         {
             var taken = inner.TryWrite(message);

@@ -46,13 +46,18 @@ public sealed class SubscriptionFailureTests
         return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("epoch").GetString()!;
     }
 
-    [Fact]
-    public async Task An_event_stream_ends_with_an_error_event()
+    [Theory]
+    [InlineData("/v1/topics/broken.sse/events")]
+    [InlineData("/v1/events?topic=broken.*")]
+    public async Task An_event_stream_ends_with_an_error_event(string path)
     {
         await using var hub = await StartAsync();
         var epoch = await PublishAsync(hub, "broken.sse");
-        using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/topics/broken.sse/events");
-        request.Headers.TryAddWithoutValidation("Last-Event-ID", $"{epoch}:0");
+        using var request = new HttpRequestMessage(HttpMethod.Get, path.Contains('?') ? path + "&lastEventId=p1." : path);
+        if (!path.Contains('?'))
+        {
+            request.Headers.TryAddWithoutValidation("Last-Event-ID", $"{epoch}:0");
+        }
         using var response = await hub.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
         Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
         using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());

@@ -199,6 +199,8 @@ public sealed class HubTests : IAsyncLifetime
     /// <summary>A sink that records what it gets; <see cref="Capacity"/> 0 refuses every live write.</summary>
     private sealed class RecordingSink : IMessageSink
     {
+        public void Fail(SwitchboardException error) => throw new InvalidOperationException("The store failed a read.", error);
+
         private readonly ConcurrentQueue<Message> _messages = new();
         private readonly ConcurrentQueue<SubscriptionNotice> _notices = new();
         private readonly SemaphoreSlim _arrived = new(0);

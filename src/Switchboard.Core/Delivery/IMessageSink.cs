@@ -38,10 +38,9 @@ public interface IMessageSink
     /// store that is merely away is retried, not reported). A transport's sink ends the subscriber's stream with
     /// <paramref name="error"/> (a close code, a final event, a status), so the client subscribes again from its last
     /// position instead of waiting on a stream that stays silent. Called at most once, never concurrently with a write.
+    /// No default: a sink that did nothing here would leave its subscriber waiting for good.
     /// </summary>
-    void Fail(SwitchboardException error)
-    {
-    }
+    void Fail(SwitchboardException error);
 }
 
 /// <summary>Something a subscriber must be told instead of a message: never a silent skip.</summary>

@@ -92,7 +92,7 @@ internal static class SseEndpoints
             : new Dictionary<string, Position>(await hub.PositionsNowAsync(topics, context.RequestAborted), StringComparer.Ordinal);
         EnsureReady(hub);
         var connection = registry.Open("sse", context.Caller(), context.Connection.RemoteIpAddress?.ToString());
-        var sink = new MultiTopicSink(connection.Outbox, positions);
+        var sink = new MultiTopicSink(connection, positions);
         await RunAsync(context, hub, options, registry, logger, connection, sink, topics, SubscribeStart.AfterPositions(positions), StreamPositions.Encode(positions));
     }
 
@@ -202,8 +202,9 @@ internal static class SseEndpoints
     }
 
     /// <summary>Multi-topic streams: each event's id carries every topic's position, written before the shared event bytes.</summary>
-    private sealed class MultiTopicSink(Outbox outbox, Dictionary<string, Position> positions) : IOpenableSink
+    private sealed class MultiTopicSink(Connection connection, Dictionary<string, Position> positions) : IOpenableSink
     {
+        private readonly Outbox outbox = connection.Outbox;
         private readonly TaskCompletionSource _open = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly Lock _gate = new();
 
@@ -247,6 +248,8 @@ internal static class SseEndpoints
             await _open.Task.WaitAsync(cancellationToken);
             await outbox.EnqueueAsync(new OutboundFrame(SseFormat.Notice(notice), FrameKind.Text), cancellationToken);
         }
+
+        public void Fail(SwitchboardException error) => connection.SubscriptionFailed(error);
 
         private OutboundFrame IdFrame() => new(SseFormat.Id(StreamPositions.Encode(positions)), FrameKind.Text);
     }

@@ -45,6 +45,7 @@ public sealed class BackplaneResyncTests
 
     private sealed class Sink : Delivery.IMessageSink
     {
+        public void Fail(SwitchboardException error) => Messages.Writer.TryComplete(error); // a reader sees it
         public System.Threading.Channels.Channel<Message> Messages { get; } = System.Threading.Channels.Channel.CreateUnbounded<Message>();
         public bool TryWrite(Message message) => Messages.Writer.TryWrite(message);
         public ValueTask WriteAsync(Message message, CancellationToken cancellationToken) => Messages.Writer.WriteAsync(message, cancellationToken);

@@ -96,6 +96,8 @@ public sealed class EncodingCacheTests
     // Encodes as it accepts, as a transport's sink does (the memory engine fans out inside the append).
     private sealed class EncodingSink : IMessageSink
     {
+        public void Fail(SwitchboardException error) => throw new InvalidOperationException("The store failed a read.", error);
+
         private int _count;
 
         public int Count => Volatile.Read(ref _count);

@@ -397,6 +397,11 @@ public sealed class SubscriptionTests
 
     private sealed class ThrowingSink : IMessageSink
     {
+        public void Fail(SwitchboardException error)
+        {
+            // told, like a transport whose connection is gone: nothing more to do
+        }
+
         public bool TryWrite(Message message) => throw new InvalidOperationException("connection gone");
 
         public ValueTask WriteAsync(Message message, CancellationToken cancellationToken) => throw new InvalidOperationException("connection gone");
