@@ -183,7 +183,9 @@ public sealed partial class Hub
         if (idempotencyKey is not null)
         {
             ValidateIdempotencyKey(idempotencyKey);
-            token = new IdempotencyToken(idempotencyKey, Fingerprint([.. messages.Select(m => m.Message)]) + ":" + delay.Ticks, now + Options.IdempotencyWindow);
+            // A request and a plain send with the same body are different operations under one key: replaying one as
+            // the other would answer a request with a reply slot that was never made (or a send with a request's id).
+            token = new IdempotencyToken(idempotencyKey, Fingerprint([.. messages.Select(m => m.Message)]) + ":" + delay.Ticks + (reply is null ? "" : ":request"), now + Options.IdempotencyWindow);
         }
         var ambient = System.Diagnostics.Activity.Current;
         System.Diagnostics.Activity? span = null;

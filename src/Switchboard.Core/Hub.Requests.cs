@@ -54,9 +54,11 @@ public sealed partial class Hub
         Task<EnqueueResult>? sending = null;
         try
         {
-            await _interests.AcquireAsync(subject, cancellationToken);
             try
             {
+                // Inside the try: the interest is counted even when its listen fails or the requester goes away
+                // before it is answered, and must be given back then too (Interests.AcquireAsync).
+                await _interests.AcquireAsync(subject, cancellationToken);
                 sending = Counted(SendCoreAsync(queue, [draft], TimeSpan.Zero, idempotencyKey, (id, expiresAt), CancellationToken.None));
                 // Durable (or failed: thrown here) before any reply: wait on, still registered — unless this was a retry,
                 // whose first attempt may have been answered already (looked up below).
@@ -143,6 +145,17 @@ public sealed partial class Hub
     {
         EnsureServing();
         var slot = await WaitCoreAsync(id, wait, cancellationToken);
+        if (slot.Reply is null && _state != HubState.Ready && slot.ExpiresAt > _time.GetUtcNow())
+        {
+            // The drain ended the wait, not its timeout: the reply can still come while the slot lives, and be fetched
+            // by its id from another node (or this one, restarted). Say so — a timeout would be untrue.
+            throw new SwitchboardException(ErrorCode.ShuttingDown,
+                $"The hub is shutting down before the reply to '{id}' came; the request stays queued. Fetch the reply at /v1/replies/{id} (on another node or once the hub is back) until {slot.ExpiresAt:O}.")
+            {
+                RetryAfterSeconds = 1,
+                Extensions = new Dictionary<string, object?> { ["replyId"] = id },
+            };
+        }
         if (slot.Reply is null)
         {
             Meters.RequestTimeouts.Add(1);

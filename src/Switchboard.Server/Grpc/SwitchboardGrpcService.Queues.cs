@@ -161,6 +161,11 @@ internal sealed partial class SwitchboardGrpcService
 
     public async Task<Responded> Respond(ReplyRequest request, ServerCallContext context)
     {
+        if (request.RequestId.Length == 0)
+        {
+            // proto3's unset string: a missing field to name, not a request id that no request has (NOT_FOUND).
+            throw GrpcErrors.ToRpc(ErrorCode.InvalidRequest, "request_id is empty: give the reply_to of the request message you received.");
+        }
         await Call(() => context.GetHttpContext().Grants().DemandReplyAsync(hub, request.RequestId, Permission.Consume));
         await Call(() => hub.ReplyAsync(request.RequestId, ProtoFrameCodec.Draft(request.Payload, request.Headers, "", request.ContentType), request.Lease.Length > 0 ? request.Lease : null, CancellationToken.None));
         return new Responded { RequestId = request.RequestId };

@@ -62,6 +62,9 @@ internal sealed partial class SwitchboardGrpcService
                     var refused = GrpcErrors.Unread(ex, GrpcHosting.ReceiveLimit(options));
                     connection.Abort(ErrorCode.RequestTooLarge, refused.Status.Detail);
                 }
+                // A client that half-closed still reads: its requests' replies go out when they come (each request
+                // waits at most its timeout, and not at all once the connection ends).
+                await session.RequestsAnsweredAsync();
             }
             // The client finished sending: the answers still queued go out, then the call ends. When the hub ended the
             // connection (expired credential, drain), the writer ends the call with the status that says why; a

@@ -363,6 +363,12 @@ internal static partial class QueuesEndpoints
                     await response.Body.FlushAsync(aborted);
                 }
             }
+            if (slot.Reply is null && slot.ExpiresAt > DateTimeOffset.UtcNow)
+            {
+                // Cut short by the hub's drain, not expired: the reply may still come (fetched after a restart or from
+                // another node), so end without an event and let the client reconnect.
+                return;
+            }
             // SSE framing: a JSON payload kept as sent may span lines, and each line needs its own "data:".
             var kind = slot.Reply is not null ? "reply" : "expired";
             await response.Body.WriteAsync(Sse.SseFormat.Event(kind, writer => QueueJson.WriteReply(writer, slot)), aborted);

@@ -9,6 +9,7 @@ internal sealed partial class FrameSession
 {
     private readonly Dictionary<string, CancellationTokenSource> _consumers = new(StringComparer.Ordinal);
     private readonly List<Task> _background = [];
+    private readonly List<Task> _requests = []; // also in _background; kept apart for RequestsAnsweredAsync
 
     /// <summary>
     /// Consumes a queue on this connection: messages arrive as queueMessage frames (with the receive frame's id), at
@@ -135,10 +136,28 @@ internal sealed partial class FrameSession
     {
         // Called inline, so the send is queued in the order of the connection's frames; only the wait is in the background.
         var replying = _hub.RequestAndAwaitAsync(request.Queue, new QueueDraft { Message = request.Message }, request.Timeout, null, requestedAt, _connection.Closing);
+        var answering = AnswerReplyAsync(request, replying);
         lock (_consumers)
         {
             _background.RemoveAll(t => t.IsCompleted);
-            _background.Add(AnswerReplyAsync(request, replying));
+            _background.Add(answering);
+            _requests.RemoveAll(t => t.IsCompleted);
+            _requests.Add(answering);
+        }
+    }
+
+    /// <summary>
+    /// Completes once every request sent on this connection so far is answered: with its reply, its time-out, or not at
+    /// all when the connection ends first (each wait is bounded by its own timeout). For a client that stopped sending
+    /// but reads on (a half-closed gRPC Connect call): its requests are answered whenever their replies come, not cut
+    /// off by the few seconds <see cref="DisposeAsync"/> gives work in flight.
+    /// </summary>
+    public Task RequestsAnsweredAsync()
+    {
+        lock (_consumers)
+        {
+            // Only waited for: AnswerReplyAsync answers the failures it knows, and the call must not end with another.
+            return Task.WhenAll(_requests.Select(t => t.ContinueWith(static _ => { }, TaskScheduler.Default)));
         }
     }
 

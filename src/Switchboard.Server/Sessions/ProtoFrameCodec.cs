@@ -60,7 +60,7 @@ internal sealed class ProtoFrameCodec : IFrameCodec
                 ClientFrame.KindOneofCase.Nack => new SettleCommand(id, "nack", parsed.Nack.Queue, MessageId(parsed.Nack.Id), parsed.Nack.Lease, Seconds(parsed.Nack.DelaySeconds, "nack.delay_seconds"), Optional(parsed.Nack.Error)),
                 ClientFrame.KindOneofCase.Extend => new SettleCommand(id, "extend", parsed.Extend.Queue, MessageId(parsed.Extend.Id), parsed.Extend.Lease, Seconds(parsed.Extend.LeaseSeconds, "extend.lease_seconds"), null),
                 ClientFrame.KindOneofCase.Request => new RequestCommand(id, parsed.Request.Queue, Draft(parsed.Request.Payload, parsed.Request.Headers, "", parsed.Request.ContentType), Seconds(parsed.Request.TimeoutSeconds, "request.timeout_seconds") ?? Hub.DefaultRequestWait),
-                ClientFrame.KindOneofCase.Reply => new ReplyCommand(id, parsed.Reply.RequestId, Draft(parsed.Reply.Payload, parsed.Reply.Headers, "", parsed.Reply.ContentType), parsed.Reply.Lease.Length > 0 ? parsed.Reply.Lease : null),
+                ClientFrame.KindOneofCase.Reply => new ReplyCommand(id, parsed.Reply.RequestId.Length > 0 ? parsed.Reply.RequestId : throw new SwitchboardException(ErrorCode.InvalidRequest, "reply.request_id is empty: give the reply_to of the request message you received."), Draft(parsed.Reply.Payload, parsed.Reply.Headers, "", parsed.Reply.ContentType), parsed.Reply.Lease.Length > 0 ? parsed.Reply.Lease : null),
                 ClientFrame.KindOneofCase.None => throw new SwitchboardException(ErrorCode.InvalidRequest, $"The frame has no kind (or one this hub does not know); set one of {JsonFrameCodec.ClientKinds}."),
                 _ => new UnsupportedCommand(id, parsed.KindCase.ToString().ToLowerInvariant()),
             };
