@@ -55,7 +55,7 @@ internal sealed partial class JsonFrameCodec
         var draft = single.ToDraft(kind);
         if (kind == "reply")
         {
-            return new ReplyCommand(null, requestId ?? throw Invalid("reply needs the \"requestId\" (the replyTo of the request you received)."), draft, lease);
+            return new ReplyCommand(null, requestId is { Length: > 0 } ? requestId : throw Invalid("reply needs the \"requestId\" (the replyTo of the request you received)."), draft, lease);
         }
         var name2 = queue ?? throw Invalid($"{kind} needs a \"queue\".");
         return kind == "send"

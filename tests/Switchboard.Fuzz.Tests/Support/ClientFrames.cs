@@ -309,7 +309,7 @@ internal static class ClientFrames
             new ClientFrame { Request = new RequestRequest { Queue = queue, Payload = ByteString.CopyFrom(draft.Payload), Headers = { draft.Headers }, ContentType = draft.ContentType, TimeoutSeconds = timeout } });
 
     private static Gen<Spec> Reply(string? id) =>
-        from request in Gens.Text(16)
+        from request in Gens.NonEmptyText(16) // an empty requestId is the missing field, refused by name (RequestReplyReviewTests)
         from draft in Gens.Draft(withKey: false)
         from lease in Gens.Optional(Gens.NonEmptyText(12))
         select Case(
