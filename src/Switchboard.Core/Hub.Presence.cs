@@ -42,14 +42,26 @@ public sealed partial class Hub
 
     private void AnnouncePresence(Subscription subscription, string kind)
     {
-        if (!Options.PresenceEvents || subscription.Subscriber is not { } subscriber || _state != HubState.Ready)
+        // Draining still serves (and the drain is what ends most streams): their leaves are announced, or followers of
+        // $presence.… (on other nodes, or after a restart) would be left with joins that never end. Only a stopped hub is silent.
+        if (!Options.PresenceEvents || subscription.Subscriber is not { } subscriber || _state is not (HubState.Ready or HubState.Draining))
         {
             return;
         }
         foreach (var topic in subscription.Announced)
         {
             var payload = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new PresenceEvent(kind, topic, subscriber.ConnectionId, subscriber.Principal, subscriber.Transport, subscriber.Since.UtcDateTime), PresenceJson.Default.PresenceEvent));
-            var publish = PublishCoreAsync(PresencePrefix + topic, [new MessageDraft { Payload = payload }], null, system: true, CancellationToken.None, PresenceTopicConfig);
+            Task<Engines.AppendResult> publish;
+            try
+            {
+                publish = PublishCoreAsync(PresencePrefix + topic, [new MessageDraft { Payload = payload }], null, system: true, CancellationToken.None, PresenceTopicConfig);
+            }
+            catch (SwitchboardException ex)
+            {
+                // The hub stopped since the check above: the announcement is lost, not the unsubscribe that made it.
+                HubLog.PresenceFailed(_logger, topic, ex);
+                return;
+            }
             // Fire and forget: a subscribe must not wait for an fsync; announcements keep their order (queued in call order).
             _ = publish.ContinueWith(t => HubLog.PresenceFailed(_logger, topic, t.Exception!), CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
         }

@@ -29,14 +29,16 @@ internal sealed class Dispatcher(Interests interests)
         {
             foreach (var pattern in subscription.Patterns)
             {
-                if (pattern.IsWildcard)
-                {
-                    _wildcards = [.. _wildcards, subscription];
-                }
-                else
+                if (!pattern.IsWildcard)
                 {
                     _exact[pattern.Text] = _exact.TryGetValue(pattern.Text, out var current) ? [.. current, subscription] : [subscription];
                 }
+            }
+            // Listed once however many wildcards it has: it tries them all itself (MatchesWildcard), and presence counts
+            // each entry, so one subscription to "a.*" and "a.>" must not count as two subscribers.
+            if (subscription.Patterns.Any(p => p.IsWildcard))
+            {
+                _wildcards = [.. _wildcards, subscription];
             }
             SubscriptionCount++;
         }
@@ -46,13 +48,13 @@ internal sealed class Dispatcher(Interests interests)
     {
         lock (_gate)
         {
+            if (subscription.Patterns.Any(p => p.IsWildcard))
+            {
+                _wildcards = Without(_wildcards, subscription);
+            }
             foreach (var pattern in subscription.Patterns)
             {
-                if (pattern.IsWildcard)
-                {
-                    _wildcards = Without(_wildcards, subscription);
-                }
-                else if (_exact.TryGetValue(pattern.Text, out var current))
+                if (!pattern.IsWildcard && _exact.TryGetValue(pattern.Text, out var current))
                 {
                     var rest = Without(current, subscription);
                     if (rest.Length == 0)
@@ -95,7 +97,8 @@ internal sealed class Dispatcher(Interests interests)
         }
         foreach (var subscription in Volatile.Read(ref _wildcards))
         {
-            if (subscription.MatchesWildcard(topic))
+            // One that also names the topic exactly was counted above: a subscriber is one, whatever matched it.
+            if (subscription.MatchesWildcard(topic) && !NamesExactly(subscription, topic))
             {
                 Visit(subscription);
             }
@@ -163,6 +166,18 @@ internal sealed class Dispatcher(Interests interests)
             // One subscriber's faulty sink must not cost the others their messages (or the publisher its ack).
             subscription.OnSinkFault(ex);
         }
+    }
+
+    private static bool NamesExactly(Subscription subscription, string topic)
+    {
+        foreach (var pattern in subscription.Patterns)
+        {
+            if (!pattern.IsWildcard && string.Equals(pattern.Text, topic, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static Subscription[] Without(Subscription[] items, Subscription item)

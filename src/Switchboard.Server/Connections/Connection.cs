@@ -68,6 +68,13 @@ internal sealed class Connection : IAsyncDisposable
 
     private long _inboundSince, _inboundBytes;
 
+    /// <summary>
+    /// Completes once every operation the client's frames started has its answer queued (set by the connection's
+    /// session; null without one). Before a drain closes the connection it waits for this, so the client hears of each
+    /// publish the hub took, and a frame left unanswered at the close was not taken.
+    /// </summary>
+    public Func<Task>? Answered { get; set; }
+
     /// <summary>Live subscriptions by id.</summary>
     public SubscriptionSet Subscriptions { get; } = new();
 

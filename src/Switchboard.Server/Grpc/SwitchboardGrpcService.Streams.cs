@@ -179,6 +179,12 @@ internal sealed partial class SwitchboardGrpcService
         }
         catch (OperationCanceledException) when (connection.CloseReason is var (code, detail) && !stuck.IsCancellationRequested)
         {
+            if (code == ErrorCode.ShuttingDown && connection.Answered is { } answered)
+            {
+                // The hub still serves while it drains: the operations it took on this stream (a publish may be committed
+                // already) are answered before the status, or the client could not tell a stored message from one never taken.
+                await AnswerTakenAsync(connection, answered, responses, grace, stuck.Token);
+            }
             // Ended by the hub for another reason (drain): the status says why, so the client resumes knowingly.
             throw GrpcErrors.ToRpc(code, detail);
         }
@@ -190,6 +196,22 @@ internal sealed partial class SwitchboardGrpcService
         {
             // The client stopped taking frames altogether: even the status would wait behind them, so reset the stream.
             ResetForOverload(http);
+        }
+    }
+
+    private static async Task AnswerTakenAsync(Connection connection, Func<Task> answered, IServerStreamWriter<Encoded> responses, TimeSpan grace, CancellationToken stuck)
+    {
+        try
+        {
+            await answered().WaitAsync(grace, stuck);
+            while (connection.Outbox.TryRead(out var frame))
+            {
+                await responses.WriteAsync(new Encoded(frame.Data), stuck);
+            }
+        }
+        catch (Exception ex) when (ex is TimeoutException or OperationCanceledException or IOException or InvalidOperationException)
+        {
+            // the client stopped taking frames, or left: the status (or the reset) is all it gets
         }
     }
 

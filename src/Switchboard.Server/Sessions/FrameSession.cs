@@ -42,10 +42,67 @@ internal sealed partial class FrameSession : IAsyncDisposable
         _codec = codec;
         _authenticator = authenticator;
         _registry = registry;
+        connection.Answered = AnsweredAsync;
+    }
+
+    // Frames being handled plus operations taken and not answered yet: what a drain waits for before it closes.
+    private readonly Lock _busyGate = new();
+    private int _busy;
+    private TaskCompletionSource? _idle;
+
+    /// <summary>
+    /// Completes once no frame is being handled and every operation taken so far has its answer queued on the outbox. Once
+    /// the connection is closing no frame is taken, so after this the client has been told of all it will be told of.
+    /// </summary>
+    private Task AnsweredAsync()
+    {
+        lock (_busyGate)
+        {
+            return _busy == 0 ? Task.CompletedTask : (_idle ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+        }
+    }
+
+    private void Busy()
+    {
+        lock (_busyGate)
+        {
+            _busy++;
+        }
+    }
+
+    private void Done()
+    {
+        TaskCompletionSource? idle = null;
+        lock (_busyGate)
+        {
+            if (--_busy == 0)
+            {
+                (idle, _idle) = (_idle, null);
+            }
+        }
+        idle?.TrySetResult();
     }
 
     /// <summary>Handles one complete client frame.</summary>
     public async ValueTask HandleAsync(ReadOnlyMemory<byte> frame, CancellationToken cancellationToken)
+    {
+        // Counted before the check below: a drain that finds nothing busy knows no frame can still be taken.
+        Busy();
+        try
+        {
+            if (_connection.Closing.IsCancellationRequested)
+            {
+                return; // the connection is ending: a frame that comes now is not taken, so not answering it is the truth
+            }
+            await HandleCoreAsync(frame, cancellationToken);
+        }
+        finally
+        {
+            Done();
+        }
+    }
+
+    private async ValueTask HandleCoreAsync(ReadOnlyMemory<byte> frame, CancellationToken cancellationToken)
     {
         if (_connection.Outbox.OverCapacity)
         {
@@ -68,7 +125,8 @@ internal sealed partial class FrameSession : IAsyncDisposable
             {
                 // Operations are in flight: the refusal is answered after them, so answers keep the order of the frames
                 // (a client that sends frames without ids matches answers by their order).
-                await PendingAsync(new Pending(ex.Id, null, false, Task.FromException<OutboundFrame?>(ex.Error)), cancellationToken);
+                await RoomAsync(cancellationToken);
+                Queue(new Pending(ex.Id, null, false, Task.FromException<OutboundFrame?>(ex.Error)));
             }
             else
             {
@@ -111,7 +169,8 @@ internal sealed partial class FrameSession : IAsyncDisposable
                     Answer(_codec.Error(unsupported.Id, new SwitchboardException(ErrorCode.Unsupported, $"'{unsupported.Kind}' frames are not offered by this hub.")));
                     break;
                 case SendCommand send:
-                    await PipelineAsync(send.Id, SendAsync(send, grants), cancellationToken);
+                    await RoomAsync(cancellationToken);
+                    Queue(new Pending(send.Id, null, false, SendAsync(send, grants)));
                     break;
                 case ReceiveCommand receive:
                     grants.Demand(Permission.Consume, receive.Queue);
@@ -123,16 +182,20 @@ internal sealed partial class FrameSession : IAsyncDisposable
                     Answer(_codec.Settled(extend.Id, extend.MessageId, await _hub.ExtendAsync(extend.Queue, extend.MessageId, extend.Lease, extend.Duration, CancellationToken.None)));
                     break;
                 case SettleCommand settle:
-                    await PipelineAsync(settle.Id, SettleAsync(settle, grants), cancellationToken);
+                    await RoomAsync(cancellationToken);
+                    Queue(new Pending(settle.Id, null, false, SettleAsync(settle, grants)));
                     break;
                 case AckBatchCommand acks:
-                    await PipelineAsync(acks.Id, AckBatchAsync(acks, grants), cancellationToken);
+                    await RoomAsync(cancellationToken);
+                    Queue(new Pending(acks.Id, null, false, AckBatchAsync(acks, grants)));
                     break;
                 case RequestCommand request:
-                    await PipelineAsync(request.Id, RequestAsync(request, grants), cancellationToken);
+                    await RoomAsync(cancellationToken);
+                    Queue(new Pending(request.Id, null, false, RequestAsync(request, grants)));
                     break;
                 case ReplyCommand reply:
-                    await PipelineAsync(reply.Id, ReplyAsync(reply, grants), cancellationToken);
+                    await RoomAsync(cancellationToken);
+                    Queue(new Pending(reply.Id, null, false, ReplyAsync(reply, grants)));
                     break;
             }
         }
@@ -188,6 +251,7 @@ internal sealed partial class FrameSession : IAsyncDisposable
 
     private async ValueTask PublishAsync(PublishCommand publish, CancellationToken cancellationToken)
     {
+        await RoomAsync(cancellationToken);
         Task<AppendResult> result;
         try
         {
@@ -201,25 +265,37 @@ internal sealed partial class FrameSession : IAsyncDisposable
         {
             result = Task.FromException<AppendResult>(ex);
         }
-        await PendingAsync(new Pending(publish.Id, result, publish.IsBatch, null), cancellationToken);
+        Queue(new Pending(publish.Id, result, publish.IsBatch, null));
     }
 
     /// <summary>
-    /// Queues the answer of an operation the hub has taken (started in frame order, not yet committed): it is sent once
-    /// the operation completes, after the answers of the frames before it. Refusals come back the same way (as a failed
-    /// task), so they keep their place too.
+    /// Waits (cancellably) for room for one more answer, before the operation is started: once the hub has taken an
+    /// operation (a publish may commit) its answer must have its place in the queue, or a connection closing while the
+    /// queue was full would leave a stored message unacknowledged and the client unable to tell it from one refused.
     /// </summary>
-    private ValueTask PipelineAsync(string? id, Task<OutboundFrame?> answer, CancellationToken cancellationToken)
-        => PendingAsync(new Pending(id, null, false, answer), cancellationToken);
-
-    private ValueTask PendingAsync(Pending pending, CancellationToken cancellationToken)
+    private ValueTask<bool> RoomAsync(CancellationToken cancellationToken)
     {
         if (_pending is null)
         {
             _pending = Channel.CreateBounded<Pending>(new BoundedChannelOptions(MaxPending) { SingleReader = true, SingleWriter = true });
             _acknowledger = Task.Run(AcknowledgeAsync, CancellationToken.None);
         }
-        return _pending.Writer.WriteAsync(pending, cancellationToken);
+        return _pending.Writer.WaitToWriteAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Queues the answer of an operation the hub has taken (started in frame order, not yet committed): it is sent once
+    /// the operation completes, after the answers of the frames before it. Refusals come back the same way (as a failed
+    /// task), so they keep their place too. Called after <see cref="RoomAsync"/> (this session is the only writer, so the room is still there).
+    /// </summary>
+    private void Queue(Pending pending)
+    {
+        Busy();
+        if (!_pending!.Writer.TryWrite(pending))
+        {
+            Done();
+            throw new InvalidOperationException("An answer was queued without room; RoomAsync comes first.");
+        }
     }
 
     private async Task AcknowledgeAsync()
@@ -253,6 +329,10 @@ internal sealed partial class FrameSession : IAsyncDisposable
                 Answer(_codec.Error(pending.Id, new SwitchboardException(ErrorCode.Internal, pending.Publish is not null
                     ? "The hub failed to store this message because of a fault on its side; it was not stored."
                     : "The hub failed to complete this operation because of a fault on its side; retry it.")));
+            }
+            finally
+            {
+                Done();
             }
         }
     }

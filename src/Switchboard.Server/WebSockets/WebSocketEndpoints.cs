@@ -192,10 +192,20 @@ internal static class WebSocketEndpoints
             ? own
             : connection.CloseReason is var (code, detail) ? WebSocketPump.CloseFor(code, detail) : (WebSocketCloseStatus.NormalClosure, "");
         connection.Close(); // the sender stops between frames
+        var grace = options.CloseGrace;
+        if (connection.CloseReason is { Code: ErrorCode.ShuttingDown } && connection.Answered is { } answered)
+        {
+            // The hub still serves while it drains: the operations it took (a publish may be committed already) are
+            // answered before the close, or a client could not tell a stored message from one never taken. The sender
+            // stopped once the outbox ran dry; it goes on once more for those answers.
+            if (await Completes(answered(), grace) && await Completes(sending, grace))
+            {
+                sending = pump.SendAsync();
+            }
+        }
 
         // Tell the client why: after the frame in flight (if the client reads again within the grace period),
         // then wait for its answer. A client that neither reads nor answers is reset, not waited for.
-        var grace = options.CloseGrace;
         var told = await Completes(sending, grace) && await pump.CloseAsync(close.Status, close.Reason, grace);
         if (socket.State == WebSocketState.Aborted)
         {
