@@ -147,7 +147,8 @@ public sealed class WebSocketAuditTests
         {
             Assert.True(created.IsSuccessStatusCode, await created.Content.ReadAsStringAsync());
         }
-        using var plain = await ConnectAsync(hub, "/v1/topics/$presence.audit.room/ws");
+        // From the start (?after=0): the socket is open before its subscription is, so "from now" could miss the join.
+        using var plain = await ConnectAsync(hub, "/v1/topics/$presence.audit.room/ws?after=0");
         using var member = await ConnectAsync(hub);
         await SendAsync(member, """{"id":"s","subscribe":{"topics":["audit.room"]}}""");
         // The member's join arrives on the plain socket as one frame, like any message of a followed topic.
