@@ -34,6 +34,16 @@ public sealed class RequestReplyReviewTests
         Assert.Equal(2, queue.GetProperty("stats").GetProperty("ready").GetInt64()); // the send and the one request
     }
 
+    [Theory]
+    [InlineData("NaN", "is not a number")]
+    [InlineData("-1", "cannot be negative")]
+    public async Task A_request_timeout_that_is_not_a_count_of_seconds_says_what_it_is(string timeout, string says)
+    {
+        await using var hub = await TestHub.StartAsync();
+        using var asked = await PostAsync(hub, $"/v1/queues/jobs/requests?timeout={timeout}", """{"payload":1}""", null);
+        await asked.AssertProblemAsync(HttpStatusCode.BadRequest, "invalid-request", says);
+    }
+
     [Fact]
     public async Task A_reply_stream_cut_by_a_drain_ends_without_saying_the_request_expired()
     {
@@ -91,10 +101,13 @@ public sealed class RequestReplyReviewTests
         }
     }
 
-    private static async Task<HttpResponseMessage> PostAsync(TestHub hub, string path, string json, string idempotencyKey)
+    private static async Task<HttpResponseMessage> PostAsync(TestHub hub, string path, string json, string? idempotencyKey)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = Json(json) };
-        request.Headers.Add("Idempotency-Key", idempotencyKey);
+        if (idempotencyKey is not null)
+        {
+            request.Headers.Add("Idempotency-Key", idempotencyKey);
+        }
         return await hub.Http.SendAsync(request);
     }
 }

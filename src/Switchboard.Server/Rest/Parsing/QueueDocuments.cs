@@ -211,7 +211,8 @@ internal static class QueueDocuments
     {
         if (double.IsNaN(seconds) || seconds < 0)
         {
-            throw new SwitchboardException(ErrorCode.InvalidRequest, $"{name} is {seconds.ToString(CultureInfo.InvariantCulture)} seconds; it cannot be negative (delays and backoffs: 0s to 7d; leases: 1s to 12h).");
+            throw new SwitchboardException(ErrorCode.InvalidRequest, $"{name} is {seconds.ToString(CultureInfo.InvariantCulture)} seconds; it "
+                + (double.IsNaN(seconds) ? "is not a number" : "cannot be negative") + " (delays and backoffs: 0s to 7d; leases: 1s to 12h).");
         }
         // Far past every limit: the hub's check names the real range (e.g. leases 1s to 12h, delays 0s to 7d).
         return TimeSpan.FromSeconds(Math.Min(seconds, TimeSpan.FromDays(3650).TotalSeconds));
