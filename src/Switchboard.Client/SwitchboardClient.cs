@@ -25,8 +25,6 @@ public sealed partial class SwitchboardClient : IAsyncDisposable, IDisposable
     private SwitchboardException? _lastLoss;
     /// <summary>The backoff step the next reconnect starts at: past 0 while connections drop soon after they open.</summary>
     private int _backoffStep;
-    /// <summary>When the current connection opened (<see cref="System.Diagnostics.Stopwatch"/> ticks).</summary>
-    private long _connectedAt;
 
     /// <summary>Creates a client; it connects on <see cref="StartAsync"/> or on first use. Prefer <see cref="ConnectAsync(SwitchboardClientOptions, CancellationToken)"/>.</summary>
     public SwitchboardClient(SwitchboardClientOptions options, ILogger<SwitchboardClient>? logger = null)
@@ -199,6 +197,7 @@ public sealed partial class SwitchboardClient : IAsyncDisposable, IDisposable
                         throw new OperationCanceledException();
                     }
                     _transport = transport;
+                    transport.OpenedAt = System.Diagnostics.Stopwatch.GetTimestamp();
                     subscriptions = [.. _subscriptions];
                 }
                 transport.Lost = OnLost;
@@ -259,11 +258,12 @@ public sealed partial class SwitchboardClient : IAsyncDisposable, IDisposable
         }
         Log.ConnectionLost(_logger, transport.Kind, error.Message);
         _lastLoss = error;
-        if (System.Diagnostics.Stopwatch.GetElapsedTime(Volatile.Read(ref _connectedAt)) >= Options.MaxReconnectDelay)
+        if (System.Diagnostics.Stopwatch.GetElapsedTime(transport.OpenedAt) >= Options.MaxReconnectDelay)
         {
             // It lasted: the next reconnect starts from the first step. One that dropped soon after it opened (a hub
             // that takes the socket and closes it at once with 4429 or 1013) counts as a failed attempt, so the backoff
-            // goes on growing instead of starting over at every such close.
+            // goes on growing instead of starting over at every such close. Measured from this transport's own open,
+            // not from when a reconnect loop last reported Connected: a loss can come before that report.
             Volatile.Write(ref _backoffStep, 0);
         }
         if (error.IsFatal)
@@ -335,7 +335,6 @@ public sealed partial class SwitchboardClient : IAsyncDisposable, IDisposable
     private void Connected(int backoffStep)
     {
         Volatile.Write(ref _backoffStep, backoffStep);
-        Volatile.Write(ref _connectedAt, System.Diagnostics.Stopwatch.GetTimestamp());
         SetState(ConnectionState.Connected, null);
     }
 

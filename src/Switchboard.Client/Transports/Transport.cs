@@ -28,6 +28,9 @@ internal abstract class Transport : IDisposable
 
     public bool IsClosed => Closing.IsCancellationRequested;
 
+    /// <summary>When it became the client's current transport (<see cref="System.Diagnostics.Stopwatch"/> ticks; set before it can report a loss).</summary>
+    public long OpenedAt { get; set; }
+
     /// <summary>Why the transport closed (null: closed by the client, or not closed).</summary>
     public SwitchboardException? CloseCause { get; private set; }
 

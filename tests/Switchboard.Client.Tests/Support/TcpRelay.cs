@@ -29,6 +29,9 @@ internal sealed class TcpRelay : IAsyncDisposable
     /// <summary>Raised when a client hangs up a connection it made through the relay (its side ended or broke).</summary>
     public event Action? ClientClosed;
 
+    /// <summary>Raised when a client opens a connection through the relay (before it is passed on).</summary>
+    public event Action? Accepted;
+
     public int Connections
     {
         get
@@ -68,6 +71,7 @@ internal sealed class TcpRelay : IAsyncDisposable
             while (true)
             {
                 var client = await _listener.AcceptTcpClientAsync(_stop.Token);
+                Accepted?.Invoke();
                 var upstream = new TcpClient();
                 await upstream.ConnectAsync(_upstream.Host, _upstream.Port, _stop.Token);
                 var link = new Link(client, upstream);
