@@ -175,6 +175,7 @@ public sealed partial class Hub
         for (var i = 0; i < messages.Count; i++)
         {
             MessageRules.Validate(messages[i].Message, i, Options.MaxMessageBytes, messages.Count > 1);
+            MessageRules.ValidateQueueFields(messages[i], i, messages.Count > 1);
         }
         QueueConfig.CheckDelay(delay, "delay");
         EnsureRoom();

@@ -43,7 +43,17 @@ public sealed partial class Hub
     /// confirmation of the request, and a reply in hand needs none. Only when no reply comes first is the request's
     /// durability awaited (so a timeout always means the request is stored) and its failure reported.
     /// </summary>
-    public async Task<ReplyRecord> RequestAndAwaitAsync(string queue, QueueDraft request, TimeSpan wait, string? idempotencyKey, long requestedAt, CancellationToken cancellationToken)
+    public Task<ReplyRecord> RequestAndAwaitAsync(string queue, QueueDraft request, TimeSpan wait, string? idempotencyKey, long requestedAt, CancellationToken cancellationToken)
+        => RequestAndAwaitAsync(queue, request, wait, idempotencyKey, requestedAt, sent: null, cancellationToken);
+
+    /// <summary>
+    /// <see cref="RequestAndAwaitAsync(string, QueueDraft, TimeSpan, string?, long, CancellationToken)"/>, telling
+    /// <paramref name="sent"/> how the send went as soon as it is known (stored, or failed with the send's error), long
+    /// before the reply: a caller that answers its client's operations in order (the multiplexed session) answers a
+    /// failed send in its place. A request refused before its send never completes <paramref name="sent"/>; the
+    /// returned task says why.
+    /// </summary>
+    public async Task<ReplyRecord> RequestAndAwaitAsync(string queue, QueueDraft request, TimeSpan wait, string? idempotencyKey, long requestedAt, TaskCompletionSource? sent, CancellationToken cancellationToken)
     {
         EnsureServing();
         var (id, draft, expiresAt) = PrepareRequest(queue, request, wait, idempotencyKey);
@@ -60,6 +70,11 @@ public sealed partial class Hub
                 // before it is answered, and must be given back then too (Interests.AcquireAsync).
                 await _interests.AcquireAsync(subject, cancellationToken);
                 sending = Counted(SendCoreAsync(queue, [draft], TimeSpan.Zero, idempotencyKey, (id, expiresAt), CancellationToken.None));
+                if (sent is not null)
+                {
+                    _ = sending.ContinueWith(static (done, to) => ((TaskCompletionSource)to!).TrySetFromTask(done), sent,
+                        CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                }
                 // Durable (or failed: thrown here) before any reply: wait on, still registered — unless this was a retry,
                 // whose first attempt may have been answered already (looked up below).
                 if (await Task.WhenAny(waiter.Signaled, sending).WaitAsync(cancellationToken) == sending && !(await sending).Replayed)

@@ -23,7 +23,14 @@ public sealed partial class Hub
     {
         EnsureServing();
         CheckListing(prefix, limit, ErrorCode.InvalidTopicName, "topic");
-        return _store.ListTopicsAsync(string.IsNullOrEmpty(prefix) ? null : prefix, afterName, limit, cancellationToken);
+        return WithoutInternalAsync(_store.ListTopicsAsync(string.IsNullOrEmpty(prefix) ? null : prefix, afterName, limit, cancellationToken));
+    }
+
+    /// <summary>A listing page without the hub's internal topics (<see cref="TopicName.IsInternal"/>); its paging is the store's.</summary>
+    private static async Task<TopicPage> WithoutInternalAsync(Task<TopicPage> listing)
+    {
+        var page = await listing;
+        return page.Topics.Any(t => TopicName.IsInternal(t.Name)) ? page with { Topics = [.. page.Topics.Where(t => !TopicName.IsInternal(t.Name))] } : page;
     }
 
     /// <summary>

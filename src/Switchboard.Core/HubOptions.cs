@@ -34,6 +34,16 @@ public sealed class HubOptions
     public bool PresenceEvents { get; set; } = true;
 
     /// <summary>
+    /// How long a snapshot of a multi-topic stream's positions is kept (<see cref="TopicName.ResumeSnapshots"/>): a client
+    /// away longer cannot resume from it exactly and is told so. An hour covers a laptop's sleep or a network change; a
+    /// live stream takes a fresh snapshot once its current one is half this old, so its ids never point at a dropped one.
+    /// </summary>
+    public TimeSpan ResumeSnapshotRetention { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>At most this many snapshots are kept (the oldest go first); null: no limit but their age.</summary>
+    public long? ResumeSnapshotMaxCount { get; set; }
+
+    /// <summary>
     /// Managed memory above which new messages (publish, send, request) are refused with 503 overloaded while consumers
     /// are still served. Null: 75% of the memory the runtime may use (the container limit or the machine's memory), so the
     /// hub sheds load well before the operating system or a container runtime kills it.
@@ -59,6 +69,8 @@ public sealed class HubOptions
         Require(MaxReadLimit is >= 1 and <= 100_000, "Switchboard:MaxReadLimit must be between 1 and 100000.");
         Require(MaxWait >= TimeSpan.Zero && MaxWait <= TimeSpan.FromMinutes(10), "Switchboard:MaxWait must be between 0s and 10m.");
         Require(MaxMemoryBytes is null or >= 16L * 1024 * 1024, "Switchboard:Overload:MaxMemoryBytes must be at least 16777216 (16 MiB).");
+        Require(ResumeSnapshotRetention >= TimeSpan.FromSeconds(2) && ResumeSnapshotRetention <= TimeSpan.FromDays(30), "Switchboard:Resume:SnapshotRetention must be between 2s and 30d.");
+        Require(ResumeSnapshotMaxCount is null or >= 1, "Switchboard:Resume:SnapshotMaxCount must be 1 or more (or unlimited).");
         DefaultRetention.Validate();
     }
 }

@@ -13,6 +13,21 @@ public sealed class ConnectionTests(MemoryHub fixture) : IClassFixture<MemoryHub
     private static readonly ClientTransport[] Every = [ClientTransport.WebSocket, ClientTransport.Grpc, ClientTransport.Sse, ClientTransport.LongPolling];
 
     [Fact]
+    public async Task Long_polling_takes_a_probe_answer_whose_position_token_names_a_snapshot()
+    {
+        // The probe pattern matches a topic whose name is longer than a whole position token may be here: the hub answers
+        // the probe poll with a p2. token, which is still the hub's own answer.
+        await using var hub = await TestHub.StartAsync(settings: new Dictionary<string, string?> { ["Switchboard:Resume:FullBytes"] = "256" });
+        using (var content = new StringContent("""{"payload":1}""", System.Text.Encoding.UTF8, "application/json"))
+        {
+            (await hub.Http.PostAsync($"/v1/topics/_sb-probe.{new string('a', 240)}/messages", content)).EnsureSuccessStatusCode();
+        }
+        await using var client = new SwitchboardClient(Tests.Options(hub.Address, ClientTransport.LongPolling));
+        await client.StartAsync().WaitAsync(Tests.Limit);
+        Assert.Equal((ConnectionState.Connected, (ClientTransport?)ClientTransport.LongPolling), (client.State, client.Transport));
+    }
+
+    [Fact]
     public async Task Through_a_proxy_that_refuses_upgrades_and_HTTP2_the_client_falls_back_and_says_why()
     {
         await using var proxy = new RefusingProxy(_hub.Address);

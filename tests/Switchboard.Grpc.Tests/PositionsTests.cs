@@ -62,4 +62,52 @@ public sealed class PositionsTests
             Assert.False(string.IsNullOrWhiteSpace(refused.Status.Detail));
         }
     }
+
+    [Fact]
+    public async Task Positions_kept_in_a_snapshot_resume_a_pattern_and_an_expired_one_is_refused_naming_what_to_do()
+    {
+        // One snapshot kept: the next one written drops it.
+        await using var hub = await TestHub.StartAsync(settings: new Dictionary<string, string?> { ["Switchboard:Resume:SnapshotMaxCount"] = "1" });
+        using var channel = GrpcChannel.ForAddress(hub.Address);
+        var client = new SwitchboardClient(channel);
+        for (var i = 0; i < 40; i++)
+        {
+            await client.PublishAsync(new PublishRequest { Topic = $"snap.t{i:D2}", Payload = ByteString.CopyFromUtf8("0") });
+        }
+        // A multi-topic event stream of 40 topics: its first id names a snapshot of their positions.
+        var id = await FirstIdAsync(hub, "/v1/events?topic=snap.*");
+        Assert.StartsWith("p2.", id, StringComparison.Ordinal);
+        await client.PublishAsync(new PublishRequest { Topic = "snap.t07", Payload = ByteString.CopyFromUtf8("1") });
+
+        using (var timeout = new CancellationTokenSource(Limit))
+        {
+            using var call = client.Subscribe(new SubscribeRequest { Topics = { "snap.*" }, Positions = id }, cancellationToken: timeout.Token);
+            Assert.True(await call.ResponseStream.MoveNext(timeout.Token));
+            Assert.Equal(("snap.t07", 2L), (call.ResponseStream.Current.Topic, call.ResponseStream.Current.Offset));
+        }
+
+        await FirstIdAsync(hub, "/v1/events?topic=snap.*"); // another stream's snapshot: the first one is dropped
+        using (var timeout = new CancellationTokenSource(Limit))
+        {
+            using var call = client.Subscribe(new SubscribeRequest { Topics = { "snap.*" }, Positions = id }, cancellationToken: timeout.Token);
+            var refused = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext(timeout.Token));
+            Assert.Equal(StatusCode.NotFound, refused.StatusCode);
+            Assert.Contains("retention removed", refused.Status.Detail, StringComparison.Ordinal);
+            Assert.Contains("without it", refused.Status.Detail, StringComparison.Ordinal);
+        }
+    }
+
+    private static async Task<string> FirstIdAsync(TestHub hub, string path)
+    {
+        using var response = await hub.Http.GetAsync(path, HttpCompletionOption.ResponseHeadersRead);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        while (await reader.ReadLineAsync() is { } line)
+        {
+            if (line.StartsWith("id: ", StringComparison.Ordinal))
+            {
+                return line["id: ".Length..];
+            }
+        }
+        throw new InvalidOperationException("the stream ended before its first id");
+    }
 }

@@ -104,4 +104,38 @@ public sealed class PresenceEdgeTests
             await hub.DisposeAsync();
         }
     }
+
+    [Fact]
+    public async Task Presence_lists_the_oldest_subscribers_first_whether_they_matched_exactly_or_by_a_wildcard()
+    {
+        await using var hub = await TestHub.StartAsync();
+        await CreateAsync(hub, "room.o");
+
+        // The two oldest subscribers came through wildcards (SSE), the newest names the topic (WebSocket).
+        using var first = await hub.Http.GetAsync("/v1/events?topic=room.*", HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Equal(1, (await PresenceAsync(hub, "room.o")).GetProperty("count").GetInt32());
+        using var second = await hub.Http.GetAsync("/v1/events?topic=room.>", HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(HttpStatusCode.OK, second.StatusCode);
+        Assert.Equal(2, (await PresenceAsync(hub, "room.o")).GetProperty("count").GetInt32());
+        using var socket = await ConnectAsync(hub);
+        Assert.True((await AskAsync(socket, """{"id":"s","subscribe":{"topics":["room.o"]}}""")).TryGetProperty("subscribed", out _));
+
+        var presence = await PresenceAsync(hub, "room.o");
+        Assert.Equal(3, presence.GetProperty("count").GetInt32());
+        var listed = presence.GetProperty("subscribers").EnumerateArray().ToList();
+        Assert.Equal(["sse", "sse", "ws-json"], listed.Select(s => s.GetProperty("transport").GetString()));
+        var since = listed.Select(s => s.GetProperty("since").GetDateTime()).ToList();
+        Assert.Equal(since.Order(), since);
+
+        // A shorter page is the start of the same order (the oldest), and says it was cut.
+        for (var limit = 1; limit <= 2; limit++)
+        {
+            using var page = JsonDocument.Parse(await hub.Http.GetStringAsync($"/v1/topics/room.o/presence?limit={limit}"));
+            var shown = page.RootElement.GetProperty("subscribers").EnumerateArray().Select(s => s.GetProperty("connectionId").GetString()).ToList();
+            Assert.Equal(listed.Take(limit).Select(s => s.GetProperty("connectionId").GetString()), shown);
+            Assert.True(page.RootElement.GetProperty("truncated").GetBoolean());
+            Assert.Equal(3, page.RootElement.GetProperty("count").GetInt32());
+        }
+    }
 }

@@ -65,6 +65,37 @@ public sealed class SseAndPresenceTests
     }
 
     [Fact]
+    public async Task A_stream_opened_before_its_topic_exists_misses_nothing_published_while_it_reconnects()
+    {
+        await using var hub = await TestHub.StartAsync();
+        // An EventSource follows a topic nobody has published to yet; its connection drops before any message came.
+        // What it reconnects with is the last id it saw, or none: read the opening block as it would.
+        string? lastId = null;
+        using (var first = await hub.Http.SendAsync(new HttpRequestMessage(HttpMethod.Get, "/v1/topics/sse.later/events"), HttpCompletionOption.ResponseHeadersRead))
+        {
+            using var reader = new StreamReader(await first.Content.ReadAsStreamAsync());
+            using var timeout = new CancellationTokenSource(Limit);
+            while (await reader.ReadLineAsync(timeout.Token) is { Length: > 0 } line)
+            {
+                lastId = line.StartsWith("id: ", StringComparison.Ordinal) ? line[4..] : lastId;
+            }
+        }
+        await Publish(hub, "sse.later", 1, 2); // the topic is created while the client is away
+
+        var (response, events) = await OpenAsync(hub, "/v1/topics/sse.later/events", lastId);
+        using (response)
+        {
+            await NextAsync(events, _ => true); // the opening block: subscribed
+            await Publish(hub, "sse.later", 3);
+            for (var expected = 1L; expected <= 3; expected++)
+            {
+                var e = await NextAsync(events, x => x.Event is null && x.Data.Length > 0);
+                Assert.Equal(expected, JsonDocument.Parse(e.Data).RootElement.GetProperty("offset").GetInt64());
+            }
+        }
+    }
+
+    [Fact]
     public async Task A_garbage_Last_Event_ID_is_refused_with_a_problem()
     {
         await using var hub = await TestHub.StartAsync();

@@ -40,6 +40,63 @@ public sealed class ScaleOutTests(Cluster cluster) : IClassFixture<Cluster>
     }
 
     [Fact]
+    public async Task A_stream_of_many_topics_resumes_on_another_node_from_the_snapshot_its_id_names()
+    {
+        using var timeout = new CancellationTokenSource(Patience);
+        for (var i = 0; i < 40; i++)
+        {
+            using var created = await cluster.A.Http.PostAsJsonAsync($"/v1/topics/snapshots.t{i:D2}/messages", new { payload = 0 }, timeout.Token);
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        }
+        async Task<(HttpResponseMessage, IAsyncEnumerator<SseEvent>)> OpenAsync(TestHub node, string? lastEventId)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/events?topic=snapshots.*");
+            if (lastEventId is not null)
+            {
+                request.Headers.TryAddWithoutValidation("Last-Event-ID", lastEventId);
+            }
+            var response = await node.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            return (response, SseParser.ReadAsync(new StreamReader(await response.Content.ReadAsStreamAsync(timeout.Token)), timeout.Token).GetAsyncEnumerator(timeout.Token));
+        }
+        async Task<(string Topic, long Offset, string Id)> NextMessageAsync(IAsyncEnumerator<SseEvent> events)
+        {
+            while (await events.MoveNextAsync())
+            {
+                if (events.Current is { Event: null, Data.Length: > 0, Id: { } id } e)
+                {
+                    var message = JsonDocument.Parse(e.Data).RootElement;
+                    return (message.GetProperty("topic").GetString()!, message.GetProperty("offset").GetInt64(), id);
+                }
+            }
+            throw new InvalidOperationException("the stream ended");
+        }
+
+        // On A: 40 topics, so the ids name a snapshot of their positions, stored in Redis.
+        string lastId;
+        var (first, events) = await OpenAsync(cluster.A, null);
+        using (first)
+        {
+            Assert.True(await events.MoveNextAsync());
+            Assert.StartsWith("p2.", events.Current.Id, StringComparison.Ordinal);
+            using var published = await cluster.B.Http.PostAsJsonAsync("/v1/topics/snapshots.t03/messages", new { payload = 1 }, timeout.Token);
+            var (topic, offset, id) = await NextMessageAsync(events);
+            Assert.Equal(("snapshots.t03", 2L), (topic, offset));
+            lastId = id;
+        }
+        await cluster.C.Http.PostAsJsonAsync("/v1/topics/snapshots.t03/messages", new { payload = 2 }, timeout.Token);
+        await cluster.C.Http.PostAsJsonAsync("/v1/topics/snapshots.t30/messages", new { payload = 2 }, timeout.Token);
+
+        // On B: the snapshot is read back from Redis, and exactly the two messages published while away come.
+        var (resumed, again) = await OpenAsync(cluster.B, lastId);
+        using (resumed)
+        {
+            var seen = new[] { await NextMessageAsync(again), await NextMessageAsync(again) }.Select(m => (m.Topic, m.Offset));
+            Assert.Equal([("snapshots.t03", 3L), ("snapshots.t30", 2L)], seen.Order());
+        }
+    }
+
+    [Fact]
     public async Task Concurrent_publishers_on_three_nodes_get_one_sequence_of_offsets()
     {
         using var timeout = new CancellationTokenSource(Patience);

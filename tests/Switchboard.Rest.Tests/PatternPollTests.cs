@@ -171,6 +171,24 @@ public sealed class PatternPollTests
         Assert.Empty(Seen(again));
     }
 
+    [Fact]
+    public async Task A_HEAD_answers_the_headers_of_the_page_there_is_now_without_holding_the_request()
+    {
+        await using var hub = await TestHub.StartAsync();
+        await PublishAsync(hub, "pp.head", 1);
+        var clock = Stopwatch.StartNew();
+        // A HEAD is what a GET would answer now: a long poll's wait= is not held (as for one topic's history).
+        using var head = await hub.Http.SendAsync(new HttpRequestMessage(HttpMethod.Head, "/v1/messages?topic=pp.*&wait=30"));
+        Assert.Equal(HttpStatusCode.OK, head.StatusCode);
+        Assert.Equal("application/json", head.Content.Headers.ContentType?.MediaType);
+        Assert.True(head.Content.Headers.ContentLength > 0);
+        Assert.Empty(await head.Content.ReadAsByteArrayAsync());
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"held for {clock.Elapsed}");
+        using var bad = await hub.Http.SendAsync(new HttpRequestMessage(HttpMethod.Head, "/v1/messages?topic=pp.*&wait=99"));
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode); // the wait is still checked
+        Assert.Equal("application/problem+json", bad.Content.Headers.ContentType?.MediaType);
+    }
+
     [Theory]
     [InlineData("", "invalid-request", "topic")]
     [InlineData("topic=a..b", "invalid-topic-name", "")]

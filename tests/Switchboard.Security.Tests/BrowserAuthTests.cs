@@ -161,6 +161,46 @@ public sealed class BrowserAuthTests(BrowserHub fixture) : IClassFixture<Browser
 
     [Theory]
     [MemberData(nameof(Wires))]
+    public async Task A_refresh_that_no_longer_allows_what_the_connection_holds_is_refused_naming_it(string wire)
+    {
+        using var timeout = new CancellationTokenSource(Limit);
+        var ct = timeout.Token;
+        var subject = "narrowed-" + wire;
+        string Token(string scopes) => Tokens.Create(Tokens.Hs256(Principals.JwtSecret), subject, scopes);
+        using (var admin = new HttpClient { BaseAddress = _hub.Address })
+        {
+            admin.DefaultRequestHeaders.Authorization = new("Bearer", Principals.Admin.Credential);
+            using var created = await admin.PutAsync("/v1/queues/refresh.q", new StringContent("{}", System.Text.Encoding.UTF8, "application/json"), ct);
+            Assert.True(created.IsSuccessStatusCode, $"setup: PUT queue answered {(int)created.StatusCode}");
+        }
+        await using var link = await ConnectAsync(wire, ct);
+        await link.SendAsync("a", new AuthCommand(Token("subscribe:orders.x consume:refresh.q")), ct);
+        Assert.Equal("authenticated", (await AnswerAsync(link, "a", ct)).Kind);
+        await link.SendAsync("s", new SubscribeCommand("orders.x"), ct);
+        Assert.Equal("subscribed", (await AnswerAsync(link, "s", ct)).Kind);
+        await link.SendAsync("c", new ReceiveCommand("refresh.q", 1), ct);
+
+        // The identity provider took orders.x away: a fresh token without it cannot carry the subscription on (it would
+        // read orders.x for as long as the client keeps refreshing), nor one without consume:refresh.q the consumer.
+        await link.SendAsync("r1", new AuthCommand(Token("consume:refresh.q")), ct);
+        var subscription = await AnswerAsync(link, "r1", ct);
+        Assert.Equal(("error", "forbidden"), (subscription.Kind, subscription.Code));
+        Assert.Contains("subscribe:orders.x", subscription.Text, StringComparison.Ordinal);
+        Assert.Contains("'s'", subscription.Text, StringComparison.Ordinal);
+        await link.SendAsync("r2", new AuthCommand(Token("subscribe:orders.x")), ct);
+        var consumer = await AnswerAsync(link, "r2", ct);
+        Assert.Equal(("error", "forbidden"), (consumer.Kind, consumer.Code));
+        Assert.Contains("consume:refresh.q", consumer.Text, StringComparison.Ordinal);
+
+        // Without the subscription, the narrower token covers everything the connection holds: accepted.
+        await link.SendAsync("u", new UnsubscribeCommand("s"), ct);
+        Assert.Equal("unsubscribed", (await AnswerAsync(link, "u", ct)).Kind);
+        await link.SendAsync("r3", new AuthCommand(Token("consume:refresh.q")), ct);
+        Assert.Equal("authenticated", (await AnswerAsync(link, "r3", ct)).Kind);
+    }
+
+    [Theory]
+    [MemberData(nameof(Wires))]
     public async Task A_refused_subscription_leaves_the_other_subscriptions_of_the_connection_alone(string wire)
     {
         using var timeout = new CancellationTokenSource(Limit);

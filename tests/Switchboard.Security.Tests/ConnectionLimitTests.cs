@@ -1,7 +1,11 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Switchboard.Protocol.V1;
 using Switchboard.Security.Tests.Support;
+using static Switchboard.Protocol.V1.Switchboard;
 
 namespace Switchboard.Security.Tests;
 
@@ -46,6 +50,31 @@ public sealed class ConnectionLimitTests
         await first.DisposeAsync();
         await WaitForConnectionsAsync(hub, 1, ct);
         await AssertStreamOpensAsync(hub, Principals.Admin, ct);
+    }
+
+    [Fact]
+    public async Task A_gRPC_stream_counts_against_its_clients_address_like_any_other_connection()
+    {
+        await using var hub = await StartAsync("MaxPerAddress");
+        using var timeout = new CancellationTokenSource(Limit);
+        var ct = timeout.Token;
+        using (var publish = new HttpRequestMessage(HttpMethod.Post, "/v1/topics/orders.x/messages") { Content = new StringContent("""{"payload": 1}""", System.Text.Encoding.UTF8, "application/json") })
+        {
+            publish.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Principals.Admin.Credential);
+            using var published = await hub.Http.SendAsync(publish, ct);
+            Assert.Equal(HttpStatusCode.Created, published.StatusCode);
+        }
+        await using var first = await OpenAsync(hub, Principals.Subscriber, ct);
+        await using var second = await OpenAsync(hub, Principals.Publisher, ct);
+
+        // gRPC (h2c) reaches the hub through its internal HTTP/2 socket; it is still this client, from this address.
+        using var channel = GrpcChannel.ForAddress(hub.Address);
+        var headers = new Metadata { { "authorization", "Bearer " + Principals.Admin.Credential } };
+        using var call = new SwitchboardClient(channel).Subscribe(new SubscribeRequest { Topics = { "orders.x" }, AfterOffset = 0 }, headers, cancellationToken: ct);
+        var refused = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext(ct));
+        Assert.Equal(StatusCode.ResourceExhausted, refused.StatusCode);
+        Assert.Contains("127.0.0.1 already has 2 connections", refused.Status.Detail, StringComparison.Ordinal);
+        Assert.Contains("MaxPerAddress", refused.Status.Detail, StringComparison.Ordinal);
     }
 
     [Fact]

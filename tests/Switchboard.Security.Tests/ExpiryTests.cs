@@ -76,6 +76,37 @@ public sealed class ExpiryTests(BrowserHub fixture) : IClassFixture<BrowserHub>
     }
 
     [Fact]
+    public async Task The_stats_stream_and_a_replys_event_stream_end_when_the_token_expires_too()
+    {
+        using var timeout = new CancellationTokenSource(Limit);
+        var ct = timeout.Token;
+        await SeedAsync(ct);
+        var token = Tokens.Create(Tokens.Hs256(Principals.JwtSecret), "short-lived-admin", "admin", expiresIn: Life);
+        var query = "access_token=" + Uri.EscapeDataString(token);
+        using var requester = new HttpClient { BaseAddress = _hub.Address };
+        requester.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        using var accepted = await requester.PostAsync("/v1/queues/a/requests?timeout=0", new StringContent("""{"payload": "q"}""", System.Text.Encoding.UTF8, "application/json"), ct);
+        Assert.Equal(System.Net.HttpStatusCode.Accepted, accepted.StatusCode);
+        var replyId = System.Text.Json.JsonDocument.Parse(await accepted.Content.ReadAsStringAsync(ct)).RootElement.GetProperty("id").GetString();
+
+        // Neither stream is a connection of the registry (which ends those at expiry); each must end on its own.
+        var (stats, statsRefused) = await SseStream.OpenAsync(_hub.Http, "/v1/sys/stats?" + query, ct);
+        Assert.True(stats is not null, $"stats refused: {statsRefused}");
+        await using var statsScope = stats;
+        Assert.NotNull(await stats.ReadUntilAsync(line => line == "event: stats", ct));
+        var (reply, replyRefused) = await SseStream.OpenAsync(_hub.Http, $"/v1/replies/{replyId}?" + query, ct);
+        Assert.True(reply is not null, $"reply stream refused: {replyRefused}");
+        await using var replyScope = reply;
+        Assert.NotNull(await reply.ReadUntilAsync(line => line.StartsWith(": waiting", StringComparison.Ordinal), ct));
+
+        var outcomes = await Task.WhenAll(
+            Check("GET /v1/sys/stats (event stream)", () => SseEndsWithErrorAsync(stats, ct)),
+            Check("GET /v1/replies/{id} (event stream)", () => SseEndsWithErrorAsync(reply, ct)));
+        var failures = outcomes.Where(o => o is not null).ToList();
+        Assert.True(failures.Count == 0, string.Join('\n', failures));
+    }
+
+    [Fact]
     public async Task A_refresh_with_a_fresh_token_keeps_the_connection_past_the_first_tokens_expiry()
     {
         using var timeout = new CancellationTokenSource(Limit);

@@ -12,8 +12,9 @@ public sealed class MessageReadTests
     {
         await using var hub = await TestHub.StartAsync(engine);
         var topic = Names.Unique("orders");
-        await hub.Http.PublishOkAsync(topic, """{"id": 1}""");
-        var path = Http.MessagesPath(topic) + "/1";
+        var published = await hub.Http.PublishOkAsync(topic, """{"id": 1}""");
+        // The address that names the incarnation (as a publish's Location does): that message never changes.
+        var path = Http.MessagesPath(topic) + "/1?epoch=" + published.GetProperty("epoch").GetString();
 
         using var first = await hub.Http.GetAsync(path);
         Assert.Equal(HttpStatusCode.OK, first.StatusCode);
@@ -51,8 +52,8 @@ public sealed class MessageReadTests
     {
         await using var hub = await TestHub.StartAsync(engine);
         var topic = Names.Unique("orders");
-        await hub.Http.PublishOkAsync(topic, "42");
-        var path = Http.MessagesPath(topic) + "/1/payload";
+        var published = await hub.Http.PublishOkAsync(topic, "42");
+        var path = Http.MessagesPath(topic) + "/1/payload?epoch=" + published.GetProperty("epoch").GetString();
 
         using var first = await hub.Http.GetAsync(path);
         Assert.Equal(HttpStatusCode.OK, first.StatusCode);

@@ -27,7 +27,8 @@ internal sealed class LongPollingTransport(SwitchboardClient client) : RestTrans
         {
             var credential = await Client.Http.CredentialAsync(timeout.Token);
             var (_, page) = await PollProbeAsync(credential, TimeSpan.Zero, timeout.Token);
-            if (Wire.String(page, "next")?.StartsWith(Topics.TokenPrefix, StringComparison.Ordinal) != true)
+            // A position token, whole (p1.) or naming a snapshot of positions the hub stored (p2., past a few dozen topics).
+            if (Wire.String(page, "next") is not { } next || !(next.StartsWith(Topics.TokenPrefix, StringComparison.Ordinal) || next.StartsWith("p2.", StringComparison.Ordinal)))
             {
                 throw new SwitchboardException(ClientErrorCodes.Unavailable, $"GET /v1/messages at {Client.Http.BaseUrl} did not answer as a Switchboard hub does.");
             }

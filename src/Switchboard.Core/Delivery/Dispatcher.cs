@@ -71,10 +71,14 @@ internal sealed class Dispatcher(Interests interests)
         }
     }
 
-    /// <summary>Subscriptions matching <paramref name="topic"/>: counted in full, listed up to <paramref name="limit"/>.</summary>
+    /// <summary>
+    /// Subscriptions matching <paramref name="topic"/>: counted in full, the oldest <paramref name="limit"/> listed, oldest
+    /// first (<see cref="Oldest"/>). The index keeps exact-topic subscriptions apart from wildcards, so the ones met
+    /// first are not the oldest: a heap of at most <paramref name="limit"/> (the newest on top) keeps the oldest seen.
+    /// </summary>
     public PresenceSnapshot Presence(string topic, int limit)
     {
-        var listed = new List<Subscriber>(Math.Min(limit, 64));
+        var oldest = new PriorityQueue<Subscriber, Subscriber>(Math.Min(limit, 64), NewestFirst);
         var count = 0;
         void Visit(Subscription subscription)
         {
@@ -83,9 +87,13 @@ internal sealed class Dispatcher(Interests interests)
                 return; // internal subscriptions are not presence
             }
             count++;
-            if (listed.Count < limit)
+            if (oldest.Count < limit)
             {
-                listed.Add(subscriber);
+                oldest.Enqueue(subscriber, subscriber);
+            }
+            else if (limit > 0 && Oldest(subscriber, oldest.Peek()) < 0)
+            {
+                oldest.DequeueEnqueue(subscriber, subscriber);
             }
         }
         if (_exact.TryGetValue(topic, out var exact))
@@ -103,8 +111,25 @@ internal sealed class Dispatcher(Interests interests)
                 Visit(subscription);
             }
         }
+        var listed = new Subscriber[oldest.Count];
+        for (var i = listed.Length - 1; i >= 0; i--)
+        {
+            listed[i] = oldest.Dequeue();
+        }
         return new PresenceSnapshot(topic, count, listed);
     }
+
+    /// <summary>
+    /// The order presence lists subscribers in: by when they subscribed, then by connection id, so that equal times
+    /// list the same way every time (and across nodes, which merge their answers in this order).
+    /// </summary>
+    private static int Oldest(Subscriber a, Subscriber b)
+    {
+        var since = a.Since.CompareTo(b.Since);
+        return since != 0 ? since : string.CompareOrdinal(a.ConnectionId, b.ConnectionId);
+    }
+
+    private static readonly Comparer<Subscriber> NewestFirst = Comparer<Subscriber>.Create((a, b) => Oldest(b, a));
 
     /// <summary>Backplane events may have been lost: every subscription checks the store, every long poll reads again.</summary>
     public void Resync()

@@ -10,6 +10,11 @@ internal static class MessageRules
     public const int MaxKeyLength = 1024;
     public const int MaxContentTypeLength = 255;
 
+    // A queue message's reply address and correlation id are routing metadata, not a second payload: AMQP 0-9-1 carries
+    // both as short strings (255 octets). Unbounded, they would ride outside the size limit, which counts payload, key
+    // and headers.
+    public const int MaxReplyFieldLength = 255;
+
     public static void Validate(MessageDraft draft, int index, long maxMessageBytes, bool isBatch)
     {
         var where = isBatch ? $"messages[{index}]" : "the message";
@@ -48,6 +53,27 @@ internal static class MessageRules
             {
                 throw Invalid($"The value of header '{name}' in {where} contains control characters; headers are text.");
             }
+        }
+    }
+
+    /// <summary>
+    /// The fields a queue message has beyond a topic message's, the same rule whichever protocol sent them. Named as in
+    /// JSON with protobuf's spelling beside it, since the hub does not know which one the sender used.
+    /// </summary>
+    public static void ValidateQueueFields(QueueDraft draft, int index, bool isBatch)
+    {
+        var where = isBatch ? $"messages[{index}]" : "the message";
+        CheckReplyField(draft.ReplyTo, "replyTo (reply_to)", where);
+        CheckReplyField(draft.CorrelationId, "correlationId (correlation_id)", where);
+    }
+
+    private static void CheckReplyField(string? value, string field, string where)
+    {
+        if (value is not null && (value.Length is 0 or > MaxReplyFieldLength || HasControl(value)))
+        {
+            throw Invalid(value.Length > MaxReplyFieldLength
+                ? $"The {field} of {where} is {value.Length} characters; the limit is {MaxReplyFieldLength}."
+                : $"The {field} of {where} must be 1 to {MaxReplyFieldLength} characters without control characters.");
         }
     }
 

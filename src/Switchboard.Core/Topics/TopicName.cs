@@ -31,6 +31,17 @@ public static class TopicName
     /// <summary>Whether the name is one of the hub's own topics.</summary>
     public static bool IsSystem(string name) => name.Length > 0 && name[0] == SystemPrefix;
 
+    /// <summary>
+    /// The topic where multi-topic streams keep snapshots of their positions (<see cref="Hub.SaveResumeSnapshotAsync"/>).
+    /// Unlike <c>$presence.…</c> it is internal: a snapshot is found through its stream's resume id, never read, followed,
+    /// listed or written by a client (topic names in it may be private to whoever opened the stream).
+    /// </summary>
+    public const string ResumeSnapshots = "$resume";
+
+    /// <summary>Whether the name (or a pattern's first token) is a topic only the hub itself reads and writes.</summary>
+    public static bool IsInternal(string name) => name.StartsWith(ResumeSnapshots, StringComparison.Ordinal)
+        && (name.Length == ResumeSnapshots.Length || name[ResumeSnapshots.Length] == '.');
+
     internal static bool Check(string? name, bool wildcards, bool allowSystem, out string error)
     {
         const string Rule = "names are tokens of letters, digits, '_' and '-' joined by '.'";
@@ -91,6 +102,11 @@ public static class TopicName
             }
             tokenStart = i + 1;
             tokenIndex++;
+        }
+        if (allowSystem && IsInternal(name))
+        {
+            error = $"'{name}' is the hub's internal store of stream positions: it cannot be read, followed or written. Resume a stream with its own id (Last-Event-ID).";
+            return false;
         }
         error = "";
         return true;

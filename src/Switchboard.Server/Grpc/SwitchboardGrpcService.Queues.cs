@@ -23,7 +23,7 @@ internal sealed partial class SwitchboardGrpcService
             ReplyTo = request.ReplyTo.Length > 0 ? request.ReplyTo : null,
             CorrelationId = request.CorrelationId.Length > 0 ? request.CorrelationId : null,
         };
-        var result = await Call(() => hub.SendAsync(request.Queue, [draft], Seconds(request.DelaySeconds, "delay_seconds") ?? TimeSpan.Zero,
+        var result = await Call(() => hub.SendAsync(request.Queue, [draft], Seconds(ProtoFrameCodec.Delay, request.DelaySeconds, "delay_seconds") ?? TimeSpan.Zero,
             request.IdempotencyKey.Length > 0 ? request.IdempotencyKey : null, CancellationToken.None));
         return new SendReply { Queue = result.Queue, Id = Id(result.FirstId), Replayed = result.Replayed };
     }
@@ -37,7 +37,7 @@ internal sealed partial class SwitchboardGrpcService
         {
             throw GrpcErrors.ToRpc(ErrorCode.InvalidRequest, $"max is {request.Max}; a stream may hold 1 to {Hub.MaxReceive} leased messages at once.");
         }
-        var lease = Seconds(request.LeaseSeconds, "lease_seconds");
+        var lease = Seconds(ProtoFrameCodec.Lease, request.LeaseSeconds, "lease_seconds");
         using var expiry = CredentialExpiry(context);
         var cancel = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, hub.Stopping, expiry?.Token ?? CancellationToken.None);
         var outstanding = new List<Task>();
@@ -99,7 +99,7 @@ internal sealed partial class SwitchboardGrpcService
     public async Task<LeaseReply> Nack(NackRequest request, ServerCallContext context)
     {
         Demand(context, Permission.Consume, request.Queue);
-        var nacked = await Call(() => hub.NackAsync(request.Queue, ProtoFrameCodec.MessageId(request.Id), request.Lease, Seconds(request.DelaySeconds, "delay_seconds"), request.Error.Length > 0 ? request.Error : null, CancellationToken.None));
+        var nacked = await Call(() => hub.NackAsync(request.Queue, ProtoFrameCodec.MessageId(request.Id), request.Lease, Seconds(ProtoFrameCodec.Delay, request.DelaySeconds, "delay_seconds"), request.Error.Length > 0 ? request.Error : null, CancellationToken.None));
         return LeaseReply(request.Id, null, nacked);
     }
 
@@ -125,7 +125,7 @@ internal sealed partial class SwitchboardGrpcService
     public async Task<LeaseReply> Extend(ExtendRequest request, ServerCallContext context)
     {
         Demand(context, Permission.Consume, request.Queue);
-        var by = Seconds(request.LeaseSeconds, "lease_seconds");
+        var by = Seconds(ProtoFrameCodec.Lease, request.LeaseSeconds, "lease_seconds");
         var until = await Call(() => hub.ExtendAsync(request.Queue, ProtoFrameCodec.MessageId(request.Id), request.Lease, by, CancellationToken.None));
         return new LeaseReply { Id = request.Id, LeaseExpiresAt = Timestamp.FromDateTimeOffset(until) };
     }
@@ -134,7 +134,7 @@ internal sealed partial class SwitchboardGrpcService
     {
         Demand(context, Permission.Publish, request.Queue);
         Admit(context);
-        var timeout = Seconds(request.TimeoutSeconds, "timeout_seconds") ?? Hub.DefaultRequestWait;
+        var timeout = Seconds(ProtoFrameCodec.Timeout, request.TimeoutSeconds, "timeout_seconds") ?? Hub.DefaultRequestWait;
         try
         {
             hub.CheckRequestWait(timeout, "timeout_seconds");
@@ -198,12 +198,18 @@ internal sealed partial class SwitchboardGrpcService
 
     private static string Id(long id) => id.ToString(CultureInfo.InvariantCulture);
 
-    private static TimeSpan? Seconds(long seconds, string name) => seconds switch
+    /// <summary>A duration field read by <see cref="ProtoFrameCodec"/>'s rule (the field and its range named), refused as INVALID_ARGUMENT.</summary>
+    private static TimeSpan? Seconds(Func<long, string, TimeSpan?> read, long seconds, string field)
     {
-        0 => null,
-        < 0 => throw GrpcErrors.ToRpc(ErrorCode.InvalidRequest, $"{name} is {seconds}; it cannot be negative (delays 0 to 7 days, leases 1 s to 12 h)."),
-        _ => TimeSpan.FromSeconds(Math.Min(seconds, 3650L * 24 * 3600)),
-    };
+        try
+        {
+            return read(seconds, field);
+        }
+        catch (SwitchboardException ex)
+        {
+            throw GrpcErrors.ToRpc(ex);
+        }
+    }
 
     /// <summary>RESOURCE_EXHAUSTED when the caller is over its publish rate.</summary>
     private void Admit(ServerCallContext context)

@@ -25,7 +25,12 @@ internal sealed partial class SwitchboardGrpcService
                 connection.SubscriptionFailed);
             try
             {
-                var subscription = await hub.SubscribeAsync(request.Topics, ProtoFrameCodec.Start(request), sink, connection.AsSubscriber(), context.CancellationToken);
+                var start = ProtoFrameCodec.Start(request);
+                if (ProtoFrameCodec.Snapshot(request) is { } resume)
+                {
+                    start = await ProtoFrameCodec.ResumeAsync(hub, resume, context.CancellationToken);
+                }
+                var subscription = await hub.SubscribeAsync(request.Topics, start, sink, connection.AsSubscriber(), context.CancellationToken);
                 connection.Subscriptions.TryAdd("grpc", subscription);
             }
             catch (SwitchboardException ex)

@@ -100,26 +100,7 @@ internal sealed partial class SwitchboardGrpcService(Hub hub, ConnectionRegistry
     /// the registry (Receive, PublishStream): they end then with UNAUTHENTICATED, as connections are ended by
     /// <see cref="ConnectionRegistry"/>. Null for credentials that do not expire.
     /// </summary>
-    private static CancellationTokenSource? CredentialExpiry(ServerCallContext context)
-    {
-        if (context.GetHttpContext().Caller().ExpiresAt is not { } expires)
-        {
-            return null;
-        }
-        var source = new CancellationTokenSource();
-        var left = expires - DateTimeOffset.UtcNow;
-        if (left <= TimeSpan.Zero)
-        {
-            source.Cancel();
-        }
-        else if (left < TimeSpan.FromDays(24))
-        {
-            // CancelAfter takes at most about 24.8 days; a credential that lives longer outlives any call worth cutting.
-            source.CancelAfter(left);
-        }
-        return source;
-    }
+    private static CancellationTokenSource? CredentialExpiry(ServerCallContext context) => Auth.CredentialExpiry.Watch(context.GetHttpContext().Caller());
 
-    private static SwitchboardException Expired(ServerCallContext context) => new(ErrorCode.Unauthorized,
-        $"The credential expired at {context.GetHttpContext().Caller().ExpiresAt:yyyy-MM-ddTHH:mm:ssZ}. Call again with a fresh one.");
+    private static SwitchboardException Expired(ServerCallContext context) => Auth.CredentialExpiry.Expired(context.GetHttpContext().Caller(), "Call again with a fresh one.");
 }

@@ -1,5 +1,7 @@
 using System.Buffers;
+using System.Collections.Concurrent;
 using System.IO.Pipelines;
+using System.Net;
 using System.Net.Sockets;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -10,13 +12,19 @@ namespace Switchboard.Server;
 /// Connection middleware on the cleartext port: peeks at the first bytes. A connection that starts with the HTTP/2
 /// client preface ("PRI * HTTP/2.0…", i.e. h2c with prior knowledge: gRPC clients) is relayed byte for byte to the
 /// internal HTTP/2 endpoint; anything else goes on to HTTP/1.1 untouched. Nothing is consumed by the peek.
+/// The relay writes a ticket ahead of the client's bytes, and <see cref="Restore"/> on the internal endpoint gives the
+/// connection back the client's address by it: a Unix socket has none, so otherwise every gRPC client would share one
+/// (empty) address for the per-address connection cap, rate limits, trusted proxies, logs and connection listings.
 /// </summary>
 internal static class H2cSniffer
 {
     private static readonly byte[] Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"u8.ToArray();
 
+    /// <summary>The length of a relay's ticket (a random GUID).</summary>
+    private const int TicketLength = 16;
+
     /// <summary>The sniffer in front of <paramref name="next"/>; <paramref name="limits"/> are read per connection (they are set after the listeners).</summary>
-    public static ConnectionDelegate Create(ConnectionDelegate next, string internalSocket, KestrelServerLimits limits) => async connection =>
+    public static ConnectionDelegate Create(ConnectionDelegate next, string internalSocket, KestrelServerLimits limits, RelayedOrigins origins) => async connection =>
     {
         switch (await PeekAsync(connection, limits))
         {
@@ -26,9 +34,58 @@ internal static class H2cSniffer
                 await next(connection);
                 break;
             default:
-                await RelayAsync(connection, internalSocket);
+                await RelayAsync(connection, internalSocket, origins);
                 break;
         }
+    };
+
+    /// <summary>
+    /// On the internal endpoint, in front of HTTP/2: reads the relay's ticket and gives the connection the endpoints of the
+    /// client it stands for. A connection without a ticket this hub issued (not relayed by it: another process that found
+    /// the socket) is dropped, so no one can pass for another address.
+    /// </summary>
+    public static ConnectionDelegate Restore(ConnectionDelegate next, KestrelServerLimits limits, RelayedOrigins origins) => async connection =>
+    {
+        var input = connection.Transport.Input;
+        // The relay writes its ticket before anything else; the headers timeout bounds a connection that never sends it.
+        using var deadline = new CancellationTokenSource(limits.RequestHeadersTimeout);
+        using var reading = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed, deadline.Token);
+        var ticket = new byte[TicketLength];
+        while (true)
+        {
+            ReadResult read;
+            try
+            {
+                read = await input.ReadAsync(reading.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                connection.Abort();
+                return;
+            }
+            var buffer = read.Buffer;
+            if (buffer.Length >= TicketLength)
+            {
+                buffer.Slice(0, TicketLength).CopyTo(ticket);
+                input.AdvanceTo(buffer.GetPosition(TicketLength));
+                break;
+            }
+            if (read.IsCompleted)
+            {
+                input.AdvanceTo(buffer.End);
+                return;
+            }
+            input.AdvanceTo(buffer.Start, buffer.End);
+        }
+        if (!origins.TryRedeem(new Guid(ticket), out var remote, out var local))
+        {
+            connection.Abort();
+            return;
+        }
+        // Kestrel takes the request's RemoteIpAddress (and LocalIpAddress) from these when HTTP/2 starts on the connection.
+        connection.RemoteEndPoint = remote;
+        connection.LocalEndPoint = local;
+        await next(connection);
     };
 
     /// <summary>HTTP/2 or not, from the first bytes; null when the connection ends first.</summary>
@@ -83,7 +140,20 @@ internal static class H2cSniffer
         return !http2 || length == Preface.Length;
     }
 
-    private static async Task RelayAsync(ConnectionContext connection, string internalSocket)
+    private static async Task RelayAsync(ConnectionContext connection, string internalSocket, RelayedOrigins origins)
+    {
+        var ticket = origins.Issue(connection.RemoteEndPoint, connection.LocalEndPoint);
+        try
+        {
+            await RelayAsync(connection, internalSocket, ticket);
+        }
+        finally
+        {
+            origins.Withdraw(ticket); // never redeemed (the connection failed first): forgotten
+        }
+    }
+
+    private static async Task RelayAsync(ConnectionContext connection, string internalSocket, Guid ticket)
     {
         using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
@@ -96,6 +166,15 @@ internal static class H2cSniffer
             return;
         }
         await using var stream = new NetworkStream(socket, ownsSocket: false);
+        try
+        {
+            await stream.WriteAsync(ticket.ToByteArray(), connection.ConnectionClosed);
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException)
+        {
+            connection.Abort();
+            return;
+        }
         var toServer = CopyAsync(connection.Transport.Input, stream);
         var toClient = stream.CopyToAsync(connection.Transport.Output.AsStream(leaveOpen: true));
         await Task.WhenAny(toServer, toClient);
@@ -134,4 +213,32 @@ internal static class H2cSniffer
             }
         }
     }
+}
+
+/// <summary>
+/// The clients of connections relayed to the internal HTTP/2 endpoint, by the ticket each relay sends ahead of its
+/// bytes (see <see cref="H2cSniffer"/>). One per host: its listeners share it. A ticket is redeemed once.
+/// </summary>
+internal sealed class RelayedOrigins
+{
+    private readonly ConcurrentDictionary<Guid, (EndPoint? Remote, EndPoint? Local)> _pending = new();
+
+    /// <summary>A new ticket for a client connected from <paramref name="remote"/> to <paramref name="local"/>.</summary>
+    public Guid Issue(EndPoint? remote, EndPoint? local)
+    {
+        var ticket = Guid.NewGuid(); // random (version 4): not guessable by another process that finds the socket
+        _pending[ticket] = (remote, local);
+        return ticket;
+    }
+
+    /// <summary>The client a ticket stands for, once.</summary>
+    public bool TryRedeem(Guid ticket, out EndPoint? remote, out EndPoint? local)
+    {
+        var found = _pending.TryRemove(ticket, out var origin);
+        (remote, local) = origin;
+        return found;
+    }
+
+    /// <summary>Forgets a ticket (whether or not it was redeemed).</summary>
+    public void Withdraw(Guid ticket) => _pending.TryRemove(ticket, out _);
 }

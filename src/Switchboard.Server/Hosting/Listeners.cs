@@ -23,11 +23,16 @@ internal static class Listeners
         // Blocking code would hold that thread, as it would any pool thread: the socket completions themselves still
         // come from the thread pool, not from the event loop.
         webHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = inlineScheduling);
+        var origins = new RelayedOrigins(); // where each relayed gRPC connection came from (see H2cSniffer)
         webHost.ConfigureKestrel(kestrel =>
         {
             if (addresses.Any(a => !a.Tls))
             {
-                kestrel.ListenUnixSocket(internalSocket, listen => listen.Protocols = HttpProtocols.Http2);
+                kestrel.ListenUnixSocket(internalSocket, listen =>
+                {
+                    listen.Protocols = HttpProtocols.Http2;
+                    listen.Use(next => H2cSniffer.Restore(next, kestrel.Limits, origins));
+                });
             }
             foreach (var address in addresses)
             {
@@ -40,7 +45,7 @@ internal static class Listeners
                     : listen =>
                     {
                         listen.Protocols = HttpProtocols.Http1;
-                        listen.Use(next => H2cSniffer.Create(next, internalSocket, kestrel.Limits));
+                        listen.Use(next => H2cSniffer.Create(next, internalSocket, kestrel.Limits, origins));
                     };
                 switch (address.Host)
                 {

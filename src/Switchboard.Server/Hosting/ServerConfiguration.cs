@@ -62,6 +62,11 @@ public static partial class ServerConfiguration
         options.AuthTimeout = Duration(section, "Auth:Timeout", options.AuthTimeout);
         options.RateLimits.PublishPerSecondPerClient = (int)Long(section, "RateLimits:PublishPerSecondPerClient", 0, 0, 10_000_000);
         options.RateLimits.ConnectsPerSecondPerClient = (int)Long(section, "RateLimits:ConnectsPerSecondPerClient", 0, 0, 1_000_000);
+        options.Resume.FullTopics = (int)Long(section, "Resume:FullTopics", options.Resume.FullTopics, 1, 10_000);
+        options.Resume.FullBytes = (int)Long(section, "Resume:FullBytes", options.Resume.FullBytes, 256, 64 * 1024);
+        options.Resume.DeltaTopics = (int)Long(section, "Resume:DeltaTopics", options.Resume.DeltaTopics, 1, 10_000);
+        hub.ResumeSnapshotRetention = Duration(section, "Resume:SnapshotRetention", hub.ResumeSnapshotRetention);
+        hub.ResumeSnapshotMaxCount = Limit(section, "Resume:SnapshotMaxCount", hub.ResumeSnapshotMaxCount, k => NullableLong(section, k));
         ReadHardening(section, options); // Limits:* and AllowedOrigins (ServerConfiguration.Hardening.cs)
 
         hub.MaxMessageBytes = Long(section, "MaxMessageBytes", hub.MaxMessageBytes, 1, 64L * 1024 * 1024);

@@ -98,6 +98,9 @@ public sealed class ServerOptions
     /// <summary>How long a WebSocket client that did not authenticate with the upgrade has to send its auth frame. 10 s.</summary>
     public TimeSpan AuthTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>When a multi-topic stream's resume id turns from the whole positions (<c>p1.</c>) to a snapshot and a delta (<c>p2.</c>).</summary>
+    public ResumeOptions Resume { get; } = new();
+
     /// <summary>Rate limits per client (off by default).</summary>
     public RateLimitOptions RateLimits { get; } = new();
 
@@ -106,6 +109,26 @@ public sealed class ServerOptions
 
     /// <summary>Listen beyond loopback without authentication (<c>--insecure</c>): refused at start otherwise.</summary>
     public bool Insecure { get; set; }
+}
+
+/// <summary>
+/// Resume ids of multi-topic streams and polls (<c>Switchboard:Resume</c>). An id holding every topic's position grows with
+/// the topics a pattern matches, and a browser sends it back as a header; past these sizes the stream keeps its positions
+/// in a snapshot (<see cref="HubOptions.ResumeSnapshotRetention"/>) and its ids name the snapshot plus what changed since.
+/// </summary>
+public sealed class ResumeOptions
+{
+    /// <summary>Ids hold every position while there are at most this many topics. 32.</summary>
+    public int FullTopics { get; set; } = 32;
+
+    /// <summary>… and while such an id is at most this long, in characters. 1,024: far under any proxy's header limit.</summary>
+    public int FullBytes { get; set; } = 1024;
+
+    /// <summary>
+    /// A snapshot's delta (the topics moved since it was taken) past this many topics (or past <see cref="FullBytes"/>)
+    /// makes the stream take a new snapshot, so an id, and the work of writing it on every event, stays bounded. 32.
+    /// </summary>
+    public int DeltaTopics { get; set; } = 32;
 }
 
 /// <summary>Metrics export (<c>Switchboard:Telemetry</c>).</summary>

@@ -46,12 +46,16 @@ internal static class ConnectionsEndpoints
 
         v1.MapGet("/topics/{topic}/presence", async (Hub hub, ClusterView cluster, string topic, string? limit, CancellationToken cancellationToken) =>
             {
-                var max = string.IsNullOrEmpty(limit) ? 100 : limit == "0" ? 0 : QueryValues.Limit(limit, 100, Hub.MaxListLimit);
+                var max = QueryValues.Limit(limit, 100, Hub.MaxListLimit, min: 0); // 0 counts without listing
                 var name = hub.GetPresence(topic, 0).Topic; // refuses a bad name here, before any node is asked
                 var (answers, partial) = await cluster.AskAsync(new NodeQuestion(ClusterView.PresenceQuestion, name, max), cancellationToken);
                 var count = answers.Sum(Count);
+                // Oldest first across the cluster, in the order each node listed its own (Dispatcher.Oldest): ties by
+                // connection id, then node, so a page is the same every time it is asked for.
                 var subscribers = answers.SelectMany(a => Items(a, "subscribers"))
-                    .OrderBy(s => s.TryGetProperty("since", out var at) && at.TryGetDateTime(out var time) ? time : DateTime.MaxValue).Take(max).ToList();
+                    .OrderBy(s => s.TryGetProperty("since", out var at) && at.TryGetDateTime(out var time) ? time : DateTime.MaxValue)
+                    .ThenBy(s => Text(s, "connectionId"), StringComparer.Ordinal).ThenBy(s => Text(s, "node"), StringComparer.Ordinal)
+                    .Take(max).ToList();
                 return new JsonResult(200, w =>
                 {
                     w.WriteStartObject();
@@ -89,6 +93,9 @@ internal static class ConnectionsEndpoints
     // Answers come from other nodes (perhaps of another version): read them defensively, never a 500.
     private static List<JsonElement> Items(JsonElement answer, string name) =>
         answer.TryGetProperty(name, out var items) && items.ValueKind == JsonValueKind.Array ? [.. items.EnumerateArray()] : [];
+
+    private static string? Text(JsonElement item, string name) =>
+        item.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 
     private static int Count(JsonElement answer) =>
         answer.TryGetProperty("count", out var count) && count.TryGetInt32(out var value) ? value : 0;

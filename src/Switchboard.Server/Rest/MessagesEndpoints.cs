@@ -44,7 +44,7 @@ internal static class MessagesEndpoints
 
         messages.MapMethods("/{offset}", [HttpMethods.Get, HttpMethods.Head], One).Requires(Permission.Subscribe, "topic")
             .WithName("ReadMessage").WithSummary("Read one message")
-            .WithDescription("Messages are immutable: strong ETag and a long Cache-Control. Add epoch= to be sure of the incarnation.")
+            .WithDescription("Messages are immutable: strong ETag. With epoch= (as in a publish's Location) the address names one incarnation for good, and Cache-Control lets it be kept a year; without, a cache must revalidate (a topic deleted and created again has another message 1).")
             .Produces<MessageSchema>().Produces(304).ProducesProblem(400).ProducesProblem(404).ProducesProblem(409).ProducesProblem(410);
 
         messages.MapMethods("/{offset}/payload", [HttpMethods.Get, HttpMethods.Head], Payload).Requires(Permission.Subscribe, "topic")
@@ -85,10 +85,10 @@ internal static class MessagesEndpoints
         // Once the hub has the messages, a client hanging up must not abandon the publish half-way.
         var result = await hub.PublishAsync(topic, drafts, idempotencyKey, CancellationToken.None);
         hub.Meters.CountPublished(result, Protocols.RestTag);
-        return Published(request, result, batch);
+        return Published(request, result, batch, hub.Options.MaxReadLimit);
     }
 
-    private static JsonResult Published(HttpRequest request, AppendResult result, bool batch) => new(201, writer =>
+    private static JsonResult Published(HttpRequest request, AppendResult result, bool batch, int maxReadLimit) => new(201, writer =>
     {
         writer.WriteStartObject();
         writer.WriteString("topic", result.Topic);
@@ -108,8 +108,10 @@ internal static class MessagesEndpoints
     }, response =>
     {
         var basePath = $"{request.PathBase}/v1/topics/{result.Topic}/messages";
+        // A batch's Location is the page that holds it; a batch may be larger than a page may be (Switchboard:MaxBatchMessages
+        // above MaxReadLimit), so it asks for the largest page and the page's next goes on with the rest.
         response.Headers.Location = batch
-            ? string.Create(CultureInfo.InvariantCulture, $"{basePath}?after={result.Epoch}:{result.FirstOffset - 1}&limit={result.Count}")
+            ? string.Create(CultureInfo.InvariantCulture, $"{basePath}?after={result.Epoch}:{result.FirstOffset - 1}&limit={Math.Min(result.Count, maxReadLimit)}")
             : string.Create(CultureInfo.InvariantCulture, $"{basePath}/{result.FirstOffset}?epoch={result.Epoch}");
         response.Headers.CacheControl = "no-store";
         if (result.Replayed)
@@ -192,37 +194,51 @@ internal static class MessagesEndpoints
         return page;
     }
 
-    private static async Task<IResult> One(HttpRequest request, Hub hub, string topic, string offset, string? epoch, string? fields)
+    private static async Task<IResult> One(HttpRequest request, Hub hub, Authenticator authenticator, string topic, string offset, string? epoch, string? fields)
     {
         var message = await Find(request, hub, topic, offset, epoch);
         var selected = MessageJson.ParseFields(fields);
         var etag = MessageETag(message, fields is null ? "" : ((int)selected).ToString(CultureInfo.InvariantCulture));
+        var cacheControl = MessageCacheControl(authenticator, epoch);
         if (Conditional.NotModified(request, etag))
         {
-            return Conditional.NotModifiedResult(etag, ImmutableCacheControl);
+            return Conditional.NotModifiedResult(etag, cacheControl);
         }
         return new JsonResult(200, writer => MessageJson.WriteCached(writer, message, selected), response =>
         {
             response.Headers.ETag = etag;
-            response.Headers.CacheControl = ImmutableCacheControl;
+            response.Headers.CacheControl = cacheControl;
         });
     }
 
-    private static async Task<IResult> Payload(HttpRequest request, Hub hub, string topic, string offset, string? epoch)
+    private static async Task<IResult> Payload(HttpRequest request, Hub hub, Authenticator authenticator, string topic, string offset, string? epoch)
     {
         var message = await Find(request, hub, topic, offset, epoch);
         var etag = MessageETag(message, "raw");
+        var cacheControl = MessageCacheControl(authenticator, epoch);
         if (Conditional.NotModified(request, etag))
         {
-            return Conditional.NotModifiedResult(etag, ImmutableCacheControl);
+            return Conditional.NotModifiedResult(etag, cacheControl);
         }
         request.HttpContext.Response.Headers.ETag = etag;
-        request.HttpContext.Response.Headers.CacheControl = ImmutableCacheControl;
+        request.HttpContext.Response.Headers.CacheControl = cacheControl;
         return Results.Bytes(message.Payload, message.ContentType);
     }
 
-    // A message never changes once written; an epoch in the URL (Location carries one) pins the incarnation too.
-    private const string ImmutableCacheControl = "public, max-age=31536000, immutable";
+    /// <summary>
+    /// How long a message's answer may be kept. A message never changes, but only an address with <c>epoch=</c> (a publish's
+    /// Location carries one) names it for good: without, <c>/messages/1</c> is message 1 of whichever incarnation of the topic
+    /// exists now, so a cache keeps it but asks again each time (the strong ETag makes that a 304). With credentials required,
+    /// only the caller's own cache may keep it: "public" lets a shared cache (a CDN, a company proxy) store an answer given to
+    /// a credential and hand it to anyone asking for the same URL.
+    /// </summary>
+    private static string MessageCacheControl(Authenticator authenticator, string? epoch) => (authenticator.Enabled, epoch is null) switch
+    {
+        (false, false) => "public, max-age=31536000, immutable",
+        (false, true) => "public, no-cache",
+        (true, false) => "private, max-age=31536000, immutable",
+        (true, true) => "private, no-cache",
+    };
 
     private static string MessageETag(Message message, string variant) => $"\"{message.Epoch}.{message.Offset}{(variant.Length > 0 ? "." + variant : "")}\"";
 

@@ -22,34 +22,38 @@ internal static class PatternPollEndpoints
 
     public static void Map(RouteGroupBuilder v1)
     {
-        v1.MapMethods("/messages", [HttpMethods.Get], PollAsync).WithTags("Messages")
+        v1.MapMethods("/messages", [HttpMethods.Get, HttpMethods.Head], PollAsync).WithTags("Messages")
             .WithName("ReadManyTopics").WithSummary("Read or long-poll several topics or patterns (?topic=a&topic=b.*)")
             .WithDescription("""
                 Messages of every topic the patterns match, after= a position token (the "next" of the previous page, or the id of a
                 multi-topic SSE stream; "0" = every retained message; absent = from now), up to limit= (default 100), in
                 publish order within a page (each topic's own order always).
-                With wait=SECONDS (up to 60) the request is held until a message arrives or the wait ends (empty page).
-                Answers {"messages": […], "notices": […], "next": "p1.…"}; notices tell of messages removed by retention
-                (missed) and of topics deleted or recreated (epoch-changed, topic-deleted): nothing is skipped silently.
+                With wait=SECONDS (up to 60) the request is held until a message arrives or the wait ends (empty page); a HEAD is not held.
+                Answers {"messages": […], "notices": […], "next": "p1.…" (or "p2.…" past a few dozen topics: a stored snapshot of the
+                positions plus what moved since)}; notices tell of messages removed by retention (missed), of topics deleted or
+                recreated (epoch-changed, topic-deleted) and of a resume whose snapshot expired (resume-expired): nothing is skipped silently.
                 """)
             .ProducesProblem(400).ProducesProblem(403);
     }
 
-    private static async Task<IResult> PollAsync(HttpContext context, Hub hub, string[]? topic, string? after, string? limit, string? wait)
+    private static async Task<IResult> PollAsync(HttpContext context, Hub hub, ServerOptions options, string[]? topic, string? after, string? limit, string? wait)
     {
         var patterns = topic ?? [];
         context.DemandSubscribeToAll(patterns, "Name the topics to read: /v1/messages?topic=orders&topic=payments.* (wildcards allowed).");
         var max = QueryValues.Limit(limit, 100, hub.Options.MaxReadLimit);
         var hold = QueryValues.Wait(wait, hub.Options.MaxWait);
-        var positions = after switch
+        if (HttpMethods.IsHead(context.Request.Method))
         {
-            null or "" => new Dictionary<string, Position>(await hub.PositionsNowAsync(patterns, context.RequestAborted), StringComparer.Ordinal),
-            "0" => new Dictionary<string, Position>(StringComparer.Ordinal),
-            _ => StreamPositions.Decode(after, shown => $"after='{shown}' is not a position of a multi-topic read: give the \"next\" of the previous page (or the id of a multi-topic event stream) as it was, after=0 for every retained message, or leave after= out to start from now."),
-        };
-        var page = new PageSink(max, positions);
+            hold = TimeSpan.Zero; // a HEAD asks what the page is now (its headers); it is not held like a long poll
+        }
+        var point = after == "0"
+            ? new ResumePoint(new Dictionary<string, Position>(StringComparer.Ordinal), null, new Dictionary<string, Position>(StringComparer.Ordinal))
+            : await ResumeTokens.StartAsync(hub, patterns, string.IsNullOrEmpty(after) ? null : after,
+                shown => $"after='{shown}' is not a position of a multi-topic read: give the \"next\" of the previous page (or the id of a multi-topic event stream) as it was, after=0 for every retained message, or leave after= out to start from now.",
+                context.RequestAborted);
+        var page = new PageSink(max, new Dictionary<string, Position>(point.Positions, StringComparer.Ordinal));
         using var aborted = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, hub.Stopping);
-        var subscription = await hub.SubscribeAsync(patterns, SubscribeStart.AfterPositions(new Dictionary<string, Position>(positions, StringComparer.Ordinal)), page, aborted.Token);
+        var subscription = await hub.SubscribeAsync(patterns, SubscribeStart.AfterPositions(point.Positions), page, aborted.Token);
         await using (subscription)
         {
             try
@@ -68,6 +72,8 @@ internal static class PatternPollEndpoints
             page.Close();
             page.ThrowIfFailed(); // the subscription stopped (its history could not be read): an error, not a short page
         }
+        // Past a size, next names a snapshot of the positions (written now if the last one is outgrown): see ResumeTokens.
+        var next = (await ResumeTokens.NextAsync(hub, options.Resume, point, page.Positions, context.RequestAborted)).Id;
         return new JsonResult(200, writer =>
         {
             writer.WriteStartObject();
@@ -78,12 +84,16 @@ internal static class PatternPollEndpoints
             }
             writer.WriteEndArray();
             writer.WriteStartArray("notices");
+            if (point.ExpiredSnapshot is { } expired)
+            {
+                SseFormat.WriteResumeExpired(writer, expired, point.Delta.Keys, hub.Options.ResumeSnapshotRetention);
+            }
             foreach (var notice in page.Notices)
             {
                 SseFormat.WriteNotice(writer, notice);
             }
             writer.WriteEndArray();
-            writer.WriteString("next", StreamPositions.Encode(page.Positions));
+            writer.WriteString("next", next);
             writer.WriteEndObject();
         }, response => response.Headers.CacheControl = "no-store");
     }

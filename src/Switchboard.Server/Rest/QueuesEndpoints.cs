@@ -343,35 +343,49 @@ internal static partial class QueuesEndpoints
         return Results.NoContent();
     }
 
-    /// <summary>SSE for one reply: an event "reply" when it comes (or "expired"), then the stream ends.</summary>
+    /// <summary>
+    /// SSE for one reply: an event "reply" when it comes (or "expired"), then the stream ends. Not a connection of the
+    /// registry, so it watches its caller's credential itself: when that expires first, an "error" event (unauthorized) ends it.
+    /// </summary>
     private sealed class ReplyStream(Hub hub, string id) : IResult
     {
         public async Task ExecuteAsync(HttpContext httpContext)
         {
-            var aborted = httpContext.RequestAborted;
-            var slot = await hub.WaitForReplyAsync(id, TimeSpan.Zero, aborted);
+            var caller = httpContext.Caller();
+            var slot = await hub.WaitForReplyAsync(id, TimeSpan.Zero, httpContext.RequestAborted);
             var response = httpContext.Response;
             Sse.SseFormat.Start(httpContext);
-            await response.WriteAsync(": waiting for the reply\n\n", aborted);
-            await response.Body.FlushAsync(aborted);
-            while (slot.Reply is null && slot.ExpiresAt > DateTimeOffset.UtcNow && !aborted.IsCancellationRequested && hub.State == HubState.Ready)
+            using var expiry = CredentialExpiry.Watch(caller);
+            using var ending = CancellationTokenSource.CreateLinkedTokenSource(httpContext.RequestAborted, expiry?.Token ?? CancellationToken.None);
+            var aborted = ending.Token;
+            try
             {
-                slot = await hub.WaitForReplyAsync(id, TimeSpan.FromSeconds(15), aborted);
-                if (slot.Reply is null)
+                await response.WriteAsync(": waiting for the reply\n\n", aborted);
+                await response.Body.FlushAsync(aborted);
+                while (slot.Reply is null && slot.ExpiresAt > DateTimeOffset.UtcNow && !aborted.IsCancellationRequested && hub.State == HubState.Ready)
                 {
-                    await response.WriteAsync(": heartbeat\n\n", aborted);
-                    await response.Body.FlushAsync(aborted);
+                    slot = await hub.WaitForReplyAsync(id, TimeSpan.FromSeconds(15), aborted);
+                    if (slot.Reply is null)
+                    {
+                        await response.WriteAsync(": heartbeat\n\n", aborted);
+                        await response.Body.FlushAsync(aborted);
+                    }
                 }
+                if (slot.Reply is null && slot.ExpiresAt > DateTimeOffset.UtcNow)
+                {
+                    // Cut short by the hub's drain, not expired: the reply may still come (fetched after a restart or from
+                    // another node), so end without an event and let the client reconnect.
+                    return;
+                }
+                // SSE framing: a JSON payload kept as sent may span lines, and each line needs its own "data:".
+                var kind = slot.Reply is not null ? "reply" : "expired";
+                await response.Body.WriteAsync(Sse.SseFormat.Event(kind, writer => QueueJson.WriteReply(writer, slot)), aborted);
             }
-            if (slot.Reply is null && slot.ExpiresAt > DateTimeOffset.UtcNow)
+            catch (OperationCanceledException) when (expiry?.IsCancellationRequested == true && !httpContext.RequestAborted.IsCancellationRequested)
             {
-                // Cut short by the hub's drain, not expired: the reply may still come (fetched after a restart or from
-                // another node), so end without an event and let the client reconnect.
-                return;
+                var expired = CredentialExpiry.Expired(caller, "Fetch the reply again with a fresh one; it is kept until the request's wait ends.");
+                await response.Body.WriteAsync(Sse.SseFormat.Ended(expired.Code, expired.Message), httpContext.RequestAborted);
             }
-            // SSE framing: a JSON payload kept as sent may span lines, and each line needs its own "data:".
-            var kind = slot.Reply is not null ? "reply" : "expired";
-            await response.Body.WriteAsync(Sse.SseFormat.Event(kind, writer => QueueJson.WriteReply(writer, slot)), aborted);
         }
     }
 

@@ -51,20 +51,32 @@ internal static class StatsEndpoints
         var response = context.Response;
         Sse.SseFormat.Start(context);
         using var watch = stats.Watch();
-        using var ending = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, hub.Stopping);
+        // Not a connection of the registry, so it watches its caller's credential itself (an admin token may be short-lived).
+        var caller = context.Caller();
+        using var expiry = CredentialExpiry.Watch(caller);
+        using var ending = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, hub.Stopping, expiry?.Token ?? CancellationToken.None);
         var body = response.BodyWriter;
         try
         {
-            await body.WriteAsync(Preamble, ending.Token);
-            // The current figures first, so a page shows something at once; then each second's as it is taken.
-            var snapshot = stats.Current;
-            while (true)
+            try
             {
-                body.Write(EventStart);
-                body.Write(snapshot.Json);
-                body.Write(EventEnd);
-                await body.FlushAsync(ending.Token);
-                snapshot = await stats.NextAsync().WaitAsync(ending.Token);
+                await body.WriteAsync(Preamble, ending.Token);
+                // The current figures first, so a page shows something at once; then each second's as it is taken.
+                var snapshot = stats.Current;
+                while (true)
+                {
+                    body.Write(EventStart);
+                    body.Write(snapshot.Json);
+                    body.Write(EventEnd);
+                    await body.FlushAsync(ending.Token);
+                    snapshot = await stats.NextAsync().WaitAsync(ending.Token);
+                }
+            }
+            catch (OperationCanceledException) when (expiry?.IsCancellationRequested == true && !context.RequestAborted.IsCancellationRequested && !hub.Stopping.IsCancellationRequested)
+            {
+                // The credential expired: the last event says so, as on every stream.
+                var expired = CredentialExpiry.Expired(caller, "Reconnect with a fresh one.");
+                await body.WriteAsync(Sse.SseFormat.Ended(expired.Code, expired.Message), context.RequestAborted);
             }
         }
         catch (Exception ex) when (ex is OperationCanceledException or IOException)

@@ -14,7 +14,11 @@ internal sealed record PublishCommand(string? Id, string Topic, IReadOnlyList<Me
 /// <param name="Topics">Topic names or patterns.</param>
 /// <param name="Start">Where delivery starts.</param>
 /// <param name="Compact">Messages in the compact envelope (JSON only): no epoch or timestamp in each, the epoch announced once per topic.</param>
-internal sealed record SubscribeCommand(string? Id, IReadOnlyList<string> Topics, SubscribeStart Start, bool Compact = false) : ClientCommand(Id);
+/// <param name="Resume">
+/// A positions token that names a stored snapshot (<c>p2.</c>), with the field it came in: read from the store before
+/// subscribing (<see cref="ProtoFrameCodec.ResumeAsync"/>), in place of <paramref name="Start"/>. A codec does not wait on the store.
+/// </param>
+internal sealed record SubscribeCommand(string? Id, IReadOnlyList<string> Topics, SubscribeStart Start, bool Compact = false, (string Token, string Field)? Resume = null) : ClientCommand(Id);
 
 internal sealed record UnsubscribeCommand(string? Id, string? SubscriptionId, IReadOnlyList<string> Topics) : ClientCommand(Id);
 

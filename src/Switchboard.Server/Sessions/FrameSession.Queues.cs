@@ -25,7 +25,7 @@ internal sealed partial class FrameSession
         }
         if (receive.Lease is { } lease)
         {
-            QueueConfig.CheckLease(lease, "receive.leaseSeconds");
+            QueueConfig.CheckLease(lease, Field("receive", "leaseSeconds", "lease_seconds"));
         }
         lock (_consumers)
         {
@@ -74,8 +74,32 @@ internal sealed partial class FrameSession
         catch (SwitchboardException ex)
         {
             Answer(_codec.Error(receive.Id, ex));
+            Forget(receive.Queue, cancellationToken);
         }
     }
+
+    /// <summary>
+    /// A consumer that ended on its own (its queue was deleted, the hub refused it) is no longer held, so a refresh need
+    /// not allow it; its waits for the settling of what it handed out end with it.
+    /// </summary>
+    private void Forget(string queue, CancellationToken consumer)
+    {
+        lock (_consumers)
+        {
+            if (_consumers.TryGetValue(queue, out var own) && own.Token == consumer)
+            {
+                _consumers.Remove(queue);
+                own.Cancel();
+                own.Dispose();
+            }
+        }
+    }
+
+    /// <summary>
+    /// A frame's field as this connection's codec spells it (<c>send.delaySeconds</c> in JSON, <c>send.delay_seconds</c>
+    /// in protobuf): range checks made here name what the client wrote, where the hub's would name its own spelling.
+    /// </summary>
+    private string Field(string frame, string json, string proto) => frame + "." + (_codec.Kind == FrameKind.Text ? json : proto);
 
     // The pipelined operations: each runs synchronously until the hub has taken it (so frame order is the hub's order),
     // and its checks throw into the task it returns.
@@ -83,6 +107,7 @@ internal sealed partial class FrameSession
     private async Task<OutboundFrame?> SendAsync(SendCommand send, Grants grants)
     {
         grants.Demand(Permission.Publish, send.Queue);
+        QueueConfig.CheckDelay(send.Delay, Field("send", "delaySeconds", "delay_seconds"));
         AdmitMessages(1);
         return _codec.Sent(send.Id, await _hub.SendAsync(send.Queue, [send.Message], send.Delay, send.IdempotencyKey, CancellationToken.None));
     }
@@ -95,8 +120,22 @@ internal sealed partial class FrameSession
             await _hub.AckAsync(settle.Queue, settle.MessageId, settle.Lease, CancellationToken.None);
             return _codec.Settled(settle.Id, settle.MessageId, null);
         }
+        if (settle.Duration is { } delay)
+        {
+            QueueConfig.CheckDelay(delay, Field("nack", "delaySeconds", "delay_seconds"));
+        }
         var nacked = await _hub.NackAsync(settle.Queue, settle.MessageId, settle.Lease, settle.Duration, settle.Error, CancellationToken.None);
         return _codec.Settled(settle.Id, settle.MessageId, null, nacked);
+    }
+
+    private async Task<OutboundFrame?> ExtendAsync(SettleCommand extend, Grants grants)
+    {
+        grants.Demand(Permission.Consume, extend.Queue);
+        if (extend.Duration is { } by)
+        {
+            QueueConfig.CheckLease(by, Field("extend", "leaseSeconds", "lease_seconds"));
+        }
+        return _codec.Settled(extend.Id, extend.MessageId, await _hub.ExtendAsync(extend.Queue, extend.MessageId, extend.Lease, extend.Duration, CancellationToken.None));
     }
 
     private async Task<OutboundFrame?> AckBatchAsync(AckBatchCommand acks, Grants grants)
@@ -113,30 +152,30 @@ internal sealed partial class FrameSession
     }
 
     /// <summary>
-    /// Sends the request and waits for its reply in the background (<see cref="Hub.RequestAndAwaitAsync"/>), answering
-    /// with the reply or the time-out. Nothing is answered for the send itself unless it fails.
+    /// Sends the request and waits for its reply in the background (<see cref="Hub.RequestAndAwaitAsync(string, QueueDraft, TimeSpan, string?, long, TaskCompletionSource?, CancellationToken)"/>).
+    /// Its place in the order of answers is held until the send is stored or refused: a refusal or a failed send is
+    /// answered there, after the frames before it (nothing is answered for a send that went well), and the reply (or
+    /// the time-out) only once that place is passed.
     /// </summary>
-    private Task<OutboundFrame?> RequestAsync(RequestCommand request, Grants grants)
+    private Pending Request(RequestCommand request, Grants grants)
     {
         try
         {
             grants.Demand(Permission.Publish, request.Queue);
             AdmitMessages(1);
-            _hub.CheckRequestWait(request.Timeout, _codec.Kind == FrameKind.Text ? "request.timeoutSeconds" : "request.timeout_seconds");
+            _hub.CheckRequestWait(request.Timeout, Field("request", "timeoutSeconds", "timeout_seconds"));
         }
         catch (SwitchboardException ex)
         {
-            return Task.FromException<OutboundFrame?>(ex); // answered by the pipeline, like any refused frame
+            return new Pending(request.Id, null, false, Task.FromException<OutboundFrame?>(ex)); // answered by the pipeline, like any refused frame
         }
-        AwaitReply(request, System.Diagnostics.Stopwatch.GetTimestamp());
-        return Task.FromResult<OutboundFrame?>(null);
-    }
-
-    private void AwaitReply(RequestCommand request, long requestedAt)
-    {
         // Called inline, so the send is queued in the order of the connection's frames; only the wait is in the background.
-        var replying = _hub.RequestAndAwaitAsync(request.Queue, new QueueDraft { Message = request.Message }, request.Timeout, null, requestedAt, _connection.Closing);
-        var answering = AnswerReplyAsync(request, replying);
+        var sent = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var replying = _hub.RequestAndAwaitAsync(request.Queue, new QueueDraft { Message = request.Message }, request.Timeout, null,
+            System.Diagnostics.Stopwatch.GetTimestamp(), sent, _connection.Closing);
+        var taken = TakenAsync(sent.Task, replying);
+        var answered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var answering = AnswerReplyAsync(request, taken, answered.Task, replying);
         lock (_consumers)
         {
             _background.RemoveAll(t => t.IsCompleted);
@@ -144,6 +183,25 @@ internal sealed partial class FrameSession
             _requests.RemoveAll(t => t.IsCompleted);
             _requests.Add(answering);
         }
+        return new Pending(request.Id, null, false, taken, answered);
+    }
+
+    /// <summary>
+    /// The request's answer in the order of the frames: none once its send is stored or its reply came (whichever is
+    /// first), the error when it was refused or its send failed.
+    /// </summary>
+    private async Task<OutboundFrame?> TakenAsync(Task sent, Task<ReplyRecord> replying)
+    {
+        var first = await Task.WhenAny(sent, replying);
+        try
+        {
+            await first;
+        }
+        catch (OperationCanceledException) when (_connection.Closing.IsCancellationRequested)
+        {
+            // the connection ended: no one is left to tell
+        }
+        return null;
     }
 
     /// <summary>
@@ -161,8 +219,14 @@ internal sealed partial class FrameSession
         }
     }
 
-    private async Task AnswerReplyAsync(RequestCommand request, Task<ReplyRecord> replying)
+    private async Task AnswerReplyAsync(RequestCommand request, Task<OutboundFrame?> taken, Task answered, Task<ReplyRecord> replying)
     {
+        await ((Task)taken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        if (!taken.IsCompletedSuccessfully)
+        {
+            return; // refused, or its send failed: answered in its place
+        }
+        await answered;
         try
         {
             var slot = await replying;

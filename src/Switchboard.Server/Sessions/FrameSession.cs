@@ -177,9 +177,12 @@ internal sealed partial class FrameSession : IAsyncDisposable
                     StartConsumer(receive);
                     break;
                 case SettleCommand { Kind: "extend" } extend:
-                    // Awaited here, not pipelined: an ack or nack of the same message in the next frame must find it extended.
-                    grants.Demand(Permission.Consume, extend.Queue);
-                    Answer(_codec.Settled(extend.Id, extend.MessageId, await _hub.ExtendAsync(extend.Queue, extend.MessageId, extend.Lease, extend.Duration, CancellationToken.None)));
+                    // Answered in order like the other settles, but awaited before the next frame is taken: an ack or nack
+                    // of the same message in the next frame must find it extended.
+                    await RoomAsync(cancellationToken);
+                    var extending = ExtendAsync(extend, grants);
+                    Queue(new Pending(extend.Id, null, false, extending));
+                    await ((Task)extending).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
                     break;
                 case SettleCommand settle:
                     await RoomAsync(cancellationToken);
@@ -191,7 +194,7 @@ internal sealed partial class FrameSession : IAsyncDisposable
                     break;
                 case RequestCommand request:
                     await RoomAsync(cancellationToken);
-                    Queue(new Pending(request.Id, null, false, RequestAsync(request, grants)));
+                    Queue(Request(request, grants));
                     break;
                 case ReplyCommand reply:
                     await RoomAsync(cancellationToken);
@@ -237,6 +240,11 @@ internal sealed partial class FrameSession : IAsyncDisposable
                 $"This connection acts as '{_connection.Caller.Name}'; a refresh must be for the same principal (this credential is '{caller.Name}'). Open another connection to act as someone else.")));
             return;
         }
+        if (!pending && Uncovered(caller.Grants) is { } narrowed)
+        {
+            Answer(_codec.Error(auth.Id, narrowed));
+            return;
+        }
         try
         {
             _registry.Authenticate(_connection, caller);
@@ -247,6 +255,34 @@ internal sealed partial class FrameSession : IAsyncDisposable
             return;
         }
         Answer(_codec.Authenticated(auth.Id, caller));
+    }
+
+    /// <summary>
+    /// The refusal of a refresh whose scopes no longer cover a subscription or a consumer the connection holds, naming the
+    /// first one; null when they cover all of them. Scopes are checked when a subscription or consumer starts, so without
+    /// this a refresh that took a topic away (the identity provider revoked it) would leave it readable for as long as the
+    /// client keeps refreshing. Refused, the connection keeps its current credential and ends when that expires.
+    /// </summary>
+    private SwitchboardException? Uncovered(Grants grants)
+    {
+        const string Keeps = "refresh with a credential that allows it; until then the connection keeps its current credential, and ends when that expires.";
+        foreach (var (id, subscription) in _connection.Subscriptions.Snapshot())
+        {
+            if (subscription.Patterns.FirstOrDefault(p => !grants.Allows(Permission.Subscribe, p.Text)) is { } lost)
+            {
+                return new SwitchboardException(ErrorCode.Forbidden,
+                    $"{grants.Refusal(Permission.Subscribe, lost.Text).Message} This connection's subscription '{id}' follows it: unsubscribe first, or {Keeps}");
+            }
+        }
+        string[] queues;
+        lock (_consumers)
+        {
+            queues = [.. _consumers.Keys];
+        }
+        return queues.FirstOrDefault(q => !grants.Allows(Permission.Consume, q)) is { } queue
+            ? new SwitchboardException(ErrorCode.Forbidden,
+                $"{grants.Refusal(Permission.Consume, queue).Message} This connection consumes it: stop with a receive of max 0 first, or {Keeps}")
+            : null;
     }
 
     private async ValueTask PublishAsync(PublishCommand publish, CancellationToken cancellationToken)
@@ -332,6 +368,7 @@ internal sealed partial class FrameSession : IAsyncDisposable
             }
             finally
             {
+                pending.Answered?.TrySetResult();
                 Done();
             }
         }
@@ -363,7 +400,8 @@ internal sealed partial class FrameSession : IAsyncDisposable
         {
             sink = new OutboxSink(_connection.Outbox, _codec.Messages, _codec.Kind, notice => _codec.Notice(id, notice), _connection.SubscriptionFailed);
         }
-        var subscription = await _hub.SubscribeAsync(subscribe.Topics, subscribe.Start, sink, _connection.AsSubscriber(), cancellationToken);
+        var start = subscribe.Resume is { } resume ? await ProtoFrameCodec.ResumeAsync(_hub, resume, cancellationToken) : subscribe.Start;
+        var subscription = await _hub.SubscribeAsync(subscribe.Topics, start, sink, _connection.AsSubscriber(), cancellationToken);
         if (!_connection.Subscriptions.TryAdd(id, subscription))
         {
             await subscription.DisposeAsync();
@@ -426,6 +464,10 @@ internal sealed partial class FrameSession : IAsyncDisposable
         }
     }
 
-    /// <summary>An operation in flight: a publish (its answer is built from its result), or another whose task builds its own answer (null: none).</summary>
-    private readonly record struct Pending(string? Id, Task<AppendResult>? Publish, bool Batch, Task<OutboundFrame?>? Other);
+    /// <summary>
+    /// An operation in flight: a publish (its answer is built from its result), or another whose task builds its own answer
+    /// (null: none). <see cref="Answered"/>, when given, is completed once its place in the order is passed: what answers
+    /// it later (a request's reply) waits for that, so it cannot overtake the answers of the frames before it.
+    /// </summary>
+    private readonly record struct Pending(string? Id, Task<AppendResult>? Publish, bool Batch, Task<OutboundFrame?>? Other, TaskCompletionSource? Answered = null);
 }

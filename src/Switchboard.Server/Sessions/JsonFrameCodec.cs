@@ -155,6 +155,7 @@ internal sealed partial class JsonFrameCodec : IFrameCodec
         string? epoch = null;
         Position? after = null;
         Dictionary<string, Position>? positions = null;
+        string? snapshot = null;
         var compact = false;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
@@ -188,7 +189,12 @@ internal sealed partial class JsonFrameCodec : IFrameCodec
                     break;
                 case "after":
                     var text = String(ref reader, "subscribe.after");
-                    if (text is not null && text.StartsWith("p1.", StringComparison.Ordinal))
+                    if (text is not null && text.StartsWith(ProtoFrameCodec.SnapshotPrefix, StringComparison.Ordinal))
+                    {
+                        // Positions kept in a snapshot (a big multi-topic stream's id): read from the store before subscribing.
+                        (snapshot, positions) = (text, []);
+                    }
+                    else if (text is not null && text.StartsWith("p1.", StringComparison.Ordinal))
                     {
                         // Several topics' positions at once (the id of a multi-topic SSE stream): resumes a wildcard
                         // subscription with each topic after its own position, every other matching topic from its start.
@@ -219,7 +225,7 @@ internal sealed partial class JsonFrameCodec : IFrameCodec
         {
             if (afterOffset is not null || epoch is not null)
             {
-                throw Invalid("subscribe.after holds several topics' positions (p1.…); give it without afterOffset or epoch.");
+                throw Invalid("subscribe.after holds several topics' positions (p1.… or p2.…); give it without afterOffset or epoch.");
             }
             start = SubscribeStart.AfterPositions(positions);
         }
@@ -239,7 +245,7 @@ internal sealed partial class JsonFrameCodec : IFrameCodec
         {
             throw new SwitchboardException(ErrorCode.InvalidPosition, $"subscribe.epoch '{epoch}' is not an epoch the hub issued.");
         }
-        return new SubscribeCommand(null, topics, start, compact);
+        return new SubscribeCommand(null, topics, start, compact, snapshot is null ? null : (snapshot, "subscribe.after"));
     }
 
     private static UnsubscribeCommand ReadUnsubscribe(ref Utf8JsonReader reader)

@@ -42,7 +42,7 @@ internal sealed class ProtoFrameCodec : IFrameCodec
             return parsed.KindCase switch
             {
                 ClientFrame.KindOneofCase.Publish => Publish(id, parsed.Publish),
-                ClientFrame.KindOneofCase.Subscribe => new SubscribeCommand(id, parsed.Subscribe.Topics, Start(parsed.Subscribe)),
+                ClientFrame.KindOneofCase.Subscribe => new SubscribeCommand(id, parsed.Subscribe.Topics, Start(parsed.Subscribe), Resume: Snapshot(parsed.Subscribe)),
                 ClientFrame.KindOneofCase.Unsubscribe => new UnsubscribeCommand(id, parsed.Unsubscribe.SubscriptionId.Length > 0 ? parsed.Unsubscribe.SubscriptionId : null, parsed.Unsubscribe.Topics),
                 ClientFrame.KindOneofCase.Ping => new PingCommand(id),
                 ClientFrame.KindOneofCase.Auth => parsed.Auth.Token.Length > 0 ? new AuthCommand(id, parsed.Auth.Token) : throw new SwitchboardException(ErrorCode.InvalidRequest, "auth.token is empty: send the API key or the JWT."),
@@ -95,16 +95,19 @@ internal sealed class ProtoFrameCodec : IFrameCodec
 
     private static string? Optional(string text) => text.Length > 0 ? text : null;
 
-    /// <summary>A SubscribeRequest as a start position (shared by the WebSocket subprotocol and gRPC).</summary>
+    /// <summary>
+    /// A SubscribeRequest as a start position (shared by the WebSocket subprotocol and gRPC). A positions token that names
+    /// a snapshot (<see cref="Snapshot"/>) is read by <see cref="ResumeAsync"/> instead; this start is then not used.
+    /// </summary>
     public static SubscribeStart Start(SubscribeRequest request)
     {
         if (request.Positions.Length > 0)
         {
             if (request.HasAfterOffset || request.Epoch.Length > 0)
             {
-                throw new SwitchboardException(ErrorCode.InvalidRequest, "positions holds several topics' positions (p1.…); give it without after_offset or epoch.");
+                throw new SwitchboardException(ErrorCode.InvalidRequest, "positions holds several topics' positions (p1.… or p2.…); give it without after_offset or epoch.");
             }
-            return SubscribeStart.AfterPositions(DecodePositions(request.Positions, "positions"));
+            return Snapshot(request) is null ? SubscribeStart.AfterPositions(DecodePositions(request.Positions, "positions")) : SubscribeStart.Now;
         }
         return request.HasAfterOffset
             ? SubscribeStart.AfterPosition(new Position(request.Epoch.Length > 0 ? CheckEpoch(request.Epoch) : null, NonNegative(request.AfterOffset)))
@@ -115,8 +118,32 @@ internal sealed class ProtoFrameCodec : IFrameCodec
     /// A multi-topic positions token (<c>p1.…</c>) of a subscribe; a bad one is refused naming <paramref name="field"/>, not
     /// in the words of the SSE stream whose ids have this form (shared by both subprotocols and gRPC).
     /// </summary>
-    internal static Dictionary<string, Position> DecodePositions(string token, string field) => Sse.StreamPositions.Decode(token, shown =>
-        $"{field} '{shown}' is not a positions token the hub issued: give it as the hub gave it (a multi-topic event stream's id, or the positions a client kept), or leave it out to start from now.");
+    internal static Dictionary<string, Position> DecodePositions(string token, string field) => Sse.StreamPositions.Decode(token, Refusal(field));
+
+    /// <summary>The positions token of a request when it names a stored snapshot (<c>p2.</c>), for <see cref="ResumeAsync"/>.</summary>
+    public static (string Token, string Field)? Snapshot(SubscribeRequest request)
+        => request.Positions.StartsWith(SnapshotPrefix, StringComparison.Ordinal) ? (request.Positions, "positions") : null;
+
+    /// <summary>The prefix of a positions token that names a stored snapshot of a stream's positions.</summary>
+    internal const string SnapshotPrefix = "p2.";
+
+    /// <summary>
+    /// Reads a <c>p2.</c> positions token from the store (its snapshot plus its delta). One whose snapshot retention removed
+    /// is refused as <see cref="ErrorCode.MessageExpired"/> naming what to do: a subscriber holds no stream that could go on
+    /// and say so, as an event stream does.
+    /// </summary>
+    internal static async Task<SubscribeStart> ResumeAsync(Hub hub, (string Token, string Field) resume, CancellationToken cancellationToken)
+    {
+        var point = await Sse.ResumeTokens.DecodeAsync(hub, resume.Token, Refusal(resume.Field), cancellationToken);
+        return point.ExpiredSnapshot is { } expired
+            ? throw new SwitchboardException(ErrorCode.MessageExpired,
+                $"{resume.Field} stands on a snapshot of positions ({expired}) that retention removed (snapshots are kept {DurationText.Format(hub.Options.ResumeSnapshotRetention)}); " +
+                "subscribe without it to start from now, or after=0 for every retained message.")
+            : SubscribeStart.AfterPositions(point.Positions);
+    }
+
+    private static Func<string, string> Refusal(string field) => shown =>
+        $"{field} '{shown}' is not a positions token the hub issued: give it as the hub gave it (a multi-topic event stream's id, or the positions a client kept), or leave it out to start from now.";
 
     private static long NonNegative(long offset) => offset >= 0
         ? offset
@@ -253,12 +280,44 @@ internal sealed class ProtoFrameCodec : IFrameCodec
         : receive.Max >= 0 ? receive.Max
         : throw new SwitchboardException(ErrorCode.InvalidRequest, $"receive.max is {receive.Max}; it is the credit window, 1 to {Hub.MaxReceive} messages leased at once (0 stops consuming).");
 
+    /// <summary>
+    /// A frame's count of seconds (0: unset): negative refused; the range is the session's check, as for JSON frames
+    /// (a decoded frame says what the client asked for). Past ten years is held as ten years, past every range.
+    /// </summary>
     private static TimeSpan? Seconds(long seconds, string name) => seconds switch
     {
         0 => null,
         < 0 => throw new SwitchboardException(ErrorCode.InvalidRequest, $"{name} is {seconds}; it cannot be negative."),
         _ => TimeSpan.FromSeconds(Math.Min(seconds, 3650L * 24 * 3600)),
     };
+
+    /// <summary>
+    /// A count of seconds in a unary gRPC call (0: unset), refused under its protobuf field name with the value as sent
+    /// when negative or over <paramref name="max"/> (the hub's own range checks would name the JSON spelling, and show
+    /// a value already clamped).
+    /// </summary>
+    internal static TimeSpan? Seconds(long seconds, string field, TimeSpan max)
+    {
+        if (seconds < 0 || seconds > max.TotalSeconds)
+        {
+            throw new SwitchboardException(ErrorCode.InvalidRequest, seconds < 0
+                ? $"{field} is {seconds}; it cannot be negative."
+                : $"{field} is {seconds}; the most is {max.TotalSeconds:0} ({DurationText.Format(max)}).");
+        }
+        return seconds == 0 ? null : TimeSpan.FromSeconds(seconds);
+    }
+
+    /// <summary>A delay (send, nack): 0 to 7 days; 0 is none (send) or the backoff (nack).</summary>
+    internal static TimeSpan? Delay(long seconds, string field) => Seconds(seconds, field, QueueConfig.MaxDelay);
+
+    /// <summary>A lease (receive, extend): 1 s to 12 h; 0 is the queue's own.</summary>
+    internal static TimeSpan? Lease(long seconds, string field) => Seconds(seconds, field, QueueConfig.MaxLease);
+
+    /// <summary>
+    /// A request's wait for its reply: negative refused here; the range (1 s to the hub's longest wait) is the hub's
+    /// check, which names the field too. Ten years stands for "more than any wait".
+    /// </summary>
+    internal static TimeSpan? Timeout(long seconds, string field) => Seconds(Math.Min(seconds, 3650L * 24 * 3600), field, TimeSpan.FromDays(3650));
 
     private static OutboundFrame Frame(ServerFrame frame) => new(frame.ToByteArray(), FrameKind.Binary);
 

@@ -68,14 +68,18 @@ internal static class SseEndpoints
         else
         {
             // "From now", pinned to the topic's current end and told to the client as its first id, so a reconnect
-            // before the first message still resumes exactly.
+            // before the first message still resumes exactly. A topic that does not exist yet is pinned at 0 (whatever
+            // incarnation comes, from its first message), and told too: with no id, a reconnect would start from its
+            // own "now" and skip what was published while it was away.
             var now = await hub.PositionsNowAsync([topic], context.RequestAborted);
             start = now.TryGetValue(topic, out var end) ? end : new Position(null, 0);
         }
+        // A start of 0 that the URL asked for (?after=0) is where a reconnect starts anyway: no id to tell.
+        var firstId = after is not null && lastEventId is null && start.Epoch is null && start.Offset == 0 ? null : start.ToString();
         EnsureReady(hub);
         var connection = registry.Open("sse", context.Caller(), context.Connection.RemoteIpAddress?.ToString());
         var sink = new OutboxSink(connection.Outbox, encoding, FrameKind.Text, notice => new OutboundFrame(SseFormat.Notice(notice), FrameKind.Text), connection.SubscriptionFailed);
-        await RunAsync(context, hub, options, registry, logger, connection, sink, [topic], SubscribeStart.AfterPosition(start), start.Epoch is null && start.Offset == 0 && lastEventId is null ? null : start.ToString());
+        await RunAsync(context, hub, options, registry, logger, connection, sink, [topic], SubscribeStart.AfterPosition(start), firstId);
     }
 
     private static async Task StreamManyAsync(HttpContext context, Hub hub, ServerOptions options, ConnectionRegistry registry, ILogger logger, string[] topics, string? lastEventIdQuery, string? data)
@@ -86,14 +90,17 @@ internal static class SseEndpoints
                 $"data is '{SwitchboardException.Echo(data, 64)}'; a stream of several topics sends whole messages (data=message), so each event names its topic. data=payload is for one topic: /v1/topics/{{topic}}/events?data=payload.");
         }
         context.DemandSubscribeToAll(topics, "Name the topics to follow: /v1/events?topic=orders&topic=payments.* (wildcards allowed).");
-        var lastEventId = LastEventId(context, lastEventIdQuery);
-        var positions = lastEventId is not null
-            ? StreamPositions.Decode(lastEventId)
-            : new Dictionary<string, Position>(await hub.PositionsNowAsync(topics, context.RequestAborted), StringComparer.Ordinal);
+        var point = await ResumeTokens.StartAsync(hub, topics, LastEventId(context, lastEventIdQuery), null, context.RequestAborted);
+        var first = await ResumeTokens.NextAsync(hub, options.Resume, point, point.Positions, context.RequestAborted);
         EnsureReady(hub);
         var connection = registry.Open("sse", context.Caller(), context.Connection.RemoteIpAddress?.ToString());
-        var sink = new MultiTopicSink(connection, positions);
-        await RunAsync(context, hub, options, registry, logger, connection, sink, topics, SubscribeStart.AfterPositions(positions), StreamPositions.Encode(positions));
+        if (point.ExpiredSnapshot is { } expired)
+        {
+            // Right after the opening block, before any message: the stream goes on, and says what it could not resume.
+            connection.Outbox.Enqueue(new OutboundFrame(SseFormat.Event("notice", w => SseFormat.WriteResumeExpired(w, expired, point.Delta.Keys, hub.Options.ResumeSnapshotRetention)), FrameKind.Text));
+        }
+        using var sink = new MultiTopicSink(connection, hub, options.Resume, point.Positions, first);
+        await RunAsync(context, hub, options, registry, logger, connection, sink, topics, SubscribeStart.AfterPositions(point.Positions), first.Id);
     }
 
     private static async Task RunAsync(HttpContext context, Hub hub, ServerOptions options, ConnectionRegistry registry, ILogger logger, Connection connection, IOpenableSink sink,
@@ -163,13 +170,7 @@ internal static class SseEndpoints
                 if (connection.CloseReason is var (code, detail) && !context.RequestAborted.IsCancellationRequested)
                 {
                     // The stream's last event says why it ends; EventSource then reconnects with Last-Event-ID.
-                    await body.WriteAsync(SseFormat.Event(code == ErrorCode.ShuttingDown ? "shutdown" : "error", w =>
-                    {
-                        w.WriteStartObject();
-                        w.WriteString("code", ErrorTable.Get(code).Name);
-                        w.WriteString("message", detail);
-                        w.WriteEndObject();
-                    }));
+                    await body.WriteAsync(SseFormat.Ended(code, detail));
                     await body.FlushAsync();
                 }
             }
@@ -199,58 +200,5 @@ internal static class SseEndpoints
             throw new SwitchboardException(hub.State == HubState.Starting ? ErrorCode.NotReady : ErrorCode.ShuttingDown,
                 "The hub is not accepting new streams right now; retry shortly (or on another node).") { RetryAfterSeconds = 1 };
         }
-    }
-
-    /// <summary>Multi-topic streams: each event's id carries every topic's position, written before the shared event bytes.</summary>
-    private sealed class MultiTopicSink(Connection connection, Dictionary<string, Position> positions) : IOpenableSink
-    {
-        private readonly Outbox outbox = connection.Outbox;
-        private readonly TaskCompletionSource _open = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private readonly Lock _gate = new();
-
-        public void Open() => _open.TrySetResult();
-
-        public bool TryWrite(Message message) => TryWrite(message, live: true);
-
-        private bool TryWrite(Message message, bool live)
-        {
-            if (!_open.Task.IsCompleted)
-            {
-                return false;
-            }
-            lock (_gate)
-            {
-                var previous = positions.GetValueOrDefault(message.Topic);
-                positions[message.Topic] = message.Position;
-                if (outbox.TryEnqueue(IdFrame(), OutboundFrame.Of(message, message.EncodedAs(SseFormat.DataOnly), FrameKind.Text, live)))
-                {
-                    return true;
-                }
-                positions[message.Topic] = previous; // not sent: the position stays where it was
-                return false;
-            }
-        }
-
-        public async ValueTask WriteAsync(Message message, CancellationToken cancellationToken)
-        {
-            await _open.Task.WaitAsync(cancellationToken);
-            var needed = 0;
-            while (!TryWrite(message, live: false))
-            {
-                // Measured once: a message of old history caches no encoding, and each call would encode it again.
-                needed = needed > 0 ? needed : message.EncodedAs(SseFormat.DataOnly).Length + 256;
-                await outbox.WaitForRoomAsync(needed, cancellationToken);
-            }
-        }
-
-        public async ValueTask WriteNoticeAsync(SubscriptionNotice notice, CancellationToken cancellationToken)
-        {
-            await _open.Task.WaitAsync(cancellationToken);
-            await outbox.EnqueueAsync(new OutboundFrame(SseFormat.Notice(notice), FrameKind.Text), cancellationToken);
-        }
-
-        public void Fail(SwitchboardException error) => connection.SubscriptionFailed(error);
-
-        private OutboundFrame IdFrame() => new(SseFormat.Id(StreamPositions.Encode(positions)), FrameKind.Text);
     }
 }

@@ -49,6 +49,9 @@ internal static class SseFormat
 
     public static byte[] Id(string id) => Utf8($"id: {id}\n");
 
+    /// <summary>An id with no event: moves the client's last event id (EventSource sets it at the blank line) and dispatches nothing.</summary>
+    public static byte[] IdOnly(string id) => Utf8($"id: {id}\n\n");
+
     /// <summary>An event with a JSON body (notices, errors, the final shutdown event).</summary>
     public static byte[] Event(string name, Action<Utf8JsonWriter> body, string? id = null)
     {
@@ -68,6 +71,18 @@ internal static class SseFormat
     }
 
     public static byte[] Notice(SubscriptionNotice notice) => Event("notice", w => WriteNotice(w, notice));
+
+    /// <summary>
+    /// The last event of a stream the hub ends, saying why: <c>shutdown</c> while it drains, else <c>error</c> with the
+    /// error's code (<c>unauthorized</c> when the credential expired, <c>slow-consumer</c>, …) and what to do.
+    /// </summary>
+    public static byte[] Ended(ErrorCode code, string detail) => Event(code == ErrorCode.ShuttingDown ? "shutdown" : "error", w =>
+    {
+        w.WriteStartObject();
+        w.WriteString("code", ErrorTable.Get(code).Name);
+        w.WriteString("message", detail);
+        w.WriteEndObject();
+    });
 
     /// <summary>A notice as JSON: the body of an SSE <c>notice</c> event, and an entry of a multi-topic poll's <c>notices</c>.</summary>
     public static void WriteNotice(Utf8JsonWriter w, SubscriptionNotice notice)
@@ -96,6 +111,28 @@ internal static class SseFormat
                 w.WriteString("epoch", deleted.Epoch);
                 break;
         }
+        w.WriteEndObject();
+    }
+
+    /// <summary>
+    /// A resume from an id whose snapshot retention dropped (<see cref="ResumePoint.ExpiredSnapshot"/>), as the body of an SSE
+    /// <c>notice</c> event and an entry of a poll's <c>notices</c>: the topics the id itself names resumed exactly, the others
+    /// from now, and the client is told so, not left to find the gap.
+    /// </summary>
+    public static void WriteResumeExpired(Utf8JsonWriter w, string snapshot, IReadOnlyCollection<string> resumed, TimeSpan retention)
+    {
+        w.WriteStartObject();
+        w.WriteString("kind", "resume-expired");
+        w.WriteString("snapshot", snapshot);
+        w.WriteStartArray("resumedTopics");
+        foreach (var topic in resumed.Order(StringComparer.Ordinal))
+        {
+            w.WriteStringValue(topic);
+        }
+        w.WriteEndArray();
+        w.WriteString("message", $"The positions this id stood on (snapshot {snapshot}) are gone: snapshots are kept {DurationText.Format(retention)}. " +
+            "The topics in resumedTopics continue exactly; every other topic continues from now, so messages published to them while you were away are not " +
+            "in this stream: read them from each topic's history (GET /v1/topics/{topic}/messages?after=0) if you need them.");
         w.WriteEndObject();
     }
 
@@ -168,21 +205,24 @@ internal static class SseFormat
 }
 
 /// <summary>
-/// The <c>id:</c> of a multi-topic stream: every topic's position so far, so one Last-Event-ID resumes them all.
-/// Written <c>p1.</c> + base64url of "topic epoch:offset" lines.
+/// The whole form of a multi-topic stream's <c>id:</c>: every topic's position, so one Last-Event-ID resumes them all.
+/// Written <c>p1.</c> + base64url of "topic epoch:offset" lines; past a size, ids name a snapshot instead (<see cref="ResumeTokens"/>).
 /// </summary>
 internal static class StreamPositions
 {
     private const string Prefix = "p1.";
 
     public static string Encode(IReadOnlyDictionary<string, Position> positions)
+        => Prefix + System.Buffers.Text.Base64Url.EncodeToString(System.Text.Encoding.UTF8.GetBytes(AppendLines(new StringBuilder(), positions).ToString()));
+
+    /// <summary>The "topic epoch:offset" lines of <paramref name="positions"/>, in topic order (the same positions, the same text).</summary>
+    public static StringBuilder AppendLines(StringBuilder text, IReadOnlyDictionary<string, Position> positions)
     {
-        var text = new StringBuilder();
         foreach (var (topic, position) in positions.OrderBy(p => p.Key, StringComparer.Ordinal))
         {
             text.Append(topic).Append(' ').Append(position.ToString()).Append('\n');
         }
-        return Prefix + System.Buffers.Text.Base64Url.EncodeToString(System.Text.Encoding.UTF8.GetBytes(text.ToString()));
+        return text;
     }
 
     /// <summary>
@@ -193,35 +233,41 @@ internal static class StreamPositions
     {
         if (!id.StartsWith(Prefix, StringComparison.Ordinal))
         {
-            throw Refused();
+            throw Refused(id, refusal);
         }
-        string text;
+        byte[] lines;
         try
         {
-            text = System.Text.Encoding.UTF8.GetString(System.Buffers.Text.Base64Url.DecodeFromChars(id.AsSpan(Prefix.Length)));
+            lines = System.Buffers.Text.Base64Url.DecodeFromChars(id.AsSpan(Prefix.Length));
         }
         catch (FormatException)
         {
-            throw Refused();
+            throw Refused(id, refusal);
         }
+        return Parse(lines, id, refusal);
+    }
+
+    /// <summary>"topic epoch:offset" lines (UTF-8) as positions; anything else refuses <paramref name="id"/>.</summary>
+    public static Dictionary<string, Position> Parse(ReadOnlySpan<byte> lines, string id, Func<string, string>? refusal)
+    {
         var positions = new Dictionary<string, Position>(StringComparer.Ordinal);
-        foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        foreach (var line in System.Text.Encoding.UTF8.GetString(lines).Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {
             var space = line.IndexOf(' ', StringComparison.Ordinal);
             if (space <= 0 || !TopicName.IsValid(line[..space], out _, allowSystem: true) || !Position.TryParse(line.AsSpan(space + 1), out var position, out _))
             {
-                throw Refused();
+                throw Refused(id, refusal);
             }
             positions[line[..space]] = position;
         }
         return positions;
+    }
 
-        // Built only when refused: a multi-topic poll decodes its after= with every page.
-        SwitchboardException Refused()
-        {
-            var shown = SwitchboardException.Echo(id, 64);
-            return new SwitchboardException(ErrorCode.InvalidPosition, refusal?.Invoke(shown)
-                ?? $"Last-Event-ID '{shown}' was not issued by this stream; reconnect without it (from now) or with the id of the last event you received.");
-        }
+    /// <summary>The refusal of an id the hub did not issue (built only when refused: a multi-topic poll decodes its after= with every page).</summary>
+    public static SwitchboardException Refused(string id, Func<string, string>? refusal)
+    {
+        var shown = SwitchboardException.Echo(id, 64);
+        return new SwitchboardException(ErrorCode.InvalidPosition, refusal?.Invoke(shown)
+            ?? $"Last-Event-ID '{shown}' was not issued by this stream; reconnect without it (from now) or with the id of the last event you received.");
     }
 }

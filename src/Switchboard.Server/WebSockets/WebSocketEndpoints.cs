@@ -135,8 +135,10 @@ internal static class WebSocketEndpoints
                 };
                 try
                 {
-                    // Plain mode has no answer frames: a refused message ends the connection with the reason.
+                    // Plain mode has no answer frames: a refused message ends the connection with the reason (4429
+                    // over the client's publish rate, which holds here as on every other way to publish).
                     caller.Grants.Demand(Permission.Publish, topic);
+                    registry.RateLimits.AdmitMessages(caller, connection.RemoteAddress, 1);
                     var published = await hub.PublishAsync(topic, [draft], null, CancellationToken.None);
                     hub.Meters.CountPublished(published, Core.Observability.Protocols.WebSocketTag);
                     return null;

@@ -87,7 +87,9 @@ internal static class MessageJson
             }
             fields |= match.Flag;
         }
-        return fields;
+        // Only commas ("fields=,"): every message would be {}, which nobody asks for on purpose.
+        return fields != Fields.None ? fields : throw new SwitchboardException(ErrorCode.InvalidRequest,
+            $"fields is '{SwitchboardException.Echo(text, 64)}', which names no field; choose from {string.Join(", ", Names.Select(n => n.Name))}, or leave fields out for whole messages.");
     }
 
     /// <summary>Writes the read shape. <paramref name="compact"/> (for streams, where every byte is multiplied by the

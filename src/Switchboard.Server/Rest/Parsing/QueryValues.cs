@@ -7,18 +7,22 @@ namespace Switchboard.Server.Rest.Parsing;
 /// <summary>Query-string values parsed with errors that name the parameter and the accepted form.</summary>
 internal static class QueryValues
 {
-    public static int Limit(string? text, int fallback, int max)
+    /// <summary>
+    /// <c>limit=N</c>: ASCII digits, leading zeros allowed (<c>limit=007</c> is 7, as ASP.NET Core's own binding and
+    /// <see cref="TryParseWhole"/> read numbers), from <paramref name="min"/> (0 where a listing can count without listing)
+    /// to <paramref name="max"/>.
+    /// </summary>
+    public static int Limit(string? text, int fallback, int max, int min = 1)
     {
         if (string.IsNullOrEmpty(text))
         {
             return fallback;
         }
-        // Digits only: int.TryParse also takes trailing NUL characters ("6\0" would be 6).
-        if (text.AsSpan().ContainsAnyExceptInRange('0', '9') || !int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) || value < 1 || value > max)
+        if (!TryParseWhole(text, out var value) || value < min || value > max)
         {
-            throw new SwitchboardException(ErrorCode.InvalidRequest, $"limit is '{text}'; use a whole number from 1 to {max}.");
+            throw new SwitchboardException(ErrorCode.InvalidRequest, $"limit is '{text}'; use a whole number from {min} to {max}.");
         }
-        return value;
+        return (int)value;
     }
 
     /// <summary>
@@ -58,25 +62,51 @@ internal static class QueryValues
     /// <summary><c>wait=SECONDS</c> (decimals allowed) or a duration such as <c>30s</c>.</summary>
     public static TimeSpan Wait(string? text, TimeSpan max)
     {
-        if (string.IsNullOrEmpty(text))
-        {
-            return TimeSpan.Zero;
-        }
-        TimeSpan value;
-        if (decimal.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var seconds) && seconds <= (decimal)max.TotalSeconds)
-        {
-            value = TimeSpan.FromMilliseconds((double)(seconds * 1000));
-        }
-        else if (!DurationText.TryParse(text, out value, out _))
-        {
-            throw new SwitchboardException(ErrorCode.InvalidRequest, $"wait is '{text}'; give seconds from 0 to {max.TotalSeconds:0} (e.g. wait=30).");
-        }
+        var value = Duration(text, "wait", $"a wait is 0 to {max.TotalSeconds:0} seconds") ?? TimeSpan.Zero;
         if (value > max)
         {
             throw new SwitchboardException(ErrorCode.InvalidRequest, $"wait is '{text}'; the longest wait is {max.TotalSeconds:0} seconds.");
         }
         return value;
     }
+
+    /// <summary>
+    /// A duration in the query (<c>wait</c>, <c>timeout</c>, <c>lease</c>, <c>delay</c>), one grammar for all of them:
+    /// seconds in ASCII digits with an optional fraction (leading zeros allowed, as in <see cref="Limit"/>), or a
+    /// duration such as <c>30s</c>, <c>5m</c> or <c>PT1M</c>. No sign, exponent, spaces, NaN or Infinity: a form one
+    /// parameter took and another refused is gone. Null when absent; the hub checks the range, which
+    /// <paramref name="range"/> names for a refusal here.
+    /// </summary>
+    public static TimeSpan? Duration(string? text, string name, string range)
+    {
+        if (string.IsNullOrEmpty(text))
+        {
+            return null;
+        }
+        if (TrySeconds(text, out var value) || DurationText.TryParse(text, out value, out _))
+        {
+            return value;
+        }
+        throw new SwitchboardException(ErrorCode.InvalidRequest, text[0] == '-' && TrySeconds(text[1..], out _)
+            ? $"{name} is {text} seconds; it cannot be negative ({range})."
+            : $"{name} is '{text}', which is not a number of seconds or a duration: give seconds (e.g. {name}=30) or a duration such as 30s ({range}).");
+    }
+
+    private static bool TrySeconds(string text, out TimeSpan value)
+    {
+        value = default;
+        // Digits and a point only: decimal.TryParse also takes trailing NUL characters.
+        if (text.AsSpan().ContainsAnyExcept(SecondsChars) || !decimal.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var seconds))
+        {
+            return false;
+        }
+        // Far past every limit (ten years): the hub's check names the real range, and the ticks stay representable.
+        value = TimeSpan.FromTicks((long)(Math.Min(seconds, FarPast) * TimeSpan.TicksPerSecond));
+        return true;
+    }
+
+    private static readonly System.Buffers.SearchValues<char> SecondsChars = System.Buffers.SearchValues.Create("0123456789.");
+    private const decimal FarPast = 3650m * 86400;
 
     /// <summary>An opaque paging cursor: base64url of the last name of the previous page.</summary>
     public static string EncodeCursor(string afterName) => Base64Url("n:" + afterName);

@@ -193,19 +193,8 @@ internal static class QueueDocuments
         throw Invalid($"{name} must be seconds (a number) or a duration such as \"30s\" or \"5m\".");
     }
 
-    /// <summary>A query value in seconds (decimals allowed) or a duration such as 30s.</summary>
-    public static TimeSpan? Query(string? text, string name)
-    {
-        if (string.IsNullOrEmpty(text))
-        {
-            return null;
-        }
-        if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds))
-        {
-            return Seconds(seconds, name);
-        }
-        return DurationText.TryParse(text, out var value, out _) ? value : throw Invalid($"{name} is '{text}'; give seconds (e.g. {name}=30) or a duration such as 30s.");
-    }
+    /// <summary>A query value in seconds (decimals allowed) or a duration such as 30s: <see cref="QueryValues.Duration"/>.</summary>
+    public static TimeSpan? Query(string? text, string name) => QueryValues.Duration(text, name, "delays and backoffs: 0s to 7d; leases: 1s to 12h");
 
     private static TimeSpan Seconds(double seconds, string name)
     {
