@@ -226,6 +226,14 @@ internal static class WebSocketEndpoints
         {
             context.Abort();
         }
+        else if (socket.State == WebSocketState.CloseSent)
+        {
+            // The receive loop stopped taking frames at the hub's close, but what the client sent before it saw that
+            // close is still arriving. Ending now would close a connection with unread input, which TCP answers with a
+            // reset, and a reset can destroy the close frame before the client reads it: read those frames away until
+            // the client's close answers (at most the grace period).
+            await WebSocketPump.DrainUntilClosedAsync(socket, grace);
+        }
         await registry.CloseAsync(connection); // listed (as closing) until now, so operators see the cut
         ConnectionLog.Closed(logger, connection.Id, connection.Transport, $"{(int)close.Status} {close.Reason}{(told ? "" : " (reset: the client did not read)")}");
 

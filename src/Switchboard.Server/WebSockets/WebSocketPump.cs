@@ -271,6 +271,35 @@ internal sealed class WebSocketPump(WebSocket socket, Connection connection, int
             return false;
         }
     }
+
+    /// <summary>
+    /// After the hub's close: reads and drops whatever the client still sends until its close frame arrives (or
+    /// <paramref name="grace"/> passes, or the connection breaks).
+    /// </summary>
+    public static async Task DrainUntilClosedAsync(WebSocket socket, TimeSpan grace)
+    {
+        var scratch = ArrayPool<byte>.Shared.Rent(16 * 1024);
+        try
+        {
+            using var timeout = new CancellationTokenSource(grace);
+            while (socket.State == WebSocketState.CloseSent)
+            {
+                var result = await socket.ReceiveAsync(scratch.AsMemory(), timeout.Token);
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    return;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException or IOException or InvalidOperationException)
+        {
+            // broken, out of time, or a receive still pending from the loop: the connection ends as it is
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(scratch);
+        }
+    }
 }
 
 /// <summary>How a multiplexed connection packs frames into WebSocket messages.</summary>
