@@ -161,14 +161,14 @@ internal static class ResumeTokens
 
     private static ResumeBase? ReadSnapshot(Position at, Core.ResumeSnapshot snapshot)
     {
-        var text = Encoding.UTF8.GetString(snapshot.Bytes.Span);
-        var newline = text.IndexOf('\n', StringComparison.Ordinal);
-        var header = newline < 0 ? [] : text[..newline].Split(' ');
+        var bytes = snapshot.Bytes.Span;
+        var newline = bytes.IndexOf((byte)'\n');
+        var header = newline < 0 ? [] : Encoding.UTF8.GetString(bytes[..newline]).Split(' ');
         if (header is not [SnapshotHeader, var key, var secretText] || !TryBase64(secretText, out var secret))
         {
             return null;
         }
-        var positions = StreamPositions.Parse(Encoding.UTF8.GetBytes(text[(newline + 1)..]), "", null);
+        var positions = StreamPositions.Parse(bytes[(newline + 1)..], "", null);
         return new ResumeBase(at, key, secret, snapshot.TakenAt, positions);
     }
 
