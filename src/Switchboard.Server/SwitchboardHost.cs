@@ -84,7 +84,8 @@ public static class SwitchboardHost
                 $"refusing to listen on {string.Join(", ", exposed)} without authentication: anyone who can reach it could read, publish and delete everything. " +
                 "Configure credentials (Switchboard:Auth:ApiKeys or Switchboard:Auth:Jwt; see docs/security.md), listen on 127.0.0.1 only, or pass --insecure (Switchboard:Insecure=true) to accept the risk.");
         }
-        Listeners.Configure(builder.WebHost, urls, options.InlineScheduling);
+        var budget = ConnectionBudget.ForThisProcess(options.MaxConnections);
+        Listeners.Configure(builder.WebHost, urls, options.InlineScheduling, budget);
 
         builder.Logging.ClearProviders();
         if (string.Equals(settings.LogFormat ?? builder.Configuration["Switchboard:Logging:Format"], "json", StringComparison.OrdinalIgnoreCase))
@@ -103,8 +104,10 @@ public static class SwitchboardHost
         }
 
         AddSwitchboard(builder.Services, options);
+        builder.Services.AddSingleton(budget);
         settings.ConfigureServices?.Invoke(builder.Services);
         var app = builder.Build();
+        app.Lifetime.ApplicationStarted.Register(() => budget.Calibrate(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Switchboard.Server")));
         MapSwitchboard(app, options);
         return app;
     }

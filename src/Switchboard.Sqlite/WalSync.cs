@@ -27,7 +27,9 @@ internal sealed class WalSync : IDisposable
     private readonly Action? _beforeSync;
     private readonly Channel<Action<Exception?>> _queue = Channel.CreateUnbounded<Action<Exception?>>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     private readonly Thread _thread;
-    private SafeFileHandle? _wal;
+    // Opened with the store, not at the first flush: a flush that had to open the file could fail for want of a
+    // descriptor (a flood of connections at the open-file limit), and a failed flush stops every later write.
+    private readonly SafeFileHandle _wal;
     private volatile SwitchboardException? _broken;
 
     public WalSync(string databasePath, ILogger logger, Action? beforeSync)
@@ -35,6 +37,8 @@ internal sealed class WalSync : IDisposable
         _walPath = databasePath + "-wal";
         _logger = logger;
         _beforeSync = beforeSync;
+        // SQLite created the log when the database opened in WAL mode (and keeps it while a connection is open).
+        _wal = File.OpenHandle(_walPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
         _thread = new Thread(Run) { IsBackground = true, Name = "switchboard-sqlite-sync" };
         _thread.Start();
     }
@@ -89,7 +93,6 @@ internal sealed class WalSync : IDisposable
         try
         {
             _beforeSync?.Invoke();
-            _wal ??= File.OpenHandle(_walPath, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
             RandomAccess.FlushToDisk(_wal);
             return null;
         }
@@ -107,6 +110,6 @@ internal sealed class WalSync : IDisposable
     {
         _queue.Writer.TryComplete();
         _thread.Join();
-        _wal?.Dispose();
+        _wal.Dispose();
     }
 }

@@ -37,9 +37,18 @@ internal sealed partial class HubProcess : IAsyncDisposable
     public static Task<HubProcess> StartAsync(params string[] serveArguments) => StartAsync(null, serveArguments);
 
     /// <summary>Starts <c>switchboard serve</c> with extra environment variables.</summary>
-    public static async Task<HubProcess> StartAsync(IReadOnlyDictionary<string, string>? environment, params string[] serveArguments)
+    public static Task<HubProcess> StartAsync(IReadOnlyDictionary<string, string>? environment, params string[] serveArguments)
+        => StartAsync(Launch(["serve", "--urls", "http://127.0.0.1:0", .. serveArguments], environment: environment));
+
+    /// <summary>
+    /// Starts <c>switchboard serve</c> with its open-file limit (soft and hard) set to <paramref name="openFiles"/>, as
+    /// <c>ulimit -n</c> or systemd's <c>LimitNOFILE=</c> would (through util-linux's <c>prlimit</c>, which execs the program: same PID).
+    /// </summary>
+    public static Task<HubProcess> StartWithOpenFileLimitAsync(int openFiles, params string[] serveArguments)
+        => StartAsync(Launch(["serve", "--urls", "http://127.0.0.1:0", .. serveArguments], openFiles: openFiles));
+
+    private static async Task<HubProcess> StartAsync(HubProcess hub)
     {
-        var hub = Launch(["serve", "--urls", "http://127.0.0.1:0", .. serveArguments], environment: environment);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var exited = hub._process.WaitForExitAsync(timeout.Token);
         var first = await Task.WhenAny(hub._listening.Task, exited);
@@ -61,9 +70,9 @@ internal sealed partial class HubProcess : IAsyncDisposable
     }
 
     /// <summary>Starts the program with arbitrary arguments (for commands that are expected to end by themselves).</summary>
-    public static HubProcess Launch(IEnumerable<string> arguments, string? workingDirectory = null, IReadOnlyDictionary<string, string>? environment = null)
+    public static HubProcess Launch(IEnumerable<string> arguments, string? workingDirectory = null, IReadOnlyDictionary<string, string>? environment = null, int? openFiles = null)
     {
-        var info = new ProcessStartInfo("dotnet")
+        var info = new ProcessStartInfo(openFiles is null ? "dotnet" : "prlimit")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -71,6 +80,12 @@ internal sealed partial class HubProcess : IAsyncDisposable
             UseShellExecute = false,
             WorkingDirectory = workingDirectory ?? Path.GetTempPath(),
         };
+        if (openFiles is { } limit)
+        {
+            info.ArgumentList.Add($"--nofile={limit}:{limit}");
+            info.ArgumentList.Add("--");
+            info.ArgumentList.Add("dotnet");
+        }
         info.ArgumentList.Add(CliPath);
         foreach (var argument in arguments)
         {

@@ -76,6 +76,11 @@ public enum ErrorCode
     BindingNotFound,
     /// <summary>The hub is saturated (memory high-water mark or a full write backlog) and sheds new messages: retry after Retry-After. Consumers are still served.</summary>
     Overloaded,
+    /// <summary>
+    /// The hub holds as many connections as its open-file limit leaves room for (Switchboard:Connections:MaxTotal): a new
+    /// connection is refused at once, before any request is read; retry after Retry-After, or on another node.
+    /// </summary>
+    TooManyConnections,
     /// <summary>A fault inside the hub. Never caused by the client.</summary>
     Internal,
 }

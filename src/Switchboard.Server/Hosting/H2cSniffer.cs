@@ -23,19 +23,46 @@ internal static class H2cSniffer
     /// <summary>The length of a relay's ticket (a random GUID).</summary>
     private const int TicketLength = 16;
 
-    /// <summary>The sniffer in front of <paramref name="next"/>; <paramref name="limits"/> are read per connection (they are set after the listeners).</summary>
-    public static ConnectionDelegate Create(ConnectionDelegate next, string internalSocket, KestrelServerLimits limits, RelayedOrigins origins) => async connection =>
+    /// <summary>
+    /// The sniffer in front of <paramref name="next"/>; <paramref name="limits"/> are read per connection (they are set
+    /// after the listeners). Each connection is counted in <paramref name="budget"/> first, and refused when over it.
+    /// </summary>
+    public static ConnectionDelegate Create(ConnectionDelegate next, string internalSocket, KestrelServerLimits limits, RelayedOrigins origins, ConnectionBudget budget) => async connection =>
     {
-        switch (await PeekAsync(connection, limits))
+        switch (budget.Enter())
         {
-            case null:
-                return; // closed, timed out or the server stopping before the bytes told
-            case false:
-                await next(connection);
-                break;
-            default:
-                await RelayAsync(connection, internalSocket, origins);
-                break;
+            case Admission.Refused:
+                await budget.RefuseAsync(connection);
+                return;
+            case Admission.Dropped:
+                connection.Abort();
+                return;
+        }
+        var descriptors = 1;
+        try
+        {
+            switch (await PeekAsync(connection, limits))
+            {
+                case null:
+                    return; // closed, timed out or the server stopping before the bytes told
+                case false:
+                    await next(connection);
+                    break;
+                default:
+                    // A relayed connection holds two descriptors more: the relay's socket and the internal endpoint's end of it.
+                    if (!budget.TryWiden(2))
+                    {
+                        await budget.RefuseAsync(connection, counted: false);
+                        return;
+                    }
+                    descriptors = 3;
+                    await RelayAsync(connection, internalSocket, origins);
+                    break;
+            }
+        }
+        finally
+        {
+            budget.Leave(descriptors);
         }
     };
 
@@ -131,7 +158,7 @@ internal static class H2cSniffer
     }
 
     /// <summary>True once the bytes tell HTTP/2 (the whole preface) from anything else (the first byte that differs).</summary>
-    private static bool Decide(ReadOnlySequence<byte> buffer, out bool http2)
+    internal static bool Decide(ReadOnlySequence<byte> buffer, out bool http2)
     {
         var length = (int)Math.Min(buffer.Length, Preface.Length);
         Span<byte> start = stackalloc byte[Preface.Length];

@@ -9,11 +9,11 @@ namespace Switchboard.Server;
 /// prior knowledge (gRPC) on the same port: Kestrel cannot mix the two on a cleartext endpoint, so a connection
 /// that opens with the HTTP/2 preface is handed to an internal HTTP/2 endpoint on a Unix socket (see
 /// <see cref="H2cSniffer"/>). https:// addresses negotiate HTTP/1.1 or HTTP/2 with ALPN (certificate from
-/// <c>Kestrel:Certificates:Default</c>).
+/// <c>Kestrel:Certificates:Default</c>). Every public listener counts its connections in the <see cref="ConnectionBudget"/>.
 /// </summary>
 internal static class Listeners
 {
-    public static void Configure(IWebHostBuilder webHost, string urls, bool inlineScheduling)
+    public static void Configure(IWebHostBuilder webHost, string urls, bool inlineScheduling, ConnectionBudget budget)
     {
         var addresses = urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(Parse).ToList();
         var internalSocket = Path.Combine(Path.GetTempPath(), $"switchboard-h2c-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..8]}.sock");
@@ -40,12 +40,13 @@ internal static class Listeners
                     ? listen =>
                     {
                         listen.Protocols = HttpProtocols.Http1AndHttp2;
+                        listen.Use(budget.Guard); // before the handshake: over the budget, closed at once
                         listen.UseHttps();
                     }
                     : listen =>
                     {
                         listen.Protocols = HttpProtocols.Http1;
-                        listen.Use(next => H2cSniffer.Create(next, internalSocket, kestrel.Limits, origins));
+                        listen.Use(next => H2cSniffer.Create(next, internalSocket, kestrel.Limits, origins, budget));
                     };
                 switch (address.Host)
                 {

@@ -59,6 +59,7 @@ public static partial class ServerConfiguration
         options.InlineScheduling = Bool(section, "Connections:InlineScheduling", options.InlineScheduling);
         options.MaxConnectionsPerAddress = (int)Long(section, "Connections:MaxPerAddress", options.MaxConnectionsPerAddress, 1, 1_000_000);
         options.MaxConnectionsPerPrincipal = (int)Long(section, "Connections:MaxPerPrincipal", options.MaxConnectionsPerPrincipal, 1, 1_000_000);
+        options.MaxConnections = (int?)NullableLong(section, "Connections:MaxTotal", 1, 10_000_000) ?? options.MaxConnections;
         options.AuthTimeout = Duration(section, "Auth:Timeout", options.AuthTimeout);
         options.RateLimits.PublishPerSecondPerClient = (int)Long(section, "RateLimits:PublishPerSecondPerClient", 0, 0, 10_000_000);
         options.RateLimits.ConnectsPerSecondPerClient = (int)Long(section, "RateLimits:ConnectsPerSecondPerClient", 0, 0, 1_000_000);

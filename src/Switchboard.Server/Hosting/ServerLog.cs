@@ -37,4 +37,13 @@ internal static partial class ServerLog
 
     [LoggerMessage(EventId = 3010, Level = LogLevel.Warning, Message = "The engine is unavailable ({Reason}); not ready, retrying in {Seconds} s")]
     public static partial void EngineUnavailable(ILogger logger, string reason, double seconds);
+
+    [LoggerMessage(EventId = 3011, Level = LogLevel.Information, Message = "Up to {Max} connections at once (open-file limit {Limit}; Switchboard:Connections:MaxTotal)")]
+    public static partial void ConnectionBudget(ILogger logger, int max, string limit);
+
+    [LoggerMessage(EventId = 3012, Level = LogLevel.Warning, Message = "{Reason}")]
+    public static partial void ConnectionBudgetLowered(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 3013, Level = LogLevel.Warning, Message = "Refused {Count} connections: the hub holds {Max}, as many as it allows (Switchboard:Connections:MaxTotal; open-file limit {Limit}); raise the limit (ulimit -n, systemd's LimitNOFILE=) or add nodes")]
+    public static partial void ConnectionsRefused(ILogger logger, long count, int max, long limit);
 }

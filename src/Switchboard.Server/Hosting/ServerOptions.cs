@@ -95,6 +95,12 @@ public sealed class ServerOptions
     /// <summary>Connections one principal (API key or token subject) may hold at once. 10,000, for the same reason.</summary>
     public int MaxConnectionsPerPrincipal { get; set; } = 10_000;
 
+    /// <summary>
+    /// Client connections the hub holds at once, all addresses together (see <see cref="ConnectionBudget"/>). Null (the
+    /// default): as many as the process's open-file limit leaves room for; a value above that is lowered to it.
+    /// </summary>
+    public int? MaxConnections { get; set; }
+
     /// <summary>How long a WebSocket client that did not authenticate with the upgrade has to send its auth frame. 10 s.</summary>
     public TimeSpan AuthTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
