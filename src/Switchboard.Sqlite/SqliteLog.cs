@@ -11,8 +11,8 @@ internal static partial class SqliteLog
     [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Checked SQLite store {Path} in {ElapsedMs} ms: ok")]
     public static partial void Checked(ILogger logger, string path, long elapsedMs);
 
-    [LoggerMessage(EventId = 2002, Level = LogLevel.Error, Message = "Commit of {OperationCount} operations failed; all were rolled back and reported as failed")]
-    public static partial void CommitFailed(ILogger logger, int operationCount, Exception exception);
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Error, Message = "Commit of {OperationCount} operations to {Path} failed; all were rolled back and reported as failed ({EarlierFailures} other commits failed since the last report, at most every 10 s)")]
+    public static partial void CommitFailed(ILogger logger, int operationCount, int earlierFailures, string path, Exception exception);
 
     [LoggerMessage(EventId = 2003, Level = LogLevel.Debug, Message = "Committed {OperationCount} operations ({MessageCount} messages) in {ElapsedMs:0.00} ms")]
     public static partial void Committed(ILogger logger, int operationCount, int messageCount, double elapsedMs);

@@ -60,6 +60,36 @@ internal sealed partial class SqliteWriter : IDisposable
 
     public int TopicCount => _topics.Count;
 
+    // What the callers of a failed commit hear. A full disk is said as such (the operator must act; until then every
+    // write fails alike); its path is in the log, not in the answer.
+    private static SwitchboardException CommitError(Exception ex) => ex is SqliteException { SqliteErrorCode: SqliteFull }
+        ? new SwitchboardException(ErrorCode.StorageUnavailable,
+            "The hub's disk is full: nothing was stored. Reads go on; writes resume once the hub's operator frees space on the disk of its data directory.", ex)
+        { RetryAfterSeconds = 5 }
+        : new SwitchboardException(ErrorCode.StorageUnavailable,
+            "The storage engine could not commit this request (nothing was stored). Retry shortly; if it persists, check the server's disk and logs.", ex)
+        { RetryAfterSeconds = 1 };
+
+    private const int SqliteFull = 13; // SQLITE_FULL: "database or disk is full"
+    private const long FailureLogEvery = 10_000; // ms
+    private long _failureLoggedAt; // Environment.TickCount64 of the last failure logged; 0 once a commit succeeded
+    private int _failuresUnlogged;
+
+    // A failure that lasts (a full disk) fails every commit: the first is logged with its exception, then one line at most
+    // every 10 s with how many failed meanwhile, so the log (often on the same disk) is not flooded.
+    private void LogCommitFailure(int operations, Exception ex)
+    {
+        var now = Environment.TickCount64;
+        if (_failureLoggedAt != 0 && now - _failureLoggedAt < FailureLogEvery)
+        {
+            _failuresUnlogged++;
+            return;
+        }
+        SqliteLog.CommitFailed(_logger, operations, _failuresUnlogged, _connection.DataSource, ex);
+        _failureLoggedAt = now;
+        _failuresUnlogged = 0;
+    }
+
     /// <summary>Why no write can be confirmed any more (a flush of the log failed), or null.</summary>
     public SwitchboardException? Broken => _sync.Broken;
 
@@ -160,10 +190,11 @@ internal sealed partial class SqliteWriter : IDisposable
             FlushNextIds();
             _commit.ExecuteNonQuery();
             _inTransaction = false;
+            _failureLoggedAt = 0; // the next failure is news again
         }
         catch (Exception ex)
         {
-            SqliteLog.CommitFailed(_logger, batch.Count, ex);
+            LogCommitFailure(batch.Count, ex);
             TraceCommit(batch, messageCount, Stopwatch.GetElapsedTime(started), ex);
             try
             {
@@ -177,9 +208,7 @@ internal sealed partial class SqliteWriter : IDisposable
                 // the rollback failed too (e.g. the disk is gone, or a failed COMMIT already ended the transaction);
                 // SQLite rolls back on the next open
             }
-            var error = ex as SwitchboardException ?? new SwitchboardException(ErrorCode.StorageUnavailable,
-                "The storage engine could not commit this request (nothing was stored). Retry shortly; if it persists, check the server's disk and logs.", ex)
-            { RetryAfterSeconds = 1 };
+            var error = ex as SwitchboardException ?? CommitError(ex);
             foreach (var op in batch)
             {
                 op.Fail(error);
