@@ -54,7 +54,7 @@ public sealed partial class Hub
             Task<Engines.AppendResult> publish;
             try
             {
-                publish = PublishCoreAsync(PresencePrefix + topic, [new MessageDraft { Payload = payload }], null, system: true, CancellationToken.None, PresenceTopicConfig);
+                publish = PublishCoreAsync(PresencePrefix + topic, [new MessageDraft { Payload = payload }], null, null, system: true, CancellationToken.None, PresenceTopicConfig);
             }
             catch (SwitchboardException ex)
             {

@@ -20,13 +20,21 @@ public sealed partial class Hub
     /// <param name="idempotencyKey">Optional key; see <see cref="HubOptions.IdempotencyWindow"/>.</param>
     /// <param name="cancellationToken">Cancels waiting; a publish already handed to the engine may still commit.</param>
     public Task<AppendResult> PublishAsync(string topic, IReadOnlyList<MessageDraft> messages, string? idempotencyKey = null, CancellationToken cancellationToken = default)
-        => PublishCoreAsync(topic, messages, idempotencyKey, system: false, cancellationToken);
+        => PublishCoreAsync(topic, messages, idempotencyKey, null, system: false, cancellationToken);
+
+    /// <summary>
+    /// <see cref="PublishAsync(string, IReadOnlyList{MessageDraft}, string?, CancellationToken)"/> for
+    /// <paramref name="principal"/> (null when authentication is off), whose idempotency keys are its own
+    /// (<see cref="IdempotencyToken.Principal"/>): another principal's key never replays or refuses this publish.
+    /// </summary>
+    public Task<AppendResult> PublishAsync(string topic, IReadOnlyList<MessageDraft> messages, string? idempotencyKey, string? principal, CancellationToken cancellationToken)
+        => PublishCoreAsync(topic, messages, idempotencyKey, principal, system: false, cancellationToken);
 
     /// <summary>Publishes to one of the hub's own <c>$</c> topics (never exposed to clients).</summary>
     internal Task<AppendResult> PublishSystemAsync(string topic, IReadOnlyList<MessageDraft> messages, CancellationToken cancellationToken)
-        => PublishCoreAsync(topic, messages, null, system: true, cancellationToken);
+        => PublishCoreAsync(topic, messages, null, null, system: true, cancellationToken);
 
-    private Task<AppendResult> PublishCoreAsync(string topic, IReadOnlyList<MessageDraft> messages, string? idempotencyKey, bool system, CancellationToken cancellationToken, TopicConfig? systemConfig = null)
+    private Task<AppendResult> PublishCoreAsync(string topic, IReadOnlyList<MessageDraft> messages, string? idempotencyKey, string? principal, bool system, CancellationToken cancellationToken, TopicConfig? systemConfig = null)
     {
         EnsureServing();
         TopicName.Validate(topic, allowSystem: system);
@@ -56,7 +64,7 @@ public sealed partial class Hub
         if (idempotencyKey is not null)
         {
             ValidateIdempotencyKey(idempotencyKey);
-            token = new IdempotencyToken(idempotencyKey, Fingerprint(messages), now + Options.IdempotencyWindow);
+            token = new IdempotencyToken(idempotencyKey, Fingerprint(messages), now + Options.IdempotencyWindow, principal);
         }
         var ambient = Activity.Current;
         var publish = system ? null : Observability.HubTracing.StartProducer(topic, queue: false, ref messages);

@@ -147,11 +147,18 @@ public sealed partial class Hub
 
     /// <summary>Sends messages to a queue; completes once they are durable.</summary>
     public Task<EnqueueResult> SendAsync(string queue, IReadOnlyList<QueueDraft> messages, TimeSpan delay = default, string? idempotencyKey = null, CancellationToken cancellationToken = default)
-        => SendCoreAsync(queue, messages, delay, idempotencyKey, reply: null, cancellationToken);
+        => SendCoreAsync(queue, messages, delay, idempotencyKey, principal: null, reply: null, cancellationToken);
 
-    private async Task<EnqueueResult> SendCoreAsync(string queue, IReadOnlyList<QueueDraft> messages, TimeSpan delay, string? idempotencyKey, (string, DateTimeOffset)? reply, CancellationToken cancellationToken)
+    /// <summary>
+    /// Sends messages to a queue for <paramref name="principal"/> (null when authentication is off), whose idempotency
+    /// keys are its own (<see cref="IdempotencyToken.Principal"/>); completes once they are durable.
+    /// </summary>
+    public Task<EnqueueResult> SendAsync(string queue, IReadOnlyList<QueueDraft> messages, TimeSpan delay, string? idempotencyKey, string? principal, CancellationToken cancellationToken)
+        => SendCoreAsync(queue, messages, delay, idempotencyKey, principal, reply: null, cancellationToken);
+
+    private async Task<EnqueueResult> SendCoreAsync(string queue, IReadOnlyList<QueueDraft> messages, TimeSpan delay, string? idempotencyKey, string? principal, (string, DateTimeOffset)? reply, CancellationToken cancellationToken)
     {
-        var result = await EnqueueCoreAsync(queue, messages, delay, idempotencyKey, reply, cancellationToken);
+        var result = await EnqueueCoreAsync(queue, messages, delay, idempotencyKey, principal, reply, cancellationToken);
         if (!result.Replayed)
         {
             Meters.QueueSent.Add(messages.Count);
@@ -159,7 +166,7 @@ public sealed partial class Hub
         return result;
     }
 
-    private Task<EnqueueResult> EnqueueCoreAsync(string queue, IReadOnlyList<QueueDraft> messages, TimeSpan delay, string? idempotencyKey, (string, DateTimeOffset)? reply, CancellationToken cancellationToken)
+    private Task<EnqueueResult> EnqueueCoreAsync(string queue, IReadOnlyList<QueueDraft> messages, TimeSpan delay, string? idempotencyKey, string? principal, (string, DateTimeOffset)? reply, CancellationToken cancellationToken)
     {
         EnsureServing();
         QueueName.Validate(queue);
@@ -186,7 +193,7 @@ public sealed partial class Hub
             ValidateIdempotencyKey(idempotencyKey);
             // A request and a plain send with the same body are different operations under one key: replaying one as
             // the other would answer a request with a reply slot that was never made (or a send with a request's id).
-            token = new IdempotencyToken(idempotencyKey, Fingerprint([.. messages.Select(m => m.Message)]) + ":" + delay.Ticks + (reply is null ? "" : ":request"), now + Options.IdempotencyWindow);
+            token = new IdempotencyToken(idempotencyKey, Fingerprint([.. messages.Select(m => m.Message)]) + ":" + delay.Ticks + (reply is null ? "" : ":request"), now + Options.IdempotencyWindow, principal);
         }
         var ambient = System.Diagnostics.Activity.Current;
         System.Diagnostics.Activity? span = null;
@@ -208,6 +215,7 @@ public sealed partial class Hub
             CreateQueue = Options.AutoCreateQueues ? QueueConfig.Default : null,
             Idempotency = token,
             Reply = reply,
+            Requester = reply is null ? null : principal,
         };
         if (span is null)
         {

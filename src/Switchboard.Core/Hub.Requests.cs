@@ -25,13 +25,15 @@ public sealed partial class Hub
     /// <summary>
     /// Sends a request (a queue message with <c>replyTo</c>) and returns its pending reply slot at once; the slot stays
     /// open for <paramref name="expiresIn"/>. Use <see cref="WaitForReplyAsync"/> to wait. With an idempotency key the
-    /// reply id is derived from it (and the queue), so a retried request waits on the first attempt's reply.
+    /// reply id is derived from it, the queue and <paramref name="requester"/> (the principal; null when authentication
+    /// is off), so a retried request waits on the first attempt's reply, and the same key from another principal is
+    /// another request with another reply. The slot records <paramref name="requester"/>: only it reads the reply.
     /// </summary>
-    public async Task<ReplyRecord> RequestAsync(string queue, QueueDraft request, TimeSpan expiresIn, string? idempotencyKey = null, CancellationToken cancellationToken = default)
+    public async Task<ReplyRecord> RequestAsync(string queue, QueueDraft request, TimeSpan expiresIn, string? idempotencyKey = null, string? requester = null, CancellationToken cancellationToken = default)
     {
-        var (id, draft, expiresAt) = PrepareRequest(queue, request, expiresIn, idempotencyKey);
-        var sent = await Counted(SendCoreAsync(queue, [draft], TimeSpan.Zero, idempotencyKey, (id, expiresAt), cancellationToken));
-        var pending = new ReplyRecord { Id = id, Queue = queue, MessageId = sent.FirstId, ExpiresAt = expiresAt };
+        var (id, draft, expiresAt) = PrepareRequest(queue, request, expiresIn, idempotencyKey, requester);
+        var sent = await Counted(SendCoreAsync(queue, [draft], TimeSpan.Zero, idempotencyKey, requester, (id, expiresAt), cancellationToken));
+        var pending = new ReplyRecord { Id = id, Queue = queue, MessageId = sent.FirstId, Requester = requester, ExpiresAt = expiresAt };
         return sent.Replayed ? await Queues.GetReplyAsync(id, cancellationToken) ?? pending : pending; // a retry: the first attempt's slot
     }
 
@@ -41,22 +43,23 @@ public sealed partial class Hub
     /// confirmation: a responder can take the request as soon as it is written, and its reply, once written, answers
     /// this call even before the flush that makes both durable — the requester asked for the reply, not for a
     /// confirmation of the request, and a reply in hand needs none. Only when no reply comes first is the request's
-    /// durability awaited (so a timeout always means the request is stored) and its failure reported.
+    /// durability awaited (so a timeout always means the request is stored) and its failure reported. The slot and the
+    /// idempotency key are <paramref name="requester"/>'s, as for <see cref="RequestAsync"/>.
     /// </summary>
-    public Task<ReplyRecord> RequestAndAwaitAsync(string queue, QueueDraft request, TimeSpan wait, string? idempotencyKey, long requestedAt, CancellationToken cancellationToken)
-        => RequestAndAwaitAsync(queue, request, wait, idempotencyKey, requestedAt, sent: null, cancellationToken);
+    public Task<ReplyRecord> RequestAndAwaitAsync(string queue, QueueDraft request, TimeSpan wait, string? idempotencyKey, string? requester, long requestedAt, CancellationToken cancellationToken)
+        => RequestAndAwaitAsync(queue, request, wait, idempotencyKey, requester, requestedAt, sent: null, cancellationToken);
 
     /// <summary>
-    /// <see cref="RequestAndAwaitAsync(string, QueueDraft, TimeSpan, string?, long, CancellationToken)"/>, telling
+    /// <see cref="RequestAndAwaitAsync(string, QueueDraft, TimeSpan, string?, string?, long, CancellationToken)"/>, telling
     /// <paramref name="sent"/> how the send went as soon as it is known (stored, or failed with the send's error), long
     /// before the reply: a caller that answers its client's operations in order (the multiplexed session) answers a
     /// failed send in its place. A request refused before its send never completes <paramref name="sent"/>; the
     /// returned task says why.
     /// </summary>
-    public async Task<ReplyRecord> RequestAndAwaitAsync(string queue, QueueDraft request, TimeSpan wait, string? idempotencyKey, long requestedAt, TaskCompletionSource? sent, CancellationToken cancellationToken)
+    public async Task<ReplyRecord> RequestAndAwaitAsync(string queue, QueueDraft request, TimeSpan wait, string? idempotencyKey, string? requester, long requestedAt, TaskCompletionSource? sent, CancellationToken cancellationToken)
     {
         EnsureServing();
-        var (id, draft, expiresAt) = PrepareRequest(queue, request, wait, idempotencyKey);
+        var (id, draft, expiresAt) = PrepareRequest(queue, request, wait, idempotencyKey, requester);
         var deadline = _time.GetUtcNow() + wait;
         TimeSpan Left() => deadline - _time.GetUtcNow() is { Ticks: > 0 } left ? left : TimeSpan.Zero;
         var waiter = _replyWaiters.Register(id, -1);
@@ -69,7 +72,7 @@ public sealed partial class Hub
                 // Inside the try: the interest is counted even when its listen fails or the requester goes away
                 // before it is answered, and must be given back then too (Interests.AcquireAsync).
                 await _interests.AcquireAsync(subject, cancellationToken);
-                sending = Counted(SendCoreAsync(queue, [draft], TimeSpan.Zero, idempotencyKey, (id, expiresAt), CancellationToken.None));
+                sending = Counted(SendCoreAsync(queue, [draft], TimeSpan.Zero, idempotencyKey, requester, (id, expiresAt), CancellationToken.None));
                 if (sent is not null)
                 {
                     _ = sending.ContinueWith(static (done, to) => ((TaskCompletionSource)to!).TrySetFromTask(done), sent,
@@ -127,7 +130,16 @@ public sealed partial class Hub
         return sending;
     }
 
-    private (string Id, QueueDraft Draft, DateTimeOffset ExpiresAt) PrepareRequest(string queue, QueueDraft request, TimeSpan expiresIn, string? idempotencyKey)
+    /// <summary>
+    /// The request's reply id, its message and when its wait ends. Without an idempotency key the id is random. With one it
+    /// is derived, so that a retry (on any node, after a restart) finds the first attempt's slot without a lookup: from the
+    /// queue, the key and the requester — queue names and keys hold no line feed, so the three never run into each other,
+    /// and the same key from two principals names two slots. Without a requester (authentication off) it is derived as it
+    /// always was, from the queue and the key. A derived id is no secret (principal names are not): what guards the reply
+    /// is that only its requester reads it, and answering needs <c>consume</c> on the queue, whose holders see the
+    /// request's <c>replyTo</c> anyway.
+    /// </summary>
+    private (string Id, QueueDraft Draft, DateTimeOffset ExpiresAt) PrepareRequest(string queue, QueueDraft request, TimeSpan expiresIn, string? idempotencyKey, string? requester)
     {
         ArgumentNullException.ThrowIfNull(request);
         if (expiresIn < TimeSpan.FromSeconds(1) || expiresIn > QueueConfig.MaxLease)
@@ -136,7 +148,7 @@ public sealed partial class Hub
         }
         var id = "r" + Convert.ToHexStringLower(idempotencyKey is null
             ? RandomNumberGenerator.GetBytes(12)
-            : SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(queue + "\n" + idempotencyKey)).AsSpan(0, 12));
+            : SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(requester is null ? queue + "\n" + idempotencyKey : queue + "\n" + idempotencyKey + "\n" + requester)).AsSpan(0, 12));
         var draft = new QueueDraft { Message = request.Message, ReplyTo = id, CorrelationId = request.CorrelationId ?? id };
         return (id, draft, _time.GetUtcNow() + expiresIn);
     }
@@ -190,8 +202,7 @@ public sealed partial class Hub
         var deadline = _time.GetUtcNow() + wait;
         while (true)
         {
-            var slot = await Queues.GetReplyAsync(id, cancellationToken)
-                ?? throw new SwitchboardException(ErrorCode.ReplyNotFound, $"There is no request '{SwitchboardException.Echo(id)}' (or it ended more than {DurationText.Format(QueueEngine.ReplyKeptFor)} ago).");
+            var slot = await Queues.GetReplyAsync(id, cancellationToken) ?? throw QueueEngine.ReplyNotFound(id);
             var now = _time.GetUtcNow();
             if (slot.Reply is not null || now >= deadline || now >= slot.ExpiresAt || _state != HubState.Ready)
             {

@@ -10,7 +10,7 @@ public sealed partial class Hub
     /// Completes once it is durable; the position names it in the stream's resume ids.
     /// </summary>
     /// <remarks>
-    /// Appended straight to the store, not through <see cref="PublishAsync"/>: the topic is internal (no client may write
+    /// Appended straight to the store, not through <see cref="PublishAsync(string, IReadOnlyList{MessageDraft}, string?, CancellationToken)"/>: the topic is internal (no client may write
     /// it), not subject to the load check (a snapshot is what keeps a resume id small), and kept by
     /// <see cref="HubOptions.ResumeSnapshotRetention"/>.
     /// </remarks>

@@ -165,8 +165,9 @@ internal static partial class RedisScripts
 
     /// <summary>
     /// ARGV: P, queue, create (0/1), cfg, lease, max, bi, bm, created ticks, now, delay, key ('' none), fingerprint,
-    /// key expiry, reply id ('' none), reply expiry, reply expiry ticks, reply forgotten at, n, n records, k parked
-    /// receives, k × (max, lease), token base. Reply: {'ok', first id, created, leases per receive…} | {'replay', first, count}.
+    /// key expiry, reply id ('' none), reply expiry, reply expiry ticks, reply forgotten at, requester ('' none), n, n
+    /// records, k parked receives, k × (max, lease), token base. Reply: {'ok', first id, created, leases per receive…} |
+    /// {'replay', first, count}.
     /// </summary>
     public static readonly string Enqueue = Common + QueueLib + """
         local name = ARGV[2]
@@ -189,12 +190,12 @@ internal static partial class RedisScripts
             end
           end
         end
-        local n = tonumber(ARGV[19])
+        local n = tonumber(ARGV[20])
         local first = q.next
         local delay = tonumber(ARGV[11])
         for i = 1, n do
           local id = n2s(first + i - 1)
-          redis.call('HSET', q.body, id, ARGV[19 + i])
+          redis.call('HSET', q.body, id, ARGV[20 + i])
           eput(q, id, {READY, 0, now + delay, false, false, false, false, false})
           if delay > 0 then redis.call('ZADD', q.pending, n2s(now + delay), id) else redis.call('ZADD', q.ready, id, id) end
         end
@@ -207,11 +208,12 @@ internal static partial class RedisScripts
           local rk = P .. ':r:' .. ARGV[15]
           redis.call('DEL', rk)
           redis.call('HSET', rk, 'queue', name, 'msg', n2s(first), 'exp', ARGV[16], 'expt', ARGV[17])
+          if ARGV[19] ~= '' then redis.call('HSET', rk, 'who', ARGV[19]) end
           redis.call('ZADD', P .. ':replies', ARGV[18], ARGV[15])
         end
         local out = {'ok', first, created}
-        local k = tonumber(ARGV[20 + n])
-        if k > 0 then handoff(q, now, 21 + n, k, out) end
+        local k = tonumber(ARGV[21 + n])
+        if k > 0 then handoff(q, now, 22 + n, k, out) end
         return out
         """;
 

@@ -140,13 +140,14 @@ public sealed partial class RedisStore
                 Id = id,
                 Queue = (string)values[0]!,
                 MessageId = values[1].IsNull ? null : (long)values[1],
+                Requester = values[5].IsNull ? null : (string?)values[5], // none on slots stored before requesters were
                 ExpiresAt = RedisTime.FromTicks((long)values[2]),
                 RepliedAt = values[3].IsNull ? null : RedisTime.FromTicks((long)values[3]),
                 Reply = values[4].IsNull ? null : RedisCodec.DecodeReply(id, (byte[])values[4]!),
             };
         }
 
-        private static readonly RedisValue[] ReplyFields = ["queue", "msg", "expt", "at", "reply"];
+        private static readonly RedisValue[] ReplyFields = ["queue", "msg", "expt", "at", "reply", "who"];
 
         public async Task<ReplyRecord> PostReplyAsync(string id, MessageDraft reply, string? lease, DateTimeOffset now, CancellationToken cancellationToken)
         {
@@ -192,9 +193,6 @@ public sealed partial class RedisStore
                     throw QueueEngine.NotFound((string)reply[1]!);
                 case "lease-error":
                     throw LeaseRefused(reply);
-                case "idempotency-key-reused":
-                    throw new SwitchboardException(ErrorCode.IdempotencyKeyReused,
-                        $"Idempotency-Key '{(string?)reply[2]}' was already used on queue '{(string?)reply[1]}' for a different request. Use a new key for a new message.");
                 case "no-dead-letter":
                     var queue = (string?)reply[1];
                     throw new SwitchboardException(ErrorCode.MessageNotFound, $"Queue '{queue}' has no dead letter {(string?)reply[2]}; GET /v1/queues/{queue}/dead-letters lists them.");

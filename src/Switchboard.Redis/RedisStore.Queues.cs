@@ -81,7 +81,7 @@ public sealed partial class RedisStore
             args.Add(request.Timestamp.UtcTicks);
             args.Add(RedisTime.Micros(request.Timestamp));
             args.Add(RedisTime.Micros(request.Delay));
-            args.Add(request.Idempotency?.Key ?? "");
+            args.Add(request.Idempotency?.StoredKey ?? "");
             args.Add(request.Idempotency?.Fingerprint ?? "");
             args.Add(request.Idempotency is { } token ? RedisTime.Micros(token.ExpiresAt) : 0);
             if (request.Reply is var (replyId, expiresAt))
@@ -92,6 +92,7 @@ public sealed partial class RedisStore
             {
                 args.AddRange(["", 0, 0, 0]);
             }
+            args.Add(request.Requester ?? "");
             args.Add(count);
             foreach (var draft in request.Messages)
             {
@@ -105,6 +106,10 @@ public sealed partial class RedisStore
             try
             {
                 reply = await store.EvalAsync(RedisScripts.Enqueue, [.. args]);
+                if ((string?)reply[0] == "idempotency-key-reused")
+                {
+                    throw QueueEngine.KeyReused(request.Queue, request.Idempotency!.Key); // the client's key, not the one stored
+                }
                 Check(reply);
             }
             catch

@@ -27,7 +27,7 @@ public sealed partial class RedisStore
         SetTopicConfig(args, 4, config ?? new TopicConfig(RetentionPolicy.Unlimited));
         args[8] = request.Timestamp.UtcTicks;
         args[9] = RedisTime.Micros(request.Timestamp);
-        args[10] = request.Idempotency?.Key ?? "";
+        args[10] = request.Idempotency?.StoredKey ?? "";
         args[11] = request.Idempotency?.Fingerprint ?? "";
         args[12] = request.Idempotency is { } token ? RedisTime.Micros(token.ExpiresAt) : 0;
         args[13] = count;

@@ -5,8 +5,9 @@ namespace Switchboard.Sqlite;
 /// <summary>The database layout and its version. A database from a newer Switchboard is refused, never guessed at.</summary>
 internal static class SqliteSchema
 {
-    // 2: queues, bindings, replies (a version-1 database gains the tables on open); 3: replies.message_id (added on open)
-    public const int Version = 3;
+    // 2: queues, bindings, replies (a version-1 database gains the tables on open); 3: replies.message_id (added on open);
+    // 4: replies.requester (added on open; a slot stored before it has none, and whoever may send to its queue reads it)
+    public const int Version = 4;
 
     // messages is a rowid table with a unique (topic_id, offset) index rather than WITHOUT ROWID: rows carry
     // payloads up to 1 MiB, and WITHOUT ROWID trees store whole rows in interior pages, which SQLite's docs
@@ -97,6 +98,7 @@ internal static class SqliteSchema
             id           TEXT    PRIMARY KEY,
             queue        TEXT    NOT NULL,
             message_id   INTEGER,
+            requester    TEXT,
             expires_at   INTEGER NOT NULL,
             replied_at   INTEGER,
             key          TEXT,
@@ -126,6 +128,13 @@ internal static class SqliteSchema
             using var command = connection.CreateCommand();
             command.Transaction = transaction;
             command.CommandText = "ALTER TABLE replies ADD COLUMN message_id INTEGER"; // a version-2 database
+            command.ExecuteNonQuery();
+        }
+        if (Scalar(connection, "SELECT COUNT(*) FROM pragma_table_info('replies') WHERE name = 'requester'", transaction) is 0L)
+        {
+            using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = "ALTER TABLE replies ADD COLUMN requester TEXT"; // a version-3 database
             command.ExecuteNonQuery();
         }
         using (var command = connection.CreateCommand())

@@ -18,7 +18,7 @@ internal sealed partial class SqliteWriter
             topic = InsertTopic(request.Topic, config, request.Timestamp);
             created = true;
         }
-        if (request.Idempotency is { } token && FindIdempotency(topic.Id, token.Key, request.Timestamp) is { } seen)
+        if (request.Idempotency is { } token && FindIdempotency(topic.Id, token.StoredKey, request.Timestamp) is { } seen)
         {
             return IdempotencyReplay.Resolve(topic.Name, topic.Epoch, token, seen.Fingerprint, seen.FirstOffset, seen.Count, seen.Timestamp);
         }
@@ -226,7 +226,7 @@ internal sealed partial class SqliteWriter
     }
 
     private void SaveIdempotency(long topicId, IdempotencyToken token, long firstOffset, int count, DateTimeOffset timestamp)
-        => Execute(_saveKey, ("$id", topicId), ("$key", token.Key), ("$fp", token.Fingerprint), ("$first", firstOffset),
+        => Execute(_saveKey, ("$id", topicId), ("$key", token.StoredKey), ("$fp", token.Fingerprint), ("$first", firstOffset),
             ("$count", count), ("$ts", timestamp.UtcTicks), ("$expires", token.ExpiresAt.UtcTicks));
 
     private void InsertMessage(long topicId, Message message, byte[] payload)

@@ -164,7 +164,7 @@ internal sealed partial class SqliteWriter
             queue = _queues[request.Queue];
             created = true;
         }
-        if (request.Idempotency is { } token && FindQueueKey(queue, token.Key, request.Timestamp))
+        if (request.Idempotency is { } token && FindQueueKey(queue, token.StoredKey, request.Timestamp))
         {
             return QueueEngine.Replay(queue.Book, request)!;
         }
@@ -180,15 +180,15 @@ internal sealed partial class SqliteWriter
         {
             QueueEngine.Remember(queue.Book, request, entries[0].Id);
             Run("INSERT OR REPLACE INTO queue_keys (queue_id, key, fingerprint, first_id, count, expires_at) VALUES ($q, $k, $f, $first, $n, $exp)",
-                ("$q", queue.Id), ("$k", newToken.Key), ("$f", newToken.Fingerprint), ("$first", entries[0].Id), ("$n", entries.Count), ("$exp", newToken.ExpiresAt.UtcTicks));
+                ("$q", queue.Id), ("$k", newToken.StoredKey), ("$f", newToken.Fingerprint), ("$first", entries[0].Id), ("$n", entries.Count), ("$exp", newToken.ExpiresAt.UtcTicks));
         }
         if (request.Reply is var (replyId, expiresAt))
         {
             // The id is derived from the send's key: a request retried after the key's window reuses it while the first
             // slot is still remembered. The new request opens it afresh (as the other engines do); a plain INSERT would
             // fail the UNIQUE id and with it the whole group commit, every other caller's send and ack in the batch.
-            Run("INSERT OR REPLACE INTO replies (id, queue, message_id, expires_at) VALUES ($id, $q, $m, $exp)",
-                ("$id", replyId), ("$q", request.Queue), ("$m", entries[0].Id), ("$exp", expiresAt.UtcTicks));
+            Run("INSERT OR REPLACE INTO replies (id, queue, message_id, expires_at, requester) VALUES ($id, $q, $m, $exp, $who)",
+                ("$id", replyId), ("$q", request.Queue), ("$m", entries[0].Id), ("$exp", expiresAt.UtcTicks), ("$who", request.Requester));
             // Neither a cached answer of the first request nor one posted earlier in this batch may answer this one.
             _recentReplies.Remove(replyId);
             _replied.RemoveAll(r => r.Id == replyId);

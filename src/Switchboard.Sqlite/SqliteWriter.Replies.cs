@@ -7,7 +7,7 @@ namespace Switchboard.Sqlite;
 /// <summary>The reply slots of request/reply: read on any connection, answered on the writer.</summary>
 internal sealed partial class SqliteWriter
 {
-    private const string SelectReply = "SELECT queue, expires_at, replied_at, key, content_type, headers, payload, message_id FROM replies WHERE id = $id";
+    private const string SelectReply = "SELECT queue, expires_at, replied_at, key, content_type, headers, payload, message_id, requester FROM replies WHERE id = $id";
     private SqliteCommand _selectReply = null!; // prepared with the queue statements
 
     /// <summary>A reply slot as committed, read on any connection (the store reads them on a reader, not here).</summary>
@@ -42,6 +42,7 @@ internal sealed partial class SqliteWriter
             Id = id,
             Queue = reader.GetString(0),
             MessageId = reader.IsDBNull(7) ? null : reader.GetInt64(7),
+            Requester = reader.IsDBNull(8) ? null : reader.GetString(8),
             ExpiresAt = new DateTimeOffset(reader.GetInt64(1), TimeSpan.Zero),
             RepliedAt = reader.IsDBNull(2) ? null : new DateTimeOffset(reader.GetInt64(2), TimeSpan.Zero),
             Reply = reply,
@@ -64,6 +65,7 @@ internal sealed partial class SqliteWriter
             Id = slot.Id,
             Queue = slot.Queue,
             MessageId = slot.MessageId,
+            Requester = slot.Requester,
             ExpiresAt = slot.ExpiresAt,
             RepliedAt = new DateTimeOffset(now.UtcTicks, TimeSpan.Zero),
             Reply = new MessageDraft { Key = reply.Key, ContentType = reply.ContentType, Headers = new Dictionary<string, string>(reply.Headers), Payload = payload },

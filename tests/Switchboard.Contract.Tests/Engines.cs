@@ -60,6 +60,28 @@ public sealed class SqliteStoreContract : DurableStoreContract
     }
 
     [Fact]
+    public async Task A_version_3_database_gains_the_requester_of_reply_slots_on_open_and_its_slots_have_none()
+    {
+        await Queues.EnqueueAsync(Send("rpc", "old") with { Reply = ("r-old", T0.AddMinutes(5)) }, default);
+        await Store.DisposeAsync();
+        // What a version-3 database looks like: replies without requester.
+        using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(_directory, "switchboard.db")};Pooling=False"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "ALTER TABLE replies DROP COLUMN requester; UPDATE meta SET value = '3' WHERE key = 'schema_version'";
+            command.ExecuteNonQuery();
+        }
+        var queues = (await Track(CreateAsync())).Queues;
+
+        Assert.Null((await queues.GetReplyAsync("r-old", default))!.Requester);
+        await queues.PostReplyAsync("r-old", new Core.MessageDraft { Payload = "1"u8.ToArray() }, null, T0, default);
+        Assert.NotNull((await queues.GetReplyAsync("r-old", default))!.Reply);
+        await queues.EnqueueAsync(Send("rpc", "new") with { Reply = ("r-new", T0.AddMinutes(5)), Requester = "alice" }, default);
+        Assert.Equal("alice", (await queues.GetReplyAsync("r-new", default))!.Requester);
+    }
+
+    [Fact]
     public async Task A_writer_whose_backlog_is_full_sheds_new_messages_as_overloaded_and_keeps_what_it_took()
     {
         var directory = _directory + "-shed";

@@ -42,4 +42,19 @@ public sealed class RedisStoreContract(RedisFixture redis) : DurableStoreContrac
         await store.DisposeAsync();
         return await CreateAsync();
     }
+
+    [Fact]
+    public async Task A_reply_slot_stored_before_requesters_were_recorded_has_none_and_is_answered_as_before()
+    {
+        await Queues.EnqueueAsync(Send("rpc", "old") with { Reply = ("r-old", T0.AddMinutes(5)), Requester = "alice" }, default);
+        using (var redisClient = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis.Server.Configuration))
+        {
+            // What an older node wrote: the slot's hash without the field.
+            Assert.True(await redisClient.GetDatabase().HashDeleteAsync(_prefix + ":r:r-old", "who"));
+        }
+
+        Assert.Null((await Queues.GetReplyAsync("r-old", default))!.Requester);
+        await Queues.PostReplyAsync("r-old", new Core.MessageDraft { Payload = "1"u8.ToArray() }, null, T0, default);
+        Assert.NotNull((await Queues.GetReplyAsync("r-old", default))!.Reply);
+    }
 }

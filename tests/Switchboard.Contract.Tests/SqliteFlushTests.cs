@@ -188,7 +188,7 @@ public sealed class SqliteFlushTests : IAsyncLifetime
         static MessageDraft Draft(string text) => new() { Payload = Encoding.UTF8.GetBytes($"\"{text}\"") };
 
         _flushes.Reset(); // from here nothing reaches the disk until the end
-        var requesting = hub.RequestAndAwaitAsync("rpc", new QueueDraft { Message = Draft("ping") }, TimeSpan.FromSeconds(30), null, System.Diagnostics.Stopwatch.GetTimestamp(), default);
+        var requesting = hub.RequestAndAwaitAsync("rpc", new QueueDraft { Message = Draft("ping") }, TimeSpan.FromSeconds(30), null, null, System.Diagnostics.Stopwatch.GetTimestamp(), default);
         var request = Assert.Single(await hub.ReceiveAsync("rpc", 1, null, Patience, default).WaitAsync(Patience));
         var replying = hub.ReplyAsync(request.ReplyTo!, Draft("pong"), request.Lease, default);
 
@@ -209,7 +209,7 @@ public sealed class SqliteFlushTests : IAsyncLifetime
         _failFlush = true;
 
         var failed = await Assert.ThrowsAsync<SwitchboardException>(() => hub.RequestAndAwaitAsync("rpc", new QueueDraft { Message = new MessageDraft { Payload = "1"u8.ToArray() } },
-            TimeSpan.FromSeconds(30), null, System.Diagnostics.Stopwatch.GetTimestamp(), default).WaitAsync(Patience));
+            TimeSpan.FromSeconds(30), null, null, System.Diagnostics.Stopwatch.GetTimestamp(), default).WaitAsync(Patience));
         Assert.Equal(ErrorCode.StorageUnavailable, failed.Code);
     }
 

@@ -104,10 +104,21 @@ public sealed record AppendRequest(string Topic, IReadOnlyList<MessageDraft> Mes
 }
 
 /// <summary>An idempotency key, the fingerprint of the request it guards, and how long it is remembered.</summary>
-/// <param name="Key">The client's key (scoped to the topic).</param>
+/// <param name="Key">The client's key (scoped to the topic or queue, and to <paramref name="Principal"/>), as errors quote it.</param>
 /// <param name="Fingerprint">A hash of the request's content; the same key with another fingerprint is refused.</param>
 /// <param name="ExpiresAt">When the key is forgotten.</param>
-public sealed record IdempotencyToken(string Key, string Fingerprint, DateTimeOffset ExpiresAt);
+/// <param name="Principal">
+/// Who sent it (null when authentication is off). Keys are scoped per principal, as mature APIs scope them per account:
+/// another principal's key, however predictable, neither replays nor refuses this one's request.
+/// </param>
+public sealed record IdempotencyToken(string Key, string Fingerprint, DateTimeOffset ExpiresAt, string? Principal = null)
+{
+    /// <summary>
+    /// What an engine remembers the key under: <see cref="Key"/> alone without a principal (as every key was stored before
+    /// keys were scoped), else the key, a space (never in a key: visible ASCII only) and the principal.
+    /// </summary>
+    public string StoredKey => Principal is null ? Key : Key + " " + Principal;
+}
 
 /// <summary>What an append did.</summary>
 public sealed record AppendResult

@@ -21,17 +21,20 @@ public static class QueueEngine
     {
         ArgumentNullException.ThrowIfNull(book);
         ArgumentNullException.ThrowIfNull(request);
-        if (request.Idempotency is not { } token || !book.Keys.TryGetValue(token.Key, out var seen) || seen.ExpiresAt <= request.Timestamp)
+        if (request.Idempotency is not { } token || !book.Keys.TryGetValue(token.StoredKey, out var seen) || seen.ExpiresAt <= request.Timestamp)
         {
             return null;
         }
         if (!string.Equals(seen.Fingerprint, token.Fingerprint, StringComparison.Ordinal))
         {
-            throw new SwitchboardException(ErrorCode.IdempotencyKeyReused,
-                $"Idempotency-Key '{token.Key}' was already used on queue '{book.Name}' for a different request. Use a new key for a new message.");
+            throw KeyReused(book.Name, token.Key);
         }
         return new EnqueueResult(book.Name, seen.FirstId, seen.Count, Replayed: true, CreatedQueue: false);
     }
+
+    /// <summary>The client's idempotency <paramref name="key"/> guarded another send to <paramref name="queue"/>.</summary>
+    public static SwitchboardException KeyReused(string queue, string key) => new(ErrorCode.IdempotencyKeyReused,
+        $"Idempotency-Key '{key}' was already used on queue '{queue}' for a different request. Use a new key for a new message.");
 
     /// <summary>Remembers a send's idempotency key.</summary>
     public static void Remember(QueueBook book, EnqueueRequest request, long firstId)
@@ -40,9 +43,16 @@ public static class QueueEngine
         ArgumentNullException.ThrowIfNull(request);
         if (request.Idempotency is { } token)
         {
-            book.Keys[token.Key] = (token.Fingerprint, firstId, request.Messages.Count, token.ExpiresAt);
+            book.Keys[token.StoredKey] = (token.Fingerprint, firstId, request.Messages.Count, token.ExpiresAt);
         }
     }
+
+    /// <summary>
+    /// No reply slot under <paramref name="id"/> — also what a reader who is not the slot's requester is told, word for
+    /// word, so that a reply id guessed or computed by someone else does not even reveal that the request exists.
+    /// </summary>
+    public static SwitchboardException ReplyNotFound(string id)
+        => new(ErrorCode.ReplyNotFound, $"There is no request '{SwitchboardException.Echo(id)}' (or it ended more than {DurationText.Format(ReplyKeptFor)} ago).");
 
     /// <summary>A reply posted after its requester stopped waiting.</summary>
     public static SwitchboardException TooLate(string id, DateTimeOffset expiresAt)

@@ -120,6 +120,9 @@ public sealed record EnqueueRequest(string Queue, IReadOnlyList<QueueDraft> Mess
 
     /// <summary>For a request: the reply slot to open in the same transaction (id and when the wait ends).</summary>
     public (string Id, DateTimeOffset ExpiresAt)? Reply { get; init; }
+
+    /// <summary>For a request: who sent it (the principal; null when authentication is off), recorded on its reply slot.</summary>
+    public string? Requester { get; init; }
 }
 
 /// <summary>What an enqueue did.</summary>
@@ -152,6 +155,15 @@ public sealed class ReplyRecord
 
     /// <summary>The request's message id in <see cref="Queue"/> (null for slots stored before it was recorded).</summary>
     public long? MessageId { get; init; }
+
+    /// <summary>
+    /// The principal that sent the request, the only one (with admins) that may read the reply; null when authentication
+    /// was off or for slots stored before requesters were recorded (whoever may send to <see cref="Queue"/> reads those).
+    /// </summary>
+    public string? Requester { get; init; }
+
+    /// <summary>Whether <paramref name="principal"/> (null: authentication off) may read this slot as its requester.</summary>
+    public bool IsReadableBy(string? principal) => Requester is null || string.Equals(Requester, principal, StringComparison.Ordinal);
 
     /// <summary>When the requester stops waiting.</summary>
     public required DateTimeOffset ExpiresAt { get; init; }

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Switchboard.Core;
+using Switchboard.Core.Engines;
 
 namespace Switchboard.Server.Auth;
 
@@ -73,8 +74,14 @@ internal static class Permissions
                 : next);
 
     /// <summary>
-    /// Checks access to a request's reply slot by its queue: <see cref="Permission.Publish"/> (the requester reading
-    /// the reply) or <see cref="Permission.Consume"/> (the responder answering). Costs a read only when the caller is not an admin.
+    /// Checks access to a request's reply slot: <see cref="Permission.Publish"/> on its queue for the requester reading the
+    /// reply, <see cref="Permission.Consume"/> on it for the responder answering. A reply is its requester's: a slot that
+    /// records one (<see cref="ReplyRecord.Requester"/>) is read by that principal only, and anyone else is told there is
+    /// no such request (404, word for word as for an id that was never used — the same rule as an unknown queue or topic
+    /// name revealing nothing: a 403 would confirm that someone sent that request). Admins read every reply, as they peek
+    /// every queue and read every topic: an operator looking into a stuck request needs it. A slot stored before
+    /// requesters were recorded is read as it was then, by whoever may send to its queue. Costs a read only when the
+    /// caller is not an admin.
     /// </summary>
     public static async Task DemandReplyAsync(this Grants grants, Hub hub, string id, Permission permission)
     {
@@ -83,6 +90,10 @@ internal static class Permissions
             return;
         }
         var slot = await hub.WaitForReplyAsync(id, TimeSpan.Zero);
+        if (permission == Permission.Publish && !slot.IsReadableBy(grants.Principal))
+        {
+            throw QueueEngine.ReplyNotFound(id);
+        }
         grants.Demand(permission, slot.Queue);
     }
 

@@ -105,7 +105,8 @@ internal static partial class QueuesEndpoints
             .WithDescription("""
                 One message (the body as for send, not a batch); the responder receives it with replyTo and answers with POST /v1/replies/{replyTo}.
                 504 timeout (its problem carries replyId) when no reply came in time; the request stays in the queue.
-                202: the reply stays fetchable at Location (GET /v1/replies/{id}) for an hour. Idempotency-Key as for send.
+                202: the reply stays fetchable at Location (GET /v1/replies/{id}) for an hour, by the caller only. Idempotency-Key as for send
+                (each principal's own: the same key from another caller is another request with another reply).
                 """)
             .DocumentBody<EnvelopeSchema>(required: true, JsonType, OctetType, TextType)
             .Produces<ReplySchema>().Produces<RequestAcceptedSchema>(202)
@@ -113,7 +114,7 @@ internal static partial class QueuesEndpoints
 
         var replies = v1.MapGroup("/replies").WithTags("Queues");
         replies.MapGet("/{id}", GetReply).WithName("GetReply").WithSummary("A request's reply: 200 when replied, 202 while pending (wait= long-polls; Accept: text/event-stream streams it)")
-            .WithDescription("410 reply-expired: the wait ended without a reply. With Accept: text/event-stream the answer is one event, reply or expired, whose data is this JSON, then the stream ends.")
+            .WithDescription("Read by the principal that sent the request (and admins) only: anyone else gets 404 reply-not-found, as for an unknown id. 410 reply-expired: the wait ended without a reply. With Accept: text/event-stream the answer is one event, reply or expired, whose data is this JSON, then the stream ends.")
             .Produces<ReplySchema>().Produces<ReplySchema>(202)
             .DocumentEventStream(200, "Comments while waiting, then one event (reply or expired) whose data is the reply JSON.")
             .ProducesProblem(400).ProducesProblem(404).ProducesProblem(410);

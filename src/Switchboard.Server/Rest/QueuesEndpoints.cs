@@ -74,7 +74,8 @@ internal static partial class QueuesEndpoints
         var drafts = await ReadMessagesAsync(request, hub, options);
         var idempotencyKey = IdempotencyHeader.Read(request);
         limits.AdmitMessages(request.HttpContext, drafts.Drafts.Count);
-        var result = await hub.SendAsync(queue, [.. drafts.Drafts.Select(d => new QueueDraft { Message = d })], QueueDocuments.Query(delay, "delay") ?? TimeSpan.Zero, idempotencyKey, CancellationToken.None);
+        var result = await hub.SendAsync(queue, [.. drafts.Drafts.Select(d => new QueueDraft { Message = d })], QueueDocuments.Query(delay, "delay") ?? TimeSpan.Zero, idempotencyKey,
+            request.HttpContext.Grants().Principal, CancellationToken.None);
         return new JsonResult(201, writer =>
         {
             writer.WriteStartObject();
@@ -277,10 +278,11 @@ internal static partial class QueuesEndpoints
         var slotLifetime = async ? TimeSpan.FromHours(1) : wait;
         var idempotencyKey = IdempotencyHeader.Read(request);
         limits.AdmitMessages(request.HttpContext, 1);
+        var requester = request.HttpContext.Grants().Principal;
         var requestedAt = System.Diagnostics.Stopwatch.GetTimestamp();
         if (async)
         {
-            var sent = await hub.RequestAsync(queue, new QueueDraft { Message = drafts.Drafts[0] }, slotLifetime, idempotencyKey, CancellationToken.None);
+            var sent = await hub.RequestAsync(queue, new QueueDraft { Message = drafts.Drafts[0] }, slotLifetime, idempotencyKey, requester, CancellationToken.None);
             var location = $"{request.PathBase}/v1/replies/{sent.Id}";
             // The pending reply slot, as GET on its location answers it, plus the location.
             return new JsonResult(202, w =>
@@ -291,7 +293,7 @@ internal static partial class QueuesEndpoints
                 w.WriteEndObject();
             }, r => r.Headers.Location = location);
         }
-        var slot = await hub.RequestAndAwaitAsync(queue, new QueueDraft { Message = drafts.Drafts[0] }, wait, idempotencyKey, requestedAt, request.HttpContext.RequestAborted);
+        var slot = await hub.RequestAndAwaitAsync(queue, new QueueDraft { Message = drafts.Drafts[0] }, wait, idempotencyKey, requester, requestedAt, request.HttpContext.RequestAborted);
         var id = slot.Id;
         if (slot.Reply is null)
         {

@@ -109,7 +109,7 @@ internal sealed partial class FrameSession
         grants.Demand(Permission.Publish, send.Queue);
         QueueConfig.CheckDelay(send.Delay, Field("send", "delaySeconds", "delay_seconds"));
         AdmitMessages(1);
-        return _codec.Sent(send.Id, await _hub.SendAsync(send.Queue, [send.Message], send.Delay, send.IdempotencyKey, CancellationToken.None));
+        return _codec.Sent(send.Id, await _hub.SendAsync(send.Queue, [send.Message], send.Delay, send.IdempotencyKey, grants.Principal, CancellationToken.None));
     }
 
     private async Task<OutboundFrame?> SettleAsync(SettleCommand settle, Grants grants)
@@ -152,7 +152,7 @@ internal sealed partial class FrameSession
     }
 
     /// <summary>
-    /// Sends the request and waits for its reply in the background (<see cref="Hub.RequestAndAwaitAsync(string, QueueDraft, TimeSpan, string?, long, TaskCompletionSource?, CancellationToken)"/>).
+    /// Sends the request and waits for its reply in the background (<see cref="Hub.RequestAndAwaitAsync(string, QueueDraft, TimeSpan, string?, string?, long, TaskCompletionSource?, CancellationToken)"/>).
     /// Its place in the order of answers is held until the send is stored or refused: a refusal or a failed send is
     /// answered there, after the frames before it (nothing is answered for a send that went well), and the reply (or
     /// the time-out) only once that place is passed.
@@ -171,7 +171,7 @@ internal sealed partial class FrameSession
         }
         // Called inline, so the send is queued in the order of the connection's frames; only the wait is in the background.
         var sent = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var replying = _hub.RequestAndAwaitAsync(request.Queue, new QueueDraft { Message = request.Message }, request.Timeout, null,
+        var replying = _hub.RequestAndAwaitAsync(request.Queue, new QueueDraft { Message = request.Message }, request.Timeout, null, grants.Principal,
             System.Diagnostics.Stopwatch.GetTimestamp(), sent, _connection.Closing);
         var taken = TakenAsync(sent.Task, replying);
         var answered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -21,7 +21,7 @@ public sealed class RequestInterestTests
         using var gone = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token);
 
         var draft = new QueueDraft { Message = new MessageDraft { Payload = Encoding.UTF8.GetBytes("1") } };
-        var requesting = hub.RequestAndAwaitAsync("rpc", draft, TimeSpan.FromSeconds(20), null, 0, gone.Token);
+        var requesting = hub.RequestAndAwaitAsync("rpc", draft, TimeSpan.FromSeconds(20), null, null, 0, gone.Token);
         var subject = await backplane.Asked.Task.WaitAsync(timeout.Token); // the listen on the reply id is out, unanswered
         await gone.CancelAsync(); // the requester disconnects
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => requesting);

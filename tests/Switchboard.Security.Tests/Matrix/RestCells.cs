@@ -79,14 +79,20 @@ internal static class RestCells
             Judge(hub.Client(p).GetAsync($"/v1/queues/{queue}/bindings", ct), HttpStatusCode.OK));
         yield return new("request", queue, publish, (p, ct) =>
             Judge(hub.Client(p).PostAsync($"/v1/queues/{queue}/requests?timeout=0", Json("""{"payload": "q"}"""), ct), HttpStatusCode.Accepted, Has("location")));
+        // A reply is its requester's (anyone else is told it does not exist: ReplyOwnerTests), so each principal reads the
+        // reply to a request of its own; one that may not send it is refused there, as the policy says.
         yield return new("read reply", queue, publish, async (p, ct) =>
         {
-            var id = await hub.RequestAsync(queue);
-            return await Judge(hub.Client(p).GetAsync($"/v1/replies/{id}", ct), HttpStatusCode.Accepted, Has("status"));
+            var (id, refused) = await OwnRequestAsync(hub, p, queue, ct);
+            return id is null ? refused : await Judge(hub.Client(p).GetAsync($"/v1/replies/{id}", ct), HttpStatusCode.Accepted, Has("status"));
         });
         yield return new("read reply (event stream)", queue, publish, async (p, ct) =>
         {
-            var id = await hub.RequestAsync(queue);
+            var (id, sendRefused) = await OwnRequestAsync(hub, p, queue, ct);
+            if (id is null)
+            {
+                return sendRefused;
+            }
             var (stream, refused) = await SseStream.OpenAsync(hub.Client(p), $"/v1/replies/{id}", ct);
             if (stream is not null)
             {
@@ -220,6 +226,16 @@ internal static class RestCells
                 return part;
             }
         }));
+    }
+
+    /// <summary>A pending request of <paramref name="principal"/>'s own on <paramref name="queue"/>: its reply id, or how sending it was refused.</summary>
+    private static async Task<(string? Id, Observed Refused)> OwnRequestAsync(MatrixHub hub, Principal principal, string queue, CancellationToken cancellationToken)
+    {
+        using var response = await hub.Client(principal).PostAsync($"/v1/queues/{queue}/requests?timeout=0", Json("""{"payload": "question"}"""), cancellationToken);
+        var text = await response.Content.ReadAsStringAsync(cancellationToken);
+        return response.StatusCode == HttpStatusCode.Accepted
+            ? (JsonDocument.Parse(text).RootElement.GetProperty("id").GetString(), Observed.Allowed)
+            : (null, HttpVerdicts.Refusal(response, text));
     }
 
     private static async Task<Observed> Judge(Task<HttpResponseMessage> call, HttpStatusCode success, Func<JsonElement, string?>? works = null)

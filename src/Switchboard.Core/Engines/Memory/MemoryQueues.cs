@@ -101,7 +101,7 @@ internal sealed class MemoryQueues(Func<IStoreListener?> listener) : IQueueStore
             QueueEngine.Remember(book, request, entries[0].Id);
             if (request.Reply is var (id, expiresAt))
             {
-                _replies[id] = new ReplyRecord { Id = id, Queue = request.Queue, MessageId = entries[0].Id, ExpiresAt = expiresAt };
+                _replies[id] = new ReplyRecord { Id = id, Queue = request.Queue, MessageId = entries[0].Id, Requester = request.Requester, ExpiresAt = expiresAt };
             }
             result = new EnqueueResult(request.Queue, entries[0].Id, entries.Count, false, created);
             if (request.Delay <= TimeSpan.Zero)
@@ -294,7 +294,7 @@ internal sealed class MemoryQueues(Func<IStoreListener?> listener) : IQueueStore
             }
             _replies[id] = new ReplyRecord
             {
-                Id = id, Queue = slot.Queue, MessageId = slot.MessageId, ExpiresAt = slot.ExpiresAt, RepliedAt = now,
+                Id = id, Queue = slot.Queue, MessageId = slot.MessageId, Requester = slot.Requester, ExpiresAt = slot.ExpiresAt, RepliedAt = now,
                 Reply = new MessageDraft { Payload = reply.Payload.ToArray(), Headers = reply.Headers, ContentType = reply.ContentType, Key = reply.Key },
             };
         }

@@ -52,7 +52,7 @@ public sealed class MemoryStore : IStore
                 {
                     continue; // deleted under us: look it up (or create it) again
                 }
-                if (request.Idempotency is { } token && topic.Keys.TryGetValue(token.Key, out var seen) && seen.ExpiresAt > request.Timestamp)
+                if (request.Idempotency is { } token && topic.Keys.TryGetValue(token.StoredKey, out var seen) && seen.ExpiresAt > request.Timestamp)
                 {
                     return Task.FromResult(IdempotencyReplay.Resolve(topic.Name, topic.Epoch, token, seen.Fingerprint, seen.FirstOffset, seen.Count, seen.Timestamp));
                 }
@@ -77,7 +77,7 @@ public sealed class MemoryStore : IStore
                 topic.Enforce(topic.Config.Retention, now: null);
                 if (request.Idempotency is { } newToken)
                 {
-                    topic.Keys[newToken.Key] = new IdempotencyRecord(newToken.Fingerprint, messages[0].Offset, messages.Length, request.Timestamp, newToken.ExpiresAt);
+                    topic.Keys[newToken.StoredKey] = new IdempotencyRecord(newToken.Fingerprint, messages[0].Offset, messages.Length, request.Timestamp, newToken.ExpiresAt);
                 }
                 var result = new AppendResult
                 {
