@@ -82,17 +82,32 @@ export interface PublishOptions {
 }
 
 export interface Notice {
-  kind: 'missed' | 'epoch-changed' | 'topic-deleted';
-  topic: string;
+  /**
+   * `resume-expired` (SSE, long polling): `after` was a p2. token whose stored snapshot retention removed; the
+   * `resumedTopics` continue exactly, every other topic from now (`message` says how to read what was skipped).
+   */
+  kind: 'missed' | 'epoch-changed' | 'topic-deleted' | 'resume-expired';
+  /** The topic it concerns (absent for `resume-expired`, which concerns the whole subscription). */
+  topic?: string;
   epoch?: string;
   previousEpoch?: string | null;
   fromOffset?: number;
   toOffset?: number;
+  /** With `resume-expired`: the snapshot that is gone. */
+  snapshot?: string;
+  /** With `resume-expired`: the topics the token itself named, which continue exactly. */
+  resumedTopics?: string[];
+  /** The hub's sentence for people, when it gave one. */
+  message?: string;
   subscription: Subscription;
 }
 
 export interface SubscribeOptions {
-  /** Start after this position ("epoch:offset"), offset (0 = everything retained), or a subscription's `position`. Default: now. */
+  /**
+   * Start after this position: "epoch:offset", an offset (0 = everything retained), a subscription's `position`, or
+   * any multi-topic token the hub issued (an SSE id, a poll's `next`: `p1.…`, `p2.…`), passed to the hub as it is; a
+   * token the hub refuses ends the subscription with the hub's code (e.g. `invalid-position`). Default: now.
+   */
   after?: string | number;
   /** Gaps retention made, new incarnations, deletions. */
   onNotice?: (notice: Notice) => void;
@@ -106,7 +121,11 @@ export interface Subscription {
   readonly wildcard: boolean;
   /** Resolves once the hub confirmed the subscription; rejects if it refused it. */
   readonly ready: Promise<Subscription>;
-  /** Where the subscription stands: pass it as `after` to continue later (undefined before anything was seen and while the topic did not exist). */
+  /**
+   * Where the subscription stands: pass it as `after` to continue later (undefined before anything was seen and while
+   * the topic did not exist). For a topic "epoch:offset"; for a pattern the hub's multi-topic token (its own `p1.…` or
+   * `p2.…` over SSE and long polling, small however many topics it covers).
+   */
   readonly position: string | undefined;
   unsubscribe(): Promise<void>;
 }

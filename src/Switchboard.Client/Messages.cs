@@ -57,10 +57,15 @@ public sealed record OutgoingMessage(Payload Payload, string? Key = null, IReadO
 /// <summary>What a subscriber must be told instead of a message: the hub never skips silently.</summary>
 public sealed class SubscriptionNotice
 {
-    /// <summary><c>missed</c> (retention removed <see cref="FromOffset"/>..<see cref="ToOffset"/> before they were read), <c>epoch-changed</c> (the topic was recreated: its new incarnation follows from its start) or <c>topic-deleted</c>.</summary>
+    /// <summary>
+    /// <c>missed</c> (retention removed <see cref="FromOffset"/>..<see cref="ToOffset"/> before they were read),
+    /// <c>epoch-changed</c> (the topic was recreated: its new incarnation follows from its start), <c>topic-deleted</c>, or
+    /// <c>resume-expired</c> (SSE and long polling: the subscription resumed from a <c>p2.</c> token whose stored snapshot
+    /// of positions retention removed; the <see cref="ResumedTopics"/> continue exactly, every other topic from now).
+    /// </summary>
     public required string Kind { get; init; }
 
-    /// <summary>The topic it concerns.</summary>
+    /// <summary>The topic it concerns (empty for <c>resume-expired</c>, which concerns the whole subscription).</summary>
     public required string Topic { get; init; }
 
     /// <summary>The topic's (new) epoch.</summary>
@@ -74,6 +79,12 @@ public sealed class SubscriptionNotice
 
     /// <summary>With <c>missed</c>: the last offset lost.</summary>
     public long? ToOffset { get; init; }
+
+    /// <summary>With <c>resume-expired</c>: the topics the token itself named, which continue exactly.</summary>
+    public IReadOnlyList<string>? ResumedTopics { get; init; }
+
+    /// <summary>The hub's sentence for people, when it gave one (<c>resume-expired</c> says what was skipped and how to read it).</summary>
+    public string? Message { get; init; }
 
     /// <summary>The subscription it was sent to.</summary>
     public Subscription? Subscription { get; internal set; }
@@ -100,11 +111,13 @@ public sealed class SubscribeOptions
 {
     /// <summary>
     /// Start after this position: <c>epoch:offset</c> (a message's <see cref="Message.Position"/>), an offset (<c>"0"</c>:
-    /// everything retained), or a subscription's <see cref="Subscription.Position"/> (which for a pattern holds every
-    /// topic's position). Absent: from now.
+    /// everything retained), a subscription's <see cref="Subscription.Position"/> (which for a pattern holds every
+    /// topic's position), or any multi-topic token the hub issued (an SSE id, a poll's <c>next</c>: <c>p1.…</c>,
+    /// <c>p2.…</c>), passed to the hub as it is: one the hub refuses faults <see cref="Subscription.Ready"/> with the hub's
+    /// code (<c>invalid-position</c>). Absent: from now.
     /// </summary>
     public string? After { get; set; }
 
-    /// <summary>Called for each notice (<c>missed</c>, <c>epoch-changed</c>, <c>topic-deleted</c>); the client's <see cref="SwitchboardClient.Notice"/> event hears them too.</summary>
+    /// <summary>Called for each notice (<c>missed</c>, <c>epoch-changed</c>, <c>topic-deleted</c>, <c>resume-expired</c>); the client's <see cref="SwitchboardClient.Notice"/> event hears them too.</summary>
     public Action<SubscriptionNotice>? OnNotice { get; set; }
 }

@@ -7,19 +7,25 @@ namespace Switchboard.Client;
 /// <summary>
 /// A subscription to a topic or pattern (<c>*</c> one token, <c>&gt;</c> the rest), whatever transport carries it.
 /// Read it with <c>await foreach</c>, or give <see cref="SwitchboardClient.Subscribe(string, Func{Message, CancellationToken, ValueTask}, SubscribeOptions?)"/>
-/// a handler. It remembers each topic's position and resumes from it after every reconnect, so the application sees
-/// no gap and no duplicate.
+/// a handler. It remembers each topic's position and the hub's own resume token for them (an SSE id, a multi-topic
+/// poll's <c>next</c>: <c>p1.</c> while small, <c>p2.</c> beyond, a snapshot the hub stores) and resumes from them after
+/// every reconnect, so the application sees no gap and no duplicate, and a resume names hundreds of topics in a short
+/// token.
 /// </summary>
 public sealed class Subscription : IAsyncEnumerable<Message>, IAsyncDisposable
 {
     private readonly SwitchboardClient _client;
-    private readonly Channel<Message> _inbox;
+    private readonly Channel<Delivery> _inbox;
     private readonly SemaphoreSlim _accepting = new(1, 1);
     private readonly Lock _lock = new();
     /// <summary>topic → the last message accepted from the hub (or the start): where a resume continues.</summary>
     private readonly Dictionary<string, TopicPosition> _positions = new(StringComparer.Ordinal);
     /// <summary>topic → the last message handed to the application: what <see cref="Position"/> reports.</summary>
     private readonly Dictionary<string, TopicPosition> _delivered = new(StringComparer.Ordinal);
+    /// <summary>The hub's token for <see cref="_positions"/> (null while it gave none), and the topics moved since it was given.</summary>
+    private readonly ResumeState _resume = new();
+    /// <summary>The same for <see cref="_delivered"/>.</summary>
+    private readonly ResumeState _handedOver = new();
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _enumerated;
@@ -31,7 +37,7 @@ public sealed class Subscription : IAsyncEnumerable<Message>, IAsyncDisposable
         Pattern = pattern;
         IsPattern = Topics.IsPattern(pattern);
         Options = options ?? new SubscribeOptions();
-        _inbox = Channel.CreateBounded<Message>(new BoundedChannelOptions(buffer) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+        _inbox = Channel.CreateBounded<Delivery>(new BoundedChannelOptions(buffer) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
         _ready.Task.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
         if (Options.After is { } after)
         {
@@ -53,8 +59,8 @@ public sealed class Subscription : IAsyncEnumerable<Message>, IAsyncDisposable
 
     /// <summary>
     /// Where the application stands: for a topic <c>epoch:offset</c> of the last message handed over (null while none was
-    /// and the topic did not exist yet); for a pattern every topic's position in one token. Either is a valid
-    /// <see cref="SubscribeOptions.After"/> for a later subscription.
+    /// and the topic did not exist yet); for a pattern every topic's position in one token, the hub's own where it gave
+    /// one (SSE, long polling). Either is a valid <see cref="SubscribeOptions.After"/> for a later subscription.
     /// </summary>
     public string? Position
     {
@@ -64,9 +70,9 @@ public sealed class Subscription : IAsyncEnumerable<Message>, IAsyncDisposable
             {
                 if (!IsPattern)
                 {
-                    return _delivered.TryGetValue(Pattern, out var position) ? position.ToString() : null;
+                    return _delivered.TryGetValue(Pattern, out var position) ? position.ToString() : _handedOver.Token;
                 }
-                return Token(_delivered);
+                return Token(_delivered, _handedOver);
             }
         }
     }
@@ -81,16 +87,36 @@ public sealed class Subscription : IAsyncEnumerable<Message>, IAsyncDisposable
     /// <summary>Holds a handler instead of being enumerated.</summary>
     internal bool HasHandler { get; set; }
 
-    private void StartAfter(string after)
+    /// <summary>
+    /// True when only the multi-topic forms (<c>GET /v1/events</c>, <c>GET /v1/messages?topic=</c>, a subscribe's
+    /// positions token) can carry this subscription's start: a pattern, or a topic that starts at a token the client
+    /// cannot read.
+    /// </summary>
+    internal bool IsMultiTopic
     {
-        if (after.StartsWith(Topics.TokenPrefix, StringComparison.Ordinal))
+        get
         {
-            foreach (var (topic, position) in Topics.DecodeToken(after))
+            lock (_lock)
             {
-                _positions[topic] = position;
+                return IsPattern || (_resume.Token is not null && !_positions.ContainsKey(Pattern));
             }
         }
-        else if (long.TryParse(after, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var offset))
+    }
+
+    /// <summary>
+    /// Reads <see cref="SubscribeOptions.After"/>. An offset or <c>epoch:offset</c> is read here (and its misuse on a
+    /// pattern refused at once); a multi-topic token is the hub's own and goes back to it as it is: a <c>p1.</c> one also
+    /// gives the positions it holds, while anything else (a <c>p2.</c> token, naming a snapshot only the hub can read, or
+    /// a token this client does not know) is the hub's to judge, so a damaged or expired one fails the subscription with
+    /// the hub's own reason.
+    /// </summary>
+    private void StartAfter(string after)
+    {
+        if (string.IsNullOrWhiteSpace(after))
+        {
+            throw new ArgumentException("After is empty: give a position (or \"0\" for everything retained), or leave it null to start from now.", nameof(after));
+        }
+        if (long.TryParse(after, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var offset))
         {
             if (IsPattern && offset != 0)
             {
@@ -101,17 +127,23 @@ public sealed class Subscription : IAsyncEnumerable<Message>, IAsyncDisposable
                 _positions[Pattern] = new TopicPosition(null, offset);
             }
         }
-        else
+        else if (TopicPosition.TryParse(after, out var single))
         {
-            if (!TopicPosition.TryParse(after, out var position))
-            {
-                throw new ArgumentException($"After must be \"epoch:offset\", an offset, or a subscription's Position; got \"{after}\".", nameof(after));
-            }
             if (IsPattern)
             {
                 throw new ArgumentException($"After = \"{after}\" names one topic's position; {Pattern} is a pattern (give \"0\" or Subscription.Position).", nameof(after));
             }
-            _positions[Pattern] = position;
+            _positions[Pattern] = single;
+        }
+        else
+        {
+            var positions = Topics.TryDecodeToken(after);
+            foreach (var (topic, known) in positions ?? [])
+            {
+                _positions[topic] = known;
+            }
+            _resume.Start(after, complete: positions is not null);
+            _handedOver.Start(after, complete: positions is not null);
         }
         foreach (var (topic, position) in _positions)
         {
@@ -141,6 +173,8 @@ public sealed class Subscription : IAsyncEnumerable<Message>, IAsyncDisposable
         {
             _positions[topic] = position;
             _delivered[topic] = position;
+            _resume.Move(topic, null);
+            _handedOver.Move(topic, null);
         }
     }
 
@@ -153,12 +187,33 @@ public sealed class Subscription : IAsyncEnumerable<Message>, IAsyncDisposable
         }
     }
 
-    /// <summary>Every topic's resume position as the hub's multi-topic token (<c>p1.</c> + base64url of "topic epoch:offset" lines).</summary>
+    /// <summary>The multi-topic token to resume with (see <see cref="Token"/>).</summary>
     internal string ResumeToken()
     {
         lock (_lock)
         {
-            return Token(_positions);
+            return Token(_positions, _resume);
+        }
+    }
+
+    /// <summary>
+    /// The hub gave a token for where the stream stands now without a message (an SSE id-only block, an empty poll's
+    /// <c>next</c>): resumes use it; <see cref="Position"/> does once the application took every message before it.
+    /// </summary>
+    internal void Advance(string? token)
+    {
+        if (string.IsNullOrEmpty(token))
+        {
+            return;
+        }
+        lock (_lock)
+        {
+            if (IsClosed)
+            {
+                return;
+            }
+            _resume.Given(token);
+            _inbox.Writer.TryWrite(new Delivery(null, token)); // a full inbox: Position keeps the last message's token, as valid
         }
     }
 
@@ -170,8 +225,17 @@ public sealed class Subscription : IAsyncEnumerable<Message>, IAsyncDisposable
         }
     }
 
-    private static string Token(Dictionary<string, TopicPosition> positions)
+    /// <summary>
+    /// The hub's own token while nothing moved since it was given; else every position, built here (<c>p1.</c> + base64url
+    /// of "topic epoch:offset" lines). A start the client cannot read (<c>p2.</c>) has no such list: its token is sent,
+    /// and the hub brings the moved topics again from there, which <see cref="AcceptAsync"/> drops as seen.
+    /// </summary>
+    private static string Token(Dictionary<string, TopicPosition> positions, ResumeState state)
     {
+        if (state.Token is { } token && (state.Moved.Count == 0 || !state.Complete))
+        {
+            return token;
+        }
         var text = new StringBuilder();
         foreach (var (topic, position) in positions.OrderBy(p => p.Key, StringComparer.Ordinal))
         {
@@ -184,8 +248,10 @@ public sealed class Subscription : IAsyncEnumerable<Message>, IAsyncDisposable
     /// A message from the hub. Kept when it is after its topic's position (same epoch), or, when <paramref name="strict"/>,
     /// only when it is the very next one: on a WebSocket shared by overlapping subscriptions a frame may belong to
     /// another subscription further ahead, and this one's own stream brings every message in order.
+    /// <paramref name="token"/> is the hub's resume token for where the stream stands after it (an SSE id, the last
+    /// message of a poll's page: its <c>next</c>).
     /// </summary>
-    internal async ValueTask<bool> AcceptAsync(Message message, bool strict, CancellationToken cancellationToken)
+    internal async ValueTask<bool> AcceptAsync(Message message, bool strict, CancellationToken cancellationToken, string? token = null)
     {
         await _accepting.WaitAsync(cancellationToken);
         try
@@ -201,9 +267,17 @@ public sealed class Subscription : IAsyncEnumerable<Message>, IAsyncDisposable
                 {
                     if (before.Epoch is null || before.Epoch == message.Epoch)
                     {
-                        if (message.Offset <= before.Offset || (strict && message.Offset != before.Offset + 1))
+                        if (message.Offset <= before.Offset)
                         {
-                            return false; // seen already (a resume overlaps, or another subscription's copy), or not ours yet
+                            if (token is not null)
+                            {
+                                _resume.Given(token); // the hub's token still holds where this one stands
+                            }
+                            return false; // seen already (a resume overlaps, or another subscription's copy)
+                        }
+                        if (strict && message.Offset != before.Offset + 1)
+                        {
+                            return false; // not ours yet
                         }
                     }
                     else if (strict)
@@ -211,17 +285,20 @@ public sealed class Subscription : IAsyncEnumerable<Message>, IAsyncDisposable
                         return false; // another incarnation: this subscription's own epoch-changed notice comes first
                     }
                 }
-                else if (strict && message.Offset != 1)
+                else if (strict && message.Offset != 1 && _resume.Complete)
                 {
-                    return false; // a topic new to this subscription starts at 1 (or after a missed notice)
+                    // A topic new to this subscription starts at 1 (or after a missed notice). After a start only the hub
+                    // can read, where this topic stood is unknown here: its first message is taken.
+                    return false;
                 }
             }
-            if (!_inbox.Writer.TryWrite(message))
+            var delivery = new Delivery(message, token);
+            if (!_inbox.Writer.TryWrite(delivery))
             {
                 try
                 {
                     // The application is behind: wait for room (the transport stops reading meanwhile: backpressure).
-                    await _inbox.Writer.WriteAsync(message, cancellationToken);
+                    await _inbox.Writer.WriteAsync(delivery, cancellationToken);
                 }
                 catch (ChannelClosedException)
                 {
@@ -235,6 +312,7 @@ public sealed class Subscription : IAsyncEnumerable<Message>, IAsyncDisposable
                 if (ReferenceEquals(_positions.GetValueOrDefault(message.Topic), before))
                 {
                     _positions[message.Topic] = new TopicPosition(message.Epoch, message.Offset);
+                    _resume.Move(message.Topic, token);
                 }
             }
             return true;
@@ -297,12 +375,18 @@ public sealed class Subscription : IAsyncEnumerable<Message>, IAsyncDisposable
         _completion.TrySetResult();
     }
 
-    /// <summary>The application took a message: <see cref="Position"/> moves to it.</summary>
-    private void Delivered(Message message)
+    /// <summary>The application took a message (or reached a token the hub gave without one): <see cref="Position"/> moves to it.</summary>
+    private void Delivered(Delivery delivery)
     {
         lock (_lock)
         {
+            if (delivery.Message is not { } message)
+            {
+                _handedOver.Given(delivery.Token!);
+                return;
+            }
             _delivered[message.Topic] = new TopicPosition(message.Epoch, message.Offset);
+            _handedOver.Move(message.Topic, delivery.Token);
         }
     }
 
@@ -325,10 +409,13 @@ public sealed class Subscription : IAsyncEnumerable<Message>, IAsyncDisposable
     {
         while (await _inbox.Reader.WaitToReadAsync(cancellationToken))
         {
-            while (_inbox.Reader.TryRead(out var message))
+            while (_inbox.Reader.TryRead(out var delivery))
             {
-                Delivered(message);
-                yield return message;
+                Delivered(delivery);
+                if (delivery.Message is { } message)
+                {
+                    yield return message;
+                }
             }
         }
     }

@@ -78,17 +78,28 @@ internal static class Topics
         return literal == tokens.Length ? pattern : string.Join('.', tokens[..literal]) + (literal > 0 ? "." : "");
     }
 
-    /// <summary>The positions in a multi-topic token: <c>p1.</c> + base64url of "topic epoch:offset" lines.</summary>
-    public static Dictionary<string, TopicPosition> DecodeToken(string token)
+    /// <summary>
+    /// The positions in a <c>p1.</c> token (base64url of "topic epoch:offset" lines), or null when it is not one this
+    /// client can read: such a token goes to the hub as it is, and the hub says what is wrong with it.
+    /// </summary>
+    public static Dictionary<string, TopicPosition>? TryDecodeToken(string token)
     {
+        if (!token.StartsWith(TokenPrefix, StringComparison.Ordinal))
+        {
+            return null;
+        }
         string lines;
         try
         {
-            lines = Encoding.UTF8.GetString(System.Buffers.Text.Base64Url.DecodeFromChars(token.AsSpan(TokenPrefix.Length)));
+            lines = new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(System.Buffers.Text.Base64Url.DecodeFromChars(token.AsSpan(TokenPrefix.Length)));
         }
-        catch (FormatException ex)
+        catch (FormatException)
         {
-            throw new ArgumentException($"The position token {token} is not valid base64url.", nameof(token), ex);
+            return null; // not base64url
+        }
+        catch (ArgumentException)
+        {
+            return null; // not UTF-8
         }
         var positions = new Dictionary<string, TopicPosition>(StringComparer.Ordinal);
         foreach (var line in lines.Split('\n', StringSplitOptions.RemoveEmptyEntries))
@@ -96,7 +107,7 @@ internal static class Topics
             var space = line.IndexOf(' ');
             if (space <= 0 || !TopicPosition.TryParse(line[(space + 1)..], out var position))
             {
-                throw new ArgumentException($"The position token {token} holds a line that is not \"topic epoch:offset\": \"{line}\".", nameof(token));
+                return null;
             }
             positions[line[..space]] = position;
         }

@@ -149,11 +149,15 @@ internal static class Wire
     public static SubscriptionNotice ReadNotice(JsonElement notice) => new()
     {
         Kind = notice.GetProperty("kind").GetString()!,
-        Topic = notice.GetProperty("topic").GetString()!,
+        Topic = String(notice, "topic") ?? "", // resume-expired concerns the whole subscription, not one topic
         Epoch = String(notice, "epoch"),
         PreviousEpoch = String(notice, "previousEpoch"),
         FromOffset = notice.TryGetProperty("fromOffset", out var from) && from.ValueKind == JsonValueKind.Number ? from.GetInt64() : null,
         ToOffset = notice.TryGetProperty("toOffset", out var to) && to.ValueKind == JsonValueKind.Number ? to.GetInt64() : null,
+        ResumedTopics = notice.TryGetProperty("resumedTopics", out var resumed) && resumed.ValueKind == JsonValueKind.Array
+            ? [.. resumed.EnumerateArray().Select(t => t.GetString()!)]
+            : null,
+        Message = String(notice, "message"),
     };
 
     /// <summary>A publish's answer: <c>{topic, epoch, offset, timestamp}</c>, with <c>firstOffset, lastOffset, count</c> for a batch.</summary>

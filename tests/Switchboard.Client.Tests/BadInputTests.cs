@@ -75,6 +75,28 @@ public sealed class BadInputTests(MemoryHub fixture) : IClassFixture<MemoryHub>
     }
 
     [Theory]
+    [InlineData("orders.eu", "")]
+    [InlineData("orders.eu", " ")]
+    [InlineData("orders.*", "abc123:4")]
+    [InlineData("orders.*", "7")]
+    public async Task An_After_the_client_can_tell_is_wrong_is_an_ArgumentException_before_anything_is_sent(string pattern, string after)
+    {
+        await using var client = await Tests.ConnectAsync(_hub.Address, Transports.All[0]);
+        var states = new Inbox<ConnectionState>();
+        client.StateChanged += (_, e) => states.Add(e.State);
+
+        Assert.ThrowsAny<ArgumentException>(() => client.Subscribe(pattern, new SubscribeOptions { After = after }));
+        Assert.ThrowsAny<ArgumentException>(() => client.Subscribe(pattern, (_, _) => ValueTask.CompletedTask, new SubscribeOptions { After = after }));
+
+        Assert.Empty(states.Items);
+        Assert.Equal(ConnectionState.Connected, client.State);
+    }
+
+    /// <summary>
+    /// What the client cannot read may be a token the hub issued (a <c>p2.</c> one only the hub can read), so it goes to
+    /// the hub as it is; the hub's refusal faults <see cref="Subscription.Ready"/>, and the connection carries on.
+    /// </summary>
+    [Theory]
     [InlineData("orders.eu", "garbage")]
     [InlineData("orders.eu", "-1")]
     [InlineData("orders.eu", "abc:")]
@@ -83,16 +105,17 @@ public sealed class BadInputTests(MemoryHub fixture) : IClassFixture<MemoryHub>
     [InlineData("orders.eu", "1.5")]
     [InlineData("orders.eu", "p1.!!!not-base64")]
     [InlineData("orders.eu", "p1.bm90IGEgbGluZQ")] // "not a line"
-    [InlineData("orders.*", "abc123:4")]
-    [InlineData("orders.*", "7")]
-    public async Task An_After_that_is_not_a_position_is_an_ArgumentException_before_anything_is_sent(string pattern, string after)
+    [InlineData("orders.*", "p2.not-a-snapshot")]
+    public async Task An_After_the_client_cannot_read_is_refused_by_the_hub_with_invalid_position(string pattern, string after)
     {
         await using var client = await Tests.ConnectAsync(_hub.Address, Transports.All[0]);
         var states = new Inbox<ConnectionState>();
         client.StateChanged += (_, e) => states.Add(e.State);
 
-        Assert.ThrowsAny<ArgumentException>(() => client.Subscribe(pattern, new SubscribeOptions { After = after }));
-        Assert.ThrowsAny<ArgumentException>(() => client.Subscribe(pattern, (_, _) => ValueTask.CompletedTask, new SubscribeOptions { After = after }));
+        var subscription = client.Subscribe(pattern, new SubscribeOptions { After = after });
+        var error = await Assert.ThrowsAsync<SwitchboardException>(() => subscription.Ready.WaitAsync(Tests.Limit));
+        Assert.True(error.Code == "invalid-position", $"{error.Code}: {error.Message}");
+        Assert.Contains(after.Length > 8 ? after[..8] : after.Trim(), error.Message, StringComparison.Ordinal);
 
         Assert.Empty(states.Items);
         Assert.Equal(ConnectionState.Connected, client.State);

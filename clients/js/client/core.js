@@ -230,8 +230,9 @@ export class SwitchboardClient extends Emitter {
   // --- subscribe -------------------------------------------------------------------------------------------------
 
   /**
-   * Follows a topic or pattern. Starts now, or after `options.after` ("epoch:offset", an offset, or a
-   * subscription's `position`); `subscription.ready` resolves once the hub confirmed it.
+   * Follows a topic or pattern. Starts now, or after `options.after` ("epoch:offset", an offset, a subscription's
+   * `position`, or any multi-topic token the hub issued, passed to it as it is); `subscription.ready` resolves once the
+   * hub confirmed it, and rejects with the hub's reason if it refused (a token it never issued: invalid-position).
    */
   subscribe(pattern, handler, options = {}) {
     if (this.state === 'closed') throw new SwitchboardError('closed', 'The client is closed.');

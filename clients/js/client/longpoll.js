@@ -1,6 +1,7 @@
 // The long-polling transport: for each subscription, GET /v1/topics/{topic}/messages?after=POSITION&wait=SECONDS in a
 // loop (the hub answers the moment a message is committed), publishes over REST. Plain HTTP requests: it passes any
-// proxy that passes REST. A pattern is followed with GET /v1/messages?topic=PATTERN and its multi-topic position token.
+// proxy that passes REST. A pattern (or a topic that starts at a multi-topic token) is followed with
+// GET /v1/messages?topic=PATTERN, resumed by the hub's own token: each page's `next`.
 
 import { SwitchboardError, isLost } from './errors.js';
 import { segment } from './http.js';
@@ -31,7 +32,7 @@ export class LongPollingTransport extends RestTransport {
     this.#loops.set(subscription, controller);
     const signal = AbortSignal.any([controller.signal, this.signal]);
     await new Promise((confirmed, refused) => {
-      const poll = subscription.wildcard ? this.#pollPattern(subscription, signal, confirmed) : this.#poll(subscription, signal, confirmed);
+      const poll = subscription.multiTopic ? this.#pollPattern(subscription, signal, confirmed) : this.#poll(subscription, signal, confirmed);
       poll.then(undefined, (error) => {
         if (signal.aborted) return refused(signal.reason);
         refused(error);
@@ -47,8 +48,10 @@ export class LongPollingTransport extends RestTransport {
   }
 
   /**
-   * A pattern: GET /v1/messages?topic=PATTERN&after=TOKEN&wait=…, every matching topic in one request; the position is
-   * the subscription's multi-topic token (the form the SSE transport resumes with).
+   * A pattern (or a topic that starts at a multi-topic token): GET /v1/messages?topic=PATTERN&after=TOKEN&wait=…, every
+   * matching topic in one request. The position is the subscription's multi-topic token: the page's `next` goes with
+   * its last message (or, on an empty page, moves the subscription on its own), so the next request sends the hub's
+   * token back as it was given.
    */
   async #pollPattern(subscription, signal, confirmed) {
     let waits = 0;
@@ -57,7 +60,7 @@ export class LongPollingTransport extends RestTransport {
       let page;
       try {
         page = await this.http.json('GET', '/v1/messages', {
-          query: { topic: subscription.pattern, after: subscription.token(), limit: PAGE, wait: first ? 0 : this.client.options.longPollWait },
+          query: { topic: subscription.pattern, after: subscription.resumeToken(), limit: PAGE, wait: first ? 0 : this.client.options.longPollWait },
           signal,
         });
       } catch (error) {
@@ -71,7 +74,9 @@ export class LongPollingTransport extends RestTransport {
         confirmed();
       }
       for (const notice of page.notices) subscription.notice(notice);
-      for (const message of page.messages) subscription.accept(message);
+      const last = page.messages.length - 1;
+      page.messages.forEach((message, i) => subscription.accept(message, false, i === last ? page.next : undefined));
+      if (last < 0) subscription.advance(page.next);
     }
   }
 

@@ -67,7 +67,8 @@ export class SseTransport extends RestTransport {
     this.#streams.delete(subscription);
   }
 
-  #event(subscription, type, data) {
+  /** One event of a subscription's stream; `id` is the hub's token for where the stream stands after it. */
+  #event(subscription, type, data, id) {
     if (type === 'notice') {
       subscription.notice(JSON.parse(data));
     } else if (type === 'error' || type === 'shutdown') {
@@ -77,7 +78,7 @@ export class SseTransport extends RestTransport {
       error.fatal = reason.code === 'unauthorized' && typeof this.client.options.token !== 'function';
       this.lost(error);
     } else {
-      subscription.accept(JSON.parse(data));
+      subscription.accept(JSON.parse(data), false, id);
     }
   }
 
@@ -87,13 +88,15 @@ export class SseTransport extends RestTransport {
     this.#streams.set(subscription, { close: () => controller.abort() });
     const response = await this.http.request('GET', '/v1/events', {
       query: { topic: subscription.pattern },
-      headers: { Accept: 'text/event-stream', 'Last-Event-ID': subscription.token() },
+      headers: { Accept: 'text/event-stream', 'Last-Event-ID': subscription.resumeToken() },
       signal,
     });
     (async () => {
       try {
         for await (const event of readEvents(response.body, signal)) {
-          if (event.data !== undefined) this.#event(subscription, event.event, event.data);
+          // An id without data moves the stream's token (its first block, or a new snapshot of its positions).
+          if (event.data !== undefined) this.#event(subscription, event.event, event.data, event.id);
+          else if (event.id) subscription.advance(event.id);
         }
         if (!signal.aborted) this.lost(connectionLost(undefined, 'The hub ended the event stream.'));
       } catch (error) {
@@ -105,7 +108,7 @@ export class SseTransport extends RestTransport {
   async #openEventSource(subscription, EventSourceType) {
     // EventSource cannot send headers: the position and the credential go in the query (the hub accepts them there).
     const credential = await this.http.credential();
-    const query = { topic: subscription.pattern, lastEventId: subscription.token(), access_token: credential?.value };
+    const query = { topic: subscription.pattern, lastEventId: subscription.resumeToken(), access_token: credential?.value };
     const source = new EventSourceType(this.http.url('/v1/events', query).toString());
     this.#streams.set(subscription, { close: () => source.close() });
     this.signal.addEventListener('abort', () => source.close(), { once: true });
@@ -129,7 +132,8 @@ export class SseTransport extends RestTransport {
           }, reject);
       });
     });
-    source.addEventListener('message', (event) => this.#event(subscription, 'message', event.data));
+    // EventSource hands over each event's id (not an id-only block's: the next event carries one anyway).
+    source.addEventListener('message', (event) => this.#event(subscription, 'message', event.data, event.lastEventId || undefined));
     source.addEventListener('notice', (event) => this.#event(subscription, 'notice', event.data));
     source.addEventListener('shutdown', (event) => this.#event(subscription, 'shutdown', event.data));
   }

@@ -1,7 +1,9 @@
-// A subscription as the application holds it, whatever transport carries it: the pattern, the handler, and each
-// topic's position (the last message handed to the application, or where the subscription started). Transports
-// (re)subscribe from these positions, and `accept` drops anything at or before them, so a resume shows the
-// application no gap and no duplicate.
+// A subscription as the application holds it, whatever transport carries it: the pattern, the handler, each topic's
+// position (the last message handed to the application, or where the subscription started) and the hub's own resume
+// token for them. SSE ids and the multi-topic poll's `next` are such tokens (p1. while small, p2. beyond: a snapshot
+// the hub stores), so a resume on those transports sends the hub's token as it was given, small for any number of
+// topics; the WebSocket carries none, so there the positions the client kept make a p1. token. `accept` drops anything
+// at or before a topic's position, so a resume shows the application no gap and no duplicate.
 
 import { SwitchboardError } from './errors.js';
 import { fromWire } from './messages.js';
@@ -13,6 +15,13 @@ export class Subscription {
   #client;
   #resolveReady;
   #rejectReady;
+
+  /** The hub's resume token for where this subscription stands (null while it has none): an SSE id, a poll's next, an `after`. */
+  #token = null;
+  /** Topics whose position moved after #token was given (messages over a transport that carries no token). */
+  #moved = new Set();
+  /** False when the start was a token the client cannot read (p2.): positions then hold only the topics seen since. */
+  #complete = true;
 
   constructor(client, pattern, handler, options = {}) {
     if (typeof pattern !== 'string' || pattern.length === 0) throw new TypeError('subscribe needs a topic or pattern.');
@@ -36,39 +45,54 @@ export class Subscription {
     if (options.after !== undefined && options.after !== null) this.#startAfter(options.after);
   }
 
+  /**
+   * Reads `after`. An offset or "epoch:offset" is read here (and its misuse on a pattern refused at once); a multi-topic
+   * token is the hub's own and is sent back as it is: a p1. one also gives the positions it holds, while anything else
+   * (a p2. token, which names a snapshot only the hub can read, or a token this client does not know) is left for the
+   * hub to judge, so a damaged or expired one fails the subscription with the hub's own reason.
+   */
   #startAfter(after) {
     const text = String(after);
-    if (text.startsWith('p1.')) {
-      for (const [topic, position] of decodePositions(text)) this.positions.set(topic, position);
-    } else if (/^\d+$/.test(text)) {
+    if (text.trim() === '') throw new TypeError('after is empty: give a position (or 0 for everything retained), or leave it out to start from now.');
+    if (/^\d+$/.test(text)) {
       const offset = Number(text);
       if (this.wildcard && offset !== 0) {
         throw new TypeError(`after: ${text} on the pattern ${this.pattern}: a wildcard subscription starts at 0 (everything retained) or at a position it reported (subscription.position).`);
       }
       if (offset > 0) this.positions.set(this.pattern, { epoch: null, offset });
-    } else {
-      const match = /^([0-9a-z]+):(\d+)$/.exec(text);
-      if (!match) throw new TypeError(`after must be "epoch:offset", an offset, or a subscription's position; got ${text}.`);
+    } else if (/^[0-9a-z]+:\d+$/.test(text)) {
       if (this.wildcard) throw new TypeError(`after: "${text}" names one topic's position; ${this.pattern} is a pattern (give 0 or subscription.position).`);
-      this.positions.set(this.pattern, { epoch: match[1], offset: Number(match[2]) });
+      const colon = text.lastIndexOf(':');
+      this.positions.set(this.pattern, { epoch: text.slice(0, colon), offset: Number(text.slice(colon + 1)) });
+    } else {
+      const positions = text.startsWith('p1.') ? decodePositions(text) : null;
+      for (const [topic, position] of positions ?? []) this.positions.set(topic, position);
+      this.#token = text;
+      this.#complete = positions !== null;
     }
     this.started = true;
   }
 
   /**
    * Where this subscription stands: "epoch:offset" for a topic (undefined before anything was seen there and the
-   * topic did not exist), or for a pattern every topic's position in one token. Either is a valid `after`.
+   * topic did not exist), or for a pattern every topic's position in one token (the hub's own where it gave one).
+   * Either is a valid `after`.
    */
   get position() {
     if (!this.wildcard) {
       const position = this.positions.get(this.pattern);
-      return position ? (position.epoch ? `${position.epoch}:${position.offset}` : String(position.offset)) : undefined;
+      return position ? (position.epoch ? `${position.epoch}:${position.offset}` : String(position.offset)) : (this.#token ?? undefined);
     }
-    return this.token();
+    return this.resumeToken();
   }
 
-  /** Every topic's position as the hub's multi-topic token (`p1.` + base64url of "topic epoch:offset" lines). */
-  token() {
+  /**
+   * The multi-topic token to resume with: the hub's own while nothing moved since it was given; else every topic's
+   * position, built here (`p1.` + base64url of "topic epoch:offset" lines). A start the client cannot read (p2.) has no
+   * such list: its token is sent, and the hub brings the moved topics again from there, which `accept` drops as seen.
+   */
+  resumeToken() {
+    if (this.#token !== null && (this.#moved.size === 0 || !this.#complete)) return this.#token;
     let text = '';
     for (const [topic, { epoch, offset }] of [...this.positions].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
       text += `${topic} ${epoch ? `${epoch}:${offset}` : offset}\n`;
@@ -77,22 +101,44 @@ export class Subscription {
   }
 
   /**
+   * True when only the multi-topic forms (GET /v1/events, GET /v1/messages?topic=) can carry this subscription's start:
+   * a pattern, or a topic that starts at a token the client cannot read.
+   */
+  get multiTopic() {
+    return this.wildcard || (this.#token !== null && !this.positions.has(this.pattern));
+  }
+
+  /** The hub gave a token for where the stream stands now (an SSE id without an event, an empty poll's `next`). */
+  advance(token) {
+    if (this.closed || !token) return;
+    this.#token = token;
+    this.#moved.clear();
+  }
+
+  /**
    * A message from the hub. Delivered when it is after this topic's position (same epoch), or, when `strict`, only
    * when it is the very next one: on a WebSocket shared by overlapping subscriptions, a frame may belong to another
    * subscription further ahead, and this one's own stream brings every message in order.
    */
-  accept(wire, strict = false) {
+  accept(wire, strict = false, token = undefined) {
     if (this.closed) return false;
     const position = this.positions.get(wire.topic);
     if (position && (position.epoch === null || position.epoch === wire.epoch)) {
-      if (wire.offset <= position.offset) return false; // seen already: a resume overlaps, or another subscription's copy
+      if (wire.offset <= position.offset) {
+        this.advance(token); // seen already (a resume overlaps, or another subscription's copy): the hub's token still holds
+        return false;
+      }
       if (strict && wire.offset !== position.offset + 1) return false;
     } else if (position && strict) {
       return false; // another incarnation: this subscription's own epoch-changed notice comes first
-    } else if (!position && strict && wire.offset !== 1) {
-      return false; // a topic new to this subscription starts at 1 (or after a missed notice)
+    } else if (!position && strict && wire.offset !== 1 && this.#complete) {
+      // A topic new to this subscription starts at 1 (or after a missed notice). After a start only the hub can read,
+      // where this topic stood is unknown here: its first message is taken.
+      return false;
     }
     this.positions.set(wire.topic, { epoch: wire.epoch, offset: wire.offset });
+    if (token) this.advance(token);
+    else this.#moved.add(wire.topic);
     const message = fromWire(wire);
     try {
       const result = this.handler(message);
@@ -107,7 +153,10 @@ export class Subscription {
     this.#client.emit('error', Object.assign(error instanceof Error ? error : new Error(String(error)), { subscription: this }));
   }
 
-  /** A notice from the hub (`missed`, `epoch-changed`, `topic-deleted`): positions follow it, the application hears of it. */
+  /**
+   * A notice from the hub (`missed`, `epoch-changed`, `topic-deleted`, `resume-expired`): positions follow it, the
+   * application hears of it.
+   */
   notice(notice) {
     if (this.closed) return;
     if (notice.kind === 'missed') {
@@ -148,15 +197,23 @@ export class Subscription {
   }
 }
 
-/** The positions in a multi-topic token (what the hub's SSE ids and `subscription.position` hold). */
+/**
+ * The positions in a `p1.` token (what small SSE ids and polls' `next` hold), or null when it is not one this client
+ * can read: such a token goes to the hub as it is, and the hub says what is wrong with it.
+ */
 export function decodePositions(token) {
-  const text = new TextDecoder().decode(base64ToBytes(token.slice(3)));
+  let text;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(base64ToBytes(token.slice(3)));
+  } catch {
+    return null;
+  }
   const positions = new Map();
   for (const line of text.split('\n')) {
     if (!line) continue;
-    const [topic, position] = line.split(' ');
-    const colon = position.lastIndexOf(':');
-    positions.set(topic, colon < 0 ? { epoch: null, offset: Number(position) } : { epoch: position.slice(0, colon), offset: Number(position.slice(colon + 1)) });
+    const match = /^(\S+) (?:([0-9a-z]+):)?(\d+)$/.exec(line);
+    if (!match) return null;
+    positions.set(match[1], { epoch: match[2] ?? null, offset: Number(match[3]) });
   }
   return positions;
 }

@@ -112,8 +112,9 @@ export class WebSocketTransport {
   async subscribe(subscription) {
     const frame = { topics: [subscription.pattern] };
     if (this.#client.options.envelope === 'compact') frame.envelope = 'compact';
-    if (subscription.wildcard) {
-      frame.after = subscription.token();
+    if (subscription.multiTopic) {
+      // The hub gives no token over the WebSocket: its own where nothing moved since, else the positions kept here.
+      frame.after = subscription.resumeToken();
     } else {
       const position = subscription.positions.get(subscription.pattern);
       if (!position) frame.afterOffset = 0;

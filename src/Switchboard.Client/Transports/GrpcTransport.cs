@@ -294,8 +294,9 @@ internal sealed class GrpcTransport(SwitchboardClient client) : MultiplexedTrans
     protected override Task SendSubscribeAsync(string id, Subscription subscription, CancellationToken cancellationToken)
     {
         var subscribe = new V1.SubscribeRequest { Topics = { subscription.Pattern } };
-        if (subscription.IsPattern)
+        if (subscription.IsMultiTopic)
         {
+            // The hub gives no token over gRPC: its own where nothing moved since, else the positions kept here.
             subscribe.Positions = subscription.ResumeToken();
         }
         else if (subscription.PositionOf(subscription.Pattern) is not { } position)

@@ -114,7 +114,7 @@ internal sealed class LongPollingTransport(SwitchboardClient client) : RestTrans
         {
             try
             {
-                await (subscription.IsPattern ? PollPatternAsync(subscription, confirmed, loop) : PollAsync(subscription, confirmed, loop));
+                await (subscription.IsMultiTopic ? PollPatternAsync(subscription, confirmed, loop) : PollAsync(subscription, confirmed, loop));
             }
             catch (OperationCanceledException) when (loop.IsCancellationRequested)
             {
@@ -149,8 +149,10 @@ internal sealed class LongPollingTransport(SwitchboardClient client) : RestTrans
     }
 
     /// <summary>
-    /// A pattern: <c>GET /v1/messages?topic=PATTERN&amp;after=TOKEN&amp;wait=…</c>, every matching topic in one request, the
-    /// position being the subscription's multi-topic token (the form the SSE transport resumes with).
+    /// A pattern (or a topic that starts at a multi-topic token): <c>GET /v1/messages?topic=PATTERN&amp;after=TOKEN&amp;wait=…</c>,
+    /// every matching topic in one request. The position is the subscription's multi-topic token: a page's <c>next</c> goes
+    /// with its last message (or, on an empty page, moves the subscription on its own), so the next request sends the
+    /// hub's token back as it was given.
     /// </summary>
     private async Task PollPatternAsync(Subscription subscription, TaskCompletionSource confirmed, CancellationToken loop)
     {
@@ -180,9 +182,16 @@ internal sealed class LongPollingTransport(SwitchboardClient client) : RestTrans
             {
                 subscription.OnNotice(Wire.ReadNotice(notice));
             }
-            foreach (var message in page.GetProperty("messages").EnumerateArray())
+            var messages = page.GetProperty("messages");
+            var next = Wire.String(page, "next");
+            var last = messages.GetArrayLength() - 1;
+            for (var i = 0; i <= last; i++)
             {
-                await subscription.AcceptAsync(Wire.ReadMessage(message, Client.Options.JsonSerializerOptions), strict: false, loop);
+                await subscription.AcceptAsync(Wire.ReadMessage(messages[i], Client.Options.JsonSerializerOptions), strict: false, loop, i == last ? next : null);
+            }
+            if (last < 0)
+            {
+                subscription.Advance(next);
             }
         }
     }

@@ -215,38 +215,51 @@ internal sealed class SseTransport(SwitchboardClient client) : RestTransport(cli
         }
     }
 
-    /// <summary>Reads events until the stream ends; returns why (the hub's <c>error</c> or <c>shutdown</c> event, or a lost connection).</summary>
+    /// <summary>
+    /// Reads events until the stream ends; returns why (the hub's <c>error</c> or <c>shutdown</c> event, or a lost
+    /// connection). Each event's id is the hub's token for where the stream stands after it: a message goes to the
+    /// subscription with its id, and an id that came without an event (the stream's first, or one on a new snapshot of
+    /// its positions: the parser dispatches no event without data) moves the subscription once every event before it
+    /// was taken.
+    /// </summary>
     private async Task<SwitchboardException> ReadAsync(Subscription? subscription, HttpResponseMessage response, CancellationToken cancellationToken)
     {
+        SseParser<string>? parser = null;
+        string? given = null; // the last id handed to the subscription
+        var settled = true; // every event read so far was taken
         try
         {
             await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
-            await foreach (var item in SseParser.Create(body).EnumerateAsync(cancellationToken))
+            parser = SseParser.Create(body);
+            await foreach (var item in parser.EnumerateAsync(cancellationToken))
             {
-                if (item.Data.Length == 0)
+                settled = false;
+                if (item.Data.Length > 0)
                 {
-                    continue; // the opening block (retry: and id:)
+                    using var document = JsonDocument.Parse(item.Data, Wire.Reading);
+                    var data = document.RootElement;
+                    switch (item.EventType)
+                    {
+                        case "notice":
+                            subscription?.OnNotice(Wire.ReadNotice(data));
+                            break;
+                        case "error" or "shutdown":
+                            // The hub ends the stream and says why (slow-consumer, shutting-down, an expired credential): reconnect and resume.
+                            var error = Wire.ReadError(data);
+                            settled = true; // it carries no message: every id before it stands
+                            return error.Code == ClientErrorCodes.Unauthorized
+                                ? Refused(error)
+                                : new SwitchboardException(error.Code, $"The hub ended the event stream: {error.Code}: {error.Message}", error) { RetryAfter = error.RetryAfter };
+                        default:
+                            if (subscription is not null)
+                            {
+                                await subscription.AcceptAsync(Wire.ReadMessage(data, Client.Options.JsonSerializerOptions), strict: false, cancellationToken, item.EventId);
+                                given = item.EventId;
+                            }
+                            break;
+                    }
                 }
-                using var document = JsonDocument.Parse(item.Data, Wire.Reading);
-                var data = document.RootElement;
-                switch (item.EventType)
-                {
-                    case "notice":
-                        subscription?.OnNotice(Wire.ReadNotice(data));
-                        break;
-                    case "error" or "shutdown":
-                        // The hub ends the stream and says why (slow-consumer, shutting-down, an expired credential): reconnect and resume.
-                        var error = Wire.ReadError(data);
-                        return error.Code == ClientErrorCodes.Unauthorized
-                            ? Refused(error)
-                            : new SwitchboardException(error.Code, $"The hub ended the event stream: {error.Code}: {error.Message}", error) { RetryAfter = error.RetryAfter };
-                    default:
-                        if (subscription is not null)
-                        {
-                            await subscription.AcceptAsync(Wire.ReadMessage(data, Client.Options.JsonSerializerOptions), strict: false, cancellationToken);
-                        }
-                        break;
-                }
+                settled = true;
             }
             cancellationToken.ThrowIfCancellationRequested(); // a cancelled read may look like the end of the stream
             return SwitchboardException.Lost("The hub ended the event stream.");
@@ -254,6 +267,13 @@ internal sealed class SseTransport(SwitchboardClient client) : RestTransport(cli
         catch (Exception ex) when (ex is IOException or HttpRequestException or JsonException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
             return SwitchboardException.Lost($"The event stream was interrupted: {ex.Message}", ex);
+        }
+        finally
+        {
+            if (settled && parser?.LastEventId is { Length: > 0 } last && last != given)
+            {
+                subscription?.Advance(last);
+            }
         }
     }
 

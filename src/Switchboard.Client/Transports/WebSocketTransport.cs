@@ -207,8 +207,9 @@ internal sealed class WebSocketTransport(SwitchboardClient client) : Multiplexed
         w.WriteStartArray("topics");
         w.WriteStringValue(subscription.Pattern);
         w.WriteEndArray();
-        if (subscription.IsPattern)
+        if (subscription.IsMultiTopic)
         {
+            // The hub gives no token over the WebSocket: its own where nothing moved since, else the positions kept here.
             w.WriteString("after", subscription.ResumeToken());
         }
         else if (subscription.PositionOf(subscription.Pattern) is not { } position)

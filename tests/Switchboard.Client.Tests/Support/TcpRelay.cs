@@ -6,7 +6,7 @@ namespace Switchboard.Client.Tests;
 /// <summary>
 /// A plain TCP relay on 127.0.0.1 in front of the hub that can go silent: <see cref="FreezeExisting"/> stops every
 /// byte on the connections it holds (in one direction or both) without closing them — a half-open connection, as a
-/// dead NAT entry or a pulled cable leaves it. New connections pass as before.
+/// dead NAT entry or a pulled cable leaves it; <see cref="CutExisting"/> drops them. New connections pass as before.
 /// </summary>
 internal sealed class TcpRelay : IAsyncDisposable
 {
@@ -53,6 +53,21 @@ internal sealed class TcpRelay : IAsyncDisposable
                 link.FrozenDown = true;
                 link.FrozenUp = !downstreamOnly;
             }
+        }
+    }
+
+    /// <summary>Drops every connection open so far, both ways at once, as a network that fails does; new connections pass as before.</summary>
+    public void CutExisting()
+    {
+        lock (_links)
+        {
+            foreach (var link in _links)
+            {
+                link.Client.Client.LingerState = new LingerOption(true, 0); // a reset, not an orderly end
+                link.Client.Dispose();
+                link.Upstream.Dispose();
+            }
+            _links.Clear();
         }
     }
 

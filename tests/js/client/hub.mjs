@@ -3,6 +3,7 @@
 // produced (SWITCHBOARD_CLI, else src/Switchboard.Cli/bin/Release/net10.0/switchboard.dll): a missing build fails loudly.
 
 import { spawn } from 'node:child_process';
+import net from 'node:net';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -154,4 +155,40 @@ export function nextEvent(emitter, event, predicate, ms) {
     }, ms);
     emitter.on(event, listener);
   });
+}
+
+/**
+ * A TCP relay in front of the hub: `cut()` drops the connections it carries; with `hold` set, a new connection is
+ * accepted but carries nothing until `release(socket)`; `next()` resolves with the next connection held.
+ */
+export async function startRelay(upstream) {
+  const sockets = new Set();
+  const waiting = [];
+  const pipe = (socket) => {
+    const up = net.connect(Number(upstream.port), upstream.hostname);
+    socket.pipe(up).pipe(socket);
+    up.on('error', () => socket.destroy());
+    socket.on('close', () => up.destroy());
+  };
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {});
+    socket.on('close', () => sockets.delete(socket));
+    if (relay.hold) {
+      socket.pause();
+      waiting.shift()?.(socket);
+    } else {
+      pipe(socket);
+    }
+  });
+  await new Promise((resolveListen) => server.listen(0, '127.0.0.1', resolveListen));
+  const relay = {
+    url: `http://127.0.0.1:${server.address().port}`,
+    hold: false,
+    next: () => new Promise((resolveNext) => waiting.push(resolveNext)),
+    cut: () => { for (const socket of sockets) socket.destroy(); },
+    release: (socket) => { pipe(socket); socket.resume(); },
+    close: () => { relay.cut(); server.close(); },
+  };
+  return relay;
 }

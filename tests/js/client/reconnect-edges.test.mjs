@@ -3,11 +3,10 @@
 // not a subscription being confirmed; a client closed while a reconnect is opening a socket stays closed.
 
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { after, before, test } from 'node:test';
 import WebSocket from 'ws';
 import { connect } from '../../../clients/js/client.js';
-import { Hub, Watch, nextEvent } from './hub.mjs';
+import { Hub, Watch, nextEvent, startRelay } from './hub.mjs';
 
 let hub;
 before(async () => { hub = await Hub.start({ memory: true }); });
@@ -93,42 +92,6 @@ test('a client closed while a reconnect is opening its socket stays closed and l
     relay.close();
   }
 });
-
-/**
- * A TCP relay in front of the hub: `cut()` drops the connections it carries; with `hold` set, a new connection is
- * accepted but carries nothing until `release(socket)`; `next()` resolves with the next connection held.
- */
-async function startRelay(upstream) {
-  const sockets = new Set();
-  const waiting = [];
-  const pipe = (socket) => {
-    const up = net.connect(Number(upstream.port), upstream.hostname);
-    socket.pipe(up).pipe(socket);
-    up.on('error', () => socket.destroy());
-    socket.on('close', () => up.destroy());
-  };
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.on('error', () => {});
-    socket.on('close', () => sockets.delete(socket));
-    if (relay.hold) {
-      socket.pause();
-      waiting.shift()?.(socket);
-    } else {
-      pipe(socket);
-    }
-  });
-  await new Promise((resolveListen) => server.listen(0, '127.0.0.1', resolveListen));
-  const relay = {
-    url: `http://127.0.0.1:${server.address().port}`,
-    hold: false,
-    next: () => new Promise((resolveNext) => waiting.push(resolveNext)),
-    cut: () => { for (const socket of sockets) socket.destroy(); },
-    release: (socket) => { pipe(socket); socket.resume(); },
-    close: () => { relay.cut(); server.close(); },
-  };
-  return relay;
-}
 
 test('over sse: a subscription whose own stream is refused for too many connections (429) retries until there is room', async () => {
   const limited = await Hub.start({ memory: true, env: { Switchboard__Connections__MaxPerAddress: '1' } });
