@@ -42,7 +42,7 @@ public sealed class SwitchboardException : Exception
 
     /// <summary>True when another try may succeed: the connection failed, or the hub was busy or not ready. A refusal (forbidden, invalid) is not.</summary>
     public bool IsTransient => Code is ClientErrorCodes.ConnectionLost or ClientErrorCodes.Unavailable or "not-ready" or "shutting-down" or "overloaded"
-        or "storage-unavailable" or "slow-consumer" or "rate-limited" || Status == 503;
+        or "too-many-connections" or "storage-unavailable" or "slow-consumer" or "rate-limited" || Status == 503;
 
     /// <summary>Reconnecting cannot help (a refused credential, a protocol error): the client closes.</summary>
     internal bool IsFatal { get; init; }

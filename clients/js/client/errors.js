@@ -25,7 +25,7 @@ export class SwitchboardError extends Error {
   }
 }
 
-const RETRYABLE = new Set(['connection-lost', 'unavailable', 'not-ready', 'shutting-down', 'overloaded', 'storage-unavailable', 'slow-consumer', 'rate-limited']);
+const RETRYABLE = new Set(['connection-lost', 'unavailable', 'not-ready', 'shutting-down', 'overloaded', 'too-many-connections', 'storage-unavailable', 'slow-consumer', 'rate-limited']);
 
 /** WebSocket close codes that end the client for good: retrying cannot help (the credential, the protocol). */
 const FATAL_CLOSES = new Map([

@@ -203,7 +203,7 @@ internal sealed class ConnectionBudget
                 }
             }
         }
-        catch (Exception ex) when (ex is OperationCanceledException or IOException or ConnectionResetException)
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or ConnectionResetException or ObjectDisposedException or InvalidOperationException)
         {
             // the client went away, or did not read the answer in time: closed either way
         }
