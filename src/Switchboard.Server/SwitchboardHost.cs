@@ -114,6 +114,7 @@ public static class SwitchboardHost
 
     private static void AddSwitchboard(IServiceCollection services, ServerOptions options)
     {
+        Observability.CredentialRedaction.AddTo(services); // no ?access_token= value in any log line (a request log's URLs)
         services.AddSingleton(options);
         services.AddSingleton(options.Hub);
         services.AddSingleton<Cluster.NodeIdentity>();

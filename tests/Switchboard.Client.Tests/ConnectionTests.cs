@@ -122,8 +122,9 @@ public sealed class ConnectionTests(MemoryHub fixture) : IClassFixture<MemoryHub
         var publishing = second.PublishAsync(topic, 1, new PublishOptions { Timeout = Tests.Limit });
         if (transport == ClientTransport.LongPolling)
         {
-            // Long polling holds no connection the hub counts (each poll is a plain request; request rate limits apply
-            // instead): neither client takes a slot, so the second is not refused and its publish goes through at once.
+            // Long polling holds a slot only while a poll waits (a subscription's), and these clients only publish (plain
+            // requests; request rate limits apply instead): neither takes one, so the second is not refused and its publish
+            // goes through at once.
             Assert.Equal(2, (await publishing.WaitAsync(Tests.Limit)).Offset);
             Assert.DoesNotContain(states.Items, e => e.Error is not null);
             await first.DisposeAsync();

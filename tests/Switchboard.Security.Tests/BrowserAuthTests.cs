@@ -136,6 +136,82 @@ public sealed class BrowserAuthTests(BrowserHub fixture) : IClassFixture<Browser
 
     [Theory]
     [MemberData(nameof(Wires))]
+    public async Task A_token_that_names_no_one_closes_the_connection_with_4401_saying_to_add_sub(string wire)
+    {
+        // Such tokens once all became the principal "token": one could refresh (take over) another's connection.
+        using var timeout = new CancellationTokenSource(Limit);
+        await using var link = await ConnectAsync(wire, timeout.Token);
+        await link.SendAsync("a", new AuthCommand(Tokens.Create(Tokens.Hs256(Principals.JwtSecret), subject: null, "subscribe:orders.x")), timeout.Token);
+        var closed = await link.ClosedAsync(timeout.Token);
+        Assert.Equal("4401", closed.Code);
+        Assert.Contains("no 'sub' claim", closed.Text, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [MemberData(nameof(Wires))]
+    public async Task A_credential_longer_than_any_real_one_closes_the_connection_with_4401_saying_so(string wire)
+    {
+        using var timeout = new CancellationTokenSource(Limit);
+        await using var link = await ConnectAsync(wire, timeout.Token);
+        // JWT-shaped, so that it is not refused for its shape: 40,000 characters, where a token with many scopes has a few thousand.
+        await link.SendAsync("a", new AuthCommand("eyJhbGciOiJIUzI1NiJ9." + new string('A', 40_000) + ".c2ln"), timeout.Token);
+        var closed = await link.ClosedAsync(timeout.Token);
+        Assert.Equal("4401", closed.Code);
+        Assert.Contains("characters long", closed.Text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_request_with_more_than_one_credential_is_refused_with_401_saying_to_send_one()
+    {
+        using var timeout = new CancellationTokenSource(Limit);
+        // An event stream with a header and a token in its URL: which one counts would be a guess (it was the header).
+        var (stream, refused) = await SseStream.OpenAsync(_hub.Http, $"/v1/topics/orders.x/events?after=0&access_token={Uri.EscapeDataString(Principals.Admin.Credential!)}",
+            timeout.Token, Principals.Subscriber.Credential);
+        await using (stream)
+        {
+            Assert.True(refused.Verdict == Verdict.Unauthenticated, $"expected 401, got {refused}");
+            Assert.Contains("more than one credential", refused.Detail, StringComparison.Ordinal);
+        }
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/topics/orders.x/messages?after=0");
+        request.Headers.Authorization = new("Bearer", Principals.Subscriber.Credential);
+        request.Headers.Add("X-Api-Key", Principals.Admin.Credential);
+        var both = await HttpVerdicts.JudgeAsync(await _hub.Http.SendAsync(request, timeout.Token), System.Net.HttpStatusCode.OK);
+        Assert.True(both.Verdict == Verdict.Unauthenticated, $"expected 401, got {both}");
+        Assert.Contains("more than one credential", both.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Access_token_is_taken_only_by_routes_that_stream_not_by_any_request_that_asks_for_a_stream()
+    {
+        using var timeout = new CancellationTokenSource(Limit);
+        var ct = timeout.Token;
+        var publisher = Uri.EscapeDataString(Principals.Publisher.Credential!);
+        using (var publish = new HttpRequestMessage(HttpMethod.Post, $"/v1/topics/orders.x/messages?access_token={publisher}") { Content = new StringContent("""{"payload": 1}""", System.Text.Encoding.UTF8, "application/json") })
+        {
+            publish.Headers.Accept.ParseAdd("text/event-stream");
+            var observed = await HttpVerdicts.JudgeAsync(await _hub.Http.SendAsync(publish, ct), System.Net.HttpStatusCode.Created);
+            Assert.True(observed.Verdict == Verdict.Unauthenticated, $"a publish took its credential from the URL: {observed}");
+            Assert.Contains("Authorization: Bearer", observed.Detail, StringComparison.Ordinal);
+        }
+
+        // Every event stream still does, as EventSource needs: a reply's too.
+        using var admin = new HttpClient { BaseAddress = _hub.Address };
+        admin.DefaultRequestHeaders.Authorization = new("Bearer", Principals.Admin.Credential);
+        using (var created = await admin.PutAsync("/v1/queues/stream.q", new StringContent("{}", System.Text.Encoding.UTF8, "application/json"), ct))
+        {
+            Assert.True(created.IsSuccessStatusCode, $"setup: PUT queue answered {(int)created.StatusCode}");
+        }
+        using var ask = new HttpRequestMessage(HttpMethod.Post, "/v1/queues/stream.q/requests") { Content = new StringContent("""{"payload": 1}""", System.Text.Encoding.UTF8, "application/json") };
+        ask.Headers.Add("Prefer", "respond-async");
+        using var accepted = await admin.SendAsync(ask, ct);
+        Assert.Equal(System.Net.HttpStatusCode.Accepted, accepted.StatusCode);
+        var (stream, refused) = await SseStream.OpenAsync(_hub.Http, $"{accepted.Headers.Location!.OriginalString}?access_token={Uri.EscapeDataString(Principals.Admin.Credential!)}", ct);
+        Assert.True(stream is not null, $"the reply's event stream refused ?access_token=: {refused}");
+        await stream.DisposeAsync();
+    }
+
+    [Theory]
+    [MemberData(nameof(Wires))]
     public async Task A_refresh_for_another_principal_or_with_a_bad_token_is_refused_and_the_connection_goes_on(string wire)
     {
         using var timeout = new CancellationTokenSource(Limit);

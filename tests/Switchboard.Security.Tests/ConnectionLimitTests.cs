@@ -11,7 +11,8 @@ namespace Switchboard.Security.Tests;
 
 /// <summary>
 /// Switchboard:Connections:MaxPerAddress and MaxPerPrincipal (2 here): the next WebSocket is closed with 4429, the
-/// next event stream gets 429 problem+json with Retry-After, and closing one frees a slot.
+/// next event stream, long poll or other request that would stay open waiting gets 429 problem+json with Retry-After,
+/// and closing one frees a slot.
 /// </summary>
 public sealed class ConnectionLimitTests
 {
@@ -128,6 +129,112 @@ public sealed class ConnectionLimitTests
         Assert.Equal("forbidden", refused.Code);
     }
 
+    [Fact]
+    public async Task Tokens_of_one_subject_from_two_issuers_are_two_principals_for_limits_and_refresh()
+    {
+        // The hub trusts any issuer signing with its secret (no Issuer configured): "alice" of one is not "alice" of the other.
+        await using var hub = await StartAsync("MaxPerPrincipal");
+        using var timeout = new CancellationTokenSource(Limit);
+        var ct = timeout.Token;
+        string Alice(string issuer) => Tokens.Create(Tokens.Hs256(Principals.JwtSecret), "alice", "subscribe:orders.*", issuer: issuer);
+        var ofOne = Principals.Subscriber with { Credential = Alice("https://one.example.test") };
+        var ofOther = Principals.Subscriber with { Credential = Alice("https://other.example.test") };
+        await using var first = await OpenAsync(hub, ofOne, ct);
+        await using var second = await OpenAsync(hub, ofOne, ct);
+        await using var third = await OpenAsync(hub, ofOther, ct);
+
+        await first.SendAsync("r", new AuthCommand(ofOther.Credential!), ct);
+        var refused = await BrowserAuthTests.AnswerAsync(first, "r", ct);
+        Assert.Equal(("error", "forbidden"), (refused.Kind, refused.Code));
+        Assert.Contains("'alice' of https://one.example.test", refused.Text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Every_request_that_stays_open_waiting_counts_against_the_cap_and_frees_its_slot_when_it_ends()
+    {
+        await using var hub = await StartAsync("MaxPerAddress");
+        using var timeout = new CancellationTokenSource(Limit);
+        var ct = timeout.Token;
+        using var admin = new HttpClient { BaseAddress = hub.Address };
+        admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Principals.Admin.Credential);
+        using (var queue = await admin.PutAsync("/v1/queues/jobs", Json("{}"), ct))
+        {
+            Assert.Equal(HttpStatusCode.Created, queue.StatusCode);
+        }
+        string reply;
+        using (var request = new HttpRequestMessage(HttpMethod.Post, "/v1/queues/jobs/requests") { Content = Json("""{"payload": 1}""") })
+        {
+            request.Headers.Add("Prefer", "respond-async");
+            using var accepted = await admin.SendAsync(request, ct);
+            Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
+            reply = accepted.Headers.Location!.OriginalString;
+        }
+        await using var first = await OpenAsync(hub, Principals.Subscriber, ct);
+        await using var second = await OpenAsync(hub, Principals.Publisher, ct);
+
+        // With the address's two slots taken, nothing that would stay open is let in: each is answered at once.
+        (HttpMethod Method, string Path, bool Stream)[] waiting =
+        [
+            (HttpMethod.Get, "/v1/topics/orders.x/messages?wait=20", false),
+            (HttpMethod.Get, "/v1/messages?topic=orders.x&wait=20", false),
+            (HttpMethod.Post, "/v1/queues/jobs/receive?wait=20", false),
+            (HttpMethod.Get, reply + "?wait=20", false),
+            (HttpMethod.Get, reply, true),
+            (HttpMethod.Get, "/v1/sys/stats", true),
+            (HttpMethod.Post, "/v1/queues/jobs/requests?timeout=20s", false),
+        ];
+        foreach (var (method, path, stream) in waiting)
+        {
+            using var request = new HttpRequestMessage(method, path) { Content = method == HttpMethod.Post ? Json("""{"payload": 2}""") : null };
+            if (stream)
+            {
+                request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
+            }
+            using var response = await admin.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
+            await AssertTooManyAsync(response, "MaxPerAddress", $"{method} {path}", ct);
+        }
+        using (var channel = GrpcChannel.ForAddress(hub.Address))
+        {
+            var headers = new Metadata { { "authorization", "Bearer " + Principals.Admin.Credential } };
+            using var receive = new SwitchboardClient(channel).Receive(new ReceiveRequest { Queue = "jobs" }, headers, cancellationToken: ct);
+            var refused = await Assert.ThrowsAsync<RpcException>(() => receive.ResponseStream.MoveNext(ct));
+            Assert.Equal(StatusCode.ResourceExhausted, refused.StatusCode);
+            Assert.Contains("MaxPerAddress", refused.Status.Detail, StringComparison.Ordinal);
+        }
+        // A request that does not wait is not held to the cap.
+        using (var poll = await admin.GetAsync("/v1/topics/orders.x/messages", ct))
+        {
+            Assert.Equal(HttpStatusCode.OK, poll.StatusCode);
+        }
+
+        await first.DisposeAsync();
+        await WaitForConnectionsAsync(hub, 1, ct);
+        // The refused request sent nothing: the queue holds the first (async) request only.
+        using (var received = await admin.PostAsync("/v1/queues/jobs/receive?max=10", null, ct))
+        {
+            using var page = JsonDocument.Parse(await received.Content.ReadAsStringAsync(ct));
+            Assert.Single(page.RootElement.GetProperty("messages").EnumerateArray());
+        }
+        // A long poll takes the free slot while it waits and gives it back when it is answered: a WebSocket fits after it.
+        using (var longPoll = await admin.GetAsync("/v1/topics/orders.x/messages?wait=1", ct))
+        {
+            Assert.Equal(HttpStatusCode.OK, longPoll.StatusCode);
+        }
+        await using var third = await OpenAsync(hub, Principals.Admin, ct);
+    }
+
+    private static StringContent Json(string text) => new(text, System.Text.Encoding.UTF8, "application/json");
+
+    private static async Task AssertTooManyAsync(HttpResponseMessage response, string naming, string what, CancellationToken cancellationToken)
+    {
+        var text = await response.Content.ReadAsStringAsync(cancellationToken);
+        Assert.True(response.StatusCode == HttpStatusCode.TooManyRequests, $"{what}: expected 429, got {(int)response.StatusCode}: {text}");
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("rate-limited", JsonDocument.Parse(text).RootElement.GetProperty("code").GetString());
+        Assert.Contains(naming, text, StringComparison.Ordinal);
+        Assert.True(response.Headers.RetryAfter?.Delta > TimeSpan.Zero, $"{what}: no Retry-After");
+    }
+
     /// <summary>A WebSocket shown to be open (a ping answered).</summary>
     private static async Task<WebSocketLink> OpenAsync(TestHub hub, Principal principal, CancellationToken cancellationToken)
     {
@@ -142,12 +249,7 @@ public sealed class ConnectionLimitTests
         using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/topics/orders.x/events");
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", principal.Credential);
         using var response = await hub.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
-        var text = await response.Content.ReadAsStringAsync(cancellationToken);
-        Assert.True(response.StatusCode == HttpStatusCode.TooManyRequests, $"expected 429, got {(int)response.StatusCode}: {text}");
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        Assert.Equal("rate-limited", JsonDocument.Parse(text).RootElement.GetProperty("code").GetString());
-        Assert.Contains(naming, text, StringComparison.Ordinal);
-        Assert.True(response.Headers.RetryAfter?.Delta > TimeSpan.Zero, "no Retry-After");
+        await AssertTooManyAsync(response, naming, "an event stream", cancellationToken);
     }
 
     private static async Task AssertStreamOpensAsync(TestHub hub, Principal principal, CancellationToken cancellationToken)

@@ -2,7 +2,12 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
+using Google.Protobuf;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Switchboard.Protocol.V1;
 using Switchboard.Security.Tests.Support;
+using static Switchboard.Protocol.V1.Switchboard;
 
 namespace Switchboard.Security.Tests;
 
@@ -107,6 +112,25 @@ public sealed class JwtTests(JwtHubs hubs) : IClassFixture<JwtHubs>
     [Fact]
     public async Task A_token_without_exp_is_refused_with_401()
         => await AssertRefusedAsync(hubs.Secret256, Hs256(withoutExpiry: true), "'exp'");
+
+    [Fact]
+    public async Task A_token_that_names_no_one_is_refused_on_REST_and_gRPC_saying_to_add_sub()
+    {
+        string Token(string? subject, IReadOnlyDictionary<string, object>? claims = null)
+            => Tokens.Create(Tokens.Hs256(JwtHubs.Secret), subject, "publish:a", issuer: JwtHubs.Issuer, audience: JwtHubs.Audience, claims: claims);
+
+        await AssertRefusedAsync(hubs.Secret256, Token(null), "no 'sub' claim");
+        await AssertRefusedAsync(hubs.Secret256, Token("  "), "no 'sub' claim");
+        using var channel = GrpcChannel.ForAddress(hubs.Secret256.Address);
+        var refused = await Assert.ThrowsAsync<RpcException>(async () => await new SwitchboardClient(channel).PublishAsync(
+            new PublishRequest { Topic = "a", Payload = ByteString.CopyFromUtf8("1") }, new Metadata { { "authorization", "Bearer " + Token(null) } }));
+        Assert.Equal(StatusCode.Unauthenticated, refused.StatusCode);
+        Assert.Contains("no 'sub' claim", refused.Status.Detail, StringComparison.Ordinal);
+
+        // A service's token (client credentials) names its client instead: client_id or azp.
+        await AssertAcceptedAsync(hubs.Secret256, Token(null, new Dictionary<string, object> { ["client_id"] = "billing" }));
+        await AssertAcceptedAsync(hubs.Secret256, Token(null, new Dictionary<string, object> { ["azp"] = "billing" }));
+    }
 
     [Fact]
     public async Task A_token_signed_with_another_secret_is_refused_with_401()

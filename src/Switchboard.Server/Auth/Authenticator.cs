@@ -27,6 +27,13 @@ public sealed class Authenticator
         Enabled = options.Enabled;
     }
 
+    /// <summary>
+    /// The longest credential taken, from anywhere: 16 Ki characters, as much as a request line may carry
+    /// (Switchboard:Limits:MaxRequestLineSize, for ?access_token=), so a token that works in one place works in every
+    /// other. A JWT with many scopes is a few KiB; a WebSocket auth frame could otherwise bring up to a whole message.
+    /// </summary>
+    public const int MaxCredentialLength = 16 * 1024;
+
     /// <summary>Whether authentication is on. Off: every caller is <see cref="Caller.Anonymous"/> with every right.</summary>
     public bool Enabled { get; }
 
@@ -40,6 +47,11 @@ public sealed class Authenticator
         {
             return AuthOutcome.Refused("The credential is empty.");
         }
+        if (credential.Length > MaxCredentialLength)
+        {
+            // Checked first, so an auth frame (up to a message's size) costs no JWT parsing: no real credential is this long.
+            return AuthOutcome.Refused($"The credential is {credential.Length} characters long; this hub accepts up to {MaxCredentialLength}. Ask for a token with fewer claims.");
+        }
         if (_keysByHash.TryGetValue(Hash(credential), out var key))
         {
             return AuthOutcome.Accepted(new Caller(key.Name, key.Grants, "api_key", null));
@@ -51,17 +63,28 @@ public sealed class Authenticator
                 : "The credential is neither a valid API key nor a JWT.");
         }
         var outcome = await _jwt.ValidateAsync(credential);
-        return outcome.Token is { } token ? AuthOutcome.Accepted(FromToken(token)) : AuthOutcome.Refused(outcome.Failure!);
+        return outcome.Token is { } token ? FromToken(token) : AuthOutcome.Refused(outcome.Failure!);
     }
 
-    private static Caller FromToken(JsonWebToken token)
+    /// <summary>
+    /// The token's principal is its <c>sub</c> (else <c>client_id</c>, <c>azp</c>). A token naming no one is refused:
+    /// given a shared stand-in name, every such token would be one principal, sharing connection quotas and rate limits,
+    /// and able to take over another's connection with an auth frame (a refresh only checks the principal stays the same).
+    /// </summary>
+    private static AuthOutcome FromToken(JsonWebToken token)
     {
-        var name = Claim(token, "sub") ?? Claim(token, "client_id") ?? Claim(token, "azp") ?? "token";
+        if ((Claim(token, "sub") ?? Claim(token, "client_id") ?? Claim(token, "azp")) is not { } name)
+        {
+            return AuthOutcome.Refused(MissingSubject);
+        }
         var grants = Grants.FromScopes(name, Scopes(token), out _);
-        return new Caller(name, grants, "jwt", new DateTimeOffset(token.ValidTo, TimeSpan.Zero));
+        return AuthOutcome.Accepted(new Caller(name, grants, "jwt", new DateTimeOffset(token.ValidTo, TimeSpan.Zero), Claim(token, "iss")));
     }
 
-    private static string? Claim(JsonWebToken token, string type) => token.TryGetPayloadValue<string>(type, out var value) && value.Length > 0 ? value : null;
+    /// <summary>Why a token without a subject is refused; the claim comes first, so a WebSocket close reason (123 bytes) keeps it.</summary>
+    internal const string MissingSubject = "The token has no 'sub' claim (nor 'client_id' or 'azp'): have its issuer put the caller's identity in 'sub'.";
+
+    private static string? Claim(JsonWebToken token, string type) => token.TryGetPayloadValue<string>(type, out var value) && !string.IsNullOrWhiteSpace(value) ? value : null;
 
     /// <summary>
     /// Scopes from <c>scope</c> (RFC 8693: one space-separated string) or <c>scp</c>, either one a string or an array
@@ -87,7 +110,8 @@ public sealed class Authenticator
 /// <param name="Grants">Their scopes.</param>
 /// <param name="Method"><c>api_key</c>, <c>jwt</c> or <c>none</c> (authentication off).</param>
 /// <param name="ExpiresAt">When the credential stops being valid (a token's <c>exp</c>); connections end then unless refreshed.</param>
-public sealed record Caller(string? Name, Grants Grants, string Method, DateTimeOffset? ExpiresAt)
+/// <param name="Issuer">A token's <c>iss</c>: a subject is unique only within its issuer (OpenID Connect Core §2).</param>
+public sealed record Caller(string? Name, Grants Grants, string Method, DateTimeOffset? ExpiresAt, string? Issuer = null)
 {
     /// <summary>Authentication off.</summary>
     public static Caller Anonymous { get; } = new(null, Grants.Everything, "none", null);
@@ -97,9 +121,12 @@ public sealed record Caller(string? Name, Grants Grants, string Method, DateTime
 
     /// <summary>
     /// Who, without ambiguity: the method and the name (<c>api_key:billing</c>, <c>jwt:billing</c>), so a token whose
-    /// subject happens to be a key's name is not that key's principal (limits, rate limits, refresh). Null while pending.
+    /// subject happens to be a key's name is not that key's principal (limits, rate limits, refresh); and a token's
+    /// issuer (<c>jwt:23:https://id.example.com/:alice</c>, its length first so no issuer and name run together), so
+    /// two identity providers' users of the same subject are two principals. Null while pending.
     /// </summary>
-    public string? Identity => Name is null ? null : Method + ":" + Name;
+    public string? Identity => Name is null ? null : Issuer is null ? Method + ":" + Name
+        : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{Method}:{Issuer.Length}:{Issuer}:{Name}");
 
     /// <summary>Whether the credential is still to come (<see cref="Pending"/>).</summary>
     public bool IsPending => Method == "pending";

@@ -22,9 +22,17 @@ internal sealed class CredentialAuthenticationHandler(
 
     public const string MissingDetail = "This hub requires credentials: send 'Authorization: Bearer <API key or JWT>' (or 'X-Api-Key: <key>'; browsers may use ?access_token=<token>, or an auth frame first on /v1/ws).";
 
+    /// <summary>Why a request presenting several credentials is refused (RFC 6750 §2: one method per request).</summary>
+    public const string SeveralDetail = "The request carries more than one credential (Authorization, X-Api-Key, ?access_token=); send exactly one, in one place.";
+
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
-        if (Presented(Request) is not { } presented)
+        var (presented, several) = Presented(Request);
+        if (several)
+        {
+            return AuthenticateResult.Fail(SeveralDetail);
+        }
+        if (presented is null)
         {
             return AuthenticateResult.NoResult();
         }
@@ -47,21 +55,34 @@ internal sealed class CredentialAuthenticationHandler(
     protected override Task HandleForbiddenAsync(AuthenticationProperties properties)
         => RefuseAsync(Context, new SwitchboardException(ErrorCode.Forbidden, "These credentials do not allow this operation."));
 
-    /// <summary>The credential a request presents, if any (<c>?access_token=</c> only on WebSocket upgrades and event streams).</summary>
-    public static string? Presented(HttpRequest request)
+    /// <summary>
+    /// The credential a request presents, if any (<c>?access_token=</c> only on WebSocket upgrades and event streams),
+    /// and whether it presents more than one: then none is taken, since which one counts would be the hub's guess (a
+    /// proxy or a page could add its own next to the client's, and be taken for it).
+    /// </summary>
+    public static (string? Credential, bool Several) Presented(HttpRequest request)
     {
         var authorization = request.Headers.Authorization.ToString();
-        if (authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        var bearer = authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? authorization["Bearer ".Length..].Trim() : null;
+        var header = request.Headers["X-Api-Key"].ToString() is { Length: > 0 } key ? key.Trim() : null;
+        var query = request.Query["access_token"].ToString() is { Length: > 0 } token ? token : null;
+        if ((bearer is null ? 0 : 1) + (header is null ? 0 : 1) + (query is null ? 0 : 1) > 1)
         {
-            return authorization["Bearer ".Length..].Trim();
-        }
-        if (request.Headers["X-Api-Key"].ToString() is { Length: > 0 } header)
-        {
-            return header.Trim();
+            return (null, true);
         }
         // Only where a browser cannot set headers: tokens in URLs reach proxy and access logs.
-        return request.Query["access_token"].ToString() is { Length: > 0 } query && OriginPolicy.OpensStream(request.HttpContext) is not null ? query : null;
+        return (bearer ?? header ?? (query is not null && TakesQueryCredential(request.HttpContext) ? query : null), false);
     }
+
+    /// <summary>
+    /// Where <c>?access_token=</c> is taken: a WebSocket upgrade, or a request for an event stream (Accept:
+    /// text/event-stream) to an endpoint that streams events. Asking for an event stream is not enough: any request can
+    /// say so, and would make any route take a credential from its URL.
+    /// </summary>
+    private static bool TakesQueryCredential(HttpContext context)
+        => context.WebSockets.IsWebSocketRequest
+            || (context.Request.Headers.Accept.ToString().Contains("text/event-stream", StringComparison.OrdinalIgnoreCase)
+                && Sse.EventStreamRoute.Streams(context.GetEndpoint()));
 
     /// <summary>Answers a refusal the way the request's protocol understands: a gRPC status, or a problem.</summary>
     public static Task RefuseAsync(HttpContext context, SwitchboardException error)

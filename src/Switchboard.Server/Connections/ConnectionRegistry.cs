@@ -35,27 +35,17 @@ internal sealed class ConnectionRegistry(ServerOptions options, TimeProvider tim
     private readonly ConcurrentDictionary<string, int> _perAddress = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, int> _perPrincipal = new(StringComparer.Ordinal);
 
+    /// <summary>The rate limits every transport applies to its clients.</summary>
+    public RateLimits RateLimits => rateLimits;
+
     /// <summary>
     /// Registers a connection, or throws <see cref="ErrorCode.RateLimited"/> when its address or its principal already
     /// holds the most connections allowed (<see cref="ServerOptions.MaxConnectionsPerAddress"/>, <see cref="ServerOptions.MaxConnectionsPerPrincipal"/>).
     /// </summary>
-    /// <summary>The rate limits every transport applies to its clients.</summary>
-    public RateLimits RateLimits => rateLimits;
-
     public Connection Open(string transport, Caller caller, string? remoteAddress)
     {
         rateLimits.AdmitConnection(caller, remoteAddress);
-        var address = remoteAddress ?? "";
-        if (!Take(_perAddress, address, options.MaxConnectionsPerAddress))
-        {
-            throw new SwitchboardException(ErrorCode.RateLimited,
-                $"{address} already has {options.MaxConnectionsPerAddress} connections open, the most one address may hold (Switchboard:Connections:MaxPerAddress); close some, or share one connection.") { RetryAfterSeconds = 5 };
-        }
-        if (caller.Identity is { } identity && !Take(_perPrincipal, identity, options.MaxConnectionsPerPrincipal))
-        {
-            Release(_perAddress, address);
-            throw TooMany(caller.Name!);
-        }
+        TakeSlot(caller, remoteAddress);
         var meter = MeterOf(transport);
         var connection = new Connection(transport, caller, remoteAddress, new Outbox(options.OutboundBufferBytes, time, meter), time.GetUtcNow());
         _connections[connection.Id] = connection;
@@ -78,6 +68,60 @@ internal sealed class ConnectionRegistry(ServerOptions options, TimeProvider tim
         connection.Caller = caller;
     }
 
+    /// <summary>
+    /// Counts a request that stays open waiting (a long poll, a receive or request that waits for its answer, the stats
+    /// and reply event streams, gRPC Receive and PublishStream) against the same caps as connections, for as long as it
+    /// waits: otherwise a client over its cap could still hold any number of requests open. Refused the way
+    /// <see cref="Open"/> refuses. Not a connection (nothing is delivered through the registry, it is not listed), and
+    /// not held to the connect rate: a long-polling client asks again after every answer. Dispose to give the slot back.
+    /// </summary>
+    public Waiting Hold(Caller caller, string? remoteAddress)
+    {
+        TakeSlot(caller, remoteAddress);
+        return new Waiting(this, remoteAddress ?? "", caller.Identity);
+    }
+
+    /// <summary><see cref="Hold(Caller, string?)"/> for an HTTP request: its caller, from its client's address.</summary>
+    public Waiting Hold(Microsoft.AspNetCore.Http.HttpContext context) => Hold(context.Caller(), context.Connection.RemoteIpAddress?.ToString());
+
+    /// <summary>A slot of <see cref="Hold(Caller, string?)"/>; disposing it (once or more) gives the slot back.</summary>
+    public sealed class Waiting(ConnectionRegistry registry, string address, string? identity) : IDisposable
+    {
+        private int _released;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _released, 1) == 0)
+            {
+                registry.ReleaseSlot(address, identity);
+            }
+        }
+    }
+
+    private void TakeSlot(Caller caller, string? remoteAddress)
+    {
+        var address = remoteAddress ?? "";
+        if (!Take(_perAddress, address, options.MaxConnectionsPerAddress))
+        {
+            throw new SwitchboardException(ErrorCode.RateLimited,
+                $"{address} already has {options.MaxConnectionsPerAddress} connections open, the most one address may hold (Switchboard:Connections:MaxPerAddress); close some, or share one connection.") { RetryAfterSeconds = 5 };
+        }
+        if (caller.Identity is { } identity && !Take(_perPrincipal, identity, options.MaxConnectionsPerPrincipal))
+        {
+            Release(_perAddress, address);
+            throw TooMany(caller.Name!);
+        }
+    }
+
+    private void ReleaseSlot(string address, string? identity)
+    {
+        Release(_perAddress, address);
+        if (identity is not null)
+        {
+            Release(_perPrincipal, identity);
+        }
+    }
+
     private SwitchboardException TooMany(string principal) => new(ErrorCode.RateLimited,
         $"'{principal}' already has {options.MaxConnectionsPerPrincipal} connections open, the most one principal may hold (Switchboard:Connections:MaxPerPrincipal); close some, or share one connection.") { RetryAfterSeconds = 5 };
 
@@ -86,11 +130,7 @@ internal sealed class ConnectionRegistry(ServerOptions options, TimeProvider tim
         if (_connections.TryRemove(connection.Id, out _))
         {
             MeterOf(connection.Transport).Open.Add(-1);
-            Release(_perAddress, connection.RemoteAddress ?? "");
-            if (connection.Caller.Identity is { } identity)
-            {
-                Release(_perPrincipal, identity);
-            }
+            ReleaseSlot(connection.RemoteAddress ?? "", connection.Caller.Identity);
         }
         await connection.DisposeAsync();
     }

@@ -38,6 +38,7 @@ internal sealed partial class SwitchboardGrpcService
             throw GrpcErrors.ToRpc(ErrorCode.InvalidRequest, $"max is {request.Max}; a stream may hold 1 to {Hub.MaxReceive} leased messages at once.");
         }
         var lease = Seconds(ProtoFrameCodec.Lease, request.LeaseSeconds, "lease_seconds");
+        using var held = Hold(context);
         using var expiry = CredentialExpiry(context);
         var cancel = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, hub.Stopping, expiry?.Token ?? CancellationToken.None);
         var outstanding = new List<Task>();
@@ -144,6 +145,7 @@ internal sealed partial class SwitchboardGrpcService
             throw GrpcErrors.ToRpc(ex);
         }
         var draft = new QueueDraft { Message = ProtoFrameCodec.Draft(request.Payload, request.Headers, "", request.ContentType) };
+        using var held = Hold(context); // before the request is sent: a refusal sends nothing
         var requestedAt = System.Diagnostics.Stopwatch.GetTimestamp();
         var slot = await Call(() => hub.RequestAndAwaitAsync(request.Queue, draft, timeout, null, context.GetHttpContext().Grants().Principal, requestedAt, context.CancellationToken));
         var id = slot.Id;

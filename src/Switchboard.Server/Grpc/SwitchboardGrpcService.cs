@@ -46,6 +46,7 @@ internal sealed partial class SwitchboardGrpcService(Hub hub, ConnectionRegistry
             summary.Count += result.Count;
             summary.Last[result.Topic] = new TopicPosition { Epoch = result.Epoch, Offset = result.LastOffset };
         }
+        using var held = Hold(context);
         using var expiry = CredentialExpiry(context);
         using var reading = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, expiry?.Token ?? CancellationToken.None);
         try
@@ -100,6 +101,22 @@ internal sealed partial class SwitchboardGrpcService(Hub hub, ConnectionRegistry
     /// the registry (Receive, PublishStream): they end then with UNAUTHENTICATED, as connections are ended by
     /// <see cref="ConnectionRegistry"/>. Null for credentials that do not expire.
     /// </summary>
+    /// <summary>
+    /// A connection's slot for the calls that stay open but are not connections of the registry (Receive, PublishStream,
+    /// a Request waiting for its reply): RESOURCE_EXHAUSTED over the Switchboard:Connections caps, as for Subscribe.
+    /// </summary>
+    private ConnectionRegistry.Waiting Hold(ServerCallContext context)
+    {
+        try
+        {
+            return registry.Hold(context.GetHttpContext());
+        }
+        catch (SwitchboardException ex)
+        {
+            throw GrpcErrors.ToRpc(ex);
+        }
+    }
+
     private static CancellationTokenSource? CredentialExpiry(ServerCallContext context) => Auth.CredentialExpiry.Watch(context.GetHttpContext().Caller());
 
     private static SwitchboardException Expired(ServerCallContext context) => Auth.CredentialExpiry.Expired(context.GetHttpContext().Caller(), "Call again with a fresh one.");

@@ -129,7 +129,7 @@ internal static class MessagesEndpoints
         {
             waitFor = TimeSpan.Zero; // a HEAD asks what the page is now (its headers); it is not held like a long poll
         }
-        var page = await ReadMeteredAsync(hub, connections, topic, position, QueryValues.Limit(limit, 100, hub.Options.MaxReadLimit), waitFor, request.HttpContext.RequestAborted);
+        var page = await ReadMeteredAsync(request.HttpContext, hub, connections, topic, position, QueryValues.Limit(limit, 100, hub.Options.MaxReadLimit), waitFor);
         var next = page.Next.ToString();
         return new JsonResult(200, writer =>
         {
@@ -163,16 +163,19 @@ internal static class MessagesEndpoints
     }
 
     /// <summary>
-    /// A read, on the meters: a long poll counts as a connection while it waits; the page it answers is a delivery burst
+    /// A read, on the meters: a long poll counts as a connection while it waits (on the meters, and against the caller's
+    /// connection caps: <see cref="ConnectionRegistry.Hold(HttpContext)"/>); the page it answers is a delivery burst
     /// (<see cref="DeliveryMeter.Page"/>).
     /// </summary>
-    private static async Task<ReadPage> ReadMeteredAsync(Hub hub, ConnectionRegistry connections, string topic, Position position, int limit, TimeSpan wait, CancellationToken cancellationToken)
+    private static async Task<ReadPage> ReadMeteredAsync(HttpContext context, Hub hub, ConnectionRegistry connections, string topic, Position position, int limit, TimeSpan wait)
     {
+        var cancellationToken = context.RequestAborted;
         var longPoll = wait > TimeSpan.Zero;
         var meter = connections.MeterOf(longPoll ? Protocols.LongPoll : Protocols.Poll);
         ReadPage page;
         if (longPoll)
         {
+            using var held = connections.Hold(context);
             meter.Open.Add(1);
             try
             {

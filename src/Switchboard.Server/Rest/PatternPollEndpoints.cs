@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Routing;
 using Switchboard.Core;
 using Switchboard.Core.Delivery;
 using Switchboard.Server.Auth;
+using Switchboard.Server.Connections;
 using Switchboard.Server.Rest.Json;
 using Switchboard.Server.Rest.Parsing;
 using Switchboard.Server.Sse;
@@ -36,7 +37,7 @@ internal static class PatternPollEndpoints
             .ProducesProblem(400).ProducesProblem(403);
     }
 
-    private static async Task<IResult> PollAsync(HttpContext context, Hub hub, ServerOptions options, string[]? topic, string? after, string? limit, string? wait)
+    private static async Task<IResult> PollAsync(HttpContext context, Hub hub, ServerOptions options, ConnectionRegistry registry, string[]? topic, string? after, string? limit, string? wait)
     {
         var patterns = topic ?? [];
         context.DemandSubscribeToAll(patterns, "Name the topics to read: /v1/messages?topic=orders&topic=payments.* (wildcards allowed).");
@@ -51,6 +52,8 @@ internal static class PatternPollEndpoints
             : await ResumeTokens.StartAsync(hub, patterns, string.IsNullOrEmpty(after) ? null : after,
                 shown => $"after='{shown}' is not a position of a multi-topic read: give the \"next\" of the previous page (or the id of a multi-topic event stream) as it was, after=0 for every retained message, or leave after= out to start from now.",
                 context.RequestAborted);
+        // A long poll holds a connection's slot while it waits (Switchboard:Connections caps).
+        using var held = hold > TimeSpan.Zero ? registry.Hold(context) : null;
         var page = new PageSink(max, new Dictionary<string, Position>(point.Positions, StringComparer.Ordinal));
         using var aborted = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, hub.Stopping);
         var subscription = await hub.SubscribeAsync(patterns, SubscribeStart.AfterPositions(point.Positions), page, aborted.Token);

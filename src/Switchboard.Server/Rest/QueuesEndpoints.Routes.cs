@@ -115,7 +115,7 @@ internal static partial class QueuesEndpoints
         var replies = v1.MapGroup("/replies").WithTags("Queues");
         replies.MapGet("/{id}", GetReply).WithName("GetReply").WithSummary("A request's reply: 200 when replied, 202 while pending (wait= long-polls; Accept: text/event-stream streams it)")
             .WithDescription("Read by the principal that sent the request (and admins) only: anyone else gets 404 reply-not-found, as for an unknown id. 410 reply-expired: the wait ended without a reply. With Accept: text/event-stream the answer is one event, reply or expired, whose data is this JSON, then the stream ends.")
-            .Produces<ReplySchema>().Produces<ReplySchema>(202)
+            .Produces<ReplySchema>().Produces<ReplySchema>(202).WithMetadata(Sse.EventStreamRoute.Instance)
             .DocumentEventStream(200, "Comments while waiting, then one event (reply or expired) whose data is the reply JSON.")
             .ProducesProblem(400).ProducesProblem(404).ProducesProblem(410);
         replies.MapPost("/{id}", PostReply).WithName("PostReply").WithSummary("Answer a request (its replyTo): {\"payload\": …}; ?lease= (the request's, from receive) also acks the request in the same step")

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http;
 using Switchboard.Core;
 using Switchboard.Core.Engines;
 using Switchboard.Server.Auth;
+using Switchboard.Server.Connections;
 using Switchboard.Server.Errors;
 using Switchboard.Server.Rest.Json;
 using Switchboard.Server.Rest.Parsing;
@@ -102,11 +103,15 @@ internal static partial class QueuesEndpoints
         });
     }
 
-    private static async Task<IResult> Receive(HttpRequest request, Hub hub, string queue, string? max, string? wait, string? lease)
+    private static async Task<IResult> Receive(HttpRequest request, Hub hub, ConnectionRegistry registry, string queue, string? max, string? wait, string? lease)
     {
         var count = string.IsNullOrEmpty(max) ? 1 : QueryValues.TryParseWhole(max, out var m) && m is >= 1 and <= Hub.MaxReceive ? (int)m
             : throw new SwitchboardException(ErrorCode.InvalidRequest, $"max is '{max}'; receive 1 to {Hub.MaxReceive} messages at a time.");
-        var messages = await hub.ReceiveAsync(queue, count, QueueDocuments.Query(lease, "lease"), QueryValues.Wait(wait, hub.Options.MaxWait), request.HttpContext.RequestAborted);
+        var leaseFor = QueueDocuments.Query(lease, "lease");
+        var waitFor = QueryValues.Wait(wait, hub.Options.MaxWait);
+        // A receive that may wait holds a connection's slot meanwhile (Switchboard:Connections caps).
+        using var held = waitFor > TimeSpan.Zero ? registry.Hold(request.HttpContext) : null;
+        var messages = await hub.ReceiveAsync(queue, count, leaseFor, waitFor, request.HttpContext.RequestAborted);
         return new JsonResult(200, writer =>
         {
             writer.WriteStartObject();
@@ -260,7 +265,7 @@ internal static partial class QueuesEndpoints
             ? Results.NoContent()
             : throw new SwitchboardException(ErrorCode.BindingNotFound, $"Queue '{queue}' has no binding to '{pattern}'; GET /v1/queues/{queue}/bindings lists them.");
 
-    private static async Task<IResult> Request(HttpRequest request, Hub hub, ServerOptions options, RateLimits limits, string queue, string? timeout)
+    private static async Task<IResult> Request(HttpRequest request, Hub hub, ServerOptions options, RateLimits limits, ConnectionRegistry registry, string queue, string? timeout)
     {
         QueueName.Validate(queue);
         var wait = QueueDocuments.Query(timeout, "timeout") ?? Hub.DefaultRequestWait;
@@ -277,6 +282,8 @@ internal static partial class QueuesEndpoints
         // The reply slot outlives an async request's first answer: the reply URL stays valid for an hour.
         var slotLifetime = async ? TimeSpan.FromHours(1) : wait;
         var idempotencyKey = IdempotencyHeader.Read(request);
+        // Waiting for the reply holds a connection's slot; taken before the request is sent, so a refusal sends nothing.
+        using var held = async ? null : registry.Hold(request.HttpContext);
         limits.AdmitMessages(request.HttpContext, 1);
         var requester = request.HttpContext.Grants().Principal;
         var requestedAt = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -305,16 +312,18 @@ internal static partial class QueuesEndpoints
         return new JsonResult(200, w => QueueJson.WriteReply(w, slot));
     }
 
-    private static async Task<IResult> GetReply(HttpRequest request, Hub hub, string id, string? wait)
+    private static async Task<IResult> GetReply(HttpRequest request, Hub hub, ConnectionRegistry registry, string id, string? wait)
     {
         var sse = request.Headers.Accept.ToString().Contains("text/event-stream", StringComparison.OrdinalIgnoreCase);
         if (sse)
         {
             await request.HttpContext.Grants().DemandReplyAsync(hub, id, Permission.Publish);
-            return new ReplyStream(hub, id);
+            return new ReplyStream(hub, id, registry);
         }
         await request.HttpContext.Grants().DemandReplyAsync(hub, id, Permission.Publish);
-        var slot = await hub.WaitForReplyAsync(id, QueryValues.Wait(wait, hub.Options.MaxWait), request.HttpContext.RequestAborted);
+        var waitFor = QueryValues.Wait(wait, hub.Options.MaxWait);
+        using var held = waitFor > TimeSpan.Zero ? registry.Hold(request.HttpContext) : null;
+        var slot = await hub.WaitForReplyAsync(id, waitFor, request.HttpContext.RequestAborted);
         return ReplyResult(slot);
     }
 
@@ -348,11 +357,13 @@ internal static partial class QueuesEndpoints
     /// <summary>
     /// SSE for one reply: an event "reply" when it comes (or "expired"), then the stream ends. Not a connection of the
     /// registry, so it watches its caller's credential itself: when that expires first, an "error" event (unauthorized) ends it.
+    /// It holds a connection's slot until it ends (refused over the caps with 429, before the answer begins).
     /// </summary>
-    private sealed class ReplyStream(Hub hub, string id) : IResult
+    private sealed class ReplyStream(Hub hub, string id, ConnectionRegistry registry) : IResult
     {
         public async Task ExecuteAsync(HttpContext httpContext)
         {
+            using var held = registry.Hold(httpContext);
             var caller = httpContext.Caller();
             var slot = await hub.WaitForReplyAsync(id, TimeSpan.Zero, httpContext.RequestAborted);
             var response = httpContext.Response;

@@ -30,7 +30,7 @@ internal static class StatsEndpoints
             .Produces(200, contentType: "application/json").Produces(200, contentType: "text/event-stream");
     }
 
-    private static Task<IResult> GetAsync(HttpContext context, LiveStats stats, Hub hub)
+    private static Task<IResult> GetAsync(HttpContext context, LiveStats stats, Hub hub, Connections.ConnectionRegistry registry)
     {
         if (!stats.Enabled)
         {
@@ -38,7 +38,7 @@ internal static class StatsEndpoints
         }
         if (Wants(context.Request))
         {
-            return StreamAsync(context, stats, hub);
+            return StreamAsync(context, stats, hub, registry);
         }
         context.Response.Headers.CacheControl = "no-store";
         return Task.FromResult(Results.Bytes(stats.Current.Json, "application/json; charset=utf-8"));
@@ -46,8 +46,10 @@ internal static class StatsEndpoints
 
     private static bool Wants(HttpRequest request) => request.Headers.Accept.ToString().Contains("text/event-stream", StringComparison.OrdinalIgnoreCase);
 
-    private static async Task<IResult> StreamAsync(HttpContext context, LiveStats stats, Hub hub)
+    private static async Task<IResult> StreamAsync(HttpContext context, LiveStats stats, Hub hub, Connections.ConnectionRegistry registry)
     {
+        // Open for as long as the page watches: it holds a connection's slot (429 over the Switchboard:Connections caps).
+        using var held = registry.Hold(context);
         var response = context.Response;
         Sse.SseFormat.Start(context);
         using var watch = stats.Watch();

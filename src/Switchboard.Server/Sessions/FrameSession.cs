@@ -237,7 +237,7 @@ internal sealed partial class FrameSession : IAsyncDisposable
         if (!pending && caller.Identity != _connection.Caller.Identity)
         {
             Answer(_codec.Error(auth.Id, new SwitchboardException(ErrorCode.Forbidden,
-                $"This connection acts as '{_connection.Caller.Name}'; a refresh must be for the same principal (this credential is '{caller.Name}'). Open another connection to act as someone else.")));
+                $"This connection acts as {Who(_connection.Caller)}; a refresh must be for the same principal (this credential is {Who(caller)}). Open another connection to act as someone else.")));
             return;
         }
         if (!pending && Uncovered(caller.Grants) is { } narrowed)
@@ -256,6 +256,10 @@ internal sealed partial class FrameSession : IAsyncDisposable
         }
         Answer(_codec.Authenticated(auth.Id, caller));
     }
+
+    /// <summary>A principal as a refused refresh names it: the name alone does not tell a key from a token, or two issuers' subjects apart.</summary>
+    private static string Who(Caller caller) => caller.Method == "api_key" ? $"API key '{caller.Name}'"
+        : caller.Issuer is { } issuer ? $"'{caller.Name}' of {issuer}" : $"token subject '{caller.Name}'";
 
     /// <summary>
     /// The refusal of a refresh whose scopes no longer cover a subscription or a consumer the connection holds, naming the

@@ -23,20 +23,26 @@ internal static class Tokens
     /// <summary>
     /// A signed token. <paramref name="expiresIn"/> is relative to now (negative = already expired); null = no
     /// <c>exp</c> at all. <paramref name="scope"/> is a string (space-separated) or a string array, under
-    /// <paramref name="scopeClaim"/> (<c>scope</c> or <c>scp</c>).
+    /// <paramref name="scopeClaim"/> (<c>scope</c> or <c>scp</c>). A null <paramref name="subject"/> leaves <c>sub</c> out;
+    /// <paramref name="claims"/> adds any other (<c>client_id</c>, <c>azp</c>).
     /// </summary>
-    public static string Create(SigningCredentials signing, string subject = "user", object? scope = null, string scopeClaim = "scope",
-        TimeSpan? expiresIn = null, bool withoutExpiry = false, TimeSpan? notBeforeIn = null, string? issuer = null, string? audience = null)
+    public static string Create(SigningCredentials signing, string? subject = "user", object? scope = null, string scopeClaim = "scope",
+        TimeSpan? expiresIn = null, bool withoutExpiry = false, TimeSpan? notBeforeIn = null, string? issuer = null, string? audience = null,
+        IReadOnlyDictionary<string, object>? claims = null)
     {
         var now = DateTime.UtcNow;
-        var claims = new Dictionary<string, object> { ["sub"] = subject };
+        var payload = new Dictionary<string, object>(claims ?? new Dictionary<string, object>());
+        if (subject is not null)
+        {
+            payload["sub"] = subject;
+        }
         if (scope is not null)
         {
-            claims[scopeClaim] = scope;
+            payload[scopeClaim] = scope;
         }
         var descriptor = new SecurityTokenDescriptor
         {
-            Claims = claims,
+            Claims = payload,
             SigningCredentials = signing,
             Issuer = issuer,
             Audience = audience,
