@@ -30,7 +30,7 @@ public sealed class ErrorTableTests
     [Fact]
     public void Statuses_are_in_their_ranges_and_only_hub_faults_are_5xx()
     {
-        int[] serverSide = [(int)ErrorCode.SlowConsumer, (int)ErrorCode.NotReady, (int)ErrorCode.ShuttingDown, (int)ErrorCode.StorageUnavailable, (int)ErrorCode.Overloaded,
+        int[] serverSide = [(int)ErrorCode.SlowConsumer, (int)ErrorCode.NotReady, (int)ErrorCode.ShuttingDown, (int)ErrorCode.StorageUnavailable, (int)ErrorCode.Overloaded, (int)ErrorCode.TooManyConnections,
             (int)ErrorCode.Timeout, (int)ErrorCode.Unsupported, (int)ErrorCode.Internal];
         foreach (var row in ErrorTable.All)
         {
