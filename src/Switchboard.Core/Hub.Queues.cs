@@ -147,18 +147,20 @@ public sealed partial class Hub
 
     /// <summary>Sends messages to a queue; completes once they are durable.</summary>
     public Task<EnqueueResult> SendAsync(string queue, IReadOnlyList<QueueDraft> messages, TimeSpan delay = default, string? idempotencyKey = null, CancellationToken cancellationToken = default)
-        => SendCoreAsync(queue, messages, delay, idempotencyKey, principal: null, reply: null, cancellationToken);
+        => SendCoreAsync(queue, messages, delay, "delay", idempotencyKey, principal: null, reply: null, cancellationToken);
 
     /// <summary>
     /// Sends messages to a queue for <paramref name="principal"/> (null when authentication is off), whose idempotency
-    /// keys are its own (<see cref="IdempotencyToken.Principal"/>); completes once they are durable.
+    /// keys are its own (<see cref="IdempotencyToken.Principal"/>); completes once they are durable. A delay out of range
+    /// is refused under <paramref name="delayField"/>: the field as the caller's protocol spells it
+    /// (<c>send.delaySeconds</c> in a JSON frame), so the client learns what to fix.
     /// </summary>
-    public Task<EnqueueResult> SendAsync(string queue, IReadOnlyList<QueueDraft> messages, TimeSpan delay, string? idempotencyKey, string? principal, CancellationToken cancellationToken)
-        => SendCoreAsync(queue, messages, delay, idempotencyKey, principal, reply: null, cancellationToken);
+    public Task<EnqueueResult> SendAsync(string queue, IReadOnlyList<QueueDraft> messages, TimeSpan delay, string delayField, string? idempotencyKey, string? principal, CancellationToken cancellationToken)
+        => SendCoreAsync(queue, messages, delay, delayField, idempotencyKey, principal, reply: null, cancellationToken);
 
-    private async Task<EnqueueResult> SendCoreAsync(string queue, IReadOnlyList<QueueDraft> messages, TimeSpan delay, string? idempotencyKey, string? principal, (string, DateTimeOffset)? reply, CancellationToken cancellationToken)
+    private async Task<EnqueueResult> SendCoreAsync(string queue, IReadOnlyList<QueueDraft> messages, TimeSpan delay, string delayField, string? idempotencyKey, string? principal, (string, DateTimeOffset)? reply, CancellationToken cancellationToken)
     {
-        var result = await EnqueueCoreAsync(queue, messages, delay, idempotencyKey, principal, reply, cancellationToken);
+        var result = await EnqueueCoreAsync(queue, messages, delay, delayField, idempotencyKey, principal, reply, cancellationToken);
         if (!result.Replayed)
         {
             Meters.QueueSent.Add(messages.Count);
@@ -166,7 +168,7 @@ public sealed partial class Hub
         return result;
     }
 
-    private Task<EnqueueResult> EnqueueCoreAsync(string queue, IReadOnlyList<QueueDraft> messages, TimeSpan delay, string? idempotencyKey, string? principal, (string, DateTimeOffset)? reply, CancellationToken cancellationToken)
+    private Task<EnqueueResult> EnqueueCoreAsync(string queue, IReadOnlyList<QueueDraft> messages, TimeSpan delay, string delayField, string? idempotencyKey, string? principal, (string, DateTimeOffset)? reply, CancellationToken cancellationToken)
     {
         EnsureServing();
         QueueName.Validate(queue);
@@ -184,7 +186,7 @@ public sealed partial class Hub
             MessageRules.Validate(messages[i].Message, i, Options.MaxMessageBytes, messages.Count > 1);
             MessageRules.ValidateQueueFields(messages[i], i, messages.Count > 1);
         }
-        QueueConfig.CheckDelay(delay, "delay");
+        QueueConfig.CheckDelay(delay, delayField);
         EnsureRoom();
         var now = _time.GetUtcNow();
         IdempotencyToken? token = null;
@@ -249,13 +251,20 @@ public sealed partial class Hub
 
     /// <summary>Gives a leased message back: redelivered after <paramref name="delay"/> (default: the backoff), or dead-lettered on its last attempt.</summary>
     public Task<NackResult> NackAsync(string queue, long id, string lease, TimeSpan? delay, string? error, CancellationToken cancellationToken = default)
+        => NackAsync(queue, id, lease, delay, "delay", error, cancellationToken);
+
+    /// <summary>
+    /// <see cref="NackAsync(string, long, string, TimeSpan?, string?, CancellationToken)"/>, a delay out of range refused
+    /// under <paramref name="delayField"/>, the field as the caller's protocol spells it.
+    /// </summary>
+    public Task<NackResult> NackAsync(string queue, long id, string lease, TimeSpan? delay, string delayField, string? error, CancellationToken cancellationToken)
     {
         EnsureServing();
         QueueName.Validate(queue);
         CheckLeaseToken(lease);
         if (delay is { } d)
         {
-            QueueConfig.CheckDelay(d, "delay");
+            QueueConfig.CheckDelay(d, delayField);
         }
         if (error is { Length: > 4096 })
         {
@@ -277,13 +286,20 @@ public sealed partial class Hub
     }
 
     /// <summary>Extends a lease to <paramref name="by"/> from now (null: the queue's lease).</summary>
-    public async Task<DateTimeOffset> ExtendAsync(string queue, long id, string lease, TimeSpan? by, CancellationToken cancellationToken = default)
+    public Task<DateTimeOffset> ExtendAsync(string queue, long id, string lease, TimeSpan? by, CancellationToken cancellationToken = default)
+        => ExtendAsync(queue, id, lease, by, "lease", cancellationToken);
+
+    /// <summary>
+    /// <see cref="ExtendAsync(string, long, string, TimeSpan?, CancellationToken)"/>, a length out of range refused under
+    /// <paramref name="byField"/>, the field as the caller's protocol spells it.
+    /// </summary>
+    public async Task<DateTimeOffset> ExtendAsync(string queue, long id, string lease, TimeSpan? by, string byField, CancellationToken cancellationToken)
     {
         EnsureServing();
         QueueName.Validate(queue);
         CheckLeaseToken(lease);
         var length = by ?? (await GetQueueAsync(queue, cancellationToken)).Config.Lease;
-        QueueConfig.CheckLease(length, "lease");
+        QueueConfig.CheckLease(length, byField);
         var until = await Queues.ExtendAsync(queue, id, lease, length, _time.GetUtcNow(), cancellationToken);
         if (_settled.TryGetValue((queue, id), out var settlement))
         {

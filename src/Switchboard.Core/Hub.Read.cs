@@ -37,27 +37,34 @@ public sealed partial class Hub
         }
 
         // Listen and register first, then read again: a commit between the first read and the wait is not missed.
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var subject = new BackplaneSubject(BackplaneSubjectKind.Topic, topic);
         var waiter = _dispatcher.Waiters.Register(topic, after.Offset);
         try
         {
             await _interests.AcquireAsync(subject, cancellationToken);
-            read = await _store.ReadAsync(topic, after.Offset, limit, cancellationToken);
-            info = Check(topic, after, read.Topic);
-            if (read.Messages.Count > 0)
+            while (true)
             {
-                return Page(info, after, read.Messages);
+                read = await _store.ReadAsync(topic, after.Offset, limit, cancellationToken);
+                info = Check(topic, after, read.Topic);
+                var left = wait - System.Diagnostics.Stopwatch.GetElapsedTime(started);
+                if (read.Messages.Count > 0 || _state != HubState.Ready || left <= TimeSpan.Zero)
+                {
+                    return Page(info, after, read.Messages);
+                }
+                try
+                {
+                    await waiter.Signaled.WaitAsync(left, cancellationToken); // one timer, no linked token source per poll
+                }
+                catch (TimeoutException)
+                {
+                    return Page(info, after, []); // the wait ran out: an empty page
+                }
+                // Woken by a commit, a deletion (the read says so), the drain, or a resync after lost backplane events:
+                // read again. A resync that finds nothing new is no answer; wait on, registered again before that read.
+                _dispatcher.Waiters.Remove(waiter);
+                waiter = _dispatcher.Waiters.Register(topic, after.Offset);
             }
-            try
-            {
-                await waiter.Signaled.WaitAsync(wait, cancellationToken); // one timer, no linked token source per poll
-            }
-            catch (TimeoutException)
-            {
-                return Page(info, after, []); // the wait ran out: an empty page
-            }
-            read = await _store.ReadAsync(topic, after.Offset, limit, cancellationToken);
-            return Page(Check(topic, after, read.Topic), after, read.Messages);
         }
         finally
         {

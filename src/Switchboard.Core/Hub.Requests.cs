@@ -32,7 +32,7 @@ public sealed partial class Hub
     public async Task<ReplyRecord> RequestAsync(string queue, QueueDraft request, TimeSpan expiresIn, string? idempotencyKey = null, string? requester = null, CancellationToken cancellationToken = default)
     {
         var (id, draft, expiresAt) = PrepareRequest(queue, request, expiresIn, idempotencyKey, requester);
-        var sent = await Counted(SendCoreAsync(queue, [draft], TimeSpan.Zero, idempotencyKey, requester, (id, expiresAt), cancellationToken));
+        var sent = await Counted(SendCoreAsync(queue, [draft], TimeSpan.Zero, "delay", idempotencyKey, requester, (id, expiresAt), cancellationToken));
         var pending = new ReplyRecord { Id = id, Queue = queue, MessageId = sent.FirstId, Requester = requester, ExpiresAt = expiresAt };
         return sent.Replayed ? await Queues.GetReplyAsync(id, cancellationToken) ?? pending : pending; // a retry: the first attempt's slot
     }
@@ -72,7 +72,7 @@ public sealed partial class Hub
                 // Inside the try: the interest is counted even when its listen fails or the requester goes away
                 // before it is answered, and must be given back then too (Interests.AcquireAsync).
                 await _interests.AcquireAsync(subject, cancellationToken);
-                sending = Counted(SendCoreAsync(queue, [draft], TimeSpan.Zero, idempotencyKey, requester, (id, expiresAt), CancellationToken.None));
+                sending = Counted(SendCoreAsync(queue, [draft], TimeSpan.Zero, "delay", idempotencyKey, requester, (id, expiresAt), CancellationToken.None));
                 if (sent is not null)
                 {
                     _ = sending.ContinueWith(static (done, to) => ((TaskCompletionSource)to!).TrySetFromTask(done), sent,

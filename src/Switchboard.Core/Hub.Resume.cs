@@ -19,12 +19,40 @@ public sealed partial class Hub
         EnsureServing();
         var request = new AppendRequest(TopicName.ResumeSnapshots, [new MessageDraft { Payload = snapshot, ContentType = "application/octet-stream" }])
         {
-            CreateTopic = new TopicConfig(new RetentionPolicy(Options.ResumeSnapshotMaxCount, Options.ResumeSnapshotRetention, null),
-                "Snapshots of multi-topic streams' positions, read back when a stream resumes; internal to the hub."),
+            CreateTopic = new TopicConfig(ResumeRetention, "Snapshots of multi-topic streams' positions, read back when a stream resumes; internal to the hub."),
             Timestamp = _time.GetUtcNow(),
         };
         var result = await _store.AppendAsync(request, cancellationToken);
         return new Position(result.Epoch, result.FirstOffset);
+    }
+
+    private RetentionPolicy ResumeRetention => new(Options.ResumeSnapshotMaxCount, Options.ResumeSnapshotRetention, null);
+
+    /// <summary>
+    /// The snapshot topic takes its retention when it is created; a setting changed since (a restart with another
+    /// Switchboard:Resume:SnapshotRetention or SnapshotMaxCount) is applied here, at start-up, or the first setting would
+    /// rule for good. Nodes starting together with the same settings race harmlessly: the loser reads the winner's change.
+    /// </summary>
+    private async Task ApplyResumeRetentionAsync(CancellationToken cancellationToken)
+    {
+        var wanted = ResumeRetention;
+        for (var attempt = 0; ; attempt++)
+        {
+            if (await _store.GetTopicAsync(TopicName.ResumeSnapshots, cancellationToken) is not { } topic || topic.Config.Retention == wanted)
+            {
+                return;
+            }
+            try
+            {
+                await _store.PutTopicAsync(TopicName.ResumeSnapshots, topic.Config with { Retention = wanted }, topic.ConfigVersion, cancellationToken);
+                HubLog.ResumeRetentionApplied(_logger, DurationText.Format(Options.ResumeSnapshotRetention), Options.ResumeSnapshotMaxCount?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unlimited");
+                return;
+            }
+            catch (SwitchboardException ex) when (ex.Code == ErrorCode.PreconditionFailed && attempt < 3)
+            {
+                // changed meanwhile (another node starting): look again
+            }
+        }
     }
 
     /// <summary>

@@ -79,6 +79,7 @@ public sealed partial class Hub : IStoreListener, IBackplaneReceiver, IAsyncDisp
     {
         _store.SetListener(this);
         await _store.OpenAsync(cancellationToken);
+        await ApplyResumeRetentionAsync(cancellationToken);
         await _backplane.StartAsync(this, cancellationToken);
         _sweeper = Task.Run(() => SweepLoopAsync(_stopping.Token), CancellationToken.None);
         lock (_stateGate)

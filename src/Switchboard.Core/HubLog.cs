@@ -31,4 +31,7 @@ internal static partial class HubLog
 
     [LoggerMessage(EventId = 1008, Level = LogLevel.Warning, Message = "A receive on queue {Queue} was cancelled holding {Count} leased messages and could not give them back: they are delivered again when their leases run out")]
     public static partial void GiveBackFailed(ILogger logger, string queue, int count, Exception exception);
+
+    [LoggerMessage(EventId = 1009, Level = LogLevel.Information, Message = "Resume snapshots now kept {Retention}, at most {MaxCount}: the settings changed since the snapshot topic was created")]
+    public static partial void ResumeRetentionApplied(ILogger logger, string retention, string maxCount);
 }

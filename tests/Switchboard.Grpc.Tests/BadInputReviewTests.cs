@@ -120,4 +120,37 @@ public sealed class BadInputReviewTests
         Assert.Equal(0, await QueueDepthAsync(hub, "rt.jobs"));
         Assert.Equal(1, await QueueDepthAsync(hub, "rt.leased"));
     }
+
+    /// <summary>
+    /// Receive is a stream that waits for messages while it is open: wait_seconds ("for unary receives", of which gRPC has
+    /// none) was silently ignored there. It is refused, naming the field, before anything is leased.
+    /// </summary>
+    [Fact]
+    public async Task A_receive_stream_with_a_wait_is_invalid_argument_naming_wait_seconds_and_leases_nothing()
+    {
+        await using var hub = await TestHub.StartAsync();
+        using var channel = GrpcChannel.ForAddress(hub.Address);
+        var client = new SwitchboardClient(channel);
+        using var timeout = new CancellationTokenSource(Limit);
+        await client.SendAsync(new SendRequest { Queue = "rt.waited", Payload = Json(1) }, cancellationToken: timeout.Token);
+
+        var refused = await Assert.ThrowsAsync<RpcException>(async () =>
+        {
+            using var receive = client.Receive(new ReceiveRequest { Queue = "rt.waited", WaitSeconds = 5 }, cancellationToken: timeout.Token);
+            await receive.ResponseStream.MoveNext(timeout.Token);
+        });
+        Assert.Equal(StatusCode.InvalidArgument, refused.StatusCode);
+        Assert.StartsWith("wait_seconds is 5;", refused.Status.Detail, StringComparison.Ordinal);
+
+        using (var call = client.Connect(cancellationToken: timeout.Token))
+        {
+            await call.RequestStream.WriteAsync(new ClientFrame { Id = "r", Receive = new ReceiveRequest { Queue = "rt.waited", Max = 1, WaitSeconds = 5 } });
+            Assert.True(await call.ResponseStream.MoveNext(timeout.Token));
+            Assert.Equal("r", call.ResponseStream.Current.Id);
+            Assert.Equal("invalid-request", call.ResponseStream.Current.Error.Code);
+            Assert.StartsWith("receive.wait_seconds is 5;", call.ResponseStream.Current.Error.Message, StringComparison.Ordinal);
+            await call.RequestStream.CompleteAsync();
+        }
+        Assert.Equal(1, await QueueDepthAsync(hub, "rt.waited"));
+    }
 }

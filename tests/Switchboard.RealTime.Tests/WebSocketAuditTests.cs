@@ -139,6 +139,23 @@ public sealed class WebSocketAuditTests
         Assert.Equal("r", refused.GetProperty("id").GetString());
         Assert.StartsWith("receive.leaseSeconds is 0s", refused.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task A_send_nack_or_extend_out_of_range_names_the_json_field_and_its_limits()
+    {
+        await using var hub = await TestHub.StartAsync();
+        using var socket = await ConnectAsync(hub);
+        await SendAsync(socket, """{"id":"s","send":{"queue":"audit-jobs","payload":1,"delaySeconds":691200}}""");
+        await SendAsync(socket, """{"id":"n","nack":{"queue":"audit-jobs","id":"1","lease":"x","delaySeconds":2592000}}""");
+        await SendAsync(socket, """{"id":"e","extend":{"queue":"audit-jobs","id":"1","lease":"x","leaseSeconds":46800}}""");
+        foreach (var (id, text) in new[] { ("s", "send.delaySeconds is 8d; use 0s to 7d."), ("n", "nack.delaySeconds is 30d; use 0s to 7d."), ("e", "extend.leaseSeconds is 13h; use 1s to 12h.") })
+        {
+            var refused = await NextAsync(socket);
+            Assert.Equal(id, refused.GetProperty("id").GetString());
+            Assert.Equal("invalid-request", refused.GetProperty("error").GetProperty("code").GetString());
+            Assert.Equal(text, refused.GetProperty("error").GetProperty("message").GetString());
+        }
+    }
     [Fact]
     public async Task Plain_mode_follows_a_presence_topic_and_refuses_to_publish_to_it()
     {

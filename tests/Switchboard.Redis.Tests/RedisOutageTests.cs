@@ -14,18 +14,21 @@ public sealed class RedisOutageTests : IAsyncLifetime
     private RedisServer _redis = null!;
     private TestHub _a = null!;
     private TestHub _b = null!;
+    private string _prefix = "";
 
     public async Task InitializeAsync()
     {
         // appendfsync always: every acknowledged write is on disk before Redis answers, so "nothing acknowledged is
         // lost" holds across the kill (with everysec the last second could go — see docs/scaling.md).
         _redis = await RedisServer.StartAsync("always");
-        var prefix = "o" + Guid.NewGuid().ToString("N")[..8];
-        _a = await NodeAsync("node-a", prefix);
-        _b = await NodeAsync("node-b", prefix);
+        _prefix = "o" + Guid.NewGuid().ToString("N")[..8];
+        _a = await NodeAsync("node-a", _prefix);
+        _b = await NodeAsync("node-b", _prefix);
     }
 
-    private Task<TestHub> NodeAsync(string name, string prefix) => Cluster.StartNodeAsync(_redis, name, prefix);
+    // The hub's own log at Information: its resync after a reconnect is what a test waits for.
+    private Task<TestHub> NodeAsync(string name, string prefix)
+        => Cluster.StartNodeAsync(_redis, name, prefix, new Dictionary<string, string?> { ["Logging:LogLevel:Switchboard.Core"] = "Information" });
 
     public async Task DisposeAsync()
     {
@@ -144,5 +147,39 @@ public sealed class RedisOutageTests : IAsyncLifetime
         // Nothing more is published: only the resync after B reconnects can bring the rest.
         var received = await reading;
         Assert.Equal(Enumerable.Range(1, 5), received.Select(r => r.Payload.GetProperty("i").GetInt32()));
+    }
+
+    [Fact]
+    public async Task A_long_poll_on_a_node_whose_pubsub_link_reconnects_waits_on_until_its_wait_ends()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        const string Topic = "outage.polled";
+        await _a.Http.PutAsync($"/v1/topics/{Topic}", null, timeout.Token);
+        var log = LogCapture.Attach(_b.Services, "Switchboard.Core");
+        await using var admin = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(_redis.Configuration + ",allowAdmin=true");
+        var server = admin.GetServer(admin.GetEndPoints()[0]);
+
+        var wait = TimeSpan.FromSeconds(4);
+        var asked = System.Diagnostics.Stopwatch.StartNew();
+        var poll = _b.Http.GetAsync($"/v1/topics/{Topic}/messages?after=0&wait={wait.TotalSeconds}", timeout.Token);
+        // The poll listens on its topic's channel once it has registered its wait: then the link drops.
+        while ((long)(await server.ExecuteAsync("PUBSUB", "NUMSUB", $"{_prefix}:t:{Topic}"))[1] == 0)
+        {
+            await Task.Delay(10, timeout.Token); // no signal from outside the node: poll Redis, bounded by the timeout
+        }
+        await server.ExecuteAsync("CLIENT", "KILL", "TYPE", "pubsub");
+        while (!log.Entries.Any(e => e.EventId == 1006))
+        {
+            Assert.False(poll.IsCompleted, "the poll answered before the node resynced: " + string.Join("\n", log.Lines));
+            await Task.Delay(10, timeout.Token); // the node reconnects with backoff: wait for its resync, bounded by the timeout
+        }
+
+        using var answer = await poll;
+        var answeredAfter = asked.Elapsed;
+        Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        using var page = JsonDocument.Parse(await answer.Content.ReadAsStringAsync(timeout.Token));
+        Assert.Empty(page.RootElement.GetProperty("messages").EnumerateArray());
+        // The resync found nothing new: no answer for it, the poll held its whole wait.
+        Assert.True(answeredAfter >= wait, $"answered after {answeredAfter.TotalMilliseconds:0} ms of a {wait.TotalSeconds} s wait");
     }
 }

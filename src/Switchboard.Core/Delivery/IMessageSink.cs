@@ -45,19 +45,42 @@ public interface IMessageSink
 
 /// <summary>Something a subscriber must be told instead of a message: never a silent skip.</summary>
 /// <param name="Topic">The topic it concerns.</param>
-public abstract record SubscriptionNotice(string Topic);
+public abstract record SubscriptionNotice(string Topic)
+{
+    /// <summary>
+    /// The topic's position once the subscriber has been told: a resume from it goes on after the notice instead of
+    /// being told it again (a multi-topic stream's id and a poll's <c>next</c> move there, as they do past a message).
+    /// </summary>
+    public abstract Position ResumeAfter { get; }
+}
 
 /// <summary>
 /// Messages <paramref name="FromOffset"/>..<paramref name="ToOffset"/> were removed by retention before they could be
 /// delivered; delivery continues at <paramref name="ToOffset"/> + 1.
 /// </summary>
-public sealed record MessagesMissed(string Topic, string Epoch, long FromOffset, long ToOffset) : SubscriptionNotice(Topic);
+public sealed record MessagesMissed(string Topic, string Epoch, long FromOffset, long ToOffset) : SubscriptionNotice(Topic)
+{
+    /// <inheritdoc/>
+    public override Position ResumeAfter => new(Epoch, ToOffset);
+}
 
 /// <summary>
 /// The position's incarnation (<paramref name="PreviousEpoch"/>) is not the topic's current one
 /// (<paramref name="Epoch"/>); delivery continues from the start of the current incarnation.
 /// </summary>
-public sealed record EpochChanged(string Topic, string? PreviousEpoch, string Epoch) : SubscriptionNotice(Topic);
+public sealed record EpochChanged(string Topic, string? PreviousEpoch, string Epoch) : SubscriptionNotice(Topic)
+{
+    /// <inheritdoc/>
+    public override Position ResumeAfter => new(Epoch, 0);
+}
 
-/// <summary>The topic incarnation <paramref name="Epoch"/> was deleted.</summary>
-public sealed record TopicWasDeleted(string Topic, string Epoch) : SubscriptionNotice(Topic);
+/// <summary>
+/// The topic incarnation <paramref name="Epoch"/> was deleted (while subscribed, or before a resume from one of its
+/// positions); whatever incarnation comes next is delivered from its first message.
+/// </summary>
+public sealed record TopicWasDeleted(string Topic, string Epoch) : SubscriptionNotice(Topic)
+{
+    /// <inheritdoc/>
+    /// <remarks>No epoch: any incarnation, from its start (a resume no longer names the deleted one, so it is not told again).</remarks>
+    public override Position ResumeAfter => new(null, 0);
+}

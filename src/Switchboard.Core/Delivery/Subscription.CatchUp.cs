@@ -104,6 +104,14 @@ public sealed partial class Subscription
                 {
                     // Nothing to read: whatever incarnation comes next starts at offset 1.
                     cursor.Next = 1;
+                    if (cursor.Epoch is { } gone && cursor.Deleted != gone)
+                    {
+                        // Started on a position of an incarnation deleted before (a resume while it was away): told, as a
+                        // deletion while subscribed is, rather than left silent until a new incarnation shows.
+                        cursor.Deleted = gone;
+                        cursor.Notices.Enqueue(new TopicWasDeleted(cursor.Topic, gone));
+                        continue;
+                    }
                     if (cursor.Notices.Count == 0)
                     {
                         if (cursor.Pending == 0 && !cursor.ReadAgain)

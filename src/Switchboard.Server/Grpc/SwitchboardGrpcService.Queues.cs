@@ -23,7 +23,7 @@ internal sealed partial class SwitchboardGrpcService
             ReplyTo = request.ReplyTo.Length > 0 ? request.ReplyTo : null,
             CorrelationId = request.CorrelationId.Length > 0 ? request.CorrelationId : null,
         };
-        var result = await Call(() => hub.SendAsync(request.Queue, [draft], Seconds(ProtoFrameCodec.Delay, request.DelaySeconds, "delay_seconds") ?? TimeSpan.Zero,
+        var result = await Call(() => hub.SendAsync(request.Queue, [draft], Seconds(ProtoFrameCodec.Delay, request.DelaySeconds, "delay_seconds") ?? TimeSpan.Zero, "delay_seconds",
             request.IdempotencyKey.Length > 0 ? request.IdempotencyKey : null, context.GetHttpContext().Grants().Principal, CancellationToken.None));
         return new SendReply { Queue = result.Queue, Id = Id(result.FirstId), Replayed = result.Replayed };
     }
@@ -38,6 +38,14 @@ internal sealed partial class SwitchboardGrpcService
             throw GrpcErrors.ToRpc(ErrorCode.InvalidRequest, $"max is {request.Max}; a stream may hold 1 to {Hub.MaxReceive} leased messages at once.");
         }
         var lease = Seconds(ProtoFrameCodec.Lease, request.LeaseSeconds, "lease_seconds");
+        try
+        {
+            ProtoFrameCodec.NoWait(request, "wait_seconds");
+        }
+        catch (SwitchboardException ex)
+        {
+            throw GrpcErrors.ToRpc(ex);
+        }
         using var held = Hold(context);
         using var expiry = CredentialExpiry(context);
         var cancel = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, hub.Stopping, expiry?.Token ?? CancellationToken.None);

@@ -44,8 +44,8 @@ public static class ConfigurationReference
             new("Resume:FullTopics", "32", "A multi-topic stream's or poll's resume id holds every topic's position (`p1.`) while it has at most this many topics (1–10,000) and `Resume:FullBytes` characters."),
             new("Resume:FullBytes", "1024", "Longest such whole-positions id (256–65,536); past it, or past `Resume:FullTopics`, the positions go into a snapshot in the store and ids (`p2.`) name it plus the topics moved since."),
             new("Resume:DeltaTopics", "32", "Past this many topics moved since the snapshot (or `Resume:FullBytes`), the stream takes a new one: ids stay bounded (1–10,000)."),
-            new("Resume:SnapshotRetention", "1h", "How long a snapshot is kept (2s–30d); a live stream renews its own at half that age. A resume from a dropped one is told so (`resume-expired`)."),
-            new("Resume:SnapshotMaxCount", "unlimited", "Most snapshots kept (the oldest go first); `unlimited`: only their age limits them."),
+            new("Resume:SnapshotRetention", "1h", "How long a snapshot is kept (2s–30d); a live stream renews its own at half that age. A resume from a dropped one is told so (`resume-expired`). A change applies at start-up to the snapshots already kept."),
+            new("Resume:SnapshotMaxCount", "unlimited", "Most snapshots kept (the oldest go first); `unlimited`: only their age limits them. A change applies at start-up, as for SnapshotRetention."),
             new("Queues:AutoCreate", "true", "Create a queue on its first send (else sending to an unknown queue is `404 queue-not-found`)."),
         ]),
         ("Connections", [

@@ -175,15 +175,7 @@ internal static class PatternPollEndpoints
                     return ValueTask.CompletedTask; // told again on the next page: the position did not move past it
                 }
                 _notices.Add(notice);
-                switch (notice)
-                {
-                    case MessagesMissed missed:
-                        positions[missed.Topic] = new Position(missed.Epoch, missed.ToOffset);
-                        break;
-                    case EpochChanged changed:
-                        positions[changed.Topic] = new Position(changed.Epoch, 0);
-                        break;
-                }
+                positions[notice.Topic] = notice.ResumeAfter;
                 _version++;
             }
             _first.TrySetResult();

@@ -75,8 +75,8 @@ internal static partial class QueuesEndpoints
         var drafts = await ReadMessagesAsync(request, hub, options);
         var idempotencyKey = IdempotencyHeader.Read(request);
         limits.AdmitMessages(request.HttpContext, drafts.Drafts.Count);
-        var result = await hub.SendAsync(queue, [.. drafts.Drafts.Select(d => new QueueDraft { Message = d })], QueueDocuments.Query(delay, "delay") ?? TimeSpan.Zero, idempotencyKey,
-            request.HttpContext.Grants().Principal, CancellationToken.None);
+        var result = await hub.SendAsync(queue, [.. drafts.Drafts.Select(d => new QueueDraft { Message = d })], QueueDocuments.Query(delay, "delay") ?? TimeSpan.Zero, "delay",
+            idempotencyKey, request.HttpContext.Grants().Principal, CancellationToken.None);
         return new JsonResult(201, writer =>
         {
             writer.WriteStartObject();

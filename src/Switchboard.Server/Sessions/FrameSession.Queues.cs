@@ -97,7 +97,7 @@ internal sealed partial class FrameSession
 
     /// <summary>
     /// A frame's field as this connection's codec spells it (<c>send.delaySeconds</c> in JSON, <c>send.delay_seconds</c>
-    /// in protobuf): range checks made here name what the client wrote, where the hub's would name its own spelling.
+    /// in protobuf): handed to the hub, whose range checks then name what the client wrote rather than its own spelling.
     /// </summary>
     private string Field(string frame, string json, string proto) => frame + "." + (_codec.Kind == FrameKind.Text ? json : proto);
 
@@ -107,9 +107,8 @@ internal sealed partial class FrameSession
     private async Task<OutboundFrame?> SendAsync(SendCommand send, Grants grants)
     {
         grants.Demand(Permission.Publish, send.Queue);
-        QueueConfig.CheckDelay(send.Delay, Field("send", "delaySeconds", "delay_seconds"));
         AdmitMessages(1);
-        return _codec.Sent(send.Id, await _hub.SendAsync(send.Queue, [send.Message], send.Delay, send.IdempotencyKey, grants.Principal, CancellationToken.None));
+        return _codec.Sent(send.Id, await _hub.SendAsync(send.Queue, [send.Message], send.Delay, Field("send", "delaySeconds", "delay_seconds"), send.IdempotencyKey, grants.Principal, CancellationToken.None));
     }
 
     private async Task<OutboundFrame?> SettleAsync(SettleCommand settle, Grants grants)
@@ -120,22 +119,14 @@ internal sealed partial class FrameSession
             await _hub.AckAsync(settle.Queue, settle.MessageId, settle.Lease, CancellationToken.None);
             return _codec.Settled(settle.Id, settle.MessageId, null);
         }
-        if (settle.Duration is { } delay)
-        {
-            QueueConfig.CheckDelay(delay, Field("nack", "delaySeconds", "delay_seconds"));
-        }
-        var nacked = await _hub.NackAsync(settle.Queue, settle.MessageId, settle.Lease, settle.Duration, settle.Error, CancellationToken.None);
+        var nacked = await _hub.NackAsync(settle.Queue, settle.MessageId, settle.Lease, settle.Duration, Field("nack", "delaySeconds", "delay_seconds"), settle.Error, CancellationToken.None);
         return _codec.Settled(settle.Id, settle.MessageId, null, nacked);
     }
 
     private async Task<OutboundFrame?> ExtendAsync(SettleCommand extend, Grants grants)
     {
         grants.Demand(Permission.Consume, extend.Queue);
-        if (extend.Duration is { } by)
-        {
-            QueueConfig.CheckLease(by, Field("extend", "leaseSeconds", "lease_seconds"));
-        }
-        return _codec.Settled(extend.Id, extend.MessageId, await _hub.ExtendAsync(extend.Queue, extend.MessageId, extend.Lease, extend.Duration, CancellationToken.None));
+        return _codec.Settled(extend.Id, extend.MessageId, await _hub.ExtendAsync(extend.Queue, extend.MessageId, extend.Lease, extend.Duration, Field("extend", "leaseSeconds", "lease_seconds"), CancellationToken.None));
     }
 
     private async Task<OutboundFrame?> AckBatchAsync(AckBatchCommand acks, Grants grants)

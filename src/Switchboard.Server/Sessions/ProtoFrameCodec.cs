@@ -54,7 +54,7 @@ internal sealed class ProtoFrameCodec : IFrameCodec
                         CorrelationId = Optional(parsed.Send.CorrelationId),
                     },
                     Seconds(parsed.Send.DelaySeconds, "send.delay_seconds") ?? TimeSpan.Zero, Optional(parsed.Send.IdempotencyKey)),
-                ClientFrame.KindOneofCase.Receive => new ReceiveCommand(id, parsed.Receive.Queue, ReceiveMax(parsed.Receive), Seconds(parsed.Receive.LeaseSeconds, "receive.lease_seconds")),
+                ClientFrame.KindOneofCase.Receive => Receive(id, parsed.Receive),
                 ClientFrame.KindOneofCase.Ack => new SettleCommand(id, "ack", parsed.Ack.Queue, MessageId(parsed.Ack.Id), parsed.Ack.Lease, null, null),
                 ClientFrame.KindOneofCase.AckBatch => new AckBatchCommand(id, parsed.AckBatch.Queue, Acks(parsed.AckBatch, "ack_batch.messages")),
                 ClientFrame.KindOneofCase.Nack => new SettleCommand(id, "nack", parsed.Nack.Queue, MessageId(parsed.Nack.Id), parsed.Nack.Lease, Seconds(parsed.Nack.DelaySeconds, "nack.delay_seconds"), Optional(parsed.Nack.Error)),
@@ -275,14 +275,33 @@ internal sealed class ProtoFrameCodec : IFrameCodec
         ? id
         : throw new SwitchboardException(ErrorCode.InvalidRequest, $"{field} '{SwitchboardException.Echo(text)}' is not a message id; use the id of the received QueueMessage.");
 
+    private static ReceiveCommand Receive(string? id, ReceiveRequest receive)
+    {
+        NoWait(receive, "receive.wait_seconds");
+        return new ReceiveCommand(id, receive.Queue, ReceiveMax(receive), Seconds(receive.LeaseSeconds, "receive.lease_seconds"));
+    }
+
+    /// <summary>
+    /// A consumer stream (a receive frame, the Receive call) waits for as long as it is open: a wait given for it would
+    /// be silently ignored, so it is refused under <paramref name="field"/> (a JSON receive frame has no such field).
+    /// </summary>
+    internal static void NoWait(ReceiveRequest receive, string field)
+    {
+        if (receive.WaitSeconds != 0)
+        {
+            throw new SwitchboardException(ErrorCode.InvalidRequest,
+                $"{field} is {receive.WaitSeconds}; a receive stream waits for messages for as long as it is open, so leave it 0. For one receive that waits a bounded time, use POST /v1/queues/{{queue}}/receive?wait=SECONDS.");
+        }
+    }
+
     /// <summary>The credit window: 1 when unset, as a JSON receive without "max"; an explicit 0 stops consuming.</summary>
     private static int ReceiveMax(ReceiveRequest receive) => !receive.HasMax ? 1
         : receive.Max >= 0 ? receive.Max
         : throw new SwitchboardException(ErrorCode.InvalidRequest, $"receive.max is {receive.Max}; it is the credit window, 1 to {Hub.MaxReceive} messages leased at once (0 stops consuming).");
 
     /// <summary>
-    /// A frame's count of seconds (0: unset): negative refused; the range is the session's check, as for JSON frames
-    /// (a decoded frame says what the client asked for). Past ten years is held as ten years, past every range.
+    /// A frame's count of seconds (0: unset): negative refused; the range is the hub's check, under the field's name the
+    /// session hands it, as for JSON frames (a decoded frame says what the client asked for). Past ten years is held as ten years, past every range.
     /// </summary>
     private static TimeSpan? Seconds(long seconds, string name) => seconds switch
     {

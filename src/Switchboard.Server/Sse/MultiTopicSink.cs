@@ -49,15 +49,17 @@ internal sealed class MultiTopicSink : IOpenableSink, IDisposable
 
     public void Open() => _open.TrySetResult();
 
-    public bool TryWrite(Message message) => TryWrite(message, live: true, out _);
+    public bool TryWrite(Message message) => _open.Task.IsCompleted && TryWrite(message.Topic, message.Position, Frame(message, live: true), out _);
 
-    private bool TryWrite(Message message, bool live, out Task? snapshot)
+    private static OutboundFrame Frame(Message message, bool live) => OutboundFrame.Of(message, message.EncodedAs(SseFormat.DataOnly), FrameKind.Text, live);
+
+    /// <summary>
+    /// Queues one event (a message, or a notice) behind the id that moves <paramref name="topic"/> to <paramref name="position"/>;
+    /// false when the outbox has no room for it or the stream must first wait for its new snapshot (<paramref name="snapshot"/>).
+    /// </summary>
+    private bool TryWrite(string topic, Position position, OutboundFrame body, out Task? snapshot)
     {
         snapshot = null;
-        if (!_open.Task.IsCompleted)
-        {
-            return false;
-        }
         lock (_gate)
         {
             if (_pending is not null && (_idLength > 2 * _options.FullBytes || (_base is not null && _delta.Count >= 2 * _options.DeltaTopics)))
@@ -67,9 +69,9 @@ internal sealed class MultiTopicSink : IOpenableSink, IDisposable
                 snapshot = _snapshot;
                 return false;
             }
-            var undo = Move(message.Topic, message.Position);
+            var undo = Move(topic, position);
             var id = Id();
-            if (_outbox.TryEnqueue(new OutboundFrame(SseFormat.Id(id), FrameKind.Text), OutboundFrame.Of(message, message.EncodedAs(SseFormat.DataOnly), FrameKind.Text, live)))
+            if (_outbox.TryEnqueue(new OutboundFrame(SseFormat.Id(id), FrameKind.Text), body))
             {
                 _idLength = id.Length;
                 if (SnapshotDue())
@@ -83,27 +85,29 @@ internal sealed class MultiTopicSink : IOpenableSink, IDisposable
         }
     }
 
-    public async ValueTask WriteAsync(Message message, CancellationToken cancellationToken)
+    // Encoded once: a message of old history caches no encoding, and each try would encode it again.
+    public ValueTask WriteAsync(Message message, CancellationToken cancellationToken)
+        => WriteAsync(message.Topic, message.Position, Frame(message, live: false), cancellationToken);
+
+    /// <summary>
+    /// A notice moves its topic's position as a message does (<see cref="SubscriptionNotice.ResumeAfter"/>), as the
+    /// multi-topic poll's <c>next</c> does: a reconnect after it is not told it again.
+    /// </summary>
+    public ValueTask WriteNoticeAsync(SubscriptionNotice notice, CancellationToken cancellationToken)
+        => WriteAsync(notice.Topic, notice.ResumeAfter, new OutboundFrame(SseFormat.Notice(notice, id: null), FrameKind.Text), cancellationToken);
+
+    private async ValueTask WriteAsync(string topic, Position position, OutboundFrame body, CancellationToken cancellationToken)
     {
         await _open.Task.WaitAsync(cancellationToken);
-        var needed = 0;
-        while (!TryWrite(message, live: false, out var snapshot))
+        while (!TryWrite(topic, position, body, out var snapshot))
         {
             if (snapshot is not null)
             {
                 await snapshot.WaitAsync(cancellationToken);
                 continue;
             }
-            // Measured once: a message of old history caches no encoding, and each call would encode it again.
-            needed = needed > 0 ? needed : message.EncodedAs(SseFormat.DataOnly).Length + 256;
-            await _outbox.WaitForRoomAsync(needed, cancellationToken);
+            await _outbox.WaitForRoomAsync(body.Data.Length + 256, cancellationToken);
         }
-    }
-
-    public async ValueTask WriteNoticeAsync(SubscriptionNotice notice, CancellationToken cancellationToken)
-    {
-        await _open.Task.WaitAsync(cancellationToken);
-        await _outbox.EnqueueAsync(new OutboundFrame(SseFormat.Notice(notice), FrameKind.Text), cancellationToken);
     }
 
     public void Fail(SwitchboardException error) => _connection.SubscriptionFailed(error);

@@ -78,7 +78,7 @@ internal static class SseEndpoints
         var firstId = after is not null && lastEventId is null && start.Epoch is null && start.Offset == 0 ? null : start.ToString();
         EnsureReady(hub);
         var connection = registry.Open("sse", context.Caller(), context.Connection.RemoteIpAddress?.ToString());
-        var sink = new OutboxSink(connection.Outbox, encoding, FrameKind.Text, notice => new OutboundFrame(SseFormat.Notice(notice), FrameKind.Text), connection.SubscriptionFailed);
+        var sink = new OutboxSink(connection.Outbox, encoding, FrameKind.Text, notice => new OutboundFrame(SseFormat.Notice(notice, notice.ResumeAfter.ToString()), FrameKind.Text), connection.SubscriptionFailed);
         await RunAsync(context, hub, options, registry, logger, connection, sink, [topic], SubscribeStart.AfterPosition(start), firstId);
     }
 

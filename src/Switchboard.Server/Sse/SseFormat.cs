@@ -70,7 +70,12 @@ internal static class SseFormat
         return output.WrittenSpan.ToArray();
     }
 
-    public static byte[] Notice(SubscriptionNotice notice) => Event("notice", w => WriteNotice(w, notice));
+    /// <summary>
+    /// A notice event with the <c>id:</c> of the position it leaves its topic at, so a reconnect after it goes on from
+    /// there instead of being told again: a single-topic stream's own position (<see cref="SubscriptionNotice.ResumeAfter"/>);
+    /// a multi-topic stream writes its own id line before the event and passes none.
+    /// </summary>
+    public static byte[] Notice(SubscriptionNotice notice, string? id) => Event("notice", w => WriteNotice(w, notice), id);
 
     /// <summary>
     /// The last event of a stream the hub ends, saying why: <c>shutdown</c> while it drains, else <c>error</c> with the

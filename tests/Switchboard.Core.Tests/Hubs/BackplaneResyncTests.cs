@@ -129,6 +129,47 @@ public sealed class BackplaneResyncTests
         Assert.False(sink.TryRead(out var extra), $"nothing repeated, got {extra}");
     }
 
+    [Fact]
+    public async Task A_long_poll_woken_by_a_resync_that_finds_nothing_waits_on_for_the_next_message()
+    {
+        // A link reconnecting wakes every long poll to read again; one that finds nothing new was not answered by it.
+        var backplane = new LossyBackplane();
+        var store = new Support.ObservedStore(new MemoryStore());
+        await using var hub = new Hub(store, backplane, new HubOptions(), NullLoggerFactory.Instance);
+        await hub.StartAsync(default);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await Publish(hub, "1", timeout.Token);
+        var waiting = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var reread = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var reads = 0;
+        store.AfterRead = (topic, result) =>
+        {
+            Assert.Empty(result.Messages);
+            // The poll's first look, its look once registered (it waits after that), then the resync's look.
+            switch (Interlocked.Increment(ref reads))
+            {
+                case 2:
+                    waiting.TrySetResult();
+                    break;
+                case 3:
+                    reread.TrySetResult();
+                    break;
+            }
+            return Task.CompletedTask;
+        };
+        var poll = hub.ReadAsync("lossy", new Position(null, 1), 10, TimeSpan.FromSeconds(20), timeout.Token);
+        await waiting.Task.WaitAsync(timeout.Token);
+
+        backplane.Reconnected();
+        await reread.Task.WaitAsync(timeout.Token);
+        store.AfterRead = null;
+        await Publish(hub, "2", timeout.Token); // without waiting on, the poll answered its resync look's empty page
+
+
+        var page = await poll.WaitAsync(timeout.Token);
+        Assert.Equal([2L], page.Messages.Select(m => m.Offset));
+    }
+
     private static Task Publish(Hub hub, string text, CancellationToken cancellationToken) =>
         hub.PublishAsync("lossy", [new MessageDraft { Payload = Encoding.UTF8.GetBytes(text) }], cancellationToken: cancellationToken);
 }

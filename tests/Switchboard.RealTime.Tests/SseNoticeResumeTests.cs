@@ -1,0 +1,200 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+
+namespace Switchboard.RealTime.Tests;
+
+/// <summary>
+/// Notices and resume ids: a notice moves its topic's position as a message does, so a reconnect right after it is not
+/// told it again; a resume onto a topic deleted while the client was away is told so, not left silent.
+/// </summary>
+public sealed class SseNoticeResumeTests
+{
+    private static readonly TimeSpan Limit = TimeSpan.FromSeconds(30);
+
+    private static async Task PublishAsync(TestHub hub, string topic, int value)
+    {
+        using var content = new StringContent($$"""{"payload":{{value}}}""", Encoding.UTF8, "application/json");
+        using var response = await hub.Http.PostAsync($"/v1/topics/{topic}/messages", content);
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+    }
+
+    private static async Task<(HttpResponseMessage Response, IAsyncEnumerator<SseEvent> Events)> OpenAsync(TestHub hub, string path, string? lastEventId = null)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, path);
+        if (lastEventId is not null)
+        {
+            request.Headers.TryAddWithoutValidation("Last-Event-ID", lastEventId);
+        }
+        var response = await hub.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        return (response, SseParser.ReadAsync(reader, new CancellationTokenSource(Limit).Token).GetAsyncEnumerator());
+    }
+
+    /// <summary>The next event that is a message or a notice (the opening block, heartbeats and id-only blocks skipped).</summary>
+    private static async Task<SseEvent> NextEventAsync(IAsyncEnumerator<SseEvent> events)
+    {
+        while (await events.MoveNextAsync())
+        {
+            if (events.Current.Data.Length > 0)
+            {
+                return events.Current;
+            }
+        }
+        throw new InvalidOperationException("the stream ended");
+    }
+
+    /// <summary>The id the opening block tells (the stream's position before any event).</summary>
+    private static async Task<string> FirstIdAsync(IAsyncEnumerator<SseEvent> events)
+    {
+        Assert.True(await events.MoveNextAsync(), "the stream ended");
+        return events.Current.Id ?? throw new InvalidOperationException("the opening block has no id");
+    }
+
+    private static string Kind(SseEvent e) => JsonDocument.Parse(e.Data).RootElement.GetProperty("kind").GetString()!;
+
+    private static (string Topic, long Offset) Message(SseEvent e)
+    {
+        using var body = JsonDocument.Parse(e.Data);
+        return (body.RootElement.GetProperty("topic").GetString()!, body.RootElement.GetProperty("offset").GetInt64());
+    }
+
+    private static async Task<string> EpochAsync(TestHub hub, string topic)
+        => JsonDocument.Parse(await hub.Http.GetStringAsync($"/v1/topics/{topic}")).RootElement.GetProperty("epoch").GetString()!;
+
+    [Fact]
+    public async Task A_multi_topic_streams_missed_notice_carries_an_id_a_reconnect_goes_on_from()
+    {
+        await using var hub = await TestHub.StartAsync();
+        using (var created = await hub.Http.PutAsync("/v1/topics/notice.short", new StringContent("""{"retention":{"maxMessages":2}}""", Encoding.UTF8, "application/json")))
+        {
+            Assert.True(created.IsSuccessStatusCode);
+        }
+        const string path = "/v1/events?topic=notice.short&topic=notice.other";
+        string start;
+        var (response, events) = await OpenAsync(hub, path);
+        using (response)
+        {
+            start = await FirstIdAsync(events);
+        }
+        for (var i = 1; i <= 5; i++)
+        {
+            await PublishAsync(hub, "notice.short", i); // retention keeps 4 and 5: 1 to 3 are gone before the resume
+        }
+
+        string afterNotice;
+        (response, events) = await OpenAsync(hub, path, start);
+        using (response)
+        {
+            var notice = await NextEventAsync(events);
+            Assert.Equal("notice", notice.Event);
+            Assert.Equal("missed", Kind(notice));
+            afterNotice = notice.Id ?? throw new Xunit.Sdk.XunitException("the notice carries no id: a reconnect after it is told it again");
+        }
+        // Reconnecting right after the notice goes on with the first message kept, not with the notice again.
+        (response, events) = await OpenAsync(hub, path, afterNotice);
+        using (response)
+        {
+            var next = await NextEventAsync(events);
+            Assert.Null(next.Event);
+            Assert.Equal(("notice.short", 4L), Message(next));
+        }
+    }
+
+    [Fact]
+    public async Task A_multi_topic_stream_resumed_onto_a_deleted_topic_is_told_once_and_takes_its_next_incarnation_from_the_start()
+    {
+        await using var hub = await TestHub.StartAsync();
+        await PublishAsync(hub, "notice.gone", 1);
+        await PublishAsync(hub, "notice.kept", 1);
+        const string path = "/v1/events?topic=notice.gone&topic=notice.kept";
+        string start;
+        var (response, events) = await OpenAsync(hub, path);
+        using (response)
+        {
+            start = await FirstIdAsync(events);
+        }
+        var epoch = await EpochAsync(hub, "notice.gone");
+        using (var deleted = await hub.Http.DeleteAsync("/v1/topics/notice.gone"))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        }
+
+        string afterNotice;
+        (response, events) = await OpenAsync(hub, path, start);
+        using (response)
+        {
+            var notice = await NextEventAsync(events);
+            Assert.Equal("notice", notice.Event);
+            Assert.Equal("topic-deleted", Kind(notice));
+            Assert.Equal(epoch, JsonDocument.Parse(notice.Data).RootElement.GetProperty("epoch").GetString());
+            afterNotice = notice.Id ?? throw new Xunit.Sdk.XunitException("the notice carries no id: a reconnect after it is told it again");
+        }
+        // Not told again; the topic created anew is delivered from its first message.
+        (response, events) = await OpenAsync(hub, path, afterNotice);
+        using (response)
+        {
+            await PublishAsync(hub, "notice.gone", 2);
+            var next = await NextEventAsync(events);
+            Assert.Null(next.Event);
+            Assert.Equal(("notice.gone", 1L), Message(next));
+        }
+    }
+
+    [Fact]
+    public async Task A_single_topic_stream_resumed_onto_a_deleted_topic_is_told_and_its_notice_id_resumes_past_it()
+    {
+        await using var hub = await TestHub.StartAsync();
+        await PublishAsync(hub, "notice.solo", 1);
+        await PublishAsync(hub, "notice.solo", 2);
+        var epoch = await EpochAsync(hub, "notice.solo");
+        using (var deleted = await hub.Http.DeleteAsync("/v1/topics/notice.solo"))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        }
+        // A long poll there answers 404; the stream says the same in its own terms.
+        using (var poll = await hub.Http.GetAsync($"/v1/topics/notice.solo/messages?after={epoch}:2&wait=1"))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, poll.StatusCode);
+        }
+
+        string afterNotice;
+        var (response, events) = await OpenAsync(hub, "/v1/topics/notice.solo/events", $"{epoch}:2");
+        using (response)
+        {
+            var notice = await NextEventAsync(events);
+            Assert.Equal("notice", notice.Event);
+            Assert.Equal("topic-deleted", Kind(notice));
+            Assert.Equal(epoch, JsonDocument.Parse(notice.Data).RootElement.GetProperty("epoch").GetString());
+            afterNotice = notice.Id ?? throw new Xunit.Sdk.XunitException("the notice carries no id: a reconnect after it is told it again");
+        }
+        (response, events) = await OpenAsync(hub, "/v1/topics/notice.solo/events", afterNotice);
+        using (response)
+        {
+            await PublishAsync(hub, "notice.solo", 3);
+            var next = await NextEventAsync(events);
+            Assert.Null(next.Event);
+            Assert.Equal(("notice.solo", 1L), Message(next));
+        }
+    }
+
+    [Fact]
+    public async Task A_multi_topic_poll_resumed_onto_a_deleted_topic_is_told_once()
+    {
+        await using var hub = await TestHub.StartAsync();
+        await PublishAsync(hub, "notice.polled", 1);
+        using var first = JsonDocument.Parse(await hub.Http.GetStringAsync("/v1/messages?topic=notice.polled&after=0"));
+        var after = first.RootElement.GetProperty("next").GetString()!;
+        using (var deleted = await hub.Http.DeleteAsync("/v1/topics/notice.polled"))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        }
+
+        using var told = JsonDocument.Parse(await hub.Http.GetStringAsync($"/v1/messages?topic=notice.polled&after={after}"));
+        Assert.Equal("topic-deleted", Assert.Single(told.RootElement.GetProperty("notices").EnumerateArray()).GetProperty("kind").GetString());
+        using var again = JsonDocument.Parse(await hub.Http.GetStringAsync($"/v1/messages?topic=notice.polled&after={told.RootElement.GetProperty("next").GetString()}"));
+        Assert.Empty(again.RootElement.GetProperty("notices").EnumerateArray());
+        Assert.Empty(again.RootElement.GetProperty("messages").EnumerateArray());
+    }
+}
