@@ -358,21 +358,23 @@ public sealed class Subscription : IAsyncEnumerable<Message>, IAsyncDisposable
     /// <summary>The hub refused the subscription: it ends; <see cref="Ready"/> and <see cref="Completion"/> fault with why.</summary>
     internal void Failed(SwitchboardException error)
     {
-        if (!_ready.TrySetException(error) && IsClosed)
+        if (_ready.Task.IsCompleted && IsClosed)
         {
             return;
         }
         _inbox.Writer.TryComplete(error);
         _completion.TrySetException(error);
+        // Ready last: whoever sees it fault sees the subscription ended too (Completion faulted, the inbox completed).
+        _ready.TrySetException(error);
         _client.Forget(this);
     }
 
     /// <summary>Ends the subscription without an error (unsubscribed, or the client closed).</summary>
     internal void Ended()
     {
-        _ready.TrySetException(new SwitchboardException(ClientErrorCodes.Closed, $"The subscription to {Pattern} ended before the hub confirmed it."));
         _inbox.Writer.TryComplete();
         _completion.TrySetResult();
+        _ready.TrySetException(new SwitchboardException(ClientErrorCodes.Closed, $"The subscription to {Pattern} ended before the hub confirmed it."));
     }
 
     /// <summary>The application took a message (or reached a token the hub gave without one): <see cref="Position"/> moves to it.</summary>

@@ -156,6 +156,41 @@ public sealed class ReplyOwnerTests(ReplyOwnerRedis redis) : IClassFixture<Reply
         }
     }
 
+    [Fact]
+    public async Task An_API_key_and_a_token_of_the_same_name_and_one_subject_from_two_issuers_own_nothing_of_each_other()
+    {
+        await using var hub = await TestHub.StartAsync(settings: new Dictionary<string, string?>
+        {
+            ["Switchboard:Auth:Jwt:Secret"] = Secret,
+            ["Switchboard:Auth:ApiKeys:0:Name"] = "alice",
+            ["Switchboard:Auth:ApiKeys:0:Key"] = "alice-api-key-0123456789abcdef",
+            ["Switchboard:Auth:ApiKeys:0:Scopes:0"] = "publish:rpc",
+            ["Switchboard:Auth:ApiKeys:1:Name"] = "admin",
+            ["Switchboard:Auth:ApiKeys:1:Key"] = "admin-api-key-0123456789abcdef",
+            ["Switchboard:Auth:ApiKeys:1:Scopes:0"] = "admin",
+        });
+        using (var admin = new HttpClient { BaseAddress = hub.Address })
+        {
+            admin.DefaultRequestHeaders.Add("X-Api-Key", "admin-api-key-0123456789abcdef");
+            Assert.Equal(HttpStatusCode.Created, (await admin.PutAsync("/v1/queues/rpc", Json("{}"))).StatusCode);
+        }
+        using var keyAlice = new HttpClient { BaseAddress = hub.Address };
+        keyAlice.DefaultRequestHeaders.Add("X-Api-Key", "alice-api-key-0123456789abcdef");
+        using var tokenAlice = Client(hub, Tokens.Create(Tokens.Hs256(Secret), "alice", "publish:rpc", issuer: "https://a.example"));
+        using var otherAlice = Client(hub, Tokens.Create(Tokens.Hs256(Secret), "alice", "publish:rpc", issuer: "https://b.example"));
+
+        var ids = new List<string>();
+        foreach (var client in new[] { tokenAlice, keyAlice, otherAlice })
+        {
+            ids.Add(await RequestAsync(client, "rpc", key: "order-42"));
+        }
+        Assert.Equal(3, ids.Distinct().Count()); // one key, three owners: three requests
+        await AnswerAsync(hub, "rpc", ids[0], "\"for token alice\"");
+        Assert.Equal("for token alice", await ReplyPayloadAsync(tokenAlice, $"/v1/replies/{ids[0]}"));
+        Assert.Equal(HttpStatusCode.NotFound, (await ProblemAsync(await keyAlice.GetAsync($"/v1/replies/{ids[0]}"))).Status);
+        Assert.Equal(HttpStatusCode.NotFound, (await ProblemAsync(await otherAlice.GetAsync($"/v1/replies/{ids[0]}"))).Status);
+    }
+
     private async Task<TestHub> StartAsync(string engine)
     {
         var settings = new Dictionary<string, string?> { ["Switchboard:Auth:Jwt:Secret"] = Secret };

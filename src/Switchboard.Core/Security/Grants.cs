@@ -22,9 +22,10 @@ public sealed class Grants
 {
     private readonly TopicPattern[][] _patterns;
 
-    private Grants(string? principal, bool admin, TopicPattern[][] patterns, IReadOnlyList<string> scopes)
+    private Grants(string? principal, bool admin, TopicPattern[][] patterns, IReadOnlyList<string> scopes, string? owner = null)
     {
         Principal = principal;
+        Owner = owner ?? principal;
         IsAdmin = admin;
         _patterns = patterns;
         Scopes = scopes;
@@ -39,6 +40,13 @@ public sealed class Grants
     /// <summary>Who (a key's name, a token's subject); null when authentication is off.</summary>
     public string? Principal { get; }
 
+    /// <summary>
+    /// Who, without ambiguity, as the owner of what this principal makes (reply slots, idempotency keys): an API key and a
+    /// token subject of the same name, or one subject from two issuers, own nothing of each other's. Null when
+    /// authentication is off.
+    /// </summary>
+    public string? Owner { get; }
+
     /// <summary>Whether the principal holds <c>admin</c>.</summary>
     public bool IsAdmin { get; }
 
@@ -50,6 +58,13 @@ public sealed class Grants
     /// are left out and returned in <paramref name="ignored"/>.
     /// </summary>
     public static Grants FromScopes(string principal, IEnumerable<string> scopes, out IReadOnlyList<string> ignored)
+        => FromScopes(principal, null, scopes, out ignored);
+
+    /// <summary>
+    /// <see cref="FromScopes(string, IEnumerable{string}, out IReadOnlyList{string})"/> for a principal whose
+    /// <see cref="Owner"/> is <paramref name="owner"/> (its unambiguous identity; the name when null).
+    /// </summary>
+    public static Grants FromScopes(string principal, string? owner, IEnumerable<string> scopes, out IReadOnlyList<string> ignored)
     {
         ArgumentNullException.ThrowIfNull(scopes);
         var admin = false;
@@ -74,7 +89,7 @@ public sealed class Grants
             }
         }
         ignored = skipped;
-        return new Grants(principal, admin, [.. patterns.Select(p => p.ToArray())], kept);
+        return new Grants(principal, admin, [.. patterns.Select(p => p.ToArray())], kept, owner);
     }
 
     /// <summary>Parses one scope (<c>admin</c> or <c>publish|subscribe|consume:PATTERN</c>), saying what is wrong when it is not one.</summary>

@@ -21,7 +21,7 @@ public sealed class Authenticator
         ArgumentNullException.ThrowIfNull(options);
         foreach (var key in options.ApiKeys)
         {
-            _keysByHash[key.Hash?.ToLowerInvariant() ?? Hash(key.Key!)] = (key.Name, Grants.FromScopes(key.Name, key.Scopes, out _));
+            _keysByHash[key.Hash?.ToLowerInvariant() ?? Hash(key.Key!)] = (key.Name, Grants.FromScopes(key.Name, Caller.IdentityOf("api_key", key.Name, null), key.Scopes, out _));
         }
         _jwt = options.Jwt is null ? null : new JwtValidator(options.Jwt);
         Enabled = options.Enabled;
@@ -77,8 +77,9 @@ public sealed class Authenticator
         {
             return AuthOutcome.Refused(MissingSubject);
         }
-        var grants = Grants.FromScopes(name, Scopes(token), out _);
-        return AuthOutcome.Accepted(new Caller(name, grants, "jwt", new DateTimeOffset(token.ValidTo, TimeSpan.Zero), Claim(token, "iss")));
+        var issuer = Claim(token, "iss");
+        var grants = Grants.FromScopes(name, Caller.IdentityOf("jwt", name, issuer), Scopes(token), out _);
+        return AuthOutcome.Accepted(new Caller(name, grants, "jwt", new DateTimeOffset(token.ValidTo, TimeSpan.Zero), issuer));
     }
 
     /// <summary>Why a token without a subject is refused; the claim comes first, so a WebSocket close reason (123 bytes) keeps it.</summary>
@@ -125,8 +126,11 @@ public sealed record Caller(string? Name, Grants Grants, string Method, DateTime
     /// issuer (<c>jwt:23:https://id.example.com/:alice</c>, its length first so no issuer and name run together), so
     /// two identity providers' users of the same subject are two principals. Null while pending.
     /// </summary>
-    public string? Identity => Name is null ? null : Issuer is null ? Method + ":" + Name
-        : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{Method}:{Issuer.Length}:{Issuer}:{Name}");
+    public string? Identity => Name is null ? null : IdentityOf(Method, Name, Issuer);
+
+    /// <summary>The <see cref="Identity"/> of a caller by <paramref name="method"/> named <paramref name="name"/> (by <paramref name="issuer"/>, for a token); also its grants' <see cref="Grants.Owner"/>.</summary>
+    public static string IdentityOf(string method, string name, string? issuer) => issuer is null ? method + ":" + name
+        : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{method}:{issuer.Length}:{issuer}:{name}");
 
     /// <summary>Whether the credential is still to come (<see cref="Pending"/>).</summary>
     public bool IsPending => Method == "pending";

@@ -90,7 +90,7 @@ internal static class Permissions
             return;
         }
         var slot = await hub.WaitForReplyAsync(id, TimeSpan.Zero);
-        if (permission == Permission.Publish && !slot.IsReadableBy(grants.Principal))
+        if (permission == Permission.Publish && !slot.IsReadableBy(grants.Owner))
         {
             throw QueueEngine.ReplyNotFound(id);
         }

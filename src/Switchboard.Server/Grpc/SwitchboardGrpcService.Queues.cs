@@ -24,7 +24,7 @@ internal sealed partial class SwitchboardGrpcService
             CorrelationId = request.CorrelationId.Length > 0 ? request.CorrelationId : null,
         };
         var result = await Call(() => hub.SendAsync(request.Queue, [draft], Seconds(ProtoFrameCodec.Delay, request.DelaySeconds, "delay_seconds") ?? TimeSpan.Zero, "delay_seconds",
-            request.IdempotencyKey.Length > 0 ? request.IdempotencyKey : null, context.GetHttpContext().Grants().Principal, CancellationToken.None));
+            request.IdempotencyKey.Length > 0 ? request.IdempotencyKey : null, context.GetHttpContext().Grants().Owner, CancellationToken.None));
         return new SendReply { Queue = result.Queue, Id = Id(result.FirstId), Replayed = result.Replayed };
     }
 
@@ -155,7 +155,7 @@ internal sealed partial class SwitchboardGrpcService
         var draft = new QueueDraft { Message = ProtoFrameCodec.Draft(request.Payload, request.Headers, "", request.ContentType) };
         using var held = Hold(context); // before the request is sent: a refusal sends nothing
         var requestedAt = System.Diagnostics.Stopwatch.GetTimestamp();
-        var slot = await Call(() => hub.RequestAndAwaitAsync(request.Queue, draft, timeout, null, context.GetHttpContext().Grants().Principal, requestedAt, context.CancellationToken));
+        var slot = await Call(() => hub.RequestAndAwaitAsync(request.Queue, draft, timeout, null, context.GetHttpContext().Grants().Owner, requestedAt, context.CancellationToken));
         var id = slot.Id;
         if (slot.Reply is not { } reply)
         {

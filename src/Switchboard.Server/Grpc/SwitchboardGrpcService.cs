@@ -22,7 +22,7 @@ internal sealed partial class SwitchboardGrpcService(Hub hub, ConnectionRegistry
             var command = ProtoFrameCodec.Publish(null, request);
             Demand(context, Permission.Publish, command.Topic);
             registry.RateLimits.AdmitMessages(context.GetHttpContext(), command.Messages.Count);
-            var result = await hub.PublishAsync(command.Topic, command.Messages, command.IdempotencyKey, context.GetHttpContext().Grants().Principal, context.CancellationToken);
+            var result = await hub.PublishAsync(command.Topic, command.Messages, command.IdempotencyKey, context.GetHttpContext().Grants().Owner, context.CancellationToken);
             hub.Meters.CountPublished(result, Core.Observability.Protocols.GrpcTag);
             return ProtoFrameCodec.ToReply(result, command.IsBatch);
         }
@@ -56,7 +56,7 @@ internal sealed partial class SwitchboardGrpcService(Hub hub, ConnectionRegistry
                 var command = ProtoFrameCodec.Publish(null, request);
                 context.GetHttpContext().Grants().Demand(Permission.Publish, command.Topic);
                 registry.RateLimits.AdmitMessages(context.GetHttpContext(), command.Messages.Count);
-                pending.Enqueue(hub.PublishAsync(command.Topic, command.Messages, command.IdempotencyKey, context.GetHttpContext().Grants().Principal, CancellationToken.None));
+                pending.Enqueue(hub.PublishAsync(command.Topic, command.Messages, command.IdempotencyKey, context.GetHttpContext().Grants().Owner, CancellationToken.None));
                 if (pending.Count >= InFlight)
                 {
                     await Settle(pending.Dequeue());

@@ -83,7 +83,7 @@ internal static class MessagesEndpoints
 
         limits.AdmitMessages(request.HttpContext, drafts.Count);
         // Once the hub has the messages, a client hanging up must not abandon the publish half-way.
-        var result = await hub.PublishAsync(topic, drafts, idempotencyKey, request.HttpContext.Grants().Principal, CancellationToken.None);
+        var result = await hub.PublishAsync(topic, drafts, idempotencyKey, request.HttpContext.Grants().Owner, CancellationToken.None);
         hub.Meters.CountPublished(result, Protocols.RestTag);
         return Published(request, result, batch, hub.Options.MaxReadLimit);
     }

@@ -76,7 +76,7 @@ internal static partial class QueuesEndpoints
         var idempotencyKey = IdempotencyHeader.Read(request);
         limits.AdmitMessages(request.HttpContext, drafts.Drafts.Count);
         var result = await hub.SendAsync(queue, [.. drafts.Drafts.Select(d => new QueueDraft { Message = d })], QueueDocuments.Query(delay, "delay") ?? TimeSpan.Zero, "delay",
-            idempotencyKey, request.HttpContext.Grants().Principal, CancellationToken.None);
+            idempotencyKey, request.HttpContext.Grants().Owner, CancellationToken.None);
         return new JsonResult(201, writer =>
         {
             writer.WriteStartObject();
@@ -285,7 +285,7 @@ internal static partial class QueuesEndpoints
         // Waiting for the reply holds a connection's slot; taken before the request is sent, so a refusal sends nothing.
         using var held = async ? null : registry.Hold(request.HttpContext);
         limits.AdmitMessages(request.HttpContext, 1);
-        var requester = request.HttpContext.Grants().Principal;
+        var requester = request.HttpContext.Grants().Owner;
         var requestedAt = System.Diagnostics.Stopwatch.GetTimestamp();
         if (async)
         {

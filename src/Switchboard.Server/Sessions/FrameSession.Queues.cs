@@ -108,7 +108,7 @@ internal sealed partial class FrameSession
     {
         grants.Demand(Permission.Publish, send.Queue);
         AdmitMessages(1);
-        return _codec.Sent(send.Id, await _hub.SendAsync(send.Queue, [send.Message], send.Delay, Field("send", "delaySeconds", "delay_seconds"), send.IdempotencyKey, grants.Principal, CancellationToken.None));
+        return _codec.Sent(send.Id, await _hub.SendAsync(send.Queue, [send.Message], send.Delay, Field("send", "delaySeconds", "delay_seconds"), send.IdempotencyKey, grants.Owner, CancellationToken.None));
     }
 
     private async Task<OutboundFrame?> SettleAsync(SettleCommand settle, Grants grants)
@@ -162,7 +162,7 @@ internal sealed partial class FrameSession
         }
         // Called inline, so the send is queued in the order of the connection's frames; only the wait is in the background.
         var sent = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var replying = _hub.RequestAndAwaitAsync(request.Queue, new QueueDraft { Message = request.Message }, request.Timeout, null, grants.Principal,
+        var replying = _hub.RequestAndAwaitAsync(request.Queue, new QueueDraft { Message = request.Message }, request.Timeout, null, grants.Owner,
             System.Diagnostics.Stopwatch.GetTimestamp(), sent, _connection.Closing);
         var taken = TakenAsync(sent.Task, replying);
         var answered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

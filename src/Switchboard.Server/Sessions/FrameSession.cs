@@ -299,7 +299,7 @@ internal sealed partial class FrameSession : IAsyncDisposable
             _connection.Caller.Grants.Demand(Permission.Publish, publish.Topic);
             AdmitMessages(publish.Messages.Count);
             // Not awaited: the hub has copied the payloads once this returns, so the frame buffer can be reused.
-            result = _hub.PublishAsync(publish.Topic, publish.Messages, publish.IdempotencyKey, _connection.Caller.Grants.Principal, CancellationToken.None);
+            result = _hub.PublishAsync(publish.Topic, publish.Messages, publish.IdempotencyKey, _connection.Caller.Grants.Owner, CancellationToken.None);
         }
         catch (SwitchboardException ex)
         {

@@ -14,10 +14,9 @@ internal sealed record ResumeBase(Position At, string Key, byte[] Secret, DateTi
 
 /// <summary>
 /// Where a multi-topic stream or poll resumes: every position to start after, the snapshot its next ids may build on
-/// (with the topics moved since it), when the id named a snapshot retention dropped, that snapshot, and when it was a
-/// <c>p1.</c> id, that id (answered as it came while nothing moved).
+/// (with the topics moved since it), and, when the id named a snapshot retention dropped, that snapshot.
 /// </summary>
-internal sealed record ResumePoint(Dictionary<string, Position> Positions, ResumeBase? Base, Dictionary<string, Position> Delta, string? ExpiredSnapshot = null, string? Whole = null);
+internal sealed record ResumePoint(Dictionary<string, Position> Positions, ResumeBase? Base, Dictionary<string, Position> Delta, string? ExpiredSnapshot = null);
 
 /// <summary>
 /// Resume ids of multi-topic streams (SSE <c>id:</c>, a multi-topic poll's <c>next</c>, a subscribe's positions token).
@@ -42,7 +41,7 @@ internal static class ResumeTokens
     {
         if (!id.StartsWith(Prefix, StringComparison.Ordinal))
         {
-            return new ResumePoint(StreamPositions.Decode(id, refusal), null, new Dictionary<string, Position>(StringComparer.Ordinal), Whole: id);
+            return new ResumePoint(StreamPositions.Decode(id, refusal), null, new Dictionary<string, Position>(StringComparer.Ordinal));
         }
         var parts = id.Split('.');
         if (parts.Length != 4 || !Position.TryParse(parts[1], out var at, out _) || at.Epoch is null || parts[2].Length == 0
@@ -143,13 +142,6 @@ internal static class ResumeTokens
                 return (id, basis, delta);
             }
         }
-        else if (point.Whole is { } given && Unmoved(point.Positions, positions))
-        {
-            // The client's own p1 id, nothing moved (an empty poll, a stream opened before its first event): answered as it
-            // came. Past the bounds (issued under other settings, or grown as new topics matched), a new snapshot for every
-            // such answer would write one per empty poll or reconnect.
-            return (given, null, delta);
-        }
         else if (positions.Count <= options.FullTopics)
         {
             var whole = StreamPositions.Encode(positions);
@@ -162,9 +154,6 @@ internal static class ResumeTokens
         delta.Clear();
         return (Encode(fresh, delta), fresh, delta);
     }
-
-    private static bool Unmoved(Dictionary<string, Position> before, IReadOnlyDictionary<string, Position> now)
-        => before.Count == now.Count && now.All(p => before.TryGetValue(p.Key, out var was) && was == p.Value);
 
     /// <summary>Whether ids on <paramref name="basis"/> should move to a new snapshot: a delta too big, or a snapshot half its retention old.</summary>
     public static bool Outgrown(ResumeOptions options, HubOptions hub, ResumeBase basis, int deltaTopics, int idLength)
