@@ -124,14 +124,16 @@ public sealed partial class SqliteStore : IStore
         _writer = null;
         _tails.Clear();
         _replies.Clear();
-        _writerConnection?.Dispose();
-        _writerConnection = null;
         if (_readConnectionString.Length > 0)
         {
-            // Pooled readers hold the file open; release them so the directory can be moved or deleted.
+            // Pooled readers hold the file open; release them so the directory can be moved or deleted — and before the
+            // writer, so that the writer's is the last connection to close: only then does SQLite copy the log into the
+            // database and delete it (a read-only connection cannot), leaving one self-contained file after a clean stop.
             using var probe = new SqliteConnection(_readConnectionString);
             SqliteConnection.ClearPool(probe);
         }
+        _writerConnection?.Dispose();
+        _writerConnection = null;
         _lock?.Dispose();
         _lock = null;
         if (wasOpen)
