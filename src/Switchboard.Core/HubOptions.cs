@@ -15,8 +15,23 @@ public sealed class HubOptions
     /// <summary>Whether publishing to a topic that does not exist creates it.</summary>
     public bool AutoCreateTopics { get; set; } = true;
 
+    /// <summary>
+    /// The most topics the hub holds, not counting its own <c>$</c> topics (<see cref="Engines.TopicLimit"/>); null: no limit.
+    /// 100,000: far beyond what one application names by hand, with room for a topic per user or device of a mid-sized
+    /// service, while a client publishing to t-1, t-2, … cannot make the hub hold topics (a row each, and the SQLite
+    /// engine's state of each in memory) until it runs out. Like RabbitMQ's max-queues per virtual host and NATS
+    /// JetStream's max streams per account, an operator raises it on purpose.
+    /// </summary>
+    public long? MaxTopics { get; set; } = 100_000;
+
     /// <summary>Whether sending to a missing queue creates it (with the default settings).</summary>
     public bool AutoCreateQueues { get; set; } = true;
+
+    /// <summary>
+    /// The most queues the hub holds (<see cref="Engines.QueueEngine.LimitReached"/>); null: no limit. 100,000, as for
+    /// topics: a send to q-1, q-2, … creates a queue each (a row, and the SQLite engine's book of each in memory).
+    /// </summary>
+    public long? MaxQueues { get; set; } = 100_000;
 
     /// <summary>Retention for topics created without a configuration.</summary>
     public RetentionPolicy DefaultRetention { get; set; } = new(MaxMessages: null, MaxAge: TimeSpan.FromDays(7), MaxBytes: 1L << 30);
@@ -70,6 +85,8 @@ public sealed class HubOptions
         Require(MaxWait >= TimeSpan.Zero && MaxWait <= TimeSpan.FromMinutes(10), "Switchboard:MaxWait must be between 0s and 10m.");
         Require(MaxMemoryBytes is null or >= 16L * 1024 * 1024, "Switchboard:Overload:MaxMemoryBytes must be at least 16777216 (16 MiB).");
         Require(ResumeSnapshotRetention >= TimeSpan.FromSeconds(2) && ResumeSnapshotRetention <= TimeSpan.FromDays(30), "Switchboard:Resume:SnapshotRetention must be between 2s and 30d.");
+        Require(MaxTopics is null or >= 1, "Switchboard:Topics:MaxCount must be 1 or more (or unlimited).");
+        Require(MaxQueues is null or >= 1, "Switchboard:Queues:MaxCount must be 1 or more (or unlimited).");
         Require(ResumeSnapshotMaxCount is null or >= 1, "Switchboard:Resume:SnapshotMaxCount must be 1 or more (or unlimited).");
         DefaultRetention.Validate();
     }

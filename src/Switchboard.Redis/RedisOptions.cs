@@ -33,6 +33,15 @@ public sealed class RedisOptions
     /// <summary>The prefix of every key and channel, so several hubs can share one Redis (default <c>sb</c>).</summary>
     public string Prefix { get; set; } = "sb";
 
+    /// <summary>
+    /// The most topics the store creates, the hub's <c>$</c> topics aside (<c>Switchboard:Topics:MaxCount</c>, see
+    /// <see cref="Core.Engines.TopicLimit"/>): checked in the creating script, so every node sharing the Redis counts the same topics. Null: no limit.
+    /// </summary>
+    public long? MaxTopics { get; set; }
+
+    /// <summary>The most queues the store creates (<c>Switchboard:Queues:MaxCount</c>, see <see cref="Core.Engines.QueueEngine.LimitReached"/>), checked in the creating script. Null: no limit.</summary>
+    public long? MaxQueues { get; set; }
+
     /// <summary>Checks the options, throwing with what to fix.</summary>
     public void Validate()
     {

@@ -27,14 +27,15 @@ internal static partial class RedisScripts
         """;
 
     /// <summary>
-    /// ARGV: P, queue, cfg, lease, max, bi, bm, expected version ('' none), created ticks, now.
-    /// Reply: {'ok', created, info} | {'precondition', expected, current}.
+    /// ARGV: P, queue, cfg, lease, max, bi, bm, expected version ('' none), created ticks, now, most queues (0: no limit).
+    /// Reply: {'ok', created, info} | {'precondition', expected, current} | {'queue-limit', queue, max}.
     /// </summary>
     public static readonly string PutQueue = Common + QueueLib + """
         local name, now = ARGV[2], tonumber(ARGV[10])
         local q = qload(name)
         if not q then
           if ARGV[8] ~= '' and ARGV[8] ~= '0' then return {'precondition', ARGV[8], 0} end
+          if not qroom(tonumber(ARGV[11])) then return {'queue-limit', name, ARGV[11]} end
           q = qcreate(name, ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[9])
           return {'ok', 1, qinfo(q, now)}
         end
@@ -67,11 +68,14 @@ internal static partial class RedisScripts
 
     /// <summary>
     /// ARGV: P, pattern, queue, then the settings of the queue if it must be created (cfg, lease, max, bi, bm, created
-    /// ticks). Bindings are members "pattern queue" of a zset scored by a counter, so they list in the order they were made.
-    /// Reply: 1 added, 0 already there.
+    /// ticks), most queues (0: no limit). Bindings are members "pattern queue" of a zset scored by a counter, so they list in
+    /// the order they were made. Reply: 1 added, 0 already there | {'queue-limit', queue, max}.
     /// </summary>
     public static readonly string PutBinding = Common + QueueLib + """
-        if not qload(ARGV[3]) then qcreate(ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9]) end
+        if not qload(ARGV[3]) then
+          if not qroom(tonumber(ARGV[10])) then return {'queue-limit', ARGV[3], ARGV[10]} end
+          qcreate(ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9])
+        end
         local member = ARGV[2] .. ' ' .. ARGV[3]
         if redis.call('ZSCORE', P .. ':bindings', member) then return 0 end
         redis.call('ZADD', P .. ':bindings', redis.call('INCR', P .. ':bindings:seq'), member)

@@ -31,6 +31,10 @@ internal static partial class RedisScripts
           redis.call('ZADD', P .. ':queues', 0, name)
           return qload(name)
         end
+        -- Whether one more queue fits under max (0: no limit; Core's QueueEngine.LimitReached).
+        local function qroom(max)
+          return max == 0 or redis.call('ZCARD', P .. ':queues') < max
+        end
         local function qsetnext(q, nextId)
           q.next = nextId
           redis.call('HSET', q.meta, 'next', n2s(nextId))
@@ -164,17 +168,19 @@ internal static partial class RedisScripts
         """;
 
     /// <summary>
-    /// ARGV: P, queue, create (0/1), cfg, lease, max, bi, bm, created ticks, now, delay, key ('' none), fingerprint,
+    /// ARGV: P, queue, create (-1: no; 0: yes; N: while fewer than N queues exist), cfg, lease, max, bi, bm, created ticks, now, delay, key ('' none), fingerprint,
     /// key expiry, reply id ('' none), reply expiry, reply expiry ticks, reply forgotten at, requester ('' none), n, n
     /// records, k parked receives, k × (max, lease), token base. Reply: {'ok', first id, created, leases per receive…} |
-    /// {'replay', first, count}.
+    /// {'replay', first, count} | {'queue-limit', queue, max}.
     /// </summary>
     public static readonly string Enqueue = Common + QueueLib + """
         local name = ARGV[2]
         local q = qload(name)
         local created = 0
         if not q then
-          if ARGV[3] ~= '1' then return {'queue-not-found', name} end
+          local create = tonumber(ARGV[3])
+          if create < 0 then return {'queue-not-found', name} end
+          if not qroom(create) then return {'queue-limit', name, create} end
           q = qcreate(name, ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9])
           created = 1
         end

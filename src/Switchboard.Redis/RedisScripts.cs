@@ -60,6 +60,13 @@ internal static partial class RedisScripts
           tsetcfg(meta, cfg, maxn, maxb, maxage)
           redis.call('ZADD', P .. ':topics', 0, name)
         end
+        -- Whether a topic may be created while at most max (0: no limit) exist (Core's TopicLimit). The hub's own topics
+        -- start with '$', which sorts before '%', and every client topic's first character after it: the count of
+        -- members past '%' is the count of client topics, in O(log n).
+        local function troom(name, max)
+          if max == 0 or string.sub(name, 1, 1) == '$' then return true end
+          return redis.call('ZLEXCOUNT', P .. ':topics', '(%', '+') < max
+        end
         local function field(fields, name)
           for i = 1, #fields, 2 do if fields[i] == name then return fields[i + 1] end end
           return false
@@ -103,16 +110,19 @@ internal static partial class RedisScripts
         """;
 
     /// <summary>
-    /// ARGV: P, topic, create (0/1), epoch, cfg, maxn, maxb, maxage, ticks, now, idempotency key ('' none), fingerprint,
-    /// key expiry, n, then n × (size, record), then the settings of a queue a binding creates (cfg, lease, max, bi, bm).
-    /// Reply: {'ok', epoch, first offset, created, bound queue…} | {'not-found'} | {'replay', epoch, fingerprint, first, count, ticks}.
+    /// ARGV: P, topic, create (-1: no; 0: yes; N: while fewer than N topics exist), epoch, cfg, maxn, maxb, maxage, ticks, now,
+    /// idempotency key ('' none), fingerprint, key expiry, n, then n × (size, record), then the settings of a queue a
+    /// binding creates (cfg, lease, max, bi, bm).
+    /// Reply: {'ok', epoch, first offset, created, bound queue…} | {'not-found'} | {'topic-limit'} | {'replay', epoch, fingerprint, first, count, ticks}.
     /// </summary>
     public static readonly string Append = Common + QueueLib + TopicLib + """
         local topic = ARGV[2]
         local meta = tkey(topic)
         local created = 0
         if redis.call('EXISTS', meta) == 0 then
-          if ARGV[3] ~= '1' then return {'not-found'} end
+          local create = tonumber(ARGV[3])
+          if create < 0 then return {'not-found'} end
+          if not troom(topic, create) then return {'topic-limit'} end
           tcreate(topic, ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9])
           created = 1
         end
@@ -190,13 +200,14 @@ internal static partial class RedisScripts
         """;
 
     /// <summary>
-    /// ARGV: P, topic, epoch (if created), cfg, maxn, maxb, maxage, expected version ('' none), created ticks, now.
-    /// Reply: {'ok', created, info} | {'precondition', expected, current}.
+    /// ARGV: P, topic, epoch (if created), cfg, maxn, maxb, maxage, expected version ('' none), created ticks, now, most
+    /// topics (0: no limit). Reply: {'ok', created, info} | {'precondition', expected, current} | {'topic-limit'}.
     /// </summary>
     public static readonly string PutTopic = Common + TopicLib + """
         local meta = tkey(ARGV[2])
         if redis.call('EXISTS', meta) == 0 then
           if ARGV[8] ~= '' and ARGV[8] ~= '0' then return {'precondition', ARGV[8], 0} end
+          if not troom(ARGV[2], tonumber(ARGV[11])) then return {'topic-limit'} end
           tcreate(ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[9])
           return {'ok', 1, tinfo(meta)}
         end

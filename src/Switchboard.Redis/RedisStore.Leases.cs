@@ -113,13 +113,15 @@ public sealed partial class RedisStore
         public async Task<bool> PutBindingAsync(QueueBinding binding, DateTimeOffset now, CancellationToken cancellationToken)
         {
             ArgumentNullException.ThrowIfNull(binding);
-            var args = new RedisValue[9];
+            var args = new RedisValue[10];
             args[0] = Prefix;
             args[1] = binding.Pattern;
             args[2] = binding.Queue;
             SetQueueConfig(args, 3, QueueConfig.Default);
             args[8] = now.UtcTicks;
-            return (long)await store.EvalAsync(RedisScripts.PutBinding, args) == 1;
+            args[9] = store._options.MaxQueues ?? 0;
+            var reply = await store.EvalAsync(RedisScripts.PutBinding, args);
+            return (long)(reply.Resp2Type == ResultType.Array ? Check(reply) : reply) == 1; // an array only when refused
         }
 
         public async Task<bool> DeleteBindingAsync(QueueBinding binding, CancellationToken cancellationToken)
@@ -191,6 +193,8 @@ public sealed partial class RedisStore
             {
                 case "queue-not-found":
                     throw QueueEngine.NotFound((string)reply[1]!);
+                case "queue-limit":
+                    throw QueueEngine.LimitReached((string)reply[1]!, (long)reply[2]);
                 case "lease-error":
                     throw LeaseRefused(reply);
                 case "no-dead-letter":

@@ -20,14 +20,15 @@ public sealed partial class RedisStore
         public async Task<PutQueueResult> PutQueueAsync(string queue, QueueConfig config, long? expectedConfigVersion, DateTimeOffset now, CancellationToken cancellationToken)
         {
             ArgumentNullException.ThrowIfNull(config);
-            var args = new RedisValue[10];
+            var args = new RedisValue[11];
             args[0] = Prefix;
             args[1] = queue;
             SetQueueConfig(args, 2, config);
             args[7] = expectedConfigVersion is { } expected ? expected : "";
             args[8] = now.UtcTicks;
             args[9] = RedisTime.Micros(now);
-            var reply = await store.EvalAsync(RedisScripts.PutQueue, args);
+            args[10] = store._options.MaxQueues ?? 0;
+            var reply = Check(await store.EvalAsync(RedisScripts.PutQueue, args));
             if ((string?)reply[0] == "precondition")
             {
                 throw QueueEngine.PreconditionFailed(queue, (long)reply[1], (long)reply[2]);
@@ -75,7 +76,7 @@ public sealed partial class RedisStore
             var count = request.Messages.Count;
             var args = new List<RedisValue>(24 + count)
             {
-                Prefix, request.Queue, request.CreateQueue is null ? 0 : 1,
+                Prefix, request.Queue, request.CreateQueue is null ? -1 : store._options.MaxQueues ?? 0,
             };
             args.AddRange(QueueConfigValues(request.CreateQueue ?? QueueConfig.Default));
             args.Add(request.Timestamp.UtcTicks);

@@ -22,7 +22,7 @@ public sealed partial class RedisStore
         var config = request.CreateTopic;
         args[0] = _options.Prefix;
         args[1] = request.Topic;
-        args[2] = config is null ? 0 : 1;
+        args[2] = config is null ? -1 : _options.MaxTopics ?? 0;
         args[3] = Core.Epoch.New();
         SetTopicConfig(args, 4, config ?? new TopicConfig(RetentionPolicy.Unlimited));
         args[8] = request.Timestamp.UtcTicks;
@@ -46,6 +46,8 @@ public sealed partial class RedisStore
             {
                 case "not-found":
                     throw new TopicNotFoundException(request.Topic);
+                case "topic-limit":
+                    throw TopicLimit.Reached(request.Topic, _options.MaxTopics ?? 0);
                 case "replay":
                     var replayed = IdempotencyReplay.Resolve(request.Topic, (string)reply[1]!, request.Idempotency!, (string)reply[2]!,
                         (long)reply[3], (int)reply[4], RedisTime.FromTicks(long.Parse((string)reply[5]!, CultureInfo.InvariantCulture)));
@@ -174,7 +176,7 @@ public sealed partial class RedisStore
     {
         ArgumentNullException.ThrowIfNull(config);
         var now = _time.GetUtcNow();
-        var args = new RedisValue[10];
+        var args = new RedisValue[11];
         args[0] = _options.Prefix;
         args[1] = topic;
         args[2] = Core.Epoch.New();
@@ -182,10 +184,14 @@ public sealed partial class RedisStore
         args[7] = expectedConfigVersion is { } expected ? expected : "";
         args[8] = now.UtcTicks;
         args[9] = RedisTime.Micros(now);
+        args[10] = _options.MaxTopics ?? 0;
         var reply = await EvalAsync(RedisScripts.PutTopic, args);
-        if ((string?)reply[0] == "precondition")
+        switch ((string?)reply[0])
         {
-            throw PreconditionFailed(topic, (long)reply[1], (long)reply[2]);
+            case "precondition":
+                throw PreconditionFailed(topic, (long)reply[1], (long)reply[2]);
+            case "topic-limit":
+                throw TopicLimit.Reached(topic, _options.MaxTopics ?? 0);
         }
         return new PutTopicResult(ParseTopic(topic, reply[2]), Created: (long)reply[1] == 1);
     }

@@ -29,6 +29,12 @@ public sealed class SqliteStoreOptions
     /// </summary>
     public long MaxQueuedBytes { get; set; } = 256L * 1024 * 1024;
 
+    /// <summary>The most topics the store creates, its internal <c>$</c> topics aside (<c>Switchboard:Topics:MaxCount</c>, see <see cref="Core.Engines.TopicLimit"/>); null: no limit.</summary>
+    public long? MaxTopics { get; set; }
+
+    /// <summary>The most queues the store creates (<c>Switchboard:Queues:MaxCount</c>, see <see cref="Core.Engines.QueueEngine.LimitReached"/>); null: no limit.</summary>
+    public long? MaxQueues { get; set; }
+
     /// <summary>Run SQLite's <c>quick_check</c> on open (O(database size); turn off only for huge, trusted databases).</summary>
     public bool CheckOnOpen { get; set; } = true;
 

@@ -101,6 +101,10 @@ internal sealed partial class SqliteWriter
         }
         Execute(_deleteTopic, ("$id", topic.Id));
         _topics.Remove(name);
+        if (TopicLimit.Counts(name))
+        {
+            _clientTopics--;
+        }
         _touched.Remove(topic);
         _deleted.Add(name);
         return topic.Snapshot();
@@ -182,12 +186,21 @@ internal sealed partial class SqliteWriter
 
     private TopicState InsertTopic(string name, TopicConfig config, DateTimeOffset now)
     {
+        var counts = TopicLimit.Counts(name);
+        if (counts && _options.MaxTopics is { } max && _clientTopics >= max)
+        {
+            throw TopicLimit.Reached(name, max);
+        }
         var epoch = Core.Epoch.New();
         var id = (long)ExecuteScalar(_insertTopic,
             ("$name", name), ("$epoch", epoch), ("$config", StoredConfigJson.Write(config)), ("$created", now.UtcTicks))!;
         var topic = new TopicState { Id = id, Name = name, Epoch = epoch, Config = config, ConfigVersion = 1, CreatedAt = now };
         _topics[name] = topic;
         _touched.Add(topic);
+        if (counts)
+        {
+            _clientTopics++; // a batch that fails to commit reloads the topics, and this count with them
+        }
         return topic;
     }
 
@@ -253,6 +266,7 @@ internal sealed partial class SqliteWriter
         {
             // the database is unreachable; the next batch fails the same way and retries the reload
             _topics.Clear();
+            _clientTopics = 0;
         }
     }
 
@@ -268,5 +282,6 @@ internal sealed partial class SqliteWriter
             var topic = TopicState.From(id, info);
             _topics[topic.Name] = topic;
         }
+        _clientTopics = _topics.Keys.Count(TopicLimit.Counts);
     }
 }

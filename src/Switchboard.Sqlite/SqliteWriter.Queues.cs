@@ -12,7 +12,6 @@ namespace Switchboard.Sqlite;
 internal sealed partial class SqliteWriter
 {
     private readonly Dictionary<string, (long Id, QueueBook Book)> _queues = new(StringComparer.Ordinal);
-    private readonly List<QueueBinding> _bindings = [];
     private readonly HashSet<string> _enqueued = new(StringComparer.Ordinal);
     private readonly List<ReplyRecord> _replied = [];
     private readonly List<Handoff> _handoffs = [];
@@ -107,7 +106,7 @@ internal sealed partial class SqliteWriter
             {
                 throw QueueEngine.PreconditionFailed(name, expectedNew, 0);
             }
-            InsertQueue(name, config, now);
+            CreateQueue(name, config, now);
             return new PutQueueResult(Info(_queues[name], now), true);
         }
         if (expectedVersion is { } expected && expected != queue.Book.ConfigVersion)
@@ -160,7 +159,7 @@ internal sealed partial class SqliteWriter
             {
                 throw QueueEngine.NotFound(request.Queue);
             }
-            InsertQueue(request.Queue, config, request.Timestamp);
+            CreateQueue(request.Queue, config, request.Timestamp);
             queue = _queues[request.Queue];
             created = true;
         }
@@ -197,29 +196,6 @@ internal sealed partial class SqliteWriter
     }
 
     /// <summary>Bindings: a topic append also enqueues into every bound queue, in the same transaction.</summary>
-    private void EnqueueBound(string topic, Message[] messages, byte[][] payloads, DateTimeOffset now)
-    {
-        if (_bindings.Count == 0)
-        {
-            return;
-        }
-        foreach (var name in QueueMessages.BoundQueues(_bindings, topic))
-        {
-            if (!_queues.TryGetValue(name, out var queue))
-            {
-                InsertQueue(name, QueueConfig.Default, now);
-                queue = _queues[name];
-            }
-            var entries = queue.Book.Enqueue(messages.Length, now, TimeSpan.Zero);
-            var written = new QueueDraft[entries.Count];
-            for (var i = 0; i < entries.Count; i++)
-            {
-                written[i] = Written(QueueMessages.FromTopic(messages[i]).Message, payloads[i], null, null);
-            }
-            WriteSent(queue, name, entries, written, payloads, now, handOff: true);
-        }
-    }
-
     public LeaseResult Lease(string name, int max, TimeSpan? lease, DateTimeOffset now)
     {
         var queue = Queue(name);
@@ -287,33 +263,6 @@ internal sealed partial class SqliteWriter
         return removed.Count;
     }
 
-    public IReadOnlyList<QueueBinding> Bindings() => [.. _bindings];
-
-    public bool PutBinding(QueueBinding binding, DateTimeOffset now)
-    {
-        if (!_queues.ContainsKey(binding.Queue))
-        {
-            InsertQueue(binding.Queue, QueueConfig.Default, now);
-        }
-        if (_bindings.Contains(binding))
-        {
-            return false;
-        }
-        Run("INSERT INTO bindings (pattern, queue) VALUES ($p, $q)", ("$p", binding.Pattern), ("$q", binding.Queue));
-        _bindings.Add(binding);
-        return true;
-    }
-
-    public bool DeleteBinding(QueueBinding binding)
-    {
-        if (!_bindings.Remove(binding))
-        {
-            return false;
-        }
-        Run("DELETE FROM bindings WHERE pattern = $p AND queue = $q", ("$p", binding.Pattern), ("$q", binding.Queue));
-        return true;
-    }
-
     private void SweepQueues(DateTimeOffset now)
     {
         Run("DELETE FROM queue_keys WHERE expires_at <= $now; DELETE FROM replies WHERE expires_at <= $gone", ("$now", now.UtcTicks), ("$gone", (now - QueueEngine.ReplyKeptFor).UtcTicks));
@@ -340,6 +289,20 @@ internal sealed partial class SqliteWriter
         var stats = queue.Book.Stats(now, changed);
         Save(queue.Id, changed);
         return new(queue.Book.Name, queue.Book.Config, queue.Book.ConfigVersion, queue.Book.CreatedAt, stats);
+    }
+
+    /// <summary>
+    /// A queue a client asked for (a send, a put, a binding), within the limit (SqliteStoreOptions.MaxQueues), checked before
+    /// anything is written. A bound topic's append recreates its queue with <see cref="InsertQueue"/>, unchecked: the
+    /// binding counted it, and a publish must not fail halfway through its bindings.
+    /// </summary>
+    private void CreateQueue(string name, QueueConfig config, DateTimeOffset now)
+    {
+        if (_options.MaxQueues is { } max && _queues.Count >= max)
+        {
+            throw QueueEngine.LimitReached(name, max);
+        }
+        InsertQueue(name, config, now);
     }
 
     private QueueBook InsertQueue(string name, QueueConfig config, DateTimeOffset now)

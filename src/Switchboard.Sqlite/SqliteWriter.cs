@@ -21,6 +21,7 @@ internal sealed partial class SqliteWriter : IDisposable
     private readonly ILogger _logger;
     private readonly Func<IStoreListener?> _listener;
     private readonly Dictionary<string, TopicState> _topics = new(StringComparer.Ordinal);
+    private long _clientTopics; // the topics of _topics that count against SqliteStoreOptions.MaxTopics (TopicLimit.Counts)
     private readonly HashSet<TopicState> _touched = [];
     private readonly List<string> _deleted = [];
     private readonly TailCache _tails;

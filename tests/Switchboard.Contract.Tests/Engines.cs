@@ -13,6 +13,8 @@ public sealed class MemoryStoreContract : StoreContract
         store.SetListener(Listener);
         return Task.FromResult<IStore>(store);
     }
+
+    protected override Task<IStore> CreateLimitedAsync(long? maxTopics, long? maxQueues) => Task.FromResult<IStore>(new MemoryStore(maxTopics: maxTopics, maxQueues: maxQueues));
 }
 
 public sealed class SqliteStoreContract : DurableStoreContract
@@ -31,6 +33,33 @@ public sealed class SqliteStoreContract : DurableStoreContract
     {
         await store.DisposeAsync();
         return await CreateAsync();
+    }
+
+    protected override async Task<IStore> CreateLimitedAsync(long? maxTopics, long? maxQueues)
+    {
+        var store = new SqliteStore(new SqliteStoreOptions { DataDirectory = _directory + "-limited", MaxTopics = maxTopics, MaxQueues = maxQueues }, NullLoggerFactory.Instance);
+        await store.OpenAsync(default);
+        return store;
+    }
+
+    [Fact]
+    public async Task The_topic_limit_counts_the_topics_a_reopened_store_finds()
+    {
+        var options = new SqliteStoreOptions { DataDirectory = _directory, MaxTopics = 2 };
+        await Store.AppendAsync(Append("t-1", Draft("a")), default);
+        await Store.AppendAsync(Append("t-2", Draft("a")), default);
+        await Store.DisposeAsync();
+
+        var reopened = await Track(OpenAsync(options));
+        var refused = await Assert.ThrowsAsync<Core.SwitchboardException>(() => reopened.AppendAsync(Append("t-3", Draft("a")), default));
+        Assert.Equal(Core.ErrorCode.LimitReached, refused.Code);
+
+        static async Task<IStore> OpenAsync(SqliteStoreOptions options)
+        {
+            var store = new SqliteStore(options, NullLoggerFactory.Instance);
+            await store.OpenAsync(default);
+            return store;
+        }
     }
 
     [Fact]

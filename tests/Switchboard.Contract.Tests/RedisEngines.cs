@@ -37,6 +37,13 @@ public sealed class RedisStoreContract(RedisFixture redis) : DurableStoreContrac
 
     protected override async Task<IStore> CreateAsync() => await RedisFixture.OpenAsync(redis.Server, _prefix, Listener);
 
+    protected override async Task<IStore> CreateLimitedAsync(long? maxTopics, long? maxQueues)
+    {
+        var store = new RedisStore(new RedisOptions { Configuration = redis.Server.Configuration, Prefix = RedisFixture.NewPrefix(), MaxTopics = maxTopics, MaxQueues = maxQueues }, NullLoggerFactory.Instance);
+        await store.OpenAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20));
+        return store;
+    }
+
     protected override async Task<IStore> ReopenAsync(IStore store)
     {
         await store.DisposeAsync();

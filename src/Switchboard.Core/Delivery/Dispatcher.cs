@@ -12,7 +12,9 @@ internal sealed class Dispatcher(Interests interests)
     // Exact-topic subscriptions: a lookup per event. Each topic's array is replaced (copy-on-write) under a lock,
     // so the hot path reads it without locking.
     private readonly ConcurrentDictionary<string, Subscription[]> _exact = new(StringComparer.Ordinal);
-    // Wildcard subscriptions are scanned per event; they are few next to exact ones in practice.
+    // Wildcard subscriptions: indexed by their patterns' tokens for the fan-out (an event walks its topic's tokens, whatever
+    // their number), and listed for what visits each once (presence, resync).
+    private readonly WildcardIndex _index = new();
     private Subscription[] _wildcards = [];
     private readonly Lock _gate = new();
 
@@ -34,11 +36,12 @@ internal sealed class Dispatcher(Interests interests)
                     _exact[pattern.Text] = _exact.TryGetValue(pattern.Text, out var current) ? [.. current, subscription] : [subscription];
                 }
             }
-            // Listed once however many wildcards it has: it tries them all itself (MatchesWildcard), and presence counts
-            // each entry, so one subscription to "a.*" and "a.>" must not count as two subscribers.
+            // Listed once however many wildcards it has: presence tries them all (MatchesWildcard) and counts each entry, so
+            // one subscription to "a.*" and "a.>" must not count as two subscribers. The index holds it once per pattern.
             if (subscription.Patterns.Any(p => p.IsWildcard))
             {
                 _wildcards = [.. _wildcards, subscription];
+                _index.Add(subscription);
             }
             SubscriptionCount++;
         }
@@ -51,6 +54,7 @@ internal sealed class Dispatcher(Interests interests)
             if (subscription.Patterns.Any(p => p.IsWildcard))
             {
                 _wildcards = Without(_wildcards, subscription);
+                _index.Remove(subscription);
             }
             foreach (var pattern in subscription.Patterns)
             {
@@ -170,13 +174,10 @@ internal sealed class Dispatcher(Interests interests)
                 Deliver(subscription, topicEvent, action);
             }
         }
-        foreach (var subscription in Volatile.Read(ref _wildcards))
+        if (!_index.IsEmpty)
         {
             // A subscription matching through several patterns is called more than once; its cursor drops the repeats.
-            if (subscription.MatchesWildcard(topic))
-            {
-                Deliver(subscription, topicEvent, action);
-            }
+            _index.ForEachMatch(topic, (topicEvent, action), static (subscription, e) => Deliver(subscription, e.topicEvent, e.action));
         }
     }
 

@@ -81,6 +81,11 @@ public enum ErrorCode
     /// connection is refused at once, before any request is read; retry after Retry-After, or on another node.
     /// </summary>
     TooManyConnections,
+    /// <summary>
+    /// The hub holds as many of something a client creates (topics, queues) as its configuration allows: the message
+    /// names the limit and its setting. Not 429 or 503: waiting does not make room, so clients must not retry it.
+    /// </summary>
+    LimitReached,
     /// <summary>A fault inside the hub. Never caused by the client.</summary>
     Internal,
 }

@@ -59,6 +59,7 @@ public static class ErrorTable
         new(ErrorCode.BindingNotFound, "binding-not-found", 404, 4404, GrpcNotFound, "The queue has no binding to that topic or pattern."),
         new(ErrorCode.Overloaded, "overloaded", 503, 1013, GrpcUnavailable, "The hub is saturated and sheds new messages for a moment; consumers are still served."),
         new(ErrorCode.TooManyConnections, "too-many-connections", 503, 1013, GrpcUnavailable, "The hub holds as many connections as it can; retry shortly."),
+        new(ErrorCode.LimitReached, "limit-reached", 409, 4409, GrpcResourceExhausted, "The hub holds as many of these as its configuration allows."),
         new(ErrorCode.Internal, "internal", 500, 1011, GrpcInternal, "An internal error occurred."),
     ];
 

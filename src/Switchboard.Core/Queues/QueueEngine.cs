@@ -10,6 +10,18 @@ public static class QueueEngine
     public static SwitchboardException NotFound(string queue) => new(ErrorCode.QueueNotFound,
         $"Queue '{queue}' does not exist. Create it with PUT /v1/queues/{queue}, or send to it (queues are created on first send unless the hub forbids it).");
 
+    /// <summary>
+    /// The refusal of a new queue <paramref name="queue"/> because <paramref name="max"/> queues exist
+    /// (<see cref="HubOptions.MaxQueues"/>). Every engine checks it where it creates a queue — a send, a put, a binding — in
+    /// the same step, so concurrent creates cannot overshoot it; a queue a binding fills was counted when it was bound.
+    /// </summary>
+    public static SwitchboardException LimitReached(string queue, long max) => new(ErrorCode.LimitReached,
+        $"Queue '{SwitchboardException.Echo(queue)}' was not created: the hub holds {max} queues, the most it may (Switchboard:Queues:MaxCount). " +
+        "Delete queues that are no longer used, send to existing ones, or raise the limit.")
+    {
+        Extensions = new Dictionary<string, object?> { ["limit"] = max, ["setting"] = "Switchboard:Queues:MaxCount" },
+    };
+
     /// <summary>A put whose expected version did not hold.</summary>
     public static SwitchboardException PreconditionFailed(string queue, long expected, long current) => new(ErrorCode.PreconditionFailed,
         expected == 0

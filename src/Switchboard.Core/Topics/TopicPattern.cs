@@ -34,6 +34,9 @@ public sealed class TopicPattern : IEquatable<TopicPattern>
     /// <summary>The literal prefix every matching topic starts with (the whole name when not a wildcard).</summary>
     public string LiteralPrefix { get; }
 
+    /// <summary>The pattern's tokens (<c>*</c> and <c>&gt;</c> as they are), for the dispatcher's index of wildcards.</summary>
+    internal ReadOnlySpan<string> Tokens => _tokens;
+
     /// <summary>Parses a pattern, throwing <see cref="SwitchboardException"/> with what to fix when it is not valid.</summary>
     public static TopicPattern Parse(string? text, bool allowSystem = false)
     {

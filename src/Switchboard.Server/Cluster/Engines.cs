@@ -8,7 +8,7 @@ using Switchboard.Sqlite;
 
 namespace Switchboard.Server.Cluster;
 
-/// <summary>The store and backplane of the configured engine.</summary>
+/// <summary>The store and backplane of the configured engine; each engine enforces the hub's topic and queue limits itself (<see cref="TopicLimit"/>, <see cref="QueueEngine.LimitReached"/>).</summary>
 internal static class Engines
 {
     public static void Add(IServiceCollection services, ServerOptions options)
@@ -31,15 +31,19 @@ internal static class Engines
                     };
                     return redis;
                 });
+                options.Redis.MaxTopics = options.Hub.MaxTopics;
+                options.Redis.MaxQueues = options.Hub.MaxQueues;
                 services.AddSingleton<IStore>(sp => new RedisStore(options.Redis, sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<IConnectionMultiplexer>()));
                 services.AddSingleton<IBackplane>(sp => new RedisBackplane(sp.GetRequiredService<IConnectionMultiplexer>(), options.Redis,
                     sp.GetRequiredService<NodeIdentity>().Id, sp.GetRequiredService<ILoggerFactory>()));
                 break;
             case EngineKind.Memory:
-                services.AddSingleton<IStore>(_ => new MemoryStore());
+                services.AddSingleton<IStore>(_ => new MemoryStore(maxTopics: options.Hub.MaxTopics, maxQueues: options.Hub.MaxQueues));
                 services.AddSingleton<IBackplane, LocalBackplane>();
                 break;
             default:
+                options.Sqlite.MaxTopics = options.Hub.MaxTopics;
+                options.Sqlite.MaxQueues = options.Hub.MaxQueues;
                 services.AddSingleton<IStore>(sp => new SqliteStore(options.Sqlite, sp.GetRequiredService<ILoggerFactory>(), meters: sp.GetRequiredService<Core.Observability.HubMeters>()));
                 services.AddSingleton<IBackplane, LocalBackplane>();
                 break;

@@ -4,20 +4,23 @@ namespace Switchboard.Server.Connections;
 
 /// <summary>
 /// A connection's subscriptions by id. A plain dictionary under a lock, created on first use: most connections
-/// hold one or two subscriptions, and an idle connection should cost as little as possible.
+/// hold one or two subscriptions, and an idle connection should cost as little as possible. It also counts the topics and
+/// patterns they hold together, which is what a connection's limit bounds (FrameSession.MaxSubscribedTopics).
 /// </summary>
 internal sealed class SubscriptionSet
 {
     private readonly Lock _gate = new();
     private Dictionary<string, Subscription>? _items;
+    private int _topics;
 
-    public int Count
+    /// <summary>The topics and patterns of every subscription together.</summary>
+    public int TopicCount
     {
         get
         {
             lock (_gate)
             {
-                return _items?.Count ?? 0;
+                return _topics;
             }
         }
     }
@@ -34,7 +37,12 @@ internal sealed class SubscriptionSet
     {
         lock (_gate)
         {
-            return (_items ??= new(StringComparer.Ordinal)).TryAdd(id, subscription);
+            if (!(_items ??= new(StringComparer.Ordinal)).TryAdd(id, subscription))
+            {
+                return false;
+            }
+            _topics += subscription.Patterns.Count;
+            return true;
         }
     }
 
@@ -43,7 +51,12 @@ internal sealed class SubscriptionSet
         lock (_gate)
         {
             subscription = null!;
-            return _items?.Remove(id, out subscription!) == true;
+            if (_items?.Remove(id, out subscription!) != true)
+            {
+                return false;
+            }
+            _topics -= subscription.Patterns.Count;
+            return true;
         }
     }
 
@@ -63,6 +76,7 @@ internal sealed class SubscriptionSet
         {
             var all = _items is null ? [] : _items.Values.ToList();
             _items = null;
+            _topics = 0;
             return all;
         }
     }

@@ -37,6 +37,7 @@ public static class ConfigurationReference
             new("IdempotencyWindow", "2m", "How long an `Idempotency-Key` is remembered: a retry within it returns the first result and stores nothing."),
             new("MaxWait", "60s", "Longest `wait=` a long poll (history, receive, reply) may hold a request."),
             new("Topics:AutoCreate", "true", "Create a topic on its first publish (else publishing to an unknown topic is `404 topic-not-found`)."),
+            new("Topics:MaxCount", "100000", "Most topics the hub holds (its own `$` topics aside): creating one more, by a publish or `PUT`, is refused with `409 limit-reached` (gRPC RESOURCE_EXHAUSTED) naming this setting; `unlimited` for no limit."),
             new("Topics:Retention:MaxMessages", "unlimited", "Default retention of new topics: most messages kept (`unlimited` for no limit)."),
             new("Topics:Retention:MaxAge", "7d", "Default retention: oldest message kept (`unlimited` for no limit)."),
             new("Topics:Retention:MaxBytes", "1073741824", "Default retention: most bytes kept per topic (`unlimited` for no limit)."),
@@ -46,6 +47,7 @@ public static class ConfigurationReference
             new("Resume:DeltaTopics", "32", "Past this many topics moved since the snapshot (or `Resume:FullBytes`), the stream takes a new one: ids stay bounded (1–10,000)."),
             new("Resume:SnapshotRetention", "1h", "How long a snapshot is kept (2s–30d); a live stream renews its own at half that age. A resume from a dropped one is told so (`resume-expired`). A change applies at start-up to the snapshots already kept."),
             new("Resume:SnapshotMaxCount", "unlimited", "Most snapshots kept (the oldest go first); `unlimited`: only their age limits them. A change applies at start-up, as for SnapshotRetention."),
+            new("Queues:MaxCount", "100000", "Most queues the hub holds: creating one more, by a send, a request, a `PUT` or a binding, is refused with `409 limit-reached` (gRPC RESOURCE_EXHAUSTED) naming this setting; `unlimited` for no limit."),
             new("Queues:AutoCreate", "true", "Create a queue on its first send (else sending to an unknown queue is `404 queue-not-found`)."),
         ]),
         ("Connections", [

@@ -76,7 +76,9 @@ public static partial class ServerConfiguration
         hub.RetentionSweepInterval = Duration(section, "RetentionSweepInterval", hub.RetentionSweepInterval);
         hub.MaxWait = Duration(section, "MaxWait", hub.MaxWait);
         hub.AutoCreateTopics = Bool(section, "Topics:AutoCreate", hub.AutoCreateTopics);
+        hub.MaxTopics = Limit(section, "Topics:MaxCount", hub.MaxTopics, k => NullableLong(section, k));
         hub.AutoCreateQueues = Bool(section, "Queues:AutoCreate", hub.AutoCreateQueues);
+        hub.MaxQueues = Limit(section, "Queues:MaxCount", hub.MaxQueues, k => NullableLong(section, k));
         // Each default retention limit can be set on its own; "unlimited" removes it.
         var defaults = hub.DefaultRetention;
         hub.DefaultRetention = new RetentionPolicy(

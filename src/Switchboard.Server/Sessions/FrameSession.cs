@@ -22,8 +22,13 @@ internal sealed partial class FrameSession : IAsyncDisposable
     /// </summary>
     private const int MaxPending = 1024;
 
-    /// <summary>Subscriptions per connection: far more than a UI needs, few enough that one client cannot pin the hub.</summary>
-    public const int MaxSubscriptions = 1024;
+    /// <summary>
+    /// Topics and patterns one connection subscribes to, all its subscriptions together: far more than a UI needs, few
+    /// enough that one client cannot pin the hub. Counted by topic, not by subscription: the dispatcher matches every
+    /// publish against each wildcard subscription's patterns, and 1,024 subscriptions of 256 patterns each (what a count of
+    /// subscriptions let one connection hold) made every publish of the hub try 262,144 patterns.
+    /// </summary>
+    public const int MaxSubscribedTopics = 1024;
 
     private readonly Hub _hub;
     private readonly Connection _connection;
@@ -389,9 +394,16 @@ internal sealed partial class FrameSession : IAsyncDisposable
         {
             throw new SwitchboardException(ErrorCode.InvalidRequest, $"This connection already has a subscription '{id}'; give each subscribe frame its own id.");
         }
-        if (_connection.Subscriptions.Count >= MaxSubscriptions)
+        var held = _connection.Subscriptions.TopicCount;
+        var asked = subscribe.Topics.Distinct(StringComparer.Ordinal).Count();
+        if (held + asked > MaxSubscribedTopics)
         {
-            throw new SwitchboardException(ErrorCode.ValidationFailed, $"This connection has {MaxSubscriptions} subscriptions, the most one connection may hold; unsubscribe from some, or use a wildcard.");
+            throw new SwitchboardException(ErrorCode.LimitReached,
+                $"This connection subscribes to {held} topics and patterns; {asked} more would pass {MaxSubscribedTopics}, the most one connection may hold. " +
+                "Unsubscribe from some, or subscribe to one pattern that covers several topics.")
+            {
+                Extensions = new Dictionary<string, object?> { ["limit"] = MaxSubscribedTopics },
+            };
         }
         OutboxSink sink;
         if (subscribe.Compact)

@@ -56,6 +56,7 @@ public sealed class ErrorTableTests
     [InlineData(ErrorCode.EpochMismatch, 409, 9)]
     [InlineData(ErrorCode.PreconditionFailed, 412, 9)]
     [InlineData(ErrorCode.RateLimited, 429, 8)]
+    [InlineData(ErrorCode.LimitReached, 409, 8)]
     [InlineData(ErrorCode.ShuttingDown, 503, 14)]
     [InlineData(ErrorCode.Timeout, 504, 4)]
     [InlineData(ErrorCode.Internal, 500, 13)]

@@ -1,13 +1,22 @@
 namespace Switchboard.Core.Engines.Memory;
 
 /// <summary>The memory engine's queues: <see cref="QueueBook"/>s under one lock, bodies kept on the entries.</summary>
-internal sealed class MemoryQueues(Func<IStoreListener?> listener) : IQueueStore
+internal sealed class MemoryQueues(Func<IStoreListener?> listener, long? maxQueues = null) : IQueueStore
 {
     private readonly Lock _gate = new();
     private readonly SortedDictionary<string, QueueBook> _queues = new(StringComparer.Ordinal);
     private readonly List<QueueBinding> _bindings = [];
     private readonly Dictionary<string, ReplyRecord> _replies = new(StringComparer.Ordinal);
     private readonly ParkedLeases _parked = new();
+
+    /// <summary>Throws <see cref="QueueEngine.LimitReached"/> when <paramref name="queue"/> would be one queue too many (under the gate).</summary>
+    private void EnsureRoom(string queue)
+    {
+        if (_queues.Count >= maxQueues && maxQueues is { } max)
+        {
+            throw QueueEngine.LimitReached(queue, max);
+        }
+    }
 
     public ParkedLease? Park(string queue, int max, TimeSpan? lease) => _parked.Park(queue, max, lease);
 
@@ -21,6 +30,7 @@ internal sealed class MemoryQueues(Func<IStoreListener?> listener) : IQueueStore
                 {
                     throw QueueEngine.PreconditionFailed(queue, expectedNew, 0);
                 }
+                EnsureRoom(queue);
                 book = _queues[queue] = new QueueBook(queue, config, 1, now);
                 return Task.FromResult(new PutQueueResult(Info(book, now), true));
             }
@@ -86,6 +96,7 @@ internal sealed class MemoryQueues(Func<IStoreListener?> listener) : IQueueStore
                 {
                     throw QueueEngine.NotFound(request.Queue);
                 }
+                EnsureRoom(request.Queue);
                 book = _queues[request.Queue] = new QueueBook(request.Queue, config, 1, request.Timestamp);
                 created = true;
             }
@@ -255,6 +266,7 @@ internal sealed class MemoryQueues(Func<IStoreListener?> listener) : IQueueStore
         {
             if (!_queues.ContainsKey(binding.Queue))
             {
+                EnsureRoom(binding.Queue);
                 _queues[binding.Queue] = new QueueBook(binding.Queue, QueueConfig.Default, 1, now);
             }
             if (_bindings.Contains(binding))

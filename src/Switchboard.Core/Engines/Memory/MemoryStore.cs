@@ -11,13 +11,19 @@ public sealed class MemoryStore : IStore
     private readonly ConcurrentDictionary<string, MemoryTopic> _topics = new(StringComparer.Ordinal);
     private readonly TimeProvider _time;
     private readonly MemoryQueues _queues;
+    private readonly long? _maxTopics;
+    private long _clientTopics; // topics that count against the limit (TopicLimit.Counts), reserved before they are added
     private IStoreListener? _listener;
 
     /// <summary>Creates an empty store.</summary>
-    public MemoryStore(TimeProvider? time = null)
+    /// <param name="time">The clock.</param>
+    /// <param name="maxTopics">The most topics it creates (<see cref="TopicLimit"/>); null: no limit.</param>
+    /// <param name="maxQueues">The most queues it creates (<see cref="QueueEngine.LimitReached"/>); null: no limit.</param>
+    public MemoryStore(TimeProvider? time = null, long? maxTopics = null, long? maxQueues = null)
     {
         _time = time ?? TimeProvider.System;
-        _queues = new MemoryQueues(() => _listener);
+        _maxTopics = maxTopics;
+        _queues = new MemoryQueues(() => _listener, maxQueues);
     }
 
     /// <inheritdoc />
@@ -42,8 +48,13 @@ public sealed class MemoryStore : IStore
                     throw new TopicNotFoundException(request.Topic);
                 }
                 var candidate = new MemoryTopic(request.Topic, Epoch.New(), config, _time.GetUtcNow());
+                Reserve(request.Topic);
                 topic = _topics.GetOrAdd(request.Topic, candidate);
                 created = ReferenceEquals(topic, candidate);
+                if (!created)
+                {
+                    Unreserve(request.Topic); // another append created it first
+                }
             }
 
             lock (topic)
@@ -97,6 +108,28 @@ public sealed class MemoryStore : IStore
         }
     }
 
+    /// <summary>Counts a topic about to be created, or throws <see cref="TopicLimit.Reached"/> when there is no room for it.</summary>
+    private void Reserve(string topic)
+    {
+        if (!TopicLimit.Counts(topic))
+        {
+            return;
+        }
+        if (Interlocked.Increment(ref _clientTopics) > _maxTopics && _maxTopics is { } max)
+        {
+            Interlocked.Decrement(ref _clientTopics);
+            throw TopicLimit.Reached(topic, max);
+        }
+    }
+
+    private void Unreserve(string topic)
+    {
+        if (TopicLimit.Counts(topic))
+        {
+            Interlocked.Decrement(ref _clientTopics);
+        }
+    }
+
     /// <inheritdoc />
     public Task<TopicInfo?> GetTopicAsync(string topic, CancellationToken cancellationToken)
     {
@@ -147,6 +180,7 @@ public sealed class MemoryStore : IStore
                     throw PreconditionFailed(topic, expectedNew, 0);
                 }
                 var candidate = new MemoryTopic(topic, Epoch.New(), config, _time.GetUtcNow());
+                Reserve(topic);
                 if (_topics.TryAdd(topic, candidate))
                 {
                     lock (candidate)
@@ -154,6 +188,7 @@ public sealed class MemoryStore : IStore
                         return Task.FromResult(new PutTopicResult(candidate.Snapshot(), Created: true));
                     }
                 }
+                Unreserve(topic);
                 continue;
             }
             lock (t)
@@ -193,6 +228,7 @@ public sealed class MemoryStore : IStore
             }
             t.Deleted = true;
             _topics.TryRemove(new KeyValuePair<string, MemoryTopic>(topic, t));
+            Unreserve(topic);
             _listener?.OnTopicDeleted(t.Name, t.Epoch);
             return Task.FromResult<TopicInfo?>(t.Snapshot());
         }
