@@ -80,7 +80,9 @@ fi
 say "test"
 # Every project but the bench smoke test, which runs after them, alone: it starts ~40 servers and measures, and beside
 # the timing-sensitive suites it would slow them and itself (dotnet test runs projects side by side).
+# A test that hangs is stopped after 10 minutes and named (blame), instead of holding the run until the session timeout.
 dotnet test Switchboard.slnx -c Release --no-build --nologo --filter "FullyQualifiedName!~Switchboard.Bench.Tests" \
+  --blame-hang-timeout 10m --blame-hang-dump-type none \
   --logger "trx;LogFilePrefix=results" --logger "console;verbosity=minimal" \
   --results-directory "$RESULTS" -- RunConfiguration.TestSessionTimeout=3600000
 test_exit=$?
