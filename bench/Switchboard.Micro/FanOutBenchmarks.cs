@@ -1,8 +1,6 @@
 using BenchmarkDotNet.Attributes;
-using Microsoft.Extensions.Logging.Abstractions;
 using Switchboard.Core;
 using Switchboard.Core.Delivery;
-using Switchboard.Core.Engines.Memory;
 
 namespace Switchboard.Micro;
 
@@ -24,8 +22,7 @@ public class FanOutBenchmarks
     [GlobalSetup]
     public async Task SetupAsync()
     {
-        _hub = new Hub(new MemoryStore(), new LocalBackplane(), new HubOptions(), NullLoggerFactory.Instance);
-        await _hub.StartAsync(default);
+        _hub = await Messages.StartHubAsync();
         _sink = new CountingSink();
         for (var i = 0; i < Subscribers; i++)
         {
@@ -46,38 +43,5 @@ public class FanOutBenchmarks
         var done = _sink.Expect(Subscribers);
         await _hub.PublishAsync("fan.out", _message);
         await done;
-    }
-
-    /// <summary>Counts deliveries; completes the awaited task when the expected number arrived.</summary>
-    private sealed class CountingSink : IMessageSink
-    {
-        public void Fail(SwitchboardException error) => throw new InvalidOperationException("The benchmark's store failed a read.", error);
-
-        private int _remaining;
-        private TaskCompletionSource _done = new();
-
-        public Task Expect(int count)
-        {
-            _done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            Volatile.Write(ref _remaining, count);
-            return _done.Task;
-        }
-
-        public bool TryWrite(Message message)
-        {
-            if (Interlocked.Decrement(ref _remaining) == 0)
-            {
-                _done.TrySetResult();
-            }
-            return true;
-        }
-
-        public ValueTask WriteAsync(Message message, CancellationToken cancellationToken)
-        {
-            TryWrite(message);
-            return ValueTask.CompletedTask;
-        }
-
-        public ValueTask WriteNoticeAsync(SubscriptionNotice notice, CancellationToken cancellationToken) => ValueTask.CompletedTask;
     }
 }

@@ -1,6 +1,8 @@
 using System.Text;
+using Microsoft.Extensions.Logging.Abstractions;
 using Switchboard.Core;
 using Switchboard.Core.Delivery;
+using Switchboard.Core.Engines.Memory;
 
 namespace Switchboard.Micro;
 
@@ -9,6 +11,14 @@ internal static class Messages
 {
     /// <summary>One JSON message of <paramref name="bytes"/> to publish, as the fan-out benchmarks publish it.</summary>
     public static IReadOnlyList<MessageDraft> Draft(int bytes) => [new MessageDraft { Payload = Payload(bytes), ContentType = "application/json" }];
+
+    /// <summary>A started hub on the in-memory engine, as the fan-out benchmarks measure it.</summary>
+    public static async Task<Hub> StartHubAsync()
+    {
+        var hub = new Hub(new MemoryStore(), new LocalBackplane(), new HubOptions(), NullLoggerFactory.Instance);
+        await hub.StartAsync(default);
+        return hub;
+    }
 
     /// <summary>Ends a benchmark's subscriptions, then its hub.</summary>
     public static async Task CloseAsync(IEnumerable<Subscription> subscriptions, Hub hub)

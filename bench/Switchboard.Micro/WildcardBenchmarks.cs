@@ -1,8 +1,6 @@
 using BenchmarkDotNet.Attributes;
-using Microsoft.Extensions.Logging.Abstractions;
 using Switchboard.Core;
 using Switchboard.Core.Delivery;
-using Switchboard.Core.Engines.Memory;
 
 namespace Switchboard.Micro;
 
@@ -16,7 +14,7 @@ public class WildcardBenchmarks
 {
     private readonly List<Subscription> _subscriptions = [];
     private Hub _hub = null!;
-    private readonly OneSink _sink = new();
+    private readonly CountingSink _sink = new();
     private IReadOnlyList<MessageDraft> _message = [];
 
     [Params(0, 1000, 20000)]
@@ -25,12 +23,11 @@ public class WildcardBenchmarks
     [GlobalSetup]
     public async Task SetupAsync()
     {
-        _hub = new Hub(new MemoryStore(), new LocalBackplane(), new HubOptions(), NullLoggerFactory.Instance);
-        await _hub.StartAsync(default);
+        _hub = await Messages.StartHubAsync();
         for (var i = 0; i < IdleWildcards; i++)
         {
             // Half under other first tokens, half a leading wildcard over other second tokens: none matches "fan.out".
-            _subscriptions.Add(await _hub.SubscribeAsync([i % 2 == 0 ? $"w{i}.*" : $"*.w{i}.>"], SubscribeStart.Now, new OneSink()));
+            _subscriptions.Add(await _hub.SubscribeAsync([i % 2 == 0 ? $"w{i}.*" : $"*.w{i}.>"], SubscribeStart.Now, new CountingSink()));
         }
         _subscriptions.Add(await _hub.SubscribeAsync(["fan.out"], SubscribeStart.Now, _sink));
         _message = Messages.Draft(64);
@@ -45,36 +42,8 @@ public class WildcardBenchmarks
     [Benchmark]
     public async Task PublishAmongWildcards()
     {
-        var done = _sink.Expect();
+        var done = _sink.Expect(1);
         await _hub.PublishAsync("fan.out", _message);
         await done;
-    }
-
-    /// <summary>Completes the awaited task when the next message arrives.</summary>
-    private sealed class OneSink : IMessageSink
-    {
-        private TaskCompletionSource _done = new();
-
-        public Task Expect()
-        {
-            _done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            return _done.Task;
-        }
-
-        public void Fail(SwitchboardException error) => throw new InvalidOperationException("The benchmark's store failed a read.", error);
-
-        public bool TryWrite(Message message)
-        {
-            _done.TrySetResult();
-            return true;
-        }
-
-        public ValueTask WriteAsync(Message message, CancellationToken cancellationToken)
-        {
-            TryWrite(message);
-            return ValueTask.CompletedTask;
-        }
-
-        public ValueTask WriteNoticeAsync(SubscriptionNotice notice, CancellationToken cancellationToken) => ValueTask.CompletedTask;
     }
 }
