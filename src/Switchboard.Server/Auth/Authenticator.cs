@@ -126,9 +126,9 @@ public sealed record Caller(string? Name, Grants Grants, string Method, DateTime
     /// issuer (<c>jwt:23:https://id.example.com/:alice</c>, its length first so no issuer and name run together), so
     /// two identity providers' users of the same subject are two principals. Null while pending.
     /// </summary>
-    public string? Identity => Name is null ? null : IdentityOf(Method, Name, Issuer);
+    public string? Identity => Grants.Owner; // made once, with the grants (IdentityOf), not per question
 
-    /// <summary>The <see cref="Identity"/> of a caller by <paramref name="method"/> named <paramref name="name"/> (by <paramref name="issuer"/>, for a token); also its grants' <see cref="Grants.Owner"/>.</summary>
+    /// <summary>The <see cref="Identity"/> of a caller by <paramref name="method"/> named <paramref name="name"/> (by <paramref name="issuer"/>, for a token): its grants' <see cref="Grants.Owner"/>.</summary>
     public static string IdentityOf(string method, string name, string? issuer) => issuer is null ? method + ":" + name
         : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{method}:{issuer.Length}:{issuer}:{name}");
 

@@ -57,30 +57,45 @@ public static class Problems
         using var buffer = new MemoryStream(256);
         using (var writer = new Utf8JsonWriter(buffer, Rest.Json.JsonWriting.Options))
         {
-            writer.WriteStartObject();
-            writer.WriteString("type", TypeUri(info));
-            writer.WriteString("title", info.Title);
-            writer.WriteNumber("status", info.HttpStatus);
-            writer.WriteString("detail", detail);
-            writer.WriteString("instance", context.Request.Path.Value);
-            writer.WriteString("code", info.Name);
-            writer.WriteString("traceId", TraceIdOf(context));
-            if (extensions is not null)
-            {
-                foreach (var (name, value) in extensions)
-                {
-                    if (value is null)
-                    {
-                        continue;
-                    }
-                    writer.WritePropertyName(name);
-                    JsonSerializer.Serialize(writer, value, value.GetType(), ProblemJsonContext.Default);
-                }
-            }
-            writer.WriteEndObject();
+            WriteBody(writer, info, detail, context.Request.Path.Value, TraceIdOf(context), extensions);
         }
         response.ContentLength = buffer.Length;
         await response.Body.WriteAsync(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), context.RequestAborted);
+    }
+
+    /// <summary>
+    /// The problem's JSON object. <paramref name="instance"/> and <paramref name="traceId"/> are left out when there is no
+    /// request to name (a connection refused before one was read).
+    /// </summary>
+    internal static void WriteBody(Utf8JsonWriter writer, ErrorInfo info, string detail, string? instance = null, string? traceId = null, IReadOnlyDictionary<string, object?>? extensions = null)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("type", TypeUri(info));
+        writer.WriteString("title", info.Title);
+        writer.WriteNumber("status", info.HttpStatus);
+        writer.WriteString("detail", detail);
+        if (instance is not null)
+        {
+            writer.WriteString("instance", instance);
+        }
+        writer.WriteString("code", info.Name);
+        if (traceId is not null)
+        {
+            writer.WriteString("traceId", traceId);
+        }
+        if (extensions is not null)
+        {
+            foreach (var (name, value) in extensions)
+            {
+                if (value is null)
+                {
+                    continue;
+                }
+                writer.WritePropertyName(name);
+                JsonSerializer.Serialize(writer, value, value.GetType(), ProblemJsonContext.Default);
+            }
+        }
+        writer.WriteEndObject();
     }
 
     /// <summary>An <see cref="IResult"/> that writes the problem (for endpoint handlers).</summary>

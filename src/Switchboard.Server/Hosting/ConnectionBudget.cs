@@ -246,13 +246,7 @@ internal sealed class ConnectionBudget
         var body = new ArrayBufferWriter<byte>(512);
         using (var writer = new Utf8JsonWriter(body))
         {
-            writer.WriteStartObject();
-            writer.WriteString("type", Errors.Problems.TypeUri(info));
-            writer.WriteString("title", info.Title);
-            writer.WriteNumber("status", info.HttpStatus);
-            writer.WriteString("detail", detail);
-            writer.WriteString("code", info.Name);
-            writer.WriteEndObject();
+            Errors.Problems.WriteBody(writer, info, detail);
         }
         var head = Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture,
             $"HTTP/1.1 {info.HttpStatus} Service Unavailable\r\nContent-Type: {Errors.Problems.ContentType}\r\nCache-Control: no-store\r\nRetry-After: 5\r\nConnection: close\r\nContent-Length: {body.WrittenCount}\r\n\r\n"));
