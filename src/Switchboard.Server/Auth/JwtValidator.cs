@@ -33,7 +33,12 @@ internal sealed class JwtValidator
         if (options.JwksFile is { } jwksFile)
         {
             var set = new JsonWebKeySet(File.ReadAllText(jwksFile));
-            foreach (var jwk in set.Keys)
+            var signing = set.Keys.Where(VerifiesSignatures).ToList();
+            if (signing.Count == 0)
+            {
+                throw new InvalidOperationException($"Switchboard:Auth:Jwt:JwksFile ({jwksFile}): no key in the set verifies signatures (keys with \"use\": \"enc\", or \"key_ops\" without \"verify\", are for encryption and are not trusted for tokens).");
+            }
+            foreach (var jwk in signing)
             {
                 _pinned[jwk] = jwk.Alg is { Length: > 0 } alg ? alg : DefaultAlgorithm(jwk, jwksFile);
             }
@@ -129,6 +134,15 @@ internal sealed class JwtValidator
         => allowed.Contains(algorithm, StringComparer.Ordinal)
             ? algorithm
             : throw new InvalidOperationException($"Switchboard:Auth:Jwt:PublicKeys ({where}): Algorithm '{algorithm}' does not fit this key; use one of {string.Join(", ", allowed)}.");
+
+    /// <summary>
+    /// Whether a JWKS key is for checking signatures (RFC 7517 §4.2–4.3): a key published for encryption ("use": "enc",
+    /// or "key_ops" that do not include "verify") is not one the issuer signs with: trusting it would accept a token signed
+    /// by whoever holds that key to encrypt (a symmetric "enc" key is shared with the other side).
+    /// </summary>
+    private static bool VerifiesSignatures(JsonWebKey jwk)
+        => !string.Equals(jwk.Use, JsonWebKeyUseNames.Enc, StringComparison.Ordinal)
+            && (jwk.KeyOps.Count == 0 || jwk.KeyOps.Contains("verify", StringComparer.Ordinal));
 
     private static string DefaultAlgorithm(JsonWebKey jwk, string file) => jwk.Kty switch
     {

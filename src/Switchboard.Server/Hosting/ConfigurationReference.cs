@@ -78,7 +78,7 @@ public static class ConfigurationReference
             new("Auth:Jwt:PublicKeys:N:Pem", "", "The PEM inline, instead of `File`."),
             new("Auth:Jwt:PublicKeys:N:Algorithm", "", "`RS256` or `ES256`: the one algorithm this key accepts."),
             new("Auth:Jwt:PublicKeys:N:KeyId", "", "The `kid` tokens name this key by."),
-            new("Auth:Jwt:JwksFile", "", "A JWKS file of public keys."),
+            new("Auth:Jwt:JwksFile", "", "A JWKS file of public keys; keys for encryption (`\"use\": \"enc\"`, or `key_ops` without `verify`) are not trusted."),
             new("Auth:Jwt:Issuer", "", "Accepted issuers (one or a list)."),
             new("Auth:Jwt:Issuers", "", "The same as `Issuer` (either name)."),
             new("Auth:Jwt:Audience", "", "Accepted audiences (one or a list)."),
