@@ -11,6 +11,8 @@ public sealed class BrowserHub : IAsyncLifetime
     {
         var settings = Principals.Settings();
         settings["Switchboard:Auth:Timeout"] = "1s";
+        // Tokens in ExpiryTests live a few seconds; connections end when the hub stops accepting a token (exp + skew).
+        settings["Switchboard:Auth:Jwt:ClockSkew"] = "0s";
         // A service with a realistic name, for refusals that must still fit a WebSocket close reason (123 bytes).
         settings["Switchboard:Auth:ApiKeys:99:Name"] = BrowserAuthTests.LongName;
         settings["Switchboard:Auth:ApiKeys:99:Key"] = BrowserAuthTests.LongNameKey;

@@ -197,6 +197,46 @@ public sealed class JwtTests(JwtHubs hubs) : IClassFixture<JwtHubs>
         Assert.Equal(Verdict.Forbidden, (await PublishAsync(hubs.Secret256, token, "b")).Verdict);
     }
 
+    [Fact]
+    public async Task A_connection_opened_with_a_token_inside_the_clock_skew_is_served_until_the_skew_ends_not_cut_at_once()
+    {
+        // The hub accepts a token up to 30 s (its default ClockSkew) past exp, at the door of a request and of a
+        // connection alike; the connection's credential must end then too, not at exp (which has passed).
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var token = Hs256(expiresIn: TimeSpan.FromSeconds(-10));
+        var exp = DateTimeOffset.FromUnixTimeSeconds(new Microsoft.IdentityModel.JsonWebTokens.JsonWebToken(token).GetPayloadValue<long>("exp"));
+        using var socket = new System.Net.WebSockets.ClientWebSocket();
+        socket.Options.AddSubProtocol("switchboard.v1.json");
+        await socket.ConnectAsync(hubs.Secret256.WebSocketAddress("/v1/ws"), timeout.Token);
+        await SendAsync(socket, $$$"""{"id": "a", "auth": {"token": "{{{token}}}"}}""", timeout.Token);
+        var authenticated = (await FrameAsync(socket, "a", timeout.Token)).GetProperty("authenticated");
+        Assert.Equal(exp + TimeSpan.FromSeconds(30), authenticated.GetProperty("expiresAt").GetDateTimeOffset());
+
+        // The registry ends expired connections on its once-a-second round: two rounds later this one still answers.
+        // (A wait on no signal: what is asserted is that nothing happens.)
+        await Task.Delay(TimeSpan.FromSeconds(2.5), timeout.Token);
+        await SendAsync(socket, """{"id": "p", "ping": {}}""", timeout.Token);
+        Assert.True((await FrameAsync(socket, "p", timeout.Token)).TryGetProperty("pong", out _));
+    }
+
+    private static Task SendAsync(System.Net.WebSockets.ClientWebSocket socket, string frame, CancellationToken cancellationToken)
+        => socket.SendAsync(Encoding.UTF8.GetBytes(frame), System.Net.WebSockets.WebSocketMessageType.Text, true, cancellationToken);
+
+    private static async Task<System.Text.Json.JsonElement> FrameAsync(System.Net.WebSockets.ClientWebSocket socket, string id, CancellationToken cancellationToken)
+    {
+        var buffer = new byte[64 * 1024];
+        while (true)
+        {
+            var received = await socket.ReceiveAsync(buffer, cancellationToken);
+            Assert.False(received.MessageType == System.Net.WebSockets.WebSocketMessageType.Close, $"closed: {socket.CloseStatus} {socket.CloseStatusDescription}");
+            var frame = System.Text.Json.JsonDocument.Parse(buffer.AsMemory(0, received.Count)).RootElement.Clone();
+            if (frame.TryGetProperty("id", out var answered) && answered.GetString() == id)
+            {
+                return frame;
+            }
+        }
+    }
+
     private static async Task<Observed> PublishAsync(TestHub hub, string token, string topic)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, $"/v1/topics/{topic}/messages") { Content = new StringContent("""{"payload": 1}""", Encoding.UTF8, "application/json") };

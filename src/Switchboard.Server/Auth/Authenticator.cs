@@ -63,15 +63,18 @@ public sealed class Authenticator
                 : "The credential is neither a valid API key nor a JWT.");
         }
         var outcome = await _jwt.ValidateAsync(credential);
-        return outcome.Token is { } token ? FromToken(token) : AuthOutcome.Refused(outcome.Failure!);
+        return outcome.Token is { } token ? FromToken(token, _jwt.ClockSkew) : AuthOutcome.Refused(outcome.Failure!);
     }
 
     /// <summary>
     /// The token's principal is its <c>sub</c> (else <c>client_id</c>, <c>azp</c>). A token naming no one is refused:
     /// given a shared stand-in name, every such token would be one principal, sharing connection quotas and rate limits,
     /// and able to take over another's connection with an auth frame (a refresh only checks the principal stays the same).
+    /// The caller's credential ends when the hub stops accepting the token — its <c>exp</c> plus the clock skew allowed
+    /// (Switchboard:Auth:Jwt:ClockSkew) — so a connection opened with a token inside that allowance is not cut at once,
+    /// and a request and a stream made with one token are served until the same instant.
     /// </summary>
-    private static AuthOutcome FromToken(JsonWebToken token)
+    private static AuthOutcome FromToken(JsonWebToken token, TimeSpan clockSkew)
     {
         if ((Claim(token, "sub") ?? Claim(token, "client_id") ?? Claim(token, "azp")) is not { } name)
         {
@@ -79,7 +82,7 @@ public sealed class Authenticator
         }
         var issuer = Claim(token, "iss");
         var grants = Grants.FromScopes(name, Caller.IdentityOf("jwt", name, issuer), Scopes(token), out _);
-        return AuthOutcome.Accepted(new Caller(name, grants, "jwt", new DateTimeOffset(token.ValidTo, TimeSpan.Zero), issuer));
+        return AuthOutcome.Accepted(new Caller(name, grants, "jwt", new DateTimeOffset(token.ValidTo, TimeSpan.Zero) + clockSkew, issuer));
     }
 
     /// <summary>Why a token without a subject is refused; the claim comes first, so a WebSocket close reason (123 bytes) keeps it.</summary>
@@ -110,7 +113,7 @@ public sealed class Authenticator
 /// <param name="Name">The key's name or the token's subject.</param>
 /// <param name="Grants">Their scopes.</param>
 /// <param name="Method"><c>api_key</c>, <c>jwt</c> or <c>none</c> (authentication off).</param>
-/// <param name="ExpiresAt">When the credential stops being valid (a token's <c>exp</c>); connections end then unless refreshed.</param>
+/// <param name="ExpiresAt">When the hub stops accepting the credential (a token's <c>exp</c> plus the clock skew allowed); connections end then unless refreshed.</param>
 /// <param name="Issuer">A token's <c>iss</c>: a subject is unique only within its issuer (OpenID Connect Core §2).</param>
 public sealed record Caller(string? Name, Grants Grants, string Method, DateTimeOffset? ExpiresAt, string? Issuer = null)
 {

@@ -17,9 +17,13 @@ internal sealed class JwtValidator
     private readonly TokenValidationParameters _parameters;
     private readonly Dictionary<SecurityKey, string> _pinned = new(ReferenceEqualityComparer.Instance);
 
+    /// <summary>How long past its <c>exp</c> (and before its <c>nbf</c>) a token is still accepted.</summary>
+    public TimeSpan ClockSkew { get; }
+
     public JwtValidator(JwtOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
+        ClockSkew = options.ClockSkew;
         if (options.Secret is { } secret)
         {
             _pinned[new SymmetricSecurityKey(Encoding.UTF8.GetBytes(secret)) { KeyId = null }] = SecurityAlgorithms.HmacSha256;

@@ -83,7 +83,7 @@ public static class ConfigurationReference
             new("Auth:Jwt:Issuers", "", "The same as `Issuer` (either name)."),
             new("Auth:Jwt:Audience", "", "Accepted audiences (one or a list)."),
             new("Auth:Jwt:Audiences", "", "The same as `Audience` (either name)."),
-            new("Auth:Jwt:ClockSkew", "", "Tolerance on JWT expiry and not-before (default 30 s)."),
+            new("Auth:Jwt:ClockSkew", "", "Tolerance on JWT expiry and not-before (default 30 s); a connection made with a token ends at its `exp` plus this, when requests with it are refused too."),
             new("Auth:Timeout", "10s", "How long a WebSocket may take to send its `auth` frame before it is closed with 4401."),
             new("RateLimits:PublishPerSecondPerClient", "0", "Publishes per second one client (principal or address) may make; 0 = no limit."),
             new("RateLimits:ConnectsPerSecondPerClient", "0", "New connections per second one client may open; 0 = no limit."),
