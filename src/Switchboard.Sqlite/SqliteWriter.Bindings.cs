@@ -9,7 +9,7 @@ namespace Switchboard.Sqlite;
 /// </summary>
 internal sealed partial class SqliteWriter
 {
-    private readonly List<QueueBinding> _bindings = [];
+    private readonly BindingIndex _bindings = new();
 
     private void EnqueueBound(string topic, Message[] messages, byte[][] payloads, DateTimeOffset now)
     {

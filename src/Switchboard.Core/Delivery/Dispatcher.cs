@@ -14,7 +14,7 @@ internal sealed class Dispatcher(Interests interests)
     private readonly ConcurrentDictionary<string, Subscription[]> _exact = new(StringComparer.Ordinal);
     // Wildcard subscriptions: indexed by their patterns' tokens for the fan-out (an event walks its topic's tokens, whatever
     // their number), and listed for what visits each once (presence, resync).
-    private readonly WildcardIndex _index = new();
+    private readonly WildcardIndex<Subscription> _index = new();
     private Subscription[] _wildcards = [];
     private readonly Lock _gate = new();
 
@@ -41,7 +41,7 @@ internal sealed class Dispatcher(Interests interests)
             if (subscription.Patterns.Any(p => p.IsWildcard))
             {
                 _wildcards = [.. _wildcards, subscription];
-                _index.Add(subscription);
+                _index.Add(subscription, subscription.Patterns);
             }
             SubscriptionCount++;
         }
@@ -54,7 +54,7 @@ internal sealed class Dispatcher(Interests interests)
             if (subscription.Patterns.Any(p => p.IsWildcard))
             {
                 _wildcards = Without(_wildcards, subscription);
-                _index.Remove(subscription);
+                _index.Remove(subscription, subscription.Patterns);
             }
             foreach (var pattern in subscription.Patterns)
             {

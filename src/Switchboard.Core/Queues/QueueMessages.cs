@@ -44,10 +44,10 @@ public static class QueueMessages
     }
 
     /// <summary>The queues a topic's messages go to through bindings.</summary>
-    public static IEnumerable<string> BoundQueues(IEnumerable<QueueBinding> bindings, string topic)
+    public static IReadOnlyList<string> BoundQueues(BindingIndex bindings, string topic)
     {
         ArgumentNullException.ThrowIfNull(bindings);
-        return bindings.Where(b => TopicPattern.Parse(b.Pattern).Matches(topic)).Select(b => b.Queue).Distinct(StringComparer.Ordinal);
+        return bindings.QueuesFor(topic);
     }
 
     /// <summary>A topic message as a queue message (bindings): the payload, headers, key and content type, plus where it came from.</summary>

@@ -5,7 +5,7 @@ internal sealed class MemoryQueues(Func<IStoreListener?> listener, long? maxQueu
 {
     private readonly Lock _gate = new();
     private readonly SortedDictionary<string, QueueBook> _queues = new(StringComparer.Ordinal);
-    private readonly List<QueueBinding> _bindings = [];
+    private readonly BindingIndex _bindings = new();
     private readonly Dictionary<string, ReplyRecord> _replies = new(StringComparer.Ordinal);
     private readonly ParkedLeases _parked = new();
 

@@ -1,28 +1,29 @@
 using System.Collections.Concurrent;
 
-namespace Switchboard.Core.Delivery;
+namespace Switchboard.Core;
 
 /// <summary>
-/// A node's wildcard subscriptions by the tokens of their patterns (a trie, like the sublist NATS matches subjects with):
-/// a publish finds the ones its topic matches by walking the topic's tokens, so what it costs grows with the topic's
-/// length and the subscriptions it matches, not with how many wildcard subscriptions the node holds. Trying every one
-/// (what the dispatcher did) let one client slow every publisher of the hub: 16,384 patterns that matched nothing made a
-/// publish 14 times slower. Changed only under the dispatcher's lock, read without one: a node's arrays are replaced,
-/// never changed, and emptied nodes are pruned, so subscriptions that come and go leave nothing behind.
+/// Items (a node's wildcard subscriptions, a store's queue bindings) by the tokens of their wildcard patterns (a trie, like
+/// the sublist NATS matches subjects with): a publish finds the ones its topic matches by walking the topic's tokens, so
+/// what it costs grows with the topic's length and the items it matches, not with how many the index holds. Trying every
+/// one (what the dispatcher did) let one client slow every publisher of the hub: 16,384 patterns that matched nothing made
+/// a publish 14 times slower. Changed under one lock (the owner's), read without one: a node's arrays are replaced, never
+/// changed, and emptied nodes are pruned, so items that come and go leave nothing behind.
 /// </summary>
-internal sealed class WildcardIndex
+/// <typeparam name="T">What is indexed; told apart by reference.</typeparam>
+internal sealed class WildcardIndex<T> where T : class
 {
     private readonly Node _root = new();
     private int _count; // subscriptions indexed: a field read, where asking the nodes would scan a dictionary's buckets
 
-    /// <summary>Whether no wildcard subscription is indexed (the common case: a publish then walks nothing).</summary>
+    /// <summary>Whether nothing is indexed (the common case: a publish then walks nothing).</summary>
     public bool IsEmpty => Volatile.Read(ref _count) == 0;
 
-    /// <summary>Indexes <paramref name="subscription"/> under each of its wildcard patterns (under the dispatcher's lock).</summary>
-    public void Add(Subscription subscription)
+    /// <summary>Indexes <paramref name="item"/> under each of the wildcard <paramref name="patterns"/> (under the owner's lock); its exact ones are the owner's to keep.</summary>
+    public void Add(T item, IReadOnlyList<TopicPattern> patterns)
     {
         Volatile.Write(ref _count, _count + 1);
-        foreach (var pattern in subscription.Patterns)
+        foreach (var pattern in patterns)
         {
             if (!pattern.IsWildcard)
             {
@@ -35,38 +36,38 @@ internal sealed class WildcardIndex
                 var token = tokens[i];
                 if (token == ">")
                 {
-                    Volatile.Write(ref node.Rest, [.. node.Rest, subscription]);
+                    Volatile.Write(ref node.Rest, [.. node.Rest, item]);
                     break;
                 }
                 node = token == "*" ? node.Star ??= new Node() : (node.Literals ??= NewLiterals()).GetOrAdd(token, static _ => new Node());
                 if (i == tokens.Length - 1)
                 {
-                    Volatile.Write(ref node.Ending, [.. node.Ending, subscription]);
+                    Volatile.Write(ref node.Ending, [.. node.Ending, item]);
                 }
             }
         }
     }
 
-    /// <summary>Takes <paramref name="subscription"/> out of the index, pruning the nodes it leaves empty (under the dispatcher's lock).</summary>
-    public void Remove(Subscription subscription)
+    /// <summary>Takes <paramref name="item"/>, indexed with <paramref name="patterns"/>, out of the index, pruning the nodes it leaves empty (under the owner's lock).</summary>
+    public void Remove(T item, IReadOnlyList<TopicPattern> patterns)
     {
         Volatile.Write(ref _count, _count - 1);
-        foreach (var pattern in subscription.Patterns)
+        foreach (var pattern in patterns)
         {
             if (pattern.IsWildcard)
             {
-                Remove(_root, pattern.Tokens, subscription);
+                Remove(_root, pattern.Tokens, item);
             }
         }
     }
 
     // Returns whether the node is empty now (its parent then drops it).
-    private static bool Remove(Node node, ReadOnlySpan<string> tokens, Subscription subscription)
+    private static bool Remove(Node node, ReadOnlySpan<string> tokens, T item)
     {
         var token = tokens[0];
         if (token == ">")
         {
-            Volatile.Write(ref node.Rest, Without(node.Rest, subscription));
+            Volatile.Write(ref node.Rest, Without(node.Rest, item));
             return node.IsEmpty;
         }
         var child = token == "*" ? node.Star : node.Literals?.GetValueOrDefault(token);
@@ -77,12 +78,12 @@ internal sealed class WildcardIndex
         bool emptied;
         if (tokens.Length == 1)
         {
-            Volatile.Write(ref child.Ending, Without(child.Ending, subscription));
+            Volatile.Write(ref child.Ending, Without(child.Ending, item));
             emptied = child.IsEmpty;
         }
         else
         {
-            emptied = Remove(child, tokens[1..], subscription);
+            emptied = Remove(child, tokens[1..], item);
         }
         if (emptied)
         {
@@ -99,11 +100,11 @@ internal sealed class WildcardIndex
     }
 
     /// <summary>
-    /// Calls <paramref name="visit"/> for every subscription one of whose wildcard patterns matches <paramref name="topic"/>
-    /// (a subscription matching through two of its patterns is visited twice; its cursor drops the repeat). A leading
+    /// Calls <paramref name="visit"/> for every item one of whose wildcard patterns matches <paramref name="topic"/> (an
+    /// item matching through two of its patterns is visited twice; a subscription's cursor drops the repeat). A leading
     /// wildcard never matches the hub's own <c>$</c> topics (<see cref="TopicPattern"/>).
     /// </summary>
-    public void ForEachMatch<T>(string topic, T state, Action<Subscription, T> visit)
+    public void ForEachMatch<TState>(string topic, TState state, Action<T, TState> visit)
     {
         if (topic.Length > 0)
         {
@@ -111,22 +112,22 @@ internal sealed class WildcardIndex
         }
     }
 
-    private static void Walk<T>(Node node, string topic, int position, bool leadingWildcards, T state, Action<Subscription, T> visit)
+    private static void Walk<TState>(Node node, string topic, int position, bool leadingWildcards, TState state, Action<T, TState> visit)
     {
         if (position >= topic.Length)
         {
-            foreach (var subscription in Volatile.Read(ref node.Ending))
+            foreach (var item in Volatile.Read(ref node.Ending))
             {
-                visit(subscription, state);
+                visit(item, state);
             }
             return;
         }
         // A token remains: '>' takes it and every one after it.
         if (leadingWildcards)
         {
-            foreach (var subscription in Volatile.Read(ref node.Rest))
+            foreach (var item in Volatile.Read(ref node.Rest))
             {
-                visit(subscription, state);
+                visit(item, state);
             }
         }
         var rest = topic.AsSpan(position);
@@ -146,7 +147,7 @@ internal sealed class WildcardIndex
     // One lock for writers (who hold the dispatcher's anyway), a few buckets: most nodes have one or two children.
     private static ConcurrentDictionary<string, Node> NewLiterals() => new(concurrencyLevel: 1, capacity: 2, StringComparer.Ordinal);
 
-    private static Subscription[] Without(Subscription[] items, Subscription item)
+    private static T[] Without(T[] items, T item)
     {
         var index = Array.IndexOf(items, item);
         return index < 0 ? items : [.. items[..index], .. items[(index + 1)..]];
@@ -156,8 +157,8 @@ internal sealed class WildcardIndex
     {
         public ConcurrentDictionary<string, Node>? Literals;
         public Node? Star;
-        public Subscription[] Ending = []; // patterns that end here
-        public Subscription[] Rest = [];   // patterns whose '>' stands here
+        public T[] Ending = []; // patterns that end here
+        public T[] Rest = [];   // patterns whose '>' stands here
 
         public bool IsEmpty => (Literals is null || Literals.IsEmpty) && Star is null && Ending.Length == 0 && Rest.Length == 0;
     }
