@@ -84,7 +84,9 @@ public static class SwitchboardHost
                 $"refusing to listen on {string.Join(", ", exposed)} without authentication: anyone who can reach it could read, publish and delete everything. " +
                 "Configure credentials (Switchboard:Auth:ApiKeys or Switchboard:Auth:Jwt; see docs/security.md), listen on 127.0.0.1 only, or pass --insecure (Switchboard:Insecure=true) to accept the risk.");
         }
-        var budget = ConnectionBudget.ForThisProcess(options.MaxConnections);
+        // The SQLite store's readers open on demand: their descriptors are kept free for them (see ConnectionBudget.Reserve).
+        var storeReaders = options.Engine == EngineKind.Sqlite ? options.Sqlite.MaxReaders * SqliteStoreOptions.DescriptorsPerReader : 0;
+        var budget = ConnectionBudget.ForThisProcess(options.MaxConnections, storeReaders);
         Listeners.Configure(builder.WebHost, urls, options.InlineScheduling, budget);
 
         builder.Logging.ClearProviders();

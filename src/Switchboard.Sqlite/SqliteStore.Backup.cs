@@ -11,19 +11,21 @@ public sealed partial class SqliteStore : IBackupSource
     /// as of one commit while the writer goes on (WAL: readers do not block it). The copy is made self-contained
     /// (rollback journal, no -wal file) and checked before it is handed over.
     /// </summary>
-    public Task BackupAsync(string destinationPath, CancellationToken cancellationToken)
+    public async Task BackupAsync(string destinationPath, CancellationToken cancellationToken)
     {
-        if (_readConnectionString.Length == 0)
+        if (_readers is not { } readers)
         {
             throw new SwitchboardException(ErrorCode.NotReady, "The SQLite engine is not open yet; retry shortly.") { RetryAfterSeconds = 1 };
         }
-        return Task.Run(() =>
+        // One of the readers (it counts against their bound while the copy runs), on a thread of its own: the copy blocks.
+        var source = readers.TryTake(out var free) ? free : await readers.TakeAsync(cancellationToken);
+        var discard = false;
+        try
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            using (var source = new SqliteConnection(_readConnectionString))
-            using (var destination = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = destinationPath, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = false }.ConnectionString))
+            await Task.Run(() =>
             {
-                source.Open();
+                cancellationToken.ThrowIfCancellationRequested();
+                using var destination = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = destinationPath, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = false }.ConnectionString);
                 destination.Open();
                 source.BackupDatabase(destination);
                 Execute(destination, "PRAGMA journal_mode = DELETE");
@@ -32,8 +34,17 @@ public sealed partial class SqliteStore : IBackupSource
                 {
                     throw new InvalidOperationException($"The backup copy failed SQLite's integrity check: {check}");
                 }
-            }
-        }, cancellationToken);
+            }, cancellationToken);
+        }
+        catch (SqliteException)
+        {
+            discard = true;
+            throw;
+        }
+        finally
+        {
+            readers.Return(source, discard);
+        }
     }
 
     private static void Execute(SqliteConnection connection, string sql)

@@ -82,8 +82,7 @@ public sealed partial class SqliteStore
             {
                 return Task.FromResult<ReplyRecord?>(recent);
             }
-            using var connection = store.OpenReader();
-            return Task.FromResult(SqliteWriter.ReadReply(connection, id));
+            return store.OnReaderAsync(id, static (connection, id) => SqliteWriter.ReadReply(connection, id), cancellationToken);
         }
 
         public Task<ReplyRecord> PostReplyAsync(string id, MessageDraft reply, string? lease, DateTimeOffset now, CancellationToken cancellationToken)

@@ -15,14 +15,29 @@ public sealed partial class SqliteStore
         {
             return Task.FromResult<TopicInfo?>(tail.Info);
         }
-        using var connection = OpenReader();
-        return Task.FromResult(ReadTopic(connection, null, topic) is { } found ? _tails.Durable(found.Info) : null);
+        return OnReaderAsync((Store: this, Topic: topic),
+            static (connection, s) => ReadTopic(connection, null, s.Topic) is { } found ? s.Store._tails.Durable(found.Info) : null,
+            cancellationToken);
     }
 
     /// <inheritdoc />
     public Task<TopicPage> ListTopicsAsync(string? prefix, string? afterName, int limit, CancellationToken cancellationToken)
+        => OnReaderAsync((Prefix: prefix, After: afterName, Limit: limit), static (connection, s) => ListTopics(connection, s.Prefix, s.After, s.Limit), cancellationToken);
+
+    /// <inheritdoc />
+    public Task<ReadResult> ReadAsync(string topic, long afterOffset, int limit, CancellationToken cancellationToken)
     {
-        using var connection = OpenReader();
+        if (_tails.TryGet(topic, out var tail) && tail.After(afterOffset, limit) is { } cached)
+        {
+            return Task.FromResult(new ReadResult(tail.Info, cached));
+        }
+        return OnReaderAsync((Store: this, Topic: topic, After: afterOffset, Limit: limit),
+            static (connection, s) => s.Store.ReadMessages(connection, s.Topic, s.After, s.Limit),
+            cancellationToken);
+    }
+
+    private static TopicPage ListTopics(SqliteConnection connection, string? prefix, string? afterName, int limit)
+    {
         using var command = connection.CreateCommand();
         // A range scan on the name index: prefix <= name < prefix + U+FFFF (names are ASCII, so that bounds every match).
         command.CommandText = $"""
@@ -47,22 +62,16 @@ public sealed partial class SqliteStore
         {
             topics.RemoveAt(topics.Count - 1);
         }
-        return Task.FromResult(new TopicPage(topics, more ? topics[^1].Name : null));
+        return new TopicPage(topics, more ? topics[^1].Name : null);
     }
 
-    /// <inheritdoc />
-    public Task<ReadResult> ReadAsync(string topic, long afterOffset, int limit, CancellationToken cancellationToken)
+    private ReadResult ReadMessages(SqliteConnection connection, string topic, long afterOffset, int limit)
     {
-        if (_tails.TryGet(topic, out var tail) && tail.After(afterOffset, limit) is { } cached)
-        {
-            return Task.FromResult(new ReadResult(tail.Info, cached));
-        }
-        using var connection = OpenReader();
         // One read transaction: the topic row and its messages come from the same snapshot.
         using var transaction = connection.BeginTransaction(deferred: true);
         if (ReadTopic(connection, transaction, topic) is not var (id, written))
         {
-            return Task.FromResult(new ReadResult(null, []));
+            return new ReadResult(null, []);
         }
         var info = _tails.Durable(written); // not past what a flush covers, though SQLite shows a commit before its flush
         using var command = connection.CreateCommand();
@@ -93,26 +102,7 @@ public sealed partial class SqliteStore
                 });
             }
         }
-        return Task.FromResult(new ReadResult(info, messages));
-    }
-
-    private SqliteConnection OpenReader()
-    {
-        if (_readConnectionString.Length == 0)
-        {
-            throw new InvalidOperationException("The store is not open; call OpenAsync first.");
-        }
-        var connection = new SqliteConnection(_readConnectionString);
-        try
-        {
-            connection.Open();
-        }
-        catch (SqliteException ex)
-        {
-            connection.Dispose();
-            throw new SwitchboardException(ErrorCode.StorageUnavailable, "The storage engine cannot be read right now; retry shortly.", ex) { RetryAfterSeconds = 1 };
-        }
-        return connection;
+        return new ReadResult(info, messages);
     }
 
     private static (long Id, TopicInfo Info)? ReadTopic(SqliteConnection connection, SqliteTransaction? transaction, string name)

@@ -9,8 +9,8 @@ namespace Switchboard.Sqlite;
 /// <summary>
 /// The embedded durable engine: one SQLite database in WAL mode; a commit is on disk (its log fsync'd) before any
 /// publisher is answered. One writer thread commits in groups and a second stage flushes the log for every group
-/// committed meanwhile (<see cref="WalSync"/>); reads run concurrently on pooled read-only connections, each in its
-/// own snapshot.
+/// committed meanwhile (<see cref="WalSync"/>); reads run concurrently on a bounded set of read-only connections
+/// (<see cref="SqliteReaders"/>, <see cref="SqliteStoreOptions.MaxReaders"/>), each in its own snapshot.
 /// </summary>
 public sealed partial class SqliteStore : IStore
 {
@@ -22,7 +22,7 @@ public sealed partial class SqliteStore : IStore
     private DataDirectoryLock? _lock;
     private SqliteConnection? _writerConnection;
     private SqliteWriter? _writer;
-    private string _readConnectionString = "";
+    private SqliteReaders? _readers;
     private readonly TailCache _tails = new();
     private readonly ReplyCache _replies = new();
 
@@ -32,10 +32,18 @@ public sealed partial class SqliteStore : IStore
         _meters = meters;
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(loggerFactory);
+        if (options.MaxReaders is < 1 or > SqliteStoreOptions.MaxReadersLimit)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.MaxReaders, $"SqliteStoreOptions.MaxReaders (Switchboard:Sqlite:MaxReaders) must be from 1 to {SqliteStoreOptions.MaxReadersLimit}.");
+        }
         _options = options;
         _logger = loggerFactory.CreateLogger<SqliteStore>();
         _time = time ?? TimeProvider.System;
         DatabasePath = Path.GetFullPath(Path.Combine(options.DataDirectory, "switchboard.db"));
+        if (meters is not null)
+        {
+            ObserveReaders(meters);
+        }
     }
 
     /// <summary>The database file.</summary>
@@ -75,7 +83,7 @@ public sealed partial class SqliteStore : IStore
             // From here commits only write the log; the writer's sync stage flushes it before anyone is answered.
             Pragma("synchronous = NORMAL");
             _writer = new SqliteWriter(_writerConnection, _options, _logger, () => _listener, _tails, _replies, _meters);
-            _readConnectionString = new SqliteConnectionStringBuilder { DataSource = DatabasePath, Mode = SqliteOpenMode.ReadOnly, Pooling = true }.ConnectionString;
+            _readers = new SqliteReaders(DatabasePath, _options.MaxReaders);
             var sqliteVersion = SqliteSchema.Scalar(_writerConnection, "SELECT sqlite_version()") as string ?? "?";
             SqliteLog.Opened(_logger, DatabasePath, _writer.TopicCount, SqliteSchema.Version, sqliteVersion);
         }
@@ -124,14 +132,11 @@ public sealed partial class SqliteStore : IStore
         _writer = null;
         _tails.Clear();
         _replies.Clear();
-        if (_readConnectionString.Length > 0)
-        {
-            // Pooled readers hold the file open; release them so the directory can be moved or deleted — and before the
-            // writer, so that the writer's is the last connection to close: only then does SQLite copy the log into the
-            // database and delete it (a read-only connection cannot), leaving one self-contained file after a clean stop.
-            using var probe = new SqliteConnection(_readConnectionString);
-            SqliteConnection.ClearPool(probe);
-        }
+        // Readers hold the file open; close them so the directory can be moved or deleted — and before the writer, so
+        // that the writer's is the last connection to close: only then does SQLite copy the log into the database and
+        // delete it (a read-only connection cannot), leaving one self-contained file after a clean stop. A read still
+        // running is waited for, briefly: past that the store closes anyway (the log is then folded at the next open).
+        _readers?.Close(ReaderPatience);
         _writerConnection?.Dispose();
         _writerConnection = null;
         _lock?.Dispose();

@@ -35,6 +35,28 @@ public sealed class SqliteStoreOptions
     /// <summary>The most queues the store creates (<c>Switchboard:Queues:MaxCount</c>, see <see cref="Core.Engines.QueueEngine.LimitReached"/>); null: no limit.</summary>
     public long? MaxQueues { get; set; }
 
+    /// <summary>
+    /// Read-only connections open at once, at most (<c>Switchboard:Sqlite:MaxReaders</c>, 1–256): reads run concurrently
+    /// on them, each in its own snapshot, and a read past this many waits for one to be free (asynchronously, bounded by
+    /// its caller's cancellation). A reader holds up to <see cref="DescriptorsPerReader"/> file descriptors and a page
+    /// cache, and blocks its thread for the read: the default, twice the processors (at least 4, at most 256), keeps every
+    /// core busy with reads while one waits on the disk, and stays far below the open-file limit, which the hub's
+    /// connection budget reserves these descriptors from.
+    /// </summary>
+    public int MaxReaders { get; set; } = DefaultMaxReaders;
+
+    /// <summary>The default of <see cref="MaxReaders"/> on this machine: twice the processors, from 4 to 256.</summary>
+    public static int DefaultMaxReaders => Math.Clamp(2 * Environment.ProcessorCount, 4, MaxReadersLimit);
+
+    /// <summary>The largest <see cref="MaxReaders"/> accepted.</summary>
+    public const int MaxReadersLimit = 256;
+
+    /// <summary>
+    /// File descriptors one reader may hold: the database, its write-ahead log and its shared-memory index (SQLite shares
+    /// the last among a process's connections, so this counts high).
+    /// </summary>
+    public const int DescriptorsPerReader = 3;
+
     /// <summary>Run SQLite's <c>quick_check</c> on open (O(database size); turn off only for huge, trusted databases).</summary>
     public bool CheckOnOpen { get; set; } = true;
 

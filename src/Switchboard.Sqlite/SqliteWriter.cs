@@ -30,7 +30,7 @@ internal sealed partial class SqliteWriter : IDisposable
     private readonly WalSync _sync;
     private bool _inTransaction;
     private readonly Core.Observability.HubMeters? _meters;
-    private static readonly KeyValuePair<string, object?> EngineTag = new("engine", "sqlite");
+    internal static readonly KeyValuePair<string, object?> EngineTag = new("engine", "sqlite");
 
     public SqliteWriter(SqliteConnection connection, SqliteStoreOptions options, ILogger logger, Func<IStoreListener?> listener, TailCache tails, ReplyCache replies, Core.Observability.HubMeters? meters = null)
     {

@@ -28,6 +28,17 @@ public sealed class ConnectionBudgetTests
     }
 
     [Fact]
+    public void The_descriptors_the_stores_readers_may_open_are_kept_free_too()
+    {
+        // 8 readers × 3 descriptors (database, log, index) on top of the reserve: 545 - 24.
+        Assert.Equal((521, null), ConnectionBudget.Compute(null, 1024, 300, storeReaders: 8 * Sqlite.SqliteStoreOptions.DescriptorsPerReader));
+        var (max, lowered) = ConnectionBudget.Compute(5_000, 1024, 300, storeReaders: 24);
+        Assert.Equal(521, max);
+        Assert.Contains("203 kept for the hub's own files and the store's readers", lowered, StringComparison.Ordinal);
+        Assert.Equal(ConnectionBudget.Floor, ConnectionBudget.Compute(null, 512, 300, storeReaders: 256 * 3).Max);
+    }
+
+    [Fact]
     public void A_limit_too_small_for_the_reserve_still_admits_a_few_connections_and_no_known_limit_admits_what_is_configured()
     {
         Assert.Equal(ConnectionBudget.Floor, ConnectionBudget.Compute(null, 256, 300).Max);

@@ -43,18 +43,24 @@ internal sealed class ConnectionBudget
     private static readonly TimeSpan LogEvery = TimeSpan.FromSeconds(10);
 
     private readonly int? _configured;
+    private readonly int _storeReaders;
     private volatile int _max;
     private int _held;
     private int _answering;
     private long _refused;
     private long _loggedAt = long.MinValue / 2;
 
-    /// <summary>A budget of <paramref name="configured"/> connections (null: from <paramref name="limit"/>), until <see cref="Calibrate"/>.</summary>
-    public ConnectionBudget(int? configured, OpenFiles.Limit? limit)
+    /// <summary>
+    /// A budget of <paramref name="configured"/> connections (null: from <paramref name="limit"/>), until
+    /// <see cref="Calibrate"/>; <paramref name="storeReaders"/> descriptors are kept for the store's readers on top of the
+    /// <see cref="Reserve"/>.
+    /// </summary>
+    public ConnectionBudget(int? configured, OpenFiles.Limit? limit, int storeReaders = 0)
     {
         _configured = configured;
+        _storeReaders = storeReaders;
         Limit = limit;
-        (_max, _) = Compute(configured, limit?.Soft, OpenFiles.OpenNow());
+        (_max, _) = Compute(configured, limit?.Soft, OpenFiles.OpenNow(), storeReaders);
     }
 
     /// <summary>The most descriptors the hub's client connections may hold together.</summary>
@@ -70,13 +76,24 @@ internal sealed class ConnectionBudget
     public ILogger? Logger { get; private set; }
 
     /// <summary>
-    /// Descriptors kept free for everything but client connections: the store's files and pooled readers, assemblies the
-    /// runtime loads later, a cluster's links, connections being refused. 128 and 5% of the limit.
+    /// Descriptors kept free for everything but client connections and the store's readers: the store's own files,
+    /// assemblies the runtime loads later, a cluster's links, connections being refused. 128 and 5% of the limit.
     /// </summary>
+    /// <remarks>
+    /// The SQLite store's readers are kept on top of this (<c>storeReaders</c>: <c>Sqlite:MaxReaders</c> × 3, the most
+    /// they hold — database, log, index — see SqliteStoreOptions.DescriptorsPerReader): they open on demand, so most are
+    /// closed when the budget is made, and a burst of reads opens them all at once. Without them in the count, a hub full
+    /// of connections could be pushed past its limit by a burst of reads (EMFILE), which would stop the writer too.
+    /// Readers already open when the budget is calibrated are counted twice, once open and once reserved: a few
+    /// descriptors too careful, never too few.
+    /// </remarks>
     public static long Reserve(long limit) => 128 + limit / 20;
 
-    /// <summary>The budget for this process, after raising its soft limit (see <see cref="OpenFiles"/>).</summary>
-    public static ConnectionBudget ForThisProcess(int? configured) => new(configured, OpenFiles.RaiseSoftLimit());
+    /// <summary>
+    /// The budget for this process, after raising its soft limit (see <see cref="OpenFiles"/>), keeping
+    /// <paramref name="storeReaders"/> descriptors for the store's readers.
+    /// </summary>
+    public static ConnectionBudget ForThisProcess(int? configured, int storeReaders) => new(configured, OpenFiles.RaiseSoftLimit(), storeReaders);
 
     /// <summary>
     /// Sets the budget from the descriptors open now, other than connections', and logs it: called once the hub listens,
@@ -86,7 +103,7 @@ internal sealed class ConnectionBudget
     public void Calibrate(ILogger logger)
     {
         Logger = logger;
-        var (max, lowered) = Compute(_configured, Limit?.Soft, OpenFiles.OpenNow() - Held);
+        var (max, lowered) = Compute(_configured, Limit?.Soft, OpenFiles.OpenNow() - Held, _storeReaders);
         _max = max;
         if (lowered is not null)
         {
@@ -99,23 +116,25 @@ internal sealed class ConnectionBudget
     }
 
     /// <summary>
-    /// The budget from a soft limit and the descriptors open already: what is left after the <see cref="Reserve"/>, or
-    /// <paramref name="configured"/> when that is lower. Returns the reason when the configured maximum did not fit.
+    /// The budget from a soft limit and the descriptors open already: what is left after the <see cref="Reserve"/> and the
+    /// <paramref name="storeReaders"/>' descriptors, or <paramref name="configured"/> when that is lower. Returns the reason
+    /// when the configured maximum did not fit.
     /// </summary>
-    internal static (int Max, string? Lowered) Compute(int? configured, long? softLimit, int openNow)
+    internal static (int Max, string? Lowered) Compute(int? configured, long? softLimit, int openNow, int storeReaders = 0)
     {
         if (softLimit is not { } limit)
         {
             return (configured ?? int.MaxValue, null);
         }
-        var room = (int)Math.Clamp(limit - openNow - Reserve(limit), Floor, int.MaxValue);
+        var kept = Reserve(limit) + storeReaders;
+        var room = (int)Math.Clamp(limit - openNow - kept, Floor, int.MaxValue);
         if (configured is not { } wanted)
         {
             return (room, null);
         }
         return wanted <= room
             ? (wanted, null)
-            : (room, $"Switchboard:Connections:MaxTotal is {wanted}, but the open-file limit of {limit} ({openNow} open already, {Reserve(limit)} kept for the hub's own files) leaves room for {room} connections; the hub holds {room}. Raise the limit (ulimit -n, systemd's LimitNOFILE=) to hold more.");
+            : (room, $"Switchboard:Connections:MaxTotal is {wanted}, but the open-file limit of {limit} ({openNow} open already, {kept} kept for the hub's own files and the store's readers) leaves room for {room} connections; the hub holds {room}. Raise the limit (ulimit -n, systemd's LimitNOFILE=) to hold more.");
     }
 
     /// <summary>Counts a new connection's descriptor; what to do with it. <see cref="Leave"/> it when admitted.</summary>

@@ -49,6 +49,7 @@ public static partial class ServerConfiguration
         options.Sqlite.CheckOnOpen = Bool(section, "Sqlite:CheckOnOpen", options.Sqlite.CheckOnOpen);
         options.Sqlite.MaxBatchMessages = (int)Long(section, "Sqlite:MaxBatchMessages", options.Sqlite.MaxBatchMessages, 1, 100_000);
         options.Sqlite.MaxQueuedBytes = Long(section, "Sqlite:MaxQueuedBytes", options.Sqlite.MaxQueuedBytes, 1024 * 1024, 1L << 40);
+        options.Sqlite.MaxReaders = (int)Long(section, "Sqlite:MaxReaders", options.Sqlite.MaxReaders, 1, Sqlite.SqliteStoreOptions.MaxReadersLimit);
         hub.MaxMemoryBytes = NullableLong(section, "Overload:MaxMemoryBytes", 16L * 1024 * 1024) ?? hub.MaxMemoryBytes;
         options.MaxRequestBytes = Long(section, "MaxRequestBytes", options.MaxRequestBytes, 1024, 1L << 30);
         options.DrainDelay = Duration(section, "Shutdown:DrainDelay", options.DrainDelay);
