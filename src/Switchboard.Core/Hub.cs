@@ -15,6 +15,7 @@ public sealed partial class Hub : IStoreListener, IBackplaneReceiver, IAsyncDisp
     private readonly ILogger _logger;
     private readonly ILoggerFactory _loggerFactory;
     private readonly TimeProvider _time;
+    private readonly Engines.DeadLetterDrops _deadLetterDrops;
     private readonly Dispatcher _dispatcher;
     private readonly Interests _interests;
     private readonly CancellationTokenSource _stopping = new();
@@ -48,6 +49,7 @@ public sealed partial class Hub : IStoreListener, IBackplaneReceiver, IAsyncDisp
         _loggerFactory = loggerFactory;
         _logger = loggerFactory.CreateLogger<Hub>();
         _time = time ?? TimeProvider.System;
+        _deadLetterDrops = new Engines.DeadLetterDrops(_logger, _time);
         _ownsMeters = meters is null;
         Meters = meters ?? new Observability.HubMeters();
         _memoryHighWater = options.MaxMemoryBytes ?? GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 4 * 3;

@@ -34,4 +34,7 @@ internal static partial class HubLog
 
     [LoggerMessage(EventId = 1009, Level = LogLevel.Information, Message = "Resume snapshots now kept {Retention}, at most {MaxCount}: the settings changed since the snapshot topic was created")]
     public static partial void ResumeRetentionApplied(ILogger logger, string retention, string maxCount);
+
+    [LoggerMessage(EventId = 1010, Level = LogLevel.Warning, Message = "Queue {Queue} dropped {Dropped} of its oldest dead letters to stay within its maxDeadLetters ({Total} dropped since it was created); look at why its messages fail, redrive or purge them, or raise maxDeadLetters")]
+    public static partial void DeadLettersDropped(ILogger logger, string queue, long dropped, long total);
 }

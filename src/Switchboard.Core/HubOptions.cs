@@ -33,6 +33,14 @@ public sealed class HubOptions
     /// </summary>
     public long? MaxQueues { get; set; } = 100_000;
 
+    /// <summary>
+    /// The queues' default limits, for queues whose configuration sets no maxLength / maxDeadLetters
+    /// (<c>Switchboard:Queues:MaxLength</c>, default 1,000,000 messages; <c>Switchboard:Queues:MaxDeadLetters</c>, default
+    /// 100,000; see <see cref="QueueLimits.Default"/> for why). Null in either: no limit. The engines apply them (each
+    /// checks where it writes), so the host gives them to the engine it makes, as it does <see cref="MaxQueues"/>.
+    /// </summary>
+    public QueueLimits QueueLimits { get; set; } = QueueLimits.Default;
+
     /// <summary>Retention for topics created without a configuration.</summary>
     public RetentionPolicy DefaultRetention { get; set; } = new(MaxMessages: null, MaxAge: TimeSpan.FromDays(7), MaxBytes: 1L << 30);
 
@@ -87,6 +95,8 @@ public sealed class HubOptions
         Require(ResumeSnapshotRetention >= TimeSpan.FromSeconds(2) && ResumeSnapshotRetention <= TimeSpan.FromDays(30), "Switchboard:Resume:SnapshotRetention must be between 2s and 30d.");
         Require(MaxTopics is null or >= 1, "Switchboard:Topics:MaxCount must be 1 or more (or unlimited).");
         Require(MaxQueues is null or >= 1, "Switchboard:Queues:MaxCount must be 1 or more (or unlimited).");
+        Require(QueueLimits.MaxLength is null or (>= 1 and <= QueueConfig.MaxLimit), $"Switchboard:Queues:MaxLength must be from 1 to {QueueConfig.MaxLimit} (or unlimited).");
+        Require(QueueLimits.MaxDeadLetters is null or (>= 1 and <= QueueConfig.MaxLimit), $"Switchboard:Queues:MaxDeadLetters must be from 1 to {QueueConfig.MaxLimit} (or unlimited).");
         Require(ResumeSnapshotMaxCount is null or >= 1, "Switchboard:Resume:SnapshotMaxCount must be 1 or more (or unlimited).");
         DefaultRetention.Validate();
     }

@@ -42,6 +42,12 @@ public sealed class RedisOptions
     /// <summary>The most queues the store creates (<c>Switchboard:Queues:MaxCount</c>, see <see cref="Core.Engines.QueueEngine.LimitReached"/>), checked in the creating script. Null: no limit.</summary>
     public long? MaxQueues { get; set; }
 
+    /// <summary>
+    /// The queues' default limits (<c>Switchboard:Queues:MaxLength</c>, <c>Switchboard:Queues:MaxDeadLetters</c>), for queues
+    /// that set none: written to Redis as the node opens, where every node's scripts read them (the nodes must agree).
+    /// </summary>
+    public Core.QueueLimits QueueLimits { get; set; } = Core.QueueLimits.Default;
+
     /// <summary>Checks the options, throwing with what to fix.</summary>
     public void Validate()
     {

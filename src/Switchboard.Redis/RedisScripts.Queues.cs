@@ -52,16 +52,49 @@ internal static partial class RedisScripts
           if b > q.bm then b = q.bm end
           return math.floor(b)
         end
+        local function remove(q, id)
+          redis.call('HDEL', q.state, id)
+          redis.call('HDEL', q.body, id)
+          for _, k in ipairs({q.ready, q.pending, q.leased, q.dead}) do redis.call('ZREM', k, id) end
+        end
+        -- QueueLimits.For: a queue's own maxLength / maxDeadLetters (in its cfg), else the hub's (P:qlimits, fields ml and
+        -- md, written by every node as it opens). 0: no limit. Read once per script, and only where a limit applies.
+        local function cfglimit(cfg, field)
+          local own = cjson.decode(cfg)[field == 'ml' and 'maxLength' or 'maxDeadLetters']
+          if own then return own end
+          return tonumber(redis.call('HGET', P .. ':qlimits', field) or '0')
+        end
+        local function qlimit(q, field)
+          if q[field] == nil then q[field] = cfglimit(redis.call('HGET', q.meta, 'cfg'), field) end
+          return q[field]
+        end
+        -- QueueEngine.Full: n more would put the queue (messages not dead) past its maxLength. Nil when they fit.
+        local function full(name, length, max, n)
+          if max > 0 and length + n > max then return {'queue-full', name, length, max, n} end
+          return nil
+        end
+        local function qfull(q, n)
+          return full(q.name, redis.call('HLEN', q.state) - redis.call('ZCARD', q.dead), qlimit(q, 'ml'), n)
+        end
+        -- Dead letters dropped past maxDeadLetters by this script (for the node's log) and the queue's total since created.
+        local DROPPED, DROPTOTAL = 0, 0
+        -- QueueBook.Kill: the entry is stored dead; past maxDeadLetters the oldest dead letters (lowest ids) are dropped
+        -- and counted (the hash's 'dropped'), the entry itself maybe among them.
         local function kill(q, id, e, reason, now)
           e[1] = DEAD; e[7] = reason; e[8] = now
           redis.call('ZREM', q.pending, id)
           redis.call('ZREM', q.leased, id)
           redis.call('ZADD', q.dead, id, id)
-        end
-        local function remove(q, id)
-          redis.call('HDEL', q.state, id)
-          redis.call('HDEL', q.body, id)
-          for _, k in ipairs({q.ready, q.pending, q.leased, q.dead}) do redis.call('ZREM', k, id) end
+          eput(q, id, e)
+          local md = qlimit(q, 'md')
+          if md > 0 then
+            local over = redis.call('ZCARD', q.dead) - md
+            if over > 0 then
+              for _, old in ipairs(redis.call('ZRANGE', q.dead, 0, over - 1)) do remove(q, old) end
+              DROPPED = DROPPED + over
+              DROPTOTAL = redis.call('HINCRBY', q.meta, 'dropped', over)
+            end
+          end
         end
         -- QueueBook.Promote: what became visible moves to ready; a lease that ran out on the last attempt dies.
         -- At most 1,000 per call, oldest due first, so one script never holds Redis for long (a million delayed
@@ -79,8 +112,8 @@ internal static partial class RedisScripts
                 live = false
               else
                 e[1] = READY
+                eput(q, id, e)
               end
-              eput(q, id, e)
             end
             if live then redis.call('ZADD', q.ready, id, id) end
           end
@@ -129,7 +162,8 @@ internal static partial class RedisScripts
           local ready, dead = redis.call('ZCARD', q.ready), redis.call('ZCARD', q.dead)
           local leased = redis.call('ZCOUNT', q.leased, '(' .. n2s(now), '+inf')
           local delayed = redis.call('HLEN', q.state) - ready - dead - leased
-          return {q.name, v[1], v[2], v[3], ready, leased, delayed, dead}
+          local dropped = tonumber(redis.call('HGET', q.meta, 'dropped') or '0')
+          return {q.name, v[1], v[2], v[3], ready, leased, delayed, dead, dropped, qlimit(q, 'ml'), qlimit(q, 'md')}
         end
         -- QueueBook.Held: the message must be leased under this token, and the lease still running.
         local function held(q, id, token, now)
@@ -171,7 +205,7 @@ internal static partial class RedisScripts
     /// ARGV: P, queue, create (-1: no; 0: yes; N: while fewer than N queues exist), cfg, lease, max, bi, bm, created ticks, now, delay, key ('' none), fingerprint,
     /// key expiry, reply id ('' none), reply expiry, reply expiry ticks, reply forgotten at, requester ('' none), n, n
     /// records, k parked receives, k × (max, lease), token base. Reply: {'ok', first id, created, leases per receive…} |
-    /// {'replay', first, count} | {'queue-limit', queue, max}.
+    /// {'replay', first, count} | {'queue-limit', queue, max} | {'queue-full', queue, length, max, n}.
     /// </summary>
     public static readonly string Enqueue = Common + QueueLib + """
         local name = ARGV[2]
@@ -181,6 +215,8 @@ internal static partial class RedisScripts
           local create = tonumber(ARGV[3])
           if create < 0 then return {'queue-not-found', name} end
           if not qroom(create) then return {'queue-limit', name, create} end
+          local refused = full(name, 0, cfglimit(ARGV[4], 'ml'), tonumber(ARGV[20]))
+          if refused then return refused end
           q = qcreate(name, ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9])
           created = 1
         end
@@ -197,6 +233,8 @@ internal static partial class RedisScripts
           end
         end
         local n = tonumber(ARGV[20])
+        local refused = qfull(q, n)
+        if refused then return refused end
         local first = q.next
         local delay = tonumber(ARGV[11])
         for i = 1, n do
@@ -230,14 +268,14 @@ internal static partial class RedisScripts
         return out
         """;
 
-    /// <summary>ARGV: P, queue, max, lease ('' the queue's), now, token base. Reply: {'ok', next visible, {message…}}.</summary>
+    /// <summary>ARGV: P, queue, max, lease ('' the queue's), now, token base. Reply: {'ok', next visible, {message…}, dead letters dropped, dropped in all}.</summary>
     public static readonly string Lease = Common + QueueLib + LoadQueue + """
         local now = tonumber(ARGV[5])
         promote(q, now)
         local leaseUs = q.lease
         if ARGV[4] ~= '' then leaseUs = tonumber(ARGV[4]) end
         local got = lease(q, tonumber(ARGV[3]), leaseUs, now, ARGV[6])
-        return {'ok', nextVisible(q, now), got}
+        return {'ok', nextVisible(q, now), got, DROPPED, DROPTOTAL}
         """;
 
     /// <summary>ARGV: P, queue, id, token, now. Reply: {'ok'}.</summary>
@@ -248,7 +286,7 @@ internal static partial class RedisScripts
         return {'ok'}
         """;
 
-    /// <summary>ARGV: P, queue, id, token, now, delay ('' the backoff), has error (0/1), error. Reply: {'ok', dead (0/1), visible at}.</summary>
+    /// <summary>ARGV: P, queue, id, token, now, delay ('' the backoff), has error (0/1), error. Reply: {'ok', dead (0/1), visible at, dead letters dropped, dropped in all}.</summary>
     public static readonly string Nack = Common + QueueLib + LoadQueue + """
         local id, now = ARGV[3], tonumber(ARGV[5])
         local e, refused = held(q, id, ARGV[4], now)
@@ -258,8 +296,7 @@ internal static partial class RedisScripts
         redis.call('ZREM', q.leased, id)
         if e[2] >= q.max then
           kill(q, id, e, 'nacked', now)
-          eput(q, id, e)
-          return {'ok', 1, false}
+          return {'ok', 1, false, DROPPED, DROPTOTAL}
         end
         e[1] = READY
         if ARGV[6] ~= '' then e[3] = now + tonumber(ARGV[6]) else e[3] = now + backoff(q, e[2]) end
@@ -312,7 +349,7 @@ internal static partial class RedisScripts
         return {'ok', out}
         """;
 
-    /// <summary>ARGV: P, queue, id ('' all), now. Reply: {'ok', count} | {'no-dead-letter', queue, id}.</summary>
+    /// <summary>ARGV: P, queue, id ('' all), now. Reply: {'ok', count} | {'no-dead-letter', queue, id} | {'queue-full', queue, length, max, n}.</summary>
     public static readonly string Redrive = Common + QueueLib + LoadQueue + """
         local ids
         if ARGV[3] ~= '' then
@@ -321,6 +358,8 @@ internal static partial class RedisScripts
         else
           ids = redis.call('ZRANGE', q.dead, 0, -1)
         end
+        local refused = qfull(q, #ids)
+        if refused then return refused end
         for _, id in ipairs(ids) do
           local e = eget(q, id)
           e[1] = READY; e[2] = 0; e[7] = false; e[8] = false; e[3] = tonumber(ARGV[4])

@@ -113,16 +113,32 @@ internal static partial class RedisScripts
     /// ARGV: P, topic, create (-1: no; 0: yes; N: while fewer than N topics exist), epoch, cfg, maxn, maxb, maxage, ticks, now,
     /// idempotency key ('' none), fingerprint, key expiry, n, then n × (size, record), then the settings of a queue a
     /// binding creates (cfg, lease, max, bi, bm).
-    /// Reply: {'ok', epoch, first offset, created, bound queue…} | {'not-found'} | {'topic-limit'} | {'replay', epoch, fingerprint, first, count, ticks}.
+    /// Reply: {'ok', epoch, first offset, created, bound queue…} | {'not-found'} | {'topic-limit'} | {'replay', epoch, fingerprint, first, count, ticks}
+    /// | {'queue-full', queue, length, max, n} (a bound queue has no room: nothing written).
     /// </summary>
     public static readonly string Append = Common + QueueLib + TopicLib + """
         local topic = ARGV[2]
         local meta = tkey(topic)
         local created = 0
+        local n = tonumber(ARGV[14])
+        local d = 15 + 2 * n
+        -- Bound queues: a full one refuses the whole publish before anything is written (RabbitMQ's reject-publish).
+        local queues = bound(topic)
+        local function room()
+          for _, name in ipairs(queues) do
+            local q = qload(name)
+            local refused
+            if q then refused = qfull(q, n) else refused = full(name, 0, cfglimit(ARGV[d], 'ml'), n) end
+            if refused then return refused end
+          end
+          return nil
+        end
         if redis.call('EXISTS', meta) == 0 then
           local create = tonumber(ARGV[3])
           if create < 0 then return {'not-found'} end
           if not troom(topic, create) then return {'topic-limit'} end
+          local refused = room()
+          if refused then return refused end
           tcreate(topic, ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9])
           created = 1
         end
@@ -136,7 +152,10 @@ internal static partial class RedisScripts
             if r[5] > now then return {'replay', epoch, r[1], r[2], r[3], r[4]} end
           end
         end
-        local n = tonumber(ARGV[14])
+        if created == 0 then
+          local refused = room()
+          if refused then return refused end
+        end
         local last = tonumber(redis.call('HGET', meta, 'last'))
         local first = last + 1
         local added = 0
@@ -154,8 +173,7 @@ internal static partial class RedisScripts
           redis.call('ZADD', meta .. ':idemx', ARGV[13], key)
         end
         local out = {'ok', epoch, first, created}
-        local d = 15 + 2 * n
-        for _, name in ipairs(bound(topic)) do
+        for _, name in ipairs(queues) do
           local q = qload(name) or qcreate(name, ARGV[d], ARGV[d + 1], ARGV[d + 2], ARGV[d + 3], ARGV[d + 4], ARGV[9])
           local id0 = q.next
           for i = 1, n do

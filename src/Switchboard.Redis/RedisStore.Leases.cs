@@ -17,7 +17,12 @@ public sealed partial class RedisStore
             var reply = Check(await store.EvalAsync(RedisScripts.Nack,
                 [Prefix, queue, id, lease, RedisTime.Micros(now), delay is { } d ? RedisTime.Micros(d) : "", error is null ? 0 : 1, error ?? ""]));
             store._listener?.OnEnqueued(queue);
-            return (long)reply[1] == 1 ? new NackResult(true, null) : new NackResult(false, RedisTime.FromMicros((long)reply[2]));
+            if ((long)reply[1] == 1)
+            {
+                ReportDropped(queue, reply, 3);
+                return new NackResult(true, null);
+            }
+            return new NackResult(false, RedisTime.FromMicros((long)reply[2]));
         }
 
         public async Task<int> ReleaseAsync(string queue, IReadOnlyList<(long Id, string Lease)> leases, DateTimeOffset now, CancellationToken cancellationToken)
@@ -195,6 +200,8 @@ public sealed partial class RedisStore
                     throw QueueEngine.NotFound((string)reply[1]!);
                 case "queue-limit":
                     throw QueueEngine.LimitReached((string)reply[1]!, (long)reply[2]);
+                case "queue-full":
+                    throw QueueFull(reply);
                 case "lease-error":
                     throw LeaseRefused(reply);
                 case "no-dead-letter":
@@ -202,6 +209,15 @@ public sealed partial class RedisStore
                     throw new SwitchboardException(ErrorCode.MessageNotFound, $"Queue '{queue}' has no dead letter {(string?)reply[2]}; GET /v1/queues/{queue}/dead-letters lists them.");
                 default:
                     return reply;
+            }
+        }
+
+        /// <summary>Dead letters a script dropped past maxDeadLetters (its reply's dropped count at <paramref name="at"/>, then the total), for the hub's log.</summary>
+        private void ReportDropped(string queue, RedisResult reply, int at)
+        {
+            if (reply.Length > at + 1 && (long)reply[at] is > 0 and var dropped)
+            {
+                store._listener?.OnDeadLettersDropped(queue, dropped, (long)reply[at + 1]);
             }
         }
 
@@ -221,6 +237,10 @@ public sealed partial class RedisStore
             };
         }
     }
+
+    // {'queue-full', queue, length, max, n}: QueueEngine.Full, from the script that refused the write.
+    private static SwitchboardException QueueFull(RedisResult reply)
+        => QueueEngine.Full((string)reply[1]!, (long)reply[2], (long)reply[3], (int)reply[4]);
 
     /// <summary>Runs one plain command, mapping an outage to <see cref="ErrorCode.StorageUnavailable"/>.</summary>
     private async Task<T> Run<T>(Func<IDatabase, Task<T>> command)

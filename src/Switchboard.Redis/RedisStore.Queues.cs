@@ -182,6 +182,7 @@ public sealed partial class RedisStore
             var reply = Check(await store.EvalAsync(RedisScripts.Lease,
                 [Prefix, queue, max, lease is { } l ? RedisTime.Micros(l) : "", RedisTime.Micros(now), NewTokenBase()]));
             var next = reply[1].IsNull ? (DateTimeOffset?)null : RedisTime.FromMicros((long)reply[1]);
+            ReportDropped(queue, reply, 3);
             return new LeaseResult(ParseMessages(queue, reply[2]), next);
         }
 
@@ -193,13 +194,18 @@ public sealed partial class RedisStore
             return Convert.ToBase64String(bytes).Replace('+', '-').Replace('/', '_');
         }
 
-        // {name, cfg, ver, created, ready, leased, delayed, dead}
+        // {name, cfg, ver, created, ready, leased, delayed, dead, dropped, maxLength, maxDeadLetters (0: no limit)}
         private static QueueInfo ParseQueue(RedisResult info) => new(
             (string)info[0]!,
             StoredConfigJson.ReadQueue((string)info[1]!),
             (long)info[2],
             RedisTime.FromTicks((long)info[3]),
-            new QueueStats((long)info[4], (long)info[5], (long)info[6], (long)info[7]));
+            new QueueStats((long)info[4], (long)info[5], (long)info[6], (long)info[7], (long)info[8]))
+        {
+            Limits = new QueueLimits(Limit((long)info[9]), Limit((long)info[10])),
+        };
+
+        private static long? Limit(long value) => value > 0 ? value : null;
 
         private static List<QueueMessage> ParseMessages(string queue, RedisResult list)
         {

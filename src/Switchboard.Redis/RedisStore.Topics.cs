@@ -48,6 +48,8 @@ public sealed partial class RedisStore
                     throw new TopicNotFoundException(request.Topic);
                 case "topic-limit":
                     throw TopicLimit.Reached(request.Topic, _options.MaxTopics ?? 0);
+                case "queue-full":
+                    throw QueueFull(reply);
                 case "replay":
                     var replayed = IdempotencyReplay.Resolve(request.Topic, (string)reply[1]!, request.Idempotency!, (string)reply[2]!,
                         (long)reply[3], (int)reply[4], RedisTime.FromTicks(long.Parse((string)reply[5]!, CultureInfo.InvariantCulture)));

@@ -120,6 +120,7 @@ public sealed partial class RedisStore : IStore
             try
             {
                 var version = await LoadScriptsAsync();
+                await WriteQueueLimitsAsync();
                 RedisStoreLog.Opened(_logger, Address, _options.Prefix, version);
                 return;
             }
@@ -134,6 +135,16 @@ public sealed partial class RedisStore : IStore
             }
         }
     }
+
+    /// <summary>
+    /// The queues' default limits, where the scripts read them (<c>P:qlimits</c>: <c>ml</c>, <c>md</c>; 0 no limit): every
+    /// node writes its own as it opens, so the nodes sharing a Redis must agree on them (the last to start wins).
+    /// </summary>
+    private Task WriteQueueLimitsAsync() => Database.HashSetAsync($"{_options.Prefix}:qlimits",
+    [
+        new HashEntry("ml", _options.QueueLimits.MaxLength ?? 0),
+        new HashEntry("md", _options.QueueLimits.MaxDeadLetters ?? 0),
+    ]);
 
     /// <summary>The settings of a connection the store makes itself.</summary>
     private static ConfigurationOptions Configure(string configuration)
@@ -182,11 +193,13 @@ public sealed partial class RedisStore : IStore
             return;
         }
         // A restarted Redis lost its script cache; a NOSCRIPT reply would cost the call it hits one more round trip.
+        // Without persistence it lost the queues' default limits too (the scripts would read "no limit"): write them again.
         _ = Task.Run(async () =>
         {
             try
             {
                 await LoadScriptsAsync();
+                await WriteQueueLimitsAsync();
             }
             catch (Exception ex) when (IsOutage(ex) || ex is RedisException)
             {

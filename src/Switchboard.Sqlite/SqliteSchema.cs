@@ -6,8 +6,9 @@ namespace Switchboard.Sqlite;
 internal static class SqliteSchema
 {
     // 2: queues, bindings, replies (a version-1 database gains the tables on open); 3: replies.message_id (added on open);
-    // 4: replies.requester (added on open; a slot stored before it has none, and whoever may send to its queue reads it)
-    public const int Version = 4;
+    // 4: replies.requester (added on open; a slot stored before it has none, and whoever may send to its queue reads it);
+    // 5: queues.dead_dropped (added on open, 0: dead letters dropped past a queue's maxDeadLetters)
+    public const int Version = 5;
 
     // messages is a rowid table with a unique (topic_id, offset) index rather than WITHOUT ROWID: rows carry
     // payloads up to 1 MiB, and WITHOUT ROWID trees store whole rows in interior pages, which SQLite's docs
@@ -58,7 +59,8 @@ internal static class SqliteSchema
             config         TEXT    NOT NULL,
             config_version INTEGER NOT NULL,
             created_at     INTEGER NOT NULL,
-            next_id        INTEGER NOT NULL DEFAULT 1
+            next_id        INTEGER NOT NULL DEFAULT 1,
+            dead_dropped   INTEGER NOT NULL DEFAULT 0
         );
         CREATE TABLE IF NOT EXISTS queue_messages (
             queue_id         INTEGER NOT NULL,
@@ -135,6 +137,13 @@ internal static class SqliteSchema
             using var command = connection.CreateCommand();
             command.Transaction = transaction;
             command.CommandText = "ALTER TABLE replies ADD COLUMN requester TEXT"; // a version-3 database
+            command.ExecuteNonQuery();
+        }
+        if (Scalar(connection, "SELECT COUNT(*) FROM pragma_table_info('queues') WHERE name = 'dead_dropped'", transaction) is 0L)
+        {
+            using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = "ALTER TABLE queues ADD COLUMN dead_dropped INTEGER NOT NULL DEFAULT 0"; // a version-4 database
             command.ExecuteNonQuery();
         }
         using (var command = connection.CreateCommand())

@@ -57,6 +57,9 @@ public sealed class SqliteStoreOptions
     /// </summary>
     public const int DescriptorsPerReader = 3;
 
+    /// <summary>The queues' default limits (<c>Switchboard:Queues:MaxLength</c>, <c>Switchboard:Queues:MaxDeadLetters</c>), for queues that set none.</summary>
+    public Core.QueueLimits QueueLimits { get; set; } = Core.QueueLimits.Default;
+
     /// <summary>Run SQLite's <c>quick_check</c> on open (O(database size); turn off only for huge, trusted databases).</summary>
     public bool CheckOnOpen { get; set; } = true;
 

@@ -24,6 +24,7 @@ internal sealed partial class SqliteWriter
                 InsertQueue(name, QueueConfig.Default, now);
                 queue = _queues[name];
             }
+            // Room was checked before the append wrote anything (EnsureBoundRoom); this cannot refuse.
             var entries = queue.Book.Enqueue(messages.Length, now, TimeSpan.Zero);
             var written = new QueueDraft[entries.Count];
             for (var i = 0; i < entries.Count; i++)

@@ -15,12 +15,17 @@ internal sealed partial class SqliteWriter
             {
                 throw new TopicNotFoundException(request.Topic);
             }
+            EnsureBoundRoom(request.Topic, request.Messages.Count); // a refused publish does not create its topic either
             topic = InsertTopic(request.Topic, config, request.Timestamp);
             created = true;
         }
         if (request.Idempotency is { } token && FindIdempotency(topic.Id, token.StoredKey, request.Timestamp) is { } seen)
         {
             return IdempotencyReplay.Resolve(topic.Name, topic.Epoch, token, seen.Fingerprint, seen.FirstOffset, seen.Count, seen.Timestamp);
+        }
+        if (!created)
+        {
+            EnsureBoundRoom(topic.Name, request.Messages.Count); // before anything is written: the publish is refused whole
         }
 
         var messages = new Message[request.Messages.Count];

@@ -72,7 +72,7 @@ internal sealed partial class SqliteWriter
             InsertQueueMessage(queue.Id, entries[i], written[i], payloads[i]);
         }
         changed.RemoveAll(IsNew);
-        Save(queue.Id, changed);
+        Save(queue, changed);
         _nextIds[queue.Id] = queue.Book;
         _enqueued.Add(name);
     }
@@ -159,6 +159,7 @@ internal sealed partial class SqliteWriter
             {
                 throw QueueEngine.NotFound(request.Queue);
             }
+            QueueEngine.EnsureLength(request.Queue, 0, _options.QueueLimits.For(config).MaxLength, request.Messages.Count); // before the queue is made
             CreateQueue(request.Queue, config, request.Timestamp);
             queue = _queues[request.Queue];
             created = true;
@@ -201,7 +202,7 @@ internal sealed partial class SqliteWriter
         var queue = Queue(name);
         var changed = new List<QueueEntry>();
         var leased = queue.Book.Lease(max, lease ?? queue.Book.Config.Lease, now, changed);
-        Save(queue.Id, changed);
+        Save(queue, changed);
         var messages = new List<QueueMessage>(leased.Count);
         foreach (var entry in leased)
         {
@@ -222,7 +223,7 @@ internal sealed partial class SqliteWriter
         var queue = Queue(name);
         var changed = new List<QueueEntry>();
         var result = queue.Book.Nack(id, lease, delay, error, now, changed);
-        Save(queue.Id, changed);
+        Save(queue, changed);
         _enqueued.Add(name);
         return result;
     }
@@ -231,7 +232,7 @@ internal sealed partial class SqliteWriter
     {
         var queue = Queue(name);
         var entry = queue.Book.Extend(id, lease, by, now);
-        Save(queue.Id, [entry]);
+        Save(queue, [entry]);
         return entry.LeaseExpiresAt!.Value;
     }
 
@@ -247,7 +248,7 @@ internal sealed partial class SqliteWriter
     {
         var queue = Queue(name);
         var moved = queue.Book.Redrive(id, now);
-        Save(queue.Id, moved);
+        Save(queue, moved);
         _enqueued.Add(name);
         return moved.Count;
     }
@@ -287,8 +288,8 @@ internal sealed partial class SqliteWriter
     {
         var changed = new List<QueueEntry>();
         var stats = queue.Book.Stats(now, changed);
-        Save(queue.Id, changed);
-        return new(queue.Book.Name, queue.Book.Config, queue.Book.ConfigVersion, queue.Book.CreatedAt, stats);
+        Save(queue, changed);
+        return new(queue.Book.Name, queue.Book.Config, queue.Book.ConfigVersion, queue.Book.CreatedAt, stats) { Limits = queue.Book.Limits };
     }
 
     /// <summary>
@@ -313,7 +314,7 @@ internal sealed partial class SqliteWriter
         command.Parameters.AddWithValue("$c", StoredConfigJson.Write(config));
         command.Parameters.AddWithValue("$at", now.UtcTicks);
         var id = (long)command.ExecuteScalar()!;
-        var book = new QueueBook(name, config, 1, now);
+        var book = new QueueBook(name, config, 1, now) { Defaults = _options.QueueLimits };
         _queues[name] = (id, book);
         return book;
     }
@@ -341,15 +342,6 @@ internal sealed partial class SqliteWriter
             Run("UPDATE queues SET next_id = $n WHERE id = $id", ("$n", book.NextId), ("$id", id));
         }
         _nextIds.Clear();
-    }
-
-    private void Save(long queueId, List<QueueEntry> changed)
-    {
-        foreach (var e in changed)
-        {
-            Execute(_updateQueueMessage, ("$q", queueId), ("$id", e.Id), ("$state", (int)e.State), ("$attempts", e.Attempts), ("$visible", e.VisibleAt.UtcTicks),
-                ("$lease", e.Lease), ("$expires", e.LeaseExpiresAt?.UtcTicks), ("$error", e.LastError), ("$reason", e.DeadReason), ("$dead", e.DeadAt?.UtcTicks));
-        }
     }
 
     private QueueDraft Body(long queueId, long id)
@@ -401,11 +393,15 @@ internal sealed partial class SqliteWriter
         var byId = new Dictionary<long, QueueBook>();
         using (var command = _connection.CreateCommand())
         {
-            command.CommandText = "SELECT id, name, config, config_version, created_at, next_id FROM queues";
+            command.CommandText = "SELECT id, name, config, config_version, created_at, next_id, dead_dropped FROM queues";
             using var reader = command.ExecuteReader();
             while (reader.Read())
             {
-                var book = new QueueBook(reader.GetString(1), StoredConfigJson.ReadQueue(reader.GetString(2)), reader.GetInt64(3), new DateTimeOffset(reader.GetInt64(4), TimeSpan.Zero), reader.GetInt64(5));
+                var book = new QueueBook(reader.GetString(1), StoredConfigJson.ReadQueue(reader.GetString(2)), reader.GetInt64(3), new DateTimeOffset(reader.GetInt64(4), TimeSpan.Zero), reader.GetInt64(5))
+                {
+                    Defaults = _options.QueueLimits,
+                    DeadDropped = reader.GetInt64(6),
+                };
                 _queues[book.Name] = (reader.GetInt64(0), book);
                 byId[reader.GetInt64(0)] = book;
             }

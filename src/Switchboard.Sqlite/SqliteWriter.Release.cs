@@ -16,7 +16,7 @@ internal sealed partial class SqliteWriter
         }
         var changed = new List<QueueEntry>();
         var released = queue.Book.Release(leases, now, changed).Count;
-        Save(queue.Id, changed);
+        Save(queue, changed);
         if (released > 0)
         {
             _enqueued.Add(name);

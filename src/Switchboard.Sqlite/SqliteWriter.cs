@@ -219,6 +219,7 @@ internal sealed partial class SqliteWriter : IDisposable
             CompleteHandoffs(committed: false);
             _enqueued.Clear();
             _replied.Clear();
+            _droppedDead.Clear();
             _sync.After(_ => _tails.Clear()); // after the tails of the batches still waiting for their flush
             _touched.Clear();
             _deleted.Clear();
@@ -251,6 +252,7 @@ internal sealed partial class SqliteWriter : IDisposable
         {
             listener?.OnReplied(reply);
         }
+        ReportDropped(listener);
         var tails = TakeTails(batch);
         var ops = batch.ToArray();
         _sync.After(error => Durable(ops, tails, messageCount, started, error));

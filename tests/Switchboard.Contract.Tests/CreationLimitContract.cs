@@ -9,8 +9,8 @@ namespace Switchboard.Contract.Tests;
 /// </summary>
 public abstract partial class StoreContract
 {
-    /// <summary>A new, empty, opened store that creates at most so many topics and queues (null: no limit).</summary>
-    protected abstract Task<IStore> CreateLimitedAsync(long? maxTopics, long? maxQueues);
+    /// <summary>A new, empty, opened store that creates at most so many topics and queues (null: no limit), with these default queue limits (null: <see cref="QueueLimits.Default"/>).</summary>
+    protected abstract Task<IStore> CreateLimitedAsync(long? maxTopics, long? maxQueues, QueueLimits? queueLimits = null);
 
     [Fact]
     public async Task A_store_creates_topics_up_to_its_limit_and_refuses_the_next_by_publish_or_put_naming_the_setting()

@@ -14,7 +14,8 @@ public sealed class MemoryStoreContract : StoreContract
         return Task.FromResult<IStore>(store);
     }
 
-    protected override Task<IStore> CreateLimitedAsync(long? maxTopics, long? maxQueues) => Task.FromResult<IStore>(new MemoryStore(maxTopics: maxTopics, maxQueues: maxQueues));
+    protected override Task<IStore> CreateLimitedAsync(long? maxTopics, long? maxQueues, Core.QueueLimits? queueLimits = null)
+        => Task.FromResult<IStore>(new MemoryStore(maxTopics: maxTopics, maxQueues: maxQueues, queueLimits: queueLimits));
 }
 
 public sealed class SqliteStoreContract : DurableStoreContract
@@ -35,9 +36,9 @@ public sealed class SqliteStoreContract : DurableStoreContract
         return await CreateAsync();
     }
 
-    protected override async Task<IStore> CreateLimitedAsync(long? maxTopics, long? maxQueues)
+    protected override async Task<IStore> CreateLimitedAsync(long? maxTopics, long? maxQueues, Core.QueueLimits? queueLimits = null)
     {
-        var store = new SqliteStore(new SqliteStoreOptions { DataDirectory = _directory + "-limited", MaxTopics = maxTopics, MaxQueues = maxQueues }, NullLoggerFactory.Instance);
+        var store = new SqliteStore(new SqliteStoreOptions { DataDirectory = _directory + "-limited", MaxTopics = maxTopics, MaxQueues = maxQueues, QueueLimits = queueLimits ?? Core.QueueLimits.Default }, NullLoggerFactory.Instance);
         await store.OpenAsync(default);
         return store;
     }
@@ -86,6 +87,26 @@ public sealed class SqliteStoreContract : DurableStoreContract
 
         await queues.EnqueueAsync(Send("rpc", "new") with { Reply = ("r-new", T0.AddMinutes(5)) }, default);
         Assert.Equal(2, (await queues.GetReplyAsync("r-new", default))!.MessageId);
+    }
+
+    [Fact]
+    public async Task A_version_4_database_gains_the_dead_letter_drop_count_of_its_queues_on_open()
+    {
+        await Queues.EnqueueAsync(Send("old", "a"), default);
+        await Store.DisposeAsync();
+        // What a version-4 database looks like: queues without dead_dropped.
+        using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(_directory, "switchboard.db")};Pooling=False"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "ALTER TABLE queues DROP COLUMN dead_dropped; UPDATE meta SET value = '4' WHERE key = 'schema_version'";
+            command.ExecuteNonQuery();
+        }
+        var queues = (await Track(CreateAsync())).Queues;
+
+        Assert.Equal((1L, 0L), ((await queues.GetQueueAsync("old", T0, default))!.Stats.Ready, (await queues.GetQueueAsync("old", T0, default))!.Stats.DeadDropped));
+        await FillDeadLettersAsync(queues, "old-poison");
+        Assert.Equal(2, (await queues.GetQueueAsync("old-poison", T0, default))!.Stats.DeadDropped);
     }
 
     [Fact]

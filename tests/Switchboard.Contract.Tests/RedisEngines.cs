@@ -37,9 +37,9 @@ public sealed class RedisStoreContract(RedisFixture redis) : DurableStoreContrac
 
     protected override async Task<IStore> CreateAsync() => await RedisFixture.OpenAsync(redis.Server, _prefix, Listener);
 
-    protected override async Task<IStore> CreateLimitedAsync(long? maxTopics, long? maxQueues)
+    protected override async Task<IStore> CreateLimitedAsync(long? maxTopics, long? maxQueues, Core.QueueLimits? queueLimits = null)
     {
-        var store = new RedisStore(new RedisOptions { Configuration = redis.Server.Configuration, Prefix = RedisFixture.NewPrefix(), MaxTopics = maxTopics, MaxQueues = maxQueues }, NullLoggerFactory.Instance);
+        var store = new RedisStore(new RedisOptions { Configuration = redis.Server.Configuration, Prefix = RedisFixture.NewPrefix(), MaxTopics = maxTopics, MaxQueues = maxQueues, QueueLimits = queueLimits ?? Core.QueueLimits.Default }, NullLoggerFactory.Instance);
         await store.OpenAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20));
         return store;
     }

@@ -319,6 +319,13 @@ public abstract partial class StoreContract : IAsyncLifetime
         public System.Threading.Channels.Channel<string> Enqueued { get; } = System.Threading.Channels.Channel.CreateUnbounded<string>();
 
         public void OnEnqueued(string queue) => Enqueued.Writer.TryWrite(queue);
+
+        private readonly ConcurrentQueue<(string, long, long)> _deadDropped = new();
+
+        /// <summary>Each report of dead letters dropped past maxDeadLetters, in order.</summary>
+        public IReadOnlyList<(string Queue, long Dropped, long Total)> DeadDropped => [.. _deadDropped];
+
+        public void OnDeadLettersDropped(string queue, long dropped, long total) => _deadDropped.Enqueue((queue, dropped, total));
     }
 }
 

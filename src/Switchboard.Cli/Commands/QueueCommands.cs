@@ -122,7 +122,7 @@ internal static class QueueCommands
             var asJson = parse.GetValue(json);
             if (!asJson)
             {
-                Console.WriteLine($"{"QUEUE",-40} {"READY",10} {"LEASED",10} {"DELAYED",10} {"DEAD",10}  LEASE  MAX-ATTEMPTS");
+                Console.WriteLine($"{"QUEUE",-40} {"READY",10} {"LEASED",10} {"DELAYED",10} {"DEAD",10}  LEASE  MAX-ATTEMPTS  {"MAX-LENGTH",13}  {"MAX-DEAD",13}");
             }
             string? cursor = null;
             do
@@ -138,7 +138,7 @@ internal static class QueueCommands
                     }
                     var s = queue.GetProperty("stats");
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"{queue.GetProperty("name").GetString(),-40} {s.GetProperty("ready").GetInt64(),10} {s.GetProperty("leased").GetInt64(),10} {s.GetProperty("delayed").GetInt64(),10} {s.GetProperty("dead").GetInt64(),10}  {queue.GetProperty("lease").GetString(),-5}  {queue.GetProperty("maxAttempts").GetInt32()}"));
+                        $"{queue.GetProperty("name").GetString(),-40} {s.GetProperty("ready").GetInt64(),10} {s.GetProperty("leased").GetInt64(),10} {s.GetProperty("delayed").GetInt64(),10} {s.GetProperty("dead").GetInt64(),10}  {queue.GetProperty("lease").GetString(),-5}  {queue.GetProperty("maxAttempts").GetInt32(),12}  {Limit(queue, "maxLength"),13}  {Limit(queue, "maxDeadLetters"),13}"));
                 }
                 cursor = page.GetProperty("next") is { ValueKind: JsonValueKind.String } next ? next.GetString() : null;
             }
@@ -147,6 +147,11 @@ internal static class QueueCommands
         }));
         return command;
     }
+
+    // A limit in force (the "limits" object of a queue), or "unlimited"; "-" from a hub that does not report limits.
+    private static string Limit(JsonElement queue, string name)
+        => !queue.TryGetProperty("limits", out var limits) || !limits.TryGetProperty(name, out var value) ? "-"
+            : value.ValueKind == JsonValueKind.Number ? value.GetInt64().ToString(CultureInfo.InvariantCulture) : "unlimited";
 
     public static Command DeadLetters()
     {

@@ -86,6 +86,14 @@ public interface IStoreListener
     void OnReplied(string replyId)
     {
     }
+
+    /// <summary>
+    /// <paramref name="dropped"/> of a queue's oldest dead letters were dropped to keep within its maxDeadLetters
+    /// (<paramref name="total"/> since the queue was created). Called on the engine's thread, maybe under its lock: log, do not wait.
+    /// </summary>
+    void OnDeadLettersDropped(string queue, long dropped, long total)
+    {
+    }
 }
 
 /// <summary>What to append.</summary>

@@ -48,6 +48,14 @@ public static class StoredConfigJson
         writer.WriteNumber("maxAttempts", config.MaxAttempts);
         writer.WriteNumber("backoffInitialTicks", config.BackoffInitial.Ticks);
         writer.WriteNumber("backoffMaxTicks", config.BackoffMax.Ticks);
+        if (config.MaxLength is { } maxLength)
+        {
+            writer.WriteNumber("maxLength", maxLength);
+        }
+        if (config.MaxDeadLetters is { } maxDead)
+        {
+            writer.WriteNumber("maxDeadLetters", maxDead);
+        }
         if (config.Description is { } description)
         {
             writer.WriteString("description", description);
@@ -64,7 +72,12 @@ public static class StoredConfigJson
             root.GetProperty("maxAttempts").GetInt32(),
             TimeSpan.FromTicks(root.GetProperty("backoffInitialTicks").GetInt64()),
             TimeSpan.FromTicks(root.GetProperty("backoffMaxTicks").GetInt64()),
-            root.TryGetProperty("description", out var d) ? d.GetString() : null);
+            root.TryGetProperty("description", out var d) ? d.GetString() : null)
+        {
+            // Absent in what was stored before queues had limits (and when the queue follows the hub's defaults).
+            MaxLength = root.TryGetProperty("maxLength", out var l) ? l.GetInt64() : null,
+            MaxDeadLetters = root.TryGetProperty("maxDeadLetters", out var m) ? m.GetInt64() : null,
+        };
     }
 
     private static string Write(Action<Utf8JsonWriter> members)

@@ -47,7 +47,7 @@ public sealed class QueueEntry
 /// deliveries. Not thread-safe: the engine serialises calls (a lock, or its writer thread) and persists the entries
 /// each call reports as changed, in the same transaction as the call's other effects.
 /// </summary>
-public sealed class QueueBook
+public sealed partial class QueueBook
 {
     private readonly Dictionary<long, QueueEntry> _entries = [];
     private readonly SortedSet<long> _ready = [];
@@ -103,8 +103,10 @@ public sealed class QueueBook
     }
 
     /// <summary>Adds messages; returns their entries (ids in order).</summary>
+    /// <exception cref="SwitchboardException"><see cref="QueueEngine.Full"/> when they would put the queue past its maxLength; nothing changed.</exception>
     public List<QueueEntry> Enqueue(int count, DateTimeOffset now, TimeSpan delay)
     {
+        EnsureRoom(count);
         var added = new List<QueueEntry>(count);
         for (var i = 0; i < count; i++)
         {
@@ -176,7 +178,7 @@ public sealed class QueueBook
         changed.Add(entry);
         if (entry.Attempts >= Config.MaxAttempts)
         {
-            Kill(entry, "nacked", now);
+            Kill(entry, "nacked", now, changed);
             return new NackResult(true, null);
         }
         entry.State = QueueMessageState.Ready;
@@ -298,6 +300,7 @@ public sealed class QueueBook
     public List<QueueEntry> Redrive(long? id, DateTimeOffset now)
     {
         List<long> ids = id is { } one ? (_dead.Contains(one) ? [one] : throw new SwitchboardException(ErrorCode.MessageNotFound, $"Queue '{Name}' has no dead letter {one}; GET /v1/queues/{Name}/dead-letters lists them.")) : [.. _dead];
+        EnsureRoom(ids.Count); // a redrive counts against maxLength like a send: all of it, or none
         var moved = new List<QueueEntry>(ids.Count);
         foreach (var deadId in ids)
         {
@@ -332,7 +335,7 @@ public sealed class QueueBook
         var ready = _ready.Count;
         var dead = _dead.Count;
         var leased = _entries.Values.Count(e => e.State == QueueMessageState.Leased && e.LeaseExpiresAt > now);
-        return new QueueStats(ready, leased, _entries.Count - ready - dead - leased, dead);
+        return new QueueStats(ready, leased, _entries.Count - ready - dead - leased, dead, DeadDropped);
     }
 
     private void Promote(DateTimeOffset now, List<QueueEntry> changed)
@@ -351,7 +354,7 @@ public sealed class QueueBook
                 entry.LeaseExpiresAt = null;
                 if (entry.Attempts >= Config.MaxAttempts)
                 {
-                    Kill(entry, "lease-expired", now);
+                    Kill(entry, "lease-expired", now, changed);
                     changed.Add(entry);
                     continue;
                 }
@@ -396,13 +399,14 @@ public sealed class QueueBook
         ? $"The lease token does not match message {id}'s current lease (it is on attempt {attempts}: the message was delivered again after your lease ran out). Do not ack it; its current holder will."
         : $"The lease token does not match message {id}'s lease. Send the lease received with this message, whole and unchanged.";
 
-    private void Kill(QueueEntry entry, string reason, DateTimeOffset now)
+    private void Kill(QueueEntry entry, string reason, DateTimeOffset now, List<QueueEntry> changed)
     {
         entry.State = QueueMessageState.Dead;
         entry.DeadReason = reason;
         entry.DeadAt = now;
         entry.Version++;
         _dead.Add(entry.Id);
+        DropOldestDead(changed);
     }
 
     private void Remove(QueueEntry entry)

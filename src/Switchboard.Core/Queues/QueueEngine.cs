@@ -22,6 +22,30 @@ public static class QueueEngine
         Extensions = new Dictionary<string, object?> { ["limit"] = max, ["setting"] = "Switchboard:Queues:MaxCount" },
     };
 
+    /// <summary>
+    /// The refusal of <paramref name="adding"/> messages to <paramref name="queue"/>, which holds <paramref name="length"/>
+    /// (ready, delayed and leased) of at most <paramref name="max"/> (its maxLength, or Switchboard:Queues:MaxLength).
+    /// Nothing of the send, batch or publish is written: every engine checks it in the step that writes (the memory
+    /// engine's lock, the SQLite writer thread, the Redis script), as RabbitMQ's reject-publish overflow does.
+    /// </summary>
+    public static SwitchboardException Full(string queue, long length, long max, int adding) => new(ErrorCode.LimitReached,
+        $"Queue '{SwitchboardException.Echo(queue)}' is full: it holds {length} messages and its limit is {max} (maxLength), so {Plural(adding)} could not be added; nothing was written. " +
+        $"Consume (receive and ack) its messages, or raise its maxLength (PATCH /v1/queues/{SwitchboardException.Echo(queue)}) or the hub's default, Switchboard:Queues:MaxLength.")
+    {
+        Extensions = new Dictionary<string, object?> { ["queue"] = queue, ["length"] = length, ["limit"] = max, ["setting"] = "maxLength" },
+    };
+
+    /// <summary>Throws <see cref="Full"/> when <paramref name="adding"/> more would put a queue of <paramref name="length"/> past <paramref name="max"/> (null: no limit).</summary>
+    public static void EnsureLength(string queue, long length, long? max, int adding)
+    {
+        if (max is { } limit && length + adding > limit)
+        {
+            throw Full(queue, length, limit, adding);
+        }
+    }
+
+    private static string Plural(int count) => count == 1 ? "1 more message" : $"{count} more messages";
+
     /// <summary>A put whose expected version did not hold.</summary>
     public static SwitchboardException PreconditionFailed(string queue, long expected, long current) => new(ErrorCode.PreconditionFailed,
         expected == 0

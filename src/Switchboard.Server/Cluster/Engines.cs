@@ -33,17 +33,19 @@ internal static class Engines
                 });
                 options.Redis.MaxTopics = options.Hub.MaxTopics;
                 options.Redis.MaxQueues = options.Hub.MaxQueues;
+                options.Redis.QueueLimits = options.Hub.QueueLimits;
                 services.AddSingleton<IStore>(sp => new RedisStore(options.Redis, sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<IConnectionMultiplexer>()));
                 services.AddSingleton<IBackplane>(sp => new RedisBackplane(sp.GetRequiredService<IConnectionMultiplexer>(), options.Redis,
                     sp.GetRequiredService<NodeIdentity>().Id, sp.GetRequiredService<ILoggerFactory>()));
                 break;
             case EngineKind.Memory:
-                services.AddSingleton<IStore>(_ => new MemoryStore(maxTopics: options.Hub.MaxTopics, maxQueues: options.Hub.MaxQueues));
+                services.AddSingleton<IStore>(_ => new MemoryStore(maxTopics: options.Hub.MaxTopics, maxQueues: options.Hub.MaxQueues, queueLimits: options.Hub.QueueLimits));
                 services.AddSingleton<IBackplane, LocalBackplane>();
                 break;
             default:
                 options.Sqlite.MaxTopics = options.Hub.MaxTopics;
                 options.Sqlite.MaxQueues = options.Hub.MaxQueues;
+                options.Sqlite.QueueLimits = options.Hub.QueueLimits;
                 services.AddSingleton<IStore>(sp => new SqliteStore(options.Sqlite, sp.GetRequiredService<ILoggerFactory>(), meters: sp.GetRequiredService<Core.Observability.HubMeters>()));
                 services.AddSingleton<IBackplane, LocalBackplane>();
                 break;

@@ -80,6 +80,9 @@ public static partial class ServerConfiguration
         hub.MaxTopics = Limit(section, "Topics:MaxCount", hub.MaxTopics, k => NullableLong(section, k));
         hub.AutoCreateQueues = Bool(section, "Queues:AutoCreate", hub.AutoCreateQueues);
         hub.MaxQueues = Limit(section, "Queues:MaxCount", hub.MaxQueues, k => NullableLong(section, k));
+        hub.QueueLimits = new QueueLimits(
+            Limit(section, "Queues:MaxLength", hub.QueueLimits.MaxLength, k => NullableLong(section, k, 1, QueueConfig.MaxLimit)),
+            Limit(section, "Queues:MaxDeadLetters", hub.QueueLimits.MaxDeadLetters, k => NullableLong(section, k, 1, QueueConfig.MaxLimit)));
         // Each default retention limit can be set on its own; "unlimited" removes it.
         var defaults = hub.DefaultRetention;
         hub.DefaultRetention = new RetentionPolicy(

@@ -8,7 +8,7 @@ namespace Switchboard.Server.OpenApi;
 
 /// <summary>
 /// A queue's settings, as sent with PUT (the body may also be empty). Every field is optional: a missing one takes
-/// its default (lease 30s, maxAttempts 10, backoff 1s doubling to 5m). Durations are seconds (a number) or text such as "30s".
+/// its default (lease 30s, maxAttempts 10, backoff 1s doubling to 5m, maxLength and maxDeadLetters the hub's). Durations are seconds (a number) or text such as "30s".
 /// </summary>
 internal sealed class QueueConfigSchema
 {
@@ -18,6 +18,19 @@ internal sealed class QueueConfigSchema
 
     /// <summary>Deliveries before a message moves to the dead letters: 1 to 1000.</summary>
     public int MaxAttempts { get; init; }
+
+    /// <summary>
+    /// The most messages the queue holds that are not dead (ready, delayed, leased): 1 to 10^12. A send, request or
+    /// publish to a bound topic that would pass it is refused whole (409 limit-reached). Null or absent: the hub's
+    /// default (Switchboard:Queues:MaxLength, 1000000).
+    /// </summary>
+    public long? MaxLength { get; init; }
+
+    /// <summary>
+    /// The most dead letters kept: 1 to 10^12; past it the oldest are dropped and counted (stats.deadDropped). Null or
+    /// absent: the hub's default (Switchboard:Queues:MaxDeadLetters, 100000).
+    /// </summary>
+    public long? MaxDeadLetters { get; init; }
 
     /// <summary>The wait before a redelivery.</summary>
     public BackoffConfigSchema Backoff { get; init; }

@@ -25,6 +25,12 @@ internal sealed class QueueSchema
     /// <summary>The wait before a redelivery.</summary>
     public required BackoffSchema Backoff { get; init; }
 
+    /// <summary>The queue's own maxLength; left out when it follows the hub's default (see limits).</summary>
+    public long MaxLength { get; init; }
+
+    /// <summary>The queue's own maxDeadLetters; left out when it follows the hub's default (see limits).</summary>
+    public long MaxDeadLetters { get; init; }
+
     /// <summary>Free text; left out when the queue has none.</summary>
     public string Description { get; init; }
 
@@ -36,6 +42,19 @@ internal sealed class QueueSchema
 
     /// <summary>The counts at this instant.</summary>
     public required QueueStatsSchema Stats { get; init; }
+
+    /// <summary>The limits in force.</summary>
+    public required QueueLimitsSchema Limits { get; init; }
+}
+
+/// <summary>The limits in force for a queue: its own, else the hub's defaults (Switchboard:Queues:MaxLength, MaxDeadLetters).</summary>
+internal sealed class QueueLimitsSchema
+{
+    /// <summary>The most messages the queue holds that are not dead; a send, request or bound publish past it is refused whole (409 limit-reached). Null: no limit.</summary>
+    public required long? MaxLength { get; init; }
+
+    /// <summary>The most dead letters kept; past it the oldest are dropped (counted in stats.deadDropped). Null: no limit.</summary>
+    public required long? MaxDeadLetters { get; init; }
 }
 
 /// <summary>The wait before a redelivery (after a nack without a delay, or an expired lease): initial, doubled on each attempt up to max.</summary>
@@ -62,6 +81,12 @@ internal sealed class QueueStatsSchema
 
     /// <summary>In the dead letters.</summary>
     public required long Dead { get; init; }
+
+    /// <summary>What counts against maxLength: ready + leased + delayed.</summary>
+    public required long Length { get; init; }
+
+    /// <summary>Dead letters dropped past maxDeadLetters since the queue was created (the oldest first).</summary>
+    public required long DeadDropped { get; init; }
 }
 
 /// <summary>A page of queues in name order; pass next as cursor= for the following page.</summary>

@@ -1,8 +1,9 @@
 namespace Switchboard.Core.Engines.Memory;
 
 /// <summary>The memory engine's queues: <see cref="QueueBook"/>s under one lock, bodies kept on the entries.</summary>
-internal sealed class MemoryQueues(Func<IStoreListener?> listener, long? maxQueues = null) : IQueueStore
+internal sealed partial class MemoryQueues(Func<IStoreListener?> listener, long? maxQueues = null, QueueLimits? limits = null) : IQueueStore
 {
+    private readonly QueueLimits _limits = limits ?? QueueLimits.Default;
     private readonly Lock _gate = new();
     private readonly SortedDictionary<string, QueueBook> _queues = new(StringComparer.Ordinal);
     private readonly BindingIndex _bindings = new();
@@ -31,7 +32,7 @@ internal sealed class MemoryQueues(Func<IStoreListener?> listener, long? maxQueu
                     throw QueueEngine.PreconditionFailed(queue, expectedNew, 0);
                 }
                 EnsureRoom(queue);
-                book = _queues[queue] = new QueueBook(queue, config, 1, now);
+                book = _queues[queue] = NewBook(queue, config, now);
                 return Task.FromResult(new PutQueueResult(Info(book, now), true));
             }
             if (expectedConfigVersion is { } expected && expected != book.ConfigVersion)
@@ -97,7 +98,8 @@ internal sealed class MemoryQueues(Func<IStoreListener?> listener, long? maxQueu
                     throw QueueEngine.NotFound(request.Queue);
                 }
                 EnsureRoom(request.Queue);
-                book = _queues[request.Queue] = new QueueBook(request.Queue, config, 1, request.Timestamp);
+                QueueEngine.EnsureLength(request.Queue, 0, _limits.For(config).MaxLength, request.Messages.Count); // before the queue is made
+                book = _queues[request.Queue] = NewBook(request.Queue, config, request.Timestamp);
                 created = true;
             }
             if (QueueEngine.Replay(book, request) is { } replayed)
@@ -125,35 +127,6 @@ internal sealed class MemoryQueues(Func<IStoreListener?> listener, long? maxQueu
         return Task.FromResult(result);
     }
 
-    /// <summary>Binding fan-in: called inside the topic's append, so a message is enqueued exactly when it is appended.</summary>
-    public void OnAppended(AppendResult appended)
-    {
-        List<string> queues;
-        List<Handoff> handoffs = [];
-        lock (_gate)
-        {
-            queues = [.. QueueMessages.BoundQueues(_bindings, appended.Topic)];
-            foreach (var name in queues)
-            {
-                if (!_queues.TryGetValue(name, out var book))
-                {
-                    book = _queues[name] = new QueueBook(name, QueueConfig.Default, 1, appended.Timestamp);
-                }
-                var entries = book.Enqueue(appended.Messages.Count, appended.Timestamp, TimeSpan.Zero);
-                for (var i = 0; i < entries.Count; i++)
-                {
-                    entries[i].Body = QueueMessages.FromTopic(appended.Messages[i]);
-                }
-                handoffs.AddRange(HandOff(book, entries.Count, appended.Timestamp));
-            }
-        }
-        handoffs.ForEach(h => h.Complete());
-        foreach (var name in queues)
-        {
-            listener()?.OnEnqueued(name);
-        }
-    }
-
     // Under _gate: lease what a send made visible to the receives parked on its queue (completed after the lock).
     private List<Handoff> HandOff(QueueBook book, int available, DateTimeOffset now)
         => _parked.HandOff(book, available, now, [], e => QueueMessages.From(book.Name, e, (QueueDraft)e.Body!));
@@ -164,6 +137,7 @@ internal sealed class MemoryQueues(Func<IStoreListener?> listener, long? maxQueu
         {
             var book = Book(queue);
             var leased = book.Lease(max, lease ?? book.Config.Lease, now, []);
+            ReportDropped(book);
             return Task.FromResult(new LeaseResult(
                 [.. leased.Select(e => QueueMessages.From(queue, e, (QueueDraft)e.Body!))],
                 book.NextVisibleAt(now)));
@@ -184,7 +158,9 @@ internal sealed class MemoryQueues(Func<IStoreListener?> listener, long? maxQueu
         NackResult result;
         lock (_gate)
         {
-            result = Book(queue).Nack(id, lease, delay, error, now, []);
+            var book = Book(queue);
+            result = book.Nack(id, lease, delay, error, now, []);
+            ReportDropped(book);
         }
         listener()?.OnEnqueued(queue);
         return Task.FromResult(result);
@@ -267,7 +243,7 @@ internal sealed class MemoryQueues(Func<IStoreListener?> listener, long? maxQueu
             if (!_queues.ContainsKey(binding.Queue))
             {
                 EnsureRoom(binding.Queue);
-                _queues[binding.Queue] = new QueueBook(binding.Queue, QueueConfig.Default, 1, now);
+                _queues[binding.Queue] = NewBook(binding.Queue, QueueConfig.Default, now);
             }
             if (_bindings.Contains(binding))
             {
@@ -335,8 +311,12 @@ internal sealed class MemoryQueues(Func<IStoreListener?> listener, long? maxQueu
 
     private QueueBook Book(string queue) => _queues.TryGetValue(queue, out var book) ? book : throw QueueEngine.NotFound(queue);
 
-    private static QueueInfo Info(QueueBook book, DateTimeOffset now)
-        => new(book.Name, book.Config, book.ConfigVersion, book.CreatedAt, book.Stats(now, []));
+    private QueueInfo Info(QueueBook book, DateTimeOffset now)
+    {
+        var stats = book.Stats(now, []);
+        ReportDropped(book);
+        return new(book.Name, book.Config, book.ConfigVersion, book.CreatedAt, stats) { Limits = book.Limits };
+    }
 
     private static QueueDraft Own(QueueDraft draft) => new()
     {

@@ -19,11 +19,12 @@ public sealed class MemoryStore : IStore
     /// <param name="time">The clock.</param>
     /// <param name="maxTopics">The most topics it creates (<see cref="TopicLimit"/>); null: no limit.</param>
     /// <param name="maxQueues">The most queues it creates (<see cref="QueueEngine.LimitReached"/>); null: no limit.</param>
-    public MemoryStore(TimeProvider? time = null, long? maxTopics = null, long? maxQueues = null)
+    /// <param name="queueLimits">The queues' default limits (<see cref="QueueLimits.Default"/> when null).</param>
+    public MemoryStore(TimeProvider? time = null, long? maxTopics = null, long? maxQueues = null, QueueLimits? queueLimits = null)
     {
         _time = time ?? TimeProvider.System;
         _maxTopics = maxTopics;
-        _queues = new MemoryQueues(() => _listener, maxQueues);
+        _queues = new MemoryQueues(() => _listener, maxQueues, queueLimits);
     }
 
     /// <inheritdoc />
@@ -47,6 +48,7 @@ public sealed class MemoryStore : IStore
                 {
                     throw new TopicNotFoundException(request.Topic);
                 }
+                _queues.BeginAppend(request.Topic, request.Messages.Count).Dispose(); // a publish a full bound queue refuses does not create its topic
                 var candidate = new MemoryTopic(request.Topic, Epoch.New(), config, _time.GetUtcNow());
                 Reserve(request.Topic);
                 topic = _topics.GetOrAdd(request.Topic, candidate);
@@ -68,6 +70,8 @@ public sealed class MemoryStore : IStore
                     return Task.FromResult(IdempotencyReplay.Resolve(topic.Name, topic.Epoch, token, seen.Fingerprint, seen.FirstOffset, seen.Count, seen.Timestamp));
                 }
 
+                // Bound queues: checked for room before anything is added (a publish a full queue refuses adds nothing).
+                using var fanIn = _queues.BeginAppend(topic.Name, request.Messages.Count);
                 var messages = new Message[request.Messages.Count];
                 for (var i = 0; i < messages.Length; i++)
                 {
@@ -100,7 +104,8 @@ public sealed class MemoryStore : IStore
                     CreatedTopic = created,
                     Messages = messages,
                 };
-                _queues.OnAppended(result); // bindings: enqueued with the append, under the same lock
+                fanIn.Enqueue(result); // bindings: enqueued with the append, under the same lock
+                fanIn.Dispose(); // the queues' gate let go, their receives woken, before the subscribers hear of it (disposing again does nothing)
                 _listener?.OnAppended(result);
                 topic.ForgetOldEncodings(); // after the fan-out above, which encoded the batch once per format
                 return Task.FromResult(result);

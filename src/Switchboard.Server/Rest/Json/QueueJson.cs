@@ -17,6 +17,14 @@ internal static class QueueJson
         writer.WriteString("initial", DurationText.Format(queue.Config.BackoffInitial));
         writer.WriteString("max", DurationText.Format(queue.Config.BackoffMax));
         writer.WriteEndObject();
+        if (queue.Config.MaxLength is { } maxLength)
+        {
+            writer.WriteNumber("maxLength", maxLength);
+        }
+        if (queue.Config.MaxDeadLetters is { } maxDead)
+        {
+            writer.WriteNumber("maxDeadLetters", maxDead);
+        }
         if (queue.Config.Description is { } description)
         {
             writer.WriteString("description", description);
@@ -28,8 +36,27 @@ internal static class QueueJson
         writer.WriteNumber("leased", queue.Stats.Leased);
         writer.WriteNumber("delayed", queue.Stats.Delayed);
         writer.WriteNumber("dead", queue.Stats.Dead);
+        writer.WriteNumber("length", queue.Stats.Length);
+        writer.WriteNumber("deadDropped", queue.Stats.DeadDropped);
+        writer.WriteEndObject();
+        // The limits in force (the queue's own, else the hub's defaults); null: no limit.
+        writer.WriteStartObject("limits");
+        WriteLimit(writer, "maxLength", queue.Limits.MaxLength);
+        WriteLimit(writer, "maxDeadLetters", queue.Limits.MaxDeadLetters);
         writer.WriteEndObject();
         writer.WriteEndObject();
+    }
+
+    private static void WriteLimit(Utf8JsonWriter writer, string name, long? limit)
+    {
+        if (limit is { } value)
+        {
+            writer.WriteNumber(name, value);
+        }
+        else
+        {
+            writer.WriteNull(name);
+        }
     }
 
     /// <summary>

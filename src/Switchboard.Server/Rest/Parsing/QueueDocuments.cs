@@ -7,7 +7,7 @@ namespace Switchboard.Server.Rest.Parsing;
 /// <summary>Queue settings and the small action bodies (ack, nack, extend, an ack batch). Parsing only: it never calls the hub.</summary>
 internal static class QueueDocuments
 {
-    /// <summary>{"lease": "30s", "maxAttempts": 10, "backoff": {"initial": "1s", "max": "5m"}, "description": "…"}; missing fields take the defaults.</summary>
+    /// <summary>{"lease": "30s", "maxAttempts": 10, "maxLength": 1000, "maxDeadLetters": 100, "backoff": {"initial": "1s", "max": "5m"}, "description": "…"}; missing fields take the defaults.</summary>
     public static QueueConfig Config(ReadOnlyMemory<byte> body) => Unicode(() => ReadConfig(body));
 
     private static QueueConfig ReadConfig(ReadOnlyMemory<byte> body)
@@ -76,15 +76,45 @@ internal static class QueueDocuments
                         };
                     }
                     break;
+                case "maxLength":
+                    config = config with { MaxLength = Limit(value, "maxLength") };
+                    break;
+                case "maxDeadLetters":
+                    config = config with { MaxDeadLetters = Limit(value, "maxDeadLetters") };
+                    break;
                 case "description":
                     config = config with { Description = value.ValueKind is JsonValueKind.String or JsonValueKind.Null ? value.GetString() : throw Invalid("description must be a string.") };
                     break;
                 default:
-                    throw Invalid($"A queue has no setting '{property.Name}'; the settings are lease, maxAttempts, backoff and description.");
+                    throw Invalid($"A queue has no setting '{property.Name}'; the settings are lease, maxAttempts, maxLength, maxDeadLetters, backoff and description.");
             }
         }
         return config;
     }
+
+    /// <summary>A queue limit: a whole number from 1 to <see cref="QueueConfig.MaxLimit"/>, or null for the hub's default.</summary>
+    private static long? Limit(JsonElement value, string name)
+    {
+        if (value.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+        if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt64(out var limit))
+        {
+            throw Invalid($"{name} must be a whole number from 1 to {QueueConfig.MaxLimit} (or null for the hub's default); it is {Shape(value)}.");
+        }
+        QueueConfig.CheckLimit(limit, name);
+        return limit;
+    }
+
+    private static string Shape(JsonElement value) => value.ValueKind switch
+    {
+        JsonValueKind.Number => $"{value.GetRawText()}, not a whole number in range",
+        JsonValueKind.String => "a string",
+        JsonValueKind.True or JsonValueKind.False => "a boolean",
+        JsonValueKind.Array => "an array",
+        _ => "an object",
+    };
 
     /// <summary>The body of ack / nack / extend: {"lease": "…", "delay"?: …, "error"?: "…", "extendBy"?: …}.</summary>
     public static (string Lease, TimeSpan? Duration, string? Error) Action(ReadOnlyMemory<byte> body, string action) => Unicode(() => ReadAction(body, action));

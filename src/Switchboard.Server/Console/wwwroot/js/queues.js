@@ -91,6 +91,12 @@ async function queueDetail(detail, queue) {
         h('dt', {}, 'Dead'), h('dd', { id: 'queue-dead' }, number(q.stats.dead)),
         h('dt', {}, 'Lease'), h('dd', {}, q.lease),
         h('dt', {}, 'Attempts'), h('dd', {}, `${q.maxAttempts} (backoff ${q.backoff.initial} to ${q.backoff.max})`),
+        // The limits in force (null: none); a hub from before limits sends no "limits".
+        ...(q.limits ? [
+          h('dt', {}, 'Max length'), h('dd', { id: 'queue-max-length' }, limit(q.limits.maxLength)),
+          h('dt', {}, 'Max dead letters'), h('dd', { id: 'queue-max-dead' },
+            `${limit(q.limits.maxDeadLetters)}${q.stats.deadDropped ? ` (${number(q.stats.deadDropped)} dropped)` : ''}`),
+        ] : []),
         h('dt', {}, 'Created'), h('dd', {}, new Date(q.createdAt).toLocaleString())),
       h('button', { type: 'button', class: 'secondary', onclick: refresh }, 'Refresh'));
     await deadLetters(dead, path, q.stats.dead, refresh);
@@ -178,4 +184,8 @@ function confirmDialog(title, text, action, onConfirm) {
     if (dialog.returnValue === 'confirm') onConfirm();
   });
   return dialog;
+}
+
+function limit(value) {
+  return value === null || value === undefined ? 'unlimited' : number(value);
 }
