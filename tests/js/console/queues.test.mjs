@@ -94,7 +94,7 @@ test('peek lists the ready messages in the order they will be received, and chan
     assert.equal((await hub.rest('POST', '/v1/queues/peeked/messages', { payload: { order: n } })).status, 201);
   }
   const before = (await hub.rest('GET', '/v1/queues/peeked')).body.stats;
-  assert.deepEqual(before, { ready: 3, leased: 0, delayed: 0, dead: 0 });
+  assert.deepEqual(before, { ready: 3, leased: 0, delayed: 0, dead: 0, length: 3, deadDropped: 0 });
 
   const page = await openPage(browser);
   await page.goto(`${hub.url}/#/queues/peeked`);

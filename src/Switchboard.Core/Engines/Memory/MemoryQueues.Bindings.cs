@@ -11,6 +11,12 @@ internal sealed partial class MemoryQueues
     /// </summary>
     public FanIn BeginAppend(string topic, int count)
     {
+        // No binding (the common case): nothing to check or feed, so a publish does not take the queues' gate. A binding
+        // made meanwhile applies from the next publish, as if it had been made just after this one.
+        if (Volatile.Read(ref _bindingCount) == 0)
+        {
+            return FanIn.Unbound;
+        }
         _gate.Enter();
         try
         {
@@ -37,6 +43,11 @@ internal sealed partial class MemoryQueues
 
     private IStoreListener? Listener => listener();
 
+    // The bindings' count, for BeginAppend's look without the gate (set under it whenever the bindings change).
+    private int _bindingCount;
+
+    private void BindingsChanged() => Volatile.Write(ref _bindingCount, _bindings.Count);
+
     private QueueBook NewBook(string name, QueueConfig config, DateTimeOffset now) => new(name, config, 1, now) { Defaults = _limits };
 
     /// <summary>Under the gate: tells the listener about dead letters the last call dropped (the hub logs them).</summary>
@@ -49,8 +60,11 @@ internal sealed partial class MemoryQueues
     }
 
     /// <summary>A publish's enqueue into its bound queues, under the gate <see cref="BeginAppend"/> took.</summary>
-    internal sealed class FanIn(MemoryQueues owner, List<string> queues) : IDisposable
+    internal sealed class FanIn(MemoryQueues? owner, List<string> queues) : IDisposable
     {
+        /// <summary>The fan-in of a publish when no binding exists: nothing to enqueue, no gate held.</summary>
+        public static readonly FanIn Unbound = new(null, []);
+
         private List<Handoff> _handoffs = [];
         private bool _enqueued;
         private bool _done;
@@ -58,6 +72,10 @@ internal sealed partial class MemoryQueues
         /// <summary>Enqueues the appended messages into every bound queue (checked for room when the fan-in began).</summary>
         public void Enqueue(AppendResult appended)
         {
+            if (owner is null)
+            {
+                return;
+            }
             foreach (var name in queues)
             {
                 if (!owner._queues.TryGetValue(name, out var book))
@@ -77,7 +95,7 @@ internal sealed partial class MemoryQueues
         /// <summary>Lets go of the gate, then completes the handoffs and wakes the receives (never under the gate).</summary>
         public void Dispose()
         {
-            if (_done)
+            if (owner is null || _done)
             {
                 return;
             }

@@ -80,6 +80,7 @@ internal sealed partial class MemoryQueues(Func<IStoreListener?> listener, long?
             }
             _queues.Remove(queue);
             _bindings.RemoveAll(b => b.Queue == queue);
+            BindingsChanged();
             return Task.FromResult<QueueInfo?>(Info(book, now));
         }
     }
@@ -250,6 +251,7 @@ internal sealed partial class MemoryQueues(Func<IStoreListener?> listener, long?
                 return Task.FromResult(false);
             }
             _bindings.Add(binding);
+            BindingsChanged();
             return Task.FromResult(true);
         }
     }
@@ -258,7 +260,9 @@ internal sealed partial class MemoryQueues(Func<IStoreListener?> listener, long?
     {
         lock (_gate)
         {
-            return Task.FromResult(_bindings.Remove(binding));
+            var removed = _bindings.Remove(binding);
+            BindingsChanged();
+            return Task.FromResult(removed);
         }
     }
 
