@@ -375,7 +375,11 @@ public sealed partial class Hub
 
     void IStoreListener.OnReplied(string replyId) => _backplane.Publish(new ReplyPosted(replyId));
 
-    void IStoreListener.OnDeadLettersDropped(string queue, long dropped, long total) => _deadLetterDrops.Dropped(queue, dropped, total);
+    void IStoreListener.OnDeadLettersDropped(string queue, long dropped, long total)
+    {
+        Meters.DeadLettersDropped.Add(dropped);
+        _deadLetterDrops.Dropped(queue, dropped, total);
+    }
 
     /// <summary>A lease token's shape; <paramref name="at"/> (e.g. an item of a batch) goes before the refusal.</summary>
     private static void CheckLeaseToken(string lease, string at = "")

@@ -50,6 +50,19 @@ public sealed class MetricsMovementTests
             Assert.Equal(HttpStatusCode.OK, nack.StatusCode);
         }
 
+        // Two more dead letters in a queue that keeps one: the older is dropped, and counted.
+        using (await hub.Http.PutAsync("/v1/queues/dropping-q", Json("""{"maxAttempts":1,"maxDeadLetters":1}"""), timeout.Token)) { }
+        using (await hub.Http.PostAsync("/v1/queues/dropping-q/messages", Json("""{"messages":[{"payload":1},{"payload":2}]}"""), timeout.Token)) { }
+        using (var received = await hub.Http.PostAsync("/v1/queues/dropping-q/receive?max=2&wait=10", null, timeout.Token))
+        {
+            foreach (var message in JsonDocument.Parse(await received.Content.ReadAsStringAsync(timeout.Token)).RootElement.GetProperty("messages").EnumerateArray())
+            {
+                using var nack = await hub.Http.PostAsync($"/v1/queues/dropping-q/messages/{message.GetProperty("id")}/nack",
+                    Json($$"""{"lease":"{{message.GetProperty("lease").GetString()}}","error":"poison"}"""), timeout.Token);
+                Assert.Equal(HttpStatusCode.OK, nack.StatusCode);
+            }
+        }
+
         // A request nobody answers times out; one a responder answers is timed.
         using (var unanswered = await hub.Http.PostAsync("/v1/queues/nobody/requests?timeout=1", Json("""{"payload":"anyone?"}"""), timeout.Token))
         {
@@ -75,7 +88,8 @@ public sealed class MetricsMovementTests
         // Latency is sampled from write bursts (the first is always kept): the two messages went out in one burst or two.
         Assert.InRange(Moved("switchboard_delivery_duration_seconds_count{protocol=\"sse\"}"), 1, 2);
         Assert.True(Moved("switchboard_queue_redelivered_total") == 1, why);
-        Assert.True(Moved("switchboard_queue_dead_lettered_total") == 1, why);
+        Assert.True(Moved("switchboard_queue_dead_lettered_total") == 3, why);
+        Assert.True(Moved("switchboard_queue_dead_letters_dropped_total") == 1, why);
         Assert.True(Moved("switchboard_requests_timeouts_total") == 1, why);
         Assert.True(Moved("switchboard_requests_duration_seconds_count") == 1, why);
         // Every durable change above went through the SQLite writer's group commit: some commits, at least every message.

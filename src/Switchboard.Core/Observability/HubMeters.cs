@@ -40,6 +40,7 @@ public sealed class HubMeters : IDisposable
         QueueNacked = Meter.CreateCounter<long>("switchboard.queue.nacked", "{message}", "Queue messages given back by consumers (to be redelivered or dead-lettered).");
         DeadLettered = Meter.CreateCounter<long>("switchboard.queue.dead_lettered", "{message}", "Queue messages moved to dead letters by a nack on their last attempt.");
         Redriven = Meter.CreateCounter<long>("switchboard.queue.redriven", "{message}", "Dead letters put back into their queue.");
+        DeadLettersDropped = Meter.CreateCounter<long>("switchboard.queue.dead_letters_dropped", "{message}", "Dead letters deleted, oldest first, because their queue already held its maxDeadLetters.");
         RequestsSent = Meter.CreateCounter<long>("switchboard.requests.sent", "{request}", "Requests sent (request/reply).");
         Replies = Meter.CreateCounter<long>("switchboard.requests.replied", "{reply}", "Replies posted to requests.");
         Redelivered = Meter.CreateCounter<long>("switchboard.queue.redelivered", "{message}", "Queue messages leased again after an earlier attempt (a nack, or a lease that ran out).");
@@ -121,6 +122,9 @@ public sealed class HubMeters : IDisposable
 
     /// <summary>Redriven dead letters.</summary>
     public Counter<long> Redriven { get; }
+
+    /// <summary>Dead letters dropped past their queue's maxDeadLetters.</summary>
+    public Counter<long> DeadLettersDropped { get; }
 
     /// <summary>Requests sent.</summary>
     public Counter<long> RequestsSent { get; }
