@@ -219,6 +219,23 @@ public sealed class JwtTests(JwtHubs hubs) : IClassFixture<JwtHubs>
         Assert.True((await FrameAsync(socket, "p", timeout.Token)).TryGetProperty("pong", out _));
     }
 
+    [Fact]
+    public async Task A_token_that_expires_at_the_end_of_time_is_accepted_on_a_request_and_a_connection()
+    {
+        // Some service tokens "never expire": exp 253402300799 (9999-12-31T23:59:59Z). Adding the clock skew to it must
+        // not overflow into a 500.
+        var token = Hs256(expiresIn: new DateTime(9999, 12, 31, 23, 59, 59, DateTimeKind.Utc) - DateTime.UtcNow);
+        await AssertAcceptedAsync(hubs.Secret256, token);
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using var socket = new System.Net.WebSockets.ClientWebSocket();
+        socket.Options.AddSubProtocol("switchboard.v1.json");
+        await socket.ConnectAsync(hubs.Secret256.WebSocketAddress("/v1/ws"), timeout.Token);
+        await SendAsync(socket, $$$"""{"id": "a", "auth": {"token": "{{{token}}}"}}""", timeout.Token);
+        var authenticated = (await FrameAsync(socket, "a", timeout.Token)).GetProperty("authenticated");
+        Assert.Equal(9999, authenticated.GetProperty("expiresAt").GetDateTimeOffset().Year);
+    }
+
     private static Task SendAsync(System.Net.WebSockets.ClientWebSocket socket, string frame, CancellationToken cancellationToken)
         => socket.SendAsync(Encoding.UTF8.GetBytes(frame), System.Net.WebSockets.WebSocketMessageType.Text, true, cancellationToken);
 

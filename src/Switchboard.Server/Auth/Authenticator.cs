@@ -74,6 +74,13 @@ public sealed class Authenticator
     /// (Switchboard:Auth:Jwt:ClockSkew) — so a connection opened with a token inside that allowance is not cut at once,
     /// and a request and a stream made with one token are served until the same instant.
     /// </summary>
+    private static DateTimeOffset AcceptedUntil(DateTime validTo, TimeSpan clockSkew)
+    {
+        // A far-future exp (a "never expiring" service token) reads as DateTime.MaxValue: the skew must not overflow it.
+        var expires = new DateTimeOffset(DateTime.SpecifyKind(validTo, DateTimeKind.Utc));
+        return expires > DateTimeOffset.MaxValue - clockSkew ? DateTimeOffset.MaxValue : expires + clockSkew;
+    }
+
     private static AuthOutcome FromToken(JsonWebToken token, TimeSpan clockSkew)
     {
         if ((Claim(token, "sub") ?? Claim(token, "client_id") ?? Claim(token, "azp")) is not { } name)
@@ -82,7 +89,7 @@ public sealed class Authenticator
         }
         var issuer = Claim(token, "iss");
         var grants = Grants.FromScopes(name, Caller.IdentityOf("jwt", name, issuer), Scopes(token), out _);
-        return AuthOutcome.Accepted(new Caller(name, grants, "jwt", new DateTimeOffset(token.ValidTo, TimeSpan.Zero) + clockSkew, issuer));
+        return AuthOutcome.Accepted(new Caller(name, grants, "jwt", AcceptedUntil(token.ValidTo, clockSkew), issuer));
     }
 
     /// <summary>Why a token without a subject is refused; the claim comes first, so a WebSocket close reason (123 bytes) keeps it.</summary>
