@@ -10,8 +10,9 @@ namespace Switchboard.Server;
 
 /// <summary>
 /// Connection middleware on the cleartext port: peeks at the first bytes. A connection that starts with the HTTP/2
-/// client preface ("PRI * HTTP/2.0…", i.e. h2c with prior knowledge: gRPC clients) is relayed byte for byte to the
-/// internal HTTP/2 endpoint; anything else goes on to HTTP/1.1 untouched. Nothing is consumed by the peek.
+/// client preface ("PRI * HTTP/2.0…", i.e. h2c with prior knowledge: gRPC clients) is served as HTTP/2 on the spot
+/// (<see cref="DirectH2c"/>), or, on a Kestrel that does not allow that, relayed byte for byte to the internal HTTP/2
+/// endpoint; anything else goes on to HTTP/1.1 untouched. Nothing is consumed by the peek.
 /// The relay writes a ticket ahead of the client's bytes, and <see cref="Restore"/> on the internal endpoint gives the
 /// connection back the client's address by it: a Unix socket has none, so otherwise every gRPC client would share one
 /// (empty) address for the per-address connection cap, rate limits, trusted proxies, logs and connection listings.
@@ -46,6 +47,11 @@ internal static class H2cSniffer
                 case null:
                     return; // closed, timed out or the server stopping before the bytes told
                 case false:
+                    await next(connection);
+                    break;
+                case true when DirectH2c.Available:
+                    // HTTP/2 on this connection itself: Kestrel's HTTP middleware reads the preface the peek left in place.
+                    DirectH2c.Select(connection);
                     await next(connection);
                     break;
                 default:

@@ -6,9 +6,9 @@ namespace Switchboard.Server;
 
 /// <summary>
 /// Where the hub listens. Every http:// address serves HTTP/1.1 (REST, WebSocket, SSE, gRPC-Web) and HTTP/2 with
-/// prior knowledge (gRPC) on the same port: Kestrel cannot mix the two on a cleartext endpoint, so a connection
-/// that opens with the HTTP/2 preface is handed to an internal HTTP/2 endpoint on a Unix socket (see
-/// <see cref="H2cSniffer"/>). https:// addresses negotiate HTTP/1.1 or HTTP/2 with ALPN (certificate from
+/// prior knowledge (gRPC) on the same port: Kestrel does not mix the two on a cleartext endpoint by itself, so a
+/// connection that opens with the HTTP/2 preface is told it is HTTP/2 (<see cref="DirectH2c"/>), or, where Kestrel
+/// does not allow that, handed to an internal HTTP/2 endpoint on a Unix socket (see <see cref="H2cSniffer"/>). https:// addresses negotiate HTTP/1.1 or HTTP/2 with ALPN (certificate from
 /// <c>Kestrel:Certificates:Default</c>). Every public listener counts its connections in the <see cref="ConnectionBudget"/>.
 /// </summary>
 internal static class Listeners
@@ -26,7 +26,7 @@ internal static class Listeners
         var origins = new RelayedOrigins(); // where each relayed gRPC connection came from (see H2cSniffer)
         webHost.ConfigureKestrel(kestrel =>
         {
-            if (addresses.Any(a => !a.Tls))
+            if (addresses.Any(a => !a.Tls) && !DirectH2c.Available)
             {
                 kestrel.ListenUnixSocket(internalSocket, listen =>
                 {
