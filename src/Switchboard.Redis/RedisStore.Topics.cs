@@ -244,6 +244,16 @@ public sealed partial class RedisStore
     {
         long dropped = 0;
         var micros = RedisTime.Micros(now);
+        // The queues' default limits again, each sweep: a Redis that lost them (restarted empty, flushed) would otherwise
+        // read every queue without limits of its own as unlimited until this node reconnects.
+        try
+        {
+            await WriteQueueLimitsAsync();
+        }
+        catch (Exception ex) when (IsOutage(ex))
+        {
+            throw OutageError(ex);
+        }
         await foreach (var batch in NamesAsync(":topics", cancellationToken))
         {
             dropped += (long)await EvalAsync(RedisScripts.SweepTopics, [_options.Prefix, micros, .. batch]);

@@ -51,6 +51,25 @@ public sealed class RedisStoreContract(RedisFixture redis) : DurableStoreContrac
     }
 
     [Fact]
+    public async Task The_queues_default_limits_lost_from_Redis_are_written_again_by_the_next_sweep()
+    {
+        var prefix = RedisFixture.NewPrefix();
+        var store = new RedisStore(new RedisOptions { Configuration = redis.Server.Configuration, Prefix = prefix, QueueLimits = new Core.QueueLimits(1, 5) }, NullLoggerFactory.Instance);
+        await Track(Task.FromResult<IStore>(store)); // closed with the test's stores
+        await store.OpenAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20));
+        using (var redisClient = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis.Server.Configuration))
+        {
+            // A Redis that restarted empty or was flushed: the defaults the scripts read are gone.
+            Assert.True(await redisClient.GetDatabase().KeyDeleteAsync(prefix + ":qlimits"));
+            await store.SweepAsync(T0, default);
+            Assert.Equal(1, (long)await redisClient.GetDatabase().HashGetAsync(prefix + ":qlimits", "ml"));
+        }
+        await store.Queues.EnqueueAsync(Send("bounded", "one"), default);
+        var refused = await Assert.ThrowsAsync<Core.SwitchboardException>(() => store.Queues.EnqueueAsync(Send("bounded", "two"), default));
+        Assert.Equal(Core.ErrorCode.LimitReached, refused.Code);
+    }
+
+    [Fact]
     public async Task A_reply_slot_stored_before_requesters_were_recorded_has_none_and_is_answered_as_before()
     {
         await Queues.EnqueueAsync(Send("rpc", "old") with { Reply = ("r-old", T0.AddMinutes(5)), Requester = "alice" }, default);
