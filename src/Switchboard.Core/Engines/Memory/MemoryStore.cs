@@ -71,7 +71,21 @@ public sealed class MemoryStore : IStore
                 }
 
                 // Bound queues: checked for room before anything is added (a publish a full queue refuses adds nothing).
-                using var fanIn = _queues.BeginAppend(topic.Name, request.Messages.Count);
+                MemoryQueues.FanIn fanIn;
+                try
+                {
+                    fanIn = _queues.BeginAppend(topic.Name, request.Messages.Count);
+                }
+                catch (SwitchboardException) when (created)
+                {
+                    // A send filled the bound queue since the check before the topic was made: the topic this refused
+                    // publish made goes too (nothing was announced of it), as if the first check had refused it.
+                    topic.Deleted = true;
+                    _topics.TryRemove(new KeyValuePair<string, MemoryTopic>(topic.Name, topic));
+                    Unreserve(topic.Name);
+                    throw;
+                }
+                using var fanInScope = fanIn;
                 var messages = new Message[request.Messages.Count];
                 for (var i = 0; i < messages.Length; i++)
                 {
