@@ -8,8 +8,9 @@ namespace Switchboard.Server;
 /// Where the hub listens. Every http:// address serves HTTP/1.1 (REST, WebSocket, SSE, gRPC-Web) and HTTP/2 with
 /// prior knowledge (gRPC) on the same port: Kestrel does not mix the two on a cleartext endpoint by itself, so a
 /// connection that opens with the HTTP/2 preface is told it is HTTP/2 (<see cref="DirectH2c"/>), or, where Kestrel
-/// does not allow that, handed to an internal HTTP/2 endpoint on a Unix socket (see <see cref="H2cSniffer"/>). https:// addresses negotiate HTTP/1.1 or HTTP/2 with ALPN (certificate from
-/// <c>Kestrel:Certificates:Default</c>). Every public listener counts its connections in the <see cref="ConnectionBudget"/>.
+/// does not allow that, handed to an internal HTTP/2 endpoint on a Unix socket (see <see cref="H2cSniffer"/>).
+/// https:// addresses negotiate HTTP/1.1 or HTTP/2 with ALPN (certificate from <c>Kestrel:Certificates:Default</c>).
+/// Every public listener counts its connections in the <see cref="ConnectionBudget"/>.
 /// </summary>
 internal static class Listeners
 {
