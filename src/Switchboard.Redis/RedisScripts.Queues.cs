@@ -204,7 +204,7 @@ internal static partial class RedisScripts
     /// <summary>
     /// ARGV: P, queue, create (-1: no; 0: yes; N: while fewer than N queues exist), cfg, lease, max, bi, bm, created ticks, now, delay, key ('' none), fingerprint,
     /// key expiry, reply id ('' none), reply expiry, reply expiry ticks, reply forgotten at, requester ('' none), n, n
-    /// records, k parked receives, k × (max, lease), token base. Reply: {'ok', first id, created, leases per receive…} |
+    /// records, k parked receives, k × (max, lease), token base. Reply: {'ok', first id, created, leases per receive…, dead letters dropped, dropped in all} |
     /// {'replay', first, count} | {'queue-limit', queue, max} | {'queue-full', queue, length, max, n}.
     /// </summary>
     public static readonly string Enqueue = Common + QueueLib + """
@@ -258,13 +258,17 @@ internal static partial class RedisScripts
         local out = {'ok', first, created}
         local k = tonumber(ARGV[21 + n])
         if k > 0 then handoff(q, now, 22 + n, k, out) end
+        out[#out + 1] = DROPPED
+        out[#out + 1] = DROPTOTAL
         return out
         """;
 
-    /// <summary>ARGV: P, queue, now, k, k × (max, lease), token base. Reply: {'ok', leases per receive…}.</summary>
+    /// <summary>ARGV: P, queue, now, k, k × (max, lease), token base. Reply: {'ok', leases per receive…, dead letters dropped, dropped in all}.</summary>
     public static readonly string HandOff = Common + QueueLib + LoadQueue + """
         local out = {'ok'}
         handoff(q, tonumber(ARGV[3]), 5, tonumber(ARGV[4]), out)
+        out[#out + 1] = DROPPED
+        out[#out + 1] = DROPTOTAL
         return out
         """;
 

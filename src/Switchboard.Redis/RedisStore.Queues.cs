@@ -127,6 +127,7 @@ public sealed partial class RedisStore
             {
                 claimed[i].Complete(ParseMessages(request.Queue, reply[3 + i]));
             }
+            ReportDropped(request.Queue, reply, 3 + claimed.Count); // a handoff's look at the queue dead-letters lapsed leases
             store._listener?.OnEnqueued(request.Queue);
             return new EnqueueResult(request.Queue, (long)reply[1], count, Replayed: false, CreatedQueue: (long)reply[2] == 1);
         }
@@ -153,6 +154,7 @@ public sealed partial class RedisStore
                 {
                     claimed[i].Complete(ParseMessages(queue, reply[1 + i]));
                 }
+                ReportDropped(queue, reply, 1 + claimed.Count);
             }
             catch (Exception ex)
             {

@@ -112,6 +112,27 @@ public abstract partial class StoreContract
         Assert.Equal((1L, 1L), ((await Queues.GetQueueAsync("expiring", end, default))!.Stats.Dead, (await Queues.GetQueueAsync("expiring", end, default))!.Stats.DeadDropped));
     }
 
+    [Fact]
+    public async Task A_send_handed_to_a_waiting_receive_reports_the_dead_letters_its_look_at_the_queue_dropped()
+    {
+        await Queues.PutQueueAsync("handed", Quick with { MaxAttempts = 1, MaxDeadLetters = 1 }, null, T0, default);
+        await Queues.EnqueueAsync(Send("handed", "a", "b") with { CreateQueue = null }, default);
+        var leased = (await Queues.LeaseAsync("handed", 2, null, T0, default)).Messages;
+        await Queues.NackAsync("handed", leased[0].Id, leased[0].Lease!, null, null, T0, default);
+        var reported = Listener.DeadDropped.Count;
+
+        // b's lease runs out on its last attempt; the next send, handed to a waiting receive, is what looks at the queue.
+        var end = leased[1].LeaseExpiresAt!.Value.AddSeconds(1);
+        if (Queues.Park("handed", 1, null) is not { } parked)
+        {
+            return; // an engine without parked receives hands nothing off
+        }
+        await Queues.EnqueueAsync(Send("handed", "c") with { CreateQueue = null, Timestamp = end }, default);
+        Assert.Equal(["c"], (await parked.Taken.WaitAsync(TimeSpan.FromSeconds(10))).Select(Text));
+        Assert.Equal(1L, (await Queues.GetQueueAsync("handed", end, default))!.Stats.DeadDropped);
+        Assert.Equal(1, Listener.DeadDropped.Skip(reported).Where(d => d.Queue == "handed").Sum(d => d.Dropped));
+    }
+
     /// <summary>Five messages, each nacked on its only attempt, into a queue that keeps three dead letters.</summary>
     protected static async Task FillDeadLettersAsync(IQueueStore queues, string queue)
     {
