@@ -12,25 +12,10 @@ public sealed class SseNoticeResumeTests
 {
     private static readonly TimeSpan Limit = TimeSpan.FromSeconds(30);
 
-    private static async Task PublishAsync(TestHub hub, string topic, int value)
-    {
-        using var content = new StringContent($$"""{"payload":{{value}}}""", Encoding.UTF8, "application/json");
-        using var response = await hub.Http.PostAsync($"/v1/topics/{topic}/messages", content);
-        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
-    }
+    private static Task PublishAsync(TestHub hub, string topic, int value) => SseStreams.PublishAsync(hub, topic, value);
 
-    private static async Task<(HttpResponseMessage Response, IAsyncEnumerator<SseEvent> Events)> OpenAsync(TestHub hub, string path, string? lastEventId = null)
-    {
-        var request = new HttpRequestMessage(HttpMethod.Get, path);
-        if (lastEventId is not null)
-        {
-            request.Headers.TryAddWithoutValidation("Last-Event-ID", lastEventId);
-        }
-        var response = await hub.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
-        return (response, SseParser.ReadAsync(reader, new CancellationTokenSource(Limit).Token).GetAsyncEnumerator());
-    }
+    private static Task<(HttpResponseMessage Response, IAsyncEnumerator<SseEvent> Events)> OpenAsync(TestHub hub, string path, string? lastEventId = null)
+        => SseStreams.OpenAsync(hub, path, lastEventId, Limit);
 
     /// <summary>The next event that is a message or a notice (the opening block, heartbeats and id-only blocks skipped).</summary>
     private static async Task<SseEvent> NextEventAsync(IAsyncEnumerator<SseEvent> events)
@@ -121,25 +106,7 @@ public sealed class SseNoticeResumeTests
             Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
         }
 
-        string afterNotice;
-        (response, events) = await OpenAsync(hub, path, start);
-        using (response)
-        {
-            var notice = await NextEventAsync(events);
-            Assert.Equal("notice", notice.Event);
-            Assert.Equal("topic-deleted", Kind(notice));
-            Assert.Equal(epoch, JsonDocument.Parse(notice.Data).RootElement.GetProperty("epoch").GetString());
-            afterNotice = notice.Id ?? throw new Xunit.Sdk.XunitException("the notice carries no id: a reconnect after it is told it again");
-        }
-        // Not told again; the topic created anew is delivered from its first message.
-        (response, events) = await OpenAsync(hub, path, afterNotice);
-        using (response)
-        {
-            await PublishAsync(hub, "notice.gone", 2);
-            var next = await NextEventAsync(events);
-            Assert.Null(next.Event);
-            Assert.Equal(("notice.gone", 1L), Message(next));
-        }
+        await AssertToldDeletedOnceAsync(hub, path, start, "notice.gone", epoch);
     }
 
     [Fact]
@@ -159,8 +126,18 @@ public sealed class SseNoticeResumeTests
             Assert.Equal(HttpStatusCode.NotFound, poll.StatusCode);
         }
 
+        await AssertToldDeletedOnceAsync(hub, "/v1/topics/notice.solo/events", $"{epoch}:2", "notice.solo", epoch);
+    }
+
+    /// <summary>
+    /// A stream at <paramref name="path"/> resumed from <paramref name="start"/> is told <paramref name="topic"/> (of
+    /// <paramref name="epoch"/>) was deleted; resumed from that notice's id it is not told again, and the topic made anew
+    /// is delivered from its first message.
+    /// </summary>
+    private static async Task AssertToldDeletedOnceAsync(TestHub hub, string path, string start, string topic, string epoch)
+    {
         string afterNotice;
-        var (response, events) = await OpenAsync(hub, "/v1/topics/notice.solo/events", $"{epoch}:2");
+        var (response, events) = await OpenAsync(hub, path, start);
         using (response)
         {
             var notice = await NextEventAsync(events);
@@ -169,13 +146,13 @@ public sealed class SseNoticeResumeTests
             Assert.Equal(epoch, JsonDocument.Parse(notice.Data).RootElement.GetProperty("epoch").GetString());
             afterNotice = notice.Id ?? throw new Xunit.Sdk.XunitException("the notice carries no id: a reconnect after it is told it again");
         }
-        (response, events) = await OpenAsync(hub, "/v1/topics/notice.solo/events", afterNotice);
+        (response, events) = await OpenAsync(hub, path, afterNotice);
         using (response)
         {
-            await PublishAsync(hub, "notice.solo", 3);
+            await PublishAsync(hub, topic, 99);
             var next = await NextEventAsync(events);
             Assert.Null(next.Event);
-            Assert.Equal(("notice.solo", 1L), Message(next));
+            Assert.Equal((topic, 1L), Message(next));
         }
     }
 

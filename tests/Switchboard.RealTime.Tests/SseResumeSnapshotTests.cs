@@ -29,25 +29,10 @@ public sealed class SseResumeSnapshotTests
         return settings;
     }
 
-    private static async Task PublishAsync(TestHub hub, string topic, int value)
-    {
-        using var content = new StringContent($$"""{"payload":{{value}}}""", Encoding.UTF8, "application/json");
-        using var response = await hub.Http.PostAsync($"/v1/topics/{topic}/messages", content);
-        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
-    }
+    private static Task PublishAsync(TestHub hub, string topic, int value) => SseStreams.PublishAsync(hub, topic, value);
 
-    private static async Task<(HttpResponseMessage Response, IAsyncEnumerator<SseEvent> Events)> OpenAsync(TestHub hub, string path, string? lastEventId = null)
-    {
-        var request = new HttpRequestMessage(HttpMethod.Get, path);
-        if (lastEventId is not null)
-        {
-            request.Headers.TryAddWithoutValidation("Last-Event-ID", lastEventId);
-        }
-        var response = await hub.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
-        return (response, SseParser.ReadAsync(reader, new CancellationTokenSource(Limit).Token).GetAsyncEnumerator());
-    }
+    private static Task<(HttpResponseMessage Response, IAsyncEnumerator<SseEvent> Events)> OpenAsync(TestHub hub, string path, string? lastEventId = null)
+        => SseStreams.OpenAsync(hub, path, lastEventId, Limit);
 
     /// <summary>Reads as EventSource does: the last id seen (events and id-only blocks alike) and the messages, until <paramref name="count"/> of them.</summary>
     private static async Task<string> ReadAsync(IAsyncEnumerator<SseEvent> events, List<(string Topic, long Offset)> messages, int count, string lastId, List<int> idLengths)

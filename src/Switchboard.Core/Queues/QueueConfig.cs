@@ -65,7 +65,7 @@ public sealed record QueueConfig(TimeSpan Lease, int MaxAttempts, TimeSpan Backo
     }
 
     /// <summary>A per-queue limit, when set, must be from 1 to <see cref="MaxLimit"/>.</summary>
-    public static void CheckLimit(long? value, string what)
+    private static void CheckLimit(long? value, string what)
     {
         if (value is < 1 or > MaxLimit)
         {

@@ -92,7 +92,7 @@ internal static class QueueDocuments
         return config;
     }
 
-    /// <summary>A queue limit: a whole number from 1 to <see cref="QueueConfig.MaxLimit"/>, or null for the hub's default.</summary>
+    /// <summary>A queue limit: a whole number, or null for the hub's default (its range is Core's to check: QueueConfig.Validate).</summary>
     private static long? Limit(JsonElement value, string name)
     {
         if (value.ValueKind == JsonValueKind.Null)
@@ -103,7 +103,6 @@ internal static class QueueDocuments
         {
             throw Invalid($"{name} must be a whole number from 1 to {QueueConfig.MaxLimit} (or null for the hub's default); it is {Shape(value)}.");
         }
-        QueueConfig.CheckLimit(limit, name);
         return limit;
     }
 
