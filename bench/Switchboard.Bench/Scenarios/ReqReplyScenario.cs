@@ -16,7 +16,8 @@ internal sealed class ReqReplyScenario : IScenario
     public string Name => "reqreply";
     public string Description => "request/reply over REST, WebSocket and gRPC (hub durable and in memory) vs NATS core request/reply and bare echoes: round trips/s (1, 4 requesters), latency";
 
-    private sealed record Contender(string System, Side Side, Func<int, Task<IRoundTrip>> Start);
+    /// <summary><paramref name="Key"/>: the name <c>--only</c> picks it by (rest-sqlite, ws-memory, grpc-echo, nats, …).</summary>
+    private sealed record Contender(string Key, string System, Side Side, Func<int, Task<IRoundTrip>> Start);
 
     public async Task RunAsync(Report report, BenchOptions options)
     {
@@ -36,29 +37,29 @@ internal sealed class ReqReplyScenario : IScenario
         foreach (var (label, hub, http) in new[] { ("sqlite", durable, durableHttp), ("memory", memory, memoryHttp) })
         {
             // A queue per protocol and requester count: a responder that has just gone can leave nothing in the next one's way.
-            contenders.Add(new($"switchboard REST ({label})", Side.Switchboard, async n => await RestRoundTrip.StartAsync(http, $"rr-rest-{n}")));
-            contenders.Add(new($"switchboard WebSocket ({label})", Side.Switchboard, async n => await WebSocketRoundTrip.StartAsync(hub.Address, http, $"rr-ws-{n}", n)));
-            contenders.Add(new($"switchboard gRPC ({label})", Side.Switchboard, async n => await GrpcRoundTrip.StartAsync(hub.Address, http, $"rr-grpc-{n}", n, withResponder: true)));
+            contenders.Add(new($"rest-{label}", $"switchboard REST ({label})", Side.Switchboard, async n => await RestRoundTrip.StartAsync(http, $"rr-rest-{n}")));
+            contenders.Add(new($"ws-{label}", $"switchboard WebSocket ({label})", Side.Switchboard, async n => await WebSocketRoundTrip.StartAsync(hub.Address, http, $"rr-ws-{n}", n)));
+            contenders.Add(new($"grpc-{label}", $"switchboard gRPC ({label})", Side.Switchboard, async n => await GrpcRoundTrip.StartAsync(hub.Address, http, $"rr-grpc-{n}", n, withResponder: true)));
         }
-        contenders.Add(new("bare ASP.NET Core echo (ceiling)", Side.Peer, _ => Task.FromResult<IRoundTrip>(new EchoRoundTrip(bareHttp))));
-        contenders.Add(new("bare grpc-dotnet echo (ceiling)", Side.Peer, async n => await GrpcRoundTrip.StartAsync(bareGrpc.Address, null, "echo", n, withResponder: false)));
+        contenders.Add(new("echo", "bare ASP.NET Core echo (ceiling)", Side.Peer, _ => Task.FromResult<IRoundTrip>(new EchoRoundTrip(bareHttp))));
+        contenders.Add(new("grpc-echo", "bare grpc-dotnet echo (ceiling)", Side.Peer, async n => await GrpcRoundTrip.StartAsync(bareGrpc.Address, null, "echo", n, withResponder: false)));
 
         NatsServer? nats = null;
-        if (NatsServer.Find() is null)
+        if (options.Includes("nats") && NatsServer.Find() is null)
         {
             report.Skip(Name, "NATS core request/reply", NatsServer.Missing);
         }
-        else
+        else if (options.Includes("nats"))
         {
             nats = await NatsServer.StartAsync();
             report.Version("nats-server", NatsServer.Version());
             report.Version("NATS.Net", NatsServer.ClientVersion());
-            contenders.Add(new("NATS core request/reply (in memory)", Side.Peer, async n => await NatsRoundTrip.StartAsync(nats, "rpc", n)));
+            contenders.Add(new("nats", "NATS core request/reply (in memory)", Side.Peer, async n => await NatsRoundTrip.StartAsync(nats, "rpc", n)));
         }
         var failures = new List<string>();
         try
         {
-            foreach (var contender in contenders)
+            foreach (var contender in contenders.Where(c => options.Includes(c.Key)))
             {
                 try
                 {
