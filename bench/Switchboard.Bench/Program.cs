@@ -58,8 +58,8 @@ if (options.Help)
           --only A,B        fan-out: only these transports (ws-json, ws-proto, ws-json-batch, ws-compact,
                             ws-compact-batch, ws-proto-batch, ws-plain, sse, sse-payload, longpoll, longpoll-payload, poll, grpc, websockets, signalr-sse, longpolling, nats, redis);
                             queue: only these systems (hub-rest, hub-ws, hub-redis, rabbitmq, nats, redis-streams);
-                            reqreply: only these (rest-sqlite, ws-sqlite, grpc-sqlite, rest-memory, ws-memory,
-                            grpc-memory, echo, grpc-echo, nats)
+                            reqreply: only these (rest-sqlite, ws-sqlite, grpc-sqlite, grpc-connect-sqlite, rest-memory,
+                            ws-memory, grpc-memory, grpc-connect-memory, echo, grpc-echo, nats)
           --subscribers N,M fan-out: these subscriber counts (default 1,100,1000; quick 10)
 
         Peers missing from the machine are skipped and named in the report; bench/install-peers.sh installs them.

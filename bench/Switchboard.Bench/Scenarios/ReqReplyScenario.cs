@@ -5,18 +5,20 @@ using Switchboard.Bench.Peers;
 namespace Switchboard.Bench.Scenarios;
 
 /// <summary>
-/// Request/reply over each of the hub's protocols — REST, WebSocket, gRPC — on the durable hub (SQLite, fsync: a request
-/// and its reply are each committed) and in memory, with a responder on the same protocol: round trips/s at 1 and 4
-/// requesters, latency p50 / p99 at 1. Beside them: NATS core request/reply (in memory, at most once: what NATS users
-/// reach for), and the ceilings of the stacks, a bare ASP.NET Core echo and a bare grpc-dotnet echo (no queue, no
-/// responder). The durable request/reply against RabbitMQ, JetStream and Redis Streams is in the queue scenario.
+/// Request/reply over each of the hub's protocols — REST, WebSocket, gRPC unary calls, and gRPC's bidirectional
+/// <c>Connect</c> call (a call held open per requester, and one by the responder, which answers every request on it,
+/// as on the WebSocket) — on the durable hub (SQLite, fsync: a request and its reply are each committed) and in memory, with a
+/// responder on the same protocol: round trips/s at 1 and 4 requesters, latency p50 / p99 at 1. Beside them: NATS
+/// core request/reply (in memory, at most once: what NATS users reach for), and the ceilings of the stacks, a bare
+/// ASP.NET Core echo and a bare grpc-dotnet echo (no queue, no responder). The durable request/reply against RabbitMQ,
+/// JetStream and Redis Streams is in the queue scenario.
 /// </summary>
 internal sealed class ReqReplyScenario : IScenario
 {
     public string Name => "reqreply";
-    public string Description => "request/reply over REST, WebSocket and gRPC (hub durable and in memory) vs NATS core request/reply and bare echoes: round trips/s (1, 4 requesters), latency";
+    public string Description => "request/reply over REST, WebSocket, gRPC and gRPC Connect (hub durable and in memory) vs NATS core request/reply and bare echoes: round trips/s (1, 4 requesters), latency";
 
-    /// <summary><paramref name="Key"/>: the name <c>--only</c> picks it by (rest-sqlite, ws-memory, grpc-echo, nats, …).</summary>
+    /// <summary><paramref name="Key"/>: the name <c>--only</c> picks it by (rest-sqlite, ws-memory, grpc-connect-memory, grpc-echo, nats, …).</summary>
     private sealed record Contender(string Key, string System, Side Side, Func<int, Task<IRoundTrip>> Start);
 
     public async Task RunAsync(Report report, BenchOptions options)
@@ -40,6 +42,7 @@ internal sealed class ReqReplyScenario : IScenario
             contenders.Add(new($"rest-{label}", $"switchboard REST ({label})", Side.Switchboard, async n => await RestRoundTrip.StartAsync(http, $"rr-rest-{n}")));
             contenders.Add(new($"ws-{label}", $"switchboard WebSocket ({label})", Side.Switchboard, async n => await WebSocketRoundTrip.StartAsync(hub.Address, http, $"rr-ws-{n}", n)));
             contenders.Add(new($"grpc-{label}", $"switchboard gRPC ({label})", Side.Switchboard, async n => await GrpcRoundTrip.StartAsync(hub.Address, http, $"rr-grpc-{n}", n, withResponder: true)));
+            contenders.Add(new($"grpc-connect-{label}", $"switchboard gRPC Connect ({label})", Side.Switchboard, async n => await ConnectRoundTrip.StartAsync(hub.Address, http, $"rr-grpc-connect-{n}", n)));
         }
         contenders.Add(new("echo", "bare ASP.NET Core echo (ceiling)", Side.Peer, _ => Task.FromResult<IRoundTrip>(new EchoRoundTrip(bareHttp))));
         contenders.Add(new("grpc-echo", "bare grpc-dotnet echo (ceiling)", Side.Peer, async n => await GrpcRoundTrip.StartAsync(bareGrpc.Address, null, "echo", n, withResponder: false)));
