@@ -146,9 +146,9 @@ public sealed partial class Hub
         {
             throw new SwitchboardException(ErrorCode.ValidationFailed, $"The reply wait is {DurationText.Format(expiresIn)}; use 1s to 12h.");
         }
-        var id = "r" + Convert.ToHexStringLower(idempotencyKey is null
-            ? RandomNumberGenerator.GetBytes(12)
-            : SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(requester is null ? queue + "\n" + idempotencyKey : queue + "\n" + idempotencyKey + "\n" + requester)).AsSpan(0, 12));
+        var id = idempotencyKey is null
+            ? "r" + Security.RandomTokens.NewHex(12)
+            : "r" + Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(requester is null ? queue + "\n" + idempotencyKey : queue + "\n" + idempotencyKey + "\n" + requester)).AsSpan(0, 12));
         var draft = new QueueDraft { Message = request.Message, ReplyTo = id, CorrelationId = request.CorrelationId ?? id };
         return (id, draft, _time.GetUtcNow() + expiresIn);
     }

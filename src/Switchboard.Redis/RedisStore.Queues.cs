@@ -1,7 +1,7 @@
-using System.Security.Cryptography;
 using StackExchange.Redis;
 using Switchboard.Core;
 using Switchboard.Core.Engines;
+using Switchboard.Core.Security;
 
 namespace Switchboard.Redis;
 
@@ -189,12 +189,7 @@ public sealed partial class RedisStore
         }
 
         // 12 random bytes, like QueueBook's tokens; the script appends each message's id.
-        private static string NewTokenBase()
-        {
-            Span<byte> bytes = stackalloc byte[12];
-            RandomNumberGenerator.Fill(bytes);
-            return Convert.ToBase64String(bytes).Replace('+', '-').Replace('/', '_');
-        }
+        private static string NewTokenBase() => RandomTokens.NewBase64Url();
 
         // {name, cfg, ver, created, ready, leased, delayed, dead, dropped, maxLength, maxDeadLetters (0: no limit)}
         private static QueueInfo ParseQueue(RedisResult info) => new(

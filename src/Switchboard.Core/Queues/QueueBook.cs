@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-
 namespace Switchboard.Core.Engines;
 
 /// <summary>One message's place in a queue (what the engines persist, without the body).</summary>
@@ -427,10 +425,5 @@ public sealed partial class QueueBook
         _pending.Enqueue((entry.Id, entry.Version), entry.VisibleAt);
     }
 
-    private static string NewToken()
-    {
-        Span<byte> bytes = stackalloc byte[12];
-        RandomNumberGenerator.Fill(bytes);
-        return Convert.ToBase64String(bytes).Replace('+', '-').Replace('/', '_');
-    }
+    private static string NewToken() => Security.RandomTokens.NewBase64Url();
 }

@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-
 namespace Switchboard.Core;
 
 /// <summary>
@@ -17,7 +15,7 @@ public static class Epoch
     public static string New()
     {
         Span<byte> bytes = stackalloc byte[Length];
-        RandomNumberGenerator.Fill(bytes);
+        Security.RandomTokens.Fill(bytes);
         Span<char> chars = stackalloc char[Length];
         for (var i = 0; i < Length; i++)
         {

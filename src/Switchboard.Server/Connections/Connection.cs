@@ -25,7 +25,7 @@ internal sealed class Connection : IAsyncDisposable
     }
 
     /// <summary>Unique on this node: "c" + 16 hex digits of randomness.</summary>
-    public string Id { get; } = "c" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8));
+    public string Id { get; } = "c" + Core.Security.RandomTokens.NewHex(8);
 
     /// <summary>ws-json, ws-proto, ws-plain, sse, grpc, …</summary>
     public string Transport { get; }
