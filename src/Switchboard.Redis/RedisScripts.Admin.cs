@@ -50,7 +50,7 @@ internal static partial class RedisScripts
     /// ARGV: P, queue, now, expected version ('' none). Deletes the queue, its messages, keys and bindings.
     /// Reply: {'ok', info} | {'none'} | {'precondition', expected, current}.
     /// </summary>
-    public static readonly string DeleteQueue = Common + QueueLib + """
+    public static readonly string DeleteQueue = Common + QueueLib + BindingLib + """
         local name = ARGV[2]
         local q = qload(name)
         if not q then return {'none'} end
@@ -61,25 +61,9 @@ internal static partial class RedisScripts
         redis.call('ZREM', P .. ':queues', name)
         local suffix = ' ' .. name
         for _, m in ipairs(redis.call('ZRANGE', P .. ':bindings', 0, -1)) do
-          if string.sub(m, -#suffix) == suffix then redis.call('ZREM', P .. ':bindings', m) end
+          if string.sub(m, -#suffix) == suffix then bremove(m) end
         end
         return {'ok', info}
-        """;
-
-    /// <summary>
-    /// ARGV: P, pattern, queue, then the settings of the queue if it must be created (cfg, lease, max, bi, bm, created
-    /// ticks), most queues (0: no limit). Bindings are members "pattern queue" of a zset scored by a counter, so they list in
-    /// the order they were made. Reply: 1 added, 0 already there | {'queue-limit', queue, max}.
-    /// </summary>
-    public static readonly string PutBinding = Common + QueueLib + """
-        if not qload(ARGV[3]) then
-          if not qroom(tonumber(ARGV[10])) then return {'queue-limit', ARGV[3], ARGV[10]} end
-          qcreate(ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9])
-        end
-        local member = ARGV[2] .. ' ' .. ARGV[3]
-        if redis.call('ZSCORE', P .. ':bindings', member) then return 0 end
-        redis.call('ZADD', P .. ':bindings', redis.call('INCR', P .. ':bindings:seq'), member)
-        return 1
         """;
 
     /// <summary>
@@ -136,6 +120,6 @@ internal static partial class RedisScripts
     [
         Append, Read, ListTopics, PutTopic, DeleteTopic, SweepTopics,
         Enqueue, HandOff, Lease, Ack, Nack, Extend, DeadLetters, Redrive, PurgeDead,
-        QueueInfos, ListQueues, PutQueue, DeleteQueue, PutBinding, PostReply, SweepQueues, SweepReplies, Peek,
+        QueueInfos, ListQueues, PutQueue, DeleteQueue, PutBinding, DeleteBinding, PostReply, SweepQueues, SweepReplies, Peek,
     ];
 }

@@ -176,22 +176,6 @@ internal static partial class RedisScripts
           if e[5] <= now then return nil, {'lease-error', 'expired', q.name, id, e[5]} end
           return e
         end
-        -- The queues a topic's messages go to (bindings, in the order they were made; each queue once).
-        local function bound(topic)
-          local members = redis.call('ZRANGE', P .. ':bindings', 0, -1)
-          local queues, seen = {}, {}
-          if #members == 0 then return queues end
-          local tokens = split(topic)
-          for _, m in ipairs(members) do
-            local sp = string.find(m, ' ', 1, true)
-            local pattern, queue = string.sub(m, 1, sp - 1), string.sub(m, sp + 1)
-            if not seen[queue] and matches(pattern, topic, tokens) then
-              seen[queue] = true
-              queues[#queues + 1] = queue
-            end
-          end
-          return queues
-        end
 
         """;
 

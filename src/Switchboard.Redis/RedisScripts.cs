@@ -116,7 +116,7 @@ internal static partial class RedisScripts
     /// Reply: {'ok', epoch, first offset, created, bound queue…} | {'not-found'} | {'topic-limit'} | {'replay', epoch, fingerprint, first, count, ticks}
     /// | {'queue-full', queue, length, max, n} (a bound queue has no room: nothing written).
     /// </summary>
-    public static readonly string Append = Common + QueueLib + TopicLib + """
+    public static readonly string Append = Common + QueueLib + TopicLib + BindingLib + """
         local topic = ARGV[2]
         local meta = tkey(topic)
         local created = 0

@@ -132,7 +132,7 @@ public sealed partial class RedisStore
         public async Task<bool> DeleteBindingAsync(QueueBinding binding, CancellationToken cancellationToken)
         {
             ArgumentNullException.ThrowIfNull(binding);
-            return await store.Run(db => db.SortedSetRemoveAsync(store._options.Prefix + ":bindings", binding.Pattern + " " + binding.Queue));
+            return (long)await store.EvalAsync(RedisScripts.DeleteBinding, [Prefix, binding.Pattern, binding.Queue]) == 1;
         }
 
         public async Task<ReplyRecord?> GetReplyAsync(string id, CancellationToken cancellationToken)

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging.Abstractions;
+using Switchboard.Core;
 using Switchboard.Core.Engines;
 using Switchboard.Redis;
 using Switchboard.Testing;
@@ -67,6 +68,29 @@ public sealed class RedisStoreContract(RedisFixture redis) : DurableStoreContrac
         await store.Queues.EnqueueAsync(Send("bounded", "one"), default);
         var refused = await Assert.ThrowsAsync<Core.SwitchboardException>(() => store.Queues.EnqueueAsync(Send("bounded", "two"), default));
         Assert.Equal(Core.ErrorCode.LimitReached, refused.Code);
+    }
+
+    [Fact]
+    public async Task Bindings_changed_by_a_node_of_an_earlier_version_are_seen_by_the_next_publish()
+    {
+        await Queues.PutBindingAsync(new QueueBinding("orders.eu", "exact"), T0, default);
+        await Queues.PutBindingAsync(new QueueBinding("orders.*", "wild"), T0, default);
+        await Store.AppendAsync(Append("orders.eu", Draft("1")), default);
+        using (var redisClient = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis.Server.Configuration))
+        {
+            // What an earlier hub does to bindings: the list alone, no index (an add takes the counter, a removal does not).
+            var db = redisClient.GetDatabase();
+            Assert.True(await db.SortedSetAddAsync(_prefix + ":bindings", "orders.> late", await db.StringIncrementAsync(_prefix + ":bindings:seq")));
+            Assert.True(await db.SortedSetRemoveAsync(_prefix + ":bindings", "orders.* wild"));
+            await Store.AppendAsync(Append("orders.eu", Draft("2")), default);
+            Assert.True(await db.SortedSetRemoveAsync(_prefix + ":bindings", "orders.eu exact"));
+            await Store.AppendAsync(Append("orders.eu", Draft("3")), default);
+            // In step again: the stamp is the list's counter and size.
+            Assert.Equal([(await db.StringGetAsync(_prefix + ":bindings:seq")).ToString(), "1"], (await db.HashGetAsync(_prefix + ":bix", ["seq", "n"])).Select(v => v.ToString()));
+        }
+        Assert.Equal(["1", "2"], (await Queues.LeaseAsync("exact", 10, null, T0, default)).Messages.Select(Text));
+        Assert.Equal(["1"], (await Queues.LeaseAsync("wild", 10, null, T0, default)).Messages.Select(Text));
+        Assert.Equal(["2", "3"], (await Queues.LeaseAsync("late", 10, null, T0, default)).Messages.Select(Text));
     }
 
     [Fact]
