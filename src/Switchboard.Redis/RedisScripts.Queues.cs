@@ -156,14 +156,16 @@ internal static partial class RedisScripts
           if #first == 0 then return false end
           return tonumber(first[2])
         end
+        -- A queue's stats, after the promotion a look at it does; last, what that promotion dropped past maxDeadLetters.
         local function qinfo(q, now)
+          local before = DROPPED
           promote(q, now)
           local v = redis.call('HMGET', q.meta, 'cfg', 'ver', 'created')
           local ready, dead = redis.call('ZCARD', q.ready), redis.call('ZCARD', q.dead)
           local leased = redis.call('ZCOUNT', q.leased, '(' .. n2s(now), '+inf')
           local delayed = redis.call('HLEN', q.state) - ready - dead - leased
           local dropped = tonumber(redis.call('HGET', q.meta, 'dropped') or '0')
-          return {q.name, v[1], v[2], v[3], ready, leased, delayed, dead, dropped, qlimit(q, 'ml'), qlimit(q, 'md')}
+          return {q.name, v[1], v[2], v[3], ready, leased, delayed, dead, dropped, qlimit(q, 'ml'), qlimit(q, 'md'), DROPPED - before}
         end
         -- QueueBook.Held: the message must be leased under this token, and the lease still running.
         local function held(q, id, token, now)

@@ -33,13 +33,13 @@ public sealed partial class RedisStore
             {
                 throw QueueEngine.PreconditionFailed(queue, (long)reply[1], (long)reply[2]);
             }
-            return new PutQueueResult(ParseQueue(reply[2]), Created: (long)reply[1] == 1);
+            return new PutQueueResult(ParseQueueReporting(reply[2]), Created: (long)reply[1] == 1);
         }
 
         public async Task<QueueInfo?> GetQueueAsync(string queue, DateTimeOffset now, CancellationToken cancellationToken)
         {
             var reply = await store.EvalAsync(RedisScripts.QueueInfos, [Prefix, RedisTime.Micros(now), queue]);
-            return reply.Length > 1 ? ParseQueue(reply[1]) : null;
+            return reply.Length > 1 ? ParseQueueReporting(reply[1]) : null;
         }
 
         public async Task<QueuePage> ListQueuesAsync(string? prefix, string? afterName, int limit, DateTimeOffset now, CancellationToken cancellationToken)
@@ -48,7 +48,7 @@ public sealed partial class RedisStore
             var queues = new List<QueueInfo>(reply.Length);
             for (var i = 0; i < reply.Length; i++)
             {
-                queues.Add(ParseQueue(reply[i]));
+                queues.Add(ParseQueueReporting(reply[i]));
             }
             var more = queues.Count > limit;
             if (more)
@@ -66,7 +66,7 @@ public sealed partial class RedisStore
             {
                 throw QueueEngine.PreconditionFailed(queue, (long)reply[1], (long)reply[2]);
             }
-            return (string?)reply[0] == "ok" ? ParseQueue(reply[1]) : null;
+            return (string?)reply[0] == "ok" ? ParseQueueReporting(reply[1]) : null;
         }
 
         public async Task<EnqueueResult> EnqueueAsync(EnqueueRequest request, CancellationToken cancellationToken)
@@ -191,7 +191,21 @@ public sealed partial class RedisStore
         // 12 random bytes, like QueueBook's tokens; the script appends each message's id.
         private static string NewTokenBase() => RandomTokens.NewBase64Url();
 
-        // {name, cfg, ver, created, ready, leased, delayed, dead, dropped, maxLength, maxDeadLetters (0: no limit)}
+        /// <summary>
+        /// <see cref="ParseQueue"/>, and the dead letters dropped by the look that made these stats (a lease that ran out on
+        /// its last attempt dies there, and may push the oldest dead letters out) reported to the hub's log and metric.
+        /// </summary>
+        private QueueInfo ParseQueueReporting(RedisResult info)
+        {
+            var parsed = ParseQueue(info);
+            if (info.Length > 11 && (long)info[11] is > 0 and var dropped)
+            {
+                store._listener?.OnDeadLettersDropped(parsed.Name, dropped, parsed.Stats.DeadDropped);
+            }
+            return parsed;
+        }
+
+        // {name, cfg, ver, created, ready, leased, delayed, dead, dropped, maxLength, maxDeadLetters (0: no limit), dropped by this look}
         private static QueueInfo ParseQueue(RedisResult info) => new(
             (string)info[0]!,
             StoredConfigJson.ReadQueue((string)info[1]!),

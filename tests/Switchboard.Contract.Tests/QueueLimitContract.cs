@@ -133,6 +133,28 @@ public abstract partial class StoreContract
         Assert.Equal(1, Listener.DeadDropped.Skip(reported).Where(d => d.Queue == "handed").Sum(d => d.Dropped));
     }
 
+    [Fact]
+    public async Task A_look_at_queue_stats_reports_the_dead_letters_it_dropped_as_a_lease_ran_out()
+    {
+        foreach (var (queue, look) in new (string, Func<DateTimeOffset, Task<QueueInfo?>>)[]
+        {
+            ("stats-one", at => Queues.GetQueueAsync("stats-one", at, default)),
+            ("stats-list", async at => (await Queues.ListQueuesAsync("stats-list", null, 10, at, default)).Queues.Single()),
+        })
+        {
+            await Queues.PutQueueAsync(queue, Quick with { MaxAttempts = 1, MaxDeadLetters = 1 }, null, T0, default);
+            await Queues.EnqueueAsync(Send(queue, "a", "b") with { CreateQueue = null }, default);
+            var leased = (await Queues.LeaseAsync(queue, 2, null, T0, default)).Messages;
+            await Queues.NackAsync(queue, leased[0].Id, leased[0].Lease!, null, null, T0, default);
+            var reported = Listener.DeadDropped.Count;
+
+            // b's lease runs out on its last attempt: the first look at the queue after that dead-letters it, dropping a.
+            var info = (await look(leased[1].LeaseExpiresAt!.Value.AddSeconds(1)))!;
+            Assert.Equal((1L, 1L), (info.Stats.Dead, info.Stats.DeadDropped));
+            Assert.Equal([(queue, 1L, 1L)], Listener.DeadDropped.Skip(reported).Select(d => (d.Queue, d.Dropped, d.Total)));
+        }
+    }
+
     /// <summary>Five messages, each nacked on its only attempt, into a queue that keeps three dead letters.</summary>
     protected static async Task FillDeadLettersAsync(IQueueStore queues, string queue)
     {
