@@ -17,24 +17,53 @@ public class RedisBindingBenchmarks
     private RedisServer _redis = null!;
     private RedisStore _store = null!;
     private AppendRequest _append = null!;
+    private QueueBinding _bound = null!;
 
     [Params(0, 1000, 10000)]
     public int OtherBindings { get; set; }
+
+    /// <summary>
+    /// Where the other bindings live: under a first token of their own (<c>tenantI.orders</c>, <c>tenantI.&gt;</c>), or
+    /// all under one shared first token (<c>events.tenantI.orders</c>, <c>events.tenantI.&gt;</c>) beside a bound
+    /// <c>events.fan.out</c>.
+    /// </summary>
+    [Params("own", "shared")]
+    public string FirstToken { get; set; } = "own";
 
     [GlobalSetup]
     public async Task SetupAsync()
     {
         _redis = await RedisServer.StartAsync(appendFsync: "no");
-        _store = new RedisStore(new RedisOptions { Configuration = _redis.Configuration, Prefix = "micro" }, NullLoggerFactory.Instance);
-        await _store.OpenAsync(CancellationToken.None);
-        var now = DateTimeOffset.UtcNow;
-        for (var i = 0; i < OtherBindings; i++)
+        try
         {
-            // As in BindingBenchmarks: a third exact, the rest wildcards under the tenant's name; none matches "fan.out".
-            await _store.Queues.PutBindingAsync(new QueueBinding(i % 3 == 0 ? $"tenant{i}.orders" : $"tenant{i}.>", $"q{i % 100}"), now, default);
+            _store = new RedisStore(new RedisOptions { Configuration = _redis.Configuration, Prefix = "micro" }, NullLoggerFactory.Instance);
+            await _store.OpenAsync(CancellationToken.None);
+            var now = DateTimeOffset.UtcNow;
+            var root = FirstToken == "shared" ? "events." : "";
+            for (var i = 0; i < OtherBindings; i++)
+            {
+                // As in BindingBenchmarks: a third exact, the rest wildcards under the tenant's name; none matches the topic.
+                await _store.Queues.PutBindingAsync(new QueueBinding(i % 3 == 0 ? $"{root}tenant{i}.orders" : $"{root}tenant{i}.>", $"q{i % 100}"), now, default);
+            }
+            _bound = new QueueBinding(root + "fan.out", "bound");
+            await _store.Queues.PutBindingAsync(_bound, now, default);
+            // The topic keeps its last 1,000 messages, and the bound queue is emptied after each iteration (below), so
+            // later iterations do not measure a bigger Redis than the first.
+            _append = new AppendRequest(_bound.Pattern, Messages.Draft(64)) { CreateTopic = new TopicConfig(new RetentionPolicy(1000, null, null)), Timestamp = now };
         }
-        await _store.Queues.PutBindingAsync(new QueueBinding("fan.out", "bound"), now, default);
-        _append = new AppendRequest("fan.out", Messages.Draft(64)) { CreateTopic = new TopicConfig(RetentionPolicy.Unlimited), Timestamp = now };
+        catch
+        {
+            await _redis.DisposeAsync();
+            throw;
+        }
+    }
+
+    [IterationCleanup]
+    public void EmptyBoundQueue()
+    {
+        // Deleting the queue removes its binding; made again, it is a new, empty queue.
+        _store.Queues.DeleteQueueAsync(_bound.Queue, null, DateTimeOffset.UtcNow, default).GetAwaiter().GetResult();
+        _store.Queues.PutBindingAsync(_bound, DateTimeOffset.UtcNow, default).GetAwaiter().GetResult();
     }
 
     [GlobalCleanup]

@@ -64,7 +64,9 @@ public class RequestReplyBenchmarks
             foreach (var message in await _hub.ReceiveAsync(Queue, 50 - outstanding.Count, TimeSpan.FromSeconds(60), _hub.Options.MaxWait, stop))
             {
                 outstanding.Add(_hub.WhenSettledAsync(message, stop));
-                _ = _hub.ReplyAsync(message.ReplyTo!, _reply, message.Lease, CancellationToken.None);
+                // In memory a reply completes at once; a failed one ends the responder (and the run) instead of leaving
+                // its requester to wait out its 30 s.
+                await _hub.ReplyAsync(message.ReplyTo!, _reply, message.Lease, CancellationToken.None);
             }
         }
     }

@@ -119,7 +119,7 @@ internal static partial class RedisScripts
     public static IReadOnlyList<string> All =>
     [
         Append, Read, ListTopics, PutTopic, DeleteTopic, SweepTopics,
-        Enqueue, HandOff, Lease, Ack, Nack, Extend, DeadLetters, Redrive, PurgeDead,
+        Enqueue, HandOff, Lease, Release, Ack, Nack, Extend, DeadLetters, Redrive, PurgeDead,
         QueueInfos, ListQueues, PutQueue, DeleteQueue, PutBinding, DeleteBinding, PostReply, SweepQueues, SweepReplies, Peek,
     ];
 }

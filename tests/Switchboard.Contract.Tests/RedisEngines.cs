@@ -85,12 +85,24 @@ public sealed class RedisStoreContract(RedisFixture redis) : DurableStoreContrac
             await Store.AppendAsync(Append("orders.eu", Draft("2")), default);
             Assert.True(await db.SortedSetRemoveAsync(_prefix + ":bindings", "orders.eu exact"));
             await Store.AppendAsync(Append("orders.eu", Draft("3")), default);
-            // In step again: the stamp is the list's counter and size.
-            Assert.Equal([(await db.StringGetAsync(_prefix + ":bindings:seq")).ToString(), "1"], (await db.HashGetAsync(_prefix + ":bix", ["seq", "n"])).Select(v => v.ToString()));
+            // In step again: the stamp is the list's counter, size and newest member.
+            Assert.Equal([(await db.StringGetAsync(_prefix + ":bindings:seq")).ToString(), "1", "orders.> late"], (await db.HashGetAsync(_prefix + ":bix", ["seq", "n", "top"])).Select(v => v.ToString()));
+
+            // The list and its counter deleted by hand (the index left behind), then bindings made and removed again
+            // until the counter and the size are back where the index's stamp had them: the index is not this list's.
+            Assert.Equal(2, await db.KeyDeleteAsync([_prefix + ":bindings", _prefix + ":bindings:seq"]));
+            await Queues.PutBindingAsync(new QueueBinding("orders.*", "fresh"), T0, default);
+            await Queues.PutBindingAsync(new QueueBinding("x.y", "other"), T0, default);
+            await Queues.PutBindingAsync(new QueueBinding("orders.eu", "gone"), T0, default);
+            await Queues.DeleteBindingAsync(new QueueBinding("x.y", "other"), default);
+            await Queues.DeleteBindingAsync(new QueueBinding("orders.eu", "gone"), default);
+            Assert.Equal(3, (long)await db.StringGetAsync(_prefix + ":bindings:seq"));
+            await Store.AppendAsync(Append("orders.eu", Draft("4")), default);
         }
         Assert.Equal(["1", "2"], (await Queues.LeaseAsync("exact", 10, null, T0, default)).Messages.Select(Text));
         Assert.Equal(["1"], (await Queues.LeaseAsync("wild", 10, null, T0, default)).Messages.Select(Text));
         Assert.Equal(["2", "3"], (await Queues.LeaseAsync("late", 10, null, T0, default)).Messages.Select(Text));
+        Assert.Equal(["4"], (await Queues.LeaseAsync("fresh", 10, null, T0, default)).Messages.Select(Text));
     }
 
     [Fact]

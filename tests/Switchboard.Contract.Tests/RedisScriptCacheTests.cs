@@ -73,4 +73,23 @@ public sealed class RedisScriptCacheTests(RedisFixture redis) : IClassFixture<Re
         var page = await store.Queues.PeekAsync("jobs", QueuePeekStates.Ready, 0, 10, T0, default);
         Assert.Equal("\"job\"", System.Text.Encoding.UTF8.GetString(Assert.Single(page.Messages).Payload.Span));
     }
+
+    [Fact]
+    public async Task Every_script_is_in_Redis_once_a_store_has_opened()
+    {
+        await using var store = await RedisFixture.OpenAsync(redis.Server, RedisFixture.NewPrefix());
+        using var admin = await ConnectionMultiplexer.ConnectAsync(redis.Server.Configuration + ",allowAdmin=true");
+        var server = admin.GetServer(admin.GetEndPoints()[0]);
+        // Every script the store has (each a public static string of RedisScripts): loaded at open, so none costs its
+        // first caller a NOSCRIPT round trip.
+        var scripts = typeof(Switchboard.Redis.RedisStore).Assembly.GetType("Switchboard.Redis.RedisScripts", throwOnError: true)!
+            .GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)
+            .Where(f => f.FieldType == typeof(string))
+            .ToDictionary(f => f.Name, f => (string)f.GetValue(null)!);
+        Assert.True(scripts.Count >= 25, $"found only {scripts.Count} scripts");
+        foreach (var (name, text) in scripts)
+        {
+            Assert.True(await server.ScriptExistsAsync(text), $"the {name} script was not loaded at open");
+        }
+    }
 }

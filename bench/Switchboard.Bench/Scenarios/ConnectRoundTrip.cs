@@ -54,7 +54,7 @@ internal sealed class ConnectRoundTrip : IRoundTrip
         {
             await trip._responder.RequestStream.WriteAsync(new ClientFrame { Id = "c", Receive = new ReceiveRequest { Queue = queue, Max = ReceiveMax, LeaseSeconds = LeaseSeconds } });
         }
-        catch (Exception ex) when (ex is RpcException or InvalidOperationException or IOException)
+        catch
         {
             await trip.DisposeAsync(); // its calls and channels, which nobody else would close
             throw;
@@ -150,12 +150,14 @@ internal sealed class ConnectRoundTrip : IRoundTrip
             _responderWriting.Release();
         }
         await _stop.CancelAsync();
+        var stopped = true;
         try
         {
             await _responding.WaitAsync(TimeSpan.FromSeconds(30));
         }
         catch (TimeoutException)
         {
+            stopped = false;
             await Console.Error.WriteLineAsync("bench: reqreply, the gRPC Connect responder did not stop within 30 s");
         }
         foreach (var call in _requesters.Append(_responder))
@@ -166,8 +168,11 @@ internal sealed class ConnectRoundTrip : IRoundTrip
         {
             channel.Dispose();
         }
-        _responderWriting.Dispose();
-        _stop.Dispose();
+        if (stopped)
+        {
+            _responderWriting.Dispose(); // a responder loop still running may yet take it
+            _stop.Dispose();
+        }
     }
 
     /// <summary>Half-closes a call (the hub answers what it still owes, then ends it); a call that already broke has nothing to close.</summary>

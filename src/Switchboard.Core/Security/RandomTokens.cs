@@ -22,6 +22,10 @@ public static class RandomTokens
     /// <summary>Fills <paramref name="destination"/> with cryptographically strong random bytes.</summary>
     public static void Fill(Span<byte> destination)
     {
+        if (destination.IsEmpty)
+        {
+            return;
+        }
         if (destination.Length > BlockSize / 4)
         {
             RandomNumberGenerator.Fill(destination); // large asks are rare: straight from the generator
@@ -50,6 +54,7 @@ public static class RandomTokens
     /// <summary><paramref name="count"/> random bytes as lower-case hexadecimal.</summary>
     public static string NewHex(int count)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(count, 64);
         Span<byte> bytes = stackalloc byte[count];
         Fill(bytes);
