@@ -99,13 +99,12 @@ public sealed partial class Hub
                     var sleep = until - now;
                     if (sleep > TimeSpan.Zero)
                     {
-                        // The timer is cancelled once something else wakes us: a busy consumer must not leave a timer
-                        // of up to a minute behind for every message it was handed.
-                        using var sleeping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                        var timer = Task.Delay(sleep, _time, sleeping.Token);
-                        Task[] wakers = parked is null ? [waiter.Signaled, timer] : [waiter.Signaled, parked.Taken, timer];
-                        await Task.WhenAny(wakers);
-                        await sleeping.CancelAsync();
+                        // Woken by a send, a visibility change, the time or the caller going away, whichever is first;
+                        // none of them thrown here (a cancellation is acted on below, once the parked receive is
+                        // withdrawn or its messages taken). WaitAsync drops its timer when woken otherwise: a busy
+                        // consumer leaves no timer of up to a minute behind for every message it was handed.
+                        var woken = parked is null ? waiter.Signaled : Task.WhenAny(waiter.Signaled, parked.Taken);
+                        await woken.WaitAsync(sleep, _time, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
                     }
                     if (parked is not null && !parked.TryWithdraw())
                     {
