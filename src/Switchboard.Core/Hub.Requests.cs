@@ -73,14 +73,19 @@ public sealed partial class Hub
                 // before it is answered, and must be given back then too (Interests.AcquireAsync).
                 await _interests.AcquireAsync(subject, cancellationToken);
                 sending = Counted(SendCoreAsync(queue, [draft], TimeSpan.Zero, "delay", idempotencyKey, requester, (id, expiresAt), CancellationToken.None));
-                if (sent is not null)
+                if (sent is not null && sending.IsCompleted)
+                {
+                    sent.TrySetFromTask(sending); // stored (or refused) already, as the in-memory engine answers
+                }
+                else if (sent is not null)
                 {
                     _ = sending.ContinueWith(static (done, to) => ((TaskCompletionSource)to!).TrySetFromTask(done), sent,
                         CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
                 }
                 // Durable (or failed: thrown here) before any reply: wait on, still registered — unless this was a retry,
                 // whose first attempt may have been answered already (looked up below).
-                if (await Task.WhenAny(waiter.Signaled, sending).WaitAsync(cancellationToken) == sending && !(await sending).Replayed)
+                var first = sending.IsCompleted ? sending : await Task.WhenAny(waiter.Signaled, sending).WaitAsync(cancellationToken);
+                if (first == sending && !(await sending).Replayed)
                 {
                     try
                     {
@@ -116,6 +121,14 @@ public sealed partial class Hub
     /// </summary>
     private Task<EnqueueResult> Counted(Task<EnqueueResult> sending)
     {
+        if (sending.IsCompletedSuccessfully)
+        {
+            if (!sending.Result.Replayed)
+            {
+                Meters.RequestsSent.Add(1);
+            }
+            return sending;
+        }
         _ = sending.ContinueWith(static (sent, meters) =>
         {
             if (!sent.IsCompletedSuccessfully)

@@ -183,7 +183,7 @@ internal sealed partial class FrameSession
     /// </summary>
     private async Task<OutboundFrame?> TakenAsync(Task sent, Task<ReplyRecord> replying)
     {
-        var first = await Task.WhenAny(sent, replying);
+        var first = sent.IsCompleted ? sent : await Task.WhenAny(sent, replying); // stored already, as in memory
         try
         {
             await first;
