@@ -62,11 +62,9 @@ internal static partial class RedisScripts
           for i = 1, #all, 2 do bindex(all[i], all[i + 1]) end
           brestamp()
         end
-        -- A change to the bindings, kept in the index only while the index is in step (else the next look rebuilds it).
-        local function badd(member)
-          local synced = bsynced()
-          local score = redis.call('INCR', P .. ':bindings:seq')
-          redis.call('ZADD', P .. ':bindings', score, member)
+        -- After a change to the list: the index follows it if it was in step before; else the stamp goes, so the next
+        -- look rebuilds the index whatever later changes do to the numbers.
+        local function bfollow(synced, member, score)
           if synced then
             bindex(member, score)
             brestamp()
@@ -74,15 +72,16 @@ internal static partial class RedisScripts
             redis.call('DEL', P .. ':bix')
           end
         end
+        local function badd(member)
+          local synced = bsynced()
+          local score = redis.call('INCR', P .. ':bindings:seq')
+          redis.call('ZADD', P .. ':bindings', score, member)
+          bfollow(synced, member, score)
+        end
         local function bremove(member)
           local synced = bsynced()
           if redis.call('ZREM', P .. ':bindings', member) == 0 then return 0 end
-          if synced then
-            bindex(member, nil)
-            brestamp()
-          else
-            redis.call('DEL', P .. ':bix')
-          end
+          bfollow(synced, member, nil)
           return 1
         end
         -- The queues a topic's messages go to (bindings in the order they were made; each queue once). TopicPattern's
