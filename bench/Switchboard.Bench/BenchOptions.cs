@@ -31,6 +31,13 @@ public sealed class BenchOptions
     public bool Includes(string transport) => Only is null || Only.Contains(transport);
 
     /// <summary>
+    /// Environment variables given to every hub the bench starts (<c>--hub-env NAME=VALUE</c>, repeatable), and only
+    /// to the hubs: a runtime or configuration setting measured against the default with the peers and the load
+    /// generator unchanged (e.g. <c>Switchboard__Connections__InlineScheduling=true</c>).
+    /// </summary>
+    public Dictionary<string, string> HubEnvironment { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>
     /// How long one timed run lasts: long enough to reach a steady state, short enough to repeat. Quick: 0.15 s, which
     /// still completes over ten operations on the slowest path (fsync'd queue round trips, ~100/s) and only has to show
     /// that the path works (where quick mode skips the warm-up, the first run also pays for JIT and connections); a

@@ -44,6 +44,7 @@ catch (BenchSetupException ex)
     await Console.Error.WriteLineAsync("bench: " + ex.Message);
     return 2;
 }
+ServerProcess.HubEnvironment = options.HubEnvironment;
 if (options.Help)
 {
     Console.WriteLine("""
@@ -61,6 +62,8 @@ if (options.Help)
                             reqreply: only these (rest-sqlite, ws-sqlite, grpc-sqlite, grpc-connect-sqlite, rest-memory,
                             ws-memory, grpc-memory, grpc-connect-memory, echo, grpc-echo, nats)
           --subscribers N,M fan-out: these subscriber counts (default 1,100,1000; quick 10)
+          --hub-env N=V     an environment variable for every hub the bench starts, and only for them (repeatable):
+                            a runtime or Switchboard__… setting measured against the default, peers unchanged
 
         Peers missing from the machine are skipped and named in the report; bench/install-peers.sh installs them.
 
@@ -147,6 +150,15 @@ static (BenchOptions, List<IScenario>) Parse(string[] args, IScenario[] all)
                 break;
             case "--only":
                 options.Only = [.. Value(++i).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
+                break;
+            case "--hub-env":
+                var setting = Value(++i);
+                var equals = setting.IndexOf('=', StringComparison.Ordinal);
+                if (equals < 1)
+                {
+                    throw new BenchSetupException($"--hub-env is '{setting}'; give NAME=VALUE (e.g. DOTNET_TieredPGO=0), once per variable");
+                }
+                options.HubEnvironment[setting[..equals]] = setting[(equals + 1)..];
                 break;
             case "--subscribers":
                 var counts = Value(++i).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);

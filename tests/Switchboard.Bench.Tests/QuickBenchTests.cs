@@ -97,6 +97,20 @@ public sealed class QuickBenchTests
         Assert.All(Scenarios, s => Assert.Contains(s, run.Output, StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task Hub_env_settings_reach_the_hubs_and_a_malformed_one_is_refused()
+    {
+        var malformed = await BenchCommand.RunAsync("reqreply", "--hub-env", "NOVALUE");
+        Assert.Equal(2, malformed.ExitCode);
+        Assert.Contains("--hub-env is 'NOVALUE'; give NAME=VALUE", malformed.Output, StringComparison.Ordinal);
+
+        // A setting the hub refuses at start shows that it reached the hub.
+        var refused = await BenchCommand.RunAsync("reqreply", "--quick", "--only", "nats", "--hub-env", "Switchboard__MaxWait=20m");
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Contains("exited with code", refused.Output, StringComparison.Ordinal);
+        Assert.Contains("Switchboard:MaxWait must be between 0s and 10m", refused.Output, StringComparison.Ordinal);
+    }
+
     private static void CheckPeer(List<JsonElement> measurements, List<JsonElement> skipped, string server, string scenario, string system, string reason)
     {
         if (File.Exists(server))

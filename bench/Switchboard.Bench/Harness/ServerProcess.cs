@@ -83,9 +83,22 @@ public sealed partial class ServerProcess : IAsyncDisposable
     /// <summary><c>switchboard serve</c> with the given options.</summary>
     public static Task<ServerProcess> StartHubAsync(params string[] options) => StartHubAsync(null, options);
 
+    /// <summary>
+    /// Environment variables for every hub this program starts (<c>--hub-env</c>); a scenario's own variables for a hub
+    /// (what that scenario measures) take precedence over them.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> HubEnvironment { get; set; } = new Dictionary<string, string>();
+
     /// <summary><c>switchboard serve</c> with extra environment variables (e.g. GC settings).</summary>
     public static Task<ServerProcess> StartHubAsync(IReadOnlyDictionary<string, string>? environment, params string[] options)
-        => StartAsync(HubDll, ["serve", "--urls", "http://127.0.0.1:0", .. options], readiness: "/readyz", environment);
+    {
+        var merged = new Dictionary<string, string>(HubEnvironment, StringComparer.Ordinal);
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            merged[name] = value;
+        }
+        return StartAsync(HubDll, ["serve", "--urls", "http://127.0.0.1:0", .. options], readiness: "/readyz", merged);
+    }
 
     /// <summary>This program in one of its server modes (a peer: bare ASP.NET, SignalR).</summary>
     public static Task<ServerProcess> StartPeerAsync(string mode, IReadOnlyDictionary<string, string>? environment = null)
@@ -117,8 +130,9 @@ public sealed partial class ServerProcess : IAsyncDisposable
         var first = await Task.WhenAny(server._listening.Task, process.WaitForExitAsync(), Task.Delay(TimeSpan.FromSeconds(60)));
         if (first != server._listening.Task)
         {
+            var why = process.HasExited ? $"exited with code {process.ExitCode} before printing \"Listening on http://…\"" : "did not print \"Listening on http://…\" within 60 s";
             await server.DisposeAsync();
-            throw new BenchSetupException($"'dotnet {Path.GetFileName(dll)} {string.Join(' ', arguments)}' did not print \"Listening on http://…\" within 60 s:\n{server.Output}");
+            throw new BenchSetupException($"'dotnet {Path.GetFileName(dll)} {string.Join(' ', arguments)}' {why}:\n{server.Output}");
         }
         if (readiness is not null)
         {
