@@ -26,8 +26,13 @@ internal static class BenchCommand
         var quick = new Option<bool>("--quick") { Description = "Short runs and small counts, 1 run per figure: checks that everything works (what ./test.sh runs); its figures are not for quoting." };
         var runs = new Option<int?>("--runs") { Description = "Runs per figure (default 5, quick 1); the report gives min / median / max." };
         var output = new Option<DirectoryInfo?>("--out") { Description = "Write results.json, results.md and PNG charts into this folder." };
-        var only = new Option<string?>("--only") { Description = "Fan-out: only these transports, comma-separated (e.g. ws-json,nats)." };
+        var only = new Option<string?>("--only") { Description = "Only these, comma-separated: fan-out transports (e.g. ws-json,nats), queue systems (hub-ws,rabbitmq), request/reply contenders (ws-memory,nats); --list names them all." };
         var subscribers = new Option<string?>("--subscribers") { Description = "Fan-out: these subscriber counts, comma-separated (default 1,100,1000)." };
+        var hubEnvironment = new Option<string[]>("--hub-env")
+        {
+            Description = "NAME=VALUE: an environment variable for every hub the bench starts, and only for them (repeatable), to measure a runtime or Switchboard__… setting against the default with the peers unchanged.",
+            AllowMultipleArgumentsPerToken = false,
+        };
         var list = new Option<bool>("--list") { Description = "Describe the scenarios and the harness's options, and stop." };
         var noBuild = new Option<bool>("--no-build") { Description = $"Do not build the harness first: run {Dll("Release")} as it is." };
         var configuration = new Option<string>("--configuration", "-c")
@@ -47,7 +52,7 @@ internal static class BenchCommand
             report (bench/install-peers.sh installs them from Debian's packages).
             """)
         {
-            scenarios, quick, runs, output, only, subscribers, list, noBuild, configuration, source,
+            scenarios, quick, runs, output, only, subscribers, hubEnvironment, list, noBuild, configuration, source,
         };
         command.SetAction((parse, cancellationToken) => Cli.RunAsync(async () =>
         {
@@ -76,6 +81,10 @@ internal static class BenchCommand
             if (parse.GetValue(subscribers) is { } counts)
             {
                 arguments.AddRange(["--subscribers", counts]);
+            }
+            foreach (var setting in parse.GetValue(hubEnvironment) ?? [])
+            {
+                arguments.AddRange(["--hub-env", setting]);
             }
             var config = parse.GetValue(configuration)!;
             if (!parse.GetValue(noBuild))
