@@ -101,12 +101,9 @@ public abstract partial class StoreContract
     [Fact]
     public async Task A_lease_that_runs_out_on_the_last_attempt_drops_the_oldest_dead_letter_too()
     {
-        await Queues.PutQueueAsync("expiring", Quick with { MaxAttempts = 1, MaxDeadLetters = 1 }, null, T0, default);
-        await Queues.EnqueueAsync(Send("expiring", "a", "b") with { CreateQueue = null }, default);
-        var leased = (await Queues.LeaseAsync("expiring", 2, null, T0, default)).Messages;
-        await Queues.NackAsync("expiring", leased[0].Id, leased[0].Lease!, null, null, T0, default);
+        var last = await LeasedOnItsLastAttemptBehindADeadLetterAsync("expiring");
 
-        var end = leased[1].LeaseExpiresAt!.Value;
+        var end = last.LeaseExpiresAt!.Value;
         Assert.Empty((await Queues.LeaseAsync("expiring", 1, null, end, default)).Messages); // the look dead-letters b
         Assert.Equal(["b"], (await Queues.ListDeadLettersAsync("expiring", 0, 10, default)).Messages.Select(Text));
         Assert.Equal((1L, 1L), ((await Queues.GetQueueAsync("expiring", end, default))!.Stats.Dead, (await Queues.GetQueueAsync("expiring", end, default))!.Stats.DeadDropped));
@@ -115,14 +112,11 @@ public abstract partial class StoreContract
     [Fact]
     public async Task A_send_handed_to_a_waiting_receive_reports_the_dead_letters_its_look_at_the_queue_dropped()
     {
-        await Queues.PutQueueAsync("handed", Quick with { MaxAttempts = 1, MaxDeadLetters = 1 }, null, T0, default);
-        await Queues.EnqueueAsync(Send("handed", "a", "b") with { CreateQueue = null }, default);
-        var leased = (await Queues.LeaseAsync("handed", 2, null, T0, default)).Messages;
-        await Queues.NackAsync("handed", leased[0].Id, leased[0].Lease!, null, null, T0, default);
+        var last = await LeasedOnItsLastAttemptBehindADeadLetterAsync("handed");
         var reported = Listener.DeadDropped.Count;
 
         // b's lease runs out on its last attempt; the next send, handed to a waiting receive, is what looks at the queue.
-        var end = leased[1].LeaseExpiresAt!.Value.AddSeconds(1);
+        var end = last.LeaseExpiresAt!.Value.AddSeconds(1);
         if (Queues.Park("handed", 1, null) is not { } parked)
         {
             return; // an engine without parked receives hands nothing off
@@ -142,17 +136,27 @@ public abstract partial class StoreContract
             ("stats-list", async at => (await Queues.ListQueuesAsync("stats-list", null, 10, at, default)).Queues.Single()),
         })
         {
-            await Queues.PutQueueAsync(queue, Quick with { MaxAttempts = 1, MaxDeadLetters = 1 }, null, T0, default);
-            await Queues.EnqueueAsync(Send(queue, "a", "b") with { CreateQueue = null }, default);
-            var leased = (await Queues.LeaseAsync(queue, 2, null, T0, default)).Messages;
-            await Queues.NackAsync(queue, leased[0].Id, leased[0].Lease!, null, null, T0, default);
+            var last = await LeasedOnItsLastAttemptBehindADeadLetterAsync(queue);
             var reported = Listener.DeadDropped.Count;
 
             // b's lease runs out on its last attempt: the first look at the queue after that dead-letters it, dropping a.
-            var info = (await look(leased[1].LeaseExpiresAt!.Value.AddSeconds(1)))!;
+            var info = (await look(last.LeaseExpiresAt!.Value.AddSeconds(1)))!;
             Assert.Equal((1L, 1L), (info.Stats.Dead, info.Stats.DeadDropped));
             Assert.Equal([(queue, 1L, 1L)], Listener.DeadDropped.Skip(reported).Select(d => (d.Queue, d.Dropped, d.Total)));
         }
+    }
+
+    /// <summary>
+    /// A queue that keeps one dead letter, holding a (nacked on its only attempt: dead) and b (leased on its only
+    /// attempt): once b's lease runs out, the next look at the queue dead-letters b and drops a. Returns b as leased.
+    /// </summary>
+    private async Task<QueueMessage> LeasedOnItsLastAttemptBehindADeadLetterAsync(string queue)
+    {
+        await Queues.PutQueueAsync(queue, Quick with { MaxAttempts = 1, MaxDeadLetters = 1 }, null, T0, default);
+        await Queues.EnqueueAsync(Send(queue, "a", "b") with { CreateQueue = null }, default);
+        var leased = (await Queues.LeaseAsync(queue, 2, null, T0, default)).Messages;
+        await Queues.NackAsync(queue, leased[0].Id, leased[0].Lease!, null, null, T0, default);
+        return leased[1];
     }
 
     /// <summary>Five messages, each nacked on its only attempt, into a queue that keeps three dead letters.</summary>
